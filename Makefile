@@ -1,0 +1,92 @@
+# amirotd — see README.md. `make` builds, `make check` tests, `make deps` installs
+# the Debian packages both need (as root).
+
+VERSION := 0.1.0
+PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= cc
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+PYTHON := /usr/bin/python3
+PKGS := libcurl libcrypto yaml-0.1 libsystemd libxml-2.0 json-c
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Wno-missing-field-initializers
+HARDENING := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+OPT ?= -O2 -g
+CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(HARDENING) -MMD -MP \
+	-DVERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS := $(shell pkg-config --libs $(PKGS)) -lm
+
+# The AWS client (knows nothing of policies), then the product.
+AWS_SRCS := \
+	daemon/aws/error.c
+
+DAEMON_SRCS := \
+	daemon/util.c
+
+LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libamirotd.a
+
+# One cmocka program per module: tests/unit/test-NAME.c.
+UNIT_TESTS := \
+	util
+
+UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
+
+.PHONY: all check check-unit check-ec2sim asan valgrind fuzz clean deps install
+
+all: $(LIB) $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	@echo "  AR      $@"
+	$(Q)ar rcs $@ $^
+
+$(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -Idaemon -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+
+check: check-unit check-ec2sim
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
+
+check-ec2sim:
+	$(PYTHON) -m pytest -q tests/ec2sim
+
+# The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		HARDENING="-fPIE" LDFLAGS="-fsanitize=address,undefined" check-unit
+
+valgrind: $(UNIT_BINS)
+	$(MAKE) TEST_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99" check-unit
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+# Debian packages to build and test; idempotent.
+DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
+	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
+	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

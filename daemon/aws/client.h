@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An AWS Query-protocol client for one service in one region: takes an
+ * aws_query, waits for the region's token bucket, signs with SigV4 using the
+ * current credentials, sends it over http.c, retries as the SDKs' "standard"
+ * mode does, and hands back the parsed XML document or an aws_error.
+ */
+#pragma once
+
+#include <libxml/tree.h>
+#include <systemd/sd-event.h>
+
+#include "../util.h"
+#include "creds.h"
+#include "error.h"
+#include "http.h"
+#include "pace.h"
+#include "query.h"
+
+typedef struct aws_client aws_client;
+typedef struct aws_call aws_call;
+
+/* Reported once per attempt, for debug logging: never carries a secret or a signature. */
+typedef struct aws_call_trace {
+        const char *service;
+        const char *region;
+        const char *action;
+        unsigned attempt;               /* 1-based */
+        long status;                    /* 0: no answer */
+        const char *error_code;         /* NULL on success */
+        const char *request_id;
+        usec_t elapsed;                 /* this attempt, from send to answer */
+        usec_t paced;                   /* time spent waiting for a token */
+        usec_t next_delay;              /* backoff before the next attempt; 0: no retry */
+} aws_call_trace;
+
+typedef struct aws_client_options {
+        const char *service;            /* "ec2" or "sts" */
+        const char *region;             /* validated with aws_region_is_valid() */
+        const char *endpoint_url;       /* NULL: aws_endpoint_url(service, region, NULL) */
+        const char *api_version;        /* NULL: "2016-11-15" for ec2, "2011-06-15" for sts */
+        unsigned max_attempts;          /* 0: 3, as the SDKs' standard mode */
+        aws_pacer *pacer;               /* may be NULL: no pacing; shared by the clients of a region */
+        void (*trace)(const aws_call_trace *t, void *userdata);
+        void *trace_userdata;
+} aws_client_options;
+
+/* creds is borrowed and must outlive the client. An http:// endpoint_url is allowed (tests); callers warn. */
+int aws_client_new(http_client *http, creds_provider *creds, const aws_client_options *o, aws_client **ret);
+aws_client *aws_client_free(aws_client *c);     /* cancels outstanding calls without calling back */
+DEFINE_TRIVIAL_CLEANUP_FUNC(aws_client *, aws_client_free);
+
+const char *aws_client_region(const aws_client *c);
+http_client *aws_client_http(const aws_client *c);
+
+/*
+ * Called once from the event loop. r: 0 with doc (owned by the client, valid
+ * during the callback only), or <0 with err filled (see error.h).
+ */
+typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
+
+/* Takes ownership of q, also on failure. ret_call may be NULL. */
+int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
+void aws_call_cancel(aws_call *call);           /* the callback is never called */
+
+/* Synchronous: runs the event loop until the call completes. Takes ownership of q. */
+int aws_client_call_sync(aws_client *c, aws_query *q, xmlDoc **ret_doc, aws_error *ret_error);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where the AWS keys come from, tried in this order, the first that has keys
+ * wins: explicit configuration; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
+ * (/AWS_SESSION_TOKEN); systemd credentials ($CREDENTIALS_DIRECTORY/aws-credentials,
+ * shared-credentials format, for LoadCredential=); the shared files
+ * (~/.aws/credentials, ~/.aws/config with [profile x], AWS_PROFILE,
+ * AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE); IMDSv2. Temporary credentials
+ * are refreshed before they expire. An AssumeRole provider stacks on any other.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "../util.h"
+#include "error.h"
+#include "http.h"
+#include "sigv4.h"
+
+typedef struct creds_provider creds_provider;
+typedef struct creds_wait creds_wait;
+typedef struct aws_client aws_client;
+
+typedef struct creds_options {
+        const char *access_key_id;      /* explicit configuration; all three NULL when unset */
+        const char *secret_access_key;
+        const char *session_token;
+        const char *profile;            /* NULL: $AWS_PROFILE, else "default" */
+} creds_options;
+
+/* The default chain. http is borrowed (used for IMDS) and must outlive the provider. */
+int creds_provider_new_chain(http_client *http, const creds_options *o, creds_provider **ret);
+
+/*
+ * STS AssumeRole on top of the credentials of `sts` (an aws_client for service
+ * "sts", borrowed). session_name NULL: "amirotd-<pid>"; external_id may be NULL;
+ * duration_seconds 0: 3600.
+ */
+int creds_provider_new_assume_role(aws_client *sts, const char *role_arn, const char *session_name,
+                                   const char *external_id, unsigned duration_seconds, creds_provider **ret);
+
+creds_provider *creds_provider_free(creds_provider *p);  /* cancels waits without calling back */
+DEFINE_TRIVIAL_CLEANUP_FUNC(creds_provider *, creds_provider_free);
+
+/*
+ * Called from the event loop (never from inside creds_provider_get()) with
+ * r = 0 and valid credentials (borrowed, valid during the callback), or r < 0
+ * and err saying which source failed and why (never a secret).
+ */
+typedef void (*creds_callback)(int r, const aws_credentials *c, const aws_error *err, void *userdata);
+
+/* Cached credentials that are not within 5 minutes of expiring are answered without I/O. */
+int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, creds_wait **ret_wait);
+void creds_wait_cancel(creds_wait *w);
+
+/* Runs the event loop until credentials are resolved; *ret is a copy for the caller. */
+int creds_provider_get_sync(creds_provider *p, aws_credentials **ret, aws_error *ret_error);
+
+/* Forget cached credentials (after AuthFailure or ExpiredToken), so the next get resolves anew. */
+void creds_provider_invalidate(creds_provider *p);
+
+/* The source of the last credentials: "explicit", "environment", "systemd-credentials",
+ * "shared-credentials-file", "shared-config-file", "imds", "assume-role"; NULL before the first. */
+const char *creds_provider_source(const creds_provider *p);
+
+/* Pure parser of the shared-credentials / config INI format (exposed for tests and the fuzzer).
+ * Looks up `section` ("default", "profile x"); junk lines are skipped, not fatal.
+ * Returns -ENOENT when the section or its keys are missing. */
+int creds_parse_ini(const char *text, size_t size, const char *section, aws_credentials **ret);

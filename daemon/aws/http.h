@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP on libcurl's multi-socket interface, driven by sd-event, so that a
+ * request never blocks the loop (the model: systemd's src/import/curl-util.c).
+ * Connections are kept alive and reused per endpoint. TLS is always verified.
+ * Knows nothing of AWS beyond capturing the x-amzn-RequestId header.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "../util.h"
+
+typedef struct http_client http_client;
+typedef struct http_call http_call;
+
+typedef struct http_request {
+        const char *method;             /* "GET", "POST", "PUT" */
+        const char *url;
+        const char *const *headers;     /* "Name: value" strings, NULL-terminated, or NULL */
+        const void *body;
+        size_t body_size;
+        usec_t connect_timeout;         /* 0: 5 s */
+        usec_t timeout;                 /* whole request; 0: 60 s */
+        size_t max_response_size;       /* 0: 16 MiB; a larger answer fails with -EFBIG */
+} http_request;
+
+typedef struct http_response {
+        int error;                      /* 0, or -errno of a transport failure (-ETIMEDOUT,
+                                         * -ECONNREFUSED, -ECONNRESET, -EFBIG, -ECANCELED...) */
+        char *error_message;            /* curl's message for a transport failure */
+        long status;                    /* HTTP status; 0 when no answer */
+        char *body;                     /* NUL-terminated (body_size excludes the NUL); never NULL on success */
+        size_t body_size;
+        char *request_id;               /* x-amzn-RequestId header, if sent */
+        usec_t elapsed;                 /* time from start to completion */
+} http_response;
+
+void http_response_done(http_response *r);
+
+/* Called once per submitted call, from the event loop; r is owned by the callee for the call only. */
+typedef void (*http_callback)(http_call *call, http_response *r, void *userdata);
+
+int http_client_new(sd_event *event, http_client **ret);
+http_client *http_client_free(http_client *c);  /* cancels outstanding calls without calling back */
+DEFINE_TRIVIAL_CLEANUP_FUNC(http_client *, http_client_free);
+
+sd_event *http_client_get_event(http_client *c);
+
+/* Starts req (copied; the caller may free it at once). ret_call may be NULL. */
+int http_client_submit(http_client *c, const http_request *req, http_callback cb, void *userdata, http_call **ret_call);
+
+/* Cancels a call that has not called back yet; its callback is never called. */
+void http_call_cancel(http_call *call);
+
+/* Number of calls in flight. */
+unsigned http_client_in_flight(http_client *c);
+
+/*
+ * Synchronous: submits req and runs the event loop until it completes; for
+ * one-shot commands and tests. Returns 0 with *ret filled (check ret->error and
+ * ret->status), or a negative errno if the request could not be started.
+ */
+int http_client_run(http_client *c, const http_request *req, http_response *ret);
+
+/* Runs the client's event loop until *done is true (or the loop fails/exits). */
+int http_client_run_until(http_client *c, const bool *done);

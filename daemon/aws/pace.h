@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client-side pacing: per-region token buckets with EC2's documented capacities
+ * and refill rates per action category ("Request throttling for the Amazon EC2
+ * API"), so a big fleet runs at the rate EC2 allows instead of being throttled.
+ * The bucket arithmetic is pure (time is a parameter).
+ */
+#pragma once
+
+#include "../util.h"
+
+typedef struct aws_pacer aws_pacer;
+
+typedef enum pace_category {
+        PACE_DESCRIBE,          /* non-mutating: Describe*, Get*: 100 / 20 per s */
+        PACE_MUTATING,          /* default mutating, e.g. CreateImage: 50 / 5 per s */
+        PACE_DELETE,            /* DeregisterImage, DeleteSnapshot: 100 / 5 per s */
+        PACE_CREATE_TAGS,       /* CreateTags: 100 / 10 per s */
+        PACE_COPY_IMAGE,        /* CopyImage: 100 / 1 per s */
+        PACE_MODIFY_ATTRIBUTE,  /* ModifyImageAttribute: 100 / 5 per s */
+        _PACE_CATEGORY_MAX,
+        _PACE_CATEGORY_INVALID = -EINVAL,
+} pace_category;
+
+pace_category pace_category_of(const char *action);
+const char *pace_category_to_string(pace_category c);
+pace_category pace_category_from_string(const char *s);
+
+typedef struct pace_bucket_config {
+        double capacity;
+        double refill_per_sec;
+} pace_bucket_config;
+
+/* EC2's defaults for each category. */
+extern const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX];
+
+/* config NULL: pace_default_config. */
+int aws_pacer_new(const pace_bucket_config config[_PACE_CATEGORY_MAX], aws_pacer **ret);
+aws_pacer *aws_pacer_free(aws_pacer *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pacer *, aws_pacer_free);
+
+/* Takes one token of action's category at time now (CLOCK_MONOTONIC usec) if available and
+ * returns 0; else returns how long to wait until one is (and takes nothing). */
+usec_t aws_pacer_take(aws_pacer *p, const char *action, usec_t now);

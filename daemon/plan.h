@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The planner, a pure function: from one policy, one region, the time and what
+ * EC2 holds, it derives the actions of a run. It holds the safety rules of
+ * design.md: only images and snapshots tagged with this policy are ever
+ * retired; retention counts available images only; pending ones are neither
+ * counted nor retired; failed ones are garbage.
+ */
+#pragma once
+
+#include <time.h>
+
+#include "aws/ec2.h"
+#include "policy.h"
+
+#define TAG_POLICY "amirotd:policy"
+#define TAG_INSTANCE_ID "amirotd:instance-id"
+#define TAG_SLOT "amirotd:slot"
+
+typedef enum plan_action_kind {
+        PLAN_CREATE,                    /* CreateImage for the current slot */
+        PLAN_RETIRE,                    /* DeregisterImage, then delete its snapshots */
+        _PLAN_ACTION_KIND_MAX,
+        _PLAN_ACTION_KIND_INVALID = -EINVAL,
+} plan_action_kind;
+
+const char *plan_action_kind_to_string(plan_action_kind k);
+
+typedef struct plan_action {
+        plan_action_kind kind;
+        char *instance_id;
+        char *slot;                     /* slot id of the image created or retired */
+
+        /* PLAN_CREATE */
+        char *image_name;
+        char *description;
+        bool no_reboot;
+        ec2_tags image_tags;            /* amirotd:* tags, the policy's, the instance's when asked */
+        ec2_tags snapshot_tags;
+
+        /* PLAN_RETIRE */
+        char *image_id;
+        ec2_image_state image_state;
+        char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
+        char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
+} plan_action;
+
+typedef struct plan {
+        plan_action *actions;
+        size_t n;
+} plan;
+
+void plan_done(plan *p);
+
+typedef struct plan_input {
+        const policy *policy;
+        const char *region;
+        time_t now;
+        const ec2_instance *instances;  /* candidates; the planner applies tags, exclude_tags and states */
+        size_t n_instances;
+        const ec2_image *images;        /* images of the account (those without this policy's tag are ignored) */
+        size_t n_images;
+} plan_input;
+
+int plan_build(const plan_input *in, plan *ret);
+
+/* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
+int plan_render_template(const char *template, const policy *p, const char *region,
+                         const ec2_instance *i, const char *slot, char **ret);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration as plain data: the global settings of amirotd.yaml and
+ * one struct per policy, each value with the file, line and column it came
+ * from. Produced by config.c; read by everything else; no side effects.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws/ec2.h"
+#include "aws/pace.h"
+#include "schedule.h"
+
+typedef struct config_pos {
+        const char *file;               /* owned by the config (config.files) */
+        unsigned line;                  /* 1-based */
+        unsigned column;                /* 1-based */
+} config_pos;
+
+typedef struct tag_selector {
+        char *key;
+        char *value;                    /* NULL: the key must be present with any value ("*") */
+        config_pos pos;
+} tag_selector;
+
+typedef struct policy {
+        char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
+        config_pos pos;
+        char **regions;                 /* NULL-terminated, never empty once loaded */
+        char *role_arn;                 /* NULL: the global credentials */
+        char *external_id;
+
+        tag_selector *tags;             /* all must match */
+        size_t n_tags;
+        tag_selector *exclude_tags;     /* any match excludes */
+        size_t n_exclude_tags;
+        unsigned states;                /* bit (1u << ec2_instance_state); default running|stopped */
+
+        schedule schedule;
+
+        char *name_template;            /* contains {slot} and {instance_id} */
+        char *description_template;
+        bool reboot;                    /* default false: NoReboot=true, as DLM */
+        bool copy_instance_tags;        /* never aws:* keys */
+        ec2_tags image_tags;
+        uint64_t wait_timeout;          /* seconds to wait for available; default 2h */
+
+        unsigned retain_count;          /* 1..1000 */
+        uint64_t retain_max_age;        /* seconds; 0: none */
+} policy;
+
+typedef struct endpoint_override {
+        char *region;                   /* NULL: every region */
+        char *url;
+} endpoint_override;
+
+typedef struct config {
+        char **files;                   /* every file read, for config_pos.file */
+
+        char *default_region;           /* default "us-east-1" */
+        char *profile;
+        char *access_key_id;            /* explicit credentials; never printed */
+        char *secret_access_key;
+        char *session_token;
+        endpoint_override *endpoints;
+        size_t n_endpoints;
+        pace_bucket_config pacing[_PACE_CATEGORY_MAX];
+        unsigned max_in_flight;         /* default 32 */
+        int log_level;                  /* syslog priority, default LOG_INFO */
+        bool dry_run;
+        char *policies_dir;             /* default /etc/amirotd/policies.d */
+
+        policy *policies;
+        size_t n_policies;
+} config;
+
+config *config_free(config *c);
+
+/* The endpoint URL override for region, or NULL. */
+const char *config_endpoint_for(const config *c, const char *region);
+const policy *config_find_policy(const config *c, const char *name);

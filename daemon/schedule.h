@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Schedules divide time into slots: `every: 24h at: "03:00"` gives one slot a
+ * day starting 03:00; a cron expression gives one slot per firing, lasting until
+ * the next. Wall-clock schedules are evaluated in the policy's time zone through
+ * the system's zoneinfo. Pure: the time is a parameter.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef struct cron_spec {
+        uint64_t minutes;               /* bit m: minute m (0..59) */
+        uint32_t hours;                 /* bit h: hour h (0..23) */
+        uint32_t days_of_month;         /* bit d: day d (1..31) */
+        uint16_t months;                /* bit m: month m (1..12) */
+        uint8_t days_of_week;           /* bit d: weekday d (0 = Sunday .. 6; 7 is read as 0) */
+        bool dom_restricted;            /* field was not '*': cron ORs dom and dow when both are */
+        bool dow_restricted;
+} cron_spec;
+
+typedef enum schedule_kind {
+        SCHEDULE_EVERY,
+        SCHEDULE_CRON,
+} schedule_kind;
+
+typedef struct schedule {
+        schedule_kind kind;
+        uint64_t every;                 /* SCHEDULE_EVERY: interval in seconds, > 0 */
+        uint32_t at;                    /* SCHEDULE_EVERY: anchor, seconds after local midnight */
+        cron_spec cron;                 /* SCHEDULE_CRON */
+        char *cron_expr;                /* as written, for display */
+        char *timezone;                 /* IANA name; NULL: UTC */
+} schedule;
+
+void schedule_done(schedule *s);
+
+/* Parses five cron fields. On failure returns -EINVAL and a message in *ret_error (caller frees). */
+int cron_parse(const char *expr, cron_spec *ret, char **ret_error);
+
+/* Whether the time zone exists in the system's zoneinfo. */
+bool timezone_is_valid(const char *tz);
+
+/* The start of the slot that contains t (the latest slot start <= t). */
+int schedule_slot_at(const schedule *s, time_t t, time_t *ret);
+/* The first slot start > t. */
+int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret);
+
+/* A slot's identifier in names and tags: its start in UTC, "20261126T030000Z". */
+#define SLOT_ID_MAX 17
+char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]);
+int slot_id_parse(const char *s, time_t *ret);

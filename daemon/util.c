@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* The helpers declared in util.h. */
+#include <stdio.h>
+
+#include "util.h"
+
+int strdup_or_null(const char *s, char **ret) {
+        char *c = NULL;
+
+        if (s) {
+                c = strdup(s);
+                if (!c)
+                        return -ENOMEM;
+        }
+        *ret = c;
+        return 0;
+}
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        if (l)
+                while (l[n])
+                        n++;
+        return n;
+}
+
+int strv_push(char ***l, char *value) {
+        size_t n = strv_length(*l);
+        char **c;
+
+        c = realloc(*l, sizeof(char *) * (n + 2));
+        if (!c) {
+                free(value);
+                return -ENOMEM;
+        }
+        c[n] = value;
+        c[n + 1] = NULL;
+        *l = c;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *value) {
+        char *c = strdup(value);
+
+        if (!c)
+                return -ENOMEM;
+        return strv_push(l, c);
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        if (l)
+                for (char *const *i = l; *i; i++)
+                        if (streq(*i, s))
+                                return true;
+        return false;
+}
+
+static int strbuf_reserve(strbuf *b, size_t extra) {
+        size_t need, cap;
+        char *d;
+
+        if (extra > SIZE_MAX - b->len - 1)
+                return -ENOMEM;
+        need = b->len + extra + 1;
+        if (need <= b->cap)
+                return 0;
+        cap = b->cap ? b->cap : 64;
+        while (cap < need)
+                cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        d = realloc(b->data, cap);
+        if (!d)
+                return -ENOMEM;
+        b->data = d;
+        b->cap = cap;
+        return 0;
+}
+
+int strbuf_append(strbuf *b, const void *data, size_t len) {
+        int r = strbuf_reserve(b, len);
+
+        if (r < 0)
+                return r;
+        if (len > 0)
+                memcpy(b->data + b->len, data, len);
+        b->len += len;
+        b->data[b->len] = 0;
+        return 0;
+}
+
+int strbuf_puts(strbuf *b, const char *s) {
+        return strbuf_append(b, s, strlen(s));
+}
+
+int strbuf_printf(strbuf *b, const char *fmt, ...) {
+        va_list ap;
+        int n, r;
+
+        va_start(ap, fmt);
+        n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -EINVAL;
+        r = strbuf_reserve(b, (size_t) n);
+        if (r < 0)
+                return r;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t) n + 1, fmt, ap);
+        va_end(ap);
+        b->len += (size_t) n;
+        return 0;
+}
+
+char *strbuf_steal(strbuf *b) {
+        char *d = b->data;
+
+        if (!d)
+                d = strdup("");
+        *b = (strbuf) {};
+        return d;
+}
+
+void strbuf_done(strbuf *b) {
+        free(b->data);
+        *b = (strbuf) {};
+}
+
+usec_t now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        if (clock_gettime(clock, &ts) < 0)
+                abort();
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+int parse_iso8601(const char *s, time_t *ret) {
+        struct tm tm = {};
+        const char *p;
+        time_t t;
+
+        if (!s)
+                return -EINVAL;
+        p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return -EINVAL;
+        if (*p == '.') {
+                p++;
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                while (*p >= '0' && *p <= '9')
+                        p++;
+        }
+        if (streq(p, "Z") || streq(p, "+00:00") || streq(p, "+0000"))
+                ;
+        else
+                return -EINVAL;
+        t = timegm(&tm);
+        if (t == (time_t) -1)
+                return -EINVAL;
+        *ret = t;
+        return 0;
+}
+
+char *format_iso8601(time_t t, char buf[static ISO8601_MAX]) {
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || strftime(buf, ISO8601_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buf, ISO8601_MAX, "invalid-time");
+        return buf;
+}

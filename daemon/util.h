@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers every file uses: cleanup attributes, ownership transfer, string
+ * comparison, a growable string buffer and time conversions. Nothing here knows
+ * about AWS or policies.
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define _pure_ __attribute__((pure))
+
+#define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
+
+/* Hand on ownership: returns the pointer and clears the variable. */
+#define TAKE_PTR(p)                                     \
+        ({                                              \
+                typeof(p) *_pp_ = &(p);                 \
+                typeof(p) _p_ = *_pp_;                  \
+                *_pp_ = NULL;                           \
+                _p_;                                    \
+        })
+
+/* Defines funcp(type *p) calling func(*p) when non-NULL, for _cleanup_(). */
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)         \
+        static inline void func##p(type *p) {           \
+                if (*p)                                 \
+                        func(*p);                       \
+        }
+
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+static inline bool streq(const char *a, const char *b) {
+        return strcmp(a, b) == 0;
+}
+
+static inline bool streq_ptr(const char *a, const char *b) {
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+static inline bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static inline bool isempty(const char *s) {
+        return !s || !*s;
+}
+
+/* free() that returns NULL, for `p = mfree(p);` */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
+/* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
+int strdup_or_null(const char *s, char **ret);
+
+/* A NULL-terminated vector of strings. */
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *value);          /* takes ownership of value, also on failure */
+int strv_extend(char ***l, const char *value);  /* copies value */
+bool strv_contains(char *const *l, const char *s);
+
+/* A growable, always NUL-terminated byte buffer. */
+typedef struct strbuf {
+        char *data;
+        size_t len;
+        size_t cap;
+} strbuf;
+
+int strbuf_append(strbuf *b, const void *data, size_t len);
+int strbuf_puts(strbuf *b, const char *s);
+int strbuf_printf(strbuf *b, const char *fmt, ...) _printf_(2, 3);
+char *strbuf_steal(strbuf *b);                  /* returns data (never NULL), resets b */
+void strbuf_done(strbuf *b);
+
+/* Time: microseconds, like sd-event. */
+typedef uint64_t usec_t;
+#define USEC_INFINITY ((usec_t) UINT64_MAX)
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY (24ULL * USEC_PER_HOUR)
+
+usec_t now_usec(clockid_t clock);
+
+/* ISO 8601 as EC2 writes it: "2026-11-26T14:55:00.000Z" (fraction optional, Z or +00:00). */
+int parse_iso8601(const char *s, time_t *ret);
+/* Writes "2026-11-26T14:55:00Z" into buf (at least 21 bytes). */
+char *format_iso8601(time_t t, char buf[static 21]);
+
+#define ISO8601_MAX 21
