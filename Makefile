@@ -39,7 +39,7 @@ UNIT_TESTS := \
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
-.PHONY: all check check-unit check-ec2sim asan valgrind fuzz clean deps install
+.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install
 
 all: $(LIB) $(UNIT_BINS)
 
@@ -58,7 +58,9 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -Idaemon -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
-check: check-unit check-ec2sim
+# Installs what is missing (deps), then every test.
+check: deps
+	@$(MAKE) --no-print-directory check-unit check-ec2sim
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
@@ -73,6 +75,30 @@ asan:
 
 valgrind: $(UNIT_BINS)
 	$(MAKE) TEST_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99" check-unit
+
+# libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
+# each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
+FUZZERS :=
+FUZZ_SECONDS ?= 30
+FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
+
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
+		HARDENING= build-fuzz/libamirotd.a
+	@echo "  CCLD    $@"
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Idaemon \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $< build-fuzz/libamirotd.a $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p build-fuzz/corpus/$$f; \
+		echo "== fuzz-$$f for $(FUZZ_SECONDS) s"; \
+		./build-fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz
