@@ -27,6 +27,7 @@ AWS_SRCS := \
 	daemon/aws/error.c
 
 DAEMON_SRCS := \
+	daemon/log.c \
 	daemon/util.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)

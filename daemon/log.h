@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Logging: to the systemd journal with structured fields when stderr is the
+ * journal (or when asked), else readable lines on stderr with the same key
+ * fields. Every message may carry a MESSAGE_ID from the catalog in
+ * systemd/amirotd.catalog, so that `journalctl -x` explains it.
+ */
+#pragma once
+
+#include <syslog.h>
+
+#include "util.h"
+
+/* MESSAGE_IDs of the key events (systemd/amirotd.catalog explains each). */
+#define MESSAGE_IMAGE_CREATED        "39f5e59160f140cb8ae0b31876fb403d"
+#define MESSAGE_IMAGE_AVAILABLE      "b4ed38032b474d49aabcf894517737ea"
+#define MESSAGE_IMAGE_RETIRED        "3c2936156b354175bed4908ab4e0444c"
+#define MESSAGE_SNAPSHOT_DELETED     "c30010e1c5cc4ca2be4bf434166ea8c7"
+#define MESSAGE_POLICY_RUN_FAILED    "13e3e963733140bebc2afd86bc27ad6a"
+#define MESSAGE_RELOAD_FAILED        "0050a776a8c949faa5ec9445d1a1a7ec"
+#define MESSAGE_IMAGE_FAILED         "19cf97129ba245de8fb8776f36cc278c"
+
+/* The structured fields of a message; any may be NULL. */
+typedef struct log_fields {
+        const char *policy;             /* AMIROTD_POLICY */
+        const char *region;             /* AMIROTD_REGION */
+        const char *instance_id;        /* AMIROTD_INSTANCE_ID */
+        const char *image_id;           /* AMIROTD_IMAGE_ID */
+        const char *snapshot_id;        /* AMIROTD_SNAPSHOT_ID */
+        const char *action;             /* AMIROTD_ACTION */
+        const char *request_id;         /* AWS_REQUEST_ID */
+        const char *error_code;         /* AWS_ERROR_CODE */
+} log_fields;
+
+typedef enum log_target {
+        LOG_TARGET_AUTO,                /* the journal when stderr is connected to it ($JOURNAL_STREAM) */
+        LOG_TARGET_JOURNAL,
+        LOG_TARGET_CONSOLE,
+        _LOG_TARGET_MAX,
+        _LOG_TARGET_INVALID = -EINVAL,
+} log_target;
+
+log_target log_target_from_string(const char *s);
+const char *log_level_to_string(int level);
+int log_level_from_string(const char *s);      /* "debug".."emerg" → LOG_*; -EINVAL */
+
+void log_open(log_target target);
+void log_set_max_level(int level);
+int log_get_max_level(void);
+
+/*
+ * Logs at `level` with MESSAGE_ID message_id (may be NULL) and fields f (may be
+ * NULL). Returns -abs(error) when error is nonzero, else 0, so a caller can
+ * `return log_error_errno(r, ...)`. %m is not supported: pass errors explicitly.
+ */
+int log_full(int level, int error, const char *message_id, const log_fields *f,
+             const char *fmt, ...) _printf_(5, 6);
+
+#define log_debug(...)   log_full(LOG_DEBUG, 0, NULL, NULL, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_INFO, 0, NULL, NULL, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_NOTICE, 0, NULL, NULL, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, 0, NULL, NULL, __VA_ARGS__)
+#define log_error(...)   log_full(LOG_ERR, 0, NULL, NULL, __VA_ARGS__)
+#define log_error_errno(error, ...) log_full(LOG_ERR, (error), NULL, NULL, __VA_ARGS__)
+#define log_warning_errno(error, ...) log_full(LOG_WARNING, (error), NULL, NULL, __VA_ARGS__)
