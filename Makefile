@@ -24,7 +24,8 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
-	daemon/aws/error.c
+	daemon/aws/error.c \
+	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
 	daemon/log.c \

@@ -20,7 +20,8 @@ typedef struct aws_credentials {
         time_t expiration;      /* 0: does not expire */
 } aws_credentials;
 
-aws_credentials *aws_credentials_free(aws_credentials *c);  /* wipes the secret */
+aws_credentials *aws_credentials_free(aws_credentials *c);  /* wipes the secret and the token */
+DEFINE_TRIVIAL_CLEANUP_FUNC(aws_credentials *, aws_credentials_free);
 int aws_credentials_copy(const aws_credentials *c, aws_credentials **ret);
 
 typedef struct sigv4_header {
@@ -31,8 +32,10 @@ typedef struct sigv4_header {
 typedef struct sigv4_request {
         const char *method;             /* "POST" */
         const char *host;               /* the Host header exactly as sent: "ec2.us-east-1.amazonaws.com", "127.0.0.1:8080" */
-        const char *path;               /* "/" */
-        const char *query;              /* raw query string without '?', or NULL */
+        const char *path;               /* as sent ("/", already encoded), or NULL for "/"; it is
+                                         * normalized and encoded once more, as SigV4 wants */
+        const char *query;              /* raw query string as sent, without '?', or NULL; it is
+                                         * form-decoded ('+' is a space) and re-encoded */
         const sigv4_header *headers;    /* further headers to sign (e.g. content-type); host,
                                          * x-amz-date and x-amz-security-token are added by sigv4_sign */
         size_t n_headers;
@@ -65,8 +68,16 @@ typedef struct sigv4_key_cache {
 
 void sigv4_key_cache_clear(sigv4_key_cache *c);  /* wipes the key */
 
-/* Signs req with creds. cache may be NULL. */
+/*
+ * Signs req with creds. cache may be NULL. Returns -EINVAL for a malformed
+ * request (an empty field, a header sigv4_sign adds itself, a bad %-escape in
+ * the query, a path not starting with '/'), -ERANGE for a time outside years
+ * 0-9999, -ENOMEM, -EIO when OpenSSL fails.
+ */
 int sigv4_sign(const sigv4_request *req, const aws_credentials *creds, sigv4_key_cache *cache, sigv4_result *ret);
+
+/* The canonical request sigv4_sign() would sign, for tests and debugging. */
+int sigv4_canonical_request(const sigv4_request *req, const aws_credentials *creds, char **ret);
 
 /*
  * URI-encodes s as SigV4 requires: A-Z a-z 0-9 - _ . ~ stay, every other byte
