@@ -65,6 +65,21 @@ bool strv_contains(char *const *l, const char *s) {
         return false;
 }
 
+int strv_copy(char *const *l, char ***ret) {
+        char **c = NULL;
+        int r;
+
+        for (char *const *i = l; i && *i; i++) {
+                r = strv_extend(&c, *i);
+                if (r < 0) {
+                        strv_free(c);
+                        return r;
+                }
+        }
+        *ret = c;
+        return 0;
+}
+
 static int strbuf_reserve(strbuf *b, size_t extra) {
         size_t need, cap;
         char *d;

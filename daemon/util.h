@@ -20,6 +20,11 @@
 #define _unused_ __attribute__((unused))
 #define _pure_ __attribute__((pure))
 
+#define _fallthrough_ __attribute__((fallthrough))
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
 /* Hand on ownership: returns the pointer and clears the variable. */
@@ -76,6 +81,7 @@ size_t strv_length(char *const *l);
 int strv_push(char ***l, char *value);          /* takes ownership of value, also on failure */
 int strv_extend(char ***l, const char *value);  /* copies value */
 bool strv_contains(char *const *l, const char *s);
+int strv_copy(char *const *l, char ***ret);      /* NULL copies to NULL */
 
 /* A growable, always NUL-terminated byte buffer. */
 typedef struct strbuf {
