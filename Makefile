@@ -24,6 +24,7 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
+	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
 	daemon/aws/sigv4.c
 

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which URL serves EC2 or STS in a region, and what Host header a request to
+ * it carries. A region name goes into hostnames and into every signature's
+ * scope, so it is checked against the shape AWS region names have before it is
+ * used; an endpoint override (ec2sim, a VPC endpoint, a private cloud) is
+ * checked to be plain http(s)://host[:port], since the signer signs path "/"
+ * and the Host header, and anything else in the URL would break signatures in
+ * ways that are hard to diagnose.
+ *
+ * Endpoints as listed in "Amazon EC2 endpoints and quotas" and "AWS STS
+ * regional endpoints" of the AWS General Reference: ec2.REGION.amazonaws.com,
+ * sts.REGION.amazonaws.com, and amazonaws.com.cn in the China regions.
+ */
+#include <stdio.h>
+#include <strings.h>
+
+#include "endpoint.h"
+#include "../util.h"
+
+#define REGION_MAX 32   /* the longest valid shape, "us-isob-northeast-northeast-99", is 30 */
+
+/* The partitions' region prefixes; longer ones first is not needed, each is tried in turn. */
+static const char *const region_prefixes[] = {
+        "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "us-gov", "us-iso", "us-isob",
+};
+
+static const char *const region_directions[] = {
+        "east", "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest",
+};
+
+/* Matches "-direction" at *p and advances past it. */
+static bool match_direction(const char **p) {
+        const char *s = *p;
+
+        if (*s != '-')
+                return false;
+        s++;
+        for (size_t i = 0; i < ELEMENTSOF(region_directions); i++) {
+                size_t len = strlen(region_directions[i]);
+
+                if (strncmp(s, region_directions[i], len) == 0 && s[len] == '-') {
+                        *p = s + len;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* "-direction(-direction)?-N" with N 1..99 without a leading zero, and nothing after. */
+static bool match_region_rest(const char *p) {
+        if (!match_direction(&p))
+                return false;
+        (void) match_direction(&p);
+        if (p[0] != '-' || p[1] < '1' || p[1] > '9')
+                return false;
+        p += 2;
+        if (*p >= '0' && *p <= '9')
+                p++;
+        return *p == 0;
+}
+
+bool aws_region_is_valid(const char *region) {
+        if (isempty(region) || strnlen(region, REGION_MAX + 1) > REGION_MAX)
+                return false;
+        for (size_t i = 0; i < ELEMENTSOF(region_prefixes); i++) {
+                size_t len = strlen(region_prefixes[i]);
+
+                if (strncmp(region, region_prefixes[i], len) == 0 && match_region_rest(region + len))
+                        return true;
+        }
+        return false;
+}
+
+static bool service_is_valid(const char *service) {
+        if (isempty(service) || strlen(service) > 32)
+                return false;
+        for (const char *p = service; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+                        return false;
+        return true;
+}
+
+static char ascii_lower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+static bool is_hostname_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '.' || c == '_';
+}
+
+typedef struct parsed_url {
+        bool tls;
+        const char *host;       /* without brackets */
+        size_t host_len;
+        bool ipv6;
+        unsigned port;          /* 0: none given */
+        const char *rest;       /* path, query, fragment: whatever follows the authority */
+} parsed_url;
+
+/* Parses scheme://host[:port][rest]; the scheme is http or https in any case, no userinfo. */
+static int parse_url(const char *url, parsed_url *ret) {
+        parsed_url u = {};
+        const char *p;
+
+        if (!url)
+                return -EINVAL;
+        if (strncasecmp(url, "https://", 8) == 0) {
+                u.tls = true;
+                p = url + 8;
+        } else if (strncasecmp(url, "http://", 7) == 0)
+                p = url + 7;
+        else
+                return -EINVAL;
+
+        if (*p == '[') {
+                const char *end = strchr(p, ']');
+
+                if (!end || end == p + 1)
+                        return -EINVAL;
+                for (const char *q = p + 1; q < end; q++)
+                        if (!(strchr("0123456789abcdefABCDEF:.", *q)))
+                                return -EINVAL;
+                u.ipv6 = true;
+                u.host = p + 1;
+                u.host_len = (size_t) (end - p - 1);
+                p = end + 1;
+        } else {
+                u.host = p;
+                while (is_hostname_char(*p))
+                        p++;
+                u.host_len = (size_t) (p - u.host);
+                if (u.host_len == 0 || u.host_len > 253 || u.host[0] == '-' || u.host[0] == '.')
+                        return -EINVAL;
+        }
+
+        if (*p == ':') {
+                unsigned long port = 0;
+
+                p++;
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        port = port * 10 + (unsigned long) (*p - '0');
+                        if (port > 65535)
+                                return -EINVAL;
+                }
+                if (port == 0)
+                        return -EINVAL;
+                u.port = (unsigned) port;
+        }
+        /* Anything else here ('@' of userinfo, a space, a stray character) is not a URL we accept. */
+        if (*p && !strchr("/?#", *p))
+                return -EINVAL;
+        u.rest = p;
+        *ret = u;
+        return 0;
+}
+
+/* "http://Host:8080" → "host:8080", the default port omitted: what curl sends as Host. */
+static int format_host(const parsed_url *u, bool keep_default_port, strbuf *b) {
+        int r;
+
+        r = strbuf_puts(b, u->ipv6 ? "[" : "");
+        for (size_t i = 0; i < u->host_len && r >= 0; i++) {
+                char c = ascii_lower(u->host[i]);
+
+                r = strbuf_append(b, &c, 1);
+        }
+        if (r >= 0 && u->ipv6)
+                r = strbuf_puts(b, "]");
+        if (r >= 0 && u->port != 0 && (keep_default_port || u->port != (u->tls ? 443u : 80u)))
+                r = strbuf_printf(b, ":%u", u->port);
+        return r;
+}
+
+int aws_endpoint_host(const char *url, char **ret_host, bool *ret_tls) {
+        strbuf b = {};
+        parsed_url u;
+        int r;
+
+        if (!ret_host)
+                return -EINVAL;
+        r = parse_url(url, &u);
+        if (r < 0)
+                return r;
+        r = format_host(&u, false, &b);
+        if (r < 0) {
+                strbuf_done(&b);
+                return r;
+        }
+        *ret_host = strbuf_steal(&b);
+        if (!*ret_host)
+                return -ENOMEM;
+        if (ret_tls)
+                *ret_tls = u.tls;
+        return 0;
+}
+
+int aws_endpoint_url(const char *service, const char *region, const char *override, char **ret) {
+        strbuf b = {};
+        int r;
+
+        if (!ret || !service_is_valid(service) || !aws_region_is_valid(region))
+                return -EINVAL;
+
+        if (override) {
+                parsed_url u;
+
+                r = parse_url(override, &u);
+                if (r < 0)
+                        return r;
+                /* Only a bare trailing slash may follow: the signer signs path "/". */
+                if (!(u.rest[0] == 0 || streq(u.rest, "/")))
+                        return -EINVAL;
+                r = strbuf_puts(&b, u.tls ? "https://" : "http://");
+                if (r >= 0)
+                        r = format_host(&u, true, &b);
+        } else
+                r = strbuf_printf(&b, "https://%s.%s.amazonaws.com%s", service, region,
+                                  startswith(region, "cn-") ? ".cn" : "");
+        if (r < 0) {
+                strbuf_done(&b);
+                return r;
+        }
+        *ret = strbuf_steal(&b);
+        return *ret ? 0 : -ENOMEM;
+}
