@@ -30,6 +30,7 @@ AWS_SRCS := \
 
 DAEMON_SRCS := \
 	daemon/log.c \
+	daemon/schedule.c \
 	daemon/util.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)
