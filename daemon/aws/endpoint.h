@@ -7,17 +7,29 @@
 
 #include <stdbool.h>
 
-/* "us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "ap-southeast-4", "il-central-1"... */
+/*
+ * "us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "ap-southeast-4", "il-central-1"...:
+ * a partition prefix (us eu ap sa ca me af il mx cn us-gov us-iso us-isob), one or two
+ * directions (east, northwest, central...) and a number 1-99, all lower case.
+ */
 bool aws_region_is_valid(const char *region);
 
 /*
  * The endpoint URL (scheme://host[:port], no trailing slash) for service
  * ("ec2", "sts") in region: https://ec2.REGION.amazonaws.com,
  * https://sts.REGION.amazonaws.com, ".amazonaws.com.cn" for cn-*. override, when
- * not NULL, is used as given (trailing slash removed); it must be http:// or
- * https:// with a host. Returns -EINVAL for a malformed region or override.
+ * not NULL, is used as given (trailing slash removed, scheme and host
+ * lower-cased); it must be http:// or https:// with a host (name, IPv4 or
+ * [IPv6]) and an optional port, and nothing else: no user info, and no path,
+ * since requests are signed for path "/". Returns -EINVAL for a malformed
+ * service, region or override.
  */
 int aws_endpoint_url(const char *service, const char *region, const char *override, char **ret);
 
-/* Splits an endpoint URL into the Host header value ("host[:port]") and whether it is TLS. */
+/*
+ * Splits an endpoint URL into the Host header value and whether it is TLS: the
+ * host lower-cased, IPv6 in brackets, the port only when it is not the
+ * scheme's default (443, 80), as curl sends it and botocore signs it. A path
+ * after the host is ignored. ret_tls may be NULL.
+ */
 int aws_endpoint_host(const char *url, char **ret_host, bool *ret_tls);

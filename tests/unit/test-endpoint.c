@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* Regions, endpoint URLs and Host headers, table by table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "aws/endpoint.h"
+#include "util.h"
+
+static void test_region_is_valid(void **state) {
+        static const char *const good[] = {
+                "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ap-southeast-4", "ap-northeast-3",
+                "ap-south-2", "ap-east-1", "eu-central-2", "eu-north-1", "eu-south-1", "sa-east-1",
+                "ca-central-1", "ca-west-1", "me-central-1", "af-south-1", "il-central-1", "mx-central-1",
+                "cn-north-1", "cn-northwest-1", "us-gov-west-1", "us-gov-east-1", "us-iso-east-1",
+                "us-isob-east-1", "ap-southeast-12", "eu-central-south-1",
+        };
+        static const char *const bad[] = {
+                "", "us", "us-east", "us-east-", "us-east-1a", "us-east-1-", "-us-east-1", "US-EAST-1",
+                "Us-east-1", "us-east-1 ", " us-east-1", "us east 1", "us-east-0", "us-east-01",
+                "us-east-100", "xx-east-1", "us-middle-1", "us-gov-1", "us-isoc-east-1", "../", "us-east-1/..",
+                "us-east-1\n", "global", "aws-global", "us-east-east-east-1",
+                "us-isob-northeast-northeast-99-northeast-northeast-1",
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                if (!aws_region_is_valid(good[i]))
+                        fail_msg("'%s' should be valid", good[i]);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (aws_region_is_valid(bad[i]))
+                        fail_msg("'%s' should be invalid", bad[i]);
+        assert_false(aws_region_is_valid(NULL));
+}
+
+static void test_endpoint_url(void **state) {
+        static const struct {
+                const char *service, *region, *override;
+                int r;
+                const char *url;
+        } t[] = {
+                { "ec2", "us-east-1", NULL, 0, "https://ec2.us-east-1.amazonaws.com" },
+                { "ec2", "eu-central-2", NULL, 0, "https://ec2.eu-central-2.amazonaws.com" },
+                { "ec2", "us-gov-west-1", NULL, 0, "https://ec2.us-gov-west-1.amazonaws.com" },
+                { "ec2", "cn-north-1", NULL, 0, "https://ec2.cn-north-1.amazonaws.com.cn" },
+                { "ec2", "cn-northwest-1", NULL, 0, "https://ec2.cn-northwest-1.amazonaws.com.cn" },
+                { "sts", "us-east-1", NULL, 0, "https://sts.us-east-1.amazonaws.com" },
+                { "sts", "ap-southeast-4", NULL, 0, "https://sts.ap-southeast-4.amazonaws.com" },
+                { "sts", "cn-north-1", NULL, 0, "https://sts.cn-north-1.amazonaws.com.cn" },
+                /* Overrides: used as given, the trailing slash removed, scheme and host lower-cased. */
+                { "ec2", "us-east-1", "http://127.0.0.1:8080", 0, "http://127.0.0.1:8080" },
+                { "ec2", "us-east-1", "http://127.0.0.1:8080/", 0, "http://127.0.0.1:8080" },
+                { "ec2", "us-east-1", "https://vpce-1.ec2.us-east-1.vpce.amazonaws.com/", 0,
+                  "https://vpce-1.ec2.us-east-1.vpce.amazonaws.com" },
+                { "ec2", "us-east-1", "HTTPS://EC2.Example.COM:443", 0, "https://ec2.example.com:443" },
+                { "ec2", "us-east-1", "http://[::1]:8080/", 0, "http://[::1]:8080" },
+                { "ec2", "us-east-1", "http://localhost", 0, "http://localhost" },
+                { "ec2", "us-east-1", "ftp://ec2.example.com", -EINVAL, NULL },
+                { "ec2", "us-east-1", "ec2.example.com", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https:///", -EINVAL, NULL },
+                { "ec2", "us-east-1", "", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://user:pw@ec2.example.com", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2.example.com/prefix", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2.example.com?x=1", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2.example.com:", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2.example.com:0", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2.example.com:65536", -EINVAL, NULL },
+                { "ec2", "us-east-1", "https://ec2 .example.com", -EINVAL, NULL },
+                { "ec2", "us-east-1", "http://[::1", -EINVAL, NULL },
+                { "ec2", "us-east-1", "http://[]:80", -EINVAL, NULL },
+                { "ec2", "us-east-1", "http://[fe80::1%25eth0]", -EINVAL, NULL },
+                /* The region and service are checked, override or not. */
+                { "ec2", "us-east", NULL, -EINVAL, NULL },
+                { "ec2", "../", NULL, -EINVAL, NULL },
+                { "ec2", "", "http://127.0.0.1:8080", -EINVAL, NULL },
+                { "EC2", "us-east-1", NULL, -EINVAL, NULL },
+                { "ec2/x", "us-east-1", NULL, -EINVAL, NULL },
+                { "", "us-east-1", NULL, -EINVAL, NULL },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                _cleanup_(freep) char *url = NULL;
+                int r = aws_endpoint_url(t[i].service, t[i].region, t[i].override, &url);
+
+                if (r != t[i].r)
+                        fail_msg("%s %s '%s': %d, expected %d", t[i].service, t[i].region,
+                                 t[i].override ?: "(null)", r, t[i].r);
+                if (t[i].url)
+                        assert_string_equal(url, t[i].url);
+                else
+                        assert_null(url);
+        }
+}
+
+static void test_endpoint_host(void **state) {
+        static const struct {
+                const char *url;
+                int r;
+                const char *host;
+                bool tls;
+        } t[] = {
+                { "https://ec2.us-east-1.amazonaws.com", 0, "ec2.us-east-1.amazonaws.com", true },
+                { "https://ec2.cn-north-1.amazonaws.com.cn", 0, "ec2.cn-north-1.amazonaws.com.cn", true },
+                { "https://ec2.us-east-1.amazonaws.com:443", 0, "ec2.us-east-1.amazonaws.com", true },
+                { "https://ec2.example.com:80", 0, "ec2.example.com:80", true },
+                { "http://127.0.0.1:8080", 0, "127.0.0.1:8080", false },
+                { "http://127.0.0.1:80", 0, "127.0.0.1", false },
+                { "http://127.0.0.1:443", 0, "127.0.0.1:443", false },
+                { "http://localhost/", 0, "localhost", false },
+                { "HTTP://LocalHost:8080/x?y#z", 0, "localhost:8080", false },
+                { "http://[::1]:8080", 0, "[::1]:8080", false },
+                { "https://[2001:DB8::1]", 0, "[2001:db8::1]", true },
+                { "https://[2001:db8::1]:443/", 0, "[2001:db8::1]", true },
+                { "https://[::ffff:127.0.0.1]:9000", 0, "[::ffff:127.0.0.1]:9000", true },
+                { "ftp://x", -EINVAL, NULL, false },
+                { "http://", -EINVAL, NULL, false },
+                { "http://:8080", -EINVAL, NULL, false },
+                { "http://a@b", -EINVAL, NULL, false },
+                { "http://host:99999", -EINVAL, NULL, false },
+                { "http://host:80x", -EINVAL, NULL, false },
+                { "http://[::1]x", -EINVAL, NULL, false },
+                { NULL, -EINVAL, NULL, false },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                _cleanup_(freep) char *host = NULL;
+                bool tls = !t[i].tls;
+                int r = aws_endpoint_host(t[i].url, &host, &tls);
+
+                if (r != t[i].r)
+                        fail_msg("'%s': %d, expected %d", t[i].url ?: "(null)", r, t[i].r);
+                if (r < 0) {
+                        assert_null(host);
+                        continue;
+                }
+                assert_string_equal(host, t[i].host);
+                assert_int_equal(tls, t[i].tls);
+        }
+}
+
+/* What aws_endpoint_url() returns, aws_endpoint_host() accepts: the two agree on every region shape. */
+static void test_url_then_host(void **state) {
+        static const char *const regions[] = { "us-east-1", "cn-north-1", "us-gov-east-1", "il-central-1" };
+        static const char *const services[] = { "ec2", "sts" };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(regions); i++)
+                for (size_t j = 0; j < ELEMENTSOF(services); j++) {
+                        _cleanup_(freep) char *url = NULL, *host = NULL;
+                        bool tls = false;
+
+                        assert_int_equal(aws_endpoint_url(services[j], regions[i], NULL, &url), 0);
+                        assert_int_equal(aws_endpoint_host(url, &host, &tls), 0);
+                        assert_true(tls);
+                        assert_string_equal(host, url + strlen("https://"));
+                }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_region_is_valid),
+                cmocka_unit_test(test_endpoint_url),
+                cmocka_unit_test(test_endpoint_host),
+                cmocka_unit_test(test_url_then_host),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
