@@ -24,8 +24,10 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
+	daemon/aws/ec2.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
+	daemon/aws/query.c \
 	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
@@ -39,7 +41,9 @@ LIB := $(BUILD)/libamirotd.a
 
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
+	ec2 \
 	endpoint \
+	query \
 	sigv4 \
 	util
 

@@ -18,9 +18,12 @@ int aws_query_new(const char *action, aws_query **ret);
 aws_query *aws_query_free(aws_query *q);
 DEFINE_TRIVIAL_CLEANUP_FUNC(aws_query *, aws_query_free);
 
+/* A deep copy, e.g. to send the next page of a Describe call. */
+int aws_query_copy(const aws_query *q, aws_query **ret);
+
 const char *aws_query_action(const aws_query *q);
 
-/* Appends name=value. */
+/* Appends name=value. Names "Action" and "Version" are aws_query_encode()'s: -EINVAL. */
 int aws_query_add(aws_query *q, const char *name, const char *value);
 /* Appends a parameter whose name is formatted: aws_query_addf(q, id, "ImageId.%u", n). */
 int aws_query_addf(aws_query *q, const char *value, const char *name_fmt, ...) _printf_(3, 4);
@@ -44,8 +47,10 @@ int aws_query_encode(const aws_query *q, const char *version, char **ret_body);
  * it comes with HTTP 200, gives -EREMOTEIO and fills *ret_error; a non-2xx
  * status without a readable error document gives -EREMOTEIO with the status and
  * a code derived from it ("InternalError"/"Unavailable"/"HTTP<status>").
- * Malformed, truncated or non-UTF-8 XML gives -EBADMSG with a message.
- * header_request_id (x-amzn-RequestId) is used when the body has none.
+ * Malformed, truncated or non-UTF-8 XML, and any document with a DTD (no
+ * entity is ever expanded), gives -EBADMSG with a message; a body over 16 MiB
+ * gives -EFBIG. header_request_id (x-amzn-RequestId) is used when the body has
+ * none. ret_doc may be NULL (only check the answer), ret_error too.
  */
 int aws_response_parse(const char *body, size_t size, long status, const char *header_request_id,
                        xmlDoc **ret_doc, aws_error *ret_error);

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * EC2's values and parsers: every field of every parser, read from the canned
+ * answers in tests/data/ec2/ (see its README), the state tables both ways, the
+ * tag helpers, and what a page of the wrong shape does to a list (nothing).
+ * Run from the repo root.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "aws/ec2.h"
+#include "aws/query.h"
+#include "util.h"
+
+#define DATA "tests/data/ec2/"
+
+static xmlDoc *load(const char *name) {
+        _cleanup_(freep) char *path = NULL;
+        strbuf b = {};
+        char chunk[4096];
+        xmlDoc *doc = NULL;
+        aws_error err = {};
+        FILE *f;
+        size_t n;
+        int r;
+
+        assert_true(asprintf(&path, DATA "%s", name) > 0);
+        f = fopen(path, "re");
+        if (!f)
+                fail_msg("cannot open %s (run from the repository root)", path);
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                assert_int_equal(strbuf_append(&b, chunk, n), 0);
+        fclose(f);
+        r = aws_response_parse(b.data, b.len, 200, NULL, &doc, &err);
+        if (r < 0)
+                fail_msg("%s: %d %s", name, r, err.message ?: "");
+        strbuf_done(&b);
+        return doc;
+}
+
+static xmlDoc *load_string(const char *xml) {
+        xmlDoc *doc = NULL;
+
+        assert_int_equal(aws_response_parse(xml, strlen(xml), 200, NULL, &doc, NULL), 0);
+        return doc;
+}
+
+static time_t t(const char *iso) {
+        time_t v;
+
+        assert_int_equal(parse_iso8601(iso, &v), 0);
+        return v;
+}
+
+/* ---- Values ---------------------------------------------------------------------------- */
+
+static void test_tags(void **state) {
+        _cleanup_(ec2_tags_done) ec2_tags tags = {}, copy = {};
+
+        (void) state;
+        assert_null(ec2_tags_get(&tags, "Name"));
+        assert_int_equal(ec2_tags_add(&tags, "Name", "web-1"), 0);
+        assert_int_equal(ec2_tags_add(&tags, "Role", "web"), 0);
+        assert_int_equal(ec2_tags_add(&tags, "Empty", NULL), 0);
+        assert_int_equal(tags.n, 3);
+        assert_string_equal(ec2_tags_get(&tags, "Name"), "web-1");
+        assert_string_equal(ec2_tags_get(&tags, "Empty"), "");
+        assert_null(ec2_tags_get(&tags, "name"));      /* keys are case-sensitive */
+        assert_null(ec2_tags_get(NULL, "Name"));
+
+        /* Adding an existing key replaces its value in place. */
+        assert_int_equal(ec2_tags_add(&tags, "Name", "web-2"), 0);
+        assert_int_equal(tags.n, 3);
+        assert_string_equal(tags.items[0].key, "Name");
+        assert_string_equal(tags.items[0].value, "web-2");
+        assert_int_equal(ec2_tags_add(&tags, NULL, "x"), -EINVAL);
+
+        /* A copy replaces what dst held and is independent. */
+        assert_int_equal(ec2_tags_add(&copy, "Stale", "1"), 0);
+        assert_int_equal(ec2_tags_copy(&tags, &copy), 0);
+        assert_int_equal(copy.n, 3);
+        assert_null(ec2_tags_get(&copy, "Stale"));
+        assert_int_equal(ec2_tags_add(&tags, "Role", "api"), 0);
+        assert_string_equal(ec2_tags_get(&copy, "Role"), "web");
+        assert_string_equal(ec2_tags_get(&tags, "Role"), "api");
+
+        ec2_tags_done(&tags);
+        assert_int_equal(tags.n, 0);
+        assert_null(tags.items);
+        ec2_tags_done(&tags);           /* twice is fine */
+        ec2_tags_done(NULL);
+}
+
+static void test_state_tables(void **state) {
+        (void) state;
+        for (int s = 0; s < _EC2_INSTANCE_STATE_MAX; s++)
+                assert_int_equal(ec2_instance_state_from_string(ec2_instance_state_to_string(s)), s);
+        for (int s = 0; s < _EC2_IMAGE_STATE_MAX; s++)
+                assert_int_equal(ec2_image_state_from_string(ec2_image_state_to_string(s)), s);
+        for (int s = 0; s < _EC2_SNAPSHOT_STATE_MAX; s++)
+                assert_int_equal(ec2_snapshot_state_from_string(ec2_snapshot_state_to_string(s)), s);
+
+        assert_string_equal(ec2_instance_state_to_string(EC2_INSTANCE_SHUTTING_DOWN), "shutting-down");
+        assert_string_equal(ec2_instance_state_to_string(EC2_INSTANCE_STOPPED), "stopped");
+        assert_int_equal(ec2_instance_state_from_string("running"), EC2_INSTANCE_RUNNING);
+        assert_string_equal(ec2_image_state_to_string(EC2_IMAGE_AVAILABLE), "available");
+        assert_string_equal(ec2_image_state_to_string(EC2_IMAGE_DISABLED), "disabled");
+        assert_int_equal(ec2_image_state_from_string("failed"), EC2_IMAGE_FAILED);
+        assert_int_equal(ec2_image_state_from_string("deregistered"), EC2_IMAGE_DEREGISTERED);
+        assert_string_equal(ec2_snapshot_state_to_string(EC2_SNAPSHOT_RECOVERING), "recovering");
+        assert_int_equal(ec2_snapshot_state_from_string("completed"), EC2_SNAPSHOT_COMPLETED);
+
+        assert_int_equal(ec2_instance_state_from_string("Running"), _EC2_INSTANCE_STATE_INVALID);
+        assert_int_equal(ec2_instance_state_from_string(""), -EINVAL);
+        assert_int_equal(ec2_image_state_from_string(NULL), _EC2_IMAGE_STATE_INVALID);
+        assert_int_equal(ec2_snapshot_state_from_string("done"), _EC2_SNAPSHOT_STATE_INVALID);
+        assert_null(ec2_instance_state_to_string(_EC2_INSTANCE_STATE_MAX));
+        assert_null(ec2_instance_state_to_string(_EC2_INSTANCE_STATE_INVALID));
+        assert_null(ec2_image_state_to_string(_EC2_IMAGE_STATE_MAX));
+        assert_null(ec2_snapshot_state_to_string(-1));
+}
+
+/* ---- Parsers --------------------------------------------------------------------------- */
+
+static void test_describe_instances(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-instances.xml");
+        _cleanup_(ec2_instance_list_done) ec2_instance_list l = {};
+        _cleanup_(freep) char *token = NULL;
+        ec2_instance *i;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_instances(doc, &l, &token), 0);
+        assert_string_equal(token, "eyJ2IjoiMiIsImMiOiJpL2xFZ3Z5TnNPbz0ifQ==");
+        assert_int_equal(l.n, 3);
+
+        i = &l.items[0];
+        assert_string_equal(i->id, "i-1234567890abcdef0");
+        assert_string_equal(i->image_id, "ami-0abcdef1234567890");
+        assert_int_equal(i->state, EC2_INSTANCE_RUNNING);
+        assert_string_equal(i->name, "web-1");
+        assert_int_equal(i->tags.n, 3);
+        assert_string_equal(i->tags.items[0].key, "Name");
+        assert_string_equal(i->tags.items[0].value, "web-1");
+        assert_string_equal(ec2_tags_get(&i->tags, "Role"), "web");
+        assert_string_equal(ec2_tags_get(&i->tags, "Golden"), "yes");
+        assert_int_equal(strv_length(i->volume_ids), 2);
+        assert_string_equal(i->volume_ids[0], "vol-1234567890abcdef0");
+        assert_string_equal(i->volume_ids[1], "vol-0fedcba0987654321");
+
+        i = &l.items[1];
+        assert_string_equal(i->id, "i-0598c7d356eba48d7");
+        assert_int_equal(i->state, EC2_INSTANCE_STOPPED);
+        assert_null(i->name);
+        assert_int_equal(i->tags.n, 2);
+        assert_string_equal(ec2_tags_get(&i->tags, "Role"), "web & api");
+        assert_string_equal(ec2_tags_get(&i->tags, "Empty"), "");
+        assert_int_equal(strv_length(i->volume_ids), 1);
+        assert_string_equal(i->volume_ids[0], "vol-049df61146c4d7901");
+
+        /* The second reservation. */
+        i = &l.items[2];
+        assert_string_equal(i->id, "i-0b22a22eec53b9321");
+        assert_string_equal(i->image_id, "ami-0ff8a91507f77f867");
+        assert_int_equal(i->state, EC2_INSTANCE_SHUTTING_DOWN);
+        assert_string_equal(i->name, "Grüße, 世界");
+        assert_null(i->volume_ids);
+
+        /* A second page appends. */
+        token = mfree(token);
+        assert_int_equal(ec2_parse_describe_instances(doc, &l, NULL), 0);
+        assert_int_equal(l.n, 6);
+        assert_string_equal(l.items[5].id, "i-0b22a22eec53b9321");
+}
+
+static void test_describe_images(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-images.xml");
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+        _cleanup_(freep) char *token = NULL;
+        ec2_image *i;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_images(doc, &l, &token), 0);
+        assert_string_equal(token, "AAEAAaQhQ2EXAMPLEnextpage");
+        assert_int_equal(l.n, 3);
+
+        i = &l.items[0];
+        assert_string_equal(i->id, "ami-0a1b2c3d4e5f60001");
+        assert_string_equal(i->name, "web-i-1234567890abcdef0-20240101T0300");
+        assert_string_equal(i->description, "golden image of web-1");
+        assert_string_equal(i->owner_id, "123456789012");
+        assert_int_equal(i->state, EC2_IMAGE_AVAILABLE);
+        assert_null(i->state_reason);
+        assert_int_equal(i->creation_date, t("2024-01-01T03:00:12Z"));
+        assert_int_equal(i->deprecation_time, t("2025-01-01T03:00:00Z"));
+        assert_int_equal(i->tags.n, 3);
+        assert_string_equal(ec2_tags_get(&i->tags, "amirotd:policy"), "web");
+        assert_string_equal(ec2_tags_get(&i->tags, "amirotd:instance-id"), "i-1234567890abcdef0");
+        assert_string_equal(ec2_tags_get(&i->tags, "amirotd:slot"), "20240101T0300");
+        assert_int_equal(i->n_devices, 3);
+        assert_string_equal(i->devices[0].device_name, "/dev/xvda");
+        assert_string_equal(i->devices[0].snapshot_id, "snap-0aaaaaaaaaaaaaaa1");
+        assert_string_equal(i->devices[1].device_name, "/dev/sdf");
+        assert_string_equal(i->devices[1].snapshot_id, "snap-0aaaaaaaaaaaaaaa2");
+        assert_string_equal(i->devices[2].device_name, "/dev/sdb");     /* ephemeral0: no EBS */
+        assert_null(i->devices[2].snapshot_id);
+
+        i = &l.items[1];
+        assert_string_equal(i->id, "ami-0a1b2c3d4e5f60002");
+        assert_int_equal(i->state, EC2_IMAGE_PENDING);
+        assert_null(i->description);
+        assert_null(i->state_reason);
+        assert_int_equal(i->creation_date, t("2024-01-02T03:00:05Z"));
+        assert_int_equal(i->deprecation_time, 0);
+        assert_int_equal(i->n_devices, 1);
+        assert_null(i->devices[0].snapshot_id);        /* not taken yet */
+        assert_int_equal(i->tags.n, 1);
+
+        i = &l.items[2];
+        assert_string_equal(i->id, "ami-0a1b2c3d4e5f60003");
+        assert_int_equal(i->state, EC2_IMAGE_FAILED);
+        assert_string_equal(i->state_reason, "Client.InternalError: Internal error on snapshot creation");
+        assert_int_equal(i->creation_date, t("2023-12-31T03:00:00Z"));
+        assert_int_equal(i->n_devices, 0);
+        assert_null(i->devices);
+        assert_int_equal(i->tags.n, 0);
+}
+
+static void test_state_reason_forms(void **state) {
+        static const struct {
+                const char *reason, *expected;
+        } cases[] = {
+                { "<code>Server.InternalError</code><message>Server.InternalError: boom</message>", "Server.InternalError: boom" },
+                { "<code>Client.UserInitiated</code><message>User initiated</message>", "Client.UserInitiated: User initiated" },
+                { "<code>Client.Only</code>", "Client.Only" },
+                { "<message>just a message</message>", "just a message" },
+                { "<code/><message/>", NULL },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+                _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+                _cleanup_(freep) char *xml = NULL;
+
+                assert_true(asprintf(&xml, "<DescribeImagesResponse><imagesSet><item><imageId>ami-1</imageId>"
+                                           "<imageState>failed</imageState><stateReason>%s</stateReason>"
+                                           "</item></imagesSet></DescribeImagesResponse>", cases[k].reason) > 0);
+                doc = load_string(xml);
+                assert_int_equal(ec2_parse_describe_images(doc, &l, NULL), 0);
+                assert_int_equal(l.n, 1);
+                if (cases[k].expected)
+                        assert_string_equal(l.items[0].state_reason, cases[k].expected);
+                else
+                        assert_null(l.items[0].state_reason);
+        }
+}
+
+static void test_describe_snapshots(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-snapshots.xml");
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list l = {};
+        static char sentinel[] = "sentinel";
+        char *token = sentinel;
+        ec2_snapshot *s;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_snapshots(doc, &l, &token), 0);
+        assert_null(token);             /* the last page */
+        assert_int_equal(l.n, 3);
+
+        s = &l.items[0];
+        assert_string_equal(s->id, "snap-0aaaaaaaaaaaaaaa1");
+        assert_int_equal(s->state, EC2_SNAPSHOT_COMPLETED);
+        assert_string_equal(s->volume_id, "vol-1234567890abcdef0");
+        assert_string_equal(s->description, "Created by CreateImage(i-1234567890abcdef0) for ami-0a1b2c3d4e5f60001");
+        assert_int_equal(s->start_time, t("2024-01-01T03:00:15Z"));
+        assert_int_equal(s->tags.n, 2);
+        assert_string_equal(ec2_tags_get(&s->tags, "amirotd:policy"), "web");
+        assert_string_equal(ec2_tags_get(&s->tags, "amirotd:slot"), "20240101T0300");
+
+        s = &l.items[1];
+        assert_string_equal(s->id, "snap-0bbbbbbbbbbbbbbb2");
+        assert_int_equal(s->state, EC2_SNAPSHOT_PENDING);
+        assert_string_equal(s->volume_id, "vol-0fedcba0987654321");
+        assert_string_equal(s->description, "");
+        assert_int_equal(s->start_time, t("2024-01-02T03:00:09Z"));
+        assert_int_equal(s->tags.n, 0);
+
+        s = &l.items[2];
+        assert_string_equal(s->id, "snap-0ccccccccccccccc3");
+        assert_int_equal(s->state, EC2_SNAPSHOT_ERROR);
+        assert_null(s->description);
+        assert_int_equal(s->start_time, t("2023-12-01T00:00:00Z"));
+}
+
+static void test_create_image_and_return(void **state) {
+        static const char *const returns[] = {
+                "deregister-image.xml", "deregister-image-snapshots.xml", "delete-snapshot.xml", "create-tags.xml",
+        };
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("create-image.xml");
+        _cleanup_(freep) char *id = NULL;
+        bool ok = false;
+
+        (void) state;
+        assert_int_equal(ec2_parse_create_image(doc, &id), 0);
+        assert_string_equal(id, "ami-1234567890abcdef0");
+        assert_int_equal(ec2_parse_return(doc, &ok), -EBADMSG);   /* no <return> */
+
+        for (size_t k = 0; k < ELEMENTSOF(returns); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *d = load(returns[k]);
+                char *none = NULL;
+
+                ok = false;
+                assert_int_equal(ec2_parse_return(d, &ok), 0);
+                assert_true(ok);
+                assert_int_equal(ec2_parse_create_image(d, &none), -EBADMSG);
+                assert_null(none);
+        }
+}
+
+static void test_return_values(void **state) {
+        static const struct {
+                const char *xml;
+                int r;
+                bool value;
+        } cases[] = {
+                { "<DeleteSnapshotResponse><return>true</return></DeleteSnapshotResponse>", 0, true },
+                { "<DeleteSnapshotResponse><return>false</return></DeleteSnapshotResponse>", 0, false },
+                { "<DeleteSnapshotResponse><return>yes</return></DeleteSnapshotResponse>", -EBADMSG, false },
+                { "<DeleteSnapshotResponse><return/></DeleteSnapshotResponse>", -EBADMSG, false },
+                { "<DeleteSnapshotResponse/>", -EBADMSG, false },
+                { "<Something><return>true</return></Something>", -EBADMSG, false },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(cases[k].xml);
+                bool v = !cases[k].value;
+
+                assert_int_equal(ec2_parse_return(doc, &v), cases[k].r);
+                if (cases[k].r == 0)
+                        assert_int_equal(v, cases[k].value);
+        }
+}
+
+/* A page of the wrong shape fails and leaves the list as it was. */
+static void test_bad_pages_leave_the_list_alone(void **state) {
+        static const char *const bad_images[] = {
+                /* the second image has no id */
+                "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId></item>"
+                "<item><name>x</name></item></imagesSet></DescribeImagesResponse>",
+                /* an unreadable date */
+                "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
+                "<creationDate>yesterday</creationDate></item></imagesSet></DescribeImagesResponse>",
+                "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
+                "<deprecationTime>2024-13-01T00:00:00Z</deprecationTime></item></imagesSet></DescribeImagesResponse>",
+                /* a tag without a key */
+                "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
+                "<tagSet><item><value>v</value></item></tagSet></item></imagesSet></DescribeImagesResponse>",
+                /* another action's answer */
+                "<DescribeSnapshotsResponse><snapshotSet/></DescribeSnapshotsResponse>",
+                "<Response><Errors/></Response>",
+        };
+        _cleanup_(xmlFreeDocp) xmlDoc *good = load("describe-images.xml");
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_images(good, &l, NULL), 0);
+        assert_int_equal(l.n, 3);
+        for (size_t k = 0; k < ELEMENTSOF(bad_images); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(bad_images[k]);
+                char *token = NULL;
+
+                assert_int_equal(ec2_parse_describe_images(doc, &l, &token), -EBADMSG);
+                assert_null(token);
+                assert_int_equal(l.n, 3);
+                assert_string_equal(l.items[2].id, "ami-0a1b2c3d4e5f60003");
+        }
+
+        {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(
+                        "<DescribeInstancesResponse><reservationSet><item><instancesSet>"
+                        "<item><instanceId>i-1</instanceId></item><item><imageId>ami-1</imageId></item>"
+                        "</instancesSet></item></reservationSet></DescribeInstancesResponse>");
+                _cleanup_(ec2_instance_list_done) ec2_instance_list il = {};
+
+                assert_int_equal(ec2_parse_describe_instances(doc, &il, NULL), -EBADMSG);
+                assert_int_equal(il.n, 0);
+                assert_int_equal(ec2_parse_describe_instances(good, &il, NULL), -EBADMSG);
+        }
+        {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(
+                        "<DescribeSnapshotsResponse><snapshotSet><item><snapshotId>snap-1</snapshotId>"
+                        "<startTime>2024-01-01</startTime></item></snapshotSet></DescribeSnapshotsResponse>");
+                _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list sl = {};
+
+                assert_int_equal(ec2_parse_describe_snapshots(doc, &sl, NULL), -EBADMSG);
+                assert_int_equal(sl.n, 0);
+        }
+        {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string("<CreateImageResponse><imageId/></CreateImageResponse>");
+                char *id = NULL;
+
+                assert_int_equal(ec2_parse_create_image(doc, &id), -EBADMSG);
+                assert_null(id);
+        }
+        assert_int_equal(ec2_parse_describe_images(NULL, &l, NULL), -EBADMSG);
+}
+
+/* Empty answers, states this build does not know, and an empty nextToken. */
+static void test_edges(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *empty = load_string(
+                "<DescribeInstancesResponse><requestId>r</requestId><reservationSet/><nextToken/></DescribeInstancesResponse>");
+        _cleanup_(xmlFreeDocp) xmlDoc *unknown = load_string(
+                "<DescribeImagesResponse><imagesSet><item><imageId>ami-9</imageId><imageState>hibernating</imageState>"
+                "</item><item><imageId>ami-10</imageId></item></imagesSet></DescribeImagesResponse>");
+        _cleanup_(xmlFreeDocp) xmlDoc *prefixed = load_string(
+                "<e:DescribeSnapshotsResponse xmlns:e=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><e:snapshotSet>"
+                "<e:item><e:snapshotId>snap-p</e:snapshotId><e:status>recoverable</e:status></e:item>"
+                "</e:snapshotSet></e:DescribeSnapshotsResponse>");
+        _cleanup_(ec2_instance_list_done) ec2_instance_list il = {};
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list sl = {};
+        char *token = NULL;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_instances(empty, &il, &token), 0);
+        assert_int_equal(il.n, 0);
+        assert_null(token);
+
+        assert_int_equal(ec2_parse_describe_images(unknown, &l, NULL), 0);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.items[0].state, _EC2_IMAGE_STATE_INVALID);
+        assert_int_equal(l.items[1].state, _EC2_IMAGE_STATE_INVALID);
+        assert_null(l.items[1].name);
+        assert_int_equal(l.items[1].creation_date, 0);
+
+        assert_int_equal(ec2_parse_describe_snapshots(prefixed, &sl, NULL), 0);
+        assert_int_equal(sl.n, 1);
+        assert_string_equal(sl.items[0].id, "snap-p");
+        assert_int_equal(sl.items[0].state, EC2_SNAPSHOT_RECOVERABLE);
+}
+
+/* Lists grow past their first allocation; every item survives the moves. */
+static void test_many_items(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+        strbuf b = {};
+        const size_t n = 2500;
+
+        (void) state;
+        assert_int_equal(strbuf_puts(&b, "<DescribeImagesResponse><imagesSet>"), 0);
+        for (size_t k = 0; k < n; k++)
+                assert_int_equal(strbuf_printf(&b, "<item><imageId>ami-%05zu</imageId><imageState>available</imageState>"
+                                                   "<tagSet><item><key>n</key><value>%zu</value></item></tagSet></item>", k, k), 0);
+        assert_int_equal(strbuf_puts(&b, "</imagesSet><nextToken>more</nextToken></DescribeImagesResponse>"), 0);
+        doc = load_string(b.data);
+        strbuf_done(&b);
+
+        assert_int_equal(ec2_parse_describe_images(doc, &l, NULL), 0);
+        assert_int_equal(l.n, n);
+        for (size_t k = 0; k < n; k++) {
+                char id[16], v[16];
+
+                snprintf(id, sizeof(id), "ami-%05zu", k);
+                snprintf(v, sizeof(v), "%zu", k);
+                assert_string_equal(l.items[k].id, id);
+                assert_string_equal(ec2_tags_get(&l.items[k].tags, "n"), v);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_tags),
+                cmocka_unit_test(test_state_tables),
+                cmocka_unit_test(test_describe_instances),
+                cmocka_unit_test(test_describe_images),
+                cmocka_unit_test(test_state_reason_forms),
+                cmocka_unit_test(test_describe_snapshots),
+                cmocka_unit_test(test_create_image_and_return),
+                cmocka_unit_test(test_return_values),
+                cmocka_unit_test(test_bad_pages_leave_the_list_alone),
+                cmocka_unit_test(test_edges),
+                cmocka_unit_test(test_many_items),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
