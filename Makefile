@@ -32,6 +32,7 @@ AWS_SRCS := \
 
 DAEMON_SRCS := \
 	daemon/log.c \
+	daemon/plan.c \
 	daemon/schedule.c \
 	daemon/util.c
 

@@ -25,6 +25,7 @@ typedef enum plan_action_kind {
 } plan_action_kind;
 
 const char *plan_action_kind_to_string(plan_action_kind k);
+plan_action_kind plan_action_kind_from_string(const char *s);
 
 typedef struct plan_action {
         plan_action_kind kind;
@@ -62,8 +63,19 @@ typedef struct plan_input {
         size_t n_images;
 } plan_input;
 
+/* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
+ * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
+ * Every RETIRE is safe to execute at once: retention counts only images available
+ * now, so the engine creates, waits for available, and plans again to retire what
+ * the new images have pushed out. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error;
+ * *ret is untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
 
 /* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
 int plan_render_template(const char *template, const policy *p, const char *region,
                          const ec2_instance *i, const char *slot, char **ret);
+/* The AMI name of an instance's image for a slot: the policy's name template rendered,
+ * characters EC2 rejects replaced by '-', at most 128 characters (a long Name tag is
+ * shortened first, so the slot stays in the name). */
+int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
+                           const char *slot, char **ret);
