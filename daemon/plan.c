@@ -48,7 +48,7 @@ plan_action_kind plan_action_kind_from_string(const char *s) {
         return _PLAN_ACTION_KIND_INVALID;
 }
 
-static void plan_action_done(plan_action *a) {
+void plan_action_done(plan_action *a) {
         free(a->instance_id);
         free(a->slot);
         free(a->image_name);

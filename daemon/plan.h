@@ -51,6 +51,8 @@ typedef struct plan {
         size_t n;
 } plan;
 
+/* Frees what an action holds and zeroes it (for a caller that filters a plan). */
+void plan_action_done(plan_action *a);
 void plan_done(plan *p);
 
 typedef struct plan_input {
