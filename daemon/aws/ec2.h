@@ -16,6 +16,9 @@
 
 /* ---- Values ---------------------------------------------------------------------------- */
 
+/* A state EC2 sent that this build does not know (or none) is parsed as _..._INVALID,
+ * not as an error: callers leave such resources alone. */
+
 typedef struct ec2_tag {
         char *key;
         char *value;

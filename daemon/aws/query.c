@@ -15,6 +15,7 @@
 #include <libxml/parserInternals.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "query.h"
 #include "sigv4.h"
@@ -146,6 +147,7 @@ int aws_query_addf(aws_query *q, const char *value, const char *name_fmt, ...) {
 }
 
 int aws_query_set(aws_query *q, const char *name, const char *value) {
+        char *v;
         ssize_t i;
 
         if (!q || !param_name_is_valid(name))
@@ -160,7 +162,7 @@ int aws_query_set(aws_query *q, const char *name, const char *value) {
                 q->n--;
                 return 0;
         }
-        char *v = strdup(value);
+        v = strdup(value);
         if (!v)
                 return -ENOMEM;
         free(q->params[i].value);
