@@ -1,0 +1,292 @@
+"""The admin interface under /_sim/: JSON in, JSON out.
+
+Tests drive the simulator through it: reset, seed, faults, clock, image state
+control, call log, state save/load, keys, IMDS, buckets and settings. Every
+endpoint is documented in tests/ec2sim/README.md. Errors answer 400 with
+{"error": "..."}; an unknown path answers 404.
+"""
+import json
+import os
+
+from . import common, imds, seed as seed_mod
+from .clock import parse_iso
+
+ROUTES = {}
+
+
+def route(method, path):
+    def register(fn):
+        ROUTES[(method, path)] = fn
+        return fn
+    return register
+
+
+class AdminError(ValueError):
+    pass
+
+
+def handle(sim, method, path, query, body):
+    """Return (status, JSON-able document)."""
+    fn = ROUTES.get((method, path))
+    if fn is None:
+        if any(p == path for _, p in ROUTES):
+            return 405, {'error': f'{method} not allowed on {path}'}
+        return 404, {'error': f'no admin endpoint {method} {path}'}
+    try:
+        doc = json.loads(body) if body.strip() else {}
+        if not isinstance(doc, dict):
+            raise AdminError('the body must be a JSON object')
+        return 200, fn(sim, query, doc)
+    except (ValueError, KeyError, TypeError) as error:
+        return 400, {'error': str(error)}
+
+
+def _region_of(query):
+    return query.get('region', 'us-east-1')
+
+
+@route('GET', '/_sim/health')
+def health(sim, query, body):
+    return {'ok': True}
+
+
+@route('POST', '/_sim/reset')
+def reset(sim, query, body):
+    sim.reset()
+    return {'ok': True}
+
+
+@route('POST', '/_sim/seed')
+def seed(sim, query, body):
+    return seed_mod.seed(sim, body)
+
+
+@route('GET', '/_sim/faults')
+def list_faults(sim, query, body):
+    with sim.lock:
+        return {'faults': [dict(f) for f in sim.faults.faults]}
+
+
+@route('POST', '/_sim/faults')
+def add_fault(sim, query, body):
+    with sim.lock:
+        if 'seed' in body and 'kind' not in body:
+            sim.faults.seed(body['seed'])
+            return {'ok': True}
+        return dict(sim.faults.add(body))
+
+
+@route('DELETE', '/_sim/faults')
+def clear_faults(sim, query, body):
+    with sim.lock:
+        if 'id' in query:
+            sim.faults.remove(int(query['id']))
+        else:
+            sim.faults.clear()
+    return {'ok': True}
+
+
+@route('GET', '/_sim/clock')
+def get_clock(sim, query, body):
+    with sim.lock:
+        return sim.clock.to_json()
+
+
+@route('POST', '/_sim/clock')
+def set_clock(sim, query, body):
+    with sim.lock:
+        if body.get('real'):
+            sim.clock.real()
+        if 'set' in body:
+            sim.clock.set(parse_iso(body['set']), freeze=bool(body.get('freeze')))
+        elif 'freeze' in body:
+            sim.clock.freeze(bool(body['freeze']))
+        if 'advance_seconds' in body:
+            sim.clock.advance(float(body['advance_seconds']))
+        return sim.clock.to_json()
+
+
+@route('POST', '/_sim/images')
+def image_settings(sim, query, body):
+    with sim.lock:
+        if 'hold' in body:
+            sim.settings.hold = bool(body['hold'])
+        if 'pending_seconds' in body:
+            sim.settings.pending_seconds = float(body['pending_seconds'])
+        return {'hold': sim.settings.hold,
+                'pending_seconds': sim.settings.pending_seconds}
+
+
+@route('POST', '/_sim/images/settle')
+def settle(sim, query, body):
+    """Every pending image becomes available now (failed where a fault chose so)."""
+    moved = []
+    with sim.lock:
+        regions = [body['region']] if body.get('region') else list(sim.store.regions)
+        for name in regions:
+            region = sim.store.region(name)
+            for image_id in sorted(region.pending_images):
+                common.finish_image(region, region.images[image_id])
+                moved.append(image_id)
+    return {'settled': moved}
+
+
+def _dump(sim, query, table):
+    with sim.lock:
+        region = sim.store.region(_region_of(query))
+        if table == 'images':
+            common.settle_images(sim, region, sim.clock.now())
+        return {table: list(getattr(region, table).values())}
+
+
+@route('GET', '/_sim/images')
+def raw_images(sim, query, body):
+    return _dump(sim, query, 'images')
+
+
+@route('GET', '/_sim/snapshots')
+def raw_snapshots(sim, query, body):
+    return _dump(sim, query, 'snapshots')
+
+
+@route('GET', '/_sim/instances')
+def raw_instances(sim, query, body):
+    return _dump(sim, query, 'instances')
+
+
+@route('GET', '/_sim/templates')
+def raw_templates(sim, query, body):
+    return _dump(sim, query, 'templates')
+
+
+@route('GET', '/_sim/calls')
+def calls(sim, query, body):
+    since = int(query.get('since', 0))
+    return {'calls': sim.calls.query(since, query.get('action'), query.get('service')),
+            'last_seq': sim.calls.seq}
+
+
+@route('DELETE', '/_sim/calls')
+def clear_calls(sim, query, body):
+    sim.calls.clear()
+    return {'ok': True}
+
+
+@route('GET', '/_sim/state')
+def state(sim, query, body):
+    return sim.state_json()
+
+
+@route('POST', '/_sim/state/save')
+def save(sim, query, body):
+    path = body.get('path') or sim.state_path
+    if not path:
+        raise AdminError('no path given and no --state file')
+    sim.save(path)
+    return {'saved': path}
+
+
+@route('POST', '/_sim/state/load')
+def load(sim, query, body):
+    path = body.get('path') or sim.state_path
+    if not path or not os.path.exists(path):
+        raise AdminError(f'no state file {path!r}')
+    with open(path) as f:
+        sim.load_state(json.load(f))
+    return {'loaded': path}
+
+
+@route('GET', '/_sim/keys')
+def list_keys(sim, query, body):
+    with sim.lock:
+        return {'keys': [{'access_key': k['access_key'], 'account': k['account'],
+                          'arn': k['arn'], 'temporary': bool(k.get('token')),
+                          'expires': k.get('expires'),
+                          'denied_actions': sorted(sim.denied.get(k['access_key'], ()))}
+                         for k in sim.store.keys.values()]}
+
+
+@route('POST', '/_sim/keys')
+def add_key(sim, query, body):
+    """Add or replace a key; "deny": [actions] makes those UnauthorizedOperation."""
+    with sim.lock:
+        if body.get('secret_key'):
+            for field in ('access_key', 'account'):
+                if not body.get(field):
+                    raise AdminError(f'a key needs {field}')
+            key = {k: body[k] for k in ('access_key', 'secret_key', 'account', 'user',
+                                        'arn', 'token') if body.get(k)}
+            if body.get('expires'):
+                key['expires'] = parse_iso(body['expires'])
+            sim.store.add_key(key)
+        elif body.get('access_key') not in sim.store.keys:
+            raise AdminError('unknown access_key; give secret_key and account to add it')
+        if 'deny' in body:
+            sim.denied[body['access_key']] = set(body['deny'])
+        return {'access_key': body['access_key']}
+
+
+@route('GET', '/_sim/imds')
+def get_imds(sim, query, body):
+    with sim.lock:
+        return sim.imds.to_json()
+
+
+@route('POST', '/_sim/imds')
+def set_imds(sim, query, body):
+    return imds.configure(sim, body)
+
+
+@route('POST', '/_sim/sts')
+def set_sts(sim, query, body):
+    with sim.lock:
+        if 'deny_roles' in body:
+            sim.denied_roles = set(body['deny_roles'])
+        if 'max_session_duration' in body:
+            sim.sts_max_duration = int(body['max_session_duration'])
+        return {'deny_roles': sorted(sim.denied_roles),
+                'max_session_duration': sim.sts_max_duration}
+
+
+@route('GET', '/_sim/buckets')
+def get_buckets(sim, query, body):
+    with sim.lock:
+        return sim.buckets.to_json()
+
+
+@route('POST', '/_sim/buckets')
+def set_buckets(sim, query, body):
+    """{"enabled": bool, "reset": true, "overrides": {"Action": [capacity, refill]}}"""
+    with sim.lock:
+        if 'enabled' in body:
+            sim.buckets.enabled = bool(body['enabled'])
+            sim.settings.buckets = sim.buckets.enabled
+        if body.get('reset'):
+            sim.buckets.reset()
+        if 'overrides' in body:
+            sim.buckets.overrides = {a: (float(v[0]), float(v[1]))
+                                     for a, v in body['overrides'].items()}
+            sim.buckets.reset()
+        return sim.buckets.to_json()
+
+
+@route('GET', '/_sim/settings')
+def get_settings(sim, query, body):
+    with sim.lock:
+        return sim.settings.to_json()
+
+
+@route('POST', '/_sim/settings')
+def set_settings(sim, query, body):
+    """latency_ms, max_skew_seconds, pending_seconds, hold."""
+    with sim.lock:
+        s = sim.settings
+        if 'latency_ms' in body:
+            s.latency_ms = float(body['latency_ms'])
+        if 'max_skew_seconds' in body:
+            s.max_skew_seconds = int(body['max_skew_seconds'])
+        if 'pending_seconds' in body:
+            s.pending_seconds = float(body['pending_seconds'])
+        if 'hold' in body:
+            s.hold = bool(body['hold'])
+        return s.to_json()

@@ -1,0 +1,134 @@
+"""The Query-API request pipeline, the same for EC2 and STS.
+
+  form/query parameters -> SigV4 (service and region from the credential scope)
+  -> action known to the model? -> injected faults and latency
+  -> EC2 token buckets -> parameters parsed and validated against the model
+  -> UnauthorizedOperation / DryRunOperation -> the action, under the state lock
+  -> XML answer, or the service's error document; every request is logged.
+"""
+import re
+import time
+from urllib.parse import parse_qsl
+
+from . import ids, sigv4, xmlout
+from . import images, image_attrs, instances, snapshots, sts, tags, templates
+from .errors import ApiError
+from .faults import REQUEST_KINDS, error_for
+
+HANDLERS = {}
+for _module in (instances, images, image_attrs, snapshots, tags, templates, sts):
+    HANDLERS.update(_module.ACTIONS)
+
+_REGION_RE = re.compile(r'^[a-z]{2}(-[a-z0-9]+)+-\d+$')
+
+DRY_RUN = ApiError('DryRunOperation',
+                   'Request would have succeeded, but DryRun flag is set.', 412)
+UNAUTHORIZED = ApiError('UnauthorizedOperation',
+                        'You are not authorized to perform this operation.', 403)
+
+
+class Answer:
+    def __init__(self, status, body, reset=False):
+        self.status = status
+        self.body = body
+        self.reset = reset
+        self.content_type = 'text/xml;charset=UTF-8'
+
+
+class Context:
+    """What an action sees: the caller, its region's state, the simulator clock."""
+
+    def __init__(self, sim, principal, request_id):
+        self.sim = sim
+        self.principal = principal
+        self.account = principal.account
+        self.region_name = principal.region
+        self.region = sim.store.region(principal.region)
+        self.now = sim.clock.now()
+        self.request_id = request_id
+        self.settings = sim.settings
+
+
+def form_params(raw_query, headers, body):
+    flat = dict(parse_qsl(raw_query, keep_blank_values=True))
+    ctype = (headers.get('Content-Type') or '').lower()
+    if body and (not ctype or 'x-www-form-urlencoded' in ctype):
+        flat.update(parse_qsl(body.decode('utf-8', 'replace'), keep_blank_values=True))
+    return flat
+
+
+def handle(sim, method, path, raw_query, headers, body):
+    request_id = ids.request_id()
+    flat = form_params(raw_query, headers, body)
+    action = flat.get('Action', '')
+    scope = sigv4.scope_of(headers)
+    service = scope[3] if scope and scope[3] in sim.models else (
+        'sts' if sim.models['sts'].has(action) else 'ec2')
+    entry = {'time': None, 'action': action, 'service': service,
+             'region': scope[2] if scope else None,
+             'access_key': scope[0] if scope else None,
+             'params': flat, 'status': None, 'error_code': None,
+             'request_id': request_id}
+    try:
+        answer = _run(sim, method, path, raw_query, headers, body, flat, action,
+                      service, request_id)
+    except ApiError as error:
+        protocol = sim.models[service].protocol
+        answer = Answer(error.status, xmlout.render_error(protocol, error, request_id))
+        entry['error_code'] = error.code
+    entry['status'] = None if answer.reset else answer.status
+    if answer.reset:
+        entry['error_code'] = 'ConnectionReset'
+    entry['time'] = sim.clock.to_json()['now']
+    sim.calls.add(entry)
+    return answer
+
+
+def _run(sim, method, path, raw_query, headers, body, flat, action, service,
+         request_id):
+    with sim.lock:
+        now = sim.clock.now()
+        max_skew = sim.settings.max_skew_seconds
+    principal = sigv4.authenticate(method, path, raw_query, headers, body,
+                                   sim.lookup_key, now, max_skew, service)
+    if not _REGION_RE.match(principal.region):
+        raise ApiError('SignatureDoesNotMatch', 'Credential should be scoped to a '
+                       f"valid region, not '{principal.region}'.", 403)
+    model = sim.models[service]
+    if not action:
+        raise ApiError('MissingAction', 'The request must contain the parameter Action')
+    if not model.has(action):
+        raise ApiError('InvalidAction',
+                       f'The action {action} is not valid for this web service.')
+
+    delay = sim.settings.latency_ms / 1000.0
+    with sim.lock:
+        slow = sim.faults.take(('latency',), action, principal.region)
+        if slow:
+            delay += sim.faults.delay_of(slow)
+        fault = sim.faults.take([k for k in REQUEST_KINDS if k != 'latency'],
+                                action, principal.region)
+    if delay > 0:
+        time.sleep(delay)
+    if fault and fault['kind'] == 'reset':
+        return Answer(0, b'', reset=True)
+    if fault:
+        raise error_for(fault)
+
+    if service == 'ec2':
+        with sim.lock:
+            sim.buckets.take(principal.account, principal.region, action, flat)
+    args = model.parse(action, flat)
+    if action in sim.denied.get(principal.access_key, ()):
+        raise UNAUTHORIZED
+    if args.get('DryRun'):
+        raise DRY_RUN
+    handler = HANDLERS.get(action)
+    if handler is None:
+        # In EC2's model but not simulated: say so rather than pretend.
+        raise ApiError('UnsupportedOperation',
+                       f'The action {action} is not implemented by ec2sim.')
+    with sim.lock:
+        ctx = Context(sim, principal, request_id)
+        data = handler(ctx, args)
+        return Answer(200, xmlout.render_ok(model, action, data, request_id))

@@ -1,0 +1,121 @@
+"""Image attributes: deprecation, launch permissions, description, lastLaunchedTime.
+
+EnableImageDeprecation / DisableImageDeprecation, ModifyImageAttribute and
+DescribeImageAttribute. Only the image's owner may change or read them; EC2
+answers anyone else with AuthFailure "Not authorized for image:ami-...".
+"""
+import re
+
+from . import common
+from .clock import iso_ms
+from .errors import ApiError, invalid_value, missing
+
+# EnableImageDeprecation DeprecateAt: "You can't specify a date in the past.
+# The upper limit for DeprecateAt is 10 years from now", and "If you specify a
+# value for seconds, Amazon EC2 rounds the seconds to the nearest minute."
+TEN_YEARS = 10 * 365 * 86400
+
+
+def enable_image_deprecation(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    at = args['DeprecateAt']
+    if at <= ctx.now:
+        raise invalid_value('The DeprecateAt time must be in the future.')
+    if at > ctx.now + TEN_YEARS:
+        raise invalid_value('The DeprecateAt time must be at most 10 years from now.')
+    rec['DeprecationTime'] = iso_ms(round(at / 60.0) * 60)
+    return {'Return': True}
+
+
+def disable_image_deprecation(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    rec.pop('DeprecationTime', None)
+    return {'Return': True}
+
+
+def _permission(entry):
+    if entry.get('Group'):
+        if entry['Group'] != 'all':
+            raise invalid_value(f"Invalid group '{entry['Group']}': only 'all' is valid")
+        return {'Group': 'all'}
+    user = entry.get('UserId')
+    if user:
+        if not re.match(r'^\d{12}$', user):
+            raise ApiError('InvalidAMIAttributeItemValue',
+                           f'Invalid attribute item value "{user}" for userId item type.')
+        return {'UserId': user}
+    for arn in ('OrganizationArn', 'OrganizationalUnitArn'):
+        if entry.get(arn):
+            return {arn: entry[arn]}
+    raise invalid_value('A launch permission needs a UserId or a Group')
+
+
+def _apply(rec, add, remove):
+    perms = rec.setdefault('_launch', [])
+    for p in remove:
+        if p in perms:
+            perms.remove(p)
+    for p in add:
+        if p not in perms:
+            perms.append(p)
+    rec['Public'] = {'Group': 'all'} in perms
+
+
+def modify_image_attribute(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    attribute = args.get('Attribute')
+    if args.get('LaunchPermission') is not None:
+        lp = args['LaunchPermission']
+        _apply(rec, [_permission(p) for p in lp.get('Add', [])],
+               [_permission(p) for p in lp.get('Remove', [])])
+    elif attribute == 'launchPermission':
+        op = args.get('OperationType')
+        if op is None:
+            raise missing('OperationType')
+        entries = [{'UserId': u} for u in args.get('UserIds', [])] + \
+                  [{'Group': g} for g in args.get('UserGroups', [])]
+        if not entries:
+            raise missing('UserId')
+        perms = [_permission(e) for e in entries]
+        _apply(rec, perms if op == 'add' else [], perms if op == 'remove' else [])
+    elif args.get('Description') is not None:
+        rec['Description'] = args['Description'].get('Value', '')
+    elif attribute == 'description':
+        if args.get('Value') is None:
+            raise missing('Value')
+        rec['Description'] = args['Value']
+    elif attribute is not None:
+        raise invalid_value(f'Value ({attribute}) for parameter attribute is invalid. '
+                            'Unknown attribute.')
+    else:
+        raise missing('Attribute')
+    return None
+
+
+def describe_image_attribute(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    attribute = args['Attribute']
+    out = {'ImageId': rec['ImageId']}
+    if attribute == 'launchPermission':
+        out['LaunchPermissions'] = list(rec.get('_launch', []))
+    elif attribute == 'description':
+        out['Description'] = {'Value': rec.get('Description')}
+    elif attribute == 'lastLaunchedTime':
+        out['LastLaunchedTime'] = {'Value': rec.get('LastLaunchedTime')}
+    elif attribute == 'blockDeviceMapping':
+        # "The blockDeviceMapping attribute is deprecated. Using this attribute
+        # returns the Client.AuthFailure error." (EC2 API reference)
+        raise ApiError('AuthFailure', 'Unauthorized attempt to access restricted resource', 401)
+    elif attribute == 'productCodes':
+        out['ProductCodes'] = []
+    elif attribute == 'bootMode':
+        out['BootMode'] = {'Value': 'uefi-preferred'}
+    return out
+
+
+ACTIONS = {
+    'EnableImageDeprecation': enable_image_deprecation,
+    'DisableImageDeprecation': disable_image_deprecation,
+    'ModifyImageAttribute': modify_image_attribute,
+    'DescribeImageAttribute': describe_image_attribute,
+}

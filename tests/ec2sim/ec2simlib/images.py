@@ -1,0 +1,358 @@
+"""Images: CreateImage, DescribeImages, DeregisterImage, CopyImage.
+
+An image is created pending with one snapshot per EBS volume of its instance
+(described "Created by CreateImage(i-...) for ami-..." as EC2 does) and becomes
+available `pending_seconds` of simulator time later, or failed when an
+image_failed fault picked it. The transition is computed when images are read.
+"""
+import hashlib
+import json
+import re
+
+from . import common, ids
+from .clock import iso_ms
+from .errors import ApiError, combination, invalid_value
+from .filters import Filters, page
+from .instances import instance_volumes
+
+# CreateImage Name: "Constraints: 3-128 alphanumeric characters, parentheses
+# (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-),
+# single quotes ('), at-signs (@), or underscores(_)" (EC2 API reference).
+NAME_RE = re.compile(r"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$")
+NAME_RULE = ("AMI names must be between 3 and 128 characters long, and may contain "
+             "letters, numbers, '(', ')', '[', ']', ' ', '.', '/', '-', \"'\", '@' and '_'")
+
+FAILED_REASON = {'Code': 'Server.InternalError', 'Message': 'Internal error.'}
+
+FILTERS = {
+    'image-id': lambda r: r['ImageId'],
+    'name': lambda r: r['Name'],
+    'state': lambda r: r['State'],
+    'owner-id': lambda r: r['OwnerId'],
+    'owner-alias': lambda r: r.get('ImageOwnerAlias'),
+    'description': lambda r: r.get('Description'),
+    'is-public': lambda r: bool(r.get('Public')),
+    'image-type': lambda r: r['ImageType'],
+    'architecture': lambda r: r['Architecture'],
+    'root-device-type': lambda r: r['RootDeviceType'],
+    'root-device-name': lambda r: r['RootDeviceName'],
+    'virtualization-type': lambda r: r['VirtualizationType'],
+    'creation-date': lambda r: r['CreationDate'],
+    'source-instance-id': lambda r: r.get('SourceInstanceId'),
+    'block-device-mapping.snapshot-id':
+        lambda r: [m['Ebs'].get('SnapshotId') for m in r['BlockDeviceMappings']],
+    'block-device-mapping.volume-size':
+        lambda r: [m['Ebs'].get('VolumeSize') for m in r['BlockDeviceMappings']],
+    'block-device-mapping.device-name':
+        lambda r: [m['DeviceName'] for m in r['BlockDeviceMappings']],
+}
+
+
+def check_name(name):
+    if not NAME_RE.match(name):
+        raise ApiError('InvalidAMIName.Malformed', NAME_RULE)
+
+
+def check_unique(region, owner, name):
+    other = region.image_names.get((owner, name))
+    if other is not None:
+        raise ApiError('InvalidAMIName.Duplicate',
+                       f'AMI name {name} is already in use by AMI {other}')
+
+
+def make_snapshot(region, owner, now, *, snapshot_id=None, volume_id=None, size=8,
+                  description='', state='completed', tags=None):
+    rec = {
+        'SnapshotId': snapshot_id or ids.new_id('snap'),
+        'VolumeId': volume_id or 'vol-ffffffff',
+        'VolumeSize': int(size),
+        'State': state,
+        'Progress': '100%' if state == 'completed' else '0%',
+        'StartTime': iso_ms(now),
+        'Description': description,
+        'OwnerId': owner,
+        'Encrypted': False,
+        'StorageTier': 'standard',
+        'Tags': dict(tags or {}),
+    }
+    return region.add('snapshots', rec, 'SnapshotId')
+
+
+def make_image(region, owner, now, *, name, image_id=None, state='available',
+               mappings=(), description=None, tags=None, source_instance=None,
+               ready_at=None, fail=None, public=False):
+    """Register an image record; mappings are [(device, snapshot id, size)]."""
+    iid = image_id or ids.new_id('ami')
+    rec = {
+        'ImageId': iid,
+        'ImageLocation': f'{owner}/{name}',
+        'State': state,
+        'OwnerId': owner,
+        'CreationDate': iso_ms(now),
+        'Public': public,
+        'Architecture': 'x86_64',
+        'ImageType': 'machine',
+        'Name': name,
+        'RootDeviceType': 'ebs',
+        'RootDeviceName': '/dev/xvda',
+        'BlockDeviceMappings': [
+            {'DeviceName': device,
+             'Ebs': {'DeleteOnTermination': device == '/dev/xvda', 'SnapshotId': snap,
+                     'VolumeSize': int(size), 'VolumeType': 'gp3', 'Encrypted': False}}
+            for device, snap, size in mappings],
+        'VirtualizationType': 'hvm',
+        'Hypervisor': 'xen',
+        'EnaSupport': True,
+        'PlatformDetails': 'Linux/UNIX',
+        'UsageOperation': 'RunInstances',
+        'Tags': dict(tags or {}),
+        '_ready_at': now if ready_at is None else ready_at,
+        '_fail': fail,
+        '_launch': [{'Group': 'all'}] if public else [],
+    }
+    if description is not None:
+        rec['Description'] = description
+    if source_instance:
+        rec['SourceInstanceId'] = source_instance
+    if state == 'failed':
+        rec['StateReason'] = fail or FAILED_REASON
+    return region.add('images', rec, 'ImageId')
+
+
+def _failure(ctx, action):
+    fault = ctx.sim.faults.take(('image_failed',), action, ctx.region_name)
+    if fault is None:
+        return None
+    return {'Code': fault.get('code') or FAILED_REASON['Code'],
+            'Message': fault.get('message') or FAILED_REASON['Message']}
+
+
+def create_image(ctx, args):
+    name = args['Name']
+    check_name(name)
+    instance = common.find_instance(ctx, args['InstanceId'])
+    if instance['State']['Name'] not in ('running', 'stopping', 'stopped'):
+        raise ApiError('IncorrectInstanceState',
+                       f"The instance '{instance['InstanceId']}' is not in a state "
+                       'from which it can be imaged.')
+    common.settle_images(ctx.sim, ctx.region, ctx.now)
+    check_unique(ctx.region, ctx.account, name)
+    tags = common.tag_specs(args.get('TagSpecifications'), ('image', 'snapshot'))
+    excluded = {m.get('DeviceName') for m in args.get('BlockDeviceMappings', [])
+                if 'NoDevice' in m}
+    image_id = ids.new_id('ami')
+    mappings = []
+    for volume in instance_volumes(ctx.region, instance):
+        device = volume['Attachments'][0]['Device']
+        if device in excluded:
+            continue
+        snap = make_snapshot(
+            ctx.region, ctx.account, ctx.now, volume_id=volume['VolumeId'],
+            size=volume['Size'], state='pending', tags=tags.get('snapshot'),
+            description=f"Created by CreateImage({instance['InstanceId']}) for {image_id}")
+        mappings.append((device, snap['SnapshotId'], volume['Size']))
+    rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
+                     state='pending', mappings=mappings,
+                     description=args.get('Description'), tags=tags.get('image'),
+                     source_instance=instance['InstanceId'],
+                     ready_at=ctx.now + ctx.settings.pending_seconds,
+                     fail=_failure(ctx, 'CreateImage'))
+    rec['_no_reboot'] = bool(args.get('NoReboot', False))
+    return {'ImageId': image_id}
+
+
+def _owner_set(owners, account):
+    out = set()
+    for owner in owners:
+        if owner == 'self':
+            out.add(account)
+        elif owner in ('amazon', 'aws-marketplace', 'aws-backup-vault') or \
+                re.match(r'^\d{12}$', owner):
+            out.add(owner)
+        else:
+            raise ApiError('InvalidUserID.Malformed',
+                           f"Invalid user id: '{owner}'")
+    return out
+
+
+def describe_images(ctx, args):
+    region, account = ctx.region, ctx.account
+    common.settle_images(ctx.sim, region, ctx.now)
+    image_ids = args.get('ImageIds')
+    max_results = args.get('MaxResults')
+    if image_ids and max_results is not None:
+        raise combination('The parameter imagesSet cannot be used with the parameter '
+                          'maxResults')
+    flt = Filters(args.get('Filters'), FILTERS)
+    owners = _owner_set(args['Owners'], account) if args.get('Owners') else None
+    users = args.get('ExecutableUsers')
+    include_deprecated = args.get('IncludeDeprecated', False)
+    now_iso = iso_ms(ctx.now)
+
+    if image_ids:
+        for iid in image_ids:
+            common.check_id(iid, 'ami')
+        # Recently deregistered images give empty results rather than an error.
+        lost = [i for i in image_ids if (i not in region.images or
+                not common.image_visible(region.images[i], account))
+                and i not in region.deregistered]
+        if lost:
+            raise ApiError('InvalidAMIID.NotFound',
+                           f"The image id '[{', '.join(lost)}]' does not exist")
+        candidates = [i for i in image_ids if i in region.images]
+    else:
+        candidates = flt.candidates(region, region.images)
+
+    def wanted(rec):
+        if owners is not None:
+            if rec['OwnerId'] not in owners and rec.get('ImageOwnerAlias') not in owners:
+                return False
+        if users:
+            if not any(_can_launch(rec, account if u == 'self' else u) for u in users):
+                return False
+        if not common.image_visible(rec, account):
+            return False
+        if rec['OwnerId'] != account and not include_deprecated and not image_ids and \
+                rec.get('DeprecationTime') and rec['DeprecationTime'] <= now_iso:
+            return False
+        return flt.match(rec)
+
+    matched = [i for i in candidates if wanted(region.images[i])]
+    chunk, token = page(matched, max_results, args.get('NextToken'), 1, 1000)
+    return {'Images': [region.images[i] for i in chunk], 'NextToken': token}
+
+
+def _can_launch(rec, user):
+    if user == 'all':
+        return bool(rec.get('Public'))
+    return rec['OwnerId'] == user or any(p.get('UserId') == user
+                                         for p in rec.get('_launch', []))
+
+
+def delete_snapshot_now(ctx, snap_id):
+    """Delete one snapshot as DeleteSnapshot would; raise its error if not."""
+    region = ctx.region
+    rec = region.snapshots.get(snap_id)
+    if rec is None or rec['OwnerId'] != ctx.account:
+        raise common.not_found('snap', snap_id)
+    users = region.snapshot_users.get(snap_id)
+    if users:
+        raise ApiError('InvalidSnapshot.InUse',
+                       f'The snapshot {snap_id} is currently in use by {sorted(users)[0]}')
+    released = rec.get('_released_at')
+
+    def applies(fault):
+        # With `seconds`, only snapshots released by a deregistration less than
+        # that long ago (simulator clock) stay in use; without, every delete may.
+        if fault.get('seconds') is None:
+            return True
+        return released is not None and ctx.now < released + fault['seconds']
+
+    if ctx.sim.faults.take(('snapshot_in_use',), 'DeleteSnapshot', ctx.region_name,
+                           applies) is not None:
+        raise ApiError('InvalidSnapshot.InUse',
+                       f"The snapshot {snap_id} is currently in use by "
+                       f"{rec.get('_released_by', 'an AMI')}")
+    region.remove('snapshots', snap_id)
+
+
+def deregister_image(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    region = ctx.region
+    snaps = [m['Ebs']['SnapshotId'] for m in rec['BlockDeviceMappings']
+             if m.get('Ebs', {}).get('SnapshotId')]
+    region.remove('images', rec['ImageId'])
+    for snap_id in snaps:
+        snap = region.snapshots.get(snap_id)
+        if snap is not None:
+            snap['_released_at'] = ctx.now
+            snap['_released_by'] = rec['ImageId']
+    out = {'Return': True}
+    if args.get('DeleteAssociatedSnapshots'):
+        results = []
+        for snap_id in snaps:
+            if region.snapshot_users.get(snap_id):
+                # "If a snapshot is associated with multiple AMIs, it is not deleted."
+                results.append({'SnapshotId': snap_id, 'ReturnCode': 'skipped'})
+                continue
+            try:
+                delete_snapshot_now(ctx, snap_id)
+                results.append({'SnapshotId': snap_id, 'ReturnCode': 'success'})
+            except ApiError as error:
+                code = 'client-error' if error.status < 500 else 'internal-error'
+                results.append({'SnapshotId': snap_id, 'ReturnCode': code})
+        out['DeleteSnapshotResults'] = results
+    return out
+
+
+def copy_image(ctx, args):
+    sim = ctx.sim
+    source_region_name = args['SourceRegion']
+    if source_region_name not in sim.store.regions and \
+            not re.match(r'^[a-z]{2}(-[a-z0-9]+)+-\d+$', source_region_name):
+        raise invalid_value(f'Invalid region: {source_region_name}')
+    name = args['Name']
+    check_name(name)
+    token = args.get('ClientToken')
+    fingerprint = hashlib.sha256(json.dumps(
+        {k: v for k, v in args.items() if k != 'DryRun'}, sort_keys=True,
+        default=str).encode()).hexdigest()
+    if token:
+        if len(token) > 64:
+            raise invalid_value('ClientToken must be at most 64 characters')
+        seen = ctx.region.copy_tokens.get(f'{ctx.account}/{token}')
+        if seen is not None:
+            if seen['params'] != fingerprint:
+                raise ApiError('IdempotentParameterMismatch',
+                               'The client token you have provided is associated '
+                               'with a resource that is already deleted or has '
+                               'different parameters.')
+            return {'ImageId': seen['image']}
+
+    source_region = sim.store.region(source_region_name)
+    source_image_id = args['SourceImageId']
+    common.check_id(source_image_id, 'ami')
+    common.settle_images(sim, source_region, ctx.now)
+    source = source_region.images.get(source_image_id)
+    if source is None or not common.image_visible(source, ctx.account):
+        raise common.not_found('ami', source_image_id)
+    if source['State'] != 'available':
+        raise ApiError('IncorrectState',
+                       f"Image {source_image_id} is {source['State']} and cannot be copied.")
+    common.settle_images(sim, ctx.region, ctx.now)
+    check_unique(ctx.region, ctx.account, name)
+    tags = common.tag_specs(args.get('TagSpecifications'), ('image', 'snapshot'))
+    image_tags = dict(source.get('Tags', {})) if args.get('CopyImageTags') else {}
+    image_tags.update(tags.get('image', {}))
+
+    image_id = ids.new_id('ami')
+    started = int(ctx.now * 1000)
+    mappings = []
+    for m in source['BlockDeviceMappings']:
+        ebs = m.get('Ebs', {})
+        if not ebs.get('SnapshotId'):
+            continue
+        snap = make_snapshot(
+            ctx.region, ctx.account, ctx.now, size=ebs.get('VolumeSize', 8),
+            state='pending', tags=tags.get('snapshot'),
+            description=f"Copied for DestinationAmi {image_id} from SourceAmi "
+                        f"{source_image_id} for SourceSnapshot {ebs['SnapshotId']}. "
+                        f"Task created on {started}.")
+        mappings.append((m['DeviceName'], snap['SnapshotId'], ebs.get('VolumeSize', 8)))
+    make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
+               state='pending', mappings=mappings,
+               description=args.get('Description', source.get('Description')),
+               tags=image_tags, ready_at=ctx.now + ctx.settings.pending_seconds,
+               fail=_failure(ctx, 'CopyImage'))
+    if token:
+        ctx.region.copy_tokens[f'{ctx.account}/{token}'] = {'image': image_id,
+                                                            'params': fingerprint}
+    return {'ImageId': image_id}
+
+
+ACTIONS = {
+    'CreateImage': create_image,
+    'DescribeImages': describe_images,
+    'DeregisterImage': deregister_image,
+    'CopyImage': copy_image,
+}

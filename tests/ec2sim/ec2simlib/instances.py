@@ -1,0 +1,199 @@
+"""Instances: DescribeInstances, RunInstances, TerminateInstances.
+
+Enough of EC2's instance model for amirotd to select instances by tag and state
+and to image their EBS volumes: every instance has a root volume (/dev/xvda) and
+optional data volumes (/dev/sdf, /dev/sdg, ...), each a volume record that
+CreateImage snapshots. RunInstances answers pending; the next read sees running.
+"""
+from . import common, ids
+from .clock import iso_ms
+from .errors import ApiError, combination, invalid_value, missing
+from .filters import Filters, page
+
+DEFAULT_INSTANCE_TYPE = 'm1.small'   # EC2's documented default for RunInstances
+
+FILTERS = {
+    'instance-id': lambda r: r['InstanceId'],
+    'image-id': lambda r: r['ImageId'],
+    'instance-state-name': lambda r: r['State']['Name'],
+    'instance-state-code': lambda r: r['State']['Code'],
+    'instance-type': lambda r: r['InstanceType'],
+    'owner-id': lambda r: r['_owner'],
+    'reservation-id': lambda r: r['_reservation'],
+    'availability-zone': lambda r: r['Placement']['AvailabilityZone'],
+    'private-ip-address': lambda r: r['PrivateIpAddress'],
+    'root-device-type': lambda r: r['RootDeviceType'],
+    'block-device-mapping.volume-id':
+        lambda r: [m['Ebs']['VolumeId'] for m in r['BlockDeviceMappings']],
+}
+
+
+def device_name(index):
+    return '/dev/xvda' if index == 0 else '/dev/sd' + chr(ord('f') + index - 1)
+
+
+def make_instance(region, account, now, *, instance_id=None, image_id=None,
+                  instance_type=DEFAULT_INSTANCE_TYPE, state='running', tags=None,
+                  volume_sizes=(8,), volume_tags=None, reservation=None, az=None):
+    """Create an instance and its volumes in region; return the record."""
+    iid = instance_id or ids.new_id('i')
+    launched = iso_ms(now)
+    az = az or region.name + 'a'
+    mappings = []
+    for index, size in enumerate(volume_sizes):
+        vid = ids.new_id('vol')
+        device = device_name(index)
+        region.add('volumes', {
+            'VolumeId': vid, 'Size': int(size), 'AvailabilityZone': az,
+            'State': 'in-use', 'VolumeType': 'gp3', 'CreateTime': launched,
+            'Encrypted': False, 'Tags': dict(volume_tags or {}),
+            'Attachments': [{'InstanceId': iid, 'Device': device, 'State': 'attached',
+                             'AttachTime': launched,
+                             'DeleteOnTermination': index == 0}],
+            '_owner': account}, 'VolumeId')
+        mappings.append({'DeviceName': device,
+                         'Ebs': {'VolumeId': vid, 'Status': 'attached',
+                                 'AttachTime': launched,
+                                 'DeleteOnTermination': index == 0}})
+    ip = common.private_ip()
+    rec = {
+        'InstanceId': iid,
+        'ImageId': image_id or 'ami-0' + iid[3:],
+        'InstanceType': instance_type,
+        'State': common.instance_state(state),
+        'LaunchTime': launched,
+        'Placement': {'AvailabilityZone': az, 'Tenancy': 'default'},
+        'Monitoring': {'State': 'disabled'},
+        'PrivateIpAddress': ip,
+        'PrivateDnsName': 'ip-%s.ec2.internal' % ip.replace('.', '-'),
+        'Architecture': 'x86_64',
+        'RootDeviceType': 'ebs',
+        'RootDeviceName': '/dev/xvda',
+        'BlockDeviceMappings': mappings,
+        'VirtualizationType': 'hvm',
+        'Hypervisor': 'xen',
+        'AmiLaunchIndex': 0,
+        'EbsOptimized': False,
+        'EnaSupport': True,
+        'Tags': dict(tags or {}),
+        '_owner': account,
+        '_reservation': reservation or ids.new_id('r'),
+        '_ready_at': now,
+    }
+    if state == 'terminated':
+        rec['_terminated_at'] = now
+    return region.add('instances', rec, 'InstanceId')
+
+
+def instance_volumes(region, rec):
+    return [region.volumes[m['Ebs']['VolumeId']] for m in rec['BlockDeviceMappings']
+            if m['Ebs']['VolumeId'] in region.volumes]
+
+
+def _reservations(recs, account):
+    out, by_id = [], {}
+    for rec in recs:
+        rid = rec['_reservation']
+        res = by_id.get(rid)
+        if res is None:
+            res = by_id[rid] = {'ReservationId': rid, 'OwnerId': account,
+                                'Groups': [], 'Instances': []}
+            out.append(res)
+        res['Instances'].append(rec)
+    return out
+
+
+def _check_ids(ctx, iids):
+    for iid in iids:
+        common.check_id(iid, 'i')
+    lost = [i for i in iids if i not in ctx.region.instances or
+            not common.instance_visible(ctx.region.instances[i], ctx.account, ctx.now)]
+    if len(lost) == 1:
+        raise common.not_found('i', lost[0])
+    if lost:
+        raise ApiError('InvalidInstanceID.NotFound',
+                       f"The instance IDs '{', '.join(lost)}' do not exist")
+
+
+def describe_instances(ctx, args):
+    iids = args.get('InstanceIds')
+    max_results = args.get('MaxResults')
+    if iids and max_results is not None:
+        raise combination('The parameter instancesSet cannot be used with the '
+                          'parameter maxResults')
+    flt = Filters(args.get('Filters'), FILTERS)
+    table = ctx.region.instances
+    if iids:
+        _check_ids(ctx, iids)
+        candidates = iids
+    else:
+        candidates = flt.candidates(ctx.region, table)
+    matched = [iid for iid in candidates
+               if common.instance_visible(table[iid], ctx.account, ctx.now)
+               and flt.match(table[iid])]
+    chunk, token = page(matched, max_results, args.get('NextToken'), 5, 1000)
+    return {'Reservations': _reservations([table[i] for i in chunk], ctx.account),
+            'NextToken': token}
+
+
+def run_instances(ctx, args):
+    image_id = args.get('ImageId')
+    if image_id is None:
+        raise missing('ImageId')
+    image = common.find_image(ctx, image_id)
+    if image['State'] != 'available':
+        raise ApiError('InvalidAMIID.Unavailable',
+                       f"AMI '{image_id}' is {image['State']}, and cannot be run")
+    low, high = args['MinCount'], args['MaxCount']
+    if low < 1 or high < low:
+        raise invalid_value('Value for MinCount and MaxCount must be at least 1, '
+                            'and MaxCount must not be less than MinCount')
+    tags = common.tag_specs(args.get('TagSpecifications'), ('instance', 'volume'))
+    sizes = [m.get('Ebs', {}).get('VolumeSize', 8)
+             for m in image.get('BlockDeviceMappings', [])] or [8]
+    for override in args.get('BlockDeviceMappings', []):
+        for index, m in enumerate(image.get('BlockDeviceMappings', [])):
+            size = override.get('Ebs', {}).get('VolumeSize')
+            if m['DeviceName'] == override.get('DeviceName') and size:
+                sizes[index] = size
+    az = args.get('Placement', {}).get('AvailabilityZone')
+    reservation = ids.new_id('r')
+    recs = [make_instance(ctx.region, ctx.account, ctx.now, image_id=image_id,
+                          instance_type=args.get('InstanceType', DEFAULT_INSTANCE_TYPE),
+                          state='pending', tags=tags.get('instance'),
+                          volume_sizes=sizes, volume_tags=tags.get('volume'),
+                          reservation=reservation, az=az)
+            for _ in range(high)]
+    for index, rec in enumerate(recs):
+        rec['AmiLaunchIndex'] = index
+    image['LastLaunchedTime'] = iso_ms(ctx.now)
+    return {'ReservationId': reservation, 'OwnerId': ctx.account, 'Groups': [],
+            'Instances': recs}
+
+
+def terminate_instances(ctx, args):
+    iids = args['InstanceIds']
+    _check_ids(ctx, iids)
+    out = []
+    for iid in iids:
+        rec = ctx.region.instances[iid]
+        previous = dict(rec['State'])
+        if previous['Name'] != 'terminated':
+            rec['State'] = common.instance_state('shutting-down')
+            rec['_ready_at'] = ctx.now
+            rec['_terminated_at'] = ctx.now
+            for m in rec['BlockDeviceMappings']:
+                if m['Ebs'].get('DeleteOnTermination'):
+                    vid = m['Ebs']['VolumeId']
+                    if vid in ctx.region.volumes:
+                        ctx.region.remove('volumes', vid)
+        out.append({'InstanceId': iid, 'CurrentState': dict(rec['State']),
+                    'PreviousState': previous})
+    return {'TerminatingInstances': out}
+
+
+ACTIONS = {
+    'DescribeInstances': describe_instances,
+    'RunInstances': run_instances,
+    'TerminateInstances': terminate_instances,
+}

@@ -1,0 +1,74 @@
+"""Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
+[--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
+[--verbose].
+
+Prints "ec2sim listening on http://HOST:PORT" (flushed) when ready. SIGTERM and
+SIGINT save the state to --state (atomically) and exit 0.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+
+from . import seed as seed_mod
+from .server import Server
+from .sim import Settings, Sim
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog='ec2sim',
+                                description='Stateful EC2/STS Query-API simulator')
+    p.add_argument('--port', type=int, default=0, help='TCP port; 0 picks a free one')
+    p.add_argument('--host', default='127.0.0.1')
+    p.add_argument('--state', help='JSON state file: loaded at start, saved at exit')
+    p.add_argument('--seed', help='JSON seed document (or a list of them) applied at start')
+    p.add_argument('--latency-ms', type=float, default=0.0,
+                   help='delay every API answer by this many milliseconds')
+    p.add_argument('--buckets', choices=('ec2', 'off'), default='ec2',
+                   help="EC2's request token buckets (default) or none")
+    p.add_argument('--pending-seconds', type=float, default=2.0,
+                   help='simulator seconds an image stays pending (default 2)')
+    p.add_argument('--max-skew-seconds', type=int, default=300,
+                   help='accepted X-Amz-Date distance from real time (default 300)')
+    p.add_argument('--verbose', action='store_true', help='log requests to stderr')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    sim = Sim(Settings(pending_seconds=args.pending_seconds,
+                       latency_ms=args.latency_ms, buckets=args.buckets == 'ec2',
+                       max_skew_seconds=args.max_skew_seconds))
+    sim.state_path = args.state
+    if args.state and os.path.exists(args.state):
+        with open(args.state) as f:
+            sim.load_state(json.load(f))
+    if args.seed:
+        with open(args.seed) as f:
+            docs = json.load(f)
+        for doc in docs if isinstance(docs, list) else [docs]:
+            seed_mod.seed(sim, doc)
+
+    server = Server((args.host, args.port), sim, verbose=args.verbose)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()          # only a flag: the main thread does the work
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    thread = threading.Thread(target=server.serve_forever, name='ec2sim-http',
+                              daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    print(f'ec2sim listening on http://{host}:{port}', flush=True)
+    while not stop.wait(0.5):
+        pass
+    sim.stopping.set()
+    server.shutdown()
+    server.server_close()
+    if args.state:
+        sim.save(args.state)
+    return 0

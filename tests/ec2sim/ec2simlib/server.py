@@ -1,0 +1,125 @@
+"""The HTTP side: one threaded server, one port, three kinds of request.
+
+  /_sim/...   the admin interface (JSON)
+  /latest/... IMDSv2
+  anything else: the EC2/STS Query API (POST form body, or GET query string)
+
+HTTP/1.1 with keep-alive, as the daemon's libcurl client uses it. Every answer
+carries Content-Length. A 'reset' fault closes the socket with SO_LINGER 0 so the
+client sees a real connection reset, not a clean close.
+"""
+import json
+import socket
+import struct
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from . import admin, api, imds
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    server_version = 'AmazonEC2'
+    sys_version = ''
+
+    def log_message(self, fmt, *args):
+        if self.server.sim_verbose:
+            sys.stderr.write('ec2sim: %s - %s\n' % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_PUT(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def _body(self):
+        if self.headers.get('Transfer-Encoding', '').lower() == 'chunked':
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b';')[0].strip() or b'0', 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b'\r\n', b'\n', b''):
+                        pass
+                    return b''.join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get('Content-Length') or 0)
+        return self.rfile.read(length) if length > 0 else b''
+
+    def _send(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header('Content-Type', content_type)
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if self.command != 'HEAD':
+            self.wfile.write(body)
+
+    def _dispatch(self):
+        sim = self.server.sim
+        body = self._body()
+        parts = urlsplit(self.path)
+        path = parts.path
+        if path.startswith('/_sim/') or path == '/_sim':
+            query = dict(parse_qsl(parts.query))
+            status, doc = admin.handle(sim, self.command, path.rstrip('/') or path,
+                                       query, body.decode('utf-8', 'replace'))
+            self._send(status, json.dumps(doc).encode(), 'application/json')
+            return
+        if path.startswith('/latest/') or path == '/latest':
+            answer = imds.handle(sim, self.command, path, self.headers)
+            sim.calls.add({'time': sim.clock.to_json()['now'],
+                           'action': f'{self.command} {path}', 'service': 'imds',
+                           'region': None, 'access_key': None, 'params': {},
+                           'status': None if answer.hang else answer.status,
+                           'error_code': None, 'request_id': None})
+            if answer.hang:
+                self._hang()
+                return
+            self._send(answer.status, answer.body, answer.content_type)
+            return
+        answer = api.handle(sim, self.command, path, parts.query, self.headers, body)
+        if answer.reset:
+            self._reset()
+            return
+        self._send(answer.status, answer.body, answer.content_type)
+
+    def _hang(self):
+        """Accept and never answer, until IMDS is switched back or we stop."""
+        sim = self.server.sim
+        while sim.imds.mode == 'hang' and not sim.stopping.wait(0.1):
+            pass
+        self.close_connection = True
+
+    def _reset(self):
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack('ii', 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address, sim, verbose=False):
+        super().__init__(address, Handler)
+        self.sim = sim
+        self.sim_verbose = verbose
+
+    def handle_error(self, request, client_address):
+        # A client that went away mid-answer is not worth a traceback.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, BrokenPipeError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)

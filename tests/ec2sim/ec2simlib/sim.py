@@ -1,0 +1,111 @@
+"""The simulator object: everything one ec2sim process holds, and its settings.
+
+One re-entrant lock guards the state; the HTTP threads take it for the short
+time an action needs. Sleeps (latency, hanging IMDS) happen outside it.
+"""
+import threading
+
+from . import store as store_mod
+from .calllog import CallLog
+from .clock import SimClock
+from .faults import Buckets, Faults
+from .model import Model
+
+
+class Settings:
+    def __init__(self, pending_seconds=2.0, latency_ms=0.0, buckets=True,
+                 max_skew_seconds=300):
+        self.pending_seconds = pending_seconds
+        self.hold = False
+        self.latency_ms = latency_ms
+        self.buckets = buckets
+        self.max_skew_seconds = max_skew_seconds
+
+    def to_json(self):
+        return {'pending_seconds': self.pending_seconds, 'hold': self.hold,
+                'latency_ms': self.latency_ms, 'buckets': self.buckets,
+                'max_skew_seconds': self.max_skew_seconds}
+
+
+class ImdsState:
+    """The instance-metadata service one simulated host would see."""
+
+    def __init__(self):
+        self.mode = 'normal'            # normal | hang | disabled
+        self.role = 'ec2sim-role'
+        self.account = '111122223333'
+        self.region = 'us-east-1'
+        self.instance_id = 'i-0123456789abcdef0'
+        self.lifetime_seconds = 6 * 3600
+        self.refresh_before_seconds = 300
+        self.tokens = {}                # token -> expiry (real monotonic clock)
+        self.current = None             # access key of the served credentials
+
+    def to_json(self):
+        return {'mode': self.mode, 'role': self.role, 'account': self.account,
+                'region': self.region, 'instance_id': self.instance_id,
+                'lifetime_seconds': self.lifetime_seconds,
+                'refresh_before_seconds': self.refresh_before_seconds,
+                'current_access_key': self.current}
+
+
+class Sim:
+    def __init__(self, settings):
+        self.initial = settings.to_json()
+        self.settings = settings
+        self.lock = threading.RLock()
+        self.store = store_mod.Store()
+        self.clock = SimClock()
+        self.faults = Faults()
+        self.buckets = Buckets(settings.buckets)
+        self.calls = CallLog()
+        self.imds = ImdsState()
+        self.models = {'ec2': Model('ec2', '2016-11-15'),
+                       'sts': Model('sts', '2011-06-15')}
+        self.denied = {}                # access key -> set of denied actions
+        self.denied_roles = set()       # role ARNs AssumeRole refuses
+        self.sts_max_duration = 3600    # the role's MaxSessionDuration
+        self.stopping = threading.Event()
+        self.state_path = None          # --state FILE, if any
+
+    def reset(self):
+        """Back to a fresh start: state, faults, buckets, calls, clock, settings."""
+        with self.lock:
+            self.store.reset()
+            self.clock.real()
+            self.faults.clear()
+            s = self.initial
+            self.settings = Settings(s['pending_seconds'], s['latency_ms'],
+                                     s['buckets'], s['max_skew_seconds'])
+            self.buckets = Buckets(self.settings.buckets)
+            self.calls.clear()
+            self.imds = ImdsState()
+            self.denied = {}
+            self.denied_roles = set()
+            self.sts_max_duration = 3600
+
+    def lookup_key(self, access_key):
+        return self.store.keys.get(access_key)
+
+    def state_json(self):
+        with self.lock:
+            doc = {'version': store_mod.STATE_VERSION, 'clock': self.clock.to_json(),
+                   'settings': {'pending_seconds': self.settings.pending_seconds,
+                                'hold': self.settings.hold}}
+            doc.update(self.store.to_json())
+            return doc
+
+    def load_state(self, doc):
+        with self.lock:
+            if doc.get('version') != store_mod.STATE_VERSION:
+                raise ValueError(f"unsupported state version {doc.get('version')!r}")
+            self.store.load_json(doc)
+            if 'clock' in doc:
+                self.clock.load_json(doc['clock'])
+            settings = doc.get('settings', {})
+            self.settings.pending_seconds = settings.get(
+                'pending_seconds', self.settings.pending_seconds)
+            self.settings.hold = settings.get('hold', self.settings.hold)
+
+    def save(self, path):
+        store_mod.write_atomically(path, self.state_json())
