@@ -31,6 +31,11 @@ AWS_SRCS := \
 	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
+	daemon/config.c \
+	daemon/config-dump.c \
+	daemon/config-policy.c \
+	daemon/config-value.c \
+	daemon/config-yaml.c \
 	daemon/log.c \
 	daemon/plan.c \
 	daemon/schedule.c \

@@ -27,7 +27,8 @@ typedef struct tag_selector {
 
 typedef struct policy {
         char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
-        config_pos pos;
+        config_pos pos;                 /* of the policy's mapping */
+        config_pos name_pos;            /* of its name's value */
         char **regions;                 /* NULL-terminated, never empty once loaded */
         char *role_arn;                 /* NULL: the global credentials */
         char *external_id;
@@ -70,6 +71,9 @@ typedef struct config {
         unsigned max_in_flight;         /* default 32 */
         int log_level;                  /* syslog priority, default LOG_INFO */
         bool dry_run;
+        uint64_t poll_initial;          /* seconds: first poll of a pending image; default 15 */
+        uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
+        uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
         char *policies_dir;             /* default /etc/amirotd/policies.d */
 
         policy *policies;

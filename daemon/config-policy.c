@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One policy mapping to a struct policy: every key of the policy format (see
+ * amirotd.yaml(5) and design.md), its defaults, and the checks that EC2 would
+ * otherwise only make at the first CreateImage, hours after the reload. Each
+ * error is reported where it is and the walk goes on, so that one `amirotd
+ * check` lists every problem.
+ */
+#include <stdio.h>
+#include <syslog.h>
+
+#include "aws/endpoint.h"
+#include "config-internal.h"
+
+#define POLICY_NAME_MAX 48
+#define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
+#define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
+#define DEFAULT_WAIT_TIMEOUT (2 * 3600)
+#define RETAIN_COUNT_MAX 1000
+/* "Tag restrictions: Maximum number of tags per resource - 50"; amirotd adds three of its own. */
+#define IMAGE_TAGS_MAX (50 - 3)
+#define SELECTOR_TAGS_MAX 50
+/* "Maximum key length - 128 Unicode characters in UTF-8"; "Maximum value length - 256 ..." */
+#define TAG_KEY_MAX 128
+#define TAG_VALUE_MAX 256
+#define EVERY_MIN 60
+#define EVERY_WARN 3600
+#define DURATION_LONG (100ULL * 365 * 86400)
+
+void policy_done(policy *p) {
+        if (!p)
+                return;
+        free(p->name);
+        strv_free(p->regions);
+        free(p->role_arn);
+        free(p->external_id);
+        for (size_t i = 0; i < p->n_tags; i++) {
+                free(p->tags[i].key);
+                free(p->tags[i].value);
+        }
+        free(p->tags);
+        for (size_t i = 0; i < p->n_exclude_tags; i++) {
+                free(p->exclude_tags[i].key);
+                free(p->exclude_tags[i].value);
+        }
+        free(p->exclude_tags);
+        schedule_done(&p->schedule);
+        free(p->name_template);
+        free(p->description_template);
+        /* ec2_tags owned here: freed field by field, as ec2_tags_done() would */
+        for (size_t i = 0; i < p->image_tags.n; i++) {
+                free(p->image_tags.items[i].key);
+                free(p->image_tags.items[i].value);
+        }
+        free(p->image_tags.items);
+        *p = (policy) {};
+}
+
+static config_pos pos_of(loader *l, const cnode *n) {
+        return (config_pos) { .file = l->file, .line = n->line, .column = n->column };
+}
+
+static bool policy_name_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 1 || n > POLICY_NAME_MAX)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
+                        return false;
+        return true;
+}
+
+/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (IAM: role names of [\w+=,.@-], paths of the same and '/'). */
+static bool role_arn_valid(const char *s) {
+        const char *p;
+
+        if (startswith(s, "arn:aws:iam::"))
+                p = s + strlen("arn:aws:iam::");
+        else if (startswith(s, "arn:aws-cn:iam::"))
+                p = s + strlen("arn:aws-cn:iam::");
+        else if (startswith(s, "arn:aws-us-gov:iam::"))
+                p = s + strlen("arn:aws-us-gov:iam::");
+        else
+                return false;
+        for (int i = 0; i < 12; i++, p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        if (!startswith(p, ":role/"))
+                return false;
+        p += strlen(":role/");
+        if (!*p || strlen(p) > 512 || p[strlen(p) - 1] == '/' || *p == '/')
+                return false;
+        for (; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr("+=,.@_-/", *p)))
+                        return false;
+        return true;
+}
+
+/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
+static bool external_id_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 2 || n > 1224)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("_+=,.@:/-", *s)))
+                        return false;
+        return true;
+}
+
+static int parse_regions(loader *l, policy *p, const cnode *n) {
+        if (!cvalue_expect(l, n, CNODE_SEQUENCE, "regions"))
+                return -EINVAL;
+        if (n->n_items == 0) {
+                loader_error(l, n, "'regions' must not be empty (leave it out for the global region)");
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n->n_items; i++) {
+                _cleanup_(freep) char *r = NULL;
+
+                if (cvalue_string(l, n->items[i], "regions", &r) < 0)
+                        continue;
+                if (!aws_region_is_valid(r)) {
+                        loader_error(l, n->items[i], "'%s' is not an AWS region name", r);
+                        continue;
+                }
+                if (strv_contains(p->regions, r)) {
+                        loader_warning(l, n->items[i], "region '%s' is listed twice, ignoring", r);
+                        continue;
+                }
+                if (strv_push(&p->regions, TAKE_PTR(r)) < 0)
+                        return (l->oom = -ENOMEM);
+        }
+        return 0;
+}
+
+/* {KEY: VALUE} with "*" for any value (selector) or plain values (image tags). */
+static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selector,
+                         tag_selector **ret, size_t *ret_n, ec2_tags *ret_tags) {
+        _cleanup_(freep) centry *e = NULL;
+        size_t n_e = 0, max = selector ? SELECTOR_TAGS_MAX : IMAGE_TAGS_MAX;
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, what))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+        if (n_e > max) {
+                loader_error(l, n, "'%s' has %zu tags, at most %zu are allowed", what, n_e, max);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n_e; i++) {
+                const cnode *k = e[i].key, *v = e[i].value;
+                _cleanup_(freep) char *key = NULL, *value = NULL;
+
+                if (cvalue_string(l, k, what, &key) < 0)
+                        continue;
+                if (utf8_length(key) > TAG_KEY_MAX) {
+                        loader_error(l, k, "tag key '%.32s...' is longer than %d characters", key, TAG_KEY_MAX);
+                        continue;
+                }
+                if (!selector && (strncasecmp(key, "aws:", 4) == 0 || strncasecmp(key, "amirotd:", 8) == 0)) {
+                        loader_error(l, k, "tag key '%s' is reserved (aws: for AWS, amirotd: for amirotd's own tags)", key);
+                        continue;
+                }
+                if (selector && cnode_is_null(v)) {
+                        loader_error(l, v, "tag '%s' needs a value; write \"*\" to match any value", key);
+                        continue;
+                }
+                if (!selector && cnode_is_null(v))
+                        value = strdup("");
+                else if (cvalue_string(l, v, key, &value) < 0)
+                        continue;
+                if (!value)
+                        return (l->oom = -ENOMEM);
+                if (utf8_length(value) > TAG_VALUE_MAX) {
+                        loader_error(l, v, "value of tag '%s' is longer than %d characters", key, TAG_VALUE_MAX);
+                        continue;
+                }
+                if (selector) {
+                        tag_selector *t = reallocarray(*ret, *ret_n + 1, sizeof(tag_selector));
+
+                        if (!t)
+                                return (l->oom = -ENOMEM);
+                        *ret = t;
+                        t[(*ret_n)++] = (tag_selector) {
+                                .key = TAKE_PTR(key),
+                                .value = streq(value, "*") ? NULL : TAKE_PTR(value),
+                                .pos = pos_of(l, k),
+                        };
+                } else {
+                        ec2_tag *t = reallocarray(ret_tags->items, ret_tags->n + 1, sizeof(ec2_tag));
+
+                        if (!t)
+                                return (l->oom = -ENOMEM);
+                        ret_tags->items = t;
+                        t[ret_tags->n++] = (ec2_tag) { .key = TAKE_PTR(key), .value = TAKE_PTR(value) };
+                }
+        }
+        return 0;
+}
+
+/*
+ * EC2's InstanceState names ("pending | running | shutting-down | terminated |
+ * stopping | stopped"), indexed by ec2_instance_state. A local table until ec2.c,
+ * with ec2_instance_state_from_string(), is in the library.
+ */
+static const char *const state_names[_EC2_INSTANCE_STATE_MAX + 1] = {
+        [EC2_INSTANCE_PENDING] = "pending",
+        [EC2_INSTANCE_RUNNING] = "running",
+        [EC2_INSTANCE_SHUTTING_DOWN] = "shutting-down",
+        [EC2_INSTANCE_TERMINATED] = "terminated",
+        [EC2_INSTANCE_STOPPING] = "stopping",
+        [EC2_INSTANCE_STOPPED] = "stopped",
+};
+
+const char *config_state_name(int state) {
+        return state >= 0 && state < _EC2_INSTANCE_STATE_MAX ? state_names[state] : NULL;
+}
+
+static ec2_instance_state state_from_string(const char *s) {
+        for (int i = 0; i < _EC2_INSTANCE_STATE_MAX; i++)
+                if (streq(s, state_names[i]))
+                        return (ec2_instance_state) i;
+        return _EC2_INSTANCE_STATE_INVALID;
+}
+
+static int parse_states(loader *l, policy *p, const cnode *n) {
+        if (!cvalue_expect(l, n, CNODE_SEQUENCE, "states"))
+                return -EINVAL;
+        if (n->n_items == 0) {
+                loader_error(l, n, "'states' must not be empty");
+                return -EINVAL;
+        }
+        p->states = 0;
+        for (size_t i = 0; i < n->n_items; i++) {
+                const cnode *s = n->items[i];
+                ec2_instance_state st;
+
+                if (!cvalue_expect(l, s, CNODE_SCALAR, "states"))
+                        continue;
+                st = state_from_string(s->value);
+                if (st < 0) {
+                        cvalue_unknown(l, s, "instance state", "'states'", state_names);
+                        continue;
+                }
+                /* "CreateImage: Creates an AMI from an instance that is either running or stopped." */
+                if (st == EC2_INSTANCE_TERMINATED || st == EC2_INSTANCE_SHUTTING_DOWN) {
+                        loader_error(l, s, "instances in state '%s' cannot be imaged", s->value);
+                        continue;
+                }
+                p->states |= 1u << st;
+        }
+        return 0;
+}
+
+static const char *const targets_keys[] = { "tags", "exclude_tags", "states", NULL };
+
+static int parse_targets(loader *l, policy *p, const cnode *n) {
+        _cleanup_(freep) centry *e = NULL;
+        bool have_tags = false;
+        size_t n_e = 0;
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, "targets"))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+        for (size_t i = 0; i < n_e; i++) {
+                const char *k = e[i].key->value;
+
+                if (streq(k, "tags")) {
+                        have_tags = true;
+                        if (parse_tag_map(l, e[i].value, "tags", true, &p->tags, &p->n_tags, NULL) >= 0 &&
+                            p->n_tags == 0 && e[i].value->n_items == 0)
+                                loader_error(l, e[i].value, "'targets.tags' is empty: a policy must select its instances by tag");
+                } else if (streq(k, "exclude_tags")) {
+                        if (!cnode_is_null(e[i].value))
+                                (void) parse_tag_map(l, e[i].value, "exclude_tags", true,
+                                                     &p->exclude_tags, &p->n_exclude_tags, NULL);
+                } else if (streq(k, "states"))
+                        (void) parse_states(l, p, e[i].value);
+                else
+                        cvalue_unknown(l, e[i].key, "key", "'targets'", targets_keys);
+        }
+        if (!have_tags)
+                loader_error(l, n, "'targets' needs 'tags': a policy must select its instances by tag");
+        return 0;
+}
+
+/* "HH:MM", 00:00 to 23:59. */
+static int parse_at(loader *l, const cnode *n, uint32_t *ret) {
+        const char *s;
+
+        if (!cvalue_expect(l, n, CNODE_SCALAR, "at"))
+                return -EINVAL;
+        s = n->value;
+        if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' ||
+            s[3] < '0' || s[3] > '5' || s[4] < '0' || s[4] > '9' || (s[0] - '0') * 10 + (s[1] - '0') > 23) {
+                loader_error(l, n, "'at' expects a time of day \"HH:MM\" (00:00 to 23:59), got '%s'%s", s,
+                             n->plain && strchr(s, ':') == NULL ? " (quote it)" : "");
+                return -EINVAL;
+        }
+        *ret = (uint32_t) (((s[0] - '0') * 10 + (s[1] - '0')) * 3600 + ((s[3] - '0') * 10 + (s[4] - '0')) * 60);
+        return 0;
+}
+
+static const char *const schedule_keys[] = { "every", "at", "cron", "timezone", NULL };
+
+static int parse_schedule(loader *l, policy *p, const cnode *n) {
+        _cleanup_(freep) centry *e = NULL;
+        const cnode *every = NULL, *at = NULL, *cron = NULL;
+        size_t n_e = 0;
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, "schedule"))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+        for (size_t i = 0; i < n_e; i++) {
+                const char *k = e[i].key->value;
+                const cnode *v = e[i].value;
+
+                if (streq(k, "every"))
+                        every = v;
+                else if (streq(k, "at"))
+                        at = v;
+                else if (streq(k, "cron"))
+                        cron = v;
+                else if (streq(k, "timezone")) {
+                        if (cvalue_string(l, v, "timezone", &p->schedule.timezone) < 0)
+                                continue;
+                        if (!timezone_is_valid(p->schedule.timezone)) {
+                                loader_error(l, v, "unknown time zone '%s' (an IANA name such as Europe/Berlin)",
+                                             p->schedule.timezone);
+                                p->schedule.timezone = mfree(p->schedule.timezone);
+                        } else if (streq(p->schedule.timezone, "UTC"))
+                                p->schedule.timezone = mfree(p->schedule.timezone);
+                } else
+                        cvalue_unknown(l, e[i].key, "key", "'schedule'", schedule_keys);
+        }
+
+        if (every && cron) {
+                loader_error(l, cron, "'schedule' takes either 'every' or 'cron', not both");
+                return -EINVAL;
+        }
+        if (!every && !cron) {
+                loader_error(l, n, "'schedule' needs 'every' (e.g. 24h) or 'cron' (e.g. \"0 3 * * *\")");
+                return -EINVAL;
+        }
+        if (every) {
+                p->schedule.kind = SCHEDULE_EVERY;
+                if (cvalue_duration(l, every, "every", EVERY_MIN, DURATION_LONG, &p->schedule.every) >= 0 &&
+                    p->schedule.every < EVERY_WARN)
+                        loader_warning(l, every, "a schedule more often than hourly (every %s) makes many images "
+                                       "and many CreateImage calls", every->value);
+                if (at)
+                        (void) parse_at(l, at, &p->schedule.at);
+                return 0;
+        }
+
+        p->schedule.kind = SCHEDULE_CRON;
+        if (at)
+                loader_error(l, at, "'at' goes with 'every'; with 'cron' the expression says when");
+        if (cvalue_string(l, cron, "cron", &p->schedule.cron_expr) >= 0) {
+                _cleanup_(freep) char *msg = NULL;
+
+                r = cron_parse(p->schedule.cron_expr, &p->schedule.cron, &msg);
+                if (r == -ENOMEM)
+                        return (l->oom = r);
+                if (r < 0)
+                        loader_error(l, cron, "invalid cron expression '%s': %s", p->schedule.cron_expr,
+                                     msg ? msg : "cannot parse");
+                else if (__builtin_popcountll(p->schedule.cron.minutes) > 1)
+                        loader_warning(l, cron, "a schedule more often than hourly ('%s' fires %d times an hour) "
+                                       "makes many images and many CreateImage calls", p->schedule.cron_expr,
+                                       __builtin_popcountll(p->schedule.cron.minutes));
+        }
+        return 0;
+}
+
+static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
+
+static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
+        _cleanup_(freep) centry *e = NULL;
+        size_t n_e = 0;
+        uint64_t v;
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, "image"))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+        for (size_t i = 0; i < n_e; i++) {
+                const char *k = e[i].key->value;
+                const cnode *val = e[i].value;
+
+                if (streq(k, "name")) {
+                        if (cvalue_string(l, val, "name", &p->name_template) >= 0)
+                                *ret_name = val;
+                } else if (streq(k, "description")) {
+                        if (cvalue_string(l, val, "description", &p->description_template) >= 0)
+                                *ret_desc = val;
+                } else if (streq(k, "reboot"))
+                        (void) cvalue_bool(l, val, "reboot", &p->reboot);
+                else if (streq(k, "copy_instance_tags"))
+                        (void) cvalue_bool(l, val, "copy_instance_tags", &p->copy_instance_tags);
+                else if (streq(k, "tags")) {
+                        if (!cnode_is_null(val))
+                                (void) parse_tag_map(l, val, "tags", false, NULL, NULL, &p->image_tags);
+                } else if (streq(k, "wait_timeout")) {
+                        if (cvalue_duration(l, val, "wait_timeout", 60, 7 * 86400, &v) >= 0)
+                                p->wait_timeout = v;
+                } else
+                        cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
+        }
+        return 0;
+}
+
+static const char *const retain_keys[] = { "count", "max_age", NULL };
+
+static int parse_retain(loader *l, policy *p, const cnode *n) {
+        _cleanup_(freep) centry *e = NULL;
+        bool have_count = false;
+        size_t n_e = 0;
+        uint64_t v;
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, "retain"))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+        for (size_t i = 0; i < n_e; i++) {
+                const char *k = e[i].key->value;
+
+                if (streq(k, "count")) {
+                        have_count = true;
+                        if (cvalue_uint(l, e[i].value, "count", 1, RETAIN_COUNT_MAX, &v) >= 0)
+                                p->retain_count = (unsigned) v;
+                } else if (streq(k, "max_age")) {
+                        if (!cnode_is_null(e[i].value) &&
+                            cvalue_duration(l, e[i].value, "max_age", 60, DURATION_LONG, &v) >= 0)
+                                p->retain_max_age = v;
+                } else
+                        cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys);
+        }
+        if (!have_count)
+                loader_error(l, n, "'retain' needs 'count' (1 to %d images per instance)", RETAIN_COUNT_MAX);
+        return 0;
+}
+
+static void check_template(loader *l, const policy *p, const cnode *n, const char *t, config_template_kind kind) {
+        _cleanup_(freep) char *msg = NULL;
+        size_t policy_len = p->name ? strlen(p->name) : POLICY_NAME_MAX, region_len = 0;
+        int r;
+
+        for (char **i = p->regions; i && *i; i++)
+                if (strlen(*i) > region_len)
+                        region_len = strlen(*i);
+        r = config_check_template(t, kind, policy_len, region_len, &msg);
+        if (r == -ENOMEM)
+                l->oom = r;
+        else if (r < 0)
+                loader_error(l, n, "%s", msg);
+}
+
+static const char *const policy_keys[] = {
+        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+};
+
+int config_policy_parse(loader *l, const cnode *map) {
+        _cleanup_(freep) centry *e = NULL;
+        const cnode *name_node = NULL, *name_tmpl = NULL, *desc_tmpl = NULL;
+        bool have_targets = false, have_schedule = false, have_retain = false;
+        const cnode *external_id = NULL;
+        config *c = l->config;
+        policy *p, *pl;
+        size_t n_e = 0;
+        int r;
+
+        if (c->n_policies >= CONFIG_MAX_POLICIES) {
+                loader_error(l, map, "more than %u policies, ignoring the rest", CONFIG_MAX_POLICIES);
+                return -E2BIG;
+        }
+        pl = reallocarray(c->policies, c->n_policies + 1, sizeof(policy));
+        if (!pl)
+                return (l->oom = -ENOMEM);
+        c->policies = pl;
+        /* Kept even when invalid, so that duplicate names are found; any error drops the whole config. */
+        l->policy_file[c->n_policies] = l->file_index;
+        p = &c->policies[c->n_policies++];
+        *p = (policy) {
+                .pos = pos_of(l, map),
+                .states = (1u << EC2_INSTANCE_RUNNING) | (1u << EC2_INSTANCE_STOPPED),
+                .wait_timeout = DEFAULT_WAIT_TIMEOUT,
+        };
+
+        r = cnode_mapping_entries(l, map, &e, &n_e);
+        if (r < 0)
+                return (l->oom = r);
+
+        for (size_t i = 0; i < n_e; i++) {
+                const char *k = e[i].key->value;
+                const cnode *v = e[i].value;
+
+                if (streq(k, "name")) {
+                        name_node = v;
+                        if (cvalue_string(l, v, "name", &p->name) < 0)
+                                continue;
+                        if (!policy_name_valid(p->name)) {
+                                loader_error(l, v, "policy name '%s' must be 1 to %d letters, digits or dashes",
+                                             p->name, POLICY_NAME_MAX);
+                                p->name = mfree(p->name);
+                        } else
+                                p->name_pos = pos_of(l, v);
+                } else if (streq(k, "regions"))
+                        (void) parse_regions(l, p, v);
+                else if (streq(k, "role_arn")) {
+                        if (cnode_is_null(v))
+                                continue;
+                        if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !role_arn_valid(p->role_arn))
+                                loader_error(l, v, "'role_arn' expects an IAM role ARN "
+                                             "(arn:aws:iam::123456789012:role/NAME), got '%s'", p->role_arn);
+                } else if (streq(k, "external_id")) {
+                        if (cnode_is_null(v))
+                                continue;
+                        external_id = v;
+                        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !external_id_valid(p->external_id))
+                                loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
+                                             "and _+=,.@:/-");
+                } else if (streq(k, "targets")) {
+                        have_targets = true;
+                        (void) parse_targets(l, p, v);
+                } else if (streq(k, "schedule")) {
+                        have_schedule = true;
+                        (void) parse_schedule(l, p, v);
+                } else if (streq(k, "image"))
+                        (void) parse_image(l, p, v, &name_tmpl, &desc_tmpl);
+                else if (streq(k, "retain")) {
+                        have_retain = true;
+                        (void) parse_retain(l, p, v);
+                } else
+                        cvalue_unknown(l, e[i].key, "key", "policy", policy_keys);
+                if (l->oom)
+                        return l->oom;
+        }
+
+        if (!name_node)
+                loader_error(l, map, "policy without 'name'");
+        if (!have_targets)
+                loader_error(l, map, "policy%s%s%s needs 'targets' with 'tags'",
+                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
+        if (!have_schedule)
+                loader_error(l, map, "policy%s%s%s needs 'schedule'",
+                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
+        if (!have_retain)
+                loader_error(l, map, "policy%s%s%s needs 'retain' with 'count'",
+                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
+        if (external_id && !p->role_arn)
+                loader_error(l, external_id, "'external_id' goes with 'role_arn'");
+
+        if (!p->regions && c->default_region && strv_extend(&p->regions, c->default_region) < 0)
+                return (l->oom = -ENOMEM);
+        if (!p->name_template && !(p->name_template = strdup(DEFAULT_NAME_TEMPLATE)))
+                return (l->oom = -ENOMEM);
+        if (!p->description_template && !(p->description_template = strdup(DEFAULT_DESCRIPTION_TEMPLATE)))
+                return (l->oom = -ENOMEM);
+        if (name_tmpl)
+                check_template(l, p, name_tmpl, p->name_template, CONFIG_TEMPLATE_NAME);
+        else if (p->name)
+                check_template(l, p, map, p->name_template, CONFIG_TEMPLATE_NAME);
+        if (desc_tmpl)
+                check_template(l, p, desc_tmpl, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
+        return l->oom;
+}

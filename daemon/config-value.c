@@ -1,0 +1,436 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The values of the configuration: typed scalars with errors that name what was
+ * expected and what was found, durations ("7d"), the AMI name and description
+ * templates, and "did you mean" for misspelled keys. Strings are read as
+ * written, so `Golden: yes` is the string "yes" where a string is expected;
+ * booleans and integers must be plain (unquoted) scalars.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "config-internal.h"
+
+bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what) {
+        static const char *const names[] = {
+                [CNODE_SCALAR] = "a string",
+                [CNODE_MAPPING] = "a mapping",
+                [CNODE_SEQUENCE] = "a sequence",
+        };
+
+        if (n && n->kind == kind && !(kind == CNODE_SCALAR && cnode_is_null(n)))
+                return true;
+        loader_error(l, n, "'%s' expects %s, got %s", what, names[kind], cnode_kind_name(n));
+        return false;
+}
+
+int cvalue_string(loader *l, const cnode *n, const char *what, char **ret) {
+        char *c;
+
+        if (!cvalue_expect(l, n, CNODE_SCALAR, what))
+                return -EINVAL;
+        if (strlen(n->value) != n->length) {
+                loader_error(l, n, "'%s' must not contain a NUL character", what);
+                return -EINVAL;
+        }
+        c = strdup(n->value);
+        if (!c) {
+                l->oom = -ENOMEM;
+                return -ENOMEM;
+        }
+        free(*ret);
+        *ret = c;
+        return 0;
+}
+
+/* YAML 1.1's booleans (https://yaml.org/type/bool.html), in the three spellings it allows. */
+static int parse_bool(const char *s) {
+        static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON" };
+        static const char *const no[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF" };
+
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                if (streq(s, yes[i]))
+                        return 1;
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                if (streq(s, no[i]))
+                        return 0;
+        return -EINVAL;
+}
+
+int cvalue_bool(loader *l, const cnode *n, const char *what, bool *ret) {
+        int b;
+
+        if (!n || n->kind != CNODE_SCALAR || !n->plain || (b = parse_bool(n->value)) < 0) {
+                if (n && n->kind == CNODE_SCALAR && !n->plain && parse_bool(n->value) >= 0)
+                        loader_error(l, n, "'%s' expects a boolean, got a quoted string (write it without quotes)", what);
+                else
+                        loader_error(l, n, "'%s' expects a boolean (true or false), got %s%s%s%s", what,
+                                     cnode_kind_name(n), n && n->kind == CNODE_SCALAR && !cnode_is_null(n) ? " '" : "",
+                                     n && n->kind == CNODE_SCALAR && !cnode_is_null(n) ? n->value : "",
+                                     n && n->kind == CNODE_SCALAR && !cnode_is_null(n) ? "'" : "");
+                return -EINVAL;
+        }
+        *ret = b;
+        return 0;
+}
+
+static int parse_uint(const char *s, uint64_t *ret) {
+        uint64_t v = 0;
+
+        if (*s == '+')
+                s++;
+        if (!*s)
+                return -EINVAL;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                if (v > (UINT64_MAX - (uint64_t) (*s - '0')) / 10)
+                        return -ERANGE;
+                v = v * 10 + (uint64_t) (*s - '0');
+        }
+        *ret = v;
+        return 0;
+}
+
+int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret) {
+        uint64_t v;
+        int r;
+
+        if (!n || n->kind != CNODE_SCALAR || cnode_is_null(n)) {
+                loader_error(l, n, "'%s' expects an integer, got %s", what, cnode_kind_name(n));
+                return -EINVAL;
+        }
+        if (!n->plain) {
+                loader_error(l, n, "'%s' expects an integer, got the quoted string '%s'", what, n->value);
+                return -EINVAL;
+        }
+        r = parse_uint(n->value, &v);
+        if (r == -EINVAL) {
+                loader_error(l, n, "'%s' expects an integer, got '%s'", what, n->value);
+                return r;
+        }
+        if (r < 0 || v < min || v > max) {
+                loader_error(l, n, "'%s' must be between %" PRIu64 " and %" PRIu64 ", got %s", what, min, max, n->value);
+                return -ERANGE;
+        }
+        *ret = v;
+        return 0;
+}
+
+int cvalue_number(loader *l, const cnode *n, const char *what, double min, double max, double *ret) {
+        const char *s;
+        double v = 0, scale = 1;
+        bool digits = false, dot = false;
+
+        if (!n || n->kind != CNODE_SCALAR || cnode_is_null(n) || !n->plain) {
+                loader_error(l, n, "'%s' expects a number, got %s", what, n && !n->plain ? "a quoted string" : cnode_kind_name(n));
+                return -EINVAL;
+        }
+        /* Decimal digits with an optional fraction; no exponents, no locale. */
+        for (s = n->value; *s; s++) {
+                if (*s == '.' && !dot) {
+                        dot = true;
+                } else if (*s >= '0' && *s <= '9' && (s - n->value) < 32) {
+                        digits = true;
+                        if (dot) {
+                                scale /= 10;
+                                v += (*s - '0') * scale;
+                        } else
+                                v = v * 10 + (*s - '0');
+                } else {
+                        digits = false;
+                        break;
+                }
+        }
+        if (!digits) {
+                loader_error(l, n, "'%s' expects a number, got '%s'", what, n->value);
+                return -EINVAL;
+        }
+        if (v < min || v > max) {
+                loader_error(l, n, "'%s' must be between %g and %g, got %s", what, min, max, n->value);
+                return -ERANGE;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* ---- Durations ---- */
+
+#define DURATION_MAX (100ULL * 366 * 24 * 3600)
+
+int config_parse_duration(const char *s, uint64_t *ret) {
+        static const struct { char unit; uint64_t seconds; } units[] = {
+                { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+        };
+        uint64_t total = 0;
+        int last = -1;
+
+        if (isempty(s))
+                return -EINVAL;
+        while (*s) {
+                uint64_t v = 0, mult = 0;
+                int u = -1;
+
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                for (; *s >= '0' && *s <= '9'; s++) {
+                        v = v * 10 + (uint64_t) (*s - '0');
+                        if (v > DURATION_MAX)
+                                return -ERANGE;
+                }
+                for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                        if (*s == units[i].unit) {
+                                u = (int) i;
+                                mult = units[i].seconds;
+                        }
+                /* A unit is required; each at most once and from the largest down ("1h30m", not "30m1h"). */
+                if (u < 0 || (last >= 0 && u >= last))
+                        return -EINVAL;
+                last = u;
+                s++;
+                if (v > DURATION_MAX / mult || total + v * mult > DURATION_MAX)
+                        return -ERANGE;
+                total += v * mult;
+        }
+        if (total == 0)
+                return -ERANGE;
+        *ret = total;
+        return 0;
+}
+
+char *config_format_duration(uint64_t seconds, char buf[static CONFIG_DURATION_MAX]) {
+        static const struct { char unit; uint64_t seconds; } units[] = {
+                { 'w', 7 * 86400 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+        };
+        size_t k = 0;
+
+        buf[0] = 0;
+        if (seconds == 0) {
+                snprintf(buf, CONFIG_DURATION_MAX, "0s");
+                return buf;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(units) && seconds > 0; i++) {
+                uint64_t v = seconds / units[i].seconds;
+
+                if (v == 0)
+                        continue;
+                k += (size_t) snprintf(buf + k, CONFIG_DURATION_MAX - k, "%" PRIu64 "%c", v, units[i].unit);
+                seconds -= v * units[i].seconds;
+        }
+        return buf;
+}
+
+int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret) {
+        char a[CONFIG_DURATION_MAX], b[CONFIG_DURATION_MAX];
+        uint64_t v;
+        int r;
+
+        if (!n || n->kind != CNODE_SCALAR || cnode_is_null(n)) {
+                loader_error(l, n, "'%s' expects a duration such as 30m, 6h or 7d, got %s", what, cnode_kind_name(n));
+                return -EINVAL;
+        }
+        if (min == 0 && (streq(n->value, "0") || streq(n->value, "0s"))) {
+                *ret = 0;
+                return 0;
+        }
+        r = config_parse_duration(n->value, &v);
+        if (r < 0 && strlen(n->value) == n->length && parse_uint(n->value, &v) >= 0 && v > 0) {
+                loader_error(l, n, "'%s' needs a unit: '%ss' for seconds, or m, h, d, w", what, n->value);
+                return -EINVAL;
+        }
+        if (r < 0 || strlen(n->value) != n->length) {
+                loader_error(l, n, "'%s' expects a duration such as 90s, 30m, 6h, 7d, 2w or 1h30m, got '%s'",
+                             what, n->value);
+                return -EINVAL;
+        }
+        if (v < min || v > max) {
+                loader_error(l, n, "'%s' must be between %s and %s, got %s", what,
+                             config_format_duration(min, a), config_format_duration(max, b), n->value);
+                return -ERANGE;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* ---- Did you mean ---- */
+
+unsigned config_edit_distance(const char *a, const char *b, unsigned max) {
+        size_t la = strlen(a), lb = strlen(b);
+        unsigned row[64 + 1];
+
+        if (lb > 64 || la > 64)
+                return max + 1;
+        if ((la > lb ? la - lb : lb - la) > max)
+                return max + 1;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = (unsigned) j;
+        for (size_t i = 1; i <= la; i++) {
+                unsigned diag = row[0], best;
+
+                row[0] = (unsigned) i;
+                best = row[0];
+                for (size_t j = 1; j <= lb; j++) {
+                        unsigned up = row[j], v;
+
+                        v = diag + (a[i - 1] != b[j - 1]);
+                        if (up + 1 < v)
+                                v = up + 1;
+                        if (row[j - 1] + 1 < v)
+                                v = row[j - 1] + 1;
+                        diag = up;
+                        row[j] = v;
+                        if (v < best)
+                                best = v;
+                }
+                if (best > max)
+                        return max + 1;
+        }
+        return row[lb] > max ? max + 1 : row[lb];
+}
+
+const char *cvalue_closest(const char *s, const char *const *known) {
+        const char *best = NULL;
+        unsigned best_d = 3;
+
+        for (; known && *known; known++) {
+                unsigned d = config_edit_distance(s, *known, 2);
+
+                if (d < best_d) {
+                        best = *known;
+                        best_d = d;
+                }
+        }
+        return best;
+}
+
+void cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known) {
+        const char *c = cvalue_closest(n->value, known);
+
+        if (c)
+                loader_error(l, n, "unknown %s '%s' in %s, did you mean '%s'?", what, n->value, where, c);
+        else
+                loader_error(l, n, "unknown %s '%s' in %s", what, n->value, where);
+}
+
+/* ---- Templates ---- */
+
+size_t utf8_length(const char *s) {
+        size_t n = 0;
+
+        for (; *s; s++)
+                if (((unsigned char) *s & 0xC0) != 0x80)
+                        n++;
+        return n;
+}
+
+/*
+ * "CreateImage Name: Constraints: 3-128 alphanumeric characters, parentheses
+ * (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-),
+ * single quotes ('), at-signs (@), or underscores(_)"
+ */
+static bool ami_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               strchr("()[] ./-'@_", c);
+}
+
+#define AMI_NAME_MIN 3
+#define AMI_NAME_MAX 128
+/* "CreateImage Description: Constraints: Up to 255 characters." */
+#define AMI_DESCRIPTION_MAX 255
+/* "i-" and 17 hexadecimal digits, the longest instance id. */
+#define INSTANCE_ID_MAX 19
+
+int config_check_template(const char *template, config_template_kind kind,
+                          size_t policy_len, size_t region_len, char **ret_error) {
+        static const char *const known[] = { "policy", "instance_id", "instance_name", "slot", "region", NULL };
+        bool has_slot = false, has_id = false;
+        size_t len = 0;
+        int r;
+
+        for (const char *p = template; *p;) {
+                const char *end;
+                char name[32];
+
+                if (*p == '{') {
+                        end = strchr(p, '}');
+                        if (!end) {
+                                r = asprintf(ret_error, "unterminated placeholder '%s', expected '}'", p);
+                                goto fail;
+                        }
+                        if ((size_t) (end - p - 1) >= sizeof(name) || memchr(p + 1, '{', (size_t) (end - p - 1))) {
+                                r = asprintf(ret_error, "invalid placeholder '%.*s'", (int) (end - p + 1), p);
+                                goto fail;
+                        }
+                        memcpy(name, p + 1, (size_t) (end - p - 1));
+                        name[end - p - 1] = 0;
+                        if (streq(name, "policy"))
+                                len += policy_len;
+                        else if (streq(name, "instance_id")) {
+                                len += INSTANCE_ID_MAX;
+                                has_id = true;
+                        } else if (streq(name, "slot")) {
+                                len += SLOT_ID_MAX - 1;
+                                has_slot = true;
+                        } else if (streq(name, "region"))
+                                len += region_len;
+                        else if (streq(name, "instance_name")) {
+                                /* A Name tag holds any character, and renaming an instance must not
+                                 * change the name of its slot's image: that name is the idempotency key. */
+                                if (kind == CONFIG_TEMPLATE_NAME) {
+                                        r = asprintf(ret_error, "{instance_name} is not allowed in the image name "
+                                                     "(its characters are not EC2's and a rename would break "
+                                                     "one image per slot); use it in the description");
+                                        goto fail;
+                                }
+                                /* not counted: the planner cuts the description at 255 characters */
+                        } else {
+                                const char *c = cvalue_closest(name, known);
+
+                                r = asprintf(ret_error, "unknown placeholder '{%s}'%s%s%s", name,
+                                             c ? ", did you mean '{" : "", c ? c : "", c ? "}'?" : "");
+                                goto fail;
+                        }
+                        p = end + 1;
+                        continue;
+                }
+                if (kind == CONFIG_TEMPLATE_NAME && !ami_name_char(*p)) {
+                        if ((unsigned char) *p >= 0x80)
+                                r = asprintf(ret_error, "non-ASCII character in the image name; EC2 allows "
+                                             "letters, digits, spaces and ( ) [ ] . / - ' @ _");
+                        else
+                                r = asprintf(ret_error, "character '%c' is not allowed in an image name; EC2 allows "
+                                             "letters, digits, spaces and ( ) [ ] . / - ' @ _", *p);
+                        goto fail;
+                }
+                if (((unsigned char) *p & 0xC0) != 0x80)
+                        len++;
+                p++;
+        }
+
+        if (kind == CONFIG_TEMPLATE_NAME) {
+                if (!has_slot || !has_id) {
+                        r = asprintf(ret_error, "the image name must contain {slot} and {instance_id}, "
+                                     "so that each instance gets one image per slot");
+                        goto fail;
+                }
+                if (len > AMI_NAME_MAX) {
+                        r = asprintf(ret_error, "the image name can be %zu characters long, EC2 allows %d",
+                                     len, AMI_NAME_MAX);
+                        goto fail;
+                }
+                (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
+        } else if (len > AMI_DESCRIPTION_MAX) {
+                r = asprintf(ret_error, "the description can be %zu characters long, EC2 allows %d",
+                             len, AMI_DESCRIPTION_MAX);
+                goto fail;
+        }
+        *ret_error = NULL;
+        return 0;
+
+fail:
+        if (r < 0) {
+                *ret_error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
