@@ -27,7 +27,10 @@ AWS_SRCS := \
 	daemon/aws/ec2.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
+	daemon/aws/http.c \
+	daemon/aws/pace.c \
 	daemon/aws/query.c \
+	daemon/aws/retry.c \
 	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
@@ -49,7 +52,10 @@ LIB := $(BUILD)/libamirotd.a
 UNIT_TESTS := \
 	ec2 \
 	endpoint \
+	http \
+	pace \
 	query \
+	retry \
 	sigv4 \
 	util
 

@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
@@ -27,8 +28,10 @@ typedef struct http_request {
 } http_request;
 
 typedef struct http_response {
-        int error;                      /* 0, or -errno of a transport failure (-ETIMEDOUT,
-                                         * -ECONNREFUSED, -ECONNRESET, -EFBIG, -ECANCELED...) */
+        int error;                      /* 0, or -errno of a transport failure: -ETIMEDOUT (connect or
+                                         * total timeout), -ECONNREFUSED, -ECONNRESET (reset, closed
+                                         * early), -EHOSTUNREACH (DNS), -EPROTO (TLS), -EFBIG (larger
+                                         * than max_response_size), -ENOMEM, -EIO (other) */
         char *error_message;            /* curl's message for a transport failure */
         long status;                    /* HTTP status; 0 when no answer */
         char *body;                     /* NUL-terminated (body_size excludes the NUL); never NULL on success */
@@ -54,8 +57,20 @@ int http_client_submit(http_client *c, const http_request *req, http_callback cb
 /* Cancels a call that has not called back yet; its callback is never called. */
 void http_call_cancel(http_call *call);
 
-/* Number of calls in flight. */
+/* Number of calls in flight (started, not yet called back). */
 unsigned http_client_in_flight(http_client *c);
+/* Number of calls waiting for a place under the max-in-flight cap. */
+unsigned http_client_queued(http_client *c);
+
+/*
+ * At most n calls in flight at once (0: no limit, the default); the others wait
+ * in FIFO order and start, from the event loop, as places free up. Their
+ * timeouts run from their start, not from their submission.
+ */
+void http_client_set_max_in_flight(http_client *c, unsigned n);
+
+/* The -errno for a CURLcode, as http_response.error reports it (exposed for tests). */
+int http_errno_from_curl(int code);
 
 /*
  * Synchronous: submits req and runs the event loop until it completes; for

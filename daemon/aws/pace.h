@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Client-side pacing: per-region token buckets with EC2's documented capacities
- * and refill rates per action category ("Request throttling for the Amazon EC2
- * API"), so a big fleet runs at the rate EC2 allows instead of being throttled.
- * The bucket arithmetic is pure (time is a parameter).
+ * and refill rates ("Request throttling for the Amazon EC2 API"), so a big
+ * fleet runs at the rate EC2 allows instead of being throttled. As EC2 does,
+ * each action has its own bucket; its size and refill rate come from its
+ * category. The bucket arithmetic is pure (time is a parameter).
  */
 #pragma once
 
@@ -12,10 +13,10 @@
 typedef struct aws_pacer aws_pacer;
 
 typedef enum pace_category {
-        PACE_DESCRIBE,          /* non-mutating: Describe*, Get*: 100 / 20 per s */
+        PACE_DESCRIBE,          /* non-mutating: Describe*, Get*, List*: 100 / 20 per s */
         PACE_MUTATING,          /* default mutating, e.g. CreateImage: 50 / 5 per s */
         PACE_DELETE,            /* DeregisterImage, DeleteSnapshot: 100 / 5 per s */
-        PACE_CREATE_TAGS,       /* CreateTags: 100 / 10 per s */
+        PACE_CREATE_TAGS,       /* CreateTags, DeleteTags: 100 / 10 per s */
         PACE_COPY_IMAGE,        /* CopyImage: 100 / 1 per s */
         PACE_MODIFY_ATTRIBUTE,  /* ModifyImageAttribute: 100 / 5 per s */
         _PACE_CATEGORY_MAX,
@@ -39,6 +40,10 @@ int aws_pacer_new(const pace_bucket_config config[_PACE_CATEGORY_MAX], aws_pacer
 aws_pacer *aws_pacer_free(aws_pacer *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pacer *, aws_pacer_free);
 
-/* Takes one token of action's category at time now (CLOCK_MONOTONIC usec) if available and
- * returns 0; else returns how long to wait until one is (and takes nothing). */
+/* Takes one token of action's bucket at time now (CLOCK_MONOTONIC usec) if available and
+ * returns 0; else returns how long to wait until one is (and takes nothing). A new bucket
+ * starts full. p NULL: no pacing (returns 0). */
 usec_t aws_pacer_take(aws_pacer *p, const char *action, usec_t now);
+
+/* The tokens in action's bucket at time now (fractional), for traces and tests. */
+double aws_pacer_tokens(aws_pacer *p, const char *action, usec_t now);

@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP for the AWS client on libcurl's multi-socket interface, driven by
+ * sd-event so that no request ever blocks the daemon's loop. The shape follows
+ * systemd's src/import/curl-util.c: curl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION → one sd-event io source per socket) and when to
+ * call it back (CURLMOPT_TIMERFUNCTION → one CLOCK_MONOTONIC time source); we
+ * tell curl what happened with curl_multi_socket_action() and then collect
+ * finished transfers with curl_multi_info_read().
+ *
+ * One multi handle per client keeps one connection cache, so requests to the
+ * same endpoint reuse kept-alive connections. A global cap on requests in
+ * flight queues the excess in FIFO order. Callbacks run only from the event
+ * loop, never from inside curl or from a function the caller called; cancel
+ * and free never call back. The module never logs: it returns -errno and
+ * curl's own message.
+ */
+#include <curl/curl.h>
+#include <strings.h>
+#include <sys/epoll.h>
+
+#include "http.h"
+
+#define DEFAULT_CONNECT_TIMEOUT (5 * USEC_PER_SEC)
+#define DEFAULT_TIMEOUT (60 * USEC_PER_SEC)
+#define DEFAULT_MAX_RESPONSE_SIZE ((size_t) 16 * 1024 * 1024)
+/* Connections per host: the requests in flight to one regional endpoint, at most. */
+#define DEFAULT_MAX_HOST_CONNECTIONS 32L
+
+typedef struct http_socket http_socket;
+
+struct http_socket {
+        http_client *client;
+        curl_socket_t fd;
+        sd_event_source *io;
+        http_socket *prev, *next;
+};
+
+struct http_call {
+        http_client *client;
+        http_call *prev, *next;         /* in client->active or client->queued */
+        bool queued;
+        bool dispatching;               /* its callback is running */
+
+        CURL *easy;
+        struct curl_slist *headers;
+        char errbuf[CURL_ERROR_SIZE];
+
+        strbuf body;
+        size_t max_response_size;
+        bool too_big;
+        char *request_id;
+        usec_t started;
+
+        http_callback callback;
+        void *userdata;
+};
+
+struct http_client {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;         /* curl's timeout */
+        sd_event_source *kick;          /* starts queued calls from the loop */
+        http_socket *sockets;
+
+        http_call *active;              /* added to the multi handle */
+        http_call *active_tail;
+        unsigned n_active;
+        http_call *queued;              /* FIFO: head is next */
+        http_call *queued_tail;
+        unsigned n_queued;
+        unsigned max_in_flight;         /* 0: no limit */
+
+        bool dispatching;               /* a callback is running */
+        bool free_requested;            /* http_client_free() was called from a callback */
+};
+
+static void call_link(http_call **head, http_call **tail, http_call *call) {
+        call->prev = *tail;
+        call->next = NULL;
+        if (*tail)
+                (*tail)->next = call;
+        else
+                *head = call;
+        *tail = call;
+}
+
+static void call_unlink(http_call **head, http_call **tail, http_call *call) {
+        if (call->prev)
+                call->prev->next = call->next;
+        else
+                *head = call->next;
+        if (call->next)
+                call->next->prev = call->prev;
+        else
+                *tail = call->prev;
+        call->prev = call->next = NULL;
+}
+
+void http_response_done(http_response *r) {
+        if (!r)
+                return;
+        free(r->error_message);
+        free(r->body);
+        free(r->request_id);
+        *r = (http_response) {};
+}
+
+int http_errno_from_curl(int code) {
+        switch ((CURLcode) code) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return -ECONNRESET;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_CLIENTCERT:
+                return -EPROTO;
+        case CURLE_FILESIZE_EXCEEDED:
+                return -EFBIG;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return -EPROTONOSUPPORT;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+                return -EINVAL;
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_BAD_CONTENT_ENCODING:
+                return -EBADMSG;
+        case CURLE_ABORTED_BY_CALLBACK:
+                return -ECANCELED;
+        case CURLE_TOO_MANY_REDIRECTS:
+                return -ELOOP;
+        default:
+                return -EIO;
+        }
+}
+
+static http_call *http_call_free(http_call *call) {
+        if (!call)
+                return NULL;
+        if (call->easy) {
+                if (!call->queued && call->client && call->client->multi)
+                        curl_multi_remove_handle(call->client->multi, call->easy);
+                curl_easy_cleanup(call->easy);
+        }
+        curl_slist_free_all(call->headers);
+        strbuf_done(&call->body);
+        free(call->request_id);
+        return mfree(call);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(http_call *, http_call_free);
+
+/* Takes call off the client's lists, so that its callback or its free leaves nothing behind. */
+static void call_detach(http_call *call) {
+        http_client *c = call->client;
+
+        if (call->queued) {
+                call_unlink(&c->queued, &c->queued_tail, call);
+                c->n_queued--;
+        } else {
+                call_unlink(&c->active, &c->active_tail, call);
+                c->n_active--;
+        }
+}
+
+static bool client_has_room(const http_client *c) {
+        return c->max_in_flight == 0 || c->n_active < c->max_in_flight;
+}
+
+static void client_kick(http_client *c) {
+        if (c->n_queued > 0 && client_has_room(c) && c->kick)
+                (void) sd_event_source_set_enabled(c->kick, SD_EVENT_ONESHOT);
+}
+
+static void client_destroy(http_client *c);
+
+/*
+ * Hands a finished call, already detached from the client's lists, to its
+ * callback, then frees it. The callback may submit, cancel, or free the client;
+ * the client then goes when the callback returns. Returns true when the client
+ * is gone and the caller must not touch it.
+ */
+static bool call_complete(http_call *call, http_response *resp) {
+        http_client *c = call->client;
+
+        call->dispatching = true;
+        c->dispatching = true;
+        call->callback(call, resp, call->userdata);
+        c->dispatching = false;
+        http_response_done(resp);
+
+        /* http_client_free() from the callback removed every other call but not this one. */
+        http_call_free(call);
+        if (c->free_requested) {
+                client_destroy(c);
+                return true;
+        }
+        client_kick(c);
+        return false;
+}
+
+static void response_fail(int error, const char *message, http_response *ret) {
+        *ret = (http_response) {
+                .error = error,
+                .error_message = message ? strdup(message) : NULL,
+        };
+}
+
+/* Turns a finished transfer into a response and calls back. Returns true when the client is gone. */
+static bool call_finished(http_call *call, CURLcode code) {
+        http_response resp = {};
+        long status = 0;
+
+        curl_multi_remove_handle(call->client->multi, call->easy);
+        call_detach(call);
+        (void) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
+
+        if (code == CURLE_OK) {
+                resp.status = status;
+                resp.body_size = call->body.len;
+                resp.body = strbuf_steal(&call->body);
+                resp.request_id = TAKE_PTR(call->request_id);
+                if (!resp.body)
+                        response_fail(-ENOMEM, "Out of memory", &resp);
+        } else if (call->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+                response_fail(-EFBIG, "Response larger than the allowed maximum", &resp);
+                resp.status = status;
+        } else {
+                response_fail(http_errno_from_curl(code),
+                          call->errbuf[0] ? call->errbuf : curl_easy_strerror(code), &resp);
+                resp.status = status;
+                resp.request_id = TAKE_PTR(call->request_id);
+        }
+        resp.elapsed = now_usec(CLOCK_MONOTONIC) - call->started;
+        return call_complete(call, &resp);
+}
+
+/* Reads every finished transfer. Returns true when the client is gone. */
+static bool client_process_done(http_client *c) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+                char *p = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p) != CURLE_OK || !p)
+                        continue;
+                if (call_finished((http_call *) p, msg->data.result))
+                        return true;
+        }
+        return false;
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        http_socket *hs = userdata;
+        http_client *c = hs->client;
+        int action = 0, running;
+
+        (void) s;
+        if (revents & EPOLLIN)
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & (EPOLLERR | EPOLLHUP))
+                action |= CURL_CSELECT_ERR;
+
+        /* hs may be freed by curl's socket callback in here: use only c from now on. */
+        (void) curl_multi_socket_action(c->multi, fd, action, &running);
+        (void) client_process_done(c);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        http_client *c = userdata;
+        int running;
+
+        (void) s;
+        (void) usec;
+        (void) curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        (void) client_process_done(c);
+        return 0;
+}
+
+static http_socket *http_socket_free(http_socket *hs) {
+        http_client *c;
+
+        if (!hs)
+                return NULL;
+        c = hs->client;
+        if (hs->prev)
+                hs->prev->next = hs->next;
+        else
+                c->sockets = hs->next;
+        if (hs->next)
+                hs->next->prev = hs->prev;
+        sd_event_source_disable_unref(hs->io);
+        return mfree(hs);
+}
+
+static int socket_callback(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+        http_client *c = userdata;
+        http_socket *hs = socketp;
+        uint32_t events = 0;
+        int r;
+
+        (void) easy;
+        if (what == CURL_POLL_REMOVE) {
+                if (hs) {
+                        curl_multi_assign(c->multi, fd, NULL);
+                        http_socket_free(hs);
+                }
+                return 0;
+        }
+
+        if (what & CURL_POLL_IN)
+                events |= EPOLLIN;
+        if (what & CURL_POLL_OUT)
+                events |= EPOLLOUT;
+
+        if (!hs) {
+                hs = calloc(1, sizeof(*hs));
+                if (!hs)
+                        return -1;
+                hs->client = c;
+                hs->fd = fd;
+                r = sd_event_add_io(c->event, &hs->io, fd, events, on_io, hs);
+                if (r < 0) {
+                        free(hs);
+                        return -1;
+                }
+                (void) sd_event_source_set_description(hs->io, "http-socket");
+                hs->next = c->sockets;
+                if (c->sockets)
+                        c->sockets->prev = hs;
+                c->sockets = hs;
+                if (curl_multi_assign(c->multi, fd, hs) != CURLM_OK) {
+                        http_socket_free(hs);
+                        return -1;
+                }
+        } else if (sd_event_source_set_io_events(hs->io, events) < 0)
+                return -1;
+
+        if (sd_event_source_set_enabled(hs->io, events ? SD_EVENT_ON : SD_EVENT_OFF) < 0)
+                return -1;
+        return 0;
+}
+
+static int timer_callback(CURLM *multi, long timeout_ms, void *userdata) {
+        http_client *c = userdata;
+        usec_t when;
+        int r;
+
+        (void) multi;
+        if (timeout_ms < 0)
+                return c->timer && sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+
+        when = now_usec(CLOCK_MONOTONIC) + (usec_t) timeout_ms * USEC_PER_MSEC;
+        if (!c->timer) {
+                /* Accuracy 1 µs: the default (250 ms) would delay every step curl schedules. */
+                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, 1, on_timer, c);
+                if (r < 0)
+                        return -1;
+                (void) sd_event_source_set_description(c->timer, "http-timer");
+                return 0;
+        }
+        if (sd_event_source_set_time(c->timer, when) < 0 ||
+            sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0)
+                return -1;
+        return 0;
+}
+
+/* Adds a call to the multi handle; on failure the call is left as it was. */
+static int call_start(http_call *call) {
+        http_client *c = call->client;
+        CURLMcode mc;
+
+        call->started = now_usec(CLOCK_MONOTONIC);
+        mc = curl_multi_add_handle(c->multi, call->easy);
+        if (mc != CURLM_OK)
+                return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
+        call->queued = false;
+        call_link(&c->active, &c->active_tail, call);
+        c->n_active++;
+        return 0;
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        http_client *c = userdata;
+
+        (void) s;
+        while (c->queued && client_has_room(c)) {
+                http_call *call = c->queued;
+                int r;
+
+                call_unlink(&c->queued, &c->queued_tail, call);
+                c->n_queued--;
+                call->queued = false;
+                r = call_start(call);
+                if (r < 0) {
+                        http_response resp = {};
+
+                        response_fail(r, "Could not start the request", &resp);
+                        if (call_complete(call, &resp))
+                                return 0;
+                }
+        }
+        return 0;
+}
+
+static size_t write_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        http_call *call = userdata;
+        size_t n = size * nmemb;
+
+        if (n > call->max_response_size || call->body.len > call->max_response_size - n) {
+                call->too_big = true;
+                return 0;       /* curl aborts with CURLE_WRITE_ERROR */
+        }
+        if (strbuf_append(&call->body, data, n) < 0)
+                return 0;
+        return n;
+}
+
+static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        static const char name[] = "x-amzn-requestid:";
+        http_call *call = userdata;
+        size_t n = size * nmemb, k = strlen(name);
+        const char *v, *end;
+        char *id;
+
+        if (n <= k || strncasecmp(data, name, k) != 0)
+                return n;
+        v = data + k;
+        end = data + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        id = strndup(v, (size_t) (end - v));
+        if (!id)
+                return 0;
+        free(call->request_id);
+        call->request_id = id;
+        return n;
+}
+
+#define SETOPT(easy, opt, val)                                          \
+        do {                                                            \
+                if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK) \
+                        return -EIO;                                    \
+        } while (0)
+
+static int call_setup(http_call *call, const http_request *req) {
+        CURL *e = call->easy;
+        usec_t connect_timeout = req->connect_timeout ?: DEFAULT_CONNECT_TIMEOUT;
+        usec_t timeout = req->timeout ?: DEFAULT_TIMEOUT;
+        const char *method = req->method ?: "GET";
+        bool has_expect = false;
+
+        SETOPT(e, CURLOPT_URL, req->url);
+        SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+        SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        SETOPT(e, CURLOPT_USERAGENT, "amirotd/" VERSION);
+        SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
+        SETOPT(e, CURLOPT_PRIVATE, call);
+        SETOPT(e, CURLOPT_ERRORBUFFER, call->errbuf);
+        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / USEC_PER_MSEC ?: 1));
+        SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC ?: 1));
+        /* Fails early when Content-Length announces too much; the write callback catches the rest. */
+        SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) call->max_response_size);
+        SETOPT(e, CURLOPT_WRITEFUNCTION, write_callback);
+        SETOPT(e, CURLOPT_WRITEDATA, call);
+        SETOPT(e, CURLOPT_HEADERFUNCTION, header_callback);
+        SETOPT(e, CURLOPT_HEADERDATA, call);
+
+        if (streq(method, "GET"))
+                SETOPT(e, CURLOPT_HTTPGET, 1L);
+        else if (streq(method, "HEAD"))
+                SETOPT(e, CURLOPT_NOBODY, 1L);
+        else {
+                if (!streq(method, "POST"))
+                        SETOPT(e, CURLOPT_CUSTOMREQUEST, method);
+                SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_size);
+                SETOPT(e, CURLOPT_COPYPOSTFIELDS, req->body_size > 0 ? req->body : "");
+        }
+
+        for (const char *const *h = req->headers; h && *h; h++) {
+                struct curl_slist *l = curl_slist_append(call->headers, *h);
+                if (!l)
+                        return -ENOMEM;
+                call->headers = l;
+                if (strncasecmp(*h, "Expect:", 7) == 0)
+                        has_expect = true;
+        }
+        /* No "Expect: 100-continue" round trip before a large body, unless asked for. */
+        if (!has_expect) {
+                struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
+                if (!l)
+                        return -ENOMEM;
+                call->headers = l;
+        }
+        SETOPT(e, CURLOPT_HTTPHEADER, call->headers);
+        return 0;
+}
+
+int http_client_submit(http_client *c, const http_request *req, http_callback cb, void *userdata, http_call **ret_call) {
+        _cleanup_(http_call_freep) http_call *call = NULL;
+        int r;
+
+        if (!c || !req || !req->url || !cb || c->free_requested)
+                return -EINVAL;
+        if (req->body_size > 0 && !req->body)
+                return -EINVAL;
+
+        call = calloc(1, sizeof(*call));
+        if (!call)
+                return -ENOMEM;
+        call->client = c;
+        call->callback = cb;
+        call->userdata = userdata;
+        call->max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE;
+        call->queued = true;    /* not in the multi handle yet */
+
+        call->easy = curl_easy_init();
+        if (!call->easy)
+                return -ENOMEM;
+        r = call_setup(call, req);
+        if (r < 0)
+                return r;
+
+        if (c->n_queued == 0 && client_has_room(c)) {
+                r = call_start(call);
+                if (r < 0)
+                        return r;
+        } else {
+                call_link(&c->queued, &c->queued_tail, call);
+                c->n_queued++;
+                client_kick(c);
+        }
+
+        if (ret_call)
+                *ret_call = call;
+        TAKE_PTR(call);
+        return 0;
+}
+
+void http_call_cancel(http_call *call) {
+        http_client *c;
+
+        if (!call || call->dispatching)
+                return;
+        c = call->client;
+        call_detach(call);
+        http_call_free(call);
+        client_kick(c);
+}
+
+unsigned http_client_in_flight(http_client *c) {
+        return c ? c->n_active : 0;
+}
+
+unsigned http_client_queued(http_client *c) {
+        return c ? c->n_queued : 0;
+}
+
+void http_client_set_max_in_flight(http_client *c, unsigned n) {
+        if (!c)
+                return;
+        c->max_in_flight = n;
+        client_kick(c);
+}
+
+sd_event *http_client_get_event(http_client *c) {
+        return c ? c->event : NULL;
+}
+
+int http_client_new(sd_event *event, http_client **ret) {
+        http_client *c;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return -EIO;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        if (event)
+                c->event = sd_event_ref(event);
+        else {
+                r = sd_event_default(&c->event);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = -ENOMEM;
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                goto fail;
+        r = -EIO;
+        if (curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_callback) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_callback) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, DEFAULT_MAX_HOST_CONNECTIONS) != CURLM_OK)
+                goto fail;
+
+        r = sd_event_add_defer(c->event, &c->kick, on_kick, c);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(c->kick, "http-queue");
+
+        *ret = c;
+        return 0;
+
+fail:
+        client_destroy(c);
+        return r;
+}
+
+static void client_cancel_all(http_client *c) {
+        while (c->queued) {
+                http_call *call = c->queued;
+                call_detach(call);
+                http_call_free(call);
+        }
+        while (c->active) {
+                http_call *call = c->active;
+                call_detach(call);
+                http_call_free(call);
+        }
+}
+
+static void client_destroy(http_client *c) {
+        client_cancel_all(c);
+        if (c->multi)
+                curl_multi_cleanup(c->multi);   /* closes the cached connections */
+        while (c->sockets)
+                http_socket_free(c->sockets);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->kick);
+        sd_event_unref(c->event);
+        free(c);
+}
+
+http_client *http_client_free(http_client *c) {
+        if (!c)
+                return NULL;
+        if (c->dispatching) {
+                /* Called from a callback: stop everything now, release the rest when it returns. */
+                c->free_requested = true;
+                client_cancel_all(c);
+                (void) sd_event_source_set_enabled(c->kick, SD_EVENT_OFF);
+                return NULL;
+        }
+        client_destroy(c);
+        return NULL;
+}
+
+typedef struct sync_state {
+        http_response *response;
+        bool done;
+} sync_state;
+
+static void sync_callback(http_call *call, http_response *r, void *userdata) {
+        sync_state *s = userdata;
+
+        (void) call;
+        *s->response = *r;
+        *r = (http_response) {};
+        s->done = true;
+}
+
+int http_client_run_until(http_client *c, const bool *done) {
+        int r;
+
+        if (!c || !done)
+                return -EINVAL;
+        while (!*done) {
+                if (sd_event_get_state(c->event) == SD_EVENT_FINISHED)
+                        return -ECANCELED;
+                r = sd_event_run(c->event, UINT64_MAX);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int http_client_run(http_client *c, const http_request *req, http_response *ret) {
+        sync_state s = { .response = ret };
+        http_call *call;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        *ret = (http_response) {};
+        r = http_client_submit(c, req, sync_callback, &s, &call);
+        if (r < 0)
+                return r;
+        r = http_client_run_until(c, &s.done);
+        if (r < 0) {
+                if (!s.done)
+                        http_call_cancel(call);
+                http_response_done(ret);
+                return r;
+        }
+        return 0;
+}

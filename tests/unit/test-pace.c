@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pace.c with a fake clock: which bucket an action draws from, EC2's
+ * capacities and refill rates, and the waits the pacer asks for.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "aws/pace.h"
+
+#define T0 (1000 * USEC_PER_SEC)
+
+static void test_categories(void **state) {
+        static const struct {
+                const char *action;
+                pace_category category;
+        } table[] = {
+                { "DescribeInstances", PACE_DESCRIBE },
+                { "DescribeImages", PACE_DESCRIBE },
+                { "DescribeSnapshots", PACE_DESCRIBE },
+                { "GetConsoleOutput", PACE_DESCRIBE },
+                { "ListImagesInRecycleBin", PACE_DESCRIBE },
+                { "CreateImage", PACE_MUTATING },
+                { "RunInstances", PACE_MUTATING },
+                { "EnableImageDeprecation", PACE_MUTATING },
+                { "AssumeRole", PACE_MUTATING },
+                { "CreateTags", PACE_CREATE_TAGS },
+                { "DeleteTags", PACE_CREATE_TAGS },
+                { "DeregisterImage", PACE_DELETE },
+                { "DeleteSnapshot", PACE_DELETE },
+                { "CopyImage", PACE_COPY_IMAGE },
+                { "ModifyImageAttribute", PACE_MODIFY_ATTRIBUTE },
+                { "ModifyInstanceAttribute", PACE_MUTATING },
+                { "describeImages", PACE_MUTATING },    /* names are case-sensitive */
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(table); i++)
+                if (pace_category_of(table[i].action) != table[i].category)
+                        fail_msg("%s: got %s", table[i].action, pace_category_to_string(pace_category_of(table[i].action)));
+        assert_int_equal(pace_category_of(""), -EINVAL);
+        assert_int_equal(pace_category_of(NULL), -EINVAL);
+
+        for (int c = 0; c < _PACE_CATEGORY_MAX; c++)
+                assert_int_equal(pace_category_from_string(pace_category_to_string((pace_category) c)), c);
+        assert_int_equal(pace_category_from_string("other"), -EINVAL);
+        assert_null(pace_category_to_string(_PACE_CATEGORY_MAX));
+}
+
+static void test_default_config(void **state) {
+        (void) state;
+        /* "Request throttling for the Amazon EC2 API". */
+        assert_true(pace_default_config[PACE_DESCRIBE].capacity == 100);
+        assert_true(pace_default_config[PACE_DESCRIBE].refill_per_sec == 20);
+        assert_true(pace_default_config[PACE_MUTATING].capacity == 50);
+        assert_true(pace_default_config[PACE_MUTATING].refill_per_sec == 5);
+        assert_true(pace_default_config[PACE_DELETE].capacity == 100);
+        assert_true(pace_default_config[PACE_DELETE].refill_per_sec == 5);
+        assert_true(pace_default_config[PACE_CREATE_TAGS].capacity == 100);
+        assert_true(pace_default_config[PACE_CREATE_TAGS].refill_per_sec == 10);
+        assert_true(pace_default_config[PACE_COPY_IMAGE].capacity == 100);
+        assert_true(pace_default_config[PACE_COPY_IMAGE].refill_per_sec == 1);
+        assert_true(pace_default_config[PACE_MODIFY_ATTRIBUTE].capacity == 100);
+        assert_true(pace_default_config[PACE_MODIFY_ATTRIBUTE].refill_per_sec == 5);
+}
+
+/* Drains action's full bucket at T0; returns how many went through without waiting. */
+static unsigned burst(aws_pacer *p, const char *action, usec_t now) {
+        unsigned n = 0;
+
+        while (aws_pacer_take(p, action, now) == 0) {
+                n++;
+                assert_true(n <= 1000);
+        }
+        return n;
+}
+
+static void test_capacity_and_refill(void **state) {
+        static const struct {
+                const char *action;
+                unsigned capacity;
+                usec_t wait_one;        /* 1 / refill rate */
+        } table[] = {
+                { "DescribeImages", 100, USEC_PER_SEC / 20 },
+                { "CreateImage", 50, USEC_PER_SEC / 5 },
+                { "DeregisterImage", 100, USEC_PER_SEC / 5 },
+                { "DeleteSnapshot", 100, USEC_PER_SEC / 5 },
+                { "CreateTags", 100, USEC_PER_SEC / 10 },
+                { "CopyImage", 100, USEC_PER_SEC },
+                { "ModifyImageAttribute", 100, USEC_PER_SEC / 5 },
+        };
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+
+        (void) state;
+        assert_int_equal(aws_pacer_new(NULL, &p), 0);
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                usec_t w;
+
+                /* A new bucket is full: capacity requests go at once. */
+                assert_int_equal(burst(p, table[i].action, T0), table[i].capacity);
+                assert_true(aws_pacer_tokens(p, table[i].action, T0) < 1e-6);
+
+                /* Then one token per 1/rate seconds. */
+                w = aws_pacer_take(p, table[i].action, T0);
+                assert_int_equal(w, table[i].wait_one);
+                assert_int_not_equal(aws_pacer_take(p, table[i].action, T0 + w - 1), 0);
+                assert_int_equal(aws_pacer_take(p, table[i].action, T0 + w), 0);
+                /* Half way to the next token: half the wait is left. */
+                assert_int_equal(aws_pacer_take(p, table[i].action, T0 + w + w / 2), w - w / 2);
+                assert_int_equal(aws_pacer_take(p, table[i].action, T0 + 2 * w), 0);
+
+                /* Long idle: full again, never more than capacity. */
+                assert_true(aws_pacer_tokens(p, table[i].action, T0 + 3600 * USEC_PER_SEC) == table[i].capacity);
+                assert_int_equal(burst(p, table[i].action, T0 + 3600 * USEC_PER_SEC), table[i].capacity);
+        }
+}
+
+static void test_per_action_buckets(void **state) {
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+
+        (void) state;
+        assert_int_equal(aws_pacer_new(NULL, &p), 0);
+        /* EC2 evaluates each API on its own: draining one does not slow another. */
+        assert_int_equal(burst(p, "DescribeImages", T0), 100);
+        assert_int_equal(aws_pacer_take(p, "DescribeInstances", T0), 0);
+        assert_true(aws_pacer_tokens(p, "DescribeInstances", T0) == 99);
+        assert_true(aws_pacer_tokens(p, "DescribeImages", T0) < 1);
+}
+
+static void test_sustained_rate(void **state) {
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+        usec_t now = T0;
+        unsigned sent = 0;
+
+        (void) state;
+        assert_int_equal(aws_pacer_new(NULL, &p), 0);
+        /* A caller that always waits as told: 50 at once, then 5 per second. */
+        while (now <= T0 + 10 * USEC_PER_SEC) {
+                usec_t w = aws_pacer_take(p, "CreateImage", now);
+
+                if (w == 0)
+                        sent++;
+                else
+                        now += w;
+        }
+        assert_int_equal(sent, 50 + 10 * 5);
+}
+
+static void test_custom_config_and_clock(void **state) {
+        pace_bucket_config cfg[_PACE_CATEGORY_MAX];
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+
+        (void) state;
+        memcpy(cfg, pace_default_config, sizeof(cfg));
+        cfg[PACE_MUTATING] = (pace_bucket_config) { .capacity = 2, .refill_per_sec = 0.5 };
+        assert_int_equal(aws_pacer_new(cfg, &p), 0);
+        assert_int_equal(burst(p, "CreateImage", T0), 2);
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0), 2 * USEC_PER_SEC);
+        /* A clock that goes backwards gives nothing. */
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0 - USEC_PER_SEC), 2 * USEC_PER_SEC);
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0 + 2 * USEC_PER_SEC), 0);
+
+        cfg[PACE_MUTATING].refill_per_sec = 0;
+        assert_int_equal(aws_pacer_new(cfg, &p), -EINVAL);      /* p unchanged */
+        assert_non_null(p);
+
+        /* No pacer: no pacing. */
+        assert_int_equal(aws_pacer_take(NULL, "CreateImage", T0), 0);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_categories),
+                cmocka_unit_test(test_default_config),
+                cmocka_unit_test(test_capacity_and_refill),
+                cmocka_unit_test(test_per_action_buckets),
+                cmocka_unit_test(test_sustained_rate),
+                cmocka_unit_test(test_custom_config_and_clock),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
