@@ -54,6 +54,7 @@ UNIT_TESTS := \
 	endpoint \
 	http \
 	pace \
+	plan \
 	query \
 	retry \
 	sigv4 \
