@@ -32,6 +32,7 @@
 static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
         [PLAN_RETIRE] = "retire",
+        [PLAN_DELETE_SNAPSHOT] = "sweep",
 };
 
 const char *plan_action_kind_to_string(plan_action_kind k) {
@@ -534,6 +535,55 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
         return 0;
 }
 
+static bool snapshot_referenced(const plan_input *in, const char *id) {
+        for (size_t k = 0; k < in->n_images; k++) {
+                const ec2_image *g = &in->images[k];
+
+                if (g->state == EC2_IMAGE_DEREGISTERED)
+                        continue;
+                for (size_t d = 0; d < g->n_devices; d++)
+                        if (streq_ptr(g->devices[d].snapshot_id, id))
+                                return true;
+        }
+        return false;
+}
+
+/* Whether a managed image of the same instance and slot still exists: then the
+ * snapshot is its, listed or not, and leaves with it. */
+static bool snapshot_has_image(const managed_image *m, size_t n, const char *instance_id, const char *slot) {
+        for (size_t k = 0; k < n; k++)
+                if (streq_ptr(m[k].instance_id, instance_id) && streq_ptr(m[k].slot, slot))
+                        return true;
+        return false;
+}
+
+static int sweep(plan_ctx *c, const managed_image *m, size_t n) {
+        const plan_input *in = c->in;
+
+        for (size_t k = 0; k < in->n_snapshots; k++) {
+                const ec2_snapshot *s = &in->snapshots[k];
+                const char *instance_id = ec2_tags_get(&s->tags, TAG_INSTANCE_ID);
+                const char *slot = ec2_tags_get(&s->tags, TAG_SLOT);
+                plan_action *a;
+                int r;
+
+                if (!s->id || !streq_ptr(ec2_tags_get(&s->tags, TAG_POLICY), c->policy->name) ||
+                    (s->state != EC2_SNAPSHOT_COMPLETED && s->state != EC2_SNAPSHOT_ERROR) ||
+                    s->start_time <= 0 || s->start_time > in->now - PLAN_SNAPSHOT_GRACE ||
+                    snapshot_referenced(in, s->id) || snapshot_has_image(m, n, instance_id, slot))
+                        continue;
+
+                r = plan_push(c, PLAN_DELETE_SNAPSHOT, instance_id ?: "-", &a);
+                if (r < 0)
+                        return r;
+                if (strdup_or_null(slot, &a->slot) < 0 ||
+                    strv_extend(&a->snapshot_ids, s->id) < 0 ||
+                    !(a->reason = strdup("orphaned: no image uses it")))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int plan_build(const plan_input *in, plan *ret) {
         _cleanup_(freep) const ec2_instance **selected = NULL;
         _cleanup_(freep) managed_image *managed = NULL;
@@ -546,7 +596,8 @@ int plan_build(const plan_input *in, plan *ret) {
         int r;
 
         if (!in || !in->policy || !in->policy->name || !ret ||
-            (in->n_instances > 0 && !in->instances) || (in->n_images > 0 && !in->images))
+            (in->n_instances > 0 && !in->instances) || (in->n_images > 0 && !in->images) ||
+            (in->n_snapshots > 0 && !in->snapshots))
                 return -EINVAL;
         pol = in->policy;
 
@@ -640,6 +691,10 @@ int plan_build(const plan_input *in, plan *ret) {
                         return r;
                 b = e;
         }
+
+        r = sweep(&c, managed, n_managed);
+        if (r < 0)
+                return r;
 
         *ret = p;
         p = (plan) {};

@@ -20,6 +20,7 @@
 typedef enum plan_action_kind {
         PLAN_CREATE,                    /* CreateImage for the current slot */
         PLAN_RETIRE,                    /* DeregisterImage, then delete its snapshots */
+        PLAN_DELETE_SNAPSHOT,           /* an orphan: this policy's snapshot that no image uses */
         _PLAN_ACTION_KIND_MAX,
         _PLAN_ACTION_KIND_INVALID = -EINVAL,
 } plan_action_kind;
@@ -44,6 +45,8 @@ typedef struct plan_action {
         ec2_image_state image_state;
         char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
         char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
+
+        /* PLAN_DELETE_SNAPSHOT: snapshot_ids holds the one snapshot; reason says why */
 } plan_action;
 
 typedef struct plan {
@@ -63,7 +66,17 @@ typedef struct plan_input {
         size_t n_instances;
         const ec2_image *images;        /* images of the account (those without this policy's tag are ignored) */
         size_t n_images;
+        const ec2_snapshot *snapshots;  /* snapshots of the account, for the orphan sweep; may be none */
+        size_t n_snapshots;
 } plan_input;
+
+/*
+ * Rule 6: a snapshot tagged by this policy that no image references any more (a
+ * crash between deregistering and deleting, or a deletion refused with
+ * InvalidSnapshot.InUse) is swept, once it is older than this: CreateImage makes
+ * the image before its snapshots, but a pending image need not list them yet.
+ */
+#define PLAN_SNAPSHOT_GRACE (60 * 60)
 
 /* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
  * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.

@@ -30,6 +30,8 @@ typedef struct world {
         size_t n_instances;
         ec2_image *images;
         size_t n_images;
+        ec2_snapshot *snapshots;
+        size_t n_snapshots;
         plan plan;
 
         /* Generated fleets: the instance ids the policy must select, and every instance
@@ -105,6 +107,9 @@ static void world_done(world *w) {
         for (size_t k = 0; k < w->n_images; k++)
                 image_free(&w->images[k]);
         free(w->images);
+        for (size_t k = 0; k < w->n_snapshots; k++)
+                ec2_snapshot_done(&w->snapshots[k]);
+        free(w->snapshots);
         plan_done(&w->plan);
         strv_free(w->expect_selected);
         strv_free(w->instance_ids);
@@ -180,6 +185,8 @@ static void world_plan_at(world *w, time_t now) {
                 .n_instances = w->n_instances,
                 .images = w->images,
                 .n_images = w->n_images,
+                .snapshots = w->snapshots,
+                .n_snapshots = w->n_snapshots,
         };
 
         plan_done(&w->plan);
@@ -212,6 +219,26 @@ static void assert_action(const plan *p, size_t k, plan_action_kind kind, const 
         assert_string_equal(p->actions[k].instance_id, instance_id);
         if (image_id)
                 assert_string_equal(p->actions[k].image_id, image_id);
+}
+
+/* A snapshot of policy owner (NULL: untagged) for instance_id in slot k, started at start. */
+static ec2_snapshot *add_snapshot(world *w, const char *id, ec2_snapshot_state state, const char *owner,
+                                  const char *instance_id, int k, time_t start) {
+        char slot[SLOT_ID_MAX];
+        ec2_snapshot *s;
+
+        slot_id_format(SLOT(k), slot);
+        w->snapshots = grow(w->snapshots, w->n_snapshots, sizeof(ec2_snapshot));
+        s = &w->snapshots[w->n_snapshots++];
+        s->id = xstrdup(id);
+        s->state = state;
+        s->start_time = start;
+        if (owner) {
+                assert_int_equal(ec2_tags_add(&s->tags, TAG_POLICY, owner), 0);
+                assert_int_equal(ec2_tags_add(&s->tags, TAG_INSTANCE_ID, instance_id), 0);
+                assert_int_equal(ec2_tags_add(&s->tags, TAG_SLOT, slot), 0);
+        }
+        return s;
 }
 
 /* ---- One test per rule ----------------------------------------------------------------- */
@@ -1303,6 +1330,43 @@ static void test_random_slots_keep_retain_count(void **state) {
         }
 }
 
+static void test_sweeps_only_own_old_unreferenced_snapshots(void **state) {
+        time_t old = NOW - PLAN_SNAPSHOT_GRACE - 1;
+        world w;
+
+        (void) state;
+        world_init(&w, 3);
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-1", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
+        add_image(&w, "ami-2", EC2_IMAGE_PENDING, "web", "i-1", -1);
+        w.images[1].n_devices = 0;                      /* pending: snapshots not listed yet */
+
+        add_snapshot(&w, "snap-orphan", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -5, old);
+        add_snapshot(&w, "snap-ami-1", EC2_SNAPSHOT_COMPLETED, "web", "i-1", 0, old);     /* in use */
+        add_snapshot(&w, "snap-of-pending", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -1, old);
+        add_snapshot(&w, "snap-other", EC2_SNAPSHOT_COMPLETED, "db", "i-1", -5, old);
+        add_snapshot(&w, "snap-hand", EC2_SNAPSHOT_COMPLETED, NULL, NULL, -5, old);
+        add_snapshot(&w, "snap-young", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -6, NOW - 60);
+        add_snapshot(&w, "snap-pending", EC2_SNAPSHOT_PENDING, "web", "i-1", -7, old);
+        add_snapshot(&w, "snap-error", EC2_SNAPSHOT_ERROR, "web", "i-1", -8, old);
+        world_plan(&w);
+
+        assert_int_equal(count_kind(&w.plan, PLAN_DELETE_SNAPSHOT), 2);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 0);
+        for (size_t k = 0; k < w.plan.n; k++) {
+                const plan_action *a = &w.plan.actions[k];
+
+                if (a->kind != PLAN_DELETE_SNAPSHOT)
+                        continue;
+                assert_string_equal(a->instance_id, "i-1");
+                assert_non_null(a->snapshot_ids);
+                assert_null(a->snapshot_ids[1]);
+                assert_true(streq(a->snapshot_ids[0], "snap-orphan") || streq(a->snapshot_ids[0], "snap-error"));
+                assert_non_null(a->reason);
+        }
+        world_done(&w);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_creates_image_for_selected_instance),
@@ -1329,6 +1393,7 @@ int main(void) {
                 cmocka_unit_test(test_render_template),
                 cmocka_unit_test(test_image_name_sanitized_and_slot_survives_cut),
                 cmocka_unit_test(test_action_kind_strings),
+                cmocka_unit_test(test_sweeps_only_own_old_unreferenced_snapshots),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_random_plans_keep_the_rules_and_converge),
                 cmocka_unit_test(test_random_failed_creates_never_cost_good_images),
