@@ -118,7 +118,15 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
     if service == 'ec2':
         with sim.lock:
             sim.buckets.take(principal.account, principal.region, action, flat)
-    args = model.parse(action, flat)
+    try:
+        args = model.parse(action, flat)
+    except ApiError as error:
+        if service == 'sts' and error.code in ('InvalidParameterValue',
+                                               'MissingParameter'):
+            # STS reports bad and missing input as Coral's ValidationError.
+            raise ApiError('ValidationError',
+                           f'1 validation error detected: {error.message}') from None
+        raise
     if action in sim.denied.get(principal.access_key, ()):
         raise UNAUTHORIZED
     if args.get('DryRun'):

@@ -6,6 +6,7 @@ clock-skew check, which compares with the real wall clock so a client can keep
 signing with real time while the simulator lives in the future.
 """
 import calendar
+import functools
 import datetime
 import time
 
@@ -49,6 +50,7 @@ class SimClock:
         self.frozen_at = parse_iso(doc['now']) if doc.get('frozen') else None
 
 
+@functools.lru_cache(maxsize=4096)
 def iso_ms(epoch):
     """EC2's timestamp form: 2026-11-26T14:00:00.000Z."""
     dt = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)

@@ -6,6 +6,8 @@ applied N times, where "{n}" in a name or tag value becomes 0..N-1. A bare
 {"count": N, "tags": ...} at the top level seeds instances. Ids are generated
 when omitted; the answer lists every created id.
 """
+import gc
+
 from . import ids
 from .clock import iso_ms, parse_iso
 from .images import FAILED_REASON, check_unique, make_image, make_snapshot
@@ -128,6 +130,20 @@ def _snapshot(sim, region, account, now, spec):
 def seed(sim, doc):
     """Apply one seed document; return the ids created."""
     out = {'instances': [], 'images': [], 'snapshots': [], 'keys': []}
+    # Hundreds of thousands of new dicts would trigger the cyclic collector
+    # over and over, each pass walking the whole growing heap; none of them
+    # form cycles, so it is off while seeding (2.7 s instead of 7 s for 100 000).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _seed(sim, doc, out)
+    finally:
+        if collecting:
+            gc.enable()
+    return out
+
+
+def _seed(sim, doc, out):
     with sim.lock:
         for key in doc.get('keys', []):
             if not key.get('access_key') or not key.get('secret_key') or \
@@ -148,4 +164,3 @@ def seed(sim, doc):
             out['images'].append(_image(sim, region, account, now, spec, out['snapshots']))
         for spec in _specs(doc.get('snapshots')):
             out['snapshots'].append(_snapshot(sim, region, account, now, spec))
-    return out

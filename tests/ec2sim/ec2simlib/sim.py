@@ -3,6 +3,7 @@
 One re-entrant lock guards the state; the HTTP threads take it for the short
 time an action needs. Sleeps (latency, hanging IMDS) happen outside it.
 """
+import gc
 import threading
 
 from . import store as store_mod
@@ -96,6 +97,15 @@ class Sim:
             return doc
 
     def load_state(self, doc):
+        collecting = gc.isenabled()
+        gc.disable()             # see seed.seed: no cycles, many objects
+        try:
+            self._load_state(doc)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _load_state(self, doc):
         with self.lock:
             if doc.get('version') != store_mod.STATE_VERSION:
                 raise ValueError(f"unsupported state version {doc.get('version')!r}")
