@@ -57,6 +57,7 @@ UNIT_TESTS := \
 	plan \
 	query \
 	retry \
+	schedule \
 	sigv4 \
 	util
 
