@@ -24,6 +24,9 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
+	daemon/aws/creds.c \
+	daemon/aws/creds-imds.c \
+	daemon/aws/creds-parse.c \
 	daemon/aws/ec2.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
@@ -50,6 +53,7 @@ LIB := $(BUILD)/libamirotd.a
 
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
+	creds \
 	ec2 \
 	endpoint \
 	http \
@@ -108,7 +112,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := xml
+FUZZERS := creds xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

@@ -28,7 +28,16 @@ typedef struct creds_options {
         const char *profile;            /* NULL: $AWS_PROFILE, else "default" */
 } creds_options;
 
-/* The default chain. http is borrowed (used for IMDS) and must outlive the provider. */
+/*
+ * The default chain. http is borrowed (used for IMDS) and must outlive the
+ * provider; it may be NULL, then IMDS is not tried and the provider runs on
+ * sd_event_default(). o may be NULL; its strings are copied.
+ *
+ * A failure that must not be papered over by a later source stops the chain:
+ * one key without the other (explicit, environment or file), and a profile
+ * named by o->profile or AWS_PROFILE that no file has. Temporary credentials
+ * are refreshed by running the chain again.
+ */
 int creds_provider_new_chain(http_client *http, const creds_options *o, creds_provider **ret);
 
 /*
@@ -38,6 +47,14 @@ int creds_provider_new_chain(http_client *http, const creds_options *o, creds_pr
  */
 int creds_provider_new_assume_role(aws_client *sts, const char *role_arn, const char *session_name,
                                    const char *external_id, unsigned duration_seconds, creds_provider **ret);
+
+/*
+ * Checks the AssumeRole parameters as creds_provider_new_assume_role() does
+ * (which returns -EINVAL for them): NULL when valid, else a static message
+ * saying what is wrong, for the config layer that knows file:line:col.
+ */
+const char *creds_assume_role_check(const char *role_arn, const char *session_name,
+                                    const char *external_id, unsigned duration_seconds);
 
 creds_provider *creds_provider_free(creds_provider *p);  /* cancels waits without calling back */
 DEFINE_TRIVIAL_CLEANUP_FUNC(creds_provider *, creds_provider_free);
@@ -49,11 +66,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(creds_provider *, creds_provider_free);
  */
 typedef void (*creds_callback)(int r, const aws_credentials *c, const aws_error *err, void *userdata);
 
-/* Cached credentials that are not within 5 minutes of expiring are answered without I/O. */
+/*
+ * Cached credentials that are not within 5 minutes of expiring are answered
+ * without I/O. Gets while a resolution is in flight wait for it. ret_wait may
+ * be NULL; a wait is freed once its callback has been called.
+ */
 int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, creds_wait **ret_wait);
-void creds_wait_cancel(creds_wait *w);
+void creds_wait_cancel(creds_wait *w);  /* accepts NULL; the callback is never called */
 
-/* Runs the event loop until credentials are resolved; *ret is a copy for the caller. */
+/* Runs the event loop until credentials are resolved; *ret is a copy for the caller. ret_error may be NULL. */
 int creds_provider_get_sync(creds_provider *p, aws_credentials **ret, aws_error *ret_error);
 
 /* Forget cached credentials (after AuthFailure or ExpiredToken), so the next get resolves anew. */
@@ -63,7 +84,22 @@ void creds_provider_invalidate(creds_provider *p);
  * "shared-credentials-file", "shared-config-file", "imds", "assume-role"; NULL before the first. */
 const char *creds_provider_source(const creds_provider *p);
 
-/* Pure parser of the shared-credentials / config INI format (exposed for tests and the fuzzer).
- * Looks up `section` ("default", "profile x"); junk lines are skipped, not fatal.
- * Returns -ENOENT when the section or its keys are missing. */
+/* The wall clock (seconds) used for expiry decisions; for tests. now NULL: time(). */
+void creds_provider_set_clock(creds_provider *p, time_t (*now)(void *userdata), void *userdata);
+
+/*
+ * Pure parser of the shared-credentials / config INI format (exposed for tests and the fuzzer).
+ * Looks up `section` ("default", "profile x"; in section headers the blanks after
+ * "profile" and around the name do not matter); junk lines are skipped, not fatal;
+ * a repeated section or key: the later key wins. Returns -ENOENT when the section or
+ * its keys are missing, -EINVAL when it has one of the two keys without the other.
+ */
 int creds_parse_ini(const char *text, size_t size, const char *section, aws_credentials **ret);
+
+/*
+ * Pure parser of the IMDS answer for a role's credentials:
+ * {"Code": "Success", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}.
+ * Returns -EBADMSG for malformed or incomplete JSON, -EREMOTEIO when Code is not
+ * "Success" (ret_error->code holds it); ret_error->message says what (never a secret).
+ */
+int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error);

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pure parts of the credential provider: the shared-credentials / config
+ * INI format, the IMDS credentials JSON (json-c) and the checks of AssumeRole's
+ * parameters. No I/O, so the fuzzer and the unit tests drive them directly.
+ *
+ * The INI reading follows botocore (configparser): '=' or ':' separates key and
+ * value, the first of them wins, keys are case-insensitive, whole-line comments
+ * start with '#' or ';', a value runs to the end of the line (no inline
+ * comments). Where botocore fails on a junk line or a repeated section, this
+ * parser skips the line and merges the sections (later keys win): a daemon that
+ * loses its credentials over a stray line helps nobody.
+ */
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+
+#include "creds-internal.h"
+
+int creds_new(const char *access_key_id, const char *secret_access_key, const char *session_token,
+              time_t expiration, aws_credentials **ret) {
+        _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        if (strdup_or_null(access_key_id, &c->access_key_id) < 0 ||
+            strdup_or_null(secret_access_key, &c->secret_access_key) < 0 ||
+            strdup_or_null(session_token, &c->session_token) < 0)
+                return -ENOMEM;
+        c->expiration = expiration;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* ---- INI ------------------------------------------------------------------------------- */
+
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static void trim(const char **b, const char **e) {
+        while (*b < *e && is_blank(**b))
+                (*b)++;
+        while (*e > *b && is_blank((*e)[-1]))
+                (*e)--;
+}
+
+static bool mem_eq(const char *b, const char *e, const char *s) {
+        size_t n = strlen(s);
+
+        return (size_t) (e - b) == n && memcmp(b, s, n) == 0;
+}
+
+static bool mem_eq_lower(const char *b, const char *e, const char *s) {
+        size_t n = strlen(s);
+
+        return (size_t) (e - b) == n && strncasecmp(b, s, n) == 0;
+}
+
+/*
+ * Does the header [b, e) (trimmed) name `want`? "profile x" matches
+ * "[profile   x]" and "[profile "x"]", as botocore's shlex split of the header
+ * does; anything else must match exactly.
+ */
+static bool header_matches(const char *b, const char *e, const char *want) {
+        const char *name;
+
+        if (!startswith(want, "profile "))
+                return mem_eq(b, e, want);
+
+        name = want + strlen("profile ");
+        if (e - b < 8 || memcmp(b, "profile", 7) != 0 || !is_blank(b[7]))
+                return false;
+        b += 7;
+        trim(&b, &e);
+        if (e - b >= 2 && *b == '"' && e[-1] == '"') {
+                b++;
+                e--;
+        }
+        return mem_eq(b, e, name);
+}
+
+static bool header_matches_any(const char *b, const char *e, const char *const *sections) {
+        for (const char *const *s = sections; *s; s++)
+                if (header_matches(b, e, *s))
+                        return true;
+        return false;
+}
+
+typedef struct ini_keys {
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token;
+        char *security_token;           /* botocore's legacy name of the session token */
+} ini_keys;
+
+static void ini_keys_done(ini_keys *k) {
+        erase_and_free(k->access_key_id);
+        erase_and_free(k->secret_access_key);
+        erase_and_free(k->session_token);
+        erase_and_free(k->security_token);
+        *k = (ini_keys) {};
+}
+
+static int set_value(char **slot, const char *b, const char *e) {
+        char *v = NULL;
+
+        /* An empty value is no value: "aws_access_key_id =" unsets an earlier one. */
+        if (e > b) {
+                v = strndup(b, (size_t) (e - b));
+                if (!v)
+                        return -ENOMEM;
+        }
+        erase_and_free(*slot);
+        *slot = v;
+        return 0;
+}
+
+static int ini_line(const char *b, const char *e, ini_keys *k) {
+        const char *d, *kb = b, *ke, *vb, *ve = e;
+
+        /* configparser's OPTCRE: the first '=' or ':' separates key and value. */
+        for (d = b; d < e && *d != '=' && *d != ':'; d++)
+                ;
+        if (d == e)
+                return 0;               /* junk line, skipped */
+        ke = d;
+        vb = d + 1;
+        trim(&kb, &ke);
+        trim(&vb, &ve);
+        if (kb == ke)
+                return 0;
+
+        if (mem_eq_lower(kb, ke, "aws_access_key_id"))
+                return set_value(&k->access_key_id, vb, ve);
+        if (mem_eq_lower(kb, ke, "aws_secret_access_key"))
+                return set_value(&k->secret_access_key, vb, ve);
+        if (mem_eq_lower(kb, ke, "aws_session_token"))
+                return set_value(&k->session_token, vb, ve);
+        if (mem_eq_lower(kb, ke, "aws_security_token"))
+                return set_value(&k->security_token, vb, ve);
+        return 0;
+}
+
+int creds_ini_lookup(const char *text, size_t size, const char *const *sections,
+                     ini_result *ret_result, aws_credentials **ret) {
+        const char *p = text, *end = text + size;
+        _cleanup_(ini_keys_done) ini_keys k = {};
+        bool in_section = false, found = false;
+        int r;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+                const char *b = p, *e = nl ? nl : end, *close = NULL;
+
+                p = nl ? nl + 1 : end;
+                trim(&b, &e);
+                if (b == e || *b == '#' || *b == ';')
+                        continue;
+                if (memchr(b, 0, (size_t) (e - b)))
+                        continue;       /* a NUL byte: junk */
+
+                if (*b == '[') {
+                        /* configparser's SECTCRE "\[(?P<header>.+)\]": up to the last ']'. */
+                        for (const char *c = b + 1; c < e; c++)
+                                if (*c == ']')
+                                        close = c;
+                        if (!close)
+                                continue;
+                        b++;
+                        e = close;
+                        trim(&b, &e);
+                        in_section = header_matches_any(b, e, sections);
+                        found = found || in_section;
+                        continue;
+                }
+
+                if (!in_section)
+                        continue;
+                r = ini_line(b, e, &k);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!found)
+                *ret_result = INI_NO_SECTION;
+        else if (!k.access_key_id && !k.secret_access_key)
+                *ret_result = INI_NO_KEYS;
+        else if (!k.secret_access_key)
+                *ret_result = INI_NO_SECRET;
+        else if (!k.access_key_id)
+                *ret_result = INI_NO_KEY_ID;
+        else {
+                r = creds_new(k.access_key_id, k.secret_access_key,
+                              k.session_token ?: k.security_token, 0, ret);
+                if (r < 0)
+                        return r;
+                *ret_result = INI_FOUND;
+        }
+        return 0;
+}
+
+int creds_parse_ini(const char *text, size_t size, const char *section, aws_credentials **ret) {
+        const char *sections[] = { section, NULL };
+        ini_result result;
+        int r;
+
+        if (!text || !section || !ret)
+                return -EINVAL;
+        r = creds_ini_lookup(text, size, sections, &result, ret);
+        if (r < 0)
+                return r;
+        switch (result) {
+        case INI_FOUND:
+                return 0;
+        case INI_NO_SECRET:
+        case INI_NO_KEY_ID:
+                return -EINVAL;
+        default:
+                return -ENOENT;
+        }
+}
+
+/* ---- IMDS JSON ------------------------------------------------------------------------- */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
+
+static void json_object_putp(json_object **o) {
+        json_object_put(*o);
+}
+
+static const char *json_string_member(json_object *o, const char *name) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        static const char *const required[] = { "AccessKeyId", "SecretAccessKey", "Token", "Expiration" };
+        const char *code;
+        time_t expiration;
+        size_t end;
+
+        if (!text || !ret || !ret_error)
+                return -EINVAL;
+        if (size > 64 * 1024 || memchr(text, 0, size)) {
+                aws_error_setf(ret_error, "IMDS credentials are not JSON text");
+                return -EBADMSG;
+        }
+
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        o = json_tokener_parse_ex(tok, text, (int) size);
+        if (!o) {
+                enum json_tokener_error e = json_tokener_get_error(tok);
+
+                aws_error_setf(ret_error, "IMDS credentials are not valid JSON: %s",
+                               e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+                return -EBADMSG;
+        }
+        for (end = json_tokener_get_parse_end(tok); end < size; end++)
+                if (!is_blank(text[end]) && text[end] != '\n') {
+                        aws_error_setf(ret_error, "IMDS credentials have data after the JSON object");
+                        return -EBADMSG;
+                }
+        if (!json_object_is_type(o, json_type_object)) {
+                aws_error_setf(ret_error, "IMDS credentials are not a JSON object");
+                return -EBADMSG;
+        }
+
+        /* "Code": "Success" in every answer of the instance metadata service's
+         * iam/security-credentials/ROLE; anything else carries no keys. */
+        code = json_string_member(o, "Code");
+        if (code && !streq(code, "Success")) {
+                aws_error_set(ret_error, 0, code, "IMDS did not return credentials", NULL);
+                return -EREMOTEIO;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(required); i++) {
+                const char *v = json_string_member(o, required[i]);
+
+                if (isempty(v)) {
+                        aws_error_setf(ret_error, "IMDS credentials lack the string '%s'", required[i]);
+                        return -EBADMSG;
+                }
+        }
+        if (parse_iso8601(json_string_member(o, "Expiration"), &expiration) < 0) {
+                aws_error_setf(ret_error, "IMDS credentials have an unreadable Expiration");
+                return -EBADMSG;
+        }
+
+        return creds_new(json_string_member(o, "AccessKeyId"), json_string_member(o, "SecretAccessKey"),
+                         json_string_member(o, "Token"), expiration, ret);
+}
+
+/* ---- AssumeRole parameters ------------------------------------------------------------- */
+
+/* IAM's pattern for role and session names: [\w+=,.@-]. */
+static bool is_iam_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c != 0 && strchr("_+=,.@-", c));
+}
+
+static bool is_iam_name(const char *b, size_t n, size_t min, size_t max) {
+        if (n < min || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!b[i] || !is_iam_name_char(b[i]))
+                        return false;
+        return true;
+}
+
+static bool role_arn_is_valid(const char *s) {
+        static const char *const partitions[] = { "arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:" };
+        const char *p = NULL, *name;
+
+        for (size_t i = 0; i < ELEMENTSOF(partitions); i++)
+                if (startswith(s, partitions[i]))
+                        p = s + strlen(partitions[i]);
+        if (!p || !startswith(p, "iam::"))
+                return false;
+        p += strlen("iam::");
+        for (int i = 0; i < 12; i++, p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        if (!startswith(p, ":role/"))
+                return false;
+        p += strlen(":role/");
+
+        /* IAM: a path of up to 512 characters ("/division/team/"), then the role
+         * name of 1-64 characters; every segment [\w+=,.@-]. */
+        if (strlen(p) > 512 + 64)
+                return false;
+        for (;;) {
+                const char *slash = strchr(p, '/');
+
+                name = p;
+                if (!slash)
+                        break;
+                if (!is_iam_name(p, (size_t) (slash - p), 1, 512))
+                        return false;
+                p = slash + 1;
+        }
+        return is_iam_name(name, strlen(name), 1, 64);
+}
+
+const char *creds_assume_role_check(const char *role_arn, const char *session_name,
+                                    const char *external_id, unsigned duration_seconds) {
+        if (!role_arn || !role_arn_is_valid(role_arn))
+                return "role_arn must look like arn:aws:iam::123456789012:role/NAME "
+                        "(partition aws, aws-cn or aws-us-gov; a 12-digit account; an optional path)";
+
+        /* STS AssumeRole, RoleSessionName: "Length Constraints: Minimum length of 2.
+         * Maximum length of 64. Pattern: [\w+=,.@-]*" */
+        if (session_name && !is_iam_name(session_name, strlen(session_name), 2, 64))
+                return "role session name must be 2-64 characters of letters, digits and _+=,.@-";
+
+        /* ExternalId: "Minimum length of 2. Maximum length of 1224. Pattern: [\w+=,.@:\/-]*" */
+        if (external_id) {
+                size_t n = strlen(external_id);
+
+                if (n < 2 || n > 1224)
+                        return "external_id must be 2-1224 characters";
+                for (size_t i = 0; i < n; i++)
+                        if (!is_iam_name_char(external_id[i]) && external_id[i] != ':' && external_id[i] != '/')
+                                return "external_id may only hold letters, digits and _+=,.@:/-";
+        }
+
+        /* DurationSeconds: "Minimum value of 900. Maximum value of 43200." (0: STS's default, 3600) */
+        if (duration_seconds != 0 && (duration_seconds < 900 || duration_seconds > 43200))
+                return "duration must be between 900 and 43200 seconds (15 minutes to 12 hours)";
+
+        return NULL;
+}
