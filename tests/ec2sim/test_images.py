@@ -7,6 +7,8 @@ from conftest import AwsFailed, ACCOUNT, OTHER_ACCOUNT, OTHER_KEY
 
 @pytest.fixture
 def instance(sim):
+    # Long enough that slow awscli round trips still see images pending.
+    sim.admin('POST', '/_sim/images', {'pending_seconds': 3600})
     return sim.seed(instances=[{'tags': {'Role': 'web'}, 'volumes': [8, 100]}])['instances'][0]
 
 
@@ -169,6 +171,7 @@ def test_deregister_someone_elses_image_is_refused(sim):
 
 def test_copy_image_is_idempotent_by_client_token(sim):
     source = sim.seed(images=[{'name': 'golden', 'tags': {'Team': 'platform'}}])['images'][0]
+    sim.admin('POST', '/_sim/images', {'pending_seconds': 3600})
     args = ('ec2', 'copy-image', '--source-region', 'us-east-1', '--source-image-id',
             source, '--name', 'golden-copy', '--client-token', 'tok-1',
             '--copy-image-tags')
