@@ -25,6 +25,7 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
 	daemon/aws/creds.c \
+	daemon/aws/creds-chain.c \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
 	daemon/aws/ec2.c \

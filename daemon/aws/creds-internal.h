@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the credential provider's files share: creds.c holds the provider (waits,
- * cache, refresh, dispatch from the loop) and the synchronous sources of the
- * chain, creds-parse.c the pure parsers, creds-imds.c the IMDSv2 step at the end
- * of the chain, creds-sts.c the AssumeRole provider. Not for other modules.
+ * cache, refresh, dispatch from the loop), creds-chain.c the default chain's
+ * synchronous sources, creds-imds.c its IMDSv2 step, creds-sts.c the AssumeRole
+ * provider, creds-parse.c the pure parsers. Not for other modules.
  */
 #pragma once
 
@@ -111,7 +111,7 @@ typedef enum ini_result {
 int creds_ini_lookup(const char *text, size_t size, const char *const *sections,
                      ini_result *ret_result, aws_credentials **ret);
 
-/* The chain's end (creds.c): a note for the final error, and that error. */
+/* The chain's end (creds-chain.c): a note for the final error, and that error. */
 void creds_chain_note_imds(creds_provider *p, const char *what);
 void creds_chain_give_up(creds_provider *p);
 
