@@ -46,6 +46,8 @@ DAEMON_SRCS := \
 	daemon/log.c \
 	daemon/plan.c \
 	daemon/schedule.c \
+	daemon/schedule-cron.c \
+	daemon/schedule-zone.c \
 	daemon/util.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)

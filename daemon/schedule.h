@@ -3,7 +3,9 @@
  * Schedules divide time into slots: `every: 24h at: "03:00"` gives one slot a
  * day starting 03:00; a cron expression gives one slot per firing, lasting until
  * the next. Wall-clock schedules are evaluated in the policy's time zone through
- * the system's zoneinfo. Pure: the time is a parameter.
+ * the system's zoneinfo. Pure: the time is a parameter. The exact rules (whole
+ * days, sub-day intervals, daylight saving time, the cron dialect) are at the
+ * top of schedule.c. Not thread-safe: time zones go through TZ and tzset().
  */
 #pragma once
 
@@ -17,7 +19,7 @@ typedef struct cron_spec {
         uint32_t days_of_month;         /* bit d: day d (1..31) */
         uint16_t months;                /* bit m: month m (1..12) */
         uint8_t days_of_week;           /* bit d: weekday d (0 = Sunday .. 6; 7 is read as 0) */
-        bool dom_restricted;            /* field was not '*': cron ORs dom and dow when both are */
+        bool dom_restricted;            /* field did not start with '*': cron ORs dom and dow when both are */
         bool dow_restricted;
 } cron_spec;
 
@@ -37,18 +39,22 @@ typedef struct schedule {
 
 void schedule_done(schedule *s);
 
-/* Parses five cron fields. On failure returns -EINVAL and a message in *ret_error (caller frees). */
+/* Parses five cron fields or a macro (@daily ...). On failure returns -EINVAL and a message in
+ * *ret_error (caller frees; ret_error may be NULL), e.g. "minute: 61 is out of range 0-59",
+ * "unknown month name 'foo'", "expected 5 fields, got 4", "never fires: ..."; *ret is untouched. */
 int cron_parse(const char *expr, cron_spec *ret, char **ret_error);
 
-/* Whether the time zone exists in the system's zoneinfo. */
+/* Whether the time zone exists in the system's zoneinfo: "UTC", or a relative name of a TZif file
+ * under /usr/share/zoneinfo ("Europe/Berlin"); never "localtime" or "right/...". */
 bool timezone_is_valid(const char *tz);
 
-/* The start of the slot that contains t (the latest slot start <= t). */
+/* The start of the slot that contains t (the latest slot start <= t). Both return 0, -EINVAL for an
+ * invalid schedule or time zone, -ERANGE for t outside 1900..9999 or a slot beyond. */
 int schedule_slot_at(const schedule *s, time_t t, time_t *ret);
 /* The first slot start > t. */
 int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret);
 
 /* A slot's identifier in names and tags: its start in UTC, "20261126T030000Z". */
 #define SLOT_ID_MAX 17
-char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]);
+char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]);   /* NULL outside years 0..9999 */
 int slot_id_parse(const char *s, time_t *ret);
