@@ -141,15 +141,16 @@ static int schedule_find(const schedule *s, int64_t t, int64_t *ret_slot, int64_
                 /* Firings in a gap do not exist; the others start at their first occurrence. */
                 int64_t max_wall = zone_max_wall(&z, t), w, c[3];
 
-                for (int64_t x = max_wall;; x = w - 1) {
-                        r = cron_prev_wall(&s->cron, x, &w);
-                        if (r < 0)
-                                return r;
-                        if (zone_occurrences(&z, w, c) > 0) {
-                                slot = c[0];
-                                break;
+                if (ret_slot)
+                        for (int64_t x = max_wall;; x = w - 1) {
+                                r = cron_prev_wall(&s->cron, x, &w);
+                                if (r < 0)
+                                        return r;
+                                if (zone_occurrences(&z, w, c) > 0) {
+                                        slot = c[0];
+                                        break;
+                                }
                         }
-                }
                 if (ret_next)
                         for (int64_t x = max_wall;; x = w) {
                                 r = cron_next_wall(&s->cron, x, &w);
