@@ -56,6 +56,7 @@ LIB := $(BUILD)/libamirotd.a
 
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
+	config \
 	creds \
 	ec2 \
 	endpoint \
@@ -70,7 +71,7 @@ UNIT_TESTS := \
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
-.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors
+.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden
 
 all: $(LIB) $(UNIT_BINS)
 
@@ -115,7 +116,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := creds xml
+FUZZERS := config creds xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 
@@ -128,6 +129,10 @@ build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c
 		$(shell pkg-config --cflags $(PKGS)) -o $@ $< build-fuzz/libamirotd.a $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)
+
+# Rewrites tests/data/config/*.ok from the current loader; review the diff before committing.
+golden: $(BUILD)/tests/test-config
+	AMIROTD_REGENERATE=1 ./$(BUILD)/tests/test-config
 
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZERS); do \

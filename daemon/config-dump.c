@@ -111,7 +111,7 @@ static void dump_policy(FILE *f, const policy *p) {
         fputs("\n      states: [", f);
         for (int st = 0; st < _EC2_INSTANCE_STATE_MAX; st++)
                 if (p->states & (1u << st)) {
-                        fprintf(f, "%s%s", first ? "" : ", ", config_state_name(st));
+                        fprintf(f, "%s%s", first ? "" : ", ", ec2_instance_state_to_string(st));
                         first = false;
                 }
         fputs("]\n    schedule:\n", f);

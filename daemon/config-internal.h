@@ -88,8 +88,9 @@ int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint6
 int cvalue_number(loader *l, const cnode *n, const char *what, double min, double max, double *ret);
 int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret);
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what);
-/* "unknown key 'x' in WHERE", with "did you mean 'y'?" when one of known (NULL-terminated) is close. */
-void cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known);
+/* "unknown key 'x' in WHERE", with "did you mean 'y'?" when one of known (NULL-terminated) is
+ * close; returns that suggestion, or NULL. */
+const char *cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known);
 const char *cvalue_closest(const char *s, const char *const *known);
 size_t utf8_length(const char *s);
 
@@ -98,4 +99,3 @@ size_t utf8_length(const char *s);
  * name check): any error drops the whole configuration anyway. */
 int config_policy_parse(loader *l, const cnode *map);
 void policy_done(policy *p);
-const char *config_state_name(int state);       /* EC2's name of an ec2_instance_state */

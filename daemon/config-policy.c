@@ -25,7 +25,7 @@
 #define TAG_VALUE_MAX 256
 #define EVERY_MIN 60
 #define EVERY_WARN 3600
-#define DURATION_LONG (100ULL * 365 * 86400)
+#define DURATION_LONG (5200ULL * 7 * 86400)     /* 100 years of weeks */
 
 void policy_done(policy *p) {
         if (!p)
@@ -204,30 +204,9 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
         return 0;
 }
 
-/*
- * EC2's InstanceState names ("pending | running | shutting-down | terminated |
- * stopping | stopped"), indexed by ec2_instance_state. A local table until ec2.c,
- * with ec2_instance_state_from_string(), is in the library.
- */
-static const char *const state_names[_EC2_INSTANCE_STATE_MAX + 1] = {
-        [EC2_INSTANCE_PENDING] = "pending",
-        [EC2_INSTANCE_RUNNING] = "running",
-        [EC2_INSTANCE_SHUTTING_DOWN] = "shutting-down",
-        [EC2_INSTANCE_TERMINATED] = "terminated",
-        [EC2_INSTANCE_STOPPING] = "stopping",
-        [EC2_INSTANCE_STOPPED] = "stopped",
+static const char *const state_names[] = {
+        "pending", "running", "shutting-down", "terminated", "stopping", "stopped", NULL
 };
-
-const char *config_state_name(int state) {
-        return state >= 0 && state < _EC2_INSTANCE_STATE_MAX ? state_names[state] : NULL;
-}
-
-static ec2_instance_state state_from_string(const char *s) {
-        for (int i = 0; i < _EC2_INSTANCE_STATE_MAX; i++)
-                if (streq(s, state_names[i]))
-                        return (ec2_instance_state) i;
-        return _EC2_INSTANCE_STATE_INVALID;
-}
 
 static int parse_states(loader *l, policy *p, const cnode *n) {
         if (!cvalue_expect(l, n, CNODE_SEQUENCE, "states"))
@@ -243,7 +222,7 @@ static int parse_states(loader *l, policy *p, const cnode *n) {
 
                 if (!cvalue_expect(l, s, CNODE_SCALAR, "states"))
                         continue;
-                st = state_from_string(s->value);
+                st = ec2_instance_state_from_string(s->value);
                 if (st < 0) {
                         cvalue_unknown(l, s, "instance state", "'states'", state_names);
                         continue;
@@ -285,8 +264,8 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
                                                      &p->exclude_tags, &p->n_exclude_tags, NULL);
                 } else if (streq(k, "states"))
                         (void) parse_states(l, p, e[i].value);
-                else
-                        cvalue_unknown(l, e[i].key, "key", "'targets'", targets_keys);
+                else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'targets'", targets_keys), "tags"))
+                        have_tags = true;       /* one error for the typo, not a second for the missing key */
         }
         if (!have_tags)
                 loader_error(l, n, "'targets' needs 'tags': a policy must select its instances by tag");
@@ -428,7 +407,7 @@ static const char *const retain_keys[] = { "count", "max_age", NULL };
 
 static int parse_retain(loader *l, policy *p, const cnode *n) {
         _cleanup_(freep) centry *e = NULL;
-        bool have_count = false;
+        bool have_count = false, has_suggested_count = false;
         size_t n_e = 0;
         uint64_t v;
         int r;
@@ -449,10 +428,10 @@ static int parse_retain(loader *l, policy *p, const cnode *n) {
                         if (!cnode_is_null(e[i].value) &&
                             cvalue_duration(l, e[i].value, "max_age", 60, DURATION_LONG, &v) >= 0)
                                 p->retain_max_age = v;
-                } else
-                        cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys);
+                } else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys), "count"))
+                        has_suggested_count = true;
         }
-        if (!have_count)
+        if (!have_count && !has_suggested_count)
                 loader_error(l, n, "'retain' needs 'count' (1 to %d images per instance)", RETAIN_COUNT_MAX);
         return 0;
 }
@@ -547,8 +526,19 @@ int config_policy_parse(loader *l, const cnode *map) {
                 else if (streq(k, "retain")) {
                         have_retain = true;
                         (void) parse_retain(l, p, v);
-                } else
-                        cvalue_unknown(l, e[i].key, "key", "policy", policy_keys);
+                } else {
+                        const char *suggestion = cvalue_unknown(l, e[i].key, "key", "policy", policy_keys);
+
+                        /* one error for a misspelled key, not a second one for the missing key */
+                        if (streq_ptr(suggestion, "name"))
+                                name_node = e[i].key;
+                        else if (streq_ptr(suggestion, "targets"))
+                                have_targets = true;
+                        else if (streq_ptr(suggestion, "schedule"))
+                                have_schedule = true;
+                        else if (streq_ptr(suggestion, "retain"))
+                                have_retain = true;
+                }
                 if (l->oom)
                         return l->oom;
         }

@@ -156,7 +156,7 @@ int cvalue_number(loader *l, const cnode *n, const char *what, double min, doubl
 
 /* ---- Durations ---- */
 
-#define DURATION_MAX (100ULL * 366 * 24 * 3600)
+#define DURATION_MAX (5200ULL * 7 * 86400)         /* 100 years of weeks */
 
 int config_parse_duration(const char *s, uint64_t *ret) {
         static const struct { char unit; uint64_t seconds; } units[] = {
@@ -198,17 +198,18 @@ int config_parse_duration(const char *s, uint64_t *ret) {
         return 0;
 }
 
+/* Weeks only when whole ("2w"), else days and smaller ("90d", "1h30m"): as operators write them. */
 char *config_format_duration(uint64_t seconds, char buf[static CONFIG_DURATION_MAX]) {
         static const struct { char unit; uint64_t seconds; } units[] = {
-                { 'w', 7 * 86400 }, { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+                { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
         };
         size_t k = 0;
 
-        buf[0] = 0;
-        if (seconds == 0) {
-                snprintf(buf, CONFIG_DURATION_MAX, "0s");
+        if (seconds == 0 || seconds % (7 * 86400) == 0) {
+                snprintf(buf, CONFIG_DURATION_MAX, seconds ? "%" PRIu64 "w" : "0s", seconds / (7 * 86400));
                 return buf;
         }
+        buf[0] = 0;
         for (size_t i = 0; i < ELEMENTSOF(units) && seconds > 0; i++) {
                 uint64_t v = seconds / units[i].seconds;
 
@@ -243,9 +244,12 @@ int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, u
                              what, n->value);
                 return -EINVAL;
         }
-        if (v < min || v > max) {
-                loader_error(l, n, "'%s' must be between %s and %s, got %s", what,
-                             config_format_duration(min, a), config_format_duration(max, b), n->value);
+        if (v < min) {
+                loader_error(l, n, "'%s' must be at least %s, got %s", what, config_format_duration(min, a), n->value);
+                return -ERANGE;
+        }
+        if (v > max) {
+                loader_error(l, n, "'%s' must be at most %s, got %s", what, config_format_duration(max, b), n->value);
                 return -ERANGE;
         }
         *ret = v;
@@ -303,13 +307,14 @@ const char *cvalue_closest(const char *s, const char *const *known) {
         return best;
 }
 
-void cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known) {
+const char *cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known) {
         const char *c = cvalue_closest(n->value, known);
 
         if (c)
                 loader_error(l, n, "unknown %s '%s' in %s, did you mean '%s'?", what, n->value, where, c);
         else
                 loader_error(l, n, "unknown %s '%s' in %s", what, n->value, where);
+        return c;
 }
 
 /* ---- Templates ---- */

@@ -25,20 +25,6 @@
 #define DEFAULT_POLL_MAX 300
 #define DEFAULT_SPREAD 600
 
-/*
- * EC2's defaults ("Request throttling for the Amazon EC2 API": bucket capacity
- * and refill rate per second), as documented in aws/pace.h. A local copy until
- * pace.c, which exports pace_default_config, is in the library.
- */
-static const pace_bucket_config pacing_defaults[_PACE_CATEGORY_MAX] = {
-        [PACE_DESCRIBE] = { 100, 20 },
-        [PACE_MUTATING] = { 50, 5 },
-        [PACE_DELETE] = { 100, 5 },
-        [PACE_CREATE_TAGS] = { 100, 10 },
-        [PACE_COPY_IMAGE] = { 100, 1 },
-        [PACE_MODIFY_ATTRIBUTE] = { 100, 5 },
-};
-
 /* The names of the `pacing` keys. */
 static const char *const pacing_keys[_PACE_CATEGORY_MAX + 1] = {
         [PACE_DESCRIBE] = "describe",
@@ -280,7 +266,7 @@ static int config_new(config **ret) {
         c->default_region = strdup(DEFAULT_REGION);
         if (!c->default_region)
                 return -ENOMEM;
-        memcpy(c->pacing, pacing_defaults, sizeof(c->pacing));
+        memcpy(c->pacing, pace_default_config, sizeof(c->pacing));
         c->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
         c->log_level = LOG_INFO;
         c->poll_initial = DEFAULT_POLL_INITIAL;
