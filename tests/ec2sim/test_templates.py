@@ -1,0 +1,53 @@
+"""Launch templates: create, new versions, describe $Latest/$Default, set default."""
+from conftest import ACCOUNT
+
+
+def test_launch_template_versions(sim):
+    ec2 = sim.client()
+    created = ec2.create_launch_template(
+        LaunchTemplateName='web-lt', VersionDescription='first',
+        LaunchTemplateData={'ImageId': 'ami-0123456789abcdef0', 'InstanceType': 't3.micro',
+                            'TagSpecifications': [{'ResourceType': 'instance', 'Tags': [
+                                {'Key': 'Role', 'Value': 'web'}]}]},
+        TagSpecifications=[{'ResourceType': 'launch-template',
+                            'Tags': [{'Key': 'amirotd:policy', 'Value': 'web'}]}])
+    lt = created['LaunchTemplate']
+    assert lt['LatestVersionNumber'] == 1 and lt['DefaultVersionNumber'] == 1
+    assert lt['CreatedBy'] == f'arn:aws:iam::{ACCOUNT}:user/ec2sim'
+    v2 = ec2.create_launch_template_version(
+        LaunchTemplateId=lt['LaunchTemplateId'], SourceVersion='1',
+        LaunchTemplateData={'ImageId': 'ami-0fedcba9876543210'})['LaunchTemplateVersion']
+    assert v2['VersionNumber'] == 2 and v2['DefaultVersion'] is False
+    assert v2['LaunchTemplateData']['InstanceType'] == 't3.micro'
+
+    def versions(**kw):
+        return ec2.describe_launch_template_versions(**kw)['LaunchTemplateVersions']
+
+    latest = versions(LaunchTemplateName='web-lt', Versions=['$Latest'])
+    assert latest[0]['LaunchTemplateData']['ImageId'] == 'ami-0fedcba9876543210'
+    default = versions(LaunchTemplateId=lt['LaunchTemplateId'], Versions=['$Default'])
+    assert default[0]['VersionNumber'] == 1
+    assert default[0]['LaunchTemplateData']['TagSpecifications'][0]['Tags'] == \
+        [{'Key': 'Role', 'Value': 'web'}]
+    modified = ec2.modify_launch_template(LaunchTemplateId=lt['LaunchTemplateId'],
+                                          DefaultVersion='2')['LaunchTemplate']
+    assert modified['DefaultVersionNumber'] == 2
+    assert [v['VersionNumber'] for v in versions(LaunchTemplateName='web-lt')] == [1, 2]
+    assert versions(LaunchTemplateName='web-lt', Versions=['$Default'])[0]['DefaultVersion']
+
+
+def test_launch_template_errors(sim):
+    ec2 = sim.client()
+    ec2.create_launch_template(LaunchTemplateName='dup-lt',
+                               LaunchTemplateData={'InstanceType': 't3.micro'})
+    reply = sim.call('CreateLaunchTemplate', {'LaunchTemplateName': 'dup-lt',
+                                              'LaunchTemplateData.ImageId': 'ami-1'})
+    assert reply.code == 'InvalidLaunchTemplateName.AlreadyExistsException'
+    reply = sim.call('DescribeLaunchTemplateVersions', {'LaunchTemplateName': 'nope'})
+    assert reply.code == 'InvalidLaunchTemplateName.NotFoundException'
+    reply = sim.call('ModifyLaunchTemplate', {'LaunchTemplateName': 'dup-lt',
+                                              'SetDefaultVersion': '9'})
+    assert reply.code == 'InvalidLaunchTemplateId.VersionNotFound'
+    reply = sim.call('CreateLaunchTemplate', {'LaunchTemplateName': 'x',
+                                              'LaunchTemplateData.ImageId': 'ami-1'})
+    assert reply.code == 'InvalidLaunchTemplateName.MalformedException'
