@@ -178,7 +178,7 @@ class Model:
         if isinstance(node, dict):
             # Name.1=... given for a scalar: not a parameter EC2 knows.
             raise unknown_parameter(name + '.' + next(iter(node)))
-        return _scalar(shape_name, shape, node[1], name)
+        return _scalar(shape_name, shape, node[1], name, self.protocol)
 
     def _structure(self, shape_name, node, prefix):
         names = self._wire_names(shape_name)
@@ -232,13 +232,17 @@ def _insert(tree, key, value):
     node[last] = (key, value)
 
 
-def _scalar(shape_name, shape, text, name):
+def _scalar(shape_name, shape, text, name, protocol):
     kind = shape['type']
     if kind == 'string':
         enum = shape.get('enum')
         if enum and shape_name not in UNCHECKED_ENUMS and text not in enum:
             raise invalid_value(f'Value ({text}) for parameter {name} is invalid. '
                                 f'Valid values: {", ".join(enum)}')
+        if protocol == 'ec2':
+            # EC2 checks string lengths in each action, with the action's own
+            # error code (InvalidAMIName.Malformed, ...), not generically.
+            return text
         if 'min' in shape and len(text) < shape['min']:
             raise invalid_value(f'Value ({text}) for parameter {name} is invalid. '
                                 f'Length must be at least {shape["min"]}.')
