@@ -24,6 +24,7 @@ LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
 # The AWS client (knows nothing of policies), then the product.
 AWS_SRCS := \
+	daemon/aws/client.c \
 	daemon/aws/creds.c \
 	daemon/aws/creds-chain.c \
 	daemon/aws/creds-imds.c \
@@ -56,6 +57,7 @@ LIB := $(BUILD)/libamirotd.a
 
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
+	client \
 	config \
 	creds \
 	ec2 \

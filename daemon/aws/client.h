@@ -32,6 +32,9 @@ typedef struct aws_call_trace {
         usec_t elapsed;                 /* this attempt, from send to answer */
         usec_t paced;                   /* time spent waiting for a token */
         usec_t next_delay;              /* backoff before the next attempt; 0: no retry */
+        const char *decision;           /* "success", "retry", "refresh credentials and retry",
+                                         * "not retryable", "maximum attempts reached",
+                                         * "retry quota exhausted", ... (retry_verdict_to_string) */
 } aws_call_trace;
 
 typedef struct aws_client_options {

@@ -22,7 +22,7 @@ Paths (GET or POST; query parameters or, for POST, form parameters):
                            highest number of /sleep requests handled at once (reset=1 resets it)
   /                        the Query protocol (client tests): POST form with TestScript=
                            a comma-separated list of answers (ok, throttle, internal,
-                           invalid, authfailure, expired, reset) and TestKey= a unique
+                           invalid, authfailure, expired, reset, hang) and TestKey= a unique
                            key; the Nth request of a key gets the Nth answer (the last
                            repeats). The ok answer echoes Authorization, X-Amz-Date,
                            X-Amz-Security-Token, Content-Type, Host and the attempt number.
@@ -210,6 +210,9 @@ class Handler(BaseHTTPRequestHandler):
         answer = script[min(i, len(script) - 1)]
         if answer == "reset":
             self.reset()
+            return
+        if answer == "hang":
+            time.sleep(3600)
             return
         if answer in ANSWERS:
             status, code, message = ANSWERS[answer]

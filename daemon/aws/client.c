@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One AWS Query-protocol call, from aws_query to parsed answer, without ever
+ * blocking the loop. Each attempt goes through the same steps, each step
+ * continuing from an event-loop callback:
+ *
+ *   pace     take a token from the region's bucket (pace.c), or arm a timer
+ *   creds    get the current credentials (creds.c; cached ones come at once)
+ *   send     sign with SigV4 (sigv4.c) and POST the form body over http.c
+ *   answer   parse (query.c), classify (retry.c); succeed, fail, or arm the
+ *            backoff timer and start over at "pace"
+ *
+ * Retries follow the SDKs' standard mode with a retry quota per client (one
+ * client per service and region). Credentials that AWS rejects are
+ * invalidated and fetched anew once per call. Every attempt is reported to the
+ * trace callback, which never sees a secret or a signature. Callbacks come
+ * only from the loop; cancel and free never call back.
+ */
+#include <sys/random.h>
+
+#include "client.h"
+#include "endpoint.h"
+#include "retry.h"
+#include "sigv4.h"
+
+#define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
+#define IN_SET_RETRY(v) ((v) == RETRY_YES || (v) == RETRY_REFRESH_CREDENTIALS)
+
+struct aws_call {
+        aws_client *client;
+        aws_call *prev, *next;
+        bool dispatching;
+
+        aws_query *query;
+        char *body;
+        size_t body_size;
+
+        retry_state retry;
+        sd_event_source *timer;         /* waiting for a token, or backing off */
+        creds_wait *creds_wait;
+        http_call *http_call;
+        usec_t pace_started;
+        usec_t paced;                   /* this attempt's wait for a token */
+
+        int result;
+        xmlDoc *doc;
+        aws_error error;
+
+        aws_callback callback;
+        void *userdata;
+};
+
+struct aws_client {
+        http_client *http;
+        creds_provider *creds;
+        char *service;
+        char *region;
+        char *url;                      /* endpoint URL + "/" */
+        char *host;                     /* the Host header, as signed */
+        char *api_version;
+        unsigned max_attempts;
+        aws_pacer *pacer;
+        void (*trace)(const aws_call_trace *t, void *userdata);
+        void *trace_userdata;
+
+        retry_quota quota;
+        sigv4_key_cache key_cache;
+        uint64_t random_state;
+
+        aws_call *calls;
+        bool dispatching;
+        bool free_requested;
+};
+
+static void call_pace(aws_call *call);
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* xorshift64*: the jitter needs no cryptographic randomness, only independence between daemons. */
+static double client_random01(aws_client *c) {
+        uint64_t x = c->random_state;
+
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        c->random_state = x;
+        return (double) ((x * UINT64_C(2685821657736338717)) >> 11) / (double) (UINT64_C(1) << 53);
+}
+
+static void call_stop(aws_call *call) {
+        call->timer = sd_event_source_disable_unref(call->timer);
+        creds_wait_cancel(TAKE_PTR(call->creds_wait));
+        http_call_cancel(TAKE_PTR(call->http_call));
+}
+
+static aws_call *call_free(aws_call *call) {
+        if (!call)
+                return NULL;
+        call_stop(call);
+        aws_query_free(call->query);
+        free(call->body);
+        xmlFreeDoc(call->doc);
+        aws_error_done(&call->error);
+        return mfree(call);
+}
+
+static void call_unlink(aws_call *call) {
+        aws_client *c = call->client;
+
+        if (call->prev)
+                call->prev->next = call->next;
+        else
+                c->calls = call->next;
+        if (call->next)
+                call->next->prev = call->prev;
+        call->prev = call->next = NULL;
+}
+
+static void client_destroy(aws_client *c);
+
+/* Calls back with call->result, ->doc and ->error, then frees the call. */
+static void call_finish(aws_call *call) {
+        aws_client *c = call->client;
+
+        call_stop(call);
+        call_unlink(call);
+        call->dispatching = true;
+        c->dispatching = true;
+        call->callback(call, call->result, call->result >= 0 ? call->doc : NULL,
+                       call->result < 0 ? &call->error : NULL, call->userdata);
+        c->dispatching = false;
+        call_free(call);
+        if (c->free_requested)
+                client_destroy(c);
+}
+
+/* A local failure: no answer from AWS. */
+static void call_fail(aws_call *call, int r, const char *what) {
+        call->result = r;
+        (void) aws_error_setf(&call->error, "%s: %s: %s", aws_query_action(call->query), what, strerror(-r));
+        call_finish(call);
+}
+
+static void trace(aws_call *call, long status, const char *code, const char *request_id, usec_t elapsed,
+                  usec_t next_delay, const char *decision) {
+        aws_client *c = call->client;
+
+        if (!c->trace)
+                return;
+        c->trace(&(aws_call_trace) {
+                        .service = c->service,
+                        .region = c->region,
+                        .action = aws_query_action(call->query),
+                        .attempt = call->retry.attempts,
+                        .status = status,
+                        .error_code = code,
+                        .request_id = request_id,
+                        .elapsed = elapsed,
+                        .paced = call->paced,
+                        .next_delay = next_delay,
+                        .decision = decision,
+                 }, c->trace_userdata);
+}
+
+static int call_arm_timer(aws_call *call, usec_t delay, sd_event_time_handler_t handler, const char *description) {
+        sd_event *e = http_client_get_event(call->client->http);
+        int r;
+
+        call->timer = sd_event_source_disable_unref(call->timer);
+        r = sd_event_add_time_relative(e, &call->timer, CLOCK_MONOTONIC, delay, USEC_PER_MSEC, handler, call);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(call->timer, description);
+        return 0;
+}
+
+/* A success document's request id: EC2's <requestId>, STS's <ResponseMetadata><RequestId>. */
+static char *doc_request_id(xmlDoc *doc) {
+        xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+        char *id;
+
+        if (!root)
+                return NULL;
+        id = xml_child_text_or_null(root, "requestId");
+        return id ?: xml_child_text_or_null(root, "ResponseMetadata/RequestId");
+}
+
+static void call_answer(http_call *hc, http_response *resp, void *userdata) {
+        aws_call *call = userdata;
+        aws_client *c = call->client;
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        aws_error err = {};
+        retry_verdict verdict;
+        retry_kind kind;
+        usec_t delay = 0;
+        int r;
+
+        (void) hc;
+        call->http_call = NULL;
+
+        if (resp->error < 0) {
+                r = resp->error;
+                (void) aws_error_setf(&err, "%s: %s", aws_query_action(call->query),
+                                      resp->error_message ?: strerror(-r));
+                err.status = resp->status;
+                kind = retry_classify(r, resp->status, NULL);
+        } else {
+                r = aws_response_parse(resp->body, resp->body_size, resp->status, resp->request_id, &doc, &err);
+                if (r == -EREMOTEIO)
+                        kind = retry_classify(0, resp->status, err.code);
+                else
+                        kind = retry_classify(r, resp->status, NULL);
+                if (r < 0 && r != -EREMOTEIO) {
+                        /* Unreadable: keep what is known of the answer for the log. */
+                        err.status = resp->status;
+                        if (!err.request_id && resp->request_id)
+                                err.request_id = strdup(resp->request_id);
+                }
+        }
+
+        if (r >= 0) {
+                _cleanup_(freep) char *rid = NULL;
+
+                retry_after_success(&c->quota, &call->retry);
+                if (c->trace && !resp->request_id)
+                        rid = doc_request_id(doc);
+                trace(call, resp->status, NULL, resp->request_id ?: rid, resp->elapsed, 0, "success");
+                call->result = 0;
+                call->doc = TAKE_PTR(doc);
+                call_finish(call);
+                return;
+        }
+
+        verdict = retry_after_failure(&c->quota, &call->retry, c->max_attempts, kind, client_random01(c), &delay);
+        /* The trace's next_delay is 0 only when there is no retry: a retry at once reports 1 µs. */
+        trace(call, err.status, err.code, err.request_id ?: resp->request_id, resp->elapsed,
+              IN_SET_RETRY(verdict) ? MAX(delay, (usec_t) 1) : 0, retry_verdict_to_string(verdict));
+
+        /* The last answer is the error, should this be the last attempt. */
+        aws_error_move(&call->error, &err);
+        call->result = r;
+
+        if (verdict == RETRY_YES && call_arm_timer(call, delay, on_timer, "aws-backoff") >= 0)
+                return;
+        if (verdict == RETRY_REFRESH_CREDENTIALS) {
+                creds_provider_invalidate(c->creds);
+                call_pace(call);
+                return;
+        }
+        call_finish(call);
+}
+
+static void call_send(aws_call *call, const aws_credentials *creds) {
+        aws_client *c = call->client;
+        sigv4_header signed_headers[] = { { "content-type", CONTENT_TYPE } };
+        _cleanup_(freep) char *h_host = NULL, *h_date = NULL, *h_auth = NULL, *h_token = NULL;
+        sigv4_result sig = {};
+        const char *headers[6];
+        size_t n = 0;
+        int r;
+
+        r = sigv4_sign(&(sigv4_request) {
+                        .method = "POST",
+                        .host = c->host,
+                        .path = "/",
+                        .headers = signed_headers,
+                        .n_headers = ELEMENTSOF(signed_headers),
+                        .payload = call->body,
+                        .payload_size = call->body_size,
+                        .region = c->region,
+                        .service = c->service,
+                        .now = time(NULL),
+                }, creds, &c->key_cache, &sig);
+        if (r < 0) {
+                call_fail(call, r, "Failed to sign the request");
+                return;
+        }
+
+        if (asprintf(&h_host, "Host: %s", c->host) < 0 ||
+            asprintf(&h_date, "X-Amz-Date: %s", sig.amz_date) < 0 ||
+            asprintf(&h_auth, "Authorization: %s", sig.authorization) < 0 ||
+            (creds->session_token && asprintf(&h_token, "X-Amz-Security-Token: %s", creds->session_token) < 0)) {
+                sigv4_result_done(&sig);
+                call_fail(call, -ENOMEM, "Failed to build the request");
+                return;
+        }
+        sigv4_result_done(&sig);
+
+        headers[n++] = h_host;
+        headers[n++] = "Content-Type: " CONTENT_TYPE;
+        headers[n++] = h_date;
+        headers[n++] = h_auth;
+        if (h_token)
+                headers[n++] = h_token;
+        headers[n] = NULL;
+
+        retry_attempt_begin(&call->retry);
+        r = http_client_submit(c->http, &(http_request) {
+                        .method = "POST",
+                        .url = c->url,
+                        .headers = headers,
+                        .body = call->body,
+                        .body_size = call->body_size,
+                }, call_answer, call, &call->http_call);
+        /* The header strings go now; http.c copied them. The token is wiped first. */
+        if (h_token)
+                explicit_bzero(h_token, strlen(h_token));
+        explicit_bzero(h_auth, strlen(h_auth));
+        if (r < 0)
+                call_fail(call, r, "Failed to send the request");
+}
+
+static void call_have_creds(int r, const aws_credentials *creds, const aws_error *err, void *userdata) {
+        aws_call *call = userdata;
+
+        call->creds_wait = NULL;        /* freed by creds.c once it has called back */
+        if (r < 0) {
+                call->result = r;
+                if (err)
+                        (void) aws_error_set(&call->error, err->status, err->code, err->message, err->request_id);
+                if (!call->error.message)
+                        (void) aws_error_setf(&call->error, "%s: no credentials: %s",
+                                              aws_query_action(call->query), strerror(-r));
+                call_finish(call);
+                return;
+        }
+        call_send(call, creds);
+}
+
+static int call_get_creds(aws_call *call) {
+        return creds_provider_get(call->client->creds, call_have_creds, call, &call->creds_wait);
+}
+
+/* The end of a wait for a token, or of a backoff: either way, (re)start at the pacer. */
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        aws_call *call = userdata;
+
+        (void) s;
+        (void) usec;
+        call_pace(call);
+        return 0;
+}
+
+/* Takes a token, or comes back when one will be there. */
+static int call_try_pace(aws_call *call) {
+        aws_client *c = call->client;
+        usec_t now = now_usec(CLOCK_MONOTONIC), wait;
+
+        if (call->pace_started == 0)
+                call->pace_started = now;
+        wait = aws_pacer_take(c->pacer, aws_query_action(call->query), now);
+        if (wait > 0)
+                return call_arm_timer(call, wait, on_timer, "aws-pace");
+
+        call->paced = now - call->pace_started;
+        call->pace_started = 0;
+        call->timer = sd_event_source_disable_unref(call->timer);
+        return call_get_creds(call);
+}
+
+static void call_pace(aws_call *call) {
+        int r = call_try_pace(call);
+
+        if (r < 0)
+                call_fail(call, r, "Failed to start the attempt");
+}
+
+int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call) {
+        _cleanup_(aws_query_freep) aws_query *query = q;
+        aws_call *call;
+        int r;
+
+        if (!c || !q || !cb || c->free_requested)
+                return -EINVAL;
+
+        call = calloc(1, sizeof(*call));
+        if (!call)
+                return -ENOMEM;
+        call->client = c;
+        call->callback = cb;
+        call->userdata = userdata;
+        call->query = TAKE_PTR(query);
+
+        r = aws_query_encode(call->query, c->api_version, &call->body);
+        if (r < 0) {
+                call_free(call);
+                return r;
+        }
+        call->body_size = strlen(call->body);
+
+        call->next = c->calls;
+        if (c->calls)
+                c->calls->prev = call;
+        c->calls = call;
+
+        r = call_try_pace(call);
+        if (r < 0) {
+                call_unlink(call);
+                call_free(call);
+                return r;
+        }
+        if (ret_call)
+                *ret_call = call;
+        return 0;
+}
+
+void aws_call_cancel(aws_call *call) {
+        if (!call || call->dispatching)
+                return;
+        call_unlink(call);
+        call_free(call);
+}
+
+const char *aws_client_region(const aws_client *c) {
+        return c ? c->region : NULL;
+}
+
+http_client *aws_client_http(const aws_client *c) {
+        return c ? c->http : NULL;
+}
+
+int aws_client_new(http_client *http, creds_provider *creds, const aws_client_options *o, aws_client **ret) {
+        aws_client *c;
+        int r;
+
+        if (!http || !creds || !o || !ret || isempty(o->service) || !aws_region_is_valid(o->region))
+                return -EINVAL;
+        if (!o->api_version && !streq(o->service, "ec2") && !streq(o->service, "sts"))
+                return -EINVAL;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->http = http;
+        c->creds = creds;
+        c->max_attempts = o->max_attempts ?: RETRY_MAX_ATTEMPTS_DEFAULT;
+        c->pacer = o->pacer;
+        c->trace = o->trace;
+        c->trace_userdata = o->trace_userdata;
+        retry_quota_init(&c->quota, RETRY_QUOTA_INITIAL);
+        if (getrandom(&c->random_state, sizeof(c->random_state), GRND_NONBLOCK) != sizeof(c->random_state))
+                c->random_state = now_usec(CLOCK_REALTIME) ^ ((uint64_t) getpid() << 32);
+        c->random_state |= 1;   /* xorshift must not start at 0 */
+
+        r = -ENOMEM;
+        c->service = strdup(o->service);
+        c->region = strdup(o->region);
+        c->api_version = strdup(o->api_version ?: streq(o->service, "ec2") ? "2016-11-15" : "2011-06-15");
+        if (!c->service || !c->region || !c->api_version)
+                goto fail;
+
+        r = aws_endpoint_url(o->service, o->region, o->endpoint_url, &c->url);
+        if (r < 0)
+                goto fail;
+        r = aws_endpoint_host(c->url, &c->host, NULL);
+        if (r < 0)
+                goto fail;
+        {
+                char *u;
+
+                r = -ENOMEM;
+                if (asprintf(&u, "%s/", c->url) < 0)
+                        goto fail;
+                free(c->url);
+                c->url = u;
+        }
+
+        *ret = c;
+        return 0;
+
+fail:
+        client_destroy(c);
+        return r;
+}
+
+static void client_destroy(aws_client *c) {
+        while (c->calls) {
+                aws_call *call = c->calls;
+
+                call_unlink(call);
+                call_free(call);
+        }
+        sigv4_key_cache_clear(&c->key_cache);
+        free(c->service);
+        free(c->region);
+        free(c->url);
+        free(c->host);
+        free(c->api_version);
+        free(c);
+}
+
+aws_client *aws_client_free(aws_client *c) {
+        if (!c)
+                return NULL;
+        if (c->dispatching) {
+                /* From a callback: end the other calls now, the rest when it returns. */
+                c->free_requested = true;
+                while (c->calls) {
+                        aws_call *call = c->calls;
+
+                        call_unlink(call);
+                        call_free(call);
+                }
+                return NULL;
+        }
+        client_destroy(c);
+        return NULL;
+}
+
+typedef struct sync_state {
+        int result;
+        xmlDoc *doc;
+        aws_error error;
+        bool done;
+} sync_state;
+
+static void sync_callback(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        (void) doc;
+        (void) err;
+        s->result = r;
+        s->doc = TAKE_PTR(call->doc);           /* keep it past the callback */
+        aws_error_move(&s->error, &call->error);
+        s->done = true;
+}
+
+int aws_client_call_sync(aws_client *c, aws_query *q, xmlDoc **ret_doc, aws_error *ret_error) {
+        sync_state s = {};
+        aws_call *call;
+        int r;
+
+        r = aws_client_call(c, q, sync_callback, &s, &call);
+        if (r < 0) {
+                if (ret_error)
+                        (void) aws_error_setf(ret_error, "%s", strerror(-r));
+                return r;
+        }
+        r = http_client_run_until(c->http, &s.done);
+        if (r < 0) {
+                if (!s.done)
+                        aws_call_cancel(call);
+                xmlFreeDoc(s.doc);
+                aws_error_done(&s.error);
+                if (ret_error)
+                        (void) aws_error_setf(ret_error, "event loop failed: %s", strerror(-r));
+                return r;
+        }
+        if (s.result >= 0) {
+                if (ret_doc)
+                        *ret_doc = TAKE_PTR(s.doc);
+                xmlFreeDoc(s.doc);
+                aws_error_done(&s.error);
+                return s.result;
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        aws_error_done(&s.error);
+        return s.result;
+}
