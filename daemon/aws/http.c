@@ -598,6 +598,10 @@ void http_client_set_max_in_flight(http_client *c, unsigned n) {
         if (!c)
                 return;
         c->max_in_flight = n;
+        /* Never let curl's own per-host limit queue what this cap lets through: its
+         * timeouts would run while waiting. */
+        (void) curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                                 (long) MAX(n, (unsigned) DEFAULT_MAX_HOST_CONNECTIONS));
         client_kick(c);
 }
 
