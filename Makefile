@@ -39,12 +39,16 @@ AWS_SRCS := \
 	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
+	daemon/clients.c \
+	daemon/commands.c \
 	daemon/config.c \
 	daemon/config-dump.c \
 	daemon/config-policy.c \
 	daemon/config-value.c \
 	daemon/config-yaml.c \
+	daemon/engine.c \
 	daemon/log.c \
+	daemon/loop.c \
 	daemon/plan.c \
 	daemon/schedule.c \
 	daemon/schedule-cron.c \

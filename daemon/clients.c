@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See clients.h. EC2 throttles per account and region, so the pacer is per
+ * region and shared; credentials are per role. Each client is keyed by
+ * (region, role_arn, external_id) and lives as long as the pool.
+ */
+#include <stdio.h>
+
+#include "aws/endpoint.h"
+#include "clients.h"
+#include "log.h"
+
+typedef struct pool_entry {
+        char *region;
+        char *role_arn;                 /* NULL: the base credentials */
+        char *external_id;
+        aws_client *sts;                /* only for a role */
+        creds_provider *role_creds;     /* only for a role */
+        aws_client *ec2;
+} pool_entry;
+
+typedef struct region_pacer {
+        char *region;
+        aws_pacer *pacer;
+} region_pacer;
+
+struct aws_pool {
+        const config *config;
+        http_client *http;
+        creds_provider *creds;
+        region_pacer *pacers;
+        size_t n_pacers;
+        pool_entry *entries;
+        size_t n_entries;
+        char **warned;                  /* endpoints already warned about */
+};
+
+static void trace_call(const aws_call_trace *t, void *userdata) {
+        (void) userdata;
+        log_full(LOG_DEBUG, 0, NULL,
+                 &(log_fields) { .region = t->region, .action = t->action,
+                                 .request_id = t->request_id, .error_code = t->error_code },
+                 "%s %s attempt %u: HTTP %ld%s%s in %llu ms (paced %llu ms)%s",
+                 t->service, t->action, t->attempt, t->status,
+                 t->error_code ? " " : "", t->error_code ?: "",
+                 (unsigned long long) (t->elapsed / USEC_PER_MSEC),
+                 (unsigned long long) (t->paced / USEC_PER_MSEC),
+                 t->next_delay > 0 ? ", will retry" : "");
+}
+
+int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
+        _cleanup_(aws_pool_freep) aws_pool *p = NULL;
+        creds_options co;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->config = c;
+
+        r = http_client_new(event, &p->http);
+        if (r < 0)
+                return r;
+        http_client_set_max_in_flight(p->http, c->max_in_flight);
+
+        co = (creds_options) {
+                .access_key_id = c->access_key_id,
+                .secret_access_key = c->secret_access_key,
+                .session_token = c->session_token,
+                .profile = c->profile,
+        };
+        r = creds_provider_new_chain(p->http, &co, &p->creds);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+aws_pool *aws_pool_free(aws_pool *p) {
+        if (!p)
+                return NULL;
+        for (size_t i = 0; i < p->n_entries; i++) {
+                pool_entry *e = &p->entries[i];
+
+                aws_client_free(e->ec2);
+                creds_provider_free(e->role_creds);
+                aws_client_free(e->sts);
+                free(e->region);
+                free(e->role_arn);
+                free(e->external_id);
+        }
+        free(p->entries);
+        for (size_t i = 0; i < p->n_pacers; i++) {
+                aws_pacer_free(p->pacers[i].pacer);
+                free(p->pacers[i].region);
+        }
+        free(p->pacers);
+        strv_free(p->warned);
+        creds_provider_free(p->creds);
+        http_client_free(p->http);
+        return mfree(p);
+}
+
+creds_provider *aws_pool_creds(aws_pool *p) {
+        return p->creds;
+}
+
+http_client *aws_pool_http(aws_pool *p) {
+        return p->http;
+}
+
+static int pool_pacer(aws_pool *p, const char *region, aws_pacer **ret) {
+        region_pacer *n;
+        int r;
+
+        for (size_t i = 0; i < p->n_pacers; i++)
+                if (streq(p->pacers[i].region, region)) {
+                        *ret = p->pacers[i].pacer;
+                        return 0;
+                }
+
+        n = reallocarray(p->pacers, p->n_pacers + 1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        p->pacers = n;
+        n = &p->pacers[p->n_pacers];
+        *n = (region_pacer) {};
+        n->region = strdup(region);
+        if (!n->region)
+                return -ENOMEM;
+        r = aws_pacer_new(p->config->pacing, &n->pacer);
+        if (r < 0) {
+                free(n->region);
+                return r;
+        }
+        p->n_pacers++;
+        *ret = n->pacer;
+        return 0;
+}
+
+static int pool_client(aws_pool *p, const char *service, const char *region, creds_provider *creds, aws_client **ret) {
+        const char *endpoint = p->config ? config_endpoint_for(p->config, region) : NULL;
+        aws_client_options o = {
+                .service = service,
+                .region = region,
+                .endpoint_url = endpoint,
+                .trace = trace_call,
+        };
+        int r;
+
+        r = pool_pacer(p, region, &o.pacer);
+        if (r < 0)
+                return r;
+
+        if (endpoint && startswith(endpoint, "http://") && !strv_contains(p->warned, endpoint)) {
+                log_warning("endpoint '%s' is plain HTTP: requests are not encrypted, use it for tests only", endpoint);
+                (void) strv_extend(&p->warned, endpoint);
+        }
+        return aws_client_new(p->http, creds, &o, ret);
+}
+
+int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client **ret) {
+        pool_entry *e;
+        int r;
+
+        for (size_t i = 0; i < p->n_entries; i++) {
+                e = &p->entries[i];
+                if (streq(e->region, region) && streq_ptr(e->role_arn, pol->role_arn) &&
+                    streq_ptr(e->external_id, pol->external_id)) {
+                        *ret = e->ec2;
+                        return 0;
+                }
+        }
+
+        e = reallocarray(p->entries, p->n_entries + 1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        p->entries = e;
+        e = &p->entries[p->n_entries];
+        *e = (pool_entry) {};
+
+        e->region = strdup(region);
+        if (!e->region ||
+            strdup_or_null(pol->role_arn, &e->role_arn) < 0 ||
+            strdup_or_null(pol->external_id, &e->external_id) < 0) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        if (pol->role_arn) {
+                r = pool_client(p, "sts", region, p->creds, &e->sts);
+                if (r < 0)
+                        goto fail;
+                r = creds_provider_new_assume_role(e->sts, pol->role_arn, NULL, pol->external_id, 0, &e->role_creds);
+                if (r < 0)
+                        goto fail;
+        }
+
+        r = pool_client(p, "ec2", region, e->role_creds ?: p->creds, &e->ec2);
+        if (r < 0)
+                goto fail;
+
+        p->n_entries++;
+        *ret = e->ec2;
+        return 0;
+
+fail:
+        creds_provider_free(e->role_creds);
+        aws_client_free(e->sts);
+        free(e->region);
+        free(e->role_arn);
+        free(e->external_id);
+        return r;
+}

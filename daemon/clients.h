@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The AWS side of the product: one HTTP client on the event loop, the base
+ * credential chain, a pacer per region shared by every policy there, and EC2
+ * clients per (region, role) created on first use — through STS AssumeRole
+ * when a policy names a role_arn.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "aws/client.h"
+#include "policy.h"
+
+typedef struct aws_pool aws_pool;
+
+int aws_pool_new(sd_event *event, const config *c, aws_pool **ret);
+aws_pool *aws_pool_free(aws_pool *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pool *, aws_pool_free);
+
+/* The EC2 client for policy p in region; owned by the pool. */
+int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client **ret);
+
+creds_provider *aws_pool_creds(aws_pool *p);
+http_client *aws_pool_http(aws_pool *p);

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * check, plan, once and list: load the configuration, then for `plan` and
+ * `once` start one policy_run per selected (policy, region) on one event loop
+ * and wait for all of them; `list` reads the managed images back from EC2.
+ * Tables go to stdout (JSON with --json); logs and progress go to stderr.
+ */
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
+
+static json_object *json_str(const char *s) {
+        return s ? json_object_new_string(s) : NULL;
+}
+
+static time_t cli_now(const cli_options *o) {
+        return o->now != 0 ? o->now : time(NULL);
+}
+
+static int load_config(const cli_options *o, config **ret) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+        int r;
+
+        r = config_load(o->config_path, o->policies_dir, ret, &d);
+        config_diagnostics_print(&d, stderr);
+        if (r == -ENOMEM)
+                return log_error_errno(r, "cannot load the configuration");
+        if (r < 0) {
+                log_error("configuration invalid: %zu error(s)", d.n_errors);
+                return r;
+        }
+        if (o->policy && !config_find_policy(*ret, o->policy)) {
+                log_error("no policy named '%s'", o->policy);
+                *ret = config_free(*ret);
+                return -ENOENT;
+        }
+        if ((*ret)->log_level >= 0 && log_get_max_level() == LOG_INFO)
+                log_set_max_level((*ret)->log_level);
+        return 0;
+}
+
+static bool selected(const cli_options *o, const policy *p) {
+        return !o->policy || streq(o->policy, p->name);
+}
+
+/* ---- check ----------------------------------------------------------------------------- */
+
+static void print_time_in(time_t t, const char *tz) {
+        char buf[64];
+        struct tm tm;
+        _cleanup_(freep) char *old = NULL;
+        const char *e = getenv("TZ");
+
+        if (e && strdup_or_null(e, &old) < 0)
+                return;
+        setenv("TZ", tz ?: "UTC", 1);
+        tzset();
+        if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
+                fputs(buf, stdout);
+        if (old)
+                setenv("TZ", old, 1);
+        else
+                unsetenv("TZ");
+        tzset();
+}
+
+static void print_selectors(const char *prefix, const tag_selector *t, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                printf("%s%s=%s", i == 0 ? prefix : ", ", t[i].key, t[i].value ?: "*");
+}
+
+static void print_summary(const config *c, const policy *p, time_t now) {
+        char buf[CONFIG_DURATION_MAX];
+        time_t next;
+
+        printf("%s (%s:%u)\n", p->name, p->pos.file, p->pos.line);
+        print_selectors("  targets:  instances tagged ", p->tags, p->n_tags);
+        print_selectors(", except those tagged ", p->exclude_tags, p->n_exclude_tags);
+        printf("; states");
+        for (int s = 0, first = 1; s < _EC2_INSTANCE_STATE_MAX; s++)
+                if (p->states & (1u << s)) {
+                        printf("%s%s", first ? " " : ", ", ec2_instance_state_to_string(s));
+                        first = 0;
+                }
+        printf("\n  regions: ");
+        for (char **r = p->regions; r && *r; r++)
+                printf(" %s", *r);
+        if (p->role_arn)
+                printf(" as %s", p->role_arn);
+        printf("\n  schedule: ");
+        if (p->schedule.kind == SCHEDULE_CRON)
+                printf("cron '%s'", p->schedule.cron_expr);
+        else
+                printf("every %s at %02u:%02u", config_format_duration(p->schedule.every, buf),
+                       p->schedule.at / 3600, p->schedule.at / 60 % 60);
+        printf(" %s\n", p->schedule.timezone ?: "UTC");
+        if (schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
+                printf("  next slot: ");
+                print_time_in(next, p->schedule.timezone);
+                if (p->schedule.timezone) {
+                        printf(" (");
+                        print_time_in(next, "UTC");
+                        printf(")");
+                }
+                printf("\n");
+        }
+        printf("  image:    '%s'%s%s\n", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
+               p->copy_instance_tags ? ", instance tags copied" : "");
+        printf("  retain:   newest %u available per instance", p->retain_count);
+        if (p->retain_max_age > 0)
+                printf(", none older than %s (the newest always stays)", config_format_duration(p->retain_max_age, buf));
+        printf("\n");
+        (void) c;
+}
+
+int cmd_check(const cli_options *o) {
+        _cleanup_(config_freep) config *c = NULL;
+        time_t now = cli_now(o);
+        int r;
+
+        r = load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILED;
+        if (o->dump)
+                return config_dump(stdout, c) < 0 ? EXIT_FAILED : EXIT_OK;
+
+        for (size_t i = 0; i < c->n_policies; i++)
+                if (selected(o, &c->policies[i]))
+                        print_summary(c, &c->policies[i], now);
+        printf("%zu %s valid\n", c->n_policies, c->n_policies == 1 ? "policy" : "policies");
+        return EXIT_OK;
+}
+
+/* ---- Running policies ------------------------------------------------------------------ */
+
+typedef struct runner {
+        sd_event *event;
+        aws_pool *pool;
+        policy_run **runs;
+        run_result *results;
+        int *errors;
+        size_t n;
+        size_t running;
+        sd_event_source *progress;
+        usec_t started;
+        bool progress_shown;
+} runner;
+
+static void runner_done(runner *rn) {
+        for (size_t i = 0; i < rn->n; i++) {
+                policy_run_free(rn->runs[i]);
+                run_result_done(&rn->results[i]);
+        }
+        free(rn->runs);
+        free(rn->results);
+        free(rn->errors);
+        sd_event_source_disable_unref(rn->progress);
+        aws_pool_free(rn->pool);
+        sd_event_unref(rn->event);
+}
+
+static size_t runner_index(runner *rn, policy_run *run) {
+        for (size_t i = 0; i < rn->n; i++)
+                if (rn->runs[i] == run)
+                        return i;
+        abort();
+}
+
+static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
+        runner *rn = userdata;
+        size_t i = runner_index(rn, run);
+
+        rn->errors[i] = r;
+        /* Keep the result: the run is freed with the runner. */
+        rn->results[i] = *res;
+        *res = (run_result) {};
+        if (--rn->running == 0)
+                sd_event_exit(rn->event, 0);
+}
+
+static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
+        runner *rn = userdata;
+        unsigned pending = 0;
+        usec_t elapsed = now_usec(CLOCK_MONOTONIC) - rn->started;
+
+        (void) usec;
+        for (size_t i = 0; i < rn->n; i++)
+                if (rn->runs[i])
+                        pending += policy_run_pending(rn->runs[i]);
+        if (pending > 0) {
+                fprintf(stderr, "\r\033[Kwaiting for %u pending image%s, %llu:%02llu elapsed",
+                        pending, pending == 1 ? "" : "s",
+                        (unsigned long long) (elapsed / USEC_PER_MINUTE),
+                        (unsigned long long) (elapsed / USEC_PER_SEC % 60));
+                rn->progress_shown = true;
+        }
+        (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) userdata;
+        log_warning("interrupted by signal %u, cancelling", si->ssi_signo);
+        return sd_event_exit(sd_event_source_get_event(s), 128 + (int) si->ssi_signo);
+}
+
+static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
+        size_t n = 0;
+        int r;
+
+        r = sd_event_default(&rn->event);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop");
+        r = aws_pool_new(rn->event, c, &rn->pool);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the AWS client");
+
+        for (size_t i = 0; i < c->n_policies; i++)
+                if (selected(o, &c->policies[i]))
+                        n += strv_length(c->policies[i].regions);
+        rn->runs = calloc(n ?: 1, sizeof(*rn->runs));
+        rn->results = calloc(n ?: 1, sizeof(*rn->results));
+        rn->errors = calloc(n ?: 1, sizeof(*rn->errors));
+        if (!rn->runs || !rn->results || !rn->errors)
+                return log_error_errno(-ENOMEM, "out of memory");
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_event_add_signal(rn->event, NULL, SIGINT, on_signal, NULL);
+        (void) sd_event_add_signal(rn->event, NULL, SIGTERM, on_signal, NULL);
+
+        for (size_t i = 0; i < c->n_policies; i++) {
+                const policy *p = &c->policies[i];
+
+                if (!selected(o, p))
+                        continue;
+                for (char **region = p->regions; *region; region++) {
+                        size_t k = rn->n++;
+
+                        r = policy_run_start(rn->pool, p, *region, eo, on_run_done, rn, &rn->runs[k]);
+                        if (r < 0) {
+                                log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED,
+                                         &(log_fields) { .policy = p->name, .region = *region },
+                                         "policy '%s' in %s: cannot start", p->name, *region);
+                                rn->errors[k] = r;
+                                continue;
+                        }
+                        rn->running++;
+                }
+        }
+
+        if (!eo->plan_only && eo->wait && isatty(STDERR_FILENO)) {
+                rn->started = now_usec(CLOCK_MONOTONIC);
+                (void) sd_event_add_time_relative(rn->event, &rn->progress, CLOCK_MONOTONIC,
+                                                  USEC_PER_SEC, 0, on_progress, rn);
+        }
+
+        r = rn->running > 0 ? sd_event_loop(rn->event) : 0;
+        if (rn->progress_shown)
+                fputs("\r\033[K", stderr);
+        return r;
+}
+
+/* ---- plan ------------------------------------------------------------------------------ */
+
+static const char *action_detail(const plan_action *a) {
+        return a->kind == PLAN_CREATE ? a->image_name : a->reason;
+}
+
+int cmd_plan(const cli_options *o) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(runner_done) runner rn = {};
+        engine_options eo = { .now = cli_now(o), .plan_only = true };
+        bool failed = false;
+        size_t w_policy = 6, w_region = 6, w_instance = 8, w_image = 5, total = 0;
+        int r;
+
+        r = load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILED;
+        r = runner_run(&rn, c, o, &eo);
+        if (r != 0)
+                return EXIT_FAILED;
+
+        for (size_t i = 0; i < rn.n; i++) {
+                const plan *p = &rn.results[i].plan;
+
+                if (rn.errors[i] < 0) {
+                        failed = true;
+                        continue;
+                }
+                for (size_t j = 0; j < p->n; j++) {
+                        const plan_action *a = &p->actions[j];
+
+                        w_policy = MAX(w_policy, strlen(policy_run_policy(rn.runs[i])->name));
+                        w_region = MAX(w_region, strlen(policy_run_region(rn.runs[i])));
+                        w_instance = MAX(w_instance, strlen(a->instance_id));
+                        w_image = MAX(w_image, a->image_id ? strlen(a->image_id) : 1);
+                        total++;
+                }
+        }
+
+        if (o->json) {
+                _cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+
+                for (size_t i = 0; i < rn.n; i++)
+                        for (size_t j = 0; rn.errors[i] >= 0 && j < rn.results[i].plan.n; j++) {
+                                const plan_action *a = &rn.results[i].plan.actions[j];
+                                json_object *obj = json_object_new_object();
+
+                                json_object_object_add(obj, "policy", json_object_new_string(policy_run_policy(rn.runs[i])->name));
+                                json_object_object_add(obj, "region", json_object_new_string(policy_run_region(rn.runs[i])));
+                                json_object_object_add(obj, "action", json_object_new_string(plan_action_kind_to_string(a->kind)));
+                                json_object_object_add(obj, "instance_id", json_object_new_string(a->instance_id));
+                                json_object_object_add(obj, "slot", json_str(a->slot));
+                                if (a->kind == PLAN_CREATE)
+                                        json_object_object_add(obj, "image_name", json_object_new_string(a->image_name));
+                                else {
+                                        json_object *snaps = json_object_new_array();
+
+                                        json_object_object_add(obj, "image_id", json_str(a->image_id));
+                                        json_object_object_add(obj, "state", json_str(ec2_image_state_to_string(a->image_state)));
+                                        json_object_object_add(obj, "reason", json_str(a->reason));
+                                        for (char **s = a->snapshot_ids; s && *s; s++)
+                                                json_object_array_add(snaps, json_object_new_string(*s));
+                                        json_object_object_add(obj, "snapshot_ids", snaps);
+                                }
+                                json_object_array_add(arr, obj);
+                        }
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+                return failed ? EXIT_FAILED : EXIT_OK;
+        }
+
+        if (total == 0)
+                printf("nothing to do: every selected instance has its image for the current slot, and nothing is due for retirement\n");
+        else
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", (int) w_policy, "POLICY", (int) w_region, "REGION", "ACTION",
+                       (int) w_instance, "INSTANCE", (int) w_image, "IMAGE", "NAME / REASON");
+        for (size_t i = 0; i < rn.n; i++)
+                for (size_t j = 0; rn.errors[i] >= 0 && j < rn.results[i].plan.n; j++) {
+                        const plan_action *a = &rn.results[i].plan.actions[j];
+
+                        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n",
+                               (int) w_policy, policy_run_policy(rn.runs[i])->name,
+                               (int) w_region, policy_run_region(rn.runs[i]),
+                               plan_action_kind_to_string(a->kind),
+                               (int) w_instance, a->instance_id,
+                               (int) w_image, a->image_id ?: "-",
+                               action_detail(a) ?: "");
+                }
+        return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---- once ------------------------------------------------------------------------------ */
+
+int cmd_once(const cli_options *o) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(runner_done) runner rn = {};
+        engine_options eo = { .now = cli_now(o), .wait = !o->no_wait };
+        bool failed = false;
+        int r;
+
+        r = load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILED;
+        eo.dry_run = o->dry_run || c->dry_run;
+        eo.poll_initial = c->poll_initial * USEC_PER_SEC;
+        eo.poll_max = c->poll_max * USEC_PER_SEC;
+
+        r = runner_run(&rn, c, o, &eo);
+        if (r != 0)
+                return EXIT_FAILED;
+
+        for (size_t i = 0; i < rn.n; i++) {
+                const run_result *res = &rn.results[i];
+
+                if (!rn.runs[i]) {
+                        failed = true;
+                        continue;
+                }
+                if (rn.errors[i] < 0)
+                        failed = true;
+                log_full(rn.errors[i] < 0 ? LOG_ERR : LOG_INFO, 0, rn.errors[i] < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
+                         &(log_fields) { .policy = policy_run_policy(rn.runs[i])->name, .region = policy_run_region(rn.runs[i]) },
+                         "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
+                         "%u retired, %u snapshots deleted, %u left in use, %u errors",
+                         policy_run_policy(rn.runs[i])->name, policy_run_region(rn.runs[i]),
+                         eo.dry_run ? "dry run: " : "",
+                         res->created, res->existing, res->available, res->failed_images,
+                         res->retired, res->snapshots_deleted, res->snapshots_left, res->errors);
+        }
+        return failed ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ---- list ------------------------------------------------------------------------------ */
+
+static char *format_age(time_t created, time_t now, char buf[static 32]) {
+        long long s = created > 0 && now > created ? (long long) (now - created) : 0;
+
+        if (created <= 0)
+                snprintf(buf, 32, "-");
+        else if (s >= 86400)
+                snprintf(buf, 32, "%lldd%lldh", s / 86400, s / 3600 % 24);
+        else if (s >= 3600)
+                snprintf(buf, 32, "%lldh%lldm", s / 3600, s / 60 % 60);
+        else
+                snprintf(buf, 32, "%lldm%llds", s / 60, s % 60);
+        return buf;
+}
+
+static int compare_images(const void *a, const void *b) {
+        const ec2_image *x = a, *y = b;
+        int r = strcmp(ec2_tags_get(&x->tags, TAG_INSTANCE_ID) ?: "", ec2_tags_get(&y->tags, TAG_INSTANCE_ID) ?: "");
+
+        if (r != 0)
+                return r;
+        r = strcmp(ec2_tags_get(&y->tags, TAG_SLOT) ?: "", ec2_tags_get(&x->tags, TAG_SLOT) ?: "");
+        return r != 0 ? r : strcmp(x->id, y->id);
+}
+
+int cmd_list(const cli_options *o) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(aws_pool_freep) aws_pool *pool = NULL;
+        _cleanup_(json_object_putp) json_object *arr = NULL;
+        time_t now = cli_now(o);
+        bool failed = false, header = false;
+        int r;
+
+        r = load_config(o, &c);
+        if (r < 0)
+                return EXIT_FAILED;
+        r = sd_event_default(&e);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop"), EXIT_FAILED;
+        r = aws_pool_new(e, c, &pool);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the AWS client"), EXIT_FAILED;
+        if (o->json)
+                arr = json_object_new_array();
+
+        for (size_t i = 0; i < c->n_policies; i++) {
+                const policy *p = &c->policies[i];
+
+                if (!selected(o, p))
+                        continue;
+                for (char **region = p->regions; *region; region++) {
+                        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+                        _cleanup_(aws_error_done) aws_error err = {};
+                        char *values[] = { p->name, NULL };
+                        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
+                        log_fields f = { .policy = p->name, .region = *region, .action = "DescribeImages" };
+                        aws_client *ec2;
+
+                        r = aws_pool_ec2(pool, p, *region, &ec2);
+                        if (r >= 0)
+                                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
+                        if (r < 0) {
+                                f.error_code = err.code;
+                                f.request_id = err.request_id;
+                                log_full(LOG_ERR, 0, NULL, &f, "policy '%s' in %s: cannot list images: %s",
+                                         p->name, *region, err.code ?: err.message ?: strerror(-r));
+                                failed = true;
+                                continue;
+                        }
+                        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
+
+                        for (size_t j = 0; j < images.n; j++) {
+                                const ec2_image *img = &images.items[j];
+                                const char *inst = ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-";
+                                const char *slot = ec2_tags_get(&img->tags, TAG_SLOT) ?: "-";
+                                char age[32];
+
+                                if (arr) {
+                                        json_object *obj = json_object_new_object();
+                                        json_object *snaps = json_object_new_array();
+
+                                        json_object_object_add(obj, "policy", json_object_new_string(p->name));
+                                        json_object_object_add(obj, "region", json_object_new_string(*region));
+                                        json_object_object_add(obj, "instance_id", json_object_new_string(inst));
+                                        json_object_object_add(obj, "image_id", json_object_new_string(img->id));
+                                        json_object_object_add(obj, "name", json_object_new_string(img->name ?: ""));
+                                        json_object_object_add(obj, "state", json_object_new_string(ec2_image_state_to_string(img->state) ?: "unknown"));
+                                        json_object_object_add(obj, "slot", json_object_new_string(slot));
+                                        json_object_object_add(obj, "creation_date", json_object_new_int64(img->creation_date));
+                                        json_object_object_add(obj, "age_seconds", json_object_new_int64(img->creation_date > 0 ? now - img->creation_date : 0));
+                                        for (size_t k = 0; k < img->n_devices; k++)
+                                                if (img->devices[k].snapshot_id)
+                                                        json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
+                                        json_object_object_add(obj, "snapshot_ids", snaps);
+                                        json_object_array_add(arr, obj);
+                                        continue;
+                                }
+                                if (!header) {
+                                        printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n",
+                                               "POLICY", "REGION", "INSTANCE", "IMAGE", "STATE", "SLOT", "AGE");
+                                        header = true;
+                                }
+                                printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n", p->name, *region, inst, img->id,
+                                       ec2_image_state_to_string(img->state) ?: "unknown", slot,
+                                       format_age(img->creation_date, now, age));
+                        }
+                }
+        }
+        if (arr)
+                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        else if (!header)
+                printf("no managed images\n");
+        return failed ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs one policy in one region, asynchronously on the event loop:
+ *   describe instances, managed images and snapshots → plan → execute
+ *   (per instance in order: retire a failed image of the slot, then create;
+ *   other retirements and snapshot sweeps alongside) → wait until the new
+ *   images are available → describe and plan again → retire what the new
+ *   generation pushed out.
+ * Retirement only follows availability, so an instance never drops below its
+ * good images. Every event is logged here, with its fields.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "aws/ec2.h"
+#include "clients.h"
+#include "plan.h"
+#include "policy.h"
+
+typedef struct engine_options {
+        time_t now;                     /* the slot is computed from it */
+        bool plan_only;                 /* describe and plan; change nothing */
+        bool dry_run;                   /* DryRun=true on mutating calls */
+        bool wait;                      /* wait for new images, then retire what they replace */
+        usec_t poll_initial;            /* first poll of pending images; 0: 15 s */
+        usec_t poll_max;                /* backoff cap; 0: 5 min */
+        usec_t spread;                  /* creations start spread over this window, each instance
+                                         * at a fixed offset (a hash of its id); 0: all at once */
+} engine_options;
+
+typedef struct run_result {
+        plan plan;                      /* the first plan of the run */
+        unsigned created;               /* CreateImage accepted (or DryRunOperation) */
+        unsigned existing;              /* InvalidAMIName.Duplicate: the slot's image was there */
+        unsigned available;             /* waited for and available */
+        unsigned failed_images;         /* went failed or passed wait_timeout */
+        unsigned retired;               /* deregistered */
+        unsigned snapshots_deleted;
+        unsigned snapshots_left;        /* in use: left for the next run's sweep */
+        unsigned errors;                /* actions that failed */
+} run_result;
+
+void run_result_done(run_result *r);
+
+typedef struct policy_run policy_run;
+
+/* r: 0 when every action succeeded, else the first error. The callee may move res's
+ * content out (leaving it zeroed); the rest is freed with the run. */
+typedef void (*policy_run_callback)(policy_run *run, int r, run_result *res, void *userdata);
+
+int policy_run_start(aws_pool *pool, const policy *p, const char *region, const engine_options *o,
+                     policy_run_callback cb, void *userdata, policy_run **ret);
+
+/* Cancels requests in flight; the callback is not called. Frees the run. */
+policy_run *policy_run_free(policy_run *run);
+DEFINE_TRIVIAL_CLEANUP_FUNC(policy_run *, policy_run_free);
+
+const policy *policy_run_policy(const policy_run *run);
+const char *policy_run_region(const policy_run *run);
+/* Images created by this run still pending (for progress display). */
+unsigned policy_run_pending(const policy_run *run);

@@ -1,0 +1,437 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See loop.h. The configuration and the AWS clients built from it form a
+ * generation, reference-counted: a reload builds a new one and swaps it in at
+ * once, while runs still in flight keep the generation they started with until
+ * they end. Each (policy, region) is a unit with a CLOCK_REALTIME timer at its
+ * next slot; at start every unit runs at once (catch-up), after a reload only
+ * the units that are new do, the others keep their next slot. Signal handlers
+ * are sd-event signal sources: nothing runs in signal context.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "loop.h"
+
+typedef struct generation {
+        unsigned n_ref;
+        config *config;
+        aws_pool *pool;
+} generation;
+
+typedef struct manager manager;
+
+typedef struct unit {
+        manager *manager;
+        generation *gen;                /* the generation whose policy this unit follows */
+        const policy *policy;           /* in gen->config */
+        char *region;
+        sd_event_source *timer;
+        policy_run *run;                /* in flight, or NULL */
+        generation *run_gen;            /* the generation the run holds */
+        bool again;                     /* a slot began while the run was in flight */
+        time_t next;                    /* next slot start */
+        int last_result;
+        bool has_run;
+} unit;
+
+struct manager {
+        manager_options options;
+        sd_event *event;
+        generation *gen;
+        unit **units;
+        size_t n_units;
+        bool stopping;
+        bool failed;                    /* exit 1: could not start */
+        unsigned runs_ok, runs_failed;
+        char *last_summary;
+};
+
+static generation *generation_unref(generation *g) {
+        if (!g || --g->n_ref > 0)
+                return NULL;
+        aws_pool_free(g->pool);
+        config_free(g->config);
+        return mfree(g);
+}
+
+static generation *generation_ref(generation *g) {
+        g->n_ref++;
+        return g;
+}
+
+static int generation_new(manager *m, generation **ret) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+        generation *g;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->n_ref = 1;
+
+        r = config_load(m->options.config_path, m->options.policies_dir, &g->config, &d);
+        for (size_t i = 0; i < d.n; i++) {
+                const config_diagnostic *e = &d.items[i];
+
+                log_full(e->severity == CONFIG_SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0,
+                         e->severity == CONFIG_SEVERITY_ERROR ? MESSAGE_RELOAD_FAILED : NULL, NULL,
+                         "%s:%u:%u: %s", e->file ?: "(configuration)", e->line, e->column, e->message);
+        }
+        if (r < 0) {
+                free(g);
+                return r;
+        }
+        r = aws_pool_new(m->event, g->config, &g->pool);
+        if (r < 0) {
+                generation_unref(g);
+                return r;
+        }
+        *ret = g;
+        return 0;
+}
+
+/* ---- Status ---------------------------------------------------------------------------- */
+
+static void notify_status(manager *m) {
+        const unit *soonest = NULL;
+        char when[ISO8601_MAX];
+
+        for (size_t i = 0; i < m->n_units; i++)
+                if (!soonest || m->units[i]->next < soonest->next)
+                        soonest = m->units[i];
+
+        sd_notifyf(false, "STATUS=%zu polic%s; %s%s%s%s; runs %u ok, %u failed%s%s",
+                   m->gen->config->n_policies, m->gen->config->n_policies == 1 ? "y" : "ies",
+                   soonest ? "next " : "nothing scheduled",
+                   soonest ? soonest->policy->name : "",
+                   soonest ? " at " : "",
+                   soonest ? format_iso8601(soonest->next, when) : "",
+                   m->runs_ok, m->runs_failed,
+                   m->last_summary ? "; last: " : "", m->last_summary ?: "");
+}
+
+/* ---- Units ----------------------------------------------------------------------------- */
+
+static void unit_start(unit *u);
+static int unit_arm(unit *u);
+
+static unit *unit_free(unit *u) {
+        if (!u)
+                return NULL;
+        policy_run_free(u->run);
+        generation_unref(u->run_gen);
+        generation_unref(u->gen);
+        sd_event_source_disable_unref(u->timer);
+        free(u->region);
+        return mfree(u);
+}
+
+static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
+        unit *u = userdata;
+        manager *m = u->manager;
+        log_fields f = { .policy = u->policy->name, .region = u->region };
+        char *summary = NULL;
+
+        if (r < 0)
+                m->runs_failed++;
+        else
+                m->runs_ok++;
+        u->last_result = r;
+        u->has_run = true;
+
+        log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
+                 "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
+                 "%u snapshots deleted, %u errors",
+                 u->policy->name, u->region, r < 0 ? "failed" : "done", res->created, res->available,
+                 res->failed_images, res->retired, res->snapshots_deleted, res->errors);
+        if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
+                free(m->last_summary);
+                m->last_summary = summary;
+        }
+
+        /* Freed from its own callback: the engine does nothing after calling back. */
+        policy_run_free(run);
+        u->run = NULL;
+        u->run_gen = generation_unref(u->run_gen);
+
+        if (u->again && !m->stopping) {
+                u->again = false;
+                unit_start(u);
+        }
+        notify_status(m);
+}
+
+static void unit_start(unit *u) {
+        manager *m = u->manager;
+        engine_options eo = {
+                .now = time(NULL),
+                .wait = true,
+                .dry_run = u->gen->config->dry_run,
+                .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
+                .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
+                .spread = u->gen->config->spread * USEC_PER_SEC,
+        };
+        int r;
+
+        if (m->stopping)
+                return;
+        if (u->run) {
+                u->again = true;
+                return;
+        }
+        r = policy_run_start(u->gen->pool, u->policy, u->region, &eo, on_run_done, u, &u->run);
+        if (r < 0) {
+                log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                         "policy '%s' in %s: cannot start a run", u->policy->name, u->region);
+                m->runs_failed++;
+                return;
+        }
+        u->run_gen = generation_ref(u->gen);
+}
+
+static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        unit *u = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        unit_start(u);
+        r = unit_arm(u);
+        if (r < 0)
+                log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                         "policy '%s' in %s: cannot schedule the next slot", u->policy->name, u->region);
+        notify_status(u->manager);
+        return 0;
+}
+
+static int unit_arm(unit *u) {
+        time_t next;
+        int r;
+
+        r = schedule_next_slot_after(&u->policy->schedule, time(NULL), &next);
+        if (r < 0)
+                return r;
+        u->next = next;
+        if (!u->timer) {
+                r = sd_event_add_time(u->manager->event, &u->timer, CLOCK_REALTIME,
+                                      (usec_t) next * USEC_PER_SEC, USEC_PER_SEC / 10, on_unit_timer, u);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(u->timer, "policy-slot");
+                return 0;
+        }
+        r = sd_event_source_set_time(u->timer, (usec_t) next * USEC_PER_SEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(u->timer, SD_EVENT_ONESHOT);
+}
+
+static unit *manager_find_unit(manager *m, const char *policy_name, const char *region) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (streq(m->units[i]->policy->name, policy_name) && streq(m->units[i]->region, region))
+                        return m->units[i];
+        return NULL;
+}
+
+/*
+ * Builds the units of generation g. Units that existed keep their in-flight run
+ * and move to the new policy at once (the run keeps its own generation); new
+ * units run at once (catch-up); units whose policy or region is gone are freed,
+ * which cancels their run cleanly.
+ */
+static int manager_apply(manager *m, generation *g, bool catch_up_all) {
+        unit **units = NULL;
+        size_t n = 0, cap = 0;
+        int r;
+
+        for (size_t i = 0; i < g->config->n_policies; i++) {
+                const policy *p = &g->config->policies[i];
+
+                for (char **region = p->regions; *region; region++) {
+                        unit *u = manager_find_unit(m, p->name, *region);
+                        bool fresh = !u;
+
+                        if (n == cap) {
+                                unit **nu = reallocarray(units, cap = cap ? cap * 2 : 8, sizeof(*nu));
+                                if (!nu) {
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                units = nu;
+                        }
+                        if (fresh) {
+                                u = calloc(1, sizeof(*u));
+                                if (!u || !(u->region = strdup(*region))) {
+                                        free(u);
+                                        r = -ENOMEM;
+                                        goto fail;
+                                }
+                                u->manager = m;
+                        } else
+                                generation_unref(u->gen);
+                        u->gen = generation_ref(g);
+                        u->policy = p;
+                        units[n++] = u;
+
+                        r = unit_arm(u);
+                        if (r < 0) {
+                                log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = p->name, .region = *region },
+                                         "policy '%s' in %s: cannot schedule", p->name, *region);
+                                continue;
+                        }
+                        if (fresh || catch_up_all)
+                                unit_start(u);
+                }
+        }
+
+        /* What is left of the old units belongs to removed policies or regions. */
+        for (size_t i = 0; i < m->n_units; i++) {
+                bool kept = false;
+
+                for (size_t j = 0; j < n; j++)
+                        kept = kept || units[j] == m->units[i];
+                if (!kept) {
+                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
+                                 m->units[i]->run ? ", cancelling its run" : "");
+                        unit_free(m->units[i]);
+                }
+        }
+        free(m->units);
+        m->units = units;
+        m->n_units = n;
+        return 0;
+
+fail:
+        /* Only reached on allocation failure before any old unit was freed. */
+        for (size_t i = 0; i < n; i++)
+                if (!manager_find_unit(m, units[i]->policy->name, units[i]->region))
+                        unit_free(units[i]);
+        free(units);
+        return r;
+}
+
+/* ---- Signals --------------------------------------------------------------------------- */
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager *m = userdata;
+        generation *g;
+        int r;
+
+        (void) s;
+        (void) si;
+        sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
+        log_info("reloading the configuration");
+
+        r = generation_new(m, &g);
+        if (r < 0) {
+                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                         "configuration reload failed; keeping the %zu policies loaded before",
+                         m->gen->config->n_policies);
+        } else {
+                r = manager_apply(m, g, false);
+                if (r < 0)
+                        log_error_errno(r, "cannot apply the new configuration; keeping the old one");
+                else {
+                        generation_unref(m->gen);
+                        m->gen = TAKE_PTR(g);
+                        log_info("configuration reloaded: %zu policies", m->gen->config->n_policies);
+                }
+                generation_unref(g);
+        }
+        sd_notify(false, "READY=1");
+        notify_status(m);
+        return 0;
+}
+
+static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager *m = userdata;
+
+        (void) s;
+        m->stopping = true;
+        sd_notify(false, "STOPPING=1");
+        log_info("stopping on signal %u%s", si->ssi_signo,
+                 m->n_units > 0 ? "; cancelling requests in flight" : "");
+        return sd_event_exit(m->event, 0);
+}
+
+/* ---- Run ------------------------------------------------------------------------------- */
+
+static void on_credentials(int r, const aws_credentials *c, const aws_error *err, void *userdata) {
+        manager *m = userdata;
+
+        (void) c;
+        if (r < 0) {
+                log_full(LOG_ERR, 0, NULL, NULL, "no usable AWS credentials: %s", err && err->message ? err->message : strerror(-r));
+                m->failed = true;
+                sd_event_exit(m->event, 1);
+                return;
+        }
+        log_info("AWS credentials from %s", creds_provider_source(aws_pool_creds(m->gen->pool)) ?: "?");
+
+        r = manager_apply(m, m->gen, true);
+        if (r < 0) {
+                log_error_errno(r, "cannot schedule the policies");
+                m->failed = true;
+                sd_event_exit(m->event, 1);
+                return;
+        }
+        log_info("amirotd " VERSION " running %zu polic%s", m->gen->config->n_policies,
+                 m->gen->config->n_policies == 1 ? "y" : "ies");
+        sd_notify(false, "READY=1");
+        notify_status(m);
+}
+
+int manager_run(const manager_options *o) {
+        manager m = { .options = *o };
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&m.event);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop"), 1;
+        (void) sd_event_add_signal(m.event, NULL, SIGTERM, on_stop, &m);
+        (void) sd_event_add_signal(m.event, NULL, SIGINT, on_stop, &m);
+        (void) sd_event_add_signal(m.event, NULL, SIGHUP, on_reload, &m);
+        /* WATCHDOG=1 at half of WatchdogSec, for as long as the loop runs. */
+        (void) sd_event_set_watchdog(m.event, true);
+
+        r = generation_new(&m, &m.gen);
+        if (r < 0) {
+                log_error("configuration invalid; not starting");
+                sd_event_unref(m.event);
+                return 1;
+        }
+        if (m.gen->config->log_level >= 0)
+                log_set_max_level(m.gen->config->log_level);
+
+        /* READY=1 once the policies are loaded and credentials resolved. */
+        r = creds_provider_get(aws_pool_creds(m.gen->pool), on_credentials, &m, NULL);
+        if (r < 0) {
+                log_error_errno(r, "cannot resolve AWS credentials");
+                goto finish;
+        }
+
+        r = sd_event_loop(m.event);
+        if (r < 0)
+                log_error_errno(r, "event loop failed");
+
+finish:
+        for (size_t i = 0; i < m.n_units; i++)
+                unit_free(m.units[i]);
+        free(m.units);
+        generation_unref(m.gen);
+        free(m.last_summary);
+        sd_event_unref(m.event);
+        return r < 0 || m.failed ? 1 : 0;
+}
