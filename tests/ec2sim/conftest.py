@@ -100,7 +100,7 @@ class Sim:
 
     def calls(self, **query):
         qs = urllib.parse.urlencode(query)
-        return self.admin('GET', '/_sim/calls' + (f'?{qs}' if qs else ''))['calls']
+        return self.admin('GET', '/_sim/calls' + (f'?{qs}' if qs else ''))
 
     # -- raw signed requests -------------------------------------------------
 

@@ -44,8 +44,8 @@ def test_reset_clears_everything(sim):
 
 def test_raw_views(sim):
     sim.seed(region='ap-south-1', images=[{'name': 'raw-one', 'snapshots': 2}])
-    images = sim.admin('GET', '/_sim/images?region=ap-south-1')['images']
-    snaps = sim.admin('GET', '/_sim/snapshots?region=ap-south-1')['snapshots']
+    images = sim.admin('GET', '/_sim/images?region=ap-south-1')
+    snaps = sim.admin('GET', '/_sim/snapshots?region=ap-south-1')
     assert [i['Name'] for i in images] == ['raw-one']
     assert len(snaps) == 2
 
@@ -68,7 +68,7 @@ def test_seed_errors_and_unknown_endpoints(sim):
 def test_seed_detailed_specs(sim):
     out = sim.seed(instances=[{'id': 'i-0123456789abcdef0', 'name': 'web-1',
                                'state': 'stopped', 'volumes': [8, 30, 40]}],
-                   images=[{'id': 'ami-0123456789abcdef0', 'name': 'img',
+                   images=[{'id': 'ami-0deadbeef00000000', 'name': 'img',
                             'instance_id': 'i-0123456789abcdef0', 'state': 'failed',
                             'creation_date': '2026-01-01T00:00:00Z'}])
     assert out['instances'] == ['i-0123456789abcdef0']
@@ -77,9 +77,9 @@ def test_seed_detailed_specs(sim):
     assert inst['State']['Name'] == 'stopped'
     assert {'Key': 'Name', 'Value': 'web-1'} in inst['Tags']
     assert len(inst['BlockDeviceMappings']) == 3
-    image = ec2.describe_images(ImageIds=['ami-0123456789abcdef0'])['Images'][0]
+    image = ec2.describe_images(ImageIds=['ami-0deadbeef00000000'])['Images'][0]
     assert image['State'] == 'failed' and image['StateReason']['Code']
     assert image['CreationDate'] == '2026-01-01T00:00:00.000Z'
     snap = ec2.describe_snapshots(OwnerIds=['self'])['Snapshots'][0]
     assert snap['Description'] == \
-        'Created by CreateImage(i-0123456789abcdef0) for ami-0123456789abcdef0'
+        'Created by CreateImage(i-0123456789abcdef0) for ami-0deadbeef00000000'

@@ -21,13 +21,13 @@ def test_run_then_describe_with_awscli(sim):
     assert found == ids
     states = {i['State']['Name'] for r in desc['Reservations'] for i in r['Instances']}
     assert states == {'running'}
-    raw = sim.admin('GET', '/_sim/images')['images'][0]
+    raw = sim.admin('GET', '/_sim/images')[0]
     assert raw['LastLaunchedTime']
 
 
 def test_run_instances_from_unknown_image_fails(sim):
     with pytest.raises(AwsFailed) as failed:
-        sim.aws('ec2', 'run-instances', '--image-id', 'ami-0123456789abcdef0')
+        sim.aws('ec2', 'run-instances', '--image-id', 'ami-0deadbeef00000000')
     assert 'InvalidAMIID.NotFound' in failed.value.stderr
 
 
@@ -103,3 +103,27 @@ def test_terminate(sim):
     assert inst['State'] == {'Code': 48, 'Name': 'terminated'}
     sim.advance(3700)     # terminated instances disappear after about an hour
     assert ec2.describe_instances()['Reservations'] == []
+
+
+def test_launch_from_the_regions_public_amazon_image(sim):
+    """Each region has Amazon's public AMI; a launch may add and resize volumes."""
+    ec2 = sim.client(region='eu-north-1')
+    out = ec2.run_instances(ImageId='ami-0123456789abcdef0', MinCount=1, MaxCount=1,
+                            BlockDeviceMappings=[
+                                {'DeviceName': '/dev/xvda', 'Ebs': {'VolumeSize': 30}},
+                                {'DeviceName': '/dev/xvdb', 'Ebs': {'VolumeSize': 100}}])
+    mappings = out['Instances'][0]['BlockDeviceMappings']
+    assert [m['DeviceName'] for m in mappings] == ['/dev/xvda', '/dev/xvdb']
+    image = ec2.create_image(InstanceId=out['Instances'][0]['InstanceId'],
+                             Name='from-public')['ImageId']
+    sizes = [m['Ebs']['VolumeSize'] for m in
+             ec2.describe_images(ImageIds=[image])['Images'][0]['BlockDeviceMappings']]
+    assert sizes == [30, 100]
+    amazon = ec2.describe_images(Owners=['amazon'])['Images']
+    assert [i['ImageId'] for i in amazon] == ['ami-0123456789abcdef0']
+    assert amazon[0]['Public'] is True
+    # Not the caller's: never listed under Owners=self, nor in the raw view.
+    assert [i['Name'] for i in ec2.describe_images(Owners=['self'])['Images']] == \
+        ['from-public']
+    assert [i['Name'] for i in sim.admin('GET', '/_sim/images?region=eu-north-1')] == \
+        ['from-public']

@@ -74,7 +74,7 @@ def test_create_describe_delete_tags(sim):
 
 def test_tag_errors(sim):
     iid = sim.seed(instances=[{}])['instances'][0]
-    assert sim.call('CreateTags', {'ResourceId.1': 'ami-0123456789abcdef0',
+    assert sim.call('CreateTags', {'ResourceId.1': 'ami-0deadbeef00000000',
                                    'Tag.1.Key': 'k', 'Tag.1.Value': 'v'}).code == \
         'InvalidAMIID.NotFound'
     assert sim.call('CreateTags', {'ResourceId.1': 'nonsense', 'Tag.1.Key': 'k'}).code == \

@@ -73,8 +73,8 @@ def test_dry_run_on_mutating_actions(sim):
         reply = sim.call(action, dict(params, DryRun='true'))
         assert (reply.status, reply.code) == (412, 'DryRunOperation'), action
     # Nothing happened.
-    assert sim.admin('GET', '/_sim/images')['images'] == []
-    assert sim.admin('GET', '/_sim/instances')['instances'][0]['State']['Name'] == 'running'
+    assert sim.admin('GET', '/_sim/images') == []
+    assert sim.admin('GET', '/_sim/instances')[0]['State']['Name'] == 'running'
 
 
 def test_dry_run_with_awscli(sim):

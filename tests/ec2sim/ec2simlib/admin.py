@@ -26,7 +26,11 @@ class AdminError(ValueError):
 
 
 def handle(sim, method, path, query, body):
-    """Return (status, JSON-able document)."""
+    """Return (status, JSON-able document).
+
+    Raw views (calls, images, snapshots, instances, templates) answer a bare
+    JSON list, which is what test code iterates over.
+    """
     fn = ROUTES.get((method, path))
     if fn is None:
         if any(p == path for _, p in ROUTES):
@@ -36,7 +40,8 @@ def handle(sim, method, path, query, body):
         doc = json.loads(body) if body.strip() else {}
         if not isinstance(doc, dict):
             raise AdminError('the body must be a JSON object')
-        return 200, fn(sim, query, doc)
+        with sim.lock:
+            return 200, fn(sim, query, doc)
     except (ValueError, KeyError, TypeError) as error:
         return 400, {'error': str(error)}
 
@@ -136,7 +141,8 @@ def _dump(sim, query, table):
         region = sim.store.region(_region_of(query))
         if table == 'images':
             common.settle_images(sim, region, sim.clock.now())
-        return {table: list(getattr(region, table).values())}
+        return [r for r in getattr(region, table).values()
+                if query.get('all') or not r.get('_catalog')]
 
 
 @route('GET', '/_sim/images')
@@ -162,8 +168,7 @@ def raw_templates(sim, query, body):
 @route('GET', '/_sim/calls')
 def calls(sim, query, body):
     since = int(query.get('since', 0))
-    return {'calls': sim.calls.query(since, query.get('action'), query.get('service')),
-            'last_seq': sim.calls.seq}
+    return sim.calls.query(since, query.get('action'), query.get('service'))
 
 
 @route('DELETE', '/_sim/calls')

@@ -48,6 +48,28 @@ FILTERS = {
 }
 
 
+# Every real region has Amazon's public AMIs, and clients launch from them.
+# Each simulated region has one, so RunInstances works without seeding an image.
+# It is public and owned by Amazon (so Owners=self never lists it), and it is
+# neither saved with the state nor shown by the raw /_sim/images view.
+AMAZON_OWNER = '137112412989'
+CATALOG = [{'id': 'ami-0123456789abcdef0',
+            'name': 'al2023-ami-2023.6.20241121.0-kernel-6.1-x86_64',
+            'description': 'Amazon Linux 2023 AMI 2023.6.20241121.0 x86_64 HVM kernel-6.1',
+            'snapshot': 'snap-0a1b2c3d4e5f60718', 'created': 1732147200.0}]
+
+
+def add_catalog(region):
+    for entry in CATALOG:
+        if entry['id'] in region.images:
+            continue
+        rec = make_image(region, AMAZON_OWNER, entry['created'], name=entry['name'],
+                         image_id=entry['id'], description=entry['description'],
+                         mappings=[('/dev/xvda', entry['snapshot'], 8)], public=True)
+        rec['ImageOwnerAlias'] = 'amazon'
+        rec['_catalog'] = True
+
+
 def check_name(name):
     if not NAME_RE.match(name):
         raise ApiError('InvalidAMIName.Malformed', NAME_RULE)

@@ -32,29 +32,63 @@ def device_name(index):
     return '/dev/xvda' if index == 0 else '/dev/sd' + chr(ord('f') + index - 1)
 
 
+def volumes_of_sizes(sizes):
+    """A root volume and data volumes, as EC2 names them for an Amazon Linux AMI."""
+    return [(device_name(i), int(size), i == 0) for i, size in enumerate(sizes)]
+
+
+def launch_volumes(image, overrides):
+    """The volumes RunInstances creates: the image's mappings, then the request's
+    BlockDeviceMappings, which resize a mapped device, add a new one, or drop one
+    with NoDevice."""
+    volumes = {}
+    for m in image.get('BlockDeviceMappings', []):
+        ebs = m.get('Ebs', {})
+        volumes[m['DeviceName']] = (ebs.get('VolumeSize', 8),
+                                    ebs.get('DeleteOnTermination', True))
+    for m in overrides or []:
+        device = m.get('DeviceName')
+        if device is None:
+            raise missing('BlockDeviceMapping.DeviceName')
+        if 'NoDevice' in m:
+            volumes.pop(device, None)
+            continue
+        ebs = m.get('Ebs')
+        if ebs is None:
+            continue            # instance store (VirtualName): no EBS volume
+        size, delete = volumes.get(device, (None, True))
+        size = ebs.get('VolumeSize', size)
+        if size is None:
+            raise invalid_value(f'The request must contain the parameter size or '
+                                f'snapshotId for {device}')
+        volumes[device] = (size, ebs.get('DeleteOnTermination', delete))
+    return [(device, size, delete) for device, (size, delete) in volumes.items()] \
+        or volumes_of_sizes([8])
+
+
 def make_instance(region, account, now, *, instance_id=None, image_id=None,
                   instance_type=DEFAULT_INSTANCE_TYPE, state='running', tags=None,
-                  volume_sizes=(8,), volume_tags=None, reservation=None, az=None):
-    """Create an instance and its volumes in region; return the record."""
+                  volumes=None, volume_tags=None, reservation=None, az=None):
+    """Create an instance and its volumes in region; return the record.
+
+    volumes: [(device, size GiB, delete on termination)], default one 8 GiB root.
+    """
     iid = instance_id or ids.new_id('i')
     launched = iso_ms(now)
     az = az or region.name + 'a'
     mappings = []
-    for index, size in enumerate(volume_sizes):
+    for device, size, delete in volumes or volumes_of_sizes([8]):
         vid = ids.new_id('vol')
-        device = device_name(index)
         region.add('volumes', {
             'VolumeId': vid, 'Size': int(size), 'AvailabilityZone': az,
             'State': 'in-use', 'VolumeType': 'gp3', 'CreateTime': launched,
             'Encrypted': False, 'Tags': dict(volume_tags or {}),
             'Attachments': [{'InstanceId': iid, 'Device': device, 'State': 'attached',
-                             'AttachTime': launched,
-                             'DeleteOnTermination': index == 0}],
+                             'AttachTime': launched, 'DeleteOnTermination': delete}],
             '_owner': account}, 'VolumeId')
         mappings.append({'DeviceName': device,
                          'Ebs': {'VolumeId': vid, 'Status': 'attached',
-                                 'AttachTime': launched,
-                                 'DeleteOnTermination': index == 0}})
+                                 'AttachTime': launched, 'DeleteOnTermination': delete}})
     ip = common.private_ip()
     rec = {
         'InstanceId': iid,
@@ -149,19 +183,13 @@ def run_instances(ctx, args):
         raise invalid_value('Value for MinCount and MaxCount must be at least 1, '
                             'and MaxCount must not be less than MinCount')
     tags = common.tag_specs(args.get('TagSpecifications'), ('instance', 'volume'))
-    sizes = [m.get('Ebs', {}).get('VolumeSize', 8)
-             for m in image.get('BlockDeviceMappings', [])] or [8]
-    for override in args.get('BlockDeviceMappings', []):
-        for index, m in enumerate(image.get('BlockDeviceMappings', [])):
-            size = override.get('Ebs', {}).get('VolumeSize')
-            if m['DeviceName'] == override.get('DeviceName') and size:
-                sizes[index] = size
+    volumes = launch_volumes(image, args.get('BlockDeviceMappings'))
     az = args.get('Placement', {}).get('AvailabilityZone')
     reservation = ids.new_id('r')
     recs = [make_instance(ctx.region, ctx.account, ctx.now, image_id=image_id,
                           instance_type=args.get('InstanceType', DEFAULT_INSTANCE_TYPE),
                           state='pending', tags=tags.get('instance'),
-                          volume_sizes=sizes, volume_tags=tags.get('volume'),
+                          volumes=volumes, volume_tags=tags.get('volume'),
                           reservation=reservation, az=az)
             for _ in range(high)]
     for index, rec in enumerate(recs):

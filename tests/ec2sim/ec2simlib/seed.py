@@ -11,7 +11,7 @@ import gc
 from . import ids
 from .clock import iso_ms, parse_iso
 from .images import FAILED_REASON, check_unique, make_image, make_snapshot
-from .instances import make_instance
+from .instances import make_instance, volumes_of_sizes
 
 INSTANCE_STATES = ('pending', 'running', 'stopping', 'stopped', 'shutting-down',
                    'terminated')
@@ -70,7 +70,8 @@ def _instance(sim, region, account, now, spec):
     rec = make_instance(region, account, when, instance_id=iid,
                         image_id=spec.get('image_id'),
                         instance_type=spec.get('instance_type', 'm5.large'),
-                        state=state, tags=tags, volume_sizes=_sizes(spec.get('volumes')))
+                        state=state, tags=tags,
+                        volumes=volumes_of_sizes(_sizes(spec.get('volumes'))))
     return rec['InstanceId']
 
 

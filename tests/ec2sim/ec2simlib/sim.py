@@ -6,6 +6,7 @@ time an action needs. Sleeps (latency, hanging IMDS) happen outside it.
 import gc
 import threading
 
+from . import images
 from . import store as store_mod
 from .calllog import CallLog
 from .clock import SimClock
@@ -55,7 +56,7 @@ class Sim:
         self.initial = settings.to_json()
         self.settings = settings
         self.lock = threading.RLock()
-        self.store = store_mod.Store()
+        self.store = store_mod.Store(on_new_region=images.add_catalog)
         self.clock = SimClock()
         self.faults = Faults()
         self.buckets = Buckets(settings.buckets)

@@ -133,6 +133,8 @@ class Region:
 
     def to_json(self):
         doc = {kind: list(getattr(self, kind).values()) for kind in KINDS}
+        # The public catalog is recreated with the region, not saved.
+        doc['images'] = [i for i in doc['images'] if not i.get('_catalog')]
         doc['deregistered'] = sorted(self.deregistered)
         doc['copy_tokens'] = self.copy_tokens
         return doc
@@ -156,7 +158,8 @@ def image_snapshot_ids(rec):
 
 
 class Store:
-    def __init__(self):
+    def __init__(self, on_new_region=None):
+        self.on_new_region = on_new_region     # called with each new Region
         self.regions = {}
         self.keys = {}
         for key in DEFAULT_KEYS:
@@ -166,6 +169,8 @@ class Store:
         region = self.regions.get(name)
         if region is None:
             region = self.regions[name] = Region(name)
+            if self.on_new_region:
+                self.on_new_region(region)
         return region
 
     def add_key(self, key):
@@ -177,7 +182,7 @@ class Store:
         return key
 
     def reset(self):
-        self.__init__()
+        self.__init__(self.on_new_region)
 
     def to_json(self):
         return {'keys': list(self.keys.values()),
@@ -189,6 +194,8 @@ class Store:
             self.add_key(key)
         for name, rdoc in doc.get('regions', {}).items():
             self.regions[name] = Region.from_json(name, rdoc)
+            if self.on_new_region:
+                self.on_new_region(self.regions[name])
 
 
 def write_atomically(path, doc):
