@@ -77,7 +77,8 @@ UNIT_TESTS := \
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
-.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden
+.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
+	uninstall deb rpm check-unit-file check-iam-policy check-systemd
 
 all: $(LIB) $(UNIT_BINS)
 
@@ -98,7 +99,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-ec2sim
+	@$(MAKE) --no-print-directory check-unit check-ec2sim check-iam-policy
 
 check-unit: $(UNIT_BINS) sigv4-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
@@ -151,10 +152,99 @@ fuzz: fuzz-build
 clean:
 	rm -rf build build-asan build-fuzz
 
+# ---- Install and packages --------------------------------------------------------------
+BINDIR ?= $(PREFIX)/bin
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/amirotd
+INSTALL ?= install
+MAN_PAGES := man/amirotd.8 man/amirotd.yaml.5
+CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
+
+# The unit names $(BINDIR)/amirotd. Files under /etc/amirotd are the operator's:
+# one that exists is never replaced. Without DESTDIR the journal's catalog is
+# recompiled, as the packages' triggers do.
+install: $(BUILD)/amirotd
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(CATALOGDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d
+	$(INSTALL) -m 0755 $(BUILD)/amirotd $(DESTDIR)$(BINDIR)/amirotd
+	sed 's|^ExecStart=/usr/bin/amirotd |ExecStart=$(BINDIR)/amirotd |' systemd/amirotd.service \
+		>$(BUILD)/amirotd.service
+	$(INSTALL) -m 0644 $(BUILD)/amirotd.service $(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service
+	$(INSTALL) -m 0644 systemd/amirotd.catalog $(DESTDIR)$(CATALOGDIR)/amirotd.catalog
+	$(INSTALL) -m 0644 packaging/iam-policy.json $(DESTDIR)$(DOCDIR)/iam-policy.json
+	@set -e; for p in $(wildcard $(MAN_PAGES)); do \
+		s=$${p##*.}; echo "$(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/"; \
+		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; \
+	done
+	@set -e; for f in $(CONFIG_FILES); do \
+		d=$(DESTDIR)$(SYSCONFDIR)/amirotd/$${f#config/}; \
+		if [ -e "$$d" ]; then echo "  KEEP    $$d (exists)"; \
+		else echo "$(INSTALL) -m 0644 $$f $$d"; $(INSTALL) -m 0644 $$f "$$d"; fi; \
+	done
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		journalctl --update-catalog; echo "run 'systemctl daemon-reload' to load the unit"; fi
+
+# Leaves /etc/amirotd alone: it holds the operator's configuration.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/amirotd $(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service \
+		$(DESTDIR)$(CATALOGDIR)/amirotd.catalog $(DESTDIR)$(DOCDIR)/iam-policy.json \
+		$(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+	-rmdir $(DESTDIR)$(DOCDIR)
+
+# The packages build from a copy of the working tree's files (those git tracks or
+# would track: no build directories), so that they contain what `make` builds.
+DEB_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB := $(BUILD)/amirotd_$(VERSION)_$(DEB_ARCH).deb
+RPM_TOP := $(abspath $(BUILD)/rpm)
+# Debian's rpm lacks Fedora's build dependencies and debugedit.
+RPMBUILD_FLAGS := $(if $(wildcard /etc/debian_version),--nodeps --define 'debug_package %{nil}')
+copy-tree = rm -rf $(1) && mkdir -p $(1) && git ls-files -z --cached --others --exclude-standard | \
+	xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+	tar --null -T - -cf - | tar -xf - -C $(1)
+
+deb:
+	@v=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "packaging/debian/changelog is at $$v, the Makefile at $(VERSION)"; exit 1; }
+	$(call copy-tree,$(BUILD)/deb/amirotd-$(VERSION))
+	cp -R packaging/debian $(BUILD)/deb/amirotd-$(VERSION)/debian
+	cd $(BUILD)/deb/amirotd-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).changes
+	cp $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).deb $(DEB)
+	@echo "  DEB     $(DEB)"
+
+rpm:
+	@v=$$(sed -n 's/^Version: *//p' packaging/rpm/amirotd.spec); [ "$$v" = "$(VERSION)" ] || \
+		{ echo "packaging/rpm/amirotd.spec is at $$v, the Makefile at $(VERSION)"; exit 1; }
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES
+	$(call copy-tree,$(RPM_TOP)/tree/amirotd-$(VERSION))
+	tar -C $(RPM_TOP)/tree -czf $(RPM_TOP)/SOURCES/amirotd-$(VERSION).tar.gz amirotd-$(VERSION)
+	rpmbuild -bb --define '_topdir $(RPM_TOP)' $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec
+	cp $(RPM_TOP)/RPMS/*/amirotd-$(VERSION)-*.rpm $(BUILD)/
+	@echo "  RPM     $$(ls $(BUILD)/amirotd-$(VERSION)-*.rpm)"
+
+# The unit file and the catalog, offline: verify, exposure score, MESSAGE_IDs.
+check-unit-file: $(BUILD)/amirotd
+	tests/systemd/check-unit-file $(BUILD)/amirotd
+
+check-iam-policy:
+	$(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); \
+		assert d["Version"] == "2012-10-17" and all({"Effect", "Action", "Resource"} <= set(s) for s in d["Statement"])' \
+		packaging/iam-policy.json
+	@echo "ok: packaging/iam-policy.json"
+
+# amirotd as a real service under a real systemd booted in namespaces (root only),
+# installed by `make install` and from the .deb. See tests/systemd/run-test.
+check-systemd: $(BUILD)/amirotd
+	$(MAKE) --no-print-directory deb DEB_BUILD_OPTIONS=nocheck
+	tests/systemd/run-test --build $(BUILD) --deb $(DEB)
+
 # Debian packages to build and test; idempotent.
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
-	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl
+	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
+	libnss-systemd util-linux mount git debhelper dpkg-dev fakeroot lintian rpm
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
