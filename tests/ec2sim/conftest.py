@@ -8,6 +8,7 @@ import os
 import select
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -70,9 +71,10 @@ class Reply:
 
 
 class Sim:
-    def __init__(self, proc, url):
+    def __init__(self, proc, url, stderr=None):
         self.proc = proc
         self.url = url
+        self.stderr = stderr     # a temporary file: a pipe nobody reads could fill
         self.tmp_home = None
 
     # -- admin -------------------------------------------------------------
@@ -172,16 +174,23 @@ class Sim:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream:
-                stream.close()
+        if self.proc.stdout:
+            self.proc.stdout.close()
         return self.proc.returncode
+
+    def errors(self):
+        """What the simulator wrote to stderr (tracebacks of its own bugs)."""
+        if self.stderr is None:
+            return ''
+        self.stderr.seek(0)
+        return self.stderr.read()
 
 
 def start_sim(*args, timeout=20):
     """Start tests/ec2sim/ec2sim on a free port; wait for its startup line."""
+    stderr = tempfile.TemporaryFile(mode='w+')
     proc = subprocess.Popen([PYTHON, EC2SIM, '--port', '0', *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
@@ -189,11 +198,13 @@ def start_sim(*args, timeout=20):
             line = proc.stdout.readline()
             prefix = 'ec2sim listening on '
             if line.startswith(prefix):
-                return Sim(proc, line[len(prefix):].strip())
+                return Sim(proc, line[len(prefix):].strip(), stderr)
             if not line and proc.poll() is not None:
                 break
     proc.kill()
-    raise RuntimeError('ec2sim did not start: ' + proc.stderr.read())
+    proc.wait()
+    stderr.seek(0)
+    raise RuntimeError('ec2sim did not start: ' + stderr.read())
 
 
 @pytest.fixture(scope='session')
@@ -202,6 +213,7 @@ def sim_server(tmp_path_factory):
     sim.tmp_home = str(tmp_path_factory.mktemp('home'))
     yield sim
     assert sim.stop() == 0
+    assert 'Traceback' not in sim.errors(), sim.errors()
 
 
 @pytest.fixture
@@ -224,3 +236,4 @@ def own_sim(tmp_path):
     yield start
     for s in started:
         s.stop()
+        assert 'Traceback' not in s.errors(), s.errors()

@@ -7,7 +7,9 @@
   -> XML answer, or the service's error document; every request is logged.
 """
 import re
+import sys
 import time
+import traceback
 from urllib.parse import parse_qsl
 
 from . import ids, sigv4, xmlout
@@ -72,7 +74,11 @@ def handle(sim, method, path, raw_query, headers, body):
     try:
         answer = _run(sim, method, path, raw_query, headers, body, flat, action,
                       service, request_id)
-    except ApiError as error:
+    except Exception as error:
+        if not isinstance(error, ApiError):
+            # A bug in the simulator: say so on stderr, answer as EC2 would.
+            traceback.print_exc(file=sys.stderr)
+            error = ApiError('InternalError', 'An internal error has occurred', 500)
         protocol = sim.models[service].protocol
         answer = Answer(error.status, xmlout.render_error(protocol, error, request_id))
         entry['error_code'] = error.code
