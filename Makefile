@@ -29,6 +29,7 @@ AWS_SRCS := \
 	daemon/aws/creds-chain.c \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
+	daemon/aws/creds-sts.c \
 	daemon/aws/ec2.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \

@@ -5,7 +5,7 @@
  * test, everything else unset), the errors (naming what is missing, never a
  * secret), and IMDSv2 against tests/unit/imds-server.py: success, misbehaviour,
  * a server that never answers, expiry and refresh on a fake clock, and one
- * resolution for many concurrent gets.
+ * resolution for many concurrent gets; STS AssumeRole against tests/ec2sim.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -16,14 +16,19 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <json-c/json.h>
+
+#include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/http.h"
+#include "aws/query.h"
 
 /* Every secret this file hands to the provider: none may appear in an error. */
 static const char *const secrets[] = {
@@ -61,6 +66,8 @@ typedef struct fixture {
         http_client *http;
         pid_t imds_pid;
         char imds_url[64];
+        pid_t sim_pid;
+        char sim_url[64];
         time_t now;             /* the provider's clock when set_clock() is used */
 } fixture;
 
@@ -100,6 +107,10 @@ static int teardown(void **state) {
         if (f->imds_pid > 0) {
                 kill(f->imds_pid, SIGTERM);
                 waitpid(f->imds_pid, NULL, 0);
+        }
+        if (f->sim_pid > 0) {
+                kill(f->sim_pid, SIGTERM);
+                waitpid(f->sim_pid, NULL, 0);
         }
         http_client_free(f->http);
         sd_event_unref(f->event);
@@ -820,8 +831,10 @@ static void test_free_from_a_callback(void **state) {
 
 /* ---- IMDSv2 ---------------------------------------------------------------------------- */
 
-static void imds_start(fixture *f) {
-        char buf[128] = {};
+/* Starts a helper server and reads "<banner> listening on URL" from its first line. */
+static pid_t spawn_server(char *const argv[], const char *banner, char url[static 64]) {
+        char buf[160] = {}, prefix[64];
+        const char *u;
         size_t got = 0;
         int fds[2];
         ssize_t n;
@@ -831,10 +844,12 @@ static void imds_start(fixture *f) {
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
+                /* Gone with the test, whatever happens to it. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGTERM);
                 dup2(fds[1], STDOUT_FILENO);
                 close(fds[0]);
                 close(fds[1]);
-                execl("/usr/bin/python3", "python3", "tests/unit/imds-server.py", "--lifetime", "120", (char *) NULL);
+                execv(argv[0], argv);
                 _exit(127);
         }
         close(fds[1]);
@@ -845,9 +860,22 @@ static void imds_start(fixture *f) {
                 got += (size_t) n;
         }
         close(fds[0]);
-        f->imds_pid = pid;
-        assert_int_equal(sscanf(buf, "imds-server listening on %63s", f->imds_url), 1);
+        snprintf(prefix, sizeof(prefix), "%s listening on ", banner);
+        u = startswith(buf, prefix) ? buf + strlen(prefix) : NULL;
+        if (!u || !startswith(u, "http://") || strcspn(u, "\n") >= 64) {
+                print_error("%s did not start: '%s'\n", argv[1], buf);
+                kill(pid, SIGTERM);
+                waitpid(pid, NULL, 0);
+                fail();
+        }
+        snprintf(url, 64, "%.*s", (int) strcspn(u, "\n"), u);
+        return pid;
+}
 
+static void imds_start(fixture *f) {
+        static char *const argv[] = { "/usr/bin/python3", "tests/unit/imds-server.py", "--lifetime", "120", NULL };
+
+        f->imds_pid = spawn_server(argv, "imds-server", f->imds_url);
         unsetenv("AWS_EC2_METADATA_DISABLED");
         setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f->imds_url, 1);
 }
@@ -1085,6 +1113,210 @@ static void test_imds_connection_refused(void **state) {
         assert_string_equal(m, expect);
 }
 
+/* ---- STS AssumeRole against ec2sim ----------------------------------------------------- */
+
+#define SIM_KEY_ID "AKIDEXAMPLE"
+#define SIM_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+#define SIM_ROLE "arn:aws:iam::444455556666:role/amirotd"
+
+typedef struct sts_fixture {
+        creds_provider *base;
+        aws_client *sts;
+        creds_provider *role;
+} sts_fixture;
+
+static void sts_fixture_done(sts_fixture *s) {
+        s->role = creds_provider_free(s->role);
+        s->sts = aws_client_free(s->sts);
+        s->base = creds_provider_free(s->base);
+}
+
+/* ec2sim with its default key as the base credentials, and an STS client on it. */
+static void sim_start(fixture *f, sts_fixture *s) {
+        static char *const argv[] = { "/usr/bin/python3", "tests/ec2sim/ec2sim", "--port", "0", NULL };
+        creds_options o = { .access_key_id = SIM_KEY_ID, .secret_access_key = SIM_SECRET };
+        aws_client_options co = { .service = "sts", .region = "us-east-1" };
+
+        f->sim_pid = spawn_server(argv, "ec2sim", f->sim_url);
+        co.endpoint_url = f->sim_url;
+        assert_int_equal(creds_provider_new_chain(f->http, &o, &s->base), 0);
+        assert_int_equal(aws_client_new(f->http, s->base, &co, &s->sts), 0);
+}
+
+/* An ec2sim admin request; returns the body (caller frees). */
+static char *sim_admin(fixture *f, const char *method, const char *path, const char *body) {
+        char url[256];
+        const char *const headers[] = { "Content-Type: application/json", NULL };
+        http_request req = {
+                .method = method, .url = url, .headers = headers,
+                .body = body, .body_size = body ? strlen(body) : 0,
+        };
+        http_response r = {};
+        char *b;
+
+        snprintf(url, sizeof(url), "%s%s", f->sim_url, path);
+        assert_int_equal(http_client_run(f->http, &req, &r), 0);
+        assert_int_equal(r.error, 0);
+        if (r.status != 200)
+                print_error("%s %s: HTTP %ld %s\n", method, path, r.status, r.body ?: "");
+        assert_int_equal(r.status, 200);
+        b = TAKE_PTR(r.body);
+        http_response_done(&r);
+        return b;
+}
+
+/* How many AssumeRole calls ec2sim has seen. */
+static size_t sim_assume_role_calls(fixture *f) {
+        _cleanup_(freep) char *body = sim_admin(f, "GET", "/_sim/calls?action=AssumeRole", NULL);
+        json_object *o = json_tokener_parse(body), *calls;
+        size_t n;
+
+        /* A list of calls (older ec2sim: {"calls": [...]}). */
+        assert_non_null(o);
+        if (!json_object_object_get_ex(o, "calls", &calls))
+                calls = o;
+        assert_true(json_object_is_type(calls, json_type_array));
+        n = json_object_array_length(calls);
+        json_object_put(o);
+        return n;
+}
+
+/* Who the credentials of provider p are, by STS GetCallerIdentity. */
+static char *caller_arn(fixture *f, creds_provider *p) {
+        _cleanup_(aws_client_freep) aws_client *c = NULL;
+        aws_client_options co = { .service = "sts", .region = "us-east-1", .endpoint_url = f->sim_url };
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        aws_query *q = NULL;
+        aws_error err = {};
+        char *arn = NULL;
+
+        assert_int_equal(aws_client_new(f->http, p, &co, &c), 0);
+        assert_int_equal(aws_query_new("GetCallerIdentity", &q), 0);
+        if (aws_client_call_sync(c, q, &doc, &err) < 0)
+                print_error("GetCallerIdentity: %s %s\n", err.code ?: "", err.message ?: "");
+        assert_non_null(doc);
+        assert_int_equal(xml_child_text(xmlDocGetRootElement(doc), "GetCallerIdentityResult/Arn", &arn), 0);
+        return arn;
+}
+
+static void test_assume_role_rejects_bad_parameters(void **state) {
+        fixture *f = *state;
+        _cleanup_(creds_provider_freep) creds_provider *base = NULL;
+        _cleanup_(aws_client_freep) aws_client *sts = NULL;
+        creds_provider *p = NULL;
+        aws_client_options co = { .service = "sts", .region = "us-east-1", .endpoint_url = "http://127.0.0.1:9" };
+
+        set_env_keys();
+        assert_int_equal(creds_provider_new_chain(f->http, NULL, &base), 0);
+        assert_int_equal(aws_client_new(f->http, base, &co, &sts), 0);
+        assert_int_equal(creds_provider_new_assume_role(NULL, SIM_ROLE, NULL, NULL, 0, &p), -EINVAL);
+        assert_int_equal(creds_provider_new_assume_role(sts, "arn:aws:iam::4444:role/x", NULL, NULL, 0, &p), -EINVAL);
+        assert_int_equal(creds_provider_new_assume_role(sts, SIM_ROLE, "x", NULL, 0, &p), -EINVAL);
+        assert_int_equal(creds_provider_new_assume_role(sts, SIM_ROLE, NULL, "x", 0, &p), -EINVAL);
+        assert_int_equal(creds_provider_new_assume_role(sts, SIM_ROLE, NULL, NULL, 600, &p), -EINVAL);
+        assert_null(p);
+        assert_int_equal(creds_provider_new_assume_role(sts, SIM_ROLE, NULL, NULL, 0, &p), 0);
+        p = creds_provider_free(p);
+}
+
+static void test_assume_role(void **state) {
+        fixture *f = *state;
+        _cleanup_(sts_fixture_done) sts_fixture s = {};
+        _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+        _cleanup_(freep) char *arn = NULL, *expect = NULL;
+        aws_error err = {};
+        time_t before = time(NULL);
+        answer a[3] = {};
+
+        sim_start(f, &s);
+        assert_int_equal(creds_provider_new_assume_role(s.sts, SIM_ROLE, NULL, NULL, 0, &s.role), 0);
+
+        /* Three concurrent gets, one AssumeRole. */
+        for (size_t i = 0; i < ELEMENTSOF(a); i++)
+                assert_int_equal(creds_provider_get(s.role, on_answer, &a[i], NULL), 0);
+        for (size_t i = 0; i < ELEMENTSOF(a); i++) {
+                run_until(f, &a[i].called);
+                if (a[i].r < 0)
+                        print_error("AssumeRole: %s\n", a[i].message);
+                assert_int_equal(a[i].r, 0);
+                assert_true(startswith(a[i].id, "ASIA"));
+                assert_string_equal(a[i].id, a[0].id);
+        }
+        assert_int_equal(sim_assume_role_calls(f), 1);
+        assert_string_equal(creds_provider_source(s.role), "assume-role");
+        assert_string_equal(creds_provider_source(s.base), "explicit");
+
+        assert_int_equal(creds_provider_get_sync(s.role, &c, &err), 0);
+        assert_string_equal(c->access_key_id, a[0].id);
+        assert_non_null(c->session_token);
+        assert_true(c->expiration >= before + 3600 - 5 && c->expiration <= time(NULL) + 3600 + 5);
+        assert_int_equal(sim_assume_role_calls(f), 1);
+
+        /* The keys are the role's, with the default session name. */
+        arn = caller_arn(f, s.role);
+        assert_int_equal(asprintf(&expect, "arn:aws:sts::444455556666:assumed-role/amirotd/amirotd-%d",
+                                  (int) getpid()) > 0, true);
+        assert_string_equal(arn, expect);
+
+        for (size_t i = 0; i < ELEMENTSOF(a); i++)
+                answer_done(&a[i]);
+}
+
+static void test_assume_role_refresh_before_expiry(void **state) {
+        fixture *f = *state;
+        _cleanup_(sts_fixture_done) sts_fixture s = {};
+        _cleanup_(aws_credentials_freep) aws_credentials *c1 = NULL, *c2 = NULL, *c3 = NULL;
+        aws_error err = {};
+
+        sim_start(f, &s);
+        assert_int_equal(creds_provider_new_assume_role(s.sts, SIM_ROLE, "refresh-test", "ext-id:1", 900, &s.role), 0);
+        creds_provider_set_clock(s.role, fixture_clock, f);
+
+        f->now = time(NULL);
+        assert_int_equal(creds_provider_get_sync(s.role, &c1, &err), 0);
+        assert_true(c1->expiration >= f->now + 900 - 5 && c1->expiration <= f->now + 900 + 5);
+
+        f->now = c1->expiration - 301;
+        assert_int_equal(creds_provider_get_sync(s.role, &c2, &err), 0);
+        assert_string_equal(c2->access_key_id, c1->access_key_id);
+        assert_int_equal(sim_assume_role_calls(f), 1);
+
+        f->now = c1->expiration - 299;
+        assert_int_equal(creds_provider_get_sync(s.role, &c3, &err), 0);
+        assert_string_not_equal(c3->access_key_id, c1->access_key_id);
+        assert_int_equal(sim_assume_role_calls(f), 2);
+}
+
+static void test_assume_role_errors(void **state) {
+        fixture *f = *state;
+        _cleanup_(sts_fixture_done) sts_fixture s = {};
+        _cleanup_(creds_provider_freep) creds_provider *too_long = NULL;
+        aws_credentials *c = NULL;
+        aws_error err = {};
+
+        sim_start(f, &s);
+        free(sim_admin(f, "POST", "/_sim/sts", "{\"deny_roles\": [\"" SIM_ROLE "\"]}"));
+        assert_int_equal(creds_provider_new_assume_role(s.sts, SIM_ROLE, NULL, NULL, 0, &s.role), 0);
+        assert_int_equal(creds_provider_get_sync(s.role, &c, &err), -EREMOTEIO);
+        assert_null(c);
+        assert_string_equal(err.code, "AccessDenied");
+        assert_int_equal(err.status, 403);
+        assert_non_null(err.request_id);
+        assert_true(startswith(err.message, "cannot assume role '" SIM_ROLE "': "));
+        assert_contains(err.message, "not authorized to perform: sts:AssumeRole");
+        assert_null(strstr(err.message, SIM_SECRET));
+        assert_no_secret(err.message);
+        aws_error_done(&err);
+
+        /* Longer than the role allows (ec2sim: MaxSessionDuration 3600). */
+        assert_int_equal(creds_provider_new_assume_role(s.sts, "arn:aws:iam::444455556666:role/other", NULL, NULL,
+                                                        7200, &too_long), 0);
+        assert_int_equal(creds_provider_get_sync(too_long, &c, &err), -EREMOTEIO);
+        assert_string_equal(err.code, "ValidationError");
+        assert_contains(err.message, "MaxSessionDuration");
+        aws_error_done(&err);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_ini_table),
@@ -1115,6 +1347,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_imds_hang_fails_in_bounded_time, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds_misbehaviour, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds_connection_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_assume_role_rejects_bad_parameters, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_assume_role, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_assume_role_refresh_before_expiry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_assume_role_errors, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
