@@ -31,6 +31,7 @@ AWS_SRCS := \
 	daemon/aws/creds-parse.c \
 	daemon/aws/creds-sts.c \
 	daemon/aws/ec2.c \
+	daemon/aws/ec2-calls.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
 	daemon/aws/http.c \
@@ -66,6 +67,7 @@ UNIT_TESTS := \
 	config \
 	creds \
 	ec2 \
+	ec2-calls \
 	endpoint \
 	http \
 	pace \

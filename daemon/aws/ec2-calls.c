@@ -1,0 +1,667 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The typed EC2 calls, on top of aws_client_call(): each builds its Query
+ * request, sends it, parses the answer with ec2.c's parsers and calls back once.
+ * A Describe call is one ec2_op however many pages it takes: it copies its
+ * first request for every page with that page's NextToken, appends each page
+ * to one list, and stops at the first failing page, so a caller sees the whole
+ * answer or an error, never half a fleet. A server that keeps sending tokens
+ * (a repeated token, or more pages than any account has) ends the op with an
+ * error rather than a loop. An op is freed before its callback runs, so the
+ * callback may free or cancel anything, including whatever owns the op.
+ * Nothing here logs.
+ */
+#include <stdio.h>
+
+#include "ec2.h"
+#include "query.h"
+
+/*
+ * DescribeInstances and DescribeSnapshots: "MaxResults ... Valid range: 5 -
+ * 1000"; DescribeImages (paging since 2023): "Valid range: 1 - 1000". The
+ * largest page means the fewest requests against the Describe bucket.
+ */
+#define EC2_MAX_RESULTS "1000"
+
+/* Ten million resources: no account has that many; a server that goes on is broken. */
+#define EC2_MAX_PAGES 10000U
+
+typedef enum op_kind {
+        OP_INSTANCES,
+        OP_IMAGES,
+        OP_SNAPSHOTS,
+        OP_CREATE_IMAGE,        /* answers <imageId> */
+        OP_RETURN,              /* answers <return>true</return> */
+} op_kind;
+
+typedef union op_callback {
+        ec2_instances_cb instances;
+        ec2_images_cb images;
+        ec2_snapshots_cb snapshots;
+        ec2_id_cb id;
+        ec2_done_cb done;
+} op_callback;
+
+struct ec2_op {
+        aws_client *client;
+        aws_call *call;                 /* the request in flight; NULL while it calls back */
+        aws_query *query;               /* the first request; each page is sent as a copy */
+        op_kind kind;
+        unsigned pages;                 /* answers received */
+        char **tokens;                  /* every NextToken followed so far */
+        union {
+                ec2_instance_list instances;
+                ec2_image_list images;
+                ec2_snapshot_list snapshots;
+        };
+        op_callback cb;
+        void *userdata;
+};
+
+static ec2_op *op_free(ec2_op *op) {
+        if (!op)
+                return NULL;
+        if (op->call)
+                aws_call_cancel(op->call);
+        aws_query_free(op->query);
+        strv_free(op->tokens);
+        switch (op->kind) {
+        case OP_INSTANCES:
+                ec2_instance_list_done(&op->instances);
+                break;
+        case OP_IMAGES:
+                ec2_image_list_done(&op->images);
+                break;
+        case OP_SNAPSHOTS:
+                ec2_snapshot_list_done(&op->snapshots);
+                break;
+        default:
+                break;
+        }
+        return mfree(op);
+}
+
+void ec2_op_cancel(ec2_op *op) {
+        op_free(op);
+}
+
+/*
+ * Calls back and frees op. Whatever the callback gets is moved to the stack and
+ * the op is gone before the callback runs: nothing touches the op afterwards,
+ * and the callback cannot see it half-freed. err is borrowed.
+ */
+static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
+        aws_error fallback = {};
+        op_kind kind = op->kind;
+        op_callback cb = op->cb;
+        void *userdata = op->userdata;
+        ec2_instance_list instances = {};
+        ec2_image_list images = {};
+        ec2_snapshot_list snapshots = {};
+
+        /* A failed op hands back no partial list. */
+        if (r >= 0)
+                switch (kind) {
+                case OP_INSTANCES:
+                        instances = op->instances;
+                        op->instances = (ec2_instance_list) {};
+                        break;
+                case OP_IMAGES:
+                        images = op->images;
+                        op->images = (ec2_image_list) {};
+                        break;
+                case OP_SNAPSHOTS:
+                        snapshots = op->snapshots;
+                        op->snapshots = (ec2_snapshot_list) {};
+                        break;
+                default:
+                        break;
+                }
+        op_free(op);
+
+        if (r >= 0)
+                err = NULL;
+        else if (!err)
+                err = &fallback;        /* "<0 with err": never a NULL one */
+
+        switch (kind) {
+        case OP_INSTANCES:
+                cb.instances(r, &instances, err, userdata);
+                ec2_instance_list_done(&instances);
+                break;
+        case OP_IMAGES:
+                cb.images(r, &images, err, userdata);
+                ec2_image_list_done(&images);
+                break;
+        case OP_SNAPSHOTS:
+                cb.snapshots(r, &snapshots, err, userdata);
+                ec2_snapshot_list_done(&snapshots);
+                break;
+        case OP_CREATE_IMAGE:
+                cb.id(r, r >= 0 ? id : NULL, err, userdata);
+                break;
+        case OP_RETURN:
+                cb.done(r, err, userdata);
+                break;
+        }
+}
+
+static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
+
+static int op_send(ec2_op *op) {
+        aws_query *q = NULL;
+        int r;
+
+        r = aws_query_copy(op->query, &q);
+        if (r < 0)
+                return r;
+        return aws_client_call(op->client, q, on_answer, op, &op->call);
+}
+
+/* A local failure about an answer that arrived: its request id helps whoever reads the log. */
+static void answer_error(aws_error *e, xmlDoc *doc, const char *fmt, ...) _printf_(3, 4);
+static void answer_error(aws_error *e, xmlDoc *doc, const char *fmt, ...) {
+        _cleanup_(freep) char *message = NULL, *rid = NULL;
+        xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&message, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                message = NULL;
+        rid = xml_child_text_or_null(root, "requestId");
+        (void) aws_error_set(e, 0, NULL, message ?: "out of memory", isempty(rid) ? NULL : rid);
+}
+
+/* -EBADMSG from a parser: the answer has the wrong shape; anything else is ours (-ENOMEM). */
+static void parse_error(aws_error *e, xmlDoc *doc, int r, const char *action, unsigned page) {
+        if (r == -EBADMSG)
+                answer_error(e, doc, "malformed %s answer (page %u)", action, page);
+        else
+                answer_error(e, doc, "cannot read the %s answer (page %u): %s", action, page, strerror(-r));
+}
+
+/*
+ * One Describe page: appends its items, and sends the next page if there is
+ * one. Returns 1 when a page was sent, 0 on the last page, <0 with e filled.
+ */
+static int op_page(ec2_op *op, xmlDoc *doc, aws_error *e) {
+        _cleanup_(freep) char *token = NULL;
+        const char *action = aws_query_action(op->query);
+        int r;
+
+        switch (op->kind) {
+        case OP_INSTANCES:
+                r = ec2_parse_describe_instances(doc, &op->instances, &token);
+                break;
+        case OP_IMAGES:
+                r = ec2_parse_describe_images(doc, &op->images, &token);
+                break;
+        case OP_SNAPSHOTS:
+                r = ec2_parse_describe_snapshots(doc, &op->snapshots, &token);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (r < 0) {
+                parse_error(e, doc, r, action, op->pages);
+                return r;
+        }
+        if (!token)
+                return 0;
+
+        if (strv_contains(op->tokens, token)) {
+                answer_error(e, doc, "page %u of the %s answer repeats an earlier NextToken", op->pages, action);
+                return -EBADMSG;
+        }
+        if (op->pages >= EC2_MAX_PAGES) {
+                answer_error(e, doc, "the %s answer goes on past %u pages", action, EC2_MAX_PAGES);
+                return -E2BIG;
+        }
+        r = aws_query_set(op->query, "NextToken", token);
+        if (r >= 0)
+                r = strv_push(&op->tokens, TAKE_PTR(token));
+        if (r >= 0)
+                r = op_send(op);
+        if (r < 0) {
+                answer_error(e, doc, "cannot request page %u of %s: %s", op->pages + 1, action, strerror(-r));
+                return r;
+        }
+        return 1;
+}
+
+static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata) {
+        _cleanup_(aws_error_done) aws_error e = {};
+        _cleanup_(freep) char *id = NULL;
+        ec2_op *op = userdata;
+        bool ok;
+
+        (void) call;
+        op->call = NULL;        /* it is calling back: no longer ours to cancel */
+        op->pages++;
+        if (r < 0) {
+                op_finish(op, r, err, NULL);
+                return;
+        }
+
+        switch (op->kind) {
+        case OP_INSTANCES:
+        case OP_IMAGES:
+        case OP_SNAPSHOTS:
+                r = op_page(op, doc, &e);
+                if (r > 0)
+                        return;         /* the next page is on its way */
+                break;
+        case OP_CREATE_IMAGE:
+                r = ec2_parse_create_image(doc, &id);
+                if (r < 0)
+                        parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
+                break;
+        case OP_RETURN:
+                r = ec2_parse_return(doc, &ok);
+                if (r < 0)
+                        parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
+                else if (!ok) {
+                        r = -EIO;
+                        answer_error(&e, doc, "EC2 answered %s with <return>false</return>",
+                                     aws_query_action(op->query));
+                }
+                break;
+        }
+        op_finish(op, r, &e, id);
+}
+
+/* Takes ownership of q, also on failure. */
+static int op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *query = q;
+        ec2_op *op;
+        int r;
+
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return -ENOMEM;
+        *op = (ec2_op) {
+                .client = c,
+                .query = TAKE_PTR(query),
+                .kind = kind,
+                .cb = cb,
+                .userdata = userdata,
+        };
+        r = op_send(op);
+        if (r < 0) {
+                op_free(op);
+                return r;
+        }
+        if (ret_op)
+                *ret_op = op;
+        return 0;
+}
+
+/* ---- Requests ------------------------------------------------------------------------- */
+
+static int add_filters(aws_query *q, const ec2_filter *filters, size_t n) {
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                r = aws_query_add_filter(q, filters[i].name, filters[i].values);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* PREFIX.N.Key / PREFIX.N.Value for each tag. */
+static int add_tags(aws_query *q, const char *prefix, const ec2_tags *tags) {
+        int r;
+
+        for (size_t i = 0; i < tags->n; i++) {
+                r = aws_query_addf(q, tags->items[i].key, "%s.%zu.Key", prefix, i + 1);
+                if (r < 0)
+                        return r;
+                r = aws_query_addf(q, tags->items[i].value ?: "", "%s.%zu.Value", prefix, i + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int add_dry_run(aws_query *q, bool dry_run) {
+        return dry_run ? aws_query_add(q, "DryRun", "true") : 0;
+}
+
+static bool filters_are_valid(const ec2_filter *filters, size_t n) {
+        return n == 0 || filters;
+}
+
+int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, ec2_instances_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || !filters_are_valid(filters, n))
+                return -EINVAL;
+        r = aws_query_new("DescribeInstances", &q);
+        if (r < 0)
+                return r;
+        /* "You cannot specify this parameter and the instance IDs parameter in the same
+         * request": this call never sends InstanceId.N. */
+        r = add_filters(q, filters, n);
+        if (r >= 0)
+                r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_INSTANCES, (op_callback) { .instances = cb }, userdata, ret_op);
+}
+
+int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_images_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        /* An empty id list would mean "all images", which nobody asking for none wants. */
+        if (!c || !cb || !filters_are_valid(filters, n) || (image_ids && !image_ids[0]))
+                return -EINVAL;
+        r = aws_query_new("DescribeImages", &q);
+        if (r < 0)
+                return r;
+        if (image_ids)
+                /* MaxResults: "You can't specify this parameter and the ImageIds parameter in the same call." */
+                r = aws_query_add_list(q, "ImageId", image_ids);
+        else {
+                r = aws_query_add(q, "Owner.1", "self");
+                if (r >= 0)
+                        r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
+        }
+        if (r >= 0)
+                r = add_filters(q, filters, n);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_IMAGES, (op_callback) { .images = cb }, userdata, ret_op);
+}
+
+int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || !filters_are_valid(filters, n))
+                return -EINVAL;
+        r = aws_query_new("DescribeSnapshots", &q);
+        if (r < 0)
+                return r;
+        /* Without an owner, EC2 also lists every public snapshot and those shared with us. */
+        r = aws_query_add(q, "Owner.1", "self");
+        if (r >= 0)
+                r = add_filters(q, filters, n);
+        if (r >= 0)
+                r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_SNAPSHOTS, (op_callback) { .snapshots = cb }, userdata, ret_op);
+}
+
+/* TagSpecification.N.ResourceType=type, TagSpecification.N.Tag.M.{Key,Value}; none without tags. */
+static int add_tag_specification(aws_query *q, unsigned *n, const char *type, const ec2_tags *tags) {
+        char prefix[64];
+        int r;
+
+        if (!tags || tags->n == 0)
+                return 0;
+        (*n)++;
+        r = aws_query_addf(q, type, "TagSpecification.%u.ResourceType", *n);
+        if (r < 0)
+                return r;
+        snprintf(prefix, sizeof(prefix), "TagSpecification.%u.Tag", *n);
+        return add_tags(q, prefix, tags);
+}
+
+int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        unsigned specs = 0;
+        int r;
+
+        if (!c || !req || !cb || isempty(req->instance_id) || isempty(req->name))
+                return -EINVAL;
+        r = aws_query_new("CreateImage", &q);
+        if (r < 0)
+                return r;
+        if ((r = aws_query_add(q, "InstanceId", req->instance_id)) < 0 ||
+            (r = aws_query_add(q, "Name", req->name)) < 0 ||
+            (req->description && (r = aws_query_add(q, "Description", req->description)) < 0) ||
+            (r = aws_query_add(q, "NoReboot", req->no_reboot ? "true" : "false")) < 0 ||
+            (r = add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
+            (r = add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
+            (r = add_dry_run(q, req->dry_run)) < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);
+}
+
+int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || isempty(image_id))
+                return -EINVAL;
+        r = aws_query_new("DeregisterImage", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add(q, "ImageId", image_id);
+        /* "DeleteAssociatedSnapshots: Specifies whether to delete the snapshots associated
+         * with the AMI during deregistration." */
+        if (r >= 0 && delete_snapshots)
+                r = aws_query_add(q, "DeleteAssociatedSnapshots", "true");
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+}
+
+int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || isempty(snapshot_id))
+                return -EINVAL;
+        r = aws_query_new("DeleteSnapshot", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add(q, "SnapshotId", snapshot_id);
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+}
+
+int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        /* CreateTags: "Resources ... Required: Yes", "Tags ... Required: Yes". */
+        if (!c || !cb || !resource_ids || !resource_ids[0] || !tags || tags->n == 0)
+                return -EINVAL;
+        r = aws_query_new("CreateTags", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add_list(q, "ResourceId", resource_ids);
+        if (r >= 0)
+                r = add_tags(q, "Tag", tags);
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+}
+
+/* ---- Synchronous forms ------------------------------------------------------------------ */
+
+typedef struct sync_state {
+        bool done;
+        int r;
+        aws_error error;
+        char *id;
+        ec2_instance_list instances;
+        ec2_image_list images;
+        ec2_snapshot_list snapshots;
+} sync_state;
+
+static void sync_done(sync_state *s, int r, const aws_error *err) {
+        s->done = true;
+        s->r = r;
+        if (r < 0 && err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+}
+
+static void sync_on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        sync_done(s, r, err);
+        if (r >= 0) {
+                s->instances = *l;
+                *l = (ec2_instance_list) {};
+        }
+}
+
+static void sync_on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        sync_done(s, r, err);
+        if (r >= 0) {
+                s->images = *l;
+                *l = (ec2_image_list) {};
+        }
+}
+
+static void sync_on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        sync_done(s, r, err);
+        if (r >= 0) {
+                s->snapshots = *l;
+                *l = (ec2_snapshot_list) {};
+        }
+}
+
+static void sync_on_id(int r, const char *id, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        sync_done(s, r, err);
+        if (r >= 0 && strdup_or_null(id, &s->id) < 0) {
+                s->r = -ENOMEM;
+                (void) aws_error_setf(&s->error, "out of memory");
+        }
+}
+
+static void sync_on_done(int r, const aws_error *err, void *userdata) {
+        sync_done(userdata, r, err);
+}
+
+/*
+ * r and op: what the asynchronous call returned. Runs the loop until the op
+ * called back, fills ret_error (cleared on success) and returns the op's r.
+ */
+static int sync_wait(aws_client *c, int r, ec2_op *op, sync_state *s, const char *action, aws_error *ret_error) {
+        if (r < 0)
+                (void) aws_error_setf(&s->error, "cannot send %s: %s", action, strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s->done);
+                if (s->done)
+                        r = s->r;
+                else {
+                        ec2_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s->error, "the event loop stopped before %s completed: %s",
+                                              action, strerror(-r));
+                }
+        }
+        if (r < 0) {
+                ec2_instance_list_done(&s->instances);
+                ec2_image_list_done(&s->images);
+                ec2_snapshot_list_done(&s->snapshots);
+                s->id = mfree(s->id);
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s->error);
+        else
+                aws_error_done(&s->error);
+        return r;
+}
+
+int ec2_describe_instances_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_instance_list *ret, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_instances(c, filters, n, sync_on_instances, &s, &op) : -EINVAL;
+        r = sync_wait(c, r, op, &s, "DescribeInstances", ret_error);
+        if (r < 0)
+                return r;
+        *ret = s.instances;
+        return 0;
+}
+
+int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_images(c, filters, n, image_ids, sync_on_images, &s, &op) : -EINVAL;
+        r = sync_wait(c, r, op, &s, "DescribeImages", ret_error);
+        if (r < 0)
+                return r;
+        *ret = s.images;
+        return 0;
+}
+
+int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_snapshots(c, filters, n, sync_on_snapshots, &s, &op) : -EINVAL;
+        r = sync_wait(c, r, op, &s, "DescribeSnapshots", ret_error);
+        if (r < 0)
+                return r;
+        *ret = s.snapshots;
+        return 0;
+}
+
+int ec2_create_image_sync(aws_client *c, const ec2_create_image_request *req, char **ret_image_id, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret_image_id ? ec2_create_image(c, req, sync_on_id, &s, &op) : -EINVAL;
+        r = sync_wait(c, r, op, &s, "CreateImage", ret_error);
+        if (r < 0)
+                return r;
+        *ret_image_id = s.id;
+        return 0;
+}
+
+int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_deregister_image(c, image_id, delete_snapshots, dry_run, sync_on_done, &s, &op);
+        return sync_wait(c, r, op, &s, "DeregisterImage", ret_error);
+}
+
+int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_id, bool dry_run, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_delete_snapshot(c, snapshot_id, dry_run, sync_on_done, &s, &op);
+        return sync_wait(c, r, op, &s, "DeleteSnapshot", ret_error);
+}
+
+int ec2_create_tags_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, aws_error *ret_error) {
+        sync_state s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_create_tags(c, resource_ids, tags, dry_run, sync_on_done, &s, &op);
+        return sync_wait(c, r, op, &s, "CreateTags", ret_error);
+}
