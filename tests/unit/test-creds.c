@@ -1131,13 +1131,18 @@ static void sts_fixture_done(sts_fixture *s) {
         s->base = creds_provider_free(s->base);
 }
 
+static void sim_spawn(fixture *f) {
+        static char *const argv[] = { "/usr/bin/python3", "tests/ec2sim/ec2sim", "--port", "0", NULL };
+
+        f->sim_pid = spawn_server(argv, "ec2sim", f->sim_url);
+}
+
 /* ec2sim with its default key as the base credentials, and an STS client on it. */
 static void sim_start(fixture *f, sts_fixture *s) {
-        static char *const argv[] = { "/usr/bin/python3", "tests/ec2sim/ec2sim", "--port", "0", NULL };
         creds_options o = { .access_key_id = SIM_KEY_ID, .secret_access_key = SIM_SECRET };
         aws_client_options co = { .service = "sts", .region = "us-east-1" };
 
-        f->sim_pid = spawn_server(argv, "ec2sim", f->sim_url);
+        sim_spawn(f);
         co.endpoint_url = f->sim_url;
         assert_int_equal(creds_provider_new_chain(f->http, &o, &s->base), 0);
         assert_int_equal(aws_client_new(f->http, s->base, &co, &s->sts), 0);
@@ -1317,6 +1322,34 @@ static void test_assume_role_errors(void **state) {
         aws_error_done(&err);
 }
 
+/* IMDS as ec2sim serves it: its keys are good for its STS; its hang is bounded too. */
+static void test_imds_against_ec2sim(void **state) {
+        fixture *f = *state;
+        _cleanup_(creds_provider_freep) creds_provider *p = NULL;
+        _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+        _cleanup_(freep) char *arn = NULL, *m = NULL;
+        aws_error err = {};
+        usec_t start;
+
+        sim_spawn(f);
+        unsetenv("AWS_EC2_METADATA_DISABLED");
+        setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", f->sim_url, 1);
+        assert_int_equal(creds_provider_new_chain(f->http, NULL, &p), 0);
+        assert_int_equal(creds_provider_get_sync(p, &c, &err), 0);
+        assert_string_equal(creds_provider_source(p), "imds");
+        assert_non_null(c->session_token);
+        assert_true(c->expiration > time(NULL));
+        arn = caller_arn(f, p);
+        assert_true(startswith(arn, "arn:aws:sts::"));
+        assert_contains(arn, ":assumed-role/");
+
+        free(sim_admin(f, "POST", "/_sim/imds", "{\"mode\": \"hang\"}"));
+        start = now_usec(CLOCK_MONOTONIC);
+        m = resolve_error(f, NULL, -ENOKEY);
+        assert_true(now_usec(CLOCK_MONOTONIC) - start < 3500 * USEC_PER_MSEC);
+        assert_contains(m, ": no answer within 2 s");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_ini_table),
@@ -1351,6 +1384,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_assume_role, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_assume_role_refresh_before_expiry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_assume_role_errors, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_imds_against_ec2sim, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
