@@ -155,10 +155,18 @@ typedef struct ec2_create_image_request {
         bool dry_run;
 } ec2_create_image_request;
 
-typedef struct ec2_op ec2_op;           /* an asynchronous typed call in progress (all its pages) */
-void ec2_op_cancel(ec2_op *op);         /* the callback is never called */
+/*
+ * An asynchronous typed call in progress (all its pages). It calls back once,
+ * from the event loop, and is freed before its callback runs: the callback may
+ * cancel other ops and free what owns this one, but must not cancel this one.
+ * Cancel every op of a client before aws_client_free(). ret_op may be NULL.
+ */
+typedef struct ec2_op ec2_op;
+void ec2_op_cancel(ec2_op *op);         /* accepts NULL; the callback is never called */
 
-/* r: 0, or <0 with err (see error.h); the list is the callee's to keep (it may move items out) */
+/* r: 0 with err NULL, or <0 with err (see error.h) and an empty list. The list lives
+ * during the callback: move items or the whole list out (zeroing *l) to keep them;
+ * what is left is freed when the callback returns. */
 typedef void (*ec2_instances_cb)(int r, ec2_instance_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_images_cb)(int r, ec2_image_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_snapshots_cb)(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata);
@@ -167,7 +175,8 @@ typedef void (*ec2_done_cb)(int r, const aws_error *err, void *userdata);
 
 /* DescribeInstances with filters (n may be 0), all pages (MaxResults 1000). */
 int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, ec2_instances_cb cb, void *userdata, ec2_op **ret_op);
-/* DescribeImages Owner=self with filters, or the given image ids (NULL-terminated, may be NULL), all pages. */
+/* DescribeImages Owner=self with filters, or the given image ids (NULL-terminated, may be NULL;
+ * an empty vector is -EINVAL), all pages. */
 int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_images_cb cb, void *userdata, ec2_op **ret_op);
 /* DescribeSnapshots OwnerId=self with filters, all pages. */
 int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op);
@@ -177,7 +186,8 @@ int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapsh
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
-/* Synchronous forms: run the event loop until the call is done. */
+/* Synchronous forms: run the event loop until the call is done. ret_error (may be NULL;
+ * zeroed or filled before) is filled on failure and cleared on success. */
 int ec2_describe_instances_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_instance_list *ret, aws_error *ret_error);
 int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error);
 int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret, aws_error *ret_error);
