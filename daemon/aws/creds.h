@@ -62,7 +62,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(creds_provider *, creds_provider_free);
 /*
  * Called from the event loop (never from inside creds_provider_get()) with
  * r = 0 and valid credentials (borrowed, valid during the callback), or r < 0
- * and err saying which source failed and why (never a secret).
+ * and err saying which source failed and why (never a secret): -ENOKEY when no
+ * source had keys (the message lists each one tried), -EINVAL for half a key
+ * pair, -EREMOTEIO with STS's code for a refused AssumeRole.
  */
 typedef void (*creds_callback)(int r, const aws_credentials *c, const aws_error *err, void *userdata);
 
