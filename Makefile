@@ -81,9 +81,13 @@ UNIT_TESTS := \
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
-	uninstall deb rpm check-unit-file check-iam-policy check-systemd
+	uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration check-man demo
 
-all: $(LIB) $(UNIT_BINS)
+all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
+
+$(BUILD)/amirotd: $(BUILD)/daemon/main.o $(LIB)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -102,7 +106,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-ec2sim check-iam-policy
+	@$(MAKE) --no-print-directory check-unit check-ec2sim check-integration check-man check-iam-policy
 
 check-unit: $(UNIT_BINS) sigv4-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
@@ -115,6 +119,18 @@ sigv4-vectors:
 
 check-ec2sim:
 	$(PYTHON) -m pytest -q tests/ec2sim
+
+# The real binary against the simulator, with a real journald for the daemon's tests.
+check-integration: $(BUILD)/amirotd
+	AMIROTD=$(abspath $(BUILD)/amirotd) $(PYTHON) -m pytest -q tests/integration
+
+check-man:
+	mandoc -Tlint -W warning man/amirotd.8 man/amirotd.yaml.5
+
+# The README's first command: a guided tour against the bundled EC2 simulator.
+demo: deps
+	@$(MAKE) --no-print-directory $(BUILD)/amirotd
+	@AMIROTD=$(BUILD)/amirotd tests/demo/demo.sh
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
@@ -197,7 +213,8 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR)
 
 # The packages build from a copy of the working tree's files (those git tracks or
-# would track: no build directories), so that they contain what `make` builds.
+# would track: no build directories), so that they contain what `make` builds. Their
+# builds are make runs of their own: this one's variables (BUILD=...) stay out.
 DEB_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
 DEB := $(BUILD)/amirotd_$(VERSION)_$(DEB_ARCH).deb
 RPM_TOP := $(abspath $(BUILD)/rpm)
@@ -212,7 +229,7 @@ deb:
 		{ echo "packaging/debian/changelog is at $$v, the Makefile at $(VERSION)"; exit 1; }
 	$(call copy-tree,$(BUILD)/deb/amirotd-$(VERSION))
 	cp -R packaging/debian $(BUILD)/deb/amirotd-$(VERSION)/debian
-	cd $(BUILD)/deb/amirotd-$(VERSION) && dpkg-buildpackage -us -uc -b
+	cd $(BUILD)/deb/amirotd-$(VERSION) && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).changes
 	cp $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).deb $(DEB)
 	@echo "  DEB     $(DEB)"
@@ -223,7 +240,7 @@ rpm:
 	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES
 	$(call copy-tree,$(RPM_TOP)/tree/amirotd-$(VERSION))
 	tar -C $(RPM_TOP)/tree -czf $(RPM_TOP)/SOURCES/amirotd-$(VERSION).tar.gz amirotd-$(VERSION)
-	rpmbuild -bb --define '_topdir $(RPM_TOP)' $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec
+	MAKEFLAGS= MAKELEVEL= rpmbuild -bb --define '_topdir $(RPM_TOP)' $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec
 	cp $(RPM_TOP)/RPMS/*/amirotd-$(VERSION)-*.rpm $(BUILD)/
 	@echo "  RPM     $$(ls $(BUILD)/amirotd-$(VERSION)-*.rpm)"
 
@@ -240,7 +257,7 @@ check-iam-policy:
 # amirotd as a real service under a real systemd booted in namespaces (root only),
 # installed by `make install` and from the .deb. See tests/systemd/run-test.
 check-systemd: $(BUILD)/amirotd
-	$(MAKE) --no-print-directory deb DEB_BUILD_OPTIONS=nocheck
+	DEB_BUILD_OPTIONS=nocheck $(MAKE) --no-print-directory deb
 	tests/systemd/run-test --build $(BUILD) --deb $(DEB)
 
 # Debian packages to build and test; idempotent.
@@ -256,4 +273,6 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# The packaging trees and the systemd test's scratch hold folders named *.d: not ours.
+-include $(shell find $(BUILD) \( -path $(BUILD)/deb -o -path $(BUILD)/rpm -o -path $(BUILD)/systemd-test \) \
+	-prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -1,0 +1,144 @@
+# Integration tests: the real amirotd binary against the real EC2 simulator
+# (tests/ec2sim) over HTTP. Run with Debian's /usr/bin/python3 -m pytest.
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import urllib.request
+
+import pytest
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+AMIROTD = os.environ.get("AMIROTD", os.path.join(ROOT, "build", "amirotd"))
+EC2SIM = os.path.join(ROOT, "tests", "ec2sim", "ec2sim")
+
+ACCESS_KEY = "AKIDEXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+
+class Sim:
+    """A running ec2sim and its admin interface."""
+
+    def __init__(self, proc, url):
+        self.proc = proc
+        self.url = url
+
+    def admin(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url + "/_sim/" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+        return json.loads(raw) if raw else None
+
+    def seed(self, region="us-east-1", **kw):
+        return self.admin("POST", "seed", dict(region=region, **kw))
+
+    def fault(self, **kw):
+        return self.admin("POST", "faults", kw)
+
+    def clear_faults(self):
+        self.admin("DELETE", "faults")
+
+    def set_clock(self, iso):
+        self.admin("POST", "clock", {"set": iso})
+
+    def images(self, region="us-east-1"):
+        return self.admin("GET", "images?region=" + region)
+
+    def snapshots(self, region="us-east-1"):
+        return self.admin("GET", "snapshots?region=" + region)
+
+    def calls(self, action=None):
+        return self.admin("GET", "calls" + ("?action=" + action if action else ""))
+
+
+@pytest.fixture
+def sim(tmp_path):
+    proc = subprocess.Popen(["/usr/bin/python3", EC2SIM, "--port", "0", "--pending-seconds", "0"],
+                            stdout=subprocess.PIPE, stderr=open(tmp_path / "ec2sim.log", "w"), text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("ec2sim listening on "):
+        proc.kill()
+        raise RuntimeError("ec2sim did not start: " + line + (tmp_path / "ec2sim.log").read_text())
+    s = Sim(proc, line.split()[-1].strip())
+    yield s
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+class Amirotd:
+    """The binary, a configuration directory and the environment it runs in."""
+
+    def __init__(self, sim, tmp_path):
+        self.sim = sim
+        self.dir = tmp_path / "etc"
+        (self.dir / "policies.d").mkdir(parents=True)
+        self.env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "HOME": str(tmp_path),
+        }
+        self.write_global("")
+
+    def write_global(self, extra):
+        (self.dir / "amirotd.yaml").write_text(textwrap.dedent(f"""\
+            region: us-east-1
+            endpoint_url: {self.sim.url}
+            poll_initial: 1s
+            poll_max: 2s
+            """) + textwrap.dedent(extra))
+
+    def write_policy(self, name, text):
+        (self.dir / "policies.d" / (name + ".yaml")).write_text(textwrap.dedent(text))
+
+    def run(self, *args, now=None, check=True, timeout=120):
+        cmd = [AMIROTD, "-c", str(self.dir / "amirotd.yaml")]
+        if now:
+            cmd.append("--now=" + now)
+        cmd += list(args)
+        p = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"{cmd} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        return p
+
+
+@pytest.fixture
+def amirotd(sim, tmp_path):
+    return Amirotd(sim, tmp_path)
+
+
+@pytest.fixture
+def ec2(sim):
+    """botocore's own EC2 client: a second, independent reader of the simulator's state."""
+    import botocore.session
+    session = botocore.session.Session()
+    return session.create_client("ec2", region_name="us-east-1", endpoint_url=sim.url,
+                                 aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def run_instances(ec2, tags, count=1, volumes=1):
+    """Starts `count` instances carrying `tags`; returns their ids."""
+    mappings = [{"DeviceName": "/dev/xvd" + chr(ord("a") + i), "Ebs": {"VolumeSize": 8}} for i in range(volumes)]
+    r = ec2.run_instances(ImageId="ami-0123456789abcdef0", MinCount=count, MaxCount=count,
+                          BlockDeviceMappings=mappings,
+                          TagSpecifications=[{"ResourceType": "instance",
+                                              "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+                          if tags else [])
+    return [i["InstanceId"] for i in r["Instances"]]
+
+
+def tag_dict(resource):
+    return {t["Key"]: t["Value"] for t in resource.get("Tags", [])}
+
+
+def images(ec2, **filters):
+    f = [{"Name": k, "Values": [v]} for k, v in filters.items()]
+    return ec2.describe_images(Owners=["self"], Filters=f)["Images"]
+
+
+def snapshots(ec2):
+    return ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]

@@ -1,0 +1,190 @@
+# amirotd run: the real daemon against the simulator, with a real journald and a
+# NOTIFY_SOCKET of the test's own.
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+import journal
+from conftest import AMIROTD, images, run_instances, tag_dict
+
+POLICY = """\
+    name: web
+    targets:
+      tags: {Role: web}
+    schedule:
+      every: 3s
+    retain:
+      count: 2
+"""
+
+
+@pytest.fixture(scope="session")
+def journald():
+    proc = journal.ensure_journald()
+    yield
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+class Notify:
+    """A NOTIFY_SOCKET listener: a thread collects every sd_notify message the daemon
+    sends, as systemd does; an unread datagram socket would block the sender."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []
+        self.lock = threading.Lock()
+        self.closed = False
+        self.thread = threading.Thread(target=self._collect, daemon=True)
+        self.thread.start()
+
+    def _collect(self):
+        while not self.closed:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.messages.extend(data.decode().split("\n"))
+
+    def close(self):
+        self.closed = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def wait_for(self, prefix, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [m for m in self.messages if m.startswith(prefix)]
+            if found:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no {prefix} in {self.messages}")
+
+
+class Daemon:
+    def __init__(self, amirotd, tmp_path, env=None, wrapper=()):
+        self.notify = Notify(tmp_path / "notify.sock")
+        e = dict(amirotd.env, NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC="2000000")
+        e.update(env or {})
+        self.proc = subprocess.Popen(list(wrapper) + [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"),
+                                                      "--log-target=journal", "run"],
+                                     env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=timeout)
+
+
+@pytest.fixture
+def daemon(amirotd, tmp_path, journald):
+    started = []
+
+    def start(**kw):
+        d = Daemon(amirotd, tmp_path, **kw)
+        started.append(d)
+        return d
+    yield start
+    for d in started:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        d.notify.close()
+
+
+def created(e):
+    return [x for x in e if x.get("MESSAGE_ID") == "39f5e59160f140cb8ae0b31876fb403d"]
+
+
+def retired(e):
+    return [x for x in e if x.get("MESSAGE_ID") == "3c2936156b354175bed4908ab4e0444c"]
+
+
+def test_ready_status_and_rotation_with_journal_fields(amirotd, ec2, daemon):
+    ids = run_instances(ec2, {"Role": "web"}, count=2)
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", POLICY)
+    d = daemon()
+    d.notify.wait_for("READY=1")
+    status = d.notify.wait_for("STATUS=")
+    assert "1 policy" in status[-1]
+
+    # Several slots: each instance rotates, two available images kept.
+    e = journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 4, timeout=60)
+    c = created(e)[0]
+    assert c["AMIROTD_POLICY"] == "web"
+    assert c["AMIROTD_REGION"] == "us-east-1"
+    assert c["AMIROTD_INSTANCE_ID"] in ids
+    assert c["AMIROTD_IMAGE_ID"].startswith("ami-")
+    assert c["SYSLOG_IDENTIFIER"] == "amirotd"
+    assert c["PRIORITY"] == "6"
+    assert any(x.get("MESSAGE_ID") == "c30010e1c5cc4ca2be4bf434166ea8c7" and x.get("AMIROTD_SNAPSHOT_ID")
+               for x in e)
+    assert d.stop() == 0
+    d.notify.wait_for("STOPPING=1")
+
+    per = {}
+    for i in images(ec2, **{"tag:amirotd:policy": "web", "state": "available"}):
+        per.setdefault(tag_dict(i)["amirotd:instance-id"], []).append(i)
+    assert sorted(per) == sorted(ids)
+    assert all(len(v) <= 3 for v in per.values())   # 2 kept, plus at most one of the slot being retired at stop
+
+    d.notify.wait_for("WATCHDOG=1")
+
+
+def test_sighup_with_broken_file_keeps_old_policies(amirotd, ec2, daemon):
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", POLICY)
+    d = daemon()
+    d.notify.wait_for("READY=1")
+    journal.wait_for(d.proc.pid, lambda e: len(created(e)) >= 1)
+    amirotd.write_policy("broken", "name: broken\nretain:\n  count: [\n")
+    d.proc.send_signal(signal.SIGHUP)
+    d.notify.wait_for("RELOADING=1")
+    e = journal.wait_for(d.proc.pid, lambda e: any("broken.yaml:" in x.get("MESSAGE", "") for x in e))
+    msg = [x["MESSAGE"] for x in e if "broken.yaml:" in x.get("MESSAGE", "")][0]
+    assert ":3:" in msg or ":4:" in msg                      # file:line:col
+    assert any(x.get("MESSAGE_ID") == "0050a776a8c949faa5ec9445d1a1a7ec" for x in e)
+    n = len(created(e))
+    journal.wait_for(d.proc.pid, lambda e: len(created(e)) > n, timeout=30)   # the old policy still runs
+    assert d.stop() == 0
+
+
+def test_sighup_with_changed_retain_count_takes_effect(amirotd, ec2, daemon):
+    [iid] = run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", POLICY.replace("count: 2", "count: 4"))
+    d = daemon()
+    journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 1, timeout=60)
+    amirotd.write_policy("web", POLICY.replace("count: 2", "count: 1"))
+    d.proc.send_signal(signal.SIGHUP)
+    journal.wait_for(d.proc.pid, lambda e: any("configuration reloaded" in x.get("MESSAGE", "") for x in e))
+    e = journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 5, timeout=60)
+    d.stop()
+    avail = images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})
+    assert 1 <= len(avail) <= 2
+
+
+def test_sigterm_with_every_request_hanging_exits_within_a_second(amirotd, ec2, daemon):
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.fault(action="*", kind="latency", latency_ms=60000)
+    d = daemon()
+    d.notify.wait_for("READY=1")
+    time.sleep(1.0)                         # requests are now in flight and hang
+    t = time.monotonic()
+    assert d.stop(timeout=5) == 0
+    assert time.monotonic() - t < 1.0
