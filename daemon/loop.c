@@ -31,6 +31,7 @@ typedef struct unit {
         const policy *policy;           /* in gen->config */
         char *region;
         sd_event_source *timer;
+        sd_event_source *retry;         /* a catch-up run after a failed one */
         policy_run *run;                /* in flight, or NULL */
         generation *run_gen;            /* the generation the run holds */
         bool again;                     /* a slot began while the run was in flight */
@@ -127,8 +128,49 @@ static unit *unit_free(unit *u) {
         generation_unref(u->run_gen);
         generation_unref(u->gen);
         sd_event_source_disable_unref(u->timer);
+        sd_event_source_disable_unref(u->retry);
         free(u->region);
         return mfree(u);
+}
+
+static int on_unit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        unit *u = userdata;
+
+        (void) s;
+        (void) usec;
+        unit_start(u);
+        return 0;
+}
+
+/*
+ * Design rule 4, catch-up: an instance whose slot has no image gets one. After a
+ * failed run that need not wait for the next slot, which may be a day away: the
+ * run is tried again after poll_max, unless the next slot comes first.
+ */
+static void unit_retry_later(unit *u) {
+        usec_t delay = MAX(u->gen->config->poll_max, 1) * USEC_PER_SEC;
+        int r;
+
+        if ((usec_t) u->next * USEC_PER_SEC <= now_usec(CLOCK_REALTIME) + delay)
+                return;
+        if (!u->retry) {
+                r = sd_event_add_time_relative(u->manager->event, &u->retry, CLOCK_MONOTONIC, delay, 0,
+                                               on_unit_retry, u);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(u->retry, "policy-retry");
+        } else {
+                r = sd_event_source_set_time_relative(u->retry, delay);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(u->retry, SD_EVENT_ONESHOT);
+        }
+        if (r < 0)
+                log_full(LOG_WARNING, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                         "policy '%s' in %s: cannot schedule a retry; the next slot will catch up",
+                         u->policy->name, u->region);
+        else
+                log_full(LOG_NOTICE, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                         "policy '%s' in %s: will retry in %llus", u->policy->name, u->region,
+                         (unsigned long long) (delay / USEC_PER_SEC));
 }
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
@@ -162,7 +204,8 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         if (u->again && !m->stopping) {
                 u->again = false;
                 unit_start(u);
-        }
+        } else if (r < 0 && !m->stopping)
+                unit_retry_later(u);
         notify_status(m);
 }
 

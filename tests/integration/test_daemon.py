@@ -188,3 +188,56 @@ def test_sigterm_with_every_request_hanging_exits_within_a_second(amirotd, ec2, 
     t = time.monotonic()
     assert d.stop(timeout=5) == 0
     assert time.monotonic() - t < 1.0
+
+
+def test_failed_run_is_retried_before_the_next_slot(amirotd, ec2, daemon):
+    [iid] = run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", POLICY.replace("every: 3s", "every: 1d"))
+    amirotd.sim.fault(action="CreateImage", kind="error", code="InternalError", status=500, count=3)
+    d = daemon()
+    e = journal.wait_for(d.proc.pid, lambda e: len(created(e)) >= 1, timeout=30)
+    assert any("will retry" in x.get("MESSAGE", "") for x in e)
+    assert d.stop() == 0
+    assert [tag_dict(i)["amirotd:instance-id"] for i in images(ec2, **{"tag:amirotd:policy": "web"})] == [iid]
+
+
+def run_done(e):
+    return [x for x in e if "run done" in x.get("MESSAGE", "")]
+
+
+def many_policies(amirotd, ec2, n=5):
+    amirotd.write_global("spread: 0s\n")
+    for k in range(n):
+        run_instances(ec2, {"Role": f"r{k}"}, count=1)
+        amirotd.write_policy(f"p{k}", POLICY.replace("name: web", f"name: p{k}")
+                             .replace("{Role: web}", f"{{Role: r{k}}}").replace("every: 3s", "every: 1s"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_hundreds_of_cycles_do_not_grow_memory(amirotd, ec2, daemon):
+    many_policies(amirotd, ec2)
+    d = daemon()
+    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 60, timeout=120)
+    warm = rss_kib(d.proc.pid)
+    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 300, timeout=300)
+    grown = rss_kib(d.proc.pid) - warm
+    assert d.stop() == 0
+    # A leak of even 10 KiB a run would show as 2.4 MiB over these 240 runs.
+    assert grown < 2048, f"RSS grew by {grown} KiB over 240 runs"
+
+
+def test_hundreds_of_cycles_under_valgrind_leak_nothing(amirotd, ec2, daemon, tmp_path):
+    many_policies(amirotd, ec2)
+    log = tmp_path / "valgrind.log"
+    d = daemon(wrapper=["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                        "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+                        f"--log-file={log}"])
+    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 200, timeout=600)
+    rc = d.stop(timeout=120)
+    assert rc == 0, log.read_text()
+    assert "definitely lost" not in log.read_text()

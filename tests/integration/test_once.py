@@ -164,9 +164,11 @@ def test_snapshot_in_use_is_swept_by_the_next_run(amirotd, ec2):
 def test_throttling_is_retried(amirotd, ec2):
     run_instances(ec2, {"Role": "web"}, count=3)
     amirotd.write_policy("web", POLICY)
-    amirotd.sim.fault(action="*", kind="throttle", rate=0.3)
+    # The first four requests are throttled: the three concurrent describes, then
+    # one of their retries. With three attempts a call, each still succeeds.
+    amirotd.sim.fault(action="*", kind="throttle", count=4)
     once(amirotd, 1)
     amirotd.sim.clear_faults()
     assert len(images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})) == 3
     throttled = [c for c in amirotd.sim.calls() if c.get("error_code") == "RequestLimitExceeded"]
-    assert throttled
+    assert len(throttled) == 4
