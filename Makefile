@@ -107,7 +107,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 # Installs what is missing (deps), then every test.
 check: deps
 	@$(MAKE) --no-print-directory check-unit check-ec2sim check-integration check-man check-iam-policy \
-		check-unit-file check-systemd
+		check-unit-file check-systemd rpm
 
 check-unit: $(UNIT_BINS) sigv4-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
