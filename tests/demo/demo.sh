@@ -2,7 +2,8 @@
 # make demo: a short guided tour of amirotd against the bundled EC2 simulator.
 # Five instances, one policy from config/, five daily slots run with `amirotd once`,
 # then `amirotd list` shows three generations kept and the older ones retired with
-# their snapshots. Everything runs on this machine; nothing reaches AWS.
+# their snapshots; then the service itself runs a few short slots. Everything runs
+# on this machine; nothing reaches AWS.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -77,5 +78,21 @@ step "8. The retired images' snapshots are gone too"
 snaps=$(/usr/bin/aws ec2 describe-snapshots --endpoint-url "$url" --owner-ids self \
         --filters Name=tag:amirotd:policy,Values=web --query 'length(Snapshots)')
 echo "snapshots tagged amirotd:policy=web: $snaps (3 generations x (2 + 2 + 1) volumes = 15)"
+
+step "9. The service: 'amirotd run', here with a fast policy of its own (every 5s, 2 kept), for 17 seconds"
+curl -sf -X POST "$url/_sim/clock" -d '{"real": true}' >/dev/null
+curl -sf -X POST "$url/_sim/images" -d '{"pending_seconds": 1}' >/dev/null
+sed -e 's/^name: web$/name: web-fast/' -e 's/^  every: 24h$/  every: 5s/' -e '/^  at: /d' -e 's/^  count: 3$/  count: 2/' \
+        "$work/etc/policies.d/web.yaml" >"$work/etc/policies.d/web-fast.yaml"
+rm "$work/etc/policies.d/web.yaml"
+printf 'spread: 0s\n' >>"$work/etc/amirotd.yaml"
+printf '%s$ amirotd run   (under systemd: systemctl start amirotd; logs in journalctl -u amirotd)%s\n' "$dim" "$off"
+"$AMIROTD" -c "$work/etc/amirotd.yaml" --log-target=console run >"$work/run.log" 2>&1 &
+run_pid=$!
+sleep 17
+kill -TERM "$run_pid"
+wait "$run_pid"
+grep -E "running|run done|retired|stopping|error" "$work/run.log" | sed 's/ (policy=[^)]*)$//; s/^/  /'
+show a list --policy web-fast
 
 step "Done: the simulator stops now. 'amirotd --help' and man/amirotd.8 tell the rest."
