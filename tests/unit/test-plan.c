@@ -1339,7 +1339,11 @@ static void test_sweeps_only_own_old_unreferenced_snapshots(void **state) {
         add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
         add_image(&w, "ami-1", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
         add_image(&w, "ami-2", EC2_IMAGE_PENDING, "web", "i-1", -1);
-        w.images[1].n_devices = 0;                      /* pending: snapshots not listed yet */
+        for (size_t d = 0; d < w.images[1].n_devices; d++) {  /* pending: snapshots not listed yet */
+                free(w.images[1].devices[d].device_name);
+                free(w.images[1].devices[d].snapshot_id);
+        }
+        w.images[1].n_devices = 0;
 
         add_snapshot(&w, "snap-orphan", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -5, old);
         add_snapshot(&w, "snap-ami-1", EC2_SNAPSHOT_COMPLETED, "web", "i-1", 0, old);     /* in use */
