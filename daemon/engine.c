@@ -370,8 +370,12 @@ static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
         f.snapshot_id = snap;
         if (r >= 0 || (err && aws_error_is(err, "DryRunOperation"))) {
                 run->result.snapshots_deleted++;
-                log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f, "%sdeleted snapshot %s of image %s",
-                         run->options.dry_run ? "dry run: would have " : "", snap, a->image_id ?: "(none)");
+                if (a->kind == PLAN_DELETE_SNAPSHOT)
+                        log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f, "%sdeleted snapshot %s: %s",
+                                 run->options.dry_run ? "dry run: would have " : "", snap, a->reason);
+                else
+                        log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f, "%sdeleted snapshot %s of image %s",
+                                 run->options.dry_run ? "dry run: would have " : "", snap, a->image_id);
         } else if (err && aws_error_is(err, "InvalidSnapshot.NotFound"))
                 log_debug("snapshot %s is already gone", snap);
         else if (err && aws_error_is(err, "InvalidSnapshot.InUse")) {
