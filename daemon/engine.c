@@ -56,7 +56,8 @@ struct policy_run {
 
         run_step step;
         task *tasks;
-        unsigned describing;            /* describes outstanding in STEP_DESCRIBE */
+        unsigned describing;            /* describes outstanding */
+        bool describe_failed;           /* then the run plans nothing more */
         sd_event_source *timer;         /* poll of pending images */
         usec_t poll_delay;
         usec_t wait_started;
@@ -215,6 +216,7 @@ static void described(policy_run *run, int r, const aws_error *err, const char *
         if (r < 0) {
                 log_aws(run, LOG_ERR, r, err, what, NULL, NULL, NULL, "cannot read EC2's state");
                 run_fail(run, r);
+                run->describe_failed = true;
         }
         if (--run->describing == 0)
                 run_continue(run);
@@ -873,7 +875,7 @@ static void run_continue(policy_run *run) {
 
         switch (run->step) {
         case STEP_DESCRIBE:
-                if (run->error < 0) {
+                if (run->describe_failed) {
                         run_finish(run);
                         return;
                 }
@@ -915,6 +917,11 @@ static void run_continue(policy_run *run) {
         case STEP_REDESCRIBE:
                 if (run->describing > 0)
                         return;
+                if (run->describe_failed) {
+                        /* Without a fresh view, retiring waits for the next run. */
+                        run_finish(run);
+                        return;
+                }
                 r = plan_now(run, &run->retire_plan);
                 if (r < 0)
                         break;
