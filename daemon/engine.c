@@ -418,7 +418,7 @@ static void delete_next_snapshot(policy_run *run, chain *c) {
 
 static int start_deregister(policy_run *run, chain *c);
 
-static void on_deregistered(int r, const aws_error *err, void *userdata) {
+static void on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
         task *t = userdata;
         policy_run *run = t->run;
         chain *c = t->chain;
@@ -426,6 +426,7 @@ static void on_deregistered(int r, const aws_error *err, void *userdata) {
         bool with_snapshots = !run->deregister_plain;
         log_fields f = action_fields(run, a, "DeregisterImage");
         bool dry = err && aws_error_is(err, "DryRunOperation");
+        char *const *to_delete = a->snapshot_ids;
 
         task_free(t);
 
@@ -448,16 +449,19 @@ static void on_deregistered(int r, const aws_error *err, void *userdata) {
                          run->options.dry_run ? "dry run: would have " : "",
                          a->image_id, a->instance_id, a->slot ?: "?", a->reason ?: "");
                 if (with_snapshots && !run->options.dry_run) {
-                        /* EC2 deleted them with the image. */
-                        run->result.snapshots_deleted += (unsigned) strv_length(a->snapshot_ids);
+                        /* EC2 deleted them with the image, except those it says it kept
+                         * (skipped: another image uses them; or an error): amirotd tries
+                         * those itself, and what stays in use is left for the sweep. */
                         for (char **i = a->snapshot_ids; i && *i; i++) {
+                                if (strv_contains(kept, *i))
+                                        continue;
+                                run->result.snapshots_deleted++;
                                 f.action = "DeleteSnapshot";
                                 f.snapshot_id = *i;
                                 log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f,
                                          "deleted snapshot %s of image %s", *i, a->image_id);
                         }
-                        chain_done(run, c);
-                        return;
+                        to_delete = kept;
                 }
         } else if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "InvalidAMIID.Unavailable")))
                 log_debug("image %s is already deregistered", a->image_id);
@@ -468,8 +472,8 @@ static void on_deregistered(int r, const aws_error *err, void *userdata) {
                 return;
         }
 
-        /* Deregistered (or gone) without its snapshots: delete each. */
-        r = strv_copy(a->snapshot_ids, &c->snapshots);
+        /* What is still there: delete each (none: the chain goes on). */
+        r = strv_copy(to_delete, &c->snapshots);
         if (r < 0) {
                 run_fail(run, r);
                 chain_done(run, c);

@@ -32,6 +32,7 @@ typedef enum op_kind {
         OP_SNAPSHOTS,
         OP_CREATE_IMAGE,        /* answers <imageId> */
         OP_RETURN,              /* answers <return>true</return> */
+        OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
 } op_kind;
 
 typedef union op_callback {
@@ -40,6 +41,7 @@ typedef union op_callback {
         ec2_snapshots_cb snapshots;
         ec2_id_cb id;
         ec2_done_cb done;
+        ec2_deregister_cb deregister;
 } op_callback;
 
 struct ec2_op {
@@ -53,6 +55,7 @@ struct ec2_op {
                 ec2_instance_list instances;
                 ec2_image_list images;
                 ec2_snapshot_list snapshots;
+                char **kept;            /* OP_DEREGISTER */
         };
         op_callback cb;
         void *userdata;
@@ -74,6 +77,9 @@ static ec2_op *op_free(ec2_op *op) {
                 break;
         case OP_SNAPSHOTS:
                 ec2_snapshot_list_done(&op->snapshots);
+                break;
+        case OP_DEREGISTER:
+                strv_free(op->kept);
                 break;
         default:
                 break;
@@ -98,6 +104,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         ec2_instance_list instances = {};
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
+        _cleanup_(strv_freep) char **kept = NULL;
 
         /* A failed op hands back no partial list. */
         if (r >= 0)
@@ -113,6 +120,9 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 case OP_SNAPSHOTS:
                         snapshots = op->snapshots;
                         op->snapshots = (ec2_snapshot_list) {};
+                        break;
+                case OP_DEREGISTER:
+                        kept = TAKE_PTR(op->kept);
                         break;
                 default:
                         break;
@@ -142,6 +152,9 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 break;
         case OP_RETURN:
                 cb.done(r, err, userdata);
+                break;
+        case OP_DEREGISTER:
+                cb.deregister(r, kept, err, userdata);
                 break;
         }
 }
@@ -260,7 +273,8 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                         parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
                 break;
         case OP_RETURN:
-                r = ec2_parse_return(doc, &ok);
+        case OP_DEREGISTER:
+                r = op->kind == OP_RETURN ? ec2_parse_return(doc, &ok) : ec2_parse_deregister(doc, &ok, &op->kept);
                 if (r < 0)
                         parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
                 else if (!ok) {
@@ -435,7 +449,7 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
         return op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);
 }
 
-int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_deregister_cb cb, void *userdata, ec2_op **ret_op) {
         _cleanup_(aws_query_freep) aws_query *q = NULL;
         int r;
 
@@ -453,7 +467,7 @@ int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapsh
                 r = add_dry_run(q, dry_run);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+        return op_start(c, TAKE_PTR(q), OP_DEREGISTER, (op_callback) { .deregister = cb }, userdata, ret_op);
 }
 
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
@@ -503,6 +517,7 @@ typedef struct sync_state {
         ec2_instance_list instances;
         ec2_image_list images;
         ec2_snapshot_list snapshots;
+        char **kept;
 } sync_state;
 
 static void sync_done(sync_state *s, int r, const aws_error *err) {
@@ -554,6 +569,14 @@ static void sync_on_id(int r, const char *id, const aws_error *err, void *userda
 
 static void sync_on_done(int r, const aws_error *err, void *userdata) {
         sync_done(userdata, r, err);
+}
+
+static void sync_on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
+        sync_state *s = userdata;
+
+        if (r >= 0 && strv_copy(kept, &s->kept) < 0)
+                r = -ENOMEM;
+        sync_done(s, r, err);
 }
 
 /*
@@ -639,13 +662,18 @@ int ec2_create_image_sync(aws_client *c, const ec2_create_image_request *req, ch
         return 0;
 }
 
-int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, aws_error *ret_error) {
+int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run,
+                              char ***ret_kept, aws_error *ret_error) {
         sync_state s = {};
         ec2_op *op = NULL;
         int r;
 
-        r = ec2_deregister_image(c, image_id, delete_snapshots, dry_run, sync_on_done, &s, &op);
-        return sync_wait(c, r, op, &s, "DeregisterImage", ret_error);
+        r = ec2_deregister_image(c, image_id, delete_snapshots, dry_run, sync_on_deregistered, &s, &op);
+        r = sync_wait(c, r, op, &s, "DeregisterImage", ret_error);
+        if (r >= 0 && ret_kept)
+                *ret_kept = TAKE_PTR(s.kept);
+        strv_free(s.kept);
+        return r;
 }
 
 int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_id, bool dry_run, aws_error *ret_error) {

@@ -605,3 +605,31 @@ int ec2_parse_return(xmlDoc *doc, bool *ret) {
                 return -EBADMSG;
         return 0;
 }
+
+int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_kept) {
+        _cleanup_(strv_freep) char **kept = NULL;
+        xmlNode *set;
+        int r;
+
+        if (!ret_kept)
+                return -EINVAL;
+        r = ec2_parse_return(doc, ret);
+        if (r < 0)
+                return r;
+        set = xml_child(xmlDocGetRootElement(doc), "deleteSnapshotResultSet");
+        for (xmlNode *it = xml_child(set, "item"); it; it = xml_next(it, "item")) {
+                _cleanup_(freep) char *id = NULL, *code = NULL;
+
+                r = text_req(it, "snapshotId", &id);
+                if (r < 0)
+                        return r;
+                code = xml_child_text_or_null(it, "returnCode");
+                if (streq_ptr(code, "success"))
+                        continue;
+                r = strv_push(&kept, TAKE_PTR(id));
+                if (r < 0)
+                        return r;
+        }
+        *ret_kept = TAKE_PTR(kept);
+        return 0;
+}

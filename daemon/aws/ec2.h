@@ -137,6 +137,10 @@ int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **re
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
 /* DeregisterImage: <return>, and DeleteSnapshotResultSet when DeleteAssociatedSnapshots was sent. */
 int ec2_parse_return(xmlDoc *doc, bool *ret);
+/* DeregisterImage: <return>, and in *ret_kept the snapshots of deleteSnapshotResultSet
+ * whose returnCode is not "success" (skipped, missing-permissions, ...): those EC2 did
+ * not delete. NULL when there are none or no set was sent. */
+int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_kept);
 
 /* ---- Calls ----------------------------------------------------------------------------- */
 
@@ -172,6 +176,8 @@ typedef void (*ec2_images_cb)(int r, ec2_image_list *l, const aws_error *err, vo
 typedef void (*ec2_snapshots_cb)(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_id_cb)(int r, const char *id, const aws_error *err, void *userdata);
 typedef void (*ec2_done_cb)(int r, const aws_error *err, void *userdata);
+/* kept: the snapshots DeleteAssociatedSnapshots did not delete (NULL-terminated, or NULL). */
+typedef void (*ec2_deregister_cb)(int r, char *const *kept, const aws_error *err, void *userdata);
 
 /* DescribeInstances with filters (n may be 0), all pages (MaxResults 1000). */
 int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, ec2_instances_cb cb, void *userdata, ec2_op **ret_op);
@@ -182,7 +188,7 @@ int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char
 int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op);
 /* delete_snapshots: DeleteAssociatedSnapshots=true. */
-int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
+int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_deregister_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
@@ -192,6 +198,7 @@ int ec2_describe_instances_sync(aws_client *c, const ec2_filter *filters, size_t
 int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error);
 int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret, aws_error *ret_error);
 int ec2_create_image_sync(aws_client *c, const ec2_create_image_request *req, char **ret_image_id, aws_error *ret_error);
-int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, aws_error *ret_error);
+/* ret_kept may be NULL. */
+int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, char ***ret_kept, aws_error *ret_error);
 int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_id, bool dry_run, aws_error *ret_error);
 int ec2_create_tags_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, aws_error *ret_error);

@@ -3,6 +3,8 @@
 import collections
 import json
 
+import pytest
+
 from conftest import images, run_instances, snapshots, tag_dict
 
 POLICY = """\
@@ -142,15 +144,21 @@ def test_failed_image_is_removed_and_recreated(amirotd, ec2):
     assert failed[0] not in {i["ImageId"] for i in good}
 
 
-def test_snapshot_in_use_is_swept_by_the_next_run(amirotd, ec2):
+@pytest.mark.parametrize("endpoint", ["deletes-associated-snapshots", "without-delete-associated-snapshots"])
+def test_snapshot_in_use_is_swept_by_the_next_run(amirotd, ec2, endpoint):
     run_instances(ec2, {"Role": "web"}, count=1)
     amirotd.write_policy("web", POLICY.replace("count: 3", "count: 1"))
     once(amirotd, 1)
-    # An endpoint without DeleteAssociatedSnapshots makes amirotd delete each snapshot
-    # itself; and that snapshot stays in use for now.
-    amirotd.sim.fault(action="DeregisterImage", kind="error", code="UnknownParameter", status=400, count=1)
+    if endpoint == "without-delete-associated-snapshots":
+        # An endpoint without DeleteAssociatedSnapshots makes amirotd delete each
+        # snapshot itself.
+        amirotd.sim.fault(action="DeregisterImage", kind="error", code="UnknownParameter", status=400, count=1)
+    # The snapshot stays in use for now: EC2 keeps it when deregistering (its
+    # deleteSnapshotResultSet says so), and so does DeleteSnapshot.
     amirotd.sim.fault(action="DeleteSnapshot", kind="snapshot_in_use", count=100)
-    once(amirotd, 2)            # retires slot 1's image; its snapshot stays in use
+    p = once(amirotd, 2)            # retires slot 1's image; its snapshot stays in use
+    assert "still in use" in p.stderr
+    assert "deleted snapshot" not in p.stderr
     amirotd.sim.clear_faults()
     web = [s for s in snapshots(ec2) if tag_dict(s).get("amirotd:policy") == "web"]
     assert len(web) == 2

@@ -562,6 +562,7 @@ static void test_deregister_image_with_its_snapshots(void **state) {
         char *ids[] = { NULL, NULL };
         ec2_filter by_image = { "image-id", ids };
         aws_error err = {};
+        char **kept = NULL;
         json_object *calls;
 
         instance = seed(f, "{\"instances\": [{\"volumes\": [8, 16]}]}", "instances");
@@ -574,13 +575,14 @@ static void test_deregister_image_with_its_snapshots(void **state) {
         assert_int_equal(images_count(f, &by_image, 1), 1);
         assert_int_equal(snapshots_count(f, &by_snapshot, 1), 2);
 
-        assert_int_equal(ec2_deregister_image_sync(f->ec2, image, true, false, &err), 0);
+        assert_int_equal(ec2_deregister_image_sync(f->ec2, image, true, false, &kept, &err), 0);
         assert_null(err.code);
+        assert_null(kept);              /* EC2 deleted every one: none kept */
         assert_int_equal(images_count(f, &by_image, 1), 0);
         assert_int_equal(snapshots_count(f, &by_snapshot, 1), 0);
 
         /* Without delete_snapshots, they stay, and DeleteSnapshot removes them one by one. */
-        assert_int_equal(ec2_deregister_image_sync(f->ec2, other, false, false, &err), 0);
+        assert_int_equal(ec2_deregister_image_sync(f->ec2, other, false, false, NULL, &err), 0);
         assert_int_equal(snapshots_count(f, &by_other, 1), 2);
         for (char **s = other_snaps; *s; s++)
                 assert_int_equal(ec2_delete_snapshot_sync(f->ec2, *s, false, &err), 0);
@@ -594,7 +596,7 @@ static void test_deregister_image_with_its_snapshots(void **state) {
         json_object_put(calls);
 
         /* Gone is gone: EC2's not-found error, as a value. */
-        assert_aws_error(ec2_deregister_image_sync(f->ec2, image, true, false, &err), &err, "InvalidAMIID.NotFound");
+        assert_aws_error(ec2_deregister_image_sync(f->ec2, image, true, false, NULL, &err), &err, "InvalidAMIID.NotFound");
         aws_error_done(&err);
 }
 
@@ -672,7 +674,7 @@ static void test_dry_run_changes_nothing(void **state) {
 
         image = create_image(f, instance, "real-image", &snaps);
         by_snapshot.values = snaps;
-        assert_aws_error(ec2_deregister_image_sync(f->ec2, image, true, true, &err), &err, "DryRunOperation");
+        assert_aws_error(ec2_deregister_image_sync(f->ec2, image, true, true, NULL, &err), &err, "DryRunOperation");
         assert_int_equal(images_count(f, NULL, 0), 1);
         /* Not InUse: EC2 checks DryRun before anything else. */
         assert_aws_error(ec2_delete_snapshot_sync(f->ec2, snaps[0], true, &err), &err, "DryRunOperation");
@@ -831,13 +833,21 @@ static void test_return_false_is_an_error(void **state) {
         _cleanup_(aws_client_freep) aws_client *c = client_new(f, canned.url);
         aws_error err = {};
 
-        assert_int_equal(ec2_deregister_image_sync(c, "ami-00000001", false, false, &err), -EIO);
+        assert_int_equal(ec2_deregister_image_sync(c, "ami-00000001", false, false, NULL, &err), -EIO);
         assert_null(err.code);
         assert_non_null(strstr(err.message, "<return>false</return>"));
         aws_error_done(&err);
 }
 
 /* ---- Arguments ------------------------------------------------------------------------- */
+
+static void on_deregistered_never(int r, char *const *kept, const aws_error *err, void *userdata) {
+        (void) r;
+        (void) kept;
+        (void) err;
+        (void) userdata;
+        fail_msg("a refused call must never call back");
+}
 
 static void on_done_never(int r, const aws_error *err, void *userdata) {
         (void) r, (void) err, (void) userdata;
@@ -856,7 +866,7 @@ static void test_bad_arguments_are_refused_at_once(void **state) {
         assert_int_equal(ec2_describe_images(f->ec2, NULL, 0, none, on_images_never, NULL, &op), -EINVAL);
         assert_int_equal(ec2_describe_images(f->ec2, NULL, 1, NULL, on_images_never, NULL, &op), -EINVAL);
         assert_int_equal(ec2_describe_images(f->ec2, NULL, 0, NULL, NULL, NULL, &op), -EINVAL);
-        assert_int_equal(ec2_deregister_image(f->ec2, "", false, false, on_done_never, NULL, &op), -EINVAL);
+        assert_int_equal(ec2_deregister_image(f->ec2, "", false, false, on_deregistered_never, NULL, &op), -EINVAL);
         assert_int_equal(ec2_create_tags(f->ec2, one, &no_tags, false, on_done_never, NULL, &op), -EINVAL);
         assert_int_equal(ec2_create_tags(f->ec2, none, NULL, false, on_done_never, NULL, &op), -EINVAL);
         assert_null(op);

@@ -320,6 +320,25 @@ static void test_create_image_and_return(void **state) {
         }
 }
 
+static void test_deregister_reports_snapshots_kept(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *plain = load("deregister-image.xml");
+        _cleanup_(xmlFreeDocp) xmlDoc *with = load("deregister-image-snapshots.xml");
+        _cleanup_(strv_freep) char **kept = NULL;
+        bool ok = false;
+
+        (void) state;
+        assert_int_equal(ec2_parse_deregister(plain, &ok, &kept), 0);
+        assert_true(ok);
+        assert_null(kept);
+
+        /* snap-...1 "success" is gone; snap-...2 "skipped" is kept, for the caller to handle. */
+        assert_int_equal(ec2_parse_deregister(with, &ok, &kept), 0);
+        assert_true(ok);
+        assert_non_null(kept);
+        assert_string_equal(kept[0], "snap-0aaaaaaaaaaaaaaa2");
+        assert_null(kept[1]);
+}
+
 static void test_return_values(void **state) {
         static const struct {
                 const char *xml;
@@ -481,6 +500,7 @@ int main(void) {
                 cmocka_unit_test(test_describe_snapshots),
                 cmocka_unit_test(test_create_image_and_return),
                 cmocka_unit_test(test_return_values),
+                cmocka_unit_test(test_deregister_reports_snapshots_kept),
                 cmocka_unit_test(test_bad_pages_leave_the_list_alone),
                 cmocka_unit_test(test_edges),
                 cmocka_unit_test(test_many_items),
