@@ -497,6 +497,8 @@ static int call_setup(http_call *call, const http_request *req) {
         SETOPT(e, CURLOPT_ERRORBUFFER, call->errbuf);
         SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / USEC_PER_MSEC ?: 1));
         SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC ?: 1));
+        if (req->no_proxy)
+                SETOPT(e, CURLOPT_NOPROXY, "*");
         /* Fails early when Content-Length announces too much; the write callback catches the rest. */
         SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) call->max_response_size);
         SETOPT(e, CURLOPT_WRITEFUNCTION, write_callback);

@@ -25,6 +25,7 @@ typedef struct http_request {
         usec_t connect_timeout;         /* 0: 5 s */
         usec_t timeout;                 /* whole request; 0: 60 s */
         size_t max_response_size;       /* 0: 16 MiB; a larger answer fails with -EFBIG */
+        bool no_proxy;                  /* never through a proxy (IMDS: link-local, on the host) */
 } http_request;
 
 typedef struct http_response {

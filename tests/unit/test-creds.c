@@ -927,6 +927,27 @@ static void test_imds(void **state) {
         assert_imds_stats(f, "requests=3 token=1 role=1 credentials=1");
 }
 
+static void test_imds_never_goes_through_a_proxy(void **state) {
+        fixture *f = *state;
+        _cleanup_(creds_provider_freep) creds_provider *p = NULL;
+        _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+        aws_error err = {};
+
+        imds_start(f);
+        /* A proxy that refuses every connection, and no exception for the IMDS. */
+        unsetenv("no_proxy");
+        unsetenv("NO_PROXY");
+        setenv("http_proxy", "http://127.0.0.1:1", 1);
+        setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+        assert_int_equal(creds_provider_new_chain(f->http, NULL, &p), 0);
+        assert_int_equal(creds_provider_get_sync(p, &c, &err), 0);
+        unsetenv("http_proxy");
+        unsetenv("HTTP_PROXY");
+        assert_string_equal(creds_provider_source(p), "imds");
+        assert_string_equal(c->access_key_id, "ASIAIMDS1");
+        assert_imds_stats(f, "requests=3 token=1 role=1 credentials=1");
+}
+
 static void test_imds_not_asked_when_an_earlier_source_answers(void **state) {
         fixture *f = *state;
         _cleanup_(freep) char *m = NULL;
@@ -1374,6 +1395,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_cancel_and_free_never_call_back, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_from_a_callback, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_imds_never_goes_through_a_proxy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds_not_asked_when_an_earlier_source_answers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds_concurrent_gets_share_one_resolution, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imds_refresh_before_expiry, setup, teardown),
