@@ -140,7 +140,7 @@ static int pool_pacer(aws_pool *p, const char *region, aws_pacer **ret) {
 }
 
 static int pool_client(aws_pool *p, const char *service, const char *region, creds_provider *creds, aws_client **ret) {
-        const char *endpoint = p->config ? config_endpoint_for(p->config, region) : NULL;
+        const char *endpoint = streq(service, "sts") ? p->config->sts_endpoint_url : config_endpoint_for(p->config, region);
         aws_client_options o = {
                 .service = service,
                 .region = region,

@@ -176,6 +176,8 @@ int config_dump(FILE *f, const config *c) {
                         fputs(": ", f);
                         put_str(f, c->endpoints[i].url);
                 }
+        fputs("\nsts_endpoint_url: ", f);
+        put_str(f, c->sts_endpoint_url);
 
         fputs("\npacing:\n", f);
         for (int i = 0; i < _PACE_CATEGORY_MAX; i++)

@@ -234,6 +234,7 @@ config *config_free(config *c) {
         }
         free(c->endpoints);
         free(c->policies_dir);
+        free(c->sts_endpoint_url);
         strv_free(c->files);
         return mfree(c);
 }
@@ -307,6 +308,26 @@ static int add_endpoint(loader *l, const cnode *n, const char *region) {
                 return (l->oom = -ENOMEM);
         c->endpoints = e;
         e[c->n_endpoints++] = (endpoint_override) { TAKE_PTR(reg), TAKE_PTR(norm) };
+        return 0;
+}
+
+/* STS has an endpoint of its own: an EC2 override (a VPC endpoint, say) says nothing of it. */
+static int parse_sts_endpoint(loader *l, const cnode *n) {
+        _cleanup_(freep) char *url = NULL;
+        config *c = l->config;
+        int r;
+
+        if (cvalue_string(l, n, "sts_endpoint_url", &url) < 0)
+                return -EINVAL;
+        free(c->sts_endpoint_url);
+        c->sts_endpoint_url = NULL;
+        r = aws_endpoint_url("sts", DEFAULT_REGION, url, &c->sts_endpoint_url);
+        if (r == -ENOMEM)
+                return (l->oom = r);
+        if (r < 0) {
+                loader_error(l, n, "'%s' is not an endpoint URL (http:// or https:// and a host)", url);
+                return -EINVAL;
+        }
         return 0;
 }
 
@@ -404,7 +425,7 @@ static int parse_credentials(loader *l, const cnode *n) {
 }
 
 static const char *const global_keys[] = {
-        "region", "profile", "credentials", "endpoint_url", "endpoints", "pacing",
+        "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
         "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir", NULL
 };
 
@@ -446,6 +467,8 @@ static int parse_global(loader *l, const cnode *root) {
                         (void) add_endpoint(l, val, NULL);
                 else if (streq(k, "endpoints"))
                         (void) parse_endpoints(l, val);
+                else if (streq(k, "sts_endpoint_url"))
+                        (void) parse_sts_endpoint(l, val);
                 else if (streq(k, "pacing"))
                         (void) parse_pacing(l, val);
                 else if (streq(k, "max_in_flight")) {

@@ -67,6 +67,7 @@ typedef struct config {
         char *session_token;
         endpoint_override *endpoints;
         size_t n_endpoints;
+        char *sts_endpoint_url;         /* STS for role_arn; NULL: https://sts.REGION.amazonaws.com */
         pace_bucket_config pacing[_PACE_CATEGORY_MAX];
         unsigned max_in_flight;         /* default 32 */
         int log_level;                  /* syslog priority, default LOG_INFO */
