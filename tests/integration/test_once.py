@@ -180,3 +180,18 @@ def test_throttling_is_retried(amirotd, ec2):
     assert len(images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})) == 3
     throttled = [c for c in amirotd.sim.calls() if c.get("error_code") == "RequestLimitExceeded"]
     assert len(throttled) == 4
+
+
+def test_cross_account_policy_works_through_assume_role(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_global(f"sts_endpoint_url: {amirotd.sim.url}\n")
+    amirotd.write_policy("web", POLICY + "    role_arn: arn:aws:iam::111122223333:role/amirotd\n"
+                         "    external_id: fleet-42\n")
+    once(amirotd, 1)
+    assume = amirotd.sim.calls("AssumeRole")
+    assert len(assume) == 1
+    assert assume[0]["params"]["RoleArn"] == "arn:aws:iam::111122223333:role/amirotd"
+    assert assume[0]["params"]["ExternalId"] == "fleet-42"
+    creates = amirotd.sim.calls("CreateImage")
+    assert len(creates) == 1 and creates[0]["access_key"].startswith("ASIA")
+    assert len(images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})) == 1
