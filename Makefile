@@ -81,7 +81,7 @@ UNIT_TESTS := \
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
-	uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration check-man demo
+	uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration check-man demo bench
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
 
@@ -132,6 +132,10 @@ check-man:
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/amirotd
 	@AMIROTD=$(BUILD)/amirotd tests/demo/demo.sh
+
+# Figures, not verdicts: time, memory and AWS requests per run at several fleet sizes.
+bench: $(BUILD)/amirotd
+	AMIROTD=$(BUILD)/amirotd bench/run-bench
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
