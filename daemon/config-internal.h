@@ -88,6 +88,9 @@ int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint6
 int cvalue_number(loader *l, const cnode *n, const char *what, double min, double max, double *ret);
 int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret);
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what);
+/* The entries of n, which must be a mapping: -EINVAL once that is reported, or
+ * -ENOMEM (also recorded in l->oom). */
+int cvalue_mapping(loader *l, const cnode *n, const char *what, centry **ret, size_t *ret_n);
 /* "unknown key 'x' in WHERE", with "did you mean 'y'?" when one of known (NULL-terminated) is
  * close; returns that suggestion, or NULL. */
 const char *cvalue_unknown(loader *l, const cnode *n, const char *what, const char *where, const char *const *known);

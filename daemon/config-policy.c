@@ -145,11 +145,9 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
         size_t n_e = 0, max = selector ? SELECTOR_TAGS_MAX : IMAGE_TAGS_MAX;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, what))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, what, &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         if (n_e > max) {
                 loader_error(l, n, "'%s' has %zu tags, at most %zu are allowed", what, n_e, max);
                 return -EINVAL;
@@ -246,11 +244,9 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         size_t n_e = 0;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "targets"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "targets", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 const char *k = e[i].key->value;
 
@@ -298,11 +294,9 @@ static int parse_schedule(loader *l, policy *p, const cnode *n) {
         size_t n_e = 0;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "schedule"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "schedule", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 const char *k = e[i].key->value;
                 const cnode *v = e[i].value;
@@ -373,11 +367,9 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
         uint64_t v;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "image"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "image", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 const char *k = e[i].key->value;
                 const cnode *val = e[i].value;
@@ -413,11 +405,9 @@ static int parse_retain(loader *l, policy *p, const cnode *n) {
         uint64_t v;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "retain"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "retain", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 const char *k = e[i].key->value;
 

@@ -24,6 +24,17 @@ bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what)
         return false;
 }
 
+int cvalue_mapping(loader *l, const cnode *n, const char *what, centry **ret, size_t *ret_n) {
+        int r;
+
+        if (!cvalue_expect(l, n, CNODE_MAPPING, what))
+                return -EINVAL;
+        r = cnode_mapping_entries(l, n, ret, ret_n);
+        if (r < 0)
+                return (l->oom = r);
+        return 0;
+}
+
 int cvalue_string(loader *l, const cnode *n, const char *what, char **ret) {
         char *c;
 

@@ -336,11 +336,9 @@ static int parse_endpoints(loader *l, const cnode *n) {
         size_t n_e = 0;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "endpoints"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "endpoints", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 if (!aws_region_is_valid(e[i].key->value)) {
                         loader_error(l, e[i].key, "'%s' is not an AWS region name", e[i].key->value);
@@ -358,11 +356,9 @@ static int parse_pacing(loader *l, const cnode *n) {
         size_t n_e = 0;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "pacing"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "pacing", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 _cleanup_(freep) centry *b = NULL;
                 pace_bucket_config *cfg = NULL;
@@ -400,11 +396,9 @@ static int parse_credentials(loader *l, const cnode *n) {
         size_t n_e = 0;
         int r;
 
-        if (!cvalue_expect(l, n, CNODE_MAPPING, "credentials"))
-                return -EINVAL;
-        r = cnode_mapping_entries(l, n, &e, &n_e);
+        r = cvalue_mapping(l, n, "credentials", &e, &n_e);
         if (r < 0)
-                return (l->oom = r);
+                return r;
         for (size_t i = 0; i < n_e; i++) {
                 const char *k = e[i].key->value;
 
