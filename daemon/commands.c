@@ -43,8 +43,7 @@ static int load_config(const cli_options *o, config **ret) {
                 *ret = config_free(*ret);
                 return -ENOENT;
         }
-        if ((*ret)->log_level >= 0 && log_get_max_level() == LOG_INFO)
-                log_set_max_level((*ret)->log_level);
+        log_set_max_level((*ret)->log_level);
         return 0;
 }
 
@@ -78,7 +77,7 @@ static void print_selectors(const char *prefix, const tag_selector *t, size_t n)
                 printf("%s%s=%s", i == 0 ? prefix : ", ", t[i].key, t[i].value ?: "*");
 }
 
-static void print_summary(const config *c, const policy *p, time_t now) {
+static void print_summary(const policy *p, time_t now) {
         char buf[CONFIG_DURATION_MAX];
         time_t next;
 
@@ -119,7 +118,6 @@ static void print_summary(const config *c, const policy *p, time_t now) {
         if (p->retain_max_age > 0)
                 printf(", none older than %s (the newest always stays)", config_format_duration(p->retain_max_age, buf));
         printf("\n");
-        (void) c;
 }
 
 int cmd_check(const cli_options *o) {
@@ -135,7 +133,7 @@ int cmd_check(const cli_options *o) {
 
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i]))
-                        print_summary(c, &c->policies[i], now);
+                        print_summary(&c->policies[i], now);
         printf("%zu %s valid\n", c->n_policies, c->n_policies == 1 ? "policy" : "policies");
         return EXIT_OK;
 }
@@ -203,7 +201,9 @@ static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
                         (unsigned long long) (elapsed / USEC_PER_SEC % 60));
                 rn->progress_shown = true;
         }
+        /* A time source fires once; re-arm it for the next second. */
         (void) sd_event_source_set_time_relative(s, USEC_PER_SEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
 }
 

@@ -16,6 +16,7 @@
 #include "log.h"
 
 static int max_level = LOG_INFO;
+static bool max_level_overridden = false;
 static bool to_journal = false;
 
 static const char *const level_names[] = {
@@ -74,7 +75,13 @@ void log_open(log_target target) {
 }
 
 void log_set_max_level(int level) {
+        if (!max_level_overridden)
+                max_level = level;
+}
+
+void log_override_max_level(int level) {
         max_level = level;
+        max_level_overridden = true;
 }
 
 int log_get_max_level(void) {

@@ -45,7 +45,10 @@ const char *log_level_to_string(int level);
 int log_level_from_string(const char *s);      /* "debug".."emerg" → LOG_*; -EINVAL */
 
 void log_open(log_target target);
+/* The configuration's level: ignored once the command line chose one. */
 void log_set_max_level(int level);
+/* The command line's level (--log-level), which wins over the configuration. */
+void log_override_max_level(int level);
 int log_get_max_level(void);
 
 /*

@@ -382,6 +382,7 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 else {
                         generation_unref(m->gen);
                         m->gen = TAKE_PTR(g);
+                        log_set_max_level(m->gen->config->log_level);
                         log_info("configuration reloaded: %zu policies", m->gen->config->n_policies);
                 }
                 generation_unref(g);
@@ -455,8 +456,7 @@ int manager_run(const manager_options *o) {
                 sd_event_unref(m.event);
                 return 1;
         }
-        if (m.gen->config->log_level >= 0)
-                log_set_max_level(m.gen->config->log_level);
+        log_set_max_level(m.gen->config->log_level);
 
         /* READY=1 once the policies are loaded and credentials resolved. */
         r = creds_provider_get(aws_pool_creds(m.gen->pool), on_credentials, &m, NULL);

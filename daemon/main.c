@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
                                 fprintf(stderr, "amirotd: unknown log level '%s'\n", optarg);
                                 return EXIT_USAGE;
                         }
-                        log_set_max_level(level);
+                        log_override_max_level(level);
                         break;
                 case ARG_LOG_TARGET:
                         target = log_target_from_string(optarg);

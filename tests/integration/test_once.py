@@ -195,3 +195,32 @@ def test_cross_account_policy_works_through_assume_role(amirotd, ec2):
     creates = amirotd.sim.calls("CreateImage")
     assert len(creates) == 1 and creates[0]["access_key"].startswith("ASIA")
     assert len(images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})) == 1
+
+
+def test_waiting_shows_progress_on_a_terminal_only(amirotd, ec2):
+    import shlex
+    import subprocess
+    from conftest import AMIROTD
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.admin("POST", "images", {"pending_seconds": 3.5})
+    amirotd.sim.set_clock(slot(1))
+    cmd = shlex.join([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + slot(1), "once"])
+    # script(1) gives amirotd a terminal; the progress line is redrawn every second.
+    p = subprocess.run(["script", "-qfec", cmd, "/dev/null"], env=amirotd.env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stdout
+    assert p.stdout.count("waiting for 1 pending image") >= 2, p.stdout
+    assert "\x1b[K" in p.stdout
+    # Without a terminal: no progress line and no escape codes.
+    amirotd.sim.set_clock(slot(2))
+    p = amirotd.run("once", now=slot(2))
+    assert "waiting for" not in p.stderr and "\x1b" not in p.stderr
+
+
+def test_command_line_log_level_wins_over_the_configuration(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_global("log_level: debug\n")
+    amirotd.write_policy("web", POLICY)
+    assert "DescribeInstances attempt 1" in amirotd.run("plan", now=slot(1)).stderr
+    assert "attempt 1" not in amirotd.run("--log-level=info", "plan", now=slot(1)).stderr
