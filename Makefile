@@ -18,11 +18,12 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 HARDENING := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT ?= -O2 -g
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(HARDENING) -MMD -MP \
-	-DVERSION='"$(VERSION)"' $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
+	-DVERSION='"$(VERSION)"' -Idaemon $(shell pkg-config --cflags $(PKGS)) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS := $(shell pkg-config --libs $(PKGS)) -lm
 
-# The AWS client (knows nothing of policies), then the product.
+# The AWS client (knows nothing of policies), then the product, lowest floor first.
+# Every include is written from daemon/: "base/util.h", "aws/ec2.h", "run/plan.h".
 AWS_SRCS := \
 	daemon/aws/client.c \
 	daemon/aws/creds.c \
@@ -41,21 +42,21 @@ AWS_SRCS := \
 	daemon/aws/sigv4.c
 
 DAEMON_SRCS := \
-	daemon/clients.c \
+	daemon/base/log.c \
+	daemon/base/util.c \
+	daemon/schedule/schedule.c \
+	daemon/schedule/cron.c \
+	daemon/schedule/zone.c \
+	daemon/config/yaml.c \
+	daemon/config/value.c \
+	daemon/config/policy.c \
+	daemon/config/load.c \
+	daemon/config/dump.c \
+	daemon/run/plan.c \
+	daemon/run/clients.c \
+	daemon/run/engine.c \
 	daemon/commands.c \
-	daemon/config.c \
-	daemon/config-dump.c \
-	daemon/config-policy.c \
-	daemon/config-value.c \
-	daemon/config-yaml.c \
-	daemon/engine.c \
-	daemon/log.c \
-	daemon/loop.c \
-	daemon/plan.c \
-	daemon/schedule.c \
-	daemon/schedule-cron.c \
-	daemon/schedule-zone.c \
-	daemon/util.c
+	daemon/loop.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -102,7 +103,7 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
-	$(Q)$(CC) $(CFLAGS_ALL) -Idaemon -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS) -lcmocka
 
 # Installs what is missing (deps), then every test.
 check: deps

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "config.h"
-#include "engine.h"
-#include "log.h"
+#include "config/config.h"
+#include "run/engine.h"
+#include "base/log.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);

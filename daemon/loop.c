@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
 
-#include "config.h"
-#include "engine.h"
-#include "log.h"
+#include "config/config.h"
+#include "run/engine.h"
+#include "base/log.h"
 #include "loop.h"
 
 typedef struct generation {

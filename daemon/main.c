@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "log.h"
+#include "base/log.h"
 #include "loop.h"
 
 static void help(void) {

@@ -2,7 +2,7 @@
 /*
  * The configuration as plain data: the global settings of amirotd.yaml and
  * one struct per policy, each value with the file, line and column it came
- * from. Produced by config.c; read by everything else; no side effects.
+ * from. Produced by config/load.c; read by everything else; no side effects.
  */
 #pragma once
 
@@ -11,7 +11,7 @@
 
 #include "aws/ec2.h"
 #include "aws/pace.h"
-#include "schedule.h"
+#include "schedule/schedule.h"
 
 typedef struct config_pos {
         const char *file;               /* owned by the config (config.files) */

@@ -10,7 +10,7 @@
 #include <libxml/tree.h>
 #include <systemd/sd-event.h>
 
-#include "../util.h"
+#include "base/util.h"
 #include "creds.h"
 #include "error.h"
 #include "http.h"

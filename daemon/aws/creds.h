@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#include "../util.h"
+#include "base/util.h"
 #include "error.h"
 #include "http.h"
 #include "sigv4.h"

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "../util.h"
+#include "base/util.h"
 #include "client.h"
 #include "error.h"
 

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "endpoint.h"
-#include "../util.h"
+#include "base/util.h"
 
 #define REGION_MAX 32   /* the longest valid shape, "us-isob-northeast-northeast-99", is 30 */
 

@@ -2,7 +2,7 @@
 /* aws_error: see error.h. */
 #include <stdio.h>
 
-#include "../util.h"
+#include "base/util.h"
 #include "error.h"
 
 void aws_error_done(aws_error *e) {

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <systemd/sd-event.h>
 
-#include "../util.h"
+#include "base/util.h"
 
 typedef struct http_client http_client;
 typedef struct http_call http_call;

@@ -8,7 +8,7 @@
  */
 #pragma once
 
-#include "../util.h"
+#include "base/util.h"
 
 typedef struct aws_pacer aws_pacer;
 

@@ -9,7 +9,7 @@
 
 #include <libxml/tree.h>
 
-#include "../util.h"
+#include "base/util.h"
 #include "error.h"
 
 typedef struct aws_query aws_query;

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "../util.h"
+#include "base/util.h"
 
 typedef enum retry_kind {
         RETRY_KIND_SUCCESS,

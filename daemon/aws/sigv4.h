@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../util.h"
+#include "base/util.h"
 
 typedef struct aws_credentials {
         char *access_key_id;

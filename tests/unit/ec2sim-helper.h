@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "aws/http.h"
-#include "util.h"
+#include "base/util.h"
 
 #define TEST_EC2SIM "tests/ec2sim/ec2sim"
 #define TEST_EC2SIM_ACCESS_KEY "AKIDEXAMPLE"

@@ -13,7 +13,7 @@
 
 #include "aws/ec2.h"
 #include "aws/query.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DATA "tests/data/ec2/"
 

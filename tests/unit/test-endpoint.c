@@ -7,7 +7,7 @@
 #include <cmocka.h>
 
 #include "aws/endpoint.h"
-#include "util.h"
+#include "base/util.h"
 
 static void test_region_is_valid(void **state) {
         static const char *const good[] = {

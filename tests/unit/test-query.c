@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "aws/query.h"
-#include "util.h"
+#include "base/util.h"
 
 #define DATA "tests/data/ec2/"
 

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "schedule.h"
-#include "util.h"
+#include "schedule/schedule.h"
+#include "base/util.h"
 
 #define MINUTE 60
 #define HOUR (60 * MINUTE)

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static void test_strv(void **state) {
         _cleanup_(strv_freep) char **l = NULL;

@@ -7,8 +7,8 @@
 #include <stdio.h>
 
 #include "aws/endpoint.h"
-#include "clients.h"
-#include "log.h"
+#include "run/clients.h"
+#include "base/log.h"
 
 typedef struct pool_entry {
         char *region;

@@ -15,8 +15,8 @@
 #include <time.h>
 
 #include "aws/ec2.h"
-#include "clients.h"
-#include "plan.h"
+#include "run/clients.h"
+#include "run/plan.h"
 #include "policy.h"
 
 typedef struct engine_options {

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the schedule-*.c files share: calendar arithmetic on local seconds
+ * What the files of schedule/ share: calendar arithmetic on local seconds
  * (seconds since 1970-01-01 00:00 as a clock reads them, so a day is always
  * 86400 of them), the cron calendar search, and the time zone scope through
  * which wall times become instants. Not for use outside the schedule module.
  */
 #pragma once
 
-#include "schedule.h"
-#include "util.h"
+#include "schedule/schedule.h"
+#include "base/util.h"
 
 #define SEC_PER_MINUTE INT64_C(60)
 #define SEC_PER_HOUR INT64_C(3600)
@@ -85,12 +85,12 @@ static inline unsigned parse_digits(const char *s, size_t n) {
         return v;
 }
 
-/* schedule-cron.c: the first local minute > x at which cron fires, and the last one <= x, as local
+/* cron.c: the first local minute > x at which cron fires, and the last one <= x, as local
  * seconds. -ERANGE when none comes within 400 years (the calendar's full cycle) or years 1..9999. */
 int cron_next_wall(const cron_spec *c, int64_t x, int64_t *ret);
 int cron_prev_wall(const cron_spec *c, int64_t x, int64_t *ret);
 
-/* schedule-zone.c: while a zone is entered, TZ names its file and libc's localtime_r() reads it. */
+/* zone.c: while a zone is entered, TZ names its file and libc's localtime_r() reads it. */
 typedef struct zone {
         bool local;                     /* false: UTC, computed without libc */
         char *saved_tz;                 /* TZ as it was, NULL if unset */

@@ -2,7 +2,7 @@
 /* The helpers declared in util.h. */
 #include <stdio.h>
 
-#include "util.h"
+#include "base/util.h"
 
 int strdup_or_null(const char *s, char **ret) {
         char *c = NULL;

@@ -13,7 +13,7 @@
 #define SD_JOURNAL_SUPPRESS_LOCATION
 #include <systemd/sd-journal.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static int max_level = LOG_INFO;
 static bool max_level_overridden = false;

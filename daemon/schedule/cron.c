@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "schedule-internal.h"
+#include "schedule/internal.h"
 
 typedef struct cron_field {
         const char *name;

@@ -9,7 +9,7 @@
 
 #include <syslog.h>
 
-#include "util.h"
+#include "base/util.h"
 
 /* MESSAGE_IDs of the key events (systemd/amirotd.catalog explains each). */
 #define MESSAGE_IMAGE_CREATED        "39f5e59160f140cb8ae0b31876fb403d"

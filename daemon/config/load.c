@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Loading the configuration: reads amirotd.yaml and the policies directory,
- * turns each file into a positioned tree (config-yaml.c), reads the global
- * keys here and each policy in config-policy.c, then checks what spans files
+ * turns each file into a positioned tree (yaml.c), reads the global
+ * keys here and each policy in policy.c, then checks what spans files
  * (unique policy names). Diagnostics are collected, never logged: the caller
  * prints them (`amirotd check`) or logs them (reload), and any error means no
  * configuration, so a bad edit never replaces a good running set.
@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "aws/endpoint.h"
-#include "config-internal.h"
+#include "config/internal.h"
 
 #define DEFAULT_REGION "us-east-1"
 #define DEFAULT_MAX_IN_FLIGHT 32

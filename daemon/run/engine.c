@@ -6,8 +6,8 @@
  */
 #include <stdio.h>
 
-#include "engine.h"
-#include "log.h"
+#include "run/engine.h"
+#include "base/log.h"
 
 #define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)

@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-#include "plan.h"
+#include "run/plan.h"
 
 /* CreateImage, Name: "Constraints: 3-128 alphanumeric characters, parentheses
  * (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-),

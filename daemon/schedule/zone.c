@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "schedule-internal.h"
+#include "schedule/internal.h"
 
 #define ZONEINFO_DIR "/usr/share/zoneinfo"
 

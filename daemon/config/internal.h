@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared by the pieces of the configuration loader (config.c, config-yaml.c,
- * config-policy.c, config-value.c): the position-carrying YAML tree that
+ * Shared by the pieces of the configuration loader (load.c, yaml.c,
+ * policy.c, value.c): the position-carrying YAML tree that
  * libyaml's events are turned into, and the diagnostics collector. Not for
  * use outside config*.c.
  */
@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "config/config.h"
 
 typedef enum cnode_kind {
         CNODE_SCALAR,
@@ -52,16 +52,16 @@ typedef struct loader {
         int oom;                        /* -ENOMEM once an allocation failed */
 } loader;
 
-/* ---- config.c: diagnostics ---- */
+/* ---- load.c: diagnostics ---- */
 void loader_diag_at(loader *l, unsigned line, unsigned column, config_severity s, const char *fmt, ...) _printf_(5, 6);
 #define loader_error(l, n, ...) loader_diag_at((l), (n) ? (n)->line : 0, (n) ? (n)->column : 0, CONFIG_SEVERITY_ERROR, __VA_ARGS__)
 #define loader_warning(l, n, ...) loader_diag_at((l), (n) ? (n)->line : 0, (n) ? (n)->column : 0, CONFIG_SEVERITY_WARNING, __VA_ARGS__)
 
-/* The names config.c gives to syslog priorities and pacing categories, for the dump. */
+/* The names load.c gives to syslog priorities and pacing categories, for the dump. */
 const char *config_log_level_to_string(int priority);
 const char *config_pacing_key(pace_category c);
 
-/* ---- config-yaml.c: text → tree ---- */
+/* ---- yaml.c: text → tree ---- */
 /* Parses data (already bounded by CONFIG_MAX_FILE_SIZE). Errors are reported to l; returns
  * 0 (possibly with errors reported, and the documents completed before a syntax error) or -ENOMEM. */
 int cdoc_parse(loader *l, const char *data, size_t size, cdoc_set *ret);
@@ -80,7 +80,7 @@ typedef struct centry {
  * reported and dropped. Caller frees *ret. */
 int cnode_mapping_entries(loader *l, const cnode *map, centry **ret, size_t *ret_n);
 
-/* ---- config-value.c: scalars ---- */
+/* ---- value.c: scalars ---- */
 /* Each reports a typed error for `what` at n and returns -EINVAL, or 0. */
 int cvalue_string(loader *l, const cnode *n, const char *what, char **ret);
 int cvalue_bool(loader *l, const cnode *n, const char *what, bool *ret);
@@ -97,7 +97,7 @@ const char *cvalue_unknown(loader *l, const cnode *n, const char *what, const ch
 const char *cvalue_closest(const char *s, const char *const *known);
 size_t utf8_length(const char *s);
 
-/* ---- config-policy.c ---- */
+/* ---- policy.c ---- */
 /* Reads one policy mapping into l->config; appended even with errors (for the duplicate
  * name check): any error drops the whole configuration anyway. */
 int config_policy_parse(loader *l, const cnode *map);

@@ -38,14 +38,14 @@
  * does not fire; a local time they show twice fires once, at its first
  * occurrence. An expression that can never fire ("0 0 30 2 *") is rejected.
  *
- * This file holds the slot rules; schedule-cron.c parses and searches cron
- * expressions, schedule-zone.c turns wall times into instants. Time zones go
+ * This file holds the slot rules; cron.c parses and searches cron
+ * expressions, zone.c turns wall times into instants. Time zones go
  * through TZ and tzset(), restored afterwards: the module is not thread-safe,
  * which suits a single-threaded sd-event daemon.
  */
 #include <stdio.h>
 
-#include "schedule-internal.h"
+#include "schedule/internal.h"
 
 /* Local seconds of Monday 1970-01-05 00:00, the reference day of `every`. */
 #define EVERY_EPOCH_DAY INT64_C(4)
