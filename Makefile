@@ -81,7 +81,7 @@ UNIT_TESTS := \
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
-.PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
+.PHONY: all check check-structure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
 	uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration check-man demo bench
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
@@ -107,8 +107,8 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-ec2sim check-integration check-man check-iam-policy \
-		check-unit-file check-systemd rpm
+	@$(MAKE) --no-print-directory check-structure check-unit check-ec2sim check-integration check-man \
+		check-iam-policy check-unit-file check-systemd rpm
 
 check-unit: $(UNIT_BINS) sigv4-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
@@ -118,6 +118,10 @@ check-unit: $(UNIT_BINS) sigv4-vectors
 sigv4-vectors:
 	@mkdir -p $(BUILD)/tests
 	$(Q)$(PYTHON) tests/unit/sigv4-botocore.py $(BUILD)/tests/sigv4-vectors.txt
+
+# File and function sizes, floors and circles of daemon/ (the script says why).
+check-structure: all
+	$(PYTHON) tests/structure/check-structure --build $(BUILD)
 
 check-ec2sim:
 	$(PYTHON) -m pytest -q tests/ec2sim
