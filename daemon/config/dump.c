@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "config/internal.h"
+#include "config/global.h"
 
 /* Plain when YAML reads it back as the same string, else double-quoted. */
 static bool plain_safe(const char *s) {

@@ -10,7 +10,7 @@
 #include <syslog.h>
 
 #include "aws/endpoint.h"
-#include "config/internal.h"
+#include "config/policy-parse.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"

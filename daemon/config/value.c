@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "config/internal.h"
+#include "config/value.h"
 
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what) {
         static const char *const names[] = {

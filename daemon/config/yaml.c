@@ -9,7 +9,7 @@
  */
 #include <yaml.h>
 
-#include "config/internal.h"
+#include "config/yaml.h"
 
 #define YAML_STR_TAG "tag:yaml.org,2002:str"
 #define YAML_MERGE_DEPTH_MAX 64
