@@ -60,9 +60,9 @@ static void put_secret(FILE *f, const char *s) {
 }
 
 static void put_duration(FILE *f, uint64_t seconds) {
-        char buf[CONFIG_DURATION_MAX];
+        char buf[DURATION_MAX];
 
-        fputs(config_format_duration(seconds, buf), f);
+        fputs(format_duration(seconds, buf), f);
 }
 
 static void put_selectors(FILE *f, const tag_selector *t, size_t n) {

@@ -26,7 +26,6 @@
 /* Down to seconds, so that tests can drive many cycles quickly; under an hour warns. */
 #define EVERY_MIN 1
 #define EVERY_WARN 3600
-#define DURATION_LONG (5200ULL * 7 * 86400)     /* 100 years of weeks */
 
 void policy_done(policy *p) {
         if (!p)
@@ -330,7 +329,7 @@ static int parse_schedule(loader *l, policy *p, const cnode *n) {
         }
         if (every) {
                 p->schedule.kind = SCHEDULE_EVERY;
-                if (cvalue_duration(l, every, "every", EVERY_MIN, DURATION_LONG, &p->schedule.every) >= 0 &&
+                if (cvalue_duration(l, every, "every", EVERY_MIN, CVALUE_DURATION_MAX, &p->schedule.every) >= 0 &&
                     p->schedule.every < EVERY_WARN)
                         loader_warning(l, every, "a schedule more often than hourly (every %s) makes many images "
                                        "and many CreateImage calls", every->value);
@@ -417,7 +416,7 @@ static int parse_retain(loader *l, policy *p, const cnode *n) {
                                 p->retain_count = (unsigned) v;
                 } else if (streq(k, "max_age")) {
                         if (!cnode_is_null(e[i].value) &&
-                            cvalue_duration(l, e[i].value, "max_age", 60, DURATION_LONG, &v) >= 0)
+                            cvalue_duration(l, e[i].value, "max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
                                 p->retain_max_age = v;
                 } else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys), "count"))
                         has_suggested_count = true;

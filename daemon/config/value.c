@@ -167,7 +167,6 @@ int cvalue_number(loader *l, const cnode *n, const char *what, double min, doubl
 
 /* ---- Durations ---- */
 
-#define DURATION_MAX (5200ULL * 7 * 86400)         /* 100 years of weeks */
 
 int config_parse_duration(const char *s, uint64_t *ret) {
         static const struct { char unit; uint64_t seconds; } units[] = {
@@ -186,7 +185,7 @@ int config_parse_duration(const char *s, uint64_t *ret) {
                         return -EINVAL;
                 for (; *s >= '0' && *s <= '9'; s++) {
                         v = v * 10 + (uint64_t) (*s - '0');
-                        if (v > DURATION_MAX)
+                        if (v > CVALUE_DURATION_MAX)
                                 return -ERANGE;
                 }
                 for (size_t i = 0; i < ELEMENTSOF(units); i++)
@@ -199,7 +198,7 @@ int config_parse_duration(const char *s, uint64_t *ret) {
                         return -EINVAL;
                 last = u;
                 s++;
-                if (v > DURATION_MAX / mult || total + v * mult > DURATION_MAX)
+                if (v > CVALUE_DURATION_MAX / mult || total + v * mult > CVALUE_DURATION_MAX)
                         return -ERANGE;
                 total += v * mult;
         }
@@ -209,31 +208,8 @@ int config_parse_duration(const char *s, uint64_t *ret) {
         return 0;
 }
 
-/* Weeks only when whole ("2w"), else days and smaller ("90d", "1h30m"): as operators write them. */
-char *config_format_duration(uint64_t seconds, char buf[static CONFIG_DURATION_MAX]) {
-        static const struct { char unit; uint64_t seconds; } units[] = {
-                { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
-        };
-        size_t k = 0;
-
-        if (seconds == 0 || seconds % (7 * 86400) == 0) {
-                snprintf(buf, CONFIG_DURATION_MAX, seconds ? "%" PRIu64 "w" : "0s", seconds / (7 * 86400));
-                return buf;
-        }
-        buf[0] = 0;
-        for (size_t i = 0; i < ELEMENTSOF(units) && seconds > 0; i++) {
-                uint64_t v = seconds / units[i].seconds;
-
-                if (v == 0)
-                        continue;
-                k += (size_t) snprintf(buf + k, CONFIG_DURATION_MAX - k, "%" PRIu64 "%c", v, units[i].unit);
-                seconds -= v * units[i].seconds;
-        }
-        return buf;
-}
-
 int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret) {
-        char a[CONFIG_DURATION_MAX], b[CONFIG_DURATION_MAX];
+        char a[DURATION_MAX], b[DURATION_MAX];
         uint64_t v;
         int r;
 
@@ -256,11 +232,11 @@ int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, u
                 return -EINVAL;
         }
         if (v < min) {
-                loader_error(l, n, "'%s' must be at least %s, got %s", what, config_format_duration(min, a), n->value);
+                loader_error(l, n, "'%s' must be at least %s, got %s", what, format_duration(min, a), n->value);
                 return -ERANGE;
         }
         if (v > max) {
-                loader_error(l, n, "'%s' must be at most %s, got %s", what, config_format_duration(max, b), n->value);
+                loader_error(l, n, "'%s' must be at most %s, got %s", what, format_duration(max, b), n->value);
                 return -ERANGE;
         }
         *ret = v;

@@ -12,6 +12,9 @@
 
 #include "config/yaml.h"
 
+/* The longest duration config_parse_duration() takes: 100 years of weeks. */
+#define CVALUE_DURATION_MAX (5200ULL * 7 * 86400)
+
 int cvalue_string(loader *l, const cnode *n, const char *what, char **ret);
 int cvalue_bool(loader *l, const cnode *n, const char *what, bool *ret);
 int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret);
