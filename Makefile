@@ -50,6 +50,7 @@ DAEMON_SRCS := \
 	daemon/config/diag.c \
 	daemon/config/yaml.c \
 	daemon/config/value.c \
+	daemon/config/policy-schedule.c \
 	daemon/config/policy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \

@@ -4,13 +4,13 @@
  * amirotd.yaml(5) and design.md), its defaults, and the checks that EC2 would
  * otherwise only make at the first CreateImage, hours after the reload. Each
  * error is reported where it is and the walk goes on, so that one `amirotd
- * check` lists every problem.
+ * check` lists every problem. The schedule section has a file of its own,
+ * policy-schedule.c.
  */
-#include <stdio.h>
-#include <syslog.h>
 
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
+#include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
@@ -23,9 +23,6 @@
 /* "Maximum key length - 128 Unicode characters in UTF-8"; "Maximum value length - 256 ..." */
 #define TAG_KEY_MAX 128
 #define TAG_VALUE_MAX 256
-/* Down to seconds, so that tests can drive many cycles quickly; under an hour warns. */
-#define EVERY_MIN 1
-#define EVERY_WARN 3600
 
 void policy_done(policy *p) {
         if (!p)
@@ -268,96 +265,6 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-/* "HH:MM", 00:00 to 23:59. */
-static int parse_at(loader *l, const cnode *n, uint32_t *ret) {
-        const char *s;
-
-        if (!cvalue_expect(l, n, CNODE_SCALAR, "at"))
-                return -EINVAL;
-        s = n->value;
-        if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' ||
-            s[3] < '0' || s[3] > '5' || s[4] < '0' || s[4] > '9' || (s[0] - '0') * 10 + (s[1] - '0') > 23) {
-                loader_error(l, n, "'at' expects a time of day \"HH:MM\" (00:00 to 23:59), got '%s'%s", s,
-                             n->plain && strchr(s, ':') == NULL ? " (quote it)" : "");
-                return -EINVAL;
-        }
-        *ret = (uint32_t) (((s[0] - '0') * 10 + (s[1] - '0')) * 3600 + ((s[3] - '0') * 10 + (s[4] - '0')) * 60);
-        return 0;
-}
-
-static const char *const schedule_keys[] = { "every", "at", "cron", "timezone", NULL };
-
-static int parse_schedule(loader *l, policy *p, const cnode *n) {
-        _cleanup_(freep) centry *e = NULL;
-        const cnode *every = NULL, *at = NULL, *cron = NULL;
-        size_t n_e = 0;
-        int r;
-
-        r = cvalue_mapping(l, n, "schedule", &e, &n_e);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_e; i++) {
-                const char *k = e[i].key->value;
-                const cnode *v = e[i].value;
-
-                if (streq(k, "every"))
-                        every = v;
-                else if (streq(k, "at"))
-                        at = v;
-                else if (streq(k, "cron"))
-                        cron = v;
-                else if (streq(k, "timezone")) {
-                        if (cvalue_string(l, v, "timezone", &p->schedule.timezone) < 0)
-                                continue;
-                        if (!timezone_is_valid(p->schedule.timezone)) {
-                                loader_error(l, v, "unknown time zone '%s' (an IANA name such as Europe/Berlin)",
-                                             p->schedule.timezone);
-                                p->schedule.timezone = mfree(p->schedule.timezone);
-                        } else if (streq(p->schedule.timezone, "UTC"))
-                                p->schedule.timezone = mfree(p->schedule.timezone);
-                } else
-                        cvalue_unknown(l, e[i].key, "key", "'schedule'", schedule_keys);
-        }
-
-        if (every && cron) {
-                loader_error(l, cron, "'schedule' takes either 'every' or 'cron', not both");
-                return -EINVAL;
-        }
-        if (!every && !cron) {
-                loader_error(l, n, "'schedule' needs 'every' (e.g. 24h) or 'cron' (e.g. \"0 3 * * *\")");
-                return -EINVAL;
-        }
-        if (every) {
-                p->schedule.kind = SCHEDULE_EVERY;
-                if (cvalue_duration(l, every, "every", EVERY_MIN, CVALUE_DURATION_MAX, &p->schedule.every) >= 0 &&
-                    p->schedule.every < EVERY_WARN)
-                        loader_warning(l, every, "a schedule more often than hourly (every %s) makes many images "
-                                       "and many CreateImage calls", every->value);
-                if (at)
-                        (void) parse_at(l, at, &p->schedule.at);
-                return 0;
-        }
-
-        p->schedule.kind = SCHEDULE_CRON;
-        if (at)
-                loader_error(l, at, "'at' goes with 'every'; with 'cron' the expression says when");
-        if (cvalue_string(l, cron, "cron", &p->schedule.cron_expr) >= 0) {
-                _cleanup_(freep) char *msg = NULL;
-
-                r = cron_parse(p->schedule.cron_expr, &p->schedule.cron, &msg);
-                if (r == -ENOMEM)
-                        return (l->oom = r);
-                if (r < 0)
-                        loader_error(l, cron, "invalid cron expression '%s': %s", p->schedule.cron_expr,
-                                     msg ? msg : "cannot parse");
-                else if (__builtin_popcountll(p->schedule.cron.minutes) > 1)
-                        loader_warning(l, cron, "a schedule more often than hourly ('%s' fires %d times an hour) "
-                                       "makes many images and many CreateImage calls", p->schedule.cron_expr,
-                                       __builtin_popcountll(p->schedule.cron.minutes));
-        }
-        return 0;
-}
-
 static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
@@ -493,7 +400,7 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) parse_targets(l, p, v);
         } else if (streq(k, "schedule")) {
                 seen->schedule = true;
-                (void) parse_schedule(l, p, v);
+                (void) config_schedule_parse(l, &p->schedule, v);
         } else if (streq(k, "image"))
                 (void) parse_image(l, p, v, &seen->name_template, &seen->description_template);
         else if (streq(k, "retain")) {
