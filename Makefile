@@ -47,9 +47,12 @@ DAEMON_SRCS := \
 	daemon/schedule/schedule.c \
 	daemon/schedule/cron.c \
 	daemon/schedule/zone.c \
+	daemon/config/diag.c \
 	daemon/config/yaml.c \
 	daemon/config/value.c \
+	daemon/config/policy-schedule.c \
 	daemon/config/policy.c \
+	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
 	daemon/run/plan.c \

@@ -78,7 +78,7 @@ static void print_selectors(const char *prefix, const tag_selector *t, size_t n)
 }
 
 static void print_summary(const policy *p, time_t now) {
-        char buf[CONFIG_DURATION_MAX];
+        char buf[DURATION_MAX];
         time_t next;
 
         printf("%s (%s:%u)\n", p->name, p->pos.file, p->pos.line);
@@ -99,7 +99,7 @@ static void print_summary(const policy *p, time_t now) {
         if (p->schedule.kind == SCHEDULE_CRON)
                 printf("cron '%s'", p->schedule.cron_expr);
         else
-                printf("every %s at %02u:%02u", config_format_duration(p->schedule.every, buf),
+                printf("every %s at %02u:%02u", format_duration(p->schedule.every, buf),
                        p->schedule.at / 3600, p->schedule.at / 60 % 60);
         printf(" %s\n", p->schedule.timezone ?: "UTC");
         if (schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
@@ -116,7 +116,7 @@ static void print_summary(const policy *p, time_t now) {
                p->copy_instance_tags ? ", instance tags copied" : "");
         printf("  retain:   newest %u available per instance", p->retain_count);
         if (p->retain_max_age > 0)
-                printf(", none older than %s (the newest always stays)", config_format_duration(p->retain_max_age, buf));
+                printf(", none older than %s (the newest always stays)", format_duration(p->retain_max_age, buf));
         printf("\n");
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The helpers declared in util.h. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "base/util.h"
@@ -190,5 +191,29 @@ char *format_iso8601(time_t t, char buf[static ISO8601_MAX]) {
 
         if (!gmtime_r(&t, &tm) || strftime(buf, ISO8601_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 snprintf(buf, ISO8601_MAX, "invalid-time");
+        return buf;
+}
+
+/* Weeks only when whole ("2w"), else days and smaller ("90d", "1h30m"): as operators write
+ * them, and as the configuration reads them, so that a logged reason can be pasted back. */
+char *format_duration(uint64_t seconds, char buf[static DURATION_MAX]) {
+        static const struct { char unit; uint64_t seconds; } units[] = {
+                { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+        };
+        size_t k = 0;
+
+        if (seconds == 0 || seconds % (7 * 86400) == 0) {
+                snprintf(buf, DURATION_MAX, seconds ? "%" PRIu64 "w" : "0s", seconds / (7 * 86400));
+                return buf;
+        }
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(units) && seconds > 0; i++) {
+                uint64_t v = seconds / units[i].seconds;
+
+                if (v == 0)
+                        continue;
+                k += (size_t) snprintf(buf + k, DURATION_MAX - k, "%" PRIu64 "%c", v, units[i].unit);
+                seconds -= v * units[i].seconds;
+        }
         return buf;
 }

@@ -113,3 +113,8 @@ int parse_iso8601(const char *s, time_t *ret);
 char *format_iso8601(time_t t, char buf[static 21]);
 
 #define ISO8601_MAX 21
+
+/* Seconds as the configuration writes them: "1h30m", "90d", "2w" (weeks only when whole),
+ * "0s"; config_parse_duration() reads every one back. */
+#define DURATION_MAX 64
+char *format_duration(uint64_t seconds, char buf[static DURATION_MAX]);

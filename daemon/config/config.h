@@ -83,11 +83,9 @@ int config_dump(FILE *f, const config *c);
 
 /* ---- Values (pure; exposed for tests) ------------------------------------------------- */
 
-/* "90s", "30m", "6h", "7d", "2w", "1h30m": whole seconds, > 0, at most 100 years. */
+/* "90s", "30m", "6h", "7d", "2w", "1h30m": whole seconds, > 0, at most 100 years. The
+ * shortest such string is format_duration() (base/util.h). */
 int config_parse_duration(const char *s, uint64_t *ret);
-/* The shortest such string ("1d", "1h30m"); buf of at least CONFIG_DURATION_MAX bytes. */
-#define CONFIG_DURATION_MAX 64
-char *config_format_duration(uint64_t seconds, char buf[static CONFIG_DURATION_MAX]);
 
 typedef enum config_template_kind {
         CONFIG_TEMPLATE_NAME,           /* the AMI name: EC2's character set, 3..128, {slot} and {instance_id} */

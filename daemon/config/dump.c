@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "config/internal.h"
+#include "config/global.h"
 
 /* Plain when YAML reads it back as the same string, else double-quoted. */
 static bool plain_safe(const char *s) {
@@ -34,7 +34,9 @@ static bool plain_safe(const char *s) {
         return !numeric;
 }
 
-static void put_str(FILE *f, const char *s) {
+/* Each put_*() writes key (the text before the value: a newline, indentation, "name: ") first. */
+static void put_str(FILE *f, const char *key, const char *s) {
+        fputs(key, f);
         if (!s) {
                 fputs("~", f);
                 return;
@@ -55,23 +57,23 @@ static void put_str(FILE *f, const char *s) {
         fputc('"', f);
 }
 
-static void put_secret(FILE *f, const char *s) {
+static void put_secret(FILE *f, const char *key, const char *s) {
+        fputs(key, f);
         fputs(s ? "\"(set)\"" : "~", f);
 }
 
-static void put_duration(FILE *f, uint64_t seconds) {
-        char buf[CONFIG_DURATION_MAX];
+static void put_duration(FILE *f, const char *key, uint64_t seconds) {
+        char buf[DURATION_MAX];
 
-        fputs(config_format_duration(seconds, buf), f);
+        fputs(key, f);
+        fputs(format_duration(seconds, buf), f);
 }
 
 static void put_selectors(FILE *f, const tag_selector *t, size_t n) {
         fputs("{", f);
         for (size_t i = 0; i < n; i++) {
-                fputs(i > 0 ? ", " : "", f);
-                put_str(f, t[i].key);
-                fputs(": ", f);
-                put_str(f, t[i].value ? t[i].value : "*");
+                put_str(f, i > 0 ? ", " : "", t[i].key);
+                put_str(f, ": ", t[i].value ? t[i].value : "*");
         }
         fputs("}", f);
 }
@@ -79,10 +81,8 @@ static void put_selectors(FILE *f, const tag_selector *t, size_t n) {
 static void put_tags(FILE *f, const ec2_tags *t) {
         fputs("{", f);
         for (size_t i = 0; i < t->n; i++) {
-                fputs(i > 0 ? ", " : "", f);
-                put_str(f, t->items[i].key);
-                fputs(": ", f);
-                put_str(f, t->items[i].value);
+                put_str(f, i > 0 ? ", " : "", t->items[i].key);
+                put_str(f, ": ", t->items[i].value);
         }
         fputs("}", f);
 }
@@ -91,18 +91,13 @@ static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
 
-        fputs("  - name: ", f);
-        put_str(f, p->name);
+        put_str(f, "  - name: ", p->name);
         fprintf(f, "\n    # %s:%u:%u\n", p->pos.file ? p->pos.file : "-", p->pos.line, p->pos.column);
         fputs("    regions: [", f);
-        for (char **r = p->regions; r && *r; r++) {
-                fputs(r == p->regions ? "" : ", ", f);
-                put_str(f, *r);
-        }
-        fputs("]\n    role_arn: ", f);
-        put_str(f, p->role_arn);
-        fputs("\n    external_id: ", f);
-        put_str(f, p->external_id);
+        for (char **r = p->regions; r && *r; r++)
+                put_str(f, r == p->regions ? "" : ", ", *r);
+        put_str(f, "]\n    role_arn: ", p->role_arn);
+        put_str(f, "\n    external_id: ", p->external_id);
 
         fputs("\n    targets:\n      tags: ", f);
         put_selectors(f, p->tags, p->n_tags);
@@ -116,83 +111,65 @@ static void dump_policy(FILE *f, const policy *p) {
                 }
         fputs("]\n    schedule:\n", f);
         if (s->kind == SCHEDULE_EVERY) {
-                fputs("      every: ", f);
-                put_duration(f, s->every);
+                put_duration(f, "      every: ", s->every);
                 fprintf(f, "\n      at: \"%02u:%02u\"\n", s->at / 3600, s->at % 3600 / 60);
         } else {
-                fputs("      cron: ", f);
-                put_str(f, s->cron_expr);
+                put_str(f, "      cron: ", s->cron_expr);
                 fputs("\n", f);
         }
-        fputs("      timezone: ", f);
-        put_str(f, s->timezone ? s->timezone : "UTC");
+        put_str(f, "      timezone: ", s->timezone ? s->timezone : "UTC");
 
-        fputs("\n    image:\n      name: ", f);
-        put_str(f, p->name_template);
-        fputs("\n      description: ", f);
-        put_str(f, p->description_template);
+        put_str(f, "\n    image:\n      name: ", p->name_template);
+        put_str(f, "\n      description: ", p->description_template);
         fprintf(f, "\n      reboot: %s\n      copy_instance_tags: %s\n      tags: ",
                 p->reboot ? "true" : "false", p->copy_instance_tags ? "true" : "false");
         put_tags(f, &p->image_tags);
-        fputs("\n      wait_timeout: ", f);
-        put_duration(f, p->wait_timeout);
-        fprintf(f, "\n    retain:\n      count: %u\n      max_age: ", p->retain_count);
+        put_duration(f, "\n      wait_timeout: ", p->wait_timeout);
+        fprintf(f, "\n    retain:\n      count: %u", p->retain_count);
         if (p->retain_max_age > 0)
-                put_duration(f, p->retain_max_age);
+                put_duration(f, "\n      max_age: ", p->retain_max_age);
         else
-                fputs("~", f);
+                fputs("\n      max_age: ~", f);
         fputs("\n", f);
 }
 
 int config_dump(FILE *f, const config *c) {
         const char *any = NULL;
 
-        fputs("region: ", f);
-        put_str(f, c->default_region);
-        fputs("\nprofile: ", f);
-        put_str(f, c->profile);
+        put_str(f, "region: ", c->default_region);
+        put_str(f, "\nprofile: ", c->profile);
         if (c->access_key_id || c->secret_access_key || c->session_token) {
-                fputs("\ncredentials:\n  access_key_id: ", f);
-                put_secret(f, c->access_key_id);
-                fputs("\n  secret_access_key: ", f);
-                put_secret(f, c->secret_access_key);
-                fputs("\n  session_token: ", f);
-                put_secret(f, c->session_token);
+                put_secret(f, "\ncredentials:\n  access_key_id: ", c->access_key_id);
+                put_secret(f, "\n  secret_access_key: ", c->secret_access_key);
+                put_secret(f, "\n  session_token: ", c->session_token);
         } else
                 fputs("\ncredentials: ~", f);
 
         for (size_t i = 0; i < c->n_endpoints; i++)
                 if (!c->endpoints[i].region)
                         any = c->endpoints[i].url;
-        fputs("\nendpoint_url: ", f);
-        put_str(f, any);
+        put_str(f, "\nendpoint_url: ", any);
         fputs("\nendpoints:", f);
         if (c->n_endpoints == 0 || (c->n_endpoints == 1 && any))
                 fputs(" {}", f);
         for (size_t i = 0; i < c->n_endpoints; i++)
                 if (c->endpoints[i].region) {
-                        fputs("\n  ", f);
-                        put_str(f, c->endpoints[i].region);
-                        fputs(": ", f);
-                        put_str(f, c->endpoints[i].url);
+                        put_str(f, "\n  ", c->endpoints[i].region);
+                        put_str(f, ": ", c->endpoints[i].url);
                 }
-        fputs("\nsts_endpoint_url: ", f);
-        put_str(f, c->sts_endpoint_url);
+        put_str(f, "\nsts_endpoint_url: ", c->sts_endpoint_url);
 
         fputs("\npacing:\n", f);
         for (int i = 0; i < _PACE_CATEGORY_MAX; i++)
                 fprintf(f, "  %s: {capacity: %g, refill: %g}\n", config_pacing_key(i),
                         c->pacing[i].capacity, c->pacing[i].refill_per_sec);
-        fprintf(f, "max_in_flight: %u\nlog_level: %s\ndry_run: %s\npolicies_dir: ",
+        fprintf(f, "max_in_flight: %u\nlog_level: %s\ndry_run: %s",
                 c->max_in_flight, config_log_level_to_string(c->log_level) ?: "info",
                 c->dry_run ? "true" : "false");
-        put_str(f, c->policies_dir);
-        fputs("\npoll_initial: ", f);
-        put_duration(f, c->poll_initial);
-        fputs("\npoll_max: ", f);
-        put_duration(f, c->poll_max);
-        fputs("\nspread: ", f);
-        put_duration(f, c->spread);
+        put_str(f, "\npolicies_dir: ", c->policies_dir);
+        put_duration(f, "\npoll_initial: ", c->poll_initial);
+        put_duration(f, "\npoll_max: ", c->poll_max);
+        put_duration(f, "\nspread: ", c->spread);
         fputs(c->n_policies ? "\npolicies:\n" : "\npolicies: []\n", f);
         for (size_t i = 0; i < c->n_policies; i++)
                 dump_policy(f, &c->policies[i]);

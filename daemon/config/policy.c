@@ -4,13 +4,13 @@
  * amirotd.yaml(5) and design.md), its defaults, and the checks that EC2 would
  * otherwise only make at the first CreateImage, hours after the reload. Each
  * error is reported where it is and the walk goes on, so that one `amirotd
- * check` lists every problem.
+ * check` lists every problem. The schedule section has a file of its own,
+ * policy-schedule.c.
  */
-#include <stdio.h>
-#include <syslog.h>
 
 #include "aws/endpoint.h"
-#include "config/internal.h"
+#include "config/policy-parse.h"
+#include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
@@ -23,10 +23,6 @@
 /* "Maximum key length - 128 Unicode characters in UTF-8"; "Maximum value length - 256 ..." */
 #define TAG_KEY_MAX 128
 #define TAG_VALUE_MAX 256
-/* Down to seconds, so that tests can drive many cycles quickly; under an hour warns. */
-#define EVERY_MIN 1
-#define EVERY_WARN 3600
-#define DURATION_LONG (5200ULL * 7 * 86400)     /* 100 years of weeks */
 
 void policy_done(policy *p) {
         if (!p)
@@ -269,96 +265,6 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-/* "HH:MM", 00:00 to 23:59. */
-static int parse_at(loader *l, const cnode *n, uint32_t *ret) {
-        const char *s;
-
-        if (!cvalue_expect(l, n, CNODE_SCALAR, "at"))
-                return -EINVAL;
-        s = n->value;
-        if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' ||
-            s[3] < '0' || s[3] > '5' || s[4] < '0' || s[4] > '9' || (s[0] - '0') * 10 + (s[1] - '0') > 23) {
-                loader_error(l, n, "'at' expects a time of day \"HH:MM\" (00:00 to 23:59), got '%s'%s", s,
-                             n->plain && strchr(s, ':') == NULL ? " (quote it)" : "");
-                return -EINVAL;
-        }
-        *ret = (uint32_t) (((s[0] - '0') * 10 + (s[1] - '0')) * 3600 + ((s[3] - '0') * 10 + (s[4] - '0')) * 60);
-        return 0;
-}
-
-static const char *const schedule_keys[] = { "every", "at", "cron", "timezone", NULL };
-
-static int parse_schedule(loader *l, policy *p, const cnode *n) {
-        _cleanup_(freep) centry *e = NULL;
-        const cnode *every = NULL, *at = NULL, *cron = NULL;
-        size_t n_e = 0;
-        int r;
-
-        r = cvalue_mapping(l, n, "schedule", &e, &n_e);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_e; i++) {
-                const char *k = e[i].key->value;
-                const cnode *v = e[i].value;
-
-                if (streq(k, "every"))
-                        every = v;
-                else if (streq(k, "at"))
-                        at = v;
-                else if (streq(k, "cron"))
-                        cron = v;
-                else if (streq(k, "timezone")) {
-                        if (cvalue_string(l, v, "timezone", &p->schedule.timezone) < 0)
-                                continue;
-                        if (!timezone_is_valid(p->schedule.timezone)) {
-                                loader_error(l, v, "unknown time zone '%s' (an IANA name such as Europe/Berlin)",
-                                             p->schedule.timezone);
-                                p->schedule.timezone = mfree(p->schedule.timezone);
-                        } else if (streq(p->schedule.timezone, "UTC"))
-                                p->schedule.timezone = mfree(p->schedule.timezone);
-                } else
-                        cvalue_unknown(l, e[i].key, "key", "'schedule'", schedule_keys);
-        }
-
-        if (every && cron) {
-                loader_error(l, cron, "'schedule' takes either 'every' or 'cron', not both");
-                return -EINVAL;
-        }
-        if (!every && !cron) {
-                loader_error(l, n, "'schedule' needs 'every' (e.g. 24h) or 'cron' (e.g. \"0 3 * * *\")");
-                return -EINVAL;
-        }
-        if (every) {
-                p->schedule.kind = SCHEDULE_EVERY;
-                if (cvalue_duration(l, every, "every", EVERY_MIN, DURATION_LONG, &p->schedule.every) >= 0 &&
-                    p->schedule.every < EVERY_WARN)
-                        loader_warning(l, every, "a schedule more often than hourly (every %s) makes many images "
-                                       "and many CreateImage calls", every->value);
-                if (at)
-                        (void) parse_at(l, at, &p->schedule.at);
-                return 0;
-        }
-
-        p->schedule.kind = SCHEDULE_CRON;
-        if (at)
-                loader_error(l, at, "'at' goes with 'every'; with 'cron' the expression says when");
-        if (cvalue_string(l, cron, "cron", &p->schedule.cron_expr) >= 0) {
-                _cleanup_(freep) char *msg = NULL;
-
-                r = cron_parse(p->schedule.cron_expr, &p->schedule.cron, &msg);
-                if (r == -ENOMEM)
-                        return (l->oom = r);
-                if (r < 0)
-                        loader_error(l, cron, "invalid cron expression '%s': %s", p->schedule.cron_expr,
-                                     msg ? msg : "cannot parse");
-                else if (__builtin_popcountll(p->schedule.cron.minutes) > 1)
-                        loader_warning(l, cron, "a schedule more often than hourly ('%s' fires %d times an hour) "
-                                       "makes many images and many CreateImage calls", p->schedule.cron_expr,
-                                       __builtin_popcountll(p->schedule.cron.minutes));
-        }
-        return 0;
-}
-
 static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
@@ -417,7 +323,7 @@ static int parse_retain(loader *l, policy *p, const cnode *n) {
                                 p->retain_count = (unsigned) v;
                 } else if (streq(k, "max_age")) {
                         if (!cnode_is_null(e[i].value) &&
-                            cvalue_duration(l, e[i].value, "max_age", 60, DURATION_LONG, &v) >= 0)
+                            cvalue_duration(l, e[i].value, "max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
                                 p->retain_max_age = v;
                 } else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys), "count"))
                         has_suggested_count = true;
@@ -446,15 +352,115 @@ static const char *const policy_keys[] = {
         "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
 };
 
-int config_policy_parse(loader *l, const cnode *map) {
-        _cleanup_(freep) centry *e = NULL;
-        const cnode *name_node = NULL, *name_tmpl = NULL, *desc_tmpl = NULL;
-        bool have_targets = false, have_schedule = false, have_retain = false;
-        const cnode *external_id = NULL;
+/* What a policy's keys said, for the checks that span keys once all are read. */
+typedef struct policy_seen {
+        const cnode *name, *name_template, *description_template, *external_id;
+        bool targets, schedule, retain;
+} policy_seen;
+
+static void parse_name(loader *l, policy *p, const cnode *n) {
+        if (cvalue_string(l, n, "name", &p->name) < 0)
+                return;
+        if (!policy_name_valid(p->name)) {
+                loader_error(l, n, "policy name '%s' must be 1 to %d letters, digits or dashes",
+                             p->name, POLICY_NAME_MAX);
+                p->name = mfree(p->name);
+        } else
+                p->name_pos = pos_of(l, n);
+}
+
+static void parse_identity(loader *l, policy *p, const char *k, const cnode *v, policy_seen *seen) {
+        if (cnode_is_null(v))
+                return;
+        if (streq(k, "role_arn")) {
+                if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !role_arn_valid(p->role_arn))
+                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
+                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", p->role_arn);
+                return;
+        }
+        seen->external_id = v;
+        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !external_id_valid(p->external_id))
+                loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
+                             "and _+=,.@:/-");
+}
+
+static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen *seen) {
+        const char *k = e->key->value, *suggestion;
+        const cnode *v = e->value;
+
+        if (streq(k, "name")) {
+                seen->name = v;
+                parse_name(l, p, v);
+        } else if (streq(k, "regions"))
+                (void) parse_regions(l, p, v);
+        else if (streq(k, "role_arn") || streq(k, "external_id"))
+                parse_identity(l, p, k, v, seen);
+        else if (streq(k, "targets")) {
+                seen->targets = true;
+                (void) parse_targets(l, p, v);
+        } else if (streq(k, "schedule")) {
+                seen->schedule = true;
+                (void) config_schedule_parse(l, &p->schedule, v);
+        } else if (streq(k, "image"))
+                (void) parse_image(l, p, v, &seen->name_template, &seen->description_template);
+        else if (streq(k, "retain")) {
+                seen->retain = true;
+                (void) parse_retain(l, p, v);
+        } else {
+                suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
+                /* one error for a misspelled key, not a second one for the missing key */
+                if (streq_ptr(suggestion, "name"))
+                        seen->name = e->key;
+                else if (streq_ptr(suggestion, "targets"))
+                        seen->targets = true;
+                else if (streq_ptr(suggestion, "schedule"))
+                        seen->schedule = true;
+                else if (streq_ptr(suggestion, "retain"))
+                        seen->retain = true;
+        }
+}
+
+static void report_missing(loader *l, const policy *p, const cnode *map, const char *what) {
+        loader_error(l, map, "policy%s%s%s needs %s", p->name ? " '" : "", p->name ? p->name : "",
+                     p->name ? "'" : "", what);
+}
+
+static void check_required(loader *l, const policy *p, const cnode *map, const policy_seen *seen) {
+        if (!seen->name)
+                loader_error(l, map, "policy without 'name'");
+        if (!seen->targets)
+                report_missing(l, p, map, "'targets' with 'tags'");
+        if (!seen->schedule)
+                report_missing(l, p, map, "'schedule'");
+        if (!seen->retain)
+                report_missing(l, p, map, "'retain' with 'count'");
+        if (seen->external_id && !p->role_arn)
+                loader_error(l, seen->external_id, "'external_id' goes with 'role_arn'");
+}
+
+/* The defaults of what was left out, then the templates against the final name and regions. */
+static int complete(loader *l, policy *p, const cnode *map, const policy_seen *seen) {
+        const config *c = l->config;
+
+        if (!p->regions && c->default_region && strv_extend(&p->regions, c->default_region) < 0)
+                return (l->oom = -ENOMEM);
+        if (!p->name_template && !(p->name_template = strdup(DEFAULT_NAME_TEMPLATE)))
+                return (l->oom = -ENOMEM);
+        if (!p->description_template && !(p->description_template = strdup(DEFAULT_DESCRIPTION_TEMPLATE)))
+                return (l->oom = -ENOMEM);
+        if (seen->name_template)
+                check_template(l, p, seen->name_template, p->name_template, CONFIG_TEMPLATE_NAME);
+        else if (p->name)
+                check_template(l, p, map, p->name_template, CONFIG_TEMPLATE_NAME);
+        if (seen->description_template)
+                check_template(l, p, seen->description_template, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
+        return l->oom;
+}
+
+/* Kept even when invalid, so that duplicate names are found; any error drops the whole config. */
+static int policy_append(loader *l, const cnode *map, policy **ret) {
         config *c = l->config;
-        policy *p, *pl;
-        size_t n_e = 0;
-        int r;
+        policy *pl;
 
         if (c->n_policies >= CONFIG_MAX_POLICIES) {
                 loader_error(l, map, "more than %u policies, ignoring the rest", CONFIG_MAX_POLICIES);
@@ -464,101 +470,34 @@ int config_policy_parse(loader *l, const cnode *map) {
         if (!pl)
                 return (l->oom = -ENOMEM);
         c->policies = pl;
-        /* Kept even when invalid, so that duplicate names are found; any error drops the whole config. */
         l->policy_file[c->n_policies] = l->file_index;
-        p = &c->policies[c->n_policies++];
-        *p = (policy) {
+        *ret = &c->policies[c->n_policies++];
+        **ret = (policy) {
                 .pos = pos_of(l, map),
                 .states = (1u << EC2_INSTANCE_RUNNING) | (1u << EC2_INSTANCE_STOPPED),
                 .wait_timeout = DEFAULT_WAIT_TIMEOUT,
         };
+        return 0;
+}
 
+int config_policy_parse(loader *l, const cnode *map) {
+        _cleanup_(freep) centry *e = NULL;
+        policy_seen seen = {};
+        size_t n_e = 0;
+        policy *p;
+        int r;
+
+        r = policy_append(l, map, &p);
+        if (r < 0)
+                return r;
         r = cnode_mapping_entries(l, map, &e, &n_e);
         if (r < 0)
                 return (l->oom = r);
-
         for (size_t i = 0; i < n_e; i++) {
-                const char *k = e[i].key->value;
-                const cnode *v = e[i].value;
-
-                if (streq(k, "name")) {
-                        name_node = v;
-                        if (cvalue_string(l, v, "name", &p->name) < 0)
-                                continue;
-                        if (!policy_name_valid(p->name)) {
-                                loader_error(l, v, "policy name '%s' must be 1 to %d letters, digits or dashes",
-                                             p->name, POLICY_NAME_MAX);
-                                p->name = mfree(p->name);
-                        } else
-                                p->name_pos = pos_of(l, v);
-                } else if (streq(k, "regions"))
-                        (void) parse_regions(l, p, v);
-                else if (streq(k, "role_arn")) {
-                        if (cnode_is_null(v))
-                                continue;
-                        if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !role_arn_valid(p->role_arn))
-                                loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                             "(arn:aws:iam::123456789012:role/NAME), got '%s'", p->role_arn);
-                } else if (streq(k, "external_id")) {
-                        if (cnode_is_null(v))
-                                continue;
-                        external_id = v;
-                        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !external_id_valid(p->external_id))
-                                loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                                             "and _+=,.@:/-");
-                } else if (streq(k, "targets")) {
-                        have_targets = true;
-                        (void) parse_targets(l, p, v);
-                } else if (streq(k, "schedule")) {
-                        have_schedule = true;
-                        (void) parse_schedule(l, p, v);
-                } else if (streq(k, "image"))
-                        (void) parse_image(l, p, v, &name_tmpl, &desc_tmpl);
-                else if (streq(k, "retain")) {
-                        have_retain = true;
-                        (void) parse_retain(l, p, v);
-                } else {
-                        const char *suggestion = cvalue_unknown(l, e[i].key, "key", "policy", policy_keys);
-
-                        /* one error for a misspelled key, not a second one for the missing key */
-                        if (streq_ptr(suggestion, "name"))
-                                name_node = e[i].key;
-                        else if (streq_ptr(suggestion, "targets"))
-                                have_targets = true;
-                        else if (streq_ptr(suggestion, "schedule"))
-                                have_schedule = true;
-                        else if (streq_ptr(suggestion, "retain"))
-                                have_retain = true;
-                }
+                parse_policy_key(l, p, &e[i], &seen);
                 if (l->oom)
                         return l->oom;
         }
-
-        if (!name_node)
-                loader_error(l, map, "policy without 'name'");
-        if (!have_targets)
-                loader_error(l, map, "policy%s%s%s needs 'targets' with 'tags'",
-                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
-        if (!have_schedule)
-                loader_error(l, map, "policy%s%s%s needs 'schedule'",
-                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
-        if (!have_retain)
-                loader_error(l, map, "policy%s%s%s needs 'retain' with 'count'",
-                             p->name ? " '" : "", p->name ? p->name : "", p->name ? "'" : "");
-        if (external_id && !p->role_arn)
-                loader_error(l, external_id, "'external_id' goes with 'role_arn'");
-
-        if (!p->regions && c->default_region && strv_extend(&p->regions, c->default_region) < 0)
-                return (l->oom = -ENOMEM);
-        if (!p->name_template && !(p->name_template = strdup(DEFAULT_NAME_TEMPLATE)))
-                return (l->oom = -ENOMEM);
-        if (!p->description_template && !(p->description_template = strdup(DEFAULT_DESCRIPTION_TEMPLATE)))
-                return (l->oom = -ENOMEM);
-        if (name_tmpl)
-                check_template(l, p, name_tmpl, p->name_template, CONFIG_TEMPLATE_NAME);
-        else if (p->name)
-                check_template(l, p, map, p->name_template, CONFIG_TEMPLATE_NAME);
-        if (desc_tmpl)
-                check_template(l, p, desc_tmpl, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
-        return l->oom;
+        check_required(l, p, map, &seen);
+        return complete(l, p, map, &seen);
 }

@@ -9,7 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "config/internal.h"
+#include "config/value.h"
 
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what) {
         static const char *const names[] = {
@@ -167,7 +167,6 @@ int cvalue_number(loader *l, const cnode *n, const char *what, double min, doubl
 
 /* ---- Durations ---- */
 
-#define DURATION_MAX (5200ULL * 7 * 86400)         /* 100 years of weeks */
 
 int config_parse_duration(const char *s, uint64_t *ret) {
         static const struct { char unit; uint64_t seconds; } units[] = {
@@ -186,7 +185,7 @@ int config_parse_duration(const char *s, uint64_t *ret) {
                         return -EINVAL;
                 for (; *s >= '0' && *s <= '9'; s++) {
                         v = v * 10 + (uint64_t) (*s - '0');
-                        if (v > DURATION_MAX)
+                        if (v > CVALUE_DURATION_MAX)
                                 return -ERANGE;
                 }
                 for (size_t i = 0; i < ELEMENTSOF(units); i++)
@@ -199,7 +198,7 @@ int config_parse_duration(const char *s, uint64_t *ret) {
                         return -EINVAL;
                 last = u;
                 s++;
-                if (v > DURATION_MAX / mult || total + v * mult > DURATION_MAX)
+                if (v > CVALUE_DURATION_MAX / mult || total + v * mult > CVALUE_DURATION_MAX)
                         return -ERANGE;
                 total += v * mult;
         }
@@ -209,31 +208,8 @@ int config_parse_duration(const char *s, uint64_t *ret) {
         return 0;
 }
 
-/* Weeks only when whole ("2w"), else days and smaller ("90d", "1h30m"): as operators write them. */
-char *config_format_duration(uint64_t seconds, char buf[static CONFIG_DURATION_MAX]) {
-        static const struct { char unit; uint64_t seconds; } units[] = {
-                { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
-        };
-        size_t k = 0;
-
-        if (seconds == 0 || seconds % (7 * 86400) == 0) {
-                snprintf(buf, CONFIG_DURATION_MAX, seconds ? "%" PRIu64 "w" : "0s", seconds / (7 * 86400));
-                return buf;
-        }
-        buf[0] = 0;
-        for (size_t i = 0; i < ELEMENTSOF(units) && seconds > 0; i++) {
-                uint64_t v = seconds / units[i].seconds;
-
-                if (v == 0)
-                        continue;
-                k += (size_t) snprintf(buf + k, CONFIG_DURATION_MAX - k, "%" PRIu64 "%c", v, units[i].unit);
-                seconds -= v * units[i].seconds;
-        }
-        return buf;
-}
-
 int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret) {
-        char a[CONFIG_DURATION_MAX], b[CONFIG_DURATION_MAX];
+        char a[DURATION_MAX], b[DURATION_MAX];
         uint64_t v;
         int r;
 
@@ -256,11 +232,11 @@ int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, u
                 return -EINVAL;
         }
         if (v < min) {
-                loader_error(l, n, "'%s' must be at least %s, got %s", what, config_format_duration(min, a), n->value);
+                loader_error(l, n, "'%s' must be at least %s, got %s", what, format_duration(min, a), n->value);
                 return -ERANGE;
         }
         if (v > max) {
-                loader_error(l, n, "'%s' must be at most %s, got %s", what, config_format_duration(max, b), n->value);
+                loader_error(l, n, "'%s' must be at most %s, got %s", what, format_duration(max, b), n->value);
                 return -ERANGE;
         }
         *ret = v;
@@ -356,97 +332,111 @@ static bool ami_name_char(char c) {
 /* "i-" and 17 hexadecimal digits, the longest instance id. */
 #define INSTANCE_ID_MAX 19
 
-int config_check_template(const char *template, config_template_kind kind,
-                          size_t policy_len, size_t region_len, char **ret_error) {
-        static const char *const known[] = { "policy", "instance_id", "instance_name", "slot", "region", NULL };
-        bool has_slot = false, has_id = false;
-        size_t len = 0;
+/* What a template renders to at the longest. */
+typedef struct template_scan {
+        config_template_kind kind;
+        size_t policy_len, region_len;
+        size_t len;
+        bool has_slot, has_id;
+} template_scan;
+
+/* *ret_error as asprintf() makes it; returns -EINVAL, or -ENOMEM when it could not. */
+_printf_(2, 3) static int template_error(char **ret_error, const char *fmt, ...) {
+        va_list ap;
         int r;
 
-        for (const char *p = template; *p;) {
-                const char *end;
-                char name[32];
-
-                if (*p == '{') {
-                        end = strchr(p, '}');
-                        if (!end) {
-                                r = asprintf(ret_error, "unterminated placeholder '%s', expected '}'", p);
-                                goto fail;
-                        }
-                        if ((size_t) (end - p - 1) >= sizeof(name) || memchr(p + 1, '{', (size_t) (end - p - 1))) {
-                                r = asprintf(ret_error, "invalid placeholder '%.*s'", (int) (end - p + 1), p);
-                                goto fail;
-                        }
-                        memcpy(name, p + 1, (size_t) (end - p - 1));
-                        name[end - p - 1] = 0;
-                        if (streq(name, "policy"))
-                                len += policy_len;
-                        else if (streq(name, "instance_id")) {
-                                len += INSTANCE_ID_MAX;
-                                has_id = true;
-                        } else if (streq(name, "slot")) {
-                                len += SLOT_ID_MAX - 1;
-                                has_slot = true;
-                        } else if (streq(name, "region"))
-                                len += region_len;
-                        else if (streq(name, "instance_name")) {
-                                /* A Name tag holds any character, and renaming an instance must not
-                                 * change the name of its slot's image: that name is the idempotency key. */
-                                if (kind == CONFIG_TEMPLATE_NAME) {
-                                        r = asprintf(ret_error, "{instance_name} is not allowed in the image name "
-                                                     "(its characters are not EC2's and a rename would break "
-                                                     "one image per slot); use it in the description");
-                                        goto fail;
-                                }
-                                /* not counted: the planner cuts the description at 255 characters */
-                        } else {
-                                const char *c = cvalue_closest(name, known);
-
-                                r = asprintf(ret_error, "unknown placeholder '{%s}'%s%s%s", name,
-                                             c ? ", did you mean '{" : "", c ? c : "", c ? "}'?" : "");
-                                goto fail;
-                        }
-                        p = end + 1;
-                        continue;
-                }
-                if (kind == CONFIG_TEMPLATE_NAME && !ami_name_char(*p)) {
-                        if ((unsigned char) *p >= 0x80)
-                                r = asprintf(ret_error, "non-ASCII character in the image name; EC2 allows "
-                                             "letters, digits, spaces and ( ) [ ] . / - ' @ _");
-                        else
-                                r = asprintf(ret_error, "character '%c' is not allowed in an image name; EC2 allows "
-                                             "letters, digits, spaces and ( ) [ ] . / - ' @ _", *p);
-                        goto fail;
-                }
-                if (((unsigned char) *p & 0xC0) != 0x80)
-                        len++;
-                p++;
-        }
-
-        if (kind == CONFIG_TEMPLATE_NAME) {
-                if (!has_slot || !has_id) {
-                        r = asprintf(ret_error, "the image name must contain {slot} and {instance_id}, "
-                                     "so that each instance gets one image per slot");
-                        goto fail;
-                }
-                if (len > AMI_NAME_MAX) {
-                        r = asprintf(ret_error, "the image name can be %zu characters long, EC2 allows %d",
-                                     len, AMI_NAME_MAX);
-                        goto fail;
-                }
-                (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
-        } else if (len > AMI_DESCRIPTION_MAX) {
-                r = asprintf(ret_error, "the description can be %zu characters long, EC2 allows %d",
-                             len, AMI_DESCRIPTION_MAX);
-                goto fail;
-        }
-        *ret_error = NULL;
-        return 0;
-
-fail:
+        va_start(ap, fmt);
+        r = vasprintf(ret_error, fmt, ap);
+        va_end(ap);
         if (r < 0) {
                 *ret_error = NULL;
                 return -ENOMEM;
         }
         return -EINVAL;
+}
+
+static int template_placeholder(template_scan *t, const char *name, char **ret_error) {
+        static const char *const known[] = { "policy", "instance_id", "instance_name", "slot", "region", NULL };
+        const char *c;
+
+        if (streq(name, "policy"))
+                t->len += t->policy_len;
+        else if (streq(name, "instance_id")) {
+                t->len += INSTANCE_ID_MAX;
+                t->has_id = true;
+        } else if (streq(name, "slot")) {
+                t->len += SLOT_ID_MAX - 1;
+                t->has_slot = true;
+        } else if (streq(name, "region"))
+                t->len += t->region_len;
+        else if (streq(name, "instance_name")) {
+                /* A Name tag holds any character, and renaming an instance must not
+                 * change the name of its slot's image: that name is the idempotency key. */
+                if (t->kind == CONFIG_TEMPLATE_NAME)
+                        return template_error(ret_error, "{instance_name} is not allowed in the image name "
+                                              "(its characters are not EC2's and a rename would break "
+                                              "one image per slot); use it in the description");
+                /* not counted: the planner cuts the description at 255 characters */
+        } else {
+                c = cvalue_closest(name, known);
+                return template_error(ret_error, "unknown placeholder '{%s}'%s%s%s", name,
+                                      c ? ", did you mean '{" : "", c ? c : "", c ? "}'?" : "");
+        }
+        return 0;
+}
+
+/* The placeholder at p ('{'); *ret_end is its '}'. */
+static int template_brace(template_scan *t, const char *p, const char **ret_end, char **ret_error) {
+        const char *end = strchr(p, '}');
+        char name[32];
+
+        if (!end)
+                return template_error(ret_error, "unterminated placeholder '%s', expected '}'", p);
+        if ((size_t) (end - p - 1) >= sizeof(name) || memchr(p + 1, '{', (size_t) (end - p - 1)))
+                return template_error(ret_error, "invalid placeholder '%.*s'", (int) (end - p + 1), p);
+        memcpy(name, p + 1, (size_t) (end - p - 1));
+        name[end - p - 1] = 0;
+        *ret_end = end;
+        return template_placeholder(t, name, ret_error);
+}
+
+static int template_check_length(const template_scan *t, char **ret_error) {
+        if (t->kind == CONFIG_TEMPLATE_NAME) {
+                if (!t->has_slot || !t->has_id)
+                        return template_error(ret_error, "the image name must contain {slot} and {instance_id}, "
+                                              "so that each instance gets one image per slot");
+                if (t->len > AMI_NAME_MAX)
+                        return template_error(ret_error, "the image name can be %zu characters long, EC2 allows %d",
+                                              t->len, AMI_NAME_MAX);
+                (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
+        } else if (t->len > AMI_DESCRIPTION_MAX)
+                return template_error(ret_error, "the description can be %zu characters long, EC2 allows %d",
+                                      t->len, AMI_DESCRIPTION_MAX);
+        return 0;
+}
+
+int config_check_template(const char *template, config_template_kind kind,
+                          size_t policy_len, size_t region_len, char **ret_error) {
+        template_scan t = { .kind = kind, .policy_len = policy_len, .region_len = region_len };
+        int r;
+
+        *ret_error = NULL;
+        for (const char *p = template; *p; p++) {
+                if (*p == '{') {
+                        r = template_brace(&t, p, &p, ret_error);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (kind == CONFIG_TEMPLATE_NAME && !ami_name_char(*p)) {
+                        if ((unsigned char) *p >= 0x80)
+                                return template_error(ret_error, "non-ASCII character in the image name; EC2 allows "
+                                                      "letters, digits, spaces and ( ) [ ] . / - ' @ _");
+                        return template_error(ret_error, "character '%c' is not allowed in an image name; EC2 allows "
+                                              "letters, digits, spaces and ( ) [ ] . / - ' @ _", *p);
+                }
+                if (((unsigned char) *p & 0xC0) != 0x80)
+                        t.len++;
+        }
+        return template_check_length(&t, ret_error);
 }

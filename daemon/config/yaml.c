@@ -9,7 +9,7 @@
  */
 #include <yaml.h>
 
-#include "config/internal.h"
+#include "config/yaml.h"
 
 #define YAML_STR_TAG "tag:yaml.org,2002:str"
 #define YAML_MERGE_DEPTH_MAX 64
@@ -149,6 +149,11 @@ static int attach(builder *b, cnode *n, const yaml_mark_t *mark) {
         return 0;
 }
 
+/* libyaml's marks are 0-based. */
+#define builder_error(b, mark, ...)                                                             \
+        loader_diag_at((b)->loader, (unsigned) (mark)->line + 1, (unsigned) (mark)->column + 1, \
+                       CONFIG_SEVERITY_ERROR, __VA_ARGS__)
+
 static int check_tag(builder *b, const yaml_char_t *tag, const yaml_mark_t *mark, bool *ret_str) {
         const char *t = (const char *) tag;
 
@@ -161,131 +166,150 @@ static int check_tag(builder *b, const yaml_char_t *tag, const yaml_mark_t *mark
         }
         if (startswith(t, "tag:yaml.org,2002:"))
                 return 0;
-        loader_diag_at(b->loader, (unsigned) mark->line + 1, (unsigned) mark->column + 1,
-                       CONFIG_SEVERITY_ERROR, "YAML tag '%s' is not supported", t);
+        builder_error(b, mark, "YAML tag '%s' is not supported", t);
         return -EINVAL;
 }
 
-/* Returns 1 to go on, 0 at the end of the stream, -EINVAL to stop at an error, -ENOMEM. */
-static int on_event(builder *b, yaml_event_t *e) {
-        const yaml_mark_t *m = &e->start_mark;
+static int on_document_end(builder *b) {
         cdoc_set *s = b->set;
+
+        if (grow((void **) &s->roots, &s->cap_roots, s->n_roots + 1, sizeof(cnode *)) < 0)
+                return -ENOMEM;
+        s->roots[s->n_roots++] = b->root;
+        b->root = NULL;
+        return 0;
+}
+
+static int on_scalar(builder *b, const yaml_event_t *e) {
+        const yaml_mark_t *m = &e->start_mark;
         bool is_str;
         cnode *n;
+        int r;
+
+        r = check_tag(b, e->data.scalar.tag, m, &is_str);
+        if (r < 0)
+                return r;
+        n = cnode_new(b, CNODE_SCALAR, m);
+        if (!n)
+                return -ENOMEM;
+        n->value = malloc(e->data.scalar.length + 1);
+        if (!n->value)
+                return -ENOMEM;
+        memcpy(n->value, e->data.scalar.value, e->data.scalar.length);
+        n->value[e->data.scalar.length] = 0;
+        n->length = e->data.scalar.length;
+        n->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !is_str;
+        b->expanded++;
+        if (attach(b, n, m) < 0)
+                return -ENOMEM;
+        if (e->data.scalar.anchor && anchor_register(b, (const char *) e->data.scalar.anchor, n) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int on_collection_start(builder *b, const yaml_event_t *e) {
+        const yaml_mark_t *m = &e->start_mark;
+        bool seq = e->type == YAML_SEQUENCE_START_EVENT, is_str;
+        const yaml_char_t *tag = seq ? e->data.sequence_start.tag : e->data.mapping_start.tag;
+        const yaml_char_t *a = seq ? e->data.sequence_start.anchor : e->data.mapping_start.anchor;
+        cnode *n;
+        int r;
+
+        if (b->depth >= CONFIG_MAX_DEPTH) {
+                builder_error(b, m, "nesting deeper than %u levels", CONFIG_MAX_DEPTH);
+                return -EINVAL;
+        }
+        r = check_tag(b, tag, m, &is_str);
+        if (r < 0)
+                return r;
+        n = cnode_new(b, seq ? CNODE_SEQUENCE : CNODE_MAPPING, m);
+        if (!n)
+                return -ENOMEM;
+        b->expanded++;
+        if (attach(b, n, m) < 0)
+                return -ENOMEM;
+        b->stack_anchor[b->depth] = NULL;
+        if (a) {
+                b->stack_anchor[b->depth] = strdup((const char *) a);
+                if (!b->stack_anchor[b->depth])
+                        return -ENOMEM;
+        }
+        b->stack[b->depth++] = n;
+        return 0;
+}
+
+static int on_collection_end(builder *b) {
+        _cleanup_(freep) char *a = NULL;
+        cnode *n;
+
+        if (b->depth == 0)
+                return -EINVAL;         /* libyaml never does this */
+        n = b->stack[--b->depth];
+        a = TAKE_PTR(b->stack_anchor[b->depth]);
+        for (size_t i = 0; i < n->n_items; i++)
+                n->weight = n->items[i]->weight > UINT64_MAX - n->weight ? UINT64_MAX
+                                                                          : n->weight + n->items[i]->weight;
+        /* Registered only now: an alias inside its own anchor's node is unknown, so no cycles. */
+        if (a && anchor_register(b, a, n) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int on_alias(builder *b, const yaml_event_t *e) {
+        const yaml_mark_t *m = &e->start_mark;
+        const char *a = (const char *) e->data.alias.anchor;
+        cnode *n;
+
+        n = anchor_find(b, a);
+        if (!n) {
+                builder_error(b, m, "unknown anchor '%s' (anchors must be defined before use)", a);
+                return -EINVAL;
+        }
+        b->expanded = n->weight > UINT64_MAX - b->expanded ? UINT64_MAX : b->expanded + n->weight;
+        if (b->expanded > CONFIG_MAX_NODES) {
+                builder_error(b, m, "aliases expand to more than %u nodes, refusing the file", CONFIG_MAX_NODES);
+                return -EINVAL;
+        }
+        if (attach(b, n, m) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* Returns 1 to go on, 0 at the end of the stream, -EINVAL to stop at an error, -ENOMEM. */
+static int on_event(builder *b, const yaml_event_t *e) {
         int r;
 
         switch (e->type) {
         case YAML_STREAM_END_EVENT:
                 return 0;
-
         case YAML_DOCUMENT_START_EVENT:
                 b->root = NULL;
                 anchors_clear(b);
                 return 1;
-
         case YAML_DOCUMENT_END_EVENT:
-                if (grow((void **) &s->roots, &s->cap_roots, s->n_roots + 1, sizeof(cnode *)) < 0)
-                        return -ENOMEM;
-                s->roots[s->n_roots++] = b->root;
-                b->root = NULL;
-                return 1;
-
+                r = on_document_end(b);
+                return r < 0 ? r : 1;
         case YAML_SCALAR_EVENT:
-                r = check_tag(b, e->data.scalar.tag, m, &is_str);
-                if (r < 0)
-                        return r;
-                n = cnode_new(b, CNODE_SCALAR, m);
-                if (!n)
-                        return -ENOMEM;
-                n->value = malloc(e->data.scalar.length + 1);
-                if (!n->value)
-                        return -ENOMEM;
-                memcpy(n->value, e->data.scalar.value, e->data.scalar.length);
-                n->value[e->data.scalar.length] = 0;
-                n->length = e->data.scalar.length;
-                n->plain = e->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !is_str;
-                b->expanded++;
-                if (attach(b, n, m) < 0)
-                        return -ENOMEM;
-                if (e->data.scalar.anchor && anchor_register(b, (const char *) e->data.scalar.anchor, n) < 0)
-                        return -ENOMEM;
+                r = on_scalar(b, e);
                 break;
-
         case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT: {
-                bool seq = e->type == YAML_SEQUENCE_START_EVENT;
-                const yaml_char_t *tag = seq ? e->data.sequence_start.tag : e->data.mapping_start.tag;
-                const yaml_char_t *a = seq ? e->data.sequence_start.anchor : e->data.mapping_start.anchor;
-
-                if (b->depth >= CONFIG_MAX_DEPTH) {
-                        loader_diag_at(b->loader, (unsigned) m->line + 1, (unsigned) m->column + 1,
-                                       CONFIG_SEVERITY_ERROR, "nesting deeper than %u levels", CONFIG_MAX_DEPTH);
-                        return -EINVAL;
-                }
-                r = check_tag(b, tag, m, &is_str);
-                if (r < 0)
-                        return r;
-                n = cnode_new(b, seq ? CNODE_SEQUENCE : CNODE_MAPPING, m);
-                if (!n)
-                        return -ENOMEM;
-                b->expanded++;
-                if (attach(b, n, m) < 0)
-                        return -ENOMEM;
-                b->stack_anchor[b->depth] = NULL;
-                if (a) {
-                        b->stack_anchor[b->depth] = strdup((const char *) a);
-                        if (!b->stack_anchor[b->depth])
-                                return -ENOMEM;
-                }
-                b->stack[b->depth++] = n;
+        case YAML_MAPPING_START_EVENT:
+                r = on_collection_start(b, e);
                 break;
-        }
-
         case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT: {
-                _cleanup_(freep) char *a = NULL;
-
-                if (b->depth == 0)
-                        return -EINVAL;         /* libyaml never does this */
-                n = b->stack[--b->depth];
-                a = TAKE_PTR(b->stack_anchor[b->depth]);
-                for (size_t i = 0; i < n->n_items; i++)
-                        n->weight = n->items[i]->weight > UINT64_MAX - n->weight ? UINT64_MAX
-                                                                                  : n->weight + n->items[i]->weight;
-                /* Registered only now: an alias inside its own anchor's node is unknown, so no cycles. */
-                if (a && anchor_register(b, a, n) < 0)
-                        return -ENOMEM;
+        case YAML_MAPPING_END_EVENT:
+                r = on_collection_end(b);
                 break;
-        }
-
-        case YAML_ALIAS_EVENT: {
-                const char *a = (const char *) e->data.alias.anchor;
-
-                n = anchor_find(b, a);
-                if (!n) {
-                        loader_diag_at(b->loader, (unsigned) m->line + 1, (unsigned) m->column + 1,
-                                       CONFIG_SEVERITY_ERROR, "unknown anchor '%s' (anchors must be defined before use)", a);
-                        return -EINVAL;
-                }
-                b->expanded = n->weight > UINT64_MAX - b->expanded ? UINT64_MAX : b->expanded + n->weight;
-                if (b->expanded > CONFIG_MAX_NODES) {
-                        loader_diag_at(b->loader, (unsigned) m->line + 1, (unsigned) m->column + 1,
-                                       CONFIG_SEVERITY_ERROR,
-                                       "aliases expand to more than %u nodes, refusing the file", CONFIG_MAX_NODES);
-                        return -EINVAL;
-                }
-                if (attach(b, n, m) < 0)
-                        return -ENOMEM;
+        case YAML_ALIAS_EVENT:
+                r = on_alias(b, e);
                 break;
-        }
-
         default:
                 return 1;
         }
-
+        if (r < 0)
+                return r;
         if (b->expanded > CONFIG_MAX_NODES) {
-                loader_diag_at(b->loader, (unsigned) m->line + 1, (unsigned) m->column + 1, CONFIG_SEVERITY_ERROR,
-                               "more than %u nodes, refusing the file", CONFIG_MAX_NODES);
+                builder_error(b, &e->start_mark, "more than %u nodes, refusing the file", CONFIG_MAX_NODES);
                 return -EINVAL;
         }
         return 1;
@@ -309,10 +333,9 @@ int cdoc_parse(loader *l, const char *data, size_t size, cdoc_set *ret) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        loader_diag_at(l, (unsigned) parser.problem_mark.line + 1,
-                                       (unsigned) parser.problem_mark.column + 1, CONFIG_SEVERITY_ERROR,
-                                       "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "invalid input",
-                                       parser.context ? " " : "", parser.context ? parser.context : "");
+                        builder_error(&b, &parser.problem_mark, "YAML syntax error: %s%s%s",
+                                      parser.problem ? parser.problem : "invalid input",
+                                      parser.context ? " " : "", parser.context ? parser.context : "");
                         break;
                 }
                 r = on_event(&b, &e);

@@ -449,24 +449,13 @@ static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, cons
         return false;
 }
 
-static void format_seconds(uint64_t s, char *buf, size_t size) {
-        if (s % (24 * 3600) == 0)
-                snprintf(buf, size, "%" PRIu64 "d", s / (24 * 3600));
-        else if (s % 3600 == 0)
-                snprintf(buf, size, "%" PRIu64 "h", s / 3600);
-        else if (s % 60 == 0)
-                snprintf(buf, size, "%" PRIu64 "m", s / 60);
-        else
-                snprintf(buf, size, "%" PRIu64 "s", s);
-}
-
 /* One instance id: its selected instance (NULL when the instance is gone or no longer
  * selected) and its managed images m[0..n), newest first. */
 static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image *m, size_t n) {
         const policy *p = c->policy;
         _cleanup_(freep) const char **why = NULL;
         _cleanup_(freep) char *count_reason = NULL, *age_reason = NULL;
-        char age[32];
+        char age[DURATION_MAX];
         size_t kept = 0;
         int r;
 
@@ -502,7 +491,7 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
         why = calloc(n, sizeof(const char *));
         if (asprintf(&count_reason, "beyond retain.count %u", p->retain_count) < 0)
                 count_reason = NULL;
-        format_seconds(p->retain_max_age, age, sizeof(age));
+        format_duration(p->retain_max_age, age);
         if (asprintf(&age_reason, "older than max_age %s", age) < 0)
                 age_reason = NULL;
         if (!why || !count_reason || !age_reason)

@@ -150,7 +150,7 @@ static void test_golden(void **state) {
 /* ---- Pieces ---- */
 
 static void test_duration(void **state) {
-        char buf[CONFIG_DURATION_MAX];
+        char buf[DURATION_MAX];
         uint64_t v;
 
         (void) state;
@@ -183,14 +183,14 @@ static void test_duration(void **state) {
         assert_int_equal(config_parse_duration("99999999999999999999999w", &v), -ERANGE);
         assert_int_equal(config_parse_duration("5300w", &v), -ERANGE);      /* past 100 years */
 
-        assert_string_equal(config_format_duration(86400, buf), "1d");
-        assert_string_equal(config_format_duration(5400, buf), "1h30m");
-        assert_string_equal(config_format_duration(14 * 86400, buf), "2w");
-        assert_string_equal(config_format_duration(90, buf), "1m30s");
-        assert_string_equal(config_format_duration(0, buf), "0s");
+        assert_string_equal(format_duration(86400, buf), "1d");
+        assert_string_equal(format_duration(5400, buf), "1h30m");
+        assert_string_equal(format_duration(14 * 86400, buf), "2w");
+        assert_string_equal(format_duration(90, buf), "1m30s");
+        assert_string_equal(format_duration(0, buf), "0s");
         /* formatting and parsing agree */
         for (uint64_t s = 1; s < 200000; s += 997) {
-                assert_int_equal(config_parse_duration(config_format_duration(s, buf), &v), 0);
+                assert_int_equal(config_parse_duration(format_duration(s, buf), &v), 0);
                 assert_int_equal(v, s);
         }
 }

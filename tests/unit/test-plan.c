@@ -493,7 +493,7 @@ static void test_max_age_keeps_newest_available(void **state) {
         assert_int_equal(w.plan.n, 2);
         assert_action(&w.plan, 0, PLAN_RETIRE, "i-1", "ami-9");
         assert_action(&w.plan, 1, PLAN_RETIRE, "i-1", "ami-7");
-        assert_string_equal(w.plan.actions[0].reason, "older than max_age 7d");
+        assert_string_equal(w.plan.actions[0].reason, "older than max_age 1w");
 
         /* All of them old, and the create keeps failing: the newest good one stays. */
         world_plan_at(&w, NOW + 100 * DAY);
@@ -511,7 +511,7 @@ static void test_max_age_keeps_newest_available(void **state) {
 
         w.policy.retain_max_age = 36 * 3600;
         world_plan_at(&w, NOW + 100 * DAY);
-        assert_string_equal(find_retire(&w.plan, "ami-6")->reason, "older than max_age 36h");
+        assert_string_equal(find_retire(&w.plan, "ami-6")->reason, "older than max_age 1d12h");
         world_done(&w);
 }
 

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * policy.c: one policy mapping to a struct policy. (Not named policy.h: a quoted
+ * "policy.h" in config.h would find it before daemon/policy.h.) Not for use
+ * outside daemon/config/.
+ */
+#pragma once
+
+#include "config/value.h"
+
+/* Reads one policy mapping into l->config; appended even with errors (for the duplicate
+ * name check): any error drops the whole configuration anyway. Returns 0, -EINVAL,
+ * -E2BIG past CONFIG_MAX_POLICIES, or -ENOMEM. */
+int config_policy_parse(loader *l, const cnode *map);
+void policy_done(policy *p);
