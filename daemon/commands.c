@@ -56,20 +56,9 @@ static bool selected(const cli_options *o, const policy *p) {
 static void print_time_in(time_t t, const char *tz) {
         char buf[64];
         struct tm tm;
-        _cleanup_(freep) char *old = NULL;
-        const char *e = getenv("TZ");
 
-        if (e && strdup_or_null(e, &old) < 0)
-                return;
-        setenv("TZ", tz ?: "UTC", 1);
-        tzset();
-        if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
+        if (schedule_local_time(t, tz, &tm) >= 0 && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
                 fputs(buf, stdout);
-        if (old)
-                setenv("TZ", old, 1);
-        else
-                unsetenv("TZ");
-        tzset();
 }
 
 static void print_selectors(const char *prefix, const tag_selector *t, size_t n) {
