@@ -286,6 +286,43 @@ static unit *manager_find_unit(manager *m, const char *policy_name, const char *
         return NULL;
 }
 
+/* The unit of (p, region) in generation g: the existing one, moved to g, or a new one (*ret_fresh). */
+static int manager_unit_for(manager *m, generation *g, const policy *p, const char *region, unit **ret,
+                            bool *ret_fresh) {
+        unit *u = manager_find_unit(m, p->name, region);
+
+        *ret_fresh = !u;
+        if (u)
+                generation_unref(u->gen);
+        else {
+                u = calloc(1, sizeof(*u));
+                if (!u || !(u->region = strdup(region))) {
+                        free(u);
+                        return -ENOMEM;
+                }
+                u->manager = m;
+        }
+        u->gen = generation_ref(g);
+        u->policy = p;
+        *ret = u;
+        return 0;
+}
+
+/* Frees the old units not among units[0..n): their policies or regions are gone. */
+static void manager_drop_removed(manager *m, unit **units, size_t n) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                bool kept = false;
+
+                for (size_t j = 0; j < n; j++)
+                        kept = kept || units[j] == m->units[i];
+                if (!kept) {
+                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
+                                 m->units[i]->run ? ", cancelling its run" : "");
+                        unit_free(m->units[i]);
+                }
+        }
+}
+
 /*
  * Builds the units of generation g. Units that existed keep their in-flight run
  * and move to the new policy at once (the run keeps its own generation); new
@@ -301,8 +338,8 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 const policy *p = &g->config->policies[i];
 
                 for (char **region = p->regions; *region; region++) {
-                        unit *u = manager_find_unit(m, p->name, *region);
-                        bool fresh = !u;
+                        bool fresh;
+                        unit *u;
 
                         if (n == cap) {
                                 unit **nu = reallocarray(units, cap = cap ? cap * 2 : 8, sizeof(*nu));
@@ -312,18 +349,9 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                                 }
                                 units = nu;
                         }
-                        if (fresh) {
-                                u = calloc(1, sizeof(*u));
-                                if (!u || !(u->region = strdup(*region))) {
-                                        free(u);
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                u->manager = m;
-                        } else
-                                generation_unref(u->gen);
-                        u->gen = generation_ref(g);
-                        u->policy = p;
+                        r = manager_unit_for(m, g, p, *region, &u, &fresh);
+                        if (r < 0)
+                                goto fail;
                         units[n++] = u;
 
                         r = unit_arm(u);
@@ -337,18 +365,7 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 }
         }
 
-        /* What is left of the old units belongs to removed policies or regions. */
-        for (size_t i = 0; i < m->n_units; i++) {
-                bool kept = false;
-
-                for (size_t j = 0; j < n; j++)
-                        kept = kept || units[j] == m->units[i];
-                if (!kept) {
-                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
-                                 m->units[i]->run ? ", cancelling its run" : "");
-                        unit_free(m->units[i]);
-                }
-        }
+        manager_drop_removed(m, units, n);
         free(m->units);
         m->units = units;
         m->n_units = n;
