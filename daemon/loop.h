@@ -9,8 +9,9 @@
  * command. Everything below them is handed that loop explicitly and adds only
  * the sources of its own work, each freed by the object it serves, so that
  * freeing a run, a call or a client can never leave a callback behind. Every
- * source carries a description naming what it serves, which sd-event's debug
- * logs (SYSTEMD_LOG_LEVEL=debug) print:
+ * source carries a description naming what it serves, so that sd-event's own
+ * messages (a failing callback, SYSTEMD_LOG_LEVEL=debug) and a debugger say
+ * which policy and region a source belongs to:
  *
  *   loop.c         "slot P/R": one CLOCK_REALTIME timer per (policy, region) at
  *                  its next slot, because slots are wall-clock times;
