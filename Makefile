@@ -44,9 +44,10 @@ AWS_SRCS := \
 DAEMON_SRCS := \
 	daemon/base/log.c \
 	daemon/base/util.c \
-	daemon/schedule/schedule.c \
+	daemon/schedule/time.c \
 	daemon/schedule/cron.c \
 	daemon/schedule/zone.c \
+	daemon/schedule/schedule.c \
 	daemon/config/diag.c \
 	daemon/config/yaml.c \
 	daemon/config/value.c \

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "run/engine.h"
 #include "base/log.h"
+#include "loop.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
@@ -51,25 +52,27 @@ static bool selected(const cli_options *o, const policy *p) {
         return !o->policy || streq(o->policy, p->name);
 }
 
+/* The loop and the AWS clients of one command. */
+static int clients_new(const config *c, sd_event **ret_event, aws_pool **ret_pool) {
+        int r;
+
+        r = sd_event_default(ret_event);
+        if (r < 0)
+                return log_error_errno(r, "cannot create the event loop");
+        r = aws_pool_new(*ret_event, c, ret_pool);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up the AWS client");
+        return 0;
+}
+
 /* ---- check ----------------------------------------------------------------------------- */
 
 static void print_time_in(time_t t, const char *tz) {
         char buf[64];
         struct tm tm;
-        _cleanup_(freep) char *old = NULL;
-        const char *e = getenv("TZ");
 
-        if (e && strdup_or_null(e, &old) < 0)
-                return;
-        setenv("TZ", tz ?: "UTC", 1);
-        tzset();
-        if (localtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
+        if (schedule_local_time(t, tz, &tm) >= 0 && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
                 fputs(buf, stdout);
-        if (old)
-                setenv("TZ", old, 1);
-        else
-                unsetenv("TZ");
-        tzset();
 }
 
 static void print_selectors(const char *prefix, const tag_selector *t, size_t n) {
@@ -148,6 +151,7 @@ typedef struct runner {
         int *errors;
         size_t n;
         size_t running;
+        sd_event_source *signals[2];    /* SIGINT, SIGTERM: cancel */
         sd_event_source *progress;
         usec_t started;
         bool progress_shown;
@@ -161,6 +165,8 @@ static void runner_done(runner *rn) {
         free(rn->runs);
         free(rn->results);
         free(rn->errors);
+        for (size_t i = 0; i < ELEMENTSOF(rn->signals); i++)
+                sd_event_source_disable_unref(rn->signals[i]);
         sd_event_source_disable_unref(rn->progress);
         aws_pool_free(rn->pool);
         sd_event_unref(rn->event);
@@ -213,16 +219,15 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return sd_event_exit(sd_event_source_get_event(s), 128 + (int) si->ssi_signo);
 }
 
-static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
+/* The loop, the clients, one slot per selected (policy, region), and the signals that cancel. */
+static int runner_setup(runner *rn, const config *c, const cli_options *o) {
+        static const int signals[ELEMENTSOF(rn->signals)] = { SIGINT, SIGTERM };
         size_t n = 0;
         int r;
 
-        r = sd_event_default(&rn->event);
+        r = clients_new(c, &rn->event, &rn->pool);
         if (r < 0)
-                return log_error_errno(r, "cannot create the event loop");
-        r = aws_pool_new(rn->event, c, &rn->pool);
-        if (r < 0)
-                return log_error_errno(r, "cannot set up the AWS client");
+                return r;
 
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i]))
@@ -233,13 +238,16 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
         if (!rn->runs || !rn->results || !rn->errors)
                 return log_error_errno(-ENOMEM, "out of memory");
 
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        (void) sd_event_add_signal(rn->event, NULL, SIGINT, on_signal, NULL);
-        (void) sd_event_add_signal(rn->event, NULL, SIGTERM, on_signal, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
+                r = loop_add_signal(rn->event, signals[i], on_signal, NULL, &rn->signals[i]);
+                if (r < 0)
+                        return log_error_errno(r, "cannot watch SIG%s", sigabbrev_np(signals[i]));
+        }
+        return 0;
+}
+
+static void runner_start(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
+        int r;
 
         for (size_t i = 0; i < c->n_policies; i++) {
                 const policy *p = &c->policies[i];
@@ -260,11 +268,21 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
                         rn->running++;
                 }
         }
+}
+
+static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
+        int r;
+
+        r = runner_setup(rn, c, o);
+        if (r < 0)
+                return r;
+        runner_start(rn, c, o, eo);
 
         if (!eo->plan_only && eo->wait && isatty(STDERR_FILENO)) {
                 rn->started = now_usec(CLOCK_MONOTONIC);
-                (void) sd_event_add_time_relative(rn->event, &rn->progress, CLOCK_MONOTONIC,
-                                                  USEC_PER_SEC, 0, on_progress, rn);
+                if (sd_event_add_time_relative(rn->event, &rn->progress, CLOCK_MONOTONIC,
+                                               USEC_PER_SEC, 0, on_progress, rn) >= 0)
+                        (void) sd_event_source_set_description(rn->progress, "progress");
         }
 
         r = rn->running > 0 ? sd_event_loop(rn->event) : 0;
@@ -279,12 +297,94 @@ static const char *action_detail(const plan_action *a) {
         return a->kind == PLAN_CREATE ? a->image_name : a->reason;
 }
 
+static json_object *plan_action_to_json(const plan_action *a, const char *policy_name, const char *region) {
+        json_object *obj = json_object_new_object();
+
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(region));
+        json_object_object_add(obj, "action", json_object_new_string(plan_action_kind_to_string(a->kind)));
+        json_object_object_add(obj, "instance_id", json_object_new_string(a->instance_id));
+        json_object_object_add(obj, "slot", json_str(a->slot));
+        if (a->kind == PLAN_CREATE)
+                json_object_object_add(obj, "image_name", json_object_new_string(a->image_name));
+        else {
+                json_object *snaps = json_object_new_array();
+
+                json_object_object_add(obj, "image_id", json_str(a->image_id));
+                json_object_object_add(obj, "state", json_str(ec2_image_state_to_string(a->image_state)));
+                json_object_object_add(obj, "reason", json_str(a->reason));
+                for (char **s = a->snapshot_ids; s && *s; s++)
+                        json_object_array_add(snaps, json_object_new_string(*s));
+                json_object_object_add(obj, "snapshot_ids", snaps);
+        }
+        return obj;
+}
+
+static void print_json(json_object *o) {
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void print_plan_json(const runner *rn) {
+        _cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+
+        for (size_t i = 0; i < rn->n; i++)
+                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++)
+                        json_object_array_add(arr, plan_action_to_json(&rn->results[i].plan.actions[j],
+                                                                       policy_run_policy(rn->runs[i])->name,
+                                                                       policy_run_region(rn->runs[i])));
+        print_json(arr);
+}
+
+/* Column widths of the plan table, at least as wide as the headers. */
+typedef struct plan_columns {
+        int policy, region, instance, image;
+} plan_columns;
+
+static size_t plan_columns_fit(const runner *rn, plan_columns *ret) {
+        plan_columns w = { 6, 6, 8, 5 };
+        size_t total = 0;
+
+        for (size_t i = 0; i < rn->n; i++)
+                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++) {
+                        const plan_action *a = &rn->results[i].plan.actions[j];
+
+                        w.policy = MAX(w.policy, (int) strlen(policy_run_policy(rn->runs[i])->name));
+                        w.region = MAX(w.region, (int) strlen(policy_run_region(rn->runs[i])));
+                        w.instance = MAX(w.instance, (int) strlen(a->instance_id));
+                        w.image = MAX(w.image, a->image_id ? (int) strlen(a->image_id) : 1);
+                        total++;
+                }
+        *ret = w;
+        return total;
+}
+
+static void print_plan_table(const runner *rn) {
+        plan_columns w;
+
+        if (plan_columns_fit(rn, &w) == 0)
+                printf("nothing to do: every selected instance has its image for the current slot, and nothing is due for retirement\n");
+        else
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w.policy, "POLICY", w.region, "REGION", "ACTION",
+                       w.instance, "INSTANCE", w.image, "IMAGE", "NAME / REASON");
+        for (size_t i = 0; i < rn->n; i++)
+                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++) {
+                        const plan_action *a = &rn->results[i].plan.actions[j];
+
+                        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n",
+                               w.policy, policy_run_policy(rn->runs[i])->name,
+                               w.region, policy_run_region(rn->runs[i]),
+                               plan_action_kind_to_string(a->kind),
+                               w.instance, a->instance_id,
+                               w.image, a->image_id ?: "-",
+                               action_detail(a) ?: "");
+                }
+}
+
 int cmd_plan(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(runner_done) runner rn = {};
         engine_options eo = { .now = cli_now(o), .plan_only = true };
         bool failed = false;
-        size_t w_policy = 6, w_region = 6, w_instance = 8, w_image = 5, total = 0;
         int r;
 
         r = load_config(o, &c);
@@ -294,72 +394,12 @@ int cmd_plan(const cli_options *o) {
         if (r != 0)
                 return EXIT_FAILED;
 
-        for (size_t i = 0; i < rn.n; i++) {
-                const plan *p = &rn.results[i].plan;
-
-                if (rn.errors[i] < 0) {
-                        failed = true;
-                        continue;
-                }
-                for (size_t j = 0; j < p->n; j++) {
-                        const plan_action *a = &p->actions[j];
-
-                        w_policy = MAX(w_policy, strlen(policy_run_policy(rn.runs[i])->name));
-                        w_region = MAX(w_region, strlen(policy_run_region(rn.runs[i])));
-                        w_instance = MAX(w_instance, strlen(a->instance_id));
-                        w_image = MAX(w_image, a->image_id ? strlen(a->image_id) : 1);
-                        total++;
-                }
-        }
-
-        if (o->json) {
-                _cleanup_(json_object_putp) json_object *arr = json_object_new_array();
-
-                for (size_t i = 0; i < rn.n; i++)
-                        for (size_t j = 0; rn.errors[i] >= 0 && j < rn.results[i].plan.n; j++) {
-                                const plan_action *a = &rn.results[i].plan.actions[j];
-                                json_object *obj = json_object_new_object();
-
-                                json_object_object_add(obj, "policy", json_object_new_string(policy_run_policy(rn.runs[i])->name));
-                                json_object_object_add(obj, "region", json_object_new_string(policy_run_region(rn.runs[i])));
-                                json_object_object_add(obj, "action", json_object_new_string(plan_action_kind_to_string(a->kind)));
-                                json_object_object_add(obj, "instance_id", json_object_new_string(a->instance_id));
-                                json_object_object_add(obj, "slot", json_str(a->slot));
-                                if (a->kind == PLAN_CREATE)
-                                        json_object_object_add(obj, "image_name", json_object_new_string(a->image_name));
-                                else {
-                                        json_object *snaps = json_object_new_array();
-
-                                        json_object_object_add(obj, "image_id", json_str(a->image_id));
-                                        json_object_object_add(obj, "state", json_str(ec2_image_state_to_string(a->image_state)));
-                                        json_object_object_add(obj, "reason", json_str(a->reason));
-                                        for (char **s = a->snapshot_ids; s && *s; s++)
-                                                json_object_array_add(snaps, json_object_new_string(*s));
-                                        json_object_object_add(obj, "snapshot_ids", snaps);
-                                }
-                                json_object_array_add(arr, obj);
-                        }
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-                return failed ? EXIT_FAILED : EXIT_OK;
-        }
-
-        if (total == 0)
-                printf("nothing to do: every selected instance has its image for the current slot, and nothing is due for retirement\n");
-        else
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", (int) w_policy, "POLICY", (int) w_region, "REGION", "ACTION",
-                       (int) w_instance, "INSTANCE", (int) w_image, "IMAGE", "NAME / REASON");
         for (size_t i = 0; i < rn.n; i++)
-                for (size_t j = 0; rn.errors[i] >= 0 && j < rn.results[i].plan.n; j++) {
-                        const plan_action *a = &rn.results[i].plan.actions[j];
-
-                        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n",
-                               (int) w_policy, policy_run_policy(rn.runs[i])->name,
-                               (int) w_region, policy_run_region(rn.runs[i]),
-                               plan_action_kind_to_string(a->kind),
-                               (int) w_instance, a->instance_id,
-                               (int) w_image, a->image_id ?: "-",
-                               action_detail(a) ?: "");
-                }
+                failed = failed || rn.errors[i] < 0;
+        if (o->json)
+                print_plan_json(&rn);
+        else
+                print_plan_table(&rn);
         return failed ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -430,93 +470,103 @@ static int compare_images(const void *a, const void *b) {
         return r != 0 ? r : strcmp(x->id, y->id);
 }
 
+static json_object *image_to_json(const ec2_image *img, const char *policy_name, const char *region, time_t now) {
+        json_object *obj = json_object_new_object();
+        json_object *snaps = json_object_new_array();
+
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(region));
+        json_object_object_add(obj, "instance_id", json_object_new_string(ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-"));
+        json_object_object_add(obj, "image_id", json_object_new_string(img->id));
+        json_object_object_add(obj, "name", json_object_new_string(img->name ?: ""));
+        json_object_object_add(obj, "state", json_object_new_string(ec2_image_state_to_string(img->state) ?: "unknown"));
+        json_object_object_add(obj, "slot", json_object_new_string(ec2_tags_get(&img->tags, TAG_SLOT) ?: "-"));
+        json_object_object_add(obj, "creation_date", json_object_new_int64(img->creation_date));
+        json_object_object_add(obj, "age_seconds", json_object_new_int64(img->creation_date > 0 ? now - img->creation_date : 0));
+        for (size_t k = 0; k < img->n_devices; k++)
+                if (img->devices[k].snapshot_id)
+                        json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
+        json_object_object_add(obj, "snapshot_ids", snaps);
+        return obj;
+}
+
+/* The output of `list`: a JSON array, or a table whose header comes with its first row. */
+typedef struct list_output {
+        json_object *json;              /* --json, else NULL */
+        bool header;                    /* the table's header is printed */
+        time_t now;
+} list_output;
+
+static void list_output_image(list_output *out, const ec2_image *img, const char *policy_name, const char *region) {
+        char age[32];
+
+        if (out->json) {
+                json_object_array_add(out->json, image_to_json(img, policy_name, region, out->now));
+                return;
+        }
+        if (!out->header) {
+                printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n",
+                       "POLICY", "REGION", "INSTANCE", "IMAGE", "STATE", "SLOT", "AGE");
+                out->header = true;
+        }
+        printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n", policy_name, region,
+               ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-", img->id,
+               ec2_image_state_to_string(img->state) ?: "unknown", ec2_tags_get(&img->tags, TAG_SLOT) ?: "-",
+               format_age(img->creation_date, out->now, age));
+}
+
+/* The images of policy p in one region, by instance and newest slot first. Logs its failure. */
+static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
+        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+        _cleanup_(aws_error_done) aws_error err = {};
+        char *values[] = { p->name, NULL };
+        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
+        aws_client *ec2;
+        int r;
+
+        r = aws_pool_ec2(pool, p, region, &ec2);
+        if (r >= 0)
+                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
+        if (r < 0) {
+                log_full(LOG_ERR, 0, NULL,
+                         &(log_fields) { .policy = p->name, .region = region, .action = "DescribeImages",
+                                         .error_code = err.code, .request_id = err.request_id },
+                         "policy '%s' in %s: cannot list images: %s",
+                         p->name, region, err.code ?: err.message ?: strerror(-r));
+                return r;
+        }
+        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
+        for (size_t j = 0; j < images.n; j++)
+                list_output_image(out, &images.items[j], p->name, region);
+        return 0;
+}
+
 int cmd_list(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         _cleanup_(aws_pool_freep) aws_pool *pool = NULL;
         _cleanup_(json_object_putp) json_object *arr = NULL;
-        time_t now = cli_now(o);
-        bool failed = false, header = false;
+        list_output out = { .now = cli_now(o) };
+        bool failed = false;
         int r;
 
         r = load_config(o, &c);
         if (r < 0)
                 return EXIT_FAILED;
-        r = sd_event_default(&e);
+        r = clients_new(c, &e, &pool);
         if (r < 0)
-                return log_error_errno(r, "cannot create the event loop"), EXIT_FAILED;
-        r = aws_pool_new(e, c, &pool);
-        if (r < 0)
-                return log_error_errno(r, "cannot set up the AWS client"), EXIT_FAILED;
+                return EXIT_FAILED;
         if (o->json)
-                arr = json_object_new_array();
+                out.json = arr = json_object_new_array();
 
-        for (size_t i = 0; i < c->n_policies; i++) {
-                const policy *p = &c->policies[i];
-
-                if (!selected(o, p))
-                        continue;
-                for (char **region = p->regions; *region; region++) {
-                        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
-                        _cleanup_(aws_error_done) aws_error err = {};
-                        char *values[] = { p->name, NULL };
-                        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
-                        log_fields f = { .policy = p->name, .region = *region, .action = "DescribeImages" };
-                        aws_client *ec2;
-
-                        r = aws_pool_ec2(pool, p, *region, &ec2);
-                        if (r >= 0)
-                                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
-                        if (r < 0) {
-                                f.error_code = err.code;
-                                f.request_id = err.request_id;
-                                log_full(LOG_ERR, 0, NULL, &f, "policy '%s' in %s: cannot list images: %s",
-                                         p->name, *region, err.code ?: err.message ?: strerror(-r));
+        for (size_t i = 0; i < c->n_policies; i++)
+                for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region; region++)
+                        if (list_region(pool, &c->policies[i], *region, &out) < 0)
                                 failed = true;
-                                continue;
-                        }
-                        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
 
-                        for (size_t j = 0; j < images.n; j++) {
-                                const ec2_image *img = &images.items[j];
-                                const char *inst = ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-";
-                                const char *slot = ec2_tags_get(&img->tags, TAG_SLOT) ?: "-";
-                                char age[32];
-
-                                if (arr) {
-                                        json_object *obj = json_object_new_object();
-                                        json_object *snaps = json_object_new_array();
-
-                                        json_object_object_add(obj, "policy", json_object_new_string(p->name));
-                                        json_object_object_add(obj, "region", json_object_new_string(*region));
-                                        json_object_object_add(obj, "instance_id", json_object_new_string(inst));
-                                        json_object_object_add(obj, "image_id", json_object_new_string(img->id));
-                                        json_object_object_add(obj, "name", json_object_new_string(img->name ?: ""));
-                                        json_object_object_add(obj, "state", json_object_new_string(ec2_image_state_to_string(img->state) ?: "unknown"));
-                                        json_object_object_add(obj, "slot", json_object_new_string(slot));
-                                        json_object_object_add(obj, "creation_date", json_object_new_int64(img->creation_date));
-                                        json_object_object_add(obj, "age_seconds", json_object_new_int64(img->creation_date > 0 ? now - img->creation_date : 0));
-                                        for (size_t k = 0; k < img->n_devices; k++)
-                                                if (img->devices[k].snapshot_id)
-                                                        json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
-                                        json_object_object_add(obj, "snapshot_ids", snaps);
-                                        json_object_array_add(arr, obj);
-                                        continue;
-                                }
-                                if (!header) {
-                                        printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n",
-                                               "POLICY", "REGION", "INSTANCE", "IMAGE", "STATE", "SLOT", "AGE");
-                                        header = true;
-                                }
-                                printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n", p->name, *region, inst, img->id,
-                                       ec2_image_state_to_string(img->state) ?: "unknown", slot,
-                                       format_age(img->creation_date, now, age));
-                        }
-                }
-        }
         if (arr)
-                puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        else if (!header)
+                print_json(arr);
+        else if (!out.header)
                 printf("no managed images\n");
         return failed ? EXIT_FAILED : EXIT_OK;
 }

@@ -10,6 +10,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "config/config.h"
@@ -43,6 +44,7 @@ typedef struct unit {
 struct manager {
         manager_options options;
         sd_event *event;
+        sd_event_source *signals[3];    /* SIGTERM, SIGINT: stop; SIGHUP: reload */
         generation *gen;
         unit **units;
         size_t n_units;
@@ -133,6 +135,26 @@ static unit *unit_free(unit *u) {
         return mfree(u);
 }
 
+/* Arms *s to fire once at usec, creating it on first use, described "<what> <policy>/<region>". */
+static int unit_set_timer(unit *u, sd_event_source **s, clockid_t clock, usec_t usec, usec_t accuracy,
+                          sd_event_time_handler_t handler, const char *what) {
+        char description[128];
+        int r;
+
+        if (*s) {
+                r = sd_event_source_set_time(*s, usec);
+                if (r < 0)
+                        return r;
+                return sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
+        }
+        r = sd_event_add_time(u->manager->event, s, clock, usec, accuracy, handler, u);
+        if (r < 0)
+                return r;
+        (void) snprintf(description, sizeof(description), "%s %s/%s", what, u->policy->name, u->region);
+        (void) sd_event_source_set_description(*s, description);
+        return 0;
+}
+
 static int on_unit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         unit *u = userdata;
 
@@ -148,21 +170,14 @@ static int on_unit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
  * run is tried again after poll_max, unless the next slot comes first.
  */
 static void unit_retry_later(unit *u) {
-        usec_t delay = MAX(u->gen->config->poll_max, 1) * USEC_PER_SEC;
+        usec_t delay = MAX(u->gen->config->poll_max, 1) * USEC_PER_SEC, now;
         int r;
 
         if ((usec_t) u->next * USEC_PER_SEC <= now_usec(CLOCK_REALTIME) + delay)
                 return;
-        if (!u->retry) {
-                r = sd_event_add_time_relative(u->manager->event, &u->retry, CLOCK_MONOTONIC, delay, 0,
-                                               on_unit_retry, u);
-                if (r >= 0)
-                        (void) sd_event_source_set_description(u->retry, "policy-retry");
-        } else {
-                r = sd_event_source_set_time_relative(u->retry, delay);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(u->retry, SD_EVENT_ONESHOT);
-        }
+        r = sd_event_now(u->manager->event, CLOCK_MONOTONIC, &now);
+        if (r >= 0)
+                r = unit_set_timer(u, &u->retry, CLOCK_MONOTONIC, now + delay, 0, on_unit_retry, "retry");
         if (r < 0)
                 log_full(LOG_WARNING, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
                          "policy '%s' in %s: cannot schedule a retry; the next slot will catch up",
@@ -260,18 +275,8 @@ static int unit_arm(unit *u) {
         if (r < 0)
                 return r;
         u->next = next;
-        if (!u->timer) {
-                r = sd_event_add_time(u->manager->event, &u->timer, CLOCK_REALTIME,
-                                      (usec_t) next * USEC_PER_SEC, USEC_PER_SEC / 10, on_unit_timer, u);
-                if (r < 0)
-                        return r;
-                (void) sd_event_source_set_description(u->timer, "policy-slot");
-                return 0;
-        }
-        r = sd_event_source_set_time(u->timer, (usec_t) next * USEC_PER_SEC);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(u->timer, SD_EVENT_ONESHOT);
+        return unit_set_timer(u, &u->timer, CLOCK_REALTIME, (usec_t) next * USEC_PER_SEC, USEC_PER_SEC / 10,
+                              on_unit_timer, "slot");
 }
 
 static unit *manager_find_unit(manager *m, const char *policy_name, const char *region) {
@@ -279,6 +284,43 @@ static unit *manager_find_unit(manager *m, const char *policy_name, const char *
                 if (streq(m->units[i]->policy->name, policy_name) && streq(m->units[i]->region, region))
                         return m->units[i];
         return NULL;
+}
+
+/* The unit of (p, region) in generation g: the existing one, moved to g, or a new one (*ret_fresh). */
+static int manager_unit_for(manager *m, generation *g, const policy *p, const char *region, unit **ret,
+                            bool *ret_fresh) {
+        unit *u = manager_find_unit(m, p->name, region);
+
+        *ret_fresh = !u;
+        if (u)
+                generation_unref(u->gen);
+        else {
+                u = calloc(1, sizeof(*u));
+                if (!u || !(u->region = strdup(region))) {
+                        free(u);
+                        return -ENOMEM;
+                }
+                u->manager = m;
+        }
+        u->gen = generation_ref(g);
+        u->policy = p;
+        *ret = u;
+        return 0;
+}
+
+/* Frees the old units not among units[0..n): their policies or regions are gone. */
+static void manager_drop_removed(manager *m, unit **units, size_t n) {
+        for (size_t i = 0; i < m->n_units; i++) {
+                bool kept = false;
+
+                for (size_t j = 0; j < n; j++)
+                        kept = kept || units[j] == m->units[i];
+                if (!kept) {
+                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
+                                 m->units[i]->run ? ", cancelling its run" : "");
+                        unit_free(m->units[i]);
+                }
+        }
 }
 
 /*
@@ -296,8 +338,8 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 const policy *p = &g->config->policies[i];
 
                 for (char **region = p->regions; *region; region++) {
-                        unit *u = manager_find_unit(m, p->name, *region);
-                        bool fresh = !u;
+                        bool fresh;
+                        unit *u;
 
                         if (n == cap) {
                                 unit **nu = reallocarray(units, cap = cap ? cap * 2 : 8, sizeof(*nu));
@@ -307,18 +349,9 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                                 }
                                 units = nu;
                         }
-                        if (fresh) {
-                                u = calloc(1, sizeof(*u));
-                                if (!u || !(u->region = strdup(*region))) {
-                                        free(u);
-                                        r = -ENOMEM;
-                                        goto fail;
-                                }
-                                u->manager = m;
-                        } else
-                                generation_unref(u->gen);
-                        u->gen = generation_ref(g);
-                        u->policy = p;
+                        r = manager_unit_for(m, g, p, *region, &u, &fresh);
+                        if (r < 0)
+                                goto fail;
                         units[n++] = u;
 
                         r = unit_arm(u);
@@ -332,18 +365,7 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 }
         }
 
-        /* What is left of the old units belongs to removed policies or regions. */
-        for (size_t i = 0; i < m->n_units; i++) {
-                bool kept = false;
-
-                for (size_t j = 0; j < n; j++)
-                        kept = kept || units[j] == m->units[i];
-                if (!kept) {
-                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
-                                 m->units[i]->run ? ", cancelling its run" : "");
-                        unit_free(m->units[i]);
-                }
-        }
+        manager_drop_removed(m, units, n);
         free(m->units);
         m->units = units;
         m->n_units = n;
@@ -430,51 +452,89 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
         notify_status(m);
 }
 
-int manager_run(const manager_options *o) {
-        manager m = { .options = *o };
-        sigset_t mask;
+int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, void *userdata,
+                    sd_event_source **ret) {
+        char description[32];
+        sigset_t mask, old;
         int r;
 
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (sigemptyset(&mask) < 0 || sigaddset(&mask, signo) < 0)
+                return -errno;
+        /* sd-event reads signals from a signalfd, which sees only blocked signals. */
+        if (sigprocmask(SIG_BLOCK, &mask, &old) < 0)
+                return -errno;
+        r = sd_event_add_signal(e, ret, signo, handler, userdata);
+        if (r < 0) {
+                /* A blocked SIGTERM that nothing reads would make the process unstoppable but by SIGKILL. */
+                if (sigismember(&old, signo) == 0)
+                        (void) sigprocmask(SIG_UNBLOCK, &mask, NULL);
+                return r;
+        }
+        (void) snprintf(description, sizeof(description), "signal SIG%s", sigabbrev_np(signo) ?: "?");
+        (void) sd_event_source_set_description(*ret, description);
+        return 0;
+}
 
-        r = sd_event_default(&m.event);
+/* The loop and its own sources, then the first configuration; the units follow the credentials. */
+static int manager_start(manager *m) {
+        static const struct {
+                int signo;
+                sd_event_signal_handler_t handler;
+        } signals[ELEMENTSOF(m->signals)] = {
+                { SIGTERM, on_stop },
+                { SIGINT, on_stop },
+                { SIGHUP, on_reload },
+        };
+        int r;
+
+        r = sd_event_default(&m->event);
         if (r < 0)
-                return log_error_errno(r, "cannot create the event loop"), 1;
-        (void) sd_event_add_signal(m.event, NULL, SIGTERM, on_stop, &m);
-        (void) sd_event_add_signal(m.event, NULL, SIGINT, on_stop, &m);
-        (void) sd_event_add_signal(m.event, NULL, SIGHUP, on_reload, &m);
+                return log_error_errno(r, "cannot create the event loop");
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
+                r = loop_add_signal(m->event, signals[i].signo, signals[i].handler, m, &m->signals[i]);
+                if (r < 0)
+                        return log_error_errno(r, "cannot watch SIG%s; not starting", sigabbrev_np(signals[i].signo));
+        }
         /* WATCHDOG=1 at half of WatchdogSec, for as long as the loop runs. */
-        (void) sd_event_set_watchdog(m.event, true);
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "cannot arm the watchdog; not starting");
 
-        r = generation_new(&m, &m.gen);
+        r = generation_new(m, &m->gen);
         if (r < 0) {
                 log_error("configuration invalid; not starting");
-                sd_event_unref(m.event);
-                return 1;
+                return r;
         }
-        log_set_max_level(m.gen->config->log_level);
+        log_set_max_level(m->gen->config->log_level);
 
         /* READY=1 once the policies are loaded and credentials resolved. */
-        r = creds_provider_get(aws_pool_creds(m.gen->pool), on_credentials, &m, NULL);
-        if (r < 0) {
-                log_error_errno(r, "cannot resolve AWS credentials");
-                goto finish;
-        }
-
-        r = sd_event_loop(m.event);
+        r = creds_provider_get(aws_pool_creds(m->gen->pool), on_credentials, m, NULL);
         if (r < 0)
-                log_error_errno(r, "event loop failed");
+                return log_error_errno(r, "cannot resolve AWS credentials");
+        return 0;
+}
 
-finish:
-        for (size_t i = 0; i < m.n_units; i++)
-                unit_free(m.units[i]);
-        free(m.units);
-        generation_unref(m.gen);
-        free(m.last_summary);
-        sd_event_unref(m.event);
+static void manager_done(manager *m) {
+        for (size_t i = 0; i < m->n_units; i++)
+                unit_free(m->units[i]);
+        free(m->units);
+        generation_unref(m->gen);
+        free(m->last_summary);
+        for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
+                sd_event_source_disable_unref(m->signals[i]);
+        sd_event_unref(m->event);
+}
+
+int manager_run(const manager_options *o) {
+        manager m = { .options = *o };
+        int r;
+
+        r = manager_start(&m);
+        if (r >= 0) {
+                r = sd_event_loop(m.event);
+                if (r < 0)
+                        log_error_errno(r, "event loop failed");
+        }
+        manager_done(&m);
         return r < 0 || m.failed ? 1 : 0;
 }

@@ -36,7 +36,9 @@ static void help(void) {
                "Exit status: 0 success, 1 invalid configuration or a failed action, 2 usage error.\n");
 }
 
-int main(int argc, char **argv) {
+/* Fills o and target. 1: go on with the command; 0: done (--help, --version); -EINVAL: usage error,
+ * already reported. */
+static int parse_argv(int argc, char **argv, cli_options *o, log_target *target) {
         enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION };
         static const struct option options[] = {
                 { "config",     required_argument, NULL, 'c' },
@@ -53,64 +55,82 @@ int main(int argc, char **argv) {
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
-        cli_options o = {};
-        log_target target = LOG_TARGET_AUTO;
-        const char *command;
         int c, level;
 
         while ((c = getopt_long(argc, argv, "c:p:h", options, NULL)) >= 0)
                 switch (c) {
                 case 'c':
-                        o.config_path = optarg;
+                        o->config_path = optarg;
                         break;
                 case ARG_POLICIES:
-                        o.policies_dir = optarg;
+                        o->policies_dir = optarg;
                         break;
                 case 'p':
-                        o.policy = optarg;
+                        o->policy = optarg;
                         break;
                 case ARG_JSON:
-                        o.json = true;
+                        o->json = true;
                         break;
                 case ARG_DUMP:
-                        o.dump = true;
+                        o->dump = true;
                         break;
                 case ARG_DRY_RUN:
-                        o.dry_run = true;
+                        o->dry_run = true;
                         break;
                 case ARG_NO_WAIT:
-                        o.no_wait = true;
+                        o->no_wait = true;
                         break;
                 case ARG_LOG_LEVEL:
                         level = log_level_from_string(optarg);
                         if (level < 0) {
                                 fprintf(stderr, "amirotd: unknown log level '%s'\n", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         log_override_max_level(level);
                         break;
                 case ARG_LOG_TARGET:
-                        target = log_target_from_string(optarg);
-                        if ((int) target < 0) {
+                        *target = log_target_from_string(optarg);
+                        if ((int) *target < 0) {
                                 fprintf(stderr, "amirotd: unknown log target '%s'\n", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         break;
                 case ARG_NOW:
-                        if (parse_iso8601(optarg, &o.now) < 0) {
+                        if (parse_iso8601(optarg, &o->now) < 0) {
                                 fprintf(stderr, "amirotd: --now: '%s' is not an ISO 8601 UTC time\n", optarg);
-                                return EXIT_USAGE;
+                                return -EINVAL;
                         }
                         break;
                 case ARG_VERSION:
                         puts("amirotd " VERSION);
-                        return EXIT_OK;
+                        return 0;
                 case 'h':
                         help();
-                        return EXIT_OK;
+                        return 0;
                 default:
-                        return EXIT_USAGE;
+                        return -EINVAL;
                 }
+        return 1;
+}
+
+int main(int argc, char **argv) {
+        static const struct {
+                const char *name;
+                int (*run)(const cli_options *o);
+        } commands[] = {
+                { "check", cmd_check },
+                { "plan", cmd_plan },
+                { "once", cmd_once },
+                { "list", cmd_list },
+        };
+        cli_options o = {};
+        log_target target = LOG_TARGET_AUTO;
+        const char *command;
+        int r;
+
+        r = parse_argv(argc, argv, &o, &target);
+        if (r <= 0)
+                return r < 0 ? EXIT_USAGE : EXIT_OK;
 
         log_open(target);
 
@@ -122,14 +142,9 @@ int main(int argc, char **argv) {
 
         if (streq(command, "run"))
                 return manager_run(&(manager_options) { .config_path = o.config_path, .policies_dir = o.policies_dir });
-        if (streq(command, "check"))
-                return cmd_check(&o);
-        if (streq(command, "plan"))
-                return cmd_plan(&o);
-        if (streq(command, "once"))
-                return cmd_once(&o);
-        if (streq(command, "list"))
-                return cmd_list(&o);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(command, commands[i].name))
+                        return commands[i].run(&o);
         if (streq(command, "version")) {
                 puts("amirotd " VERSION);
                 return EXIT_OK;

@@ -269,12 +269,12 @@ static bool cron_day_matches(const cron_spec *c, int64_t y, unsigned m, unsigned
 }
 
 int cron_next_wall(const cron_spec *c, int64_t x, int64_t *ret) {
-        int64_t l = (floor_div(x, SEC_PER_MINUTE) + 1) * SEC_PER_MINUTE;
-        int64_t days = floor_div(l, SEC_PER_DAY), y, last;
-        unsigned m, d, h = (unsigned) ((l - days * SEC_PER_DAY) / SEC_PER_HOUR);
-        unsigned mi = (unsigned) ((l - days * SEC_PER_DAY) % SEC_PER_HOUR / SEC_PER_MINUTE);
+        civil_time t;
+        int64_t y, last;
+        unsigned m, d, h, mi;
 
-        civil_from_days(days, &y, &m, &d);
+        civil_from_seconds((floor_div(x, SEC_PER_MINUTE) + 1) * SEC_PER_MINUTE, &t);
+        y = t.year, m = t.month, d = t.day, h = t.hour, mi = t.minute;
         /* The calendar repeats every 400 years, weekdays included: beyond that nothing will match. */
         last = MIN(y + 401, 9999);
 
@@ -307,20 +307,21 @@ int cron_next_wall(const cron_spec *c, int64_t x, int64_t *ret) {
                         h++, mi = 0;
                         continue;
                 }
-                mi = (unsigned) __builtin_ctzll(minutes);
-                *ret = days_from_civil(y, m, d) * SEC_PER_DAY + h * SEC_PER_HOUR + mi * SEC_PER_MINUTE;
+                *ret = seconds_from_civil(&(civil_time) {
+                        .year = y, .month = m, .day = d, .hour = h, .minute = (unsigned) __builtin_ctzll(minutes),
+                });
                 return 0;
         }
 }
 
 int cron_prev_wall(const cron_spec *c, int64_t x, int64_t *ret) {
-        int64_t l = floor_div(x, SEC_PER_MINUTE) * SEC_PER_MINUTE;
-        int64_t days = floor_div(l, SEC_PER_DAY), y, first;
-        int h = (int) ((l - days * SEC_PER_DAY) / SEC_PER_HOUR);
-        int mi = (int) ((l - days * SEC_PER_DAY) % SEC_PER_HOUR / SEC_PER_MINUTE);
+        civil_time t;
+        int64_t y, first;
         unsigned m, d;
+        int h, mi;                      /* h runs down to -1: before the first hour of the day */
 
-        civil_from_days(days, &y, &m, &d);
+        civil_from_seconds(floor_div(x, SEC_PER_MINUTE) * SEC_PER_MINUTE, &t);
+        y = t.year, m = t.month, d = t.day, h = (int) t.hour, mi = (int) t.minute;
         first = MAX(y - 401, 1);
 
         for (;;) {
@@ -352,8 +353,10 @@ int cron_prev_wall(const cron_spec *c, int64_t x, int64_t *ret) {
                         h--, mi = 59;
                         continue;
                 }
-                mi = 63 - __builtin_clzll(minutes);
-                *ret = days_from_civil(y, m, d) * SEC_PER_DAY + h * SEC_PER_HOUR + mi * SEC_PER_MINUTE;
+                *ret = seconds_from_civil(&(civil_time) {
+                        .year = y, .month = m, .day = d, .hour = (unsigned) h,
+                        .minute = (unsigned) (63 - __builtin_clzll(minutes)),
+                });
                 return 0;
         }
 }

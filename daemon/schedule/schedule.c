@@ -39,7 +39,8 @@
  * occurrence. An expression that can never fire ("0 0 30 2 *") is rejected.
  *
  * This file holds the slot rules; cron.c parses and searches cron
- * expressions, zone.c turns wall times into instants. Time zones go
+ * expressions, zone.c turns wall times into instants, and time.c below
+ * them does the calendar arithmetic. Time zones go
  * through TZ and tzset(), restored afterwards: the module is not thread-safe,
  * which suits a single-threaded sd-event daemon.
  */
@@ -101,6 +102,60 @@ static int64_t schedule_every_phase(const schedule *s) {
         return EVERY_EPOCH_DAY * SEC_PER_DAY + s->at;
 }
 
+/* EVERY_ELAPSED: every seconds apart, counted from the first instant the clock reads the phase. */
+static int schedule_find_elapsed(const schedule *s, zone *z, int64_t t, int64_t *ret_slot, int64_t *ret_next) {
+        int64_t every = (int64_t) s->every, anchor;
+        int r;
+
+        r = zone_first_at_or_after(z, schedule_every_phase(s), &anchor);
+        if (r < 0)
+                return r;
+        *ret_slot = anchor + floor_div(t - anchor, every) * every;
+        *ret_next = *ret_slot + every;
+        return 0;
+}
+
+/* EVERY_WALL: a wall time w has begun by t exactly when the clock has shown w or later by t. */
+static int schedule_find_wall(const schedule *s, zone *z, int64_t t, int64_t *ret_slot, int64_t *ret_next) {
+        int64_t every = (int64_t) s->every, phase = schedule_every_phase(s);
+        int64_t w = phase + floor_div(zone_max_wall(z, t) - phase, every) * every;
+        int r;
+
+        r = zone_first_at_or_after(z, w, ret_slot);
+        if (r < 0)
+                return r;
+        return ret_next ? zone_first_at_or_after(z, w + every, ret_next) : 0;
+}
+
+/* The nearest cron firing that the clock shows, searching from wall time x: the last one <= x,
+ * or the first one > x. Firings in a gap do not exist; the others start at their first occurrence. */
+static int schedule_cron_firing(const schedule *s, zone *z, int64_t x, bool forward, int64_t *ret) {
+        int64_t w, c[3];
+        int r;
+
+        for (;; x = forward ? w : w - 1) {
+                r = forward ? cron_next_wall(&s->cron, x, &w) : cron_prev_wall(&s->cron, x, &w);
+                if (r < 0)
+                        return r;
+                if (zone_occurrences(z, w, c) > 0) {
+                        *ret = c[0];
+                        return 0;
+                }
+        }
+}
+
+static int schedule_find_cron(const schedule *s, zone *z, int64_t t, int64_t *ret_slot, int64_t *ret_next) {
+        int64_t max_wall = zone_max_wall(z, t);
+        int r;
+
+        if (ret_slot) {
+                r = schedule_cron_firing(s, z, max_wall, false, ret_slot);
+                if (r < 0)
+                        return r;
+        }
+        return ret_next ? schedule_cron_firing(s, z, max_wall, true, ret_next) : 0;
+}
+
 /* Finds the slot containing t, and optionally the next one: both share the search. */
 static int schedule_find(const schedule *s, int64_t t, int64_t *ret_slot, int64_t *ret_next) {
         _cleanup_(zone_leave) zone z = {};
@@ -114,54 +169,14 @@ static int schedule_find(const schedule *s, int64_t t, int64_t *ret_slot, int64_
         if (r < 0)
                 return r;
 
-        if (s->kind == SCHEDULE_EVERY && schedule_every_mode(s) == EVERY_ELAPSED) {
-                int64_t every = (int64_t) s->every, anchor;
-
-                r = zone_first_at_or_after(&z, schedule_every_phase(s), &anchor);
-                if (r < 0)
-                        return r;
-                slot = anchor + floor_div(t - anchor, every) * every;
-                next = slot + every;
-
-        } else if (s->kind == SCHEDULE_EVERY) {
-                /* A wall time w has begun by t exactly when the clock has shown w or later by t. */
-                int64_t every = (int64_t) s->every, phase = schedule_every_phase(s);
-                int64_t w = phase + floor_div(zone_max_wall(&z, t) - phase, every) * every;
-
-                r = zone_first_at_or_after(&z, w, &slot);
-                if (r < 0)
-                        return r;
-                if (ret_next) {
-                        r = zone_first_at_or_after(&z, w + every, &next);
-                        if (r < 0)
-                                return r;
-                }
-
-        } else {
-                /* Firings in a gap do not exist; the others start at their first occurrence. */
-                int64_t max_wall = zone_max_wall(&z, t), w, c[3];
-
-                if (ret_slot)
-                        for (int64_t x = max_wall;; x = w - 1) {
-                                r = cron_prev_wall(&s->cron, x, &w);
-                                if (r < 0)
-                                        return r;
-                                if (zone_occurrences(&z, w, c) > 0) {
-                                        slot = c[0];
-                                        break;
-                                }
-                        }
-                if (ret_next)
-                        for (int64_t x = max_wall;; x = w) {
-                                r = cron_next_wall(&s->cron, x, &w);
-                                if (r < 0)
-                                        return r;
-                                if (zone_occurrences(&z, w, c) > 0) {
-                                        next = c[0];
-                                        break;
-                                }
-                        }
-        }
+        if (s->kind == SCHEDULE_CRON)
+                r = schedule_find_cron(s, &z, t, ret_slot ? &slot : NULL, ret_next ? &next : NULL);
+        else if (schedule_every_mode(s) == EVERY_ELAPSED)
+                r = schedule_find_elapsed(s, &z, t, &slot, &next);
+        else
+                r = schedule_find_wall(s, &z, t, &slot, ret_next ? &next : NULL);
+        if (r < 0)
+                return r;
 
         if (z.error < 0)
                 return z.error;
@@ -199,35 +214,36 @@ int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret) {
 /* ---- slot ids ---- */
 
 char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]) {
-        int64_t t = (int64_t) slot_start, days = floor_div(t, SEC_PER_DAY), sec = t - days * SEC_PER_DAY, y;
-        unsigned m, d;
+        civil_time c;
 
-        civil_from_days(days, &y, &m, &d);
-        if (y < 0 || y > 9999)
+        civil_from_seconds((int64_t) slot_start, &c);
+        if (c.year < 0 || c.year > 9999)
                 return NULL;
-        snprintf(buf, SLOT_ID_MAX, "%04u%02u%02uT%02u%02u%02uZ", (unsigned) y, m, d,
-                 (unsigned) (sec / SEC_PER_HOUR), (unsigned) (sec % SEC_PER_HOUR / SEC_PER_MINUTE),
-                 (unsigned) (sec % SEC_PER_MINUTE));
+        snprintf(buf, SLOT_ID_MAX, "%04u%02u%02uT%02u%02u%02uZ", (unsigned) c.year, c.month, c.day,
+                 c.hour, c.minute, c.second);
         return buf;
 }
 
 int slot_id_parse(const char *s, time_t *ret) {
         static const char shape[] = "DDDDDDDDTDDDDDDZ";
-        unsigned y, m, d, h, mi, sec;
+        civil_time c;
 
         if (!s || strlen(s) != SLOT_ID_MAX - 1)
                 return -EINVAL;
         for (size_t i = 0; i < SLOT_ID_MAX - 1; i++)
                 if (shape[i] == 'D' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
                         return -EINVAL;
-        y = parse_digits(s, 4);
-        m = parse_digits(s + 4, 2);
-        d = parse_digits(s + 6, 2);
-        h = parse_digits(s + 9, 2);
-        mi = parse_digits(s + 11, 2);
-        sec = parse_digits(s + 13, 2);
-        if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || h > 23 || mi > 59 || sec > 59)
+        c = (civil_time) {
+                .year = parse_digits(s, 4),
+                .month = parse_digits(s + 4, 2),
+                .day = parse_digits(s + 6, 2),
+                .hour = parse_digits(s + 9, 2),
+                .minute = parse_digits(s + 11, 2),
+                .second = parse_digits(s + 13, 2),
+        };
+        if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > days_in_month(c.year, c.month) ||
+            c.hour > 23 || c.minute > 59 || c.second > 59)
                 return -EINVAL;
-        *ret = (time_t) (days_from_civil(y, m, d) * SEC_PER_DAY + h * SEC_PER_HOUR + mi * SEC_PER_MINUTE + sec);
+        *ret = (time_t) seconds_from_civil(&c);
         return 0;
 }

@@ -48,6 +48,11 @@ int cron_parse(const char *expr, cron_spec *ret, char **ret_error);
  * under /usr/share/zoneinfo ("Europe/Berlin"); never "localtime" or "right/...". */
 bool timezone_is_valid(const char *tz);
 
+/* What the clock of time zone tz (NULL or "UTC": UTC) reads at instant t, as localtime_r() gives it;
+ * tm_zone names the zone's abbreviation for t ("CEST", "UTC"). 0, -EINVAL for an invalid zone,
+ * -ERANGE for a t libc cannot convert. The one place outside the slot rules where a zone is read. */
+int schedule_local_time(time_t t, const char *tz, struct tm *ret);
+
 /* The start of the slot that contains t (the latest slot start <= t). Both return 0, -EINVAL for an
  * invalid schedule or time zone, -ERANGE for t outside 1900..9999 or a slot beyond. */
 int schedule_slot_at(const schedule *s, time_t t, time_t *ret);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Time zones: which names are valid, and how a wall time becomes an instant.
+ * Time zones: which names are valid, how a wall time becomes an instant, and
+ * what a zone's clock reads at an instant (for display). All of the module's
+ * TZ handling is here, so that a thread-safe conversion can replace it alone.
  * The system's zoneinfo is read through libc (TZ, tzset(), localtime_r()), which
  * knows every zone's history and future rules; TZ is put back as it was after
  * each use. Only tm_gmtoff is used, so the rules for clocks that skip or repeat
@@ -108,6 +110,29 @@ int zone_enter(zone *z, const char *tz) {
         }
         tzset();
         z->local = true;
+        return 0;
+}
+
+int schedule_local_time(time_t t, const char *tz, struct tm *ret) {
+        _cleanup_(zone_leave) zone z = {};
+        struct tm tm;
+        int r;
+
+        r = zone_enter(&z, tz);
+        if (r < 0)
+                return r;
+        if (z.local) {
+                /* tm_zone points into glibc's pool of zone abbreviations, which is never freed, so it
+                 * stays valid after zone_leave() switches TZ back. */
+                if (!localtime_r(&t, &tm))
+                        return -ERANGE;
+        } else {
+                if (!gmtime_r(&t, &tm))
+                        return -ERANGE;
+                /* gmtime_r() calls its zone "GMT"; the configuration and the rest of the output say UTC. */
+                tm.tm_zone = "UTC";
+        }
+        *ret = tm;
         return 0;
 }
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Schedule arithmetic: cron parsing and its errors, time zone names, slot ids,
- * then slots computed by hand (month ends, leap years, year boundaries, DST in
- * Europe/Berlin and America/New_York), and finally thousands of generated
- * (schedule, time) pairs checked against the invariants the engine relies on
- * and against a brute-force walk of the local clock, second by second or minute
- * by minute. The expected instants come from the calendar and the zones' DST
- * rules, not from the code. AMIROTD_TEST_SEED=N replays the generated cases.
+ * a zone's local time for display, then slots computed by hand (month ends,
+ * leap years, year boundaries, DST in Europe/Berlin and America/New_York), and
+ * finally thousands of generated (schedule, time) pairs checked against the
+ * invariants the engine relies on and against a brute-force walk of the local
+ * clock, second by second or minute by minute. The expected instants come from
+ * the calendar and the zones' DST rules, not from the code.
+ * AMIROTD_TEST_SEED=N replays the generated cases.
  */
 #include <inttypes.h>
 #include <setjmp.h>
@@ -670,6 +671,39 @@ static void test_tz_restored(void **state) {
         schedule_done(NULL);
 }
 
+/* What `check` prints as the next slot: the zone's own clock and abbreviation, TZ untouched. */
+static void test_local_time(void **state) {
+        time_t summer = T("2026-07-01T12:00:00Z"), winter = T("2026-01-15T06:30:00Z");
+        char buf[64];
+        struct tm tm;
+
+        (void) state;
+        assert_int_equal(setenv("TZ", "America/New_York", 1), 0);
+        tzset();
+
+        assert_int_equal(schedule_local_time(summer, "Europe/Berlin", &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
+        assert_string_equal(buf, "2026-07-01 14:00:00 CEST");
+        assert_int_equal(schedule_local_time(winter, "Europe/Berlin", &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
+        assert_string_equal(buf, "2026-01-15 07:30:00 CET");
+
+        /* UTC is computed without libc's zones, and still called UTC, not GMT. */
+        assert_int_equal(schedule_local_time(summer, "UTC", &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
+        assert_string_equal(buf, "2026-07-01 12:00:00 UTC");
+        assert_int_equal(schedule_local_time(summer, NULL, &tm), 0);
+        assert_int_equal(tm.tm_hour, 12);
+        assert_int_equal(tm.tm_gmtoff, 0);
+
+        assert_int_equal(schedule_local_time(summer, "Mars/Olympus_Mons", &tm), -EINVAL);
+        assert_int_equal(schedule_local_time(summer, "localtime", &tm), -EINVAL);
+
+        assert_string_equal(getenv("TZ"), "America/New_York");
+        (void) unsetenv("TZ");
+        tzset();
+}
+
 /* ---- generated cases ----------------------------------------------------------------- */
 
 static uint64_t rng_state;
@@ -908,6 +942,7 @@ int main(void) {
                 cmocka_unit_test(test_cron_dst),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_tz_restored),
+                cmocka_unit_test(test_local_time),
                 cmocka_unit_test(test_generated),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
