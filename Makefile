@@ -31,6 +31,7 @@ AWS_SRCS := \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
 	daemon/aws/creds-sts.c \
+	daemon/aws/ec2-types.c \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/endpoint.c \

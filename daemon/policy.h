@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aws/ec2.h"
+#include "aws/ec2-types.h"
 #include "aws/pace.h"
 #include "schedule/schedule.h"
 
