@@ -83,7 +83,7 @@ UNIT_TESTS := \
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps install sigv4-vectors golden \
-	uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration check-man demo bench
+	uninstall deb rpm check-plan-pure check-unit-file check-iam-policy check-systemd check-integration check-man demo bench
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
 
@@ -108,7 +108,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-unit check-ec2sim check-integration check-man check-iam-policy \
+	@$(MAKE) --no-print-directory check-plan-pure check-unit check-ec2sim check-integration check-man check-iam-policy \
 		check-unit-file check-systemd rpm
 
 check-unit: $(UNIT_BINS) sigv4-vectors
@@ -119,6 +119,16 @@ check-unit: $(UNIT_BINS) sigv4-vectors
 sigv4-vectors:
 	@mkdir -p $(BUILD)/tests
 	$(Q)$(PYTHON) tests/unit/sigv4-botocore.py $(BUILD)/tests/sigv4-vectors.txt
+
+# The planner is pure (design.md): plan.c must build with no library's include path,
+# and nothing it includes, however indirectly, may reach the AWS client or its libraries.
+PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
+check-plan-pure:
+	@deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG daemon/run/plan.c) || exit 1; \
+	bad=$$(echo "$$deps" | tr ' \\' '\n\n' | grep -E '$(PLAN_IMPURE)'); \
+	if [ -n "$$bad" ]; then echo "daemon/run/plan.c must not depend on:" $$bad; exit 1; fi
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -Idaemon -fsyntax-only daemon/run/plan.c
+	@echo "ok: daemon/run/plan.c compiles without the AWS client, libxml2, curl or sd-event"
 
 check-ec2sim:
 	$(PYTHON) -m pytest -q tests/ec2sim
