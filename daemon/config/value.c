@@ -350,7 +350,6 @@ static bool ami_name_char(char c) {
 }
 
 #define AMI_NAME_MIN 3
-#define AMI_NAME_MAX 128
 /* "CreateImage Description: Constraints: Up to 255 characters." */
 #define AMI_DESCRIPTION_MAX 255
 /* "i-" and 17 hexadecimal digits, the longest instance id. */
@@ -429,9 +428,9 @@ int config_check_template(const char *template, config_template_kind kind,
                                      "so that each instance gets one image per slot");
                         goto fail;
                 }
-                if (len > AMI_NAME_MAX) {
+                if (len > EC2_IMAGE_NAME_MAX) {
                         r = asprintf(ret_error, "the image name can be %zu characters long, EC2 allows %d",
-                                     len, AMI_NAME_MAX);
+                                     len, EC2_IMAGE_NAME_MAX);
                         goto fail;
                 }
                 (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
