@@ -65,6 +65,3 @@ typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error
 /* Takes ownership of q, also on failure. ret_call may be NULL. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
-
-/* Synchronous: runs the event loop until the call completes. Takes ownership of q. */
-int aws_client_call_sync(aws_client *c, aws_query *q, xmlDoc **ret_doc, aws_error *ret_error);

@@ -81,13 +81,7 @@ int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapsh
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
-/* Synchronous forms: run the event loop until the call is done. ret_error (may be NULL;
- * zeroed or filled before) is filled on failure and cleared on success. */
-int ec2_describe_instances_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_instance_list *ret, aws_error *ret_error);
+/* Synchronous: runs the event loop until the call is done, for the one-shot commands.
+ * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on
+ * success. (The tests' synchronous forms of the other calls are in tests/unit/aws-sync.h.) */
 int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error);
-int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret, aws_error *ret_error);
-int ec2_create_image_sync(aws_client *c, const ec2_create_image_request *req, char **ret_image_id, aws_error *ret_error);
-/* ret_kept may be NULL. */
-int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, char ***ret_kept, aws_error *ret_error);
-int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_id, bool dry_run, aws_error *ret_error);
-int ec2_create_tags_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, aws_error *ret_error);

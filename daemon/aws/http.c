@@ -696,20 +696,6 @@ http_client *http_client_free(http_client *c) {
         return NULL;
 }
 
-typedef struct sync_state {
-        http_response *response;
-        bool done;
-} sync_state;
-
-static void sync_callback(http_call *call, http_response *r, void *userdata) {
-        sync_state *s = userdata;
-
-        (void) call;
-        *s->response = *r;
-        *r = (http_response) {};
-        s->done = true;
-}
-
 int http_client_run_until(http_client *c, const bool *done) {
         int r;
 
@@ -721,27 +707,6 @@ int http_client_run_until(http_client *c, const bool *done) {
                 r = sd_event_run(c->event, UINT64_MAX);
                 if (r < 0)
                         return r;
-        }
-        return 0;
-}
-
-int http_client_run(http_client *c, const http_request *req, http_response *ret) {
-        sync_state s = { .response = ret };
-        http_call *call;
-        int r;
-
-        if (!ret)
-                return -EINVAL;
-        *ret = (http_response) {};
-        r = http_client_submit(c, req, sync_callback, &s, &call);
-        if (r < 0)
-                return r;
-        r = http_client_run_until(c, &s.done);
-        if (r < 0) {
-                if (!s.done)
-                        http_call_cancel(call);
-                http_response_done(ret);
-                return r;
         }
         return 0;
 }
