@@ -36,6 +36,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/error.c \
+	daemon/aws/http-transfer.c \
 	daemon/aws/http.c \
 	daemon/aws/pace.c \
 	daemon/aws/query.c \
