@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "endpoint.h"
+#include "list.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -104,18 +105,19 @@ static aws_call *call_free(aws_call *call) {
 }
 
 static void call_unlink(aws_call *call) {
-        aws_client *c = call->client;
-
-        if (call->prev)
-                call->prev->next = call->next;
-        else
-                c->calls = call->next;
-        if (call->next)
-                call->next->prev = call->prev;
-        call->prev = call->next = NULL;
+        LIST_REMOVE(call->client->calls, NULL, call);
 }
 
-static void client_destroy(aws_client *c);
+/* No call is left by then: aws_client_free() cancelled them, and a client being freed takes no new one. */
+static void client_destroy(aws_client *c) {
+        sigv4_key_cache_clear(&c->key_cache);
+        free(c->service);
+        free(c->region);
+        free(c->url);
+        free(c->host);
+        free(c->api_version);
+        free(c);
+}
 
 /* Calls back with call->result, ->doc and ->error, then frees the call. */
 static void call_finish(aws_call *call) {
@@ -387,10 +389,7 @@ int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata
         }
         call->body_size = strlen(call->body);
 
-        call->next = c->calls;
-        if (c->calls)
-                c->calls->prev = call;
-        c->calls = call;
+        LIST_PREPEND(c->calls, NULL, call);
 
         r = call_try_pace(call);
         if (r < 0) {
@@ -472,36 +471,16 @@ fail:
         return r;
 }
 
-static void client_destroy(aws_client *c) {
-        while (c->calls) {
-                aws_call *call = c->calls;
-
-                call_unlink(call);
-                call_free(call);
-        }
-        sigv4_key_cache_clear(&c->key_cache);
-        free(c->service);
-        free(c->region);
-        free(c->url);
-        free(c->host);
-        free(c->api_version);
-        free(c);
-}
-
 aws_client *aws_client_free(aws_client *c) {
         if (!c)
                 return NULL;
-        if (c->dispatching) {
-                /* From a callback: end the other calls now, the rest when it returns. */
+        /* The call calling back, if any, is no longer listed. */
+        while (c->calls)
+                aws_call_cancel(c->calls);
+        /* From a callback: call_finish() destroys the client when the callback returns. */
+        if (c->dispatching)
                 c->free_requested = true;
-                while (c->calls) {
-                        aws_call *call = c->calls;
-
-                        call_unlink(call);
-                        call_free(call);
-                }
-                return NULL;
-        }
-        client_destroy(c);
+        else
+                client_destroy(c);
         return NULL;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "creds-internal.h"
+#include "list.h"
 
 /* Refresh temporary credentials this long before Expiration. botocore's mandatory
  * refresh is 10 minutes; IMDS serves new keys at least 5 minutes before the old
@@ -49,17 +50,7 @@ static bool creds_need_resolve(creds_provider *p) {
 }
 
 static void creds_wait_unlink(creds_wait *w) {
-        creds_provider *p = w->provider;
-
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                p->waits = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        else
-                p->waits_tail = w->prev;
-        w->prev = w->next = NULL;
+        LIST_REMOVE(w->provider->waits, &w->provider->waits_tail, w);
 }
 
 void creds_wait_cancel(creds_wait *w) {
@@ -194,13 +185,8 @@ int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, cre
                 .provider = p,
                 .callback = cb,
                 .userdata = userdata,
-                .prev = p->waits_tail,
         };
-        if (p->waits_tail)
-                p->waits_tail->next = w;
-        else
-                p->waits = w;
-        p->waits_tail = w;
+        LIST_APPEND(p->waits, &p->waits_tail, w);
 
         if (!p->resolving) {
                 if (creds_need_resolve(p)) {

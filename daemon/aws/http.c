@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 
 #include "http-transfer.h"
+#include "list.h"
 
 /* Connections per host: the requests in flight to one regional endpoint, at most. */
 #define DEFAULT_MAX_HOST_CONNECTIONS 32L
@@ -66,28 +67,6 @@ struct http_client {
         bool free_requested;            /* http_client_free() was called from a callback */
 };
 
-static void call_link(http_call **head, http_call **tail, http_call *call) {
-        call->prev = *tail;
-        call->next = NULL;
-        if (*tail)
-                (*tail)->next = call;
-        else
-                *head = call;
-        *tail = call;
-}
-
-static void call_unlink(http_call **head, http_call **tail, http_call *call) {
-        if (call->prev)
-                call->prev->next = call->next;
-        else
-                *head = call->next;
-        if (call->next)
-                call->next->prev = call->prev;
-        else
-                *tail = call->prev;
-        call->prev = call->next = NULL;
-}
-
 static http_call *http_call_free(http_call *call) {
         if (!call)
                 return NULL;
@@ -103,10 +82,10 @@ static void call_detach(http_call *call) {
         http_client *c = call->client;
 
         if (call->queued) {
-                call_unlink(&c->queued, &c->queued_tail, call);
+                LIST_REMOVE(c->queued, &c->queued_tail, call);
                 c->n_queued--;
         } else {
-                call_unlink(&c->active, &c->active_tail, call);
+                LIST_REMOVE(c->active, &c->active_tail, call);
                 c->n_active--;
         }
 }
@@ -212,12 +191,7 @@ static http_socket *http_socket_free(http_socket *hs) {
         if (!hs)
                 return NULL;
         c = hs->client;
-        if (hs->prev)
-                hs->prev->next = hs->next;
-        else
-                c->sockets = hs->next;
-        if (hs->next)
-                hs->next->prev = hs->prev;
+        LIST_REMOVE(c->sockets, NULL, hs);
         sd_event_source_disable_unref(hs->io);
         return mfree(hs);
 }
@@ -254,10 +228,7 @@ static int socket_callback(CURL *easy, curl_socket_t fd, int what, void *userdat
                         return -1;
                 }
                 (void) sd_event_source_set_description(hs->io, "http-socket");
-                hs->next = c->sockets;
-                if (c->sockets)
-                        c->sockets->prev = hs;
-                c->sockets = hs;
+                LIST_PREPEND(c->sockets, NULL, hs);
                 if (curl_multi_assign(c->multi, fd, hs) != CURLM_OK) {
                         http_socket_free(hs);
                         return -1;
@@ -304,7 +275,7 @@ static int call_start(http_call *call) {
         if (mc != CURLM_OK)
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         call->queued = false;
-        call_link(&c->active, &c->active_tail, call);
+        LIST_APPEND(c->active, &c->active_tail, call);
         c->n_active++;
         return 0;
 }
@@ -317,7 +288,7 @@ static int on_kick(sd_event_source *s, void *userdata) {
                 http_call *call = c->queued;
                 int r;
 
-                call_unlink(&c->queued, &c->queued_tail, call);
+                LIST_REMOVE(c->queued, &c->queued_tail, call);
                 c->n_queued--;
                 call->queued = false;
                 r = call_start(call);
@@ -358,7 +329,7 @@ int http_client_submit(http_client *c, const http_request *req, http_callback cb
                 if (r < 0)
                         return r;
         } else {
-                call_link(&c->queued, &c->queued_tail, call);
+                LIST_APPEND(c->queued, &c->queued_tail, call);
                 c->n_queued++;
                 client_kick(c);
         }
