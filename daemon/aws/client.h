@@ -4,6 +4,10 @@
  * aws_query, waits for the region's token bucket, signs with SigV4 using the
  * current credentials, sends it over http.c, retries as the SDKs' "standard"
  * mode does, and hands back the parsed XML document or an aws_error.
+ *
+ * daemon/aws/ as a whole depends on base/util.h and the libraries only, never
+ * on the product (policies, config, run/): it could be lifted out as a library.
+ * See daemon/aws/README.md.
  */
 #pragma once
 
