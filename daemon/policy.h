@@ -9,9 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aws/ec2.h"
+#include "aws/ec2-types.h"
 #include "aws/pace.h"
 #include "schedule/schedule.h"
+
+/* The image name when a policy gives none: unique per instance and slot (design.md, rule 3). */
+#define POLICY_DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
 
 typedef struct config_pos {
         const char *file;               /* owned by the config (config.files) */

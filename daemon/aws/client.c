@@ -20,6 +20,7 @@
 
 #include "client.h"
 #include "endpoint.h"
+#include "list.h"
 #include "retry.h"
 #include "sigv4.h"
 
@@ -104,18 +105,19 @@ static aws_call *call_free(aws_call *call) {
 }
 
 static void call_unlink(aws_call *call) {
-        aws_client *c = call->client;
-
-        if (call->prev)
-                call->prev->next = call->next;
-        else
-                c->calls = call->next;
-        if (call->next)
-                call->next->prev = call->prev;
-        call->prev = call->next = NULL;
+        LIST_REMOVE(call->client->calls, NULL, call);
 }
 
-static void client_destroy(aws_client *c);
+/* No call is left by then: aws_client_free() cancelled them, and a client being freed takes no new one. */
+static void client_destroy(aws_client *c) {
+        sigv4_key_cache_clear(&c->key_cache);
+        free(c->service);
+        free(c->region);
+        free(c->url);
+        free(c->host);
+        free(c->api_version);
+        free(c);
+}
 
 /* Calls back with call->result, ->doc and ->error, then frees the call. */
 static void call_finish(aws_call *call) {
@@ -387,10 +389,7 @@ int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata
         }
         call->body_size = strlen(call->body);
 
-        call->next = c->calls;
-        if (c->calls)
-                c->calls->prev = call;
-        c->calls = call;
+        LIST_PREPEND(c->calls, NULL, call);
 
         r = call_try_pace(call);
         if (r < 0) {
@@ -472,88 +471,16 @@ fail:
         return r;
 }
 
-static void client_destroy(aws_client *c) {
-        while (c->calls) {
-                aws_call *call = c->calls;
-
-                call_unlink(call);
-                call_free(call);
-        }
-        sigv4_key_cache_clear(&c->key_cache);
-        free(c->service);
-        free(c->region);
-        free(c->url);
-        free(c->host);
-        free(c->api_version);
-        free(c);
-}
-
 aws_client *aws_client_free(aws_client *c) {
         if (!c)
                 return NULL;
-        if (c->dispatching) {
-                /* From a callback: end the other calls now, the rest when it returns. */
+        /* The call calling back, if any, is no longer listed. */
+        while (c->calls)
+                aws_call_cancel(c->calls);
+        /* From a callback: call_finish() destroys the client when the callback returns. */
+        if (c->dispatching)
                 c->free_requested = true;
-                while (c->calls) {
-                        aws_call *call = c->calls;
-
-                        call_unlink(call);
-                        call_free(call);
-                }
-                return NULL;
-        }
-        client_destroy(c);
+        else
+                client_destroy(c);
         return NULL;
-}
-
-typedef struct sync_state {
-        int result;
-        xmlDoc *doc;
-        aws_error error;
-        bool done;
-} sync_state;
-
-static void sync_callback(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
-
-        (void) doc;
-        (void) err;
-        s->result = r;
-        s->doc = TAKE_PTR(call->doc);           /* keep it past the callback */
-        aws_error_move(&s->error, &call->error);
-        s->done = true;
-}
-
-int aws_client_call_sync(aws_client *c, aws_query *q, xmlDoc **ret_doc, aws_error *ret_error) {
-        sync_state s = {};
-        aws_call *call;
-        int r;
-
-        r = aws_client_call(c, q, sync_callback, &s, &call);
-        if (r < 0) {
-                if (ret_error)
-                        (void) aws_error_setf(ret_error, "%s", strerror(-r));
-                return r;
-        }
-        r = http_client_run_until(c->http, &s.done);
-        if (r < 0) {
-                if (!s.done)
-                        aws_call_cancel(call);
-                xmlFreeDoc(s.doc);
-                aws_error_done(&s.error);
-                if (ret_error)
-                        (void) aws_error_setf(ret_error, "event loop failed: %s", strerror(-r));
-                return r;
-        }
-        if (s.result >= 0) {
-                if (ret_doc)
-                        *ret_doc = TAKE_PTR(s.doc);
-                xmlFreeDoc(s.doc);
-                aws_error_done(&s.error);
-                return s.result;
-        }
-        if (ret_error)
-                aws_error_move(ret_error, &s.error);
-        aws_error_done(&s.error);
-        return s.result;
 }

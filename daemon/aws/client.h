@@ -4,6 +4,10 @@
  * aws_query, waits for the region's token bucket, signs with SigV4 using the
  * current credentials, sends it over http.c, retries as the SDKs' "standard"
  * mode does, and hands back the parsed XML document or an aws_error.
+ *
+ * daemon/aws/ as a whole depends on base/util.h and the libraries only, never
+ * on the product (policies, config, run/): it could be lifted out as a library.
+ * See daemon/aws/README.md.
  */
 #pragma once
 
@@ -65,6 +69,3 @@ typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error
 /* Takes ownership of q, also on failure. ret_call may be NULL. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
-
-/* Synchronous: runs the event loop until the call completes. Takes ownership of q. */
-int aws_client_call_sync(aws_client *c, aws_query *q, xmlDoc **ret_doc, aws_error *ret_error);

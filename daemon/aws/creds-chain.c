@@ -17,19 +17,19 @@
 /* Shared files are small; a larger one is a mistake, not credentials. */
 #define CREDS_FILE_MAX (1024 * 1024)
 
-static void chain_note(creds_provider *p, const char *fmt, ...) _printf_(2, 3);
-static void chain_note(creds_provider *p, const char *fmt, ...) {
-        _cleanup_(freep) char *s = NULL;
-        va_list ap;
-        int r;
+/* Adds why a source had no keys to the list of those tried; out of memory only shortens it. */
+#define chain_note(p, fmt, ...)                                                                 \
+        (void) strbuf_printf(&(p)->chain.tried, "%s" fmt, (p)->chain.tried.len > 0 ? ", " : "", ##__VA_ARGS__)
 
-        va_start(ap, fmt);
-        r = vasprintf(&s, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        /* Out of memory only shortens the message. */
-        (void) strbuf_printf(&p->chain.tried, "%s%s", p->chain.tried.len > 0 ? ", " : "", s);
+/* Half a key pair is a mistake to report, not a source to skip: -EINVAL with the message for the half missing. */
+static int chain_check_pair(const char *id, const char *secret, const char *no_secret, const char *no_id,
+                            aws_error *err) {
+        const char *missing = !secret ? no_secret : !id ? no_id : NULL;
+
+        if (!missing)
+                return 0;
+        aws_error_setf(err, "%s", missing);
+        return -EINVAL;
 }
 
 static const char *getenv_nonempty(const char *name) {
@@ -146,14 +146,10 @@ static int chain_explicit(creds_provider *p, aws_credentials **ret, const char *
                 chain_note(p, "not configured");
                 return 0;
         }
-        if (!secret) {
-                aws_error_setf(err, "the configuration has an access key id but no secret access key");
-                return -EINVAL;
-        }
-        if (!id) {
-                aws_error_setf(err, "the configuration has a secret access key but no access key id");
-                return -EINVAL;
-        }
+        r = chain_check_pair(id, secret, "the configuration has an access key id but no secret access key",
+                             "the configuration has a secret access key but no access key id", err);
+        if (r < 0)
+                return r;
         r = creds_new(id, secret, p->chain.session_token, 0, ret);
         if (r < 0)
                 return r;
@@ -170,14 +166,10 @@ static int chain_environment(creds_provider *p, aws_credentials **ret, const cha
                 chain_note(p, "AWS_ACCESS_KEY_ID unset");
                 return 0;
         }
-        if (!secret) {
-                aws_error_setf(err, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-                return -EINVAL;
-        }
-        if (!id) {
-                aws_error_setf(err, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
-                return -EINVAL;
-        }
+        r = chain_check_pair(id, secret, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not",
+                             "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not", err);
+        if (r < 0)
+                return r;
         r = creds_new(id, secret, getenv_nonempty("AWS_SESSION_TOKEN"), 0, ret);
         if (r < 0)
                 return r;

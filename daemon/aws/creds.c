@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "creds-internal.h"
+#include "list.h"
 
 /* Refresh temporary credentials this long before Expiration. botocore's mandatory
  * refresh is 10 minutes; IMDS serves new keys at least 5 minutes before the old
@@ -49,17 +50,7 @@ static bool creds_need_resolve(creds_provider *p) {
 }
 
 static void creds_wait_unlink(creds_wait *w) {
-        creds_provider *p = w->provider;
-
-        if (w->prev)
-                w->prev->next = w->next;
-        else
-                p->waits = w->next;
-        if (w->next)
-                w->next->prev = w->prev;
-        else
-                p->waits_tail = w->prev;
-        w->prev = w->next = NULL;
+        LIST_REMOVE(w->provider->waits, &w->provider->waits_tail, w);
 }
 
 void creds_wait_cancel(creds_wait *w) {
@@ -194,13 +185,8 @@ int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, cre
                 .provider = p,
                 .callback = cb,
                 .userdata = userdata,
-                .prev = p->waits_tail,
         };
-        if (p->waits_tail)
-                p->waits_tail->next = w;
-        else
-                p->waits = w;
-        p->waits_tail = w;
+        LIST_APPEND(p->waits, &p->waits_tail, w);
 
         if (!p->resolving) {
                 if (creds_need_resolve(p)) {
@@ -216,56 +202,8 @@ int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, cre
         return 0;
 }
 
-typedef struct creds_sync {
-        bool done;
-        int r;
-        aws_credentials *c;
-        aws_error error;
-} creds_sync;
-
-static void on_sync(int r, const aws_credentials *c, const aws_error *err, void *userdata) {
-        creds_sync *s = userdata;
-
-        s->done = true;
-        s->r = r;
-        if (r >= 0) {
-                s->r = aws_credentials_copy(c, &s->c);
-                if (s->r < 0)
-                        aws_error_setf(&s->error, "out of memory");
-        } else if (err)
-                aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
-}
-
-int creds_provider_get_sync(creds_provider *p, aws_credentials **ret, aws_error *ret_error) {
-        creds_sync s = {};
-        creds_wait *w;
-        int r;
-
-        if (!p || !ret)
-                return -EINVAL;
-        r = creds_provider_get(p, on_sync, &s, &w);
-        if (r < 0)
-                return r;
-        while (!s.done) {
-                r = sd_event_run(p->event, UINT64_MAX);
-                if (r < 0) {
-                        if (!s.done)
-                                creds_wait_cancel(w);
-                        aws_credentials_free(s.c);
-                        aws_error_done(&s.error);
-                        if (ret_error)
-                                aws_error_setf(ret_error, "cannot run the event loop: %s", strerror(-r));
-                        return r;
-                }
-        }
-        if (s.r < 0) {
-                if (ret_error)
-                        aws_error_move(ret_error, &s.error);
-                aws_error_done(&s.error);
-                return s.r;
-        }
-        *ret = s.c;
-        return 0;
+sd_event *creds_provider_get_event(const creds_provider *p) {
+        return p ? p->event : NULL;
 }
 
 void creds_provider_invalidate(creds_provider *p) {

@@ -76,8 +76,8 @@ typedef void (*creds_callback)(int r, const aws_credentials *c, const aws_error 
 int creds_provider_get(creds_provider *p, creds_callback cb, void *userdata, creds_wait **ret_wait);
 void creds_wait_cancel(creds_wait *w);  /* accepts NULL; the callback is never called */
 
-/* Runs the event loop until credentials are resolved; *ret is a copy for the caller. ret_error may be NULL. */
-int creds_provider_get_sync(creds_provider *p, aws_credentials **ret, aws_error *ret_error);
+/* The loop the provider's timers and requests run on. */
+sd_event *creds_provider_get_event(const creds_provider *p);
 
 /* Forget cached credentials (after AuthFailure or ExpiredToken), so the next get resolves anew. */
 void creds_provider_invalidate(creds_provider *p);

@@ -507,189 +507,55 @@ int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *ta
         return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
-/* ---- Synchronous forms ------------------------------------------------------------------ */
+/* ---- The synchronous DescribeImages ------------------------------------------------------ */
 
-typedef struct sync_state {
+/* For the one-shot commands (amirotd list); the tests keep the other synchronous forms. */
+typedef struct images_sync {
         bool done;
         int r;
         aws_error error;
-        char *id;
-        ec2_instance_list instances;
         ec2_image_list images;
-        ec2_snapshot_list snapshots;
-        char **kept;
-} sync_state;
-
-static void sync_done(sync_state *s, int r, const aws_error *err) {
-        s->done = true;
-        s->r = r;
-        if (r < 0 && err)
-                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
-}
-
-static void sync_on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
-
-        sync_done(s, r, err);
-        if (r >= 0) {
-                s->instances = *l;
-                *l = (ec2_instance_list) {};
-        }
-}
+} images_sync;
 
 static void sync_on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
+        images_sync *s = userdata;
 
-        sync_done(s, r, err);
+        s->done = true;
+        s->r = r;
         if (r >= 0) {
                 s->images = *l;
                 *l = (ec2_image_list) {};
-        }
-}
-
-static void sync_on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
-
-        sync_done(s, r, err);
-        if (r >= 0) {
-                s->snapshots = *l;
-                *l = (ec2_snapshot_list) {};
-        }
-}
-
-static void sync_on_id(int r, const char *id, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
-
-        sync_done(s, r, err);
-        if (r >= 0 && strdup_or_null(id, &s->id) < 0) {
-                s->r = -ENOMEM;
-                (void) aws_error_setf(&s->error, "out of memory");
-        }
-}
-
-static void sync_on_done(int r, const aws_error *err, void *userdata) {
-        sync_done(userdata, r, err);
-}
-
-static void sync_on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
-        sync_state *s = userdata;
-
-        if (r >= 0 && strv_copy(kept, &s->kept) < 0)
-                r = -ENOMEM;
-        sync_done(s, r, err);
-}
-
-/*
- * r and op: what the asynchronous call returned. Runs the loop until the op
- * called back, fills ret_error (cleared on success) and returns the op's r.
- */
-static int sync_wait(aws_client *c, int r, ec2_op *op, sync_state *s, const char *action, aws_error *ret_error) {
-        if (r < 0)
-                (void) aws_error_setf(&s->error, "cannot send %s: %s", action, strerror(-r));
-        else {
-                r = http_client_run_until(aws_client_http(c), &s->done);
-                if (s->done)
-                        r = s->r;
-                else {
-                        ec2_op_cancel(op);
-                        r = r < 0 ? r : -ECANCELED;
-                        (void) aws_error_setf(&s->error, "the event loop stopped before %s completed: %s",
-                                              action, strerror(-r));
-                }
-        }
-        if (r < 0) {
-                ec2_instance_list_done(&s->instances);
-                ec2_image_list_done(&s->images);
-                ec2_snapshot_list_done(&s->snapshots);
-                s->id = mfree(s->id);
-        }
-        if (ret_error)
-                aws_error_move(ret_error, &s->error);
-        else
-                aws_error_done(&s->error);
-        return r;
-}
-
-int ec2_describe_instances_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_instance_list *ret, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ret ? ec2_describe_instances(c, filters, n, sync_on_instances, &s, &op) : -EINVAL;
-        r = sync_wait(c, r, op, &s, "DescribeInstances", ret_error);
-        if (r < 0)
-                return r;
-        *ret = s.instances;
-        return 0;
+        } else if (err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
 }
 
 int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error) {
-        sync_state s = {};
+        images_sync s = {};
         ec2_op *op = NULL;
         int r;
 
         r = ret ? ec2_describe_images(c, filters, n, image_ids, sync_on_images, &s, &op) : -EINVAL;
-        r = sync_wait(c, r, op, &s, "DescribeImages", ret_error);
         if (r < 0)
+                (void) aws_error_setf(&s.error, "cannot send DescribeImages: %s", strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s.done);
+                if (s.done)
+                        r = s.r;
+                else {
+                        ec2_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s.error, "the event loop stopped before DescribeImages completed: %s",
+                                              strerror(-r));
+                }
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        else
+                aws_error_done(&s.error);
+        if (r < 0) {
+                ec2_image_list_done(&s.images);
                 return r;
+        }
         *ret = s.images;
         return 0;
-}
-
-int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ret ? ec2_describe_snapshots(c, filters, n, sync_on_snapshots, &s, &op) : -EINVAL;
-        r = sync_wait(c, r, op, &s, "DescribeSnapshots", ret_error);
-        if (r < 0)
-                return r;
-        *ret = s.snapshots;
-        return 0;
-}
-
-int ec2_create_image_sync(aws_client *c, const ec2_create_image_request *req, char **ret_image_id, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ret_image_id ? ec2_create_image(c, req, sync_on_id, &s, &op) : -EINVAL;
-        r = sync_wait(c, r, op, &s, "CreateImage", ret_error);
-        if (r < 0)
-                return r;
-        *ret_image_id = s.id;
-        return 0;
-}
-
-int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run,
-                              char ***ret_kept, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ec2_deregister_image(c, image_id, delete_snapshots, dry_run, sync_on_deregistered, &s, &op);
-        r = sync_wait(c, r, op, &s, "DeregisterImage", ret_error);
-        if (r >= 0 && ret_kept)
-                *ret_kept = TAKE_PTR(s.kept);
-        strv_free(s.kept);
-        return r;
-}
-
-int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_id, bool dry_run, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ec2_delete_snapshot(c, snapshot_id, dry_run, sync_on_done, &s, &op);
-        return sync_wait(c, r, op, &s, "DeleteSnapshot", ret_error);
-}
-
-int ec2_create_tags_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, aws_error *ret_error) {
-        sync_state s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ec2_create_tags(c, resource_ids, tags, dry_run, sync_on_done, &s, &op);
-        return sync_wait(c, r, op, &s, "CreateTags", ret_error);
 }

@@ -1,242 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Typed EC2: the values the daemon reasons about (instances, images,
- * snapshots, tags), parsed from EC2's XML answers, and the calls that fetch or
- * change them, built on aws_client_call(). Parsers are pure and strict where a
- * wrong value could lead to a wrong deletion: a missing resource id or an
- * unreadable timestamp rejects the page (-EBADMSG) rather than inventing a
- * value, while a state string this build does not know is kept as _INVALID so
- * that a new EC2 state does not stop the daemon (the planner leaves such
- * resources alone). Element names follow the EC2 API reference (2016-11-15):
- * reservationSet/item/instancesSet/item, imagesSet/item, snapshotSet/item,
- * tagSet/item/{key,value}, blockDeviceMapping/item. Nothing here logs.
+ * EC2's XML answers read into ec2-types.h's values (the calls that fetch them
+ * are in ec2-calls.c). Parsers are pure and strict where a wrong value could
+ * lead to a wrong deletion: a missing resource id or an unreadable timestamp
+ * rejects the page (-EBADMSG) rather than inventing a value, while a state
+ * string this build does not know is kept as _INVALID so that a new EC2 state
+ * does not stop the daemon (the planner leaves such resources alone). The
+ * three Describe answers differ only in where their items stand and how one
+ * is read, so one walker reads them all. Element names follow the EC2 API
+ * reference (2016-11-15): reservationSet/item/instancesSet/item,
+ * imagesSet/item, snapshotSet/item, tagSet/item/{key,value},
+ * blockDeviceMapping/item. Nothing here logs.
  */
 #include <stdio.h>
 
 #include "ec2.h"
 #include "query.h"
-
-/* ---- Values ---------------------------------------------------------------------------- */
-
-void ec2_tags_done(ec2_tags *t) {
-        if (!t)
-                return;
-        for (size_t i = 0; i < t->n; i++) {
-                free(t->items[i].key);
-                free(t->items[i].value);
-        }
-        free(t->items);
-        *t = (ec2_tags) {};
-}
-
-int ec2_tags_add(ec2_tags *t, const char *key, const char *value) {
-        _cleanup_(freep) char *k = NULL, *v = NULL;
-        ec2_tag *items;
-
-        if (!t || !key)
-                return -EINVAL;
-        v = strdup(value ?: "");
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < t->n; i++)
-                if (streq(t->items[i].key, key)) {
-                        free(t->items[i].value);
-                        t->items[i].value = TAKE_PTR(v);
-                        return 0;
-                }
-        k = strdup(key);
-        if (!k)
-                return -ENOMEM;
-        items = reallocarray(t->items, t->n + 1, sizeof(*items));
-        if (!items)
-                return -ENOMEM;
-        t->items = items;
-        t->items[t->n++] = (ec2_tag) { .key = TAKE_PTR(k), .value = TAKE_PTR(v) };
-        return 0;
-}
-
-const char *ec2_tags_get(const ec2_tags *t, const char *key) {
-        if (!t || !key)
-                return NULL;
-        for (size_t i = 0; i < t->n; i++)
-                if (streq(t->items[i].key, key))
-                        return t->items[i].value;
-        return NULL;
-}
-
-int ec2_tags_copy(const ec2_tags *src, ec2_tags *dst) {
-        _cleanup_(ec2_tags_done) ec2_tags c = {};
-        int r;
-
-        if (!src || !dst)
-                return -EINVAL;
-        for (size_t i = 0; i < src->n; i++) {
-                r = ec2_tags_add(&c, src->items[i].key, src->items[i].value);
-                if (r < 0)
-                        return r;
-        }
-        ec2_tags_done(dst);
-        *dst = c;
-        c = (ec2_tags) {};
-        return 0;
-}
-
-/* "Possible values: pending | running | shutting-down | terminated | stopping | stopped" */
-static const char *const instance_state_table[_EC2_INSTANCE_STATE_MAX] = {
-        [EC2_INSTANCE_PENDING] = "pending",
-        [EC2_INSTANCE_RUNNING] = "running",
-        [EC2_INSTANCE_SHUTTING_DOWN] = "shutting-down",
-        [EC2_INSTANCE_TERMINATED] = "terminated",
-        [EC2_INSTANCE_STOPPING] = "stopping",
-        [EC2_INSTANCE_STOPPED] = "stopped",
-};
-
-/* "Valid Values: pending | available | invalid | deregistered | transient | failed | error | disabled" */
-static const char *const image_state_table[_EC2_IMAGE_STATE_MAX] = {
-        [EC2_IMAGE_PENDING] = "pending",
-        [EC2_IMAGE_AVAILABLE] = "available",
-        [EC2_IMAGE_INVALID] = "invalid",
-        [EC2_IMAGE_DEREGISTERED] = "deregistered",
-        [EC2_IMAGE_TRANSIENT] = "transient",
-        [EC2_IMAGE_FAILED] = "failed",
-        [EC2_IMAGE_ERROR] = "error",
-        [EC2_IMAGE_DISABLED] = "disabled",
-};
-
-/* "Valid Values: pending | completed | error | recoverable | recovering" */
-static const char *const snapshot_state_table[_EC2_SNAPSHOT_STATE_MAX] = {
-        [EC2_SNAPSHOT_PENDING] = "pending",
-        [EC2_SNAPSHOT_COMPLETED] = "completed",
-        [EC2_SNAPSHOT_ERROR] = "error",
-        [EC2_SNAPSHOT_RECOVERABLE] = "recoverable",
-        [EC2_SNAPSHOT_RECOVERING] = "recovering",
-};
-
-static const char *table_to_string(const char *const *table, size_t n, int i) {
-        return i >= 0 && (size_t) i < n ? table[i] : NULL;
-}
-
-static int table_from_string(const char *const *table, size_t n, const char *s) {
-        if (s)
-                for (size_t i = 0; i < n; i++)
-                        if (streq(table[i], s))
-                                return (int) i;
-        return -EINVAL;
-}
-
-const char *ec2_instance_state_to_string(ec2_instance_state s) {
-        return table_to_string(instance_state_table, ELEMENTSOF(instance_state_table), s);
-}
-
-ec2_instance_state ec2_instance_state_from_string(const char *s) {
-        return table_from_string(instance_state_table, ELEMENTSOF(instance_state_table), s);
-}
-
-const char *ec2_image_state_to_string(ec2_image_state s) {
-        return table_to_string(image_state_table, ELEMENTSOF(image_state_table), s);
-}
-
-ec2_image_state ec2_image_state_from_string(const char *s) {
-        return table_from_string(image_state_table, ELEMENTSOF(image_state_table), s);
-}
-
-const char *ec2_snapshot_state_to_string(ec2_snapshot_state s) {
-        return table_to_string(snapshot_state_table, ELEMENTSOF(snapshot_state_table), s);
-}
-
-ec2_snapshot_state ec2_snapshot_state_from_string(const char *s) {
-        return table_from_string(snapshot_state_table, ELEMENTSOF(snapshot_state_table), s);
-}
-
-void ec2_instance_done(ec2_instance *i) {
-        if (!i)
-                return;
-        free(i->id);
-        free(i->image_id);
-        free(i->name);
-        ec2_tags_done(&i->tags);
-        strv_free(i->volume_ids);
-        *i = (ec2_instance) {};
-}
-
-void ec2_image_done(ec2_image *i) {
-        if (!i)
-                return;
-        free(i->id);
-        free(i->name);
-        free(i->description);
-        free(i->owner_id);
-        free(i->state_reason);
-        ec2_tags_done(&i->tags);
-        for (size_t k = 0; k < i->n_devices; k++) {
-                free(i->devices[k].device_name);
-                free(i->devices[k].snapshot_id);
-        }
-        free(i->devices);
-        *i = (ec2_image) {};
-}
-
-void ec2_snapshot_done(ec2_snapshot *s) {
-        if (!s)
-                return;
-        free(s->id);
-        free(s->volume_id);
-        free(s->description);
-        ec2_tags_done(&s->tags);
-        *s = (ec2_snapshot) {};
-}
-
-/* Frees items [from, n) of a list and shrinks it back to `from` items. */
-#define LIST_TRUNCATE(l, from, done)                                    \
-        do {                                                            \
-                for (size_t _k = (from); _k < (l)->n; _k++)             \
-                        done(&(l)->items[_k]);                          \
-                (l)->n = (from);                                        \
-        } while (0)
-
-void ec2_instance_list_done(ec2_instance_list *l) {
-        if (!l)
-                return;
-        LIST_TRUNCATE(l, 0, ec2_instance_done);
-        free(l->items);
-        *l = (ec2_instance_list) {};
-}
-
-void ec2_image_list_done(ec2_image_list *l) {
-        if (!l)
-                return;
-        LIST_TRUNCATE(l, 0, ec2_image_done);
-        free(l->items);
-        *l = (ec2_image_list) {};
-}
-
-void ec2_snapshot_list_done(ec2_snapshot_list *l) {
-        if (!l)
-                return;
-        LIST_TRUNCATE(l, 0, ec2_snapshot_done);
-        free(l->items);
-        *l = (ec2_snapshot_list) {};
-}
-
-/* Makes room for one more item of `size` bytes in a list of n with capacity *cap. */
-static int list_reserve(void **items, size_t *cap, size_t n, size_t size) {
-        size_t c;
-        void *p;
-
-        if (n < *cap)
-                return 0;
-        c = *cap ? *cap * 2 : 64;
-        if (c < *cap)
-                return -ENOMEM;
-        p = reallocarray(*items, c, size);
-        if (!p)
-                return -ENOMEM;
-        *items = p;
-        *cap = c;
-        return 0;
-}
-
-#define LIST_RESERVE(l) list_reserve((void **) &(l)->items, &(l)->cap, (l)->n, sizeof(*(l)->items))
 
 /* ---- Parsers --------------------------------------------------------------------------- */
 
@@ -331,7 +110,7 @@ static int parse_next_token(const xmlNode *root, char **ret) {
         return 0;
 }
 
-static int parse_instance(const xmlNode *item, ec2_instance *ret) {
+static int parse_instance(const xmlNode *item, void *ret) {
         _cleanup_(ec2_instance_done) ec2_instance i = {};
         _cleanup_(freep) char *state = NULL;
         const char *name;
@@ -370,45 +149,8 @@ static int parse_instance(const xmlNode *item, ec2_instance *ret) {
                         return r;
         }
 
-        *ret = i;
+        *(ec2_instance *) ret = i;
         i = (ec2_instance) {};
-        return 0;
-}
-
-int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **ret_next_token) {
-        _cleanup_(freep) char *token = NULL;
-        xmlNode *root, *set;
-        size_t n0;
-        int r = 0;
-
-        if (!list)
-                return -EINVAL;
-        root = response_root(doc, "DescribeInstancesResponse");
-        if (!root)
-                return -EBADMSG;
-        n0 = list->n;
-        set = xml_child(root, "reservationSet");
-        for (xmlNode *res = xml_child(set, "item"); r >= 0 && res; res = xml_next(res, "item")) {
-                xmlNode *instances = xml_child(res, "instancesSet");
-
-                for (xmlNode *it = xml_child(instances, "item"); it; it = xml_next(it, "item")) {
-                        r = LIST_RESERVE(list);
-                        if (r < 0)
-                                break;
-                        r = parse_instance(it, &list->items[list->n]);
-                        if (r < 0)
-                                break;
-                        list->n++;
-                }
-        }
-        if (r >= 0)
-                r = parse_next_token(root, &token);
-        if (r < 0) {
-                LIST_TRUNCATE(list, n0, ec2_instance_done);
-                return r;
-        }
-        if (ret_next_token)
-                *ret_next_token = TAKE_PTR(token);
         return 0;
 }
 
@@ -436,7 +178,7 @@ static int parse_state_reason(const xmlNode *item, char **ret) {
         return asprintf(ret, "%s: %s", code, message) < 0 ? -ENOMEM : 0;
 }
 
-static int parse_image(const xmlNode *item, ec2_image *ret) {
+static int parse_image(const xmlNode *item, void *ret) {
         _cleanup_(ec2_image_done) ec2_image i = {};
         _cleanup_(freep) char *state = NULL;
         xmlNode *bdm;
@@ -481,45 +223,12 @@ static int parse_image(const xmlNode *item, ec2_image *ret) {
                 i.devices[i.n_devices++] = dev;
         }
 
-        *ret = i;
+        *(ec2_image *) ret = i;
         i = (ec2_image) {};
         return 0;
 }
 
-int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token) {
-        _cleanup_(freep) char *token = NULL;
-        xmlNode *root, *set;
-        size_t n0;
-        int r = 0;
-
-        if (!list)
-                return -EINVAL;
-        root = response_root(doc, "DescribeImagesResponse");
-        if (!root)
-                return -EBADMSG;
-        n0 = list->n;
-        set = xml_child(root, "imagesSet");
-        for (xmlNode *it = xml_child(set, "item"); it; it = xml_next(it, "item")) {
-                r = LIST_RESERVE(list);
-                if (r < 0)
-                        break;
-                r = parse_image(it, &list->items[list->n]);
-                if (r < 0)
-                        break;
-                list->n++;
-        }
-        if (r >= 0)
-                r = parse_next_token(root, &token);
-        if (r < 0) {
-                LIST_TRUNCATE(list, n0, ec2_image_done);
-                return r;
-        }
-        if (ret_next_token)
-                *ret_next_token = TAKE_PTR(token);
-        return 0;
-}
-
-static int parse_snapshot(const xmlNode *item, ec2_snapshot *ret) {
+static int parse_snapshot(const xmlNode *item, void *ret) {
         _cleanup_(ec2_snapshot_done) ec2_snapshot s = {};
         _cleanup_(freep) char *state = NULL;
         int r;
@@ -535,43 +244,126 @@ static int parse_snapshot(const xmlNode *item, ec2_snapshot *ret) {
                 return r;
         s.state = ec2_snapshot_state_from_string(state);
 
-        *ret = s;
+        *(ec2_snapshot *) ret = s;
         s = (ec2_snapshot) {};
         return 0;
 }
 
-int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token) {
-        _cleanup_(freep) char *token = NULL;
-        xmlNode *root, *set;
-        size_t n0;
+/* ---- Describe pages ------------------------------------------------------------------ */
+
+/* What tells one Describe answer from another: where its items stand and how one is read. */
+typedef struct describe_page {
+        const char *response;           /* the root element */
+        const char *set;                /* the root's list of items */
+        const char *inner_set;          /* each item's own list of the real items, or NULL */
+        size_t item_size;
+        int (*parse)(const xmlNode *item, void *ret);
+        void (*done)(void *item);
+} describe_page;
+
+/* A list of any of ec2-types.h's kinds: they all are { items, n, cap }. */
+typedef struct list_ref {
+        void **items;
+        size_t *n, *cap;
+} list_ref;
+
+#define LIST_REF(l) ((list_ref) { (void **) &(l)->items, &(l)->n, &(l)->cap })
+
+static void instance_done(void *p) { ec2_instance_done(p); }
+static void image_done(void *p) { ec2_image_done(p); }
+static void snapshot_done(void *p) { ec2_snapshot_done(p); }
+
+/* Instances come grouped by reservation: reservationSet/item/instancesSet/item. */
+static const describe_page describe_instances = {
+        "DescribeInstancesResponse", "reservationSet", "instancesSet",
+        sizeof(ec2_instance), parse_instance, instance_done,
+};
+static const describe_page describe_images = {
+        "DescribeImagesResponse", "imagesSet", NULL,
+        sizeof(ec2_image), parse_image, image_done,
+};
+static const describe_page describe_snapshots = {
+        "DescribeSnapshotsResponse", "snapshotSet", NULL,
+        sizeof(ec2_snapshot), parse_snapshot, snapshot_done,
+};
+
+/* Makes room for one more item (doubling, from 64) and parses it into that place. */
+static int page_add(const describe_page *p, const xmlNode *item, list_ref l) {
+        size_t cap;
+        void *items;
+        int r;
+
+        if (*l.n == *l.cap) {
+                cap = *l.cap ? *l.cap * 2 : 64;
+                if (cap < *l.cap)
+                        return -ENOMEM;
+                items = reallocarray(*l.items, cap, p->item_size);
+                if (!items)
+                        return -ENOMEM;
+                *l.items = items;
+                *l.cap = cap;
+        }
+        r = p->parse(item, (char *) *l.items + *l.n * p->item_size);
+        if (r < 0)
+                return r;
+        (*l.n)++;
+        return 0;
+}
+
+static int page_add_all(const describe_page *p, const xmlNode *root, list_ref l) {
+        xmlNode *set = xml_child(root, p->set);
         int r = 0;
 
-        if (!list)
-                return -EINVAL;
-        root = response_root(doc, "DescribeSnapshotsResponse");
+        for (xmlNode *it = xml_child(set, "item"); r >= 0 && it; it = xml_next(it, "item")) {
+                xmlNode *inner;
+
+                if (!p->inner_set) {
+                        r = page_add(p, it, l);
+                        continue;
+                }
+                inner = xml_child(it, p->inner_set);
+                for (xmlNode *in = xml_child(inner, "item"); r >= 0 && in; in = xml_next(in, "item"))
+                        r = page_add(p, in, l);
+        }
+        return r;
+}
+
+/* Appends one page's items to l; on failure l is left as it was. */
+static int parse_describe(xmlDoc *doc, const describe_page *p, list_ref l, char **ret_next_token) {
+        _cleanup_(freep) char *token = NULL;
+        xmlNode *root = response_root(doc, p->response);
+        size_t n0 = *l.n;
+        int r;
+
         if (!root)
                 return -EBADMSG;
-        n0 = list->n;
-        set = xml_child(root, "snapshotSet");
-        for (xmlNode *it = xml_child(set, "item"); it; it = xml_next(it, "item")) {
-                r = LIST_RESERVE(list);
-                if (r < 0)
-                        break;
-                r = parse_snapshot(it, &list->items[list->n]);
-                if (r < 0)
-                        break;
-                list->n++;
-        }
+        r = page_add_all(p, root, l);
         if (r >= 0)
                 r = parse_next_token(root, &token);
         if (r < 0) {
-                LIST_TRUNCATE(list, n0, ec2_snapshot_done);
+                for (size_t k = n0; k < *l.n; k++)
+                        p->done((char *) *l.items + k * p->item_size);
+                *l.n = n0;
                 return r;
         }
         if (ret_next_token)
                 *ret_next_token = TAKE_PTR(token);
         return 0;
 }
+
+int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **ret_next_token) {
+        return list ? parse_describe(doc, &describe_instances, LIST_REF(list), ret_next_token) : -EINVAL;
+}
+
+int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token) {
+        return list ? parse_describe(doc, &describe_images, LIST_REF(list), ret_next_token) : -EINVAL;
+}
+
+int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token) {
+        return list ? parse_describe(doc, &describe_snapshots, LIST_REF(list), ret_next_token) : -EINVAL;
+}
+
+/* ---- Other answers --------------------------------------------------------------------- */
 
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id) {
         xmlNode *root = response_root(doc, "CreateImageResponse");

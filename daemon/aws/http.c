@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * HTTP for the AWS client on libcurl's multi-socket interface, driven by
- * sd-event so that no request ever blocks the daemon's loop. The shape follows
+ * sd-event so that no request ever blocks the daemon's loop. This file is the
+ * scheduling: the multi handle, its sockets and timer on the loop, the queue
+ * and the calls' lives; one request's easy handle, its callbacks and the
+ * response made of it are http-transfer.c's. The shape follows
  * systemd's src/import/curl-util.c: curl tells us which sockets to watch
  * (CURLMOPT_SOCKETFUNCTION → one sd-event io source per socket) and when to
  * call it back (CURLMOPT_TIMERFUNCTION → one CLOCK_MONOTONIC time source); we
@@ -15,15 +18,11 @@
  * and free never call back. The module never logs: it returns -errno and
  * curl's own message.
  */
-#include <curl/curl.h>
-#include <strings.h>
 #include <sys/epoll.h>
 
-#include "http.h"
+#include "http-transfer.h"
+#include "list.h"
 
-#define DEFAULT_CONNECT_TIMEOUT (5 * USEC_PER_SEC)
-#define DEFAULT_TIMEOUT (60 * USEC_PER_SEC)
-#define DEFAULT_MAX_RESPONSE_SIZE ((size_t) 16 * 1024 * 1024)
 /* Connections per host: the requests in flight to one regional endpoint, at most. */
 #define DEFAULT_MAX_HOST_CONNECTIONS 32L
 
@@ -42,14 +41,7 @@ struct http_call {
         bool queued;
         bool dispatching;               /* its callback is running */
 
-        CURL *easy;
-        struct curl_slist *headers;
-        char errbuf[CURL_ERROR_SIZE];
-
-        strbuf body;
-        size_t max_response_size;
-        bool too_big;
-        char *request_id;
+        http_transfer transfer;
         usec_t started;
 
         http_callback callback;
@@ -75,103 +67,12 @@ struct http_client {
         bool free_requested;            /* http_client_free() was called from a callback */
 };
 
-static void call_link(http_call **head, http_call **tail, http_call *call) {
-        call->prev = *tail;
-        call->next = NULL;
-        if (*tail)
-                (*tail)->next = call;
-        else
-                *head = call;
-        *tail = call;
-}
-
-static void call_unlink(http_call **head, http_call **tail, http_call *call) {
-        if (call->prev)
-                call->prev->next = call->next;
-        else
-                *head = call->next;
-        if (call->next)
-                call->next->prev = call->prev;
-        else
-                *tail = call->prev;
-        call->prev = call->next = NULL;
-}
-
-void http_response_done(http_response *r) {
-        if (!r)
-                return;
-        free(r->error_message);
-        free(r->body);
-        free(r->request_id);
-        *r = (http_response) {};
-}
-
-int http_errno_from_curl(int code) {
-        switch ((CURLcode) code) {
-        case CURLE_OK:
-                return 0;
-        case CURLE_OPERATION_TIMEDOUT:
-                return -ETIMEDOUT;
-        case CURLE_COULDNT_CONNECT:
-                return -ECONNREFUSED;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-                return -EHOSTUNREACH;
-        case CURLE_RECV_ERROR:
-        case CURLE_SEND_ERROR:
-        case CURLE_GOT_NOTHING:
-        case CURLE_PARTIAL_FILE:
-        case CURLE_HTTP2:
-        case CURLE_HTTP2_STREAM:
-                return -ECONNRESET;
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CIPHER:
-        case CURLE_SSL_CACERT_BADFILE:
-        case CURLE_SSL_ENGINE_NOTFOUND:
-        case CURLE_SSL_ENGINE_SETFAILED:
-        case CURLE_SSL_ENGINE_INITFAILED:
-        case CURLE_SSL_CRL_BADFILE:
-        case CURLE_SSL_ISSUER_ERROR:
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        case CURLE_SSL_INVALIDCERTSTATUS:
-        case CURLE_SSL_SHUTDOWN_FAILED:
-        case CURLE_USE_SSL_FAILED:
-        case CURLE_SSL_CLIENTCERT:
-                return -EPROTO;
-        case CURLE_FILESIZE_EXCEEDED:
-                return -EFBIG;
-        case CURLE_OUT_OF_MEMORY:
-                return -ENOMEM;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                return -EPROTONOSUPPORT;
-        case CURLE_URL_MALFORMAT:
-        case CURLE_BAD_FUNCTION_ARGUMENT:
-                return -EINVAL;
-        case CURLE_WEIRD_SERVER_REPLY:
-        case CURLE_BAD_CONTENT_ENCODING:
-                return -EBADMSG;
-        case CURLE_ABORTED_BY_CALLBACK:
-                return -ECANCELED;
-        case CURLE_TOO_MANY_REDIRECTS:
-                return -ELOOP;
-        default:
-                return -EIO;
-        }
-}
-
 static http_call *http_call_free(http_call *call) {
         if (!call)
                 return NULL;
-        if (call->easy) {
-                if (!call->queued && call->client && call->client->multi)
-                        curl_multi_remove_handle(call->client->multi, call->easy);
-                curl_easy_cleanup(call->easy);
-        }
-        curl_slist_free_all(call->headers);
-        strbuf_done(&call->body);
-        free(call->request_id);
+        if (call->transfer.easy && !call->queued && call->client && call->client->multi)
+                curl_multi_remove_handle(call->client->multi, call->transfer.easy);
+        http_transfer_done(&call->transfer);
         return mfree(call);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(http_call *, http_call_free);
@@ -181,10 +82,10 @@ static void call_detach(http_call *call) {
         http_client *c = call->client;
 
         if (call->queued) {
-                call_unlink(&c->queued, &c->queued_tail, call);
+                LIST_REMOVE(c->queued, &c->queued_tail, call);
                 c->n_queued--;
         } else {
-                call_unlink(&c->active, &c->active_tail, call);
+                LIST_REMOVE(c->active, &c->active_tail, call);
                 c->n_active--;
         }
 }
@@ -225,38 +126,13 @@ static bool call_complete(http_call *call, http_response *resp) {
         return false;
 }
 
-static void response_fail(int error, const char *message, http_response *ret) {
-        *ret = (http_response) {
-                .error = error,
-                .error_message = message ? strdup(message) : NULL,
-        };
-}
-
 /* Turns a finished transfer into a response and calls back. Returns true when the client is gone. */
 static bool call_finished(http_call *call, CURLcode code) {
         http_response resp = {};
-        long status = 0;
 
-        curl_multi_remove_handle(call->client->multi, call->easy);
+        curl_multi_remove_handle(call->client->multi, call->transfer.easy);
         call_detach(call);
-        (void) curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
-
-        if (code == CURLE_OK) {
-                resp.status = status;
-                resp.body_size = call->body.len;
-                resp.body = strbuf_steal(&call->body);
-                resp.request_id = TAKE_PTR(call->request_id);
-                if (!resp.body)
-                        response_fail(-ENOMEM, "Out of memory", &resp);
-        } else if (call->too_big || code == CURLE_FILESIZE_EXCEEDED) {
-                response_fail(-EFBIG, "Response larger than the allowed maximum", &resp);
-                resp.status = status;
-        } else {
-                response_fail(http_errno_from_curl(code),
-                          call->errbuf[0] ? call->errbuf : curl_easy_strerror(code), &resp);
-                resp.status = status;
-                resp.request_id = TAKE_PTR(call->request_id);
-        }
+        http_transfer_response(&call->transfer, code, &resp);
         resp.elapsed = now_usec(CLOCK_MONOTONIC) - call->started;
         return call_complete(call, &resp);
 }
@@ -315,12 +191,7 @@ static http_socket *http_socket_free(http_socket *hs) {
         if (!hs)
                 return NULL;
         c = hs->client;
-        if (hs->prev)
-                hs->prev->next = hs->next;
-        else
-                c->sockets = hs->next;
-        if (hs->next)
-                hs->next->prev = hs->prev;
+        LIST_REMOVE(c->sockets, NULL, hs);
         sd_event_source_disable_unref(hs->io);
         return mfree(hs);
 }
@@ -357,10 +228,7 @@ static int socket_callback(CURL *easy, curl_socket_t fd, int what, void *userdat
                         return -1;
                 }
                 (void) sd_event_source_set_description(hs->io, "http-socket");
-                hs->next = c->sockets;
-                if (c->sockets)
-                        c->sockets->prev = hs;
-                c->sockets = hs;
+                LIST_PREPEND(c->sockets, NULL, hs);
                 if (curl_multi_assign(c->multi, fd, hs) != CURLM_OK) {
                         http_socket_free(hs);
                         return -1;
@@ -403,11 +271,11 @@ static int call_start(http_call *call) {
         CURLMcode mc;
 
         call->started = now_usec(CLOCK_MONOTONIC);
-        mc = curl_multi_add_handle(c->multi, call->easy);
+        mc = curl_multi_add_handle(c->multi, call->transfer.easy);
         if (mc != CURLM_OK)
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         call->queued = false;
-        call_link(&c->active, &c->active_tail, call);
+        LIST_APPEND(c->active, &c->active_tail, call);
         c->n_active++;
         return 0;
 }
@@ -420,119 +288,18 @@ static int on_kick(sd_event_source *s, void *userdata) {
                 http_call *call = c->queued;
                 int r;
 
-                call_unlink(&c->queued, &c->queued_tail, call);
+                LIST_REMOVE(c->queued, &c->queued_tail, call);
                 c->n_queued--;
                 call->queued = false;
                 r = call_start(call);
                 if (r < 0) {
                         http_response resp = {};
 
-                        response_fail(r, "Could not start the request", &resp);
+                        http_response_fail(r, "Could not start the request", &resp);
                         if (call_complete(call, &resp))
                                 return 0;
                 }
         }
-        return 0;
-}
-
-static size_t write_callback(char *data, size_t size, size_t nmemb, void *userdata) {
-        http_call *call = userdata;
-        size_t n = size * nmemb;
-
-        if (n > call->max_response_size || call->body.len > call->max_response_size - n) {
-                call->too_big = true;
-                return 0;       /* curl aborts with CURLE_WRITE_ERROR */
-        }
-        if (strbuf_append(&call->body, data, n) < 0)
-                return 0;
-        return n;
-}
-
-static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
-        static const char name[] = "x-amzn-requestid:";
-        http_call *call = userdata;
-        size_t n = size * nmemb, k = strlen(name);
-        const char *v, *end;
-        char *id;
-
-        if (n <= k || strncasecmp(data, name, k) != 0)
-                return n;
-        v = data + k;
-        end = data + n;
-        while (v < end && (*v == ' ' || *v == '\t'))
-                v++;
-        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-                end--;
-        id = strndup(v, (size_t) (end - v));
-        if (!id)
-                return 0;
-        free(call->request_id);
-        call->request_id = id;
-        return n;
-}
-
-#define SETOPT(easy, opt, val)                                          \
-        do {                                                            \
-                if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK) \
-                        return -EIO;                                    \
-        } while (0)
-
-static int call_setup(http_call *call, const http_request *req) {
-        CURL *e = call->easy;
-        usec_t connect_timeout = req->connect_timeout ?: DEFAULT_CONNECT_TIMEOUT;
-        usec_t timeout = req->timeout ?: DEFAULT_TIMEOUT;
-        const char *method = req->method ?: "GET";
-        bool has_expect = false;
-
-        SETOPT(e, CURLOPT_URL, req->url);
-        SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
-        SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
-        SETOPT(e, CURLOPT_NOSIGNAL, 1L);
-        SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
-        SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
-        SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
-        SETOPT(e, CURLOPT_USERAGENT, "amirotd/" VERSION);
-        SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
-        SETOPT(e, CURLOPT_PRIVATE, call);
-        SETOPT(e, CURLOPT_ERRORBUFFER, call->errbuf);
-        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / USEC_PER_MSEC ?: 1));
-        SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC ?: 1));
-        if (req->no_proxy)
-                SETOPT(e, CURLOPT_NOPROXY, "*");
-        /* Fails early when Content-Length announces too much; the write callback catches the rest. */
-        SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) call->max_response_size);
-        SETOPT(e, CURLOPT_WRITEFUNCTION, write_callback);
-        SETOPT(e, CURLOPT_WRITEDATA, call);
-        SETOPT(e, CURLOPT_HEADERFUNCTION, header_callback);
-        SETOPT(e, CURLOPT_HEADERDATA, call);
-
-        if (streq(method, "GET"))
-                SETOPT(e, CURLOPT_HTTPGET, 1L);
-        else if (streq(method, "HEAD"))
-                SETOPT(e, CURLOPT_NOBODY, 1L);
-        else {
-                if (!streq(method, "POST"))
-                        SETOPT(e, CURLOPT_CUSTOMREQUEST, method);
-                SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_size);
-                SETOPT(e, CURLOPT_COPYPOSTFIELDS, req->body_size > 0 ? req->body : "");
-        }
-
-        for (const char *const *h = req->headers; h && *h; h++) {
-                struct curl_slist *l = curl_slist_append(call->headers, *h);
-                if (!l)
-                        return -ENOMEM;
-                call->headers = l;
-                if (strncasecmp(*h, "Expect:", 7) == 0)
-                        has_expect = true;
-        }
-        /* No "Expect: 100-continue" round trip before a large body, unless asked for. */
-        if (!has_expect) {
-                struct curl_slist *l = curl_slist_append(call->headers, "Expect:");
-                if (!l)
-                        return -ENOMEM;
-                call->headers = l;
-        }
-        SETOPT(e, CURLOPT_HTTPHEADER, call->headers);
         return 0;
 }
 
@@ -551,13 +318,9 @@ int http_client_submit(http_client *c, const http_request *req, http_callback cb
         call->client = c;
         call->callback = cb;
         call->userdata = userdata;
-        call->max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE;
         call->queued = true;    /* not in the multi handle yet */
 
-        call->easy = curl_easy_init();
-        if (!call->easy)
-                return -ENOMEM;
-        r = call_setup(call, req);
+        r = http_transfer_init(&call->transfer, req, call);
         if (r < 0)
                 return r;
 
@@ -566,7 +329,7 @@ int http_client_submit(http_client *c, const http_request *req, http_callback cb
                 if (r < 0)
                         return r;
         } else {
-                call_link(&c->queued, &c->queued_tail, call);
+                LIST_APPEND(c->queued, &c->queued_tail, call);
                 c->n_queued++;
                 client_kick(c);
         }
@@ -696,20 +459,6 @@ http_client *http_client_free(http_client *c) {
         return NULL;
 }
 
-typedef struct sync_state {
-        http_response *response;
-        bool done;
-} sync_state;
-
-static void sync_callback(http_call *call, http_response *r, void *userdata) {
-        sync_state *s = userdata;
-
-        (void) call;
-        *s->response = *r;
-        *r = (http_response) {};
-        s->done = true;
-}
-
 int http_client_run_until(http_client *c, const bool *done) {
         int r;
 
@@ -721,27 +470,6 @@ int http_client_run_until(http_client *c, const bool *done) {
                 r = sd_event_run(c->event, UINT64_MAX);
                 if (r < 0)
                         return r;
-        }
-        return 0;
-}
-
-int http_client_run(http_client *c, const http_request *req, http_response *ret) {
-        sync_state s = { .response = ret };
-        http_call *call;
-        int r;
-
-        if (!ret)
-                return -EINVAL;
-        *ret = (http_response) {};
-        r = http_client_submit(c, req, sync_callback, &s, &call);
-        if (r < 0)
-                return r;
-        r = http_client_run_until(c, &s.done);
-        if (r < 0) {
-                if (!s.done)
-                        http_call_cancel(call);
-                http_response_done(ret);
-                return r;
         }
         return 0;
 }

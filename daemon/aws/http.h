@@ -73,12 +73,5 @@ void http_client_set_max_in_flight(http_client *c, unsigned n);
 /* The -errno for a CURLcode, as http_response.error reports it (exposed for tests). */
 int http_errno_from_curl(int code);
 
-/*
- * Synchronous: submits req and runs the event loop until it completes; for
- * one-shot commands and tests. Returns 0 with *ret filled (check ret->error and
- * ret->status), or a negative errno if the request could not be started.
- */
-int http_client_run(http_client *c, const http_request *req, http_response *ret);
-
 /* Runs the client's event loop until *done is true (or the loop fails/exits). */
 int http_client_run_until(http_client *c, const bool *done);

@@ -499,12 +499,17 @@ static const char *session_token_of(const aws_credentials *creds) {
         return isempty(creds->session_token) ? NULL : creds->session_token;
 }
 
-static int build_canonical_request(const sigv4_request *req, const aws_credentials *creds, const char *amz_date,
+/* Checks the request, then fills amz_date with its time and b with its canonical form. */
+static int build_canonical_request(const sigv4_request *req, const aws_credentials *creds, char amz_date[static 17],
                                    strbuf *b, strbuf *signed_headers) {
         char payload_hash[65];
         int r;
 
-        r = strbuf_printf(b, "%s\n", req->method);
+        r = sigv4_check(req, creds);
+        if (r >= 0)
+                r = format_amz_date(req->now, amz_date);
+        if (r >= 0)
+                r = strbuf_printf(b, "%s\n", req->method);
         if (r >= 0)
                 r = append_canonical_uri(req->path, b);
         if (r >= 0)
@@ -528,12 +533,7 @@ int sigv4_canonical_request(const sigv4_request *req, const aws_credentials *cre
 
         if (!ret)
                 return -EINVAL;
-        r = sigv4_check(req, creds);
-        if (r < 0)
-                return r;
-        r = format_amz_date(req->now, amz_date);
-        if (r >= 0)
-                r = build_canonical_request(req, creds, amz_date, &b, &signed_headers);
+        r = build_canonical_request(req, creds, amz_date, &b, &signed_headers);
         strbuf_done(&signed_headers);
         if (r < 0) {
                 strbuf_done(&b);
@@ -626,18 +626,11 @@ int sigv4_sign(const sigv4_request *req, const aws_credentials *creds, sigv4_key
 
         if (!ret)
                 return -EINVAL;
-        r = sigv4_check(req, creds);
-        if (r < 0)
-                return r;
-        r = format_amz_date(req->now, amz_date);
-        if (r < 0)
-                return r;
-        memcpy(date, amz_date, 8);
-        date[8] = 0;
-
         r = build_canonical_request(req, creds, amz_date, &canonical, &signed_headers);
         if (r < 0)
                 goto fail;
+        memcpy(date, amz_date, 8);
+        date[8] = 0;
 
         /* Algorithm \n RequestDateTime \n CredentialScope \n HashedCanonicalRequest */
         sha256_hex(canonical.data, canonical.len, hash);

@@ -13,12 +13,11 @@
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
-#define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
 #define DEFAULT_WAIT_TIMEOUT (2 * 3600)
 #define RETAIN_COUNT_MAX 1000
 /* "Tag restrictions: Maximum number of tags per resource - 50"; amirotd adds three of its own. */
-#define IMAGE_TAGS_MAX (50 - 3)
+#define IMAGE_TAGS_MAX (EC2_TAGS_PER_RESOURCE_MAX - 3)
 #define SELECTOR_TAGS_MAX 50
 /* "Maximum key length - 128 Unicode characters in UTF-8"; "Maximum value length - 256 ..." */
 #define TAG_KEY_MAX 128
@@ -444,7 +443,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
 
         if (!p->regions && c->default_region && strv_extend(&p->regions, c->default_region) < 0)
                 return (l->oom = -ENOMEM);
-        if (!p->name_template && !(p->name_template = strdup(DEFAULT_NAME_TEMPLATE)))
+        if (!p->name_template && !(p->name_template = strdup(POLICY_DEFAULT_NAME_TEMPLATE)))
                 return (l->oom = -ENOMEM);
         if (!p->description_template && !(p->description_template = strdup(DEFAULT_DESCRIPTION_TEMPLATE)))
                 return (l->oom = -ENOMEM);

@@ -326,7 +326,6 @@ static bool ami_name_char(char c) {
 }
 
 #define AMI_NAME_MIN 3
-#define AMI_NAME_MAX 128
 /* "CreateImage Description: Constraints: Up to 255 characters." */
 #define AMI_DESCRIPTION_MAX 255
 /* "i-" and 17 hexadecimal digits, the longest instance id. */
@@ -405,9 +404,9 @@ static int template_check_length(const template_scan *t, char **ret_error) {
                 if (!t->has_slot || !t->has_id)
                         return template_error(ret_error, "the image name must contain {slot} and {instance_id}, "
                                               "so that each instance gets one image per slot");
-                if (t->len > AMI_NAME_MAX)
+                if (t->len > EC2_IMAGE_NAME_MAX)
                         return template_error(ret_error, "the image name can be %zu characters long, EC2 allows %d",
-                                              t->len, AMI_NAME_MAX);
+                                              t->len, EC2_IMAGE_NAME_MAX);
                 (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
         } else if (t->len > AMI_DESCRIPTION_MAX)
                 return template_error(ret_error, "the description can be %zu characters long, EC2 allows %d",

@@ -18,16 +18,8 @@
 
 #include "run/plan.h"
 
-/* CreateImage, Name: "Constraints: 3-128 alphanumeric characters, parentheses
- * (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-),
- * single quotes ('), at-signs (@), or underscores(_)". */
-#define IMAGE_NAME_MAX 128
 /* CreateImage, Description: "Constraints: Up to 255 characters". */
 #define IMAGE_DESCRIPTION_MAX 255
-/* Tagging your Amazon EC2 resources: "Maximum number of tags per resource – 50". */
-#define TAGS_PER_RESOURCE_MAX 50
-
-#define DEFAULT_NAME_TEMPLATE "{policy}-{instance_id}-{slot}"
 
 static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
@@ -187,7 +179,7 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
         if (!p || !ret)
                 return -EINVAL;
 
-        template = p->name_template ?: DEFAULT_NAME_TEMPLATE;
+        template = p->name_template ?: POLICY_DEFAULT_NAME_TEMPLATE;
         display = instance_display_name(i);
         r = render(template, p, region, i, display, slot, &name);
         if (r < 0)
@@ -200,7 +192,7 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
          * resort, for a template whose fixed text alone is too long. */
         len = strlen(name);
         n = count_occurrences(template, "{instance_name}");
-        if (len > IMAGE_NAME_MAX && n > 0 && display) {
+        if (len > EC2_IMAGE_NAME_MAX && n > 0 && display) {
                 size_t l, cut;
 
                 short_name = strdup(display);
@@ -208,7 +200,7 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
                         return -ENOMEM;
                 image_name_sanitize(short_name);
                 l = strlen(short_name);
-                cut = (len - IMAGE_NAME_MAX + n - 1) / n;
+                cut = (len - EC2_IMAGE_NAME_MAX + n - 1) / n;
                 short_name[cut < l ? l - cut : 0] = 0;
 
                 name = mfree(name);
@@ -217,7 +209,7 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
                         return r;
                 image_name_sanitize(name);
         }
-        truncate_utf8(name, IMAGE_NAME_MAX);
+        truncate_utf8(name, EC2_IMAGE_NAME_MAX);
 
         *ret = TAKE_PTR(name);
         return 0;
@@ -387,7 +379,7 @@ static int create_tags(plan_ctx *c, const ec2_instance *i, ec2_tags *t) {
 
         if (!p->copy_instance_tags)
                 return 0;
-        for (size_t k = 0; k < i->tags.n && t->n < TAGS_PER_RESOURCE_MAX; k++) {
+        for (size_t k = 0; k < i->tags.n && t->n < EC2_TAGS_PER_RESOURCE_MAX; k++) {
                 const ec2_tag *g = &i->tags.items[k];
 
                 if (!g->key || strncasecmp(g->key, "aws:", 4) == 0 || startswith(g->key, "amirotd:") ||

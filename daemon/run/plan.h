@@ -10,7 +10,7 @@
 
 #include <time.h>
 
-#include "aws/ec2.h"
+#include "aws/ec2-types.h"
 #include "policy.h"
 
 #define TAG_POLICY "amirotd:policy"

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "aws-sync.h"
 #include "aws/http.h"
 #include "base/util.h"
 

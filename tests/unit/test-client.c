@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "aws-sync.h"
 #include "aws/client.h"
 #include "aws/endpoint.h"
 #include "aws/sigv4.h"

@@ -25,6 +25,7 @@
 
 #include <json-c/json.h>
 
+#include "aws-sync.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/http.h"

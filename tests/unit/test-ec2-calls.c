@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "aws-sync.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/ec2.h"

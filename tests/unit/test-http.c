@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "aws-sync.h"
 #include "aws/http.h"
 #include "httpd-helper.h"
 

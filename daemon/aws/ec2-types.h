@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The EC2 values the daemon reasons about: tags, instances, images, snapshots,
+ * their states with string tables both ways, growable lists of each, and the
+ * limits EC2 documents for them. Plain data: this header includes libc and
+ * base/util.h only, so that the planner and the configuration use EC2's types
+ * without the client, libxml2 or sd-event (make check-plan-pure proves it).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "base/util.h"
+
+/* ---- Limits ---------------------------------------------------------------------------- */
+
+/* CreateImage, Name: "Constraints: 3-128 alphanumeric characters, parentheses (()), square
+ * brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-), single quotes ('),
+ * at-signs (@), or underscores(_)". */
+#define EC2_IMAGE_NAME_MAX 128
+
+/* Tag your Amazon EC2 resources, Tag restrictions: "Maximum number of tags per resource – 50". */
+#define EC2_TAGS_PER_RESOURCE_MAX 50
+
+/* ---- Values ---------------------------------------------------------------------------- */
+
+/* A state EC2 sent that this build does not know (or none) is parsed as _..._INVALID,
+ * not as an error: callers leave such resources alone. */
+
+typedef struct ec2_tag {
+        char *key;
+        char *value;
+} ec2_tag;
+
+typedef struct ec2_tags {
+        ec2_tag *items;
+        size_t n;
+} ec2_tags;
+
+void ec2_tags_done(ec2_tags *t);
+int ec2_tags_add(ec2_tags *t, const char *key, const char *value);      /* replaces an existing key */
+const char *ec2_tags_get(const ec2_tags *t, const char *key);           /* NULL when absent */
+int ec2_tags_copy(const ec2_tags *src, ec2_tags *dst);
+
+typedef enum ec2_instance_state {
+        EC2_INSTANCE_PENDING,
+        EC2_INSTANCE_RUNNING,
+        EC2_INSTANCE_SHUTTING_DOWN,
+        EC2_INSTANCE_TERMINATED,
+        EC2_INSTANCE_STOPPING,
+        EC2_INSTANCE_STOPPED,
+        _EC2_INSTANCE_STATE_MAX,
+        _EC2_INSTANCE_STATE_INVALID = -EINVAL,
+} ec2_instance_state;
+
+const char *ec2_instance_state_to_string(ec2_instance_state s);
+ec2_instance_state ec2_instance_state_from_string(const char *s);
+
+typedef struct ec2_instance {
+        char *id;
+        ec2_instance_state state;
+        char *image_id;
+        char *name;                     /* the Name tag, or NULL */
+        ec2_tags tags;
+        char **volume_ids;              /* EBS volumes of its block-device mappings; NULL-terminated or NULL */
+} ec2_instance;
+
+typedef enum ec2_image_state {
+        EC2_IMAGE_PENDING,
+        EC2_IMAGE_AVAILABLE,
+        EC2_IMAGE_INVALID,
+        EC2_IMAGE_DEREGISTERED,
+        EC2_IMAGE_TRANSIENT,
+        EC2_IMAGE_FAILED,
+        EC2_IMAGE_ERROR,
+        EC2_IMAGE_DISABLED,
+        _EC2_IMAGE_STATE_MAX,
+        _EC2_IMAGE_STATE_INVALID = -EINVAL,
+} ec2_image_state;
+
+const char *ec2_image_state_to_string(ec2_image_state s);
+ec2_image_state ec2_image_state_from_string(const char *s);
+
+typedef struct ec2_block_device {
+        char *device_name;              /* "/dev/xvda" */
+        char *snapshot_id;              /* NULL for instance-store or no-device mappings */
+} ec2_block_device;
+
+typedef struct ec2_image {
+        char *id;
+        char *name;
+        char *description;
+        char *owner_id;
+        ec2_image_state state;
+        char *state_reason;             /* "Client.InternalError: ..." for failed images, or NULL */
+        time_t creation_date;           /* 0 if EC2 gave none */
+        time_t deprecation_time;        /* 0: not deprecated */
+        ec2_tags tags;
+        ec2_block_device *devices;
+        size_t n_devices;
+} ec2_image;
+
+typedef enum ec2_snapshot_state {
+        EC2_SNAPSHOT_PENDING,
+        EC2_SNAPSHOT_COMPLETED,
+        EC2_SNAPSHOT_ERROR,
+        EC2_SNAPSHOT_RECOVERABLE,
+        EC2_SNAPSHOT_RECOVERING,
+        _EC2_SNAPSHOT_STATE_MAX,
+        _EC2_SNAPSHOT_STATE_INVALID = -EINVAL,
+} ec2_snapshot_state;
+
+const char *ec2_snapshot_state_to_string(ec2_snapshot_state s);
+ec2_snapshot_state ec2_snapshot_state_from_string(const char *s);
+
+typedef struct ec2_snapshot {
+        char *id;
+        ec2_snapshot_state state;
+        char *volume_id;
+        char *description;
+        time_t start_time;
+        ec2_tags tags;
+} ec2_snapshot;
+
+/* Growable arrays of the above; _done() frees every element and the array. */
+typedef struct ec2_instance_list { ec2_instance *items; size_t n, cap; } ec2_instance_list;
+typedef struct ec2_image_list { ec2_image *items; size_t n, cap; } ec2_image_list;
+typedef struct ec2_snapshot_list { ec2_snapshot *items; size_t n, cap; } ec2_snapshot_list;
+
+void ec2_instance_done(ec2_instance *i);
+void ec2_image_done(ec2_image *i);
+void ec2_snapshot_done(ec2_snapshot *s);
+void ec2_instance_list_done(ec2_instance_list *l);
+void ec2_image_list_done(ec2_image_list *l);
+void ec2_snapshot_list_done(ec2_snapshot_list *l);

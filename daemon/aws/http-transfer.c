@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One HTTP request as curl sees it: the easy handle with its options (TLS
+ * always verified, no redirects, no signals, keep-alive, no "Expect:
+ * 100-continue"), the body and header callbacks that fill it (the body capped
+ * at the request's maximum, the x-amzn-RequestId header kept), and the
+ * response made of a finished transfer, with CURLcode translated to -errno.
+ * http.c schedules transfers on the loop; this file never sees the multi
+ * handle or sd-event. Nothing here logs.
+ */
+#include <strings.h>
+
+#include "http-transfer.h"
+
+#define DEFAULT_CONNECT_TIMEOUT (5 * USEC_PER_SEC)
+#define DEFAULT_TIMEOUT (60 * USEC_PER_SEC)
+#define DEFAULT_MAX_RESPONSE_SIZE ((size_t) 16 * 1024 * 1024)
+
+void http_response_done(http_response *r) {
+        if (!r)
+                return;
+        free(r->error_message);
+        free(r->body);
+        free(r->request_id);
+        *r = (http_response) {};
+}
+
+int http_errno_from_curl(int code) {
+        switch ((CURLcode) code) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return -ECONNRESET;
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CIPHER:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_ENGINE_NOTFOUND:
+        case CURLE_SSL_ENGINE_SETFAILED:
+        case CURLE_SSL_ENGINE_INITFAILED:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        case CURLE_SSL_INVALIDCERTSTATUS:
+        case CURLE_SSL_SHUTDOWN_FAILED:
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_CLIENTCERT:
+                return -EPROTO;
+        case CURLE_FILESIZE_EXCEEDED:
+                return -EFBIG;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return -EPROTONOSUPPORT;
+        case CURLE_URL_MALFORMAT:
+        case CURLE_BAD_FUNCTION_ARGUMENT:
+                return -EINVAL;
+        case CURLE_WEIRD_SERVER_REPLY:
+        case CURLE_BAD_CONTENT_ENCODING:
+                return -EBADMSG;
+        case CURLE_ABORTED_BY_CALLBACK:
+                return -ECANCELED;
+        case CURLE_TOO_MANY_REDIRECTS:
+                return -ELOOP;
+        default:
+                return -EIO;
+        }
+}
+
+static size_t write_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        http_transfer *t = userdata;
+        size_t n = size * nmemb;
+
+        if (n > t->max_response_size || t->body.len > t->max_response_size - n) {
+                t->too_big = true;
+                return 0;       /* curl aborts with CURLE_WRITE_ERROR */
+        }
+        if (strbuf_append(&t->body, data, n) < 0)
+                return 0;
+        return n;
+}
+
+static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        static const char name[] = "x-amzn-requestid:";
+        http_transfer *t = userdata;
+        size_t n = size * nmemb, k = strlen(name);
+        const char *v, *end;
+        char *id;
+
+        if (n <= k || strncasecmp(data, name, k) != 0)
+                return n;
+        v = data + k;
+        end = data + n;
+        while (v < end && (*v == ' ' || *v == '\t'))
+                v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        id = strndup(v, (size_t) (end - v));
+        if (!id)
+                return 0;
+        free(t->request_id);
+        t->request_id = id;
+        return n;
+}
+
+#define SETOPT(easy, opt, val)                                          \
+        do {                                                            \
+                if (curl_easy_setopt((easy), (opt), (val)) != CURLE_OK) \
+                        return -EIO;                                    \
+        } while (0)
+
+static int transfer_setup(http_transfer *t, const http_request *req, void *private) {
+        CURL *e = t->easy;
+        usec_t connect_timeout = req->connect_timeout ?: DEFAULT_CONNECT_TIMEOUT;
+        usec_t timeout = req->timeout ?: DEFAULT_TIMEOUT;
+        const char *method = req->method ?: "GET";
+        bool has_expect = false;
+
+        SETOPT(e, CURLOPT_URL, req->url);
+        SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+        SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+        SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+        SETOPT(e, CURLOPT_USERAGENT, "amirotd/" VERSION);
+        SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
+        SETOPT(e, CURLOPT_PRIVATE, private);
+        SETOPT(e, CURLOPT_ERRORBUFFER, t->errbuf);
+        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / USEC_PER_MSEC ?: 1));
+        SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC ?: 1));
+        if (req->no_proxy)
+                SETOPT(e, CURLOPT_NOPROXY, "*");
+        /* Fails early when Content-Length announces too much; the write callback catches the rest. */
+        SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_response_size);
+        SETOPT(e, CURLOPT_WRITEFUNCTION, write_callback);
+        SETOPT(e, CURLOPT_WRITEDATA, t);
+        SETOPT(e, CURLOPT_HEADERFUNCTION, header_callback);
+        SETOPT(e, CURLOPT_HEADERDATA, t);
+
+        if (streq(method, "GET"))
+                SETOPT(e, CURLOPT_HTTPGET, 1L);
+        else if (streq(method, "HEAD"))
+                SETOPT(e, CURLOPT_NOBODY, 1L);
+        else {
+                if (!streq(method, "POST"))
+                        SETOPT(e, CURLOPT_CUSTOMREQUEST, method);
+                SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_size);
+                SETOPT(e, CURLOPT_COPYPOSTFIELDS, req->body_size > 0 ? req->body : "");
+        }
+
+        for (const char *const *h = req->headers; h && *h; h++) {
+                struct curl_slist *l = curl_slist_append(t->headers, *h);
+                if (!l)
+                        return -ENOMEM;
+                t->headers = l;
+                if (strncasecmp(*h, "Expect:", 7) == 0)
+                        has_expect = true;
+        }
+        /* No "Expect: 100-continue" round trip before a large body, unless asked for. */
+        if (!has_expect) {
+                struct curl_slist *l = curl_slist_append(t->headers, "Expect:");
+                if (!l)
+                        return -ENOMEM;
+                t->headers = l;
+        }
+        SETOPT(e, CURLOPT_HTTPHEADER, t->headers);
+        return 0;
+}
+
+int http_transfer_init(http_transfer *t, const http_request *req, void *private) {
+        *t = (http_transfer) {
+                .max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE,
+        };
+        t->easy = curl_easy_init();
+        if (!t->easy)
+                return -ENOMEM;
+        return transfer_setup(t, req, private);
+}
+
+void http_transfer_done(http_transfer *t) {
+        if (!t)
+                return;
+        if (t->easy)
+                curl_easy_cleanup(t->easy);
+        curl_slist_free_all(t->headers);
+        strbuf_done(&t->body);
+        free(t->request_id);
+        *t = (http_transfer) {};
+}
+
+void http_response_fail(int error, const char *message, http_response *ret) {
+        *ret = (http_response) {
+                .error = error,
+                .error_message = message ? strdup(message) : NULL,
+        };
+}
+
+void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret) {
+        long status = 0;
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (code == CURLE_OK) {
+                /* Not in one initializer: its order of evaluation is unspecified, and the steal empties t->body. */
+                *ret = (http_response) { .status = status, .body_size = t->body.len };
+                ret->body = strbuf_steal(&t->body);
+                ret->request_id = TAKE_PTR(t->request_id);
+                if (!ret->body) {
+                        http_response_done(ret);
+                        http_response_fail(-ENOMEM, "Out of memory", ret);
+                }
+        } else if (t->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+                http_response_fail(-EFBIG, "Response larger than the allowed maximum", ret);
+                ret->status = status;
+        } else {
+                http_response_fail(http_errno_from_curl(code), t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), ret);
+                ret->status = status;
+                ret->request_id = TAKE_PTR(t->request_id);
+        }
+}

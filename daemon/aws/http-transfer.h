@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to http.c: one request's curl easy handle and what its callbacks
+ * collect (http-transfer.c). http.c embeds one in each call, adds its easy
+ * handle to the multi handle, and turns it into an http_response when curl
+ * says it is done.
+ */
+#pragma once
+
+#include <curl/curl.h>
+
+#include "http.h"
+
+typedef struct http_transfer {
+        CURL *easy;
+        struct curl_slist *headers;
+        char errbuf[CURL_ERROR_SIZE];   /* curl's message for a failed transfer */
+        strbuf body;
+        size_t max_response_size;
+        bool too_big;                   /* the body went past max_response_size */
+        char *request_id;               /* x-amzn-RequestId */
+} http_transfer;
+
+/* An easy handle set up for req; private comes back as CURLINFO_PRIVATE. On failure
+ * *t holds what was made: http_transfer_done() frees it. */
+int http_transfer_init(http_transfer *t, const http_request *req, void *private);
+/* Accepts a zeroed transfer; the easy handle must be out of every multi handle. */
+void http_transfer_done(http_transfer *t);
+
+/* The response of a finished transfer (code: its CURLcode); the body moves into it. */
+void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret);
+/* A response that says the request failed locally, with -errno and a message. */
+void http_response_fail(int error, const char *message, http_response *ret);
