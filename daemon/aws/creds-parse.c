@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "creds-internal.h"
+#include "endpoint.h"
 
 int creds_new(const char *access_key_id, const char *secret_access_key, const char *session_token,
               time_t expiration, aws_credentials **ret) {
@@ -301,64 +302,16 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
 
 /* ---- AssumeRole parameters ------------------------------------------------------------- */
 
-/* IAM's pattern for role and session names: [\w+=,.@-]. */
-static bool is_iam_name_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                (c != 0 && strchr("_+=,.@-", c));
-}
-
-static bool is_iam_name(const char *b, size_t n, size_t min, size_t max) {
-        if (n < min || n > max)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!b[i] || !is_iam_name_char(b[i]))
-                        return false;
-        return true;
-}
-
-static bool role_arn_is_valid(const char *s) {
-        static const char *const partitions[] = { "arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:" };
-        const char *p = NULL, *name;
-
-        for (size_t i = 0; i < ELEMENTSOF(partitions); i++)
-                if (startswith(s, partitions[i]))
-                        p = s + strlen(partitions[i]);
-        if (!p || !startswith(p, "iam::"))
-                return false;
-        p += strlen("iam::");
-        for (int i = 0; i < 12; i++, p++)
-                if (*p < '0' || *p > '9')
-                        return false;
-        if (!startswith(p, ":role/"))
-                return false;
-        p += strlen(":role/");
-
-        /* IAM: a path of up to 512 characters ("/division/team/"), then the role
-         * name of 1-64 characters; every segment [\w+=,.@-]. */
-        if (strlen(p) > 512 + 64)
-                return false;
-        for (;;) {
-                const char *slash = strchr(p, '/');
-
-                name = p;
-                if (!slash)
-                        break;
-                if (!is_iam_name(p, (size_t) (slash - p), 1, 512))
-                        return false;
-                p = slash + 1;
-        }
-        return is_iam_name(name, strlen(name), 1, 64);
-}
 
 const char *creds_assume_role_check(const char *role_arn, const char *session_name,
                                     const char *external_id, unsigned duration_seconds) {
-        if (!role_arn || !role_arn_is_valid(role_arn))
+        if (!role_arn || !aws_role_arn_is_valid(role_arn))
                 return "role_arn must look like arn:aws:iam::123456789012:role/NAME "
                         "(partition aws, aws-cn or aws-us-gov; a 12-digit account; an optional path)";
 
         /* STS AssumeRole, RoleSessionName: "Length Constraints: Minimum length of 2.
          * Maximum length of 64. Pattern: [\w+=,.@-]*" */
-        if (session_name && !is_iam_name(session_name, strlen(session_name), 2, 64))
+        if (session_name && !aws_iam_name_is_valid(session_name, strlen(session_name), 2, 64))
                 return "role session name must be 2-64 characters of letters, digits and _+=,.@-";
 
         /* ExternalId: "Minimum length of 2. Maximum length of 1224. Pattern: [\w+=,.@:\/-]*" */
@@ -368,7 +321,7 @@ const char *creds_assume_role_check(const char *role_arn, const char *session_na
                 if (n < 2 || n > 1224)
                         return "external_id must be 2-1224 characters";
                 for (size_t i = 0; i < n; i++)
-                        if (!is_iam_name_char(external_id[i]) && external_id[i] != ':' && external_id[i] != '/')
+                        if (!aws_iam_name_char(external_id[i]) && external_id[i] != ':' && external_id[i] != '/')
                                 return "external_id may only hold letters, digits and _+=,.@:/-";
         }
 

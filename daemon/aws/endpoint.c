@@ -227,3 +227,54 @@ int aws_endpoint_url(const char *service, const char *region, const char *overri
         *ret = strbuf_steal(&b);
         return *ret ? 0 : -ENOMEM;
 }
+
+/* ---- IAM names and role ARNs ---------------------------------------------------------- */
+
+/* IAM's pattern for role and session names: [\w+=,.@-]. */
+bool aws_iam_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c != 0 && strchr("_+=,.@-", c));
+}
+
+bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
+        if (n < min || n > max)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!b[i] || !aws_iam_name_char(b[i]))
+                        return false;
+        return true;
+}
+
+bool aws_role_arn_is_valid(const char *s) {
+        static const char *const partitions[] = { "arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:" };
+        const char *p = NULL, *name;
+
+        for (size_t i = 0; i < ELEMENTSOF(partitions); i++)
+                if (startswith(s, partitions[i]))
+                        p = s + strlen(partitions[i]);
+        if (!p || !startswith(p, "iam::"))
+                return false;
+        p += strlen("iam::");
+        for (int i = 0; i < 12; i++, p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        if (!startswith(p, ":role/"))
+                return false;
+        p += strlen(":role/");
+
+        /* IAM: a path of up to 512 characters ("/division/team/"), then the role
+         * name of 1-64 characters; every segment [\w+=,.@-]. */
+        if (strlen(p) > 512 + 64)
+                return false;
+        for (;;) {
+                const char *slash = strchr(p, '/');
+
+                name = p;
+                if (!slash)
+                        break;
+                if (!aws_iam_name_is_valid(p, (size_t) (slash - p), 1, 512))
+                        return false;
+                p = slash + 1;
+        }
+        return aws_iam_name_is_valid(name, strlen(name), 1, 64);
+}

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Regions and endpoints: which URL serves a service in a region, in the aws
- * and aws-cn partitions, with an override for tests and private endpoints.
+ * and aws-cn partitions, with an override for tests and private endpoints; and
+ * the partitions' role ARNs, which the configuration and STS both check.
  */
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * "us-east-1", "eu-central-2", "cn-north-1", "us-gov-west-1", "ap-southeast-4", "il-central-1"...:
@@ -33,3 +35,10 @@ int aws_endpoint_url(const char *service, const char *region, const char *overri
  * after the host is ignored. ret_tls may be NULL.
  */
 int aws_endpoint_host(const char *url, char **ret_host, bool *ret_tls);
+
+/* IAM's pattern for role and session names: [\w+=,.@-]. */
+bool aws_iam_name_char(char c);
+bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max);
+/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME: a 12-digit account, a path of up to 512
+ * characters and a role name of 1-64, each segment of IAM's name characters. */
+bool aws_role_arn_is_valid(const char *s);

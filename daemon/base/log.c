@@ -109,40 +109,24 @@ static const char *field_value(const log_fields *f, const field_def *d) {
         return f ? *(const char *const *) ((const char *) f + d->offset) : NULL;
 }
 
-/* asprintf() leaves its pointer undefined on failure; this one leaves NULL, which free() takes. */
-_printf_(2, 3)
-static int journal_field(char **ret, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(ret, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static void send_journal(int level, int error, const char *message_id, const log_fields *f, const char *message) {
         /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, MESSAGE_ID, ERRNO and the fields */
         struct iovec iov[5 + ELEMENTSOF(field_defs)];
         char *parts[ELEMENTSOF(iov)] = {};
         size_t n = 0;
 
-        if (journal_field(&parts[n++], "MESSAGE=%s", message) < 0 ||
-            journal_field(&parts[n++], "PRIORITY=%d", level) < 0 ||
-            journal_field(&parts[n++], "SYSLOG_IDENTIFIER=amirotd") < 0)
+        if (asprintf_safe(&parts[n++], "MESSAGE=%s", message) < 0 ||
+            asprintf_safe(&parts[n++], "PRIORITY=%d", level) < 0 ||
+            asprintf_safe(&parts[n++], "SYSLOG_IDENTIFIER=amirotd") < 0)
                 goto fail;
-        if (message_id && journal_field(&parts[n++], "MESSAGE_ID=%s", message_id) < 0)
+        if (message_id && asprintf_safe(&parts[n++], "MESSAGE_ID=%s", message_id) < 0)
                 goto fail;
-        if (error != 0 && journal_field(&parts[n++], "ERRNO=%d", abs(error)) < 0)
+        if (error != 0 && asprintf_safe(&parts[n++], "ERRNO=%d", abs(error)) < 0)
                 goto fail;
         for (size_t i = 0; i < ELEMENTSOF(field_defs); i++) {
                 const char *v = field_value(f, &field_defs[i]);
 
-                if (v && journal_field(&parts[n++], "%s=%s", field_defs[i].journal, v) < 0)
+                if (v && asprintf_safe(&parts[n++], "%s=%s", field_defs[i].journal, v) < 0)
                         goto fail;
         }
         for (size_t i = 0; i < n; i++)

@@ -5,6 +5,24 @@
 
 #include "base/util.h"
 
+int vasprintf_safe(char **ret, const char *fmt, va_list ap) {
+        if (vasprintf(ret, fmt, ap) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int asprintf_safe(char **ret, const char *fmt, ...) {
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf_safe(ret, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
 int strdup_or_null(const char *s, char **ret) {
         char *c = NULL;
 

@@ -71,6 +71,11 @@ static inline void *mfree(void *p) {
         return NULL;
 }
 
+/* asprintf() and vasprintf() leave their pointer undefined on failure; these leave NULL
+ * (which free() takes) and return 0 or -ENOMEM. */
+int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
+int vasprintf_safe(char **ret, const char *fmt, va_list ap) _printf_(2, 0);
+
 /* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
 int strdup_or_null(const char *s, char **ret);
 

@@ -67,33 +67,6 @@ static bool policy_name_valid(const char *s) {
         return true;
 }
 
-/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (IAM: role names of [\w+=,.@-], paths of the same and '/'). */
-static bool role_arn_valid(const char *s) {
-        const char *p;
-
-        if (startswith(s, "arn:aws:iam::"))
-                p = s + strlen("arn:aws:iam::");
-        else if (startswith(s, "arn:aws-cn:iam::"))
-                p = s + strlen("arn:aws-cn:iam::");
-        else if (startswith(s, "arn:aws-us-gov:iam::"))
-                p = s + strlen("arn:aws-us-gov:iam::");
-        else
-                return false;
-        for (int i = 0; i < 12; i++, p++)
-                if (*p < '0' || *p > '9')
-                        return false;
-        if (!startswith(p, ":role/"))
-                return false;
-        p += strlen(":role/");
-        if (!*p || strlen(p) > 512 || p[strlen(p) - 1] == '/' || *p == '/')
-                return false;
-        for (; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      strchr("+=,.@_-/", *p)))
-                        return false;
-        return true;
-}
-
 /* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
 static bool external_id_valid(const char *s) {
         size_t n = strlen(s);
@@ -372,7 +345,7 @@ static void parse_identity(loader *l, policy *p, const char *k, const cnode *v, 
         if (cnode_is_null(v))
                 return;
         if (streq(k, "role_arn")) {
-                if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !role_arn_valid(p->role_arn))
+                if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !aws_role_arn_is_valid(p->role_arn))
                         loader_error(l, v, "'role_arn' expects an IAM role ARN "
                                      "(arn:aws:iam::123456789012:role/NAME), got '%s'", p->role_arn);
                 return;

@@ -345,13 +345,9 @@ _printf_(2, 3) static int template_error(char **ret_error, const char *fmt, ...)
         int r;
 
         va_start(ap, fmt);
-        r = vasprintf(ret_error, fmt, ap);
+        r = vasprintf_safe(ret_error, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
+        return r < 0 ? r : -EINVAL;
 }
 
 static int template_placeholder(template_scan *t, const char *name, char **ret_error) {

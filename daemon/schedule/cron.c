@@ -57,13 +57,9 @@ static int cron_error(char **ret_error, const char *fmt, ...) {
         if (!ret_error)
                 return -EINVAL;
         va_start(ap, fmt);
-        r = vasprintf(ret_error, fmt, ap);
+        r = vasprintf_safe(ret_error, fmt, ap);
         va_end(ap);
-        if (r < 0) {
-                *ret_error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
+        return r < 0 ? r : -EINVAL;
 }
 
 static bool all_letters(const char *s, size_t n) {
