@@ -288,16 +288,14 @@ static int chain_shared_files(creds_provider *p, aws_credentials **ret, const ch
         return 0;
 }
 
-void creds_chain_give_up(creds_provider *p) {
+/* The chain's end: every source said why it had nothing; IMDS, the last, says it here. */
+static void chain_give_up(creds_provider *p, const char *imds_note) {
         aws_error err = {};
 
+        chain_note(p, "IMDS: %s", imds_note);
         aws_error_setf(&err, "no AWS credentials: %s", p->chain.tried.data ?: "no source");
         creds_provider_resolved(p, -ENOKEY, NULL, NULL, &err);
         aws_error_done(&err);
-}
-
-void creds_chain_note_imds(creds_provider *p, const char *what) {
-        chain_note(p, "IMDS: %s", what);
 }
 
 static void chain_resolve(creds_provider *p) {
@@ -334,14 +332,11 @@ static void chain_resolve(creds_provider *p) {
         /* botocore: AWS_EC2_METADATA_DISABLED, compared case-insensitively with "true". */
         imds_disabled = getenv("AWS_EC2_METADATA_DISABLED");
         if (imds_disabled && strcasecmp(imds_disabled, "true") == 0)
-                creds_chain_note_imds(p, "disabled by AWS_EC2_METADATA_DISABLED");
+                chain_give_up(p, "disabled by AWS_EC2_METADATA_DISABLED");
         else if (!p->chain.http)
-                creds_chain_note_imds(p, "not tried (no HTTP client)");
-        else {
-                creds_imds_start(p);
-                return;
-        }
-        creds_chain_give_up(p);
+                chain_give_up(p, "not tried (no HTTP client)");
+        else
+                creds_imds_start(p, chain_give_up);
 }
 
 static void chain_cancel(creds_provider *p) {

@@ -38,23 +38,22 @@ static void imds_reset(creds_provider *p) {
         p->imds.role = mfree(p->imds.role);
 }
 
-/* Ends the chain with a failure note; the endpoint is named when it is not the usual one. */
+/* Ends the step with a note for the chain; the endpoint is named when it is not the usual one. */
 static void imds_fail(creds_provider *p, const char *fmt, ...) _printf_(2, 3);
 static void imds_fail(creds_provider *p, const char *fmt, ...) {
         _cleanup_(freep) char *what = NULL, *note = NULL;
         va_list ap;
         int r;
 
+        creds_imds_failed failed = p->imds.failed;
+
         va_start(ap, fmt);
-        r = vasprintf(&what, fmt, ap);
+        r = vasprintf_safe(&what, fmt, ap);
         va_end(ap);
-        if (r >= 0) {
-                if (p->imds.endpoint && !streq(p->imds.endpoint, IMDS_ENDPOINT))
-                        r = asprintf(&note, "%s: %s", p->imds.endpoint, what);
-                creds_chain_note_imds(p, note ?: what);
-        }
+        if (r >= 0 && p->imds.endpoint && !streq(p->imds.endpoint, IMDS_ENDPOINT))
+                (void) asprintf_safe(&note, "%s: %s", p->imds.endpoint, what);
         imds_reset(p);
-        creds_chain_give_up(p);
+        failed(p, note ?: what ?: "out of memory");
 }
 
 static const char *imds_transport_error(const http_response *r) {
@@ -215,13 +214,14 @@ static void on_imds(http_call *call, http_response *r, void *userdata) {
                 imds_fail(p, "cannot continue: %s", strerror(-k));
 }
 
-void creds_imds_start(creds_provider *p) {
+void creds_imds_start(creds_provider *p, creds_imds_failed failed) {
         const char *endpoint = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
         const char *mode = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE");
         size_t n;
         int r;
 
         imds_reset(p);
+        p->imds.failed = failed;
         if (isempty(endpoint))
                 endpoint = mode && strcasecmp(mode, "IPv6") == 0 ? IMDS_ENDPOINT_IPV6 : IMDS_ENDPOINT;
         else if (!startswith(endpoint, "http://") && !startswith(endpoint, "https://")) {

@@ -13,6 +13,11 @@
 
 typedef struct aws_call aws_call;
 
+/* The IMDS step of the chain (creds-imds.c), below the chain: it resolves p itself with
+ * the keys it fetched, or hands a note on why it could not to failed(), which the chain
+ * owns (the chain's last source decides what "no credentials" says). */
+typedef void (*creds_imds_failed)(creds_provider *p, const char *note);
+
 typedef struct creds_provider_vtable {
         /* Starts a resolution that ends with exactly one creds_provider_resolved(),
          * possibly before it returns. */
@@ -59,6 +64,7 @@ struct creds_provider {
                 char *endpoint;
                 char *token_header;     /* "X-aws-ec2-metadata-token: ..." */
                 char *role;
+                creds_imds_failed failed;
         } imds;
 
         struct {
@@ -111,11 +117,7 @@ typedef enum ini_result {
 int creds_ini_lookup(const char *text, size_t size, const char *const *sections,
                      ini_result *ret_result, aws_credentials **ret);
 
-/* The chain's end (creds-chain.c): a note for the final error, and that error. */
-void creds_chain_note_imds(creds_provider *p, const char *what);
-void creds_chain_give_up(creds_provider *p);
-
-/* The IMDS step of the chain: creds-imds.c. */
-void creds_imds_start(creds_provider *p);
+/* The IMDS step of the chain (creds-imds.c): see creds_imds_failed. */
+void creds_imds_start(creds_provider *p, creds_imds_failed failed);
 void creds_imds_cancel(creds_provider *p);
 void creds_imds_done(creds_provider *p);
