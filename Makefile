@@ -52,6 +52,7 @@ DAEMON_SRCS := \
 	daemon/config/policy.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
+	daemon/run/plan-name.c \
 	daemon/run/plan.c \
 	daemon/run/clients.c \
 	daemon/run/engine.c \

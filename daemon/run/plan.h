@@ -86,6 +86,8 @@ typedef struct plan_input {
  * *ret is untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
 
+/* The names and descriptions of new images (plan-name.c). */
+
 /* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
 int plan_render_template(const char *template, const policy *p, const char *region,
                          const ec2_instance *i, const char *slot, char **ret);
@@ -94,3 +96,7 @@ int plan_render_template(const char *template, const policy *p, const char *regi
  * shortened first, so the slot stays in the name). */
 int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
                            const char *slot, char **ret);
+/* The image description: the policy's description template rendered, at most 255 bytes
+ * (CreateImage's limit); *ret is NULL when the policy has none. */
+int plan_render_description(const policy *p, const char *region, const ec2_instance *i,
+                            const char *slot, char **ret);
