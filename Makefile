@@ -55,6 +55,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-name.c \
 	daemon/run/plan.c \
 	daemon/run/clients.c \
+	daemon/run/exec.c \
 	daemon/run/engine.c \
 	daemon/commands.c \
 	daemon/loop.c
