@@ -11,6 +11,9 @@
  * each plan to exec.c, which executes the actions and reports every result back
  * through one callback. The engine logs its own steps (describes, polls,
  * availability); exec.c logs the actions'.
+ * Event sources, all on the caller's loop and freed with the run: the run's poll
+ * timer ("poll web/us-east-1") and exec.c's spread timer per chain ("spread
+ * web/us-east-1 i-0abc"); the requests' own sources belong to aws/.
  */
 #pragma once
 

@@ -5,6 +5,11 @@
  * design.md: only images and snapshots tagged with this policy are ever
  * retired; retention counts available images only; pending ones are neither
  * counted nor retired; failed ones are garbage.
+ *
+ * The interface runs one way: the engine (and `amirotd plan`) call in with
+ * data and get a plan back; the planner calls nothing but the schedule's slot
+ * arithmetic and the EC2 value types, never the AWS client or the loop.
+ * plan.c holds the rules, plan-name.c the names and descriptions of new images.
  */
 #pragma once
 
