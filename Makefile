@@ -14,7 +14,7 @@ PYTHON := /usr/bin/python3
 PKGS := libcurl libcrypto yaml-0.1 libsystemd libxml-2.0 json-c
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	-Wpointer-arith -Wcast-qual -Wformat=2 -Wno-missing-field-initializers
+	-Wpointer-arith -Wcast-qual -Wformat=2 -Wvla -Wno-missing-field-initializers
 HARDENING := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 OPT ?= -O2 -g
 CFLAGS_ALL = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARNINGS) $(HARDENING) -MMD -MP \
@@ -58,8 +58,10 @@ DAEMON_SRCS := \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
+	daemon/run/plan-name.c \
 	daemon/run/plan.c \
 	daemon/run/clients.c \
+	daemon/run/exec.c \
 	daemon/run/engine.c \
 	daemon/commands.c \
 	daemon/loop.c

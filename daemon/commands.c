@@ -257,7 +257,7 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
                 for (char **region = p->regions; *region; region++) {
                         size_t k = rn->n++;
 
-                        r = policy_run_start(rn->pool, p, *region, eo, on_run_done, rn, &rn->runs[k]);
+                        r = policy_run_start(rn->event, rn->pool, p, *region, eo, on_run_done, rn, &rn->runs[k]);
                         if (r < 0) {
                                 log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED,
                                          &(log_fields) { .policy = p->name, .region = *region },

@@ -242,7 +242,7 @@ static void unit_start(unit *u) {
                 u->again = true;
                 return;
         }
-        r = policy_run_start(u->gen->pool, u->policy, u->region, &eo, on_run_done, u, &u->run);
+        r = policy_run_start(u->manager->event, u->gen->pool, u->policy, u->region, &eo, on_run_done, u, &u->run);
         if (r < 0) {
                 log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &(log_fields) { .policy = u->policy->name, .region = u->region },
                          "policy '%s' in %s: cannot start a run", u->policy->name, u->region);

@@ -18,7 +18,16 @@
 /* CreateImage, Name: "Constraints: 3-128 alphanumeric characters, parentheses (()), square
  * brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-), single quotes ('),
  * at-signs (@), or underscores(_)". */
+#define EC2_IMAGE_NAME_MIN 3
 #define EC2_IMAGE_NAME_MAX 128
+
+static inline bool ec2_image_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                (c != '\0' && strchr("()[] ./-'@_", c));
+}
+
+/* CreateImage, Description: "Constraints: Up to 255 characters". */
+#define EC2_IMAGE_DESCRIPTION_MAX 255
 
 /* Tag your Amazon EC2 resources, Tag restrictions: "Maximum number of tags per resource – 50". */
 #define EC2_TAGS_PER_RESOURCE_MAX 50

@@ -315,19 +315,6 @@ size_t utf8_length(const char *s) {
         return n;
 }
 
-/*
- * "CreateImage Name: Constraints: 3-128 alphanumeric characters, parentheses
- * (()), square brackets ([]), spaces ( ), periods (.), slashes (/), dashes (-),
- * single quotes ('), at-signs (@), or underscores(_)"
- */
-static bool ami_name_char(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               strchr("()[] ./-'@_", c);
-}
-
-#define AMI_NAME_MIN 3
-/* "CreateImage Description: Constraints: Up to 255 characters." */
-#define AMI_DESCRIPTION_MAX 255
 /* "i-" and 17 hexadecimal digits, the longest instance id. */
 #define INSTANCE_ID_MAX 19
 
@@ -403,10 +390,10 @@ static int template_check_length(const template_scan *t, char **ret_error) {
                 if (t->len > EC2_IMAGE_NAME_MAX)
                         return template_error(ret_error, "the image name can be %zu characters long, EC2 allows %d",
                                               t->len, EC2_IMAGE_NAME_MAX);
-                (void) AMI_NAME_MIN;    /* {slot} alone is 16 characters */
-        } else if (t->len > AMI_DESCRIPTION_MAX)
+                /* no check against EC2_IMAGE_NAME_MIN: {slot} alone is 16 characters */
+        } else if (t->len > EC2_IMAGE_DESCRIPTION_MAX)
                 return template_error(ret_error, "the description can be %zu characters long, EC2 allows %d",
-                                      t->len, AMI_DESCRIPTION_MAX);
+                                      t->len, EC2_IMAGE_DESCRIPTION_MAX);
         return 0;
 }
 
@@ -423,7 +410,7 @@ int config_check_template(const char *template, config_template_kind kind,
                                 return r;
                         continue;
                 }
-                if (kind == CONFIG_TEMPLATE_NAME && !ami_name_char(*p)) {
+                if (kind == CONFIG_TEMPLATE_NAME && !ec2_image_name_char(*p)) {
                         if ((unsigned char) *p >= 0x80)
                                 return template_error(ret_error, "non-ASCII character in the image name; EC2 allows "
                                                       "letters, digits, spaces and ( ) [ ] . / - ' @ _");

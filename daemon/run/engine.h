@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runs one policy in one region, asynchronously on the event loop:
+ * Runs one policy in one region, asynchronously on the event loop it is handed:
  *   describe instances, managed images and snapshots → plan → execute
  *   (per instance in order: retire a failed image of the slot, then create;
  *   other retirements and snapshot sweeps alongside) → wait until the new
  *   images are available → describe and plan again → retire what the new
  *   generation pushed out.
  * Retirement only follows availability, so an instance never drops below its
- * good images. Every event is logged here, with its fields.
+ * good images. The engine owns the run's state machine and its result; it hands
+ * each plan to exec.c, which executes the actions and reports every result back
+ * through one callback. The engine logs its own steps (describes, polls,
+ * availability); exec.c logs the actions'.
+ * Event sources, all on the caller's loop and freed with the run: the run's poll
+ * timer ("poll web/us-east-1") and exec.c's spread timer per chain ("spread
+ * web/us-east-1 i-0abc"); the requests' own sources belong to aws/.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <time.h>
+#include <systemd/sd-event.h>
 
 #include "aws/ec2.h"
 #include "run/clients.h"
@@ -50,8 +57,9 @@ typedef struct policy_run policy_run;
  * content out (leaving it zeroed); the rest is freed with the run. */
 typedef void (*policy_run_callback)(policy_run *run, int r, run_result *res, void *userdata);
 
-int policy_run_start(aws_pool *pool, const policy *p, const char *region, const engine_options *o,
-                     policy_run_callback cb, void *userdata, policy_run **ret);
+/* The run's timers go on event (the caller's loop, of which the run keeps a reference); its requests go through pool's EC2 client for p in region. */
+int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const char *region,
+                     const engine_options *o, policy_run_callback cb, void *userdata, policy_run **ret);
 
 /* Cancels requests in flight; the callback is not called. Frees the run. */
 policy_run *policy_run_free(policy_run *run);

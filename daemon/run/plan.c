@@ -18,9 +18,6 @@
 
 #include "run/plan.h"
 
-/* CreateImage, Description: "Constraints: Up to 255 characters". */
-#define IMAGE_DESCRIPTION_MAX 255
-
 static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
         [PLAN_RETIRE] = "retire",
@@ -63,7 +60,7 @@ void plan_done(plan *p) {
         *p = (plan) {};
 }
 
-/* ---- Templates ------------------------------------------------------------------------- */
+/* ---- Selection ------------------------------------------------------------------------- */
 
 /* The value of an instance's tag; the Name tag may also come as ec2_instance.name. */
 static const char *instance_tag(const ec2_instance *i, const char *key) {
@@ -73,149 +70,6 @@ static const char *instance_tag(const ec2_instance *i, const char *key) {
                 v = i->name;
         return v;
 }
-
-/* {instance_name}: the Name tag, or the instance id when it has none. */
-static const char *instance_display_name(const ec2_instance *i) {
-        const char *n;
-
-        if (!i)
-                return NULL;
-        n = instance_tag(i, "Name");
-        return isempty(n) ? i->id : n;
-}
-
-static int render(const char *template, const policy *p, const char *region, const ec2_instance *i,
-                  const char *instance_name, const char *slot, char **ret) {
-        const struct {
-                const char *placeholder;
-                const char *value;
-        } vars[] = {
-                { "{policy}",        p->name },
-                { "{instance_id}",   i ? i->id : NULL },
-                { "{instance_name}", instance_name },
-                { "{slot}",          slot },
-                { "{region}",        region },
-        };
-        strbuf b = {};
-        int r = 0;
-
-        for (const char *s = template; *s && r >= 0;) {
-                size_t k;
-
-                for (k = 0; k < ELEMENTSOF(vars); k++)
-                        if (startswith(s, vars[k].placeholder))
-                                break;
-                if (k < ELEMENTSOF(vars)) {
-                        r = strbuf_puts(&b, vars[k].value ?: "");
-                        s += strlen(vars[k].placeholder);
-                } else
-                        /* Config validation rejects unknown placeholders; here they stay as written. */
-                        r = strbuf_append(&b, s++, 1);
-        }
-        if (r < 0) {
-                strbuf_done(&b);
-                return r;
-        }
-        *ret = strbuf_steal(&b);
-        return *ret ? 0 : -ENOMEM;
-}
-
-int plan_render_template(const char *template, const policy *p, const char *region,
-                         const ec2_instance *i, const char *slot, char **ret) {
-        if (!template || !p || !ret)
-                return -EINVAL;
-        return render(template, p, region, i, instance_display_name(i), slot, ret);
-}
-
-static bool image_name_char_ok(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                (c != '\0' && strchr("()[] ./-'@_", c));
-}
-
-/* Replaces each character EC2 rejects in an AMI name by '-', one per character
- * (the continuation bytes of a UTF-8 sequence are dropped), in place. */
-static void image_name_sanitize(char *s) {
-        bool in_sequence = false;
-        char *w = s;
-
-        for (const char *r = s; *r; r++) {
-                unsigned char c = (unsigned char) *r;
-
-                if (in_sequence && (c & 0xC0) == 0x80)
-                        continue;
-                in_sequence = c & 0x80;
-                *w++ = image_name_char_ok(*r) ? *r : '-';
-        }
-        *w = 0;
-}
-
-static size_t count_occurrences(const char *s, const char *needle) {
-        size_t n = 0;
-
-        for (const char *p = strstr(s, needle); p; p = strstr(p + strlen(needle), needle))
-                n++;
-        return n;
-}
-
-/* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
-static void truncate_utf8(char *s, size_t max) {
-        size_t n = strlen(s);
-
-        if (n <= max)
-                return;
-        n = max;
-        while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-                n--;
-        s[n] = 0;
-}
-
-int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
-                           const char *slot, char **ret) {
-        _cleanup_(freep) char *name = NULL, *short_name = NULL;
-        const char *template, *display;
-        size_t len, n;
-        int r;
-
-        if (!p || !ret)
-                return -EINVAL;
-
-        template = p->name_template ?: POLICY_DEFAULT_NAME_TEMPLATE;
-        display = instance_display_name(i);
-        r = render(template, p, region, i, display, slot, &name);
-        if (r < 0)
-                return r;
-        image_name_sanitize(name);
-
-        /* A name cut at its end could lose the slot and so collide with the next slot's
-         * name, which CreateImage would answer with InvalidAMIName.Duplicate forever.
-         * The free text of a long Name tag gives way first; a hard cut is the last
-         * resort, for a template whose fixed text alone is too long. */
-        len = strlen(name);
-        n = count_occurrences(template, "{instance_name}");
-        if (len > EC2_IMAGE_NAME_MAX && n > 0 && display) {
-                size_t l, cut;
-
-                short_name = strdup(display);
-                if (!short_name)
-                        return -ENOMEM;
-                image_name_sanitize(short_name);
-                l = strlen(short_name);
-                cut = (len - EC2_IMAGE_NAME_MAX + n - 1) / n;
-                short_name[cut < l ? l - cut : 0] = 0;
-
-                name = mfree(name);
-                r = render(template, p, region, i, short_name, slot, &name);
-                if (r < 0)
-                        return r;
-                image_name_sanitize(name);
-        }
-        truncate_utf8(name, EC2_IMAGE_NAME_MAX);
-
-        *ret = TAKE_PTR(name);
-        return 0;
-}
-
-/* ---- Selection ------------------------------------------------------------------------- */
 
 static bool tag_selector_matches(const tag_selector *s, const ec2_instance *i) {
         const char *v = instance_tag(i, s->key);
@@ -406,13 +260,9 @@ static int create(plan_ctx *c, const ec2_instance *i, char *image_name) {
         a->slot = strdup(c->slot);
         if (!a->slot)
                 return -ENOMEM;
-        if (p->description_template) {
-                r = plan_render_template(p->description_template, p, c->in->region, i, c->slot,
-                                         &a->description);
-                if (r < 0)
-                        return r;
-                truncate_utf8(a->description, IMAGE_DESCRIPTION_MAX);
-        }
+        r = plan_render_description(p, c->in->region, i, c->slot, &a->description);
+        if (r < 0)
+                return r;
         r = create_tags(c, i, &a->image_tags);
         if (r < 0)
                 return r;
@@ -441,9 +291,26 @@ static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, cons
         return false;
 }
 
-/* One instance id: its selected instance (NULL when the instance is gone or no longer
- * selected) and its managed images m[0..n), newest first. */
-static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image *m, size_t n) {
+/* Failed images first, oldest first. EC2 keeps the name of a failed image
+ * registered until it is deregistered, so when the current slot's attempt
+ * failed, its retirement must come before the CREATE that reuses the name. */
+static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
+        int r;
+
+        for (size_t k = n; k > 0; k--)
+                if (image_state_is_failed(m[k - 1].image->state)) {
+                        r = retire(c, &m[k - 1], "failed");
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+/* Retention over available images only (rule 5). This applies as well to an
+ * instance that left the fleet or was terminated: its images age out like the
+ * others, but its newest available image is never retired, so the last good
+ * image of a retired machine stays until an operator removes it. */
+static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         const policy *p = c->policy;
         _cleanup_(freep) const char **why = NULL;
         _cleanup_(freep) char *count_reason = NULL, *age_reason = NULL;
@@ -451,33 +318,6 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
         size_t kept = 0;
         int r;
 
-        /* Failed images first, oldest first. EC2 keeps the name of a failed image
-         * registered until it is deregistered, so when the current slot's attempt
-         * failed, its retirement must come before the CREATE that reuses the name. */
-        for (size_t k = n; k > 0; k--)
-                if (image_state_is_failed(m[k - 1].image->state)) {
-                        r = retire(c, &m[k - 1], "failed");
-                        if (r < 0)
-                                return r;
-                }
-
-        if (i) {
-                _cleanup_(freep) char *name = NULL;
-
-                r = plan_render_image_name(p, c->in->region, i, c->slot, &name);
-                if (r < 0)
-                        return r;
-                if (!slot_taken(c, m, n, name)) {
-                        r = create(c, i, TAKE_PTR(name));
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        /* Retention over available images only (rule 5). This applies as well to an
-         * instance that left the fleet or was terminated: its images age out like the
-         * others, but its newest available image is never retired, so the last good
-         * image of a retired machine stays until an operator removes it. */
         if (n == 0)
                 return 0;
         why = calloc(n, sizeof(const char *));
@@ -514,6 +354,31 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
                                 return r;
                 }
         return 0;
+}
+
+/* One instance id: its selected instance (NULL when the instance is gone or no longer
+ * selected) and its managed images m[0..n), newest first. */
+static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image *m, size_t n) {
+        int r;
+
+        r = retire_failed(c, m, n);
+        if (r < 0)
+                return r;
+
+        if (i) {
+                _cleanup_(freep) char *name = NULL;
+
+                r = plan_render_image_name(c->policy, c->in->region, i, c->slot, &name);
+                if (r < 0)
+                        return r;
+                if (!slot_taken(c, m, n, name)) {
+                        r = create(c, i, TAKE_PTR(name));
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        return retain(c, m, n);
 }
 
 static bool snapshot_referenced(const plan_input *in, const char *id) {
@@ -565,38 +430,31 @@ static int sweep(plan_ctx *c, const managed_image *m, size_t n) {
         return 0;
 }
 
-int plan_build(const plan_input *in, plan *ret) {
-        _cleanup_(freep) const ec2_instance **selected = NULL;
-        _cleanup_(freep) managed_image *managed = NULL;
-        _cleanup_(freep) managed_image **by_name = NULL;
-        _cleanup_(plan_done) plan p = {};
-        size_t n_selected = 0, n_managed = 0, n_by_name = 0, a = 0, b = 0;
-        const policy *pol;
-        time_t slot_start;
-        plan_ctx c;
-        int r;
-
-        if (!in || !in->policy || !in->policy->name || !ret ||
-            (in->n_instances > 0 && !in->instances) || (in->n_images > 0 && !in->images) ||
-            (in->n_snapshots > 0 && !in->snapshots))
-                return -EINVAL;
-        pol = in->policy;
-
-        r = schedule_slot_at(&pol->schedule, in->now, &slot_start);
-        if (r < 0)
-                return r;
+/* The instances the policy selects, by id. */
+static int select_instances(const plan_input *in, const ec2_instance ***ret, size_t *ret_n) {
+        const ec2_instance **selected;
+        size_t n = 0;
 
         selected = calloc(in->n_instances ?: 1, sizeof(ec2_instance *));
-        managed = calloc(in->n_images ?: 1, sizeof(managed_image));
-        by_name = calloc(in->n_images ?: 1, sizeof(managed_image *));
-        if (!selected || !managed || !by_name)
+        if (!selected)
                 return -ENOMEM;
-
         for (size_t k = 0; k < in->n_instances; k++)
-                if (instance_selected(pol, &in->instances[k]))
-                        selected[n_selected++] = &in->instances[k];
-        qsort(selected, n_selected, sizeof(ec2_instance *), instance_ptr_compare);
+                if (instance_selected(in->policy, &in->instances[k]))
+                        selected[n++] = &in->instances[k];
+        qsort(selected, n, sizeof(ec2_instance *), instance_ptr_compare);
+        *ret = selected;
+        *ret_n = n;
+        return 0;
+}
 
+/* The images this policy manages, by instance id and newest first, each once. */
+static int collect_managed(const plan_input *in, managed_image **ret, size_t *ret_n) {
+        managed_image *managed;
+        size_t n = 0;
+
+        managed = calloc(in->n_images ?: 1, sizeof(managed_image));
+        if (!managed)
+                return -ENOMEM;
         for (size_t k = 0; k < in->n_images; k++) {
                 const ec2_image *g = &in->images[k];
                 const char *owner = ec2_tags_get(&g->tags, TAG_POLICY);
@@ -608,46 +466,58 @@ int plan_build(const plan_input *in, plan *ret) {
                  * amirotd tags every image with its instance id at creation; one without
                  * cannot be attributed to an instance, so retention cannot judge it and it
                  * is left alone. An image in a state this build does not know is, too. */
-                if (!g->id || !owner || !streq(owner, pol->name) || isempty(instance_id) ||
+                if (!g->id || !owner || !streq(owner, in->policy->name) || isempty(instance_id) ||
                     g->state < 0 || g->state >= _EC2_IMAGE_STATE_MAX || g->state == EC2_IMAGE_DEREGISTERED)
                         continue;
                 if (!slot || slot_id_parse(slot, &t) < 0)
                         t = g->creation_date;
-                managed[n_managed++] = (managed_image) {
+                managed[n++] = (managed_image) {
                         .image = g,
                         .instance_id = instance_id,
                         .slot = slot,
                         .age_key = t,
                 };
         }
-        qsort(managed, n_managed, sizeof(managed_image), managed_image_compare);
+        qsort(managed, n, sizeof(managed_image), managed_image_compare);
 
         /* An image listed twice (a page boundary that moved) is planned once. */
-        if (n_managed > 1) {
+        if (n > 1) {
                 size_t w = 1;
 
-                for (size_t k = 1; k < n_managed; k++)
+                for (size_t k = 1; k < n; k++)
                         if (!streq(managed[k].image->id, managed[w - 1].image->id))
                                 managed[w++] = managed[k];
-                n_managed = w;
+                n = w;
         }
+        *ret = managed;
+        *ret_n = n;
+        return 0;
+}
 
-        for (size_t k = 0; k < n_managed; k++)
-                if (managed[k].image->name)
-                        by_name[n_by_name++] = &managed[k];
-        qsort(by_name, n_by_name, sizeof(managed_image *), name_ptr_compare);
+/* The managed images that have a name, by name, for slot_taken(). */
+static int index_by_name(managed_image *m, size_t n, managed_image ***ret, size_t *ret_n) {
+        managed_image **by_name;
+        size_t k = 0;
 
-        c = (plan_ctx) {
-                .in = in,
-                .policy = pol,
-                .by_name = by_name,
-                .n_by_name = n_by_name,
-                .plan = &p,
-        };
-        slot_id_format(slot_start, c.slot);
+        by_name = calloc(n ?: 1, sizeof(managed_image *));
+        if (!by_name)
+                return -ENOMEM;
+        for (size_t j = 0; j < n; j++)
+                if (m[j].image->name)
+                        by_name[k++] = &m[j];
+        qsort(by_name, k, sizeof(managed_image *), name_ptr_compare);
+        *ret = by_name;
+        *ret_n = k;
+        return 0;
+}
 
-        /* Walk the selected instances and the managed images' instance ids together, in
-         * id order, so the plan's order depends on nothing but its input. */
+/* Walks the selected instances and the managed images' instance ids together, in
+ * id order, so the plan's order depends on nothing but its input. */
+static int plan_instances(plan_ctx *c, const ec2_instance **selected, size_t n_selected,
+                          const managed_image *managed, size_t n_managed) {
+        size_t a = 0, b = 0;
+        int r;
+
         while (a < n_selected || b < n_managed) {
                 const ec2_instance *i = NULL;
                 const char *id;
@@ -667,12 +537,57 @@ int plan_build(const plan_input *in, plan *ret) {
                 for (e = b; e < n_managed && streq(managed[e].instance_id, id); e++)
                         ;
 
-                r = plan_instance(&c, i, managed + b, e - b);
+                r = plan_instance(c, i, managed + b, e - b);
                 if (r < 0)
                         return r;
                 b = e;
         }
+        return 0;
+}
 
+int plan_build(const plan_input *in, plan *ret) {
+        _cleanup_(freep) const ec2_instance **selected = NULL;
+        _cleanup_(freep) managed_image *managed = NULL;
+        _cleanup_(freep) managed_image **by_name = NULL;
+        _cleanup_(plan_done) plan p = {};
+        size_t n_selected, n_managed, n_by_name;
+        time_t slot_start;
+        plan_ctx c;
+        int r;
+
+        if (!in || !in->policy || !in->policy->name || !ret ||
+            (in->n_instances > 0 && !in->instances) || (in->n_images > 0 && !in->images) ||
+            (in->n_snapshots > 0 && !in->snapshots))
+                return -EINVAL;
+
+        r = schedule_slot_at(&in->policy->schedule, in->now, &slot_start);
+        if (r < 0)
+                return r;
+
+        r = select_instances(in, &selected, &n_selected);
+        if (r < 0)
+                return r;
+        r = collect_managed(in, &managed, &n_managed);
+        if (r < 0)
+                return r;
+        r = index_by_name(managed, n_managed, &by_name, &n_by_name);
+        if (r < 0)
+                return r;
+
+        c = (plan_ctx) {
+                .in = in,
+                .policy = in->policy,
+                .by_name = by_name,
+                .n_by_name = n_by_name,
+                .plan = &p,
+        };
+        /* schedule_slot_at() keeps slots within years 1900..9999, which have an id. */
+        if (!slot_id_format(slot_start, c.slot))
+                return -ERANGE;
+
+        r = plan_instances(&c, selected, n_selected, managed, n_managed);
+        if (r < 0)
+                return r;
         r = sweep(&c, managed, n_managed);
         if (r < 0)
                 return r;

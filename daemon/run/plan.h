@@ -5,6 +5,11 @@
  * design.md: only images and snapshots tagged with this policy are ever
  * retired; retention counts available images only; pending ones are neither
  * counted nor retired; failed ones are garbage.
+ *
+ * The interface runs one way: the engine (and `amirotd plan`) call in with
+ * data and get a plan back; the planner calls nothing but the schedule's slot
+ * arithmetic and the EC2 value types, never the AWS client or the loop.
+ * plan.c holds the rules, plan-name.c the names and descriptions of new images.
  */
 #pragma once
 
@@ -86,6 +91,8 @@ typedef struct plan_input {
  * *ret is untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
 
+/* The names and descriptions of new images (plan-name.c). */
+
 /* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
 int plan_render_template(const char *template, const policy *p, const char *region,
                          const ec2_instance *i, const char *slot, char **ret);
@@ -94,3 +101,7 @@ int plan_render_template(const char *template, const policy *p, const char *regi
  * shortened first, so the slot stays in the name). */
 int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
                            const char *slot, char **ret);
+/* The image description: the policy's description template rendered, at most 255 bytes
+ * (CreateImage's limit); *ret is NULL when the policy has none. */
+int plan_render_description(const policy *p, const char *region, const ec2_instance *i,
+                            const char *slot, char **ret);

@@ -818,6 +818,13 @@ static void test_render_template(void **state) {
         assert_string_equal(s, "");
         s = mfree(s);
         assert_int_equal(plan_render_template(NULL, &w.policy, NULL, i, NULL, &s), -EINVAL);
+        assert_int_equal(plan_render_description(&w.policy, "eu-west-1", i, SLOT0_ID, &s), 0);
+        assert_string_equal(s, "golden image of Web Ä*1");
+        s = mfree(s);
+        /* Without a description template, an image has no description. */
+        w.policy.description_template = mfree(w.policy.description_template);
+        assert_int_equal(plan_render_description(&w.policy, "eu-west-1", i, SLOT0_ID, &s), 0);
+        assert_null(s);
         world_done(&w);
 }
 

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See exec.h. A chain has at most one request in flight, so the request is the
+ * chain's own field: freeing the executor cancels every chain's request and
+ * timer, and no callback ever reaches a freed executor.
+ */
+#include <stdio.h>
+
+#include "run/exec.h"
+
+/* The actions of one instance run in plan order, one after the other. */
+typedef struct chain {
+        executor *exec;
+        size_t first, end;              /* [first, end) in the plan being executed */
+        size_t next;                    /* next action to start */
+        char **snapshots;               /* of the retirement in progress, still to delete */
+        size_t snapshot;                /* index into snapshots */
+        ec2_op *op;                     /* the chain's request in flight */
+        sd_event_source *delay;         /* spread: the chain starts when it fires */
+} chain;
+
+struct executor {
+        exec_options options;
+        exec_callback callback;
+        void *userdata;
+
+        const plan *plan;               /* being executed */
+        chain *chains;
+        size_t n_chains;
+        size_t chains_running;
+        bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
+};
+
+int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, const char *what) {
+        log_fields g = *f;
+
+        g.error_code = err ? err->code : NULL;
+        g.request_id = err ? err->request_id : NULL;
+        return log_full(level, 0, level <= LOG_ERR ? MESSAGE_POLICY_RUN_FAILED : NULL, &g,
+                        "policy '%s' in %s: %s: %s%s%s",
+                        g.policy, g.region, what,
+                        err && err->code ? err->code : strerror(-r),
+                        err && err->message ? ": " : "", err && err->message ? err->message : "") ?: r;
+}
+
+static void chains_free(executor *x) {
+        for (size_t i = 0; i < x->n_chains; i++) {
+                ec2_op_cancel(x->chains[i].op);
+                strv_free(x->chains[i].snapshots);
+                sd_event_source_disable_unref(x->chains[i].delay);
+        }
+        x->chains = mfree(x->chains);
+        x->n_chains = 0;
+}
+
+int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor **ret) {
+        executor *x;
+
+        x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        x->options = *o;
+        x->callback = cb;
+        x->userdata = userdata;
+        *ret = x;
+        return 0;
+}
+
+executor *exec_free(executor *x) {
+        if (!x)
+                return NULL;
+        chains_free(x);
+        return mfree(x);
+}
+
+/* ---- Reporting ------------------------------------------------------------------------- */
+
+static void report(executor *x, exec_event e) {
+        x->callback(&e, x->userdata);
+}
+
+static void report_failure(executor *x, int r, const log_fields *f) {
+        report(x, (exec_event) { .kind = EXEC_FAILED, .error = r, .fields = f });
+}
+
+static const char *dry_run_prefix(const executor *x) {
+        return x->options.dry_run ? "dry run: would have " : "";
+}
+
+static log_fields action_fields(const executor *x, const plan_action *a, const char *aws_action) {
+        return (log_fields) {
+                .policy = x->options.policy->name,
+                .region = x->options.region,
+                .instance_id = a->instance_id,
+                .image_id = a->image_id,
+                .action = aws_action,
+        };
+}
+
+/* ---- Chains ---------------------------------------------------------------------------- */
+
+static void chain_advance(chain *c);
+
+static const plan_action *chain_action(const chain *c) {
+        return &c->exec->plan->actions[c->next];
+}
+
+static void chain_done(chain *c) {
+        c->snapshots = strv_free(c->snapshots);
+        c->next++;
+        chain_advance(c);
+}
+
+/* The action failed with r (logged where it was decided): count it, go on with the next. */
+static void chain_fail(chain *c, int r, const log_fields *f) {
+        report_failure(c->exec, r, f);
+        chain_done(c);
+}
+
+/* ---- DeleteSnapshot -------------------------------------------------------------------- */
+
+static void delete_next_snapshot(chain *c);
+
+static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
+        chain *c = userdata;
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        const char *snap = c->snapshots[c->snapshot];
+        log_fields f = action_fields(x, a, "DeleteSnapshot");
+
+        c->op = NULL;
+        f.snapshot_id = snap;
+        if (r >= 0 || (err && aws_error_is(err, "DryRunOperation"))) {
+                if (a->kind == PLAN_DELETE_SNAPSHOT)
+                        log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f, "%sdeleted snapshot %s: %s",
+                                 dry_run_prefix(x), snap, a->reason);
+                else
+                        log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, &f, "%sdeleted snapshot %s of image %s",
+                                 dry_run_prefix(x), snap, a->image_id);
+                report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = &f });
+        } else if (err && aws_error_is(err, "InvalidSnapshot.NotFound"))
+                log_debug("snapshot %s is already gone", snap);
+        else if (err && aws_error_is(err, "InvalidSnapshot.InUse")) {
+                f.error_code = err->code;
+                f.request_id = err->request_id;
+                log_full(LOG_WARNING, 0, NULL, &f,
+                         "snapshot %s is still in use; the next run's sweep will delete it, will retry", snap);
+                report(x, (exec_event) { .kind = EXEC_SNAPSHOT_LEFT, .fields = &f });
+        } else {
+                exec_log_aws(LOG_ERR, r, err, &f, "cannot delete snapshot");
+                report_failure(x, r, &f);
+        }
+        c->snapshot++;
+        delete_next_snapshot(c);
+}
+
+static void delete_next_snapshot(chain *c) {
+        executor *x = c->exec;
+        int r;
+
+        if (!c->snapshots || !c->snapshots[c->snapshot]) {
+                chain_done(c);
+                return;
+        }
+        r = ec2_delete_snapshot(x->options.ec2, c->snapshots[c->snapshot], x->options.dry_run,
+                                on_snapshot_deleted, c, &c->op);
+        if (r < 0)
+                chain_fail(c, r, NULL);
+}
+
+/* Deletes each of ids in turn, then goes on with the chain (none: at once). */
+static int delete_snapshots(chain *c, char *const *ids) {
+        int r;
+
+        r = strv_copy(ids, &c->snapshots);
+        if (r < 0)
+                return r;
+        c->snapshot = 0;
+        delete_next_snapshot(c);
+        return 0;
+}
+
+/* ---- DeregisterImage ------------------------------------------------------------------- */
+
+static int start_deregister(chain *c);
+
+/* Logs the retirement and the snapshots EC2 deleted with the image; returns those
+ * still to delete. */
+static char *const *retired(chain *c, bool with_snapshots, char *const *kept, log_fields *f) {
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+
+        log_full(LOG_INFO, 0, MESSAGE_IMAGE_RETIRED, f, "%sretired image %s of %s (slot %s): %s",
+                 dry_run_prefix(x), a->image_id, a->instance_id, a->slot ?: "?", a->reason ?: "");
+        report(x, (exec_event) { .kind = EXEC_RETIRED, .fields = f });
+        if (!with_snapshots || x->options.dry_run)
+                return a->snapshot_ids;
+
+        /* EC2 deleted them with the image, except those it says it kept
+         * (skipped: another image uses them; or an error): amirotd tries
+         * those itself, and what stays in use is left for the sweep. */
+        for (char *const *i = a->snapshot_ids; i && *i; i++) {
+                if (strv_contains(kept, *i))
+                        continue;
+                f->action = "DeleteSnapshot";
+                f->snapshot_id = *i;
+                log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, f,
+                         "deleted snapshot %s of image %s", *i, a->image_id);
+                report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = f });
+        }
+        return kept;
+}
+
+static void on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
+        chain *c = userdata;
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        bool with_snapshots = !x->deregister_plain;
+        bool dry = err && aws_error_is(err, "DryRunOperation");
+        log_fields f = action_fields(x, a, "DeregisterImage");
+        char *const *to_delete = a->snapshot_ids;
+
+        c->op = NULL;
+        if (r < 0 && !dry && with_snapshots && err &&
+            (aws_error_is(err, "UnknownParameter") || aws_error_is(err, "InvalidParameter"))) {
+                /* An endpoint older than DeleteAssociatedSnapshots: deregister, then delete each. */
+                log_debug("endpoint refused DeleteAssociatedSnapshots (%s), deleting snapshots one by one", err->code);
+                x->deregister_plain = true;
+                r = start_deregister(c);
+                if (r < 0)
+                        chain_fail(c, r, &f);
+                return;
+        }
+
+        if (r >= 0 || dry)
+                to_delete = retired(c, with_snapshots, kept, &f);
+        else if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "InvalidAMIID.Unavailable")))
+                log_debug("image %s is already deregistered", a->image_id);
+        else {
+                exec_log_aws(LOG_ERR, r, err, &f, "cannot deregister image");
+                chain_fail(c, r, &f);
+                return;
+        }
+
+        /* What is still there: delete each (none: the chain goes on). */
+        r = delete_snapshots(c, to_delete);
+        if (r < 0)
+                chain_fail(c, r, &f);
+}
+
+static int start_deregister(chain *c) {
+        executor *x = c->exec;
+
+        return ec2_deregister_image(x->options.ec2, chain_action(c)->image_id, !x->deregister_plain,
+                                    x->options.dry_run, on_deregistered, c, &c->op);
+}
+
+/* ---- CreateImage ----------------------------------------------------------------------- */
+
+static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        chain *c = userdata;
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        const char *name = x->options.policy->name;
+        log_fields f = action_fields(x, a, "CreateImage");
+        const ec2_image *found = NULL;
+
+        c->op = NULL;
+        if (r < 0) {
+                f.action = "DescribeImages";
+                exec_log_aws(LOG_ERR, r, err, &f, "cannot look up the slot's image");
+                chain_fail(c, r, &f);
+                return;
+        }
+        for (size_t i = 0; i < l->n; i++)
+                if (streq_ptr(l->items[i].name, a->image_name))
+                        found = &l->items[i];
+
+        if (!found || !streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
+                /* Rule 2: a same-named image amirotd did not make is not ours to count or touch. */
+                log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
+                         "policy '%s' in %s: an image named '%s' exists%s%s that is not tagged %s=%s; not touching it",
+                         name, x->options.region, a->image_name,
+                         found ? " as " : "", found ? found->id : "", TAG_POLICY, name);
+                chain_fail(c, -EEXIST, &f);
+                return;
+        }
+
+        f.image_id = found->id;
+        log_full(LOG_INFO, 0, NULL, &f, "image %s '%s' of %s already exists for slot %s (%s)",
+                 found->id, a->image_name, a->instance_id, a->slot, ec2_image_state_to_string(found->state));
+        report(x, (exec_event) { .kind = EXEC_EXISTING, .pending = found->state == EC2_IMAGE_PENDING, .fields = &f });
+        chain_done(c);
+}
+
+/* Rule 3: the slot's image exists (a retry, another host): find it and go on. */
+static int find_duplicate(chain *c) {
+        char *values[] = { chain_action(c)->image_name, NULL };
+        ec2_filter filter = { .name = "name", .values = values };
+
+        return ec2_describe_images(c->exec->options.ec2, &filter, 1, NULL, on_duplicate_found, c, &c->op);
+}
+
+static void on_created(int r, const char *image_id, const aws_error *err, void *userdata) {
+        chain *c = userdata;
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        log_fields f = action_fields(x, a, "CreateImage");
+
+        c->op = NULL;
+        if (r >= 0) {
+                f.image_id = image_id;
+                log_full(LOG_INFO, 0, MESSAGE_IMAGE_CREATED, &f, "creating image %s '%s' of %s for slot %s",
+                         image_id, a->image_name, a->instance_id, a->slot);
+                report(x, (exec_event) { .kind = EXEC_CREATED, .pending = true, .fields = &f });
+                chain_done(c);
+                return;
+        }
+        if (err && aws_error_is(err, "DryRunOperation")) {
+                log_full(LOG_INFO, 0, NULL, &f, "dry run: would have created image '%s' of %s for slot %s",
+                         a->image_name, a->instance_id, a->slot);
+                report(x, (exec_event) { .kind = EXEC_CREATED, .fields = &f });
+                chain_done(c);
+                return;
+        }
+        if (err && aws_error_is(err, "InvalidAMIName.Duplicate")) {
+                r = find_duplicate(c);
+                if (r >= 0)
+                        return;
+        }
+        exec_log_aws(LOG_ERR, r, err, &f, "cannot create image");
+        chain_fail(c, r, &f);
+}
+
+static int start_create(chain *c) {
+        const plan_action *a = chain_action(c);
+        executor *x = c->exec;
+        ec2_create_image_request req = {
+                .instance_id = a->instance_id,
+                .name = a->image_name,
+                .description = a->description,
+                .no_reboot = a->no_reboot,
+                .image_tags = &a->image_tags,
+                .snapshot_tags = &a->snapshot_tags,
+                .dry_run = x->options.dry_run,
+        };
+
+        return ec2_create_image(x->options.ec2, &req, on_created, c, &c->op);
+}
+
+/* ---- Starting -------------------------------------------------------------------------- */
+
+static void chain_advance(chain *c) {
+        executor *x = c->exec;
+
+        while (c->next < c->end) {
+                const plan_action *a = chain_action(c);
+                log_fields f;
+                int r;
+
+                switch (a->kind) {
+                case PLAN_CREATE:
+                        r = start_create(c);
+                        break;
+                case PLAN_RETIRE:
+                        r = start_deregister(c);
+                        break;
+                case PLAN_DELETE_SNAPSHOT:
+                        r = delete_snapshots(c, a->snapshot_ids);
+                        break;
+                default:
+                        r = -EINVAL;
+                }
+                if (r >= 0)
+                        return;
+                f = action_fields(x, a, plan_action_kind_to_string(a->kind));
+                exec_log_aws(LOG_ERR, r, NULL, &f, "cannot start request");
+                report_failure(x, r, &f);
+                c->next++;
+        }
+        if (--x->chains_running == 0)
+                report(x, (exec_event) { .kind = EXEC_DONE });
+}
+
+/*
+ * The chain's start within the spread window: a fixed offset per instance (FNV-1a
+ * of its id), so a large fleet does not send every CreateImage in the same second
+ * and each instance's image is taken at the same time of the slot every time.
+ */
+static usec_t chain_spread(const executor *x, const chain *c) {
+        const plan_action *a = &x->plan->actions[c->first];
+        uint64_t h = 1469598103934665603ULL;
+        bool creates = false;
+
+        for (size_t i = c->first; i < c->end; i++)
+                creates = creates || x->plan->actions[i].kind == PLAN_CREATE;
+        if (!creates || x->options.spread == 0 || x->options.dry_run)
+                return 0;
+        for (const char *p = a->instance_id; *p; p++)
+                h = (h ^ (unsigned char) *p) * 1099511628211ULL;
+        return h % x->options.spread;
+}
+
+static int on_chain_delay(sd_event_source *s, uint64_t usec, void *userdata) {
+        chain *c = userdata;
+
+        (void) s;
+        (void) usec;
+        c->delay = sd_event_source_disable_unref(c->delay);
+        chain_advance(c);
+        return 0;
+}
+
+static int chain_delay(chain *c, usec_t delay) {
+        executor *x = c->exec;
+        char description[128];
+        int r;
+
+        r = sd_event_add_time_relative(x->options.event, &c->delay, CLOCK_MONOTONIC, delay, 0, on_chain_delay, c);
+        if (r < 0)
+                return r;
+        snprintf(description, sizeof(description), "spread %s/%s %s", x->options.policy->name,
+                 x->options.region, x->plan->actions[c->first].instance_id);
+        (void) sd_event_source_set_description(c->delay, description);
+        return 0;
+}
+
+/* Splits p into per-instance chains: consecutive actions of the same instance. */
+static int chains_split(executor *x, const plan *p) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n; i++)
+                if (i == 0 || !streq(p->actions[i].instance_id, p->actions[i - 1].instance_id))
+                        n++;
+
+        chains_free(x);
+        x->chains = calloc(n ?: 1, sizeof(chain));
+        if (!x->chains)
+                return -ENOMEM;
+        x->n_chains = n;
+
+        n = 0;
+        for (size_t i = 0; i < p->n; i++) {
+                if (i == 0 || !streq(p->actions[i].instance_id, p->actions[i - 1].instance_id))
+                        x->chains[n++] = (chain) { .exec = x, .first = i, .next = i };
+                x->chains[n - 1].end = i + 1;
+        }
+        return 0;
+}
+
+int exec_start(executor *x, const plan *p) {
+        int r;
+
+        if (x->chains_running > 0)
+                return -EBUSY;
+        r = chains_split(x, p);
+        if (r < 0)
+                return r;
+        x->plan = p;
+
+        /* One extra count, so that chains finishing synchronously cannot end the step early. */
+        x->chains_running = x->n_chains + 1;
+        for (size_t i = 0; i < x->n_chains; i++) {
+                chain *c = &x->chains[i];
+                usec_t delay = chain_spread(x, c);
+
+                if (delay > 0 && chain_delay(c, delay) >= 0)
+                        continue;
+                chain_advance(c);
+        }
+        if (--x->chains_running == 0)
+                report(x, (exec_event) { .kind = EXEC_DONE });
+        return 0;
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Executes a plan's actions against EC2, on the event loop: one chain per
+ * instance, its actions in plan order, each chain's start spread over a window;
+ * CreateImage, with the lookup of the slot's image when the name is taken;
+ * DeregisterImage with DeleteAssociatedSnapshots, or plainly on an endpoint that
+ * refuses it; DeleteSnapshot, leaving a snapshot still in use to the next sweep.
+ *
+ * The interface runs one way: the engine hands in one callback, and every result
+ * comes back through it as an event (created, retired, failed, ..., done) that
+ * the engine counts. exec.c never calls into the engine. Each result is logged
+ * here, where it is decided, with its fields and MESSAGE_ID.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "aws/ec2.h"
+#include "base/log.h"
+#include "run/plan.h"
+#include "policy.h"
+
+typedef enum exec_event_kind {
+        EXEC_CREATED,                   /* CreateImage accepted (or DryRunOperation) */
+        EXEC_EXISTING,                  /* InvalidAMIName.Duplicate: the slot's image was there */
+        EXEC_RETIRED,                   /* deregistered */
+        EXEC_SNAPSHOT_DELETED,
+        EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
+        EXEC_FAILED,                    /* an action failed with `error` (already logged) */
+        EXEC_DONE,                      /* every chain has ended: the last event of a plan */
+} exec_event_kind;
+
+typedef struct exec_event {
+        exec_event_kind kind;
+        int error;                      /* EXEC_FAILED: a negative errno */
+        bool pending;                   /* EXEC_CREATED, EXEC_EXISTING: fields->image_id is
+                                         * pending; its successor waits for it */
+        const log_fields *fields;       /* of the result: instance, image, snapshot; may be NULL */
+} exec_event;
+
+/* EXEC_DONE may end the run: after it, the callee may free the executor. */
+typedef void (*exec_callback)(const exec_event *e, void *userdata);
+
+typedef struct exec_options {
+        sd_event *event;                /* for the spread's timers */
+        aws_client *ec2;
+        const policy *policy;
+        const char *region;             /* borrowed: lives as long as the executor */
+        bool dry_run;                   /* DryRun=true on mutating calls */
+        usec_t spread;                  /* creations start spread over this window; 0: at once */
+} exec_options;
+
+typedef struct executor executor;
+
+int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor **ret);
+/* Cancels requests and timers in flight; the callback is not called. */
+executor *exec_free(executor *x);
+DEFINE_TRIVIAL_CLEANUP_FUNC(executor *, exec_free);
+
+/* Starts every chain of p, which must stay unchanged until EXEC_DONE. Every result,
+ * then EXEC_DONE, comes through the callback, possibly before this returns (touch
+ * nothing of the run after a 0 then). 0, -EBUSY while a plan runs, -ENOMEM. */
+int exec_start(executor *x, const plan *p);
+
+/* Logs a failed AWS call "policy 'P' in R: what: Code: message" at level, with f's
+ * fields and err's code and request id (err may be NULL); returns r. The engine's
+ * describes and polls log through it too. */
+int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, const char *what);
