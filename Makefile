@@ -4,8 +4,17 @@
 VERSION := 0.1.0
 PREFIX ?= /usr
 SYSCONFDIR ?= /etc
+BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 BUILD ?= build
+
+# The repository may live in a folder whose name has a space ("~/my projects/amirotd"):
+# every path below is relative to it, and every path a recipe hands the shell is
+# quoted. GNU make cannot name a target with whitespace, though, and the unit
+# names the binary's path: those few variables must be single words.
+$(foreach v,BUILD PREFIX SYSCONFDIR BINDIR,$(if $(filter 1,$(words $($(v)))),,\
+	$(error $(v)='$($(v))' is empty or has whitespace: make cannot use it as a target or an install \
+		path (the repository's own folder may have spaces; BUILD is relative to it, default 'build'))))
 
 CC ?= cc
 V ?= 0
@@ -91,7 +100,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
 	install sigv4-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench
+	check-man demo bench check-space-path
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
 
@@ -117,16 +126,16 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 # Installs what is missing (deps), then every test.
 check: deps
 	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-integration \
-		check-man check-iam-policy check-unit-file check-systemd rpm
+		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
 check-unit: $(UNIT_BINS) sigv4-vectors
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) ./$$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) "$$t"; done
 
 # test-sigv4 compares with botocore's SigV4Auth, which signs its table anew on every
 # run; the test reads the file beside itself.
 sigv4-vectors:
-	@mkdir -p $(BUILD)/tests
-	$(Q)$(PYTHON) tests/unit/sigv4-botocore.py $(BUILD)/tests/sigv4-vectors.txt
+	@mkdir -p "$(BUILD)/tests"
+	$(Q)$(PYTHON) tests/unit/sigv4-botocore.py "$(BUILD)/tests/sigv4-vectors.txt"
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
 check-structure: all
@@ -146,8 +155,9 @@ check-ec2sim:
 	$(PYTHON) -m pytest -q tests/ec2sim
 
 # The real binary against the simulator, with a real journald for the daemon's tests.
+INTEGRATION_TESTS ?= tests/integration
 check-integration: $(BUILD)/amirotd
-	AMIROTD=$(abspath $(BUILD)/amirotd) $(PYTHON) -m pytest -q tests/integration
+	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q $(INTEGRATION_TESTS)
 
 check-man:
 	mandoc -Tlint -W warning man/amirotd.8 man/amirotd.yaml.5
@@ -155,11 +165,11 @@ check-man:
 # The README's first command: a guided tour against the bundled EC2 simulator.
 demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/amirotd
-	@AMIROTD=$(BUILD)/amirotd tests/demo/demo.sh
+	@AMIROTD="$(BUILD)/amirotd" tests/demo/demo.sh
 
 # Figures, not verdicts: time, memory and AWS requests per run at several fleet sizes.
 bench: $(BUILD)/amirotd
-	AMIROTD=$(BUILD)/amirotd bench/run-bench
+	AMIROTD="$(BUILD)/amirotd" bench/run-bench
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
@@ -187,7 +197,7 @@ fuzz-build: $(FUZZ_BINS)
 
 # Rewrites tests/data/config/*.ok from the current loader; review the diff before committing.
 golden: $(BUILD)/tests/test-config
-	AMIROTD_REGENERATE=1 ./$(BUILD)/tests/test-config
+	AMIROTD_REGENERATE=1 "$(BUILD)/tests/test-config"
 
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZERS); do \
@@ -201,7 +211,6 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # ---- Install and packages --------------------------------------------------------------
-BINDIR ?= $(PREFIX)/bin
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 CATALOGDIR ?= $(PREFIX)/lib/systemd/catalog
 MANDIR ?= $(PREFIX)/share/man
@@ -212,70 +221,89 @@ CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
 
 # The unit names $(BINDIR)/amirotd. Files under /etc/amirotd are the operator's:
 # one that exists is never replaced. Without DESTDIR the journal's catalog is
-# recompiled, as the packages' triggers do.
+# recompiled, as the packages' triggers do. DESTDIR may have spaces (the packages
+# pass a folder inside the tree): every use of it is quoted.
 install: $(BUILD)/amirotd
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(CATALOGDIR) \
-		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d
-	$(INSTALL) -m 0755 $(BUILD)/amirotd $(DESTDIR)$(BINDIR)/amirotd
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
+		"$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
+	$(INSTALL) -m 0755 "$(BUILD)/amirotd" "$(DESTDIR)$(BINDIR)/amirotd"
 	sed 's|^ExecStart=/usr/bin/amirotd |ExecStart=$(BINDIR)/amirotd |' systemd/amirotd.service \
-		>$(BUILD)/amirotd.service
-	$(INSTALL) -m 0644 $(BUILD)/amirotd.service $(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service
-	$(INSTALL) -m 0644 systemd/amirotd.catalog $(DESTDIR)$(CATALOGDIR)/amirotd.catalog
-	$(INSTALL) -m 0644 packaging/iam-policy.json $(DESTDIR)$(DOCDIR)/iam-policy.json
+		>"$(BUILD)/amirotd.service"
+	$(INSTALL) -m 0644 "$(BUILD)/amirotd.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service"
+	$(INSTALL) -m 0644 systemd/amirotd.catalog "$(DESTDIR)$(CATALOGDIR)/amirotd.catalog"
+	$(INSTALL) -m 0644 packaging/iam-policy.json "$(DESTDIR)$(DOCDIR)/iam-policy.json"
 	@set -e; for p in $(wildcard $(MAN_PAGES)); do \
-		s=$${p##*.}; echo "$(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/"; \
-		$(INSTALL) -d $(DESTDIR)$(MANDIR)/man$$s; $(INSTALL) -m 0644 $$p $(DESTDIR)$(MANDIR)/man$$s/; \
+		d="$(DESTDIR)$(MANDIR)/man$${p##*.}"; echo "$(INSTALL) -m 0644 $$p $$d/"; \
+		$(INSTALL) -d "$$d"; $(INSTALL) -m 0644 "$$p" "$$d/"; \
 	done
 	@set -e; for f in $(CONFIG_FILES); do \
-		d=$(DESTDIR)$(SYSCONFDIR)/amirotd/$${f#config/}; \
+		d="$(DESTDIR)$(SYSCONFDIR)/amirotd/$${f#config/}"; \
 		if [ -e "$$d" ]; then echo "  KEEP    $$d (exists)"; \
-		else echo "$(INSTALL) -m 0644 $$f $$d"; $(INSTALL) -m 0644 $$f "$$d"; fi; \
+		else echo "$(INSTALL) -m 0644 $$f $$d"; $(INSTALL) -m 0644 "$$f" "$$d"; fi; \
 	done
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		journalctl --update-catalog; echo "run 'systemctl daemon-reload' to load the unit"; fi
 
 # Leaves /etc/amirotd alone: it holds the operator's configuration.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/amirotd $(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service \
-		$(DESTDIR)$(CATALOGDIR)/amirotd.catalog $(DESTDIR)$(DOCDIR)/iam-policy.json \
-		$(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
-	-rmdir $(DESTDIR)$(DOCDIR)
+	rm -f "$(DESTDIR)$(BINDIR)/amirotd" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service" \
+		"$(DESTDIR)$(CATALOGDIR)/amirotd.catalog" "$(DESTDIR)$(DOCDIR)/iam-policy.json" \
+		$(foreach p,$(MAN_PAGES),"$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))"*)
+	-rmdir "$(DESTDIR)$(DOCDIR)"
 
 # The packages build from a copy of the working tree's files (those git tracks or
 # would track: no build directories), so that they contain what `make` builds. Their
 # builds are make runs of their own: this one's variables (BUILD=...) stay out.
+# RPM_TOP is absolute (rpmbuild wants it so) and has a space wherever the
+# repository's folder has one: quoted everywhere.
 DEB_ARCH := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
 DEB := $(BUILD)/amirotd_$(VERSION)_$(DEB_ARCH).deb
+DEB_TREE := $(BUILD)/deb/amirotd-$(VERSION)
 RPM_TOP := $(abspath $(BUILD)/rpm)
-# Debian's rpm lacks Fedora's build dependencies and debugedit.
-RPMBUILD_FLAGS := $(if $(wildcard /etc/debian_version),--nodeps --define 'debug_package %{nil}')
-copy-tree = rm -rf $(1) && mkdir -p $(1) && git ls-files -z --cached --others --exclude-standard | \
-	xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
-	tar --null -T - -cf - | tar -xf - -C $(1)
+# Debian's rpm lacks Fedora's build dependencies and debugedit, and its
+# brp-compress is a bash script under #!/bin/sh, which is dash there ("read:
+# Illegal option -d"): the man pages would stay uncompressed.
+RPMBUILD_FLAGS := $(if $(wildcard /etc/debian_version),--nodeps --define 'debug_package %{nil}' \
+	--define '__brp_compress bash %{_rpmconfigdir}/brp-compress %{?_prefix}')
 
 deb:
 	@v=$$(dpkg-parsechangelog -l packaging/debian/changelog -S Version); [ "$$v" = "$(VERSION)" ] || \
 		{ echo "packaging/debian/changelog is at $$v, the Makefile at $(VERSION)"; exit 1; }
-	$(call copy-tree,$(BUILD)/deb/amirotd-$(VERSION))
-	cp -R packaging/debian $(BUILD)/deb/amirotd-$(VERSION)/debian
-	cd $(BUILD)/deb/amirotd-$(VERSION) && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -us -uc -b
-	lintian --fail-on error $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).changes
-	cp $(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).deb $(DEB)
+	packaging/copy-tree "$(DEB_TREE)"
+	cp -R packaging/debian "$(DEB_TREE)/debian"
+	cd "$(DEB_TREE)" && MAKEFLAGS= MAKELEVEL= dpkg-buildpackage -us -uc -b
+	lintian --fail-on error "$(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).changes"
+	cp "$(BUILD)/deb/amirotd_$(VERSION)_$(DEB_ARCH).deb" "$(DEB)"
 	@echo "  DEB     $(DEB)"
 
+# rpmbuild (4.18) splits a _topdir with a space in %autosetup, its %files globs and
+# its unpackaged-files check, and the tree's path may have one: it runs in a private
+# temporary folder, removed on every exit, and its results are copied to $(RPM_TOP).
+# The package must hold compressed man pages, as every distribution's do.
 rpm:
 	@v=$$(sed -n 's/^Version: *//p' packaging/rpm/amirotd.spec); [ "$$v" = "$(VERSION)" ] || \
 		{ echo "packaging/rpm/amirotd.spec is at $$v, the Makefile at $(VERSION)"; exit 1; }
-	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES
-	$(call copy-tree,$(RPM_TOP)/tree/amirotd-$(VERSION))
-	tar -C $(RPM_TOP)/tree -czf $(RPM_TOP)/SOURCES/amirotd-$(VERSION).tar.gz amirotd-$(VERSION)
-	MAKEFLAGS= MAKELEVEL= rpmbuild -bb --define '_topdir $(RPM_TOP)' $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec
-	cp $(RPM_TOP)/RPMS/*/amirotd-$(VERSION)-*.rpm $(BUILD)/
-	@echo "  RPM     $$(ls $(BUILD)/amirotd-$(VERSION)-*.rpm)"
+	rm -rf "$(RPM_TOP)" && mkdir -p "$(RPM_TOP)"
+	packaging/copy-tree "$(RPM_TOP)/tree/amirotd-$(VERSION)"
+	tar -C "$(RPM_TOP)/tree" -czf "$(RPM_TOP)/amirotd-$(VERSION).tar.gz" amirotd-$(VERSION)
+	@set -e; top=$$(mktemp -d -t amirotd-rpmbuild.XXXXXX); trap 'rm -rf "$$top"' EXIT; \
+		case "$$top" in *[[:space:]]*) echo "rpm: the temporary folder '$$top' has a space: set TMPDIR"; exit 1;; esac; \
+		mkdir "$$top/SOURCES"; cp "$(RPM_TOP)/amirotd-$(VERSION).tar.gz" "$$top/SOURCES/"; \
+		echo "rpmbuild -bb --define '_topdir $$top' $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec"; \
+		MAKEFLAGS= MAKELEVEL= rpmbuild -bb --define "_topdir $$top" $(RPMBUILD_FLAGS) packaging/rpm/amirotd.spec \
+			>"$(RPM_TOP)/rpmbuild.log" 2>&1 || { tail -40 "$(RPM_TOP)/rpmbuild.log"; exit 1; }; \
+		cp -R "$$top/RPMS" "$(RPM_TOP)/"
+	rm -f "$(BUILD)"/amirotd-$(VERSION)-*.rpm
+	cp "$(RPM_TOP)"/RPMS/*/amirotd-$(VERSION)-*.rpm "$(BUILD)/"
+	@set -e; r=$$(ls "$(BUILD)"/amirotd-$(VERSION)-*.rpm); \
+		man=$$(rpm -qlp "$$r" | grep '/man[0-9]/'); \
+		if [ -z "$$man" ] || echo "$$man" | grep -qv '\.gz$$'; then \
+			echo "$$r: man pages missing or not compressed:" $$man; exit 1; fi; \
+		echo "  RPM     $$r"
 
 # The unit file and the catalog, offline: verify, exposure score, MESSAGE_IDs.
 check-unit-file: $(BUILD)/amirotd
-	tests/systemd/check-unit-file $(BUILD)/amirotd
+	tests/systemd/check-unit-file "$(BUILD)/amirotd"
 
 check-iam-policy:
 	$(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); \
@@ -284,16 +312,31 @@ check-iam-policy:
 	@echo "ok: packaging/iam-policy.json"
 
 # amirotd as a real service under a real systemd booted in namespaces (root only),
-# installed by `make install` and from the .deb. See tests/systemd/run-test.
+# installed by `make install` and from the .deb. See tests/systemd/run-test: where
+# no systemd can be booted it says why and skips (AMIROTD_REQUIRE_SYSTEMD_TEST=1
+# makes that a failure). Its choice of how, for each kind of host, is tested first.
 check-systemd: $(BUILD)/amirotd
+	$(PYTHON) -m pytest -q tests/systemd
 	DEB_BUILD_OPTIONS=nocheck $(MAKE) --no-print-directory deb
-	tests/systemd/run-test --build $(BUILD) --deb $(DEB)
+	tests/systemd/run-test --build "$(BUILD)" --deb "$(DEB)"
 
-# Debian packages to build and test; idempotent.
+# Build, package and test from a copy of the tree under a path with a space, owned
+# by another user, next to a canary folder: nothing outside the tree may change.
+check-space-path:
+	tests/build/test-space-path
+
+# Debian packages to build and test, checked against a minimal Debian 12 (the
+# debian:12 image: Essential and required packages only); idempotent. Beyond the
+# libraries and tools: procps (/bin/kill: the unit's ExecReload, and the systemd
+# test), util-linux and mount (unshare, nsenter, mount), curl (the systemd test
+# and the demo), man-db (systemd-analyze verify --man), file (rpmbuild's
+# brp-strip), tzdata (the schedule tests' zones), time (make bench), git (the
+# packages' source list, the space-path test).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
 	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
-	libnss-systemd util-linux mount git debhelper dpkg-dev fakeroot lintian rpm
+	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
+	dpkg-dev fakeroot lintian rpm
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
@@ -303,5 +346,5 @@ deps:
 	fi
 
 # The packaging trees and the systemd test's scratch hold folders named *.d: not ours.
--include $(shell find $(BUILD) \( -path $(BUILD)/deb -o -path $(BUILD)/rpm -o -path $(BUILD)/systemd-test \) \
+-include $(shell find "$(BUILD)" \( -path "$(BUILD)/deb" -o -path "$(BUILD)/rpm" -o -path "$(BUILD)/systemd-test" \) \
 	-prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import urllib.request
 
 import pytest
@@ -12,6 +13,8 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 AMIROTD = os.environ.get("AMIROTD", os.path.join(ROOT, "build", "amirotd"))
 EC2SIM = os.path.join(ROOT, "tests", "ec2sim", "ec2sim")
+
+SIM_START_SECONDS = 30         # botocore's model loads in about a second here
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -54,18 +57,37 @@ class Sim:
         return self.admin("GET", "calls" + ("?action=" + action if action else ""))
 
 
+def read_line(stream, timeout):
+    """The next line of `stream`, or None if none came within `timeout` seconds."""
+    got = []
+    reader = threading.Thread(target=lambda: got.append(stream.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    return got[0] if got else None
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 @pytest.fixture
 def sim(tmp_path):
-    proc = subprocess.Popen(["/usr/bin/python3", EC2SIM, "--port", "0", "--pending-seconds", "0"],
-                            stdout=subprocess.PIPE, stderr=open(tmp_path / "ec2sim.log", "w"), text=True)
-    line = proc.stdout.readline()
-    if not line.startswith("ec2sim listening on "):
-        proc.kill()
-        raise RuntimeError("ec2sim did not start: " + line + (tmp_path / "ec2sim.log").read_text())
+    with open(tmp_path / "ec2sim.log", "w") as log:
+        proc = subprocess.Popen(["/usr/bin/python3", EC2SIM, "--port", "0", "--pending-seconds", "0"],
+                                stdout=subprocess.PIPE, stderr=log, text=True)
+    line = read_line(proc.stdout, SIM_START_SECONDS)
+    if not line or not line.startswith("ec2sim listening on "):
+        stop(proc)
+        why = f"no line within {SIM_START_SECONDS}s" if line is None else repr(line)
+        raise RuntimeError(f"ec2sim did not start ({why}): " + (tmp_path / "ec2sim.log").read_text())
     s = Sim(proc, line.split()[-1].strip())
     yield s
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop(proc)
 
 
 class Amirotd:

@@ -79,9 +79,11 @@ class Daemon:
         self.notify = Notify(tmp_path / "notify.sock")
         e = dict(amirotd.env, NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC="2000000")
         e.update(env or {})
+        started = journal.now_usec()
         self.proc = subprocess.Popen(list(wrapper) + [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"),
                                                       "--log-target=journal", "run"],
                                      env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.log = journal.Source(self.proc.pid, started)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         self.proc.send_signal(sig)
@@ -100,7 +102,7 @@ def daemon(amirotd, tmp_path, journald):
     for d in started:
         if d.proc.poll() is None:
             d.proc.kill()
-            d.proc.wait()
+            d.proc.wait(timeout=30)
         d.notify.close()
 
 
@@ -122,7 +124,7 @@ def test_ready_status_and_rotation_with_journal_fields(amirotd, ec2, daemon):
     assert "1 policy" in status[-1]
 
     # Several slots: each instance rotates, two available images kept.
-    e = journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 4, timeout=60)
+    e = journal.wait_for(d.log, lambda e: len(retired(e)) >= 4, timeout=60)
     c = created(e)[0]
     assert c["AMIROTD_POLICY"] == "web"
     assert c["AMIROTD_REGION"] == "us-east-1"
@@ -150,16 +152,16 @@ def test_sighup_with_broken_file_keeps_old_policies(amirotd, ec2, daemon):
     amirotd.write_policy("web", POLICY)
     d = daemon()
     d.notify.wait_for("READY=1")
-    journal.wait_for(d.proc.pid, lambda e: len(created(e)) >= 1)
+    journal.wait_for(d.log, lambda e: len(created(e)) >= 1)
     amirotd.write_policy("broken", "name: broken\nretain:\n  count: [\n")
     d.proc.send_signal(signal.SIGHUP)
     d.notify.wait_for("RELOADING=1")
-    e = journal.wait_for(d.proc.pid, lambda e: any("broken.yaml:" in x.get("MESSAGE", "") for x in e))
+    e = journal.wait_for(d.log, lambda e: any("broken.yaml:" in x.get("MESSAGE", "") for x in e))
     msg = [x["MESSAGE"] for x in e if "broken.yaml:" in x.get("MESSAGE", "")][0]
     assert ":3:" in msg or ":4:" in msg                      # file:line:col
     assert any(x.get("MESSAGE_ID") == "0050a776a8c949faa5ec9445d1a1a7ec" for x in e)
     n = len(created(e))
-    journal.wait_for(d.proc.pid, lambda e: len(created(e)) > n, timeout=30)   # the old policy still runs
+    journal.wait_for(d.log, lambda e: len(created(e)) > n, timeout=30)   # the old policy still runs
     assert d.stop() == 0
 
 
@@ -168,11 +170,11 @@ def test_sighup_with_changed_retain_count_takes_effect(amirotd, ec2, daemon):
     amirotd.write_global("spread: 0s\n")
     amirotd.write_policy("web", POLICY.replace("count: 2", "count: 4"))
     d = daemon()
-    journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 1, timeout=60)
+    journal.wait_for(d.log, lambda e: len(retired(e)) >= 1, timeout=60)
     amirotd.write_policy("web", POLICY.replace("count: 2", "count: 1"))
     d.proc.send_signal(signal.SIGHUP)
-    journal.wait_for(d.proc.pid, lambda e: any("configuration reloaded" in x.get("MESSAGE", "") for x in e))
-    e = journal.wait_for(d.proc.pid, lambda e: len(retired(e)) >= 5, timeout=60)
+    journal.wait_for(d.log, lambda e: any("configuration reloaded" in x.get("MESSAGE", "") for x in e))
+    e = journal.wait_for(d.log, lambda e: len(retired(e)) >= 5, timeout=60)
     d.stop()
     avail = images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})
     assert 1 <= len(avail) <= 2
@@ -196,7 +198,7 @@ def test_failed_run_is_retried_before_the_next_slot(amirotd, ec2, daemon):
     amirotd.write_policy("web", POLICY.replace("every: 3s", "every: 1d"))
     amirotd.sim.fault(action="CreateImage", kind="error", code="InternalError", status=500, count=3)
     d = daemon()
-    e = journal.wait_for(d.proc.pid, lambda e: len(created(e)) >= 1, timeout=30)
+    e = journal.wait_for(d.log, lambda e: len(created(e)) >= 1, timeout=30)
     assert any("will retry" in x.get("MESSAGE", "") for x in e)
     assert d.stop() == 0
     assert [tag_dict(i)["amirotd:instance-id"] for i in images(ec2, **{"tag:amirotd:policy": "web"})] == [iid]
@@ -222,9 +224,9 @@ def rss_kib(pid):
 def test_hundreds_of_cycles_do_not_grow_memory(amirotd, ec2, daemon):
     many_policies(amirotd, ec2)
     d = daemon()
-    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 60, timeout=120)
+    journal.wait_for(d.log, lambda e: len(run_done(e)) >= 60, timeout=120)
     warm = rss_kib(d.proc.pid)
-    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 300, timeout=300)
+    journal.wait_for(d.log, lambda e: len(run_done(e)) >= 300, timeout=300)
     grown = rss_kib(d.proc.pid) - warm
     assert d.stop() == 0
     # A leak of even 10 KiB a run would show as 2.4 MiB over these 240 runs.
@@ -237,7 +239,7 @@ def test_hundreds_of_cycles_under_valgrind_leak_nothing(amirotd, ec2, daemon, tm
     d = daemon(wrapper=["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
                         "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
                         f"--log-file={log}"])
-    journal.wait_for(d.proc.pid, lambda e: len(run_done(e)) >= 200, timeout=600)
+    journal.wait_for(d.log, lambda e: len(run_done(e)) >= 200, timeout=600)
     rc = d.stop(timeout=120)
     assert rc == 0, log.read_text()
     assert "definitely lost" not in log.read_text()
