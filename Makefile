@@ -44,6 +44,9 @@ AWS_SRCS := \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/endpoint.c \
+	daemon/aws/endpoint-resolve.c \
+	daemon/aws/partitions.c \
+	daemon/aws/profile.c \
 	daemon/aws/error.c \
 	daemon/aws/http-transfer.c \
 	daemon/aws/http.c \

@@ -80,6 +80,18 @@ static void print_selectors(const char *prefix, const tag_selector *t, size_t n)
                 printf("%s%s=%s", i == 0 ? prefix : ", ", t[i].key, t[i].value ?: "*");
 }
 
+/* Per region, the URL each call goes to and why (issue 18): an operator's "why is it calling that?". */
+static void print_endpoints(const config *c, const policy *p) {
+        for (char **r = p->regions; r && *r; r++)
+                for (int i = 0; i < (p->role_arn ? 2 : 1); i++) {
+                        aws_endpoint_options eo = config_endpoint_options(c, i ? "sts" : "ec2", *r);
+                        _cleanup_(freep) char *url = NULL, *why = NULL;
+                        int k = aws_endpoint_resolve(&eo, i ? "sts" : "ec2", *r, &url, &why);
+
+                        printf("  endpoint: %s %s %s (%s)\n", *r, i ? "sts" : "ec2", k < 0 ? "none" : url, why ?: strerror(-k));
+                }
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -135,8 +147,10 @@ int cmd_check(const cli_options *o) {
                 return config_dump(stdout, c) < 0 ? EXIT_FAILED : EXIT_OK;
 
         for (size_t i = 0; i < c->n_policies; i++)
-                if (selected(o, &c->policies[i]))
+                if (selected(o, &c->policies[i])) {
                         print_summary(&c->policies[i], now);
+                        print_endpoints(c, &c->policies[i]);
+                }
         printf("%zu %s valid\n", c->n_policies, c->n_policies == 1 ? "policy" : "policies");
         return EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "aws/ec2-types.h"
+#include "aws/endpoint.h"
 #include "aws/pace.h"
 #include "schedule/schedule.h"
 
@@ -71,6 +72,7 @@ typedef struct config {
         endpoint_override *endpoints;
         size_t n_endpoints;
         char *sts_endpoint_url;         /* STS for role_arn; NULL: https://sts.REGION.amazonaws.com */
+        int use_fips_endpoint, use_dualstack_endpoint;  /* -1: unset (AWS_USE_..._ENDPOINT, the profile's keys) */
         pace_bucket_config pacing[_PACE_CATEGORY_MAX];
         unsigned max_in_flight;         /* default 32 */
         int log_level;                  /* syslog priority, default LOG_INFO */
@@ -88,4 +90,6 @@ config *config_free(config *c);
 
 /* The endpoint URL override for region, or NULL. */
 const char *config_endpoint_for(const config *c, const char *region);
+/* What aws_endpoint_resolve() needs from the configuration for service in region. */
+aws_endpoint_options config_endpoint_options(const config *c, const char *service, const char *region);
 const policy *config_find_policy(const config *c, const char *name);

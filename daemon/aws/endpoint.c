@@ -9,70 +9,24 @@
  * ways that are hard to diagnose.
  *
  * Endpoints as listed in "Amazon EC2 endpoints and quotas" and "AWS STS
- * regional endpoints" of the AWS General Reference: ec2.REGION.amazonaws.com,
- * sts.REGION.amazonaws.com, and amazonaws.com.cn in the China regions.
+ * regional endpoints" of the AWS General Reference: SERVICE.REGION.DNS-SUFFIX,
+ * the suffix the region's partition has (partitions.c). FIPS, dual-stack and
+ * the SDKs' endpoint settings are endpoint-resolve.c's.
  */
 #include <stdio.h>
 #include <strings.h>
 
 #include "endpoint.h"
+#include "partitions.h"
 #include "base/util.h"
 
 #define REGION_MAX 32   /* the longest valid shape, "us-isob-northeast-northeast-99", is 30 */
 
-/* The partitions' region prefixes; longer ones first is not needed, each is tried in turn. */
-static const char *const region_prefixes[] = {
-        "us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx", "cn", "us-gov", "us-iso", "us-isob",
-};
-
-static const char *const region_directions[] = {
-        "east", "west", "north", "south", "central", "northeast", "northwest", "southeast", "southwest",
-};
-
-/* Matches "-direction" at *p and advances past it. */
-static bool match_direction(const char **p) {
-        const char *s = *p;
-
-        if (*s != '-')
-                return false;
-        s++;
-        for (size_t i = 0; i < ELEMENTSOF(region_directions); i++) {
-                size_t len = strlen(region_directions[i]);
-
-                if (strncmp(s, region_directions[i], len) == 0 && s[len] == '-') {
-                        *p = s + len;
-                        return true;
-                }
-        }
-        return false;
-}
-
-/* "-direction(-direction)?-N" with N 1..99 without a leading zero, and nothing after. */
-static bool match_region_rest(const char *p) {
-        if (!match_direction(&p))
-                return false;
-        (void) match_direction(&p);
-        if (p[0] != '-' || p[1] < '1' || p[1] > '9')
-                return false;
-        p += 2;
-        if (*p >= '0' && *p <= '9')
-                p++;
-        return *p == 0;
-}
-
 bool aws_region_is_valid(const char *region) {
-        if (isempty(region) || strnlen(region, REGION_MAX + 1) > REGION_MAX)
-                return false;
-        for (size_t i = 0; i < ELEMENTSOF(region_prefixes); i++) {
-                size_t len = strlen(region_prefixes[i]);
-
-                if (strncmp(region, region_prefixes[i], len) == 0 && match_region_rest(region + len))
-                        return true;
-        }
-        return false;
+        return !isempty(region) && strnlen(region, REGION_MAX + 1) <= REGION_MAX && aws_partition_for_region(region);
 }
 
-static bool service_is_valid(const char *service) {
+bool aws_service_is_valid(const char *service) {
         if (isempty(service) || strlen(service) > 32)
                 return false;
         for (const char *p = service; *p; p++)
@@ -90,17 +44,8 @@ static bool is_hostname_char(char c) {
                c == '-' || c == '.' || c == '_';
 }
 
-typedef struct parsed_url {
-        bool tls;
-        const char *host;       /* without brackets */
-        size_t host_len;
-        bool ipv6;
-        unsigned port;          /* 0: none given */
-        const char *rest;       /* path, query, fragment: whatever follows the authority */
-} parsed_url;
-
 /* Parses scheme://host[:port][rest]; the scheme is http or https in any case, no userinfo. */
-static int parse_url(const char *url, parsed_url *ret) {
+int aws_url_parse(const char *url, parsed_url *ret) {
         parsed_url u = {};
         const char *p;
 
@@ -159,7 +104,7 @@ static int parse_url(const char *url, parsed_url *ret) {
 }
 
 /* "http://Host:8080" → "host:8080", the default port omitted: what curl sends as Host. */
-static int format_host(const parsed_url *u, bool keep_default_port, strbuf *b) {
+int aws_url_format_host(const parsed_url *u, bool keep_default_port, strbuf *b) {
         int r;
 
         r = strbuf_puts(b, u->ipv6 ? "[" : "");
@@ -182,10 +127,10 @@ int aws_endpoint_host(const char *url, char **ret_host, bool *ret_tls) {
 
         if (!ret_host)
                 return -EINVAL;
-        r = parse_url(url, &u);
+        r = aws_url_parse(url, &u);
         if (r < 0)
                 return r;
-        r = format_host(&u, false, &b);
+        r = aws_url_format_host(&u, false, &b);
         if (r < 0) {
                 strbuf_done(&b);
                 return r;
@@ -202,13 +147,13 @@ int aws_endpoint_url(const char *service, const char *region, const char *overri
         strbuf b = {};
         int r;
 
-        if (!ret || !service_is_valid(service) || !aws_region_is_valid(region))
+        if (!ret || !aws_service_is_valid(service) || !aws_region_is_valid(region))
                 return -EINVAL;
 
         if (override) {
                 parsed_url u;
 
-                r = parse_url(override, &u);
+                r = aws_url_parse(override, &u);
                 if (r < 0)
                         return r;
                 /* Only a bare trailing slash may follow: the signer signs path "/". */
@@ -216,10 +161,10 @@ int aws_endpoint_url(const char *service, const char *region, const char *overri
                         return -EINVAL;
                 r = strbuf_puts(&b, u.tls ? "https://" : "http://");
                 if (r >= 0)
-                        r = format_host(&u, true, &b);
+                        r = aws_url_format_host(&u, true, &b);
         } else
-                r = strbuf_printf(&b, "https://%s.%s.amazonaws.com%s", service, region,
-                                  startswith(region, "cn-") ? ".cn" : "");
+                r = strbuf_printf(&b, "https://%s.%s.%s", service, region,
+                                  aws_partition_for_region(region)->dns_suffix);
         if (r < 0) {
                 strbuf_done(&b);
                 return r;
@@ -246,12 +191,12 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
 }
 
 bool aws_role_arn_is_valid(const char *s) {
-        static const char *const partitions[] = { "arn:aws:", "arn:aws-cn:", "arn:aws-us-gov:" };
         const char *p = NULL, *name;
 
-        for (size_t i = 0; i < ELEMENTSOF(partitions); i++)
-                if (startswith(s, partitions[i]))
-                        p = s + strlen(partitions[i]);
+        for (size_t i = 0; s && aws_partitions[i]; i++)
+                if (startswith(s, "arn:") && startswith(s + 4, aws_partitions[i]->id) &&
+                    s[4 + strlen(aws_partitions[i]->id)] == ':')
+                        p = s + 5 + strlen(aws_partitions[i]->id);
         if (!p || !startswith(p, "iam::"))
                 return false;
         p += strlen("iam::");

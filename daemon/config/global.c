@@ -45,9 +45,10 @@ const char *config_pacing_key(pace_category c) {
 }
 
 int config_global_defaults(config *c) {
-        c->default_region = strdup(DEFAULT_REGION);
-        if (!c->default_region)
+        if (aws_region_from_environment(NULL, &c->default_region, NULL) < 0 ||
+            (!c->default_region && !(c->default_region = strdup(DEFAULT_REGION))))
                 return -ENOMEM;
+        c->use_fips_endpoint = c->use_dualstack_endpoint = -1;
         memcpy(c->pacing, pace_default_config, sizeof(c->pacing));
         c->max_in_flight = DEFAULT_MAX_IN_FLIGHT;
         c->log_level = LOG_INFO;
@@ -191,6 +192,7 @@ static int parse_credentials(loader *l, const cnode *n) {
 
 static const char *const global_keys[] = {
         "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
+        "use_fips_endpoint", "use_dualstack_endpoint",
         "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir", NULL
 };
 
@@ -250,6 +252,11 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
                 (void) parse_sts_endpoint(l, val);
         else if (streq(k, "pacing"))
                 (void) parse_pacing(l, val);
+        else if (streq(k, "use_fips_endpoint") || streq(k, "use_dualstack_endpoint")) {
+                bool b;
+                if (cvalue_bool(l, val, k, &b) >= 0)
+                        *(streq(k, "use_fips_endpoint") ? &c->use_fips_endpoint : &c->use_dualstack_endpoint) = b;
+        }
         else if (streq(k, "max_in_flight")) {
                 if (cvalue_uint(l, val, k, 1, MAX_IN_FLIGHT_MAX, &v) >= 0)
                         c->max_in_flight = (unsigned) v;

@@ -54,6 +54,13 @@ const char *config_endpoint_for(const config *c, const char *region) {
         return any;
 }
 
+aws_endpoint_options config_endpoint_options(const config *c, const char *service, const char *region) {
+        return (aws_endpoint_options) {
+                .url = streq(service, "sts") ? c->sts_endpoint_url : config_endpoint_for(c, region),
+                .use_fips = c->use_fips_endpoint, .use_dualstack = c->use_dualstack_endpoint, .profile = c->profile,
+        };
+}
+
 const policy *config_find_policy(const config *c, const char *name) {
         for (size_t i = 0; i < c->n_policies; i++)
                 if (streq_ptr(c->policies[i].name, name))

@@ -140,14 +140,17 @@ static int pool_pacer(aws_pool *p, const char *region, aws_pacer **ret) {
 }
 
 static int pool_client(aws_pool *p, const char *service, const char *region, creds_provider *creds, aws_client **ret) {
-        const char *endpoint = streq(service, "sts") ? p->config->sts_endpoint_url : config_endpoint_for(p->config, region);
+        _cleanup_(freep) char *endpoint = NULL, *why = NULL;
+        aws_endpoint_options eo = config_endpoint_options(p->config, service, region);
+        int r = aws_endpoint_resolve(&eo, service, region, &endpoint, &why);
+        if (r < 0)
+                return log_error_errno(r, "no %s endpoint for region '%s': %s", service, region, why ?: strerror(-r));
         aws_client_options o = {
                 .service = service,
                 .region = region,
                 .endpoint_url = endpoint,
                 .trace = trace_call,
         };
-        int r;
 
         r = pool_pacer(p, region, &o.pacer);
         if (r < 0)

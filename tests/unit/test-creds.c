@@ -416,7 +416,7 @@ static void test_assume_role_check(void **state) {
                 "arn:aws:iam::1234567890123:role/x",            /* 13 digits */
                 "arn:aws:iam::123456789012:user/x",
                 "arn:aws:s3:::bucket",
-                "arn:aws-iso:iam::123456789012:role/x",
+                "arn:aws-nope:iam::123456789012:role/x",       /* no such partition (aws-iso is one since issue 18) */
                 "arn:aws:iam:us-east-1:123456789012:role/x",
                 "arn:aws:iam::123456789012:role/",
                 "arn:aws:iam::123456789012:role/a//b",

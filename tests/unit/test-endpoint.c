@@ -7,6 +7,10 @@
 #include <cmocka.h>
 
 #include "aws/endpoint.h"
+#include "aws/partitions.h"
+#include "aws/profile.h"
+#include <stdlib.h>
+#include <unistd.h>
 #include "base/util.h"
 
 static void test_region_is_valid(void **state) {
@@ -161,12 +165,147 @@ static void test_url_then_host(void **state) {
                 }
 }
 
+
+/* A clean environment with HOME in a fresh directory holding `config` as ~/.aws/config. */
+static void setup_env(const char *config) {
+        static char home[] = "/tmp/test-endpoint-XXXXXX";
+        char path[256];
+        FILE *f;
+
+        for (char **e = (char *[]) { "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT", "AWS_ENDPOINT_URL",
+                                     "AWS_ENDPOINT_URL_EC2", "AWS_ENDPOINT_URL_STS", "AWS_PROFILE",
+                                     "AWS_STS_REGIONAL_ENDPOINTS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                     "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REGION",
+                                     "AWS_DEFAULT_REGION", NULL }; *e; e++)
+                unsetenv(*e);
+        if (home[sizeof(home) - 2] == 'X')
+                assert_non_null(mkdtemp(home));
+        setenv("HOME", home, 1);
+        snprintf(path, sizeof(path), "%s/config", home);
+        setenv("AWS_CONFIG_FILE", path, 1);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(config, f);
+        fclose(f);
+}
+
+static void expect_resolve(const aws_endpoint_options *o, const char *service, const char *region, int r,
+                           const char *url, const char *why) {
+        _cleanup_(freep) char *u = NULL, *w = NULL;
+
+        int k = aws_endpoint_resolve(o, service, region, &u, &w);
+
+        if (k != r)
+                fail_msg("%s %s: %d (%s), expected %d", service, region, k, u ?: w ?: "", r);
+        if (url)
+                assert_string_equal(u, url);
+        if (why && (!w || !strstr(w, why)))
+                fail_msg("why '%s' lacks '%s'", w ?: "(null)", why);
+}
+
+static void test_resolve_partitions(void **state) {
+        aws_endpoint_options o = AWS_ENDPOINT_OPTIONS_DEFAULT;
+
+        (void) state;
+        setup_env("");
+        expect_resolve(&o, "ec2", "eusc-de-east-1", 0, "https://ec2.eusc-de-east-1.amazonaws.eu", "aws-eusc");
+        expect_resolve(&o, "ec2", "eu-isoe-west-1", 0, "https://ec2.eu-isoe-west-1.cloud.adc-e.uk", NULL);
+        expect_resolve(&o, "sts", "us-isof-south-1", 0, "https://sts.us-isof-south-1.csp.hci.ic.gov", NULL);
+        expect_resolve(&o, "sts", "us-east-1", 0, "https://sts.us-east-1.amazonaws.com", NULL);
+        o.use_fips = 1;
+        expect_resolve(&o, "ec2", "us-gov-west-1", 0, "https://ec2.us-gov-west-1.amazonaws.com", "FIPS");
+        expect_resolve(&o, "sts", "cn-north-1", 0, "https://sts-fips.cn-north-1.amazonaws.com.cn", NULL);
+        o.use_dualstack = 1;
+        expect_resolve(&o, "ec2", "us-gov-west-1", 0, "https://ec2-fips.us-gov-west-1.api.aws", NULL);
+        expect_resolve(&o, "ec2", "us-iso-east-1", -EOPNOTSUPP, NULL, "no dual-stack");
+        o.use_fips = 0;
+        expect_resolve(&o, "ec2", "cn-north-1", 0, "https://ec2.cn-north-1.api.amazonwebservices.com.cn", NULL);
+        expect_resolve(&o, "ec2", "xx-east-1", -EINVAL, NULL, "not an AWS region");
+        assert_string_equal(aws_partition_for_region("us-isob-east-1")->id, "aws-iso-b");
+        assert_null(aws_partition_for_region("us-isoc-east-1"));
+        assert_true(aws_role_arn_is_valid("arn:aws-eusc:iam::111122223333:role/x"));
+        assert_false(aws_role_arn_is_valid("arn:aws-nope:iam::111122223333:role/x"));
+}
+
+static void test_resolve_settings(void **state) {
+        aws_endpoint_options o = AWS_ENDPOINT_OPTIONS_DEFAULT;
+
+        (void) state;
+        setup_env("[profile ops]\nuse_fips_endpoint = TRUE\nservices = local\n"
+                  "[services local]\nec2 =\n  endpoint_url = http://127.0.0.1:1234/\n"
+                  "[default]\nendpoint_url = https://proxy.example.com\nsts_regional_endpoints = legacy\n");
+        /* [default]: the global endpoint_url, for every service. */
+        expect_resolve(&o, "ec2", "eu-west-1", 0, "https://proxy.example.com", "endpoint_url of profile 'default'");
+        setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+        expect_resolve(&o, "sts", "eu-west-1", 0, "https://sts.amazonaws.com", "legacy global STS");
+        expect_resolve(&o, "sts", "eu-south-1", 0, "https://sts.eu-south-1.amazonaws.com", NULL);
+        unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        /* [profile ops]: its services section for EC2, FIPS for STS. */
+        setenv("AWS_PROFILE", "ops", 1);
+        expect_resolve(&o, "ec2", "eu-west-1", 0, "http://127.0.0.1:1234", "[services local]");
+        expect_resolve(&o, "sts", "eu-west-1", 0, "https://sts-fips.eu-west-1.amazonaws.com", NULL);
+        /* The variables beat the files, the service's beats the global one; the configuration beats all. */
+        setenv("AWS_ENDPOINT_URL", "http://global.example", 1);
+        setenv("AWS_ENDPOINT_URL_EC2", "http://ec2.example:8080", 1);
+        expect_resolve(&o, "ec2", "eu-west-1", 0, "http://ec2.example:8080", "AWS_ENDPOINT_URL_EC2");
+        expect_resolve(&o, "sts", "eu-west-1", 0, "http://global.example", "AWS_ENDPOINT_URL");
+        o.url = "http://127.0.0.1:9";
+        expect_resolve(&o, "ec2", "eu-west-1", 0, "http://127.0.0.1:9", "the configuration");
+        o.url = NULL;
+        setenv("AWS_ENDPOINT_URL_EC2", "https://ec2.example/with/path", 1);
+        expect_resolve(&o, "ec2", "eu-west-1", -EINVAL, NULL, "AWS_ENDPOINT_URL_EC2 'https://ec2.example/with/path'");
+        unsetenv("AWS_ENDPOINT_URL_EC2");
+        unsetenv("AWS_ENDPOINT_URL");
+        setenv("AWS_USE_DUALSTACK_ENDPOINT", "yes", 1);
+        expect_resolve(&o, "sts", "eu-west-1", -EINVAL, NULL, "AWS_USE_DUALSTACK_ENDPOINT 'yes'");
+        unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+        setenv("AWS_STS_REGIONAL_ENDPOINTS", "global", 1);
+        o.use_fips = 0;
+        expect_resolve(&o, "sts", "eu-west-1", -EINVAL, NULL, "neither legacy nor regional");
+}
+
+static void test_region_from_environment(void **state) {
+        _cleanup_(freep) char *a = NULL, *b = NULL, *c = NULL;
+        const char *from;
+
+        (void) state;
+        setup_env("[default]\nregion = eu-west-3\n[profile ops]\nregion = ap-south-1\n");
+        assert_int_equal(aws_region_from_environment(NULL, &a, &from), 0);
+        assert_string_equal(a, "eu-west-3");
+        assert_int_equal(aws_region_from_environment("ops", &b, &from), 0);
+        assert_string_equal(b, "ap-south-1");
+        setenv("AWS_DEFAULT_REGION", "us-west-2", 1);
+        setenv("AWS_REGION", "eu-north-1", 1);
+        assert_int_equal(aws_region_from_environment("ops", &c, &from), 0);
+        assert_string_equal(c, "eu-north-1");
+        assert_string_equal(from, "AWS_REGION");
+}
+
+static void test_profile_parse(void **state) {
+        static const char text[] = "# c\n[ profile  \"x y\" ]\nKey = 1\nkey: 2\n  junk\n[services s]\nec2 =\n"
+                                   "  Endpoint_URL = http://a\n\n  other = b\nplain=v\n[bad\nk = lost\n";
+        _cleanup_(aws_profile_file_freep) aws_profile_file *f = NULL;
+
+        (void) state;
+        assert_int_equal(aws_profile_file_parse(text, sizeof(text) - 1, &f), 0);
+        assert_string_equal(aws_profile_get(f, "profile x y", "key", NULL), "2");
+        assert_string_equal(aws_profile_get(f, "services s", "ec2", "endpoint_url"), "http://a");
+        assert_string_equal(aws_profile_get(f, "services s", "ec2", "other"), "b");
+        assert_string_equal(aws_profile_get(f, "services s", "plain", NULL), "v");
+        assert_null(aws_profile_get(f, "bad", "k", NULL));
+        assert_true(aws_profile_has_section(f, "services s"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_region_is_valid),
                 cmocka_unit_test(test_endpoint_url),
                 cmocka_unit_test(test_endpoint_host),
                 cmocka_unit_test(test_url_then_host),
+                cmocka_unit_test(test_resolve_partitions),
+                cmocka_unit_test(test_resolve_settings),
+                cmocka_unit_test(test_region_from_environment),
+                cmocka_unit_test(test_profile_parse),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
