@@ -37,6 +37,7 @@ AWS_SRCS := \
 	daemon/aws/client.c \
 	daemon/aws/creds.c \
 	daemon/aws/creds-chain.c \
+	daemon/aws/creds-describe.c \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
 	daemon/aws/creds-sts.c \

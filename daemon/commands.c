@@ -92,6 +92,16 @@ static void print_endpoints(const config *c, const policy *p) {
                 }
 }
 
+static void print_credentials(const config *c, const policy *p) {
+        creds_options co = { .access_key_id = c->access_key_id, .profile = c->profile };
+        _cleanup_(freep) char *what = NULL;
+        creds_source s;
+
+        if (creds_describe_source(&co, &s, &what) >= 0)
+                printf("  credentials: %s%s (%s)%s%s\n", creds_source_to_string(s), creds_source_supported(s) ? "" :
+                       " [not supported]", what, p->role_arn ? ", then AssumeRole " : "", p->role_arn ?: "");
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -150,6 +160,7 @@ int cmd_check(const cli_options *o) {
                 if (selected(o, &c->policies[i])) {
                         print_summary(&c->policies[i], now);
                         print_endpoints(c, &c->policies[i]);
+                        print_credentials(c, &c->policies[i]);
                 }
         printf("%zu %s valid\n", c->n_policies, c->n_policies == 1 ? "policy" : "policies");
         return EXIT_OK;

@@ -162,6 +162,11 @@ static int chain_environment(creds_provider *p, aws_credentials **ret, const cha
         const char *secret = getenv_nonempty("AWS_SECRET_ACCESS_KEY");
         int r;
 
+        if (p->chain.profile) {
+                /* botocore: "An explicitly provided profile will negate an EnvProvider." */
+                chain_note(p, "environment skipped (the configuration names a profile)");
+                return 0;
+        }
         if (!id && !secret) {
                 chain_note(p, "AWS_ACCESS_KEY_ID unset");
                 return 0;
@@ -298,6 +303,26 @@ static void chain_give_up(creds_provider *p, const char *imds_note) {
         aws_error_done(&err);
 }
 
+/* A source the SDKs would take and amirotd does not serve yet (creds-describe.c) is an error,
+ * never a reason to fall through to another identity (IMDS, say) that the operator did not mean. */
+static bool chain_refuse_unsupported(creds_provider *p) {
+        const creds_options o = {
+                .access_key_id = p->chain.access_key_id,
+                .profile = p->chain.profile,
+        };
+        _cleanup_(freep) char *description = NULL;
+        aws_error err = {};
+        creds_source s;
+
+        if (creds_describe_source(&o, &s, &description) < 0 || creds_source_supported(s))
+                return false;
+        aws_error_setf(&err, "AWS credentials would come from %s: %s, which amirotd does not support yet",
+                       creds_source_to_string(s), description);
+        creds_provider_resolved(p, -EOPNOTSUPP, NULL, NULL, &err);
+        aws_error_done(&err);
+        return true;
+}
+
 static void chain_resolve(creds_provider *p) {
         static int (*const sources[])(creds_provider *p, aws_credentials **ret, const char **ret_source,
                                       aws_error *err) = {
@@ -309,6 +334,8 @@ static void chain_resolve(creds_provider *p) {
         const char *imds_disabled;
 
         strbuf_done(&p->chain.tried);
+        if (chain_refuse_unsupported(p))
+                return;
 
         for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
                 _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
@@ -350,6 +377,8 @@ static void chain_done(creds_provider *p) {
         erase_and_free(p->chain.session_token);
         free(p->chain.profile);
         strbuf_done(&p->chain.tried);
+        if (chain_refuse_unsupported(p))
+                return;
 }
 
 static const creds_provider_vtable chain_vtable = {

@@ -89,6 +89,34 @@ const char *creds_provider_source(const creds_provider *p);
 /* The wall clock (seconds) used for expiry decisions; for tests. now NULL: time(). */
 void creds_provider_set_clock(creds_provider *p, time_t (*now)(void *userdata), void *userdata);
 
+/* The sources of the SDKs' chain, named as botocore's Credentials.method names them. */
+typedef enum creds_source {
+        CREDS_SOURCE_EXPLICIT,                  /* amirotd.yaml's credentials */
+        CREDS_SOURCE_ENV,
+        CREDS_SOURCE_SYSTEMD,                   /* $CREDENTIALS_DIRECTORY/aws-credentials */
+        CREDS_SOURCE_ASSUME_ROLE,               /* profile: role_arn + source_profile / credential_source */
+        CREDS_SOURCE_WEB_IDENTITY,
+        CREDS_SOURCE_SSO,
+        CREDS_SOURCE_SHARED_CREDENTIALS_FILE,
+        CREDS_SOURCE_PROCESS,                   /* credential_process */
+        CREDS_SOURCE_CONFIG_FILE,
+        CREDS_SOURCE_CONTAINER,
+        CREDS_SOURCE_IMDS,
+        CREDS_SOURCE_NONE,                      /* IMDS disabled, nothing else */
+        _CREDS_SOURCE_MAX,
+        _CREDS_SOURCE_INVALID = -EINVAL,
+} creds_source;
+
+const char *creds_source_to_string(creds_source s);
+bool creds_source_supported(creds_source s);
+
+/*
+ * Which source the default chain would take for o, without contacting AWS or any
+ * endpoint (creds-describe.c), and a line for operators saying which file, profile,
+ * role or URL: never a key. Returns 0 or -ENOMEM.
+ */
+int creds_describe_source(const creds_options *o, creds_source *ret_source, char **ret_description);
+
 /*
  * Pure parser of the shared-credentials / config INI format (exposed for tests and the fuzzer).
  * Looks up `section` ("default", "profile x"; in section headers the blanks after

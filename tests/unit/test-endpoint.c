@@ -178,8 +178,11 @@ static void setup_env(const char *config) {
                                      "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REGION",
                                      "AWS_DEFAULT_REGION", NULL }; *e; e++)
                 unsetenv(*e);
-        if (home[sizeof(home) - 2] == 'X')
+        static bool made;
+
+        if (!made)
                 assert_non_null(mkdtemp(home));
+        made = true;
         setenv("HOME", home, 1);
         snprintf(path, sizeof(path), "%s/config", home);
         setenv("AWS_CONFIG_FILE", path, 1);
