@@ -65,7 +65,7 @@ static int found(creds_source s, char **ret, const char *fmt, ...) {
 }
 
 /* The profile's own sources, in botocore's order; _CREDS_SOURCE_MAX when it has none. */
-static int describe_profile(const aws_shared_files *f, char **ret) {
+static int describe_profile(const aws_shared_files *f, bool env_allowed, char **ret) {
         const char *role = profile_get(f, "role_arn"), *web = profile_get(f, "web_identity_token_file");
         const char *v;
 
@@ -76,8 +76,10 @@ static int describe_profile(const aws_shared_files *f, char **ret) {
                              src ? "the credentials of profile" : cs ? "credential_source" : "no source_profile or",
                              src ?: cs ?: "credential_source");
         }
-        v = aws_getenv("AWS_WEB_IDENTITY_TOKEN_FILE") ?: web;
-        role = aws_getenv("AWS_ROLE_ARN") ?: role;
+        /* botocore's web-identity provider reads the variables only when no profile was named
+         * explicitly (disable_env_vars), and then each one before the profile's key. */
+        v = (env_allowed ? aws_getenv("AWS_WEB_IDENTITY_TOKEN_FILE") : NULL) ?: web;
+        role = (env_allowed ? aws_getenv("AWS_ROLE_ARN") : NULL) ?: role;
         if (v && role)
                 return found(CREDS_SOURCE_WEB_IDENTITY, ret, "role %s with the token in %s", role, v);
         if (profile_get(f, "sso_start_url") || profile_get(f, "sso_session"))
@@ -115,7 +117,7 @@ int creds_describe_source(const creds_options *o, creds_source *ret_source, char
                 r = aws_shared_files_load(o ? o->profile : NULL, &f);
                 if (r < 0)
                         return r;
-                r = describe_profile(&f, ret_description);
+                r = describe_profile(&f, !o || isempty(o->profile), ret_description);
                 if (r == _CREDS_SOURCE_MAX) {
                         const char *rel = aws_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
                         const char *full = aws_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
