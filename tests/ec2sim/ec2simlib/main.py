@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 
-from . import seed as seed_mod
+from . import seed as seed_mod, sigv4
 from .server import Server
 from .sim import Settings, Sim
 
@@ -31,8 +31,9 @@ def parse_args(argv):
                    help="EC2's request token buckets (default) or none")
     p.add_argument('--pending-seconds', type=float, default=2.0,
                    help='simulator seconds an image stays pending (default 2)')
-    p.add_argument('--max-skew-seconds', type=int, default=300,
-                   help='accepted X-Amz-Date distance from real time (default 300)')
+    p.add_argument('--max-skew-seconds', type=int, default=sigv4.MAX_SKEW_SECONDS,
+                   help='accepted X-Amz-Date distance from real time '
+                        f'(default {sigv4.MAX_SKEW_SECONDS}, as EC2)')
     p.add_argument('--verbose', action='store_true', help='log requests to stderr')
     return p.parse_args(argv)
 
