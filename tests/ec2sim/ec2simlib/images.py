@@ -13,6 +13,7 @@ from . import common, ids
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value
 from .filters import Filters, page
+from .image_attrs import check_deregistrable
 from .instances import instance_volumes
 
 # CreateImage Name: "Constraints: 3-128 alphanumeric characters, parentheses
@@ -128,6 +129,7 @@ def make_image(region, owner, now, *, name, image_id=None, state='available',
         'PlatformDetails': 'Linux/UNIX',
         'UsageOperation': 'RunInstances',
         'Tags': dict(tags or {}),
+        'DeregistrationProtection': 'disabled',
         '_ready_at': now if ready_at is None else ready_at,
         '_fail': fail,
         '_launch': [{'Group': 'all'}] if public else [],
@@ -209,6 +211,9 @@ def describe_images(ctx, args):
     owners = _owner_set(args['Owners'], account) if args.get('Owners') else None
     users = args.get('ExecutableUsers')
     include_deprecated = args.get('IncludeDeprecated', False)
+    # "IncludeDisabled: Specifies whether to include disabled AMIs. Default: No
+    # disabled AMIs are included in the response." (also when asked by id)
+    include_disabled = args.get('IncludeDisabled', False)
     now_iso = iso_ms(ctx.now)
 
     if image_ids:
@@ -233,6 +238,8 @@ def describe_images(ctx, args):
             if not any(_can_launch(rec, account if u == 'self' else u) for u in users):
                 return False
         if not common.image_visible(rec, account):
+            return False
+        if rec['State'] == 'disabled' and not include_disabled:
             return False
         if rec['OwnerId'] != account and not include_deprecated and not image_ids and \
                 rec.get('DeprecationTime') and rec['DeprecationTime'] <= now_iso:
@@ -280,6 +287,7 @@ def delete_snapshot_now(ctx, snap_id):
 
 def deregister_image(ctx, args):
     rec = common.find_image(ctx, args['ImageId'], owned=True)
+    check_deregistrable(ctx, rec)
     region = ctx.region
     snaps = [m['Ebs']['SnapshotId'] for m in rec['BlockDeviceMappings']
              if m.get('Ebs', {}).get('SnapshotId')]
