@@ -179,4 +179,5 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
     with sim.lock:
         ctx = Context(sim, principal, request_id)
         data = handler(ctx, args)
-        return Answer(200, xmlout.render_ok(model, action, data, request_id))
+        bare = action == 'DeleteSnapshot' and not sim.settings.delete_snapshot_return
+        return Answer(200, xmlout.render_ok(model, action, data, request_id, bare))

@@ -298,7 +298,8 @@ def deregister_image(ctx, args):
             snap['_released_at'] = ctx.now
             snap['_released_by'] = rec['ImageId']
     out = {'Return': True}
-    if args.get('DeleteAssociatedSnapshots'):
+    if args.get('DeleteAssociatedSnapshots') and \
+            not ctx.settings.ignore_delete_associated_snapshots:
         results = []
         for snap_id in snaps:
             if region.snapshot_users.get(snap_id):

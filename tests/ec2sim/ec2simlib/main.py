@@ -1,6 +1,7 @@
 """Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
 [--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
-[--verbose].
+[--ignore-delete-associated-snapshots]
+[--no-delete-snapshot-return] [--verbose].
 
 Prints "ec2sim listening on http://HOST:PORT" (flushed) when ready. SIGTERM and
 SIGINT save the state to --state (atomically) and exit 0.
@@ -34,6 +35,11 @@ def parse_args(argv):
     p.add_argument('--max-skew-seconds', type=int, default=sigv4.MAX_SKEW_SECONDS,
                    help='accepted X-Amz-Date distance from real time '
                         f'(default {sigv4.MAX_SKEW_SECONDS}, as EC2)')
+    p.add_argument('--ignore-delete-associated-snapshots', action='store_true',
+                   help='act as an endpoint that predates DeregisterImage '
+                        'DeleteAssociatedSnapshots: deregister, delete nothing')
+    p.add_argument('--no-delete-snapshot-return', action='store_true',
+                   help='DeleteSnapshot answers without <return>true</return>')
     p.add_argument('--verbose', action='store_true', help='log requests to stderr')
     return p.parse_args(argv)
 
@@ -43,9 +49,11 @@ def main(argv=None):
     # The state is large and acyclic; collect young objects less eagerly so a
     # 100 000-image state does not make every request pay for full GC passes.
     gc.set_threshold(50_000, 20, 100)
-    sim = Sim(Settings(pending_seconds=args.pending_seconds,
-                       latency_ms=args.latency_ms, buckets=args.buckets == 'ec2',
-                       max_skew_seconds=args.max_skew_seconds))
+    sim = Sim(Settings(
+        pending_seconds=args.pending_seconds, latency_ms=args.latency_ms,
+        buckets=args.buckets == 'ec2', max_skew_seconds=args.max_skew_seconds,
+        ignore_delete_associated_snapshots=args.ignore_delete_associated_snapshots,
+        delete_snapshot_return=not args.no_delete_snapshot_return))
     sim.state_path = args.state
     if args.state and os.path.exists(args.state):
         with open(args.state) as f:

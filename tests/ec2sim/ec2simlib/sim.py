@@ -25,6 +25,11 @@ class Settings:
         'latency_ms': 0.0,           # added to every API answer
         'buckets': True,             # EC2's request token buckets
         'max_skew_seconds': MAX_SKEW_SECONDS,
+        # An endpoint that predates DeleteAssociatedSnapshots: DeregisterImage
+        # accepts it, deletes nothing and answers no deleteSnapshotResultSet.
+        'ignore_delete_associated_snapshots': False,
+        # False: DeleteSnapshot answers without its <return>true</return>.
+        'delete_snapshot_return': True,
     }
 
     def __init__(self, **values):
