@@ -139,6 +139,7 @@ def settle(sim, query, body):
 def _dump(sim, query, table):
     with sim.lock:
         region = sim.store.region(_region_of(query))
+        region.apply_tag_writes(sim.clock.now())
         if table == 'images':
             common.settle_images(sim, region, sim.clock.now())
         return [r for r in getattr(region, table).values()

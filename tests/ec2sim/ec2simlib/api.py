@@ -178,6 +178,7 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
                        f'The action {action} is not implemented by ec2sim.')
     with sim.lock:
         ctx = Context(sim, principal, request_id)
+        ctx.region.apply_tag_writes(ctx.now)
         data = handler(ctx, args)
         bare = action == 'DeleteSnapshot' and not sim.settings.delete_snapshot_return
         return Answer(200, xmlout.render_ok(model, action, data, request_id, bare))

@@ -175,6 +175,7 @@ def create_image(ctx, args):
             size=volume['Size'], state='pending', tags=tags.get('snapshot'),
             description=f"Created by CreateImage({instance['InstanceId']}) for {image_id}")
         mappings.append((device, snap['SnapshotId'], volume['Size']))
+        common.hide_until_propagated(ctx, snap)
     rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
                      state='pending', mappings=mappings,
                      description=args.get('Description'), tags=tags.get('image'),
@@ -182,6 +183,7 @@ def create_image(ctx, args):
                      ready_at=ctx.now + ctx.settings.pending_seconds,
                      fail=_failure(ctx, 'CreateImage'))
     rec['_no_reboot'] = bool(args.get('NoReboot', False))
+    common.hide_until_propagated(ctx, rec)
     return {'ImageId': image_id}
 
 
@@ -221,7 +223,8 @@ def describe_images(ctx, args):
             common.check_id(iid, 'ami')
         # Recently deregistered images give empty results rather than an error.
         lost = [i for i in image_ids if (i not in region.images or
-                not common.image_visible(region.images[i], account))
+                not common.image_visible(region.images[i], account) or
+                not common.propagated(region.images[i], ctx.now))
                 and i not in region.deregistered]
         if lost:
             raise ApiError('InvalidAMIID.NotFound',
@@ -237,7 +240,7 @@ def describe_images(ctx, args):
         if users:
             if not any(_can_launch(rec, account if u == 'self' else u) for u in users):
                 return False
-        if not common.image_visible(rec, account):
+        if not common.image_visible(rec, account) or not common.propagated(rec, ctx.now):
             return False
         if rec['State'] == 'disabled' and not include_disabled:
             return False
@@ -345,7 +348,8 @@ def copy_image(ctx, args):
     common.check_id(source_image_id, 'ami')
     common.settle_images(sim, source_region, ctx.now)
     source = source_region.images.get(source_image_id)
-    if source is None or not common.image_visible(source, ctx.account):
+    if source is None or not common.image_visible(source, ctx.account) or \
+            not common.propagated(source, ctx.now):
         raise common.not_found('ami', source_image_id)
     if source['State'] != 'available':
         raise ApiError('IncorrectState',
@@ -370,11 +374,13 @@ def copy_image(ctx, args):
                         f"{source_image_id} for SourceSnapshot {ebs['SnapshotId']}. "
                         f"Task created on {started}.")
         mappings.append((m['DeviceName'], snap['SnapshotId'], ebs.get('VolumeSize', 8)))
-    make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
+        common.hide_until_propagated(ctx, snap)
+    rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
                state='pending', mappings=mappings,
                description=args.get('Description', source.get('Description')),
                tags=image_tags, ready_at=ctx.now + ctx.settings.pending_seconds,
                fail=_failure(ctx, 'CopyImage'))
+    common.hide_until_propagated(ctx, rec)
     if token:
         ctx.region.copy_tokens[f'{ctx.account}/{token}'] = {'image': image_id,
                                                             'params': fingerprint}

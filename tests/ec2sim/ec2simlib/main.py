@@ -1,6 +1,6 @@
 """Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
 [--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
-[--ignore-delete-associated-snapshots]
+[--consistency-delay S] [--ignore-delete-associated-snapshots]
 [--no-delete-snapshot-return] [--verbose].
 
 Prints "ec2sim listening on http://HOST:PORT" (flushed) when ready. SIGTERM and
@@ -35,6 +35,9 @@ def parse_args(argv):
     p.add_argument('--max-skew-seconds', type=int, default=sigv4.MAX_SKEW_SECONDS,
                    help='accepted X-Amz-Date distance from real time '
                         f'(default {sigv4.MAX_SKEW_SECONDS}, as EC2)')
+    p.add_argument('--consistency-delay', type=float, default=0.0, metavar='SECONDS',
+                   help='new images, their snapshots and new tags stay invisible to '
+                        'describes (and NotFound by id) this long (default 0: off)')
     p.add_argument('--ignore-delete-associated-snapshots', action='store_true',
                    help='act as an endpoint that predates DeregisterImage '
                         'DeleteAssociatedSnapshots: deregister, delete nothing')
@@ -52,6 +55,7 @@ def main(argv=None):
     sim = Sim(Settings(
         pending_seconds=args.pending_seconds, latency_ms=args.latency_ms,
         buckets=args.buckets == 'ec2', max_skew_seconds=args.max_skew_seconds,
+        consistency_delay=args.consistency_delay,
         ignore_delete_associated_snapshots=args.ignore_delete_associated_snapshots,
         delete_snapshot_return=not args.no_delete_snapshot_return))
     sim.state_path = args.state

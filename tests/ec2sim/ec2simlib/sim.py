@@ -25,6 +25,9 @@ class Settings:
         'latency_ms': 0.0,           # added to every API answer
         'buckets': True,             # EC2's request token buckets
         'max_skew_seconds': MAX_SKEW_SECONDS,
+        # Seconds (simulator clock) before a new image, its snapshots and newly
+        # written tags can be seen: EC2's eventual consistency. 0 = at once.
+        'consistency_delay': 0.0,
         # An endpoint that predates DeleteAssociatedSnapshots: DeregisterImage
         # accepts it, deletes nothing and answers no deleteSnapshotResultSet.
         'ignore_delete_associated_snapshots': False,
