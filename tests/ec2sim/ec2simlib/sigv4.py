@@ -16,8 +16,9 @@ key, and compare. What EC2 and STS answer when that fails:
                               the credentials have expired", EC2 error codes),
                               STS ExpiredToken 403
 
-The skew window is 5 minutes by default (the issue's rule; EC2's error-code
-page allows 15, so a client that passes here passes there).
+The skew window is EC2's 15 minutes by default (MAX_SKEW_SECONDS). Every answer,
+errors included, carries the server's Date header, so a client told
+RequestExpired can compute its clock offset from it, as it can with EC2.
 """
 import calendar
 import hashlib
@@ -37,6 +38,13 @@ _AUTH_RE = re.compile(
     r'SignedHeaders=(?P<signed>[^,\s]+)\s*,\s*Signature=(?P<sig>[0-9a-fA-F]+)\s*$')
 _DATE_FMT = '%Y%m%dT%H%M%SZ'
 _EMPTY_SHA256 = hashlib.sha256(b'').hexdigest()
+
+# EC2's error codes: "RequestExpired: The request reached the service more than
+# 15 minutes after the date stamp on the request or more than 15 minutes after
+# the request expiration date (such as for pre-signed URLs), or the date stamp on
+# the request is more than 15 minutes in the future." (EC2 API reference, Error
+# codes; the message EC2 sends is "Request has expired.")
+MAX_SKEW_SECONDS = 15 * 60
 
 SIG_MISMATCH = ('The request signature we calculated does not match the signature '
                 'you provided. Check your AWS Secret Access Key and signing method. '
