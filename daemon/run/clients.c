@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "aws/endpoint.h"
+#include "aws/retry.h"
 #include "run/clients.h"
 #include "base/log.h"
 
@@ -33,6 +34,7 @@ struct aws_pool {
         pool_entry *entries;
         size_t n_entries;
         char **warned;                  /* endpoints already warned about */
+        int64_t warned_clock_offset;    /* the clock skew last reported, in seconds */
 };
 
 static void trace_call(const aws_call_trace *t, void *userdata) {
@@ -46,6 +48,31 @@ static void trace_call(const aws_call_trace *t, void *userdata) {
                  (unsigned long long) (t->elapsed / USEC_PER_MSEC),
                  (unsigned long long) (t->paced / USEC_PER_MSEC),
                  t->next_delay > 0 ? ", will retry" : "");
+}
+
+/*
+ * A client corrected its clock for AWS's (client.c). Every client of the pool
+ * learns the same skew on its first request; the operator hears of it once,
+ * and again only if it changes by more than retry.c's threshold.
+ */
+static void on_clock_skew(const aws_clock_skew *s, void *userdata) {
+        aws_pool *p = userdata;
+        int64_t change = s->offset - p->warned_clock_offset;
+        log_fields f = { .region = s->region, .error_code = s->error_code, .request_id = s->request_id };
+
+        if (change > -RETRY_CLOCK_SKEW_THRESHOLD_SEC && change < RETRY_CLOCK_SKEW_THRESHOLD_SEC)
+                return;
+        p->warned_clock_offset = s->offset;
+        if (s->offset > -RETRY_CLOCK_SKEW_THRESHOLD_SEC && s->offset < RETRY_CLOCK_SKEW_THRESHOLD_SEC) {
+                log_full(LOG_NOTICE, 0, NULL, &f, "host clock agrees with AWS again (%s in %s), signing with it",
+                         s->service, s->region);
+                return;
+        }
+        log_full(LOG_WARNING, 0, NULL, &f,
+                 "host clock is off by %lld seconds (%s AWS's: %s in %s answered %s, with its Date header); "
+                 "signing requests with AWS's time, check time synchronisation (timedatectl)",
+                 (long long) (s->offset < 0 ? -s->offset : s->offset), s->offset < 0 ? "ahead of" : "behind",
+                 s->service, s->region, s->error_code ?: "a clock skew error");
 }
 
 int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
@@ -146,6 +173,8 @@ static int pool_client(aws_pool *p, const char *service, const char *region, cre
                 .region = region,
                 .endpoint_url = endpoint,
                 .trace = trace_call,
+                .clock_skew = on_clock_skew,
+                .trace_userdata = p,
         };
         int r;
 
