@@ -134,3 +134,29 @@ def test_sts_errors_use_the_sts_error_shape(sim):
     assert reply.root.tag == 'ErrorResponse'
     assert reply.text('Error/Type') == 'Sender'
     assert reply.text('RequestId')
+
+
+def test_date_offset_shifts_the_date_header_and_the_skew_check_together(sim):
+    # A server whose wall clock is 20 minutes ahead: a client signing with the host's
+    # clock is told RequestExpired, and the Date header shows the server's time.
+    import email.utils
+    sim.admin('POST', '/_sim/settings', {'date_offset_seconds': 1200})
+    reply = sim.call('DescribeInstances')
+    assert (reply.status, reply.code) == (400, 'RequestExpired')
+    served = email.utils.parsedate_to_datetime(reply.headers['Date']).timestamp()
+    assert abs(served - (time.time() + 1200)) < 5
+    # Signed with the server's time, it is accepted.
+    assert sim.call('DescribeInstances', amz_date=amz_date(1200)).status == 200
+    sim.admin('POST', '/_sim/settings', {'date_offset_seconds': 0})
+    assert sim.call('DescribeInstances').status == 200
+
+
+def test_date_offset_is_a_command_line_option():
+    from conftest import start_sim
+    s = start_sim('--date-offset-seconds', '-1200')
+    try:
+        assert s.admin('GET', '/_sim/settings')['date_offset_seconds'] == -1200
+        assert s.call('DescribeInstances').code == 'RequestExpired'
+        assert s.call('DescribeInstances', amz_date=amz_date(-1200)).status == 200
+    finally:
+        s.stop()

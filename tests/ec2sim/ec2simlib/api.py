@@ -123,8 +123,10 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
     with sim.lock:
         now = sim.clock.now()
         max_skew = sim.settings.max_skew_seconds
+        date_offset = sim.settings.date_offset_seconds
     principal = sigv4.authenticate(method, path, raw_query, headers, body,
-                                   sim.lookup_key, now, max_skew, service)
+                                   sim.lookup_key, now, max_skew, service,
+                                   date_offset=date_offset)
     if not _REGION_RE.match(principal.region):
         raise ApiError('SignatureDoesNotMatch', 'Credential should be scoped to a '
                        f"valid region, not '{principal.region}'.", 403)

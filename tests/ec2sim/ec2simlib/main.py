@@ -1,5 +1,6 @@
 """Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
 [--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
+[--date-offset-seconds S]
 [--consistency-delay S] [--ignore-delete-associated-snapshots]
 [--no-delete-snapshot-return] [--verbose].
 
@@ -35,6 +36,9 @@ def parse_args(argv):
     p.add_argument('--max-skew-seconds', type=int, default=sigv4.MAX_SKEW_SECONDS,
                    help='accepted X-Amz-Date distance from real time '
                         f'(default {sigv4.MAX_SKEW_SECONDS}, as EC2)')
+    p.add_argument('--date-offset-seconds', type=int, default=0, metavar='SECONDS',
+                   help="the server's wall clock runs this far ahead of the host's (negative: "
+                        'behind), in its Date header and its SigV4 skew check (default 0)')
     p.add_argument('--consistency-delay', type=float, default=0.0, metavar='SECONDS',
                    help='new images, their snapshots and new tags stay invisible to '
                         'describes (and NotFound by id) this long (default 0: off)')
@@ -55,6 +59,7 @@ def main(argv=None):
     sim = Sim(Settings(
         pending_seconds=args.pending_seconds, latency_ms=args.latency_ms,
         buckets=args.buckets == 'ec2', max_skew_seconds=args.max_skew_seconds,
+        date_offset_seconds=args.date_offset_seconds,
         consistency_delay=args.consistency_delay,
         ignore_delete_associated_snapshots=args.ignore_delete_associated_snapshots,
         delete_snapshot_return=not args.no_delete_snapshot_return))

@@ -9,10 +9,12 @@ carries Content-Length. A 'reset' or 'lost_answer' fault closes the socket with
 SO_LINGER 0 so the client sees a real connection reset, not a clean close;
 'garbled_http' and 'truncated' write what they write and close cleanly.
 """
+import email.utils
 import json
 import socket
 import struct
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -23,6 +25,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'AmazonEC2'
     sys_version = ''
+
+    def date_time_string(self, timestamp=None):
+        """The Date header of every answer: the server's wall clock (date_offset_seconds)."""
+        offset = self.server.sim.settings.date_offset_seconds
+        return email.utils.formatdate((time.time() if timestamp is None else timestamp) + offset,
+                                      usegmt=True)
 
     def log_message(self, fmt, *args):
         if self.server.sim_verbose:

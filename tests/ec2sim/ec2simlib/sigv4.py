@@ -102,11 +102,12 @@ def _fail(service, kind, detail=''):
 
 
 def authenticate(method, path, raw_query, headers, body, lookup_key, now_sim,
-                 max_skew, default_service='ec2'):
+                 max_skew, default_service='ec2', date_offset=0):
     """Verify the request; return a Principal or raise ApiError.
 
     lookup_key(access_key) -> key record or None. now_sim is the simulator
-    clock (for temporary credential expiry); skew is checked against real time.
+    clock (for temporary credential expiry); skew is checked against real time
+    plus date_offset (the server's wall clock, as its Date header shows it).
     """
     auth = headers.get('Authorization')
     if not auth:
@@ -132,9 +133,10 @@ def authenticate(method, path, raw_query, headers, body, lookup_key, now_sim,
         raise _fail(service, 'malformed',
                     'Authorization header requires existence of either a '
                     "'X-Amz-Date' or a 'Date' header.") from None
-    skew = time.time() - signed_at
+    server_now = time.time() + date_offset
+    skew = server_now - signed_at
     if abs(skew) > max_skew:
-        now_text = time.strftime(_DATE_FMT, time.gmtime())
+        now_text = time.strftime(_DATE_FMT, time.gmtime(server_now))
         raise _fail(service, 'skew',
                     f'Signature expired: {amz_date} is now earlier than '
                     f'{now_text} ({now_text} - {max_skew // 60} min.)'

@@ -25,6 +25,11 @@ class Settings:
         'latency_ms': 0.0,           # added to every API answer
         'buckets': True,             # EC2's request token buckets
         'max_skew_seconds': MAX_SKEW_SECONDS,
+        # Seconds the server's wall clock is ahead of the host's (negative:
+        # behind): shifts the Date header of every answer and the SigV4 skew
+        # check together, so a client that signs with the host's clock meets
+        # the clock skew a host with a wrong clock meets at EC2.
+        'date_offset_seconds': 0,
         # Seconds (simulator clock) before a new image, its snapshots and newly
         # written tags can be seen: EC2's eventual consistency. 0 = at once.
         'consistency_delay': 0.0,
