@@ -195,7 +195,15 @@ static void described(describe *d, int r, void *list, const aws_error *err) {
         d->op = NULL;
         if (r >= 0)
                 memswap((unsigned char *) run + describe_table[d->kind].offset, list, describe_table[d->kind].size);
-        else {
+        else if (d->kind == DESCRIBE_SNAPSHOTS) {
+                log_fields f = run_fields(run);
+
+                /* Snapshots feed only the orphan sweep: without them (no
+                 * ec2:DescribeSnapshots, throttled past the retries) the run sweeps
+                 * nothing, and creates and retires as usual. */
+                f.action = describe_table[d->kind].action;
+                exec_log_aws(LOG_WARNING, r, err, &f, "cannot list snapshots, skipping the orphan sweep this run");
+        } else {
                 log_fields f = run_fields(run);
 
                 f.action = describe_table[d->kind].action;

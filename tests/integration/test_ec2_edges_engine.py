@@ -1,8 +1,10 @@
 # EC2's hard edges (issue 10) as the engine and the planner meet them: filter
-# limits at 1 000 instances and images not visible yet. Each test fails on the
-# code before it.
+# limits at 1 000 instances, images not visible yet and a DescribeSnapshots that
+# fails. Each test fails on the code before it.
 import json
 import time
+
+import pytest
 
 from conftest import images, run_instances, tag_dict
 
@@ -92,3 +94,22 @@ def test_image_not_yet_visible_is_waited_for_not_taken_for_gone(amirotd, ec2):
     good = images(ec2, **{"tag:amirotd:policy": "web", "state": "available"})
     assert sorted(tag_dict(i)["amirotd:instance-id"] for i in good) == sorted(ids)
     assert p.stderr.count("is available") == 2
+
+
+@pytest.mark.parametrize("why", ["denied", "throttled"])
+def test_describe_snapshots_failing_skips_the_sweep_but_creates_and_retires(amirotd, ec2, why):
+    run_instances(ec2, {"Role": "web"}, count=2)
+    amirotd.write_policy("web", POLICY)
+    if why == "denied":
+        # A role without ec2:DescribeSnapshots.
+        amirotd.sim.admin("POST", "keys", {"access_key": "AKIDEXAMPLE", "deny": ["DescribeSnapshots"]})
+    else:
+        amirotd.sim.fault(action="DescribeSnapshots", kind="throttle", count=1000)
+    for k in (1, 2):
+        p = once(amirotd, k)
+        assert p.stderr.count("skipping the orphan sweep this run") == 1
+        assert ("UnauthorizedOperation" if why == "denied" else "RequestLimitExceeded") in p.stderr
+    good = images(ec2, **{"tag:amirotd:policy": "web"})
+    assert [tag_dict(i)["amirotd:slot"] for i in good] == [slot_id(2)] * 2
+    assert len(amirotd.sim.calls("CreateImage")) == 4
+    assert len(amirotd.sim.calls("DeregisterImage")) == 2
