@@ -77,6 +77,7 @@ struct policy_run {
 
         executor *exec;                 /* of result.plan, then of retire_plan */
         plan retire_plan;
+        char **created;                 /* images created or found for the slot: never retired */
 
         pending_image *pending;
         size_t n_pending;
@@ -144,6 +145,7 @@ policy_run *policy_run_free(policy_run *run) {
                 pending_image_done(&run->pending[i]);
         free(run->pending);
         plan_done(&run->retire_plan);
+        strv_free(run->created);
         run_result_done(&run->result);
         ec2_instance_list_done(&run->instances);
         ec2_image_list_done(&run->images);
@@ -326,11 +328,14 @@ static void on_exec_event(const exec_event *e, void *userdata) {
                 run_continue(run);
                 return;
         }
-        if (e->pending) {
+        /* The slot's image, made by this run or found again by name: the second plan
+         * must not retire it, whatever else the account holds (plan.h). */
+        r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
+                strv_extend(&run->created, e->fields->image_id) : 0;
+        if (r >= 0 && e->pending)
                 r = pending_add(run, e->fields->image_id, e->fields->instance_id);
-                if (r < 0)
-                        run_fail(run, r);
-        }
+        if (r < 0)
+                run_fail(run, r);
 }
 
 /* ---- Wait ------------------------------------------------------------------------------ */
@@ -517,6 +522,7 @@ static int plan_now(policy_run *run, plan *ret) {
                 .n_images = run->images.n,
                 .snapshots = run->snapshots.items,
                 .n_snapshots = run->snapshots.n,
+                .created = run->created,
         };
 
         plan_done(ret);
@@ -544,6 +550,17 @@ static int run_first_plan(policy_run *run) {
         if (r < 0)
                 return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
                                 "policy '%s' in %s: cannot plan", run->policy->name, run->region);
+        /* Once a run, from the first plan: a clock that ran ahead made these. */
+        for (size_t i = 0; i < run->result.plan.n_future; i++) {
+                const plan_future_image *g = &run->result.plan.future[i];
+
+                f.instance_id = g->instance_id;
+                f.image_id = g->image_id;
+                log_full(LOG_WARNING, 0, MESSAGE_IMAGE_FUTURE_SLOT, &f,
+                         "image %s of %s carries slot %s, which has not begun: was the clock ahead? "
+                         "It is neither counted nor retired until its slot begins",
+                         g->image_id, g->instance_id, g->slot);
+        }
         if (run->options.plan_only) {
                 run_finish(run);
                 return 0;

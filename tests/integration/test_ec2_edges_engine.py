@@ -1,12 +1,14 @@
 # EC2's hard edges (issue 10) as the engine and the planner meet them: filter
-# limits at 1 000 instances, images not visible yet and a DescribeSnapshots that
-# fails. Each test fails on the code before it.
+# limits at 1 000 instances, images not visible yet, a DescribeSnapshots that
+# fails, and images of a future slot. Each test fails on the code before it.
 import json
+import subprocess
 import time
 
 import pytest
 
-from conftest import images, run_instances, tag_dict
+import journal
+from conftest import AMIROTD, images, run_instances, tag_dict
 
 POLICY = """\
     name: web
@@ -42,6 +44,28 @@ def once(amirotd, k, *args, check=True, timeout=120):
 def filter_values(call):
     """The number of filter values a logged call sent (Filter.N.Value.M)."""
     return sum(1 for k in call["params"] if k.startswith("Filter.") and ".Value." in k)
+
+
+def once_to_journal(amirotd, k):
+    """`once` in slot k, logging to the journal; returns its journal entries."""
+    amirotd.sim.set_clock(slot(k))
+    since = journal.now_usec()
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + slot(k),
+                             "--log-target=journal", "once"], env=amirotd.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    return journal.wait_for(journal.Source(proc.pid, since),
+                            lambda e: any("snapshots deleted" in x.get("MESSAGE", "") for x in e), timeout=30)
+
+
+@pytest.fixture
+def journald():
+    proc = journal.ensure_journald()
+    yield
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_thousand_instances_in_one_region_become_available_and_retire_their_predecessors(amirotd, ec2):
@@ -113,3 +137,33 @@ def test_describe_snapshots_failing_skips_the_sweep_but_creates_and_retires(amir
     assert [tag_dict(i)["amirotd:slot"] for i in good] == [slot_id(2)] * 2
     assert len(amirotd.sim.calls("CreateImage")) == 4
     assert len(amirotd.sim.calls("DeregisterImage")) == 2
+
+
+def test_image_of_a_future_slot_is_reported_and_does_not_displace_the_current_one(amirotd, ec2, journald):
+    (iid,) = run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_policy("web", POLICY)
+    once(amirotd, 1)
+    # A clock that ran ahead four days: the image carries slot 5, and (the run
+    # believing it is day 5) the image of slot 1 is retired.
+    once(amirotd, 5)
+    (future,) = images(ec2, **{"tag:amirotd:policy": "web"})
+    assert tag_dict(future)["amirotd:slot"] == slot_id(5)
+
+    # The clock is right again: day 2. The run makes slot 2's image and keeps it;
+    # the future image is reported, neither counted nor retired.
+    entries = once_to_journal(amirotd, 2)
+    kept = images(ec2, **{"tag:amirotd:policy": "web"})
+    assert sorted(tag_dict(i)["amirotd:slot"] for i in kept) == [slot_id(2), slot_id(5)]
+    assert {i["State"] for i in kept} == {"available"}
+    assert all(c["params"]["ImageId"] != future["ImageId"] for c in amirotd.sim.calls("DeregisterImage"))
+    warn = [e for e in entries if e.get("MESSAGE_ID") == "b534bda9173f4724aafcda365cd8a940"]
+    assert len(warn) == 1
+    assert warn[0]["AMIROTD_IMAGE_ID"] == future["ImageId"]
+    assert warn[0]["AMIROTD_INSTANCE_ID"] == iid
+    assert warn[0]["PRIORITY"] == "4"
+
+    # A second run in slot 2 reports it again and changes nothing.
+    p = once(amirotd, 2)
+    assert "has not begun" in p.stderr
+    assert sorted(tag_dict(i)["amirotd:slot"] for i in images(ec2, **{"tag:amirotd:policy": "web"})) == \
+        [slot_id(2), slot_id(5)]
