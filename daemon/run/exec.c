@@ -16,7 +16,7 @@ typedef struct chain {
         char **snapshots;               /* of the retirement in progress, still to delete */
         size_t snapshot;                /* index into snapshots */
         ec2_op *op;                     /* the chain's request in flight */
-        sd_event_source *delay;         /* spread: the chain starts when it fires */
+        sd_event_source *timer;         /* spread: the chain starts when it fires */
 } chain;
 
 struct executor {
@@ -29,6 +29,7 @@ struct executor {
         size_t n_chains;
         size_t chains_running;
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
+        char **protected;               /* images reported as protected from deregistration */
 };
 
 int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, const char *what) {
@@ -47,7 +48,7 @@ static void chains_free(executor *x) {
         for (size_t i = 0; i < x->n_chains; i++) {
                 ec2_op_cancel(x->chains[i].op);
                 strv_free(x->chains[i].snapshots);
-                sd_event_source_disable_unref(x->chains[i].delay);
+                sd_event_source_disable_unref(x->chains[i].timer);
         }
         x->chains = mfree(x->chains);
         x->n_chains = 0;
@@ -70,6 +71,7 @@ executor *exec_free(executor *x) {
         if (!x)
                 return NULL;
         chains_free(x);
+        strv_free(x->protected);
         return mfree(x);
 }
 
@@ -117,6 +119,21 @@ static void chain_fail(chain *c, int r, const log_fields *f) {
         chain_done(c);
 }
 
+/* Calls cb on c after delay; the timer is the chain's own, named for traces by what. */
+static int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *what) {
+        executor *x = c->exec;
+        char description[128];
+        int r;
+
+        r = sd_event_add_time_relative(x->options.event, &c->timer, CLOCK_MONOTONIC, delay, 0, cb, c);
+        if (r < 0)
+                return r;
+        snprintf(description, sizeof(description), "%s %s/%s %s", what, x->options.policy->name,
+                 x->options.region, x->plan->actions[c->first].instance_id);
+        (void) sd_event_source_set_description(c->timer, description);
+        return 0;
+}
+
 /* ---- DeleteSnapshot -------------------------------------------------------------------- */
 
 static void delete_next_snapshot(chain *c);
@@ -139,6 +156,7 @@ static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
                                  dry_run_prefix(x), snap, a->image_id);
                 report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = &f });
         } else if (err && aws_error_is(err, "InvalidSnapshot.NotFound"))
+                /* Done: deleted with its image, by a retry whose first answer was lost, or by another host. */
                 log_debug("snapshot %s is already gone", snap);
         else if (err && aws_error_is(err, "InvalidSnapshot.InUse")) {
                 f.error_code = err->code;
@@ -168,13 +186,18 @@ static void delete_next_snapshot(chain *c) {
                 chain_fail(c, r, NULL);
 }
 
-/* Deletes each of ids in turn, then goes on with the chain (none: at once). */
-static int delete_snapshots(chain *c, char *const *ids) {
+/* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
+static int delete_snapshots(chain *c, char *const *ids, char *const *done) {
         int r;
 
-        r = strv_copy(ids, &c->snapshots);
-        if (r < 0)
-                return r;
+        c->snapshots = strv_free(c->snapshots);
+        for (char *const *i = ids; i && *i; i++) {
+                if (strv_contains(done, *i))
+                        continue;
+                r = strv_extend(&c->snapshots, *i);
+                if (r < 0)
+                        return r;
+        }
         c->snapshot = 0;
         delete_next_snapshot(c);
         return 0;
@@ -184,41 +207,57 @@ static int delete_snapshots(chain *c, char *const *ids) {
 
 static int start_deregister(chain *c);
 
-/* Logs the retirement and the snapshots EC2 deleted with the image; returns those
- * still to delete. */
-static char *const *retired(chain *c, bool with_snapshots, char *const *kept, log_fields *f) {
+/*
+ * Logs the retirement, and "deleted" for each snapshot EC2 says it deleted with the
+ * image (returnCode success): only those. The image's other snapshots (skipped because
+ * another image uses them, an error, or no per-snapshot result at all from an endpoint
+ * that ignored DeleteAssociatedSnapshots) are the caller's to delete one by one.
+ */
+static void retired(chain *c, bool with_snapshots, char *const *deleted, log_fields *f) {
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
 
         log_full(LOG_INFO, 0, MESSAGE_IMAGE_RETIRED, f, "%sretired image %s of %s (slot %s): %s",
                  dry_run_prefix(x), a->image_id, a->instance_id, a->slot ?: "?", a->reason ?: "");
         report(x, (exec_event) { .kind = EXEC_RETIRED, .fields = f });
-        if (!with_snapshots || x->options.dry_run)
-                return a->snapshot_ids;
+        if (with_snapshots && !x->options.dry_run && !deleted && strv_length(a->snapshot_ids) > 0)
+                log_debug("DeregisterImage of %s named no deleted snapshot; deleting its snapshots one by one",
+                          a->image_id);
 
-        /* EC2 deleted them with the image, except those it says it kept
-         * (skipped: another image uses them; or an error): amirotd tries
-         * those itself, and what stays in use is left for the sweep. */
-        for (char *const *i = a->snapshot_ids; i && *i; i++) {
-                if (strv_contains(kept, *i))
-                        continue;
+        for (char *const *i = deleted; i && *i; i++) {
                 f->action = "DeleteSnapshot";
                 f->snapshot_id = *i;
                 log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, f,
                          "deleted snapshot %s of image %s", *i, a->image_id);
                 report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = f });
         }
-        return kept;
 }
 
-static void on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
+/* Deregistration protection: EC2 refuses, the image stays, and so do its snapshots. Said
+ * once per run (a second plan of the same run may name it again): not a failure. */
+static void image_protected(chain *c, const aws_error *err, log_fields *f) {
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+
+        if (strv_contains(x->protected, a->image_id)) {
+                log_debug("image %s is protected from deregistration, keeping it", a->image_id);
+                return;
+        }
+        (void) strv_extend(&x->protected, a->image_id);        /* out of memory: said again, harmless */
+        f->error_code = err->code;
+        f->request_id = err->request_id;
+        log_full(LOG_NOTICE, 0, MESSAGE_IMAGE_PROTECTED, f,
+                 "image %s of %s (slot %s) has deregistration protection; keeping it and its snapshots (%s: %s)",
+                 a->image_id, a->instance_id, a->slot ?: "?", err->code, err->message ?: "");
+}
+
+static void on_deregistered(int r, char *const *deleted, const aws_error *err, void *userdata) {
         chain *c = userdata;
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
         bool with_snapshots = !x->deregister_plain;
         bool dry = err && aws_error_is(err, "DryRunOperation");
         log_fields f = action_fields(x, a, "DeregisterImage");
-        char *const *to_delete = a->snapshot_ids;
 
         c->op = NULL;
         if (r < 0 && !dry && with_snapshots && err &&
@@ -233,17 +272,21 @@ static void on_deregistered(int r, char *const *kept, const aws_error *err, void
         }
 
         if (r >= 0 || dry)
-                to_delete = retired(c, with_snapshots, kept, &f);
+                retired(c, with_snapshots, deleted, &f);
         else if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "InvalidAMIID.Unavailable")))
                 log_debug("image %s is already deregistered", a->image_id);
-        else {
+        else if (err && aws_error_is(err, "OperationNotPermitted")) {
+                image_protected(c, err, &f);
+                chain_done(c);
+                return;
+        } else {
                 exec_log_aws(LOG_ERR, r, err, &f, "cannot deregister image");
                 chain_fail(c, r, &f);
                 return;
         }
 
-        /* What is still there: delete each (none: the chain goes on). */
-        r = delete_snapshots(c, to_delete);
+        /* What EC2 did not say it deleted: delete each (none: the chain goes on). */
+        r = delete_snapshots(c, a->snapshot_ids, dry ? NULL : deleted);
         if (r < 0)
                 chain_fail(c, r, &f);
 }
@@ -293,7 +336,8 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
         chain_done(c);
 }
 
-/* Rule 3: the slot's image exists (a retry, another host): find it and go on. */
+/* Rule 3: the slot's image exists (a retry, another host): find it and go on. By name, with
+ * disabled images included (ec2_describe_images() always asks for them). */
 static int find_duplicate(chain *c) {
         char *values[] = { chain_action(c)->image_name, NULL };
         ec2_filter filter = { .name = "name", .values = values };
@@ -366,7 +410,7 @@ static void chain_advance(chain *c) {
                         r = start_deregister(c);
                         break;
                 case PLAN_DELETE_SNAPSHOT:
-                        r = delete_snapshots(c, a->snapshot_ids);
+                        r = delete_snapshots(c, a->snapshot_ids, NULL);
                         break;
                 default:
                         r = -EINVAL;
@@ -401,27 +445,13 @@ static usec_t chain_spread(const executor *x, const chain *c) {
         return h % x->options.spread;
 }
 
-static int on_chain_delay(sd_event_source *s, uint64_t usec, void *userdata) {
+static int on_spread_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         chain *c = userdata;
 
         (void) s;
         (void) usec;
-        c->delay = sd_event_source_disable_unref(c->delay);
+        c->timer = sd_event_source_disable_unref(c->timer);
         chain_advance(c);
-        return 0;
-}
-
-static int chain_delay(chain *c, usec_t delay) {
-        executor *x = c->exec;
-        char description[128];
-        int r;
-
-        r = sd_event_add_time_relative(x->options.event, &c->delay, CLOCK_MONOTONIC, delay, 0, on_chain_delay, c);
-        if (r < 0)
-                return r;
-        snprintf(description, sizeof(description), "spread %s/%s %s", x->options.policy->name,
-                 x->options.region, x->plan->actions[c->first].instance_id);
-        (void) sd_event_source_set_description(c->delay, description);
         return 0;
 }
 
@@ -464,7 +494,7 @@ int exec_start(executor *x, const plan *p) {
                 chain *c = &x->chains[i];
                 usec_t delay = chain_spread(x, c);
 
-                if (delay > 0 && chain_delay(c, delay) >= 0)
+                if (delay > 0 && chain_timer(c, delay, on_spread_timer, "spread") >= 0)
                         continue;
                 chain_advance(c);
         }
