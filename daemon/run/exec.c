@@ -8,6 +8,21 @@
 
 #include "run/exec.h"
 
+/*
+ * Looking again for the slot's image when its name is taken (InvalidAMIName.Duplicate)
+ * but DescribeImages shows no image of that name yet: a CreateImage whose answer was
+ * lost, or another host's, not propagated. "Run the Describe command repeatedly,
+ * starting with a couple of seconds of wait time, and increasing gradually up to a few
+ * minutes of wait time" (EC2 Developer Guide, Eventual consistency in the Amazon EC2
+ * API). Two seconds, doubling, at most 30 s apart, for two minutes: propagation takes
+ * seconds. Past that the action fails; a run that failed is run again before the next
+ * slot, and its own describe of the policy's images finds the image then, so stopping
+ * loses nothing.
+ */
+#define LOOKUP_FIRST_DELAY (2 * USEC_PER_SEC)
+#define LOOKUP_MAX_DELAY (30 * USEC_PER_SEC)
+#define LOOKUP_GIVE_UP (2 * USEC_PER_MINUTE)
+
 /* The actions of one instance run in plan order, one after the other. */
 typedef struct chain {
         executor *exec;
@@ -16,7 +31,9 @@ typedef struct chain {
         char **snapshots;               /* of the retirement in progress, still to delete */
         size_t snapshot;                /* index into snapshots */
         ec2_op *op;                     /* the chain's request in flight */
-        sd_event_source *timer;         /* spread: the chain starts when it fires */
+        sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
+        usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
+        usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
 } chain;
 
 struct executor {
@@ -300,6 +317,51 @@ static int start_deregister(chain *c) {
 
 /* ---- CreateImage ----------------------------------------------------------------------- */
 
+static int find_duplicate(chain *c);
+
+static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        chain *c = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        r = find_duplicate(c);
+        if (r < 0) {
+                log_fields f = action_fields(c->exec, chain_action(c), "DescribeImages");
+
+                exec_log_aws(LOG_ERR, r, NULL, &f, "cannot look up the slot's image");
+                chain_fail(c, r, &f);
+        }
+        return 0;
+}
+
+/*
+ * The name is taken, but EC2 shows no image of that name yet, or shows it without any
+ * tag, where amirotd's images carry theirs from their creation on (TagSpecifications):
+ * not visible yet is not foreign. Looks again later, within LOOKUP_GIVE_UP.
+ */
+static int lookup_again(chain *c, const ec2_image *found, const log_fields *f) {
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        usec_t waited = now_usec(CLOCK_MONOTONIC) - c->lookup_started;
+        const char *what = found ? "shows no tags" : "is not visible";
+
+        if (waited >= LOOKUP_GIVE_UP) {
+                log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, f,
+                         "policy '%s' in %s: the image name '%s' is taken, but the image %s after %llus; not touching it",
+                         x->options.policy->name, x->options.region, a->image_name, what,
+                         (unsigned long long) (waited / USEC_PER_SEC));
+                return -ETIMEDOUT;
+        }
+        if (c->lookup_delay == 0)
+                log_full(LOG_INFO, 0, NULL, f,
+                         "image name '%s' of %s is taken, but the image %s yet (EC2 is eventually consistent); looking again",
+                         a->image_name, a->instance_id, what);
+        c->lookup_delay = c->lookup_delay == 0 ? LOOKUP_FIRST_DELAY : MIN(2 * c->lookup_delay, LOOKUP_MAX_DELAY);
+        return chain_timer(c, c->lookup_delay, on_lookup_timer, "lookup");
+}
+
 static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
         chain *c = userdata;
         executor *x = c->exec;
@@ -319,16 +381,22 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
                 if (streq_ptr(l->items[i].name, a->image_name))
                         found = &l->items[i];
 
-        if (!found || !streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
+        if (!found || found->tags.n == 0) {
+                r = lookup_again(c, found, &f);
+                if (r < 0)
+                        chain_fail(c, r, &f);
+                return;
+        }
+        if (!streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
                 /* Rule 2: a same-named image amirotd did not make is not ours to count or touch. */
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
-                         "policy '%s' in %s: an image named '%s' exists%s%s that is not tagged %s=%s; not touching it",
-                         name, x->options.region, a->image_name,
-                         found ? " as " : "", found ? found->id : "", TAG_POLICY, name);
+                         "policy '%s' in %s: an image named '%s' exists as %s that is not tagged %s=%s; not touching it",
+                         name, x->options.region, a->image_name, found->id, TAG_POLICY, name);
                 chain_fail(c, -EEXIST, &f);
                 return;
         }
 
+        /* The slot's image, found again: the engine waits for it like for one created now. */
         f.image_id = found->id;
         log_full(LOG_INFO, 0, NULL, &f, "image %s '%s' of %s already exists for slot %s (%s)",
                  found->id, a->image_name, a->instance_id, a->slot, ec2_image_state_to_string(found->state));
@@ -368,6 +436,8 @@ static void on_created(int r, const char *image_id, const aws_error *err, void *
                 return;
         }
         if (err && aws_error_is(err, "InvalidAMIName.Duplicate")) {
+                c->lookup_started = now_usec(CLOCK_MONOTONIC);
+                c->lookup_delay = 0;
                 r = find_duplicate(c);
                 if (r >= 0)
                         return;
