@@ -250,8 +250,14 @@ static void retired(chain *c, bool with_snapshots, char *const *deleted, log_fie
         }
 }
 
-/* Deregistration protection: EC2 refuses, the image stays, and so do its snapshots. Said
- * once per run (a second plan of the same run may name it again): not a failure. */
+/*
+ * Deregistration protection: "When deregistration protection is enabled, the AMI can't be
+ * deregistered" (EnableImageDeregistrationProtection). The API reference names no error
+ * code for the refusal; OperationNotPermitted is EC2's code for operations refused on
+ * protected resources (termination protection), and ec2sim answers it. The image stays,
+ * and so do its snapshots. Said once per run (a second plan of the same run may name it
+ * again): not a failure.
+ */
 static void image_protected(chain *c, const aws_error *err, log_fields *f) {
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
