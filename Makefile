@@ -56,6 +56,7 @@ DAEMON_SRCS := \
 	daemon/base/log.c \
 	daemon/base/util.c \
 	daemon/schedule/time.c \
+	daemon/schedule/tzif.c \
 	daemon/schedule/cron.c \
 	daemon/schedule/zone.c \
 	daemon/schedule/schedule.c \

@@ -401,6 +401,10 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
                 loader_diagnostics_finish(&l);
         loader_diagnostics_done(&l);
         free(l.policy_file);
+        /* The policies hold their own references to the zones. */
+        for (size_t i = 0; i < l.n_zones; i++)
+                tz_zone_unref(l.zones[i]);
+        free(l.zones);
         if (l.oom) {
                 config_diagnostics_done(d);
                 return -ENOMEM;

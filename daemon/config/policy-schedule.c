@@ -28,14 +28,51 @@ static int parse_at(loader *l, const cnode *n, uint32_t *ret) {
         return 0;
 }
 
-/* UTC is kept as no time zone: the schedule then needs no zone database. */
+/* Each zone's file is read once per load and shared by every policy that names it; a reload
+ * reads them afresh, so an upgraded tzdata takes effect with `systemctl reload`. */
+static int loader_zone(loader *l, const char *name, tz_zone **ret, const char **ret_error) {
+        tz_zone **zones;
+        int r;
+
+        for (size_t i = 0; i < l->n_zones; i++)
+                if (streq(tz_zone_name(l->zones[i]), name)) {
+                        *ret = tz_zone_ref(l->zones[i]);
+                        return 0;
+                }
+        zones = reallocarray(l->zones, l->n_zones + 1, sizeof(*zones));
+        if (!zones)
+                return -ENOMEM;
+        l->zones = zones;
+        r = tz_zone_load(name, &zones[l->n_zones], ret_error);
+        if (r < 0)
+                return r;
+        *ret = tz_zone_ref(zones[l->n_zones++]);
+        return 0;
+}
+
+/* UTC is kept as no time zone: the schedule then needs no zone data. */
 static void parse_timezone(loader *l, schedule *s, const cnode *n) {
+        const char *why = NULL;
+        int r;
+
         if (cvalue_string(l, n, "timezone", &s->timezone) < 0)
                 return;
-        if (!timezone_is_valid(s->timezone)) {
-                loader_error(l, n, "unknown time zone '%s' (an IANA name such as Europe/Berlin)", s->timezone);
+        if (streq(s->timezone, "UTC")) {
                 s->timezone = mfree(s->timezone);
-        } else if (streq(s->timezone, "UTC"))
+                return;
+        }
+        r = loader_zone(l, s->timezone, &s->zone, &why);
+        if (r == -ENOMEM)
+                l->oom = r;
+        else if (r == -EBADMSG)
+                loader_error(l, n, "time zone '%s': its file under /usr/share/zoneinfo is not a valid TZif file: %s",
+                             s->timezone, why ?: "malformed");
+        else if (r == -EINVAL)
+                loader_error(l, n, "unknown time zone '%s' (an IANA name such as Europe/Berlin)", s->timezone);
+        else if (r < 0)
+                loader_error(l, n, "cannot read time zone '%s' under /usr/share/zoneinfo: %s", s->timezone,
+                             strerror(-r));
+        if (r < 0)
                 s->timezone = mfree(s->timezone);
 }
 
