@@ -375,7 +375,7 @@ static void load_from_files(loader *l, const load_source *src) {
 static int load(const load_source *src, config **ret, config_diagnostics *ret_diagnostics) {
         _cleanup_(config_freep) config *c = NULL;
         config_diagnostics *d = ret_diagnostics;
-        loader l = { .diag = d };
+        loader l = { .diag = d, .now = time(NULL) };
         int r;
 
         *d = (config_diagnostics) {};

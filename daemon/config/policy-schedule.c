@@ -107,6 +107,45 @@ static int parse_cron(loader *l, schedule *s, const cnode *cron, const cnode *at
         return 0;
 }
 
+/*
+ * A run's creations start spread over `spread`, cut to a quarter of the time left in the slot
+ * (loop.c): say so where a policy's slots make the cut, at `spread` if it was set, else at the
+ * schedule. Slots are measured over the year from the load on (daylight saving time shortens
+ * wall-clock slots, cron's gaps differ).
+ */
+void config_schedule_check_spread(loader *l, const schedule *s, const cnode *n, const char *policy_name) {
+        char spread[DURATION_MAX], cut[DURATION_MAX] = "under 1s", slot[DURATION_MAX];
+        const char *file = l->file;
+        size_t file_index = l->file_index;
+        uint64_t shortest, bound;
+
+        if (l->config->spread == 0 || schedule_shortest_slot(s, l->now, l->now + 366 * 86400, &shortest) < 0)
+                return;
+        bound = shortest / CONFIG_SPREAD_SLOT_FRACTION;
+        if (bound >= l->config->spread)
+                return;
+        format_duration(l->config->spread, spread);
+        if (bound > 0)
+                format_duration(bound, cut);
+        format_duration(shortest, slot);
+        if (!l->spread_pos.file) {
+                loader_warning(l, n, "the default spread of %s is cut to %s for policy '%s': its slots last as "
+                               "little as %s, and a run's creations start within a quarter of the time left in "
+                               "the slot ('spread' in amirotd.yaml sets the window)",
+                               spread, cut, policy_name ?: "?", slot);
+                return;
+        }
+        /* At the global file's `spread`, then back to the policy's file. */
+        l->file = l->spread_pos.file;
+        l->file_index = l->spread_file_index;
+        loader_diag_at(l, l->spread_pos.line, l->spread_pos.column, CONFIG_SEVERITY_WARNING,
+                       "spread %s is cut to %s for policy '%s': its slots last as little as %s, and a run's "
+                       "creations start within a quarter of the time left in the slot",
+                       spread, cut, policy_name ?: "?", slot);
+        l->file = file;
+        l->file_index = file_index;
+}
+
 static const char *const schedule_keys[] = { "every", "at", "cron", "timezone", NULL };
 
 int config_schedule_parse(loader *l, schedule *s, const cnode *n) {

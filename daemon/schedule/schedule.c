@@ -215,6 +215,26 @@ int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret) {
         return 0;
 }
 
+/* Walks the slots that start in [from, until], at most SHORTEST_SLOT_WALK of them. */
+#define SHORTEST_SLOT_WALK 1000
+
+int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_t *ret) {
+        time_t a, b;
+        uint64_t shortest = UINT64_MAX;
+        int r;
+
+        r = schedule_slot_at(s, from, &a);
+        for (unsigned i = 0; r >= 0 && i < SHORTEST_SLOT_WALK && a <= until; i++, a = b) {
+                r = schedule_next_slot_after(s, a, &b);
+                if (r >= 0)
+                        shortest = MIN(shortest, (uint64_t) (b - a));
+        }
+        if (shortest == UINT64_MAX)
+                return r < 0 ? r : -ERANGE;
+        *ret = shortest;
+        return 0;
+}
+
 /* ---- slot ids ---- */
 
 char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]) {

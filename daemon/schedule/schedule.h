@@ -68,6 +68,11 @@ int schedule_slot_at(const schedule *s, time_t t, time_t *ret);
 /* The first slot start > t. */
 int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret);
 
+/* The shortest slot among those that start from the one containing `from` up to `until` (at most
+ * a thousand of them): daylight saving time shortens wall-clock slots, cron's gaps differ. 0,
+ * or schedule_slot_at()'s error. */
+int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_t *ret);
+
 /* A slot's identifier in names and tags: its start in UTC, "20261126T030000Z". */
 #define SLOT_ID_MAX 17
 char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]);   /* NULL outside years 0..9999 */
