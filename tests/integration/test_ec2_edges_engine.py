@@ -143,9 +143,12 @@ def test_image_of_a_future_slot_is_reported_and_does_not_displace_the_current_on
     (iid,) = run_instances(ec2, {"Role": "web"}, count=1)
     amirotd.write_policy("web", POLICY)
     once(amirotd, 1)
-    # A clock that ran ahead four days: the image carries slot 5, and (the run
-    # believing it is day 5) the image of slot 1 is retired.
-    once(amirotd, 5)
+    # The host's clock ran ahead four days while EC2's stayed right (an hour into
+    # day 1): the image carries slot 5, and (the run believing it is day 5) the
+    # image of slot 1 is retired. EC2's clock only moves forward: its images become
+    # visible on its own time (the simulator is eventually consistent).
+    amirotd.sim.set_clock("2030-01-01T04:30:00Z")
+    amirotd.run("once", now=slot(5))
     (future,) = images(ec2, **{"tag:amirotd:policy": "web"})
     assert tag_dict(future)["amirotd:slot"] == slot_id(5)
 
@@ -162,8 +165,9 @@ def test_image_of_a_future_slot_is_reported_and_does_not_displace_the_current_on
     assert warn[0]["AMIROTD_INSTANCE_ID"] == iid
     assert warn[0]["PRIORITY"] == "4"
 
-    # A second run in slot 2 reports it again and changes nothing.
-    p = once(amirotd, 2)
+    # A second run in slot 2 reports it again and changes nothing (EC2's clock is
+    # left where it is: set back, it would hide the images just made).
+    p = amirotd.run("once", now=slot(2))
     assert "has not begun" in p.stderr
     assert sorted(tag_dict(i)["amirotd:slot"] for i in images(ec2, **{"tag:amirotd:policy": "web"})) == \
         [slot_id(2), slot_id(5)]
