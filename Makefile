@@ -60,6 +60,7 @@ DAEMON_SRCS := \
 	daemon/base/log.c \
 	daemon/base/util.c \
 	daemon/schedule/time.c \
+	daemon/schedule/tzif.c \
 	daemon/schedule/cron.c \
 	daemon/schedule/zone.c \
 	daemon/schedule/schedule.c \
@@ -98,12 +99,13 @@ UNIT_TESTS := \
 	retry \
 	schedule \
 	sigv4 \
+	tzif \
 	util
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
-	install sigv4-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
+	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
 	check-man demo bench check-space-path
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
@@ -132,7 +134,7 @@ check: deps
 	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-integration \
 		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
-check-unit: $(UNIT_BINS) sigv4-vectors
+check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) "$$t"; done
 
 # test-sigv4 compares with botocore's SigV4Auth, which signs its table anew on every
@@ -140,6 +142,14 @@ check-unit: $(UNIT_BINS) sigv4-vectors
 sigv4-vectors:
 	@mkdir -p "$(BUILD)/tests"
 	$(Q)$(PYTHON) tests/unit/sigv4-botocore.py "$(BUILD)/tests/sigv4-vectors.txt"
+
+# test-tzif compares with Python's zoneinfo (its own reader of the same zone files):
+# a seeded sample of a few hundred instants and wall times per zone; TZ_PER_ZONE=5000
+# for the thorough run.
+TZ_PER_ZONE ?= 300
+tz-vectors:
+	@mkdir -p "$(BUILD)/tests"
+	$(Q)$(PYTHON) tests/unit/tz-zoneinfo.py "$(BUILD)/tests/tz-vectors.txt" --per-zone $(TZ_PER_ZONE)
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
 check-structure: all
@@ -185,7 +195,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds cron profile xml
+FUZZERS := config creds cron profile tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

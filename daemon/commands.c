@@ -67,11 +67,12 @@ static int clients_new(const config *c, sd_event **ret_event, aws_pool **ret_poo
 
 /* ---- check ----------------------------------------------------------------------------- */
 
-static void print_time_in(time_t t, const char *tz) {
+/* zone NULL: UTC. */
+static void print_time_in(time_t t, const tz_zone *zone) {
         char buf[64];
         struct tm tm;
 
-        if (schedule_local_time(t, tz, &tm) >= 0 && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
+        if (schedule_local_time(zone, t, &tm) >= 0 && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
                 fputs(buf, stdout);
 }
 
@@ -129,10 +130,10 @@ static void print_summary(const policy *p, time_t now) {
         printf(" %s\n", p->schedule.timezone ?: "UTC");
         if (schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
                 printf("  next slot: ");
-                print_time_in(next, p->schedule.timezone);
-                if (p->schedule.timezone) {
+                print_time_in(next, p->schedule.zone);
+                if (p->schedule.zone) {
                         printf(" (");
-                        print_time_in(next, "UTC");
+                        print_time_in(next, NULL);
                         printf(")");
                 }
                 printf("\n");

@@ -224,15 +224,31 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         notify_status(m);
 }
 
+/*
+ * The window over which the run's creations start: `spread`, cut to a quarter of the time
+ * left until the next slot (amirotd.yaml(5), "spread"). Images are named for the slot that is
+ * current when the run starts; a longer delay would create them in a later slot under the old
+ * slot's name, and keep the run in flight while the slots it should serve go by.
+ */
+static usec_t unit_spread(const unit *u, time_t now) {
+        usec_t spread = u->gen->config->spread * USEC_PER_SEC;
+        time_t next;
+
+        if (spread == 0 || schedule_next_slot_after(&u->policy->schedule, now, &next) < 0 || next <= now)
+                return spread;
+        return MIN(spread, (usec_t) (next - now) * USEC_PER_SEC / CONFIG_SPREAD_SLOT_FRACTION);
+}
+
 static void unit_start(unit *u) {
         manager *m = u->manager;
+        time_t now = time(NULL);
         engine_options eo = {
-                .now = time(NULL),
+                .now = now,
                 .wait = true,
                 .dry_run = u->gen->config->dry_run,
                 .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
-                .spread = u->gen->config->spread * USEC_PER_SEC,
+                .spread = unit_spread(u, now),
         };
         int r;
 

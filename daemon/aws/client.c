@@ -12,7 +12,10 @@
  *
  * Retries follow the SDKs' standard mode with a retry quota per client (one
  * client per service and region). Credentials that AWS rejects are
- * invalidated and fetched anew once per call. Every attempt is reported to the
+ * invalidated and fetched anew once per call. A request rejected for clock
+ * skew is signed again once, with the offset AWS's Date header shows, which
+ * the client keeps for every later request (retry.c has the rule and its
+ * source; the clock_skew callback hears of each correction). Every attempt is reported to the
  * trace callback, which never sees a secret or a signature. Callbacks come
  * only from the loop; cancel and free never call back.
  */
@@ -42,6 +45,7 @@ struct aws_call {
         http_call *http_call;
         usec_t pace_started;
         usec_t paced;                   /* this attempt's wait for a token */
+        int64_t signed_offset;          /* the clock offset this attempt was signed with */
 
         int result;
         xmlDoc *doc;
@@ -62,8 +66,10 @@ struct aws_client {
         unsigned max_attempts;
         aws_pacer *pacer;
         void (*trace)(const aws_call_trace *t, void *userdata);
+        void (*clock_skew)(const aws_clock_skew *s, void *userdata);
         void *trace_userdata;
 
+        int64_t clock_offset;           /* seconds added to time(NULL) when signing */
         retry_quota quota;
         sigv4_key_cache key_cache;
         uint64_t random_state;
@@ -186,6 +192,35 @@ static char *doc_request_id(xmlDoc *doc) {
         return id ?: xml_child_text_or_null(root, "ResponseMetadata/RequestId");
 }
 
+/*
+ * A clock-skew error (retry.c's rule): from now on the client signs with AWS's
+ * clock, and this call is signed again at once, once. The callback hears of a
+ * change of the offset only, so concurrent calls that all met the same skew
+ * report it once.
+ */
+static bool call_correct_clock(aws_call *call, const aws_error *err, const http_response *resp) {
+        aws_client *c = call->client;
+        int64_t offset, change;
+
+        if (!retry_clock_skew(err->code, time(NULL), call->signed_offset, resp->date, &offset))
+                return false;
+        change = offset - c->clock_offset;
+        c->clock_offset = offset;
+        if ((change <= -RETRY_CLOCK_SKEW_THRESHOLD_SEC || change >= RETRY_CLOCK_SKEW_THRESHOLD_SEC) && c->clock_skew)
+                c->clock_skew(&(aws_clock_skew) {
+                                .service = c->service,
+                                .region = c->region,
+                                .offset = offset,
+                                .error_code = err->code,
+                                .request_id = err->request_id ?: resp->request_id,
+                        }, c->trace_userdata);
+        if (retry_after_clock_skew(&call->retry, c->max_attempts) != RETRY_CORRECT_CLOCK)
+                return false;
+        trace(call, err->status, err->code, err->request_id ?: resp->request_id, resp->elapsed, 1,
+              retry_verdict_to_string(RETRY_CORRECT_CLOCK));
+        return true;
+}
+
 static void call_answer(http_call *hc, http_response *resp, void *userdata) {
         aws_call *call = userdata;
         aws_client *c = call->client;
@@ -232,6 +267,12 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
                 return;
         }
 
+        if (r == -EREMOTEIO && call_correct_clock(call, &err, resp)) {
+                aws_error_done(&err);
+                call_pace(call);
+                return;
+        }
+
         verdict = retry_after_failure(&c->quota, &call->retry, c->max_attempts, kind, client_random01(c), &delay);
         /* The trace's next_delay is 0 only when there is no retry: a retry at once reports 1 µs. */
         trace(call, err.status, err.code, err.request_id ?: resp->request_id, resp->elapsed,
@@ -270,7 +311,7 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
                         .payload_size = call->body_size,
                         .region = c->region,
                         .service = c->service,
-                        .now = time(NULL),
+                        .now = time(NULL) + (time_t) c->clock_offset,
                 }, creds, &c->key_cache, &sig);
         if (r < 0) {
                 call_fail(call, r, "Failed to sign the request");
@@ -295,6 +336,7 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
                 headers[n++] = h_token;
         headers[n] = NULL;
 
+        call->signed_offset = c->clock_offset;
         retry_attempt_begin(&call->retry);
         r = http_client_submit(c->http, &(http_request) {
                         .method = "POST",
@@ -417,6 +459,10 @@ http_client *aws_client_http(const aws_client *c) {
         return c ? c->http : NULL;
 }
 
+int64_t aws_client_clock_offset(const aws_client *c) {
+        return c ? c->clock_offset : 0;
+}
+
 int aws_client_new(http_client *http, creds_provider *creds, const aws_client_options *o, aws_client **ret) {
         aws_client *c;
         int r;
@@ -434,6 +480,7 @@ int aws_client_new(http_client *http, creds_provider *creds, const aws_client_op
         c->max_attempts = o->max_attempts ?: RETRY_MAX_ATTEMPTS_DEFAULT;
         c->pacer = o->pacer;
         c->trace = o->trace;
+        c->clock_skew = o->clock_skew;
         c->trace_userdata = o->trace_userdata;
         retry_quota_init(&c->quota, RETRY_QUOTA_INITIAL);
         if (getrandom(&c->random_state, sizeof(c->random_state), GRND_NONBLOCK) != sizeof(c->random_state))

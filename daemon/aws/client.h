@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * An AWS Query-protocol client for one service in one region: takes an
- * aws_query, waits for the region's token bucket, signs with SigV4 using the
+ * aws_query, waits for a token of its pacer, signs with SigV4 using the
  * current credentials, sends it over http.c, retries as the SDKs' "standard"
  * mode does, and hands back the parsed XML document or an aws_error.
  *
@@ -12,6 +12,7 @@
 #pragma once
 
 #include <libxml/tree.h>
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "base/util.h"
@@ -41,15 +42,30 @@ typedef struct aws_call_trace {
                                          * "retry quota exhausted", ... (retry_verdict_to_string) */
 } aws_call_trace;
 
+/*
+ * Reported when a client corrects its clock for skew (retry.c's rule): AWS's
+ * Date header says the host clock is off by -offset seconds, and the client
+ * signs with the local time + offset from now on (0: back in line).
+ */
+typedef struct aws_clock_skew {
+        const char *service;
+        const char *region;
+        int64_t offset;                 /* seconds: AWS's clock minus the local one */
+        const char *error_code;         /* the answer that showed it */
+        const char *request_id;
+} aws_clock_skew;
+
 typedef struct aws_client_options {
         const char *service;            /* "ec2" or "sts" */
         const char *region;             /* validated with aws_region_is_valid() */
         const char *endpoint_url;       /* NULL: aws_endpoint_url(service, region, NULL) */
         const char *api_version;        /* NULL: "2016-11-15" for ec2, "2011-06-15" for sts */
         unsigned max_attempts;          /* 0: 3, as the SDKs' standard mode */
-        aws_pacer *pacer;               /* may be NULL: no pacing; shared by the clients of a region */
+        aws_pacer *pacer;               /* may be NULL: no pacing; shared by the clients of one
+                                         * (account, region, service): see aws_pacers */
         void (*trace)(const aws_call_trace *t, void *userdata);
-        void *trace_userdata;
+        void (*clock_skew)(const aws_clock_skew *s, void *userdata);  /* may be NULL */
+        void *trace_userdata;           /* for trace and clock_skew */
 } aws_client_options;
 
 /* creds is borrowed and must outlive the client. An http:// endpoint_url is allowed (tests); callers warn. */
@@ -59,6 +75,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(aws_client *, aws_client_free);
 
 const char *aws_client_region(const aws_client *c);
 http_client *aws_client_http(const aws_client *c);
+/* Seconds added to the local clock when signing: 0 until AWS showed a clock skew. */
+int64_t aws_client_clock_offset(const aws_client *c);
 
 /*
  * Called once from the event loop. r: 0 with doc (owned by the client, valid

@@ -55,7 +55,7 @@ struct ec2_op {
                 ec2_instance_list instances;
                 ec2_image_list images;
                 ec2_snapshot_list snapshots;
-                char **kept;            /* OP_DEREGISTER */
+                char **deleted;         /* OP_DEREGISTER */
         };
         op_callback cb;
         void *userdata;
@@ -79,7 +79,7 @@ static ec2_op *op_free(ec2_op *op) {
                 ec2_snapshot_list_done(&op->snapshots);
                 break;
         case OP_DEREGISTER:
-                strv_free(op->kept);
+                strv_free(op->deleted);
                 break;
         default:
                 break;
@@ -104,7 +104,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         ec2_instance_list instances = {};
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
-        _cleanup_(strv_freep) char **kept = NULL;
+        _cleanup_(strv_freep) char **deleted = NULL;
 
         /* A failed op hands back no partial list. */
         if (r >= 0)
@@ -122,7 +122,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                         op->snapshots = (ec2_snapshot_list) {};
                         break;
                 case OP_DEREGISTER:
-                        kept = TAKE_PTR(op->kept);
+                        deleted = TAKE_PTR(op->deleted);
                         break;
                 default:
                         break;
@@ -154,7 +154,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 cb.done(r, err, userdata);
                 break;
         case OP_DEREGISTER:
-                cb.deregister(r, kept, err, userdata);
+                cb.deregister(r, deleted, err, userdata);
                 break;
         }
 }
@@ -274,7 +274,7 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                 break;
         case OP_RETURN:
         case OP_DEREGISTER:
-                r = op->kind == OP_RETURN ? ec2_parse_return(doc, &ok) : ec2_parse_deregister(doc, &ok, &op->kept);
+                r = op->kind == OP_RETURN ? ec2_parse_return(doc, &ok) : ec2_parse_deregister(doc, &ok, &op->deleted);
                 if (r < 0)
                         parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
                 else if (!ok) {
@@ -386,6 +386,11 @@ int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char
                 if (r >= 0)
                         r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
         }
+        /* "IncludeDisabled: Specifies whether to include disabled AMIs. Default: No
+         * disabled AMIs are included in the response." Also with ImageId.N: "A disabled
+         * AMI does not appear in DescribeImages API calls by default" (DisableImage). */
+        if (r >= 0)
+                r = aws_query_add(q, "IncludeDisabled", "true");
         if (r >= 0)
                 r = add_filters(q, filters, n);
         if (r < 0)

@@ -375,6 +375,13 @@ int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id) {
         return text_req(root, "imageId", ret_image_id);
 }
 
+/*
+ * "return: Is true if the request succeeds, and an error otherwise" (DeleteSnapshot,
+ * DeregisterImage, CreateTags): the element adds nothing to a 200 answer, and an
+ * endpoint that leaves it out (ec2sim --no-delete-snapshot-return) has still
+ * answered success. Only an explicit "false" is a failure; a <return> that is
+ * neither word is a malformed answer.
+ */
 int ec2_parse_return(xmlDoc *doc, bool *ret) {
         _cleanup_(freep) char *s = NULL;
         xmlNode *root = response_root(doc, NULL);
@@ -386,10 +393,10 @@ int ec2_parse_return(xmlDoc *doc, bool *ret) {
         len = root ? strlen((const char *) root->name) : 0;
         if (len < 8 || !streq((const char *) root->name + len - 8, "Response"))
                 return -EBADMSG;
-        r = text_req(root, "return", &s);
+        r = text_opt(root, "return", &s);
         if (r < 0)
                 return r;
-        if (streq(s, "true"))
+        if (!s || streq(s, "true"))
                 *ret = true;
         else if (streq(s, "false"))
                 *ret = false;
@@ -398,16 +405,18 @@ int ec2_parse_return(xmlDoc *doc, bool *ret) {
         return 0;
 }
 
-int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_kept) {
-        _cleanup_(strv_freep) char **kept = NULL;
+int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_deleted) {
+        _cleanup_(strv_freep) char **deleted = NULL;
         xmlNode *set;
         int r;
 
-        if (!ret_kept)
+        if (!ret_deleted)
                 return -EINVAL;
         r = ec2_parse_return(doc, ret);
         if (r < 0)
                 return r;
+        /* DeleteSnapshotReturnCode: "success | skipped | missing-permissions |
+         * internal-error | client-error": only "success" says the snapshot is gone. */
         set = xml_child(xmlDocGetRootElement(doc), "deleteSnapshotResultSet");
         for (xmlNode *it = xml_child(set, "item"); it; it = xml_next(it, "item")) {
                 _cleanup_(freep) char *id = NULL, *code = NULL;
@@ -416,12 +425,12 @@ int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_kept) {
                 if (r < 0)
                         return r;
                 code = xml_child_text_or_null(it, "returnCode");
-                if (streq_ptr(code, "success"))
+                if (!streq_ptr(code, "success"))
                         continue;
-                r = strv_push(&kept, TAKE_PTR(id));
+                r = strv_push(&deleted, TAKE_PTR(id));
                 if (r < 0)
                         return r;
         }
-        *ret_kept = TAKE_PTR(kept);
+        *ret_deleted = TAKE_PTR(deleted);
         return 0;
 }

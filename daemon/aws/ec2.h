@@ -24,12 +24,15 @@ int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **re
 int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token);
 int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token);
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
-/* DeregisterImage: <return>, and DeleteSnapshotResultSet when DeleteAssociatedSnapshots was sent. */
+/* The <return> of DeleteSnapshot, CreateTags, DeregisterImage: false only when EC2 says
+ * "false"; an answer without the element is success (EC2: "true if the request
+ * succeeds, and an error otherwise"). */
 int ec2_parse_return(xmlDoc *doc, bool *ret);
-/* DeregisterImage: <return>, and in *ret_kept the snapshots of deleteSnapshotResultSet
- * whose returnCode is not "success" (skipped, missing-permissions, ...): those EC2 did
- * not delete. NULL when there are none or no set was sent. */
-int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_kept);
+/* DeregisterImage: <return>, and in *ret_deleted the snapshots of deleteSnapshotResultSet
+ * whose returnCode is "success": those EC2 says it deleted. NULL when there are none,
+ * or when the answer has no set (DeleteAssociatedSnapshots not sent, or ignored by an
+ * endpoint that predates it): then EC2 deleted nothing that amirotd may count. */
+int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_deleted);
 
 /* ---- Calls ----------------------------------------------------------------------------- */
 
@@ -65,13 +68,17 @@ typedef void (*ec2_images_cb)(int r, ec2_image_list *l, const aws_error *err, vo
 typedef void (*ec2_snapshots_cb)(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_id_cb)(int r, const char *id, const aws_error *err, void *userdata);
 typedef void (*ec2_done_cb)(int r, const aws_error *err, void *userdata);
-/* kept: the snapshots DeleteAssociatedSnapshots did not delete (NULL-terminated, or NULL). */
-typedef void (*ec2_deregister_cb)(int r, char *const *kept, const aws_error *err, void *userdata);
+/* deleted: the snapshots EC2 says DeleteAssociatedSnapshots deleted (NULL-terminated, or
+ * NULL: none, or no per-snapshot result at all). Any other snapshot of the image is
+ * still there as far as the caller can know. */
+typedef void (*ec2_deregister_cb)(int r, char *const *deleted, const aws_error *err, void *userdata);
 
 /* DescribeInstances with filters (n may be 0), all pages (MaxResults 1000). */
 int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, ec2_instances_cb cb, void *userdata, ec2_op **ret_op);
 /* DescribeImages Owner=self with filters, or the given image ids (NULL-terminated, may be NULL;
- * an empty vector is -EINVAL), all pages. */
+ * an empty vector is -EINVAL), all pages. Always with IncludeDisabled=true: every caller
+ * reads images of its own account, and a disabled one (DisableImage) still holds its
+ * name and its snapshots, so it must be seen (EC2 hides it by default). */
 int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_images_cb cb, void *userdata, ec2_op **ret_op);
 /* DescribeSnapshots OwnerId=self with filters, all pages. */
 int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op);

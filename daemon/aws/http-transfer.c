@@ -93,27 +93,47 @@ static size_t write_callback(char *data, size_t size, size_t nmemb, void *userda
         return n;
 }
 
-static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
-        static const char name[] = "x-amzn-requestid:";
-        http_transfer *t = userdata;
-        size_t n = size * nmemb, k = strlen(name);
+/* The value of header line data[0..n) if it is header `name` (with its colon), trimmed, newly allocated. */
+static int header_value(const char *data, size_t n, const char *name, char **ret) {
+        size_t k = strlen(name);
         const char *v, *end;
-        char *id;
 
+        *ret = NULL;
         if (n <= k || strncasecmp(data, name, k) != 0)
-                return n;
+                return 0;
         v = data + k;
         end = data + n;
         while (v < end && (*v == ' ' || *v == '\t'))
                 v++;
         while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
                 end--;
-        id = strndup(v, (size_t) (end - v));
-        if (!id)
-                return 0;
-        free(t->request_id);
-        t->request_id = id;
-        return n;
+        *ret = strndup(v, (size_t) (end - v));
+        return *ret ? 1 : -ENOMEM;
+}
+
+static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        http_transfer *t = userdata;
+        size_t n = size * nmemb;
+        char *v;
+        int r;
+
+        r = header_value(data, n, "x-amzn-requestid:", &v);
+        if (r > 0) {
+                free(t->request_id);
+                t->request_id = v;
+        }
+        if (r == 0) {
+                /* AWS's answers carry Date, errors included: the server's clock, for clock skew.
+                 * curl_getdate() reads RFC 9110's IMF-fixdate and the obsolete forms. */
+                r = header_value(data, n, "date:", &v);
+                if (r > 0) {
+                        time_t d = curl_getdate(v, NULL);
+
+                        t->date = d > 0 ? d : 0;
+                        free(v);
+                }
+        }
+        return r < 0 ? 0 : n;
 }
 
 #define SETOPT(easy, opt, val)                                          \
@@ -209,6 +229,22 @@ void http_response_fail(int error, const char *message, http_response *ret) {
         };
 }
 
+/*
+ * Like http_errno_from_curl(), but knowing the transfer: curl reports bytes that
+ * are not an HTTP status line as CURLE_UNSUPPORTED_PROTOCOL ("Received HTTP/0.9
+ * when not allowed"), the code of a URL with a scheme it does not speak. With a
+ * connection made (a peer address known), it was the answer: -EBADMSG, an
+ * unreadable answer, which retry.c treats as transient.
+ */
+static int transfer_errno(http_transfer *t, CURLcode code) {
+        const char *ip = NULL;
+
+        if (code == CURLE_UNSUPPORTED_PROTOCOL &&
+            curl_easy_getinfo(t->easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && !isempty(ip))
+                return -EBADMSG;
+        return http_errno_from_curl(code);
+}
+
 void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret) {
         long status = 0;
 
@@ -218,6 +254,7 @@ void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret)
                 *ret = (http_response) { .status = status, .body_size = t->body.len };
                 ret->body = strbuf_steal(&t->body);
                 ret->request_id = TAKE_PTR(t->request_id);
+                ret->date = t->date;
                 if (!ret->body) {
                         http_response_done(ret);
                         http_response_fail(-ENOMEM, "Out of memory", ret);
@@ -226,8 +263,9 @@ void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret)
                 http_response_fail(-EFBIG, "Response larger than the allowed maximum", ret);
                 ret->status = status;
         } else {
-                http_response_fail(http_errno_from_curl(code), t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), ret);
+                http_response_fail(transfer_errno(t, code), t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), ret);
                 ret->status = status;
                 ret->request_id = TAKE_PTR(t->request_id);
+                ret->date = t->date;
         }
 }

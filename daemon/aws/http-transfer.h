@@ -19,6 +19,7 @@ typedef struct http_transfer {
         size_t max_response_size;
         bool too_big;                   /* the body went past max_response_size */
         char *request_id;               /* x-amzn-RequestId */
+        time_t date;                    /* the Date header; 0: none or unreadable */
 } http_transfer;
 
 /* An easy handle set up for req; private comes back as CURLINFO_PRIVATE. On failure

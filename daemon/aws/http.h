@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <systemd/sd-event.h>
 
 #include "base/util.h"
@@ -32,12 +33,15 @@ typedef struct http_response {
         int error;                      /* 0, or -errno of a transport failure: -ETIMEDOUT (connect or
                                          * total timeout), -ECONNREFUSED, -ECONNRESET (reset, closed
                                          * early), -EHOSTUNREACH (DNS), -EPROTO (TLS), -EFBIG (larger
-                                         * than max_response_size), -ENOMEM, -EIO (other) */
+                                         * than max_response_size), -EBADMSG (an answer that is not
+                                         * HTTP), -ENOMEM, -EIO (other) */
         char *error_message;            /* curl's message for a transport failure */
         long status;                    /* HTTP status; 0 when no answer */
         char *body;                     /* NUL-terminated (body_size excludes the NUL); never NULL on success */
         size_t body_size;
         char *request_id;               /* x-amzn-RequestId header, if sent */
+        time_t date;                    /* the server's Date header (RFC 9110, 6.6.1), for
+                                         * clock skew; 0 when absent or unreadable */
         usec_t elapsed;                 /* time from start to completion */
 } http_response;
 

@@ -196,3 +196,96 @@ double aws_pacer_tokens(aws_pacer *p, const char *action, usec_t now) {
         bucket_refill(p, b, now);
         return b->tokens;
 }
+
+/* ---- One pacer per (account, region, service) ------------------------------------------- */
+
+typedef struct pacer_entry {
+        char *account;
+        char *region;
+        char *service;
+        aws_pacer *pacer;
+        struct pacer_entry *next;
+} pacer_entry;
+
+struct aws_pacers {
+        pace_bucket_config config[_PACE_CATEGORY_MAX];
+        pacer_entry *entries;
+        size_t n_entries;
+};
+
+int aws_pacers_new(const pace_bucket_config config[_PACE_CATEGORY_MAX], aws_pacers **ret) {
+        _cleanup_(aws_pacer_freep) aws_pacer *probe = NULL;
+        aws_pacers *s;
+        int r;
+
+        if (!config)
+                config = pace_default_config;
+        r = aws_pacer_new(config, &probe);      /* validates config once, here */
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        memcpy(s->config, config, sizeof(s->config));
+        *ret = s;
+        return 0;
+}
+
+static pacer_entry *pacer_entry_free(pacer_entry *e) {
+        if (!e)
+                return NULL;
+        aws_pacer_free(e->pacer);
+        free(e->account);
+        free(e->region);
+        free(e->service);
+        return mfree(e);
+}
+
+aws_pacers *aws_pacers_free(aws_pacers *s) {
+        if (!s)
+                return NULL;
+        while (s->entries) {
+                pacer_entry *e = s->entries;
+                s->entries = e->next;
+                pacer_entry_free(e);
+        }
+        return mfree(s);
+}
+
+int aws_pacers_get(aws_pacers *s, const char *account, const char *region, const char *service, aws_pacer **ret) {
+        pacer_entry *e;
+        int r;
+
+        if (!s || isempty(account) || isempty(region) || isempty(service) || !ret)
+                return -EINVAL;
+        for (e = s->entries; e; e = e->next)
+                if (streq(e->account, account) && streq(e->region, region) && streq(e->service, service)) {
+                        *ret = e->pacer;
+                        return 0;
+                }
+
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->account = strdup(account);
+        e->region = strdup(region);
+        e->service = strdup(service);
+        if (!e->account || !e->region || !e->service) {
+                pacer_entry_free(e);
+                return -ENOMEM;
+        }
+        r = aws_pacer_new(s->config, &e->pacer);
+        if (r < 0) {
+                pacer_entry_free(e);
+                return r;
+        }
+        e->next = s->entries;
+        s->entries = e;
+        s->n_entries++;
+        *ret = e->pacer;
+        return 0;
+}
+
+size_t aws_pacers_count(const aws_pacers *s) {
+        return s ? s->n_entries : 0;
+}

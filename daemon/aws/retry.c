@@ -45,8 +45,10 @@ static const char *const transient_codes[] = {
 /*
  * Rejected credentials that fresh ones (or a fresh signature) may fix: temporary
  * credentials that expired or were rotated under us (IMDS, AssumeRole), and
- * RequestExpired, whose retry is signed anew with the current time. A second
- * rejection is final: then the keys or the clock are wrong, and the caller says so.
+ * RequestExpired, which EC2 also answers for expired temporary credentials. A
+ * clock that is off is told apart before, by the answer's Date header
+ * (retry_clock_skew()). A second rejection is final: then the keys are wrong,
+ * and the caller says so.
  */
 static const char *const credentials_codes[] = {
         "AuthFailure",
@@ -54,6 +56,23 @@ static const char *const credentials_codes[] = {
         "ExpiredTokenException",
         "RequestExpired",
         "InvalidClientTokenId",
+};
+
+/*
+ * Errors of a request signed at the wrong time, from the AWS SDK for Java v2
+ * (AwsErrorCodes.CLOCK_SKEW_ERROR_CODES): EC2 answers RequestExpired ("Request
+ * has expired."), STS SignatureDoesNotMatch ("Signature expired: ..."), others
+ * RequestTimeTooSkewed, InvalidSignatureException or RequestInTheFuture.
+ * AuthFailure and RequestExpired also mean rejected credentials: only the Date
+ * header tells the two apart (retry_clock_skew()).
+ */
+static const char *const clock_skew_codes[] = {
+        "RequestTimeTooSkewed",
+        "RequestExpired",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "AuthFailure",
+        "RequestInTheFuture",
 };
 
 static bool code_in(const char *code, const char *const *list, size_t n) {
@@ -75,6 +94,35 @@ bool retry_code_is_transient(const char *code) {
 
 bool retry_code_is_credentials(const char *code) {
         return code_in(code, credentials_codes, ELEMENTSOF(credentials_codes));
+}
+
+bool retry_code_is_clock_skew(const char *code) {
+        return code_in(code, clock_skew_codes, ELEMENTSOF(clock_skew_codes));
+}
+
+/*
+ * The rule of the SDKs that correct clock skew (AWS SDK for Java v2:
+ * RetryableStageHelper.adjustClockIfClockSkew(), ClockSkewAdjuster, ClockSkew;
+ * the Java v1 ClockSkewAdjuster likewise; the .NET SDK's "clock-skew correction"):
+ * on an error with a clock-skew code, the offset is the server's Date minus the
+ * local time the answer came at, applied to every later signature of the
+ * client, and the request is retried signed anew. Java v2 recommends an
+ * adjustment only beyond 4 minutes (ClockSkew.CLOCK_SKEW_ADJUST_THRESHOLD),
+ * which keeps the Date header's one-second resolution and the network's
+ * latency from moving the offset back and forth. botocore does not correct
+ * skew at all (boto3 issue 1252).
+ */
+bool retry_clock_skew(const char *code, time_t local_now, int64_t signed_offset, time_t server_date,
+                      int64_t *ret_offset) {
+        int64_t skew;
+
+        if (!retry_code_is_clock_skew(code) || server_date <= 0 || local_now <= 0)
+                return false;
+        skew = (int64_t) server_date - ((int64_t) local_now + signed_offset);
+        if (skew > -RETRY_CLOCK_SKEW_THRESHOLD_SEC && skew < RETRY_CLOCK_SKEW_THRESHOLD_SEC)
+                return false;
+        *ret_offset = (int64_t) server_date - (int64_t) local_now;
+        return true;
 }
 
 static const char *const kind_table[_RETRY_KIND_MAX] = {
@@ -104,6 +152,7 @@ static const char *const verdict_table[_RETRY_VERDICT_MAX] = {
         [RETRY_NO_MAX_ATTEMPTS] = "maximum attempts reached",
         [RETRY_NO_QUOTA] = "retry quota exhausted",
         [RETRY_NO_CREDENTIALS_REFRESHED] = "credentials rejected after a refresh",
+        [RETRY_CORRECT_CLOCK] = "correct the clock and retry",
 };
 
 const char *retry_verdict_to_string(retry_verdict v) {
@@ -115,7 +164,22 @@ static bool status_is_transient(long status) {
 }
 
 retry_kind retry_classify(int error, long status, const char *code) {
-        if (error < 0 && error != -EBADMSG)
+        /*
+         * An answer that cannot be read (bytes that are not HTTP, a body that is
+         * not well-formed XML, an error document without a code) is transient,
+         * whatever its status: the next attempt most likely gets a whole one.
+         * botocore's standard mode retries HTTPClientError, the exception of a
+         * response that is not HTTP (retries/standard.py, TransientRetryableChecker:
+         * _TRANSIENT_EXCEPTION_CLS = (ConnectionError, HTTPClientError)), and the
+         * SDKs' guide counts "transient errors" among those standard mode retries
+         * within the retry quota ("Retry behavior", AWS SDKs and Tools Reference
+         * Guide). A mutating call retried after such an answer may already have
+         * run: callers recognise the outcome by the error its retry gets (see
+         * retry.h).
+         */
+        if (error == -EBADMSG)
+                return RETRY_KIND_TRANSIENT;
+        if (error < 0)
                 switch (error) {
                 case -ETIMEDOUT:
                         return RETRY_KIND_TIMEOUT;
@@ -216,6 +280,17 @@ retry_verdict retry_after_failure(retry_quota *q, retry_state *s, unsigned max_a
         s->last_cost = cost;
         *ret_delay = retry_backoff(kind, s->attempts, random01);
         return RETRY_YES;
+}
+
+retry_verdict retry_after_clock_skew(retry_state *s, unsigned max_attempts) {
+        if (max_attempts == 0)
+                max_attempts = RETRY_MAX_ATTEMPTS_DEFAULT;
+        /* One correction a call: a second skew error means the server's clock moves, or its Date lies. */
+        if (s->clock_corrected || s->attempts >= max_attempts)
+                return _RETRY_VERDICT_INVALID;
+        s->clock_corrected = true;
+        s->last_cost = 0;
+        return RETRY_CORRECT_CLOCK;
 }
 
 void retry_after_success(retry_quota *q, retry_state *s) {

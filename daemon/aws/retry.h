@@ -8,13 +8,16 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "base/util.h"
 
 typedef enum retry_kind {
         RETRY_KIND_SUCCESS,
         RETRY_KIND_THROTTLING,          /* RequestLimitExceeded, Throttling, HTTP 429, ... */
-        RETRY_KIND_TRANSIENT,           /* InternalError, Unavailable, HTTP 500/502/503/504, resets */
+        RETRY_KIND_TRANSIENT,           /* InternalError, Unavailable, HTTP 500/502/503/504, resets,
+                                         * unreadable answers */
         RETRY_KIND_TIMEOUT,             /* transient, costs more quota */
         RETRY_KIND_CREDENTIALS,         /* AuthFailure, ExpiredToken, ...: refresh once, then fail */
         RETRY_KIND_FATAL,               /* client errors and local failures: never retried */
@@ -28,11 +31,36 @@ retry_kind retry_kind_from_string(const char *s);
 bool retry_code_is_throttling(const char *code);
 bool retry_code_is_transient(const char *code);
 bool retry_code_is_credentials(const char *code);
+/* An error a request signed at the wrong time gets (AWS SDK for Java v2's CLOCK_SKEW_ERROR_CODES). */
+bool retry_code_is_clock_skew(const char *code);
+
+/* The SDKs correct their clock only beyond this distance from the server's (Java v2, ClockSkew). */
+#define RETRY_CLOCK_SKEW_THRESHOLD_SEC (4 * 60)
 
 /*
- * error: 0 when an answer arrived, else the transport's -errno (http.c);
- * -EBADMSG (an unreadable answer) is judged by its status. status: the HTTP
- * status, 0 without an answer. code: AWS's error code, or NULL.
+ * Clock skew, as the AWS SDKs correct it: when an answer's error code is a
+ * clock-skew code and the server's Date (server_date, 0: none) lies at least
+ * RETRY_CLOCK_SKEW_THRESHOLD_SEC from the time the request was signed with
+ * (local_now + signed_offset), returns true and sets *ret_offset to
+ * server_date - local_now, the offset to sign with from now on. Else false.
+ */
+bool retry_clock_skew(const char *code, time_t local_now, int64_t signed_offset, time_t server_date,
+                      int64_t *ret_offset);
+
+/*
+ * error: 0 when an answer arrived, else the transport's -errno (http.c) or
+ * -EBADMSG for an answer that could not be read (not HTTP, malformed XML).
+ * status: the HTTP status, 0 without an answer. code: AWS's error code, or NULL.
+ *
+ * Transient failures are retried for mutating calls too, although the action
+ * may have run before its answer was lost or spoiled. The calls amirotd makes
+ * are idempotent by name or id, and the retry's error then means "done":
+ *   CreateImage      InvalidAMIName.Duplicate: the image of that name exists
+ *                    (look it up by name; it may not be visible at once)
+ *   DeregisterImage  InvalidAMIID.NotFound or InvalidAMIID.Unavailable
+ *   DeleteSnapshot   InvalidSnapshot.NotFound
+ *   CreateTags       none: writing the same tags again is harmless
+ * (run/exec.c treats each of these as done.)
  */
 retry_kind retry_classify(int error, long status, const char *code);
 
@@ -69,6 +97,7 @@ typedef struct retry_state {
         unsigned attempts;              /* attempts made so far */
         unsigned last_cost;             /* quota taken for the retry in progress; refunded on success */
         bool credentials_refreshed;
+        bool clock_corrected;
 } retry_state;
 
 typedef enum retry_verdict {
@@ -78,6 +107,7 @@ typedef enum retry_verdict {
         RETRY_NO_MAX_ATTEMPTS,
         RETRY_NO_QUOTA,
         RETRY_NO_CREDENTIALS_REFRESHED, /* the credentials were refreshed once already */
+        RETRY_CORRECT_CLOCK,            /* sign again with the corrected clock, at once */
         _RETRY_VERDICT_MAX,
         _RETRY_VERDICT_INVALID = -EINVAL,
 } retry_verdict;
@@ -95,6 +125,14 @@ void retry_attempt_begin(retry_state *s);
  */
 retry_verdict retry_after_failure(retry_quota *q, retry_state *s, unsigned max_attempts, retry_kind kind,
                                   double random01, usec_t *ret_delay);
+
+/*
+ * After an attempt that failed for clock skew (retry_clock_skew() said so):
+ * RETRY_CORRECT_CLOCK once per call, without quota, counting as an attempt;
+ * a second time, or past max_attempts, _RETRY_VERDICT_INVALID:
+ * judge the failure with retry_after_failure() as any other.
+ */
+retry_verdict retry_after_clock_skew(retry_state *s, unsigned max_attempts);
 
 /* After a successful attempt: refunds the retry's cost, or RETRY_NO_RETRY_INCREMENT. */
 void retry_after_success(retry_quota *q, retry_state *s);

@@ -19,6 +19,8 @@
 #define MESSAGE_POLICY_RUN_FAILED    "13e3e963733140bebc2afd86bc27ad6a"
 #define MESSAGE_RELOAD_FAILED        "0050a776a8c949faa5ec9445d1a1a7ec"
 #define MESSAGE_IMAGE_FAILED         "19cf97129ba245de8fb8776f36cc278c"
+#define MESSAGE_IMAGE_FUTURE_SLOT    "b534bda9173f4724aafcda365cd8a940"
+#define MESSAGE_IMAGE_PROTECTED      "d13b28eddfb34a85b065381cb087f642"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

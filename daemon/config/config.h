@@ -81,6 +81,11 @@ int config_load_from_memory(const char *global_yaml, size_t global_size,
  */
 int config_dump(FILE *f, const config *c);
 
+/* The spread of a run's creations is cut to the time left until the next slot divided by this,
+ * so that every image is created within the slot it is named for; `check` warns where a
+ * configured spread is cut by a policy's shortest slot. */
+#define CONFIG_SPREAD_SLOT_FRACTION 4
+
 /* ---- Values (pure; exposed for tests) ------------------------------------------------- */
 
 /* "90s", "30m", "6h", "7d", "2w", "1h30m": whole seconds, > 0, at most 100 years. The

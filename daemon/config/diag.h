@@ -22,6 +22,11 @@ typedef struct loader {
         size_t *policy_file;            /* file_index of each policy, CONFIG_MAX_POLICIES of them */
         size_t cap_diag;
         bool truncated;                 /* CONFIG_MAX_DIAGNOSTICS reached */
+        tz_zone **zones;                /* every time zone read by this load, each once */
+        size_t n_zones;
+        time_t now;                     /* when the load began: slot lengths are measured from it */
+        config_pos spread_pos;          /* of the global `spread`; file NULL: the default */
+        size_t spread_file_index;
         int oom;                        /* -ENOMEM once an allocation failed */
 } loader;
 

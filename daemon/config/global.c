@@ -269,8 +269,11 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
                 (void) cvalue_duration(l, val, k, 1, 3600, &c->poll_initial);
         } else if (streq(k, "poll_max"))
                 (void) cvalue_duration(l, val, k, 1, 3600, &c->poll_max);
-        else if (streq(k, "spread"))
+        else if (streq(k, "spread")) {
+                l->spread_pos = (config_pos) { l->file, val->line, val->column };
+                l->spread_file_index = l->file_index;
                 (void) cvalue_duration(l, val, k, 0, 86400, &c->spread);
+        }
         else if (streq(k, "policies_dir"))
                 (void) cvalue_string(l, val, k, &c->policies_dir);
         else

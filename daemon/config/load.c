@@ -382,7 +382,7 @@ static void load_from_files(loader *l, const load_source *src) {
 static int load(const load_source *src, config **ret, config_diagnostics *ret_diagnostics) {
         _cleanup_(config_freep) config *c = NULL;
         config_diagnostics *d = ret_diagnostics;
-        loader l = { .diag = d };
+        loader l = { .diag = d, .now = time(NULL) };
         int r;
 
         *d = (config_diagnostics) {};
@@ -408,6 +408,10 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
                 loader_diagnostics_finish(&l);
         loader_diagnostics_done(&l);
         free(l.policy_file);
+        /* The policies hold their own references to the zones. */
+        for (size_t i = 0; i < l.n_zones; i++)
+                tz_zone_unref(l.zones[i]);
+        free(l.zones);
         if (l.oom) {
                 config_diagnostics_done(d);
                 return -ENOMEM;

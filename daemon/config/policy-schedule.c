@@ -28,14 +28,51 @@ static int parse_at(loader *l, const cnode *n, uint32_t *ret) {
         return 0;
 }
 
-/* UTC is kept as no time zone: the schedule then needs no zone database. */
+/* Each zone's file is read once per load and shared by every policy that names it; a reload
+ * reads them afresh, so an upgraded tzdata takes effect with `systemctl reload`. */
+static int loader_zone(loader *l, const char *name, tz_zone **ret, const char **ret_error) {
+        tz_zone **zones;
+        int r;
+
+        for (size_t i = 0; i < l->n_zones; i++)
+                if (streq(tz_zone_name(l->zones[i]), name)) {
+                        *ret = tz_zone_ref(l->zones[i]);
+                        return 0;
+                }
+        zones = reallocarray(l->zones, l->n_zones + 1, sizeof(*zones));
+        if (!zones)
+                return -ENOMEM;
+        l->zones = zones;
+        r = tz_zone_load(name, &zones[l->n_zones], ret_error);
+        if (r < 0)
+                return r;
+        *ret = tz_zone_ref(zones[l->n_zones++]);
+        return 0;
+}
+
+/* UTC is kept as no time zone: the schedule then needs no zone data. */
 static void parse_timezone(loader *l, schedule *s, const cnode *n) {
+        const char *why = NULL;
+        int r;
+
         if (cvalue_string(l, n, "timezone", &s->timezone) < 0)
                 return;
-        if (!timezone_is_valid(s->timezone)) {
-                loader_error(l, n, "unknown time zone '%s' (an IANA name such as Europe/Berlin)", s->timezone);
+        if (streq(s->timezone, "UTC")) {
                 s->timezone = mfree(s->timezone);
-        } else if (streq(s->timezone, "UTC"))
+                return;
+        }
+        r = loader_zone(l, s->timezone, &s->zone, &why);
+        if (r == -ENOMEM)
+                l->oom = r;
+        else if (r == -EBADMSG)
+                loader_error(l, n, "time zone '%s': its file under /usr/share/zoneinfo is not a valid TZif file: %s",
+                             s->timezone, why ?: "malformed");
+        else if (r == -EINVAL)
+                loader_error(l, n, "unknown time zone '%s' (an IANA name such as Europe/Berlin)", s->timezone);
+        else if (r < 0)
+                loader_error(l, n, "cannot read time zone '%s' under /usr/share/zoneinfo: %s", s->timezone,
+                             strerror(-r));
+        if (r < 0)
                 s->timezone = mfree(s->timezone);
 }
 
@@ -68,6 +105,45 @@ static int parse_cron(loader *l, schedule *s, const cnode *cron, const cnode *at
                                "makes many images and many CreateImage calls", s->cron_expr,
                                __builtin_popcountll(s->cron.minutes));
         return 0;
+}
+
+/*
+ * A run's creations start spread over `spread`, cut to a quarter of the time left in the slot
+ * (loop.c): say so where a policy's slots make the cut, at `spread` if it was set, else at the
+ * schedule. Slots are measured over the year from the load on (daylight saving time shortens
+ * wall-clock slots, cron's gaps differ).
+ */
+void config_schedule_check_spread(loader *l, const schedule *s, const cnode *n, const char *policy_name) {
+        char spread[DURATION_MAX], cut[DURATION_MAX] = "under 1s", slot[DURATION_MAX];
+        const char *file = l->file;
+        size_t file_index = l->file_index;
+        uint64_t shortest, bound;
+
+        if (l->config->spread == 0 || schedule_shortest_slot(s, l->now, l->now + 366 * 86400, &shortest) < 0)
+                return;
+        bound = shortest / CONFIG_SPREAD_SLOT_FRACTION;
+        if (bound >= l->config->spread)
+                return;
+        format_duration(l->config->spread, spread);
+        if (bound > 0)
+                format_duration(bound, cut);
+        format_duration(shortest, slot);
+        if (!l->spread_pos.file) {
+                loader_warning(l, n, "the default spread of %s is cut to %s for policy '%s': its slots last as "
+                               "little as %s, and a run's creations start within a quarter of the time left in "
+                               "the slot ('spread' in amirotd.yaml sets the window)",
+                               spread, cut, policy_name ?: "?", slot);
+                return;
+        }
+        /* At the global file's `spread`, then back to the policy's file. */
+        l->file = l->spread_pos.file;
+        l->file_index = l->spread_file_index;
+        loader_diag_at(l, l->spread_pos.line, l->spread_pos.column, CONFIG_SEVERITY_WARNING,
+                       "spread %s is cut to %s for policy '%s': its slots last as little as %s, and a run's "
+                       "creations start within a quarter of the time left in the slot",
+                       spread, cut, policy_name ?: "?", slot);
+        l->file = file;
+        l->file_index = file_index;
 }
 
 static const char *const schedule_keys[] = { "every", "at", "cron", "timezone", NULL };

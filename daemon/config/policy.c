@@ -326,7 +326,7 @@ static const char *const policy_keys[] = {
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
 typedef struct policy_seen {
-        const cnode *name, *name_template, *description_template, *external_id;
+        const cnode *name, *name_template, *description_template, *external_id, *schedule_node;
         bool targets, schedule, retain;
 } policy_seen;
 
@@ -372,6 +372,7 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) parse_targets(l, p, v);
         } else if (streq(k, "schedule")) {
                 seen->schedule = true;
+                seen->schedule_node = v;
                 (void) config_schedule_parse(l, &p->schedule, v);
         } else if (streq(k, "image"))
                 (void) parse_image(l, p, v, &seen->name_template, &seen->description_template);
@@ -426,6 +427,8 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 check_template(l, p, map, p->name_template, CONFIG_TEMPLATE_NAME);
         if (seen->description_template)
                 check_template(l, p, seen->description_template, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
+        if (seen->schedule_node)
+                config_schedule_check_spread(l, &p->schedule, seen->schedule_node, p->name);
         return l->oom;
 }
 

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * See clients.h. EC2 throttles per account and region, so the pacer is per
- * region and shared; credentials are per role. Each client is keyed by
- * (region, role_arn, external_id) and lives as long as the pool.
+ * See clients.h. EC2 throttles per account and region ("Amazon EC2 throttles
+ * EC2 API requests for each AWS account on a per-Region basis"), so each
+ * (account, region, service) has its own pacer (pace.h's aws_pacers), shared by
+ * every client of that key: a role_arn policy paces in the role's account, STS
+ * apart from EC2, and all policies of the default credentials in their one
+ * account. Credentials are per role. Each client is keyed by (region, role_arn,
+ * external_id) and lives as long as the pool.
  */
 #include <stdio.h>
 
 #include "aws/endpoint.h"
+#include "aws/retry.h"
 #include "run/clients.h"
 #include "base/log.h"
 
@@ -19,20 +24,15 @@ typedef struct pool_entry {
         aws_client *ec2;
 } pool_entry;
 
-typedef struct region_pacer {
-        char *region;
-        aws_pacer *pacer;
-} region_pacer;
-
 struct aws_pool {
         const config *config;
         http_client *http;
         creds_provider *creds;
-        region_pacer *pacers;
-        size_t n_pacers;
+        aws_pacers *pacers;
         pool_entry *entries;
         size_t n_entries;
         char **warned;                  /* endpoints already warned about */
+        int64_t warned_clock_offset;    /* the clock skew last reported, in seconds */
 };
 
 static void trace_call(const aws_call_trace *t, void *userdata) {
@@ -48,6 +48,31 @@ static void trace_call(const aws_call_trace *t, void *userdata) {
                  t->next_delay > 0 ? ", will retry" : "");
 }
 
+/*
+ * A client corrected its clock for AWS's (client.c). Every client of the pool
+ * learns the same skew on its first request; the operator hears of it once,
+ * and again only if it changes by more than retry.c's threshold.
+ */
+static void on_clock_skew(const aws_clock_skew *s, void *userdata) {
+        aws_pool *p = userdata;
+        int64_t change = s->offset - p->warned_clock_offset;
+        log_fields f = { .region = s->region, .error_code = s->error_code, .request_id = s->request_id };
+
+        if (change > -RETRY_CLOCK_SKEW_THRESHOLD_SEC && change < RETRY_CLOCK_SKEW_THRESHOLD_SEC)
+                return;
+        p->warned_clock_offset = s->offset;
+        if (s->offset > -RETRY_CLOCK_SKEW_THRESHOLD_SEC && s->offset < RETRY_CLOCK_SKEW_THRESHOLD_SEC) {
+                log_full(LOG_NOTICE, 0, NULL, &f, "host clock agrees with AWS again (%s in %s), signing with it",
+                         s->service, s->region);
+                return;
+        }
+        log_full(LOG_WARNING, 0, NULL, &f,
+                 "host clock is off by %lld seconds (%s AWS's: %s in %s answered %s, with its Date header); "
+                 "signing requests with AWS's time, check time synchronisation (timedatectl)",
+                 (long long) (s->offset < 0 ? -s->offset : s->offset), s->offset < 0 ? "ahead of" : "behind",
+                 s->service, s->region, s->error_code ?: "a clock skew error");
+}
+
 int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
         _cleanup_(aws_pool_freep) aws_pool *p = NULL;
         creds_options co;
@@ -58,6 +83,9 @@ int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
                 return -ENOMEM;
         p->config = c;
 
+        r = aws_pacers_new(c->pacing, &p->pacers);
+        if (r < 0)
+                return r;
         r = http_client_new(event, &p->http);
         if (r < 0)
                 return r;
@@ -91,11 +119,7 @@ aws_pool *aws_pool_free(aws_pool *p) {
                 free(e->external_id);
         }
         free(p->entries);
-        for (size_t i = 0; i < p->n_pacers; i++) {
-                aws_pacer_free(p->pacers[i].pacer);
-                free(p->pacers[i].region);
-        }
-        free(p->pacers);
+        aws_pacers_free(p->pacers);
         strv_free(p->warned);
         creds_provider_free(p->creds);
         http_client_free(p->http);
@@ -110,39 +134,37 @@ http_client *aws_pool_http(aws_pool *p) {
         return p->http;
 }
 
-static int pool_pacer(aws_pool *p, const char *region, aws_pacer **ret) {
-        region_pacer *n;
-        int r;
+/*
+ * The account whose buckets a policy's calls draw from: the role's account
+ * (arn:PARTITION:iam::ACCOUNT:role/NAME, checked by the configuration), or one
+ * name for the default credentials, which all belong to one account, whichever
+ * it is: asking STS which would cost a call and a permission for nothing.
+ */
+#define DEFAULT_CREDENTIALS_ACCOUNT "default credentials"
 
-        for (size_t i = 0; i < p->n_pacers; i++)
-                if (streq(p->pacers[i].region, region)) {
-                        *ret = p->pacers[i].pacer;
-                        return 0;
-                }
+static int pacing_account(const char *role_arn, char **ret) {
+        const char *a = role_arn;
 
-        n = reallocarray(p->pacers, p->n_pacers + 1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        p->pacers = n;
-        n = &p->pacers[p->n_pacers];
-        *n = (region_pacer) {};
-        n->region = strdup(region);
-        if (!n->region)
-                return -ENOMEM;
-        r = aws_pacer_new(p->config->pacing, &n->pacer);
-        if (r < 0) {
-                free(n->region);
-                return r;
+        if (!role_arn) {
+                *ret = strdup(DEFAULT_CREDENTIALS_ACCOUNT);
+                return *ret ? 0 : -ENOMEM;
         }
-        p->n_pacers++;
-        *ret = n->pacer;
-        return 0;
+        for (int field = 0; field < 4; field++) {
+                a = strchr(a, ':');
+                if (!a)
+                        return -EINVAL;
+                a++;
+        }
+        *ret = strndup(a, strcspn(a, ":"));
+        return *ret ? 0 : -ENOMEM;
 }
 
-static int pool_client(aws_pool *p, const char *service, const char *region, creds_provider *creds, aws_client **ret) {
-        _cleanup_(freep) char *endpoint = NULL, *why = NULL;
+static int pool_client(aws_pool *p, const char *service, const char *region, const char *role_arn,
+                       creds_provider *creds, aws_client **ret) {
+        _cleanup_(freep) char *endpoint = NULL, *why = NULL, *account = NULL;
         aws_endpoint_options eo = config_endpoint_options(p->config, service, region);
         int r = aws_endpoint_resolve(&eo, service, region, &endpoint, &why);
+
         if (r < 0)
                 return log_error_errno(r, "no %s endpoint for region '%s': %s", service, region, why ?: strerror(-r));
         aws_client_options o = {
@@ -150,9 +172,14 @@ static int pool_client(aws_pool *p, const char *service, const char *region, cre
                 .region = region,
                 .endpoint_url = endpoint,
                 .trace = trace_call,
+                .clock_skew = on_clock_skew,
+                .trace_userdata = p,
         };
 
-        r = pool_pacer(p, region, &o.pacer);
+        r = pacing_account(role_arn, &account);
+        if (r < 0)
+                return r;
+        r = aws_pacers_get(p->pacers, account, region, service, &o.pacer);
         if (r < 0)
                 return r;
 
@@ -192,7 +219,8 @@ int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client 
         }
 
         if (pol->role_arn) {
-                r = pool_client(p, "sts", region, p->creds, &e->sts);
+                /* STS is called with the base credentials, in their account. */
+                r = pool_client(p, "sts", region, NULL, p->creds, &e->sts);
                 if (r < 0)
                         goto fail;
                 r = creds_provider_new_assume_role(e->sts, pol->role_arn, NULL, pol->external_id, 0, &e->role_creds);
@@ -200,7 +228,7 @@ int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client 
                         goto fail;
         }
 
-        r = pool_client(p, "ec2", region, e->role_creds ?: p->creds, &e->ec2);
+        r = pool_client(p, "ec2", region, pol->role_arn, e->role_creds ?: p->creds, &e->ec2);
         if (r < 0)
                 goto fail;
 

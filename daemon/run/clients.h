@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The AWS side of the product: one HTTP client on the event loop, the base
- * credential chain, a pacer per region shared by every policy there, and EC2
- * clients per (region, role) created on first use — through STS AssumeRole
- * when a policy names a role_arn.
+ * credential chain, a pacer per (account, region, service) shared by every
+ * client of that key, and EC2 clients per (region, role) created on first use —
+ * through STS AssumeRole when a policy names a role_arn.
  */
 #pragma once
 

@@ -15,6 +15,13 @@
 #define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 
+/* EC2 answers FilterLimitExceeded past these: "The maximum number of filter values
+ * specified on a single call is 200", "The maximum length for a filter value is 255
+ * characters" (EC2's messages; the API reference states no number). Values are
+ * counted over all filters of a call. */
+#define FILTER_VALUES_MAX 200
+#define FILTER_VALUE_MAX 255
+
 typedef enum run_step {
         STEP_DESCRIBE,                  /* instances, images and snapshots */
         STEP_EXECUTE,                   /* the first plan */
@@ -41,6 +48,8 @@ typedef struct describe {
 typedef struct pending_image {
         char *image_id;
         char *instance_id;
+        bool seen;                      /* listed by a poll once: absent later means gone */
+        bool done;                      /* available or failed: leaves at the end of the round */
 } pending_image;
 
 struct policy_run {
@@ -57,6 +66,7 @@ struct policy_run {
         unsigned describing;            /* describes outstanding */
         bool describe_failed;           /* then the run plans nothing more */
         ec2_op *poll;                   /* DescribeImages of the pending images, in flight */
+        size_t poll_from, poll_next;    /* the chunk of pending[] in flight, and the next one */
         sd_event_source *timer;         /* poll of pending images */
         usec_t poll_delay;
         usec_t wait_started;
@@ -67,6 +77,7 @@ struct policy_run {
 
         executor *exec;                 /* of result.plan, then of retire_plan */
         plan retire_plan;
+        char **created;                 /* images created or found for the slot: never retired */
 
         pending_image *pending;
         size_t n_pending;
@@ -134,6 +145,7 @@ policy_run *policy_run_free(policy_run *run) {
                 pending_image_done(&run->pending[i]);
         free(run->pending);
         plan_done(&run->retire_plan);
+        strv_free(run->created);
         run_result_done(&run->result);
         ec2_instance_list_done(&run->instances);
         ec2_image_list_done(&run->images);
@@ -185,7 +197,15 @@ static void described(describe *d, int r, void *list, const aws_error *err) {
         d->op = NULL;
         if (r >= 0)
                 memswap((unsigned char *) run + describe_table[d->kind].offset, list, describe_table[d->kind].size);
-        else {
+        else if (d->kind == DESCRIBE_SNAPSHOTS) {
+                log_fields f = run_fields(run);
+
+                /* Snapshots feed only the orphan sweep: without them (no
+                 * ec2:DescribeSnapshots, throttled past the retries) the run sweeps
+                 * nothing, and creates and retires as usual. */
+                f.action = describe_table[d->kind].action;
+                exec_log_aws(LOG_WARNING, r, err, &f, "cannot list snapshots, skipping the orphan sweep this run");
+        } else {
                 log_fields f = run_fields(run);
 
                 f.action = describe_table[d->kind].action;
@@ -234,7 +254,9 @@ static int describe_instances(policy_run *run) {
         for (size_t i = 0; i < p->n_tags; i++) {
                 char *name;
 
-                if (p->tags[i].value) {
+                /* A tag value may be 256 characters, a filter value 255: for a longer
+                 * one, narrow by the key only (the planner matches the value). */
+                if (p->tags[i].value && strlen(p->tags[i].value) <= FILTER_VALUE_MAX) {
                         if (asprintf(&name, "tag:%s", p->tags[i].key) < 0)
                                 return -ENOMEM;
                         values[2 * i] = p->tags[i].value;
@@ -306,50 +328,81 @@ static void on_exec_event(const exec_event *e, void *userdata) {
                 run_continue(run);
                 return;
         }
-        if (e->pending) {
+        /* The slot's image, made by this run or found again by name: the second plan
+         * must not retire it, whatever else the account holds (plan.h). */
+        r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
+                strv_extend(&run->created, e->fields->image_id) : 0;
+        if (r >= 0 && e->pending)
                 r = pending_add(run, e->fields->image_id, e->fields->instance_id);
-                if (r < 0)
-                        run_fail(run, r);
-        }
+        if (r < 0)
+                run_fail(run, r);
 }
 
 /* ---- Wait ------------------------------------------------------------------------------ */
 
+/*
+ * A poll round asks for the pending images by id, FILTER_VALUES_MAX at a time, one
+ * call after the other: ceil(pending / 200) calls, fewer as images complete. A poll
+ * by tag (amirotd:policy and amirotd:slot) would cost a page per 1000 images of the
+ * slot, but it sees an image only once its tags are visible too, and not at all one
+ * that a person or an older version left without them; an id is listed as soon as
+ * EC2 lists the image.
+ */
+
 static int schedule_poll(policy_run *run);
 
-/* Available and failed images leave the pending list; pending ones stay. */
-static void poll_check(policy_run *run, const ec2_image_list *l) {
-        for (size_t i = 0; i < run->n_pending;) {
-                pending_image *p = &run->pending[i];
-                const ec2_image *img = NULL;
-                log_fields f = run_fields(run);
+/* One pending image against a poll's answer (img NULL: not listed). An image EC2 has
+ * not listed yet is not gone: a new image may be invisible to DescribeImages for a
+ * while (EC2's eventual consistency), and image.wait_timeout bounds that wait. Once
+ * listed, its absence means it was deregistered. */
+static void poll_check_one(policy_run *run, pending_image *p, const ec2_image *img) {
+        log_fields f = run_fields(run);
 
-                for (size_t j = 0; j < l->n; j++)
-                        if (streq(l->items[j].id, p->image_id))
-                                img = &l->items[j];
-                if (img && img->state == EC2_IMAGE_PENDING) {
-                        i++;
-                        continue;
-                }
+        if (img)
+                p->seen = true;
+        if (img ? img->state == EC2_IMAGE_PENDING : !p->seen)
+                return;
 
-                f.instance_id = p->instance_id;
-                f.image_id = p->image_id;
-                if (img && img->state == EC2_IMAGE_AVAILABLE) {
-                        run->result.available++;
-                        log_full(LOG_INFO, 0, MESSAGE_IMAGE_AVAILABLE, &f, "image %s of %s is available",
-                                 p->image_id, p->instance_id);
-                } else {
-                        run->result.failed_images++;
-                        run_fail(run, -EIO);
-                        log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f, "image %s of %s %s%s%s",
-                                 p->image_id, p->instance_id,
-                                 img ? "went " : "disappeared",
-                                 img ? ec2_image_state_to_string(img->state) : "",
-                                 img && img->state_reason ? img->state_reason : "");
-                }
-                pending_image_done(p);
-                run->pending[i] = run->pending[--run->n_pending];
+        f.instance_id = p->instance_id;
+        f.image_id = p->image_id;
+        p->done = true;
+        if (img && img->state == EC2_IMAGE_AVAILABLE) {
+                run->result.available++;
+                log_full(LOG_INFO, 0, MESSAGE_IMAGE_AVAILABLE, &f, "image %s of %s is available",
+                         p->image_id, p->instance_id);
+                return;
         }
+        run->result.failed_images++;
+        run_fail(run, -EIO);
+        log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f, "image %s of %s %s%s%s",
+                 p->image_id, p->instance_id,
+                 img ? "went " : "disappeared",
+                 img ? ec2_image_state_to_string(img->state) : "",
+                 img && img->state_reason ? img->state_reason : "");
+}
+
+/* The images of the chunk just polled. */
+static void poll_check(policy_run *run, const ec2_image_list *l) {
+        for (size_t i = run->poll_from; i < run->poll_next; i++) {
+                const ec2_image *img = NULL;
+
+                for (size_t j = 0; j < l->n && !img; j++)
+                        if (streq(l->items[j].id, run->pending[i].image_id))
+                                img = &l->items[j];
+                poll_check_one(run, &run->pending[i], img);
+        }
+}
+
+/* At the end of a round, available and failed images leave the list. */
+static void poll_remove_done(policy_run *run) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < run->n_pending; i++)
+                if (run->pending[i].done)
+                        pending_image_done(&run->pending[i]);
+                else
+                        run->pending[n++] = run->pending[i];
+        run->n_pending = n;
 }
 
 /* Past image.wait_timeout, what is still pending counts as failed. */
@@ -364,13 +417,30 @@ static void poll_time_out(policy_run *run) {
                 f.instance_id = run->pending[i].instance_id;
                 f.image_id = run->pending[i].image_id;
                 log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f,
-                         "image %s of %s is still pending after image.wait_timeout %llus; its predecessors stay",
-                         f.image_id, f.instance_id, (unsigned long long) run->policy->wait_timeout);
+                         "image %s of %s %s after image.wait_timeout %llus; its predecessors stay",
+                         f.image_id, f.instance_id,
+                         run->pending[i].seen ? "is still pending" : "was never listed by DescribeImages",
+                         (unsigned long long) run->policy->wait_timeout);
                 run->result.failed_images++;
                 pending_image_done(&run->pending[i]);
         }
         run->n_pending = 0;
         run_fail(run, -ETIMEDOUT);
+}
+
+static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata);
+
+/* The next chunk of the round. A filter rather than ImageIds: an image deregistered
+ * meanwhile must not fail the poll. */
+static int poll_send(policy_run *run) {
+        char *chunk[FILTER_VALUES_MAX + 1] = {};
+        ec2_filter filter = { .name = "image-id", .values = chunk };
+        size_t n = 0;
+
+        run->poll_from = run->poll_next;
+        while (run->poll_next < run->n_pending && n < FILTER_VALUES_MAX)
+                chunk[n++] = run->pending[run->poll_next++].image_id;
+        return ec2_describe_images(run->ec2, &filter, 1, NULL, on_polled, run, &run->poll);
 }
 
 static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
@@ -382,15 +452,21 @@ static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *user
 
                 f.action = "DescribeImages";
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot poll pending images, will retry");
+                run->poll_next = run->n_pending;        /* the next round asks again */
         } else
                 poll_check(run, l);
-        poll_time_out(run);
 
-        if (run->n_pending == 0) {
-                run_continue(run);
-                return;
+        if (run->poll_next < run->n_pending)
+                r = poll_send(run);
+        else {
+                poll_remove_done(run);
+                poll_time_out(run);
+                if (run->n_pending == 0) {
+                        run_continue(run);
+                        return;
+                }
+                r = schedule_poll(run);
         }
-        r = schedule_poll(run);
         if (r < 0) {
                 run_fail(run, r);
                 run_finish(run);
@@ -399,26 +475,16 @@ static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *user
 
 static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         policy_run *run = userdata;
-        _cleanup_(strv_freep) char **ids = NULL;
-        ec2_filter filter = { .name = "image-id" };
         int r;
 
         (void) s;
         (void) usec;
-        for (size_t i = 0; i < run->n_pending; i++) {
-                r = strv_extend(&ids, run->pending[i].image_id);
-                if (r < 0)
-                        goto fail;
+        run->poll_next = 0;
+        r = poll_send(run);
+        if (r < 0) {
+                run_fail(run, r);
+                run_finish(run);
         }
-        filter.values = ids;
-
-        /* A filter rather than ImageIds: an image deregistered meanwhile must not fail the poll. */
-        r = ec2_describe_images(run->ec2, &filter, 1, NULL, on_polled, run, &run->poll);
-        if (r >= 0)
-                return 0;
-fail:
-        run_fail(run, r);
-        run_finish(run);
         return 0;
 }
 
@@ -456,6 +522,7 @@ static int plan_now(policy_run *run, plan *ret) {
                 .n_images = run->images.n,
                 .snapshots = run->snapshots.items,
                 .n_snapshots = run->snapshots.n,
+                .created = run->created,
         };
 
         plan_done(ret);
@@ -483,6 +550,17 @@ static int run_first_plan(policy_run *run) {
         if (r < 0)
                 return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
                                 "policy '%s' in %s: cannot plan", run->policy->name, run->region);
+        /* Once a run, from the first plan: a clock that ran ahead made these. */
+        for (size_t i = 0; i < run->result.plan.n_future; i++) {
+                const plan_future_image *g = &run->result.plan.future[i];
+
+                f.instance_id = g->instance_id;
+                f.image_id = g->image_id;
+                log_full(LOG_WARNING, 0, MESSAGE_IMAGE_FUTURE_SLOT, &f,
+                         "image %s of %s carries slot %s, which has not begun: was the clock ahead? "
+                         "It is neither counted nor retired until its slot begins",
+                         g->image_id, g->instance_id, g->slot);
+        }
         if (run->options.plan_only) {
                 run_finish(run);
                 return 0;

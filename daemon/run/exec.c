@@ -8,6 +8,21 @@
 
 #include "run/exec.h"
 
+/*
+ * Looking again for the slot's image when its name is taken (InvalidAMIName.Duplicate)
+ * but DescribeImages shows no image of that name yet: a CreateImage whose answer was
+ * lost, or another host's, not propagated. "Run the Describe command repeatedly,
+ * starting with a couple of seconds of wait time, and increasing gradually up to a few
+ * minutes of wait time" (EC2 Developer Guide, Eventual consistency in the Amazon EC2
+ * API). Two seconds, doubling, at most 30 s apart, for two minutes: propagation takes
+ * seconds. Past that the action fails; a run that failed is run again before the next
+ * slot, and its own describe of the policy's images finds the image then, so stopping
+ * loses nothing.
+ */
+#define LOOKUP_FIRST_DELAY (2 * USEC_PER_SEC)
+#define LOOKUP_MAX_DELAY (30 * USEC_PER_SEC)
+#define LOOKUP_GIVE_UP (2 * USEC_PER_MINUTE)
+
 /* The actions of one instance run in plan order, one after the other. */
 typedef struct chain {
         executor *exec;
@@ -16,7 +31,9 @@ typedef struct chain {
         char **snapshots;               /* of the retirement in progress, still to delete */
         size_t snapshot;                /* index into snapshots */
         ec2_op *op;                     /* the chain's request in flight */
-        sd_event_source *delay;         /* spread: the chain starts when it fires */
+        sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
+        usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
+        usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
 } chain;
 
 struct executor {
@@ -29,6 +46,7 @@ struct executor {
         size_t n_chains;
         size_t chains_running;
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
+        char **protected;               /* images reported as protected from deregistration */
 };
 
 int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, const char *what) {
@@ -47,7 +65,7 @@ static void chains_free(executor *x) {
         for (size_t i = 0; i < x->n_chains; i++) {
                 ec2_op_cancel(x->chains[i].op);
                 strv_free(x->chains[i].snapshots);
-                sd_event_source_disable_unref(x->chains[i].delay);
+                sd_event_source_disable_unref(x->chains[i].timer);
         }
         x->chains = mfree(x->chains);
         x->n_chains = 0;
@@ -70,6 +88,7 @@ executor *exec_free(executor *x) {
         if (!x)
                 return NULL;
         chains_free(x);
+        strv_free(x->protected);
         return mfree(x);
 }
 
@@ -117,6 +136,21 @@ static void chain_fail(chain *c, int r, const log_fields *f) {
         chain_done(c);
 }
 
+/* Calls cb on c after delay; the timer is the chain's own, named for traces by what. */
+static int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *what) {
+        executor *x = c->exec;
+        char description[128];
+        int r;
+
+        r = sd_event_add_time_relative(x->options.event, &c->timer, CLOCK_MONOTONIC, delay, 0, cb, c);
+        if (r < 0)
+                return r;
+        snprintf(description, sizeof(description), "%s %s/%s %s", what, x->options.policy->name,
+                 x->options.region, x->plan->actions[c->first].instance_id);
+        (void) sd_event_source_set_description(c->timer, description);
+        return 0;
+}
+
 /* ---- DeleteSnapshot -------------------------------------------------------------------- */
 
 static void delete_next_snapshot(chain *c);
@@ -139,6 +173,7 @@ static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
                                  dry_run_prefix(x), snap, a->image_id);
                 report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = &f });
         } else if (err && aws_error_is(err, "InvalidSnapshot.NotFound"))
+                /* Done: deleted with its image, by a retry whose first answer was lost, or by another host. */
                 log_debug("snapshot %s is already gone", snap);
         else if (err && aws_error_is(err, "InvalidSnapshot.InUse")) {
                 f.error_code = err->code;
@@ -168,13 +203,18 @@ static void delete_next_snapshot(chain *c) {
                 chain_fail(c, r, NULL);
 }
 
-/* Deletes each of ids in turn, then goes on with the chain (none: at once). */
-static int delete_snapshots(chain *c, char *const *ids) {
+/* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
+static int delete_snapshots(chain *c, char *const *ids, char *const *done) {
         int r;
 
-        r = strv_copy(ids, &c->snapshots);
-        if (r < 0)
-                return r;
+        c->snapshots = strv_free(c->snapshots);
+        for (char *const *i = ids; i && *i; i++) {
+                if (strv_contains(done, *i))
+                        continue;
+                r = strv_extend(&c->snapshots, *i);
+                if (r < 0)
+                        return r;
+        }
         c->snapshot = 0;
         delete_next_snapshot(c);
         return 0;
@@ -184,41 +224,63 @@ static int delete_snapshots(chain *c, char *const *ids) {
 
 static int start_deregister(chain *c);
 
-/* Logs the retirement and the snapshots EC2 deleted with the image; returns those
- * still to delete. */
-static char *const *retired(chain *c, bool with_snapshots, char *const *kept, log_fields *f) {
+/*
+ * Logs the retirement, and "deleted" for each snapshot EC2 says it deleted with the
+ * image (returnCode success): only those. The image's other snapshots (skipped because
+ * another image uses them, an error, or no per-snapshot result at all from an endpoint
+ * that ignored DeleteAssociatedSnapshots) are the caller's to delete one by one.
+ */
+static void retired(chain *c, bool with_snapshots, char *const *deleted, log_fields *f) {
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
 
         log_full(LOG_INFO, 0, MESSAGE_IMAGE_RETIRED, f, "%sretired image %s of %s (slot %s): %s",
                  dry_run_prefix(x), a->image_id, a->instance_id, a->slot ?: "?", a->reason ?: "");
         report(x, (exec_event) { .kind = EXEC_RETIRED, .fields = f });
-        if (!with_snapshots || x->options.dry_run)
-                return a->snapshot_ids;
+        if (with_snapshots && !x->options.dry_run && !deleted && strv_length(a->snapshot_ids) > 0)
+                log_debug("DeregisterImage of %s named no deleted snapshot; deleting its snapshots one by one",
+                          a->image_id);
 
-        /* EC2 deleted them with the image, except those it says it kept
-         * (skipped: another image uses them; or an error): amirotd tries
-         * those itself, and what stays in use is left for the sweep. */
-        for (char *const *i = a->snapshot_ids; i && *i; i++) {
-                if (strv_contains(kept, *i))
-                        continue;
+        for (char *const *i = deleted; i && *i; i++) {
                 f->action = "DeleteSnapshot";
                 f->snapshot_id = *i;
                 log_full(LOG_INFO, 0, MESSAGE_SNAPSHOT_DELETED, f,
                          "deleted snapshot %s of image %s", *i, a->image_id);
                 report(x, (exec_event) { .kind = EXEC_SNAPSHOT_DELETED, .fields = f });
         }
-        return kept;
 }
 
-static void on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
+/*
+ * Deregistration protection: "When deregistration protection is enabled, the AMI can't be
+ * deregistered" (EnableImageDeregistrationProtection). The API reference names no error
+ * code for the refusal; OperationNotPermitted is EC2's code for operations refused on
+ * protected resources (termination protection), and ec2sim answers it. The image stays,
+ * and so do its snapshots. Said once per run (a second plan of the same run may name it
+ * again): not a failure.
+ */
+static void image_protected(chain *c, const aws_error *err, log_fields *f) {
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+
+        if (strv_contains(x->protected, a->image_id)) {
+                log_debug("image %s is protected from deregistration, keeping it", a->image_id);
+                return;
+        }
+        (void) strv_extend(&x->protected, a->image_id);        /* out of memory: said again, harmless */
+        f->error_code = err->code;
+        f->request_id = err->request_id;
+        log_full(LOG_NOTICE, 0, MESSAGE_IMAGE_PROTECTED, f,
+                 "image %s of %s (slot %s) has deregistration protection; keeping it and its snapshots (%s: %s)",
+                 a->image_id, a->instance_id, a->slot ?: "?", err->code, err->message ?: "");
+}
+
+static void on_deregistered(int r, char *const *deleted, const aws_error *err, void *userdata) {
         chain *c = userdata;
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
         bool with_snapshots = !x->deregister_plain;
         bool dry = err && aws_error_is(err, "DryRunOperation");
         log_fields f = action_fields(x, a, "DeregisterImage");
-        char *const *to_delete = a->snapshot_ids;
 
         c->op = NULL;
         if (r < 0 && !dry && with_snapshots && err &&
@@ -233,17 +295,21 @@ static void on_deregistered(int r, char *const *kept, const aws_error *err, void
         }
 
         if (r >= 0 || dry)
-                to_delete = retired(c, with_snapshots, kept, &f);
+                retired(c, with_snapshots, deleted, &f);
         else if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "InvalidAMIID.Unavailable")))
                 log_debug("image %s is already deregistered", a->image_id);
-        else {
+        else if (err && aws_error_is(err, "OperationNotPermitted")) {
+                image_protected(c, err, &f);
+                chain_done(c);
+                return;
+        } else {
                 exec_log_aws(LOG_ERR, r, err, &f, "cannot deregister image");
                 chain_fail(c, r, &f);
                 return;
         }
 
-        /* What is still there: delete each (none: the chain goes on). */
-        r = delete_snapshots(c, to_delete);
+        /* What EC2 did not say it deleted: delete each (none: the chain goes on). */
+        r = delete_snapshots(c, a->snapshot_ids, dry ? NULL : deleted);
         if (r < 0)
                 chain_fail(c, r, &f);
 }
@@ -256,6 +322,51 @@ static int start_deregister(chain *c) {
 }
 
 /* ---- CreateImage ----------------------------------------------------------------------- */
+
+static int find_duplicate(chain *c);
+
+static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        chain *c = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        c->timer = sd_event_source_disable_unref(c->timer);
+        r = find_duplicate(c);
+        if (r < 0) {
+                log_fields f = action_fields(c->exec, chain_action(c), "DescribeImages");
+
+                exec_log_aws(LOG_ERR, r, NULL, &f, "cannot look up the slot's image");
+                chain_fail(c, r, &f);
+        }
+        return 0;
+}
+
+/*
+ * The name is taken, but EC2 shows no image of that name yet, or shows it without any
+ * tag, where amirotd's images carry theirs from their creation on (TagSpecifications):
+ * not visible yet is not foreign. Looks again later, within LOOKUP_GIVE_UP.
+ */
+static int lookup_again(chain *c, const ec2_image *found, const log_fields *f) {
+        executor *x = c->exec;
+        const plan_action *a = chain_action(c);
+        usec_t waited = now_usec(CLOCK_MONOTONIC) - c->lookup_started;
+        const char *what = found ? "shows no tags" : "is not visible";
+
+        if (waited >= LOOKUP_GIVE_UP) {
+                log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, f,
+                         "policy '%s' in %s: the image name '%s' is taken, but the image %s after %llus; not touching it",
+                         x->options.policy->name, x->options.region, a->image_name, what,
+                         (unsigned long long) (waited / USEC_PER_SEC));
+                return -ETIMEDOUT;
+        }
+        if (c->lookup_delay == 0)
+                log_full(LOG_INFO, 0, NULL, f,
+                         "image name '%s' of %s is taken, but the image %s yet (EC2 is eventually consistent); looking again",
+                         a->image_name, a->instance_id, what);
+        c->lookup_delay = c->lookup_delay == 0 ? LOOKUP_FIRST_DELAY : MIN(2 * c->lookup_delay, LOOKUP_MAX_DELAY);
+        return chain_timer(c, c->lookup_delay, on_lookup_timer, "lookup");
+}
 
 static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
         chain *c = userdata;
@@ -276,16 +387,22 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
                 if (streq_ptr(l->items[i].name, a->image_name))
                         found = &l->items[i];
 
-        if (!found || !streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
+        if (!found || found->tags.n == 0) {
+                r = lookup_again(c, found, &f);
+                if (r < 0)
+                        chain_fail(c, r, &f);
+                return;
+        }
+        if (!streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
                 /* Rule 2: a same-named image amirotd did not make is not ours to count or touch. */
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
-                         "policy '%s' in %s: an image named '%s' exists%s%s that is not tagged %s=%s; not touching it",
-                         name, x->options.region, a->image_name,
-                         found ? " as " : "", found ? found->id : "", TAG_POLICY, name);
+                         "policy '%s' in %s: an image named '%s' exists as %s that is not tagged %s=%s; not touching it",
+                         name, x->options.region, a->image_name, found->id, TAG_POLICY, name);
                 chain_fail(c, -EEXIST, &f);
                 return;
         }
 
+        /* The slot's image, found again: the engine waits for it like for one created now. */
         f.image_id = found->id;
         log_full(LOG_INFO, 0, NULL, &f, "image %s '%s' of %s already exists for slot %s (%s)",
                  found->id, a->image_name, a->instance_id, a->slot, ec2_image_state_to_string(found->state));
@@ -293,7 +410,8 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
         chain_done(c);
 }
 
-/* Rule 3: the slot's image exists (a retry, another host): find it and go on. */
+/* Rule 3: the slot's image exists (a retry, another host): find it and go on. By name, with
+ * disabled images included (ec2_describe_images() always asks for them). */
 static int find_duplicate(chain *c) {
         char *values[] = { chain_action(c)->image_name, NULL };
         ec2_filter filter = { .name = "name", .values = values };
@@ -324,6 +442,8 @@ static void on_created(int r, const char *image_id, const aws_error *err, void *
                 return;
         }
         if (err && aws_error_is(err, "InvalidAMIName.Duplicate")) {
+                c->lookup_started = now_usec(CLOCK_MONOTONIC);
+                c->lookup_delay = 0;
                 r = find_duplicate(c);
                 if (r >= 0)
                         return;
@@ -366,7 +486,7 @@ static void chain_advance(chain *c) {
                         r = start_deregister(c);
                         break;
                 case PLAN_DELETE_SNAPSHOT:
-                        r = delete_snapshots(c, a->snapshot_ids);
+                        r = delete_snapshots(c, a->snapshot_ids, NULL);
                         break;
                 default:
                         r = -EINVAL;
@@ -401,27 +521,13 @@ static usec_t chain_spread(const executor *x, const chain *c) {
         return h % x->options.spread;
 }
 
-static int on_chain_delay(sd_event_source *s, uint64_t usec, void *userdata) {
+static int on_spread_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         chain *c = userdata;
 
         (void) s;
         (void) usec;
-        c->delay = sd_event_source_disable_unref(c->delay);
+        c->timer = sd_event_source_disable_unref(c->timer);
         chain_advance(c);
-        return 0;
-}
-
-static int chain_delay(chain *c, usec_t delay) {
-        executor *x = c->exec;
-        char description[128];
-        int r;
-
-        r = sd_event_add_time_relative(x->options.event, &c->delay, CLOCK_MONOTONIC, delay, 0, on_chain_delay, c);
-        if (r < 0)
-                return r;
-        snprintf(description, sizeof(description), "spread %s/%s %s", x->options.policy->name,
-                 x->options.region, x->plan->actions[c->first].instance_id);
-        (void) sd_event_source_set_description(c->delay, description);
         return 0;
 }
 
@@ -464,7 +570,7 @@ int exec_start(executor *x, const plan *p) {
                 chain *c = &x->chains[i];
                 usec_t delay = chain_spread(x, c);
 
-                if (delay > 0 && chain_delay(c, delay) >= 0)
+                if (delay > 0 && chain_timer(c, delay, on_spread_timer, "spread") >= 0)
                         continue;
                 chain_advance(c);
         }

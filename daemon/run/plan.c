@@ -57,6 +57,12 @@ void plan_done(plan *p) {
         for (size_t k = 0; k < p->n; k++)
                 plan_action_done(&p->actions[k]);
         free(p->actions);
+        for (size_t k = 0; k < p->n_future; k++) {
+                free(p->future[k].instance_id);
+                free(p->future[k].image_id);
+                free(p->future[k].slot);
+        }
+        free(p->future);
         *p = (plan) {};
 }
 
@@ -103,6 +109,8 @@ typedef struct managed_image {
         const char *instance_id;        /* amirotd:instance-id */
         const char *slot;               /* amirotd:slot, or NULL */
         time_t age_key;                 /* the slot's start, or creation_date without a valid slot */
+        bool future;                    /* its slot starts after now: the clock ran ahead once */
+        bool created;                   /* made (or found for its slot) by this run */
 } managed_image;
 
 /* By instance id, then newest first: slot, creation date, image id. A total order,
@@ -133,7 +141,7 @@ static int name_key_compare(const void *key, const void *elem) {
 
 /* States in which the image holds its name and its slot: a CreateImage for the slot
  * would be a duplicate. Disabled images (DisableImage) were set aside by a person
- * and are left alone. */
+ * and are left alone: retain() neither counts nor retires them (plan.h). */
 static bool image_state_occupies_slot(ec2_image_state s) {
         return s == EC2_IMAGE_PENDING || s == EC2_IMAGE_TRANSIENT || s == EC2_IMAGE_AVAILABLE ||
                 s == EC2_IMAGE_DISABLED;
@@ -309,7 +317,10 @@ static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
 /* Retention over available images only (rule 5). This applies as well to an
  * instance that left the fleet or was terminated: its images age out like the
  * others, but its newest available image is never retired, so the last good
- * image of a retired machine stays until an operator removes it. */
+ * image of a retired machine stays until an operator removes it.
+ * An image of a future slot sorts first but is skipped: were it counted, a clock
+ * that once ran ahead would make every later run retire its own fresh image as
+ * "beyond retain.count". An image this run created counts and always stays. */
 static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         const policy *p = c->policy;
         _cleanup_(freep) const char **why = NULL;
@@ -332,10 +343,11 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         for (size_t k = 0; k < n; k++) {
                 const ec2_image *g = m[k].image;
 
-                if (g->state != EC2_IMAGE_AVAILABLE)
+                if (g->state != EC2_IMAGE_AVAILABLE || m[k].future)
                         continue;
-                if (kept == 0)
-                        /* Whatever the rules say, the newest good image stays. */
+                if (kept == 0 || m[k].created)
+                        /* Whatever the rules say, the newest good image stays, and so
+                         * does the one this run made. */
                         kept++;
                 else if (kept >= p->retain_count)
                         why[k] = count_reason;
@@ -353,6 +365,33 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
                         if (r < 0)
                                 return r;
                 }
+        return 0;
+}
+
+/* The images of a future slot that stay (failed ones are retired as garbage), oldest
+ * first, for the caller to report. */
+static int note_future(plan_ctx *c, const managed_image *m, size_t n) {
+        plan *p = c->plan;
+
+        for (size_t k = n; k > 0; k--) {
+                const managed_image *f = &m[k - 1];
+                plan_future_image *g;
+
+                if (!f->future || image_state_is_failed(f->image->state))
+                        continue;
+                g = reallocarray(p->future, p->n_future + 1, sizeof(plan_future_image));
+                if (!g)
+                        return -ENOMEM;
+                p->future = g;
+                g = &p->future[p->n_future++];
+                *g = (plan_future_image) {
+                        .instance_id = strdup(f->instance_id),
+                        .image_id = strdup(f->image->id),
+                        .slot = strdup(f->slot),
+                };
+                if (!g->instance_id || !g->image_id || !g->slot)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -378,7 +417,10 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
                 }
         }
 
-        return retain(c, m, n);
+        r = retain(c, m, n);
+        if (r < 0)
+                return r;
+        return note_future(c, m, n);
 }
 
 static bool snapshot_referenced(const plan_input *in, const char *id) {
@@ -460,6 +502,7 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                 const char *owner = ec2_tags_get(&g->tags, TAG_POLICY);
                 const char *instance_id = ec2_tags_get(&g->tags, TAG_INSTANCE_ID);
                 const char *slot = ec2_tags_get(&g->tags, TAG_SLOT);
+                bool future = false;
                 time_t t;
 
                 /* Rule 2: what this policy did not tag is not ours, whatever it is called.
@@ -471,11 +514,17 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                         continue;
                 if (!slot || slot_id_parse(slot, &t) < 0)
                         t = g->creation_date;
+                else
+                        /* Only the slot tag says "future": EC2's creation date comes from
+                         * EC2's clock, which may well be ahead of a host that lags. */
+                        future = t > in->now;
                 managed[n++] = (managed_image) {
                         .image = g,
                         .instance_id = instance_id,
                         .slot = slot,
                         .age_key = t,
+                        .future = future,
+                        .created = strv_contains(in->created, g->id),
                 };
         }
         qsort(managed, n, sizeof(managed_image), managed_image_compare);

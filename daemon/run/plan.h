@@ -6,6 +6,18 @@
  * retired; retention counts available images only; pending ones are neither
  * counted nor retired; failed ones are garbage.
  *
+ * Two kinds of image are set aside, neither counted nor retired, whatever their age:
+ * - disabled ones (DisableImage): a person took the image out of use; EC2 keeps its
+ *   name, so it still takes its slot, and its snapshots stay referenced (the sweep
+ *   never deletes them). Image Builder's lifecycle makes "disabled" a stage of its
+ *   own between deprecated and deleted: out of use, kept. amirotd leaves such an
+ *   image to whoever disabled it: it neither deletes it behind their back nor lets
+ *   it stand for a good generation, so the policy still keeps retain.count usable ones.
+ * - those whose slot starts after `now` (a host clock that ran ahead, `once --now` in
+ *   the future): they are listed in plan.future for the caller to report, and never
+ *   displace current images. Once the clock reaches their slot they count again.
+ * An image the run itself created (plan_input.created) is never retired by retention.
+ *
  * The interface runs one way: the engine (and `amirotd plan`) call in with
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
@@ -54,9 +66,18 @@ typedef struct plan_action {
         /* PLAN_DELETE_SNAPSHOT: snapshot_ids holds the one snapshot; reason says why */
 } plan_action;
 
+/* A managed image whose slot lies in the future: kept out of retention, reported. */
+typedef struct plan_future_image {
+        char *instance_id;
+        char *image_id;
+        char *slot;
+} plan_future_image;
+
 typedef struct plan {
         plan_action *actions;
         size_t n;
+        plan_future_image *future;      /* not actions: nothing is done to them */
+        size_t n_future;
 } plan;
 
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */
@@ -73,6 +94,8 @@ typedef struct plan_input {
         size_t n_images;
         const ec2_snapshot *snapshots;  /* snapshots of the account, for the orphan sweep; may be none */
         size_t n_snapshots;
+        char *const *created;           /* ids of the images this run created or found for its slot
+                                         * (NULL-terminated, may be NULL): retention never retires them */
 } plan_input;
 
 /*
@@ -87,8 +110,9 @@ typedef struct plan_input {
  * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
  * Every RETIRE is safe to execute at once: retention counts only images available
  * now, so the engine creates, waits for available, and plans again to retire what
- * the new images have pushed out. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error;
- * *ret is untouched on failure. */
+ * the new images have pushed out. Images of a future slot are in ret->future, oldest
+ * first, by instance. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
+ * untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
 
 /* The names and descriptions of new images (plan-name.c). */

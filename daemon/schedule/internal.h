@@ -2,14 +2,15 @@
 /*
  * What schedule.c takes from the files below it: the cron calendar search
  * (cron.c) and the time zone scope through which wall times become instants
- * (zone.c), both on local seconds as time.h defines them. The calls run one
- * way: schedule.c -> cron.c, zone.c -> time.c. Not for use outside the
- * schedule module.
+ * (zone.c, over a zone's data from tzif.c), both on local seconds as time.h
+ * defines them. The calls run one way: schedule.c -> cron.c, zone.c ->
+ * tzif.c -> time.c. Not for use outside the schedule module.
  */
 #pragma once
 
 #include "schedule/schedule.h"
 #include "schedule/time.h"
+#include "schedule/tzif.h"
 #include "base/util.h"
 
 /* cron.c: the first local minute > x at which cron fires, and the last one <= x, as local
@@ -17,15 +18,12 @@
 int cron_next_wall(const cron_spec *c, int64_t x, int64_t *ret);
 int cron_prev_wall(const cron_spec *c, int64_t x, int64_t *ret);
 
-/* zone.c: while a zone is entered, TZ names its file and libc's localtime_r() reads it. */
+/* zone.c: the scope through which wall times become instants, over a zone's data (tzif.c). */
 typedef struct zone {
-        bool local;                     /* false: UTC, computed without libc */
-        char *saved_tz;                 /* TZ as it was, NULL if unset */
-        int error;                      /* first failure of localtime_r(), sticky */
+        const tz_zone *tz;              /* NULL: UTC */
+        int error;                      /* first failed lookup (-ERANGE), sticky */
 } zone;
 
-int zone_enter(zone *z, const char *tz);        /* NULL or "UTC": no libc involved */
-void zone_leave(zone *z);                       /* restores TZ; for _cleanup_ */
 int64_t zone_max_wall(zone *z, int64_t t);
 unsigned zone_occurrences(zone *z, int64_t w, int64_t ret[static 3]);
 int zone_first_at_or_after(zone *z, int64_t w, int64_t *ret);

@@ -7,7 +7,7 @@
  * every call agree on the set of slot starts. Pure: the time is a parameter.
  *
  * Wall-clock times are read in the schedule's time zone (NULL or "UTC": UTC)
- * from the system's zoneinfo through libc. "Local seconds" below are seconds
+ * from the zone's TZif file, read once when the configuration is loaded. "Local seconds" below are seconds
  * since 1970-01-01 00:00 as the local clock reads them, so a local day is
  * always 86400 of them.
  *
@@ -39,10 +39,9 @@
  * occurrence. An expression that can never fire ("0 0 30 2 *") is rejected.
  *
  * This file holds the slot rules; cron.c parses and searches cron
- * expressions, zone.c turns wall times into instants, and time.c below
- * them does the calendar arithmetic. Time zones go
- * through TZ and tzset(), restored afterwards: the module is not thread-safe,
- * which suits a single-threaded sd-event daemon.
+ * expressions, zone.c turns wall times into instants over the zone data
+ * tzif.c reads, and time.c below them does the calendar arithmetic. Nothing
+ * touches the environment (TZ, tzset()): curl's resolver threads read it.
  */
 #include <stdio.h>
 
@@ -63,6 +62,7 @@ void schedule_done(schedule *s) {
                 return;
         s->cron_expr = mfree(s->cron_expr);
         s->timezone = mfree(s->timezone);
+        s->zone = tz_zone_unref(s->zone);
 }
 
 typedef enum every_mode {
@@ -158,16 +158,20 @@ static int schedule_find_cron(const schedule *s, zone *z, int64_t t, int64_t *re
 
 /* Finds the slot containing t, and optionally the next one: both share the search. */
 static int schedule_find(const schedule *s, int64_t t, int64_t *ret_slot, int64_t *ret_next) {
-        _cleanup_(zone_leave) zone z = {};
+        _cleanup_(tz_zone_unrefp) tz_zone *loaded = NULL;
         int64_t slot = 0, next = 0;
+        zone z = { .tz = s ? s->zone : NULL };
         int r;
 
         r = schedule_check(s, t);
         if (r < 0)
                 return r;
-        r = zone_enter(&z, s->timezone);
-        if (r < 0)
-                return r;
+        if (!z.tz && s->timezone && !streq(s->timezone, "UTC")) {
+                r = tz_zone_load(s->timezone, &loaded, NULL);
+                if (r < 0)
+                        return r == -ENOMEM ? r : -EINVAL;
+                z.tz = loaded;
+        }
 
         if (s->kind == SCHEDULE_CRON)
                 r = schedule_find_cron(s, &z, t, ret_slot ? &slot : NULL, ret_next ? &next : NULL);
@@ -208,6 +212,26 @@ int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret) {
         if (r < 0)
                 return r;
         *ret = (time_t) next;
+        return 0;
+}
+
+/* Walks the slots that start in [from, until], at most SHORTEST_SLOT_WALK of them. */
+#define SHORTEST_SLOT_WALK 1000
+
+int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_t *ret) {
+        time_t a, b;
+        uint64_t shortest = UINT64_MAX;
+        int r;
+
+        r = schedule_slot_at(s, from, &a);
+        for (unsigned i = 0; r >= 0 && i < SHORTEST_SLOT_WALK && a <= until; i++, a = b) {
+                r = schedule_next_slot_after(s, a, &b);
+                if (r >= 0)
+                        shortest = MIN(shortest, (uint64_t) (b - a));
+        }
+        if (shortest == UINT64_MAX)
+                return r < 0 ? r : -ERANGE;
+        *ret = shortest;
         return 0;
 }
 

@@ -2,16 +2,19 @@
 /*
  * Schedules divide time into slots: `every: 24h at: "03:00"` gives one slot a
  * day starting 03:00; a cron expression gives one slot per firing, lasting until
- * the next. Wall-clock schedules are evaluated in the policy's time zone through
- * the system's zoneinfo. Pure: the time is a parameter. The exact rules (whole
- * days, sub-day intervals, daylight saving time, the cron dialect) are at the
- * top of schedule.c. Not thread-safe: time zones go through TZ and tzset().
+ * the next. Wall-clock schedules are evaluated in the policy's time zone, from
+ * its TZif file read once at load (tzif.h); nothing touches TZ or libc's zone
+ * state. Pure: the time is a parameter. The exact rules (whole days, sub-day
+ * intervals, daylight saving time, the cron dialect) are at the top of
+ * schedule.c.
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "schedule/tzif.h"
 
 typedef struct cron_spec {
         uint64_t minutes;               /* bit m: minute m (0..59) */
@@ -35,6 +38,7 @@ typedef struct schedule {
         cron_spec cron;                 /* SCHEDULE_CRON */
         char *cron_expr;                /* as written, for display */
         char *timezone;                 /* IANA name; NULL: UTC */
+        tz_zone *zone;                  /* its data, a reference; NULL: UTC, or read at each call */
 } schedule;
 
 void schedule_done(schedule *s);
@@ -44,20 +48,30 @@ void schedule_done(schedule *s);
  * "unknown month name 'foo'", "expected 5 fields, got 4", "never fires: ..."; *ret is untouched. */
 int cron_parse(const char *expr, cron_spec *ret, char **ret_error);
 
-/* Whether the time zone exists in the system's zoneinfo: "UTC", or a relative name of a TZif file
- * under /usr/share/zoneinfo ("Europe/Berlin"); never "localtime" or "right/...". */
+/* Whether the time zone exists in the system's zoneinfo: "UTC", or a relative name of a valid TZif
+ * file under /usr/share/zoneinfo ("Europe/Berlin"); never "localtime" or "right/...". */
 bool timezone_is_valid(const char *tz);
 
-/* What the clock of time zone tz (NULL or "UTC": UTC) reads at instant t, as localtime_r() gives it;
- * tm_zone names the zone's abbreviation for t ("CEST", "UTC"). 0, -EINVAL for an invalid zone,
- * -ERANGE for a t libc cannot convert. The one place outside the slot rules where a zone is read. */
-int schedule_local_time(time_t t, const char *tz, struct tm *ret);
+/* What the clock of zone (NULL: UTC) reads at instant t, as localtime_r() would give it; tm_zone
+ * names the zone's abbreviation for t ("CEST", "UTC") and points into the zone. 0, or -ERANGE for
+ * a t outside years 0..9999. The one place outside the slot rules where a zone is read. */
+int schedule_local_time(const tz_zone *zone, time_t t, struct tm *ret);
 
+/*
+ * A schedule with a time zone evaluates it from s->zone, which the configuration loader sets
+ * (every zone read once per load). A schedule built by hand with only s->timezone reads the
+ * zone's file at each call instead: same results, more work.
+ */
 /* The start of the slot that contains t (the latest slot start <= t). Both return 0, -EINVAL for an
  * invalid schedule or time zone, -ERANGE for t outside 1900..9999 or a slot beyond. */
 int schedule_slot_at(const schedule *s, time_t t, time_t *ret);
 /* The first slot start > t. */
 int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret);
+
+/* The shortest slot among those that start from the one containing `from` up to `until` (at most
+ * a thousand of them): daylight saving time shortens wall-clock slots, cron's gaps differ. 0,
+ * or schedule_slot_at()'s error. */
+int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_t *ret);
 
 /* A slot's identifier in names and tags: its start in UTC, "20261126T030000Z". */
 #define SLOT_ID_MAX 17

@@ -1,154 +1,72 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Time zones: which names are valid, how a wall time becomes an instant, and
- * what a zone's clock reads at an instant (for display). All of the module's
- * TZ handling is here, so that a thread-safe conversion can replace it alone.
- * The system's zoneinfo is read through libc (TZ, tzset(), localtime_r()), which
- * knows every zone's history and future rules; TZ is put back as it was after
- * each use. Only tm_gmtoff is used, so the rules for clocks that skip or repeat
- * a wall time are ours, not mktime()'s. Not thread-safe, like the daemon.
+ * what a zone's clock reads at an instant (for display). The zone's data is
+ * read from its TZif file once, when the configuration is loaded (tzif.c),
+ * and every conversion is computed from it: nothing here touches TZ, tzset()
+ * or libc's zone state, which the resolver threads of curl share with us.
+ * Only the UTC offset at an instant is asked of the data, so the rules for
+ * clocks that skip or repeat a wall time are ours, not mktime()'s.
  */
-#include <fcntl.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "schedule/internal.h"
 
-#define ZONEINFO_DIR "/usr/share/zoneinfo"
-
-/* Real UTC offsets stay within -12h..+14h; a wider window costs nothing. */
+/* Real UTC offsets stay within -12h..+14h (tzif.c refuses beyond -25h..+26h); a wider window
+ * costs nothing. */
 #define ZONE_WINDOW (30 * SEC_PER_HOUR)
 
-/* A relative path of plain components, no "." or ".." or hidden files, no odd characters. */
-static bool timezone_name_is_safe(const char *tz) {
-        size_t n = strlen(tz);
-
-        if (n == 0 || n > 255 || tz[0] == '/' || tz[n - 1] == '/')
-                return false;
-        for (const char *p = tz; *p; p++) {
-                bool ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                          *p == '_' || *p == '-' || *p == '+' || *p == '.' || *p == '/';
-
-                if (!ok)
-                        return false;
-                if ((p == tz || p[-1] == '/') && (*p == '.' || *p == '/'))
-                        return false;
-        }
-        return true;
-}
-
 bool timezone_is_valid(const char *tz) {
-        _cleanup_(freep) char *path = NULL;
-        char magic[4];
-        struct stat st;
-        ssize_t l;
-        int fd;
+        _cleanup_(tz_zone_unrefp) tz_zone *z = NULL;
 
         if (isempty(tz))
                 return false;
-        if (streq(tz, "UTC"))
-                return true;
-        if (!timezone_name_is_safe(tz))
-                return false;
-        /* "localtime" is whatever this host says, so two hosts could disagree on slots; "right/"
-         * zones count leap seconds in time_t, which nothing else here does. */
-        if (streq(tz, "localtime") || startswith(tz, "right/"))
-                return false;
-        if (asprintf(&path, ZONEINFO_DIR "/%s", tz) < 0) {
-                path = NULL;
-                return false;
-        }
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return false;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                return false;
-        }
-        l = read(fd, magic, sizeof(magic));
-        close(fd);
-        /* tzfile(5): "The magic four-byte ASCII sequence 'TZif' identifies the file as a time zone information file." */
-        return l == (ssize_t) sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+        return streq(tz, "UTC") || tz_zone_load(tz, &z, NULL) >= 0;
 }
 
-void zone_leave(zone *z) {
-        if (!z->local)
-                return;
-        if (z->saved_tz)
-                (void) setenv("TZ", z->saved_tz, 1);
-        else
-                (void) unsetenv("TZ");
-        tzset();
-        z->saved_tz = mfree(z->saved_tz);
-        z->local = false;
-}
-
-int zone_enter(zone *z, const char *tz) {
-        _cleanup_(freep) char *value = NULL;
-        const char *old;
-
-        *z = (zone) {};
-        if (!tz || streq(tz, "UTC"))
-                return 0;
-        if (!timezone_is_valid(tz))
-                return -EINVAL;
-        /* A path, so that libc reads the very file timezone_is_valid() checked. */
-        if (asprintf(&value, ":" ZONEINFO_DIR "/%s", tz) < 0) {
-                value = NULL;
-                return -ENOMEM;
-        }
-        old = getenv("TZ");
-        if (old) {
-                z->saved_tz = strdup(old);
-                if (!z->saved_tz)
-                        return -ENOMEM;
-        }
-        if (setenv("TZ", value, 1) < 0) {
-                z->saved_tz = mfree(z->saved_tz);
-                return -errno;
-        }
-        tzset();
-        z->local = true;
-        return 0;
-}
-
-int schedule_local_time(time_t t, const char *tz, struct tm *ret) {
-        _cleanup_(zone_leave) zone z = {};
-        struct tm tm;
+int schedule_local_time(const tz_zone *tz, time_t t, struct tm *ret) {
+        tz_info info = { 0, false, "UTC" };
+        int64_t l, days;
+        civil_time c;
         int r;
 
-        r = zone_enter(&z, tz);
-        if (r < 0)
-                return r;
-        if (z.local) {
-                /* tm_zone points into glibc's pool of zone abbreviations, which is never freed, so it
-                 * stays valid after zone_leave() switches TZ back. */
-                if (!localtime_r(&t, &tm))
-                        return -ERANGE;
-        } else {
-                if (!gmtime_r(&t, &tm))
-                        return -ERANGE;
-                /* gmtime_r() calls its zone "GMT"; the configuration and the rest of the output say UTC. */
-                tm.tm_zone = "UTC";
+        /* UTC is computed without a zone, and called UTC, not GMT as gmtime_r() would. */
+        if (tz) {
+                r = tz_zone_lookup(tz, (int64_t) t, &info);
+                if (r < 0)
+                        return r;
         }
-        *ret = tm;
+        l = (int64_t) t + info.offset;
+        civil_from_seconds(l, &c);
+        days = floor_div(l, SEC_PER_DAY);
+        if (c.year < 0 || c.year > 9999)
+                return -ERANGE;
+        *ret = (struct tm) {
+                .tm_year = (int) (c.year - 1900),
+                .tm_mon = (int) c.month - 1,
+                .tm_mday = (int) c.day,
+                .tm_hour = (int) c.hour,
+                .tm_min = (int) c.minute,
+                .tm_sec = (int) c.second,
+                .tm_wday = (int) weekday_from_days(days),
+                .tm_yday = (int) (days - days_from_civil(c.year, 1, 1)),
+                .tm_isdst = info.is_dst,
+                .tm_gmtoff = info.offset,
+                .tm_zone = info.abbr,
+        };
         return 0;
 }
 
 /* Seconds east of UTC at instant t. */
 static int64_t zone_offset(zone *z, int64_t t) {
-        time_t tt = (time_t) t;
-        struct tm tm;
+        tz_info info;
 
-        if (!z->local)
+        if (!z->tz)
                 return 0;
-        if (!localtime_r(&tt, &tm)) {
+        if (tz_zone_lookup(z->tz, t, &info) < 0) {
                 if (z->error == 0)
                         z->error = -ERANGE;
                 return 0;
         }
-        return tm.tm_gmtoff;
+        return info.offset;
 }
 
 /* What the local clock reads at t, in local seconds. */
@@ -161,7 +79,7 @@ static int64_t zone_wall(zone *z, int64_t t) {
 int64_t zone_max_wall(zone *z, int64_t t) {
         int64_t w = zone_wall(z, t), lo = t - ZONE_WINDOW, hi = t, now = zone_offset(z, t);
 
-        if (!z->local || zone_offset(z, lo) == now)
+        if (!z->tz || zone_offset(z, lo) == now)
                 return w;
         while (hi - lo > 1) {
                 int64_t mid = lo + (hi - lo) / 2;
@@ -180,7 +98,7 @@ unsigned zone_occurrences(zone *z, int64_t w, int64_t ret[static 3]) {
         int64_t offsets[3];
         unsigned n = 0;
 
-        if (!z->local) {
+        if (!z->tz) {
                 ret[0] = w;
                 return 1;
         }

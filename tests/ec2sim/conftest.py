@@ -120,8 +120,7 @@ class Sim:
         else:
             # add_auth always signs "now"; sign at a chosen time the same way.
             req.context['timestamp'] = amz_date
-            signer._modify_request_before_signing(req)
-            req.headers['X-Amz-Date'] = amz_date
+            signer._modify_request_before_signing(req)   # sets X-Amz-Date from it
             canonical = signer.canonical_request(req)
             sig = signer.signature(signer.string_to_sign(req, canonical), req)
             signer._inject_signature_to_request(req, sig)

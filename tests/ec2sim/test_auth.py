@@ -40,15 +40,38 @@ def test_missing_authorization_is_rejected(sim):
     assert b'MissingAuthenticationToken' in err.value.read()
 
 
+def amz_date(offset):
+    return time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(time.time() + offset))
+
+
 def test_stale_date_is_request_expired(sim):
-    stale = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(time.time() - 600))
-    reply = sim.call('DescribeInstances', amz_date=stale)
+    # EC2's window is 15 minutes either way.
+    reply = sim.call('DescribeInstances', amz_date=amz_date(-16 * 60))
     assert (reply.status, reply.code) == (400, 'RequestExpired')
+    assert reply.text('Errors/Error/Message') == 'Request has expired.'
 
 
 def test_future_date_is_request_expired(sim):
-    future = time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(time.time() + 600))
-    assert sim.call('DescribeInstances', amz_date=future).code == 'RequestExpired'
+    assert sim.call('DescribeInstances', amz_date=amz_date(16 * 60)).code == \
+        'RequestExpired'
+
+
+def test_fourteen_minutes_of_skew_are_accepted(sim):
+    assert sim.call('DescribeInstances', amz_date=amz_date(-14 * 60)).status == 200
+    assert sim.call('DescribeInstances', amz_date=amz_date(14 * 60)).status == 200
+
+
+def test_request_expired_carries_the_server_date(sim):
+    import email.utils
+    reply = sim.call('DescribeInstances', amz_date=amz_date(-3600))
+    assert reply.code == 'RequestExpired'
+    served = email.utils.parsedate_to_datetime(reply.headers['Date']).timestamp()
+    assert abs(served - time.time()) < 5
+
+
+def test_skew_window_is_a_setting(sim):
+    sim.admin('POST', '/_sim/settings', {'max_skew_seconds': 300})
+    assert sim.call('DescribeInstances', amz_date=amz_date(-600)).code == 'RequestExpired'
 
 
 def test_skew_is_measured_against_real_time_not_the_simulator_clock(sim):
@@ -111,3 +134,29 @@ def test_sts_errors_use_the_sts_error_shape(sim):
     assert reply.root.tag == 'ErrorResponse'
     assert reply.text('Error/Type') == 'Sender'
     assert reply.text('RequestId')
+
+
+def test_date_offset_shifts_the_date_header_and_the_skew_check_together(sim):
+    # A server whose wall clock is 20 minutes ahead: a client signing with the host's
+    # clock is told RequestExpired, and the Date header shows the server's time.
+    import email.utils
+    sim.admin('POST', '/_sim/settings', {'date_offset_seconds': 1200})
+    reply = sim.call('DescribeInstances')
+    assert (reply.status, reply.code) == (400, 'RequestExpired')
+    served = email.utils.parsedate_to_datetime(reply.headers['Date']).timestamp()
+    assert abs(served - (time.time() + 1200)) < 5
+    # Signed with the server's time, it is accepted.
+    assert sim.call('DescribeInstances', amz_date=amz_date(1200)).status == 200
+    sim.admin('POST', '/_sim/settings', {'date_offset_seconds': 0})
+    assert sim.call('DescribeInstances').status == 200
+
+
+def test_date_offset_is_a_command_line_option():
+    from conftest import start_sim
+    s = start_sim('--date-offset-seconds', '-1200')
+    try:
+        assert s.admin('GET', '/_sim/settings')['date_offset_seconds'] == -1200
+        assert s.call('DescribeInstances').code == 'RequestExpired'
+        assert s.call('DescribeInstances', amz_date=amz_date(-1200)).status == 200
+    finally:
+        s.stop()

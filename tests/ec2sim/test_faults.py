@@ -121,3 +121,121 @@ def test_latency_option_and_buckets_off(own_sim):
                                          'MaxCount': '1'}) for _ in range(8)]
     assert [r.status for r in replies] == [200] * 8
     assert time.monotonic() - start >= 8 * 0.15
+
+
+# -- the action runs, its answer is lost or spoiled ----------------------------
+
+def test_lost_answer_creates_the_image_and_resets_the_connection(sim):
+    iid = sim.seed(instances=[{}])['instances'][0]
+    sim.fault(action='CreateImage', kind='lost_answer', count=1)
+    with pytest.raises(ConnectionClosedError):
+        sim.client().create_image(InstanceId=iid, Name='lost-slot-1')
+    images = sim.admin('GET', '/_sim/images')
+    assert [i['Name'] for i in images] == ['lost-slot-1']
+    entry = sim.calls(action='CreateImage')[0]
+    assert (entry['status'], entry['fault']) == (200, 'lost_answer')
+    # The retry learns the truth the way a client must: the name is taken.
+    with pytest.raises(AwsFailed) as failed:
+        sim.aws('ec2', 'create-image', '--instance-id', iid, '--name', 'lost-slot-1')
+    assert 'InvalidAMIName.Duplicate' in failed.value.stderr
+
+
+def test_lost_answer_after_deregister_and_delete_snapshot(sim):
+    seeded = sim.seed(images=[{'name': 'old', 'snapshots': [8]}])
+    sim.fault(action='*', kind='lost_answer', count=2)
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected,
+                        urllib.error.URLError)):
+        sim.call('DeregisterImage', {'ImageId': seeded['images'][0]})
+    with pytest.raises((ConnectionResetError, http.client.RemoteDisconnected,
+                        urllib.error.URLError)):
+        sim.call('DeleteSnapshot', {'SnapshotId': seeded['snapshots'][0]})
+    assert sim.admin('GET', '/_sim/images') == []
+    assert sim.admin('GET', '/_sim/snapshots') == []
+    assert sim.call('DeleteSnapshot', {'SnapshotId': seeded['snapshots'][0]}).code == \
+        'InvalidSnapshot.NotFound'
+
+
+def test_lost_answer_rate_and_errors_are_lost_too(sim):
+    sim.fault(seed=3)
+    sim.fault(action='DescribeImages', kind='lost_answer', rate=0.5)
+    outcomes = []
+    for _ in range(30):
+        try:
+            outcomes.append(sim.call('DescribeImages', {'ImageId.1': 'ami-nope'}).code)
+        except (ConnectionResetError, http.client.RemoteDisconnected,
+                urllib.error.URLError):
+            outcomes.append('lost')
+    assert 3 < outcomes.count('lost') < 27
+    assert set(outcomes) == {'lost', 'InvalidAMIID.Malformed'}
+
+
+def raw_exchange(sim, params):
+    """Send one signed request on a fresh socket; return everything read until EOF."""
+    import socket
+    import urllib.parse
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from conftest import KEY
+    body = urllib.parse.urlencode(dict({'Version': '2016-11-15'}, **params))
+    req = AWSRequest(method='POST', url=sim.url + '/', data=body, headers={
+        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8'})
+    SigV4Auth(Credentials(*KEY), 'ec2', 'us-east-1').add_auth(req)
+    host, port = urllib.parse.urlsplit(sim.url).netloc.split(':')
+    head = ''.join(f'{k}: {v}\r\n' for k, v in req.headers.items())
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f'POST / HTTP/1.1\r\nHost: {host}:{port}\r\n{head}'
+                     f'Content-Length: {len(body)}\r\n\r\n{body}'.encode())
+        data = b''
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+
+def test_garbled_http(sim):
+    sim.fault(action='DescribeInstances', kind='garbled_http', count=1)
+    data = raw_exchange(sim, {'Action': 'DescribeInstances'})
+    assert not data.startswith(b'HTTP/1.')
+    sim.fault(action='DescribeInstances', kind='garbled_http', count=1)
+    with pytest.raises(Exception) as err:
+        sim.client().describe_instances()
+    assert 'ClientError' not in type(err.value).__name__
+    assert sim.call('DescribeInstances').status == 200
+
+
+def test_truncated_answer(sim):
+    sim.seed(instances={'count': 5})
+    sim.fault(action='DescribeInstances', kind='truncated', count=1)
+    data = raw_exchange(sim, {'Action': 'DescribeInstances'})
+    head, _, body = data.partition(b'\r\n\r\n')
+    length = int([line.split(b':')[1] for line in head.split(b'\r\n')
+                  if line.lower().startswith(b'content-length')][0])
+    assert head.startswith(b'HTTP/1.1 200') and 0 < len(body) < length
+    sim.fault(action='DescribeInstances', kind='truncated', count=1)
+    with pytest.raises(AwsFailed):
+        sim.aws('ec2', 'describe-instances')
+
+
+def test_malformed_xml(sim):
+    sim.fault(action='DescribeImages', kind='malformed_xml', count=1)
+    reply = sim.call('DescribeImages')
+    assert reply.status == 200 and reply.root is None
+    assert reply.body.startswith('<?xml')
+    sim.fault(action='DescribeImages', kind='malformed_xml', count=1)
+    with pytest.raises(AwsFailed):
+        sim.aws('ec2', 'describe-images', '--owners', 'self')
+    assert sim.calls(action='DescribeImages')[0]['fault'] == 'malformed_xml'
+
+
+def test_html_error_page(sim):
+    sim.fault(action='DescribeImages', kind='html', count=1)
+    reply = sim.call('DescribeImages')
+    assert reply.status == 502
+    assert reply.headers['Content-Type'] == 'text/html'
+    assert '<h1>502 Bad Gateway</h1>' in reply.body
+    sim.fault(action='DescribeImages', kind='html', status=503, count=1)
+    with pytest.raises(ClientError) as err:
+        sim.client().describe_images(Owners=['self'])
+    assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 503

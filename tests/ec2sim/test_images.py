@@ -227,3 +227,34 @@ def test_launch_permission_and_last_launched(sim):
         ImageId=image, Attribute='launchPermission')['LaunchPermissions'] == []
     ec2.modify_image_attribute(ImageId=image, Description={'Value': 'new words'})
     assert ec2.describe_images(ImageIds=[image])['Images'][0]['Description'] == 'new words'
+
+
+def test_endpoint_that_ignores_delete_associated_snapshots(sim):
+    seeded = sim.seed(images=[{'name': 'old', 'snapshots': [8, 20]}])
+    sim.admin('POST', '/_sim/settings', {'ignore_delete_associated_snapshots': True})
+    reply = sim.call('DeregisterImage', {'ImageId': seeded['images'][0],
+                                         'DeleteAssociatedSnapshots': 'true'})
+    assert (reply.status, reply.text('return')) == (200, 'true')
+    assert reply.find('deleteSnapshotResultSet') is None
+    assert sim.admin('GET', '/_sim/images') == []
+    assert len(sim.admin('GET', '/_sim/snapshots')) == 2
+
+
+def test_delete_snapshot_answer_without_return(sim):
+    snaps = sim.seed(snapshots=[{}, {}])['snapshots']
+    sim.admin('POST', '/_sim/settings', {'delete_snapshot_return': False})
+    reply = sim.call('DeleteSnapshot', {'SnapshotId': snaps[0]})
+    assert reply.status == 200 and reply.text('requestId')
+    assert reply.find('return') is None
+    sim.aws('ec2', 'delete-snapshot', '--snapshot-id', snaps[1])
+    assert sim.admin('GET', '/_sim/snapshots') == []
+
+
+def test_both_modes_from_the_command_line(own_sim):
+    sim = own_sim('--ignore-delete-associated-snapshots', '--no-delete-snapshot-return')
+    settings = sim.admin('GET', '/_sim/settings')
+    assert settings['ignore_delete_associated_snapshots'] is True
+    assert settings['delete_snapshot_return'] is False
+    sim.admin('POST', '/_sim/reset')
+    assert sim.admin('GET', '/_sim/settings') == settings
+    sim.admin('POST', '/_sim/settings', {'nope': 1}, expect=400)

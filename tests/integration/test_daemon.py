@@ -110,6 +110,10 @@ def created(e):
     return [x for x in e if x.get("MESSAGE_ID") == "39f5e59160f140cb8ae0b31876fb403d"]
 
 
+def available(e):
+    return [x for x in e if x.get("MESSAGE_ID") == "b4ed38032b474d49aabcf894517737ea"]
+
+
 def retired(e):
     return [x for x in e if x.get("MESSAGE_ID") == "3c2936156b354175bed4908ab4e0444c"]
 
@@ -198,7 +202,8 @@ def test_failed_run_is_retried_before_the_next_slot(amirotd, ec2, daemon):
     amirotd.write_policy("web", POLICY.replace("every: 3s", "every: 1d"))
     amirotd.sim.fault(action="CreateImage", kind="error", code="InternalError", status=500, count=3)
     d = daemon()
-    e = journal.wait_for(d.log, lambda e: len(created(e)) >= 1, timeout=30)
+    # Available, not only created: EC2 shows a new image only after a while.
+    e = journal.wait_for(d.log, lambda e: len(available(e)) >= 1, timeout=30)
     assert any("will retry" in x.get("MESSAGE", "") for x in e)
     assert d.stop() == 0
     assert [tag_dict(i)["amirotd:instance-id"] for i in images(ec2, **{"tag:amirotd:policy": "web"})] == [iid]

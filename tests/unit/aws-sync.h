@@ -177,7 +177,7 @@ typedef struct ec2_sync {
         char *id;
         ec2_instance_list instances;
         ec2_snapshot_list snapshots;
-        char **kept;
+        char **deleted;
 } ec2_sync;
 
 static inline void ec2_sync_done(ec2_sync *s, int r, const aws_error *err) {
@@ -221,10 +221,10 @@ static inline void ec2_sync_on_done(int r, const aws_error *err, void *userdata)
         ec2_sync_done(userdata, r, err);
 }
 
-static inline void ec2_sync_on_deregistered(int r, char *const *kept, const aws_error *err, void *userdata) {
+static inline void ec2_sync_on_deregistered(int r, char *const *deleted, const aws_error *err, void *userdata) {
         ec2_sync *s = userdata;
 
-        if (r >= 0 && strv_copy(kept, &s->kept) < 0)
+        if (r >= 0 && strv_copy(deleted, &s->deleted) < 0)
                 r = -ENOMEM;
         ec2_sync_done(s, r, err);
 }
@@ -248,7 +248,7 @@ static inline int ec2_sync_wait(aws_client *c, int r, ec2_op *op, ec2_sync *s, c
                 ec2_instance_list_done(&s->instances);
                 ec2_snapshot_list_done(&s->snapshots);
                 s->id = mfree(s->id);
-                s->kept = strv_free(s->kept);
+                s->deleted = strv_free(s->deleted);
         }
         if (ret_error)
                 aws_error_move(ret_error, &s->error);
@@ -296,18 +296,18 @@ static inline int ec2_create_image_sync(aws_client *c, const ec2_create_image_re
         return r;
 }
 
-/* ret_kept may be NULL. */
+/* ret_deleted may be NULL. */
 static inline int ec2_deregister_image_sync(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run,
-                                            char ***ret_kept, aws_error *ret_error) {
+                                            char ***ret_deleted, aws_error *ret_error) {
         ec2_sync s = {};
         ec2_op *op = NULL;
         int r;
 
         r = ec2_deregister_image(c, image_id, delete_snapshots, dry_run, ec2_sync_on_deregistered, &s, &op);
         r = ec2_sync_wait(c, r, op, &s, "DeregisterImage", ret_error);
-        if (r >= 0 && ret_kept)
-                *ret_kept = TAKE_PTR(s.kept);
-        strv_free(s.kept);
+        if (r >= 0 && ret_deleted)
+                *ret_deleted = TAKE_PTR(s.deleted);
+        strv_free(s.deleted);
         return r;
 }
 

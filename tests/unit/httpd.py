@@ -14,6 +14,7 @@ Paths (GET or POST; query parameters or, for POST, form parameters):
   /internal                500, EC2 InternalError error document
   /invalid                 400, EC2 InvalidParameterValue error document
   /reset                   reads the request, then closes the connection with RST
+  /garbled                 reads the request, writes bytes that are not HTTP, closes
   /hang                    reads the request and never answers
   /big[?chunked=1]         200 with a 10 MB body (Content-Length, or chunked)
   /drip?n=N&ms=M           200, N bytes, one every M ms (Content-Length sent first)
@@ -22,13 +23,21 @@ Paths (GET or POST; query parameters or, for POST, form parameters):
                            highest number of /sleep requests handled at once (reset=1 resets it)
   /                        the Query protocol (client tests): POST form with TestScript=
                            a comma-separated list of answers (ok, throttle, internal,
-                           invalid, authfailure, expired, reset, hang) and TestKey= a unique
-                           key; the Nth request of a key gets the Nth answer (the last
-                           repeats). The ok answer echoes Authorization, X-Amz-Date,
-                           X-Amz-Security-Token, Content-Type, Host and the attempt number.
+                           invalid, authfailure, expired, reset, hang, garbled, malformed,
+                           skewed) and TestKey= a unique key; the Nth request of a key gets
+                           the Nth answer (the last repeats). The ok answer echoes
+                           Authorization, X-Amz-Date, X-Amz-Security-Token, Content-Type,
+                           Host and the attempt number. malformed: 200 with XML cut in
+                           half. skewed: EC2's RequestExpired unless X-Amz-Date is within
+                           15 minutes of a server clock 20 minutes ahead (TestSkew=SECONDS
+                           sets another offset), whose Date header every skewed answer
+                           carries; then the ok answer (TestSkewRefuse=1: RequestExpired
+                           whatever the date).
 """
 
 import argparse
+import calendar
+import email.utils
 import os
 import socket
 import struct
@@ -106,6 +115,32 @@ class Handler(BaseHTTPRequestHandler):
             p.update(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
         return u.path, p
 
+    def garbled(self):
+        self.leave()
+        self.wfile.write(b"HTPT/1.1 2OO K\r\n\x00\x01\x02garbage\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = True
+
+    def skewed(self, p):
+        """True when it answered: the request's date is outside the window of the shifted clock."""
+        offset = int(p.get("TestSkew", "1200"))
+        server_now = time.time() + offset
+        try:
+            signed = calendar.timegm(time.strptime(self.headers.get("X-Amz-Date", ""), "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            signed = 0
+        self.date_offset = offset
+        if abs(server_now - signed) <= 15 * 60 and not p.get("TestSkewRefuse"):
+            return False
+        status, code, message = ANSWERS["expired"]
+        self.send(status, EC2_ERROR.format(code=code, message=message, rid="req-skewed"),
+                  [("Content-Type", "text/xml;charset=UTF-8")])
+        return True
+
+    def date_time_string(self, timestamp=None):
+        return email.utils.formatdate((timestamp or time.time()) + getattr(self, "date_offset", 0),
+                                      usegmt=True)
+
     def reset(self):
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
@@ -122,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self):
         global active, peak, request_serial
+        self.date_offset = 0
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n > 0 else b""
         path, p = self.params(body)
@@ -161,6 +197,8 @@ class Handler(BaseHTTPRequestHandler):
                       [("Content-Type", "text/xml;charset=UTF-8")])
         elif path == "/reset":
             self.reset()
+        elif path == "/garbled":
+            self.garbled()
         elif path == "/hang":
             time.sleep(3600)
         elif path == "/big":
@@ -213,6 +251,16 @@ class Handler(BaseHTTPRequestHandler):
             return
         if answer == "hang":
             time.sleep(3600)
+            return
+        if answer == "garbled":
+            self.garbled()
+            return
+        if answer == "skewed" and self.skewed(p):
+            return
+        if answer == "malformed":
+            xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<TestResponse><requestId>%s</requestId>'
+                   '<Attempt>%d</Attempt></TestResponse>\n' % (rid, i + 1))
+            self.send(200, xml[:len(xml) // 2], [("Content-Type", "text/xml;charset=UTF-8")])
             return
         if answer in ANSWERS:
             status, code, message = ANSWERS[answer]

@@ -56,7 +56,19 @@ typedef struct fixture {
         aws_client *client;
         trace_record traces[64];
         unsigned n_traces;
+        int64_t skews[8];               /* offsets the clock_skew callback reported */
+        unsigned n_skews;
 } fixture;
+
+static void record_clock_skew(const aws_clock_skew *s, void *userdata) {
+        fixture *f = userdata;
+
+        assert_true(f->n_skews < ELEMENTSOF(f->skews));
+        assert_string_equal(s->service, "ec2");
+        assert_string_equal(s->region, "us-east-1");
+        assert_string_equal(s->error_code, "RequestExpired");
+        f->skews[f->n_skews++] = s->offset;
+}
 
 static void record_trace(const aws_call_trace *t, void *userdata) {
         fixture *f = userdata;
@@ -86,6 +98,7 @@ static void make_client(fixture *f, unsigned max_attempts) {
                 .max_attempts = max_attempts,
                 .pacer = f->pacer,
                 .trace = record_trace,
+                .clock_skew = record_clock_skew,
                 .trace_userdata = f,
         };
 
@@ -334,6 +347,70 @@ static void test_credentials_refreshed_once(void **state) {
         aws_error_done(&err);
 }
 
+/* A server whose clock is 20 minutes ahead: one correction, kept for the next call (issue 10, item 7b). */
+static void test_clock_skew_corrected_once_and_kept(void **state) {
+        fixture *f = *state;
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL, *doc2 = NULL;
+        aws_error err = {};
+        int64_t offset;
+
+        assert_int_equal(aws_client_clock_offset(f->client), 0);
+        assert_int_equal(aws_client_call_sync(f->client, scripted("DescribeImages", "skewed"), &doc, &err), 0);
+        assert_int_equal(f->n_traces, 2);
+        assert_int_equal(f->traces[0].status, 400);
+        assert_string_equal(f->traces[0].error_code, "RequestExpired");
+        assert_string_equal(f->traces[0].decision, "correct the clock and retry");
+        assert_string_equal(f->traces[1].decision, "success");
+        offset = aws_client_clock_offset(f->client);
+        assert_true(offset >= 1200 - 2 && offset <= 1200 + 2);
+        assert_int_equal(f->n_skews, 1);
+        assert_int_equal(f->skews[0], offset);
+
+        /* The next call is signed with the corrected clock at once, and nothing more is reported. */
+        assert_int_equal(aws_client_call_sync(f->client, scripted("DescribeImages", "skewed"), &doc2, &err), 0);
+        assert_int_equal(f->n_traces, 3);
+        assert_string_equal(f->traces[2].decision, "success");
+        assert_int_equal(f->n_skews, 1);
+}
+
+/* A server that keeps refusing: the clock is corrected once, never in a loop. */
+static void test_clock_skew_corrected_at_most_once_a_call(void **state) {
+        fixture *f = *state;
+        _cleanup_(aws_query_freep) aws_query *q = scripted("DescribeImages", "skewed");
+        xmlDoc *doc = NULL;
+        aws_error err = {};
+
+        assert_int_equal(aws_query_add(q, "TestSkewRefuse", "1"), 0);
+        assert_int_equal(aws_client_call_sync(f->client, TAKE_PTR(q), &doc, &err), -EREMOTEIO);
+        assert_null(doc);
+        assert_string_equal(err.code, "RequestExpired");
+        assert_int_equal(f->n_traces, 3);
+        assert_string_equal(f->traces[0].decision, "correct the clock and retry");
+        /* Signed with the server's time and refused again: not the clock, so the credentials. */
+        assert_string_equal(f->traces[1].decision, "refresh credentials and retry");
+        assert_string_equal(f->traces[2].decision, "credentials rejected after a refresh");
+        assert_int_equal(f->n_skews, 1);
+        aws_error_done(&err);
+}
+
+/* Bytes that are not HTTP, then XML cut in half: both transient, then the answer (issue 10, item 11). */
+static void test_unreadable_answers_are_retried(void **state) {
+        fixture *f = *state;
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        aws_error err = {};
+
+        make_client(f, 5);
+        assert_int_equal(aws_client_call_sync(f->client, scripted("DescribeInstances", "garbled,malformed,ok"), &doc,
+                                              &err), 0);
+        assert_int_equal(f->n_traces, 3);
+        assert_int_equal(f->traces[0].status, 0);
+        assert_string_equal(f->traces[0].decision, "retry");
+        assert_int_equal(f->traces[1].status, 200);
+        assert_null(f->traces[1].error_code);
+        assert_string_equal(f->traces[1].decision, "retry");
+        assert_string_equal(f->traces[2].decision, "success");
+}
+
 typedef struct async_result {
         unsigned n_done;
         int results[16];
@@ -472,6 +549,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_client_error_not_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_attempts_exhausted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_credentials_refreshed_once, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clock_skew_corrected_once_and_kept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_clock_skew_corrected_at_most_once_a_call, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unreadable_answers_are_retried, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pacing_burst, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_from_callback, setup, teardown),

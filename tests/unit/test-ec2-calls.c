@@ -563,7 +563,7 @@ static void test_deregister_image_with_its_snapshots(void **state) {
         char *ids[] = { NULL, NULL };
         ec2_filter by_image = { "image-id", ids };
         aws_error err = {};
-        char **kept = NULL;
+        _cleanup_(strv_freep) char **deleted = NULL;
         json_object *calls;
 
         instance = seed(f, "{\"instances\": [{\"volumes\": [8, 16]}]}", "instances");
@@ -576,9 +576,11 @@ static void test_deregister_image_with_its_snapshots(void **state) {
         assert_int_equal(images_count(f, &by_image, 1), 1);
         assert_int_equal(snapshots_count(f, &by_snapshot, 1), 2);
 
-        assert_int_equal(ec2_deregister_image_sync(f->ec2, image, true, false, &kept, &err), 0);
+        assert_int_equal(ec2_deregister_image_sync(f->ec2, image, true, false, &deleted, &err), 0);
         assert_null(err.code);
-        assert_null(kept);              /* EC2 deleted every one: none kept */
+        /* EC2 deleted every one, and says so */
+        assert_int_equal(strv_length(deleted), 2);
+        assert_true(strv_contains(deleted, snaps[0]) && strv_contains(deleted, snaps[1]));
         assert_int_equal(images_count(f, &by_image, 1), 0);
         assert_int_equal(snapshots_count(f, &by_snapshot, 1), 0);
 
@@ -689,6 +691,79 @@ static void test_dry_run_changes_nothing(void **state) {
         assert_int_equal(json_object_array_length(calls), 1);
         assert_string_equal(call_param(call_at(calls, 0), "DryRun"), "true");
         json_object_put(calls);
+        aws_error_done(&err);
+}
+
+/* A disabled image is still the account's: every DescribeImages asks for it
+ * (IncludeDisabled=true), with filters and by id, where EC2 hides it by default. */
+static void test_describe_images_includes_disabled_images(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *disabled = NULL;
+        char *values[] = { "web", NULL }, *ids[] = { NULL, NULL };
+        ec2_filter by_policy = { "tag:amirotd:policy", values };
+        ec2_image_list l = {};
+        aws_error err = {};
+        json_object *calls;
+
+        disabled = seed(f, "{\"images\": [{\"name\": \"set-aside\", \"state\": \"disabled\", "
+                        "\"tags\": {\"amirotd:policy\": \"web\"}}]}", "images");
+        (void) seed(f, "{\"images\": [{\"name\": \"current\", \"tags\": {\"amirotd:policy\": \"web\"}}]}", NULL);
+
+        assert_int_equal(images_count(f, &by_policy, 1), 2);
+        ids[0] = disabled;
+        assert_int_equal(ec2_describe_images_sync(f->ec2, NULL, 0, ids, &l, &err), 0);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.items[0].id, disabled);
+        assert_int_equal(l.items[0].state, EC2_IMAGE_DISABLED);
+        ec2_image_list_done(&l);
+
+        calls = calls_of(f, "DescribeImages");
+        assert_int_equal(json_object_array_length(calls), 2);
+        for (size_t i = 0; i < 2; i++)
+                assert_string_equal(call_param(call_at(calls, i), "IncludeDisabled"), "true");
+        json_object_put(calls);
+        aws_error_done(&err);
+}
+
+/* An endpoint that ignores DeleteAssociatedSnapshots deregisters and names no snapshot:
+ * the call reports none deleted, the snapshots are there, and DeleteSnapshot (answered
+ * without <return>) removes them. */
+static void test_deregister_without_snapshot_results_reports_none_deleted(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *instance = NULL, *image = NULL;
+        _cleanup_(strv_freep) char **snaps = NULL, **deleted = NULL;
+        ec2_filter by_snapshot = { "snapshot-id", NULL };
+        aws_error err = {};
+
+        admin_ok(f, "POST", "/_sim/settings",
+                 "{\"ignore_delete_associated_snapshots\": true, \"delete_snapshot_return\": false}");
+        instance = seed(f, "{\"instances\": [{\"volumes\": [8, 16]}]}", "instances");
+        image = create_image(f, instance, "ignored-parameter", &snaps);
+        by_snapshot.values = snaps;
+
+        assert_int_equal(ec2_deregister_image_sync(f->ec2, image, true, false, &deleted, &err), 0);
+        assert_null(deleted);
+        assert_int_equal(snapshots_count(f, &by_snapshot, 1), 2);
+        for (char **s = snaps; *s; s++)
+                assert_int_equal(ec2_delete_snapshot_sync(f->ec2, *s, false, &err), 0);
+        assert_int_equal(snapshots_count(f, &by_snapshot, 1), 0);
+        aws_error_done(&err);
+}
+
+/* Deregistration protection: EC2's refusal comes back as a value, and the image stays. */
+static void test_deregister_protected_image_is_not_permitted(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *image = NULL;
+        char *ids[] = { NULL, NULL };
+        ec2_filter by_image = { "image-id", ids };
+        aws_error err = {};
+
+        image = seed(f, "{\"images\": [{\"name\": \"protected\", "
+                     "\"deregistration_protection\": \"enabled-without-cooldown\"}]}", "images");
+        ids[0] = image;
+        assert_aws_error(ec2_deregister_image_sync(f->ec2, image, true, false, NULL, &err), &err,
+                         "OperationNotPermitted");
+        assert_int_equal(images_count(f, &by_image, 1), 1);
         aws_error_done(&err);
 }
 
@@ -842,9 +917,9 @@ static void test_return_false_is_an_error(void **state) {
 
 /* ---- Arguments ------------------------------------------------------------------------- */
 
-static void on_deregistered_never(int r, char *const *kept, const aws_error *err, void *userdata) {
+static void on_deregistered_never(int r, char *const *deleted, const aws_error *err, void *userdata) {
         (void) r;
-        (void) kept;
+        (void) deleted;
         (void) err;
         (void) userdata;
         fail_msg("a refused call must never call back");
@@ -890,6 +965,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_create_image_twice_is_duplicate_with_request_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deregister_image_with_its_snapshots, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_snapshot_in_use_fails, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_describe_images_includes_disabled_images, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deregister_without_snapshot_results_reports_none_deleted, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_deregister_protected_image_is_not_permitted, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_tags_on_image_and_snapshot, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_dry_run_changes_nothing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancel_in_flight_never_calls_back, setup, teardown),

@@ -306,7 +306,6 @@ static void test_create_image_and_return(void **state) {
         (void) state;
         assert_int_equal(ec2_parse_create_image(doc, &id), 0);
         assert_string_equal(id, "ami-1234567890abcdef0");
-        assert_int_equal(ec2_parse_return(doc, &ok), -EBADMSG);   /* no <return> */
 
         for (size_t k = 0; k < ELEMENTSOF(returns); k++) {
                 _cleanup_(xmlFreeDocp) xmlDoc *d = load(returns[k]);
@@ -320,23 +319,42 @@ static void test_create_image_and_return(void **state) {
         }
 }
 
-static void test_deregister_reports_snapshots_kept(void **state) {
+static void test_deregister_reports_only_snapshots_ec2_deleted(void **state) {
         _cleanup_(xmlFreeDocp) xmlDoc *plain = load("deregister-image.xml");
         _cleanup_(xmlFreeDocp) xmlDoc *with = load("deregister-image-snapshots.xml");
-        _cleanup_(strv_freep) char **kept = NULL;
+        _cleanup_(xmlFreeDocp) xmlDoc *failed = load("deregister-image-snapshots-failed.xml");
+        _cleanup_(strv_freep) char **deleted = NULL, **none = NULL;
         bool ok = false;
 
         (void) state;
-        assert_int_equal(ec2_parse_deregister(plain, &ok, &kept), 0);
+        /* No deleteSnapshotResultSet (an endpoint that ignored DeleteAssociatedSnapshots):
+         * nothing may be counted as deleted. */
+        assert_int_equal(ec2_parse_deregister(plain, &ok, &deleted), 0);
         assert_true(ok);
-        assert_null(kept);
+        assert_null(deleted);
 
-        /* snap-...1 "success" is gone; snap-...2 "skipped" is kept, for the caller to handle. */
-        assert_int_equal(ec2_parse_deregister(with, &ok, &kept), 0);
+        /* snap-...1 "success" is gone; snap-...2 "skipped" is not, for the caller to handle. */
+        assert_int_equal(ec2_parse_deregister(with, &ok, &deleted), 0);
         assert_true(ok);
-        assert_non_null(kept);
-        assert_string_equal(kept[0], "snap-0aaaaaaaaaaaaaaa2");
-        assert_null(kept[1]);
+        assert_non_null(deleted);
+        assert_string_equal(deleted[0], "snap-0aaaaaaaaaaaaaaa1");
+        assert_null(deleted[1]);
+
+        /* Every code but "success" (missing-permissions, internal-error, client-error) keeps it. */
+        assert_int_equal(ec2_parse_deregister(failed, &ok, &none), 0);
+        assert_true(ok);
+        assert_null(none);
+}
+
+/* "return: Is true if the request succeeds, and an error otherwise": an answer without it
+ * (ec2sim --no-delete-snapshot-return) is success, not a malformed answer. */
+static void test_delete_snapshot_without_return_is_success(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("delete-snapshot-no-return.xml");
+        bool ok = false;
+
+        (void) state;
+        assert_int_equal(ec2_parse_return(doc, &ok), 0);
+        assert_true(ok);
 }
 
 static void test_return_values(void **state) {
@@ -349,7 +367,9 @@ static void test_return_values(void **state) {
                 { "<DeleteSnapshotResponse><return>false</return></DeleteSnapshotResponse>", 0, false },
                 { "<DeleteSnapshotResponse><return>yes</return></DeleteSnapshotResponse>", -EBADMSG, false },
                 { "<DeleteSnapshotResponse><return/></DeleteSnapshotResponse>", -EBADMSG, false },
-                { "<DeleteSnapshotResponse/>", -EBADMSG, false },
+                { "<DeleteSnapshotResponse/>", 0, true },
+                { "<DeleteSnapshotResponse><requestId>r</requestId></DeleteSnapshotResponse>", 0, true },
+                { "<DeleteSnapshotResponse><return> true</return></DeleteSnapshotResponse>", -EBADMSG, false },
                 { "<Something><return>true</return></Something>", -EBADMSG, false },
         };
 
@@ -500,7 +520,8 @@ int main(void) {
                 cmocka_unit_test(test_describe_snapshots),
                 cmocka_unit_test(test_create_image_and_return),
                 cmocka_unit_test(test_return_values),
-                cmocka_unit_test(test_deregister_reports_snapshots_kept),
+                cmocka_unit_test(test_deregister_reports_only_snapshots_ec2_deleted),
+                cmocka_unit_test(test_delete_snapshot_without_return_is_success),
                 cmocka_unit_test(test_bad_pages_leave_the_list_alone),
                 cmocka_unit_test(test_edges),
                 cmocka_unit_test(test_many_items),

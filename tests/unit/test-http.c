@@ -95,6 +95,8 @@ static void test_sync_ok(void **state) {
         assert_int_equal(r.body_size, 5);
         assert_string_equal(r.body, "hello");
         assert_string_equal(r.request_id, "req-ok");
+        /* The server's Date header, for clock skew: its clock is this one. */
+        assert_true(r.date > 0 && labs((long) (r.date - time(NULL))) <= 5);
         assert_true(r.elapsed > 0);
         assert_int_equal(http_client_in_flight(f->client), 0);
         http_response_done(&r);
@@ -165,6 +167,21 @@ static void test_unsupported_protocol(void **state) {
         assert_int_equal(http_client_run(f->client, &req, &r), 0);
         assert_int_equal(r.error, -EPROTONOSUPPORT);
         assert_non_null(r.error_message);
+        http_response_done(&r);
+}
+
+/* An answer that is not HTTP: curl's "Received HTTP/0.9" is an unreadable answer, not a URL curl cannot speak. */
+static void test_garbled_answer(void **state) {
+        fixture *f = *state;
+        http_response r = {};
+
+        get(f, "/garbled", 0, 0, &r);
+        assert_int_equal(r.error, -EBADMSG);
+        assert_non_null(r.error_message);
+        http_response_done(&r);
+
+        get(f, "/ok", 0, 0, &r);
+        assert_int_equal(r.status, 200);
         http_response_done(&r);
 }
 
@@ -524,6 +541,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_post_headers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_unsupported_protocol, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_garbled_answer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reset, setup, teardown),

@@ -170,6 +170,56 @@ static void test_custom_config_and_clock(void **state) {
         assert_int_equal(aws_pacer_take(NULL, "CreateImage", T0), 0);
 }
 
+/* Issue 10, item 10: EC2 throttles per account and region; so does the pacer set. */
+static void test_pacers_keyed_by_account_region_service(void **state) {
+        _cleanup_(aws_pacers_freep) aws_pacers *s = NULL;
+        aws_pacer *a = NULL, *a2 = NULL, *b = NULL, *sts = NULL, *other_region = NULL;
+
+        (void) state;
+        assert_int_equal(aws_pacers_new(NULL, &s), 0);
+        assert_int_equal(aws_pacers_get(s, "111122223333", "us-east-1", "ec2", &a), 0);
+        assert_int_equal(aws_pacers_get(s, "111122223333", "us-east-1", "ec2", &a2), 0);
+        assert_ptr_equal(a, a2);
+        assert_int_equal(aws_pacers_get(s, "444455556666", "us-east-1", "ec2", &b), 0);
+        assert_int_equal(aws_pacers_get(s, "111122223333", "us-east-1", "sts", &sts), 0);
+        assert_int_equal(aws_pacers_get(s, "111122223333", "eu-west-1", "ec2", &other_region), 0);
+        assert_ptr_not_equal(a, b);
+        assert_ptr_not_equal(a, sts);
+        assert_ptr_not_equal(a, other_region);
+        assert_int_equal(aws_pacers_count(s), 4);
+
+        /* Account 1 empties its CreateImage bucket (50): it waits, account 2 does not. */
+        for (unsigned i = 0; i < 50; i++)
+                assert_int_equal(aws_pacer_take(a, "CreateImage", T0), 0);
+        assert_true(aws_pacer_take(a, "CreateImage", T0) > 0);
+        assert_int_equal(aws_pacer_take(b, "CreateImage", T0), 0);
+        assert_true(aws_pacer_tokens(b, "CreateImage", T0) > 48.5);
+        /* Nor does STS in the same account, nor the same account in another region. */
+        assert_int_equal(aws_pacer_take(sts, "CreateImage", T0), 0);
+        assert_int_equal(aws_pacer_take(other_region, "CreateImage", T0), 0);
+
+        assert_int_equal(aws_pacers_get(s, "", "us-east-1", "ec2", &a), -EINVAL);
+        assert_int_equal(aws_pacers_get(s, "111122223333", NULL, "ec2", &a), -EINVAL);
+}
+
+static void test_pacers_config(void **state) {
+        pace_bucket_config cfg[_PACE_CATEGORY_MAX];
+        _cleanup_(aws_pacers_freep) aws_pacers *s = NULL;
+        aws_pacer *p = NULL;
+
+        (void) state;
+        memcpy(cfg, pace_default_config, sizeof(cfg));
+        cfg[PACE_MUTATING] = (pace_bucket_config) { .capacity = 2, .refill_per_sec = 1 };
+        assert_int_equal(aws_pacers_new(cfg, &s), 0);
+        assert_int_equal(aws_pacers_get(s, "default credentials", "us-east-1", "ec2", &p), 0);
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0), 0);
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0), 0);
+        assert_int_equal(aws_pacer_take(p, "CreateImage", T0), USEC_PER_SEC);
+
+        cfg[PACE_MUTATING].capacity = 0;
+        assert_int_equal(aws_pacers_new(cfg, &s), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_categories),
@@ -178,6 +228,8 @@ int main(void) {
                 cmocka_unit_test(test_per_action_buckets),
                 cmocka_unit_test(test_sustained_rate),
                 cmocka_unit_test(test_custom_config_and_clock),
+                cmocka_unit_test(test_pacers_keyed_by_account_region_service),
+                cmocka_unit_test(test_pacers_config),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

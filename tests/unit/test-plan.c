@@ -176,7 +176,7 @@ static ec2_image *add_image(world *w, const char *id, ec2_image_state state, con
         return g;
 }
 
-static void world_plan_at(world *w, time_t now) {
+static void world_plan_created(world *w, time_t now, char *const *created) {
         plan_input in = {
                 .policy = &w->policy,
                 .region = "us-east-1",
@@ -187,10 +187,15 @@ static void world_plan_at(world *w, time_t now) {
                 .n_images = w->n_images,
                 .snapshots = w->snapshots,
                 .n_snapshots = w->n_snapshots,
+                .created = created,
         };
 
         plan_done(&w->plan);
         assert_int_equal(plan_build(&in, &w->plan), 0);
+}
+
+static void world_plan_at(world *w, time_t now) {
+        world_plan_created(w, now, NULL);
 }
 
 static void world_plan(world *w) {
@@ -474,6 +479,105 @@ static void test_deregistered_and_disabled_images_are_left_alone(void **state) {
         /* A deregistered image of the current slot does not take it. */
         assert_int_equal(w.plan.n, 1);
         assert_action(&w.plan, 0, PLAN_CREATE, "i-1", NULL);
+        world_done(&w);
+}
+
+/* Disabled by a person: out of rotation, not ours to delete. Not counted, so the policy
+ * still keeps retain.count usable images; never retired, whatever its age; its
+ * snapshots stay. */
+static void test_disabled_image_neither_counted_nor_retired_nor_swept(void **state) {
+        time_t old = NOW - PLAN_SNAPSHOT_GRACE - 1;
+        world w;
+
+        (void) state;
+        world_init(&w, 2);
+        w.policy.retain_max_age = 4 * DAY;
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-d1", EC2_IMAGE_DISABLED, "web", "i-1", -1);
+        add_image(&w, "ami-2", EC2_IMAGE_AVAILABLE, "web", "i-1", -2);
+        add_image(&w, "ami-3", EC2_IMAGE_AVAILABLE, "web", "i-1", -3);
+        add_image(&w, "ami-4", EC2_IMAGE_AVAILABLE, "web", "i-1", -4);
+        add_image(&w, "ami-d9", EC2_IMAGE_DISABLED, "web", "i-1", -9);
+        add_snapshot(&w, "snap-ami-d9", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -9, old);
+        add_snapshot(&w, "snap-orphan", EC2_SNAPSHOT_COMPLETED, "web", "i-1", -12, old);
+        world_plan(&w);
+
+        assert_int_equal(w.plan.n, 3);
+        assert_action(&w.plan, 0, PLAN_CREATE, "i-1", NULL);
+        assert_action(&w.plan, 1, PLAN_RETIRE, "i-1", "ami-4");
+        assert_int_equal(w.plan.actions[2].kind, PLAN_DELETE_SNAPSHOT);
+        assert_string_equal(w.plan.actions[2].snapshot_ids[0], "snap-orphan");
+        assert_null(find_retire(&w.plan, "ami-d1"));
+        assert_null(find_retire(&w.plan, "ami-d9"));
+
+        /* A disabled image of the current slot holds its name: no CREATE, and the
+         * good images it would have pushed out stay. */
+        add_image(&w, "ami-d0", EC2_IMAGE_DISABLED, "web", "i-1", 0);
+        world_plan(&w);
+        assert_int_equal(count_kind(&w.plan, PLAN_CREATE), 0);
+        assert_null(find_retire(&w.plan, "ami-2"));
+        assert_null(find_retire(&w.plan, "ami-d0"));
+        world_done(&w);
+}
+
+/* A clock that ran ahead once left an image of a future slot: it is reported and
+ * neither counted nor retired, so it does not push out the current images (the old
+ * planner kept it as "newest" and retired today's image as beyond retain.count). */
+static void test_future_slot_neither_counted_nor_retired(void **state) {
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-f3", EC2_IMAGE_AVAILABLE, "web", "i-1", 3);
+        add_image(&w, "ami-f5", EC2_IMAGE_PENDING, "web", "i-1", 5);
+        add_image(&w, "ami-x4", EC2_IMAGE_FAILED, "web", "i-1", 4);
+        add_image(&w, "ami-0", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
+        add_image(&w, "ami-1", EC2_IMAGE_AVAILABLE, "web", "i-1", -1);
+        world_plan(&w);
+
+        assert_int_equal(w.plan.n, 2);
+        assert_action(&w.plan, 0, PLAN_RETIRE, "i-1", "ami-x4");      /* failed: garbage all the same */
+        assert_action(&w.plan, 1, PLAN_RETIRE, "i-1", "ami-1");
+        assert_string_equal(w.plan.actions[1].reason, "beyond retain.count 1");
+        assert_int_equal(w.plan.n_future, 2);
+        assert_string_equal(w.plan.future[0].image_id, "ami-f3");
+        assert_string_equal(w.plan.future[0].instance_id, "i-1");
+        assert_string_equal(w.plan.future[0].slot, "20261129T030000Z");
+        assert_string_equal(w.plan.future[1].image_id, "ami-f5");
+
+        /* Once the clock reaches its slot, it is an image like the others. */
+        world_plan_at(&w, SLOT(3) + 60);
+        assert_int_equal(w.plan.n_future, 1);
+        assert_null(find_retire(&w.plan, "ami-f3"));
+        assert_non_null(find_retire(&w.plan, "ami-0"));
+        world_done(&w);
+}
+
+/* The run's own image is never retired by it, even when an image that sorts before it
+ * (no slot tag, a later creation date) already fills retain.count. */
+static void test_image_created_by_the_run_is_never_retired_by_it(void **state) {
+        char *created[] = { (char *) "ami-0", NULL };
+        ec2_image *h;
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-0", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
+        add_image(&w, "ami-1", EC2_IMAGE_AVAILABLE, "web", "i-1", -1);
+        h = add_image(&w, "ami-h", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
+        free(h->tags.items[2].key);
+        free(h->tags.items[2].value);
+        h->tags.n = 2;                  /* no slot tag: its creation date orders it */
+        h->creation_date = NOW - 60;
+
+        world_plan(&w);
+        assert_non_null(find_retire(&w.plan, "ami-0"));
+
+        world_plan_created(&w, NOW, created);
+        assert_int_equal(w.plan.n, 1);
+        assert_action(&w.plan, 0, PLAN_RETIRE, "i-1", "ami-1");
         world_done(&w);
 }
 
@@ -1337,6 +1441,83 @@ static void test_random_slots_keep_retain_count(void **state) {
         }
 }
 
+static bool action_same(const plan_action *a, const plan_action *b) {
+        return a->kind == b->kind && streq(a->instance_id, b->instance_id) && streq_ptr(a->image_id, b->image_id) &&
+                streq_ptr(a->image_name, b->image_name) && streq_ptr(a->slot, b->slot);
+}
+
+static bool image_is_future(const world *w, const char *id, time_t now) {
+        for (size_t k = 0; k < w->n_images; k++) {
+                const char *slot = ec2_tags_get(&w->images[k].tags, TAG_SLOT);
+                time_t t;
+
+                if (streq(w->images[k].id, id))
+                        return slot && slot_id_parse(slot, &t) >= 0 && t > now;
+        }
+        return false;
+}
+
+/* Images of future slots (a clock that ran ahead) change nothing in the plan of the
+ * current ones: the plan is the one without them, plus the retirement of those that
+ * failed, and the others are reported. The run's own images are never retired. */
+static void test_random_future_images_never_displace_current_ones(void **state) {
+        uint64_t base = env_u64("AMIROTD_TEST_SEED", 20261126), cases = env_u64("AMIROTD_TEST_CASES", 2000);
+
+        (void) state;
+        for (seed = base; seed < base + cases; seed++) {
+                _cleanup_(strv_freep) char **created = NULL;
+                plan without = {};
+                size_t future = 0, j = 0;
+                time_t now;
+                world w;
+
+                rng = seed ^ 0xf07e;
+                world_generate(&w);
+                now = SLOT0 + rnd_below(DAY);
+                world_plan_at(&w, now);
+                without = w.plan;
+                w.plan = (plan) {};
+
+                for (char **id = w.instance_ids; id && *id; id++)
+                        for (unsigned k = 1 + rnd_below(3), n = rnd_below(3); n > 0; n--, k++) {
+                                char image_id[48];
+                                ec2_image *g;
+
+                                snprintf(image_id, sizeof(image_id), "ami-%s-future%u", *id, k);
+                                g = add_image(&w, image_id, random_image_state(), "web", *id, (int) k);
+                                future += g->state != EC2_IMAGE_FAILED && g->state != EC2_IMAGE_ERROR &&
+                                        g->state != EC2_IMAGE_INVALID && g->state != EC2_IMAGE_DEREGISTERED &&
+                                        g->state >= 0 && g->state < _EC2_IMAGE_STATE_MAX;
+                        }
+                world_plan_at(&w, now);
+
+                check(w.plan.n_future == future);
+                for (size_t k = 0; k < w.plan.n_future; k++)
+                        check(image_is_future(&w, w.plan.future[k].image_id, now));
+                for (size_t k = 0; k < w.plan.n; k++) {
+                        const plan_action *a = &w.plan.actions[k];
+
+                        if (a->image_id && image_is_future(&w, a->image_id, now)) {
+                                check(a->kind == PLAN_RETIRE && streq(a->reason, "failed"));
+                                continue;
+                        }
+                        check(j < without.n && action_same(a, &without.actions[j]));
+                        j++;
+                }
+                check(j == without.n);
+                plan_done(&without);
+
+                /* The run's own images: a random choice of available ones stays. */
+                for (size_t k = 0; k < w.n_images; k++)
+                        if (w.images[k].state == EC2_IMAGE_AVAILABLE && chance(30))
+                                assert_int_equal(strv_extend(&created, w.images[k].id), 0);
+                world_plan_created(&w, now, created);
+                for (size_t k = 0; k < w.plan.n; k++)
+                        check(!w.plan.actions[k].image_id || !strv_contains(created, w.plan.actions[k].image_id));
+                world_done(&w);
+        }
+}
+
 static void test_sweeps_only_own_old_unreferenced_snapshots(void **state) {
         time_t old = NOW - PLAN_SNAPSHOT_GRACE - 1;
         world w;
@@ -1390,6 +1571,9 @@ int main(void) {
                 cmocka_unit_test(test_retire_keeps_newest_available_when_create_fails),
                 cmocka_unit_test(test_pending_not_counted_nor_retired),
                 cmocka_unit_test(test_deregistered_and_disabled_images_are_left_alone),
+                cmocka_unit_test(test_disabled_image_neither_counted_nor_retired_nor_swept),
+                cmocka_unit_test(test_future_slot_neither_counted_nor_retired),
+                cmocka_unit_test(test_image_created_by_the_run_is_never_retired_by_it),
                 cmocka_unit_test(test_max_age_keeps_newest_available),
                 cmocka_unit_test(test_copy_instance_tags_skips_aws_keys),
                 cmocka_unit_test(test_copied_tags_stop_at_ec2_limit),
@@ -1409,6 +1593,7 @@ int main(void) {
                 cmocka_unit_test(test_random_plans_keep_the_rules_and_converge),
                 cmocka_unit_test(test_random_failed_creates_never_cost_good_images),
                 cmocka_unit_test(test_random_slots_keep_retain_count),
+                cmocka_unit_test(test_random_future_images_never_displace_current_ones),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,10 @@ static void test_classify_table(void **state) {
                 { 0, 504, NULL, RETRY_KIND_TRANSIENT },
                 { 0, 500, "SomethingNew", RETRY_KIND_TRANSIENT },
                 { -EBADMSG, 502, NULL, RETRY_KIND_TRANSIENT },  /* a proxy's HTML page */
+                /* Unreadable answers: transient whatever the status (issue 10, item 11). */
+                { -EBADMSG, 200, NULL, RETRY_KIND_TRANSIENT },  /* malformed or truncated XML */
+                { -EBADMSG, 0, NULL, RETRY_KIND_TRANSIENT },    /* bytes that are not HTTP */
+                { -EBADMSG, 400, NULL, RETRY_KIND_TRANSIENT },
                 { -ECONNRESET, 0, NULL, RETRY_KIND_TRANSIENT },
                 { -ECONNREFUSED, 0, NULL, RETRY_KIND_TRANSIENT },
                 { -EHOSTUNREACH, 0, NULL, RETRY_KIND_TRANSIENT },
@@ -65,7 +69,6 @@ static void test_classify_table(void **state) {
                 { 0, 404, NULL, RETRY_KIND_FATAL },
                 { 0, 501, NULL, RETRY_KIND_FATAL },
                 { 0, 200, "InvalidParameterValue", RETRY_KIND_FATAL },  /* an error document with 200 */
-                { -EBADMSG, 200, NULL, RETRY_KIND_FATAL },
                 { -EPROTO, 0, NULL, RETRY_KIND_FATAL },          /* TLS verification */
                 { -EFBIG, 200, NULL, RETRY_KIND_FATAL },
                 { -ENOMEM, 0, NULL, RETRY_KIND_FATAL },
@@ -80,6 +83,64 @@ static void test_classify_table(void **state) {
                                  table[i].code ?: "NULL", retry_kind_to_string(k),
                                  retry_kind_to_string(table[i].kind));
         }
+}
+
+/* Issue 10, item 7b: the SDKs' clock-skew rule (AWS SDK for Java v2). */
+static void test_clock_skew_rule(void **state) {
+        const time_t now = 1900000000;
+        int64_t offset = 0;
+
+        (void) state;
+        /* The server 20 minutes ahead or behind: the offset to sign with is its time minus ours. */
+        assert_true(retry_clock_skew("RequestExpired", now, 0, now + 1200, &offset));
+        assert_int_equal(offset, 1200);
+        assert_true(retry_clock_skew("SignatureDoesNotMatch", now, 0, now - 1200, &offset));
+        assert_int_equal(offset, -1200);
+        assert_true(retry_clock_skew("InvalidSignatureException", now, 0, now + 3600, &offset));
+        assert_true(retry_clock_skew("RequestTimeTooSkewed", now, 0, now + 3600, &offset));
+        assert_true(retry_clock_skew("RequestInTheFuture", now, 0, now - 3600, &offset));
+        assert_true(retry_clock_skew("AuthFailure", now, 0, now + 3600, &offset));
+        /* Measured against the offset the request was signed with: already corrected, no skew. */
+        assert_false(retry_clock_skew("RequestExpired", now, 1200, now + 1200, &offset));
+        /* ...and a correction back when the host clock was fixed meanwhile. */
+        assert_true(retry_clock_skew("RequestExpired", now, 1200, now + 1, &offset));
+        assert_int_equal(offset, 1);
+        /* Under the 4-minute threshold: not the clock. */
+        assert_false(retry_clock_skew("RequestExpired", now, 0, now + 239, &offset));
+        assert_true(retry_clock_skew("RequestExpired", now, 0, now + 240, &offset));
+        assert_false(retry_clock_skew("RequestExpired", now, 0, now - 239, &offset));
+        /* Other errors, or no Date header: never. */
+        assert_false(retry_clock_skew("InvalidParameterValue", now, 0, now + 3600, &offset));
+        assert_false(retry_clock_skew(NULL, now, 0, now + 3600, &offset));
+        assert_false(retry_clock_skew("RequestExpired", now, 0, 0, &offset));
+        assert_true(retry_code_is_clock_skew("SignatureDoesNotMatch"));
+        assert_false(retry_code_is_clock_skew("ExpiredToken"));
+}
+
+/* One correction a call, without quota; then the failure is judged as any other. */
+static void test_clock_correction_once(void **state) {
+        retry_quota q;
+        retry_state s = {};
+        usec_t delay;
+
+        (void) state;
+        retry_quota_init(&q, RETRY_QUOTA_INITIAL);
+        retry_attempt_begin(&s);
+        assert_int_equal(retry_after_clock_skew(&s, 0), RETRY_CORRECT_CLOCK);
+        assert_int_equal(q.available, RETRY_QUOTA_INITIAL);
+        retry_attempt_begin(&s);
+        assert_int_equal(retry_after_clock_skew(&s, 0), _RETRY_VERDICT_INVALID);
+        assert_int_equal(retry_after_failure(&q, &s, 0, RETRY_KIND_CREDENTIALS, 0.5, &delay),
+                         RETRY_REFRESH_CREDENTIALS);
+        retry_attempt_begin(&s);
+        assert_int_equal(retry_after_failure(&q, &s, 0, RETRY_KIND_CREDENTIALS, 0.5, &delay),
+                         RETRY_NO_CREDENTIALS_REFRESHED);
+
+        /* Past the maximum attempts, no correction either. */
+        s = (retry_state) {};
+        retry_attempt_begin(&s);
+        assert_int_equal(retry_after_clock_skew(&s, 1), _RETRY_VERDICT_INVALID);
+        assert_false(s.clock_corrected);
 }
 
 static void test_kind_strings(void **state) {
@@ -290,6 +351,8 @@ int main(void) {
                 cmocka_unit_test(test_max_attempts),
                 cmocka_unit_test(test_quota),
                 cmocka_unit_test(test_credentials_refresh_once),
+                cmocka_unit_test(test_clock_skew_rule),
+                cmocka_unit_test(test_clock_correction_once),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <cmocka.h>
+#include <dlfcn.h>
 
 #include "schedule/schedule.h"
 #include "base/util.h"
@@ -39,12 +40,23 @@ static char *id(time_t t) {
         return buf[i];
 }
 
+/* The zone's data, as the configuration loader attaches it; NULL for UTC or a name that is no
+ * zone (the schedule then reads the file at each call, and refuses a bad name). */
+static tz_zone *loaded_zone(const char *tz) {
+        tz_zone *z = NULL;
+
+        if (tz && !streq(tz, "UTC"))
+                (void) tz_zone_load(tz, &z, NULL);
+        return z;
+}
+
 static schedule every(uint64_t interval, uint32_t at, const char *tz) {
         return (schedule) {
                 .kind = SCHEDULE_EVERY,
                 .every = interval,
                 .at = at,
                 .timezone = tz ? strdup(tz) : NULL,
+                .zone = loaded_zone(tz),
         };
 }
 
@@ -54,6 +66,7 @@ static schedule cron(const char *expr, const char *tz) {
                 .kind = SCHEDULE_CRON,
                 .cron_expr = strdup(expr),
                 .timezone = tz ? strdup(tz) : NULL,
+                .zone = loaded_zone(tz),
         };
 
         if (cron_parse(expr, &s.cron, &error) < 0)
@@ -643,65 +656,115 @@ static void test_errors(void **state) {
         assert_int_equal(schedule_slot_at(&never, T("2026-01-01T00:00:00Z"), &t), -ERANGE);
 }
 
-static void test_tz_restored(void **state) {
+/*
+ * curl's threaded resolver runs getaddrinfo() in other threads, which reads the environment: the
+ * schedule must never write it. setenv(), unsetenv(), putenv() and tzset() are interposed here
+ * (the test's own definitions win over libc's for the library linked in) and counted while
+ * the schedule works; the test's own oracle still reaches libc's through RTLD_NEXT.
+ */
+static bool env_watching;
+static unsigned env_writes;
+
+#define FORWARD(name, ...) ((__typeof__(&name)) dlsym(RTLD_NEXT, #name))(__VA_ARGS__)
+
+int setenv(const char *name, const char *value, int overwrite) {
+        env_writes += env_watching;
+        return FORWARD(setenv, name, value, overwrite);
+}
+
+int unsetenv(const char *name) {
+        env_writes += env_watching;
+        return FORWARD(unsetenv, name);
+}
+
+int putenv(char *string) {
+        env_writes += env_watching;
+        return FORWARD(putenv, string);
+}
+
+void tzset(void) {
+        env_writes += env_watching;
+        FORWARD(tzset);
+}
+
+static void test_environment_untouched(void **state) {
         _cleanup_(schedule_done) schedule s = cron("30 2 * * *", "Europe/Berlin");
+        _cleanup_(schedule_done) schedule by_hand = { .kind = SCHEDULE_EVERY, .every = DAY,
+                                                      .timezone = strdup("America/New_York") };
         time_t t, now = T("2026-07-01T12:00:00Z");
         struct tm tm;
 
         (void) state;
         assert_int_equal(setenv("TZ", "America/New_York", 1), 0);
         tzset();
+        env_watching = true;
         assert_int_equal(schedule_next_slot_after(&s, now, &t), 0);
         assert_string_equal(id(t), "20260702T003000Z");
+        assert_int_equal(schedule_slot_at(&s, now, &t), 0);
+        assert_string_equal(id(t), "20260701T003000Z");
+        /* Without the loader's zone, the schedule reads the file itself, still without TZ. */
+        assert_int_equal(schedule_slot_at(&by_hand, now, &t), 0);
+        assert_string_equal(id(t), "20260701T040000Z");
+        assert_int_equal(schedule_local_time(s.zone, now, &tm), 0);
+        assert_true(timezone_is_valid("Australia/Lord_Howe"));
+        env_watching = false;
+        assert_int_equal(env_writes, 0);
         assert_string_equal(getenv("TZ"), "America/New_York");
         assert_non_null(localtime_r(&now, &tm));
         assert_int_equal(tm.tm_gmtoff, -4 * HOUR);
-
         assert_int_equal(unsetenv("TZ"), 0);
         tzset();
-        assert_int_equal(schedule_slot_at(&s, now, &t), 0);
-        assert_string_equal(id(t), "20260701T003000Z");
-        assert_null(getenv("TZ"));
 
         /* Freeing twice is harmless. */
         schedule_done(&s);
         assert_null(s.cron_expr);
         assert_null(s.timezone);
+        assert_null(s.zone);
         schedule_done(&s);
         schedule_done(NULL);
 }
 
-/* What `check` prints as the next slot: the zone's own clock and abbreviation, TZ untouched. */
+static tz_zone *zone_of(const char *name) {
+        tz_zone *z = NULL;
+
+        assert_int_equal(tz_zone_load(name, &z, NULL), 0);
+        return z;
+}
+
+/* What `check` prints as the next slot: the zone's own clock and abbreviation. */
 static void test_local_time(void **state) {
+        _cleanup_(tz_zone_unrefp) tz_zone *berlin = zone_of("Europe/Berlin");
+        _cleanup_(tz_zone_unrefp) tz_zone *utc = zone_of("UTC");
         time_t summer = T("2026-07-01T12:00:00Z"), winter = T("2026-01-15T06:30:00Z");
+        _cleanup_(tz_zone_unrefp) tz_zone *z = NULL;
         char buf[64];
         struct tm tm;
 
         (void) state;
-        assert_int_equal(setenv("TZ", "America/New_York", 1), 0);
-        tzset();
+        assert_int_equal(schedule_local_time(berlin, summer, &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z %a %j", &tm) > 0);
+        assert_string_equal(buf, "2026-07-01 14:00:00 CEST Wed 182");
+        assert_int_equal(tm.tm_isdst, 1);
+        assert_int_equal(schedule_local_time(berlin, winter, &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z %a", &tm) > 0);
+        assert_string_equal(buf, "2026-01-15 07:30:00 CET Thu");
+        assert_int_equal(tm.tm_gmtoff, HOUR);
 
-        assert_int_equal(schedule_local_time(summer, "Europe/Berlin", &tm), 0);
-        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
-        assert_string_equal(buf, "2026-07-01 14:00:00 CEST");
-        assert_int_equal(schedule_local_time(winter, "Europe/Berlin", &tm), 0);
-        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
-        assert_string_equal(buf, "2026-01-15 07:30:00 CET");
-
-        /* UTC is computed without libc's zones, and still called UTC, not GMT. */
-        assert_int_equal(schedule_local_time(summer, "UTC", &tm), 0);
+        /* UTC is computed without a zone, and called UTC, not GMT. */
+        assert_int_equal(schedule_local_time(utc, summer, &tm), 0);
         assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
         assert_string_equal(buf, "2026-07-01 12:00:00 UTC");
-        assert_int_equal(schedule_local_time(summer, NULL, &tm), 0);
-        assert_int_equal(tm.tm_hour, 12);
+        assert_int_equal(schedule_local_time(NULL, summer, &tm), 0);
+        assert_true(strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0);
+        assert_string_equal(buf, "2026-07-01 12:00:00 UTC");
         assert_int_equal(tm.tm_gmtoff, 0);
+        assert_int_equal(schedule_local_time(NULL, T("9999-12-31T23:59:59Z") + 1, &tm), -ERANGE);
 
-        assert_int_equal(schedule_local_time(summer, "Mars/Olympus_Mons", &tm), -EINVAL);
-        assert_int_equal(schedule_local_time(summer, "localtime", &tm), -EINVAL);
-
-        assert_string_equal(getenv("TZ"), "America/New_York");
-        (void) unsetenv("TZ");
-        tzset();
+        assert_int_equal(tz_zone_load("Mars/Olympus_Mons", &z, NULL), -EINVAL);
+        assert_int_equal(tz_zone_load("localtime", &z, NULL), -EINVAL);
+        assert_int_equal(tz_zone_load("right/UTC", &z, NULL), -EINVAL);
+        assert_int_equal(tz_zone_load("zone.tab", &z, NULL), -EINVAL);
+        assert_null(z);
 }
 
 /* ---- generated cases ----------------------------------------------------------------- */
@@ -941,7 +1004,7 @@ int main(void) {
                 cmocka_unit_test(test_cron_days),
                 cmocka_unit_test(test_cron_dst),
                 cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_tz_restored),
+                cmocka_unit_test(test_environment_untouched),
                 cmocka_unit_test(test_local_time),
                 cmocka_unit_test(test_generated),
         };

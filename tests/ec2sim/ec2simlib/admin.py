@@ -139,6 +139,7 @@ def settle(sim, query, body):
 def _dump(sim, query, table):
     with sim.lock:
         region = sim.store.region(_region_of(query))
+        region.apply_tag_writes(sim.clock.now())
         if table == 'images':
             common.settle_images(sim, region, sim.clock.now())
         return [r for r in getattr(region, table).values()
@@ -283,15 +284,19 @@ def get_settings(sim, query, body):
 
 @route('POST', '/_sim/settings')
 def set_settings(sim, query, body):
-    """latency_ms, max_skew_seconds, pending_seconds, hold."""
+    """Any of the settings GET shows: latency_ms, max_skew_seconds,
+    pending_seconds, hold, ignore_delete_associated_snapshots,
+    delete_snapshot_return, ..."""
     with sim.lock:
         s = sim.settings
-        if 'latency_ms' in body:
-            s.latency_ms = float(body['latency_ms'])
-        if 'max_skew_seconds' in body:
-            s.max_skew_seconds = int(body['max_skew_seconds'])
-        if 'pending_seconds' in body:
-            s.pending_seconds = float(body['pending_seconds'])
-        if 'hold' in body:
-            s.hold = bool(body['hold'])
+        for name, value in body.items():
+            if name not in s.DEFAULTS or name == 'buckets':
+                raise AdminError(f'unknown setting {name!r}')
+            default = s.DEFAULTS[name]
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise AdminError(f'{name} must be true or false')
+                setattr(s, name, value)
+            else:
+                setattr(s, name, type(default)(value))
         return s.to_json()

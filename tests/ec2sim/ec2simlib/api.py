@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 from . import ids, sigv4, xmlout
 from . import images, image_attrs, instances, snapshots, sts, tags, templates
 from .errors import ApiError
-from .faults import REQUEST_KINDS, error_for
+from .faults import ANSWER_KINDS, GARBLED, HTML_PAGE, REQUEST_KINDS, error_for
 
 HANDLERS = {}
 for _module in (instances, images, image_attrs, snapshots, tags, templates, sts):
@@ -30,11 +30,33 @@ UNAUTHORIZED = ApiError('UnauthorizedOperation',
 
 
 class Answer:
-    def __init__(self, status, body, reset=False):
+    def __init__(self, status, body, reset=False, content_type='text/xml;charset=UTF-8'):
         self.status = status
         self.body = body
-        self.reset = reset
-        self.content_type = 'text/xml;charset=UTF-8'
+        self.reset = reset              # reset the connection instead of answering
+        self.content_type = content_type
+        self.raw = None                 # bytes sent instead of HTTP, then close
+        self.truncate = False           # half the body under the full length, close
+
+
+def spoil(answer, kind):
+    """What an answer fault does to the answer of an action that ran."""
+    if kind == 'lost_answer':
+        answer.reset = True
+    elif kind == 'garbled_http':
+        answer.raw = GARBLED
+    elif kind == 'truncated':
+        answer.truncate = True
+    elif kind == 'malformed_xml':
+        answer.body = answer.body[:len(answer.body) // 2]
+
+
+def html_answer(fault):
+    status = fault['status'] or 502
+    reason = {502: 'Bad Gateway', 503: 'Service Temporarily Unavailable',
+              504: 'Gateway Time-out'}.get(status, 'Error')
+    return Answer(status, HTML_PAGE.format(status=status, reason=reason).encode(),
+                  content_type='text/html')
 
 
 class Context:
@@ -70,10 +92,11 @@ def handle(sim, method, path, raw_query, headers, body):
              'region': scope[2] if scope else None,
              'access_key': scope[0] if scope else None,
              'params': flat, 'status': None, 'error_code': None,
-             'request_id': request_id}
+             'request_id': request_id, 'fault': None}
+    chosen = {}
     try:
         answer = _run(sim, method, path, raw_query, headers, body, flat, action,
-                      service, request_id)
+                      service, request_id, chosen)
     except Exception as error:
         if not isinstance(error, ApiError):
             # A bug in the simulator: say so on stderr, answer as EC2 would.
@@ -85,18 +108,25 @@ def handle(sim, method, path, raw_query, headers, body):
     entry['status'] = None if answer.reset else answer.status
     if answer.reset:
         entry['error_code'] = 'ConnectionReset'
+    fault = chosen.get('fault')
+    if fault is not None:
+        # The log keeps what the action answered; the client gets it spoiled.
+        entry['fault'] = fault['kind']
+        spoil(answer, fault['kind'])
     entry['time'] = sim.clock.to_json()['now']
     sim.calls.add(entry)
     return answer
 
 
 def _run(sim, method, path, raw_query, headers, body, flat, action, service,
-         request_id):
+         request_id, chosen):
     with sim.lock:
         now = sim.clock.now()
         max_skew = sim.settings.max_skew_seconds
+        date_offset = sim.settings.date_offset_seconds
     principal = sigv4.authenticate(method, path, raw_query, headers, body,
-                                   sim.lookup_key, now, max_skew, service)
+                                   sim.lookup_key, now, max_skew, service,
+                                   date_offset=date_offset)
     if not _REGION_RE.match(principal.region):
         raise ApiError('SignatureDoesNotMatch', 'Credential should be scoped to a '
                        f"valid region, not '{principal.region}'.", 403)
@@ -117,8 +147,14 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
     if delay > 0:
         time.sleep(delay)
     if fault and fault['kind'] == 'reset':
+        chosen['fault'] = fault
         return Answer(0, b'', reset=True)
-    if fault:
+    if fault and fault['kind'] == 'html':
+        chosen['fault'] = fault
+        return html_answer(fault)
+    if fault and fault['kind'] in ANSWER_KINDS:
+        chosen['fault'] = fault         # applied to whatever the action answers
+    elif fault:
         raise error_for(fault)
 
     if service == 'ec2':
@@ -144,5 +180,7 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
                        f'The action {action} is not implemented by ec2sim.')
     with sim.lock:
         ctx = Context(sim, principal, request_id)
+        ctx.region.apply_tag_writes(ctx.now)
         data = handler(ctx, args)
-        return Answer(200, xmlout.render_ok(model, action, data, request_id))
+        bare = action == 'DeleteSnapshot' and not sim.settings.delete_snapshot_return
+        return Answer(200, xmlout.render_ok(model, action, data, request_id, bare))

@@ -2,7 +2,8 @@
 
 Entries: {"seq", "time" (simulator clock), "action", "service" (ec2|sts|imds),
 "region", "access_key", "params" (the flat form parameters), "status",
-"error_code", "request_id"}. Parameters carry no secrets (credentials travel in
+"error_code", "request_id", "fault" (the kind of fault that shaped the
+answer, or null)}. Parameters carry no secrets (credentials travel in
 headers), so they are logged whole.
 """
 import threading

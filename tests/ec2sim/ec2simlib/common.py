@@ -105,6 +105,22 @@ def finish_image(region, rec):
     region.pending_images.discard(rec['ImageId'])
 
 
+# "if you run a command to modify or describe the resource that you just
+# created, its ID might not have propagated throughout the system, and you will
+# get an error responding that the resource does not exist." (Eventual
+# consistency in the Amazon EC2 API, EC2 Developer Guide.) With a consistency
+# delay, a new image and its snapshots carry _visible_at until which describes
+# omit them and calls by id answer NotFound; new tags wait in the region's
+# tag_writes (store.Region). The name is taken at once (InvalidAMIName.Duplicate).
+def propagated(rec, now):
+    return now >= rec.get('_visible_at', 0)
+
+
+def hide_until_propagated(ctx, rec):
+    if ctx.settings.consistency_delay > 0:
+        rec['_visible_at'] = ctx.now + ctx.settings.consistency_delay
+
+
 def image_visible(rec, account):
     """Own images, public ones, and those shared with the account."""
     if rec['OwnerId'] == account or rec.get('Public'):
@@ -116,7 +132,7 @@ def find_image(ctx, image_id, owned=False):
     check_id(image_id, 'ami')
     settle_images(ctx.sim, ctx.region, ctx.now)
     rec = ctx.region.images.get(image_id)
-    if rec is None or not image_visible(rec, ctx.account):
+    if rec is None or not image_visible(rec, ctx.account) or not propagated(rec, ctx.now):
         raise not_found('ami', image_id)
     if owned and rec['OwnerId'] != ctx.account:
         raise ApiError('AuthFailure', f'Not authorized for image:{image_id}', 401)
@@ -126,7 +142,7 @@ def find_image(ctx, image_id, owned=False):
 def find_snapshot(ctx, snap_id):
     check_id(snap_id, 'snap')
     rec = ctx.region.snapshots.get(snap_id)
-    if rec is None or rec['OwnerId'] != ctx.account:
+    if rec is None or rec['OwnerId'] != ctx.account or not propagated(rec, ctx.now):
         raise not_found('snap', snap_id)
     return rec
 

@@ -10,6 +10,17 @@ limit). Request-level kinds are decided before the action runs:
   error         any code/status/message given
   reset         the connection is reset (RST) without an answer
   latency       latency_ms (+ uniform jitter_ms) before answering; others still apply
+  html          an HTML error page (status, default 502) from something in front of
+                EC2; the action does not run
+
+Answer kinds let the action run, with all its effects, and then spoil its answer
+(an error answer too), as a network or proxy can after EC2 has done the work:
+
+  lost_answer   the connection is reset (RST) instead of the answer
+  garbled_http  bytes that are not HTTP, then the connection is closed
+  truncated     the status line and headers with the full Content-Length, half
+                the body, then the connection is closed
+  malformed_xml the answer with its XML cut in half (Content-Length matches)
 
 Two kinds are consulted by the actions themselves:
 
@@ -23,9 +34,18 @@ import time
 
 from .errors import ApiError
 
-REQUEST_KINDS = ('throttle', 'internal', 'unavailable', 'error', 'reset', 'latency')
+ANSWER_KINDS = ('lost_answer', 'garbled_http', 'truncated', 'malformed_xml')
+REQUEST_KINDS = ('throttle', 'internal', 'unavailable', 'error', 'reset', 'latency',
+                 'html') + ANSWER_KINDS
 ACTION_KINDS = ('image_failed', 'snapshot_in_use')
 KINDS = REQUEST_KINDS + ACTION_KINDS
+
+# What a load balancer or proxy in front of an API answers when it gives up.
+HTML_PAGE = ('<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n'
+             '<center><h1>{status} {reason}</h1></center>\r\n</body>\r\n</html>\r\n')
+# Not an HTTP status line: what a client reads from a server that speaks
+# something else, or from a corrupted stream.
+GARBLED = b'HTPT/1.1 2OO K\r\n\x00\x15\x03\x01\x00\x02\x02\x50\r\n\r\n'
 
 THROTTLED = ('RequestLimitExceeded', 'Request limit exceeded.', 503)
 CANNED = {

@@ -6,6 +6,10 @@ case-sensitive (EC2's "Filter names are case-sensitive"). tag:KEY, tag-key and
 tag-value work on every taggable resource; other names come from the action's
 table of getters. An unknown name is InvalidParameterValue, as EC2 answers.
 
+Limits: EC2 refuses more than 200 filter values in one call and any value longer
+than 255 characters, both with 400 FilterLimitExceeded, before it looks at the
+names. The API reference does not state them; EC2's answers do (quoted below).
+
 Exact tag:KEY and tag-key filters are answered from the region's tag index, so
 a filtered describe over 100 000 images looks at the few that match.
 
@@ -69,10 +73,30 @@ def _text(value):
     return str(value)
 
 
+# "FilterLimitExceeded: The maximum number of filter values specified on a single
+# call is 200" (EC2's answer to DescribeInstances, gjbae1212/gossm#47,
+# convox/rack#2205): counted over all filters of the call, as the message says.
+MAX_FILTER_VALUES = 200
+# "FilterLimitExceeded ... The maximum length for a filter value is 255
+# characters" (EC2's answer, ansible-collections/amazon.aws#2393).
+MAX_FILTER_VALUE_LENGTH = 255
+
+
+def check_limits(filters):
+    values = [v for f in filters or [] for v in f.get('Values') or []]
+    if len(values) > MAX_FILTER_VALUES:
+        raise ApiError('FilterLimitExceeded', 'The maximum number of filter values '
+                       f'specified on a single call is {MAX_FILTER_VALUES}')
+    if any(len(v) > MAX_FILTER_VALUE_LENGTH for v in values):
+        raise ApiError('FilterLimitExceeded', 'The maximum length for a filter value '
+                       f'is {MAX_FILTER_VALUE_LENGTH} characters')
+
+
 class Filters:
     """Compiled filters for one describe call."""
 
     def __init__(self, filters, getters):
+        check_limits(filters)
         self.tests = []
         self.index_keys = []   # [(key, exact values)] usable with the tag index
         self.index_tag_keys = []

@@ -1,8 +1,11 @@
-"""Image attributes: deprecation, launch permissions, description, lastLaunchedTime.
+"""Image attributes: deprecation, launch permissions, description, lastLaunchedTime,
+the disabled state and deregistration protection.
 
-EnableImageDeprecation / DisableImageDeprecation, ModifyImageAttribute and
-DescribeImageAttribute. Only the image's owner may change or read them; EC2
-answers anyone else with AuthFailure "Not authorized for image:ami-...".
+EnableImageDeprecation / DisableImageDeprecation, ModifyImageAttribute,
+DescribeImageAttribute, DisableImage / EnableImage and
+Enable/DisableImageDeregistrationProtection. Only the image's owner may change
+or read them; EC2 answers anyone else with AuthFailure "Not authorized for
+image:ami-...".
 """
 import re
 
@@ -113,7 +116,67 @@ def describe_image_attribute(ctx, args):
     return out
 
 
+# DisableImage: "Sets the AMI state to disabled and removes all launch permissions
+# from the AMI. ... If an AMI was public or previously shared, it is made
+# private." EnableImage: "Re-enables a disabled AMI. The re-enabled AMI is marked
+# as available"; those who lost access do not regain it (EC2 API reference).
+def disable_image(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    if rec['State'] not in ('available', 'disabled'):
+        raise ApiError('IncorrectState', f"Image {rec['ImageId']} is {rec['State']} "
+                       'and cannot be disabled.')
+    rec['State'] = 'disabled'
+    rec['_launch'] = []
+    rec['Public'] = False
+    return {'Return': True}
+
+
+def enable_image(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    if rec['State'] not in ('available', 'disabled'):
+        raise ApiError('IncorrectState', f"Image {rec['ImageId']} is {rec['State']} "
+                       'and cannot be enabled.')
+    rec['State'] = 'available'
+    return {'Return': True}
+
+
+# "If true, enforces deregistration protection for 24 hours after deregistration
+# protection is disabled." (EnableImageDeregistrationProtection WithCooldown)
+COOLDOWN_SECONDS = 24 * 3600
+
+
+def enable_deregistration_protection(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    rec['DeregistrationProtection'] = ('enabled-with-cooldown' if args.get('WithCooldown')
+                                       else 'enabled-without-cooldown')
+    return {'Return': rec['DeregistrationProtection']}
+
+
+def disable_deregistration_protection(ctx, args):
+    rec = common.find_image(ctx, args['ImageId'], owned=True)
+    if rec.get('DeregistrationProtection') == 'enabled-with-cooldown':
+        rec['_protected_until'] = ctx.now + COOLDOWN_SECONDS
+    rec['DeregistrationProtection'] = 'disabled'
+    return {'Return': 'disabled'}
+
+
+def check_deregistrable(ctx, rec):
+    """DeregisterImage of a protected image (or one in its cooldown) fails."""
+    if rec.get('DeregistrationProtection', 'disabled') != 'disabled' or \
+            ctx.now < rec.get('_protected_until', 0):
+        # The API reference names no code for this; EC2 answers refused
+        # operations on protected resources (termination protection) with
+        # OperationNotPermitted, "The specified operation is not allowed".
+        raise ApiError('OperationNotPermitted',
+                       f"Deregistration protection is enabled for image {rec['ImageId']}; "
+                       'disable it first (a cooldown keeps it 24 hours longer).')
+
+
 ACTIONS = {
+    'DisableImage': disable_image,
+    'EnableImage': enable_image,
+    'EnableImageDeregistrationProtection': enable_deregistration_protection,
+    'DisableImageDeregistrationProtection': disable_deregistration_protection,
     'EnableImageDeprecation': enable_image_deprecation,
     'DisableImageDeprecation': disable_image_deprecation,
     'ModifyImageAttribute': modify_image_attribute,

@@ -13,6 +13,7 @@ from . import common, ids
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value
 from .filters import Filters, page
+from .image_attrs import check_deregistrable
 from .instances import instance_volumes
 
 # CreateImage Name: "Constraints: 3-128 alphanumeric characters, parentheses
@@ -128,6 +129,7 @@ def make_image(region, owner, now, *, name, image_id=None, state='available',
         'PlatformDetails': 'Linux/UNIX',
         'UsageOperation': 'RunInstances',
         'Tags': dict(tags or {}),
+        'DeregistrationProtection': 'disabled',
         '_ready_at': now if ready_at is None else ready_at,
         '_fail': fail,
         '_launch': [{'Group': 'all'}] if public else [],
@@ -173,6 +175,7 @@ def create_image(ctx, args):
             size=volume['Size'], state='pending', tags=tags.get('snapshot'),
             description=f"Created by CreateImage({instance['InstanceId']}) for {image_id}")
         mappings.append((device, snap['SnapshotId'], volume['Size']))
+        common.hide_until_propagated(ctx, snap)
     rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
                      state='pending', mappings=mappings,
                      description=args.get('Description'), tags=tags.get('image'),
@@ -180,6 +183,7 @@ def create_image(ctx, args):
                      ready_at=ctx.now + ctx.settings.pending_seconds,
                      fail=_failure(ctx, 'CreateImage'))
     rec['_no_reboot'] = bool(args.get('NoReboot', False))
+    common.hide_until_propagated(ctx, rec)
     return {'ImageId': image_id}
 
 
@@ -209,6 +213,9 @@ def describe_images(ctx, args):
     owners = _owner_set(args['Owners'], account) if args.get('Owners') else None
     users = args.get('ExecutableUsers')
     include_deprecated = args.get('IncludeDeprecated', False)
+    # "IncludeDisabled: Specifies whether to include disabled AMIs. Default: No
+    # disabled AMIs are included in the response." (also when asked by id)
+    include_disabled = args.get('IncludeDisabled', False)
     now_iso = iso_ms(ctx.now)
 
     if image_ids:
@@ -216,7 +223,8 @@ def describe_images(ctx, args):
             common.check_id(iid, 'ami')
         # Recently deregistered images give empty results rather than an error.
         lost = [i for i in image_ids if (i not in region.images or
-                not common.image_visible(region.images[i], account))
+                not common.image_visible(region.images[i], account) or
+                not common.propagated(region.images[i], ctx.now))
                 and i not in region.deregistered]
         if lost:
             raise ApiError('InvalidAMIID.NotFound',
@@ -232,7 +240,9 @@ def describe_images(ctx, args):
         if users:
             if not any(_can_launch(rec, account if u == 'self' else u) for u in users):
                 return False
-        if not common.image_visible(rec, account):
+        if not common.image_visible(rec, account) or not common.propagated(rec, ctx.now):
+            return False
+        if rec['State'] == 'disabled' and not include_disabled:
             return False
         if rec['OwnerId'] != account and not include_deprecated and not image_ids and \
                 rec.get('DeprecationTime') and rec['DeprecationTime'] <= now_iso:
@@ -280,6 +290,7 @@ def delete_snapshot_now(ctx, snap_id):
 
 def deregister_image(ctx, args):
     rec = common.find_image(ctx, args['ImageId'], owned=True)
+    check_deregistrable(ctx, rec)
     region = ctx.region
     snaps = [m['Ebs']['SnapshotId'] for m in rec['BlockDeviceMappings']
              if m.get('Ebs', {}).get('SnapshotId')]
@@ -290,7 +301,8 @@ def deregister_image(ctx, args):
             snap['_released_at'] = ctx.now
             snap['_released_by'] = rec['ImageId']
     out = {'Return': True}
-    if args.get('DeleteAssociatedSnapshots'):
+    if args.get('DeleteAssociatedSnapshots') and \
+            not ctx.settings.ignore_delete_associated_snapshots:
         results = []
         for snap_id in snaps:
             if region.snapshot_users.get(snap_id):
@@ -336,7 +348,8 @@ def copy_image(ctx, args):
     common.check_id(source_image_id, 'ami')
     common.settle_images(sim, source_region, ctx.now)
     source = source_region.images.get(source_image_id)
-    if source is None or not common.image_visible(source, ctx.account):
+    if source is None or not common.image_visible(source, ctx.account) or \
+            not common.propagated(source, ctx.now):
         raise common.not_found('ami', source_image_id)
     if source['State'] != 'available':
         raise ApiError('IncorrectState',
@@ -361,11 +374,13 @@ def copy_image(ctx, args):
                         f"{source_image_id} for SourceSnapshot {ebs['SnapshotId']}. "
                         f"Task created on {started}.")
         mappings.append((m['DeviceName'], snap['SnapshotId'], ebs.get('VolumeSize', 8)))
-    make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
+        common.hide_until_propagated(ctx, snap)
+    rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
                state='pending', mappings=mappings,
                description=args.get('Description', source.get('Description')),
                tags=image_tags, ready_at=ctx.now + ctx.settings.pending_seconds,
                fail=_failure(ctx, 'CopyImage'))
+    common.hide_until_propagated(ctx, rec)
     if token:
         ctx.region.copy_tokens[f'{ctx.account}/{token}'] = {'image': image_id,
                                                             'params': fingerprint}

@@ -1,6 +1,8 @@
 """Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
 [--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
-[--verbose].
+[--date-offset-seconds S]
+[--consistency-delay S] [--ignore-delete-associated-snapshots]
+[--no-delete-snapshot-return] [--verbose].
 
 Prints "ec2sim listening on http://HOST:PORT" (flushed) when ready. SIGTERM and
 SIGINT save the state to --state (atomically) and exit 0.
@@ -13,7 +15,7 @@ import signal
 import sys
 import threading
 
-from . import seed as seed_mod
+from . import seed as seed_mod, sigv4
 from .server import Server
 from .sim import Settings, Sim
 
@@ -31,8 +33,20 @@ def parse_args(argv):
                    help="EC2's request token buckets (default) or none")
     p.add_argument('--pending-seconds', type=float, default=2.0,
                    help='simulator seconds an image stays pending (default 2)')
-    p.add_argument('--max-skew-seconds', type=int, default=300,
-                   help='accepted X-Amz-Date distance from real time (default 300)')
+    p.add_argument('--max-skew-seconds', type=int, default=sigv4.MAX_SKEW_SECONDS,
+                   help='accepted X-Amz-Date distance from real time '
+                        f'(default {sigv4.MAX_SKEW_SECONDS}, as EC2)')
+    p.add_argument('--date-offset-seconds', type=int, default=0, metavar='SECONDS',
+                   help="the server's wall clock runs this far ahead of the host's (negative: "
+                        'behind), in its Date header and its SigV4 skew check (default 0)')
+    p.add_argument('--consistency-delay', type=float, default=0.0, metavar='SECONDS',
+                   help='new images, their snapshots and new tags stay invisible to '
+                        'describes (and NotFound by id) this long (default 0: off)')
+    p.add_argument('--ignore-delete-associated-snapshots', action='store_true',
+                   help='act as an endpoint that predates DeregisterImage '
+                        'DeleteAssociatedSnapshots: deregister, delete nothing')
+    p.add_argument('--no-delete-snapshot-return', action='store_true',
+                   help='DeleteSnapshot answers without <return>true</return>')
     p.add_argument('--verbose', action='store_true', help='log requests to stderr')
     return p.parse_args(argv)
 
@@ -42,9 +56,13 @@ def main(argv=None):
     # The state is large and acyclic; collect young objects less eagerly so a
     # 100 000-image state does not make every request pay for full GC passes.
     gc.set_threshold(50_000, 20, 100)
-    sim = Sim(Settings(pending_seconds=args.pending_seconds,
-                       latency_ms=args.latency_ms, buckets=args.buckets == 'ec2',
-                       max_skew_seconds=args.max_skew_seconds))
+    sim = Sim(Settings(
+        pending_seconds=args.pending_seconds, latency_ms=args.latency_ms,
+        buckets=args.buckets == 'ec2', max_skew_seconds=args.max_skew_seconds,
+        date_offset_seconds=args.date_offset_seconds,
+        consistency_delay=args.consistency_delay,
+        ignore_delete_associated_snapshots=args.ignore_delete_associated_snapshots,
+        delete_snapshot_return=not args.no_delete_snapshot_return))
     sim.state_path = args.state
     if args.state and os.path.exists(args.state):
         with open(args.state) as f:

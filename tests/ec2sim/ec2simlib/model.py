@@ -52,7 +52,34 @@ EC2_EXTRA_MEMBERS = [
      {'shape': 'String', 'locationName': 'sourceInstanceId'}),
     ('Image', 'LastLaunchedTime',
      {'shape': 'String', 'locationName': 'lastLaunchedTime'}),
+    # Image deregistrationProtection (2024): "Indicates whether deregistration
+    # protection is enabled for the AMI": disabled, enabled-without-cooldown or
+    # enabled-with-cooldown (awscli's examples, terraform-provider-aws).
+    ('Image', 'DeregistrationProtection',
+     {'shape': 'String', 'locationName': 'deregistrationProtection'}),
 ]
+
+# Actions EC2 added after botocore 1.29: {action: (input members, required,
+# output member shape or None)}. Their input also takes DryRun.
+#   DisableImage (2023): "Sets the AMI state to disabled and removes all launch
+#   permissions from the AMI." EnableImage: "Re-enables a disabled AMI."
+#   Enable/DisableImageDeregistrationProtection (2024): "When deregistration
+#   protection is enabled, the AMI can't be deregistered"; WithCooldown: "If
+#   true, enforces deregistration protection for 24 hours after deregistration
+#   protection is disabled." Their return is a String (the new state, e.g.
+#   "enabled-without-cooldown", in awscli's examples); DisableImage's and
+#   EnableImage's a Boolean.
+EC2_EXTRA_OPERATIONS = {
+    'DisableImage': ({'ImageId': 'String'}, ['ImageId'], 'Boolean'),
+    'EnableImage': ({'ImageId': 'String'}, ['ImageId'], 'Boolean'),
+    'EnableImageDeregistrationProtection':
+        ({'ImageId': 'String', 'WithCooldown': 'Boolean'}, ['ImageId'], 'String'),
+    'DisableImageDeregistrationProtection':
+        ({'ImageId': 'String'}, ['ImageId'], 'String'),
+}
+
+# Enum values EC2 added: DisableImage puts an image in state "disabled".
+EC2_EXTRA_ENUM_VALUES = {'ImageState': ['disabled']}
 
 # Shapes those members need, as EC2's current model defines them.
 EC2_EXTRA_SHAPES = {
@@ -111,7 +138,24 @@ class Model:
                 self.shapes[shape]['members'][member] = dict(definition)
             for op, shape in EC2_EXTRA_OUTPUTS.items():
                 self.operations[op]['output'] = {'shape': shape}
+            for op, (members, required, result) in EC2_EXTRA_OPERATIONS.items():
+                self._add_operation(op, members, required, result)
+            for shape, values in EC2_EXTRA_ENUM_VALUES.items():
+                self.shapes[shape]['enum'] = self.shapes[shape]['enum'] + values
         self._wire_cache = {}
+
+    def _add_operation(self, name, members, required, result):
+        request = {'type': 'structure', 'required': list(required),
+                   'members': {m: {'shape': s} for m, s in members.items()}}
+        request['members']['DryRun'] = {'shape': 'Boolean', 'locationName': 'dryRun'}
+        self.shapes[name + 'Request'] = request
+        op = {'name': name, 'http': {'method': 'POST', 'requestUri': '/'},
+              'input': {'shape': name + 'Request'}}
+        if result:
+            self.shapes[name + 'Result'] = {'type': 'structure', 'members': {
+                'Return': {'shape': result, 'locationName': 'return'}}}
+            op['output'] = {'shape': name + 'Result'}
+        self.operations[name] = op
 
     def has(self, action):
         return action in self.operations

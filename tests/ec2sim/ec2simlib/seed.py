@@ -15,7 +15,7 @@ from .instances import make_instance, volumes_of_sizes
 
 INSTANCE_STATES = ('pending', 'running', 'stopping', 'stopped', 'shutting-down',
                    'terminated')
-IMAGE_STATES = ('pending', 'available', 'failed')
+IMAGE_STATES = ('pending', 'available', 'failed', 'disabled')
 
 
 class SeedError(ValueError):
@@ -90,15 +90,27 @@ def _image(sim, region, account, now, spec, created_snaps):
         raise SeedError(getattr(error, 'message', str(error))) from None
     created = parse_iso(spec['creation_date']) if spec.get('creation_date') else now
     source = spec.get('instance_id')
-    snap_state = {'available': 'completed', 'pending': 'pending', 'failed': 'error'}[state]
+    snap_state = {'available': 'completed', 'pending': 'pending', 'failed': 'error',
+                  'disabled': 'completed'}[state]
     mappings = []
-    for index, size in enumerate(_sizes(spec.get('snapshots'))):
-        description = f'Created by CreateImage({source}) for {image_id}' if source else ''
-        snap = make_snapshot(region, owner, created, size=size, state=snap_state,
-                             description=description, tags=spec.get('snapshot_tags'))
-        created_snaps.append(snap['SnapshotId'])
+    if spec.get('snapshot_ids'):
+        # Existing snapshots, shared with the images that already use them.
+        snaps = []
+        for sid in spec['snapshot_ids']:
+            if sid not in region.snapshots:
+                raise SeedError(f'unknown snapshot {sid!r}')
+            snaps.append(region.snapshots[sid])
+    else:
+        snaps = []
+        for size in _sizes(spec.get('snapshots')):
+            description = f'Created by CreateImage({source}) for {image_id}' if source else ''
+            snaps.append(make_snapshot(region, owner, created, size=size, state=snap_state,
+                                       description=description,
+                                       tags=spec.get('snapshot_tags')))
+            created_snaps.append(snaps[-1]['SnapshotId'])
+    for index, snap in enumerate(snaps):
         device = '/dev/xvda' if index == 0 else '/dev/sd' + chr(ord('f') + index - 1)
-        mappings.append((device, snap['SnapshotId'], size))
+        mappings.append((device, snap['SnapshotId'], snap['VolumeSize']))
     pending = float(spec.get('pending_seconds', sim.settings.pending_seconds))
     fail = dict(FAILED_REASON) if spec.get('fail') else None
     rec = make_image(region, owner, created, name=name, image_id=image_id, state=state,
@@ -112,6 +124,8 @@ def _image(sim, region, account, now, spec, created_snaps):
         rec['LastLaunchedTime'] = iso_ms(parse_iso(spec['last_launched_time']))
     if spec.get('alias'):
         rec['ImageOwnerAlias'] = spec['alias']
+    if spec.get('deregistration_protection'):
+        rec['DeregistrationProtection'] = spec['deregistration_protection']
     return image_id
 
 

@@ -5,13 +5,16 @@
   anything else: the EC2/STS Query API (POST form body, or GET query string)
 
 HTTP/1.1 with keep-alive, as the daemon's libcurl client uses it. Every answer
-carries Content-Length. A 'reset' fault closes the socket with SO_LINGER 0 so the
-client sees a real connection reset, not a clean close.
+carries Content-Length. A 'reset' or 'lost_answer' fault closes the socket with
+SO_LINGER 0 so the client sees a real connection reset, not a clean close;
+'garbled_http' and 'truncated' write what they write and close cleanly.
 """
+import email.utils
 import json
 import socket
 import struct
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +25,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'AmazonEC2'
     sys_version = ''
+
+    def date_time_string(self, timestamp=None):
+        """The Date header of every answer: the server's wall clock (date_offset_seconds)."""
+        offset = self.server.sim.settings.date_offset_seconds
+        return email.utils.formatdate((time.time() if timestamp is None else timestamp) + offset,
+                                      usegmt=True)
 
     def log_message(self, fmt, *args):
         if self.server.sim_verbose:
@@ -53,13 +62,13 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         return self.rfile.read(length) if length > 0 else b''
 
-    def _send(self, status, body, content_type):
+    def _send(self, status, body, content_type, cut=None):
         self.send_response(status)
         self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         if self.command != 'HEAD':
-            self.wfile.write(body)
+            self.wfile.write(body if cut is None else body[:cut])
 
     def _dispatch(self):
         sim = self.server.sim
@@ -78,7 +87,7 @@ class Handler(BaseHTTPRequestHandler):
                            'action': f'{self.command} {path}', 'service': 'imds',
                            'region': None, 'access_key': None, 'params': {},
                            'status': None if answer.hang else answer.status,
-                           'error_code': None, 'request_id': None})
+                           'error_code': None, 'request_id': None, 'fault': None})
             if answer.hang:
                 self._hang()
                 return
@@ -87,6 +96,15 @@ class Handler(BaseHTTPRequestHandler):
         answer = api.handle(sim, self.command, path, parts.query, self.headers, body)
         if answer.reset:
             self._reset()
+            return
+        if answer.raw is not None:
+            self.wfile.write(answer.raw)
+            self.close_connection = True
+            return
+        if answer.truncate:
+            self._send(answer.status, answer.body, answer.content_type,
+                       cut=len(answer.body) // 2)
+            self.close_connection = True
             return
         self._send(answer.status, answer.body, answer.content_type)
 

@@ -12,21 +12,43 @@ from .calllog import CallLog
 from .clock import SimClock
 from .faults import Buckets, Faults
 from .model import Model
+from .sigv4 import MAX_SKEW_SECONDS
 
 
 class Settings:
-    def __init__(self, pending_seconds=2.0, latency_ms=0.0, buckets=True,
-                 max_skew_seconds=300):
-        self.pending_seconds = pending_seconds
-        self.hold = False
-        self.latency_ms = latency_ms
-        self.buckets = buckets
-        self.max_skew_seconds = max_skew_seconds
+    """Run-time settings: the command line sets them, /_sim/settings changes them,
+    /_sim/reset restores the command line's values."""
+
+    DEFAULTS = {
+        'pending_seconds': 2.0,      # simulator seconds a new image stays pending
+        'hold': False,               # keep pending images pending
+        'latency_ms': 0.0,           # added to every API answer
+        'buckets': True,             # EC2's request token buckets
+        'max_skew_seconds': MAX_SKEW_SECONDS,
+        # Seconds the server's wall clock is ahead of the host's (negative:
+        # behind): shifts the Date header of every answer and the SigV4 skew
+        # check together, so a client that signs with the host's clock meets
+        # the clock skew a host with a wrong clock meets at EC2.
+        'date_offset_seconds': 0,
+        # Seconds (simulator clock) before a new image, its snapshots and newly
+        # written tags can be seen: EC2's eventual consistency. 0 = at once.
+        'consistency_delay': 0.0,
+        # An endpoint that predates DeleteAssociatedSnapshots: DeregisterImage
+        # accepts it, deletes nothing and answers no deleteSnapshotResultSet.
+        'ignore_delete_associated_snapshots': False,
+        # False: DeleteSnapshot answers without its <return>true</return>.
+        'delete_snapshot_return': True,
+    }
+
+    def __init__(self, **values):
+        unknown = set(values) - set(self.DEFAULTS)
+        if unknown:
+            raise TypeError(f'unknown settings {sorted(unknown)}')
+        for name, default in self.DEFAULTS.items():
+            setattr(self, name, values.get(name, default))
 
     def to_json(self):
-        return {'pending_seconds': self.pending_seconds, 'hold': self.hold,
-                'latency_ms': self.latency_ms, 'buckets': self.buckets,
-                'max_skew_seconds': self.max_skew_seconds}
+        return {name: getattr(self, name) for name in self.DEFAULTS}
 
 
 class ImdsState:
@@ -76,9 +98,7 @@ class Sim:
             self.store.reset()
             self.clock.real()
             self.faults.clear()
-            s = self.initial
-            self.settings = Settings(s['pending_seconds'], s['latency_ms'],
-                                     s['buckets'], s['max_skew_seconds'])
+            self.settings = Settings(**self.initial)
             self.buckets = Buckets(self.settings.buckets)
             self.calls.clear()
             self.imds = ImdsState()

@@ -48,7 +48,8 @@ def describe_snapshots(ctx, args):
         for sid in snap_ids:
             common.check_id(sid, 'snap')
         lost = [s for s in snap_ids
-                if s not in region.snapshots or region.snapshots[s]['OwnerId'] != account]
+                if s not in region.snapshots or region.snapshots[s]['OwnerId'] != account
+                or not common.propagated(region.snapshots[s], ctx.now)]
         if lost:
             raise ApiError('InvalidSnapshot.NotFound',
                            f"The snapshot '{', '.join(lost)}' does not exist.")
@@ -58,6 +59,7 @@ def describe_snapshots(ctx, args):
     # Only own snapshots exist in the simulator; sharing them is not simulated.
     matched = [s for s in candidates
                if region.snapshots[s]['OwnerId'] == account
+               and common.propagated(region.snapshots[s], ctx.now)
                and (owners is None or account in owners)
                and flt.match(region.snapshots[s])]
     chunk, token = page(matched, max_results, args.get('NextToken'), 5, 1000)
@@ -66,7 +68,7 @@ def describe_snapshots(ctx, args):
 
 def delete_snapshot(ctx, args):
     snap_id = args['SnapshotId']
-    common.check_id(snap_id, 'snap')
+    common.find_snapshot(ctx, snap_id)
     common.settle_images(ctx.sim, ctx.region, ctx.now)
     delete_snapshot_now(ctx, snap_id)
     return None

@@ -72,6 +72,7 @@ class Region:
         self.pending_images = set()
         self.deregistered = set()   # image ids once known here
         self.copy_tokens = {}       # "account/token" -> {"image": id, "params": ...}
+        self.tag_writes = []        # [due, id, key, value or None]: eventual consistency
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -129,6 +130,22 @@ class Region:
         if key in tags:
             self.tags.discard(rid, key, tags.pop(key))
 
+    def apply_tag_writes(self, now):
+        """Tag writes made under a consistency delay become visible when due."""
+        if not self.tag_writes:
+            return
+        waiting = []
+        for write in self.tag_writes:
+            due, rid, key, value = write
+            rec = self.get(rid)
+            if due > now:
+                waiting.append(write)
+            elif rec is not None and value is None:
+                self.delete_tag(rid, rec, key)
+            elif rec is not None:
+                self.set_tag(rid, rec, key, value)
+        self.tag_writes = waiting
+
     # -- persistence -------------------------------------------------------
 
     def to_json(self):
@@ -137,6 +154,7 @@ class Region:
         doc['images'] = [i for i in doc['images'] if not i.get('_catalog')]
         doc['deregistered'] = sorted(self.deregistered)
         doc['copy_tokens'] = self.copy_tokens
+        doc['tag_writes'] = self.tag_writes
         return doc
 
     @classmethod
@@ -149,6 +167,7 @@ class Region:
                 region.add(kind, rec, ids[kind])
         region.deregistered = set(doc.get('deregistered', []))
         region.copy_tokens = dict(doc.get('copy_tokens', {}))
+        region.tag_writes = list(doc.get('tag_writes', []))
         return region
 
 

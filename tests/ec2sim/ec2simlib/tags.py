@@ -1,5 +1,8 @@
 """Tags: CreateTags, DeleteTags, DescribeTags, on instances, volumes, images,
 snapshots and launch templates of the caller's account.
+
+With a consistency delay, the writes are checked at once and applied (seen by
+describes and tag filters) only when the delay has passed.
 """
 from . import common, ids
 from .errors import ApiError, invalid_value
@@ -26,7 +29,7 @@ def _resource(ctx, rid):
     if kind is None or not ids.well_formed(rid, rid.split('-', 1)[0]):
         raise ApiError('InvalidID', f"The ID '{rid}' is not valid")
     rec = getattr(ctx.region, kind).get(rid)
-    if rec is None or _owner(rec) != ctx.account:
+    if rec is None or _owner(rec) != ctx.account or not common.propagated(rec, ctx.now):
         raise common.not_found(rid.split('-', 1)[0], rid)
     return rec
 
@@ -35,18 +38,29 @@ def create_tags(ctx, args):
     recs = [(rid, _resource(ctx, rid)) for rid in args['Resources']]
     for _, rec in recs:      # validate everything before changing anything
         common.check_tags(args['Tags'], rec.get('Tags'))
-    for rid, rec in recs:
-        for tag in args['Tags']:
-            ctx.region.set_tag(rid, rec, tag['Key'], tag.get('Value', ''))
+    _write(ctx, [(rid, rec, tag['Key'], tag.get('Value', ''))
+                 for rid, rec in recs for tag in args['Tags']])
     return None
+
+
+def _write(ctx, writes):
+    """[(id, record, key, value or None to delete)], now or after the delay."""
+    delay = ctx.settings.consistency_delay
+    for rid, rec, key, value in writes:
+        if delay > 0:
+            ctx.region.tag_writes.append([ctx.now + delay, rid, key, value])
+        elif value is None:
+            ctx.region.delete_tag(rid, rec, key)
+        else:
+            ctx.region.set_tag(rid, rec, key, value)
 
 
 def delete_tags(ctx, args):
     recs = [(rid, _resource(ctx, rid)) for rid in args['Resources']]
+    writes = []
     for rid, rec in recs:
         if not args.get('Tags'):
-            for key in list(rec.get('Tags', {})):
-                ctx.region.delete_tag(rid, rec, key)
+            writes += [(rid, rec, key, None) for key in rec.get('Tags', {})]
             continue
         for tag in args['Tags']:
             key = tag.get('Key')
@@ -60,7 +74,8 @@ def delete_tags(ctx, args):
                 continue
             if 'Value' in tag and tag['Value'] != current:
                 continue
-            ctx.region.delete_tag(rid, rec, key)
+            writes.append((rid, rec, key, None))
+    _write(ctx, writes)
     return None
 
 
@@ -69,7 +84,7 @@ def describe_tags(ctx, args):
     entries = {}
     for kind, rtype in RESOURCE_TYPES.items():
         for rid, rec in getattr(ctx.region, kind).items():
-            if _owner(rec) != ctx.account:
+            if _owner(rec) != ctx.account or not common.propagated(rec, ctx.now):
                 continue
             for key, value in rec.get('Tags', {}).items():
                 tag = {'ResourceId': rid, 'ResourceType': rtype,

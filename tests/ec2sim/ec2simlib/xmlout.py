@@ -14,7 +14,8 @@ from . import clock
 XML_DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-def render_ok(model, action, data, request_id):
+def render_ok(model, action, data, request_id, bare=False):
+    """bare: leave out the <return>true</return> of an action without output."""
     out = [XML_DECL]
     root = action + 'Response'
     out.append(f'<{root} xmlns="{model.namespace}">')
@@ -23,7 +24,8 @@ def render_ok(model, action, data, request_id):
         out.append(f'<requestId>{request_id}</requestId>')
         if shape is None:
             # EC2 answers actions without an output shape with <return>true</return>.
-            out.append('<return>true</return>')
+            if not bare:
+                out.append('<return>true</return>')
         else:
             _members(model, shape, data or {}, out)
     else:
