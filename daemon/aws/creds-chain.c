@@ -377,8 +377,6 @@ static void chain_done(creds_provider *p) {
         erase_and_free(p->chain.session_token);
         free(p->chain.profile);
         strbuf_done(&p->chain.tried);
-        if (chain_refuse_unsupported(p))
-                return;
 }
 
 static const creds_provider_vtable chain_vtable = {
