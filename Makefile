@@ -40,6 +40,7 @@ AWS_SRCS := \
 	daemon/aws/creds-describe.c \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
+	daemon/aws/creds-process.c \
 	daemon/aws/creds-sts.c \
 	daemon/aws/ec2-types.c \
 	daemon/aws/ec2.c \
@@ -89,6 +90,7 @@ UNIT_TESTS := \
 	client \
 	config \
 	creds \
+	creds-process \
 	ec2 \
 	ec2-calls \
 	endpoint \
@@ -195,7 +197,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds cron profile tzif xml
+FUZZERS := config creds creds-process cron profile tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

@@ -303,18 +303,30 @@ static void chain_give_up(creds_provider *p, const char *imds_note) {
         aws_error_done(&err);
 }
 
-/* A source the SDKs would take and amirotd does not serve yet (creds-describe.c) is an error,
- * never a reason to fall through to another identity (IMDS, say) that the operator did not mean. */
-static bool chain_refuse_unsupported(creds_provider *p) {
+/*
+ * The sources that run asynchronously or stack on others start here, where
+ * creds-describe.c (botocore's order) says the SDKs would take them: true when this
+ * resolution is theirs. A source the SDKs would take and amirotd does not serve yet is
+ * an error, never a reason to fall through to another identity (IMDS, say) that the
+ * operator did not mean.
+ */
+static bool chain_take_described(creds_provider *p) {
         const creds_options o = {
                 .access_key_id = p->chain.access_key_id,
                 .profile = p->chain.profile,
         };
+        _cleanup_(aws_shared_files_done) aws_shared_files f = {};
         _cleanup_(freep) char *description = NULL;
         aws_error err = {};
         creds_source s;
 
-        if (creds_describe_source(&o, &s, &description) < 0 || creds_source_supported(s))
+        if (creds_describe_with_files(&o, &f, &s, &description) < 0)
+                return false;
+        if (s == CREDS_SOURCE_PROCESS) {
+                creds_process_start(p, creds_profile_get(&f, "credential_process"), description);
+                return true;
+        }
+        if (creds_source_supported(s))
                 return false;
         aws_error_setf(&err, "AWS credentials would come from %s: %s, which amirotd does not support yet",
                        creds_source_to_string(s), description);
@@ -334,7 +346,7 @@ static void chain_resolve(creds_provider *p) {
         const char *imds_disabled;
 
         strbuf_done(&p->chain.tried);
-        if (chain_refuse_unsupported(p))
+        if (chain_take_described(p))
                 return;
 
         for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
@@ -368,10 +380,12 @@ static void chain_resolve(creds_provider *p) {
 
 static void chain_cancel(creds_provider *p) {
         creds_imds_cancel(p);
+        creds_process_cancel(p);
 }
 
 static void chain_done(creds_provider *p) {
         creds_imds_done(p);
+        creds_process_cancel(p);
         free(p->chain.access_key_id);
         erase_and_free(p->chain.secret_access_key);
         erase_and_free(p->chain.session_token);
@@ -408,6 +422,7 @@ int creds_provider_new_chain(http_client *http, const creds_options *o, creds_pr
         if (r < 0)
                 return r;
         p->chain.http = http;
+        p->process.pidfd = p->process.out_fd = p->process.err_fd = -1;
         /* An empty string is unset, as for the environment variables. */
         if (strdup_or_null(isempty(o->access_key_id) ? NULL : o->access_key_id, &p->chain.access_key_id) < 0 ||
             strdup_or_null(isempty(o->secret_access_key) ? NULL : o->secret_access_key, &p->chain.secret_access_key) < 0 ||

@@ -44,12 +44,11 @@ const char *creds_source_to_string(creds_source s) {
 /* Sources amirotd serves; the others are recognised, named, and refused. */
 bool creds_source_supported(creds_source s) {
         return s == CREDS_SOURCE_EXPLICIT || s == CREDS_SOURCE_ENV || s == CREDS_SOURCE_SYSTEMD ||
-               s == CREDS_SOURCE_SHARED_CREDENTIALS_FILE || s == CREDS_SOURCE_CONFIG_FILE ||
+               s == CREDS_SOURCE_SHARED_CREDENTIALS_FILE || s == CREDS_SOURCE_PROCESS || s == CREDS_SOURCE_CONFIG_FILE ||
                s == CREDS_SOURCE_IMDS || s == CREDS_SOURCE_NONE;
 }
 
-/* A profile's key from the credentials file ([NAME]) or, failing that, the config file. */
-static const char *profile_get(const aws_shared_files *f, const char *key) {
+const char *creds_profile_get(const aws_shared_files *f, const char *key) {
         return aws_profile_get(f->credentials, f->profile, key, NULL) ?: aws_shared_config_get(f, f->profile, key);
 }
 
@@ -66,11 +65,11 @@ static int found(creds_source s, char **ret, const char *fmt, ...) {
 
 /* The profile's own sources, in botocore's order; _CREDS_SOURCE_MAX when it has none. */
 static int describe_profile(const aws_shared_files *f, bool env_allowed, char **ret) {
-        const char *role = profile_get(f, "role_arn"), *web = profile_get(f, "web_identity_token_file");
+        const char *role = creds_profile_get(f, "role_arn"), *web = creds_profile_get(f, "web_identity_token_file");
         const char *v;
 
         if (role && !web) {
-                const char *src = profile_get(f, "source_profile"), *cs = profile_get(f, "credential_source");
+                const char *src = creds_profile_get(f, "source_profile"), *cs = creds_profile_get(f, "credential_source");
 
                 return found(CREDS_SOURCE_ASSUME_ROLE, ret, "role %s of profile '%s' with %s %s", role, f->profile,
                              src ? "the credentials of profile" : cs ? "credential_source" : "no source_profile or",
@@ -82,11 +81,11 @@ static int describe_profile(const aws_shared_files *f, bool env_allowed, char **
         role = (env_allowed ? aws_getenv("AWS_ROLE_ARN") : NULL) ?: role;
         if (v && role)
                 return found(CREDS_SOURCE_WEB_IDENTITY, ret, "role %s with the token in %s", role, v);
-        if (profile_get(f, "sso_start_url") || profile_get(f, "sso_session"))
+        if (creds_profile_get(f, "sso_start_url") || creds_profile_get(f, "sso_session"))
                 return found(CREDS_SOURCE_SSO, ret, "IAM Identity Center (SSO) of profile '%s'", f->profile);
         if (aws_profile_get(f->credentials, f->profile, "aws_access_key_id", NULL))
                 return found(CREDS_SOURCE_SHARED_CREDENTIALS_FILE, ret, "[%s] in %s", f->profile, f->credentials_path);
-        if ((v = profile_get(f, "credential_process")))
+        if ((v = creds_profile_get(f, "credential_process")))
                 /* The command line may carry arguments; its first word is enough to say which. */
                 return found(CREDS_SOURCE_PROCESS, ret, "credential_process of profile '%s' (%.*s)", f->profile,
                              (int) strcspn(v, " \t"), v);
@@ -103,6 +102,12 @@ static bool systemd_file_exists(const char *dir) {
 
 int creds_describe_source(const creds_options *o, creds_source *ret_source, char **ret_description) {
         _cleanup_(aws_shared_files_done) aws_shared_files f = {};
+
+        return creds_describe_with_files(o, &f, ret_source, ret_description);
+}
+
+int creds_describe_with_files(const creds_options *o, aws_shared_files *f, creds_source *ret_source,
+                              char **ret_description) {
         const char *v;
         int r;
 
@@ -114,10 +119,10 @@ int creds_describe_source(const creds_options *o, creds_source *ret_source, char
         else if ((v = aws_getenv("CREDENTIALS_DIRECTORY")) && systemd_file_exists(v))
                 r = found(CREDS_SOURCE_SYSTEMD, ret_description, "%s/aws-credentials", v);
         else {
-                r = aws_shared_files_load(o ? o->profile : NULL, &f);
+                r = aws_shared_files_load(o ? o->profile : NULL, f);
                 if (r < 0)
                         return r;
-                r = describe_profile(&f, !o || isempty(o->profile), ret_description);
+                r = describe_profile(f, !o || isempty(o->profile), ret_description);
                 if (r == _CREDS_SOURCE_MAX) {
                         const char *rel = aws_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
                         const char *full = aws_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");

@@ -2,7 +2,8 @@
 /*
  * What the credential provider's files share: creds.c holds the provider (waits,
  * cache, refresh, dispatch from the loop), creds-chain.c the default chain's
- * synchronous sources, creds-imds.c its IMDSv2 step, creds-sts.c the AssumeRole
+ * synchronous sources, creds-imds.c its IMDSv2 step, creds-process.c its
+ * credential_process step, creds-sts.c the AssumeRole
  * provider, creds-parse.c the pure parsers. Not for other modules.
  */
 #pragma once
@@ -10,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "creds.h"
+#include "profile.h"
 
 typedef struct aws_call aws_call;
 
@@ -68,6 +70,16 @@ struct creds_provider {
         } imds;
 
         struct {
+                pid_t pid;              /* 0: none running */
+                int pidfd, out_fd, err_fd;
+                sd_event_source *exit_source, *out_source, *err_source, *timer;
+                strbuf out;             /* the keys: wiped */
+                strbuf err;             /* the first line of stderr, for the message */
+                char *what;             /* "credential_process of profile 'x' (program)" */
+                bool timed_out, too_long;
+        } process;
+
+        struct {
                 aws_client *client;     /* borrowed */
                 aws_call *call;
                 char *role_arn, *session_name, *external_id;
@@ -116,6 +128,18 @@ typedef enum ini_result {
  */
 int creds_ini_lookup(const char *text, size_t size, const char *const *sections,
                      ini_result *ret_result, aws_credentials **ret);
+
+/* Which source the chain takes (creds-describe.c), with the shared files it read for it
+ * (*ret_files is filled even on failure; aws_shared_files_done() it). */
+int creds_describe_with_files(const creds_options *o, aws_shared_files *ret_files, creds_source *ret_source,
+                              char **ret_description);
+/* A profile's setting from the credentials file ([NAME]) or, failing that, the config file. */
+const char *creds_profile_get(const aws_shared_files *f, const char *key);
+
+/* The credential_process step of the chain (creds-process.c): runs command, resolves p
+ * with its keys or with why not. what names it in messages ("credential_process of ..."). */
+void creds_process_start(creds_provider *p, const char *command, const char *what);
+void creds_process_cancel(creds_provider *p);
 
 /* The IMDS step of the chain (creds-imds.c): see creds_imds_failed. */
 void creds_imds_start(creds_provider *p, creds_imds_failed failed);

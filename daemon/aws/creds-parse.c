@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The pure parts of the credential provider: the shared-credentials / config
- * INI format, the IMDS credentials JSON (json-c) and the checks of AssumeRole's
- * parameters. No I/O, so the fuzzer and the unit tests drive them directly.
+ * INI format, the IMDS and credential_process JSON (json-c), the splitting of
+ * credential_process's command line and the checks of AssumeRole's parameters. No I/O, so the fuzzer and the unit tests drive them directly.
  *
  * The INI reading follows botocore (configparser): '=' or ':' separates key and
  * value, the first of them wins, keys are case-insensitive, whole-line comments
@@ -239,21 +239,17 @@ static const char *json_string_member(json_object *o, const char *name) {
         return json_object_get_string(v);
 }
 
-int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+/* One JSON object of outside input, what = "IMDS credentials" etc. for the messages. */
+static int json_parse_object(const char *text, size_t size, const char *what, json_object **ret,
+                             aws_error *ret_error) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(json_object_putp) json_object *o = NULL;
-        static const char *const required[] = { "AccessKeyId", "SecretAccessKey", "Token", "Expiration" };
-        const char *code;
-        time_t expiration;
         size_t end;
 
-        if (!text || !ret || !ret_error)
-                return -EINVAL;
         if (size > 64 * 1024 || memchr(text, 0, size)) {
-                aws_error_setf(ret_error, "IMDS credentials are not JSON text");
+                aws_error_setf(ret_error, "%s are not JSON text", what);
                 return -EBADMSG;
         }
-
         tok = json_tokener_new();
         if (!tok)
                 return -ENOMEM;
@@ -261,19 +257,35 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
         if (!o) {
                 enum json_tokener_error e = json_tokener_get_error(tok);
 
-                aws_error_setf(ret_error, "IMDS credentials are not valid JSON: %s",
+                aws_error_setf(ret_error, "%s are not valid JSON: %s", what,
                                e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
                 return -EBADMSG;
         }
         for (end = json_tokener_get_parse_end(tok); end < size; end++)
-                if (!is_blank(text[end]) && text[end] != '\n') {
-                        aws_error_setf(ret_error, "IMDS credentials have data after the JSON object");
+                if (!is_blank(text[end]) && text[end] != '\n' && text[end] != '\r') {
+                        aws_error_setf(ret_error, "%s have data after the JSON object", what);
                         return -EBADMSG;
                 }
         if (!json_object_is_type(o, json_type_object)) {
-                aws_error_setf(ret_error, "IMDS credentials are not a JSON object");
+                aws_error_setf(ret_error, "%s are not a JSON object", what);
                 return -EBADMSG;
         }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        static const char *const required[] = { "AccessKeyId", "SecretAccessKey", "Token", "Expiration" };
+        const char *code;
+        time_t expiration;
+        int r;
+
+        if (!text || !ret || !ret_error)
+                return -EINVAL;
+        r = json_parse_object(text, size, "IMDS credentials", &o, ret_error);
+        if (r < 0)
+                return r;
 
         /* "Code": "Success" in every answer of the instance metadata service's
          * iam/security-credentials/ROLE; anything else carries no keys. */
@@ -298,6 +310,127 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
 
         return creds_new(json_string_member(o, "AccessKeyId"), json_string_member(o, "SecretAccessKey"),
                          json_string_member(o, "Token"), expiration, ret);
+}
+
+/* ---- credential_process ---------------------------------------------------------------- */
+
+/*
+ * "Sourcing credentials with an external process" (AWS CLI user guide, and
+ * botocore's ProcessProvider): {"Version": 1, "AccessKeyId": ..., "SecretAccessKey": ...,
+ * "SessionToken": ..., "Expiration": ISO 8601}; the last two optional, and without
+ * Expiration the keys do not expire. botocore refuses any Version but 1.
+ */
+int creds_parse_process_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        static const char *const required[] = { "AccessKeyId", "SecretAccessKey" };
+        json_object *v;
+        time_t expiration = 0;
+        const char *token = NULL;
+        int r;
+
+        if (!text || !ret || !ret_error)
+                return -EINVAL;
+        r = json_parse_object(text, size, "credential_process's credentials", &o, ret_error);
+        if (r < 0)
+                return r;
+
+        if (!json_object_object_get_ex(o, "Version", &v) ||
+            !(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) ||
+            json_object_get_double(v) != 1.0) {
+                aws_error_setf(ret_error, "credential_process's credentials lack \"Version\": 1");
+                return -EBADMSG;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(required); i++)
+                if (isempty(json_string_member(o, required[i]))) {
+                        aws_error_setf(ret_error, "credential_process's credentials lack the string '%s'",
+                                       required[i]);
+                        return -EBADMSG;
+                }
+        if (json_object_object_get_ex(o, "SessionToken", &v) && !json_object_is_type(v, json_type_null)) {
+                token = json_string_member(o, "SessionToken");
+                if (isempty(token)) {
+                        aws_error_setf(ret_error, "credential_process's SessionToken is not a non-empty string");
+                        return -EBADMSG;
+                }
+        }
+        if (json_object_object_get_ex(o, "Expiration", &v) && !json_object_is_type(v, json_type_null) &&
+            parse_iso8601(json_string_member(o, "Expiration"), &expiration) < 0) {
+                aws_error_setf(ret_error, "credential_process's credentials have an unreadable Expiration");
+                return -EBADMSG;
+        }
+
+        return creds_new(json_string_member(o, "AccessKeyId"), json_string_member(o, "SecretAccessKey"),
+                         token, expiration, ret);
+}
+
+/*
+ * botocore runs credential_process without a shell, split by compat_shell_split(),
+ * which is Python's shlex.split() off Windows: POSIX rules, no comments. Blanks
+ * (space, tab, CR, LF) separate words; a backslash outside quotes takes the next
+ * character as it is; '...' is literal; in "..." a backslash escapes only '"' and
+ * itself. "" and '' make an empty word.
+ */
+int creds_process_split(const char *command, char ***ret) {
+        _cleanup_(strv_freep) char **argv = NULL;
+        _cleanup_(strbuf_done) strbuf word = {};
+        bool in_word = false;
+        char quote = 0;
+        int r;
+
+        if (!command || !ret)
+                return -EINVAL;
+        for (const char *c = command;; c++) {
+                if (!*c) {
+                        if (quote)
+                                return -EINVAL;         /* shlex: "No closing quotation" */
+                } else if (quote == '\'') {
+                        if (*c == '\'')
+                                quote = 0;
+                        else if (strbuf_append(&word, c, 1) < 0)
+                                return -ENOMEM;
+                        continue;
+                } else if (quote == '"') {
+                        if (*c == '"')
+                                quote = 0;
+                        else {
+                                if (*c == '\\' && (c[1] == '"' || c[1] == '\\'))
+                                        c++;
+                                if (strbuf_append(&word, c, 1) < 0)
+                                        return -ENOMEM;
+                        }
+                        continue;
+                } else if (*c == '\'' || *c == '"') {
+                        quote = *c;
+                        in_word = true;
+                        continue;
+                } else if (*c == '\\') {
+                        if (!c[1])
+                                return -EINVAL;         /* shlex: "No escaped character" */
+                        c++;
+                        if (strbuf_append(&word, c, 1) < 0)
+                                return -ENOMEM;
+                        in_word = true;
+                        continue;
+                } else if (!strchr(" \t\r\n", *c)) {
+                        if (strbuf_append(&word, c, 1) < 0)
+                                return -ENOMEM;
+                        in_word = true;
+                        continue;
+                }
+                /* A blank or the end: the word so far, if any, is done. */
+                if (in_word) {
+                        r = word.data ? strv_push(&argv, strbuf_steal(&word)) : strv_extend(&argv, "");
+                        if (r < 0)
+                                return r;
+                        in_word = false;
+                }
+                if (!*c)
+                        break;
+        }
+        if (!argv)
+                return -ENOENT;
+        *ret = TAKE_PTR(argv);
+        return 0;
 }
 
 /* ---- AssumeRole parameters ------------------------------------------------------------- */

@@ -133,3 +133,17 @@ int creds_parse_ini(const char *text, size_t size, const char *section, aws_cred
  * "Success" (ret_error->code holds it); ret_error->message says what (never a secret).
  */
 int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error);
+
+/*
+ * Pure parser of a credential_process's output: {"Version": 1, "AccessKeyId",
+ * "SecretAccessKey", "SessionToken"?, "Expiration"?}; no Expiration: keys that do
+ * not expire. -EBADMSG with ret_error->message (never a secret) when malformed.
+ */
+int creds_parse_process_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error);
+
+/*
+ * Splits credential_process's command line into argv as botocore does (Python's
+ * shlex.split(), POSIX rules, no shell). -EINVAL for an unclosed quote or a trailing
+ * backslash, -ENOENT when there is no word.
+ */
+int creds_process_split(const char *command, char ***ret);
