@@ -108,7 +108,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench check-space-path
+	check-man demo bench check-space-path check-oracle check-oracle-full
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
 
@@ -133,7 +133,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-integration \
+	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-oracle check-integration \
 		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
@@ -174,6 +174,20 @@ check-ec2sim:
 INTEGRATION_TESTS ?= tests/integration
 check-integration: $(BUILD)/amirotd
 	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q $(INTEGRATION_TESTS)
+
+# botocore as the oracle (tests/oracle): the credential source, working keys from each
+# source served by ec2sim, and endpoint URLs. check-oracle runs a seeded sample of each
+# test's cases (ORACLE_SAMPLE per test, ORACLE_SEED to draw another); check-oracle-full
+# runs every case (minutes: the endpoint oracle asks botocore for 4 480 URLs), for
+# `make soak` to take up.
+ORACLE_SAMPLE ?= 10
+ORACLE_SEED ?= 18
+check-oracle: $(BUILD)/amirotd
+	ORACLE_SAMPLE=$(ORACLE_SAMPLE) ORACLE_SEED=$(ORACLE_SEED) AMIROTD="$(abspath $(BUILD)/amirotd)" \
+		$(PYTHON) -m pytest -q tests/oracle
+
+check-oracle-full: $(BUILD)/amirotd
+	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/oracle
 
 check-man:
 	mandoc -Tlint -W warning man/amirotd.8 man/amirotd.yaml.5

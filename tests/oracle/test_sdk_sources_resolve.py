@@ -1,0 +1,100 @@
+# Issue 18: for the sources amirotd serves beyond static keys, naming the same source
+# as botocore is not enough: the keys it resolves must work. Each case builds one
+# environment, asks botocore which source and which access key it resolves, then runs
+# `amirotd once --dry-run --log-level=debug` against tests/ec2sim and reads the
+# simulator's call log: the calls were signed with that same access key. No secret
+# of the environment may appear in amirotd's stdout or stderr at debug level.
+import json
+import os
+import subprocess
+import urllib.request
+
+import pytest
+
+from oracle import AMIROTD, ROOT, Env
+
+# Every case runs in `make check-oracle`: seconds in all (conftest.py).
+ORACLE_CHEAP = True
+
+EC2SIM = os.path.join(ROOT, "tests", "ec2sim", "ec2sim")
+SECRET = "oracleSOURCEsecretDoNotPrint0123456789ab"
+
+
+@pytest.fixture(scope="module")
+def sim():
+    p = subprocess.Popen(["/usr/bin/python3", EC2SIM, "--port", "0", "--pending-seconds", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline()
+    assert line.startswith("ec2sim listening on "), line
+    url = line.split()[-1].strip()
+    yield url
+    p.terminate()
+    p.wait(timeout=10)
+
+
+def admin(sim, method, path, body=None):
+    req = urllib.request.Request(sim + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def add_key(sim, access_key):
+    admin(sim, "POST", "/_sim/keys", {"access_key": access_key, "secret_key": SECRET, "account": "111122223333"})
+
+
+def process_script(tmp_path, access_key):
+    script = tmp_path / "helper"
+    script.write_text("#!/bin/sh\n[ \"$1\" = 'credential process' ] || exit 9\necho '" + json.dumps(
+        {"Version": 1, "AccessKeyId": access_key, "SecretAccessKey": SECRET,
+         "Expiration": "2099-01-01T00:00:00Z"}) + "'\necho 'helper: " + SECRET + "' >&2\n")
+    script.chmod(0o755)
+    return f"{script} 'credential process'"
+
+
+def run_once(e, sim):
+    lines = ["region: us-east-1", f"endpoint_url: {sim}", f"sts_endpoint_url: {sim}"]
+    if e.yaml_profile:
+        lines.append(f"profile: {e.yaml_profile}")
+    (e.tmp / "amirotd.yaml").write_text("\n".join(lines) + "\n")
+    pol = e.tmp / "policies"
+    pol.mkdir(exist_ok=True)
+    (pol / "o.yaml").write_text("name: o\ntargets: {tags: {Role: web}}\nschedule: {every: 24h}\nretain: {count: 3}\n")
+    return subprocess.run([AMIROTD, "-c", str(e.tmp / "amirotd.yaml"), "--policies", str(pol), "--log-level=debug",
+                           "--log-target=console", "once", "--dry-run"],
+                          env=e.env, capture_output=True, text=True, timeout=60)
+
+
+def botocore_resolves(e):
+    with e.applied():
+        c = e.session().get_credentials()
+        return c.method, c.get_frozen_credentials().access_key
+
+
+CASES = {
+    # IAM Roles Anywhere's signing helper: a profile's credential_process.
+    "process-default": dict(profile=None, yaml_profile=None),
+    "process-AWS_PROFILE": dict(profile="ops", yaml_profile=None),
+    "process-yaml-profile": dict(profile=None, yaml_profile="ops"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_source_resolves_working_keys(tmp_path, sim, case):
+    access_key = "AKIDPROC" + case.upper().replace("-", "")[:12]
+    add_key(sim, access_key)
+    kw = CASES[case]
+    e = Env(tmp_path, env={"AWS_EC2_METADATA_DISABLED": "true"},
+            config_profile={"credential_process": process_script(tmp_path, access_key), "region": "us-east-1"},
+            **kw)
+    assert botocore_resolves(e) == ("custom-process", access_key)
+
+    admin(sim, "DELETE", "/_sim/calls")
+    p = run_once(e, sim)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    calls = admin(sim, "GET", "/_sim/calls")
+    calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
+    keys = {c.get("access_key") for c in calls}
+    assert keys == {access_key}, (keys, out)
+    assert SECRET not in out
