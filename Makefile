@@ -37,6 +37,7 @@ AWS_SRCS := \
 	daemon/aws/client.c \
 	daemon/aws/creds.c \
 	daemon/aws/creds-chain.c \
+	daemon/aws/creds-container.c \
 	daemon/aws/creds-describe.c \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
@@ -91,6 +92,7 @@ UNIT_TESTS := \
 	config \
 	creds \
 	creds-process \
+	creds-container \
 	ec2 \
 	ec2-calls \
 	endpoint \

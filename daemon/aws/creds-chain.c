@@ -326,6 +326,10 @@ static bool chain_take_described(creds_provider *p) {
                 creds_process_start(p, creds_profile_get(&f, "credential_process"), description);
                 return true;
         }
+        if (s == CREDS_SOURCE_CONTAINER) {
+                creds_container_start(p);
+                return true;
+        }
         if (creds_source_supported(s))
                 return false;
         aws_error_setf(&err, "AWS credentials would come from %s: %s, which amirotd does not support yet",
@@ -381,11 +385,13 @@ static void chain_resolve(creds_provider *p) {
 static void chain_cancel(creds_provider *p) {
         creds_imds_cancel(p);
         creds_process_cancel(p);
+        creds_container_cancel(p);
 }
 
 static void chain_done(creds_provider *p) {
         creds_imds_done(p);
         creds_process_cancel(p);
+        creds_container_cancel(p);
         free(p->chain.access_key_id);
         erase_and_free(p->chain.secret_access_key);
         erase_and_free(p->chain.session_token);

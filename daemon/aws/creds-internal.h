@@ -3,8 +3,9 @@
  * What the credential provider's files share: creds.c holds the provider (waits,
  * cache, refresh, dispatch from the loop), creds-chain.c the default chain's
  * synchronous sources, creds-imds.c its IMDSv2 step, creds-process.c its
- * credential_process step, creds-sts.c the AssumeRole
- * provider, creds-parse.c the pure parsers. Not for other modules.
+ * credential_process step, creds-container.c its container-credentials step,
+ * creds-sts.c the AssumeRole provider, creds-parse.c the pure parsers. Not for
+ * other modules.
  */
 #pragma once
 
@@ -80,6 +81,12 @@ struct creds_provider {
         } process;
 
         struct {
+                http_call *call;
+                char *url;
+                char *auth_header;      /* "Authorization: ...": wiped */
+        } container;
+
+        struct {
                 aws_client *client;     /* borrowed */
                 aws_call *call;
                 char *role_arn, *session_name, *external_id;
@@ -140,6 +147,11 @@ const char *creds_profile_get(const aws_shared_files *f, const char *key);
  * with its keys or with why not. what names it in messages ("credential_process of ..."). */
 void creds_process_start(creds_provider *p, const char *command, const char *what);
 void creds_process_cancel(creds_provider *p);
+
+/* The container-credentials step of the chain (creds-container.c): resolves p with the
+ * keys of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, or with why not. */
+void creds_container_start(creds_provider *p);
+void creds_container_cancel(creds_provider *p);
 
 /* The IMDS step of the chain (creds-imds.c): see creds_imds_failed. */
 void creds_imds_start(creds_provider *p, creds_imds_failed failed);

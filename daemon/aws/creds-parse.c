@@ -274,7 +274,11 @@ static int json_parse_object(const char *text, size_t size, const char *what, js
         return 0;
 }
 
-int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+/* The role credentials JSON that IMDS and the container endpoints share:
+ * AccessKeyId, SecretAccessKey, Token, Expiration; who and what name the source in messages. */
+static int parse_role_json(const char *text, size_t size, const char *who, const char *what,
+                           aws_credentials **ret, aws_error *ret_error) {
+        char m[64];
         _cleanup_(json_object_putp) json_object *o = NULL;
         static const char *const required[] = { "AccessKeyId", "SecretAccessKey", "Token", "Expiration" };
         const char *code;
@@ -283,7 +287,7 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
 
         if (!text || !ret || !ret_error)
                 return -EINVAL;
-        r = json_parse_object(text, size, "IMDS credentials", &o, ret_error);
+        r = json_parse_object(text, size, what, &o, ret_error);
         if (r < 0)
                 return r;
 
@@ -291,7 +295,9 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
          * iam/security-credentials/ROLE; anything else carries no keys. */
         code = json_string_member(o, "Code");
         if (code && !streq(code, "Success")) {
-                aws_error_set(ret_error, 0, code, "IMDS did not return credentials", NULL);
+                snprintf(m, sizeof(m), "%s did not return credentials", who);
+                if (aws_error_set(ret_error, 0, code, m, NULL) < 0)
+                        return -ENOMEM;
                 return -EREMOTEIO;
         }
 
@@ -299,17 +305,27 @@ int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, 
                 const char *v = json_string_member(o, required[i]);
 
                 if (isempty(v)) {
-                        aws_error_setf(ret_error, "IMDS credentials lack the string '%s'", required[i]);
+                        aws_error_setf(ret_error, "%s lack the string '%s'", what, required[i]);
                         return -EBADMSG;
                 }
         }
         if (parse_iso8601(json_string_member(o, "Expiration"), &expiration) < 0) {
-                aws_error_setf(ret_error, "IMDS credentials have an unreadable Expiration");
+                aws_error_setf(ret_error, "%s have an unreadable Expiration", what);
                 return -EBADMSG;
         }
 
         return creds_new(json_string_member(o, "AccessKeyId"), json_string_member(o, "SecretAccessKey"),
                          json_string_member(o, "Token"), expiration, ret);
+}
+
+int creds_parse_imds_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+        return parse_role_json(text, size, "IMDS", "IMDS credentials", ret, ret_error);
+}
+
+/* The ECS agent's and the EKS Pod Identity agent's answer: the same fields as IMDS's,
+ * with RoleArn (and AccountId) beside them and no Code. */
+int creds_parse_container_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error) {
+        return parse_role_json(text, size, "the container endpoint", "container credentials", ret, ret_error);
 }
 
 /* ---- credential_process ---------------------------------------------------------------- */

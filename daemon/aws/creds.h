@@ -147,3 +147,14 @@ int creds_parse_process_json(const char *text, size_t size, aws_credentials **re
  * backslash, -ENOENT when there is no word.
  */
 int creds_process_split(const char *command, char ***ret);
+
+/* Pure parser of the container endpoint's answer (ECS, EKS Pod Identity): as the IMDS one. */
+int creds_parse_container_json(const char *text, size_t size, aws_credentials **ret, aws_error *ret_error);
+
+/*
+ * Whether AWS_CONTAINER_CREDENTIALS_FULL_URI may be asked for keys, by botocore's
+ * rules (ContainerMetadataFetcher): http or https to a loopback address, localhost,
+ * 169.254.170.2 (ECS), 169.254.170.23 or fd00:ec2::23 (EKS Pod Identity). 0, -EPERM for
+ * another host, -EINVAL for what is not such a URL.
+ */
+int creds_container_url_check(const char *url);

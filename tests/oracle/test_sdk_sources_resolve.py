@@ -71,23 +71,44 @@ def botocore_resolves(e):
         return c.method, c.get_frozen_credentials().access_key
 
 
+CONTAINER_TOKEN = "Bearer oracle-" + SECRET
+
+
+def env_process(tmp_path, sim, case, kw):
+    """IAM Roles Anywhere's signing helper: a profile's credential_process."""
+    access_key = "AKIDPROC" + case.upper().replace("-", "")[:12]
+    add_key(sim, access_key)
+    e = Env(tmp_path, env={"AWS_EC2_METADATA_DISABLED": "true"},
+            config_profile={"credential_process": process_script(tmp_path, access_key), "region": "us-east-1"},
+            **kw)
+    return e, "custom-process", access_key
+
+
+def env_container(tmp_path, sim, case, kw):
+    """An ECS task or EKS Pod Identity: the full URI (loopback) with its token, no profile of its own."""
+    admin(sim, "POST", "/_sim/container", {"token": CONTAINER_TOKEN, "rotate": True})
+    e = Env(tmp_path, env={"AWS_EC2_METADATA_DISABLED": "true",
+                           "AWS_CONTAINER_CREDENTIALS_FULL_URI": sim + "/v1/credentials",
+                           "AWS_CONTAINER_AUTHORIZATION_TOKEN": CONTAINER_TOKEN}, **kw)
+    return e, "container-role", admin(sim, "GET", "/_sim/container")["current_access_key"]
+
+
 CASES = {
-    # IAM Roles Anywhere's signing helper: a profile's credential_process.
-    "process-default": dict(profile=None, yaml_profile=None),
-    "process-AWS_PROFILE": dict(profile="ops", yaml_profile=None),
-    "process-yaml-profile": dict(profile=None, yaml_profile="ops"),
+    "process-default": (env_process, dict(profile=None, yaml_profile=None)),
+    "process-AWS_PROFILE": (env_process, dict(profile="ops", yaml_profile=None)),
+    "process-yaml-profile": (env_process, dict(profile=None, yaml_profile="ops")),
+    "container-default": (env_container, dict(profile=None, yaml_profile=None)),
+    "container-yaml-profile": (env_container, dict(profile=None, yaml_profile="ops")),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_source_resolves_working_keys(tmp_path, sim, case):
-    access_key = "AKIDPROC" + case.upper().replace("-", "")[:12]
-    add_key(sim, access_key)
-    kw = CASES[case]
-    e = Env(tmp_path, env={"AWS_EC2_METADATA_DISABLED": "true"},
-            config_profile={"credential_process": process_script(tmp_path, access_key), "region": "us-east-1"},
-            **kw)
-    assert botocore_resolves(e) == ("custom-process", access_key)
+    make, kw = CASES[case]
+    e, method, access_key = make(tmp_path, sim, case, kw)
+    got = botocore_resolves(e)
+    access_key = access_key or got[1]
+    assert got == (method, access_key)
 
     admin(sim, "DELETE", "/_sim/calls")
     p = run_once(e, sim)
@@ -95,6 +116,7 @@ def test_source_resolves_working_keys(tmp_path, sim, case):
     assert p.returncode == 0, out
     calls = admin(sim, "GET", "/_sim/calls")
     calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
-    keys = {c.get("access_key") for c in calls}
+    keys = {c.get("access_key") for c in calls if c.get("service") in ("ec2", "sts")}
     assert keys == {access_key}, (keys, out)
     assert SECRET not in out
+    assert "oracle-" + SECRET not in out

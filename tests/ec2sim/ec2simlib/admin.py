@@ -8,7 +8,7 @@ endpoint is documented in tests/ec2sim/README.md. Errors answer 400 with
 import json
 import os
 
-from . import common, imds, seed as seed_mod
+from . import common, container, imds, seed as seed_mod
 from .clock import parse_iso
 
 ROUTES = {}
@@ -241,6 +241,17 @@ def get_imds(sim, query, body):
 @route('POST', '/_sim/imds')
 def set_imds(sim, query, body):
     return imds.configure(sim, body)
+
+
+@route('GET', '/_sim/container')
+def get_container(sim, query, body):
+    with sim.lock:
+        return sim.container.to_json()
+
+
+@route('POST', '/_sim/container')
+def set_container(sim, query, body):
+    return container.configure(sim, body)
 
 
 @route('POST', '/_sim/sts')

@@ -18,7 +18,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import admin, api, imds
+from . import admin, api, container, imds
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -81,10 +81,14 @@ class Handler(BaseHTTPRequestHandler):
                                        query, body.decode('utf-8', 'replace'))
             self._send(status, json.dumps(doc).encode(), 'application/json')
             return
-        if path.startswith('/latest/') or path == '/latest':
-            answer = imds.handle(sim, self.command, path, self.headers)
+        is_imds = path.startswith('/latest/') or path == '/latest'
+        if is_imds or container.is_container_path(path):
+            if is_imds:
+                answer = imds.handle(sim, self.command, path, self.headers)
+            else:
+                answer = container.handle(sim, self.command, path, self.headers)
             sim.calls.add({'time': sim.clock.to_json()['now'],
-                           'action': f'{self.command} {path}', 'service': 'imds',
+                           'action': f'{self.command} {path}', 'service': 'imds' if is_imds else 'container',
                            'region': None, 'access_key': None, 'params': {},
                            'status': None if answer.hang else answer.status,
                            'error_code': None, 'request_id': None, 'fault': None})

@@ -10,6 +10,7 @@ from . import images
 from . import store as store_mod
 from .calllog import CallLog
 from .clock import SimClock
+from .container import ContainerState
 from .faults import Buckets, Faults
 from .model import Model
 from .sigv4 import MAX_SKEW_SECONDS
@@ -84,6 +85,7 @@ class Sim:
         self.buckets = Buckets(settings.buckets)
         self.calls = CallLog()
         self.imds = ImdsState()
+        self.container = ContainerState()
         self.models = {'ec2': Model('ec2', '2016-11-15'),
                        'sts': Model('sts', '2011-06-15')}
         self.denied = {}                # access key -> set of denied actions
@@ -102,6 +104,7 @@ class Sim:
             self.buckets = Buckets(self.settings.buckets)
             self.calls.clear()
             self.imds = ImdsState()
+            self.container = ContainerState()
             self.denied = {}
             self.denied_roles = set()
             self.sts_max_duration = 3600
