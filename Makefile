@@ -43,6 +43,7 @@ AWS_SRCS := \
 	daemon/aws/creds-parse.c \
 	daemon/aws/creds-process.c \
 	daemon/aws/creds-sts.c \
+	daemon/aws/creds-webid.c \
 	daemon/aws/ec2-types.c \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
@@ -93,6 +94,7 @@ UNIT_TESTS := \
 	creds \
 	creds-process \
 	creds-container \
+	creds-webid \
 	ec2 \
 	ec2-calls \
 	endpoint \

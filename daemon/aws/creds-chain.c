@@ -303,6 +303,19 @@ static void chain_give_up(creds_provider *p, const char *imds_note) {
         aws_error_done(&err);
 }
 
+/* As botocore's AssumeRoleWithWebIdentityProvider: each variable before the profile's
+ * key, the variables only when no profile was named (creds-describe.c chose the same). */
+static void chain_start_web_identity(creds_provider *p, const aws_shared_files *f) {
+        bool env = !p->chain.profile;
+        const char *file = (env ? getenv_nonempty("AWS_WEB_IDENTITY_TOKEN_FILE") : NULL) ?:
+                creds_profile_get(f, "web_identity_token_file");
+        const char *role = (env ? getenv_nonempty("AWS_ROLE_ARN") : NULL) ?: creds_profile_get(f, "role_arn");
+        const char *session = (env ? getenv_nonempty("AWS_ROLE_SESSION_NAME") : NULL) ?:
+                creds_profile_get(f, "role_session_name");
+
+        creds_webid_start(p, file, role, session);
+}
+
 /*
  * The sources that run asynchronously or stack on others start here, where
  * creds-describe.c (botocore's order) says the SDKs would take them: true when this
@@ -328,6 +341,10 @@ static bool chain_take_described(creds_provider *p) {
         }
         if (s == CREDS_SOURCE_CONTAINER) {
                 creds_container_start(p);
+                return true;
+        }
+        if (s == CREDS_SOURCE_WEB_IDENTITY) {
+                chain_start_web_identity(p, &f);
                 return true;
         }
         if (creds_source_supported(s))
@@ -386,12 +403,14 @@ static void chain_cancel(creds_provider *p) {
         creds_imds_cancel(p);
         creds_process_cancel(p);
         creds_container_cancel(p);
+        creds_webid_cancel(p);
 }
 
 static void chain_done(creds_provider *p) {
         creds_imds_done(p);
         creds_process_cancel(p);
         creds_container_cancel(p);
+        creds_webid_cancel(p);
         free(p->chain.access_key_id);
         erase_and_free(p->chain.secret_access_key);
         erase_and_free(p->chain.session_token);

@@ -4,11 +4,13 @@
  * cache, refresh, dispatch from the loop), creds-chain.c the default chain's
  * synchronous sources, creds-imds.c its IMDSv2 step, creds-process.c its
  * credential_process step, creds-container.c its container-credentials step,
+ * creds-webid.c its web-identity step,
  * creds-sts.c the AssumeRole provider, creds-parse.c the pure parsers. Not for
  * other modules.
  */
 #pragma once
 
+#include <libxml/tree.h>
 #include <systemd/sd-event.h>
 
 #include "creds.h"
@@ -82,6 +84,11 @@ struct creds_provider {
 
         struct {
                 http_call *call;
+                char *role_arn;
+        } webid;
+
+        struct {
+                http_call *call;
                 char *url;
                 char *auth_header;      /* "Authorization: ...": wiped */
         } container;
@@ -147,6 +154,14 @@ const char *creds_profile_get(const aws_shared_files *f, const char *key);
  * with its keys or with why not. what names it in messages ("credential_process of ..."). */
 void creds_process_start(creds_provider *p, const char *command, const char *what);
 void creds_process_cancel(creds_provider *p);
+
+/* STS's answer to action ("AssumeRole", "AssumeRoleWithWebIdentity"): its Credentials. */
+int creds_sts_parse(const xmlDoc *doc, const char *action, aws_credentials **ret, aws_error *err);
+
+/* The web-identity step of the chain (creds-webid.c): STS AssumeRoleWithWebIdentity, unsigned,
+ * with the token read from token_file; session_name NULL: "amirotd-<pid>". Resolves p. */
+void creds_webid_start(creds_provider *p, const char *token_file, const char *role_arn, const char *session_name);
+void creds_webid_cancel(creds_provider *p);
 
 /* The container-credentials step of the chain (creds-container.c): resolves p with the
  * keys of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, or with why not. */

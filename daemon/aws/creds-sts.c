@@ -15,21 +15,24 @@
 #include "creds-internal.h"
 #include "query.h"
 
-static int sts_parse(const xmlDoc *doc, aws_credentials **ret, aws_error *err) {
+int creds_sts_parse(const xmlDoc *doc, const char *action, aws_credentials **ret, aws_error *err) {
         static const char *const fields[] = { "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration" };
         _cleanup_(erase_and_freep) char *id = NULL, *secret = NULL, *token = NULL, *expiration = NULL;
         char **values[] = { &id, &secret, &token, &expiration };
         xmlNode *root = xmlDocGetRootElement(doc), *credentials;
+        char name[64];
         time_t t;
         int r;
 
-        if (!root || !xmlStrEqual(root->name, (const xmlChar *) "AssumeRoleResponse")) {
-                aws_error_setf(err, "STS answered AssumeRole with an unexpected document");
+        snprintf(name, sizeof(name), "%sResponse", action);
+        if (!root || !xmlStrEqual(root->name, (const xmlChar *) name)) {
+                aws_error_setf(err, "STS answered %s with an unexpected document", action);
                 return -EBADMSG;
         }
-        credentials = xml_child(xml_child(root, "AssumeRoleResult"), "Credentials");
+        snprintf(name, sizeof(name), "%sResult", action);
+        credentials = xml_child(xml_child(root, name), "Credentials");
         if (!credentials) {
-                aws_error_setf(err, "STS answered AssumeRole without AssumeRoleResult/Credentials");
+                aws_error_setf(err, "STS answered %s without %s/Credentials", action, name);
                 return -EBADMSG;
         }
         for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
@@ -37,12 +40,12 @@ static int sts_parse(const xmlDoc *doc, aws_credentials **ret, aws_error *err) {
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0 || isempty(*values[i])) {
-                        aws_error_setf(err, "STS answered AssumeRole without Credentials/%s", fields[i]);
+                        aws_error_setf(err, "STS answered %s without Credentials/%s", action, fields[i]);
                         return -EBADMSG;
                 }
         }
         if (parse_iso8601(expiration, &t) < 0) {
-                aws_error_setf(err, "STS answered AssumeRole with an unreadable Expiration");
+                aws_error_setf(err, "STS answered %s with an unreadable Expiration", action);
                 return -EBADMSG;
         }
         return creds_new(id, secret, token, t, ret);
@@ -70,7 +73,7 @@ static void on_assume_role(aws_call *call, int r, xmlDoc *doc, const aws_error *
                 return;
         }
 
-        r = sts_parse(doc, &c, &e);
+        r = creds_sts_parse(doc, "AssumeRole", &c, &e);
         if (r < 0) {
                 if (!e.message)
                         aws_error_setf(&e, "cannot read AssumeRole's answer: %s", strerror(-r));

@@ -261,8 +261,13 @@ def set_sts(sim, query, body):
             sim.denied_roles = set(body['deny_roles'])
         if 'max_session_duration' in body:
             sim.sts_max_duration = int(body['max_session_duration'])
+        if 'web_identity_tokens' in body:
+            sim.web_identity_tokens = set(body['web_identity_tokens'])
         return {'deny_roles': sorted(sim.denied_roles),
-                'max_session_duration': sim.sts_max_duration}
+                'max_session_duration': sim.sts_max_duration,
+                'web_identity_tokens': len(sim.web_identity_tokens),
+                'web_identity_calls': [{'role_arn': c['role_arn'], 'session': c['session']}
+                                       for c in sim.web_identity_calls]}
 
 
 @route('GET', '/_sim/buckets')

@@ -118,12 +118,26 @@ def handle(sim, method, path, raw_query, headers, body):
     return answer
 
 
+def _unsigned_web_identity(sim, flat, action, request_id, now):
+    """AssumeRoleWithWebIdentity needs no signature: the web identity token vouches."""
+    model = sim.models['sts']
+    try:
+        args = model.parse(action, flat)
+    except ApiError as error:
+        raise ApiError('ValidationError', f'1 validation error detected: {error.message}') from None
+    with sim.lock:
+        data = sts.assume_role_with_web_identity(sim, now, args)
+        return Answer(200, xmlout.render_ok(model, action, data, request_id, False))
+
+
 def _run(sim, method, path, raw_query, headers, body, flat, action, service,
          request_id, chosen):
     with sim.lock:
         now = sim.clock.now()
         max_skew = sim.settings.max_skew_seconds
         date_offset = sim.settings.date_offset_seconds
+    if service == 'sts' and action == 'AssumeRoleWithWebIdentity' and 'Authorization' not in headers:
+        return _unsigned_web_identity(sim, flat, action, request_id, now)
     principal = sigv4.authenticate(method, path, raw_query, headers, body,
                                    sim.lookup_key, now, max_skew, service,
                                    date_offset=date_offset)

@@ -91,6 +91,8 @@ class Sim:
         self.denied = {}                # access key -> set of denied actions
         self.denied_roles = set()       # role ARNs AssumeRole refuses
         self.sts_max_duration = 3600    # the role's MaxSessionDuration
+        self.web_identity_tokens = set()        # tokens AssumeRoleWithWebIdentity accepts
+        self.web_identity_calls = []    # what each accepted call named
         self.stopping = threading.Event()
         self.state_path = None          # --state FILE, if any
 
@@ -108,6 +110,8 @@ class Sim:
             self.denied = {}
             self.denied_roles = set()
             self.sts_max_duration = 3600
+            self.web_identity_tokens = set()
+            self.web_identity_calls = []
 
     def lookup_key(self, access_key):
         return self.store.keys.get(access_key)
