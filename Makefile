@@ -42,6 +42,7 @@ AWS_SRCS := \
 	daemon/aws/creds-imds.c \
 	daemon/aws/creds-parse.c \
 	daemon/aws/creds-process.c \
+	daemon/aws/creds-role.c \
 	daemon/aws/creds-sts.c \
 	daemon/aws/creds-webid.c \
 	daemon/aws/ec2-types.c \
@@ -93,6 +94,7 @@ UNIT_TESTS := \
 	config \
 	creds \
 	creds-process \
+	creds-role \
 	creds-container \
 	creds-webid \
 	ec2 \

@@ -347,6 +347,13 @@ static bool chain_take_described(creds_provider *p) {
                 chain_start_web_identity(p, &f);
                 return true;
         }
+        /* A profile that is its own source_profile: its static keys, read below. */
+        if (s == CREDS_SOURCE_ASSUME_ROLE && p->role.static_only)
+                return false;
+        if (s == CREDS_SOURCE_ASSUME_ROLE) {
+                creds_role_start(p, &f, creds_provider_new_chain);
+                return true;
+        }
         if (creds_source_supported(s))
                 return false;
         aws_error_setf(&err, "AWS credentials would come from %s: %s, which amirotd does not support yet",
@@ -354,6 +361,62 @@ static bool chain_take_described(creds_provider *p) {
         creds_provider_resolved(p, -EOPNOTSUPP, NULL, NULL, &err);
         aws_error_done(&err);
         return true;
+}
+
+/* The chain's last source. */
+static void chain_imds(creds_provider *p) {
+        /* botocore: AWS_EC2_METADATA_DISABLED, compared case-insensitively with "true". */
+        const char *imds_disabled = getenv("AWS_EC2_METADATA_DISABLED");
+
+        if (imds_disabled && strcasecmp(imds_disabled, "true") == 0)
+                chain_give_up(p, "disabled by AWS_EC2_METADATA_DISABLED");
+        else if (!p->chain.http)
+                chain_give_up(p, "not tried (no HTTP client)");
+        else
+                creds_imds_start(p, chain_give_up);
+}
+
+/* Ends a resolution with what a synchronous source found: true when it ended it. */
+static bool chain_sync_source(creds_provider *p, int (*source)(creds_provider *p, aws_credentials **ret,
+                                                               const char **ret_source, aws_error *err)) {
+        _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+        _cleanup_(aws_error_done) aws_error err = {};
+        const char *name = NULL;
+        int r;
+
+        r = source(p, &c, &name, &err);
+        if (r < 0) {
+                if (!err.message)
+                        aws_error_setf(&err, "cannot read AWS credentials: %s", strerror(-r));
+                creds_provider_resolved(p, r, NULL, NULL, &err);
+                return true;
+        }
+        if (r > 0) {
+                creds_provider_resolved(p, 0, TAKE_PTR(c), name, NULL);
+                return true;
+        }
+        return false;
+}
+
+/* A role's credential_source: that one source and no other (botocore's CanonicalNameCredentialSourcer). */
+static void chain_resolve_only(creds_provider *p) {
+        aws_error err = {};
+
+        switch (p->role.only) {
+        case CREDS_SOURCE_ENV:
+                if (chain_sync_source(p, chain_environment))
+                        return;
+                aws_error_setf(&err, "credential_source Environment: no AWS_ACCESS_KEY_ID in the environment");
+                creds_provider_resolved(p, -ENOKEY, NULL, NULL, &err);
+                aws_error_done(&err);
+                return;
+        case CREDS_SOURCE_CONTAINER:
+                creds_container_start(p);
+                return;
+        default:
+                chain_imds(p);
+                return;
+        }
 }
 
 static void chain_resolve(creds_provider *p) {
@@ -364,39 +427,18 @@ static void chain_resolve(creds_provider *p) {
                 chain_systemd,
                 chain_shared_files,
         };
-        const char *imds_disabled;
 
         strbuf_done(&p->chain.tried);
+        if (p->role.only != CREDS_SOURCE_EXPLICIT) {
+                chain_resolve_only(p);
+                return;
+        }
         if (chain_take_described(p))
                 return;
-
-        for (size_t i = 0; i < ELEMENTSOF(sources); i++) {
-                _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
-                _cleanup_(aws_error_done) aws_error err = {};
-                const char *source = NULL;
-                int r;
-
-                r = sources[i](p, &c, &source, &err);
-                if (r < 0) {
-                        if (!err.message)
-                                aws_error_setf(&err, "cannot read AWS credentials: %s", strerror(-r));
-                        creds_provider_resolved(p, r, NULL, NULL, &err);
+        for (size_t i = 0; i < ELEMENTSOF(sources); i++)
+                if (chain_sync_source(p, sources[i]))
                         return;
-                }
-                if (r > 0) {
-                        creds_provider_resolved(p, 0, TAKE_PTR(c), source, NULL);
-                        return;
-                }
-        }
-
-        /* botocore: AWS_EC2_METADATA_DISABLED, compared case-insensitively with "true". */
-        imds_disabled = getenv("AWS_EC2_METADATA_DISABLED");
-        if (imds_disabled && strcasecmp(imds_disabled, "true") == 0)
-                chain_give_up(p, "disabled by AWS_EC2_METADATA_DISABLED");
-        else if (!p->chain.http)
-                chain_give_up(p, "not tried (no HTTP client)");
-        else
-                creds_imds_start(p, chain_give_up);
+        chain_imds(p);
 }
 
 static void chain_cancel(creds_provider *p) {
@@ -404,6 +446,7 @@ static void chain_cancel(creds_provider *p) {
         creds_process_cancel(p);
         creds_container_cancel(p);
         creds_webid_cancel(p);
+        creds_role_cancel(p);
 }
 
 static void chain_done(creds_provider *p) {
@@ -411,6 +454,7 @@ static void chain_done(creds_provider *p) {
         creds_process_cancel(p);
         creds_container_cancel(p);
         creds_webid_cancel(p);
+        creds_role_done(p);
         free(p->chain.access_key_id);
         erase_and_free(p->chain.secret_access_key);
         erase_and_free(p->chain.session_token);

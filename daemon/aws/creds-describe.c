@@ -46,6 +46,7 @@ bool creds_source_supported(creds_source s) {
         return s == CREDS_SOURCE_EXPLICIT || s == CREDS_SOURCE_ENV || s == CREDS_SOURCE_SYSTEMD ||
                s == CREDS_SOURCE_SHARED_CREDENTIALS_FILE || s == CREDS_SOURCE_PROCESS || s == CREDS_SOURCE_CONFIG_FILE ||
                s == CREDS_SOURCE_CONTAINER || s == CREDS_SOURCE_WEB_IDENTITY ||
+               s == CREDS_SOURCE_ASSUME_ROLE ||
                s == CREDS_SOURCE_IMDS || s == CREDS_SOURCE_NONE;
 }
 

@@ -4,7 +4,7 @@
  * cache, refresh, dispatch from the loop), creds-chain.c the default chain's
  * synchronous sources, creds-imds.c its IMDSv2 step, creds-process.c its
  * credential_process step, creds-container.c its container-credentials step,
- * creds-webid.c its web-identity step,
+ * creds-webid.c its web-identity step, creds-role.c its role-chaining step,
  * creds-sts.c the AssumeRole provider, creds-parse.c the pure parsers. Not for
  * other modules.
  */
@@ -88,6 +88,16 @@ struct creds_provider {
         } webid;
 
         struct {
+                creds_provider *base;   /* the source profile's chain or the credential_source */
+                aws_client *sts;        /* on base */
+                creds_provider *role;   /* AssumeRole on sts */
+                creds_wait *wait;
+                unsigned depth;         /* of this chain under role steps: a circle stops */
+                bool static_only;       /* the profile names itself as source: its keys */
+                creds_source only;      /* credential_source's one source; 0 (explicit): all */
+        } role;
+
+        struct {
                 http_call *call;
                 char *url;
                 char *auth_header;      /* "Authorization: ...": wiped */
@@ -162,6 +172,18 @@ int creds_sts_parse(const xmlDoc *doc, const char *action, aws_credentials **ret
  * with the token read from token_file; session_name NULL: "amirotd-<pid>". Resolves p. */
 void creds_webid_start(creds_provider *p, const char *token_file, const char *role_arn, const char *session_name);
 void creds_webid_cancel(creds_provider *p);
+
+/* STS's region and endpoint URL as the SDK settings of profile give them (creds-webid.c):
+ * AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1. */
+int creds_sts_endpoint(const char *profile, char **ret_region, char **ret_url, const char **ret_why);
+
+/* The role-chaining step of the chain (creds-role.c): a profile's role_arn on top of its
+ * source_profile's credentials or its credential_source, by STS AssumeRole. new_chain is
+ * creds_provider_new_chain(), handed in so that the step need not call back into the chain's file. */
+typedef int (*creds_chain_new)(http_client *http, const creds_options *o, creds_provider **ret);
+void creds_role_start(creds_provider *p, const aws_shared_files *f, creds_chain_new new_chain);
+void creds_role_cancel(creds_provider *p);
+void creds_role_done(creds_provider *p);
 
 /* The container-credentials step of the chain (creds-container.c): resolves p with the
  * keys of AWS_CONTAINER_CREDENTIALS_RELATIVE_URI / _FULL_URI, or with why not. */

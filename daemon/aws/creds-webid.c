@@ -103,7 +103,7 @@ static void on_webid(http_call *call, http_response *r, void *userdata) {
         creds_provider_resolved(p, 0, c, "assume-role-with-web-identity", NULL);
 }
 
-static int webid_endpoint(const char *profile, char **ret_url, const char **ret_why) {
+int creds_sts_endpoint(const char *profile, char **ret_region, char **ret_url, const char **ret_why) {
         _cleanup_(freep) char *region = NULL, *why = NULL;
         aws_endpoint_options o = AWS_ENDPOINT_OPTIONS_DEFAULT;
         const char *from;
@@ -115,10 +115,19 @@ static int webid_endpoint(const char *profile, char **ret_url, const char **ret_
                 *ret_why = "cannot read the region";
                 return r;
         }
-        r = aws_endpoint_resolve(&o, "sts", region ?: "us-east-1", ret_url, &why);
-        if (r < 0)
+        if (!region) {
+                region = strdup("us-east-1");
+                if (!region)
+                        return -ENOMEM;
+        }
+        r = aws_endpoint_resolve(&o, "sts", region, ret_url, &why);
+        if (r < 0) {
                 *ret_why = "cannot resolve STS's endpoint";
-        return r;
+                return r;
+        }
+        if (ret_region)
+                *ret_region = TAKE_PTR(region);
+        return 0;
 }
 
 void creds_webid_start(creds_provider *p, const char *token_file, const char *role_arn, const char *session_name) {
@@ -150,7 +159,7 @@ void creds_webid_start(creds_provider *p, const char *token_file, const char *ro
                 webid_fail(p, -EOPNOTSUPP, NULL, "no HTTP client");
                 return;
         }
-        r = webid_endpoint(p->chain.profile, &url, &why);
+        r = creds_sts_endpoint(p->chain.profile, NULL, &url, &why);
         if (r < 0) {
                 webid_fail(p, r, NULL, "%s: %s", why, strerror(-r));
                 return;

@@ -1,9 +1,12 @@
 # Issue 18: for the sources amirotd serves beyond static keys, naming the same source
 # as botocore is not enough: the keys it resolves must work. Each case builds one
-# environment, asks botocore which source and which access key it resolves, then runs
-# `amirotd once --dry-run --log-level=debug` against tests/ec2sim and reads the
-# simulator's call log: the calls were signed with that same access key. No secret
-# of the environment may appear in amirotd's stdout or stderr at debug level.
+# environment (credential_process, container credentials, web identity, role chaining),
+# asks botocore which source it takes and, where botocore 1.29 can reach the simulator,
+# which access key it resolves; then runs `amirotd once --dry-run --log-level=debug`
+# against tests/ec2sim and reads the simulator's call log: EC2's calls were signed with
+# that key (or, where botocore 1.29 cannot be pointed at ec2sim's STS, the key ec2sim
+# issued for the role). No secret or token of the environment may appear in amirotd's
+# stdout or stderr at debug level.
 import json
 import os
 import subprocess
@@ -116,6 +119,25 @@ def env_webid(tmp_path, sim, case, kw):
     return Env(tmp_path, env=env, config_profile=conf, **kw), "assume-role-with-web-identity", None
 
 
+CHAIN_ROLE = "arn:aws:iam::444455556666:role/oracle-ops"
+
+
+def env_role(tmp_path, sim, case, kw):
+    """Role chaining as the CLI does it: ops assumes a role with the keys of hub, itself a
+    role on base's static keys (or on the environment's keys: credential_source)."""
+    add_key(sim, "AKIDROLEBASE")
+    env = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_STS": sim}
+    config = {"profile base": {"aws_access_key_id": "AKIDROLEBASE", "aws_secret_access_key": SECRET},
+              "profile hub": {"role_arn": "arn:aws:iam::111122223333:role/oracle-hub", "source_profile": "base"}}
+    conf = {"role_arn": CHAIN_ROLE, "role_session_name": "oracle", "external_id": "oracle-ext"}
+    if case.endswith("credsource"):
+        conf["credential_source"] = "Environment"
+        env.update(AWS_ACCESS_KEY_ID="AKIDROLEBASE", AWS_SECRET_ACCESS_KEY=SECRET)
+    else:
+        conf["source_profile"] = "hub"
+    return Env(tmp_path, env=env, config=config, config_profile=conf, **kw), "assume-role", None
+
+
 def issued_for(sim, arn):
     return [k["access_key"] for k in admin(sim, "GET", "/_sim/keys")["keys"] if k["arn"] == arn]
 
@@ -128,7 +150,12 @@ CASES = {
     "container-yaml-profile": (env_container, dict(profile=None, yaml_profile="ops")),
     "webid-env": (env_webid, dict(profile=None, yaml_profile=None)),
     "webid-yaml-profile": (env_webid, dict(profile=None, yaml_profile="ops")),
+    "role-chain-yaml-profile": (env_role, dict(profile=None, yaml_profile="ops")),
+    "role-chain-AWS_PROFILE": (env_role, dict(profile="ops", yaml_profile=None)),
+    "role-credsource": (env_role, dict(profile=None, yaml_profile="ops")),
 }
+
+ASSUMED = {"assume-role-with-web-identity": WEB_ROLE, "assume-role": CHAIN_ROLE}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -144,9 +171,13 @@ def test_source_resolves_working_keys(tmp_path, sim, case):
     assert p.returncode == 0, out
     calls = admin(sim, "GET", "/_sim/calls")
     calls = calls.get("calls", calls) if isinstance(calls, dict) else calls
-    keys = {c.get("access_key") for c in calls if c.get("service") in ("ec2", "sts") and c.get("access_key")}
+    # EC2's calls are signed by the source's keys; STS's AssumeRole calls of a chain by the keys below.
+    keys = {c.get("access_key") for c in calls if c.get("service") == "ec2"}
+    assumes = [c.get("access_key") for c in calls if c.get("action") == "AssumeRole"]
+    if method == "assume-role":
+        assert assumes and assumes[0] == "AKIDROLEBASE", assumes
     if access_key is None:
-        access_key = issued_for(sim, WEB_ROLE.replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
+        access_key = issued_for(sim, ASSUMED[method].replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
                                 + "/oracle")[-1]
     assert keys == {access_key}, (keys, out)
     assert SECRET not in out
