@@ -209,6 +209,9 @@ sd_event *creds_provider_get_event(const creds_provider *p) {
 void creds_provider_invalidate(creds_provider *p) {
         if (!p)
                 return;
+        /* A chain's role step keeps the role's keys in its own provider: forget them too,
+         * or the next resolution would hand back the keys AWS just refused. */
+        creds_provider_invalidate(p->role.role);
         p->cached = aws_credentials_free(p->cached);
         p->result = 0;
         aws_error_done(&p->error);

@@ -170,6 +170,39 @@ static void test_role_on_source_profile(void **state) {
         json_object_put(params);
 }
 
+static size_t assume_role_calls(fixture *f) {
+        json_object *calls = NULL, *list = NULL;
+        size_t n;
+
+        assert_int_equal(test_ec2sim_admin(f->http, &f->sim, "GET", "/_sim/calls?action=AssumeRole", NULL, &calls), 0);
+        if (!json_object_is_type(calls, json_type_object) || !json_object_object_get_ex(calls, "calls", &list))
+                list = calls;
+        n = json_object_array_length(list);
+        json_object_put(calls);
+        return n;
+}
+
+/* After AuthFailure the client invalidates the chain: the role's keys must go too. */
+static void test_role_invalidate_asks_sts_again(void **state) {
+        fixture *f = *state;
+        _cleanup_(creds_provider_freep) creds_provider *p = NULL;
+        creds_options o = { .profile = "ops" };
+        aws_credentials *c = NULL;
+
+        write_config(f, "[profile base]\n" BASE_KEYS
+                        "[profile ops]\nrole_arn = arn:aws:iam::444455556666:role/ops\nsource_profile = base\n");
+        assert_int_equal(creds_provider_new_chain(f->http, &o, &p), 0);
+        assert_int_equal(creds_provider_get_sync(p, &c, NULL), 0);
+        c = aws_credentials_free(c);
+        assert_int_equal(creds_provider_get_sync(p, &c, NULL), 0);
+        c = aws_credentials_free(c);
+        assert_int_equal(assume_role_calls(f), 1);
+        creds_provider_invalidate(p);
+        assert_int_equal(creds_provider_get_sync(p, &c, NULL), 0);
+        aws_credentials_free(c);
+        assert_int_equal(assume_role_calls(f), 2);
+}
+
 /* ops's source is a role itself, whose source is base: two AssumeRole calls, the second
  * signed with the first role's keys. */
 static void test_role_chained_twice(void **state) {
@@ -236,6 +269,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_role_on_source_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_role_chained_twice, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_role_invalidate_asks_sts_again, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_role_on_itself_and_credential_sources, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_role_refusals, setup, teardown),
         };
