@@ -237,7 +237,7 @@ install: $(BUILD)/amirotd
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
 		"$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
 	$(INSTALL) -m 0755 "$(BUILD)/amirotd" "$(DESTDIR)$(BINDIR)/amirotd"
-	sed 's|^ExecStart=/usr/bin/amirotd |ExecStart=$(BINDIR)/amirotd |' systemd/amirotd.service \
+	sed "s|/usr/bin/amirotd |$(BINDIR)/amirotd |" systemd/amirotd.service \
 		>"$(BUILD)/amirotd.service"
 	$(INSTALL) -m 0644 "$(BUILD)/amirotd.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service"
 	$(INSTALL) -m 0644 systemd/amirotd.catalog "$(DESTDIR)$(CATALOGDIR)/amirotd.catalog"

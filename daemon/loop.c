@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
 #include "config/config.h"
@@ -50,8 +51,13 @@ struct manager {
         size_t n_units;
         bool stopping;
         bool failed;                    /* exit 1: could not start */
+        bool config_invalid;            /* exit EX_CONFIG (78): the global file is invalid */
         unsigned runs_ok, runs_failed;
         char *last_summary;
+        /* "FILE:LINE:COL" of a configuration error the status line shows until a good load:
+         * a policy file left out at start, or the last reload's error */
+        char *config_problem;
+        bool reload_failed;             /* config_problem is a reload's */
 };
 
 static generation *generation_unref(generation *g) {
@@ -67,8 +73,47 @@ static generation *generation_ref(generation *g) {
         return g;
 }
 
-static int generation_new(manager *m, generation **ret) {
-        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+/*
+ * "FILE:LINE:COL" of the first error, and " and N other files" when more files have
+ * one: what the status line shows of a configuration that did not load whole.
+ */
+static char *config_problem(const config_diagnostics *d) {
+        const config_diagnostic *first = NULL;
+        size_t others = 0;
+        char *s = NULL;
+        int r;
+
+        for (size_t i = 0; i < d->n; i++) {
+                const config_diagnostic *e = &d->items[i];
+                bool seen = false;
+
+                if (e->severity != CONFIG_SEVERITY_ERROR)
+                        continue;
+                if (!first) {
+                        first = e;
+                        continue;
+                }
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = d->items[j].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[j].file, e->file);
+                others += !seen;
+        }
+        if (!first)
+                return NULL;
+        if (others == 0)
+                r = asprintf(&s, "%s:%u:%u", first->file ?: "(configuration)", first->line, first->column);
+        else
+                r = asprintf(&s, "%s:%u:%u and %zu other file%s", first->file ?: "(configuration)",
+                             first->line, first->column, others, others == 1 ? "" : "s");
+        return r < 0 ? NULL : s;
+}
+
+/*
+ * Loads the configuration into a new generation, logging every diagnostic. A policy
+ * file with an error is left out (config_load_keep_valid()): then *ret_problem says
+ * where ("FILE:LINE:COL"), else it is NULL. -EINVAL: the global file is invalid.
+ */
+static int generation_new(manager *m, generation **ret, config_diagnostics *ret_diag) {
+        config_diagnostics *d = ret_diag;
         generation *g;
         int r;
 
@@ -77,9 +122,9 @@ static int generation_new(manager *m, generation **ret) {
                 return -ENOMEM;
         g->n_ref = 1;
 
-        r = config_load(m->options.config_path, m->options.policies_dir, &g->config, &d);
-        for (size_t i = 0; i < d.n; i++) {
-                const config_diagnostic *e = &d.items[i];
+        r = config_load_keep_valid(m->options.config_path, m->options.policies_dir, &g->config, d);
+        for (size_t i = 0; i < d->n; i++) {
+                const config_diagnostic *e = &d->items[i];
 
                 log_full(e->severity == CONFIG_SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0,
                          e->severity == CONFIG_SEVERITY_ERROR ? MESSAGE_RELOAD_FAILED : NULL, NULL,
@@ -98,24 +143,52 @@ static int generation_new(manager *m, generation **ret) {
         return 0;
 }
 
+/* Whether d has an error in file: a policy file left out of the generation. */
+static bool config_file_broken(const config_diagnostics *d, const char *file) {
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[i].file, file))
+                        return true;
+        return false;
+}
+
 /* ---- Status ---------------------------------------------------------------------------- */
 
+/* Policies that have units: a reload may keep those of a broken file on the old generation. */
+static size_t manager_n_policies(const manager *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_units; i++)
+                n += i == 0 || m->units[i]->policy != m->units[i - 1]->policy;
+        return n;
+}
+
+/* "2 policies; next web at 2026-05-01T03:00:00Z; runs 4 ok, 0 failed; last: web/us-east-1 ok;
+ * reload failed: /etc/amirotd/policies.d/db.yaml:3:1" */
 static void notify_status(manager *m) {
+        _cleanup_(freep) char *text = NULL;
         const unit *soonest = NULL;
         char when[ISO8601_MAX];
+        size_t n = manager_n_policies(m), size = 0;
+        FILE *f;
 
         for (size_t i = 0; i < m->n_units; i++)
                 if (!soonest || m->units[i]->next < soonest->next)
                         soonest = m->units[i];
-
-        sd_notifyf(false, "STATUS=%zu polic%s; %s%s%s%s; runs %u ok, %u failed%s%s",
-                   m->gen->config->n_policies, m->gen->config->n_policies == 1 ? "y" : "ies",
-                   soonest ? "next " : "nothing scheduled",
-                   soonest ? soonest->policy->name : "",
-                   soonest ? " at " : "",
-                   soonest ? format_iso8601(soonest->next, when) : "",
-                   m->runs_ok, m->runs_failed,
-                   m->last_summary ? "; last: " : "", m->last_summary ?: "");
+        f = open_memstream(&text, &size);
+        if (!f)
+                return;
+        fprintf(f, "%zu polic%s; ", n, n == 1 ? "y" : "ies");
+        if (soonest)
+                fprintf(f, "next %s at %s", soonest->policy->name, format_iso8601(soonest->next, when));
+        else
+                fputs("nothing scheduled", f);
+        fprintf(f, "; runs %u ok, %u failed", m->runs_ok, m->runs_failed);
+        if (m->last_summary)
+                fprintf(f, "; last: %s", m->last_summary);
+        if (m->config_problem)
+                fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
+        if (fclose(f) == 0)
+                (void) sd_notifyf(false, "STATUS=%s", text);
 }
 
 /* ---- Units ----------------------------------------------------------------------------- */
@@ -324,18 +397,35 @@ static int manager_unit_for(manager *m, generation *g, const policy *p, const ch
         return 0;
 }
 
-/* Frees the old units not among units[0..n): their policies or regions are gone. */
-static void manager_drop_removed(manager *m, unit **units, size_t n) {
+/*
+ * Frees the old units not among units[0..*n): their policies or regions are gone. A
+ * unit whose policy's file has an error in broken (may be NULL) and that g does not
+ * define again stays, on the generation it had (design rule 7): it is appended to
+ * units, which has room for every old unit.
+ */
+static void manager_drop_removed(manager *m, generation *g, unit **units, size_t *n,
+                                 const config_diagnostics *broken) {
+        size_t n_new = *n;
+
         for (size_t i = 0; i < m->n_units; i++) {
+                unit *u = m->units[i];
                 bool kept = false;
 
-                for (size_t j = 0; j < n; j++)
-                        kept = kept || units[j] == m->units[i];
-                if (!kept) {
-                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
-                                 m->units[i]->run ? ", cancelling its run" : "");
-                        unit_free(m->units[i]);
+                for (size_t j = 0; j < n_new; j++)
+                        kept = kept || units[j] == u;
+                if (kept)
+                        continue;
+                if (broken && config_file_broken(broken, u->policy->pos.file) &&
+                    !config_find_policy(g->config, u->policy->name)) {
+                        log_full(LOG_WARNING, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                                 "policy '%s' in %s: %s has errors, keeping the policy loaded before",
+                                 u->policy->name, u->region, u->policy->pos.file);
+                        units[(*n)++] = u;
+                        continue;
                 }
+                log_info("policy '%s' in %s removed%s", u->policy->name, u->region,
+                         u->run ? ", cancelling its run" : "");
+                unit_free(u);
         }
 }
 
@@ -343,9 +433,10 @@ static void manager_drop_removed(manager *m, unit **units, size_t n) {
  * Builds the units of generation g. Units that existed keep their in-flight run
  * and move to the new policy at once (the run keeps its own generation); new
  * units run at once (catch-up); units whose policy or region is gone are freed,
- * which cancels their run cleanly.
+ * which cancels their run cleanly, unless their policy's file is broken (see
+ * manager_drop_removed()).
  */
-static int manager_apply(manager *m, generation *g, bool catch_up_all) {
+static int manager_apply(manager *m, generation *g, bool catch_up_all, const config_diagnostics *broken) {
         unit **units = NULL;
         size_t n = 0, cap = 0;
         int r;
@@ -381,7 +472,16 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 }
         }
 
-        manager_drop_removed(m, units, n);
+        /* Room for the old units that manager_drop_removed() keeps. */
+        if (m->n_units > 0) {
+                unit **nu = reallocarray(units, n + m->n_units, sizeof(*nu));
+                if (!nu) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                units = nu;
+        }
+        manager_drop_removed(m, g, units, &n, broken);
         free(m->units);
         m->units = units;
         m->n_units = n;
@@ -398,9 +498,24 @@ fail:
 
 /* ---- Signals --------------------------------------------------------------------------- */
 
+/* Keeps problem (or NULL) for the status line until the next load. */
+static void manager_set_problem(manager *m, char *problem, bool reload) {
+        free(m->config_problem);
+        m->config_problem = problem;
+        m->reload_failed = problem && reload;
+}
+
+/*
+ * SIGHUP. `systemctl reload` runs `amirotd check` first (the unit's ExecReload=), so a
+ * bad file fails the reload before this signal is sent; a SIGHUP sent by other means
+ * ends here too. An invalid global file keeps the old generation whole; a broken policy
+ * file keeps its policies as they were loaded before and applies the other files.
+ */
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
         manager *m = userdata;
         generation *g;
+        size_t n;
         int r;
 
         (void) s;
@@ -408,20 +523,29 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
         log_info("reloading the configuration");
 
-        r = generation_new(m, &g);
+        r = generation_new(m, &g, &d);
         if (r < 0) {
-                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
-                         "configuration reload failed; keeping the %zu policies loaded before",
-                         m->gen->config->n_policies);
+                n = manager_n_policies(m);
+                log_full(LOG_ERR, r == -EINVAL ? 0 : r, MESSAGE_RELOAD_FAILED, NULL,
+                         "configuration reload failed%s; keeping the %zu polic%s loaded before",
+                         r == -EINVAL ? "" : " (cannot load)", n, n == 1 ? "y" : "ies");
+                manager_set_problem(m, config_problem(&d) ?: strdup("cannot load"), true);
         } else {
-                r = manager_apply(m, g, false);
+                r = manager_apply(m, g, false, &d);
                 if (r < 0)
                         log_error_errno(r, "cannot apply the new configuration; keeping the old one");
                 else {
                         generation_unref(m->gen);
-                        m->gen = TAKE_PTR(g);
+                        m->gen = generation_ref(g);
                         log_set_max_level(m->gen->config->log_level);
-                        log_info("configuration reloaded: %zu policies", m->gen->config->n_policies);
+                        n = manager_n_policies(m);
+                        if (d.n_errors > 0)
+                                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                                         "configuration reloaded with errors: %zu polic%s; the files with errors "
+                                         "keep the policies loaded before", n, n == 1 ? "y" : "ies");
+                        else
+                                log_info("configuration reloaded: %zu polic%s", n, n == 1 ? "y" : "ies");
+                        manager_set_problem(m, config_problem(&d), true);
                 }
                 generation_unref(g);
         }
@@ -455,7 +579,7 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
         }
         log_info("AWS credentials from %s", creds_provider_source(aws_pool_creds(m->gen->pool)) ?: "?");
 
-        r = manager_apply(m, m->gen, true);
+        r = manager_apply(m, m->gen, true, NULL);
         if (r < 0) {
                 log_error_errno(r, "cannot schedule the policies");
                 m->failed = true;
@@ -493,6 +617,7 @@ int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, v
 
 /* The loop and its own sources, then the first configuration; the units follow the credentials. */
 static int manager_start(manager *m) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
         static const struct {
                 int signo;
                 sd_event_signal_handler_t handler;
@@ -516,12 +641,25 @@ static int manager_start(manager *m) {
         if (r < 0)
                 return log_error_errno(r, "cannot arm the watchdog; not starting");
 
-        r = generation_new(m, &m->gen);
-        if (r < 0) {
-                log_error("configuration invalid; not starting");
+        r = generation_new(m, &m->gen, &d);
+        if (r == -EINVAL) {
+                /* systemd does not restart on it (RestartPreventExitStatus=78 in the unit). */
+                m->config_invalid = true;
+                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                         "configuration invalid; not starting (exit status %d: fix the file, then start again)",
+                         EX_CONFIG);
                 return r;
         }
+        if (r < 0)
+                return log_error_errno(r, "cannot load the configuration; not starting");
         log_set_max_level(m->gen->config->log_level);
+        if (d.n_errors > 0) {
+                manager_set_problem(m, config_problem(&d), false);
+                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                         "policy files with errors are left out (%s); starting with the other %zu polic%s",
+                         m->config_problem ?: "?", m->gen->config->n_policies,
+                         m->gen->config->n_policies == 1 ? "y" : "ies");
+        }
 
         /* READY=1 once the policies are loaded and credentials resolved. */
         r = creds_provider_get(aws_pool_creds(m->gen->pool), on_credentials, m, NULL);
@@ -536,6 +674,7 @@ static void manager_done(manager *m) {
         free(m->units);
         generation_unref(m->gen);
         free(m->last_summary);
+        free(m->config_problem);
         for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
                 sd_event_source_disable_unref(m->signals[i]);
         sd_event_unref(m->event);
@@ -552,5 +691,7 @@ int manager_run(const manager_options *o) {
                         log_error_errno(r, "event loop failed");
         }
         manager_done(&m);
+        if (m.config_invalid)
+                return EX_CONFIG;
         return r < 0 || m.failed ? 1 : 0;
 }

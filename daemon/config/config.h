@@ -3,9 +3,10 @@
  * Loading the configuration: the global file amirotd.yaml and every *.yaml
  * file of the policies directory, parsed with libyaml into the plain structs
  * of policy.h. Every problem found is collected as a diagnostic with file,
- * line and column, so that one `amirotd check` shows them all; a load with any
- * error yields no configuration at all (the daemon keeps its old one). Pure
- * apart from reading the files: nothing here logs.
+ * line and column, so that one `amirotd check` shows them all. config_load()
+ * yields no configuration at all on any error; config_load_keep_valid(), the
+ * service's, leaves out only the policy files with errors. Pure apart from
+ * reading the files: nothing here logs.
  */
 #pragma once
 
@@ -65,6 +66,16 @@ void config_diagnostics_print(const config_diagnostics *d, FILE *f);
  */
 int config_load(const char *main_path, const char *policies_dir_override,
                 config **ret, config_diagnostics *ret_diagnostics);
+
+/*
+ * The service's load: like config_load(), but a policy file with an error is left out
+ * (every policy it defines, including those of a duplicate name) and the others are
+ * kept: returns 0 with ret_diagnostics->n_errors > 0, the errors naming the files left
+ * out. An error in the global file or the policies directory itself, or more problems
+ * than CONFIG_MAX_DIAGNOSTICS, still returns -EINVAL and no configuration.
+ */
+int config_load_keep_valid(const char *main_path, const char *policies_dir_override,
+                           config **ret, config_diagnostics *ret_diagnostics);
 
 /*
  * The same from memory, for tests and fuzzers: global_yaml (NULL: none) named

@@ -4,8 +4,10 @@
  * turns each file into a positioned tree (yaml.c), hands the global file to
  * global.c and each policy to policy.c, then checks what spans files (unique
  * policy names). Diagnostics are collected (diag.c), never logged: the caller
- * prints them (`amirotd check`) or logs them (reload), and any error means no
- * configuration, so a bad edit never replaces a good running set.
+ * prints them (`amirotd check`) or logs them (the service). For `check` and the
+ * one-shot commands any error means no configuration; the service loads with
+ * keep_valid, which leaves out only the policy files that have an error, so
+ * that one broken file does not stop every other policy.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -301,6 +303,7 @@ typedef struct load_source {
         const size_t *policy_size;
         size_t n_policy;
         bool memory;
+        bool keep_valid;                /* drop the policy files with errors, keep the rest */
 } load_source;
 
 static void load_from_memory(loader *l, const load_source *src) {
@@ -372,6 +375,39 @@ static void load_from_files(loader *l, const load_source *src) {
         }
 }
 
+/*
+ * keep_valid: the policies of every policy file with an error are left out, the rest
+ * kept. An error in the global file (index 0), in the policies directory itself (1),
+ * or past the diagnostics cap, leaves nothing to trust: -EINVAL. Runs before
+ * loader_diagnostics_finish(), while diag_file_index still matches the items.
+ */
+static int drop_broken_files(loader *l) {
+        config *c = l->config;
+        const config_diagnostics *d = l->diag;
+        size_t n = 0;
+
+        if (l->truncated)
+                return -EINVAL;
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].severity == CONFIG_SEVERITY_ERROR && l->diag_file_index[i] < 2)
+                        return -EINVAL;
+        for (size_t i = 0; i < c->n_policies; i++) {
+                bool broken = false;
+
+                for (size_t j = 0; j < d->n && !broken; j++)
+                        broken = d->items[j].severity == CONFIG_SEVERITY_ERROR &&
+                                 l->diag_file_index[j] == l->policy_file[i];
+                if (broken) {
+                        policy_done(&c->policies[i]);
+                        continue;
+                }
+                l->policy_file[n] = l->policy_file[i];
+                c->policies[n++] = c->policies[i];
+        }
+        c->n_policies = n;
+        return 0;
+}
+
 static int load(const load_source *src, config **ret, config_diagnostics *ret_diagnostics) {
         _cleanup_(config_freep) config *c = NULL;
         config_diagnostics *d = ret_diagnostics;
@@ -397,6 +433,10 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
 
         if (!l.oom)
                 check_unique_names(&l);
+        if (!l.oom && src->keep_valid && d->n_errors > 0)
+                r = drop_broken_files(&l);
+        else
+                r = d->n_errors > 0 ? -EINVAL : 0;
         if (!l.oom)
                 loader_diagnostics_finish(&l);
         loader_diagnostics_done(&l);
@@ -409,8 +449,8 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
                 config_diagnostics_done(d);
                 return -ENOMEM;
         }
-        if (d->n_errors > 0)
-                return -EINVAL;
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -421,6 +461,16 @@ int config_load(const char *main_path, const char *policies_dir_override,
                 .main_path = main_path,
                 .main_explicit = main_path != NULL,
                 .policies_dir_override = policies_dir_override,
+        }, ret, ret_diagnostics);
+}
+
+int config_load_keep_valid(const char *main_path, const char *policies_dir_override,
+                            config **ret, config_diagnostics *ret_diagnostics) {
+        return load(&(load_source) {
+                .main_path = main_path,
+                .main_explicit = main_path != NULL,
+                .policies_dir_override = policies_dir_override,
+                .keep_valid = true,
         }, ret, ret_diagnostics);
 }
 
