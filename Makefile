@@ -50,7 +50,8 @@ AWS_SRCS := \
 	daemon/aws/pace.c \
 	daemon/aws/query.c \
 	daemon/aws/retry.c \
-	daemon/aws/sigv4.c
+	daemon/aws/sigv4.c \
+	daemon/aws/stats.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -227,7 +228,11 @@ MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/amirotd
 INSTALL ?= install
 MAN_PAGES := man/amirotd.8 man/amirotd.yaml.5
-CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
+CONFIG_FILES := config/amirotd.yaml
+# The example policy is documentation, not configuration: installed under
+# $(DOCDIR)/examples, never into policies.d, so that installing the package
+# rotates no example fleet. The README's tour copies it into place.
+EXAMPLE_POLICIES := $(sort $(wildcard config/policies.d/*.yaml))
 
 # The unit names $(BINDIR)/amirotd. Files under /etc/amirotd are the operator's:
 # one that exists is never replaced. Without DESTDIR the journal's catalog is
@@ -235,13 +240,14 @@ CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
 # pass a folder inside the tree): every use of it is quoted.
 install: $(BUILD)/amirotd
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
-		"$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
+		"$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
 	$(INSTALL) -m 0755 "$(BUILD)/amirotd" "$(DESTDIR)$(BINDIR)/amirotd"
 	sed "s|/usr/bin/amirotd |$(BINDIR)/amirotd |" systemd/amirotd.service \
 		>"$(BUILD)/amirotd.service"
 	$(INSTALL) -m 0644 "$(BUILD)/amirotd.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service"
 	$(INSTALL) -m 0644 systemd/amirotd.catalog "$(DESTDIR)$(CATALOGDIR)/amirotd.catalog"
 	$(INSTALL) -m 0644 packaging/iam-policy.json "$(DESTDIR)$(DOCDIR)/iam-policy.json"
+	$(INSTALL) -m 0644 $(EXAMPLE_POLICIES) "$(DESTDIR)$(DOCDIR)/examples/"
 	@set -e; for p in $(wildcard $(MAN_PAGES)); do \
 		d="$(DESTDIR)$(MANDIR)/man$${p##*.}"; echo "$(INSTALL) -m 0644 $$p $$d/"; \
 		$(INSTALL) -d "$$d"; $(INSTALL) -m 0644 "$$p" "$$d/"; \
@@ -258,8 +264,9 @@ install: $(BUILD)/amirotd
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/amirotd" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service" \
 		"$(DESTDIR)$(CATALOGDIR)/amirotd.catalog" "$(DESTDIR)$(DOCDIR)/iam-policy.json" \
+		$(foreach f,$(EXAMPLE_POLICIES),"$(DESTDIR)$(DOCDIR)/examples/$(notdir $(f))") \
 		$(foreach p,$(MAN_PAGES),"$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))"*)
-	-rmdir "$(DESTDIR)$(DOCDIR)"
+	-rmdir "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(DOCDIR)"
 
 # The packages build from a copy of the working tree's files (those git tracks or
 # would track: no build directories), so that they contain what `make` builds. Their
