@@ -75,6 +75,9 @@ DAEMON_SRCS := \
 	daemon/run/exec.c \
 	daemon/run/engine.c \
 	daemon/commands.c \
+	daemon/metrics.c \
+	daemon/status.c \
+	daemon/generation.c \
 	daemon/loop.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)
@@ -90,6 +93,7 @@ UNIT_TESTS := \
 	ec2-calls \
 	endpoint \
 	http \
+	metrics \
 	pace \
 	plan \
 	query \
@@ -348,12 +352,16 @@ check-space-path:
 # test), util-linux and mount (unshare, nsenter, mount), curl (the systemd test
 # and the demo), man-db (systemd-analyze verify --man), file (rpmbuild's
 # brp-strip), tzdata (the schedule tests' zones), time (make bench), git (the
-# packages' source list, the space-path test).
+# packages' source list, the space-path test), prometheus (its promtool checks
+# the metrics file, tests/integration/test_metrics.py; no smaller Debian 12
+# package ships promtool, and only promtool is used; on a host booted with
+# systemd the package also enables prometheus.service: `systemctl disable --now
+# prometheus` where that is not wanted).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
 	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
 	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
-	dpkg-dev fakeroot lintian rpm
+	dpkg-dev fakeroot lintian rpm prometheus
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

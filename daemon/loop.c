@@ -17,13 +17,10 @@
 #include "config/config.h"
 #include "run/engine.h"
 #include "base/log.h"
+#include "generation.h"
 #include "loop.h"
+#include "metrics.h"
 
-typedef struct generation {
-        unsigned n_ref;
-        config *config;
-        aws_pool *pool;
-} generation;
 
 typedef struct manager manager;
 
@@ -40,6 +37,11 @@ typedef struct unit {
         time_t next;                    /* next slot start */
         int last_result;
         bool has_run;
+        time_t run_start;               /* of the run in flight, or of the last one */
+        usec_t run_start_monotonic;
+        usec_t last_duration;
+        bool images_known;
+        unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
 } unit;
 
 struct manager {
@@ -58,98 +60,9 @@ struct manager {
          * a policy file left out at start, or the last reload's error */
         char *config_problem;
         bool reload_failed;             /* config_problem is a reload's */
+        aws_stats *stats;               /* every generation's AWS calls, for the metrics */
+        int metrics_error;              /* the last write's, so that a failure is logged once */
 };
-
-static generation *generation_unref(generation *g) {
-        if (!g || --g->n_ref > 0)
-                return NULL;
-        aws_pool_free(g->pool);
-        config_free(g->config);
-        return mfree(g);
-}
-
-static generation *generation_ref(generation *g) {
-        g->n_ref++;
-        return g;
-}
-
-/*
- * "FILE:LINE:COL" of the first error, and " and N other files" when more files have
- * one: what the status line shows of a configuration that did not load whole.
- */
-static char *config_problem(const config_diagnostics *d) {
-        const config_diagnostic *first = NULL;
-        size_t others = 0;
-        char *s = NULL;
-        int r;
-
-        for (size_t i = 0; i < d->n; i++) {
-                const config_diagnostic *e = &d->items[i];
-                bool seen = false;
-
-                if (e->severity != CONFIG_SEVERITY_ERROR)
-                        continue;
-                if (!first) {
-                        first = e;
-                        continue;
-                }
-                for (size_t j = 0; j < i && !seen; j++)
-                        seen = d->items[j].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[j].file, e->file);
-                others += !seen;
-        }
-        if (!first)
-                return NULL;
-        if (others == 0)
-                r = asprintf(&s, "%s:%u:%u", first->file ?: "(configuration)", first->line, first->column);
-        else
-                r = asprintf(&s, "%s:%u:%u and %zu other file%s", first->file ?: "(configuration)",
-                             first->line, first->column, others, others == 1 ? "" : "s");
-        return r < 0 ? NULL : s;
-}
-
-/*
- * Loads the configuration into a new generation, logging every diagnostic. A policy
- * file with an error is left out (config_load_keep_valid()): then *ret_problem says
- * where ("FILE:LINE:COL"), else it is NULL. -EINVAL: the global file is invalid.
- */
-static int generation_new(manager *m, generation **ret, config_diagnostics *ret_diag) {
-        config_diagnostics *d = ret_diag;
-        generation *g;
-        int r;
-
-        g = calloc(1, sizeof(*g));
-        if (!g)
-                return -ENOMEM;
-        g->n_ref = 1;
-
-        r = config_load_keep_valid(m->options.config_path, m->options.policies_dir, &g->config, d);
-        for (size_t i = 0; i < d->n; i++) {
-                const config_diagnostic *e = &d->items[i];
-
-                log_full(e->severity == CONFIG_SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0,
-                         e->severity == CONFIG_SEVERITY_ERROR ? MESSAGE_RELOAD_FAILED : NULL, NULL,
-                         "%s:%u:%u: %s", e->file ?: "(configuration)", e->line, e->column, e->message);
-        }
-        if (r < 0) {
-                free(g);
-                return r;
-        }
-        r = aws_pool_new(m->event, g->config, &g->pool);
-        if (r < 0) {
-                generation_unref(g);
-                return r;
-        }
-        *ret = g;
-        return 0;
-}
-
-/* Whether d has an error in file: a policy file left out of the generation. */
-static bool config_file_broken(const config_diagnostics *d, const char *file) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->items[i].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[i].file, file))
-                        return true;
-        return false;
-}
 
 /* ---- Status ---------------------------------------------------------------------------- */
 
@@ -189,6 +102,36 @@ static void notify_status(manager *m) {
                 fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
         if (fclose(f) == 0)
                 (void) sd_notifyf(false, "STATUS=%s", text);
+}
+
+/* The global metrics_file, if any (metrics.h); a failure is logged once, and its end. */
+static void manager_write_metrics(manager *m) {
+        const char *path = m->gen->config->metrics_file;
+        _cleanup_(freep) metrics_unit *mu = NULL;
+        int r;
+
+        if (!path)
+                return;
+        mu = calloc(m->n_units ?: 1, sizeof(metrics_unit));
+        if (!mu)
+                return;
+        for (size_t i = 0; i < m->n_units; i++) {
+                const unit *u = m->units[i];
+
+                mu[i] = (metrics_unit) {
+                        .policy = u->policy->name, .region = u->region, .next_slot = u->next,
+                        .has_run = u->has_run, .last_start = u->run_start, .last_duration = u->last_duration,
+                        .last_ok = u->last_result >= 0, .images_known = u->images_known,
+                };
+                memcpy(mu[i].images, u->images, sizeof(mu[i].images));
+        }
+        r = metrics_write(path, mu, m->n_units, m->stats, time(NULL));
+        if (r < 0 && r != m->metrics_error)
+                log_full(LOG_WARNING, 0, NULL, NULL, "cannot write the metrics file '%s': %s; will retry after the next run",
+                         path, strerror(-r));
+        else if (r >= 0 && m->metrics_error < 0)
+                log_info("metrics file '%s' written again", path);
+        m->metrics_error = r;
 }
 
 /* ---- Units ----------------------------------------------------------------------------- */
@@ -266,6 +209,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         manager *m = u->manager;
         log_fields f = { .policy = u->policy->name, .region = u->region };
         char *summary = NULL;
+        bool counted;
 
         if (r < 0)
                 m->runs_failed++;
@@ -273,6 +217,15 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                 m->runs_ok++;
         u->last_result = r;
         u->has_run = true;
+        u->last_duration = now_usec(CLOCK_MONOTONIC) - u->run_start_monotonic;
+        /* A failed run that never read the images leaves all zeros: the last known counts stay. */
+        counted = r >= 0;
+        for (int st = 0; st < _EC2_IMAGE_STATE_MAX; st++)
+                counted = counted || res->plan.images_after[st] > 0;
+        if (counted) {
+                memcpy(u->images, res->plan.images_after, sizeof(u->images));
+                u->images_known = true;
+        }
 
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
@@ -295,6 +248,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         } else if (r < 0 && !m->stopping)
                 unit_retry_later(u);
         notify_status(m);
+        manager_write_metrics(m);
 }
 
 /*
@@ -339,6 +293,8 @@ static void unit_start(unit *u) {
                 return;
         }
         u->run_gen = generation_ref(u->gen);
+        u->run_start = now;
+        u->run_start_monotonic = now_usec(CLOCK_MONOTONIC);
 }
 
 static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -415,7 +371,7 @@ static void manager_drop_removed(manager *m, generation *g, unit **units, size_t
                         kept = kept || units[j] == u;
                 if (kept)
                         continue;
-                if (broken && config_file_broken(broken, u->policy->pos.file) &&
+                if (broken && config_diagnostics_file_failed(broken, u->policy->pos.file) &&
                     !config_find_policy(g->config, u->policy->name)) {
                         log_full(LOG_WARNING, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
                                  "policy '%s' in %s: %s has errors, keeping the policy loaded before",
@@ -523,13 +479,13 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
         log_info("reloading the configuration");
 
-        r = generation_new(m, &g, &d);
+        r = generation_new(m->event, &m->options, m->stats, &g, &d);
         if (r < 0) {
                 n = manager_n_policies(m);
                 log_full(LOG_ERR, r == -EINVAL ? 0 : r, MESSAGE_RELOAD_FAILED, NULL,
                          "configuration reload failed%s; keeping the %zu polic%s loaded before",
                          r == -EINVAL ? "" : " (cannot load)", n, n == 1 ? "y" : "ies");
-                manager_set_problem(m, config_problem(&d) ?: strdup("cannot load"), true);
+                manager_set_problem(m, config_diagnostics_where(&d) ?: strdup("cannot load"), true);
         } else {
                 r = manager_apply(m, g, false, &d);
                 if (r < 0)
@@ -545,12 +501,13 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                                          "keep the policies loaded before", n, n == 1 ? "y" : "ies");
                         else
                                 log_info("configuration reloaded: %zu polic%s", n, n == 1 ? "y" : "ies");
-                        manager_set_problem(m, config_problem(&d), true);
+                        manager_set_problem(m, config_diagnostics_where(&d), true);
                 }
                 generation_unref(g);
         }
         sd_notify(false, "READY=1");
         notify_status(m);
+        manager_write_metrics(m);
         return 0;
 }
 
@@ -590,6 +547,7 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
                  m->gen->config->n_policies == 1 ? "y" : "ies");
         sd_notify(false, "READY=1");
         notify_status(m);
+        manager_write_metrics(m);
 }
 
 int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, void *userdata,
@@ -631,6 +589,9 @@ static int manager_start(manager *m) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "cannot create the event loop");
+        r = aws_stats_new(&m->stats);
+        if (r < 0)
+                return log_error_errno(r, "cannot allocate the AWS call counters");
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 r = loop_add_signal(m->event, signals[i].signo, signals[i].handler, m, &m->signals[i]);
                 if (r < 0)
@@ -641,7 +602,7 @@ static int manager_start(manager *m) {
         if (r < 0)
                 return log_error_errno(r, "cannot arm the watchdog; not starting");
 
-        r = generation_new(m, &m->gen, &d);
+        r = generation_new(m->event, &m->options, m->stats, &m->gen, &d);
         if (r == -EINVAL) {
                 /* systemd does not restart on it (RestartPreventExitStatus=78 in the unit). */
                 m->config_invalid = true;
@@ -654,7 +615,7 @@ static int manager_start(manager *m) {
                 return log_error_errno(r, "cannot load the configuration; not starting");
         log_set_max_level(m->gen->config->log_level);
         if (d.n_errors > 0) {
-                manager_set_problem(m, config_problem(&d), false);
+                manager_set_problem(m, config_diagnostics_where(&d), false);
                 log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
                          "policy files with errors are left out (%s); starting with the other %zu polic%s",
                          m->config_problem ?: "?", m->gen->config->n_policies,
@@ -675,6 +636,7 @@ static void manager_done(manager *m) {
         generation_unref(m->gen);
         free(m->last_summary);
         free(m->config_problem);
+        aws_stats_free(m->stats);
         for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
                 sd_event_source_disable_unref(m->signals[i]);
         sd_event_unref(m->event);

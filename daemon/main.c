@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "base/log.h"
 #include "loop.h"
+#include "status.h"
 
 static void help(void) {
         printf("Usage: amirotd [OPTIONS] COMMAND\n"
@@ -18,6 +19,7 @@ static void help(void) {
                "  plan             read EC2 and print what the next run would do\n"
                "  once             run one cycle of every policy now, then exit\n"
                "  list             list the managed images per policy and instance\n"
+               "  status           the service's last run, next slot and images per policy and region\n"
                "  version          print the version\n"
                "\n"
                "Options:\n"
@@ -122,6 +124,7 @@ int main(int argc, char **argv) {
                 { "plan", cmd_plan },
                 { "once", cmd_once },
                 { "list", cmd_list },
+                { "status", cmd_status },
         };
         cli_options o = {};
         log_target target = LOG_TARGET_AUTO;

@@ -79,6 +79,7 @@ typedef struct config {
         uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
         uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
         char *policies_dir;             /* default /etc/amirotd/policies.d */
+        char *metrics_file;             /* Prometheus text file written after each run; NULL: none */
 
         policy *policies;
         size_t n_policies;

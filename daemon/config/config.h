@@ -52,6 +52,11 @@ typedef struct config_diagnostics {
 void config_diagnostics_done(config_diagnostics *d);
 /* One line each: "FILE:LINE:COL: error: MESSAGE" (or "FILE: error: ..." for a whole file). */
 void config_diagnostics_print(const config_diagnostics *d, FILE *f);
+/* "FILE:LINE:COL" of the first error, with " and N other file(s)" when more files have one:
+ * what the service's status line shows. NULL: no error (or out of memory). Caller frees. */
+char *config_diagnostics_where(const config_diagnostics *d);
+/* Whether d has an error in file (a policy file config_load_keep_valid() left out). */
+bool config_diagnostics_file_failed(const config_diagnostics *d, const char *file);
 
 /*
  * Reads main_path (NULL: CONFIG_DEFAULT_PATH, which may be missing: then every

@@ -167,6 +167,7 @@ int config_dump(FILE *f, const config *c) {
                 c->max_in_flight, config_log_level_to_string(c->log_level) ?: "info",
                 c->dry_run ? "true" : "false");
         put_str(f, "\npolicies_dir: ", c->policies_dir);
+        put_str(f, "\nmetrics_file: ", c->metrics_file);
         put_duration(f, "\npoll_initial: ", c->poll_initial);
         put_duration(f, "\npoll_max: ", c->poll_max);
         put_duration(f, "\nspread: ", c->spread);

@@ -191,7 +191,8 @@ static int parse_credentials(loader *l, const cnode *n) {
 
 static const char *const global_keys[] = {
         "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
-        "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir", NULL
+        "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir",
+        "metrics_file", NULL
 };
 
 static int parse_region(loader *l, const cnode *n) {
@@ -221,6 +222,21 @@ static void parse_log_level(loader *l, const cnode *n) {
                 }
         if (!found)
                 cvalue_unknown(l, n, "log level", "'log_level' (debug, info, notice, warning, err)", names);
+}
+
+/* For node_exporter's textfile collector, which reads *.prom files of one directory. */
+static void parse_metrics_file(loader *l, const cnode *n) {
+        config *c = l->config;
+        size_t len;
+
+        if (cvalue_string(l, n, "metrics_file", &c->metrics_file) < 0)
+                return;
+        len = strlen(c->metrics_file);
+        if (len == 0 || c->metrics_file[0] != '/' || c->metrics_file[len - 1] == '/')
+                loader_error(l, n, "'metrics_file' is an absolute file name, got '%s'", c->metrics_file);
+        else if (len < 6 || !streq(c->metrics_file + len - 5, ".prom"))
+                loader_error(l, n, "'metrics_file' ends in .prom (node_exporter's textfile collector reads "
+                             "no other files), got '%s'", c->metrics_file);
 }
 
 /* The keys that other keys are checked against once all are read. */
@@ -269,6 +285,8 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
         }
         else if (streq(k, "policies_dir"))
                 (void) cvalue_string(l, val, k, &c->policies_dir);
+        else if (streq(k, "metrics_file"))
+                parse_metrics_file(l, val);
         else
                 cvalue_unknown(l, e->key, "key", "the global file", global_keys);
 }

@@ -38,6 +38,7 @@ config *config_free(config *c) {
         }
         free(c->endpoints);
         free(c->policies_dir);
+        free(c->metrics_file);
         free(c->sts_endpoint_url);
         strv_free(c->files);
         return mfree(c);

@@ -33,6 +33,7 @@ struct aws_pool {
         size_t n_entries;
         char **warned;                  /* endpoints already warned about */
         int64_t warned_clock_offset;    /* the clock skew last reported, in seconds */
+        aws_stats *stats;               /* borrowed; may be NULL */
 };
 
 static void trace_call(const aws_call_trace *t, void *userdata) {
@@ -126,6 +127,10 @@ aws_pool *aws_pool_free(aws_pool *p) {
         return mfree(p);
 }
 
+void aws_pool_set_stats(aws_pool *p, aws_stats *s) {
+        p->stats = s;
+}
+
 creds_provider *aws_pool_creds(aws_pool *p) {
         return p->creds;
 }
@@ -169,6 +174,7 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
                 .trace = trace_call,
                 .clock_skew = on_clock_skew,
                 .trace_userdata = p,
+                .stats = p->stats,
         };
         _cleanup_(freep) char *account = NULL;
         int r;

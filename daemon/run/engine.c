@@ -577,6 +577,7 @@ static int run_retire(policy_run *run) {
         if (r < 0)
                 return r;
         plan_keep_retirements(&run->retire_plan);
+        memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
         return exec_start(run->exec, &run->retire_plan);
 }

@@ -38,7 +38,7 @@ typedef struct engine_options {
 } engine_options;
 
 typedef struct run_result {
-        plan plan;                      /* the first plan of the run */
+        plan plan;                      /* the first plan of the run; images_after: the last plan's */
         unsigned created;               /* CreateImage accepted (or DryRunOperation) */
         unsigned existing;              /* InvalidAMIName.Duplicate: the slot's image was there */
         unsigned available;             /* waited for and available */
