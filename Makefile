@@ -107,9 +107,9 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench check-space-path
+	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES)
 
-all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
+all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle
 
 $(BUILD)/amirotd: $(BUILD)/daemon/main.o $(LIB)
 	@echo "  CCLD    $@"
@@ -125,6 +125,12 @@ $(LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)ar rcs $@ $^
 
+# The schedule code as a filter for the differential tests of tests/schedule.
+$(BUILD)/tests/schedule-oracle: tests/unit/schedule-oracle.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
@@ -132,7 +138,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-integration \
+	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-schedule check-ec2sim check-integration \
 		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
@@ -151,6 +157,26 @@ TZ_PER_ZONE ?= 300
 tz-vectors:
 	@mkdir -p "$(BUILD)/tests"
 	$(Q)$(PYTHON) tests/unit/tz-zoneinfo.py "$(BUILD)/tests/tz-vectors.txt" --per-zone $(TZ_PER_ZONE)
+
+# The schedules against implementations this project did not write: croniter for cron,
+# Python's zoneinfo for time zones (tests/schedule/oracle.py). A seeded sample here, a few
+# hundred cases per oracle in seconds; `make soak` runs the large one. AMIROTD_TEST_SEED
+# replays a reported case.
+SCHEDULE_ORACLE_CASES ?= 300
+check-schedule: $(BUILD)/tests/schedule-oracle
+	SCHEDULE_ORACLE="$(abspath $(BUILD)/tests/schedule-oracle)" SCHEDULE_ORACLE_CASES=$(SCHEDULE_ORACLE_CASES) \
+		$(PYTHON) -m pytest -q -s tests/schedule
+
+# Long runs of the differential suites, outside `make check`: each soak-NAME target is one
+# suite, and `make soak` runs them all (minutes, not seconds).
+SOAK_SUITES := soak-schedule
+soak: $(SOAK_SUITES)
+
+# Every DST transition of 2026-2030 with every schedule and instant (about 400,000 queries),
+# and 20,000 random cases per oracle.
+soak-schedule: $(BUILD)/tests/schedule-oracle
+	SCHEDULE_ORACLE="$(abspath $(BUILD)/tests/schedule-oracle)" SCHEDULE_ORACLE_CASES=20000 SCHEDULE_ORACLE_ALL=1 \
+		$(PYTHON) -m pytest -q -s tests/schedule
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
 check-structure: all
@@ -351,15 +377,16 @@ check-space-path:
 # libraries and tools: procps (/bin/kill: the unit's ExecReload, and the systemd
 # test), util-linux and mount (unshare, nsenter, mount), curl (the systemd test
 # and the demo), man-db (systemd-analyze verify --man), file (rpmbuild's
-# brp-strip), tzdata (the schedule tests' zones), time (make bench), git (the
-# packages' source list, the space-path test), prometheus (its promtool checks
-# the metrics file, tests/integration/test_metrics.py; no smaller Debian 12
-# package ships promtool, and only promtool is used; on a host booted with
-# systemd the package also enables prometheus.service: `systemctl disable --now
-# prometheus` where that is not wanted).
+# brp-strip), tzdata (the schedule tests' zones), python3-croniter (their cron
+# oracle), time (make bench), git (the packages' source list, the space-path
+# test), prometheus (its promtool checks the metrics file,
+# tests/integration/test_metrics.py; no smaller Debian 12 package ships
+# promtool, and only promtool is used; on a host booted with systemd the package
+# also enables prometheus.service: `systemctl disable --now prometheus` where
+# that is not wanted).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
-	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
+	python3-pytest python3-croniter awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
 	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
 	dpkg-dev fakeroot lintian rpm prometheus
 
