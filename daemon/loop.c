@@ -39,6 +39,8 @@ typedef struct unit {
         time_t next;                    /* next slot start */
         int last_result;
         bool has_run;
+        bool no_targets;                /* the last run's selection matched no instance */
+        bool no_targets_said;           /* warned in this unit's generation */
 } unit;
 
 struct manager {
@@ -101,21 +103,28 @@ static int generation_new(manager *m, generation **ret) {
 /* ---- Status ---------------------------------------------------------------------------- */
 
 static void notify_status(manager *m) {
-        const unit *soonest = NULL;
-        char when[ISO8601_MAX];
+        const unit *soonest = NULL, *empty = NULL;
+        char when[ISO8601_MAX], none[128] = "";
+        size_t n_empty = 0;
 
-        for (size_t i = 0; i < m->n_units; i++)
+        for (size_t i = 0; i < m->n_units; i++) {
                 if (!soonest || m->units[i]->next < soonest->next)
                         soonest = m->units[i];
+                if (m->units[i]->no_targets && n_empty++ == 0)
+                        empty = m->units[i];
+        }
+        if (empty)
+                snprintf(none, sizeof(none), "; %s/%s%s matches no instance", empty->policy->name, empty->region,
+                         n_empty > 1 ? " and others" : "");
 
-        sd_notifyf(false, "STATUS=%zu polic%s; %s%s%s%s; runs %u ok, %u failed%s%s",
+        sd_notifyf(false, "STATUS=%zu polic%s; %s%s%s%s; runs %u ok, %u failed%s%s%s",
                    m->gen->config->n_policies, m->gen->config->n_policies == 1 ? "y" : "ies",
                    soonest ? "next " : "nothing scheduled",
                    soonest ? soonest->policy->name : "",
                    soonest ? " at " : "",
                    soonest ? format_iso8601(soonest->next, when) : "",
                    m->runs_ok, m->runs_failed,
-                   m->last_summary ? "; last: " : "", m->last_summary ?: "");
+                   m->last_summary ? "; last: " : "", m->last_summary ?: "", none);
 }
 
 /* ---- Units ----------------------------------------------------------------------------- */
@@ -200,6 +209,8 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                 m->runs_ok++;
         u->last_result = r;
         u->has_run = true;
+        u->no_targets = res->no_targets;
+        u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
 
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
@@ -249,6 +260,7 @@ static void unit_start(unit *u) {
                 .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
                 .spread = unit_spread(u, now),
+                .no_targets_said = u->no_targets_said,
         };
         int r;
 
@@ -320,6 +332,7 @@ static int manager_unit_for(manager *m, generation *g, const policy *p, const ch
         }
         u->gen = generation_ref(g);
         u->policy = p;
+        u->no_targets_said = false;     /* a new configuration generation warns anew */
         *ret = u;
         return 0;
 }

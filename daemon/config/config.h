@@ -51,6 +51,10 @@ typedef struct config_diagnostics {
 void config_diagnostics_done(config_diagnostics *d);
 /* One line each: "FILE:LINE:COL: error: MESSAGE" (or "FILE: error: ..." for a whole file). */
 void config_diagnostics_print(const config_diagnostics *d, FILE *f);
+/* One diagnostic as the logs say it, the severity being the log level: "FILE:LINE:COL: MESSAGE",
+ * "FILE: MESSAGE" for a whole file, or "MESSAGE". The command line and the service log
+ * each diagnostic with this text, so that a warning reads the same from both. 0 or -ENOMEM. */
+int config_diagnostic_format(const config_diagnostic *x, char **ret);
 
 /*
  * Reads main_path (NULL: CONFIG_DEFAULT_PATH, which may be missing: then every

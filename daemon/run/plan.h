@@ -78,6 +78,7 @@ typedef struct plan {
         size_t n;
         plan_future_image *future;      /* not actions: nothing is done to them */
         size_t n_future;
+        size_t n_targets;               /* instances the policy selects (tags, exclude_tags, states) */
 } plan;
 
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */
