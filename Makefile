@@ -72,12 +72,16 @@ DAEMON_SRCS := \
 	daemon/run/plan-name.c \
 	daemon/run/plan.c \
 	daemon/run/clients.c \
+	daemon/run/targets.c \
+	daemon/run/probe.c \
 	daemon/run/exec.c \
 	daemon/run/engine.c \
+	daemon/commands-common.c \
 	daemon/commands.c \
 	daemon/metrics.c \
 	daemon/status.c \
 	daemon/generation.c \
+	daemon/commands-list.c \
 	daemon/loop.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)

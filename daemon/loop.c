@@ -42,6 +42,8 @@ typedef struct unit {
         usec_t last_duration;
         bool images_known;
         unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
+        bool no_targets;                /* the last run's selection matched no instance */
+        bool no_targets_said;           /* warned in this unit's generation */
 } unit;
 
 struct manager {
@@ -79,14 +81,17 @@ static size_t manager_n_policies(const manager *m) {
  * reload failed: /etc/amirotd/policies.d/db.yaml:3:1" */
 static void notify_status(manager *m) {
         _cleanup_(freep) char *text = NULL;
-        const unit *soonest = NULL;
+        const unit *soonest = NULL, *empty = NULL;
         char when[ISO8601_MAX];
-        size_t n = manager_n_policies(m), size = 0;
+        size_t n = manager_n_policies(m), n_empty = 0, size = 0;
         FILE *f;
 
-        for (size_t i = 0; i < m->n_units; i++)
+        for (size_t i = 0; i < m->n_units; i++) {
                 if (!soonest || m->units[i]->next < soonest->next)
                         soonest = m->units[i];
+                if (m->units[i]->no_targets && n_empty++ == 0)
+                        empty = m->units[i];
+        }
         f = open_memstream(&text, &size);
         if (!f)
                 return;
@@ -98,6 +103,9 @@ static void notify_status(manager *m) {
         fprintf(f, "; runs %u ok, %u failed", m->runs_ok, m->runs_failed);
         if (m->last_summary)
                 fprintf(f, "; last: %s", m->last_summary);
+        if (empty)
+                fprintf(f, "; %s/%s%s matches no instance", empty->policy->name, empty->region,
+                        n_empty > 1 ? " and others" : "");
         if (m->config_problem)
                 fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
         if (fclose(f) == 0)
@@ -226,6 +234,8 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                 memcpy(u->images, res->plan.images_after, sizeof(u->images));
                 u->images_known = true;
         }
+        u->no_targets = res->no_targets;
+        u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
 
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
@@ -276,6 +286,7 @@ static void unit_start(unit *u) {
                 .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
                 .spread = unit_spread(u, now),
+                .no_targets_said = u->no_targets_said,
         };
         int r;
 
@@ -349,6 +360,7 @@ static int manager_unit_for(manager *m, generation *g, const policy *p, const ch
         }
         u->gen = generation_ref(g);
         u->policy = p;
+        u->no_targets_said = false;     /* a new configuration generation warns anew */
         *ret = u;
         return 0;
 }

@@ -68,6 +68,9 @@ typedef struct config {
         char *access_key_id;            /* explicit credentials; never printed */
         char *secret_access_key;
         char *session_token;
+        char *credentials_file;         /* shared-credentials format; default aws-credentials beside the
+                                         * global file; NULL when loaded from memory */
+        bool credentials_file_named;    /* by the global file's `credentials_file` key */
         endpoint_override *endpoints;
         size_t n_endpoints;
         char *sts_endpoint_url;         /* STS for role_arn; NULL: https://sts.REGION.amazonaws.com */

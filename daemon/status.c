@@ -149,7 +149,7 @@ static int status_from_journal(const config *c, const cli_options *o) {
         r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM);
         if (r < 0) {
                 log_error("cannot open the journal: %s", strerror(-r));
-                return EXIT_FAILED;
+                return EXIT_PARTIAL;
         }
         printf("From the journal: the last run of each policy and region.\n\n");
         printf("%-20s %-15s %-21s %-21s %s\n", "POLICY", "REGION", "LAST RUN", "NEXT SLOT", "RESULT");
@@ -171,11 +171,11 @@ int cmd_status(const cli_options *o) {
         config_diagnostics_print(&d, stderr);
         if (r < 0) {
                 log_error("configuration invalid: %zu error%s", d.n_errors, d.n_errors == 1 ? "" : "s");
-                return EXIT_FAILED;
+                return EXIT_CONFIG;
         }
         if (o->policy && !config_find_policy(c, o->policy)) {
                 log_error("no policy named '%s'", o->policy);
-                return EXIT_FAILED;
+                return EXIT_USAGE;
         }
         if (!c->metrics_file)
                 return status_from_journal(c, o);
@@ -188,7 +188,7 @@ int cmd_status(const cli_options *o) {
         if (r < 0) {
                 log_error("cannot read the metrics file '%s': %s", c->metrics_file,
                           r == -EBADMSG ? "not a metrics file written by amirotd" : strerror(-r));
-                return EXIT_FAILED;
+                return EXIT_PARTIAL;
         }
         return status_from_metrics(c, o, &m);
 }

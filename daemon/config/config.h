@@ -57,6 +57,10 @@ void config_diagnostics_print(const config_diagnostics *d, FILE *f);
 char *config_diagnostics_where(const config_diagnostics *d);
 /* Whether d has an error in file (a policy file config_load_keep_valid() left out). */
 bool config_diagnostics_file_failed(const config_diagnostics *d, const char *file);
+/* One diagnostic as the logs say it, the severity being the log level: "FILE:LINE:COL: MESSAGE",
+ * "FILE: MESSAGE" for a whole file, or "MESSAGE". The command line and the service log
+ * each diagnostic with this text, so that a warning reads the same from both. 0 or -ENOMEM. */
+int config_diagnostic_format(const config_diagnostic *x, char **ret);
 
 /*
  * Reads main_path (NULL: CONFIG_DEFAULT_PATH, which may be missing: then every

@@ -81,6 +81,18 @@ bool config_diagnostics_file_failed(const config_diagnostics *d, const char *fil
         return false;
 }
 
+int config_diagnostic_format(const config_diagnostic *x, char **ret) {
+        int r;
+
+        if (x->file && x->line > 0)
+                r = asprintf(ret, "%s:%u:%u: %s", x->file, x->line, x->column, x->message);
+        else if (x->file)
+                r = asprintf(ret, "%s: %s", x->file, x->message);
+        else
+                r = asprintf(ret, "%s", x->message);
+        return r < 0 ? -ENOMEM : 0;
+}
+
 static void count(config_diagnostics *d, config_severity s) {
         if (s == CONFIG_SEVERITY_ERROR)
                 d->n_errors++;

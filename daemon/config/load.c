@@ -39,6 +39,7 @@ config *config_free(config *c) {
         free(c->endpoints);
         free(c->policies_dir);
         free(c->metrics_file);
+        free(c->credentials_file);
         free(c->sts_endpoint_url);
         strv_free(c->files);
         return mfree(c);
@@ -347,6 +348,19 @@ static int policies_dir_path(const load_source *src, const char *main_path, cons
         return 0;
 }
 
+/* `credentials_file`, relative to the global file's directory; by default aws-credentials
+ * beside the global file (/etc/amirotd/aws-credentials, which the unit passes in with
+ * LoadCredential=). */
+static int credentials_file_path(const char *main_path, const char *key, char **ret) {
+        _cleanup_(freep) char *dir_copy = strdup(main_path);
+
+        if (!dir_copy)
+                return -ENOMEM;
+        if (key && key[0] == '/')
+                return strdup_or_null(key, ret);
+        return asprintf(ret, "%s/%s", dirname(dir_copy), key ?: "aws-credentials") < 0 ? -ENOMEM : 0;
+}
+
 static void load_from_files(loader *l, const load_source *src) {
         _cleanup_(freep) char *data = NULL, *dir = NULL;
         const char *path = src->main_path ? src->main_path : CONFIG_DEFAULT_PATH;
@@ -366,6 +380,13 @@ static void load_from_files(loader *l, const load_source *src) {
         }
         free(c->policies_dir);
         c->policies_dir = TAKE_PTR(dir);
+        c->credentials_file_named = c->credentials_file;
+        if (credentials_file_path(path, c->credentials_file, &dir) < 0) {
+                l->oom = -ENOMEM;
+                return;
+        }
+        free(c->credentials_file);
+        c->credentials_file = TAKE_PTR(dir);
 
         if (!l->oom)
                 (void) load_policies_dir(l, c->policies_dir, dir_explicit);

@@ -97,6 +97,8 @@ int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
                 .secret_access_key = c->secret_access_key,
                 .session_token = c->session_token,
                 .profile = c->profile,
+                .credentials_file = c->credentials_file,
+                .credentials_file_named = c->credentials_file_named,
         };
         r = creds_provider_new_chain(p->http, &co, &p->creds);
         if (r < 0)

@@ -646,6 +646,7 @@ int plan_build(const plan_input *in, plan *ret) {
         if (!slot_id_format(slot_start, c.slot))
                 return -ERANGE;
 
+        p.n_targets = n_selected;
         r = plan_instances(&c, selected, n_selected, managed, n_managed);
         if (r < 0)
                 return r;
