@@ -239,9 +239,9 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
 
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
-                 "%u snapshots deleted, %u errors",
+                 "%u snapshots deleted, %u error%s",
                  u->policy->name, u->region, r < 0 ? "failed" : "done", res->created, res->available,
-                 res->failed_images, res->retired, res->snapshots_deleted, res->errors);
+                 res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s");
         if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
                 free(m->last_summary);
                 m->last_summary = summary;
