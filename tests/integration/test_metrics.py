@@ -130,5 +130,5 @@ def test_status_without_metrics_file_reads_the_journal(amirotd, ec2, daemon):
 def test_metrics_file_must_be_an_absolute_prom_file(amirotd):
     amirotd.write_global("metrics_file: amirotd.txt\n")
     p = amirotd.run("check", check=False)
-    assert p.returncode == 1
-    assert "amirotd.yaml:5:15: error: 'metrics_file' is an absolute file name, got 'amirotd.txt'" in p.stderr
+    assert p.returncode == 78           # EX_CONFIG: an invalid configuration
+    assert "amirotd.yaml:5:15: 'metrics_file' is an absolute file name, got 'amirotd.txt'" in p.stderr

@@ -61,9 +61,9 @@ def test_start_with_broken_policy_file_runs_the_other_policies(amirotd, ec2, dae
     assert said and all(x.get("MESSAGE_ID") == CONFIG_ERROR_ID for x in said)
     assert any("left out" in x.get("MESSAGE", "") and "other 1 policy" in x["MESSAGE"] for x in e)
     assert d.stop() == 0
-    # `amirotd check` still fails on any error.
+    # `amirotd check` still fails on any error (EX_CONFIG).
     p = amirotd.run("check", check=False)
-    assert p.returncode == 1 and "db.yaml:7:" in p.stderr
+    assert p.returncode == 78 and "db.yaml:7:" in p.stderr
 
 
 def test_reload_failure_stays_in_the_status_line_until_a_good_reload(amirotd, ec2, daemon):
