@@ -58,7 +58,8 @@ AWS_SRCS := \
 	daemon/aws/pace.c \
 	daemon/aws/query.c \
 	daemon/aws/retry.c \
-	daemon/aws/sigv4.c
+	daemon/aws/sigv4.c \
+	daemon/aws/stats.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -79,9 +80,16 @@ DAEMON_SRCS := \
 	daemon/run/plan-name.c \
 	daemon/run/plan.c \
 	daemon/run/clients.c \
+	daemon/run/targets.c \
+	daemon/run/probe.c \
 	daemon/run/exec.c \
 	daemon/run/engine.c \
+	daemon/commands-common.c \
 	daemon/commands.c \
+	daemon/metrics.c \
+	daemon/status.c \
+	daemon/generation.c \
+	daemon/commands-list.c \
 	daemon/loop.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)
@@ -101,6 +109,7 @@ UNIT_TESTS := \
 	ec2-calls \
 	endpoint \
 	http \
+	metrics \
 	pace \
 	plan \
 	query \
@@ -114,9 +123,9 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench check-space-path check-oracle check-oracle-full
+	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-oracle-full
 
-all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS)
+all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle
 
 $(BUILD)/amirotd: $(BUILD)/daemon/main.o $(LIB)
 	@echo "  CCLD    $@"
@@ -132,6 +141,12 @@ $(LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)ar rcs $@ $^
 
+# The schedule code as a filter for the differential tests of tests/schedule.
+$(BUILD)/tests/schedule-oracle: tests/unit/schedule-oracle.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
 $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
@@ -139,7 +154,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 
 # Installs what is missing (deps), then every test.
 check: deps
-	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-ec2sim check-oracle check-integration \
+	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-schedule check-ec2sim check-oracle check-integration \
 		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
@@ -158,6 +173,26 @@ TZ_PER_ZONE ?= 300
 tz-vectors:
 	@mkdir -p "$(BUILD)/tests"
 	$(Q)$(PYTHON) tests/unit/tz-zoneinfo.py "$(BUILD)/tests/tz-vectors.txt" --per-zone $(TZ_PER_ZONE)
+
+# The schedules against implementations this project did not write: croniter for cron,
+# Python's zoneinfo for time zones (tests/schedule/oracle.py). A seeded sample here, a few
+# hundred cases per oracle in seconds; `make soak` runs the large one. AMIROTD_TEST_SEED
+# replays a reported case.
+SCHEDULE_ORACLE_CASES ?= 300
+check-schedule: $(BUILD)/tests/schedule-oracle
+	SCHEDULE_ORACLE="$(abspath $(BUILD)/tests/schedule-oracle)" SCHEDULE_ORACLE_CASES=$(SCHEDULE_ORACLE_CASES) \
+		$(PYTHON) -m pytest -q -s tests/schedule
+
+# Long runs of the differential suites, outside `make check`: each soak-NAME target is one
+# suite, and `make soak` runs them all (minutes, not seconds).
+SOAK_SUITES := soak-schedule
+soak: $(SOAK_SUITES)
+
+# Every DST transition of 2026-2030 with every schedule and instant (about 400,000 queries),
+# and 20,000 random cases per oracle.
+soak-schedule: $(BUILD)/tests/schedule-oracle
+	SCHEDULE_ORACLE="$(abspath $(BUILD)/tests/schedule-oracle)" SCHEDULE_ORACLE_CASES=20000 SCHEDULE_ORACLE_ALL=1 \
+		$(PYTHON) -m pytest -q -s tests/schedule
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
 check-structure: all
@@ -253,7 +288,11 @@ MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/amirotd
 INSTALL ?= install
 MAN_PAGES := man/amirotd.8 man/amirotd.yaml.5
-CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
+CONFIG_FILES := config/amirotd.yaml
+# The example policy is documentation, not configuration: installed under
+# $(DOCDIR)/examples, never into policies.d, so that installing the package
+# rotates no example fleet. The README's tour copies it into place.
+EXAMPLE_POLICIES := $(sort $(wildcard config/policies.d/*.yaml))
 
 # The unit names $(BINDIR)/amirotd. Files under /etc/amirotd are the operator's:
 # one that exists is never replaced. Without DESTDIR the journal's catalog is
@@ -261,13 +300,14 @@ CONFIG_FILES := config/amirotd.yaml $(sort $(wildcard config/policies.d/*.yaml))
 # pass a folder inside the tree): every use of it is quoted.
 install: $(BUILD)/amirotd
 	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(SYSTEMDUNITDIR)" "$(DESTDIR)$(CATALOGDIR)" \
-		"$(DESTDIR)$(DOCDIR)" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
+		"$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(SYSCONFDIR)/amirotd/policies.d"
 	$(INSTALL) -m 0755 "$(BUILD)/amirotd" "$(DESTDIR)$(BINDIR)/amirotd"
-	sed 's|^ExecStart=/usr/bin/amirotd |ExecStart=$(BINDIR)/amirotd |' systemd/amirotd.service \
+	sed "s|/usr/bin/amirotd |$(BINDIR)/amirotd |" systemd/amirotd.service \
 		>"$(BUILD)/amirotd.service"
 	$(INSTALL) -m 0644 "$(BUILD)/amirotd.service" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service"
 	$(INSTALL) -m 0644 systemd/amirotd.catalog "$(DESTDIR)$(CATALOGDIR)/amirotd.catalog"
 	$(INSTALL) -m 0644 packaging/iam-policy.json "$(DESTDIR)$(DOCDIR)/iam-policy.json"
+	$(INSTALL) -m 0644 $(EXAMPLE_POLICIES) "$(DESTDIR)$(DOCDIR)/examples/"
 	@set -e; for p in $(wildcard $(MAN_PAGES)); do \
 		d="$(DESTDIR)$(MANDIR)/man$${p##*.}"; echo "$(INSTALL) -m 0644 $$p $$d/"; \
 		$(INSTALL) -d "$$d"; $(INSTALL) -m 0644 "$$p" "$$d/"; \
@@ -284,8 +324,9 @@ install: $(BUILD)/amirotd
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/amirotd" "$(DESTDIR)$(SYSTEMDUNITDIR)/amirotd.service" \
 		"$(DESTDIR)$(CATALOGDIR)/amirotd.catalog" "$(DESTDIR)$(DOCDIR)/iam-policy.json" \
+		$(foreach f,$(EXAMPLE_POLICIES),"$(DESTDIR)$(DOCDIR)/examples/$(notdir $(f))") \
 		$(foreach p,$(MAN_PAGES),"$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))"*)
-	-rmdir "$(DESTDIR)$(DOCDIR)"
+	-rmdir "$(DESTDIR)$(DOCDIR)/examples" "$(DESTDIR)$(DOCDIR)"
 
 # The packages build from a copy of the working tree's files (those git tracks or
 # would track: no build directories), so that they contain what `make` builds. Their
@@ -366,13 +407,18 @@ check-space-path:
 # libraries and tools: procps (/bin/kill: the unit's ExecReload, and the systemd
 # test), util-linux and mount (unshare, nsenter, mount), curl (the systemd test
 # and the demo), man-db (systemd-analyze verify --man), file (rpmbuild's
-# brp-strip), tzdata (the schedule tests' zones), time (make bench), git (the
-# packages' source list, the space-path test).
+# brp-strip), tzdata (the schedule tests' zones), python3-croniter (their cron
+# oracle), time (make bench), git (the packages' source list, the space-path
+# test), prometheus (its promtool checks the metrics file,
+# tests/integration/test_metrics.py; no smaller Debian 12 package ships
+# promtool, and only promtool is used; on a host booted with systemd the package
+# also enables prometheus.service: `systemctl disable --now prometheus` where
+# that is not wanted).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
-	python3-pytest awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
+	python3-pytest python3-croniter awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
 	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
-	dpkg-dev fakeroot lintian rpm
+	dpkg-dev fakeroot lintian rpm prometheus
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \

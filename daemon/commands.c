@@ -1,69 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check, plan, once and list: load the configuration, then for `plan` and
- * `once` start one policy_run per selected (policy, region) on one event loop
- * and wait for all of them; `list` reads the managed images back from EC2.
- * Tables go to stdout (JSON with --json); logs and progress go to stderr.
+ * check, plan and once: load the configuration, then for `plan` and `once`
+ * start one policy_run per selected (policy, region) on one event loop and
+ * wait for all of them (and, for `once --dry-run`, the permission checks of
+ * run/probe.h beside them); `list` is commands-list.c. Tables go to stdout
+ * (JSON with --json); logs and progress go to stderr. Nothing is printed as
+ * an empty result for what EC2 could not be read for.
  */
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "commands-common.h"
 #include "config/config.h"
 #include "run/engine.h"
+#include "run/probe.h"
 #include "base/log.h"
 #include "loop.h"
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put);
-
-static json_object *json_str(const char *s) {
-        return s ? json_object_new_string(s) : NULL;
-}
-
-static time_t cli_now(const cli_options *o) {
-        return o->now != 0 ? o->now : time(NULL);
-}
-
-static int load_config(const cli_options *o, config **ret) {
-        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
-        int r;
-
-        r = config_load(o->config_path, o->policies_dir, ret, &d);
-        config_diagnostics_print(&d, stderr);
-        if (r == -ENOMEM)
-                return log_error_errno(r, "cannot load the configuration");
-        if (r < 0) {
-                log_error("configuration invalid: %zu error(s)", d.n_errors);
-                return r;
-        }
-        if (o->policy && !config_find_policy(*ret, o->policy)) {
-                log_error("no policy named '%s'", o->policy);
-                *ret = config_free(*ret);
-                return -ENOENT;
-        }
-        log_set_max_level((*ret)->log_level);
-        return 0;
-}
-
-static bool selected(const cli_options *o, const policy *p) {
-        return !o->policy || streq(o->policy, p->name);
-}
-
-/* The loop and the AWS clients of one command. */
-static int clients_new(const config *c, sd_event **ret_event, aws_pool **ret_pool) {
-        int r;
-
-        r = sd_event_default(ret_event);
-        if (r < 0)
-                return log_error_errno(r, "cannot create the event loop");
-        r = aws_pool_new(*ret_event, c, ret_pool);
-        if (r < 0)
-                return log_error_errno(r, "cannot set up the AWS client");
-        return 0;
-}
 
 /* ---- check ----------------------------------------------------------------------------- */
 
@@ -152,10 +106,10 @@ int cmd_check(const cli_options *o) {
         int r;
 
         r = load_config(o, &c);
-        if (r < 0)
-                return EXIT_FAILED;
+        if (r != 0)
+                return r;
         if (o->dump)
-                return config_dump(stdout, c) < 0 ? EXIT_FAILED : EXIT_OK;
+                return config_dump(stdout, c) < 0 ? EXIT_PARTIAL : EXIT_OK;
 
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i])) {
@@ -169,14 +123,22 @@ int cmd_check(const cli_options *o) {
 
 /* ---- Running policies ------------------------------------------------------------------ */
 
+/* One selected (policy, region) of a command. */
+typedef struct run_slot {
+        const policy *policy;
+        const char *region;
+        policy_run *run;                /* NULL: could not start */
+        run_result result;
+        int error;
+} run_slot;
+
 typedef struct runner {
         sd_event *event;
         aws_pool *pool;
-        policy_run **runs;
-        run_result *results;
-        int *errors;
+        run_slot *slots;
+        permission_probe **probes;      /* a dry run's permission checks, one per slot */
         size_t n;
-        size_t running;
+        size_t running;                 /* runs and checks */
         sd_event_source *signals[2];    /* SIGINT, SIGTERM: cancel */
         sd_event_source *progress;
         usec_t started;
@@ -185,12 +147,13 @@ typedef struct runner {
 
 static void runner_done(runner *rn) {
         for (size_t i = 0; i < rn->n; i++) {
-                policy_run_free(rn->runs[i]);
-                run_result_done(&rn->results[i]);
+                policy_run_free(rn->slots[i].run);
+                run_result_done(&rn->slots[i].result);
         }
-        free(rn->runs);
-        free(rn->results);
-        free(rn->errors);
+        free(rn->slots);
+        for (size_t i = 0; rn->probes && i < rn->n; i++)
+                permission_probe_free(rn->probes[i]);
+        free(rn->probes);
         for (size_t i = 0; i < ELEMENTSOF(rn->signals); i++)
                 sd_event_source_disable_unref(rn->signals[i]);
         sd_event_source_disable_unref(rn->progress);
@@ -198,23 +161,43 @@ static void runner_done(runner *rn) {
         sd_event_unref(rn->event);
 }
 
-static size_t runner_index(runner *rn, policy_run *run) {
-        for (size_t i = 0; i < rn->n; i++)
-                if (rn->runs[i] == run)
-                        return i;
-        abort();
-}
-
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
         runner *rn = userdata;
-        size_t i = runner_index(rn, run);
 
-        rn->errors[i] = r;
-        /* Keep the result: the run is freed with the runner. */
-        rn->results[i] = *res;
-        *res = (run_result) {};
+        for (size_t i = 0; i < rn->n; i++)
+                if (rn->slots[i].run == run) {
+                        rn->slots[i].error = r;
+                        /* Keep the result: the run is freed with the runner. */
+                        rn->slots[i].result = *res;
+                        *res = (run_result) {};
+                }
         if (--rn->running == 0)
                 sd_event_exit(rn->event, 0);
+}
+
+static void on_probe_done(permission_probe *probe, void *userdata) {
+        runner *rn = userdata;
+
+        (void) probe;
+        if (--rn->running == 0)
+                sd_event_exit(rn->event, 0);
+}
+
+/* EC2 was read for this slot: its plan and counts mean something. */
+static bool slot_read(const run_slot *s) {
+        return s->run && !s->result.error && s->error != -ECANCELED;
+}
+
+/* EXIT_OK when every slot succeeded; EXIT_AWS when EC2 could be read for none of them;
+ * else EXIT_PARTIAL. */
+static int runner_exit_status(const runner *rn) {
+        size_t failed = 0, unread = 0;
+
+        for (size_t i = 0; i < rn->n; i++) {
+                failed += rn->slots[i].error < 0;
+                unread += !slot_read(&rn->slots[i]);
+        }
+        return failed == 0 ? EXIT_OK : unread == rn->n ? EXIT_AWS : EXIT_PARTIAL;
 }
 
 static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -224,8 +207,8 @@ static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
 
         (void) usec;
         for (size_t i = 0; i < rn->n; i++)
-                if (rn->runs[i])
-                        pending += policy_run_pending(rn->runs[i]);
+                if (rn->slots[i].run)
+                        pending += policy_run_pending(rn->slots[i].run);
         if (pending > 0) {
                 fprintf(stderr, "\r\033[Kwaiting for %u pending image%s, %llu:%02llu elapsed",
                         pending, pending == 1 ? "" : "s",
@@ -258,10 +241,9 @@ static int runner_setup(runner *rn, const config *c, const cli_options *o) {
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i]))
                         n += strv_length(c->policies[i].regions);
-        rn->runs = calloc(n ?: 1, sizeof(*rn->runs));
-        rn->results = calloc(n ?: 1, sizeof(*rn->results));
-        rn->errors = calloc(n ?: 1, sizeof(*rn->errors));
-        if (!rn->runs || !rn->results || !rn->errors)
+        rn->slots = calloc(n ?: 1, sizeof(*rn->slots));
+        rn->probes = calloc(n ?: 1, sizeof(*rn->probes));
+        if (!rn->slots || !rn->probes)
                 return log_error_errno(-ENOMEM, "out of memory");
 
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
@@ -281,17 +263,21 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
                 if (!selected(o, p))
                         continue;
                 for (char **region = p->regions; *region; region++) {
-                        size_t k = rn->n++;
+                        run_slot *slot = &rn->slots[rn->n++];
 
-                        r = policy_run_start(rn->event, rn->pool, p, *region, eo, on_run_done, rn, &rn->runs[k]);
+                        *slot = (run_slot) { .policy = p, .region = *region };
+                        r = policy_run_start(rn->event, rn->pool, p, *region, eo, on_run_done, rn, &slot->run);
                         if (r < 0) {
                                 log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED,
                                          &(log_fields) { .policy = p->name, .region = *region },
                                          "policy '%s' in %s: cannot start", p->name, *region);
-                                rn->errors[k] = r;
+                                slot->error = r;
                                 continue;
                         }
                         rn->running++;
+                        if (eo->dry_run && permission_probe_start(rn->pool, p, *region, on_probe_done, rn,
+                                                                  &rn->probes[rn->n - 1]) >= 0)
+                                rn->running++;
                 }
         }
 }
@@ -346,19 +332,52 @@ static json_object *plan_action_to_json(const plan_action *a, const char *policy
         return obj;
 }
 
-static void print_json(json_object *o) {
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+/* The slots that EC2 could not be read for, as the "failures" of a JSON error object. */
+static json_object *failures_to_json(const runner *rn, size_t *ret_n) {
+        json_object *arr = json_object_new_array();
+
+        *ret_n = 0;
+        for (size_t i = 0; i < rn->n; i++) {
+                const run_slot *sl = &rn->slots[i];
+                json_object *obj;
+
+                if (slot_read(sl))
+                        continue;
+                obj = json_object_new_object();
+                json_object_object_add(obj, "policy", json_object_new_string(sl->policy->name));
+                json_object_object_add(obj, "region", json_object_new_string(sl->region));
+                json_object_object_add(obj, "error", json_object_new_string(
+                                sl->result.error ?: sl->error == -ECANCELED ? "cancelled" : "cannot start"));
+                json_object_array_add(arr, obj);
+                (*ret_n)++;
+        }
+        return arr;
 }
 
+/* Every slot read: the array of actions. Otherwise an object whose "error" says so, with
+ * "failures" (policy, region, error) and the "actions" of the slots that were read. */
 static void print_plan_json(const runner *rn) {
-        _cleanup_(json_object_putp) json_object *arr = json_object_new_array();
+        _cleanup_(json_object_putp) json_object *arr = json_object_new_array(), *failures = NULL, *top = NULL;
+        _cleanup_(freep) char *message = NULL;
+        size_t n_failed;
 
         for (size_t i = 0; i < rn->n; i++)
-                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++)
-                        json_object_array_add(arr, plan_action_to_json(&rn->results[i].plan.actions[j],
-                                                                       policy_run_policy(rn->runs[i])->name,
-                                                                       policy_run_region(rn->runs[i])));
-        print_json(arr);
+                for (size_t j = 0; slot_read(&rn->slots[i]) && j < rn->slots[i].result.plan.n; j++)
+                        json_object_array_add(arr, plan_action_to_json(&rn->slots[i].result.plan.actions[j],
+                                                                       rn->slots[i].policy->name, rn->slots[i].region));
+        failures = failures_to_json(rn, &n_failed);
+        if (n_failed == 0) {
+                print_json(arr);
+                return;
+        }
+        top = json_object_new_object();
+        if (asprintf(&message, "EC2 could not be read for %zu of %zu policy %s: the plan is incomplete",
+                     n_failed, rn->n, plural(rn->n, "region", "regions")) < 0)
+                message = NULL;
+        json_object_object_add(top, "error", json_object_new_string(message ?: "EC2 could not be read"));
+        json_object_object_add(top, "failures", TAKE_PTR(failures));
+        json_object_object_add(top, "actions", TAKE_PTR(arr));
+        print_json(top);
 }
 
 /* Column widths of the plan table, at least as wide as the headers. */
@@ -366,233 +385,177 @@ typedef struct plan_columns {
         int policy, region, instance, image;
 } plan_columns;
 
-static size_t plan_columns_fit(const runner *rn, plan_columns *ret) {
+static void plan_columns_fit(const runner *rn, plan_columns *ret) {
         plan_columns w = { 6, 6, 8, 5 };
-        size_t total = 0;
 
-        for (size_t i = 0; i < rn->n; i++)
-                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++) {
-                        const plan_action *a = &rn->results[i].plan.actions[j];
+        for (size_t i = 0; i < rn->n; i++) {
+                const run_slot *sl = &rn->slots[i];
 
-                        w.policy = MAX(w.policy, (int) strlen(policy_run_policy(rn->runs[i])->name));
-                        w.region = MAX(w.region, (int) strlen(policy_run_region(rn->runs[i])));
+                if (!slot_read(sl))
+                        continue;
+                w.policy = MAX(w.policy, (int) strlen(sl->policy->name));
+                w.region = MAX(w.region, (int) strlen(sl->region));
+                for (size_t j = 0; j < sl->result.plan.n; j++) {
+                        const plan_action *a = &sl->result.plan.actions[j];
+
                         w.instance = MAX(w.instance, (int) strlen(a->instance_id));
                         w.image = MAX(w.image, a->image_id ? (int) strlen(a->image_id) : 1);
-                        total++;
                 }
+        }
         *ret = w;
-        return total;
 }
 
+/* The rows of the plan table: an action each, and a row for each slot that selects no instance. */
+static size_t plan_rows(const runner *rn) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < rn->n; i++)
+                if (slot_read(&rn->slots[i]))
+                        n += rn->slots[i].result.plan.n + rn->slots[i].result.no_targets;
+        return n;
+}
+
+static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
+        if (sl->result.no_targets)
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
+                       "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
+        for (size_t j = 0; j < sl->result.plan.n; j++) {
+                const plan_action *a = &sl->result.plan.actions[j];
+
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
+                       plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
+                       w->image, a->image_id ?: "-", action_detail(a) ?: "");
+        }
+}
+
+/* Nothing on stdout for what could not be read: an empty plan would read as "nothing to do". */
 static void print_plan_table(const runner *rn) {
+        size_t n_read = 0;
         plan_columns w;
 
-        if (plan_columns_fit(rn, &w) == 0)
-                printf("nothing to do: every selected instance has its image for the current slot, and nothing is due for retirement\n");
-        else
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w.policy, "POLICY", w.region, "REGION", "ACTION",
-                       w.instance, "INSTANCE", w.image, "IMAGE", "NAME / REASON");
         for (size_t i = 0; i < rn->n; i++)
-                for (size_t j = 0; rn->errors[i] >= 0 && j < rn->results[i].plan.n; j++) {
-                        const plan_action *a = &rn->results[i].plan.actions[j];
-
-                        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n",
-                               w.policy, policy_run_policy(rn->runs[i])->name,
-                               w.region, policy_run_region(rn->runs[i]),
-                               plan_action_kind_to_string(a->kind),
-                               w.instance, a->instance_id,
-                               w.image, a->image_id ?: "-",
-                               action_detail(a) ?: "");
-                }
+                n_read += slot_read(&rn->slots[i]);
+        if (n_read == 0) {
+                log_error("no plan: EC2 could not be read for any selected policy region");
+                return;
+        }
+        if (n_read < rn->n)
+                log_warning("the plan leaves out %zu policy %s that EC2 could not be read for",
+                            rn->n - n_read, plural(rn->n - n_read, "region", "regions"));
+        if (plan_rows(rn) == 0) {
+                printf("nothing to do: every selected instance has its image for the current slot, "
+                       "and nothing is due for retirement\n");
+                return;
+        }
+        plan_columns_fit(rn, &w);
+        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w.policy, "POLICY", w.region, "REGION", "ACTION",
+               w.instance, "INSTANCE", w.image, "IMAGE", "NAME / REASON");
+        for (size_t i = 0; i < rn->n; i++)
+                if (slot_read(&rn->slots[i]))
+                        print_plan_slot(&rn->slots[i], &w);
 }
 
 int cmd_plan(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(runner_done) runner rn = {};
         engine_options eo = { .now = cli_now(o), .plan_only = true };
-        bool failed = false;
         int r;
 
         r = load_config(o, &c);
-        if (r < 0)
-                return EXIT_FAILED;
+        if (r != 0)
+                return r;
         r = runner_run(&rn, c, o, &eo);
         if (r != 0)
-                return EXIT_FAILED;
+                return r > 0 ? r : EXIT_PARTIAL;
 
-        for (size_t i = 0; i < rn.n; i++)
-                failed = failed || rn.errors[i] < 0;
         if (o->json)
                 print_plan_json(&rn);
         else
                 print_plan_table(&rn);
-        return failed ? EXIT_FAILED : EXIT_OK;
+        return runner_exit_status(&rn);
 }
 
 /* ---- once ------------------------------------------------------------------------------ */
+
+/* ---- once --dry-run: the permissions ------------------------------------------------- */
+
+static void print_probe(const run_slot *sl, const permission_probe *probe) {
+        for (probe_action a = 0; a < _PROBE_ACTION_MAX; a++) {
+                const probe_check *k = permission_probe_check(probe, a);
+
+                printf("%-16s %-14s %-18s %-16s %s\n", sl->policy->name, sl->region, probe_action_to_string(a),
+                       probe_verdict_to_string(k->verdict), k->detail ?: "");
+        }
+}
+
+/* Prints the verdicts of the permission checks that ran beside the dry run (run/probe.h):
+ * EXIT_AWS when EC2 refused one, EXIT_PARTIAL when one could not be asked for another reason. */
+static int check_permissions(const runner *rn) {
+        int status = EXIT_OK;
+
+        printf("Permissions a run needs, asked of EC2 with DryRun=true (nothing was changed):\n");
+        printf("%-16s %-14s %-18s %-16s %s\n", "POLICY", "REGION", "ACTION", "VERDICT", "ON / WHY");
+        for (size_t i = 0; i < rn->n; i++) {
+                if (!rn->probes[i]) {
+                        printf("%-16s %-14s %-18s %-16s %s\n", rn->slots[i].policy->name, rn->slots[i].region,
+                               "-", "could not check", "cannot start the check");
+                        status = MAX(status, EXIT_PARTIAL);
+                        continue;
+                }
+                print_probe(&rn->slots[i], rn->probes[i]);
+                for (probe_action a = 0; a < _PROBE_ACTION_MAX; a++) {
+                        probe_verdict v = permission_probe_check(rn->probes[i], a)->verdict;
+
+                        if (v == PROBE_DENIED)
+                                status = EXIT_AWS;
+                        else if (v == PROBE_FAILED && status == EXIT_OK)
+                                status = EXIT_PARTIAL;
+                }
+        }
+        return status;
+}
+
+/* One line per slot that EC2 was read for (a slot that was not has said so once already). */
+static void log_once_summary(const run_slot *sl, bool dry_run) {
+        const run_result *res = &sl->result;
+
+        if (!slot_read(sl))
+                return;
+        log_full(sl->error < 0 ? LOG_ERR : LOG_INFO, 0, sl->error < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
+                 &(log_fields) { .policy = sl->policy->name, .region = sl->region },
+                 "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
+                 "%u retired, %u %s deleted, %u left in use, %u %s",
+                 sl->policy->name, sl->region, dry_run ? "dry run: " : "",
+                 res->created, res->existing, res->available, res->failed_images,
+                 res->retired, res->snapshots_deleted, plural(res->snapshots_deleted, "snapshot", "snapshots"),
+                 res->snapshots_left, res->errors, plural(res->errors, "error", "errors"));
+}
 
 int cmd_once(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(runner_done) runner rn = {};
         engine_options eo = { .now = cli_now(o), .wait = !o->no_wait };
-        bool failed = false;
-        int r;
+        int r, status;
 
         r = load_config(o, &c);
-        if (r < 0)
-                return EXIT_FAILED;
+        if (r != 0)
+                return r;
         eo.dry_run = o->dry_run || c->dry_run;
         eo.poll_initial = c->poll_initial * USEC_PER_SEC;
         eo.poll_max = c->poll_max * USEC_PER_SEC;
 
         r = runner_run(&rn, c, o, &eo);
         if (r != 0)
-                return EXIT_FAILED;
+                return r > 0 ? r : EXIT_PARTIAL;
 
-        for (size_t i = 0; i < rn.n; i++) {
-                const run_result *res = &rn.results[i];
-
-                if (!rn.runs[i]) {
-                        failed = true;
-                        continue;
-                }
-                if (rn.errors[i] < 0)
-                        failed = true;
-                log_full(rn.errors[i] < 0 ? LOG_ERR : LOG_INFO, 0, rn.errors[i] < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
-                         &(log_fields) { .policy = policy_run_policy(rn.runs[i])->name, .region = policy_run_region(rn.runs[i]) },
-                         "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
-                         "%u retired, %u snapshots deleted, %u left in use, %u errors",
-                         policy_run_policy(rn.runs[i])->name, policy_run_region(rn.runs[i]),
-                         eo.dry_run ? "dry run: " : "",
-                         res->created, res->existing, res->available, res->failed_images,
-                         res->retired, res->snapshots_deleted, res->snapshots_left, res->errors);
+        for (size_t i = 0; i < rn.n; i++)
+                log_once_summary(&rn.slots[i], eo.dry_run);
+        status = runner_exit_status(&rn);
+        if (eo.dry_run) {
+                r = check_permissions(&rn);
+                if (r != EXIT_OK && status == EXIT_OK)
+                        status = r;
         }
-        return failed ? EXIT_FAILED : EXIT_OK;
+        return status;
 }
 
-/* ---- list ------------------------------------------------------------------------------ */
-
-static char *format_age(time_t created, time_t now, char buf[static 32]) {
-        long long s = created > 0 && now > created ? (long long) (now - created) : 0;
-
-        if (created <= 0)
-                snprintf(buf, 32, "-");
-        else if (s >= 86400)
-                snprintf(buf, 32, "%lldd%lldh", s / 86400, s / 3600 % 24);
-        else if (s >= 3600)
-                snprintf(buf, 32, "%lldh%lldm", s / 3600, s / 60 % 60);
-        else
-                snprintf(buf, 32, "%lldm%llds", s / 60, s % 60);
-        return buf;
-}
-
-static int compare_images(const void *a, const void *b) {
-        const ec2_image *x = a, *y = b;
-        int r = strcmp(ec2_tags_get(&x->tags, TAG_INSTANCE_ID) ?: "", ec2_tags_get(&y->tags, TAG_INSTANCE_ID) ?: "");
-
-        if (r != 0)
-                return r;
-        r = strcmp(ec2_tags_get(&y->tags, TAG_SLOT) ?: "", ec2_tags_get(&x->tags, TAG_SLOT) ?: "");
-        return r != 0 ? r : strcmp(x->id, y->id);
-}
-
-static json_object *image_to_json(const ec2_image *img, const char *policy_name, const char *region, time_t now) {
-        json_object *obj = json_object_new_object();
-        json_object *snaps = json_object_new_array();
-
-        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
-        json_object_object_add(obj, "region", json_object_new_string(region));
-        json_object_object_add(obj, "instance_id", json_object_new_string(ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-"));
-        json_object_object_add(obj, "image_id", json_object_new_string(img->id));
-        json_object_object_add(obj, "name", json_object_new_string(img->name ?: ""));
-        json_object_object_add(obj, "state", json_object_new_string(ec2_image_state_to_string(img->state) ?: "unknown"));
-        json_object_object_add(obj, "slot", json_object_new_string(ec2_tags_get(&img->tags, TAG_SLOT) ?: "-"));
-        json_object_object_add(obj, "creation_date", json_object_new_int64(img->creation_date));
-        json_object_object_add(obj, "age_seconds", json_object_new_int64(img->creation_date > 0 ? now - img->creation_date : 0));
-        for (size_t k = 0; k < img->n_devices; k++)
-                if (img->devices[k].snapshot_id)
-                        json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
-        json_object_object_add(obj, "snapshot_ids", snaps);
-        return obj;
-}
-
-/* The output of `list`: a JSON array, or a table whose header comes with its first row. */
-typedef struct list_output {
-        json_object *json;              /* --json, else NULL */
-        bool header;                    /* the table's header is printed */
-        time_t now;
-} list_output;
-
-static void list_output_image(list_output *out, const ec2_image *img, const char *policy_name, const char *region) {
-        char age[32];
-
-        if (out->json) {
-                json_object_array_add(out->json, image_to_json(img, policy_name, region, out->now));
-                return;
-        }
-        if (!out->header) {
-                printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n",
-                       "POLICY", "REGION", "INSTANCE", "IMAGE", "STATE", "SLOT", "AGE");
-                out->header = true;
-        }
-        printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n", policy_name, region,
-               ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-", img->id,
-               ec2_image_state_to_string(img->state) ?: "unknown", ec2_tags_get(&img->tags, TAG_SLOT) ?: "-",
-               format_age(img->creation_date, out->now, age));
-}
-
-/* The images of policy p in one region, by instance and newest slot first. Logs its failure. */
-static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
-        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
-        _cleanup_(aws_error_done) aws_error err = {};
-        char *values[] = { p->name, NULL };
-        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
-        aws_client *ec2;
-        int r;
-
-        r = aws_pool_ec2(pool, p, region, &ec2);
-        if (r >= 0)
-                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
-        if (r < 0) {
-                log_full(LOG_ERR, 0, NULL,
-                         &(log_fields) { .policy = p->name, .region = region, .action = "DescribeImages",
-                                         .error_code = err.code, .request_id = err.request_id },
-                         "policy '%s' in %s: cannot list images: %s",
-                         p->name, region, err.code ?: err.message ?: strerror(-r));
-                return r;
-        }
-        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
-        for (size_t j = 0; j < images.n; j++)
-                list_output_image(out, &images.items[j], p->name, region);
-        return 0;
-}
-
-int cmd_list(const cli_options *o) {
-        _cleanup_(config_freep) config *c = NULL;
-        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
-        _cleanup_(aws_pool_freep) aws_pool *pool = NULL;
-        _cleanup_(json_object_putp) json_object *arr = NULL;
-        list_output out = { .now = cli_now(o) };
-        bool failed = false;
-        int r;
-
-        r = load_config(o, &c);
-        if (r < 0)
-                return EXIT_FAILED;
-        r = clients_new(c, &e, &pool);
-        if (r < 0)
-                return EXIT_FAILED;
-        if (o->json)
-                out.json = arr = json_object_new_array();
-
-        for (size_t i = 0; i < c->n_policies; i++)
-                for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region; region++)
-                        if (list_region(pool, &c->policies[i], *region, &out) < 0)
-                                failed = true;
-
-        if (arr)
-                print_json(arr);
-        else if (!out.header)
-                printf("no managed images\n");
-        return failed ? EXIT_FAILED : EXIT_OK;
-}

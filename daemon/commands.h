@@ -8,9 +8,14 @@
 #include <stdbool.h>
 #include <time.h>
 
+/* Distinct, so that a script (or `systemctl status`) can tell what went wrong; amirotd(8),
+ * EXIT STATUS. */
 #define EXIT_OK 0
-#define EXIT_FAILED 1           /* invalid configuration, or an action or AWS call failed */
-#define EXIT_USAGE 2            /* bad command line */
+#define EXIT_PARTIAL 1          /* some of the work failed (an action, a policy region), the rest was done */
+#define EXIT_USAGE 2            /* bad command line, or --policy names no policy */
+#define EXIT_AWS 3              /* EC2 could not be read for any selected policy region, or (a dry run)
+                                 * refused a permission that a run needs */
+#define EXIT_CONFIG 78          /* the configuration is invalid (sysexits.h's EX_CONFIG) */
 
 typedef struct cli_options {
         const char *config_path;        /* NULL: /etc/amirotd/amirotd.yaml */

@@ -11,18 +11,16 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
 #include "config/config.h"
 #include "run/engine.h"
 #include "base/log.h"
+#include "generation.h"
 #include "loop.h"
+#include "metrics.h"
 
-typedef struct generation {
-        unsigned n_ref;
-        config *config;
-        aws_pool *pool;
-} generation;
 
 typedef struct manager manager;
 
@@ -39,6 +37,13 @@ typedef struct unit {
         time_t next;                    /* next slot start */
         int last_result;
         bool has_run;
+        time_t run_start;               /* of the run in flight, or of the last one */
+        usec_t run_start_monotonic;
+        usec_t last_duration;
+        bool images_known;
+        unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
+        bool no_targets;                /* the last run's selection matched no instance */
+        bool no_targets_said;           /* warned in this unit's generation */
 } unit;
 
 struct manager {
@@ -50,72 +55,91 @@ struct manager {
         size_t n_units;
         bool stopping;
         bool failed;                    /* exit 1: could not start */
+        bool config_invalid;            /* exit EX_CONFIG (78): the global file is invalid */
         unsigned runs_ok, runs_failed;
         char *last_summary;
+        /* "FILE:LINE:COL" of a configuration error the status line shows until a good load:
+         * a policy file left out at start, or the last reload's error */
+        char *config_problem;
+        bool reload_failed;             /* config_problem is a reload's */
+        aws_stats *stats;               /* every generation's AWS calls, for the metrics */
+        int metrics_error;              /* the last write's, so that a failure is logged once */
 };
-
-static generation *generation_unref(generation *g) {
-        if (!g || --g->n_ref > 0)
-                return NULL;
-        aws_pool_free(g->pool);
-        config_free(g->config);
-        return mfree(g);
-}
-
-static generation *generation_ref(generation *g) {
-        g->n_ref++;
-        return g;
-}
-
-static int generation_new(manager *m, generation **ret) {
-        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
-        generation *g;
-        int r;
-
-        g = calloc(1, sizeof(*g));
-        if (!g)
-                return -ENOMEM;
-        g->n_ref = 1;
-
-        r = config_load(m->options.config_path, m->options.policies_dir, &g->config, &d);
-        for (size_t i = 0; i < d.n; i++) {
-                const config_diagnostic *e = &d.items[i];
-
-                log_full(e->severity == CONFIG_SEVERITY_ERROR ? LOG_ERR : LOG_WARNING, 0,
-                         e->severity == CONFIG_SEVERITY_ERROR ? MESSAGE_RELOAD_FAILED : NULL, NULL,
-                         "%s:%u:%u: %s", e->file ?: "(configuration)", e->line, e->column, e->message);
-        }
-        if (r < 0) {
-                free(g);
-                return r;
-        }
-        r = aws_pool_new(m->event, g->config, &g->pool);
-        if (r < 0) {
-                generation_unref(g);
-                return r;
-        }
-        *ret = g;
-        return 0;
-}
 
 /* ---- Status ---------------------------------------------------------------------------- */
 
-static void notify_status(manager *m) {
-        const unit *soonest = NULL;
-        char when[ISO8601_MAX];
+/* Policies that have units: a reload may keep those of a broken file on the old generation. */
+static size_t manager_n_policies(const manager *m) {
+        size_t n = 0;
 
         for (size_t i = 0; i < m->n_units; i++)
+                n += i == 0 || m->units[i]->policy != m->units[i - 1]->policy;
+        return n;
+}
+
+/* "2 policies; next web at 2026-05-01T03:00:00Z; runs 4 ok, 0 failed; last: web/us-east-1 ok;
+ * reload failed: /etc/amirotd/policies.d/db.yaml:3:1" */
+static void notify_status(manager *m) {
+        _cleanup_(freep) char *text = NULL;
+        const unit *soonest = NULL, *empty = NULL;
+        char when[ISO8601_MAX];
+        size_t n = manager_n_policies(m), n_empty = 0, size = 0;
+        FILE *f;
+
+        for (size_t i = 0; i < m->n_units; i++) {
                 if (!soonest || m->units[i]->next < soonest->next)
                         soonest = m->units[i];
+                if (m->units[i]->no_targets && n_empty++ == 0)
+                        empty = m->units[i];
+        }
+        f = open_memstream(&text, &size);
+        if (!f)
+                return;
+        fprintf(f, "%zu polic%s; ", n, n == 1 ? "y" : "ies");
+        if (soonest)
+                fprintf(f, "next %s at %s", soonest->policy->name, format_iso8601(soonest->next, when));
+        else
+                fputs("nothing scheduled", f);
+        fprintf(f, "; runs %u ok, %u failed", m->runs_ok, m->runs_failed);
+        if (m->last_summary)
+                fprintf(f, "; last: %s", m->last_summary);
+        if (empty)
+                fprintf(f, "; %s/%s%s matches no instance", empty->policy->name, empty->region,
+                        n_empty > 1 ? " and others" : "");
+        if (m->config_problem)
+                fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
+        if (fclose(f) == 0)
+                (void) sd_notifyf(false, "STATUS=%s", text);
+}
 
-        sd_notifyf(false, "STATUS=%zu polic%s; %s%s%s%s; runs %u ok, %u failed%s%s",
-                   m->gen->config->n_policies, m->gen->config->n_policies == 1 ? "y" : "ies",
-                   soonest ? "next " : "nothing scheduled",
-                   soonest ? soonest->policy->name : "",
-                   soonest ? " at " : "",
-                   soonest ? format_iso8601(soonest->next, when) : "",
-                   m->runs_ok, m->runs_failed,
-                   m->last_summary ? "; last: " : "", m->last_summary ?: "");
+/* The global metrics_file, if any (metrics.h); a failure is logged once, and its end. */
+static void manager_write_metrics(manager *m) {
+        const char *path = m->gen->config->metrics_file;
+        _cleanup_(freep) metrics_unit *mu = NULL;
+        int r;
+
+        if (!path)
+                return;
+        mu = calloc(m->n_units ?: 1, sizeof(metrics_unit));
+        if (!mu)
+                return;
+        for (size_t i = 0; i < m->n_units; i++) {
+                const unit *u = m->units[i];
+
+                mu[i] = (metrics_unit) {
+                        .policy = u->policy->name, .region = u->region, .next_slot = u->next,
+                        .has_run = u->has_run, .last_start = u->run_start, .last_duration = u->last_duration,
+                        .last_ok = u->last_result >= 0, .images_known = u->images_known,
+                };
+                memcpy(mu[i].images, u->images, sizeof(mu[i].images));
+        }
+        r = metrics_write(path, mu, m->n_units, m->stats, time(NULL));
+        if (r < 0 && r != m->metrics_error)
+                log_full(LOG_WARNING, 0, NULL, NULL, "cannot write the metrics file '%s': %s; will retry after the next run",
+                         path, strerror(-r));
+        else if (r >= 0 && m->metrics_error < 0)
+                log_info("metrics file '%s' written again", path);
+        m->metrics_error = r;
 }
 
 /* ---- Units ----------------------------------------------------------------------------- */
@@ -193,6 +217,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         manager *m = u->manager;
         log_fields f = { .policy = u->policy->name, .region = u->region };
         char *summary = NULL;
+        bool counted;
 
         if (r < 0)
                 m->runs_failed++;
@@ -200,12 +225,23 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                 m->runs_ok++;
         u->last_result = r;
         u->has_run = true;
+        u->last_duration = now_usec(CLOCK_MONOTONIC) - u->run_start_monotonic;
+        /* A failed run that never read the images leaves all zeros: the last known counts stay. */
+        counted = r >= 0;
+        for (int st = 0; st < _EC2_IMAGE_STATE_MAX; st++)
+                counted = counted || res->plan.images_after[st] > 0;
+        if (counted) {
+                memcpy(u->images, res->plan.images_after, sizeof(u->images));
+                u->images_known = true;
+        }
+        u->no_targets = res->no_targets;
+        u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
 
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
-                 "%u snapshots deleted, %u errors",
+                 "%u snapshots deleted, %u error%s",
                  u->policy->name, u->region, r < 0 ? "failed" : "done", res->created, res->available,
-                 res->failed_images, res->retired, res->snapshots_deleted, res->errors);
+                 res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s");
         if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
                 free(m->last_summary);
                 m->last_summary = summary;
@@ -222,6 +258,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         } else if (r < 0 && !m->stopping)
                 unit_retry_later(u);
         notify_status(m);
+        manager_write_metrics(m);
 }
 
 /*
@@ -249,6 +286,7 @@ static void unit_start(unit *u) {
                 .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
                 .spread = unit_spread(u, now),
+                .no_targets_said = u->no_targets_said,
         };
         int r;
 
@@ -266,6 +304,8 @@ static void unit_start(unit *u) {
                 return;
         }
         u->run_gen = generation_ref(u->gen);
+        u->run_start = now;
+        u->run_start_monotonic = now_usec(CLOCK_MONOTONIC);
 }
 
 static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -320,22 +360,40 @@ static int manager_unit_for(manager *m, generation *g, const policy *p, const ch
         }
         u->gen = generation_ref(g);
         u->policy = p;
+        u->no_targets_said = false;     /* a new configuration generation warns anew */
         *ret = u;
         return 0;
 }
 
-/* Frees the old units not among units[0..n): their policies or regions are gone. */
-static void manager_drop_removed(manager *m, unit **units, size_t n) {
+/*
+ * Frees the old units not among units[0..*n): their policies or regions are gone. A
+ * unit whose policy's file has an error in broken (may be NULL) and that g does not
+ * define again stays, on the generation it had (design rule 7): it is appended to
+ * units, which has room for every old unit.
+ */
+static void manager_drop_removed(manager *m, generation *g, unit **units, size_t *n,
+                                 const config_diagnostics *broken) {
+        size_t n_new = *n;
+
         for (size_t i = 0; i < m->n_units; i++) {
+                unit *u = m->units[i];
                 bool kept = false;
 
-                for (size_t j = 0; j < n; j++)
-                        kept = kept || units[j] == m->units[i];
-                if (!kept) {
-                        log_info("policy '%s' in %s removed%s", m->units[i]->policy->name, m->units[i]->region,
-                                 m->units[i]->run ? ", cancelling its run" : "");
-                        unit_free(m->units[i]);
+                for (size_t j = 0; j < n_new; j++)
+                        kept = kept || units[j] == u;
+                if (kept)
+                        continue;
+                if (broken && config_diagnostics_file_failed(broken, u->policy->pos.file) &&
+                    !config_find_policy(g->config, u->policy->name)) {
+                        log_full(LOG_WARNING, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                                 "policy '%s' in %s: %s has errors, keeping the policy loaded before",
+                                 u->policy->name, u->region, u->policy->pos.file);
+                        units[(*n)++] = u;
+                        continue;
                 }
+                log_info("policy '%s' in %s removed%s", u->policy->name, u->region,
+                         u->run ? ", cancelling its run" : "");
+                unit_free(u);
         }
 }
 
@@ -343,9 +401,10 @@ static void manager_drop_removed(manager *m, unit **units, size_t n) {
  * Builds the units of generation g. Units that existed keep their in-flight run
  * and move to the new policy at once (the run keeps its own generation); new
  * units run at once (catch-up); units whose policy or region is gone are freed,
- * which cancels their run cleanly.
+ * which cancels their run cleanly, unless their policy's file is broken (see
+ * manager_drop_removed()).
  */
-static int manager_apply(manager *m, generation *g, bool catch_up_all) {
+static int manager_apply(manager *m, generation *g, bool catch_up_all, const config_diagnostics *broken) {
         unit **units = NULL;
         size_t n = 0, cap = 0;
         int r;
@@ -381,7 +440,16 @@ static int manager_apply(manager *m, generation *g, bool catch_up_all) {
                 }
         }
 
-        manager_drop_removed(m, units, n);
+        /* Room for the old units that manager_drop_removed() keeps. */
+        if (m->n_units > 0) {
+                unit **nu = reallocarray(units, n + m->n_units, sizeof(*nu));
+                if (!nu) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                units = nu;
+        }
+        manager_drop_removed(m, g, units, &n, broken);
         free(m->units);
         m->units = units;
         m->n_units = n;
@@ -398,9 +466,24 @@ fail:
 
 /* ---- Signals --------------------------------------------------------------------------- */
 
+/* Keeps problem (or NULL) for the status line until the next load. */
+static void manager_set_problem(manager *m, char *problem, bool reload) {
+        free(m->config_problem);
+        m->config_problem = problem;
+        m->reload_failed = problem && reload;
+}
+
+/*
+ * SIGHUP. `systemctl reload` runs `amirotd check` first (the unit's ExecReload=), so a
+ * bad file fails the reload before this signal is sent; a SIGHUP sent by other means
+ * ends here too. An invalid global file keeps the old generation whole; a broken policy
+ * file keeps its policies as they were loaded before and applies the other files.
+ */
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
         manager *m = userdata;
         generation *g;
+        size_t n;
         int r;
 
         (void) s;
@@ -408,25 +491,35 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_usec(CLOCK_MONOTONIC));
         log_info("reloading the configuration");
 
-        r = generation_new(m, &g);
+        r = generation_new(m->event, &m->options, m->stats, &g, &d);
         if (r < 0) {
-                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
-                         "configuration reload failed; keeping the %zu policies loaded before",
-                         m->gen->config->n_policies);
+                n = manager_n_policies(m);
+                log_full(LOG_ERR, r == -EINVAL ? 0 : r, MESSAGE_RELOAD_FAILED, NULL,
+                         "configuration reload failed%s; keeping the %zu polic%s loaded before",
+                         r == -EINVAL ? "" : " (cannot load)", n, n == 1 ? "y" : "ies");
+                manager_set_problem(m, config_diagnostics_where(&d) ?: strdup("cannot load"), true);
         } else {
-                r = manager_apply(m, g, false);
+                r = manager_apply(m, g, false, &d);
                 if (r < 0)
                         log_error_errno(r, "cannot apply the new configuration; keeping the old one");
                 else {
                         generation_unref(m->gen);
-                        m->gen = TAKE_PTR(g);
+                        m->gen = generation_ref(g);
                         log_set_max_level(m->gen->config->log_level);
-                        log_info("configuration reloaded: %zu policies", m->gen->config->n_policies);
+                        n = manager_n_policies(m);
+                        if (d.n_errors > 0)
+                                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                                         "configuration reloaded with errors: %zu polic%s; the files with errors "
+                                         "keep the policies loaded before", n, n == 1 ? "y" : "ies");
+                        else
+                                log_info("configuration reloaded: %zu polic%s", n, n == 1 ? "y" : "ies");
+                        manager_set_problem(m, config_diagnostics_where(&d), true);
                 }
                 generation_unref(g);
         }
         sd_notify(false, "READY=1");
         notify_status(m);
+        manager_write_metrics(m);
         return 0;
 }
 
@@ -455,7 +548,7 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
         }
         log_info("AWS credentials from %s", creds_provider_source(aws_pool_creds(m->gen->pool)) ?: "?");
 
-        r = manager_apply(m, m->gen, true);
+        r = manager_apply(m, m->gen, true, NULL);
         if (r < 0) {
                 log_error_errno(r, "cannot schedule the policies");
                 m->failed = true;
@@ -466,6 +559,7 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
                  m->gen->config->n_policies == 1 ? "y" : "ies");
         sd_notify(false, "READY=1");
         notify_status(m);
+        manager_write_metrics(m);
 }
 
 int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, void *userdata,
@@ -493,6 +587,7 @@ int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, v
 
 /* The loop and its own sources, then the first configuration; the units follow the credentials. */
 static int manager_start(manager *m) {
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
         static const struct {
                 int signo;
                 sd_event_signal_handler_t handler;
@@ -506,6 +601,9 @@ static int manager_start(manager *m) {
         r = sd_event_default(&m->event);
         if (r < 0)
                 return log_error_errno(r, "cannot create the event loop");
+        r = aws_stats_new(&m->stats);
+        if (r < 0)
+                return log_error_errno(r, "cannot allocate the AWS call counters");
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 r = loop_add_signal(m->event, signals[i].signo, signals[i].handler, m, &m->signals[i]);
                 if (r < 0)
@@ -516,12 +614,25 @@ static int manager_start(manager *m) {
         if (r < 0)
                 return log_error_errno(r, "cannot arm the watchdog; not starting");
 
-        r = generation_new(m, &m->gen);
-        if (r < 0) {
-                log_error("configuration invalid; not starting");
+        r = generation_new(m->event, &m->options, m->stats, &m->gen, &d);
+        if (r == -EINVAL) {
+                /* systemd does not restart on it (RestartPreventExitStatus=78 in the unit). */
+                m->config_invalid = true;
+                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                         "configuration invalid; not starting (exit status %d: fix the file, then start again)",
+                         EX_CONFIG);
                 return r;
         }
+        if (r < 0)
+                return log_error_errno(r, "cannot load the configuration; not starting");
         log_set_max_level(m->gen->config->log_level);
+        if (d.n_errors > 0) {
+                manager_set_problem(m, config_diagnostics_where(&d), false);
+                log_full(LOG_ERR, 0, MESSAGE_RELOAD_FAILED, NULL,
+                         "policy files with errors are left out (%s); starting with the other %zu polic%s",
+                         m->config_problem ?: "?", m->gen->config->n_policies,
+                         m->gen->config->n_policies == 1 ? "y" : "ies");
+        }
 
         /* READY=1 once the policies are loaded and credentials resolved. */
         r = creds_provider_get(aws_pool_creds(m->gen->pool), on_credentials, m, NULL);
@@ -536,6 +647,8 @@ static void manager_done(manager *m) {
         free(m->units);
         generation_unref(m->gen);
         free(m->last_summary);
+        free(m->config_problem);
+        aws_stats_free(m->stats);
         for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
                 sd_event_source_disable_unref(m->signals[i]);
         sd_event_unref(m->event);
@@ -552,5 +665,7 @@ int manager_run(const manager_options *o) {
                         log_error_errno(r, "event loop failed");
         }
         manager_done(&m);
+        if (m.config_invalid)
+                return EX_CONFIG;
         return r < 0 || m.failed ? 1 : 0;
 }

@@ -47,7 +47,8 @@ typedef struct manager_options {
         const char *policies_dir;
 } manager_options;
 
-/* Runs until SIGTERM or SIGINT; returns the exit status. */
+/* Runs until SIGTERM or SIGINT; returns the exit status: 0, 1 (could not start or run), or
+ * EX_CONFIG (78) when the global file or the policies directory is invalid at start. */
 int manager_run(const manager_options *o);
 
 /* Blocks signo and watches it with a source described "signal SIGTERM" etc. If the source cannot

@@ -1,44 +1,120 @@
 /* SPDX-License-Identifier: MIT */
 /* amirotd's command line: parses it and calls in. See amirotd(8). */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 
 #include "commands.h"
 #include "base/log.h"
 #include "loop.h"
+#include "status.h"
+
+/* One line each in `amirotd --help`; `amirotd help CMD` and `amirotd CMD --help` print the usage
+ * and the options of one. Keep in step with amirotd(8), COMMANDS. */
+typedef struct command_help {
+        const char *name;
+        const char *synopsis;
+        const char *summary;
+        const char *options;            /* the options that matter to this command */
+} command_help;
+
+static const command_help command_helps[] = {
+        { "run", "amirotd [OPTIONS] [run]",
+          "run as the service, a timer per policy and region (the default command)",
+          "  -c, --config=FILE      global configuration (default /etc/amirotd/amirotd.yaml)\n"
+          "      --policies=DIR     policies directory (default: from the configuration)\n" },
+        { "check", "amirotd [OPTIONS] check [--dump]",
+          "validate the configuration and summarise each policy",
+          "  -p, --policy=NAME      only this policy\n"
+          "      --dump             print the normalised configuration, every default filled in\n" },
+        { "plan", "amirotd [OPTIONS] plan [--json]",
+          "read EC2 and print what a run now would do; changes nothing",
+          "  -p, --policy=NAME      only this policy\n"
+          "      --json             JSON output; an object with \"error\" when EC2 could not be read\n" },
+        { "once", "amirotd [OPTIONS] once [--dry-run] [--no-wait]",
+          "run one cycle of every policy now, then exit",
+          "  -p, --policy=NAME      only this policy\n"
+          "      --dry-run          DryRun=true on every change, and check every permission a run needs\n"
+          "      --no-wait          do not wait for new images to become available\n" },
+        { "list", "amirotd [OPTIONS] list [--json]",
+          "list the managed images per policy and instance",
+          "  -p, --policy=NAME      only this policy\n"
+          "      --json             JSON output; an object with \"error\" when EC2 could not be read\n" },
+        { "status", "amirotd [OPTIONS] status",
+          "the service's last run, next slot and images per policy and region",
+          "  -p, --policy=NAME      only this policy\n" },
+        { "version", "amirotd version", "print the version", "" },
+        { "help", "amirotd help [COMMAND]", "this help, or the usage of one command", "" },
+};
+
+#define COMMON_OPTIONS \
+        "  -c, --config=FILE      global configuration (default /etc/amirotd/amirotd.yaml)\n" \
+        "      --policies=DIR     policies directory (default: from the configuration)\n" \
+        "      --log-level=LEVEL  debug, info, notice, warning or err\n" \
+        "      --log-target=T     auto, journal or console\n" \
+        "      --now=TIME         pretend it is TIME (ISO 8601 UTC), for tests\n" \
+        "  -h, --help             this help\n"
+
+#define EXIT_STATUS_HELP \
+        "Exit status: 0 success; 1 partial failure (some work failed, the rest was done); 2 usage error;\n" \
+        "3 AWS could not be read or refused a permission; 78 invalid configuration.\n"
+
+static const command_help *command_help_find(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(command_helps); i++)
+                if (streq(command_helps[i].name, name))
+                        return &command_helps[i];
+        return NULL;
+}
 
 static void help(void) {
-        printf("Usage: amirotd [OPTIONS] COMMAND\n"
+        printf("Usage: amirotd [OPTIONS] [COMMAND]\n"
                "\n"
                "Keeps golden AMIs fresh: creates images of tagged EC2 instances on each\n"
                "policy's schedule and retires old generations with their snapshots.\n"
                "\n"
-               "Commands:\n"
-               "  check            validate the configuration and summarise each policy\n"
-               "  plan             read EC2 and print what the next run would do\n"
-               "  once             run one cycle of every policy now, then exit\n"
-               "  list             list the managed images per policy and instance\n"
-               "  version          print the version\n"
-               "\n"
+               "Commands:\n");
+        for (size_t i = 0; i < ELEMENTSOF(command_helps); i++)
+                printf("  %-16s %s\n", command_helps[i].name, command_helps[i].summary);
+        printf("\n"
                "Options:\n"
-               "  -c, --config=FILE      global configuration (default /etc/amirotd/amirotd.yaml)\n"
-               "      --policies=DIR     policies directory (default: from the configuration)\n"
-               "  -p, --policy=NAME      only this policy\n"
+               COMMON_OPTIONS
+               "  -p, --policy=NAME      only this policy (check, plan, once, list)\n"
                "      --json             JSON output (plan, list)\n"
                "      --dump             print the normalised configuration (check)\n"
                "      --dry-run          send DryRun=true on every change (once)\n"
                "      --no-wait          do not wait for new images to become available (once)\n"
-               "      --log-level=LEVEL  debug, info, notice, warning or err\n"
-               "      --log-target=T     auto, journal or console\n"
-               "      --now=TIME         pretend it is TIME (ISO 8601 UTC), for tests\n"
-               "  -h, --help             this help\n"
                "\n"
-               "Exit status: 0 success, 1 invalid configuration or a failed action, 2 usage error.\n");
+               "'amirotd help COMMAND' or 'amirotd COMMAND --help' prints one command's usage.\n"
+               EXIT_STATUS_HELP
+               "See amirotd(8) and amirotd.yaml(5).\n");
 }
 
-/* Fills o and target. 1: go on with the command; 0: done (--help, --version); -EINVAL: usage error,
- * already reported. */
-static int parse_argv(int argc, char **argv, cli_options *o, log_target *target) {
+static void help_command(const command_help *h) {
+        printf("Usage: %s\n\n%c%s.\n\nOptions:\n%s" COMMON_OPTIONS "\n" EXIT_STATUS_HELP
+               "See amirotd(8).\n",
+               h->synopsis, toupper((unsigned char) h->summary[0]), h->summary + 1, h->options);
+}
+
+/* `amirotd help [CMD]`; returns the exit status. */
+static int help_for(const char *name) {
+        const command_help *h;
+
+        if (!name) {
+                help();
+                return EXIT_OK;
+        }
+        h = command_help_find(name);
+        if (!h) {
+                fprintf(stderr, "amirotd: unknown command '%s'; try 'amirotd --help'\n", name);
+                return EXIT_USAGE;
+        }
+        help_command(h);
+        return EXIT_OK;
+}
+
+/* Fills o and target. 1: go on with the command; 0: done (--version); -EINVAL: usage error,
+ * already reported. --help sets *ret_help: the command, if any, says whose help. */
+static int parse_argv(int argc, char **argv, cli_options *o, log_target *target, bool *ret_help) {
         enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION };
         static const struct option options[] = {
                 { "config",     required_argument, NULL, 'c' },
@@ -105,8 +181,8 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target)
                         puts("amirotd " VERSION);
                         return 0;
                 case 'h':
-                        help();
-                        return 0;
+                        *ret_help = true;
+                        break;
                 default:
                         return -EINVAL;
                 }
@@ -122,23 +198,36 @@ int main(int argc, char **argv) {
                 { "plan", cmd_plan },
                 { "once", cmd_once },
                 { "list", cmd_list },
+                { "status", cmd_status },
         };
         cli_options o = {};
         log_target target = LOG_TARGET_AUTO;
         const char *command;
+        bool want_help = false;
         int r;
 
-        r = parse_argv(argc, argv, &o, &target);
+        r = parse_argv(argc, argv, &o, &target, &want_help);
         if (r <= 0)
                 return r < 0 ? EXIT_USAGE : EXIT_OK;
 
-        log_open(target);
-
-        command = optind < argc ? argv[optind] : "run";
+        command = optind < argc ? argv[optind] : NULL;
+        if (command && streq(command, "help")) {
+                if (optind + 2 < argc) {
+                        fprintf(stderr, "amirotd: unexpected argument '%s'\n", argv[optind + 2]);
+                        return EXIT_USAGE;
+                }
+                return help_for(optind + 1 < argc ? argv[optind + 1] : NULL);
+        }
+        if (want_help)
+                return help_for(command);
         if (optind < argc && optind + 1 < argc) {
                 fprintf(stderr, "amirotd: unexpected argument '%s'\n", argv[optind + 1]);
                 return EXIT_USAGE;
         }
+        if (!command)
+                command = "run";
+
+        log_open(target);
 
         if (streq(command, "run"))
                 return manager_run(&(manager_options) { .config_path = o.config_path, .policies_dir = o.policies_dir });

@@ -69,6 +69,9 @@ typedef struct config {
         char *access_key_id;            /* explicit credentials; never printed */
         char *secret_access_key;
         char *session_token;
+        char *credentials_file;         /* shared-credentials format; default aws-credentials beside the
+                                         * global file; NULL when loaded from memory */
+        bool credentials_file_named;    /* by the global file's `credentials_file` key */
         endpoint_override *endpoints;
         size_t n_endpoints;
         char *sts_endpoint_url;         /* STS for role_arn; NULL: https://sts.REGION.amazonaws.com */
@@ -81,6 +84,7 @@ typedef struct config {
         uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
         uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
         char *policies_dir;             /* default /etc/amirotd/policies.d */
+        char *metrics_file;             /* Prometheus text file written after each run; NULL: none */
 
         policy *policies;
         size_t n_policies;

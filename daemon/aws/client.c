@@ -16,7 +16,8 @@
  * skew is signed again once, with the offset AWS's Date header shows, which
  * the client keeps for every later request (retry.c has the rule and its
  * source; the clock_skew callback hears of each correction). Every attempt is reported to the
- * trace callback, which never sees a secret or a signature. Callbacks come
+ * trace callback, which never sees a secret or a signature, and counted in the
+ * client's aws_stats (stats.h) when it was given one. Callbacks come
  * only from the loop; cancel and free never call back.
  */
 #include <sys/random.h>
@@ -26,6 +27,7 @@
 #include "list.h"
 #include "retry.h"
 #include "sigv4.h"
+#include "stats.h"
 
 #define CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 #define IN_SET_RETRY(v) ((v) == RETRY_YES || (v) == RETRY_REFRESH_CREDENTIALS)
@@ -68,6 +70,7 @@ struct aws_client {
         void (*trace)(const aws_call_trace *t, void *userdata);
         void (*clock_skew)(const aws_clock_skew *s, void *userdata);
         void *trace_userdata;
+        aws_stats *stats;               /* borrowed, may be NULL */
 
         int64_t clock_offset;           /* seconds added to time(NULL) when signing */
         retry_quota quota;
@@ -152,6 +155,7 @@ static void trace(aws_call *call, long status, const char *code, const char *req
                   usec_t next_delay, const char *decision) {
         aws_client *c = call->client;
 
+        aws_stats_record(c->stats, c->service, aws_query_action(call->query), code, status, next_delay > 0);
         if (!c->trace)
                 return;
         c->trace(&(aws_call_trace) {
@@ -482,6 +486,7 @@ int aws_client_new(http_client *http, creds_provider *creds, const aws_client_op
         c->trace = o->trace;
         c->clock_skew = o->clock_skew;
         c->trace_userdata = o->trace_userdata;
+        c->stats = o->stats;
         retry_quota_init(&c->quota, RETRY_QUOTA_INITIAL);
         if (getrandom(&c->random_state, sizeof(c->random_state), GRND_NONBLOCK) != sizeof(c->random_state))
                 c->random_state = now_usec(CLOCK_REALTIME) ^ ((uint64_t) getpid() << 32);

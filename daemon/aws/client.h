@@ -21,6 +21,7 @@
 #include "http.h"
 #include "pace.h"
 #include "query.h"
+#include "stats.h"
 
 typedef struct aws_client aws_client;
 typedef struct aws_call aws_call;
@@ -66,6 +67,7 @@ typedef struct aws_client_options {
         void (*trace)(const aws_call_trace *t, void *userdata);
         void (*clock_skew)(const aws_clock_skew *s, void *userdata);  /* may be NULL */
         void *trace_userdata;           /* for trace and clock_skew */
+        aws_stats *stats;               /* may be NULL; borrowed: must outlive the client */
 } aws_client_options;
 
 /* creds is borrowed and must outlive the client. An http:// endpoint_url is allowed (tests); callers warn. */

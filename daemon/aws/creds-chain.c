@@ -218,6 +218,42 @@ static int chain_systemd(creds_provider *p, aws_credentials **ret, const char **
         return r;
 }
 
+/* The configuration's credentials_file, which the service receives through LoadCredential=
+ * (chain_systemd) and a command run as root reads here. A file that exists but cannot be
+ * read stops the chain, as one named explicitly and missing does: a silent fall back to
+ * another identity would hide the mistake. */
+static int chain_credentials_file(creds_provider *p, aws_credentials **ret, const char **ret_source, aws_error *err) {
+        const char *path = p->chain.credentials_file, *from;
+        const char *sections[] = { chain_profile(p, &from), NULL };
+        _cleanup_(erase_and_freep) char *text = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!path)
+                return 0;
+        r = read_small_file(path, &text, &size);
+        if (r == -ENOENT && !p->chain.credentials_file_named) {
+                chain_note(p, "no %s", path);
+                return 0;
+        }
+        if (r == -EACCES || r == -EPERM) {
+                aws_error_setf(err, "credentials_file '%s' is not readable by this user (%s); run as root, "
+                               "or under systemd pass it with LoadCredential=aws-credentials:%s",
+                               path, strerror(-r), path);
+                return r;
+        }
+        if (r < 0) {
+                aws_error_setf(err, "credentials_file '%s' cannot be read: %s", path,
+                               r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                return r;
+        }
+        text = mfree(text);
+        r = chain_ini_file(p, path, path, sections, ret, err);
+        if (r > 0)
+                *ret_source = "credentials-file";
+        return r;
+}
+
 /* "~/x" as botocore's os.path.expanduser() does it: with $HOME, or not at all. */
 static int expand_home(const char *path, const char *home, char **ret) {
         if (path[0] == '~' && (path[1] == '/' || path[1] == 0)) {
@@ -425,6 +461,7 @@ static void chain_resolve(creds_provider *p) {
                 chain_explicit,
                 chain_environment,
                 chain_systemd,
+                chain_credentials_file,
                 chain_shared_files,
         };
 
@@ -459,6 +496,7 @@ static void chain_done(creds_provider *p) {
         erase_and_free(p->chain.secret_access_key);
         erase_and_free(p->chain.session_token);
         free(p->chain.profile);
+        free(p->chain.credentials_file);
         strbuf_done(&p->chain.tried);
 }
 
@@ -496,8 +534,10 @@ int creds_provider_new_chain(http_client *http, const creds_options *o, creds_pr
         if (strdup_or_null(isempty(o->access_key_id) ? NULL : o->access_key_id, &p->chain.access_key_id) < 0 ||
             strdup_or_null(isempty(o->secret_access_key) ? NULL : o->secret_access_key, &p->chain.secret_access_key) < 0 ||
             strdup_or_null(isempty(o->session_token) ? NULL : o->session_token, &p->chain.session_token) < 0 ||
-            strdup_or_null(isempty(o->profile) ? NULL : o->profile, &p->chain.profile) < 0)
+            strdup_or_null(isempty(o->profile) ? NULL : o->profile, &p->chain.profile) < 0 ||
+            strdup_or_null(isempty(o->credentials_file) ? NULL : o->credentials_file, &p->chain.credentials_file) < 0)
                 return -ENOMEM;
+        p->chain.credentials_file_named = o->credentials_file_named;
 
         *ret = TAKE_PTR(p);
         return 0;

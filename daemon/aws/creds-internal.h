@@ -59,7 +59,8 @@ struct creds_provider {
 
         struct {
                 http_client *http;      /* borrowed; NULL: no IMDS */
-                char *access_key_id, *secret_access_key, *session_token, *profile;
+                char *access_key_id, *secret_access_key, *session_token, *profile, *credentials_file;
+                bool credentials_file_named;
                 strbuf tried;           /* "not configured, AWS_ACCESS_KEY_ID unset, ..." */
         } chain;
 

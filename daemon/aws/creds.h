@@ -3,7 +3,8 @@
  * Where the AWS keys come from, tried in this order, the first that has keys
  * wins: explicit configuration; AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY
  * (/AWS_SESSION_TOKEN); systemd credentials ($CREDENTIALS_DIRECTORY/aws-credentials,
- * shared-credentials format, for LoadCredential=); the shared files
+ * shared-credentials format, for LoadCredential=); the configuration's
+ * credentials_file, read directly (the command line as root); the shared files
  * (~/.aws/credentials, ~/.aws/config with [profile x], AWS_PROFILE,
  * AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE); IMDSv2. Temporary credentials
  * are refreshed before they expire. An AssumeRole provider stacks on any other.
@@ -26,6 +27,10 @@ typedef struct creds_options {
         const char *secret_access_key;
         const char *session_token;
         const char *profile;            /* NULL: $AWS_PROFILE, else "default" */
+        const char *credentials_file;   /* a shared-credentials file of the configuration (NULL: none),
+                                         * read after $CREDENTIALS_DIRECTORY/aws-credentials, which is
+                                         * the same file passed in by LoadCredential= under systemd */
+        bool credentials_file_named;    /* named explicitly: missing or unreadable is an error */
 } creds_options;
 
 /*
@@ -82,7 +87,7 @@ sd_event *creds_provider_get_event(const creds_provider *p);
 /* Forget cached credentials (after AuthFailure or ExpiredToken), so the next get resolves anew. */
 void creds_provider_invalidate(creds_provider *p);
 
-/* The source of the last credentials: "explicit", "environment", "systemd-credentials",
+/* The source of the last credentials: "explicit", "environment", "systemd-credentials", "credentials-file",
  * "shared-credentials-file", "shared-config-file", "imds", "assume-role"; NULL before the first. */
 const char *creds_provider_source(const creds_provider *p);
 

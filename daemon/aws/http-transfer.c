@@ -8,6 +8,7 @@
  * http.c schedules transfers on the loop; this file never sees the multi
  * handle or sd-event. Nothing here logs.
  */
+#include <stdio.h>
 #include <strings.h>
 
 #include "http-transfer.h"
@@ -261,6 +262,20 @@ void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret)
                 }
         } else if (t->too_big || code == CURLE_FILESIZE_EXCEEDED) {
                 http_response_fail(-EFBIG, "Response larger than the allowed maximum", ret);
+                ret->status = status;
+        } else if (code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_RESOLVE_PROXY) {
+                /* -EHOSTUNREACH only classifies it (transient, retried): strerror()'s "No route
+                 * to host" would send an operator to the routing table, not to DNS. */
+                const char *prefix = code == CURLE_COULDNT_RESOLVE_PROXY ? "Could not resolve proxy: " :
+                                                                          "Could not resolve host: ";
+                const char *host = startswith(t->errbuf, prefix) ? t->errbuf + strlen(prefix) : NULL;
+                _cleanup_(freep) char *message = NULL;
+
+                if (asprintf(&message, "the %s name '%s' could not be resolved (DNS)",
+                             code == CURLE_COULDNT_RESOLVE_PROXY ? "proxy's host" : "host",
+                             host ?: "?") < 0)
+                        message = NULL;
+                http_response_fail(-EHOSTUNREACH, message ?: "a host name could not be resolved (DNS)", ret);
                 ret->status = status;
         } else {
                 http_response_fail(transfer_errno(t, code), t->errbuf[0] ? t->errbuf : curl_easy_strerror(code), ret);

@@ -21,6 +21,7 @@
 #define MESSAGE_IMAGE_FAILED         "19cf97129ba245de8fb8776f36cc278c"
 #define MESSAGE_IMAGE_FUTURE_SLOT    "b534bda9173f4724aafcda365cd8a940"
 #define MESSAGE_IMAGE_PROTECTED      "d13b28eddfb34a85b065381cb087f642"
+#define MESSAGE_NO_TARGETS           "5329304a4946492db448b2b4eb35c54c"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

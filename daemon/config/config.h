@@ -3,9 +3,10 @@
  * Loading the configuration: the global file amirotd.yaml and every *.yaml
  * file of the policies directory, parsed with libyaml into the plain structs
  * of policy.h. Every problem found is collected as a diagnostic with file,
- * line and column, so that one `amirotd check` shows them all; a load with any
- * error yields no configuration at all (the daemon keeps its old one). Pure
- * apart from reading the files: nothing here logs.
+ * line and column, so that one `amirotd check` shows them all. config_load()
+ * yields no configuration at all on any error; config_load_keep_valid(), the
+ * service's, leaves out only the policy files with errors. Pure apart from
+ * reading the files: nothing here logs.
  */
 #pragma once
 
@@ -51,6 +52,15 @@ typedef struct config_diagnostics {
 void config_diagnostics_done(config_diagnostics *d);
 /* One line each: "FILE:LINE:COL: error: MESSAGE" (or "FILE: error: ..." for a whole file). */
 void config_diagnostics_print(const config_diagnostics *d, FILE *f);
+/* "FILE:LINE:COL" of the first error, with " and N other file(s)" when more files have one:
+ * what the service's status line shows. NULL: no error (or out of memory). Caller frees. */
+char *config_diagnostics_where(const config_diagnostics *d);
+/* Whether d has an error in file (a policy file config_load_keep_valid() left out). */
+bool config_diagnostics_file_failed(const config_diagnostics *d, const char *file);
+/* One diagnostic as the logs say it, the severity being the log level: "FILE:LINE:COL: MESSAGE",
+ * "FILE: MESSAGE" for a whole file, or "MESSAGE". The command line and the service log
+ * each diagnostic with this text, so that a warning reads the same from both. 0 or -ENOMEM. */
+int config_diagnostic_format(const config_diagnostic *x, char **ret);
 
 /*
  * Reads main_path (NULL: CONFIG_DEFAULT_PATH, which may be missing: then every
@@ -65,6 +75,16 @@ void config_diagnostics_print(const config_diagnostics *d, FILE *f);
  */
 int config_load(const char *main_path, const char *policies_dir_override,
                 config **ret, config_diagnostics *ret_diagnostics);
+
+/*
+ * The service's load: like config_load(), but a policy file with an error is left out
+ * (every policy it defines, including those of a duplicate name) and the others are
+ * kept: returns 0 with ret_diagnostics->n_errors > 0, the errors naming the files left
+ * out. An error in the global file or the policies directory itself, or more problems
+ * than CONFIG_MAX_DIAGNOSTICS, still returns -EINVAL and no configuration.
+ */
+int config_load_keep_valid(const char *main_path, const char *policies_dir_override,
+                           config **ret, config_diagnostics *ret_diagnostics);
 
 /*
  * The same from memory, for tests and fuzzers: global_yaml (NULL: none) named

@@ -44,6 +44,55 @@ void config_diagnostics_print(const config_diagnostics *d, FILE *f) {
         }
 }
 
+char *config_diagnostics_where(const config_diagnostics *d) {
+        const config_diagnostic *first = NULL;
+        size_t others = 0;
+        char *s = NULL;
+        int r;
+
+        for (size_t i = 0; i < d->n; i++) {
+                const config_diagnostic *e = &d->items[i];
+                bool seen = false;
+
+                if (e->severity != CONFIG_SEVERITY_ERROR)
+                        continue;
+                if (!first) {
+                        first = e;
+                        continue;
+                }
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen = d->items[j].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[j].file, e->file);
+                others += !seen;
+        }
+        if (!first)
+                return NULL;
+        if (others == 0)
+                r = asprintf(&s, "%s:%u:%u", first->file ?: "(configuration)", first->line, first->column);
+        else
+                r = asprintf(&s, "%s:%u:%u and %zu other file%s", first->file ?: "(configuration)",
+                             first->line, first->column, others, others == 1 ? "" : "s");
+        return r < 0 ? NULL : s;
+}
+
+bool config_diagnostics_file_failed(const config_diagnostics *d, const char *file) {
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].severity == CONFIG_SEVERITY_ERROR && streq_ptr(d->items[i].file, file))
+                        return true;
+        return false;
+}
+
+int config_diagnostic_format(const config_diagnostic *x, char **ret) {
+        int r;
+
+        if (x->file && x->line > 0)
+                r = asprintf(ret, "%s:%u:%u: %s", x->file, x->line, x->column, x->message);
+        else if (x->file)
+                r = asprintf(ret, "%s: %s", x->file, x->message);
+        else
+                r = asprintf(ret, "%s", x->message);
+        return r < 0 ? -ENOMEM : 0;
+}
+
 static void count(config_diagnostics *d, config_severity s) {
         if (s == CONFIG_SEVERITY_ERROR)
                 d->n_errors++;

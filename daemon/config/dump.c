@@ -160,13 +160,15 @@ int config_dump(FILE *f, const config *c) {
         put_str(f, "\nsts_endpoint_url: ", c->sts_endpoint_url);
 
         fputs("\npacing:\n", f);
-        for (int i = 0; i < _PACE_CATEGORY_MAX; i++)
+        for (int i = 0; config_pacing_key(i); i++)
                 fprintf(f, "  %s: {capacity: %g, refill: %g}\n", config_pacing_key(i),
                         c->pacing[i].capacity, c->pacing[i].refill_per_sec);
         fprintf(f, "max_in_flight: %u\nlog_level: %s\ndry_run: %s",
                 c->max_in_flight, config_log_level_to_string(c->log_level) ?: "info",
                 c->dry_run ? "true" : "false");
         put_str(f, "\npolicies_dir: ", c->policies_dir);
+        put_str(f, "\nmetrics_file: ", c->metrics_file);
+        put_str(f, "\ncredentials_file: ", c->credentials_file);
         put_duration(f, "\npoll_initial: ", c->poll_initial);
         put_duration(f, "\npoll_max: ", c->poll_max);
         put_duration(f, "\nspread: ", c->spread);

@@ -18,15 +18,19 @@
 #define DEFAULT_POLL_MAX 300
 #define DEFAULT_SPREAD 600
 
-/* The names of the `pacing` keys. */
-static const char *const pacing_keys[_PACE_CATEGORY_MAX + 1] = {
+/* The `pacing` keys: the buckets that amirotd's calls draw from. Tags are applied at
+ * creation (CreateImage's TagSpecifications); CopyImage and ModifyImageAttribute belong
+ * to features not built yet: aws/pace.c paces them, but no key offers a bucket that
+ * nothing uses. NULL-terminated, for the suggestions of an unknown key. */
+static const char *const pacing_keys[] = {
         [PACE_DESCRIBE] = "describe",
         [PACE_MUTATING] = "mutating",
         [PACE_DELETE] = "delete",
-        [PACE_CREATE_TAGS] = "create_tags",
-        [PACE_COPY_IMAGE] = "copy_image",
-        [PACE_MODIFY_ATTRIBUTE] = "modify_attribute",
+        NULL
 };
+
+/* The categories of pace.h that no feature uses yet: accepted with a warning. */
+static const char *const pacing_unused_keys[] = { "create_tags", "copy_image", "modify_attribute", NULL };
 
 static const struct { const char *name; int priority; } log_levels[] = {
         { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
@@ -41,7 +45,7 @@ const char *config_log_level_to_string(int priority) {
 }
 
 const char *config_pacing_key(pace_category c) {
-        return c >= 0 && c < _PACE_CATEGORY_MAX ? pacing_keys[c] : NULL;
+        return c >= 0 && c < (int) ELEMENTSOF(pacing_keys) - 1 ? pacing_keys[c] : NULL;
 }
 
 int config_global_defaults(config *c) {
@@ -134,11 +138,20 @@ static int parse_pacing(loader *l, const cnode *n) {
         for (size_t i = 0; i < n_e; i++) {
                 _cleanup_(freep) centry *b = NULL;
                 pace_bucket_config *cfg = NULL;
+                bool unused = false;
                 size_t n_b = 0;
 
-                for (int c = 0; c < _PACE_CATEGORY_MAX; c++)
+                for (int c = 0; pacing_keys[c]; c++)
                         if (streq(e[i].key->value, pacing_keys[c]))
                                 cfg = &l->config->pacing[c];
+                for (size_t u = 0; !cfg && pacing_unused_keys[u]; u++)
+                        if (streq(e[i].key->value, pacing_unused_keys[u]))
+                                unused = true;
+                if (unused) {
+                        loader_warning(l, e[i].key, "no call of amirotd draws from the '%s' bucket, ignoring",
+                                       e[i].key->value);
+                        continue;
+                }
                 if (!cfg) {
                         cvalue_unknown(l, e[i].key, "category", "'pacing'", pacing_keys);
                         continue;
@@ -193,7 +206,8 @@ static int parse_credentials(loader *l, const cnode *n) {
 static const char *const global_keys[] = {
         "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
         "use_fips_endpoint", "use_dualstack_endpoint",
-        "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir", NULL
+        "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir",
+        "metrics_file", "credentials_file", NULL
 };
 
 static int parse_region(loader *l, const cnode *n) {
@@ -225,9 +239,24 @@ static void parse_log_level(loader *l, const cnode *n) {
                 cvalue_unknown(l, n, "log level", "'log_level' (debug, info, notice, warning, err)", names);
 }
 
+/* For node_exporter's textfile collector, which reads *.prom files of one directory. */
+static void parse_metrics_file(loader *l, const cnode *n) {
+        config *c = l->config;
+        size_t len;
+
+        if (cvalue_string(l, n, "metrics_file", &c->metrics_file) < 0)
+                return;
+        len = strlen(c->metrics_file);
+        if (len == 0 || c->metrics_file[0] != '/' || c->metrics_file[len - 1] == '/')
+                loader_error(l, n, "'metrics_file' is an absolute file name, got '%s'", c->metrics_file);
+        else if (len < 6 || !streq(c->metrics_file + len - 5, ".prom"))
+                loader_error(l, n, "'metrics_file' ends in .prom (node_exporter's textfile collector reads "
+                             "no other files), got '%s'", c->metrics_file);
+}
+
 /* The keys that other keys are checked against once all are read. */
 typedef struct global_seen {
-        const cnode *credentials, *profile, *poll_initial;
+        const cnode *credentials, *profile, *poll_initial, *credentials_file;
 } global_seen;
 
 static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
@@ -276,6 +305,12 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
         }
         else if (streq(k, "policies_dir"))
                 (void) cvalue_string(l, val, k, &c->policies_dir);
+        else if (streq(k, "metrics_file"))
+                parse_metrics_file(l, val);
+        else if (streq(k, "credentials_file")) {
+                seen->credentials_file = val;
+                (void) cvalue_string(l, val, k, &c->credentials_file);
+        }
         else
                 cvalue_unknown(l, e->key, "key", "the global file", global_keys);
 }
@@ -303,6 +338,10 @@ int config_global_parse(loader *l, const cnode *root) {
         }
         if (seen.profile && seen.credentials && c->profile && c->access_key_id)
                 loader_error(l, seen.profile, "'profile' and 'credentials' exclude each other");
+        if (seen.credentials_file && seen.credentials && c->access_key_id)
+                loader_error(l, seen.credentials_file, "'credentials_file' and 'credentials' exclude each other");
+        if (c->credentials_file && isempty(c->credentials_file))
+                loader_error(l, seen.credentials_file, "'credentials_file' is empty");
         if (c->poll_initial > c->poll_max)
                 loader_error(l, seen.poll_initial ? seen.poll_initial : root, "'poll_initial' is longer than 'poll_max'");
         return 0;

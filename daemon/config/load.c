@@ -4,8 +4,10 @@
  * turns each file into a positioned tree (yaml.c), hands the global file to
  * global.c and each policy to policy.c, then checks what spans files (unique
  * policy names). Diagnostics are collected (diag.c), never logged: the caller
- * prints them (`amirotd check`) or logs them (reload), and any error means no
- * configuration, so a bad edit never replaces a good running set.
+ * prints them (`amirotd check`) or logs them (the service). For `check` and the
+ * one-shot commands any error means no configuration; the service loads with
+ * keep_valid, which leaves out only the policy files that have an error, so
+ * that one broken file does not stop every other policy.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,6 +38,8 @@ config *config_free(config *c) {
         }
         free(c->endpoints);
         free(c->policies_dir);
+        free(c->metrics_file);
+        free(c->credentials_file);
         free(c->sts_endpoint_url);
         strv_free(c->files);
         return mfree(c);
@@ -308,6 +312,7 @@ typedef struct load_source {
         const size_t *policy_size;
         size_t n_policy;
         bool memory;
+        bool keep_valid;                /* drop the policy files with errors, keep the rest */
 } load_source;
 
 static void load_from_memory(loader *l, const load_source *src) {
@@ -350,6 +355,19 @@ static int policies_dir_path(const load_source *src, const char *main_path, cons
         return 0;
 }
 
+/* `credentials_file`, relative to the global file's directory; by default aws-credentials
+ * beside the global file (/etc/amirotd/aws-credentials, which the unit passes in with
+ * LoadCredential=). */
+static int credentials_file_path(const char *main_path, const char *key, char **ret) {
+        _cleanup_(freep) char *dir_copy = strdup(main_path);
+
+        if (!dir_copy)
+                return -ENOMEM;
+        if (key && key[0] == '/')
+                return strdup_or_null(key, ret);
+        return asprintf(ret, "%s/%s", dirname(dir_copy), key ?: "aws-credentials") < 0 ? -ENOMEM : 0;
+}
+
 static void load_from_files(loader *l, const load_source *src) {
         _cleanup_(freep) char *data = NULL, *dir = NULL;
         const char *path = src->main_path ? src->main_path : CONFIG_DEFAULT_PATH;
@@ -369,6 +387,13 @@ static void load_from_files(loader *l, const load_source *src) {
         }
         free(c->policies_dir);
         c->policies_dir = TAKE_PTR(dir);
+        c->credentials_file_named = c->credentials_file;
+        if (credentials_file_path(path, c->credentials_file, &dir) < 0) {
+                l->oom = -ENOMEM;
+                return;
+        }
+        free(c->credentials_file);
+        c->credentials_file = TAKE_PTR(dir);
 
         if (!l->oom)
                 (void) load_policies_dir(l, c->policies_dir, dir_explicit);
@@ -377,6 +402,39 @@ static void load_from_files(loader *l, const load_source *src) {
                 l->file_index = 1;
                 loader_diag_at(l, 0, 0, CONFIG_SEVERITY_WARNING, "no policies, nothing to do");
         }
+}
+
+/*
+ * keep_valid: the policies of every policy file with an error are left out, the rest
+ * kept. An error in the global file (index 0), in the policies directory itself (1),
+ * or past the diagnostics cap, leaves nothing to trust: -EINVAL. Runs before
+ * loader_diagnostics_finish(), while diag_file_index still matches the items.
+ */
+static int drop_broken_files(loader *l) {
+        config *c = l->config;
+        const config_diagnostics *d = l->diag;
+        size_t n = 0;
+
+        if (l->truncated)
+                return -EINVAL;
+        for (size_t i = 0; i < d->n; i++)
+                if (d->items[i].severity == CONFIG_SEVERITY_ERROR && l->diag_file_index[i] < 2)
+                        return -EINVAL;
+        for (size_t i = 0; i < c->n_policies; i++) {
+                bool broken = false;
+
+                for (size_t j = 0; j < d->n && !broken; j++)
+                        broken = d->items[j].severity == CONFIG_SEVERITY_ERROR &&
+                                 l->diag_file_index[j] == l->policy_file[i];
+                if (broken) {
+                        policy_done(&c->policies[i]);
+                        continue;
+                }
+                l->policy_file[n] = l->policy_file[i];
+                c->policies[n++] = c->policies[i];
+        }
+        c->n_policies = n;
+        return 0;
 }
 
 static int load(const load_source *src, config **ret, config_diagnostics *ret_diagnostics) {
@@ -404,6 +462,10 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
 
         if (!l.oom)
                 check_unique_names(&l);
+        if (!l.oom && src->keep_valid && d->n_errors > 0)
+                r = drop_broken_files(&l);
+        else
+                r = d->n_errors > 0 ? -EINVAL : 0;
         if (!l.oom)
                 loader_diagnostics_finish(&l);
         loader_diagnostics_done(&l);
@@ -416,8 +478,8 @@ static int load(const load_source *src, config **ret, config_diagnostics *ret_di
                 config_diagnostics_done(d);
                 return -ENOMEM;
         }
-        if (d->n_errors > 0)
-                return -EINVAL;
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -428,6 +490,16 @@ int config_load(const char *main_path, const char *policies_dir_override,
                 .main_path = main_path,
                 .main_explicit = main_path != NULL,
                 .policies_dir_override = policies_dir_override,
+        }, ret, ret_diagnostics);
+}
+
+int config_load_keep_valid(const char *main_path, const char *policies_dir_override,
+                            config **ret, config_diagnostics *ret_diagnostics) {
+        return load(&(load_source) {
+                .main_path = main_path,
+                .main_explicit = main_path != NULL,
+                .policies_dir_override = policies_dir_override,
+                .keep_valid = true,
         }, ret, ret_diagnostics);
 }
 

@@ -33,6 +33,7 @@ struct aws_pool {
         size_t n_entries;
         char **warned;                  /* endpoints already warned about */
         int64_t warned_clock_offset;    /* the clock skew last reported, in seconds */
+        aws_stats *stats;               /* borrowed; may be NULL */
 };
 
 static void trace_call(const aws_call_trace *t, void *userdata) {
@@ -96,6 +97,8 @@ int aws_pool_new(sd_event *event, const config *c, aws_pool **ret) {
                 .secret_access_key = c->secret_access_key,
                 .session_token = c->session_token,
                 .profile = c->profile,
+                .credentials_file = c->credentials_file,
+                .credentials_file_named = c->credentials_file_named,
         };
         r = creds_provider_new_chain(p->http, &co, &p->creds);
         if (r < 0)
@@ -124,6 +127,10 @@ aws_pool *aws_pool_free(aws_pool *p) {
         creds_provider_free(p->creds);
         http_client_free(p->http);
         return mfree(p);
+}
+
+void aws_pool_set_stats(aws_pool *p, aws_stats *s) {
+        p->stats = s;
 }
 
 creds_provider *aws_pool_creds(aws_pool *p) {
@@ -174,6 +181,7 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
                 .trace = trace_call,
                 .clock_skew = on_clock_skew,
                 .trace_userdata = p,
+                .stats = p->stats,
         };
 
         r = pacing_account(role_arn, &account);

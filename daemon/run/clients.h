@@ -21,5 +21,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pool *, aws_pool_free);
 /* The EC2 client for policy p in region; owned by the pool. */
 int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client **ret);
 
+/* The clients created from now on count their calls in s (borrowed; may be NULL). */
+void aws_pool_set_stats(aws_pool *p, aws_stats *s);
+
 creds_provider *aws_pool_creds(aws_pool *p);
 http_client *aws_pool_http(aws_pool *p);

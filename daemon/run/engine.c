@@ -10,17 +10,16 @@
 
 #include "run/engine.h"
 #include "run/exec.h"
+#include "run/targets.h"
 #include "base/log.h"
 
 #define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 
-/* EC2 answers FilterLimitExceeded past these: "The maximum number of filter values
- * specified on a single call is 200", "The maximum length for a filter value is 255
- * characters" (EC2's messages; the API reference states no number). Values are
- * counted over all filters of a call. */
+/* EC2 answers FilterLimitExceeded past this: "The maximum number of filter values
+ * specified on a single call is 200" (EC2's message; the API reference states no
+ * number). Values are counted over all filters of a call. */
 #define FILTER_VALUES_MAX 200
-#define FILTER_VALUE_MAX 255
 
 typedef enum run_step {
         STEP_DESCRIBE,                  /* instances, images and snapshots */
@@ -65,6 +64,8 @@ struct policy_run {
         describe describes[_DESCRIBE_KIND_MAX];
         unsigned describing;            /* describes outstanding */
         bool describe_failed;           /* then the run plans nothing more */
+        int snapshots_r;                /* DescribeSnapshots failed: logged once the others are in */
+        aws_error snapshots_error;
         ec2_op *poll;                   /* DescribeImages of the pending images, in flight */
         size_t poll_from, poll_next;    /* the chunk of pending[] in flight, and the next one */
         sd_event_source *timer;         /* poll of pending images */
@@ -103,6 +104,7 @@ static void run_continue(policy_run *run);
 
 void run_result_done(run_result *r) {
         plan_done(&r->plan);
+        free(r->error);
         *r = (run_result) {};
 }
 
@@ -151,6 +153,7 @@ policy_run *policy_run_free(policy_run *run) {
         ec2_image_list_done(&run->images);
         ec2_snapshot_list_done(&run->snapshots);
         free(run->region);
+        aws_error_done(&run->snapshots_error);
         sd_event_unref(run->event);
         return mfree(run);
 }
@@ -178,6 +181,20 @@ static int pending_add(policy_run *run, const char *image_id, const char *instan
 
 /* ---- Describe -------------------------------------------------------------------------- */
 
+/* Snapshots feed only the orphan sweep: without them (no ec2:DescribeSnapshots, throttled
+ * past the retries) the run sweeps nothing, and creates and retires as usual. */
+static void describes_done(policy_run *run) {
+        log_fields f = run_fields(run);
+
+        f.action = describe_table[DESCRIBE_SNAPSHOTS].action;
+        if (run->snapshots_r < 0 && !run->describe_failed)
+                exec_log_aws(LOG_WARNING, run->snapshots_r, &run->snapshots_error, &f,
+                             "cannot list snapshots, skipping the orphan sweep this run");
+        run->snapshots_r = 0;
+        aws_error_done(&run->snapshots_error);
+        run_continue(run);
+}
+
 static void memswap(void *a, void *b, size_t size) {
         unsigned char *x = a, *y = b;
 
@@ -190,31 +207,38 @@ static void memswap(void *a, void *b, size_t size) {
 }
 
 /* The answer replaces the run's list. The old list goes into the answer's place, where
- * ec2 frees it with the answer's remains when the callback returns. */
+ * ec2 frees it with the answer's remains when the callback returns. A cause that fails
+ * one describe (credentials, the network) fails all three: the first failure is logged,
+ * and the snapshots' only if the run could read the rest (describes_done()). */
 static void described(describe *d, int r, void *list, const aws_error *err) {
         policy_run *run = d->run;
+        log_fields f = run_fields(run);
 
         d->op = NULL;
+        f.action = describe_table[d->kind].action;
         if (r >= 0)
                 memswap((unsigned char *) run + describe_table[d->kind].offset, list, describe_table[d->kind].size);
         else if (d->kind == DESCRIBE_SNAPSHOTS) {
-                log_fields f = run_fields(run);
-
-                /* Snapshots feed only the orphan sweep: without them (no
-                 * ec2:DescribeSnapshots, throttled past the retries) the run sweeps
-                 * nothing, and creates and retires as usual. */
-                f.action = describe_table[d->kind].action;
-                exec_log_aws(LOG_WARNING, r, err, &f, "cannot list snapshots, skipping the orphan sweep this run");
-        } else {
-                log_fields f = run_fields(run);
-
-                f.action = describe_table[d->kind].action;
+                run->snapshots_r = r;
+                if (aws_error_set(&run->snapshots_error, err ? err->status : 0, err ? err->code : NULL,
+                                  err ? err->message : NULL, err ? err->request_id : NULL) < 0)
+                        run->snapshots_r = -ENOMEM;
+        } else if (run->describe_failed)
+                exec_log_aws(LOG_DEBUG, r, err, &f, "cannot read EC2's state either");
+        else {
                 exec_log_aws(LOG_ERR, r, err, &f, "cannot read EC2's state");
                 run_fail(run, r);
                 run->describe_failed = true;
+                free(run->result.error);
+                /* As exec_log_aws() says it: a local failure's message names the action already. */
+                if ((err && err->code ? asprintf(&run->result.error, "%s: %s%s%s", f.action, err->code,
+                                                 err->message ? ": " : "", err->message ?: "") :
+                                        asprintf(&run->result.error, "%s", err && err->message ? err->message :
+                                                 strerror(-r))) < 0)
+                        run->result.error = NULL;
         }
         if (--run->describing == 0)
-                run_continue(run);
+                describes_done(run);
 }
 
 /* The ec2 callbacks differ only in the list's type. */
@@ -239,48 +263,14 @@ static int describe_started(policy_run *run, int r) {
 
 /* Server-side filters narrow what EC2 sends; the planner checks everything again. */
 static int describe_instances(policy_run *run) {
-        const policy *p = run->policy;
+        _cleanup_(target_filters_done) target_filters f = {};
         describe *d = &run->describes[DESCRIBE_INSTANCES];
-        _cleanup_(freep) ec2_filter *filters = NULL;
-        _cleanup_(freep) char **values = NULL;          /* a NULL-terminated pair per tag */
-        _cleanup_(strv_freep) char **names = NULL, **states = NULL;
-        size_t n = 0;
         int r;
 
-        filters = calloc(p->n_tags + 1, sizeof(ec2_filter));
-        values = calloc(2 * p->n_tags + 1, sizeof(char *));
-        if (!filters || !values)
-                return -ENOMEM;
-        for (size_t i = 0; i < p->n_tags; i++) {
-                char *name;
-
-                /* A tag value may be 256 characters, a filter value 255: for a longer
-                 * one, narrow by the key only (the planner matches the value). */
-                if (p->tags[i].value && strlen(p->tags[i].value) <= FILTER_VALUE_MAX) {
-                        if (asprintf(&name, "tag:%s", p->tags[i].key) < 0)
-                                return -ENOMEM;
-                        values[2 * i] = p->tags[i].value;
-                } else {
-                        name = strdup("tag-key");
-                        if (!name)
-                                return -ENOMEM;
-                        values[2 * i] = p->tags[i].key;
-                }
-                r = strv_push(&names, name);
-                if (r < 0)
-                        return r;
-                filters[n++] = (ec2_filter) { .name = names[i], .values = &values[2 * i] };
-        }
-        for (int s = 0; s < _EC2_INSTANCE_STATE_MAX; s++)
-                if (p->states & (1u << s)) {
-                        r = strv_extend(&states, ec2_instance_state_to_string(s));
-                        if (r < 0)
-                                return r;
-                }
-        if (states)
-                filters[n++] = (ec2_filter) { .name = "instance-state-name", .values = states };
-
-        r = ec2_describe_instances(run->ec2, filters, n, on_instances, d, &d->op);
+        r = target_filters_build(run->policy, &f);
+        if (r < 0)
+                return r;
+        r = ec2_describe_instances(run->ec2, f.filters, f.n, on_instances, d, &d->op);
         return describe_started(run, r);
 }
 
@@ -550,6 +540,15 @@ static int run_first_plan(policy_run *run) {
         if (r < 0)
                 return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
                                 "policy '%s' in %s: cannot plan", run->policy->name, run->region);
+        run->result.no_targets = run->result.plan.n_targets == 0;
+        if (run->result.no_targets) {
+                _cleanup_(freep) char *what = NULL;
+
+                (void) target_describe(run->policy, &what);
+                log_full(run->options.no_targets_said ? LOG_DEBUG : LOG_WARNING, 0, MESSAGE_NO_TARGETS, &f,
+                         "policy '%s' in %s: no instance matches its targets (%s), so it creates nothing",
+                         run->policy->name, run->region, what ?: "?");
+        }
         /* Once a run, from the first plan: a clock that ran ahead made these. */
         for (size_t i = 0; i < run->result.plan.n_future; i++) {
                 const plan_future_image *g = &run->result.plan.future[i];
@@ -577,6 +576,7 @@ static int run_retire(policy_run *run) {
         if (r < 0)
                 return r;
         plan_keep_retirements(&run->retire_plan);
+        memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
         return exec_start(run->exec, &run->retire_plan);
 }

@@ -35,10 +35,12 @@ typedef struct engine_options {
         usec_t poll_max;                /* backoff cap; 0: 5 min */
         usec_t spread;                  /* creations start spread over this window, each instance
                                          * at a fixed offset (a hash of its id); 0: all at once */
+        bool no_targets_said;           /* a selection that matches nothing was warned about in this
+                                         * configuration generation: say it again at debug only */
 } engine_options;
 
 typedef struct run_result {
-        plan plan;                      /* the first plan of the run */
+        plan plan;                      /* the first plan of the run; images_after: the last plan's */
         unsigned created;               /* CreateImage accepted (or DryRunOperation) */
         unsigned existing;              /* InvalidAMIName.Duplicate: the slot's image was there */
         unsigned available;             /* waited for and available */
@@ -47,6 +49,8 @@ typedef struct run_result {
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned errors;                /* actions that failed */
+        bool no_targets;                /* the policy's tags and states select no instance here */
+        char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */
 } run_result;
 
 void run_result_done(run_result *r);

@@ -54,11 +54,14 @@ int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, co
 
         g.error_code = err ? err->code : NULL;
         g.request_id = err ? err->request_id : NULL;
+        /* A local failure's message says what failed ("no AWS credentials: ...", "the host name
+         * '...' could not be resolved"); its errno is a class for retries, not a reason to print. */
         return log_full(level, 0, level <= LOG_ERR ? MESSAGE_POLICY_RUN_FAILED : NULL, &g,
                         "policy '%s' in %s: %s: %s%s%s",
                         g.policy, g.region, what,
-                        err && err->code ? err->code : strerror(-r),
-                        err && err->message ? ": " : "", err && err->message ? err->message : "") ?: r;
+                        err && err->code ? err->code : err && err->message ? "" : strerror(-r),
+                        err && err->code && err->message ? ": " : "",
+                        err && err->message ? err->message : "") ?: r;
 }
 
 static void chains_free(executor *x) {

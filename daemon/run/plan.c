@@ -594,6 +594,18 @@ static int plan_instances(plan_ctx *c, const ec2_instance **selected, size_t n_s
         return 0;
 }
 
+static void count_images_after(plan *p, const managed_image *managed, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                p->images_after[managed[i].image->state]++;
+        for (size_t i = 0; i < p->n; i++)
+                if (p->actions[i].kind == PLAN_CREATE)
+                        p->images_after[EC2_IMAGE_PENDING]++;
+                else if (p->actions[i].kind == PLAN_RETIRE && p->actions[i].image_state >= 0 &&
+                         p->actions[i].image_state < _EC2_IMAGE_STATE_MAX &&
+                         p->images_after[p->actions[i].image_state] > 0)
+                        p->images_after[p->actions[i].image_state]--;
+}
+
 int plan_build(const plan_input *in, plan *ret) {
         _cleanup_(freep) const ec2_instance **selected = NULL;
         _cleanup_(freep) managed_image *managed = NULL;
@@ -634,12 +646,14 @@ int plan_build(const plan_input *in, plan *ret) {
         if (!slot_id_format(slot_start, c.slot))
                 return -ERANGE;
 
+        p.n_targets = n_selected;
         r = plan_instances(&c, selected, n_selected, managed, n_managed);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);
         if (r < 0)
                 return r;
+        count_images_after(&p, managed, n_managed);
 
         *ret = p;
         p = (plan) {};

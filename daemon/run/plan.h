@@ -78,6 +78,10 @@ typedef struct plan {
         size_t n;
         plan_future_image *future;      /* not actions: nothing is done to them */
         size_t n_future;
+        /* This policy's images in the region by state once the plan is carried out: those
+         * described, without the retired ones, with the created ones pending (for metrics) */
+        unsigned images_after[_EC2_IMAGE_STATE_MAX];
+        size_t n_targets;               /* instances the policy selects (tags, exclude_tags, states) */
 } plan;
 
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */

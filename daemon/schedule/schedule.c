@@ -34,9 +34,12 @@
  * ranges), 7 as Sunday, and the macros @yearly @annually @monthly @weekly
  * @daily @midnight @hourly. When both day fields are restricted (neither
  * starts with '*'), a day matches if either matches; otherwise both must. Each
- * firing starts a slot at second 0 of its minute. A local time the clocks skip
- * does not fire; a local time they show twice fires once, at its first
- * occurrence. An expression that can never fire ("0 0 30 2 *") is rejected.
+ * firing starts a slot at second 0 of its minute. Across daylight saving time
+ * the rule of `every` holds: a firing the clocks skip starts when they jump
+ * (Vixie cron, too, runs a job whose time was skipped right after the change;
+ * firings that fall together are one slot), and a local time they show twice
+ * fires once, at its first occurrence. An expression that can never fire
+ * ("0 0 30 2 *") is rejected.
  *
  * This file holds the slot rules; cron.c parses and searches cron
  * expressions, zone.c turns wall times into instants over the zone data
@@ -127,21 +130,18 @@ static int schedule_find_wall(const schedule *s, zone *z, int64_t t, int64_t *re
         return ret_next ? zone_first_at_or_after(z, w + every, ret_next) : 0;
 }
 
-/* The nearest cron firing that the clock shows, searching from wall time x: the last one <= x,
- * or the first one > x. Firings in a gap do not exist; the others start at their first occurrence. */
+/* The nearest cron firing from wall time x: the last one <= x, or the first one > x; it starts
+ * at the first instant the clock reads its wall time or later, as every slot does. A firing the
+ * clocks skip thus starts when they jump; several skipped ones, and a firing at the jump's own
+ * wall time, are one slot. */
 static int schedule_cron_firing(const schedule *s, zone *z, int64_t x, bool forward, int64_t *ret) {
-        int64_t w, c[3];
+        int64_t w;
         int r;
 
-        for (;; x = forward ? w : w - 1) {
-                r = forward ? cron_next_wall(&s->cron, x, &w) : cron_prev_wall(&s->cron, x, &w);
-                if (r < 0)
-                        return r;
-                if (zone_occurrences(z, w, c) > 0) {
-                        *ret = c[0];
-                        return 0;
-                }
-        }
+        r = forward ? cron_next_wall(&s->cron, x, &w) : cron_prev_wall(&s->cron, x, &w);
+        if (r < 0)
+                return r;
+        return zone_first_at_or_after(z, w, ret);
 }
 
 static int schedule_find_cron(const schedule *s, zone *z, int64_t t, int64_t *ret_slot, int64_t *ret_next) {

@@ -3,7 +3,8 @@
 # Five instances, one policy from config/, five daily slots run with `amirotd once`,
 # then `amirotd list` shows three generations kept and the older ones retired with
 # their snapshots; then the service itself runs a few short slots. Everything runs
-# on this machine; nothing reaches AWS.
+# on this machine; nothing reaches AWS. About half a minute once built: every wait
+# is announced with its length, and every setting the demo changes is shown.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -20,7 +21,14 @@ trap cleanup EXIT
 
 if [ -t 1 ]; then bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'; else bold= dim= off=; fi
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$off"; }
-show() { printf '%s$ %s%s\n' "$dim" "$*" "$off"; "$@"; }
+# Shows the command as an operator would type it ("a" and "quiet" are the demo's wrappers).
+show() {
+        local cmd="$*"
+        cmd=${cmd#quiet }
+        [ "${cmd#a }" != "$cmd" ] && cmd="amirotd ${cmd#a }"
+        printf '%s$ %s%s\n' "$dim" "$cmd" "$off"
+        "$@"
+}
 
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
@@ -29,7 +37,8 @@ export AWS_EC2_METADATA_DISABLED=true AWS_PAGER= AWS_CONFIG_FILE=/dev/null AWS_S
 
 step "1. Start the EC2 simulator (tests/ec2sim): EC2's API, signatures checked, state in memory"
 mkfifo "$work/url"
-$PY tests/ec2sim/ec2sim --port 0 --pending-seconds 20 >"$work/url" 2>"$work/ec2sim.log" &
+# New images stay "pending" for 2 s here (on EC2: minutes, growing with the volumes).
+$PY tests/ec2sim/ec2sim --port 0 --pending-seconds 2 >"$work/url" 2>"$work/ec2sim.log" &
 sim_pid=$!
 read -r line <"$work/url"
 url=${line##* }
@@ -51,48 +60,66 @@ show /usr/bin/aws ec2 describe-instances --endpoint-url "$url" --output table \
 step "3. The example configuration from config/, pointed at the simulator, keeping 3 generations"
 mkdir -p "$work/etc/policies.d"
 cp config/amirotd.yaml "$work/etc/"
-printf 'endpoint_url: %s\npoll_initial: 1s\npoll_max: 2s\n' "$url" >>"$work/etc/amirotd.yaml"
+printf '\n# Added by the demo, each unlike its default (amirotd.yaml(5)):\n' >>"$work/etc/amirotd.yaml"
+printf 'endpoint_url: %s   # the simulator, not AWS\n' "$url" >>"$work/etc/amirotd.yaml"
+printf 'poll_initial: 1s   # first look at a new image (default 15s)\n' >>"$work/etc/amirotd.yaml"
+printf 'poll_max: 2s       # longest wait between looks (default 5m)\n' >>"$work/etc/amirotd.yaml"
 sed 's/^  count: 7$/  count: 3/' config/policies.d/web.yaml >"$work/etc/policies.d/web.yaml"
-show grep -v '^#' "$work/etc/policies.d/web.yaml"
-# The simulator speaks plain HTTP, which amirotd rightly warns about once per command.
-a() { "$AMIROTD" -c "$work/etc/amirotd.yaml" "$@" 2> >(grep -v 'is plain HTTP' >&2); }
+show cat "$work/etc/amirotd.yaml" "$work/etc/policies.d/web.yaml"
+echo "${dim}(config/policies.d/web.yaml with count 7 -> 3. Credentials: the environment's"
+echo " AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the simulator's test key)${off}"
+a() { "$AMIROTD" -c "$work/etc/amirotd.yaml" "$@"; }
+# The simulator speaks plain HTTP, which amirotd rightly warns about in every command:
+# shown once in step 4, then left out.
+quiet() { "$@" 2> >(grep --line-buffered -v 'is plain HTTP' >&2); }
 
 step "4. amirotd check: every file validated, a summary of each policy"
 show a check --now=2030-01-01T03:10:00Z
 
-step "5. amirotd plan: what the first run would do (nothing is changed)"
-show a plan --now=2030-01-01T03:10:00Z
+echo "${dim}(the demo leaves out that plain-HTTP warning from here on)${off}"
 
-step "6. Five daily slots, one 'amirotd once' each (the simulator's clock moves with them)"
+step "5. amirotd plan: what the first run would do (nothing is changed)"
+show quiet a plan --now=2030-01-01T03:10:00Z
+
+step "6. amirotd once --dry-run: EC2 checks every permission a run needs (nothing is changed)"
+show quiet a once --dry-run --now=2030-01-01T03:10:00Z
+
+step "7. Five daily slots, one 'amirotd once' each (the simulator's clock moves with them)"
+echo "Each run creates the slot's images, waits about 3 s until they are available, then"
+echo "retires what they push out of the 3 kept. Its log lines, as they come:"
 for day in 1 2 3 4 5; do
         now=$(printf '2030-01-%02dT03:10:00Z' "$day")
         curl -sf -X POST "$url/_sim/clock" -d "{\"set\": \"$now\"}" >/dev/null
-        printf '%sday %d%s\n' "$bold" "$day" "$off"
-        a once --now="$now" 2>&1 | grep -E "^(policy|error|warning)" | sed 's/ (policy=.*)$//; s/^/  /'
+        printf '%sday %d%s  %s$ amirotd once --now=%s%s\n' "$bold" "$day" "$off" "$dim" "$now" "$off"
+        a once --now="$now" 2>&1 | grep --line-buffered -v 'is plain HTTP' |
+                grep --line-buffered -E "creating|is available|retired|^(policy|error|warning)" |
+                sed -u 's/ (policy=[^)]*)$//; s/^/  /'
 done
 
-step "7. amirotd list: three available generations per web server, none for the others"
-show a list --now=2030-01-05T03:10:00Z
+step "8. amirotd list: three available generations per web server, none for the others"
+show quiet a list --now=2030-01-05T03:10:00Z
 
-step "8. The retired images' snapshots are gone too"
+step "9. The retired images' snapshots are gone too"
 snaps=$(/usr/bin/aws ec2 describe-snapshots --endpoint-url "$url" --owner-ids self \
         --filters Name=tag:amirotd:policy,Values=web --query 'length(Snapshots)')
 echo "snapshots tagged amirotd:policy=web: $snaps (3 generations x (2 + 2 + 1) volumes = 15)"
 
-step "9. The service: 'amirotd run', here with a fast policy of its own (every 5s, 2 kept), for 17 seconds"
+step "10. The service: 'amirotd run', here with a fast policy of its own (every 5s, 2 kept), for 12 seconds"
 curl -sf -X POST "$url/_sim/clock" -d '{"real": true}' >/dev/null
 curl -sf -X POST "$url/_sim/images" -d '{"pending_seconds": 1}' >/dev/null
 sed -e 's/^name: web$/name: web-fast/' -e 's/^  every: 24h$/  every: 5s/' -e '/^  at: /d' -e 's/^  count: 3$/  count: 2/' \
         "$work/etc/policies.d/web.yaml" >"$work/etc/policies.d/web-fast.yaml"
 rm "$work/etc/policies.d/web.yaml"
-printf 'spread: 0s\n' >>"$work/etc/amirotd.yaml"
+printf 'spread: 0s         # creations start at once (default: spread over 10m)\n' >>"$work/etc/amirotd.yaml"
+echo "${dim}(changed for this step: policy web-fast, every 5s, count 2; spread: 0s in amirotd.yaml)${off}"
 printf '%s$ amirotd run   (under systemd: systemctl start amirotd; logs in journalctl -u amirotd)%s\n' "$dim" "$off"
-"$AMIROTD" -c "$work/etc/amirotd.yaml" --log-target=console run >"$work/run.log" 2>&1 &
-run_pid=$!
-sleep 17
-kill -TERM "$run_pid"
-wait "$run_pid"
-grep -E "running|run done|retired|stopping|error" "$work/run.log" | sed 's/ (policy=[^)]*)$//; s/^/  /'
-show a list --policy web-fast
+# Its log lines as they come, for 12 seconds; the pipe ends when amirotd does.
+{ "$AMIROTD" -c "$work/etc/amirotd.yaml" --log-target=console run 2>&1 & echo $! >"$work/run.pid"; wait; } |
+        grep --line-buffered -E "running|run done|retired|stopping|error" | sed -u 's/ (policy=[^)]*)$//; s/^/  /' &
+pipe_pid=$!
+sleep 12
+kill -TERM "$(cat "$work/run.pid")"
+wait "$pipe_pid"
+show quiet a list --policy web-fast
 
 step "Done: the simulator stops now. 'amirotd --help' and man/amirotd.8 tell the rest."

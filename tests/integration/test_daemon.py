@@ -80,9 +80,13 @@ class Daemon:
         e = dict(amirotd.env, NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC="2000000")
         e.update(env or {})
         started = journal.now_usec()
+        # Into a file, not a pipe nobody reads: when journald is slow to take a message, the
+        # daemon writes it to stderr instead, and a full pipe would stop its loop.
+        output = open(tmp_path / "daemon.log", "a")
         self.proc = subprocess.Popen(list(wrapper) + [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"),
                                                       "--log-target=journal", "run"],
-                                     env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     env=e, stdout=output, stderr=output, text=True)
+        output.close()
         self.log = journal.Source(self.proc.pid, started)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):

@@ -553,6 +553,32 @@ static void test_chain_credentials_file_before_config(void **state) {
         assert_resolves_to(f, NULL, "shared-credentials-file", "AKIDCREDFILE", "credfile-secret-Cf4", NULL);
 }
 
+/* The configuration's credentials_file: after the systemd credential (the same file, passed in
+ * by LoadCredential=), before ~/.aws; missing is skipped unless the key named it. */
+static void test_chain_configured_credentials_file(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *missing = NULL, *e = NULL;
+        creds_options o = {};
+
+        write_shared_files(f);
+        o.credentials_file = write_file(f, "etc/aws-credentials",
+                                        "[default]\naws_access_key_id=AKIDETC\naws_secret_access_key=etc-secret-Et1\n");
+        assert_resolves_to(f, &o, "credentials-file", "AKIDETC", "etc-secret-Et1", NULL);
+
+        write_systemd_credentials(f);
+        assert_resolves_to(f, &o, "systemd-credentials", "AKIDSYSTEMD", "systemd-secret-Sd3", NULL);
+        unsetenv("CREDENTIALS_DIRECTORY");
+
+        assert_true(asprintf(&missing, "%s/etc/none", f->dir) > 0);
+        o.credentials_file = missing;
+        assert_resolves_to(f, &o, "shared-credentials-file", "AKIDCREDFILE", "credfile-secret-Cf4", NULL);
+
+        o.credentials_file_named = true;
+        e = resolve_error(f, &o, -ENOENT);
+        assert_non_null(strstr(e, "credentials_file '"));
+        assert_non_null(strstr(e, "/etc/none' cannot be read: No such file or directory"));
+}
+
 static void test_chain_config_file(void **state) {
         fixture *f = *state;
 
@@ -1384,6 +1410,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_chain_systemd_third, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_systemd_without_the_profile, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_credentials_file_before_config, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_chain_configured_credentials_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_config_file, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_profile_choice, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_chain_file_variables, setup, teardown),

@@ -424,6 +424,31 @@ static void test_retire_beyond_count_oldest_first(void **state) {
         world_done(&w);
 }
 
+/* The metrics' image census: what is described, minus what is retired, plus what is created. */
+static void test_images_after_counts_the_outcome_by_state(void **state) {
+        world w;
+
+        (void) state;
+        world_init(&w, 2);
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_instance(&w, "i-2", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-a", EC2_IMAGE_AVAILABLE, "web", "i-1", -3);
+        add_image(&w, "ami-b", EC2_IMAGE_AVAILABLE, "web", "i-1", -2);
+        add_image(&w, "ami-c", EC2_IMAGE_AVAILABLE, "web", "i-1", -1);
+        add_image(&w, "ami-f", EC2_IMAGE_FAILED, "web", "i-2", -1);
+        add_image(&w, "ami-p", EC2_IMAGE_PENDING, "web", "i-2", -2);
+        add_image(&w, "ami-x", EC2_IMAGE_AVAILABLE, "other", "i-2", -1);
+        world_plan(&w);
+
+        /* i-1: a create, ami-a retired (count 2 of 3 available); i-2: a create, ami-f retired */
+        assert_int_equal(count_kind(&w.plan, PLAN_CREATE), 2);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 2);
+        assert_int_equal(w.plan.images_after[EC2_IMAGE_AVAILABLE], 2);
+        assert_int_equal(w.plan.images_after[EC2_IMAGE_PENDING], 3);
+        assert_int_equal(w.plan.images_after[EC2_IMAGE_FAILED], 0);
+        world_done(&w);
+}
+
 static void test_retire_keeps_newest_available_when_create_fails(void **state) {
         world w;
 
@@ -1568,6 +1593,7 @@ int main(void) {
                 cmocka_unit_test(test_error_and_invalid_images_are_failed),
                 cmocka_unit_test(test_never_touches_image_without_policy_tag),
                 cmocka_unit_test(test_retire_beyond_count_oldest_first),
+                cmocka_unit_test(test_images_after_counts_the_outcome_by_state),
                 cmocka_unit_test(test_retire_keeps_newest_available_when_create_fails),
                 cmocka_unit_test(test_pending_not_counted_nor_retired),
                 cmocka_unit_test(test_deregistered_and_disabled_images_are_left_alone),

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `amirotd list`: the managed images of each selected policy and region, read
+ * back from EC2 (DescribeImages by the amirotd:policy tag), as a table or JSON.
+ * A region that EC2 could not be read for is said to be missing, never shown
+ * as empty.
+ */
+#include <stdio.h>
+
+#include "commands-common.h"
+#include "base/log.h"
+#include "aws/ec2.h"
+#include "run/plan.h"
+
+static char *format_age(time_t created, time_t now, char buf[static 32]) {
+        long long s = created > 0 && now > created ? (long long) (now - created) : 0;
+
+        if (created <= 0)
+                snprintf(buf, 32, "-");
+        else if (s >= 86400)
+                snprintf(buf, 32, "%lldd%lldh", s / 86400, s / 3600 % 24);
+        else if (s >= 3600)
+                snprintf(buf, 32, "%lldh%lldm", s / 3600, s / 60 % 60);
+        else
+                snprintf(buf, 32, "%lldm%llds", s / 60, s % 60);
+        return buf;
+}
+
+static int compare_images(const void *a, const void *b) {
+        const ec2_image *x = a, *y = b;
+        int r = strcmp(ec2_tags_get(&x->tags, TAG_INSTANCE_ID) ?: "", ec2_tags_get(&y->tags, TAG_INSTANCE_ID) ?: "");
+
+        if (r != 0)
+                return r;
+        r = strcmp(ec2_tags_get(&y->tags, TAG_SLOT) ?: "", ec2_tags_get(&x->tags, TAG_SLOT) ?: "");
+        return r != 0 ? r : strcmp(x->id, y->id);
+}
+
+static json_object *image_to_json(const ec2_image *img, const char *policy_name, const char *region, time_t now) {
+        json_object *obj = json_object_new_object();
+        json_object *snaps = json_object_new_array();
+
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(region));
+        json_object_object_add(obj, "instance_id", json_object_new_string(ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-"));
+        json_object_object_add(obj, "image_id", json_object_new_string(img->id));
+        json_object_object_add(obj, "name", json_object_new_string(img->name ?: ""));
+        json_object_object_add(obj, "state", json_object_new_string(ec2_image_state_to_string(img->state) ?: "unknown"));
+        json_object_object_add(obj, "slot", json_object_new_string(ec2_tags_get(&img->tags, TAG_SLOT) ?: "-"));
+        json_object_object_add(obj, "creation_date", json_object_new_int64(img->creation_date));
+        json_object_object_add(obj, "age_seconds", json_object_new_int64(img->creation_date > 0 ? now - img->creation_date : 0));
+        for (size_t k = 0; k < img->n_devices; k++)
+                if (img->devices[k].snapshot_id)
+                        json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
+        json_object_object_add(obj, "snapshot_ids", snaps);
+        return obj;
+}
+
+/* The output of `list`: a JSON array, or a table whose header comes with its first row. */
+typedef struct list_output {
+        json_object *json;              /* --json, else NULL */
+        json_object *failures;          /* --json: the regions that could not be read */
+        bool header;                    /* the table's header is printed */
+        time_t now;
+} list_output;
+
+static void list_output_done(list_output *out) {
+        json_object_put(out->json);
+        json_object_put(out->failures);
+}
+
+static void list_output_image(list_output *out, const ec2_image *img, const char *policy_name, const char *region) {
+        char age[32];
+
+        if (out->json) {
+                json_object_array_add(out->json, image_to_json(img, policy_name, region, out->now));
+                return;
+        }
+        if (!out->header) {
+                printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n",
+                       "POLICY", "REGION", "INSTANCE", "IMAGE", "STATE", "SLOT", "AGE");
+                out->header = true;
+        }
+        printf("%-16s %-14s %-19s %-21s %-9s %-16s %s\n", policy_name, region,
+               ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-", img->id,
+               ec2_image_state_to_string(img->state) ?: "unknown", ec2_tags_get(&img->tags, TAG_SLOT) ?: "-",
+               format_age(img->creation_date, out->now, age));
+}
+
+/* The images of policy p in one region, by instance and newest slot first. Logs its failure,
+ * and adds it to out->failures for --json. */
+static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
+        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+        _cleanup_(aws_error_done) aws_error err = {};
+        char *values[] = { p->name, NULL };
+        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
+        aws_client *ec2;
+        int r;
+
+        r = aws_pool_ec2(pool, p, region, &ec2);
+        if (r >= 0)
+                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
+        if (r < 0) {
+                _cleanup_(freep) char *why = NULL;
+
+                if (asprintf(&why, "%s%s%s", err.code ?: "", err.code && err.message ? ": " : "",
+                             err.message ?: err.code ? "" : strerror(-r)) < 0)
+                        why = NULL;
+                log_full(LOG_ERR, 0, NULL,
+                         &(log_fields) { .policy = p->name, .region = region, .action = "DescribeImages",
+                                         .error_code = err.code, .request_id = err.request_id },
+                         "policy '%s' in %s: cannot list images: %s", p->name, region, why ?: strerror(-r));
+                if (out->failures) {
+                        json_object *obj = json_object_new_object();
+
+                        json_object_object_add(obj, "policy", json_object_new_string(p->name));
+                        json_object_object_add(obj, "region", json_object_new_string(region));
+                        json_object_object_add(obj, "error", json_object_new_string(why ?: strerror(-r)));
+                        json_object_array_add(out->failures, obj);
+                }
+                return r;
+        }
+        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
+        for (size_t j = 0; j < images.n; j++)
+                list_output_image(out, &images.items[j], p->name, region);
+        return 0;
+}
+
+/* Like plan --json: the array when every region was read, else an object with "error",
+ * "failures" and the "images" that were read. */
+static void print_list_json(list_output *out, size_t n_failed, size_t n_slots) {
+        _cleanup_(json_object_putp) json_object *top = NULL;
+        _cleanup_(freep) char *message = NULL;
+
+        if (n_failed == 0) {
+                print_json(out->json);
+                return;
+        }
+        top = json_object_new_object();
+        if (asprintf(&message, "EC2 could not be read for %zu of %zu policy %s: the list is incomplete",
+                     n_failed, n_slots, plural(n_slots, "region", "regions")) < 0)
+                message = NULL;
+        json_object_object_add(top, "error", json_object_new_string(message ?: "EC2 could not be read"));
+        json_object_object_add(top, "failures", TAKE_PTR(out->failures));
+        json_object_object_add(top, "images", TAKE_PTR(out->json));
+        print_json(top);
+}
+
+int cmd_list(const cli_options *o) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(aws_pool_freep) aws_pool *pool = NULL;
+        _cleanup_(list_output_done) list_output out = { .now = cli_now(o) };
+        size_t n_slots = 0, n_failed = 0;
+        int r;
+
+        r = load_config(o, &c);
+        if (r != 0)
+                return r;
+        r = clients_new(c, &e, &pool);
+        if (r < 0)
+                return EXIT_PARTIAL;
+        if (o->json) {
+                out.json = json_object_new_array();
+                out.failures = json_object_new_array();
+        }
+
+        for (size_t i = 0; i < c->n_policies; i++)
+                for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region; region++) {
+                        n_slots++;
+                        if (list_region(pool, &c->policies[i], *region, &out) < 0)
+                                n_failed++;
+                }
+
+        if (o->json)
+                print_list_json(&out, n_failed, n_slots);
+        else if (n_failed == n_slots && n_slots > 0)
+                log_error("no list: EC2 could not be read for any selected policy region");
+        else if (n_failed > 0)
+                log_warning("the list leaves out %zu policy %s that EC2 could not be read for",
+                            n_failed, plural(n_failed, "region", "regions"));
+        else if (!out.header)
+                printf("no managed images\n");
+        return n_failed == 0 ? EXIT_OK : n_failed == n_slots ? EXIT_AWS : EXIT_PARTIAL;
+}

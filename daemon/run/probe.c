@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/* See probe.h. Two rounds: the three describes, then the three DryRun calls on what they found. */
+#include <stdio.h>
+
+#include "run/plan.h"
+#include "run/probe.h"
+#include "run/targets.h"
+
+static const char *const verdict_names[_PROBE_VERDICT_MAX] = {
+        [PROBE_PERMITTED] = "permitted",
+        [PROBE_DENIED] = "not permitted",
+        [PROBE_FAILED] = "could not check",
+        [PROBE_NOT_CHECKED] = "not checked",
+};
+
+static const char *const action_names[_PROBE_ACTION_MAX] = {
+        [PROBE_DESCRIBE_INSTANCES] = "DescribeInstances",
+        [PROBE_DESCRIBE_IMAGES] = "DescribeImages",
+        [PROBE_DESCRIBE_SNAPSHOTS] = "DescribeSnapshots",
+        [PROBE_CREATE_IMAGE] = "CreateImage",
+        [PROBE_CREATE_TAGS] = "CreateTags",
+        [PROBE_DEREGISTER_IMAGE] = "DeregisterImage",
+        [PROBE_DELETE_SNAPSHOT] = "DeleteSnapshot",
+};
+
+const char *probe_verdict_to_string(probe_verdict v) {
+        return v >= 0 && v < _PROBE_VERDICT_MAX ? verdict_names[v] : NULL;
+}
+
+const char *probe_action_to_string(probe_action a) {
+        return a >= 0 && a < _PROBE_ACTION_MAX ? action_names[a] : NULL;
+}
+
+/* A call in flight, and where its verdict goes. */
+typedef struct probe_call {
+        permission_probe *probe;
+        probe_action action;
+        ec2_op *op;
+} probe_call;
+
+struct permission_probe {
+        aws_client *ec2;
+        const policy *policy;
+        char *region;
+        probe_callback callback;
+        void *userdata;
+        probe_call calls[_PROBE_ACTION_MAX];
+        probe_check checks[_PROBE_ACTION_MAX];
+        unsigned in_flight;
+        bool second_round;
+        char *instance_id, *image_id, *snapshot_id;     /* what the DryRun calls are asked on */
+        ec2_tags tags;                                  /* CreateImage's, as a run gives them */
+};
+
+permission_probe *permission_probe_free(permission_probe *probe) {
+        if (!probe)
+                return NULL;
+        for (size_t i = 0; i < _PROBE_ACTION_MAX; i++) {
+                ec2_op_cancel(probe->calls[i].op);
+                free(probe->checks[i].detail);
+        }
+        free(probe->region);
+        free(probe->instance_id);
+        free(probe->image_id);
+        free(probe->snapshot_id);
+        ec2_tags_done(&probe->tags);
+        return mfree(probe);
+}
+
+const probe_check *permission_probe_check(const permission_probe *probe, probe_action a) {
+        return a >= 0 && a < _PROBE_ACTION_MAX ? &probe->checks[a] : NULL;
+}
+
+static void set_check(permission_probe *probe, probe_action a, probe_verdict v, const char *fmt, ...) _printf_(4, 5);
+static void set_check(permission_probe *probe, probe_action a, probe_verdict v, const char *fmt, ...) {
+        va_list ap;
+
+        probe->checks[a].verdict = v;
+        free(probe->checks[a].detail);
+        probe->checks[a].detail = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&probe->checks[a].detail, fmt, ap) < 0)
+                probe->checks[a].detail = NULL;
+        va_end(ap);
+}
+
+/* Codes by which EC2 refuses the caller rather than the request. */
+static bool is_refusal(const aws_error *err) {
+        return err && (aws_error_is(err, "UnauthorizedOperation") || aws_error_is(err, "AuthFailure") ||
+                       aws_error_is(err, "Blocked") || aws_error_is(err, "OptInRequired"));
+}
+
+/* The verdict of a call: DryRunOperation (or success, for a describe) is permission. */
+static void judge(probe_call *call, int r, const aws_error *err, const char *on) {
+        permission_probe *probe = call->probe;
+        const char *code = err && err->code ? err->code : NULL;
+        const char *message = err && err->message ? err->message : strerror(-r);
+
+        call->op = NULL;
+        if (r >= 0 || (err && aws_error_is(err, "DryRunOperation")))
+                set_check(probe, call->action, PROBE_PERMITTED, "%s", on);
+        else if (is_refusal(err))
+                set_check(probe, call->action, PROBE_DENIED, "%s: %s", code, message);
+        else
+                set_check(probe, call->action, PROBE_FAILED, "%s%s%s", code ?: "", code ? ": " : "", message);
+}
+
+static void round_done(permission_probe *probe);
+
+static void call_done(permission_probe *probe) {
+        if (--probe->in_flight == 0)
+                round_done(probe);
+}
+
+static void on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        judge(call, r, err, "");
+        if (r >= 0 && l->n > 0 && !(call->probe->instance_id = strdup(l->items[0].id)))
+                set_check(call->probe, call->action, PROBE_FAILED, "out of memory");
+        call_done(call->probe);
+}
+
+static void on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        judge(call, r, err, "");
+        if (r >= 0 && l->n > 0 && !(call->probe->image_id = strdup(l->items[0].id)))
+                set_check(call->probe, call->action, PROBE_FAILED, "out of memory");
+        call_done(call->probe);
+}
+
+static void on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        judge(call, r, err, "");
+        if (r >= 0 && l->n > 0 && !(call->probe->snapshot_id = strdup(l->items[0].id)))
+                set_check(call->probe, call->action, PROBE_FAILED, "out of memory");
+        call_done(call->probe);
+}
+
+static void on_created(int r, const char *id, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+        permission_probe *probe = call->probe;
+        const probe_check *create = &probe->checks[PROBE_CREATE_IMAGE];
+
+        (void) id;
+        judge(call, r, err, probe->instance_id);
+        /* EC2 authorises the tags of TagSpecifications as ec2:CreateTags with CreateImage. */
+        if (create->verdict == PROBE_PERMITTED)
+                set_check(probe, PROBE_CREATE_TAGS, PROBE_PERMITTED, "with CreateImage (tags at creation)");
+        else
+                set_check(probe, PROBE_CREATE_TAGS, create->verdict == PROBE_DENIED ? PROBE_DENIED : PROBE_FAILED,
+                          "with CreateImage, which was refused: the refusal does not say which of the two");
+        call_done(probe);
+}
+
+static void on_deregistered(int r, char *const *deleted, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        (void) deleted;
+        judge(call, r, err, call->probe->image_id);
+        call_done(call->probe);
+}
+
+static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        judge(call, r, err, call->probe->snapshot_id);
+        call_done(call->probe);
+}
+
+static int start_create(permission_probe *probe) {
+        _cleanup_(freep) char *name = NULL;
+        probe_call *call = &probe->calls[PROBE_CREATE_IMAGE];
+        int r;
+
+        if (asprintf(&name, "%s-permission-check", probe->policy->name) < 0)
+                return -ENOMEM;
+        r = ec2_tags_add(&probe->tags, TAG_POLICY, probe->policy->name);
+        if (r < 0)
+                return r;
+        r = ec2_create_image(probe->ec2, &(ec2_create_image_request) {
+                                     .instance_id = probe->instance_id,
+                                     .name = name,
+                                     .no_reboot = true,
+                                     .image_tags = &probe->tags,
+                                     .snapshot_tags = &probe->tags,
+                                     .dry_run = true,
+                             }, on_created, call, &call->op);
+        return r < 0 ? r : 1;
+}
+
+/* The second round: each DryRun call that has something to be asked on. Returns the calls started. */
+static int start_dry_runs(permission_probe *probe) {
+        int r, n = 0;
+
+        if (probe->instance_id) {
+                r = start_create(probe);
+                if (r < 0)
+                        return r;
+                n++;
+        } else {
+                const char *why = probe->checks[PROBE_DESCRIBE_INSTANCES].verdict == PROBE_PERMITTED ?
+                        "no instance matches the policy's targets here to ask it about" :
+                        "DescribeInstances failed, so there is no instance to ask it about";
+
+                set_check(probe, PROBE_CREATE_IMAGE, PROBE_NOT_CHECKED, "%s", why);
+                set_check(probe, PROBE_CREATE_TAGS, PROBE_NOT_CHECKED, "checked with CreateImage, which was not");
+        }
+        if (probe->image_id) {
+                probe_call *call = &probe->calls[PROBE_DEREGISTER_IMAGE];
+
+                r = ec2_deregister_image(probe->ec2, probe->image_id, true, true, on_deregistered, call, &call->op);
+                if (r < 0)
+                        return r;
+                n++;
+        } else
+                set_check(probe, PROBE_DEREGISTER_IMAGE, PROBE_NOT_CHECKED,
+                          probe->checks[PROBE_DESCRIBE_IMAGES].verdict == PROBE_PERMITTED ?
+                          "the policy has no image here yet to ask it about" :
+                          "DescribeImages failed, so there is no image to ask it about");
+        if (probe->snapshot_id) {
+                probe_call *call = &probe->calls[PROBE_DELETE_SNAPSHOT];
+
+                r = ec2_delete_snapshot(probe->ec2, probe->snapshot_id, true, on_snapshot_deleted, call, &call->op);
+                if (r < 0)
+                        return r;
+                n++;
+        } else
+                set_check(probe, PROBE_DELETE_SNAPSHOT, PROBE_NOT_CHECKED,
+                          probe->checks[PROBE_DESCRIBE_SNAPSHOTS].verdict == PROBE_PERMITTED ?
+                          "the policy has no snapshot here yet to ask it about" :
+                          "DescribeSnapshots failed, so there is no snapshot to ask it about");
+        return n;
+}
+
+static void round_done(permission_probe *probe) {
+        int r;
+
+        if (!probe->second_round) {
+                probe->second_round = true;
+                /* The calls' callbacks come from the loop, never from inside the starts:
+                 * counting them after the starts is safe. */
+                r = start_dry_runs(probe);
+                if (r > 0) {
+                        probe->in_flight = (unsigned) r;
+                        return;
+                }
+                if (r < 0)
+                        for (int a = PROBE_CREATE_IMAGE; a < _PROBE_ACTION_MAX; a++) {
+                                ec2_op_cancel(probe->calls[a].op);
+                                probe->calls[a].op = NULL;
+                                set_check(probe, a, PROBE_FAILED, "cannot send: %s", strerror(-r));
+                        }
+        }
+        probe->callback(probe, probe->userdata);
+}
+
+int permission_probe_start(aws_pool *pool, const policy *p, const char *region, probe_callback cb, void *userdata,
+                           permission_probe **ret) {
+        _cleanup_(permission_probe_freep) permission_probe *probe = NULL;
+        _cleanup_(target_filters_done) target_filters f = {};
+        char *values[] = { (char *) p->name, NULL };
+        ec2_filter managed = { .name = "tag:" TAG_POLICY, .values = values };
+        int r;
+
+        probe = calloc(1, sizeof(*probe));
+        if (!probe)
+                return -ENOMEM;
+        probe->policy = p;
+        probe->callback = cb;
+        probe->userdata = userdata;
+        for (int a = 0; a < _PROBE_ACTION_MAX; a++)
+                probe->calls[a] = (probe_call) { .probe = probe, .action = (probe_action) a };
+        probe->region = strdup(region);
+        if (!probe->region)
+                return -ENOMEM;
+        r = aws_pool_ec2(pool, p, region, &probe->ec2);
+        if (r < 0)
+                return r;
+        r = target_filters_build(p, &f);
+        if (r < 0)
+                return r;
+
+        r = ec2_describe_instances(probe->ec2, f.filters, f.n, on_instances, &probe->calls[PROBE_DESCRIBE_INSTANCES],
+                                   &probe->calls[PROBE_DESCRIBE_INSTANCES].op);
+        if (r < 0)
+                return r;
+        r = ec2_describe_images(probe->ec2, &managed, 1, NULL, on_images, &probe->calls[PROBE_DESCRIBE_IMAGES],
+                                &probe->calls[PROBE_DESCRIBE_IMAGES].op);
+        if (r < 0)
+                return r;
+        r = ec2_describe_snapshots(probe->ec2, &managed, 1, on_snapshots, &probe->calls[PROBE_DESCRIBE_SNAPSHOTS],
+                                   &probe->calls[PROBE_DESCRIBE_SNAPSHOTS].op);
+        if (r < 0)
+                return r;
+        probe->in_flight = 3;
+        *ret = TAKE_PTR(probe);
+        return 0;
+}
