@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ec2sim-helper.h"
+#include "creds-test-helper.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/query.h"
@@ -123,43 +124,17 @@ static int setup(void **state) {
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
 static int teardown(void **state) {
         fixture *f = *state;
 
         test_server_stop(&f->sim);
         http_client_free(f->http);
         sd_event_unref(f->event);
-        nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(f->dir);
         unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
         unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
         free(f);
         return 0;
-}
-
-static char *caller_arn(fixture *f, creds_provider *p) {
-        _cleanup_(aws_client_freep) aws_client *sts = NULL;
-        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-        aws_client_options co = { .service = "sts", .region = "us-east-1", .endpoint_url = f->sim.url };
-        aws_query *q = NULL;
-        aws_error err = {};
-        char *arn = NULL;
-
-        assert_int_equal(aws_client_new(f->http, p, &co, &sts), 0);
-        assert_int_equal(aws_query_new("GetCallerIdentity", &q), 0);
-        assert_int_equal(aws_client_call_sync(sts, q, &doc, &err), 0);
-        assert_int_equal(xml_child_text(xmlDocGetRootElement(doc), "GetCallerIdentityResult/Arn", &arn), 0);
-        return arn;
-}
-
-static time_t fake_now;
-static time_t fake_clock(void *userdata) {
-        (void) userdata;
-        return fake_now;
 }
 
 /* EKS Pod Identity's setup: the full URI with the token file; keys sign; a refresh
@@ -178,7 +153,7 @@ static void test_container_pod_identity(void **state) {
         assert_true(startswith(c->access_key_id, "ASIA"));
         assert_non_null(c->session_token);
         first = strdup(c->access_key_id);
-        arn = caller_arn(f, p);
+        arn = test_caller_arn(f->http, f->sim.url, p);
         assert_contains(arn, ":assumed-role/ec2sim-task-role/");
 
         /* The agent now wants a new token, and serves new keys; the file has the new token. */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "ec2sim-helper.h"
+#include "creds-test-helper.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/query.h"
@@ -159,18 +160,13 @@ static int setup(void **state) {
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
 static int teardown(void **state) {
         fixture *f = *state;
 
         test_server_stop(&f->sim);
         http_client_free(f->http);
         sd_event_unref(f->event);
-        nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(f->dir);
         free(f);
         return 0;
 }
@@ -246,12 +242,6 @@ static void test_process_keys_sign_for_ec2sim(void **state) {
         assert_int_equal(aws_client_call_sync(sts, q, &doc, &err), 0);
         assert_int_equal(xml_child_text(xmlDocGetRootElement(doc), "GetCallerIdentityResult/Account", &arn), 0);
         assert_string_equal(arn, "111122223333");
-}
-
-static time_t fake_now;
-static time_t fake_clock(void *userdata) {
-        (void) userdata;
-        return fake_now;
 }
 
 /* Keys with an Expiration are fetched again 5 minutes before it: the command runs again. */

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "ec2sim-helper.h"
+#include "creds-test-helper.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/query.h"
@@ -56,18 +57,13 @@ static int setup(void **state) {
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
 static int teardown(void **state) {
         fixture *f = *state;
 
         test_server_stop(&f->sim);
         http_client_free(f->http);
         sd_event_unref(f->event);
-        nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(f->dir);
         unsetenv("AWS_ENDPOINT_URL_STS");
         free(f);
         return 0;
@@ -84,21 +80,6 @@ static void write_config(fixture *f, const char *text) {
         assert_int_equal(fclose(fp), 0);
 }
 
-static char *caller_arn(fixture *f, creds_provider *p) {
-        _cleanup_(aws_client_freep) aws_client *sts = NULL;
-        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-        aws_client_options co = { .service = "sts", .region = "us-east-1", .endpoint_url = f->sim.url };
-        aws_query *q = NULL;
-        aws_error err = {};
-        char *arn = NULL;
-
-        assert_int_equal(aws_client_new(f->http, p, &co, &sts), 0);
-        assert_int_equal(aws_query_new("GetCallerIdentity", &q), 0);
-        assert_int_equal(aws_client_call_sync(sts, q, &doc, &err), 0);
-        assert_int_equal(xml_child_text(xmlDocGetRootElement(doc), "GetCallerIdentityResult/Arn", &arn), 0);
-        return arn;
-}
-
 /* Resolves profile's chain and returns who its keys are (caller frees). */
 static char *resolve_arn(fixture *f, const char *profile) {
         _cleanup_(creds_provider_freep) creds_provider *p = NULL;
@@ -113,7 +94,7 @@ static char *resolve_arn(fixture *f, const char *profile) {
                 print_error("%s: %s\n", profile, err.message);
         assert_int_equal(r, 0);
         assert_string_equal(creds_provider_source(p), "assume-role");
-        return caller_arn(f, p);
+        return test_caller_arn(f->http, f->sim.url, p);
 }
 
 static char *resolve_error(fixture *f, const char *profile, int expect_r) {

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ec2sim-helper.h"
+#include "creds-test-helper.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/query.h"
@@ -75,44 +76,18 @@ static int setup(void **state) {
         return 0;
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) st, (void) flag, (void) ftw;
-        return remove(path);
-}
-
 static int teardown(void **state) {
         fixture *f = *state;
 
         test_server_stop(&f->sim);
         http_client_free(f->http);
         sd_event_unref(f->event);
-        nftw(f->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(f->dir);
         unsetenv("AWS_ENDPOINT_URL_STS");
         unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
         unsetenv("AWS_ROLE_ARN");
         free(f);
         return 0;
-}
-
-static char *caller_arn(fixture *f, creds_provider *p) {
-        _cleanup_(aws_client_freep) aws_client *sts = NULL;
-        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
-        aws_client_options co = { .service = "sts", .region = "us-east-1", .endpoint_url = f->sim.url };
-        aws_query *q = NULL;
-        aws_error err = {};
-        char *arn = NULL;
-
-        assert_int_equal(aws_client_new(f->http, p, &co, &sts), 0);
-        assert_int_equal(aws_query_new("GetCallerIdentity", &q), 0);
-        assert_int_equal(aws_client_call_sync(sts, q, &doc, &err), 0);
-        assert_int_equal(xml_child_text(xmlDocGetRootElement(doc), "GetCallerIdentityResult/Arn", &arn), 0);
-        return arn;
-}
-
-static time_t fake_now;
-static time_t fake_clock(void *userdata) {
-        (void) userdata;
-        return fake_now;
 }
 
 static void test_webid_from_the_environment(void **state) {
@@ -130,7 +105,7 @@ static void test_webid_from_the_environment(void **state) {
         assert_string_equal(creds_provider_source(p), "assume-role-with-web-identity");
         assert_non_null(c->session_token);
         first = strdup(c->access_key_id);
-        arn = caller_arn(f, p);
+        arn = test_caller_arn(f->http, f->sim.url, p);
         assert_string_equal(arn, "arn:aws:sts::111122223333:assumed-role/eks-amirotd/irsa-session");
 
         /* The kubelet rotated the token; STS takes only the new one. The refresh reads the file again. */
@@ -161,7 +136,7 @@ static void test_webid_from_a_profile(void **state) {
         write_file(path, config);
         assert_int_equal(creds_provider_new_chain(f->http, &o, &p), 0);
         assert_int_equal(creds_provider_get_sync(p, &c, NULL), 0);
-        arn = caller_arn(f, p);
+        arn = test_caller_arn(f->http, f->sim.url, p);
         assert_string_equal(arn, "arn:aws:sts::111122223333:assumed-role/eks-amirotd/from-profile");
         aws_credentials_free(c);
 }
