@@ -123,7 +123,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-oracle-full
+	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle
 
@@ -185,7 +185,7 @@ check-schedule: $(BUILD)/tests/schedule-oracle
 
 # Long runs of the differential suites, outside `make check`: each soak-NAME target is one
 # suite, and `make soak` runs them all (minutes, not seconds).
-SOAK_SUITES := soak-schedule
+SOAK_SUITES := soak-schedule soak-reliability check-oracle-full
 soak: $(SOAK_SUITES)
 
 # Every DST transition of 2026-2030 with every schedule and instant (about 400,000 queries),
@@ -193,6 +193,22 @@ soak: $(SOAK_SUITES)
 soak-schedule: $(BUILD)/tests/schedule-oracle
 	SCHEDULE_ORACLE="$(abspath $(BUILD)/tests/schedule-oracle)" SCHEDULE_ORACLE_CASES=20000 SCHEDULE_ORACLE_ALL=1 \
 		$(PYTHON) -m pytest -q -s tests/schedule
+
+# tests/reliability (issue 11): crash consistency, faults, outages, clock steps, bad
+# input, secrets and safety, through the real binary. The short version of each suite
+# runs in make check; soak-reliability runs the long ones and writes their figures, with
+# the command and seed that reproduce them, to docs/reliability.md. RELIABILITY_SEED=N
+# replays a run.
+RELIABILITY_SEED ?= 11
+check-reliability: $(BUILD)/amirotd
+	RELIABILITY_SEED=$(RELIABILITY_SEED) AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/reliability
+
+soak-reliability: $(BUILD)/amirotd
+	@mkdir -p "$(BUILD)" docs
+	rm -f "$(BUILD)/reliability-figures.jsonl"
+	RELIABILITY_LONG=1 RELIABILITY_SEED=$(RELIABILITY_SEED) RELIABILITY_FIGURES="$(abspath $(BUILD))/reliability-figures.jsonl" \
+		AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/reliability
+	$(PYTHON) tests/reliability/report.py "$(BUILD)/reliability-figures.jsonl" >docs/reliability.md
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
 check-structure: all

@@ -1,16 +1,10 @@
 # amirotd run: the real daemon against the simulator, with a real journald and a
 # NOTIFY_SOCKET of the test's own.
-import os
 import signal
-import socket
-import subprocess
-import threading
 import time
 
-import pytest
-
 import journal
-from conftest import AMIROTD, images, run_instances, tag_dict
+from conftest import available, created, images, retired, run_instances, tag_dict
 
 POLICY = """\
     name: web
@@ -21,105 +15,6 @@ POLICY = """\
     retain:
       count: 2
 """
-
-
-@pytest.fixture(scope="session")
-def journald():
-    proc = journal.ensure_journald()
-    yield
-    if proc:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-class Notify:
-    """A NOTIFY_SOCKET listener: a thread collects every sd_notify message the daemon
-    sends, as systemd does; an unread datagram socket would block the sender."""
-
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
-        self.messages = []
-        self.lock = threading.Lock()
-        self.closed = False
-        self.thread = threading.Thread(target=self._collect, daemon=True)
-        self.thread.start()
-
-    def _collect(self):
-        while not self.closed:
-            try:
-                data = self.sock.recv(4096)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.messages.extend(data.decode().split("\n"))
-
-    def close(self):
-        self.closed = True
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-    def wait_for(self, prefix, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                found = [m for m in self.messages if m.startswith(prefix)]
-            if found:
-                return found
-            time.sleep(0.05)
-        raise AssertionError(f"no {prefix} in {self.messages}")
-
-
-class Daemon:
-    def __init__(self, amirotd, tmp_path, env=None, wrapper=()):
-        self.notify = Notify(tmp_path / "notify.sock")
-        e = dict(amirotd.env, NOTIFY_SOCKET=self.notify.path, WATCHDOG_USEC="2000000")
-        e.update(env or {})
-        started = journal.now_usec()
-        # Into a file, not a pipe nobody reads: when journald is slow to take a message, the
-        # daemon writes it to stderr instead, and a full pipe would stop its loop.
-        output = open(tmp_path / "daemon.log", "a")
-        self.proc = subprocess.Popen(list(wrapper) + [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"),
-                                                      "--log-target=journal", "run"],
-                                     env=e, stdout=output, stderr=output, text=True)
-        output.close()
-        self.log = journal.Source(self.proc.pid, started)
-
-    def stop(self, sig=signal.SIGTERM, timeout=10):
-        self.proc.send_signal(sig)
-        return self.proc.wait(timeout=timeout)
-
-
-@pytest.fixture
-def daemon(amirotd, tmp_path, journald):
-    started = []
-
-    def start(**kw):
-        d = Daemon(amirotd, tmp_path, **kw)
-        started.append(d)
-        return d
-    yield start
-    for d in started:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait(timeout=30)
-        d.notify.close()
-
-
-def created(e):
-    return [x for x in e if x.get("MESSAGE_ID") == "39f5e59160f140cb8ae0b31876fb403d"]
-
-
-def available(e):
-    return [x for x in e if x.get("MESSAGE_ID") == "b4ed38032b474d49aabcf894517737ea"]
-
-
-def retired(e):
-    return [x for x in e if x.get("MESSAGE_ID") == "3c2936156b354175bed4908ab4e0444c"]
 
 
 def test_ready_status_and_rotation_with_journal_fields(amirotd, ec2, daemon):

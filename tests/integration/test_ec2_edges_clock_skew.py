@@ -24,15 +24,6 @@ POLICY = """\
 NOW = "2030-01-01T03:30:00Z"
 
 
-@pytest.fixture(scope="module")
-def journald():
-    proc = journal.ensure_journald()
-    yield
-    if proc:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def once_in_journal(amirotd):
     """`amirotd once` logging to the journal; returns (returncode, its journal entries)."""
     cmd = [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "--log-target=journal", "once"]

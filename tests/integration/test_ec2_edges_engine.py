@@ -59,15 +59,6 @@ def once_to_journal(amirotd, k):
                             lambda e: any("snapshots deleted" in x.get("MESSAGE", "") for x in e), timeout=30)
 
 
-@pytest.fixture
-def journald():
-    proc = journal.ensure_journald()
-    yield
-    if proc:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def test_thousand_instances_in_one_region_become_available_and_retire_their_predecessors(amirotd, ec2):
     n = 1000
     ids = [f"i-{k:017x}" for k in range(1, n + 1)]

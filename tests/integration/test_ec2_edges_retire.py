@@ -4,10 +4,9 @@
 # hides unless asked.
 import subprocess
 
-import pytest
 
 import journal
-from conftest import AMIROTD, images, run_instances, tag_dict
+from conftest import AMIROTD, images, run_instances
 
 POLICY = """\
     name: web
@@ -98,15 +97,6 @@ def test_disabled_image_holds_its_slot_and_its_snapshots(amirotd, ec2):
     assert amirotd.sim.calls("DeregisterImage") == []
     assert [i["ImageId"] for i in amirotd.sim.images()] == [disabled]
     assert all(c["params"].get("IncludeDisabled") == "true" for c in amirotd.sim.calls("DescribeImages"))
-
-
-@pytest.fixture(scope="module")
-def journald():
-    proc = journal.ensure_journald()
-    yield
-    if proc:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def once_to_journal(amirotd, k):

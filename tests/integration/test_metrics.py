@@ -14,7 +14,7 @@ import pytest
 
 import journal
 from conftest import run_instances
-from test_daemon import POLICY, created, daemon, journald  # noqa: F401 (fixtures)
+from test_daemon import POLICY
 
 UMASK_077 = ("/bin/sh", "-c", 'umask 077 && exec "$@"', "sh")
 

@@ -8,7 +8,6 @@ import time
 
 import journal
 from conftest import run_instances
-from test_daemon import daemon, journald  # noqa: F401 (fixtures)
 
 POLICY = """\
     name: web

@@ -9,8 +9,8 @@
 import signal
 
 import journal
-from conftest import run_instances
-from test_daemon import POLICY, created, daemon, journald  # noqa: F401 (fixtures)
+from conftest import created, run_instances
+from test_daemon import POLICY
 
 CONFIG_ERROR_ID = "0050a776a8c949faa5ec9445d1a1a7ec"
 DB = POLICY.replace("name: web", "name: db").replace("Role: web", "Role: db")

@@ -7,7 +7,6 @@ import time
 
 import journal
 from conftest import run_instances
-from test_daemon import daemon, journald  # noqa: F401 (fixtures)
 
 SLOT_SECONDS = 20
 POLICY = f"""\
