@@ -107,8 +107,8 @@ static aws_call *call_free(aws_call *call) {
                 return NULL;
         call_stop(call);
         aws_query_free(call->query);
-        free(call->body);
-        xmlFreeDoc(call->doc);
+        erase_and_free(call->body);
+        xmlFreeDoc(call->doc);            /* wiped: query.c */
         aws_error_done(&call->error);
         return mfree(call);
 }
