@@ -325,7 +325,8 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
         if (asprintf(&h_host, "Host: %s", c->host) < 0 ||
             asprintf(&h_date, "X-Amz-Date: %s", sig.amz_date) < 0 ||
             asprintf(&h_auth, "Authorization: %s", sig.authorization) < 0 ||
-            (creds->session_token && asprintf(&h_token, "X-Amz-Security-Token: %s", creds->session_token) < 0)) {
+            (creds->session_token &&
+             !(h_token = strjoin_n("X-Amz-Security-Token: ", creds->session_token, strlen(creds->session_token))))) {
                 sigv4_result_done(&sig);
                 call_fail(call, -ENOMEM, "Failed to build the request");
                 return;

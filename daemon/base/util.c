@@ -100,6 +100,21 @@ int strv_copy(char *const *l, char ***ret) {
         return 0;
 }
 
+char *strjoin_n(const char *a, const char *b, size_t n) {
+        size_t k = strlen(a);
+        char *s;
+
+        if (n > SIZE_MAX - k - 1)
+                return NULL;
+        s = malloc(k + n + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, a, k);
+        memcpy(s + k, b, n);
+        s[k + n] = 0;
+        return s;
+}
+
 void wipe_free(void *p) {
         if (!p)
                 return;

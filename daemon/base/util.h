@@ -94,6 +94,10 @@ static inline void *mfree(void *p) {
 int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
 int vasprintf_safe(char **ret, const char *fmt, va_list ap) _printf_(2, 0);
 
+/* a followed by the first n bytes of b, in one exact allocation: for secrets, which
+ * asprintf() would leave behind in the buffers it outgrows and frees. NULL: no memory. */
+char *strjoin_n(const char *a, const char *b, size_t n);
+
 /* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
 int strdup_or_null(const char *s, char **ret);
 
