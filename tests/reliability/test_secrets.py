@@ -32,7 +32,7 @@ import pytest
 
 import figures
 import journal
-from conftest import AMIROTD, EC2SIM, LONG, ROOT, SEED, Sim, read_line, stop
+from conftest import AMIROTD, EC2SIM, ROOT, SEED, Sim, read_line, stop
 
 FRAGMENT = 8                    # "any fragment of 8+ characters of the secret counts"
 ACCOUNT = "111122223333"
