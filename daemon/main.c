@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 
 #include "commands.h"
 #include "base/log.h"
@@ -205,6 +206,13 @@ int main(int argc, char **argv) {
         const char *command;
         bool want_help = false;
         int r;
+
+        /* Keys live in this process (the environment may hold one before anything is read):
+         * no core file, and no other process of the same user reads its memory or
+         * /proc/PID/environ. Every command, so that none is forgotten; a program that
+         * credential_process runs is dumpable again after its execve(). */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                fprintf(stderr, "amirotd: cannot make the process non-dumpable, ignoring: %m\n");
 
         r = parse_argv(argc, argv, &o, &target, &want_help);
         if (r <= 0)

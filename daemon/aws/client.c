@@ -107,8 +107,8 @@ static aws_call *call_free(aws_call *call) {
                 return NULL;
         call_stop(call);
         aws_query_free(call->query);
-        free(call->body);
-        xmlFreeDoc(call->doc);
+        erase_and_free(call->body);
+        xmlFreeDoc(call->doc);            /* wiped: query.c */
         aws_error_done(&call->error);
         return mfree(call);
 }
@@ -325,7 +325,8 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
         if (asprintf(&h_host, "Host: %s", c->host) < 0 ||
             asprintf(&h_date, "X-Amz-Date: %s", sig.amz_date) < 0 ||
             asprintf(&h_auth, "Authorization: %s", sig.authorization) < 0 ||
-            (creds->session_token && asprintf(&h_token, "X-Amz-Security-Token: %s", creds->session_token) < 0)) {
+            (creds->session_token &&
+             !(h_token = strjoin_n("X-Amz-Security-Token: ", creds->session_token, strlen(creds->session_token))))) {
                 sigv4_result_done(&sig);
                 call_fail(call, -ENOMEM, "Failed to build the request");
                 return;

@@ -113,6 +113,7 @@ static int chain_ini_file(creds_provider *p, const char *path, const char *displ
         }
 
         r = creds_ini_lookup(text, size, sections, &result, ret);
+        explicit_bzero(text, size);     /* all of it: erase_and_free() stops at a NUL byte */
         if (r < 0) {
                 aws_error_setf(err, "cannot parse %s: %s", display_path, strerror(-r));
                 return r;
@@ -247,6 +248,7 @@ static int chain_credentials_file(creds_provider *p, aws_credentials **ret, cons
                                r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
                 return r;
         }
+        explicit_bzero(text, size);
         text = mfree(text);
         r = chain_ini_file(p, path, path, sections, ret, err);
         if (r > 0)

@@ -137,7 +137,8 @@ static int container_auth_header(char **ret, const char **ret_why) {
                 *ret_why = "the authorization token is not a legal header value";
                 return -EINVAL;
         }
-        return asprintf(ret, "Authorization: %s", token) < 0 ? -ENOMEM : 0;
+        *ret = strjoin_n("Authorization: ", token, strlen(token));
+        return *ret ? 0 : -ENOMEM;
 }
 
 static void on_container(http_call *call, http_response *r, void *userdata) {

@@ -121,7 +121,8 @@ static int imds_on_token(creds_provider *p, http_response *r) {
                 imds_fail(p, "the session token is empty or too long");
                 return 0;
         }
-        if (asprintf(&p->imds.token_header, "X-aws-ec2-metadata-token: %.*s", (int) n, r->body) < 0)
+        p->imds.token_header = strjoin_n("X-aws-ec2-metadata-token: ", r->body, n);
+        if (!p->imds.token_header)
                 return -ENOMEM;
 
         p->imds.step = IMDS_ROLE;

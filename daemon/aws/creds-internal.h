@@ -112,17 +112,6 @@ struct creds_provider {
         } sts;
 };
 
-/* Wipes and frees a string that may hold a secret. */
-static inline void erase_and_free(char *s) {
-        if (s) {
-                explicit_bzero(s, strlen(s));
-                free(s);
-        }
-}
-static inline void erase_and_freep(char **s) {
-        erase_and_free(*s);
-}
-
 /* The provider's creation and clock, shared by both kinds. */
 int creds_provider_alloc(sd_event *event, const creds_provider_vtable *vtable, creds_provider **ret);
 time_t creds_provider_now(creds_provider *p);

@@ -227,7 +227,26 @@ int creds_parse_ini(const char *text, size_t size, const char *section, aws_cred
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(json_tokener *, json_tokener_free);
 
+/* The strings are keys: wiped in place (json-c owns them, writable) before the object
+ * goes. json-c's tokener keeps no more than fragments of them, which it frees as they are. */
+static void json_object_wipe(json_object *o) {
+        if (json_object_is_type(o, json_type_string)) {
+                char *s = (char *) (uintptr_t) json_object_get_string(o);
+
+                explicit_bzero(s, (size_t) json_object_get_string_len(o));
+                return;
+        }
+        if (json_object_is_type(o, json_type_object)) {
+                json_object_object_foreach(o, key, v) {
+                        (void) key;
+                        json_object_wipe(v);
+                }
+        }
+}
+
 static void json_object_putp(json_object **o) {
+        if (*o)
+                json_object_wipe(*o);
         json_object_put(*o);
 }
 

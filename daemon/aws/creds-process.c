@@ -44,9 +44,7 @@ static void process_close(creds_provider *p) {
         if (p->process.pidfd >= 0)
                 close(p->process.pidfd);
         p->process.out_fd = p->process.err_fd = p->process.pidfd = -1;
-        if (p->process.out.data)
-                explicit_bzero(p->process.out.data, p->process.out.cap);
-        strbuf_done(&p->process.out);
+        strbuf_done(&p->process.out);          /* secret: wiped */
         strbuf_done(&p->process.err);
         p->process.what = mfree(p->process.what);
         p->process.pid = 0;
@@ -320,6 +318,7 @@ void creds_process_start(creds_provider *p, const char *command, const char *wha
         int r;
 
         process_close(p);
+        p->process.out.secret = true;           /* stdout is keys: no copy left when it grows */
         p->process.what = strdup(what);
         r = creds_process_split(command, &argv);
         if (r == -ENOMEM || !p->process.what) {

@@ -21,6 +21,9 @@ void http_response_done(http_response *r) {
         if (!r)
                 return;
         free(r->error_message);
+        /* The answers of IMDS, the container endpoint and STS are keys; the others cost a memset. */
+        if (r->body)
+                explicit_bzero(r->body, r->body_size);
         free(r->body);
         free(r->request_id);
         *r = (http_response) {};
@@ -179,8 +182,17 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
         else {
                 if (!streq(method, "POST"))
                         SETOPT(e, CURLOPT_CUSTOMREQUEST, method);
+                /* Our own copy, which lives as long as the easy handle and is wiped with it
+                 * (a web-identity request's body is its token), rather than curl's. */
+                t->request_body = malloc(req->body_size + 1);
+                if (!t->request_body)
+                        return -ENOMEM;
+                if (req->body_size > 0)
+                        memcpy(t->request_body, req->body, req->body_size);
+                t->request_body[req->body_size] = 0;
+                t->request_body_size = req->body_size;
                 SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_size);
-                SETOPT(e, CURLOPT_COPYPOSTFIELDS, req->body_size > 0 ? req->body : "");
+                SETOPT(e, CURLOPT_POSTFIELDS, t->request_body);
         }
 
         for (const char *const *h = req->headers; h && *h; h++) {
@@ -205,6 +217,7 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
 int http_transfer_init(http_transfer *t, const http_request *req, void *private) {
         *t = (http_transfer) {
                 .max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE,
+                .body.secret = true,
         };
         t->easy = curl_easy_init();
         if (!t->easy)
@@ -217,7 +230,13 @@ void http_transfer_done(http_transfer *t) {
                 return;
         if (t->easy)
                 curl_easy_cleanup(t->easy);
+        /* A header may be a session token or a container's Authorization. */
+        for (struct curl_slist *l = t->headers; l; l = l->next)
+                explicit_bzero(l->data, strlen(l->data));
         curl_slist_free_all(t->headers);
+        if (t->request_body)
+                explicit_bzero(t->request_body, t->request_body_size);
+        free(t->request_body);
         strbuf_done(&t->body);
         free(t->request_id);
         *t = (http_transfer) {};

@@ -13,9 +13,11 @@
 
 typedef struct http_transfer {
         CURL *easy;
-        struct curl_slist *headers;
+        struct curl_slist *headers;     /* wiped */
+        char *request_body;             /* the request's, ours for CURLOPT_POSTFIELDS; wiped */
+        size_t request_body_size;
         char errbuf[CURL_ERROR_SIZE];   /* curl's message for a failed transfer */
-        strbuf body;
+        strbuf body;                    /* secret (it may hold keys): wiped */
         size_t max_response_size;
         bool too_big;                   /* the body went past max_response_size */
         char *request_id;               /* x-amzn-RequestId */

@@ -380,7 +380,9 @@ int http_client_new(sd_event *event, http_client **ret) {
 
         if (!ret)
                 return -EINVAL;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        /* curl copies headers (X-Amz-Security-Token, a container's Authorization) and bodies
+         * (a web-identity token): it wipes each block it frees. The first call's functions hold. */
+        if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, wipe_free, wipe_realloc, strdup, calloc) != CURLE_OK)
                 return -EIO;
 
         c = calloc(1, sizeof(*c));

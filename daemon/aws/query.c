@@ -63,9 +63,10 @@ int aws_query_new(const char *action, aws_query **ret) {
 aws_query *aws_query_free(aws_query *q) {
         if (!q)
                 return NULL;
+        /* A value may be a secret (AssumeRoleWithWebIdentity's WebIdentityToken). */
         for (size_t i = 0; i < q->n; i++) {
                 free(q->params[i].name);
-                free(q->params[i].value);
+                erase_and_free(q->params[i].value);
         }
         free(q->params);
         free(q->action);
@@ -157,7 +158,7 @@ int aws_query_set(aws_query *q, const char *name, const char *value) {
                 return value ? aws_query_add(q, name, value) : 0;
         if (!value) {
                 free(q->params[i].name);
-                free(q->params[i].value);
+                erase_and_free(q->params[i].value);
                 memmove(q->params + i, q->params + i + 1, (q->n - (size_t) i - 1) * sizeof(*q->params));
                 q->n--;
                 return 0;
@@ -165,7 +166,7 @@ int aws_query_set(aws_query *q, const char *name, const char *value) {
         v = strdup(value);
         if (!v)
                 return -ENOMEM;
-        free(q->params[i].value);
+        erase_and_free(q->params[i].value);
         q->params[i].value = v;
         return 0;
 }
@@ -241,7 +242,7 @@ static int encode_pair(strbuf *b, const char *name, const char *value) {
 }
 
 int aws_query_encode(const aws_query *q, const char *version, char **ret_body) {
-        strbuf b = {};
+        strbuf b = { .secret = true };  /* as the values: the caller wipes the body */
         int r;
 
         if (!q || isempty(version) || !ret_body)
@@ -409,6 +410,18 @@ static void refuse_doctype(void *userdata, const xmlChar *name, const xmlChar *e
         xmlStopParser(ctxt);
 }
 
+/*
+ * An answer may hold keys (STS's Credentials): everything libxml2 frees, from the copy of
+ * the body it parses to the documents' text, is wiped first. Set before libxml2 allocates
+ * anything of ours; its blocks all come from malloc either way, so the order is harmless.
+ */
+static void xml_wipe_on_free(void) {
+        static bool done = false;
+
+        if (!done && xmlMemSetup(wipe_free, malloc, wipe_realloc, strdup) == 0)
+                done = true;
+}
+
 /* Parses size bytes (already known to be UTF-8) into a document, or -EBADMSG with a message. */
 static int xml_parse(const char *body, size_t size, xmlDoc **ret_doc, char **ret_message) {
         _cleanup_(freep) char *message = NULL;
@@ -417,6 +430,7 @@ static int xml_parse(const char *body, size_t size, xmlDoc **ret_doc, char **ret
         xmlDoc *doc;
         bool ok;
 
+        xml_wipe_on_free();
         xmlInitParser();
         ctxt = xmlNewParserCtxt();
         if (!ctxt)

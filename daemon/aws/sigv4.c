@@ -527,7 +527,7 @@ static int build_canonical_request(const sigv4_request *req, const aws_credentia
 }
 
 int sigv4_canonical_request(const sigv4_request *req, const aws_credentials *creds, char **ret) {
-        strbuf b = {}, signed_headers = {};
+        strbuf b = { .secret = true }, signed_headers = {};     /* b: x-amz-security-token's value */
         char amz_date[17];
         int r;
 
@@ -619,7 +619,7 @@ static int signing_key(sigv4_key_cache *cache, const char *secret, const char *d
 }
 
 int sigv4_sign(const sigv4_request *req, const aws_credentials *creds, sigv4_key_cache *cache, sigv4_result *ret) {
-        strbuf canonical = {}, signed_headers = {}, sts = {}, auth = {};
+        strbuf canonical = { .secret = true }, signed_headers = {}, sts = {}, auth = {};  /* canonical: the token */
         char amz_date[17], date[9], hash[65], signature[65];
         unsigned char key[32], mac[32];
         int r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The helpers declared in util.h. */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 
 #include "base/util.h"
@@ -99,6 +100,50 @@ int strv_copy(char *const *l, char ***ret) {
         return 0;
 }
 
+char *strjoin_n(const char *a, const char *b, size_t n) {
+        size_t k = strlen(a);
+        char *s;
+
+        if (n > SIZE_MAX - k - 1)
+                return NULL;
+        s = malloc(k + n + 1);
+        if (!s)
+                return NULL;
+        memcpy(s, a, k);
+        memcpy(s + k, b, n);
+        s[k + n] = 0;
+        return s;
+}
+
+void wipe_free(void *p) {
+        if (!p)
+                return;
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+}
+
+/* Never realloc(): it would free the old block as it is. A block with room enough stays. */
+void *wipe_realloc(void *p, size_t size) {
+        size_t usable;
+        void *n;
+
+        if (!p)
+                return malloc(size);
+        if (size == 0) {
+                wipe_free(p);
+                return NULL;
+        }
+        usable = malloc_usable_size(p);
+        if (size <= usable)
+                return p;
+        n = malloc(size);
+        if (!n)
+                return NULL;
+        memcpy(n, p, usable);
+        wipe_free(p);
+        return n;
+}
+
 static int strbuf_reserve(strbuf *b, size_t extra) {
         size_t need, cap;
         char *d;
@@ -111,9 +156,20 @@ static int strbuf_reserve(strbuf *b, size_t extra) {
         cap = b->cap ? b->cap : 64;
         while (cap < need)
                 cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        d = realloc(b->data, cap);
-        if (!d)
-                return -ENOMEM;
+        if (b->secret) {
+                d = malloc(cap);
+                if (!d)
+                        return -ENOMEM;
+                if (b->data) {
+                        memcpy(d, b->data, b->len + 1);
+                        explicit_bzero(b->data, b->cap);
+                        free(b->data);
+                }
+        } else {
+                d = realloc(b->data, cap);
+                if (!d)
+                        return -ENOMEM;
+        }
         b->data = d;
         b->cap = cap;
         return 0;
@@ -159,13 +215,15 @@ char *strbuf_steal(strbuf *b) {
 
         if (!d)
                 d = strdup("");
-        *b = (strbuf) {};
+        *b = (strbuf) { .secret = b->secret };
         return d;
 }
 
 void strbuf_done(strbuf *b) {
+        if (b->secret && b->data)
+                explicit_bzero(b->data, b->cap);
         free(b->data);
-        *b = (strbuf) {};
+        *b = (strbuf) { .secret = b->secret };
 }
 
 usec_t now_usec(clockid_t clock) {

@@ -65,6 +65,24 @@ static inline bool isempty(const char *s) {
         return !s || !*s;
 }
 
+/* Wipes and frees a string that may hold a secret (a key, a session token); accepts NULL. */
+static inline void erase_and_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+}
+static inline void erase_and_freep(char **s) {
+        erase_and_free(*s);
+}
+
+/* Allocation functions for the libraries that take them (libcurl's curl_global_init_mem(),
+ * libxml2's xmlMemSetup()): each block is wiped before it goes back to malloc, so that a
+ * key or token a library copied (a header, a request body, an answer's text) does not
+ * linger in freed memory. Plain malloc(), calloc() and strdup() pair with them. */
+void wipe_free(void *p);
+void *wipe_realloc(void *p, size_t size);
+
 /* free() that returns NULL, for `p = mfree(p);` */
 static inline void *mfree(void *p) {
         free(p);
@@ -75,6 +93,10 @@ static inline void *mfree(void *p) {
  * (which free() takes) and return 0 or -ENOMEM. */
 int asprintf_safe(char **ret, const char *fmt, ...) _printf_(2, 3);
 int vasprintf_safe(char **ret, const char *fmt, va_list ap) _printf_(2, 0);
+
+/* a followed by the first n bytes of b, in one exact allocation: for secrets, which
+ * asprintf() would leave behind in the buffers it outgrows and frees. NULL: no memory. */
+char *strjoin_n(const char *a, const char *b, size_t n);
 
 /* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
 int strdup_or_null(const char *s, char **ret);
@@ -88,11 +110,15 @@ int strv_extend(char ***l, const char *value);  /* copies value */
 bool strv_contains(char *const *l, const char *s);
 int strv_copy(char *const *l, char ***ret);      /* NULL copies to NULL */
 
-/* A growable, always NUL-terminated byte buffer. */
+/* A growable, always NUL-terminated byte buffer. A secret one (set .secret before the
+ * first append) leaves no copy behind: growing moves the bytes and wipes the old block
+ * (realloc() would free it as it is), and strbuf_done() wipes. strbuf_steal() hands
+ * the bytes on: their new owner wipes them. */
 typedef struct strbuf {
         char *data;
         size_t len;
         size_t cap;
+        bool secret;
 } strbuf;
 
 int strbuf_append(strbuf *b, const void *data, size_t len);

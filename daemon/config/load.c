@@ -30,8 +30,8 @@ config *config_free(config *c) {
         free(c->default_region);
         free(c->profile);
         free(c->access_key_id);
-        free(c->secret_access_key);
-        free(c->session_token);
+        erase_and_free(c->secret_access_key);
+        erase_and_free(c->session_token);
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 free(c->endpoints[i].region);
                 free(c->endpoints[i].url);
@@ -183,6 +183,8 @@ static int read_file(loader *l, const char *path, bool missing_ok, char **ret, s
                 n += (size_t) k;
         }
         close(fd);
+        if (r < 0 || n > CONFIG_MAX_FILE_SIZE)
+                explicit_bzero(buf, n);         /* the global file may hold keys (credentials:) */
         if (r < 0)
                 return r;
         if (n > CONFIG_MAX_FILE_SIZE) {
@@ -380,6 +382,9 @@ static void load_from_files(loader *l, const load_source *src) {
         if (read_file(l, path, !src->main_explicit, &data, &size) == 0 &&
             loader_enter_file(l, path, 0) >= 0)
                 (void) parse_text(l, data, size, true);
+        /* Its credentials: block is keys; the tree's copies are wiped by cdoc_set_done(). */
+        if (data)
+                explicit_bzero(data, size);
 
         if (policies_dir_path(src, path, c->policies_dir, &dir, &dir_explicit) < 0) {
                 l->oom = -ENOMEM;

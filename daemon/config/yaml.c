@@ -92,7 +92,10 @@ static cnode *cnode_new(builder *b, cnode_kind kind, const yaml_mark_t *mark) {
 void cdoc_set_done(cdoc_set *s) {
         if (!s)
                 return;
+        /* A value may be a key (the global file's credentials:). */
         for (size_t i = 0; i < s->n_nodes; i++) {
+                if (s->nodes[i]->value)
+                        explicit_bzero(s->nodes[i]->value, s->nodes[i]->length);
                 free(s->nodes[i]->value);
                 free(s->nodes[i]->items);
                 free(s->nodes[i]);
@@ -339,6 +342,8 @@ int cdoc_parse(loader *l, const char *data, size_t size, cdoc_set *ret) {
                         break;
                 }
                 r = on_event(&b, &e);
+                if (e.type == YAML_SCALAR_EVENT)
+                        explicit_bzero(e.data.scalar.value, e.data.scalar.length);
                 yaml_event_delete(&e);
                 if (r <= 0)
                         break;
@@ -350,6 +355,10 @@ int cdoc_parse(loader *l, const char *data, size_t size, cdoc_set *ret) {
                 free(b.stack_anchor[i]);
         anchors_clear(&b);
         free(b.anchors);
+        /* libyaml's copies of the text, as read and as decoded; its scanner's scratch
+         * strings are out of reach. */
+        explicit_bzero(parser.raw_buffer.start, (size_t) (parser.raw_buffer.end - parser.raw_buffer.start));
+        explicit_bzero(parser.buffer.start, (size_t) (parser.buffer.end - parser.buffer.start));
         yaml_parser_delete(&parser);
         if (r < 0)
                 cdoc_set_done(ret);
