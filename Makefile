@@ -121,7 +121,7 @@ UNIT_TESTS := \
 
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
-.PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build clean deps \
+.PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build fuzz-lib fuzz-replay clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
 	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
@@ -200,6 +200,8 @@ soak-schedule: $(BUILD)/tests/schedule-oracle
 # the command and seed that reproduce them, to docs/reliability.md. RELIABILITY_SEED=N
 # replays a run.
 RELIABILITY_SEED ?= 11
+# tests/reliability/test_fuzz_soak.py: every fuzz harness for this long, in soak-reliability
+SOAK_FUZZ_SECONDS ?= 60
 check-reliability: $(BUILD)/amirotd
 	RELIABILITY_SEED=$(RELIABILITY_SEED) AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/reliability
 
@@ -207,7 +209,7 @@ soak-reliability: $(BUILD)/amirotd
 	@mkdir -p "$(BUILD)" docs
 	rm -f "$(BUILD)/reliability-figures.jsonl"
 	RELIABILITY_LONG=1 RELIABILITY_SEED=$(RELIABILITY_SEED) RELIABILITY_FIGURES="$(abspath $(BUILD))/reliability-figures.jsonl" \
-		AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/reliability
+		FUZZ_SECONDS=$(SOAK_FUZZ_SECONDS) AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q tests/reliability
 	$(PYTHON) tests/reliability/report.py "$(BUILD)/reliability-figures.jsonl" >docs/reliability.md
 
 # File and function sizes, floors and circles of daemon/ (the script says why).
@@ -268,14 +270,17 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds creds-process cron profile tzif xml
+FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile sts tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 
-build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c
+# One sub-make for the library (two at once would race on it); every harness links to it.
+fuzz-lib:
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 		OPT="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
 		HARDENING= build-fuzz/libamirotd.a
+
+build-fuzz/fuzz-%: tests/fuzz/fuzz-%.c fuzz-lib
 	@echo "  CCLD    $@"
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Idaemon \
 		$(shell pkg-config --cflags $(PKGS)) -o $@ $< build-fuzz/libamirotd.a $(LIBS)
@@ -290,8 +295,16 @@ fuzz: fuzz-build
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p build-fuzz/corpus/$$f; \
 		echo "== fuzz-$$f for $(FUZZ_SECONDS) s"; \
-		./build-fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
-			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f; \
+		./build-fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/$$f- build-fuzz/corpus/$$f tests/fuzz/corpus/$$f; \
+	done
+
+# Every seed corpus once through its harness, no fuzzing: the regression inputs of past crashes.
+fuzz-replay: fuzz-build
+	@set -e; for f in $(FUZZERS); do \
+		./build-fuzz/fuzz-$$f -runs=0 -artifact_prefix=build-fuzz/$$f- tests/fuzz/corpus/$$f \
+			>build-fuzz/$$f-replay.log 2>&1 || { cat build-fuzz/$$f-replay.log; exit 1; }; \
+		echo "fuzz-$$f: $$(ls tests/fuzz/corpus/$$f | wc -l) seed inputs, no crash"; \
 	done
 
 clean:

@@ -103,35 +103,73 @@ static bool imds_role_is_valid(const char *s, size_t n) {
         return true;
 }
 
+int creds_imds_parse_token(const char *body, size_t size, char **ret, const char **ret_why) {
+        size_t n = size;
+
+        *ret = NULL;
+        while (n > 0 && body[n - 1] && strchr(" \t\r\n", body[n - 1]))
+                n--;
+        for (size_t i = 0; i < n; i++)
+                if (body[i] < 0x21 || body[i] > 0x7e) {
+                        *ret_why = "the session token is not printable text";
+                        return -EBADMSG;
+                }
+        if (n == 0 || n > 4096) {
+                *ret_why = "the session token is empty or too long";
+                return -EBADMSG;
+        }
+        *ret = strndup(body, n);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int creds_imds_parse_role(const char *body, size_t size, char **ret, const char **ret_why) {
+        const char *b = body, *end = body + size, *e;
+
+        *ret = NULL;
+        /* One role per line; an instance profile has at most one role. */
+        while (b < end && strchr(" \t\r\n", *b) && *b)
+                b++;
+        for (e = b; e < end && *e && !strchr(" \t\r\n", *e); e++)
+                ;
+        if (b == e) {
+                *ret_why = "no IAM role attached to this instance";
+                return -ENOENT;
+        }
+        if (!imds_role_is_valid(b, (size_t) (e - b))) {
+                *ret_why = "the role name is not a valid IAM role name";
+                return -EBADMSG;
+        }
+        *ret = strndup(b, (size_t) (e - b));
+        return *ret ? 0 : -ENOMEM;
+}
+
 static int imds_on_token(creds_provider *p, http_response *r) {
-        size_t n = r->body_size;
+        _cleanup_(erase_and_freep) char *token = NULL;
+        const char *why = NULL;
+        int k;
 
         if (r->status != 200) {
                 imds_fail(p, "token request (PUT /latest/api/token) answered HTTP %ld", r->status);
                 return 0;
         }
-        while (n > 0 && strchr(" \t\r\n", r->body[n - 1]))
-                n--;
-        for (size_t i = 0; i < n; i++)
-                if (r->body[i] < 0x21 || r->body[i] > 0x7e) {
-                        imds_fail(p, "the session token is not printable text");
-                        return 0;
-                }
-        if (n == 0 || n > 4096) {
-                imds_fail(p, "the session token is empty or too long");
+        k = creds_imds_parse_token(r->body ?: "", r->body_size, &token, &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0) {
+                imds_fail(p, "%s", why);
                 return 0;
         }
-        p->imds.token_header = strjoin_n("X-aws-ec2-metadata-token: ", r->body, n);
+        p->imds.token_header = strjoin_n("X-aws-ec2-metadata-token: ", token, strlen(token));
         if (!p->imds.token_header)
                 return -ENOMEM;
-
         p->imds.step = IMDS_ROLE;
         return imds_submit(p, "GET", IMDS_CREDENTIALS_PATH, p->imds.token_header);
 }
 
 static int imds_on_role(creds_provider *p, http_response *r) {
         _cleanup_(freep) char *path = NULL;
-        const char *b = r->body, *e;
+        const char *why = NULL;
+        int k;
 
         if (r->status == 404) {
                 imds_fail(p, "no IAM role attached to this instance");
@@ -141,25 +179,15 @@ static int imds_on_role(creds_provider *p, http_response *r) {
                 imds_fail(p, "GET %s answered HTTP %ld", IMDS_CREDENTIALS_PATH, r->status);
                 return 0;
         }
-        /* One role per line; an instance profile has at most one role. */
-        while (*b && strchr(" \t\r\n", *b))
-                b++;
-        for (e = b; *e && !strchr(" \t\r\n", *e); e++)
-                ;
-        if (b == e) {
-                imds_fail(p, "no IAM role attached to this instance");
+        k = creds_imds_parse_role(r->body ?: "", r->body_size, &p->imds.role, &why);
+        if (k == -ENOMEM)
+                return k;
+        if (k < 0) {
+                imds_fail(p, "%s", why);
                 return 0;
         }
-        if (!imds_role_is_valid(b, (size_t) (e - b))) {
-                imds_fail(p, "the role name is not a valid IAM role name");
-                return 0;
-        }
-        p->imds.role = strndup(b, (size_t) (e - b));
-        if (!p->imds.role)
-                return -ENOMEM;
         if (asprintf(&path, "%s%s", IMDS_CREDENTIALS_PATH, p->imds.role) < 0)
                 return -ENOMEM;
-
         p->imds.step = IMDS_CREDENTIALS;
         return imds_submit(p, "GET", path, p->imds.token_header);
 }

@@ -156,6 +156,8 @@ void creds_process_start(creds_provider *p, const char *command, const char *wha
 void creds_process_cancel(creds_provider *p);
 
 /* STS's answer to action ("AssumeRole", "AssumeRoleWithWebIdentity"): its Credentials. */
+/* An answer's Expiration (ISO 8601): -EBADMSG when unreadable or not after 1970. */
+int creds_expiration_parse(const char *s, time_t *ret);
 int creds_sts_parse(const xmlDoc *doc, const char *action, aws_credentials **ret, aws_error *err);
 
 /* The web-identity step of the chain (creds-webid.c): STS AssumeRoleWithWebIdentity, unsigned,
@@ -182,5 +184,10 @@ void creds_container_cancel(creds_provider *p);
 
 /* The IMDS step of the chain (creds-imds.c): see creds_imds_failed. */
 void creds_imds_start(creds_provider *p, creds_imds_failed failed);
+/* The answers' pure parsers: the session token (printable, at most 4096 bytes, trailing
+ * white space dropped) and the role name (the first line, an IAM role name). 0, -ENOENT
+ * (no role), -EBADMSG with *ret_why, or -ENOMEM. */
+int creds_imds_parse_token(const char *body, size_t size, char **ret, const char **ret_why);
+int creds_imds_parse_role(const char *body, size_t size, char **ret, const char **ret_why);
 void creds_imds_cancel(creds_provider *p);
 void creds_imds_done(creds_provider *p);

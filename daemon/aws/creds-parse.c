@@ -293,6 +293,17 @@ static int json_parse_object(const char *text, size_t size, const char *what, js
         return 0;
 }
 
+int creds_expiration_parse(const char *s, time_t *ret) {
+        time_t t;
+
+        /* 0 means "does not expire" and a time before 1970 is no answer a service gives: either
+         * would keep temporary keys cached forever, or have them refreshed at every request. */
+        if (parse_iso8601(s, &t) < 0 || t <= 0)
+                return -EBADMSG;
+        *ret = t;
+        return 0;
+}
+
 /* The role credentials JSON that IMDS and the container endpoints share:
  * AccessKeyId, SecretAccessKey, Token, Expiration; who and what name the source in messages. */
 static int parse_role_json(const char *text, size_t size, const char *who, const char *what,
@@ -328,7 +339,7 @@ static int parse_role_json(const char *text, size_t size, const char *who, const
                         return -EBADMSG;
                 }
         }
-        if (parse_iso8601(json_string_member(o, "Expiration"), &expiration) < 0) {
+        if (creds_expiration_parse(json_string_member(o, "Expiration"), &expiration) < 0) {
                 aws_error_setf(ret_error, "%s have an unreadable Expiration", what);
                 return -EBADMSG;
         }
@@ -389,7 +400,7 @@ int creds_parse_process_json(const char *text, size_t size, aws_credentials **re
                 }
         }
         if (json_object_object_get_ex(o, "Expiration", &v) && !json_object_is_type(v, json_type_null) &&
-            parse_iso8601(json_string_member(o, "Expiration"), &expiration) < 0) {
+            creds_expiration_parse(json_string_member(o, "Expiration"), &expiration) < 0) {
                 aws_error_setf(ret_error, "credential_process's credentials have an unreadable Expiration");
                 return -EBADMSG;
         }

@@ -44,7 +44,7 @@ int creds_sts_parse(const xmlDoc *doc, const char *action, aws_credentials **ret
                         return -EBADMSG;
                 }
         }
-        if (parse_iso8601(expiration, &t) < 0) {
+        if (creds_expiration_parse(expiration, &t) < 0) {
                 aws_error_setf(err, "STS answered %s with an unreadable Expiration", action);
                 return -EBADMSG;
         }

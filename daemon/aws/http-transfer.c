@@ -97,7 +97,9 @@ static size_t write_callback(char *data, size_t size, size_t nmemb, void *userda
         return n;
 }
 
-/* The value of header line data[0..n) if it is header `name` (with its colon), trimmed, newly allocated. */
+/* The value of header line data[0..n) if it is header `name` (with its colon), trimmed, newly
+ * allocated. A value with a control character in it (a bare CR, a NUL: RFC 9110, 5.5, forbids
+ * them) is taken as absent: it would end up in log lines. */
 static int header_value(const char *data, size_t n, const char *name, char **ret) {
         size_t k = strlen(name);
         const char *v, *end;
@@ -111,13 +113,14 @@ static int header_value(const char *data, size_t n, const char *name, char **ret
                 v++;
         while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
                 end--;
+        for (const char *c = v; c < end; c++)
+                if (((unsigned char) *c < 0x20 && *c != '\t') || *c == 0x7f)
+                        return 0;
         *ret = strndup(v, (size_t) (end - v));
         return *ret ? 1 : -ENOMEM;
 }
 
-static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
-        http_transfer *t = userdata;
-        size_t n = size * nmemb;
+int http_transfer_header_line(http_transfer *t, const char *data, size_t n) {
         char *v;
         int r;
 
@@ -137,7 +140,13 @@ static size_t header_callback(char *data, size_t size, size_t nmemb, void *userd
                         free(v);
                 }
         }
-        return r < 0 ? 0 : n;
+        return r < 0 ? r : 0;
+}
+
+static size_t header_callback(char *data, size_t size, size_t nmemb, void *userdata) {
+        size_t n = size * nmemb;
+
+        return http_transfer_header_line(userdata, data, n) < 0 ? 0 : n;
 }
 
 #define SETOPT(easy, opt, val)                                          \

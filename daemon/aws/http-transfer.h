@@ -30,6 +30,9 @@ int http_transfer_init(http_transfer *t, const http_request *req, void *private)
 /* Accepts a zeroed transfer; the easy handle must be out of every multi handle. */
 void http_transfer_done(http_transfer *t);
 
+/* One header line as curl hands it to the header callback (data[0..n), not NUL-terminated,
+ * with its CRLF): keeps x-amzn-RequestId and Date. 0 or -ENOMEM. */
+int http_transfer_header_line(http_transfer *t, const char *data, size_t n);
 /* The response of a finished transfer (code: its CURLcode); the body moves into it. */
 void http_transfer_response(http_transfer *t, CURLcode code, http_response *ret);
 /* A response that says the request failed locally, with -errno and a message. */

@@ -66,11 +66,17 @@ char *config_diagnostics_where(const config_diagnostics *d) {
         }
         if (!first)
                 return NULL;
-        if (others == 0)
+        /* A whole-file error (unreadable, too large) has no line: FILE alone, not FILE:0:0. */
+        if (first->line > 0)
                 r = asprintf(&s, "%s:%u:%u", first->file ?: "(configuration)", first->line, first->column);
         else
-                r = asprintf(&s, "%s:%u:%u and %zu other file%s", first->file ?: "(configuration)",
-                             first->line, first->column, others, others == 1 ? "" : "s");
+                r = asprintf(&s, "%s", first->file ?: "(configuration)");
+        if (r >= 0 && others > 0) {
+                char *t = s;
+
+                r = asprintf(&s, "%s and %zu other file%s", t, others, others == 1 ? "" : "s");
+                free(t);
+        }
         return r < 0 ? NULL : s;
 }
 

@@ -92,7 +92,38 @@ static int loader_enter_file(loader *l, const char *path, size_t index) {
         return 0;
 }
 
-static int parse_policy_documents(loader *l, const cdoc_set *docs) {
+/*
+ * A policy file without a policy (empty, only comments, only empty documents, an empty
+ * list) is an error, not "no policies": a file emptied by a failed write or a bad edit
+ * would otherwise remove its policies at the next reload. Removing the file is how an
+ * operator removes them. An empty document beside others is allowed.
+ */
+static void check_not_empty(loader *l, const cdoc_set *docs) {
+        const cnode *first = NULL;
+
+        for (size_t d = 0; d < docs->n_roots; d++) {
+                const cnode *root = docs->roots[d];
+
+                if (!root)
+                        continue;
+                if (!cnode_is_null(root) && !(root->kind == CNODE_SEQUENCE && root->n_items == 0))
+                        return;         /* a policy, or what the parse below reports as wrong */
+                first = first ?: root;
+        }
+        if (first && first->kind == CNODE_SEQUENCE)
+                loader_error(l, first, "empty list of policies: a policy file holds at least one policy "
+                                       "(to remove its policies, remove the file)");
+        else if (first && first->line > 0)
+                loader_error(l, first, "empty document: a policy file holds a policy or a list of policies "
+                                       "(to remove its policies, remove the file)");
+        else
+                loader_diag_at(l, 1, 1, CONFIG_SEVERITY_ERROR, "empty policy file: it must hold a policy or "
+                               "a list of policies (to remove its policies, remove the file)");
+}
+
+static int parse_policy_documents(loader *l, const cdoc_set *docs, bool syntax_ok) {
+        if (syntax_ok)
+                check_not_empty(l, docs);
         for (size_t d = 0; d < docs->n_roots; d++) {
                 const cnode *root = docs->roots[d];
                 int r;
@@ -125,6 +156,7 @@ static int parse_policy_documents(loader *l, const cdoc_set *docs) {
 }
 
 static int parse_text(loader *l, const char *data, size_t size, bool global) {
+        size_t errors = l->diag->n_errors;
         cdoc_set docs = {};
         int r;
 
@@ -137,7 +169,7 @@ static int parse_text(loader *l, const char *data, size_t size, bool global) {
                                 loader_error(l, docs.roots[d], "the global file holds one document, ignoring this one");
                 r = docs.n_roots > 0 ? config_global_parse(l, docs.roots[0]) : 0;
         } else
-                r = parse_policy_documents(l, &docs);
+                r = parse_policy_documents(l, &docs, l->diag->n_errors == errors);
         cdoc_set_done(&docs);
         return r == -ENOMEM ? r : 0;
 }

@@ -126,6 +126,12 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
 
                 if (cvalue_string(l, k, what, &key) < 0)
                         continue;
+                /* AWS's Tag shapes: "Length Constraints: Minimum length of 1". No instance carries an
+                 * empty key, so a selector with one would select nothing, silently. */
+                if (isempty(key)) {
+                        loader_error(l, k, "empty tag key in '%s'", what);
+                        continue;
+                }
                 if (utf8_length(key) > TAG_KEY_MAX) {
                         loader_error(l, k, "tag key '%.32s...' is longer than %d characters", key, TAG_KEY_MAX);
                         continue;

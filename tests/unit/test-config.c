@@ -520,13 +520,24 @@ static void test_files(void **state) {
         assert_non_null(strstr(d.items[0].message, "larger than"));
         config_diagnostics_done(&d);
 
-        /* relative policies_dir is read beside the global file */
+        /* An empty policy file is an error, not "no policies": a reload keeps its old ones. */
         assert_int_equal(truncate(big, 0), 0);
+        assert_int_equal(config_load(main_path, NULL, &c, &d), -EINVAL);
+        assert_true(has_diagnostic(&d, 1, 1, CONFIG_SEVERITY_ERROR, "empty policy file"));
+        assert_string_equal(d.items[0].file, big);
+        config_diagnostics_done(&d);
+        assert_int_equal(config_load_keep_valid(main_path, NULL, &c, &d), 0);
+        assert_int_equal(c->n_policies, 0);
+        assert_true(config_diagnostics_file_failed(&d, big));
+        c = config_free(c);
+        config_diagnostics_done(&d);
+
+        /* relative policies_dir is read beside the global file; an empty one is a warning */
+        assert_int_equal(unlink(big), 0);
         assert_int_equal(config_load(main_path, NULL, &c, &d), 0);
         assert_string_equal(c->policies_dir, pdir);
         assert_true(has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_WARNING, "no policies"));
 
-        assert_int_equal(unlink(big), 0);
         assert_int_equal(rmdir(pdir), 0);
         assert_int_equal(unlink(main_path), 0);
         assert_int_equal(rmdir(dir), 0);

@@ -28,6 +28,7 @@
 #include "aws-sync.h"
 #include "aws/client.h"
 #include "aws/creds.h"
+#include "aws/creds-internal.h"
 #include "aws/http.h"
 #include "aws/query.h"
 
@@ -344,6 +345,68 @@ static void test_parse_ini_table(void **state) {
         }
 }
 
+/* ---- STS's and IMDS's other answers (cases found by fuzz-sts; see tests/fuzz/corpus) ------- */
+
+static int sts_parse(const char *xml, aws_credentials **ret, aws_error *err) {
+        xmlDoc *doc = NULL;
+        int r;
+
+        assert_int_equal(aws_response_parse(xml, strlen(xml), 200, NULL, &doc, err), 0);
+        r = creds_sts_parse(doc, "AssumeRole", ret, err);
+        xmlFreeDoc(doc);
+        return r;
+}
+
+static void test_sts_parse_expiration(void **state) {
+        static const char good[] =
+                "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>A</AccessKeyId>"
+                "<SecretAccessKey>S</SecretAccessKey><SessionToken>T</SessionToken>"
+                "<Expiration>2026-11-26T18:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>";
+        static const char *const bad[] = { "0892-12-01T13:00:00Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z" };
+
+        (void) state;
+        for (size_t i = 0; i <= ELEMENTSOF(bad); i++) {
+                _cleanup_(freep) char *xml = strdup(good);
+                _cleanup_(aws_credentials_freep) aws_credentials *c = NULL;
+                aws_error err = {};
+
+                if (i < ELEMENTSOF(bad))
+                        memcpy(strstr(xml, "2026-11-26T18:00:00Z"), bad[i], strlen(bad[i]));
+                if (i == ELEMENTSOF(bad)) {
+                        assert_int_equal(sts_parse(xml, &c, &err), 0);
+                        assert_int_equal(c->expiration, 1795716000);
+                } else {
+                        assert_int_equal(sts_parse(xml, &c, &err), -EBADMSG);
+                        assert_contains(err.message, "Expiration");
+                }
+                aws_error_done(&err);
+        }
+}
+
+static void test_imds_token_and_role(void **state) {
+        char *v = NULL;
+        const char *why = NULL;
+
+        (void) state;
+        assert_int_equal(creds_imds_parse_token("AQAEAHk5ZXhh==\r\n", 16, &v, &why), 0);
+        assert_string_equal(v, "AQAEAHk5ZXhh==");
+        v = mfree(v);
+        assert_int_equal(creds_imds_parse_token("a b", 3, &v, &why), -EBADMSG);
+        assert_int_equal(creds_imds_parse_token("ab\0", 3, &v, &why), -EBADMSG);
+        assert_int_equal(creds_imds_parse_token(" \n", 2, &v, &why), -EBADMSG);
+        assert_null(v);
+        assert_int_equal(creds_imds_parse_role("amirotd-role\nother\n", 19, &v, &why), 0);
+        assert_string_equal(v, "amirotd-role");
+        v = mfree(v);
+        /* not NUL-terminated: the role ends at the body's end */
+        assert_int_equal(creds_imds_parse_role("role-xyz", 4, &v, &why), 0);
+        assert_string_equal(v, "role");
+        v = mfree(v);
+        assert_int_equal(creds_imds_parse_role("  \n", 3, &v, &why), -ENOENT);
+        assert_int_equal(creds_imds_parse_role("../../latest/user-data", 22, &v, &why), -EBADMSG);
+        assert_null(v);
+}
+
 /* ---- The IMDS JSON parser -------------------------------------------------------------- */
 
 static void test_parse_imds_json_table(void **state) {
@@ -365,6 +428,11 @@ static void test_parse_imds_json_table(void **state) {
                   "\"Expiration\":\"2026-11-26T18:00:00Z\"}", -EBADMSG, "'AccessKeyId'" },
                 { "bad Expiration", "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"imds-secret-x\",\"Token\":\"imds-token-x\","
                   "\"Expiration\":\"tomorrow\"}", -EBADMSG, "Expiration" },
+                /* 0 would mean "never expires", before 1970 "refresh at every request" */
+                { "Expiration at the epoch", "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"imds-secret-x\","
+                  "\"Token\":\"imds-token-x\",\"Expiration\":\"1970-01-01T00:00:00Z\"}", -EBADMSG, "Expiration" },
+                { "Expiration before 1970", "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"imds-secret-x\","
+                  "\"Token\":\"imds-token-x\",\"Expiration\":\"0892-12-01T13:00:00Z\"}", -EBADMSG, "Expiration" },
                 { "truncated", "{\"Code\":\"Success\",\"AccessKeyId\":\"A", -EBADMSG, "truncated" },
                 { "not an object", "[\"imds-secret-x\"]", -EBADMSG, "not a JSON object" },
                 { "trailing data", "{\"Code\":\"Success\"} {", -EBADMSG, "after the JSON" },
@@ -1402,6 +1470,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_ini_table),
                 cmocka_unit_test(test_parse_imds_json_table),
+                cmocka_unit_test(test_sts_parse_expiration),
+                cmocka_unit_test(test_imds_token_and_role),
                 cmocka_unit_test(test_assume_role_check),
                 cmocka_unit_test(test_assume_role_check_limits),
                 cmocka_unit_test_setup_teardown(test_chain_explicit_first, setup, teardown),

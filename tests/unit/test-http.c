@@ -15,6 +15,7 @@
 
 #include "aws-sync.h"
 #include "aws/http.h"
+#include "aws/http-transfer.h"
 #include "httpd-helper.h"
 
 static test_httpd httpd;
@@ -82,6 +83,32 @@ static void test_errno_table(void **state) {
         assert_int_equal(http_errno_from_curl(CURLE_OUT_OF_MEMORY), -ENOMEM);
         assert_int_equal(http_errno_from_curl(CURLE_UNSUPPORTED_PROTOCOL), -EPROTONOSUPPORT);
         assert_int_equal(http_errno_from_curl(CURLE_FTP_WEIRD_PASV_REPLY), -EIO);
+}
+
+/* The header callback's parser, line by line as curl hands them over (found by fuzz-http-headers:
+ * a bare CR inside x-amzn-RequestId was kept and reached log lines). */
+static void test_header_lines(void **state) {
+        static const char *const lines[] = {
+                "HTTP/1.1 503 Service Unavailable\r\n",
+                "X-Amzn-RequestId: \t 7a62c49f-347e-4fc4-9331-6e8eEXAMPLE \r\n",
+                "Date: Tue, 01 Dec 2026 09:00:00 GMT\r\n",
+                "x-amzn-requestid: a\rb\r\n",            /* a control character: ignored */
+                "Date: garbage\r\n",                      /* unreadable: no date */
+                "\r\n",
+        };
+        http_transfer t = {};
+
+        (void) state;
+        for (size_t i = 0; i < 3; i++)
+                assert_int_equal(http_transfer_header_line(&t, lines[i], strlen(lines[i])), 0);
+        assert_string_equal(t.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+        assert_int_equal(t.date, 1796115600);
+        assert_int_equal(http_transfer_header_line(&t, lines[3], strlen(lines[3])), 0);
+        assert_string_equal(t.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+        for (size_t i = 4; i < ELEMENTSOF(lines); i++)
+                assert_int_equal(http_transfer_header_line(&t, lines[i], strlen(lines[i])), 0);
+        assert_int_equal(t.date, 0);
+        free(t.request_id);
 }
 
 static void test_sync_ok(void **state) {
@@ -537,6 +564,7 @@ static void test_free_from_callback(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_errno_table),
+                cmocka_unit_test(test_header_lines),
                 cmocka_unit_test_setup_teardown(test_sync_ok, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_post_headers, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_error_statuses, setup, teardown),
