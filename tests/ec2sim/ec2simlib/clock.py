@@ -4,38 +4,25 @@ It drives CreationDate/StartTime/LaunchTime, image state transitions and
 credential expiry. Tests move it with /_sim/clock; it never drives the SigV4
 clock-skew check, which compares with the real wall clock so a client can keep
 signing with real time while the simulator lives in the future.
-
-Both clocks are AWS's, not the host's: aws_time() starts at the host's wall clock
-and then advances with the monotonic clock, so a step of the host's clock (as
-tests/reliability/test_clock.py makes) moves the client's clock only, as it would
-against EC2.
 """
 import calendar
 import functools
 import datetime
 import time
 
-_WALL_AT_START = time.time()
-_MONOTONIC_AT_START = time.monotonic()
-
-
-def aws_time():
-    """AWS's wall clock: the host's at start, unmoved by later steps of the host's."""
-    return _WALL_AT_START + (time.monotonic() - _MONOTONIC_AT_START)
-
 
 class SimClock:
     def __init__(self):
-        self.offset = 0.0        # seconds added to AWS's time
+        self.offset = 0.0        # seconds added to real time
         self.frozen_at = None    # epoch when frozen, else None
 
     def now(self):
         if self.frozen_at is not None:
             return self.frozen_at
-        return aws_time() + self.offset
+        return time.time() + self.offset
 
     def set(self, epoch, freeze=False):
-        self.offset = epoch - aws_time()
+        self.offset = epoch - time.time()
         self.frozen_at = epoch if freeze else None
 
     def advance(self, seconds):
@@ -47,7 +34,7 @@ class SimClock:
         if on and self.frozen_at is None:
             self.frozen_at = self.now()
         elif not on and self.frozen_at is not None:
-            self.offset = self.frozen_at - aws_time()
+            self.offset = self.frozen_at - time.time()
             self.frozen_at = None
 
     def real(self):

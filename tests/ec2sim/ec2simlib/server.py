@@ -14,10 +14,11 @@ import json
 import socket
 import struct
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import admin, api, clock, container, imds
+from . import admin, api, container, imds
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -28,7 +29,7 @@ class Handler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp=None):
         """The Date header of every answer: the server's wall clock (date_offset_seconds)."""
         offset = self.server.sim.settings.date_offset_seconds
-        return email.utils.formatdate((clock.aws_time() if timestamp is None else timestamp) + offset,
+        return email.utils.formatdate((time.time() if timestamp is None else timestamp) + offset,
                                       usegmt=True)
 
     def log_message(self, fmt, *args):
