@@ -184,6 +184,7 @@ void unit_start(unit *u) {
                 .spread = unit_spread(u, now),
                 .no_targets_said = u->no_targets_said,
         };
+        log_fields f = unit_fields(u);
         int r;
 
         if (u->host->stopping)
@@ -194,7 +195,7 @@ void unit_start(unit *u) {
         }
         r = policy_run_start(u->host->event, u->gen->pool, u->policy, u->region, &eo, on_run_done, u, &u->run);
         if (r < 0) {
-                log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
                          "policy '%s' in %s: cannot start a run", u->policy->name, u->region);
                 u->host->run_ended(u, r, u->host->userdata);
                 return;
@@ -202,6 +203,10 @@ void unit_start(unit *u) {
         /* The engine names the images for the slot of eo.now: this one. */
         if (schedule_slot_at(&u->policy->schedule, now, &slot) >= 0)
                 u->last_slot = slot;
+        /* This run replaces a retry still waiting, which would otherwise run its slot again (a
+         * forward step can bring the next slot before the retry's time); a failure arms a new one. */
+        if (u->retry)
+                (void) sd_event_source_set_enabled(u->retry, SD_EVENT_OFF);
         u->run_gen = generation_ref(u->gen);
         u->run_start = now;
         u->run_start_monotonic = now_usec(CLOCK_MONOTONIC);
@@ -232,6 +237,7 @@ int unit_arm(unit *u) {
 /* A slot timer fired, or the clock was stepped: the slot of now runs if it is due, and the timer
  * goes to the next run's slot. */
 static void unit_tick(unit *u) {
+        log_fields f = unit_fields(u);
         bool due = false;
         int r;
 
@@ -241,7 +247,7 @@ static void unit_tick(unit *u) {
         if (r >= 0)
                 r = unit_arm(u);
         if (r < 0)
-                log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                log_full(LOG_ERR, r, NULL, &f,
                          "policy '%s' in %s: cannot schedule the next slot", u->policy->name, u->region);
 }
 
@@ -267,7 +273,7 @@ void unit_clock_stepped(unit *u) {
                 log_full(LOG_NOTICE, 0, NULL, &f, "policy '%s' in %s: the clock is now more than %s before slot %s, "
                          "which has run, so it was wrong then: running slot %s %s, as at start", u->policy->name,
                          u->region, format_duration(SCHEDULE_STEP_BACK_TRUSTED, trust), last, landed, when);
-        else if (due && jumped < slot)
+        else if (due && jumped > 0 && jumped < slot)
                 log_full(LOG_NOTICE, 0, NULL, &f, "policy '%s' in %s: the clock stepped over the slots from %s: "
                          "running slot %s, the one it landed in, %s; the ones before are not made up",
                          u->policy->name, u->region, slot_id_format(jumped, next) ?: "?", landed, when);
