@@ -64,6 +64,7 @@ AWS_SRCS := \
 DAEMON_SRCS := \
 	daemon/base/log.c \
 	daemon/base/util.c \
+	daemon/base/clock-step.c \
 	daemon/schedule/time.c \
 	daemon/schedule/tzif.c \
 	daemon/schedule/cron.c \
@@ -90,6 +91,7 @@ DAEMON_SRCS := \
 	daemon/status.c \
 	daemon/generation.c \
 	daemon/commands-list.c \
+	daemon/unit.c \
 	daemon/loop.c
 
 LIB_SRCS := $(AWS_SRCS) $(DAEMON_SRCS)

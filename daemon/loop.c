@@ -3,10 +3,11 @@
  * See loop.h. The configuration and the AWS clients built from it form a
  * generation, reference-counted: a reload builds a new one and swaps it in at
  * once, while runs still in flight keep the generation they started with until
- * they end. Each (policy, region) is a unit with a CLOCK_REALTIME timer at its
- * next slot; at start every unit runs at once (catch-up), after a reload only
- * the units that are new do, the others keep their next slot. Signal handlers
- * are sd-event signal sources: nothing runs in signal context.
+ * they end. Each (policy, region) is a unit (unit.c) with a CLOCK_REALTIME timer
+ * at its next slot; at start every unit runs at once (catch-up), after a reload
+ * only the units that are new do, the others keep their next slot. When the wall
+ * clock is set, every unit re-plans (unit_clock_stepped()). Signal handlers are
+ * sd-event signal sources: nothing runs in signal context.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,46 +15,26 @@
 #include <sysexits.h>
 #include <systemd/sd-daemon.h>
 
-#include "config/config.h"
-#include "run/engine.h"
+#include "base/clock-step.h"
 #include "base/log.h"
+#include "config/config.h"
 #include "generation.h"
 #include "loop.h"
 #include "metrics.h"
+#include "unit.h"
 
 
 typedef struct manager manager;
-
-typedef struct unit {
-        manager *manager;
-        generation *gen;                /* the generation whose policy this unit follows */
-        const policy *policy;           /* in gen->config */
-        char *region;
-        sd_event_source *timer;
-        sd_event_source *retry;         /* a catch-up run after a failed one */
-        policy_run *run;                /* in flight, or NULL */
-        generation *run_gen;            /* the generation the run holds */
-        bool again;                     /* a slot began while the run was in flight */
-        time_t next;                    /* next slot start */
-        int last_result;
-        bool has_run;
-        time_t run_start;               /* of the run in flight, or of the last one */
-        usec_t run_start_monotonic;
-        usec_t last_duration;
-        bool images_known;
-        unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
-        bool no_targets;                /* the last run's selection matched no instance */
-        bool no_targets_said;           /* warned in this unit's generation */
-} unit;
 
 struct manager {
         manager_options options;
         sd_event *event;
         sd_event_source *signals[3];    /* SIGTERM, SIGINT: stop; SIGHUP: reload */
+        clock_step_watch *clock;        /* "clock-step": the wall clock was set */
+        unit_host host;                 /* what the units see of the manager */
         generation *gen;
         unit **units;
         size_t n_units;
-        bool stopping;
         bool failed;                    /* exit 1: could not start */
         bool config_invalid;            /* exit EX_CONFIG (78): the global file is invalid */
         unsigned runs_ok, runs_failed;
@@ -144,195 +125,24 @@ static void manager_write_metrics(manager *m) {
 
 /* ---- Units ----------------------------------------------------------------------------- */
 
-static void unit_start(unit *u);
-static int unit_arm(unit *u);
-
-static unit *unit_free(unit *u) {
-        if (!u)
-                return NULL;
-        policy_run_free(u->run);
-        generation_unref(u->run_gen);
-        generation_unref(u->gen);
-        sd_event_source_disable_unref(u->timer);
-        sd_event_source_disable_unref(u->retry);
-        free(u->region);
-        return mfree(u);
-}
-
-/* Arms *s to fire once at usec, creating it on first use, described "<what> <policy>/<region>". */
-static int unit_set_timer(unit *u, sd_event_source **s, clockid_t clock, usec_t usec, usec_t accuracy,
-                          sd_event_time_handler_t handler, const char *what) {
-        char description[128];
-        int r;
-
-        if (*s) {
-                r = sd_event_source_set_time(*s, usec);
-                if (r < 0)
-                        return r;
-                return sd_event_source_set_enabled(*s, SD_EVENT_ONESHOT);
-        }
-        r = sd_event_add_time(u->manager->event, s, clock, usec, accuracy, handler, u);
-        if (r < 0)
-                return r;
-        (void) snprintf(description, sizeof(description), "%s %s/%s", what, u->policy->name, u->region);
-        (void) sd_event_source_set_description(*s, description);
-        return 0;
-}
-
-static int on_unit_retry(sd_event_source *s, uint64_t usec, void *userdata) {
-        unit *u = userdata;
-
-        (void) s;
-        (void) usec;
-        unit_start(u);
-        return 0;
-}
-
-/*
- * Design rule 4, catch-up: an instance whose slot has no image gets one. After a
- * failed run that need not wait for the next slot, which may be a day away: the
- * run is tried again after poll_max, unless the next slot comes first.
- */
-static void unit_retry_later(unit *u) {
-        usec_t delay = MAX(u->gen->config->poll_max, 1) * USEC_PER_SEC, now;
-        int r;
-
-        if ((usec_t) u->next * USEC_PER_SEC <= now_usec(CLOCK_REALTIME) + delay)
-                return;
-        r = sd_event_now(u->manager->event, CLOCK_MONOTONIC, &now);
-        if (r >= 0)
-                r = unit_set_timer(u, &u->retry, CLOCK_MONOTONIC, now + delay, 0, on_unit_retry, "retry");
-        if (r < 0)
-                log_full(LOG_WARNING, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
-                         "policy '%s' in %s: cannot schedule a retry; the next slot will catch up",
-                         u->policy->name, u->region);
-        else
-                log_full(LOG_NOTICE, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
-                         "policy '%s' in %s: will retry in %llus", u->policy->name, u->region,
-                         (unsigned long long) (delay / USEC_PER_SEC));
-}
-
-static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
-        unit *u = userdata;
-        manager *m = u->manager;
-        log_fields f = { .policy = u->policy->name, .region = u->region };
+static void on_unit_run_ended(unit *u, int r, void *userdata) {
+        manager *m = userdata;
         char *summary = NULL;
-        bool counted;
 
         if (r < 0)
                 m->runs_failed++;
         else
                 m->runs_ok++;
-        u->last_result = r;
-        u->has_run = true;
-        u->last_duration = now_usec(CLOCK_MONOTONIC) - u->run_start_monotonic;
-        /* A failed run that never read the images leaves all zeros: the last known counts stay. */
-        counted = r >= 0;
-        for (int st = 0; st < _EC2_IMAGE_STATE_MAX; st++)
-                counted = counted || res->plan.images_after[st] > 0;
-        if (counted) {
-                memcpy(u->images, res->plan.images_after, sizeof(u->images));
-                u->images_known = true;
-        }
-        u->no_targets = res->no_targets;
-        u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
-
-        log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
-                 "policy '%s' in %s: run %s: %u created, %u available, %u failed, %u retired, "
-                 "%u snapshots deleted, %u error%s",
-                 u->policy->name, u->region, r < 0 ? "failed" : "done", res->created, res->available,
-                 res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s");
         if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
                 free(m->last_summary);
                 m->last_summary = summary;
         }
-
-        /* Freed from its own callback: the engine does nothing after calling back. */
-        policy_run_free(run);
-        u->run = NULL;
-        u->run_gen = generation_unref(u->run_gen);
-
-        if (u->again && !m->stopping) {
-                u->again = false;
-                unit_start(u);
-        } else if (r < 0 && !m->stopping)
-                unit_retry_later(u);
         notify_status(m);
         manager_write_metrics(m);
 }
 
-/*
- * The window over which the run's creations start: `spread`, cut to a quarter of the time
- * left until the next slot (amirotd.yaml(5), "spread"). Images are named for the slot that is
- * current when the run starts; a longer delay would create them in a later slot under the old
- * slot's name, and keep the run in flight while the slots it should serve go by.
- */
-static usec_t unit_spread(const unit *u, time_t now) {
-        usec_t spread = u->gen->config->spread * USEC_PER_SEC;
-        time_t next;
-
-        if (spread == 0 || schedule_next_slot_after(&u->policy->schedule, now, &next) < 0 || next <= now)
-                return spread;
-        return MIN(spread, (usec_t) (next - now) * USEC_PER_SEC / CONFIG_SPREAD_SLOT_FRACTION);
-}
-
-static void unit_start(unit *u) {
-        manager *m = u->manager;
-        time_t now = time(NULL);
-        engine_options eo = {
-                .now = now,
-                .wait = true,
-                .dry_run = u->gen->config->dry_run,
-                .poll_initial = u->gen->config->poll_initial * USEC_PER_SEC,
-                .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
-                .spread = unit_spread(u, now),
-                .no_targets_said = u->no_targets_said,
-        };
-        int r;
-
-        if (m->stopping)
-                return;
-        if (u->run) {
-                u->again = true;
-                return;
-        }
-        r = policy_run_start(u->manager->event, u->gen->pool, u->policy, u->region, &eo, on_run_done, u, &u->run);
-        if (r < 0) {
-                log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &(log_fields) { .policy = u->policy->name, .region = u->region },
-                         "policy '%s' in %s: cannot start a run", u->policy->name, u->region);
-                m->runs_failed++;
-                return;
-        }
-        u->run_gen = generation_ref(u->gen);
-        u->run_start = now;
-        u->run_start_monotonic = now_usec(CLOCK_MONOTONIC);
-}
-
-static int on_unit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        unit *u = userdata;
-        int r;
-
-        (void) s;
-        (void) usec;
-        unit_start(u);
-        r = unit_arm(u);
-        if (r < 0)
-                log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
-                         "policy '%s' in %s: cannot schedule the next slot", u->policy->name, u->region);
-        notify_status(u->manager);
-        return 0;
-}
-
-static int unit_arm(unit *u) {
-        time_t next;
-        int r;
-
-        r = schedule_next_slot_after(&u->policy->schedule, time(NULL), &next);
-        if (r < 0)
-                return r;
-        u->next = next;
-        return unit_set_timer(u, &u->timer, CLOCK_REALTIME, (usec_t) next * USEC_PER_SEC, USEC_PER_SEC / 10,
-                              on_unit_timer, "slot");
+static void on_unit_changed(void *userdata) {
+        notify_status(userdata);
 }
 
 static unit *manager_find_unit(manager *m, const char *policy_name, const char *region) {
@@ -346,21 +156,15 @@ static unit *manager_find_unit(manager *m, const char *policy_name, const char *
 static int manager_unit_for(manager *m, generation *g, const policy *p, const char *region, unit **ret,
                             bool *ret_fresh) {
         unit *u = manager_find_unit(m, p->name, region);
+        int r;
 
         *ret_fresh = !u;
-        if (u)
-                generation_unref(u->gen);
-        else {
-                u = calloc(1, sizeof(*u));
-                if (!u || !(u->region = strdup(region))) {
-                        free(u);
-                        return -ENOMEM;
-                }
-                u->manager = m;
+        if (!u) {
+                r = unit_new(&m->host, region, &u);
+                if (r < 0)
+                        return r;
         }
-        u->gen = generation_ref(g);
-        u->policy = p;
-        u->no_targets_said = false;     /* a new configuration generation warns anew */
+        unit_follow(u, g, p);
         *ret = u;
         return 0;
 }
@@ -527,11 +331,36 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
         manager *m = userdata;
 
         (void) s;
-        m->stopping = true;
+        m->host.stopping = true;
         sd_notify(false, "STOPPING=1");
         log_info("stopping on signal %u%s", si->ssi_signo,
                  m->n_units > 0 ? "; cancelling requests in flight" : "");
         return sd_event_exit(m->event, 0);
+}
+
+/* ---- Clock steps ----------------------------------------------------------------------- */
+
+/*
+ * The wall clock was set (base/clock-step.h). The slot timers are absolute: the kernel fires one
+ * that a forward step jumped past, and one that a backward step put further away waits. But each
+ * unit's next run was computed from the time before the step, so every unit re-plans by the rule
+ * of schedule_run_due(): the slot a step lands in runs at once, no slot that has run runs again.
+ */
+static void on_clock_step(int64_t step_usec, void *userdata) {
+        manager *m = userdata;
+        uint64_t seconds = (step_usec < 0 ? -(uint64_t) step_usec : (uint64_t) step_usec) / USEC_PER_SEC;
+        char by[DURATION_MAX], to[ISO8601_MAX];
+
+        if (seconds == 0)
+                log_debug("the wall clock was set, by less than a second; re-planning the slots");
+        else
+                log_full(LOG_WARNING, 0, MESSAGE_CLOCK_STEPPED, NULL,
+                         "the wall clock was stepped %s by %s, to %s; re-planning the slots: the slot it lands "
+                         "in runs at once, and no slot that has run runs again", step_usec < 0 ? "back" : "forward",
+                         format_duration(seconds, by), format_iso8601(time(NULL), to));
+        for (size_t i = 0; i < m->n_units; i++)
+                unit_clock_stepped(m->units[i]);
+        notify_status(m);
 }
 
 /* ---- Run ------------------------------------------------------------------------------- */
@@ -609,6 +438,16 @@ static int manager_start(manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "cannot watch SIG%s; not starting", sigabbrev_np(signals[i].signo));
         }
+        m->host = (unit_host) {
+                .event = m->event,
+                .run_ended = on_unit_run_ended,
+                .changed = on_unit_changed,
+                .userdata = m,
+        };
+        r = clock_step_watch_new(m->event, on_clock_step, m, &m->clock);
+        if (r < 0)
+                log_warning("cannot watch the wall clock for steps (%s): after one, a policy re-plans only when "
+                            "its slot timer fires, ignoring", strerror(-r));
         /* WATCHDOG=1 at half of WatchdogSec, for as long as the loop runs. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
@@ -649,6 +488,7 @@ static void manager_done(manager *m) {
         free(m->last_summary);
         free(m->config_problem);
         aws_stats_free(m->stats);
+        clock_step_watch_free(m->clock);
         for (size_t i = 0; i < ELEMENTSOF(m->signals); i++)
                 sd_event_source_disable_unref(m->signals[i]);
         sd_event_unref(m->event);

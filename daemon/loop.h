@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `amirotd run`: the long-running service. A manager owns the sd-event loop
- * and every event source of its own: one timer per (policy, region) at its
- * next slot, the signals, the watchdog, and the status line sent to systemd.
+ * and every event source of its own: the units (unit.h), one per (policy,
+ * region) with a timer at its next slot, the signals, the clock-step watch,
+ * the watchdog, and the status line sent to systemd.
  *
  * Who owns which event sources. The loop belongs to whoever runs it: the
  * manager here for the service, the runner in commands.c for a one-shot
@@ -13,12 +14,14 @@
  * messages (a failing callback, SYSTEMD_LOG_LEVEL=debug) and a debugger say
  * which policy and region a source belongs to:
  *
- *   loop.c         "slot P/R": one CLOCK_REALTIME timer per (policy, region) at
- *                  its next slot, because slots are wall-clock times;
- *                  "retry P/R": a catch-up run after a failed one;
- *                  "signal SIGTERM", "signal SIGINT", "signal SIGHUP" (stop,
- *                  stop, reload); the watchdog, sd-event's own, armed by
- *                  sd_event_set_watchdog() when systemd asks for one.
+ *   loop.c         "signal SIGTERM", "signal SIGINT", "signal SIGHUP" (stop,
+ *                  stop, reload); "clock-step", a timerfd that wakes when the
+ *                  wall clock is set (base/clock-step.h); the watchdog,
+ *                  sd-event's own, armed by sd_event_set_watchdog() when
+ *                  systemd asks for one.
+ *   unit.c         per (policy, region): "slot P/R", a CLOCK_REALTIME timer at
+ *                  its next run's slot, because slots are wall-clock times;
+ *                  "retry P/R": a catch-up run after a failed one.
  *   commands.c     "signal SIGINT", "signal SIGTERM" (cancel the command) and
  *                  "progress", the once-a-second redraw of the pending images
  *                  on a terminal.

@@ -101,6 +101,7 @@ static const field_def field_defs[] = {
         { "AMIROTD_IMAGE_ID",    "image",    offsetof(log_fields, image_id) },
         { "AMIROTD_SNAPSHOT_ID", "snapshot", offsetof(log_fields, snapshot_id) },
         { "AMIROTD_ACTION",      "action",   offsetof(log_fields, action) },
+        { "AMIROTD_SLOT",        "slot",     offsetof(log_fields, slot) },
         { "AWS_ERROR_CODE",      "code",     offsetof(log_fields, error_code) },
         { "AWS_REQUEST_ID",      "request",  offsetof(log_fields, request_id) },
 };

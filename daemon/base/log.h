@@ -22,6 +22,7 @@
 #define MESSAGE_IMAGE_FUTURE_SLOT    "b534bda9173f4724aafcda365cd8a940"
 #define MESSAGE_IMAGE_PROTECTED      "d13b28eddfb34a85b065381cb087f642"
 #define MESSAGE_NO_TARGETS           "5329304a4946492db448b2b4eb35c54c"
+#define MESSAGE_CLOCK_STEPPED        "6f7998ab43e04061a8fba041a494d264"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {
@@ -31,6 +32,7 @@ typedef struct log_fields {
         const char *image_id;           /* AMIROTD_IMAGE_ID */
         const char *snapshot_id;        /* AMIROTD_SNAPSHOT_ID */
         const char *action;             /* AMIROTD_ACTION */
+        const char *slot;               /* AMIROTD_SLOT: a slot id, "20261126T030000Z" */
         const char *request_id;         /* AWS_REQUEST_ID */
         const char *error_code;         /* AWS_ERROR_CODE */
 } log_fields;

@@ -235,6 +235,28 @@ int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_
         return 0;
 }
 
+/* ---- the service's runs across clock steps ---- */
+
+time_t schedule_trusted_last(time_t now, time_t last) {
+        /* Written so that nothing overflows: last may be SLOT_NONE, now is within TIME_MAX. */
+        return last != SLOT_NONE && last - SCHEDULE_STEP_BACK_TRUSTED > now ? SLOT_NONE : last;
+}
+
+int schedule_run_due(const schedule *s, time_t now, time_t last, bool *ret) {
+        time_t slot;
+        int r;
+
+        r = schedule_slot_at(s, now, &slot);
+        if (r < 0)
+                return r;
+        *ret = slot > schedule_trusted_last(now, last);
+        return 0;
+}
+
+int schedule_next_run(const schedule *s, time_t now, time_t last, time_t *ret) {
+        return schedule_next_slot_after(s, MAX(now, schedule_trusted_last(now, last)), ret);
+}
+
 /* ---- slot ids ---- */
 
 char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]) {

@@ -73,6 +73,28 @@ int schedule_next_slot_after(const schedule *s, time_t t, time_t *ret);
  * or schedule_slot_at()'s error. */
 int schedule_shortest_slot(const schedule *s, time_t from, time_t until, uint64_t *ret);
 
+/*
+ * The service's runs when the wall clock moves (amirotd(8), CLOCK STEPS). `last` is the start of
+ * the latest slot the service started a run for, SLOT_NONE before the first. A run is due when the
+ * slot that contains now starts after last: the slot a forward step lands in runs at once, and the
+ * slots it jumped over are not made up (design rule 4, catch-up: missed older slots are not
+ * back-filled); after a backward step no slot at or before last runs again. Unless the clock now
+ * lies more than SCHEDULE_STEP_BACK_TRUSTED before last: then the clock was wrong when last ran,
+ * last is not a slot that has really begun, and the service plans as it does at start.
+ */
+#define SLOT_NONE ((time_t) INT64_MIN)
+/* Vixie cron draws the same line at three hours: shorter steps are corrections (a daylight
+ * saving change, NTP after a resume, an operator's fix of a few minutes), longer ones a clock
+ * that was wrong. */
+#define SCHEDULE_STEP_BACK_TRUSTED (3 * 3600)
+
+/* last, or SLOT_NONE when the clock now lies more than SCHEDULE_STEP_BACK_TRUSTED before it. */
+time_t schedule_trusted_last(time_t now, time_t last);
+/* Whether a run is due at now. 0, or schedule_slot_at()'s error. */
+int schedule_run_due(const schedule *s, time_t now, time_t last, bool *ret);
+/* When the next run is due: the first slot start after both now and the trusted last. */
+int schedule_next_run(const schedule *s, time_t now, time_t last, time_t *ret);
+
 /* A slot's identifier in names and tags: its start in UTC, "20261126T030000Z". */
 #define SLOT_ID_MAX 17
 char *slot_id_format(time_t slot_start, char buf[static SLOT_ID_MAX]);   /* NULL outside years 0..9999 */

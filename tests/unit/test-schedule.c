@@ -1041,6 +1041,62 @@ static void test_generated(void **state) {
                 assert_true(oracle_runs > n_cases / 4);
 }
 
+static bool due(const schedule *s, const char *now, time_t last) {
+        bool r;
+
+        assert_int_equal(schedule_run_due(s, T(now), last, &r), 0);
+        return r;
+}
+
+static const char *next_run(const schedule *s, const char *now, time_t last) {
+        time_t r;
+
+        assert_int_equal(schedule_next_run(s, T(now), last, &r), 0);
+        return id(r);
+}
+
+/* The service across clock steps (amirotd(8), CLOCK STEPS): a slot runs once, a forward step
+ * runs the slot it lands in and not the ones it jumped over, a backward step runs nothing at or
+ * before the latest slot run again, and one of more than three hours is a clock that was wrong. */
+static void test_runs_across_clock_steps(void **state) {
+        _cleanup_(schedule_done) schedule four = every(4 * MINUTE, 0, NULL);
+        _cleanup_(schedule_done) schedule daily = every(DAY, 3 * HOUR, NULL);
+        time_t s0 = T("2026-12-01T09:20:00Z");
+
+        (void) state;
+        /* Nothing run yet: the current slot is due, the next run is at the next slot. */
+        assert_true(due(&four, "2026-12-01T09:21:00Z", SLOT_NONE));
+        assert_string_equal(next_run(&four, "2026-12-01T09:21:00Z", SLOT_NONE), "20261201T092400Z");
+        /* The slot that has run is not due again, neither within it nor at its start. */
+        assert_false(due(&four, "2026-12-01T09:21:00Z", s0));
+        assert_false(due(&four, "2026-12-01T09:20:00Z", s0));
+        /* Forward past two slots: the slot landed in is due, once; the next run is after it. */
+        assert_true(due(&four, "2026-12-01T09:28:02Z", s0));
+        assert_string_equal(next_run(&four, "2026-12-01T09:28:02Z", s0), "20261201T093200Z");
+        /* Back from 09:28 (slot 09:28 run) to 09:27:57: 09:24 is older than what ran, not made up,
+         * and 09:28 does not run a second time when the clock shows it again. */
+        assert_false(due(&four, "2026-12-01T09:27:57Z", T("2026-12-01T09:28:00Z")));
+        assert_string_equal(next_run(&four, "2026-12-01T09:27:57Z", T("2026-12-01T09:28:00Z")), "20261201T093200Z");
+        assert_false(due(&four, "2026-12-01T09:28:00Z", T("2026-12-01T09:28:00Z")));
+        /* Back three hours to the second: still a correction. */
+        assert_false(due(&four, "2026-12-01T06:28:00Z", T("2026-12-01T09:28:00Z")));
+        assert_string_equal(next_run(&four, "2026-12-01T06:28:00Z", T("2026-12-01T09:28:00Z")), "20261201T093200Z");
+        /* Further: the clock was wrong when 09:28 ran; plan as at start. */
+        assert_true(due(&four, "2026-12-01T06:27:59Z", T("2026-12-01T09:28:00Z")));
+        assert_string_equal(next_run(&four, "2026-12-01T06:27:59Z", T("2026-12-01T09:28:00Z")), "20261201T062800Z");
+        assert_int_equal(schedule_trusted_last(T("2026-12-01T06:27:59Z"), T("2026-12-01T09:28:00Z")), SLOT_NONE);
+        assert_int_equal(schedule_trusted_last(T("2026-12-01T06:28:00Z"), s0), s0);
+        assert_int_equal(schedule_trusted_last(0, SLOT_NONE), SLOT_NONE);
+
+        /* A daily slot a few minutes ahead, asleep toward it: a step past it runs it ... */
+        assert_false(due(&daily, "2026-12-01T02:56:00Z", T("2026-11-30T03:00:00Z")));
+        assert_string_equal(next_run(&daily, "2026-12-01T02:56:00Z", T("2026-11-30T03:00:00Z")), "20261201T030000Z");
+        assert_true(due(&daily, "2026-12-01T03:00:02Z", T("2026-11-30T03:00:00Z")));
+        /* ... and a step back before it, once it ran, waits for tomorrow's. */
+        assert_false(due(&daily, "2026-12-01T02:59:57Z", T("2026-12-01T03:00:00Z")));
+        assert_string_equal(next_run(&daily, "2026-12-01T02:59:57Z", T("2026-12-01T03:00:00Z")), "20261202T030000Z");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cron_parse_fields),
@@ -1058,6 +1114,7 @@ int main(void) {
                 cmocka_unit_test(test_environment_untouched),
                 cmocka_unit_test(test_local_time),
                 cmocka_unit_test(test_generated),
+                cmocka_unit_test(test_runs_across_clock_steps),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

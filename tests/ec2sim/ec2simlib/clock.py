@@ -4,11 +4,28 @@ It drives CreationDate/StartTime/LaunchTime, image state transitions and
 credential expiry. Tests move it with /_sim/clock; it never drives the SigV4
 clock-skew check, which compares with the real wall clock so a client can keep
 signing with real time while the simulator lives in the future.
+
+"Real time" is AWS's, and AWS's clock does not move when a client host's clock
+is stepped: real_time() is the host's wall clock as it read when the simulator
+started, carried on by the monotonic clock. So a test that steps the host's
+clock (tests/reliability/test_clock.py) makes the client's clock wrong, as a
+host's clock goes wrong, while the simulator keeps stamping, settling and
+checking signatures on the time it had: an image made before a step back is
+neither dated in the future nor held pending or invisible until the stepped
+clock catches up, and a signature dated more than 15 minutes off is refused.
 """
 import calendar
 import functools
 import datetime
 import time
+
+_WALL_AT_START = time.time()
+_MONOTONIC_AT_START = time.monotonic()
+
+
+def real_time():
+    """Seconds since the epoch on AWS's clock: unaffected by steps of the host's clock."""
+    return _WALL_AT_START + (time.monotonic() - _MONOTONIC_AT_START)
 
 
 class SimClock:
@@ -19,10 +36,10 @@ class SimClock:
     def now(self):
         if self.frozen_at is not None:
             return self.frozen_at
-        return time.time() + self.offset
+        return real_time() + self.offset
 
     def set(self, epoch, freeze=False):
-        self.offset = epoch - time.time()
+        self.offset = epoch - real_time()
         self.frozen_at = epoch if freeze else None
 
     def advance(self, seconds):
@@ -34,7 +51,7 @@ class SimClock:
         if on and self.frozen_at is None:
             self.frozen_at = self.now()
         elif not on and self.frozen_at is not None:
-            self.offset = self.frozen_at - time.time()
+            self.offset = self.frozen_at - real_time()
             self.frozen_at = None
 
     def real(self):

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from . import admin, api, container, imds
+from .clock import real_time
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -29,7 +30,7 @@ class Handler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp=None):
         """The Date header of every answer: the server's wall clock (date_offset_seconds)."""
         offset = self.server.sim.settings.date_offset_seconds
-        return email.utils.formatdate((time.time() if timestamp is None else timestamp) + offset,
+        return email.utils.formatdate((real_time() if timestamp is None else timestamp) + offset,
                                       usegmt=True)
 
     def log_message(self, fmt, *args):

@@ -31,6 +31,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from .clock import real_time
 from .errors import ApiError
 
 _AUTH_RE = re.compile(
@@ -133,7 +134,7 @@ def authenticate(method, path, raw_query, headers, body, lookup_key, now_sim,
         raise _fail(service, 'malformed',
                     'Authorization header requires existence of either a '
                     "'X-Amz-Date' or a 'Date' header.") from None
-    server_now = time.time() + date_offset
+    server_now = real_time() + date_offset
     skew = server_now - signed_at
     if abs(skew) > max_skew:
         now_text = time.strftime(_DATE_FMT, time.gmtime(server_now))
