@@ -264,12 +264,25 @@ class Checker:
             if c.get("service") != "ec2" or c.get("status") is None or action.startswith(READING):
                 continue
             params = c.get("params") or {}
-            if action == "CreateImage" and params.get("InstanceId") not in selected:
-                self._violation(f"CreateImage #{c['seq']} imaged instance {params.get('InstanceId')}, "
-                                f"which no policy of this run selects")
+            if action == "CreateImage":
+                self._check_create(c, params, selected)
             for key, rid in sorted(params.items()):
                 if RESOURCE_PARAMS.match(key):
                     self._check_touched(c, action, rid, foreign)
+
+    def _check_create(self, call, params, selected):
+        instance = params.get("InstanceId")
+        if instance not in selected:
+            self._violation(f"CreateImage #{call['seq']} imaged instance {instance}, which no policy "
+                            f"of this run selects")
+            return
+        keys = {k[:-len(".Key")]: v for k, v in params.items() if k.startswith("TagSpecification.")
+                and k.endswith(".Key")}
+        for prefix, key in keys.items():
+            value = params.get(prefix + ".Value")
+            if key == TAG_POLICY and instance not in self.targets.get(value, ()):
+                self._violation(f"CreateImage #{call['seq']} imaged instance {instance} for policy "
+                                f"{value}, which does not select it")
 
     def _check_touched(self, call, action, rid, foreign):
         known = self.images.get(rid) or self.snapshots.get(rid)

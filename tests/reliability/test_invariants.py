@@ -71,6 +71,8 @@ def test_each_kind_of_violation_is_reported_with_its_ids(sim, ec2):
     ec2.deregister_image(ImageId=legacy_image)
     ec2.create_tags(Resources=[hand_made], Tags=[{"Key": "amirotd:policy", "Value": "web"}])
     ec2.create_image(InstanceId=st["stranger"], Name="not-selected")
+    ec2.create_image(InstanceId=a, Name="wrong-policy", TagSpecifications=[
+        {"ResourceType": "image", "Tags": [{"Key": "amirotd:policy", "Value": "db"}]}])
     time.sleep(1.5)                     # EC2's eventual consistency: the new tag shows after 1 s
     c.collect_calls()
     found = c.final(time.time())
@@ -92,6 +94,7 @@ def test_each_kind_of_violation_is_reported_with_its_ids(sim, ec2):
     reported("DeleteSnapshot", "touched", untagged_snap)
     reported("DeregisterImage", "touched", legacy_image)
     reported("CreateImage", st["stranger"], "no policy of this run selects")
+    reported("CreateImage", a, "for policy db, which does not select it")
     reported(f"instance {b} of policy web ends with 1 available images, not retain.count 2")
     reported(f"orphan snapshot {orphan}", "past the sweep's grace")
     # a kept its images, and the snapshot b's deregistration left is not past the grace.
