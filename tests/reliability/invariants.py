@@ -41,7 +41,11 @@ CREATED_FOR = re.compile(r"for (ami-[0-9a-f]+)")
 
 
 def tag_dict(resource):
-    return {t["Key"]: t["Value"] for t in resource.get("Tags", []) or []}
+    """Tags as EC2 answers them (a list of Key and Value), or as ec2sim stores them."""
+    tags = resource.get("Tags") or []
+    if isinstance(tags, dict):
+        return dict(tags)
+    return {t["Key"]: t["Value"] for t in tags}
 
 
 def _epoch(value):
@@ -84,16 +88,17 @@ class Checker:
         images = self.ec2.describe_images(Owners=["self"])["Images"]
         return snaps, images
 
-    def _learn_hidden(self, ids):
-        """Tags and mappings of records EC2's eventual consistency still hides."""
-        wanted = [i for i in ids if i not in self.images and i not in self.snapshots]
-        if not wanted:
+    def _learn_hidden(self, ids=None):
+        """Whose they are, from the simulator's records as stored: the tags and mappings
+        of what EC2's eventual consistency still hides from describes (all such records,
+        or those of `ids`). Never counted: a sample counts only what the API shows."""
+        if ids is not None and not [i for i in ids if i not in self.images and i not in self.snapshots]:
             return
         for rec in self.sim.images():
-            if rec["ImageId"] in wanted:
+            if rec["ImageId"] not in self.images and (ids is None or rec["ImageId"] in ids):
                 self._remember_image(rec)
         for rec in self.sim.snapshots():
-            if rec["SnapshotId"] in wanted:
+            if rec["SnapshotId"] not in self.snapshots and (ids is None or rec["SnapshotId"] in ids):
                 self._remember_snapshot(rec)
 
     def _remember_image(self, img):
@@ -133,6 +138,7 @@ class Checker:
             self._remember_snapshot(s)
         for i in images:
             self._remember_image(i)
+        self._learn_hidden()
         self._note_foreign(snaps, images)
         present = {s["SnapshotId"] for s in snaps}
         registered = {i["ImageId"]: i for i in images}

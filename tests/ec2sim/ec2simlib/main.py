@@ -1,7 +1,7 @@
 """Command line: ec2sim --port N [--host H] [--state FILE] [--seed FILE]
 [--latency-ms N] [--buckets ec2|off] [--pending-seconds S] [--max-skew-seconds S]
 [--date-offset-seconds S]
-[--consistency-delay S] [--ignore-delete-associated-snapshots]
+[--consistency-delay S] [--steady-clock] [--ignore-delete-associated-snapshots]
 [--no-delete-snapshot-return] [--verbose].
 
 Prints "ec2sim listening on http://HOST:PORT" (flushed) when ready. SIGTERM and
@@ -42,6 +42,9 @@ def parse_args(argv):
     p.add_argument('--consistency-delay', type=float, default=0.0, metavar='SECONDS',
                    help='new images, their snapshots and new tags stay invisible to '
                         'describes (and NotFound by id) this long (default 0: off)')
+    p.add_argument('--steady-clock', action='store_true',
+                   help="run the simulator clock on the host's monotonic clock from the wall "
+                        "time at start, so that a step of the host's wall clock does not move it")
     p.add_argument('--ignore-delete-associated-snapshots', action='store_true',
                    help='act as an endpoint that predates DeregisterImage '
                         'DeleteAssociatedSnapshots: deregister, delete nothing')
@@ -62,7 +65,8 @@ def main(argv=None):
         date_offset_seconds=args.date_offset_seconds,
         consistency_delay=args.consistency_delay,
         ignore_delete_associated_snapshots=args.ignore_delete_associated_snapshots,
-        delete_snapshot_return=not args.no_delete_snapshot_return))
+        delete_snapshot_return=not args.no_delete_snapshot_return),
+        steady_clock=args.steady_clock)
     sim.state_path = args.state
     if args.state and os.path.exists(args.state):
         with open(args.state) as f:

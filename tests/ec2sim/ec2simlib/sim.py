@@ -75,12 +75,12 @@ class ImdsState:
 
 
 class Sim:
-    def __init__(self, settings):
+    def __init__(self, settings, steady_clock=False):
         self.initial = settings.to_json()
         self.settings = settings
         self.lock = threading.RLock()
         self.store = store_mod.Store(on_new_region=images.add_catalog)
-        self.clock = SimClock()
+        self.clock = SimClock(steady=steady_clock)
         self.faults = Faults()
         self.buckets = Buckets(settings.buckets)
         self.calls = CallLog()
