@@ -68,6 +68,7 @@ class Checker:
         self.registered = set()     # image ids registered at the last sample
         self.present = set()        # snapshot ids present at the last sample
         self.had = {}               # (policy, instance) -> most available images seen, up to retain
+        self.deleted = set()        # this run's snapshots seen to go
         self.calls = []             # the simulator's call log, across its restarts
         self.foreign_images = {}    # id -> (state, tags) as first seen
         self.foreign_snapshots = {}  # id -> tags as first seen
@@ -194,6 +195,8 @@ class Checker:
         self._learn_hidden(gone_snaps + gone_images)
         for sid in gone_snaps:
             self._check_deleted_snapshot(sid, registered)
+            if self._ours(self.snapshots.get(sid, {}).get("tags", {})):
+                self.deleted.add(sid)
         for iid in gone_images:
             tags = self.images.get(iid, {}).get("tags", {})
             if not self._ours(tags):
@@ -303,6 +306,14 @@ class Checker:
         elif not known:
             self._violation(f"{action} #{call['seq']} touched {rid}, which was never seen: "
                             f"nothing shows it is this run's")
+
+    def orphans(self):
+        """This run's snapshots that no registered image uses, as EC2 shows them now."""
+        snaps, images = self._read()
+        referenced = {m.get("Ebs", {}).get("SnapshotId") for i in images
+                      for m in i.get("BlockDeviceMappings", []) or []}
+        return sorted(s["SnapshotId"] for s in snaps
+                      if self._ours(tag_dict(s)) and s["SnapshotId"] not in referenced)
 
     # ---- after the run
 
