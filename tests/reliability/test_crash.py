@@ -14,7 +14,6 @@
 # deregistration: a kill between the two leaves orphans, which the sweep must remove
 # once its grace has passed, and nothing else.
 import datetime
-import os
 import random
 import signal
 import subprocess
@@ -40,8 +39,8 @@ WEB, DB = (5, 3) if LONG else (3, 2)          # instances of each policy
 POLICIES = {"web": 2, "db": 1}                # retain.count
 
 COMMAND = (f"make soak-reliability RELIABILITY_SEED={SEED}" if LONG else
-           f"RELIABILITY_SEED={SEED} make check-reliability  (or: RELIABILITY_SEED={SEED} "
-           f"/usr/bin/python3 -m pytest -q tests/reliability/test_crash.py)")
+           f"RELIABILITY_SEED={SEED} AMIROTD=build/amirotd /usr/bin/python3 -m pytest -q "
+           f"tests/reliability/test_crash.py")
 
 
 class SimProcess:
