@@ -65,6 +65,10 @@ class SimClock:
     def load_json(self, doc):
         self.offset = float(doc.get('offset_seconds', 0.0))
         self.frozen_at = parse_iso(doc['now']) if doc.get('frozen') else None
+        if 'now' in doc and self.now() < parse_iso(doc['now']):
+            # Restarted while the host's clock was behind where it stood at the save:
+            # EC2's clock goes on from where it was, never back.
+            self.offset += parse_iso(doc['now']) - self.now()
 
 
 @functools.lru_cache(maxsize=4096)
