@@ -83,6 +83,7 @@ DAEMON_SRCS := \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
 	daemon/run/exec.c \
+	daemon/run/wait.c \
 	daemon/run/engine.c \
 	daemon/commands-common.c \
 	daemon/commands.c \
