@@ -61,6 +61,7 @@ struct policy_run {
         ec2_snapshot_list snapshots;
 
         executor *exec;                 /* of result.plan, then of retire_plan */
+        bool retire_plan_built;         /* the run's last plan is retire_plan */
         waiter *wait;                   /* the images the first plan created, until available */
         plan retire_plan;
         char **created;                 /* images created or found for the slot: never retired */
@@ -131,7 +132,26 @@ policy_run *policy_run_free(policy_run *run) {
         return mfree(run);
 }
 
+/* Once a run, at its end: what its last plan held back, and why. The second plan's list
+ * is the whole of it: it sees what the first one retired. */
+static void log_held(policy_run *run) {
+        const plan *p = run->retire_plan_built ? &run->retire_plan : &run->result.plan;
+        log_fields f = run_fields(run);
+
+        run->result.held = (unsigned) p->n_held;
+        if (p->n_held == 0 || run->options.plan_only)
+                return;
+        log_full(LOG_WARNING, 0, MESSAGE_RETIRE_HELD, &f,
+                 "policy '%s' in %s: max_retire_per_run %u%% holds back %zu %s that retention would retire "
+                 "(oldest %s of %s): a run retires one image per instance and %u more of the %u it counted; "
+                 "the next runs go on, oldest first",
+                 run->policy->name, run->region, p->retire_percent, p->n_held,
+                 p->n_held == 1 ? "image" : "images", p->held[0].image_id, p->held[0].instance_id,
+                 p->retire_allowance, p->images_counted);
+}
+
 static void run_finish(policy_run *run) {
+        log_held(run);
         run->step = STEP_DONE;
         run->callback(run, run->error, &run->result, run->userdata);
 }
@@ -312,8 +332,10 @@ static void on_wait_event(const wait_event *e, void *userdata) {
 
 /* ---- The steps ------------------------------------------------------------------------- */
 
+/* The second plan (ret is the retire plan) spends what the first left of the run's bound. */
 static int plan_now(policy_run *run, plan *ret) {
         plan_input in = {
+                .earlier = ret == &run->retire_plan ? &run->result.plan : NULL,
                 .policy = run->policy,
                 .region = run->region,
                 .now = run->options.now,
@@ -386,6 +408,7 @@ static int run_retire(policy_run *run) {
         r = plan_now(run, &run->retire_plan);
         if (r < 0)
                 return r;
+        run->retire_plan_built = true;
         plan_keep_retirements(&run->retire_plan);
         memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;

@@ -50,6 +50,7 @@ typedef struct run_result {
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned errors;                /* actions that failed */
+        unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
         bool no_targets;                /* the policy's tags and states select no instance here */
         char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */
 } run_result;
