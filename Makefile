@@ -86,6 +86,7 @@ DAEMON_SRCS := \
 	daemon/run/exec.c \
 	daemon/run/wait.c \
 	daemon/run/engine.c \
+	daemon/run/orphans.c \
 	daemon/commands-common.c \
 	daemon/commands.c \
 	daemon/metrics.c \
