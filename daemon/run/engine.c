@@ -143,8 +143,8 @@ static void log_held(policy_run *run) {
                 return;
         log_full(LOG_WARNING, 0, MESSAGE_RETIRE_HELD, &f,
                  "policy '%s' in %s: max_retire_per_run %u%% holds back %zu %s that retention would retire "
-                 "(oldest %s of %s): a run retires one image per instance and %u more of the %u it counted; "
-                 "the next runs go on, oldest first",
+                 "(oldest %s of %s): a run retires its rotation (one image per instance, one more per new "
+                 "image) and %u more of the %u it counted; the next runs go on, oldest first",
                  run->policy->name, run->region, p->retire_percent, p->n_held,
                  p->n_held == 1 ? "image" : "images", p->held[0].image_id, p->held[0].instance_id,
                  p->retire_allowance, p->images_counted);
