@@ -27,7 +27,8 @@ MESSAGE_RETIRE_HELD = "4aa0441e4bd1435d84f1f54a19ae0bea"
 MESSAGE_POLICY_ORPHANED = "be44814c11c54dc59d3ae96f78c7ed07"
 
 BASE = datetime.datetime(2030, 3, 1, 0, 0, tzinfo=datetime.timezone.utc)
-COMMAND = "make check-reliability RELIABILITY_SEED={seed}" + (" RELIABILITY_LONG=1" if LONG else "")
+COMMAND = (("RELIABILITY_LONG=1 " if LONG else "") + "RELIABILITY_SEED={seed} AMIROTD=build/amirotd "
+           "/usr/bin/python3 -m pytest -q tests/reliability/test_safety.py")
 
 
 def at(hour, minute=30, base=BASE):
