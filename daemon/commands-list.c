@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `amirotd list`: the managed images of each selected policy and region, read
- * back from EC2 (DescribeImages by the amirotd:policy tag), as a table or JSON.
+ * back from EC2 (DescribeImages by the amirotd:policy tag), as a table or JSON;
+ * with --orphaned, the images of policies no longer configured (run/orphans.h).
  * A region that EC2 could not be read for is said to be missing, never shown
  * as empty.
  */
@@ -10,6 +11,7 @@
 #include "commands-common.h"
 #include "base/log.h"
 #include "aws/ec2.h"
+#include "run/orphans.h"
 #include "run/plan.h"
 
 static char *format_age(time_t created, time_t now, char buf[static 32]) {
@@ -87,42 +89,88 @@ static void list_output_image(list_output *out, const ec2_image *img, const char
                format_age(img->creation_date, out->now, age));
 }
 
-/* The images of policy p in one region, by instance and newest slot first. Logs its failure,
- * and adds it to out->failures for --json. */
-static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
-        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+/* Reads the images in one region with filter, with p's identity. Logs a failure ("policy
+ * 'web' in us-east-1" or, with policy_name NULL, "us-east-1"), and adds it to out->failures
+ * for --json. */
+static int read_region(aws_pool *pool, const policy *p, const char *policy_name, const char *region,
+                       const ec2_filter *filter, list_output *out, ec2_image_list *ret) {
         _cleanup_(aws_error_done) aws_error err = {};
-        char *values[] = { p->name, NULL };
-        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
+        _cleanup_(freep) char *why = NULL;
         aws_client *ec2;
         int r;
 
         r = aws_pool_ec2(pool, p, region, &ec2);
         if (r >= 0)
-                r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
-        if (r < 0) {
-                _cleanup_(freep) char *why = NULL;
+                r = ec2_describe_images_sync(ec2, filter, 1, NULL, ret, &err);
+        if (r >= 0)
+                return 0;
+        if (asprintf(&why, "%s%s%s", err.code ?: "", err.code && err.message ? ": " : "",
+                     err.message ?: err.code ? "" : strerror(-r)) < 0)
+                why = NULL;
+        log_full(LOG_ERR, 0, NULL,
+                 &(log_fields) { .policy = policy_name, .region = region, .action = "DescribeImages",
+                                 .error_code = err.code, .request_id = err.request_id },
+                 "%s%s%s%s: cannot list images: %s", policy_name ? "policy '" : "", policy_name ?: "",
+                 policy_name ? "' in " : "", region, why ?: strerror(-r));
+        if (out->failures) {
+                json_object *obj = json_object_new_object();
 
-                if (asprintf(&why, "%s%s%s", err.code ?: "", err.code && err.message ? ": " : "",
-                             err.message ?: err.code ? "" : strerror(-r)) < 0)
-                        why = NULL;
-                log_full(LOG_ERR, 0, NULL,
-                         &(log_fields) { .policy = p->name, .region = region, .action = "DescribeImages",
-                                         .error_code = err.code, .request_id = err.request_id },
-                         "policy '%s' in %s: cannot list images: %s", p->name, region, why ?: strerror(-r));
-                if (out->failures) {
-                        json_object *obj = json_object_new_object();
-
-                        json_object_object_add(obj, "policy", json_object_new_string(p->name));
-                        json_object_object_add(obj, "region", json_object_new_string(region));
-                        json_object_object_add(obj, "error", json_object_new_string(why ?: strerror(-r)));
-                        json_object_array_add(out->failures, obj);
-                }
-                return r;
+                json_object_object_add(obj, "policy", json_str(policy_name));
+                json_object_object_add(obj, "region", json_object_new_string(region));
+                json_object_object_add(obj, "error", json_object_new_string(why ?: strerror(-r)));
+                json_object_array_add(out->failures, obj);
         }
+        return r;
+}
+
+/* The images of policy p in one region, by instance and newest slot first. */
+static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
+        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+        char *values[] = { p->name, NULL };
+        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
+        int r;
+
+        r = read_region(pool, p, p->name, region, &filter, out, &images);
+        if (r < 0)
+                return r;
         qsort(images.items, images.n, sizeof(ec2_image), compare_images);
         for (size_t j = 0; j < images.n; j++)
                 list_output_image(out, &images.items[j], p->name, region);
+        return 0;
+}
+
+static int compare_orphans(const void *a, const void *b) {
+        const ec2_image *x = a, *y = b;
+        int r = strcmp(ec2_tags_get(&x->tags, TAG_POLICY), ec2_tags_get(&y->tags, TAG_POLICY));
+
+        return r != 0 ? r : compare_images(a, b);
+}
+
+/* --orphaned: in one place, the images of policies that c does not configure (orphans.h),
+ * by policy name, instance and newest slot first; with --policy, of that name only. */
+static int list_orphans(aws_pool *pool, const cli_options *o, char *const *configured, const orphan_where *w,
+                        list_output *out) {
+        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+        ec2_filter filter = orphan_filter();
+        size_t n = 0;
+        int r;
+
+        r = read_region(pool, w->identity, NULL, w->region, &filter, out, &images);
+        if (r < 0)
+                return r;
+        for (size_t j = 0; j < images.n; j++) {
+                const char *name = orphan_policy_of(configured, &images.items[j]);
+
+                if (name && (!o->policy || streq(o->policy, name))) {
+                        ec2_image t = images.items[n];
+
+                        images.items[n++] = images.items[j];
+                        images.items[j] = t;
+                }
+        }
+        qsort(images.items, n, sizeof(ec2_image), compare_orphans);
+        for (size_t j = 0; j < n; j++)
+                list_output_image(out, &images.items[j], ec2_tags_get(&images.items[j].tags, TAG_POLICY), w->region);
         return 0;
 }
 
@@ -146,6 +194,27 @@ static void print_list_json(list_output *out, size_t n_failed, size_t n_slots) {
         print_json(top);
 }
 
+static int list_orphaned(aws_pool *pool, const cli_options *o, const config *c, list_output *out,
+                         size_t *n_places, size_t *n_failed) {
+        _cleanup_(strv_freep) char **configured = NULL;
+        _cleanup_(freep) orphan_where *where = NULL;
+        size_t n_where;
+        int r;
+
+        for (size_t i = 0; i < c->n_policies; i++)
+                if (strv_extend(&configured, c->policies[i].name) < 0)
+                        return log_error_errno(-ENOMEM, "out of memory");
+        r = orphan_where_list(c, &where, &n_where);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        for (size_t k = 0; k < n_where; k++) {
+                (*n_places)++;
+                if (list_orphans(pool, o, configured, &where[k], out) < 0)
+                        (*n_failed)++;
+        }
+        return 0;
+}
+
 int cmd_list(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
@@ -165,12 +234,18 @@ int cmd_list(const cli_options *o) {
                 out.failures = json_object_new_array();
         }
 
-        for (size_t i = 0; i < c->n_policies; i++)
-                for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region; region++) {
-                        n_slots++;
-                        if (list_region(pool, &c->policies[i], *region, &out) < 0)
-                                n_failed++;
-                }
+        if (o->orphaned) {
+                r = list_orphaned(pool, o, c, &out, &n_slots, &n_failed);
+                if (r < 0)
+                        return EXIT_PARTIAL;
+        } else
+                for (size_t i = 0; i < c->n_policies; i++)
+                        for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region;
+                             region++) {
+                                n_slots++;
+                                if (list_region(pool, &c->policies[i], *region, &out) < 0)
+                                        n_failed++;
+                        }
 
         if (o->json)
                 print_list_json(&out, n_failed, n_slots);
@@ -180,6 +255,6 @@ int cmd_list(const cli_options *o) {
                 log_warning("the list leaves out %zu policy %s that EC2 could not be read for",
                             n_failed, plural(n_failed, "region", "regions"));
         else if (!out.header)
-                printf("no managed images\n");
+                printf(o->orphaned ? "no images of removed policies\n" : "no managed images\n");
         return n_failed == 0 ? EXIT_OK : n_failed == n_slots ? EXIT_AWS : EXIT_PARTIAL;
 }

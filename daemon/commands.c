@@ -332,6 +332,23 @@ static json_object *plan_action_to_json(const plan_action *a, const char *policy
         return obj;
 }
 
+/* An image max_retire_per_run held back: a "hold" row, with the reason retention gave. */
+static json_object *held_to_json(const plan_held_image *h, const plan *p, const char *policy_name, const char *region) {
+        json_object *obj = json_object_new_object();
+        char why[128];
+
+        snprintf(why, sizeof(why), "held back by max_retire_per_run %u%%", p->retire_percent);
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(region));
+        json_object_object_add(obj, "action", json_object_new_string("hold"));
+        json_object_object_add(obj, "instance_id", json_object_new_string(h->instance_id));
+        json_object_object_add(obj, "slot", json_str(h->slot));
+        json_object_object_add(obj, "image_id", json_str(h->image_id));
+        json_object_object_add(obj, "reason", json_object_new_string(why));
+        json_object_object_add(obj, "retention", json_str(h->reason));
+        return obj;
+}
+
 /* The slots that EC2 could not be read for, as the "failures" of a JSON error object. */
 static json_object *failures_to_json(const runner *rn, size_t *ret_n) {
         json_object *arr = json_object_new_array();
@@ -361,10 +378,16 @@ static void print_plan_json(const runner *rn) {
         _cleanup_(freep) char *message = NULL;
         size_t n_failed;
 
-        for (size_t i = 0; i < rn->n; i++)
-                for (size_t j = 0; slot_read(&rn->slots[i]) && j < rn->slots[i].result.plan.n; j++)
-                        json_object_array_add(arr, plan_action_to_json(&rn->slots[i].result.plan.actions[j],
-                                                                       rn->slots[i].policy->name, rn->slots[i].region));
+        for (size_t i = 0; i < rn->n; i++) {
+                const run_slot *sl = &rn->slots[i];
+
+                for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n; j++)
+                        json_object_array_add(arr, plan_action_to_json(&sl->result.plan.actions[j],
+                                                                       sl->policy->name, sl->region));
+                for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_held; j++)
+                        json_object_array_add(arr, held_to_json(&sl->result.plan.held[j], &sl->result.plan,
+                                                                sl->policy->name, sl->region));
+        }
         failures = failures_to_json(rn, &n_failed);
         if (n_failed == 0) {
                 print_json(arr);
@@ -401,6 +424,10 @@ static void plan_columns_fit(const runner *rn, plan_columns *ret) {
                         w.instance = MAX(w.instance, (int) strlen(a->instance_id));
                         w.image = MAX(w.image, a->image_id ? (int) strlen(a->image_id) : 1);
                 }
+                for (size_t j = 0; j < sl->result.plan.n_held; j++) {
+                        w.instance = MAX(w.instance, (int) strlen(sl->result.plan.held[j].instance_id));
+                        w.image = MAX(w.image, (int) strlen(sl->result.plan.held[j].image_id));
+                }
         }
         *ret = w;
 }
@@ -411,7 +438,8 @@ static size_t plan_rows(const runner *rn) {
 
         for (size_t i = 0; i < rn->n; i++)
                 if (slot_read(&rn->slots[i]))
-                        n += rn->slots[i].result.plan.n + rn->slots[i].result.no_targets;
+                        n += rn->slots[i].result.plan.n + rn->slots[i].result.plan.n_held +
+                                rn->slots[i].result.no_targets;
         return n;
 }
 
@@ -425,6 +453,13 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
                 printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
                        plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
                        w->image, a->image_id ?: "-", action_detail(a) ?: "");
+        }
+        for (size_t j = 0; j < sl->result.plan.n_held; j++) {
+                const plan_held_image *h = &sl->result.plan.held[j];
+
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s, held back by max_retire_per_run %u%%\n",
+                       w->policy, sl->policy->name, w->region, sl->region, "hold", w->instance, h->instance_id,
+                       w->image, h->image_id, h->reason, sl->result.plan.retire_percent);
         }
 }
 

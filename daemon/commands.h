@@ -25,6 +25,7 @@ typedef struct cli_options {
         bool dump;
         bool dry_run;
         bool no_wait;
+        bool orphaned;                  /* list: the images of policies no longer configured */
         time_t now;                     /* 0: the real time; --now is for tests */
 } cli_options;
 

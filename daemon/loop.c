@@ -18,6 +18,7 @@
 #include "base/clock-step.h"
 #include "base/log.h"
 #include "config/config.h"
+#include "run/orphans.h"
 #include "generation.h"
 #include "loop.h"
 #include "metrics.h"
@@ -45,6 +46,7 @@ struct manager {
         bool reload_failed;             /* config_problem is a reload's */
         aws_stats *stats;               /* every generation's AWS calls, for the metrics */
         int metrics_error;              /* the last write's, so that a failure is logged once */
+        orphan_scan *orphans;           /* this generation's look for images of removed policies */
 };
 
 /* ---- Status ---------------------------------------------------------------------------- */
@@ -268,6 +270,23 @@ fail:
         return r;
 }
 
+/* Once per generation: images of policies no longer configured are warned about (orphans.h),
+ * the policies of the units being the configured ones. */
+static void manager_scan_orphans(manager *m) {
+        _cleanup_(strv_freep) char **names = NULL;
+        int r = 0;
+
+        m->orphans = orphan_scan_free(m->orphans);
+        for (size_t i = 0; r >= 0 && i < m->n_units; i++)
+                if (!strv_contains(names, m->units[i]->policy->name))
+                        r = strv_extend(&names, m->units[i]->policy->name);
+        if (r >= 0)
+                r = orphan_scan_start(m->event, m->gen->pool, m->gen->config, names,
+                                      m->gen->config->poll_max * USEC_PER_SEC, &m->orphans);
+        if (r < 0)
+                log_warning_errno(r, "cannot look for images of removed policies: %s", strerror(-r));
+}
+
 /* ---- Signals --------------------------------------------------------------------------- */
 
 /* Keeps problem (or NULL) for the status line until the next load. */
@@ -307,8 +326,10 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
                 if (r < 0)
                         log_error_errno(r, "cannot apply the new configuration; keeping the old one");
                 else {
+                        m->orphans = orphan_scan_free(m->orphans);     /* it uses the old pool */
                         generation_unref(m->gen);
                         m->gen = generation_ref(g);
+                        manager_scan_orphans(m);
                         log_set_max_level(m->gen->config->log_level);
                         n = manager_n_policies(m);
                         if (d.n_errors > 0)
@@ -386,6 +407,7 @@ static void on_credentials(int r, const aws_credentials *c, const aws_error *err
         }
         log_info("amirotd " VERSION " running %zu polic%s", m->gen->config->n_policies,
                  m->gen->config->n_policies == 1 ? "y" : "ies");
+        manager_scan_orphans(m);
         sd_notify(false, "READY=1");
         notify_status(m);
         manager_write_metrics(m);
@@ -484,6 +506,7 @@ static void manager_done(manager *m) {
         for (size_t i = 0; i < m->n_units; i++)
                 unit_free(m->units[i]);
         free(m->units);
+        orphan_scan_free(m->orphans);
         generation_unref(m->gen);
         free(m->last_summary);
         free(m->config_problem);

@@ -37,9 +37,10 @@ static const command_help command_helps[] = {
           "  -p, --policy=NAME      only this policy\n"
           "      --dry-run          DryRun=true on every change, and check every permission a run needs\n"
           "      --no-wait          do not wait for new images to become available\n" },
-        { "list", "amirotd [OPTIONS] list [--json]",
+        { "list", "amirotd [OPTIONS] list [--orphaned] [--json]",
           "list the managed images per policy and instance",
           "  -p, --policy=NAME      only this policy\n"
+          "      --orphaned         the images of policies no longer configured (renamed or removed)\n"
           "      --json             JSON output; an object with \"error\" when EC2 could not be read\n" },
         { "status", "amirotd [OPTIONS] status",
           "the service's last run, next slot and images per policy and region",
@@ -116,7 +117,8 @@ static int help_for(const char *name) {
 /* Fills o and target. 1: go on with the command; 0: done (--version); -EINVAL: usage error,
  * already reported. --help sets *ret_help: the command, if any, says whose help. */
 static int parse_argv(int argc, char **argv, cli_options *o, log_target *target, bool *ret_help) {
-        enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION };
+        enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION,
+               ARG_ORPHANED };
         static const struct option options[] = {
                 { "config",     required_argument, NULL, 'c' },
                 { "policies",   required_argument, NULL, ARG_POLICIES },
@@ -125,6 +127,7 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 { "dump",       no_argument,       NULL, ARG_DUMP },
                 { "dry-run",    no_argument,       NULL, ARG_DRY_RUN },
                 { "no-wait",    no_argument,       NULL, ARG_NO_WAIT },
+                { "orphaned",   no_argument,       NULL, ARG_ORPHANED },
                 { "log-level",  required_argument, NULL, ARG_LOG_LEVEL },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "now",        required_argument, NULL, ARG_NOW },
@@ -156,6 +159,9 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                         break;
                 case ARG_NO_WAIT:
                         o->no_wait = true;
+                        break;
+                case ARG_ORPHANED:
+                        o->orphaned = true;
                         break;
                 case ARG_LOG_LEVEL:
                         level = log_level_from_string(optarg);

@@ -54,6 +54,9 @@ typedef struct policy {
 
         unsigned retain_count;          /* 1..1000 */
         uint64_t retain_max_age;        /* seconds; 0: none */
+        unsigned max_retire_per_run;    /* percent 0..100 of the policy's counted images that a run
+                                         * may retire beyond one per instance; default: the global key */
+        bool max_retire_per_run_set;    /* by the policy's retain.max_retire_per_run */
 } policy;
 
 typedef struct endpoint_override {
@@ -83,6 +86,7 @@ typedef struct config {
         uint64_t poll_initial;          /* seconds: first poll of a pending image; default 15 */
         uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
         uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
+        unsigned max_retire_per_run;    /* percent, each policy's default; default 10 (CONFIG_DEFAULT_MAX_RETIRE) */
         char *policies_dir;             /* default /etc/amirotd/policies.d */
         char *metrics_file;             /* Prometheus text file written after each run; NULL: none */
 

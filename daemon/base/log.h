@@ -23,6 +23,8 @@
 #define MESSAGE_IMAGE_PROTECTED      "d13b28eddfb34a85b065381cb087f642"
 #define MESSAGE_NO_TARGETS           "5329304a4946492db448b2b4eb35c54c"
 #define MESSAGE_CLOCK_STEPPED        "6f7998ab43e04061a8fba041a494d264"
+#define MESSAGE_RETIRE_HELD          "4aa0441e4bd1435d84f1f54a19ae0bea"
+#define MESSAGE_POLICY_ORPHANED      "be44814c11c54dc59d3ae96f78c7ed07"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

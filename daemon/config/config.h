@@ -106,6 +106,12 @@ int config_dump(FILE *f, const config *c);
  * configured spread is cut by a policy's shortest slot. */
 #define CONFIG_SPREAD_SLOT_FRACTION 4
 
+/* The share of a policy's counted images that one run may retire by retention beyond one
+ * image per instance, in percent, when neither `max_retire_per_run` key says otherwise:
+ * a mistake (retain.count lowered from 30 to 1, a max_age typo) then costs at most about
+ * a tenth of a policy's images per run, while a normal rotation is never held back. */
+#define CONFIG_DEFAULT_MAX_RETIRE 10U
+
 /* ---- Values (pure; exposed for tests) ------------------------------------------------- */
 
 /* "90s", "30m", "6h", "7d", "2w", "1h30m": whole seconds, > 0, at most 100 years. The

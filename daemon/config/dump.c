@@ -130,7 +130,7 @@ static void dump_policy(FILE *f, const policy *p) {
                 put_duration(f, "\n      max_age: ", p->retain_max_age);
         else
                 fputs("\n      max_age: ~", f);
-        fputs("\n", f);
+        fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
 }
 
 int config_dump(FILE *f, const config *c) {
@@ -172,6 +172,7 @@ int config_dump(FILE *f, const config *c) {
         put_duration(f, "\npoll_initial: ", c->poll_initial);
         put_duration(f, "\npoll_max: ", c->poll_max);
         put_duration(f, "\nspread: ", c->spread);
+        fprintf(f, "\nmax_retire_per_run: %u%%", c->max_retire_per_run);
         fputs(c->n_policies ? "\npolicies:\n" : "\npolicies: []\n", f);
         for (size_t i = 0; i < c->n_policies; i++)
                 dump_policy(f, &c->policies[i]);

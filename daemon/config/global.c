@@ -59,6 +59,7 @@ int config_global_defaults(config *c) {
         c->poll_initial = DEFAULT_POLL_INITIAL;
         c->poll_max = DEFAULT_POLL_MAX;
         c->spread = DEFAULT_SPREAD;
+        c->max_retire_per_run = CONFIG_DEFAULT_MAX_RETIRE;
         return 0;
 }
 
@@ -207,7 +208,7 @@ static const char *const global_keys[] = {
         "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
         "use_fips_endpoint", "use_dualstack_endpoint",
         "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir",
-        "metrics_file", "credentials_file", NULL
+        "metrics_file", "credentials_file", "max_retire_per_run", NULL
 };
 
 static int parse_region(loader *l, const cnode *n) {
@@ -310,7 +311,8 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
         else if (streq(k, "credentials_file")) {
                 seen->credentials_file = val;
                 (void) cvalue_string(l, val, k, &c->credentials_file);
-        }
+        } else if (streq(k, "max_retire_per_run"))
+                (void) cvalue_percent(l, val, k, 0, 100, &c->max_retire_per_run);
         else
                 cvalue_unknown(l, e->key, "key", "the global file", global_keys);
 }

@@ -280,7 +280,7 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
         return 0;
 }
 
-static const char *const retain_keys[] = { "count", "max_age", NULL };
+static const char *const retain_keys[] = { "count", "max_age", "max_retire_per_run", NULL };
 
 static int parse_retain(loader *l, policy *p, const cnode *n) {
         _cleanup_(freep) centry *e = NULL;
@@ -303,6 +303,9 @@ static int parse_retain(loader *l, policy *p, const cnode *n) {
                         if (!cnode_is_null(e[i].value) &&
                             cvalue_duration(l, e[i].value, "max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
                                 p->retain_max_age = v;
+                } else if (streq(k, "max_retire_per_run")) {
+                        if (cvalue_percent(l, e[i].value, k, 0, 100, &p->max_retire_per_run) >= 0)
+                                p->max_retire_per_run_set = true;
                 } else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys), "count"))
                         has_suggested_count = true;
         }
@@ -427,6 +430,8 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 return (l->oom = -ENOMEM);
         if (!p->description_template && !(p->description_template = strdup(DEFAULT_DESCRIPTION_TEMPLATE)))
                 return (l->oom = -ENOMEM);
+        if (!p->max_retire_per_run_set)
+                p->max_retire_per_run = c->max_retire_per_run;
         if (seen->name_template)
                 check_template(l, p, seen->name_template, p->name_template, CONFIG_TEMPLATE_NAME);
         else if (p->name)

@@ -128,6 +128,35 @@ int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint6
         return 0;
 }
 
+/* "10%": a whole percentage; the sign makes the unit plain to whoever reads the file. */
+int cvalue_percent(loader *l, const cnode *n, const char *what, unsigned min, unsigned max, unsigned *ret) {
+        char digits[16];
+        size_t len;
+        uint64_t v;
+        int r = -EINVAL;
+
+        if (!n || n->kind != CNODE_SCALAR || cnode_is_null(n)) {
+                loader_error(l, n, "'%s' expects a percentage such as '10%%', got %s", what, cnode_kind_name(n));
+                return -EINVAL;
+        }
+        len = strlen(n->value);
+        if (len >= 2 && len <= sizeof(digits) && n->value[len - 1] == '%') {
+                memcpy(digits, n->value, len - 1);
+                digits[len - 1] = 0;
+                r = parse_uint(digits, &v);
+        }
+        if (r == -EINVAL) {
+                loader_error(l, n, "'%s' expects a percentage such as '10%%', got '%s'", what, n->value);
+                return r;
+        }
+        if (r < 0 || v < min || v > max) {
+                loader_error(l, n, "'%s' must be between %u%% and %u%%, got %s", what, min, max, n->value);
+                return -ERANGE;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}
+
 int cvalue_number(loader *l, const cnode *n, const char *what, double min, double max, double *ret) {
         const char *s;
         double v = 0, scale = 1;

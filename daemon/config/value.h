@@ -20,6 +20,8 @@ int cvalue_bool(loader *l, const cnode *n, const char *what, bool *ret);
 int cvalue_uint(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret);
 int cvalue_number(loader *l, const cnode *n, const char *what, double min, double max, double *ret);
 int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, uint64_t max, uint64_t *ret);
+/* "N%", N a whole number from min to max. */
+int cvalue_percent(loader *l, const cnode *n, const char *what, unsigned min, unsigned max, unsigned *ret);
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what);
 /* The entries of n, which must be a mapping: -EINVAL once that is reported, or
  * -ENOMEM (also recorded in l->oom). */

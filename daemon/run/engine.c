@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * See engine.h. A run is a small state machine over its steps. Each describe
- * and the poll keep their request in flight in a field of the run, and the
- * executor keeps those of the actions, so that freeing the run cancels them
+ * keeps its request in flight in a field of the run, the executor those of the
+ * actions and the waiter (wait.c) its poll, so that freeing the run cancels them
  * all and no callback ever reaches a freed run.
  */
 #include <stddef.h>
@@ -11,15 +11,11 @@
 #include "run/engine.h"
 #include "run/exec.h"
 #include "run/targets.h"
+#include "run/wait.h"
 #include "base/log.h"
 
 #define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
-
-/* EC2 answers FilterLimitExceeded past this: "The maximum number of filter values
- * specified on a single call is 200" (EC2's message; the API reference states no
- * number). Values are counted over all filters of a call. */
-#define FILTER_VALUES_MAX 200
 
 typedef enum run_step {
         STEP_DESCRIBE,                  /* instances, images and snapshots */
@@ -44,13 +40,6 @@ typedef struct describe {
         ec2_op *op;                     /* in flight */
 } describe;
 
-typedef struct pending_image {
-        char *image_id;
-        char *instance_id;
-        bool seen;                      /* listed by a poll once: absent later means gone */
-        bool done;                      /* available or failed: leaves at the end of the round */
-} pending_image;
-
 struct policy_run {
         sd_event *event;
         aws_client *ec2;
@@ -66,22 +55,16 @@ struct policy_run {
         bool describe_failed;           /* then the run plans nothing more */
         int snapshots_r;                /* DescribeSnapshots failed: logged once the others are in */
         aws_error snapshots_error;
-        ec2_op *poll;                   /* DescribeImages of the pending images, in flight */
-        size_t poll_from, poll_next;    /* the chunk of pending[] in flight, and the next one */
-        sd_event_source *timer;         /* poll of pending images */
-        usec_t poll_delay;
-        usec_t wait_started;
 
         ec2_instance_list instances;
         ec2_image_list images;
         ec2_snapshot_list snapshots;
 
         executor *exec;                 /* of result.plan, then of retire_plan */
+        bool retire_plan_built;         /* the run's last plan is retire_plan */
+        waiter *wait;                   /* the images the first plan created, until available */
         plan retire_plan;
         char **created;                 /* images created or found for the slot: never retired */
-
-        pending_image *pending;
-        size_t n_pending;
 
         run_result result;
         int error;
@@ -117,7 +100,7 @@ const char *policy_run_region(const policy_run *run) {
 }
 
 unsigned policy_run_pending(const policy_run *run) {
-        return (unsigned) run->n_pending;
+        return waiter_pending(run->wait);
 }
 
 static log_fields run_fields(const policy_run *run) {
@@ -130,22 +113,13 @@ static void run_fail(policy_run *run, int r) {
                 run->error = r;
 }
 
-static void pending_image_done(pending_image *p) {
-        free(p->image_id);
-        free(p->instance_id);
-}
-
 policy_run *policy_run_free(policy_run *run) {
         if (!run)
                 return NULL;
         for (size_t k = 0; k < _DESCRIBE_KIND_MAX; k++)
                 ec2_op_cancel(run->describes[k].op);
-        ec2_op_cancel(run->poll);
         exec_free(run->exec);
-        sd_event_source_disable_unref(run->timer);
-        for (size_t i = 0; i < run->n_pending; i++)
-                pending_image_done(&run->pending[i]);
-        free(run->pending);
+        waiter_free(run->wait);
         plan_done(&run->retire_plan);
         strv_free(run->created);
         run_result_done(&run->result);
@@ -158,25 +132,28 @@ policy_run *policy_run_free(policy_run *run) {
         return mfree(run);
 }
 
-static void run_finish(policy_run *run) {
-        run->step = STEP_DONE;
-        run->callback(run, run->error, &run->result, run->userdata);
+/* Once a run, at its end: what its last plan held back, and why. The second plan's list
+ * is the whole of it: it sees what the first one retired. */
+static void log_held(policy_run *run) {
+        const plan *p = run->retire_plan_built ? &run->retire_plan : &run->result.plan;
+        log_fields f = run_fields(run);
+
+        run->result.held = (unsigned) p->n_held;
+        if (p->n_held == 0 || run->options.plan_only)
+                return;
+        log_full(LOG_WARNING, 0, MESSAGE_RETIRE_HELD, &f,
+                 "policy '%s' in %s: max_retire_per_run %u%% holds back %zu %s that retention would retire "
+                 "(oldest %s of %s): a run retires its rotation (one image per instance, one more per new "
+                 "image) and %u more of the %u it counted; the next runs go on, oldest first",
+                 run->policy->name, run->region, p->retire_percent, p->n_held,
+                 p->n_held == 1 ? "image" : "images", p->held[0].image_id, p->held[0].instance_id,
+                 p->retire_allowance, p->images_counted);
 }
 
-static int pending_add(policy_run *run, const char *image_id, const char *instance_id) {
-        pending_image *n;
-
-        n = reallocarray(run->pending, run->n_pending + 1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        run->pending = n;
-        n[run->n_pending] = (pending_image) { .image_id = strdup(image_id), .instance_id = strdup(instance_id) };
-        if (!n[run->n_pending].image_id || !n[run->n_pending].instance_id) {
-                pending_image_done(&n[run->n_pending]);
-                return -ENOMEM;
-        }
-        run->n_pending++;
-        return 0;
+static void run_finish(policy_run *run) {
+        log_held(run);
+        run->step = STEP_DONE;
+        run->callback(run, run->error, &run->result, run->userdata);
 }
 
 /* ---- Describe -------------------------------------------------------------------------- */
@@ -323,186 +300,42 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
                 strv_extend(&run->created, e->fields->image_id) : 0;
         if (r >= 0 && e->pending)
-                r = pending_add(run, e->fields->image_id, e->fields->instance_id);
+                r = waiter_add(run->wait, e->fields->image_id, e->fields->instance_id);
         if (r < 0)
                 run_fail(run, r);
 }
 
 /* ---- Wait ------------------------------------------------------------------------------ */
 
-/*
- * A poll round asks for the pending images by id, FILTER_VALUES_MAX at a time, one
- * call after the other: ceil(pending / 200) calls, fewer as images complete. A poll
- * by tag (amirotd:policy and amirotd:slot) would cost a page per 1000 images of the
- * slot, but it sees an image only once its tags are visible too, and not at all one
- * that a person or an older version left without them; an id is listed as soon as
- * EC2 lists the image.
- */
-
-static int schedule_poll(policy_run *run);
-
-/* One pending image against a poll's answer (img NULL: not listed). An image EC2 has
- * not listed yet is not gone: a new image may be invisible to DescribeImages for a
- * while (EC2's eventual consistency), and image.wait_timeout bounds that wait. Once
- * listed, its absence means it was deregistered. */
-static void poll_check_one(policy_run *run, pending_image *p, const ec2_image *img) {
-        log_fields f = run_fields(run);
-
-        if (img)
-                p->seen = true;
-        if (img ? img->state == EC2_IMAGE_PENDING : !p->seen)
-                return;
-
-        f.instance_id = p->instance_id;
-        f.image_id = p->image_id;
-        p->done = true;
-        if (img && img->state == EC2_IMAGE_AVAILABLE) {
-                run->result.available++;
-                log_full(LOG_INFO, 0, MESSAGE_IMAGE_AVAILABLE, &f, "image %s of %s is available",
-                         p->image_id, p->instance_id);
-                return;
-        }
-        run->result.failed_images++;
-        run_fail(run, -EIO);
-        log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f, "image %s of %s %s%s%s",
-                 p->image_id, p->instance_id,
-                 img ? "went " : "disappeared",
-                 img ? ec2_image_state_to_string(img->state) : "",
-                 img && img->state_reason ? img->state_reason : "");
-}
-
-/* The images of the chunk just polled. */
-static void poll_check(policy_run *run, const ec2_image_list *l) {
-        for (size_t i = run->poll_from; i < run->poll_next; i++) {
-                const ec2_image *img = NULL;
-
-                for (size_t j = 0; j < l->n && !img; j++)
-                        if (streq(l->items[j].id, run->pending[i].image_id))
-                                img = &l->items[j];
-                poll_check_one(run, &run->pending[i], img);
-        }
-}
-
-/* At the end of a round, available and failed images leave the list. */
-static void poll_remove_done(policy_run *run) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < run->n_pending; i++)
-                if (run->pending[i].done)
-                        pending_image_done(&run->pending[i]);
-                else
-                        run->pending[n++] = run->pending[i];
-        run->n_pending = n;
-}
-
-/* Past image.wait_timeout, what is still pending counts as failed. */
-static void poll_time_out(policy_run *run) {
-        usec_t waited = now_usec(CLOCK_MONOTONIC) - run->wait_started;
-
-        if (run->n_pending == 0 || waited < run->policy->wait_timeout * USEC_PER_SEC)
-                return;
-        for (size_t i = 0; i < run->n_pending; i++) {
-                log_fields f = run_fields(run);
-
-                f.instance_id = run->pending[i].instance_id;
-                f.image_id = run->pending[i].image_id;
-                log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f,
-                         "image %s of %s %s after image.wait_timeout %llus; its predecessors stay",
-                         f.image_id, f.instance_id,
-                         run->pending[i].seen ? "is still pending" : "was never listed by DescribeImages",
-                         (unsigned long long) run->policy->wait_timeout);
-                run->result.failed_images++;
-                pending_image_done(&run->pending[i]);
-        }
-        run->n_pending = 0;
-        run_fail(run, -ETIMEDOUT);
-}
-
-static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata);
-
-/* The next chunk of the round. A filter rather than ImageIds: an image deregistered
- * meanwhile must not fail the poll. */
-static int poll_send(policy_run *run) {
-        char *chunk[FILTER_VALUES_MAX + 1] = {};
-        ec2_filter filter = { .name = "image-id", .values = chunk };
-        size_t n = 0;
-
-        run->poll_from = run->poll_next;
-        while (run->poll_next < run->n_pending && n < FILTER_VALUES_MAX)
-                chunk[n++] = run->pending[run->poll_next++].image_id;
-        return ec2_describe_images(run->ec2, &filter, 1, NULL, on_polled, run, &run->poll);
-}
-
-static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+/* The waiter's verdicts, counted; WAIT_DONE ends the step. */
+static void on_wait_event(const wait_event *e, void *userdata) {
         policy_run *run = userdata;
 
-        run->poll = NULL;
-        if (r < 0) {
-                log_fields f = run_fields(run);
-
-                f.action = "DescribeImages";
-                exec_log_aws(LOG_WARNING, r, err, &f, "cannot poll pending images, will retry");
-                run->poll_next = run->n_pending;        /* the next round asks again */
-        } else
-                poll_check(run, l);
-
-        if (run->poll_next < run->n_pending)
-                r = poll_send(run);
-        else {
-                poll_remove_done(run);
-                poll_time_out(run);
-                if (run->n_pending == 0) {
-                        run_continue(run);
-                        return;
-                }
-                r = schedule_poll(run);
-        }
-        if (r < 0) {
-                run_fail(run, r);
+        switch (e->kind) {
+        case WAIT_AVAILABLE:
+                run->result.available += e->images;
+                break;
+        case WAIT_FAILED:
+        case WAIT_TIMED_OUT:
+                run->result.failed_images += e->images;
+                run_fail(run, e->error);
+                break;
+        case WAIT_DONE:
+                run_continue(run);
+                break;
+        case WAIT_ABORTED:
+                run_fail(run, e->error);
                 run_finish(run);
+                break;
         }
-}
-
-static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        policy_run *run = userdata;
-        int r;
-
-        (void) s;
-        (void) usec;
-        run->poll_next = 0;
-        r = poll_send(run);
-        if (r < 0) {
-                run_fail(run, r);
-                run_finish(run);
-        }
-        return 0;
-}
-
-static int schedule_poll(policy_run *run) {
-        usec_t delay = run->poll_delay;
-        char description[128];
-        int r;
-
-        run->poll_delay = MIN(run->poll_delay * 2, run->options.poll_max);
-        if (!run->timer) {
-                r = sd_event_add_time_relative(run->event, &run->timer,
-                                               CLOCK_MONOTONIC, delay, 0, on_poll_timer, run);
-                if (r < 0)
-                        return r;
-                snprintf(description, sizeof(description), "poll %s/%s", run->policy->name, run->region);
-                (void) sd_event_source_set_description(run->timer, description);
-                return 0;
-        }
-        r = sd_event_source_set_time_relative(run->timer, delay);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(run->timer, SD_EVENT_ONESHOT);
 }
 
 /* ---- The steps ------------------------------------------------------------------------- */
 
+/* The second plan (ret is the retire plan) spends what the first left of the run's bound. */
 static int plan_now(policy_run *run, plan *ret) {
         plan_input in = {
+                .earlier = ret == &run->retire_plan ? &run->result.plan : NULL,
                 .policy = run->policy,
                 .region = run->region,
                 .now = run->options.now,
@@ -575,6 +408,7 @@ static int run_retire(policy_run *run) {
         r = plan_now(run, &run->retire_plan);
         if (r < 0)
                 return r;
+        run->retire_plan_built = true;
         plan_keep_retirements(&run->retire_plan);
         memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
@@ -599,10 +433,8 @@ static void run_continue(policy_run *run) {
                         return;
                 }
                 run->step = STEP_WAIT;
-                if (run->n_pending > 0) {
-                        run->wait_started = now_usec(CLOCK_MONOTONIC);
-                        run->poll_delay = run->options.poll_initial;
-                        r = schedule_poll(run);
+                if (waiter_pending(run->wait) > 0) {
+                        r = waiter_start(run->wait);
                         break;
                 }
                 _fallthrough_;
@@ -679,6 +511,16 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                              .dry_run = o->dry_run,
                              .spread = o->spread,
                      }, on_exec_event, run, &run->exec);
+        if (r < 0)
+                return r;
+        r = waiter_new(&(wait_options) {
+                               .event = event,
+                               .ec2 = run->ec2,
+                               .policy = p,
+                               .region = run->region,
+                               .poll_initial = run->options.poll_initial,
+                               .poll_max = run->options.poll_max,
+                       }, on_wait_event, run, &run->wait);
         if (r < 0)
                 return r;
 

@@ -8,10 +8,11 @@
  *   generation pushed out.
  * Retirement only follows availability, so an instance never drops below its
  * good images. The engine owns the run's state machine and its result; it hands
- * each plan to exec.c, which executes the actions and reports every result back
- * through one callback. The engine logs its own steps (describes, polls,
- * availability); exec.c logs the actions'.
- * Event sources, all on the caller's loop and freed with the run: the run's poll
+ * each plan to exec.c, which executes the actions, and the new images to wait.c,
+ * which polls them until available; each reports every result back through one
+ * callback. The engine logs its own steps (describes, plans); exec.c logs the
+ * actions', wait.c the polls and availability.
+ * Event sources, all on the caller's loop and freed with the run: wait.c's poll
  * timer ("poll web/us-east-1") and exec.c's spread timer per chain ("spread
  * web/us-east-1 i-0abc"); the requests' own sources belong to aws/.
  */
@@ -49,6 +50,7 @@ typedef struct run_result {
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned errors;                /* actions that failed */
+        unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
         bool no_targets;                /* the policy's tags and states select no instance here */
         char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */
 } run_result;

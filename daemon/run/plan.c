@@ -10,7 +10,8 @@
  * built from: retention counts only images that are `available` now, so an
  * image that is still being created neither counts nor lets an older one go.
  * The engine therefore creates, waits for `available`, lists and plans again,
- * and the second plan retires what the new images have pushed out.
+ * and the second plan retires what the new images have pushed out. What
+ * retention asks for passes the bound of plan-bound.c before it is planned.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -63,6 +64,13 @@ void plan_done(plan *p) {
                 free(p->future[k].slot);
         }
         free(p->future);
+        for (size_t k = 0; k < p->n_held; k++) {
+                free(p->held[k].instance_id);
+                free(p->held[k].image_id);
+                free(p->held[k].slot);
+                free(p->held[k].reason);
+        }
+        free(p->held);
         *p = (plan) {};
 }
 
@@ -185,13 +193,17 @@ static int plan_push(plan_ctx *c, plan_action_kind kind, const char *instance_id
         return 0;
 }
 
-static int retire(plan_ctx *c, const managed_image *m, const char *reason) {
+/* rotation: for a retention RETIRE, plan_action.rotation; 0 for garbage. */
+static int retire(plan_ctx *c, const managed_image *m, const char *reason, unsigned rotation) {
         plan_action *a;
         int r;
 
         r = plan_push(c, PLAN_RETIRE, m->instance_id, &a);
         if (r < 0)
                 return r;
+        a->retention = rotation > 0;
+        a->rotation = rotation;
+        a->age_key = m->age_key;
         a->image_state = m->image->state;
         a->image_id = strdup(m->image->id);
         a->reason = strdup(reason);
@@ -307,7 +319,7 @@ static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
 
         for (size_t k = n; k > 0; k--)
                 if (image_state_is_failed(m[k - 1].image->state)) {
-                        r = retire(c, &m[k - 1], "failed");
+                        r = retire(c, &m[k - 1], "failed", 0);
                         if (r < 0)
                                 return r;
                 }
@@ -327,6 +339,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         _cleanup_(freep) char *count_reason = NULL, *age_reason = NULL;
         char age[DURATION_MAX];
         size_t kept = 0;
+        unsigned rotation = 1;          /* one out per run, and one per new image in */
         int r;
 
         if (n == 0)
@@ -345,6 +358,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
 
                 if (g->state != EC2_IMAGE_AVAILABLE || m[k].future)
                         continue;
+                rotation += m[k].created;
                 if (kept == 0 || m[k].created)
                         /* Whatever the rules say, the newest good image stays, and so
                          * does the one this run made. */
@@ -361,7 +375,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         /* Oldest first: should a run stop half-way, the newest images are still there. */
         for (size_t k = n; k > 0; k--)
                 if (why[k - 1]) {
-                        r = retire(c, &m[k - 1], why[k - 1]);
+                        r = retire(c, &m[k - 1], why[k - 1], rotation);
                         if (r < 0)
                                 return r;
                 }
@@ -594,6 +608,16 @@ static int plan_instances(plan_ctx *c, const ec2_instance **selected, size_t n_s
         return 0;
 }
 
+/* The images retention counts: available, of a slot that has begun. */
+static unsigned count_retained(const managed_image *managed, size_t n) {
+        unsigned counted = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future)
+                        counted++;
+        return counted;
+}
+
 static void count_images_after(plan *p, const managed_image *managed, size_t n) {
         for (size_t i = 0; i < n; i++)
                 p->images_after[managed[i].image->state]++;
@@ -648,6 +672,9 @@ int plan_build(const plan_input *in, plan *ret) {
 
         p.n_targets = n_selected;
         r = plan_instances(&c, selected, n_selected, managed, n_managed);
+        if (r < 0)
+                return r;
+        r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);

@@ -18,10 +18,20 @@
  *   displace current images. Once the clock reaches their slot they count again.
  * An image the run itself created (plan_input.created) is never retired by retention.
  *
+ * Retention is bounded per run (plan-bound.c), so that an operator's mistake (retain.count
+ * lowered from 30 to 1, a max_age typo) costs a few images a run, not the policy's history
+ * at once: each instance may retire one image by retention in a run, and one more for each
+ * new image the run made of it (the normal rotation: one new image in, one out); beyond
+ * that the run retires at most max_retire_per_run percent of the policy's counted images
+ * in the region, oldest first.
+ * The rest are held back (plan.held) and the next run goes on where this one stopped.
+ * Failed images and orphan snapshots are garbage and are not bounded.
+ *
  * The interface runs one way: the engine (and `amirotd plan`) call in with
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
- * plan.c holds the rules, plan-name.c the names and descriptions of new images.
+ * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-name.c the
+ * names and descriptions of new images.
  */
 #pragma once
 
@@ -62,6 +72,13 @@ typedef struct plan_action {
         ec2_image_state image_state;
         char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
         char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
+        bool retention;                 /* retired by retain.count or max_age: counts against
+                                         * max_retire_per_run (failed images do not) */
+        unsigned rotation;              /* retention: how many of its instance's images the run may
+                                         * retire as the rotation: one, and one per image the run
+                                         * made of it that retention counts */
+        bool beyond_rotation;           /* retention: paid from the run's allowance (plan-bound.c) */
+        time_t age_key;                 /* the image's slot start, else its creation date */
 
         /* PLAN_DELETE_SNAPSHOT: snapshot_ids holds the one snapshot; reason says why */
 } plan_action;
@@ -73,11 +90,27 @@ typedef struct plan_future_image {
         char *slot;
 } plan_future_image;
 
+/* An image retention would retire, held back by max_retire_per_run: a later run retires it. */
+typedef struct plan_held_image {
+        char *instance_id;
+        char *image_id;
+        char *slot;
+        char *reason;                   /* retention's reason: "beyond retain.count 1" */
+        time_t age_key;
+} plan_held_image;
+
 typedef struct plan {
         plan_action *actions;
         size_t n;
         plan_future_image *future;      /* not actions: nothing is done to them */
         size_t n_future;
+        plan_held_image *held;          /* not actions either: oldest first */
+        size_t n_held;
+        /* The run's bound on retention (plan-bound.c), from its first plan: */
+        unsigned images_counted;        /* available images of the policy retention counted */
+        unsigned retire_percent;        /* the policy's max_retire_per_run */
+        unsigned retire_allowance;      /* images_counted * retire_percent / 100: what the run may
+                                         * retire beyond one image per instance */
         /* This policy's images in the region by state once the plan is carried out: those
          * described, without the retired ones, with the created ones pending (for metrics) */
         unsigned images_after[_EC2_IMAGE_STATE_MAX];
@@ -100,6 +133,8 @@ typedef struct plan_input {
         size_t n_snapshots;
         char *const *created;           /* ids of the images this run created or found for its slot
                                          * (NULL-terminated, may be NULL): retention never retires them */
+        const plan *earlier;            /* the run's first plan when this is its second (NULL: this is
+                                         * the first): its retirements count against the run's bound */
 } plan_input;
 
 /*
@@ -115,9 +150,24 @@ typedef struct plan_input {
  * Every RETIRE is safe to execute at once: retention counts only images available
  * now, so the engine creates, waits for available, and plans again to retire what
  * the new images have pushed out. Images of a future slot are in ret->future, oldest
- * first, by instance. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
+ * first, by instance; retirements beyond the run's bound (plan-bound.c) in ret->held,
+ * oldest first. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
  * untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
+
+/* The bound on retirements per run (plan-bound.c). */
+
+/* What retention may retire in this run beyond one image per instance: counted (the
+ * policy's available images it counts) times percent, rounded down. */
+unsigned plan_retire_allowance(unsigned counted, unsigned percent);
+/* Holds back the retention RETIREs of p beyond the run's bound: per instance, its oldest
+ * ones as its rotation allows (plan_action.rotation, less what in->earlier retired of the
+ * instance as rotation); then the others, oldest first across the policy, while the run's
+ * allowance lasts (less what in->earlier spent of it). The rest move, oldest first,
+ * from p->actions to p->held, the order of the actions kept otherwise. counted: the
+ * available images retention counted in this plan (used when in->earlier is NULL).
+ * 0 or -ENOMEM (p's actions are then unchanged). */
+int plan_bound_retirements(const plan_input *in, unsigned counted, plan *p);
 
 /* The names and descriptions of new images (plan-name.c). */
 

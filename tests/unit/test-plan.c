@@ -65,6 +65,8 @@ static void world_init(world *w, unsigned count) {
                         .name_template = xstrdup("{policy}-{instance_id}-{slot}"),
                         .description_template = xstrdup("golden image of {instance_name}"),
                         .retain_count = count,
+                        /* Unbounded, as the rules' tests assume; the bound's own tests lower it. */
+                        .max_retire_per_run = 100,
                 },
         };
 }
@@ -194,6 +196,24 @@ static void world_plan_created(world *w, time_t now, char *const *created) {
         assert_int_equal(plan_build(&in, &w->plan), 0);
 }
 
+/* The run's second plan: after the first (earlier) and its new images (created). */
+static void world_plan_second(world *w, time_t now, char *const *created, const plan *earlier) {
+        plan_input in = {
+                .policy = &w->policy,
+                .region = "us-east-1",
+                .now = now,
+                .instances = w->instances,
+                .n_instances = w->n_instances,
+                .images = w->images,
+                .n_images = w->n_images,
+                .created = created,
+                .earlier = earlier,
+        };
+
+        plan_done(&w->plan);
+        assert_int_equal(plan_build(&in, &w->plan), 0);
+}
+
 static void world_plan_at(world *w, time_t now) {
         world_plan_created(w, now, NULL);
 }
@@ -207,6 +227,13 @@ static const plan_action *find_retire(const plan *p, const char *image_id) {
                 if (p->actions[k].kind == PLAN_RETIRE && streq(p->actions[k].image_id, image_id))
                         return &p->actions[k];
         return NULL;
+}
+
+static bool find_held(const plan *p, const char *image_id) {
+        for (size_t k = 0; k < p->n_held; k++)
+                if (streq(p->held[k].image_id, image_id))
+                        return true;
+        return false;
 }
 
 static size_t count_kind(const plan *p, plan_action_kind kind) {
@@ -1300,13 +1327,16 @@ static void check_plan(world *w, time_t now) {
                         const plan_action *a = find_retire(p, avail[r]->id);
                         bool old = w->policy.retain_max_age > 0 && avail[r]->creation_date < now &&
                                 (uint64_t) (now - avail[r]->creation_date) > w->policy.retain_max_age;
+                        /* max_retire_per_run may hold one back for a later run. */
+                        bool held = find_held(p, avail[r]->id);
 
+                        check(!(a && held));
                         if (r == 0)
-                                check(!a);
+                                check(!a && !held);
                         else if (r < count)
-                                check(!!a == old);
+                                check((a || held) == old);
                         else
-                                check(a);
+                                check(a || held);
                         if (a && r < count)
                                 check(startswith(a->reason, "older than max_age"));
                         if (a && !old)
@@ -1584,6 +1614,349 @@ static void test_sweeps_only_own_old_unreferenced_snapshots(void **state) {
         world_done(&w);
 }
 
+/* ---- The bound on retirements per run (plan-bound.c) ---------------------------------- */
+
+static size_t count_retention(const plan *p) {
+        size_t n = 0;
+
+        for (size_t k = 0; k < p->n; k++)
+                n += p->actions[k].kind == PLAN_RETIRE && p->actions[k].retention;
+        return n;
+}
+
+static size_t count_beyond(const plan *p) {
+        size_t n = 0;
+
+        for (size_t k = 0; k < p->n; k++)
+                n += p->actions[k].kind == PLAN_RETIRE && p->actions[k].retention && p->actions[k].beyond_rotation;
+        return n;
+}
+
+/* One instance with images in slots 0, -1, ..., -(n-1), named ami-00 (newest) to ami-NN. */
+static void world_history(world *w, const char *instance_id, unsigned n) {
+        for (unsigned k = 0; k < n; k++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "ami-%s-%02u", instance_id, k);
+                add_image(w, id, EC2_IMAGE_AVAILABLE, "web", instance_id, -(int) k);
+        }
+}
+
+/* retain.count lowered from 30 to 1 with the default 10%: the run retires one image as the
+ * rotation and three more (a tenth of 30), the four oldest; the other 25 are held back,
+ * oldest first, with retention's reason. */
+static void test_bound_holds_back_all_but_the_oldest(void **state) {
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        w.policy.max_retire_per_run = 10;
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        world_history(&w, "i-1", 30);
+        world_plan(&w);
+
+        assert_int_equal(w.plan.images_counted, 30);
+        assert_int_equal(w.plan.retire_percent, 10);
+        assert_int_equal(w.plan.retire_allowance, 3);
+        assert_int_equal(w.plan.n, 4);
+        assert_action(&w.plan, 0, PLAN_RETIRE, "i-1", "ami-i-1-29");
+        assert_action(&w.plan, 1, PLAN_RETIRE, "i-1", "ami-i-1-28");
+        assert_action(&w.plan, 2, PLAN_RETIRE, "i-1", "ami-i-1-27");
+        assert_action(&w.plan, 3, PLAN_RETIRE, "i-1", "ami-i-1-26");
+        assert_int_equal(w.plan.n_held, 25);
+        for (size_t k = 0; k < w.plan.n_held; k++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "ami-i-1-%02zu", 25 - k);
+                assert_string_equal(w.plan.held[k].image_id, id);
+                assert_string_equal(w.plan.held[k].instance_id, "i-1");
+                assert_string_equal(w.plan.held[k].reason, "beyond retain.count 1");
+        }
+        /* The images_after census does not count held images as gone. */
+        assert_int_equal(w.plan.images_after[EC2_IMAGE_AVAILABLE], 26);
+        world_done(&w);
+}
+
+/* A max_age typo (30m for 30d) asks for every image but the newest: the same bound. */
+static void test_bound_applies_to_max_age(void **state) {
+        world w;
+
+        (void) state;
+        world_init(&w, 30);
+        w.policy.max_retire_per_run = 20;
+        w.policy.retain_max_age = 30 * 60;
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        world_history(&w, "i-1", 20);
+        world_plan(&w);
+
+        assert_int_equal(w.plan.n, 1 + 4);
+        assert_int_equal(w.plan.n_held, 14);
+        assert_string_equal(w.plan.held[0].reason, "older than max_age 30m");
+        assert_string_equal(w.plan.held[0].image_id, "ami-i-1-14");
+        world_done(&w);
+}
+
+/* Runs after the bound continue where the last one stopped, oldest first, until
+ * retention is met; the newest image is never retired. */
+static void test_bound_later_runs_continue_oldest_first(void **state) {
+        world w;
+        unsigned runs = 0, next_oldest = 29;
+
+        (void) state;
+        world_init(&w, 1);
+        w.policy.max_retire_per_run = 10;
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        world_history(&w, "i-1", 30);
+        for (;; runs++) {
+                assert_true(runs < 30);
+                world_plan(&w);
+                if (w.plan.n == 0)
+                        break;
+                assert_int_equal(w.plan.n, 1 + plan_retire_allowance(count_available(&w, "i-1"), 10));
+                for (size_t k = 0; k < w.plan.n; k++) {
+                        char id[32];
+
+                        snprintf(id, sizeof(id), "ami-i-1-%02u", next_oldest--);
+                        assert_action(&w.plan, k, PLAN_RETIRE, "i-1", id);
+                }
+                if (w.plan.n_held > 0) {
+                        char id[32];
+
+                        snprintf(id, sizeof(id), "ami-i-1-%02u", next_oldest);
+                        assert_string_equal(w.plan.held[0].image_id, id);
+                }
+                world_apply(&w, EC2_IMAGE_AVAILABLE, NOW);
+        }
+        assert_int_equal(w.plan.n_held, 0);
+        assert_int_equal(count_available(&w, "i-1"), 1);
+        assert_non_null(find_image(&w, "ami-i-1-00"));
+        /* 30 → 26 → 23 → 20 → 17 → 15 → 13 → 11 → 9, then one a run down to 1 */
+        assert_int_equal(runs, 16);
+        world_done(&w);
+}
+
+/* A normal rotation is never held back, even at 0% and with many instances: the new
+ * image pushes one out of each instance, in the run's second plan. */
+static void test_bound_never_holds_back_a_normal_rotation(void **state) {
+        _cleanup_(strv_freep) char **created = NULL;
+        world w;
+        plan first;
+
+        (void) state;
+        world_init(&w, 3);
+        w.policy.max_retire_per_run = 0;
+        policy_select(&w, false, "Role", "web");
+        for (unsigned i = 0; i < 20; i++) {
+                char id[16];
+
+                snprintf(id, sizeof(id), "i-%02u", i);
+                add_instance(&w, id, EC2_INSTANCE_RUNNING, "Role", "web", NULL);
+                for (int k = 1; k <= 3; k++) {
+                        char image_id[32];
+
+                        snprintf(image_id, sizeof(image_id), "ami-%s-%d", id, k);
+                        add_image(&w, image_id, EC2_IMAGE_AVAILABLE, "web", id, -k);
+                }
+        }
+        world_plan(&w);
+        assert_int_equal(count_kind(&w.plan, PLAN_CREATE), 20);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 0);
+        world_apply(&w, EC2_IMAGE_AVAILABLE, NOW);
+        for (unsigned k = 0; k < 20; k++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "ami-new%u", k);
+                assert_int_equal(strv_extend(&created, id), 0);
+        }
+        first = w.plan;
+        w.plan = (plan) {};
+        world_plan_second(&w, NOW, created, &first);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 20);
+        assert_int_equal(w.plan.n_held, 0);
+        for (size_t k = 0; k < w.plan.n; k++)
+                assert_true(strlen(w.plan.actions[k].image_id) > 2 &&
+                            streq(w.plan.actions[k].image_id + strlen(w.plan.actions[k].image_id) - 2, "-3"));
+        plan_done(&first);
+
+        /* The same with max_age: the first plan retires the one that aged out. */
+        world_apply(&w, EC2_IMAGE_AVAILABLE, NOW);
+        w.policy.retain_max_age = 2 * DAY - 1;
+        world_plan_at(&w, SLOT(1) + 60);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 20);
+        assert_int_equal(w.plan.n_held, 0);
+        world_done(&w);
+}
+
+/* Failed images are garbage: the bound never holds them back. */
+static void test_bound_leaves_failed_images_alone(void **state) {
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        w.policy.max_retire_per_run = 0;
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, NULL);
+        add_image(&w, "ami-ok", EC2_IMAGE_AVAILABLE, "web", "i-1", 0);
+        for (int k = 1; k <= 12; k++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "ami-failed-%d", k);
+                add_image(&w, id, EC2_IMAGE_FAILED, "web", "i-1", -k);
+        }
+        world_plan(&w);
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 12);
+        assert_int_equal(w.plan.n_held, 0);
+        world_done(&w);
+}
+
+/* The bound is the run's: what the first plan retired counts against the second. */
+static void test_bound_spans_both_plans_of_a_run(void **state) {
+        _cleanup_(strv_freep) char **created = NULL;
+        world w;
+        plan first;
+
+        (void) state;
+        world_init(&w, 2);
+        w.policy.max_retire_per_run = 10;
+        policy_select(&w, false, "Role", "web");
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, "Role", "web", NULL);
+        for (int k = 1; k <= 20; k++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "ami-%02d", k);
+                add_image(&w, id, EC2_IMAGE_AVAILABLE, "web", "i-1", -k);
+        }
+        world_plan(&w);
+        /* 20 counted: the rotation and 2 more. */
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 3);
+        assert_int_equal(count_kind(&w.plan, PLAN_CREATE), 1);
+        world_apply(&w, EC2_IMAGE_AVAILABLE, NOW);
+        assert_int_equal(strv_extend(&created, "ami-new0"), 0);
+        first = w.plan;
+        w.plan = (plan) {};
+        world_plan_second(&w, NOW, created, &first);
+        /* The new image pushes one out (its rotation), but the run has spent its allowance. */
+        assert_int_equal(count_kind(&w.plan, PLAN_RETIRE), 1);
+        assert_false(w.plan.actions[0].beyond_rotation);
+        assert_string_equal(w.plan.actions[0].image_id, "ami-17");
+        assert_int_equal(w.plan.n_held, 15);
+        assert_int_equal(w.plan.retire_allowance, 2);
+        plan_done(&first);
+        world_done(&w);
+}
+
+/* Over generated fleets and any share: a run (two plans) never retires more than one
+ * image per instance and one per new image, plus its allowance; what it retires beyond the rotation is never
+ * newer than what it holds back; the newest image stays; held plus retired is what an
+ * unbounded plan would retire; and runs converge to retain.count. */
+static void check_bounded_plan(world *w, time_t now) {
+        const plan *p = &w->plan;
+        _cleanup_(plan_done) plan unbounded = {};
+        unsigned percent = w->policy.max_retire_per_run;
+        const char *last = NULL;
+        plan_input in = {
+                .policy = &w->policy, .region = "us-east-1", .now = now,
+                .instances = w->instances, .n_instances = w->n_instances,
+                .images = w->images, .n_images = w->n_images,
+        };
+
+        check_plan(w, now);
+        w->policy.max_retire_per_run = 100;
+        check(plan_build(&in, &unbounded) == 0);
+        w->policy.max_retire_per_run = percent;
+        check(count_retention(&unbounded) == count_retention(p) + p->n_held);
+        for (size_t k = 0; k < p->n_held; k++) {
+                check(find_retire(&unbounded, p->held[k].image_id));
+                check(k == 0 || p->held[k - 1].age_key <= p->held[k].age_key);
+        }
+        for (size_t k = 0; k < p->n; k++) {
+                const plan_action *a = &p->actions[k];
+                bool rotation;
+
+                if (a->kind != PLAN_RETIRE || !a->retention)
+                        continue;
+                rotation = !streq_ptr(last, a->instance_id);
+                last = a->instance_id;
+                for (size_t h = 0; !rotation && h < p->n_held; h++)
+                        check(a->age_key <= p->held[h].age_key);
+        }
+}
+
+static void test_random_bound_per_run(void **state) {
+        uint64_t base = env_u64("AMIROTD_TEST_SEED", 20261126), cases = env_u64("AMIROTD_TEST_CASES", 2000);
+
+        (void) state;
+        for (seed = base; seed < base + cases; seed++) {
+                world w;
+                time_t now;
+                unsigned runs = 0;
+
+                rng = seed ^ 0xb0d;
+                world_generate(&w);
+                w.policy.max_retire_per_run = chance(30) ? 0 : rnd_below(101);
+                now = SLOT0 + rnd_below(DAY);
+                for (;; runs++) {
+                        _cleanup_(strv_freep) char **created = NULL;
+                        size_t retired, instances = 0;
+                        unsigned first_new = w.next_image;
+                        const char *last = NULL;
+                        plan first;
+
+                        check(runs < 60);
+                        world_plan_at(&w, now);
+                        check_bounded_plan(&w, now);
+                        world_apply(&w, EC2_IMAGE_AVAILABLE, now);
+                        for (unsigned k = first_new; k < w.next_image; k++) {
+                                char id[32];
+
+                                snprintf(id, sizeof(id), "ami-new%u", k);
+                                check(strv_extend(&created, id) == 0);
+                        }
+                        first = w.plan;
+                        w.plan = (plan) {};
+                        world_plan_second(&w, now, created, &first);
+                        check(count_kind(&w.plan, PLAN_CREATE) == 0);
+                        check(w.plan.retire_allowance == plan_retire_allowance(first.images_counted,
+                                                                              w.policy.max_retire_per_run));
+                        retired = count_retention(&first) + count_retention(&w.plan);
+                        /* Instances that retired by retention in this run, over both plans. */
+                        for (size_t k = 0; k < first.n; k++)
+                                if (first.actions[k].kind == PLAN_RETIRE && first.actions[k].retention &&
+                                    !streq_ptr(last, first.actions[k].instance_id)) {
+                                        instances++;
+                                        last = first.actions[k].instance_id;
+                                }
+                        for (size_t k = 0; k < w.plan.n; k++)
+                                if (w.plan.actions[k].kind == PLAN_RETIRE && w.plan.actions[k].retention &&
+                                    !find_retire(&first, w.plan.actions[k].image_id)) {
+                                        bool seen = false;
+
+                                        for (size_t j = 0; j < first.n; j++)
+                                                seen = seen || (first.actions[j].retention &&
+                                                                streq(first.actions[j].instance_id,
+                                                                      w.plan.actions[k].instance_id));
+                                        for (size_t j = 0; j < k; j++)
+                                                seen = seen || (w.plan.actions[j].retention &&
+                                                                streq(w.plan.actions[j].instance_id,
+                                                                      w.plan.actions[k].instance_id));
+                                        instances += !seen;
+                                }
+                        check(retired <= instances + strv_length(created) + first.retire_allowance);
+                        check(count_beyond(&first) + count_beyond(&w.plan) <= first.retire_allowance);
+                        world_apply(&w, EC2_IMAGE_AVAILABLE, now);
+                        plan_done(&first);
+                        /* A day later, a new slot: each run creates and rotates. */
+                        now += DAY;
+                        if (w.plan.n_held == 0)
+                                break;
+                }
+                /* Converged: every instance of the policy at or below retain.count. */
+                for (char **id = w.instance_ids; id && *id; id++)
+                        if (w.policy.retain_max_age == 0)
+                                check(count_available(&w, *id) <= w.policy.retain_count);
+                world_done(&w);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_creates_image_for_selected_instance),
@@ -1620,6 +1993,13 @@ int main(void) {
                 cmocka_unit_test(test_random_failed_creates_never_cost_good_images),
                 cmocka_unit_test(test_random_slots_keep_retain_count),
                 cmocka_unit_test(test_random_future_images_never_displace_current_ones),
+                cmocka_unit_test(test_bound_holds_back_all_but_the_oldest),
+                cmocka_unit_test(test_bound_applies_to_max_age),
+                cmocka_unit_test(test_bound_later_runs_continue_oldest_first),
+                cmocka_unit_test(test_bound_never_holds_back_a_normal_rotation),
+                cmocka_unit_test(test_bound_leaves_failed_images_alone),
+                cmocka_unit_test(test_bound_spans_both_plans_of_a_run),
+                cmocka_unit_test(test_random_bound_per_run),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

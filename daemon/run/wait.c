@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See wait.h. A poll round asks for the pending images by id, FILTER_VALUES_MAX at
+ * a time, one call after the other: ceil(pending / 200) calls, fewer as images
+ * complete. A poll by tag (amirotd:policy and amirotd:slot) would cost a page per
+ * 1000 images of the slot, but it sees an image only once its tags are visible
+ * too, and not at all one that a person or an older version left without them; an
+ * id is listed as soon as EC2 lists the image.
+ */
+#include <stdio.h>
+
+#include "run/exec.h"
+#include "run/wait.h"
+#include "base/log.h"
+
+/* EC2 answers FilterLimitExceeded past this: "The maximum number of filter values
+ * specified on a single call is 200" (EC2's message; the API reference states no
+ * number). Values are counted over all filters of a call. */
+#define FILTER_VALUES_MAX 200
+
+typedef struct pending_image {
+        char *image_id;
+        char *instance_id;
+        bool seen;                      /* listed by a poll once: absent later means gone */
+        bool done;                      /* available or failed: leaves at the end of the round */
+} pending_image;
+
+struct waiter {
+        wait_options options;
+        wait_callback callback;
+        void *userdata;
+
+        pending_image *pending;
+        size_t n_pending;
+        ec2_op *poll;                   /* DescribeImages of the pending images, in flight */
+        size_t poll_from, poll_next;    /* the chunk of pending[] in flight, and the next one */
+        sd_event_source *timer;         /* the next round */
+        usec_t poll_delay;
+        usec_t started;
+};
+
+static void pending_image_done(pending_image *p) {
+        free(p->image_id);
+        free(p->instance_id);
+}
+
+int waiter_new(const wait_options *o, wait_callback cb, void *userdata, waiter **ret) {
+        waiter *w;
+
+        w = calloc(1, sizeof(*w));
+        if (!w)
+                return -ENOMEM;
+        *w = (waiter) { .options = *o, .callback = cb, .userdata = userdata };
+        *ret = w;
+        return 0;
+}
+
+waiter *waiter_free(waiter *w) {
+        if (!w)
+                return NULL;
+        ec2_op_cancel(w->poll);
+        sd_event_source_disable_unref(w->timer);
+        for (size_t i = 0; i < w->n_pending; i++)
+                pending_image_done(&w->pending[i]);
+        free(w->pending);
+        return mfree(w);
+}
+
+int waiter_add(waiter *w, const char *image_id, const char *instance_id) {
+        pending_image *n;
+
+        n = reallocarray(w->pending, w->n_pending + 1, sizeof(*n));
+        if (!n)
+                return -ENOMEM;
+        w->pending = n;
+        n[w->n_pending] = (pending_image) { .image_id = strdup(image_id), .instance_id = strdup(instance_id) };
+        if (!n[w->n_pending].image_id || !n[w->n_pending].instance_id) {
+                pending_image_done(&n[w->n_pending]);
+                return -ENOMEM;
+        }
+        w->n_pending++;
+        return 0;
+}
+
+unsigned waiter_pending(const waiter *w) {
+        return w ? (unsigned) w->n_pending : 0;
+}
+
+static log_fields wait_fields(const waiter *w) {
+        return (log_fields) { .policy = w->options.policy->name, .region = w->options.region };
+}
+
+static void emit(waiter *w, wait_event_kind kind, int error, size_t images) {
+        w->callback(&(wait_event) { .kind = kind, .error = error, .images = (unsigned) images }, w->userdata);
+}
+
+static int schedule_poll(waiter *w);
+
+/* One pending image against a poll's answer (img NULL: not listed). An image EC2 has
+ * not listed yet is not gone: a new image may be invisible to DescribeImages for a
+ * while (EC2's eventual consistency), and image.wait_timeout bounds that wait. Once
+ * listed, its absence means it was deregistered. */
+static void poll_check_one(waiter *w, pending_image *p, const ec2_image *img) {
+        log_fields f = wait_fields(w);
+
+        if (img)
+                p->seen = true;
+        if (img ? img->state == EC2_IMAGE_PENDING : !p->seen)
+                return;
+
+        f.instance_id = p->instance_id;
+        f.image_id = p->image_id;
+        p->done = true;
+        if (img && img->state == EC2_IMAGE_AVAILABLE) {
+                log_full(LOG_INFO, 0, MESSAGE_IMAGE_AVAILABLE, &f, "image %s of %s is available",
+                         p->image_id, p->instance_id);
+                emit(w, WAIT_AVAILABLE, 0, 1);
+                return;
+        }
+        log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f, "image %s of %s %s%s%s",
+                 p->image_id, p->instance_id,
+                 img ? "went " : "disappeared",
+                 img ? ec2_image_state_to_string(img->state) : "",
+                 img && img->state_reason ? img->state_reason : "");
+        emit(w, WAIT_FAILED, -EIO, 1);
+}
+
+/* The images of the chunk just polled. */
+static void poll_check(waiter *w, const ec2_image_list *l) {
+        for (size_t i = w->poll_from; i < w->poll_next; i++) {
+                const ec2_image *img = NULL;
+
+                for (size_t j = 0; j < l->n && !img; j++)
+                        if (streq(l->items[j].id, w->pending[i].image_id))
+                                img = &l->items[j];
+                poll_check_one(w, &w->pending[i], img);
+        }
+}
+
+/* At the end of a round, available and failed images leave the list. */
+static void poll_remove_done(waiter *w) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < w->n_pending; i++)
+                if (w->pending[i].done)
+                        pending_image_done(&w->pending[i]);
+                else
+                        w->pending[n++] = w->pending[i];
+        w->n_pending = n;
+}
+
+/* Past image.wait_timeout, what is still pending counts as failed: one WAIT_TIMED_OUT. */
+static void poll_time_out(waiter *w) {
+        usec_t waited = now_usec(CLOCK_MONOTONIC) - w->started;
+        const policy *p = w->options.policy;
+        size_t n = w->n_pending;
+
+        if (n == 0 || waited < p->wait_timeout * USEC_PER_SEC)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                log_fields f = wait_fields(w);
+
+                f.instance_id = w->pending[i].instance_id;
+                f.image_id = w->pending[i].image_id;
+                log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f,
+                         "image %s of %s %s after image.wait_timeout %llus; its predecessors stay",
+                         f.image_id, f.instance_id,
+                         w->pending[i].seen ? "is still pending" : "was never listed by DescribeImages",
+                         (unsigned long long) p->wait_timeout);
+                pending_image_done(&w->pending[i]);
+        }
+        w->n_pending = 0;
+        emit(w, WAIT_TIMED_OUT, -ETIMEDOUT, n);
+}
+
+static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata);
+
+/* The next chunk of the round. A filter rather than ImageIds: an image deregistered
+ * meanwhile must not fail the poll. */
+static int poll_send(waiter *w) {
+        char *chunk[FILTER_VALUES_MAX + 1] = {};
+        ec2_filter filter = { .name = "image-id", .values = chunk };
+        size_t n = 0;
+
+        w->poll_from = w->poll_next;
+        while (w->poll_next < w->n_pending && n < FILTER_VALUES_MAX)
+                chunk[n++] = w->pending[w->poll_next++].image_id;
+        return ec2_describe_images(w->options.ec2, &filter, 1, NULL, on_polled, w, &w->poll);
+}
+
+static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        waiter *w = userdata;
+
+        w->poll = NULL;
+        if (r < 0) {
+                log_fields f = wait_fields(w);
+
+                f.action = "DescribeImages";
+                exec_log_aws(LOG_WARNING, r, err, &f, "cannot poll pending images, will retry");
+                w->poll_next = w->n_pending;    /* the next round asks again */
+        } else
+                poll_check(w, l);
+
+        if (w->poll_next < w->n_pending)
+                r = poll_send(w);
+        else {
+                poll_remove_done(w);
+                poll_time_out(w);
+                if (w->n_pending == 0) {
+                        emit(w, WAIT_DONE, 0, 0);
+                        return;
+                }
+                r = schedule_poll(w);
+        }
+        if (r < 0)
+                emit(w, WAIT_ABORTED, r, 0);
+}
+
+static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        waiter *w = userdata;
+        int r;
+
+        (void) s;
+        (void) usec;
+        w->poll_next = 0;
+        r = poll_send(w);
+        if (r < 0)
+                emit(w, WAIT_ABORTED, r, 0);
+        return 0;
+}
+
+static int schedule_poll(waiter *w) {
+        usec_t delay = w->poll_delay;
+        char description[128];
+        int r;
+
+        w->poll_delay = MIN(w->poll_delay * 2, w->options.poll_max);
+        if (!w->timer) {
+                r = sd_event_add_time_relative(w->options.event, &w->timer,
+                                               CLOCK_MONOTONIC, delay, 0, on_poll_timer, w);
+                if (r < 0)
+                        return r;
+                snprintf(description, sizeof(description), "poll %s/%s", w->options.policy->name,
+                         w->options.region);
+                (void) sd_event_source_set_description(w->timer, description);
+                return 0;
+        }
+        r = sd_event_source_set_time_relative(w->timer, delay);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(w->timer, SD_EVENT_ONESHOT);
+}
+
+int waiter_start(waiter *w) {
+        if (w->n_pending == 0)
+                return -EINVAL;
+        if (w->started > 0)
+                return -EBUSY;
+        w->started = now_usec(CLOCK_MONOTONIC);
+        w->poll_delay = w->options.poll_initial;
+        return schedule_poll(w);
+}
