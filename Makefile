@@ -160,7 +160,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 # Installs what is missing (deps), then every test.
 check: deps
 	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-schedule check-ec2sim check-oracle check-integration \
-		check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
+		check-reliability check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) "$$t"; done
@@ -203,7 +203,7 @@ soak-schedule: $(BUILD)/tests/schedule-oracle
 # input, secrets and safety, through the real binary. The short version of each suite
 # runs in make check; soak-reliability runs the long ones and writes their figures, with
 # the command and seed that reproduce them, to docs/reliability.md. RELIABILITY_SEED=N
-# replays a run.
+# replays a run. One test at a time: the clock suite steps the wall clock.
 RELIABILITY_SEED ?= 11
 # tests/reliability/test_fuzz_soak.py: every fuzz harness for this long, in soak-reliability
 SOAK_FUZZ_SECONDS ?= 60
@@ -239,9 +239,12 @@ check-ec2sim:
 	$(PYTHON) -m pytest -q tests/ec2sim
 
 # The real binary against the simulator, with a real journald for the daemon's tests.
+# Each test has a simulator, a configuration and processes of its own, and most of its
+# time is waiting: TEST_JOBS pytest processes (pytest-xdist) run them side by side.
 INTEGRATION_TESTS ?= tests/integration
+TEST_JOBS ?= 2
 check-integration: $(BUILD)/amirotd
-	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q $(INTEGRATION_TESTS)
+	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q -n $(TEST_JOBS) $(INTEGRATION_TESTS)
 
 # botocore as the oracle (tests/oracle): the credential source, working keys from each
 # source served by ec2sim, and endpoint URLs. check-oracle runs a seeded sample of each
@@ -454,7 +457,7 @@ check-space-path:
 # that is not wanted).
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
-	python3-pytest python3-croniter awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
+	python3-pytest python3-pytest-xdist python3-croniter awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
 	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
 	dpkg-dev fakeroot lintian rpm prometheus
 

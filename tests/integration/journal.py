@@ -3,7 +3,11 @@
 #
 # The journal may be persistent and keep earlier runs' entries, and PIDs recycle
 # (every few runs on a busy machine): a process's entries are those with its _PID
-# received since it started, never _PID alone.
+# received since it started, never _PID alone. "Since" is read on the monotonic
+# clock of this boot: the reliability suite steps the wall clock (tests/reliability/
+# test_clock.py), and an entry made after a step back carries an older wall-clock
+# stamp than the start of its process.
+import fcntl
 import json
 import os
 import subprocess
@@ -13,23 +17,35 @@ SOCKET = "/run/systemd/journal/socket"
 JOURNALD = "/lib/systemd/systemd-journald"
 
 
+# Wall-clock steps of the reliability suite stay within this (tests/integration/clockstep.py).
+STEP_MARGIN_SECONDS = 900
+
+
 def ensure_journald():
-    """Returns the Popen of a journald started here, or None if one was running."""
-    if os.path.exists(SOCKET):
-        probe = subprocess.run(["systemd-cat", "-t", "amirotd-test-probe", "true"], capture_output=True,
-                               timeout=30)
-        if probe.returncode == 0:
-            return None
+    """Starts a journald unless one answers. One started here stays running, as the
+    system's would: the test processes (pytest -n) share it, and none may stop it under
+    the others. A lock keeps two of them from starting one each."""
     os.makedirs("/run/systemd/journal", exist_ok=True)
-    proc = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+    with open("/run/systemd/journal/.amirotd-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(SOCKET):
-            return proc
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait(timeout=10)
+            probe = subprocess.run(["systemd-cat", "-t", "amirotd-test-probe", "true"], capture_output=True,
+                                   timeout=30)
+            if probe.returncode == 0:
+                return
+        subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if os.path.exists(SOCKET):
+                return
+            time.sleep(0.05)
     raise RuntimeError("systemd-journald did not create " + SOCKET)
+
+
+def boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip().replace("-", "")
 
 
 def now_usec():
@@ -43,6 +59,9 @@ class Source:
     def __init__(self, pid, since_usec):
         self.pid = pid
         self.since_usec = since_usec
+        # The same instant on the monotonic clock (made at once, before any step).
+        self.since_monotonic = time.monotonic_ns() // 1000 - max(0, now_usec() - since_usec)
+        self.boot = boot_id()
 
     def __repr__(self):
         return f"_PID={self.pid} since {self.since_usec} µs"
@@ -51,14 +70,17 @@ class Source:
 def entries(source):
     """The journal entries of `source` (a Source), as dicts of fields, oldest first."""
     subprocess.run(["journalctl", "--flush"], capture_output=True, timeout=30)
-    # --since narrows the search to whole seconds; the exact bound is applied below.
-    cmd = ["journalctl", "-o", "json", "--no-pager", f"--since=@{source.since_usec // 1000000}",
-           f"_PID={source.pid}"]
+    # --since narrows the search (by whole seconds, and wide enough for any step of the
+    # wall clock); the exact bound is applied below, on the monotonic clock.
+    cmd = ["journalctl", "-o", "json", "--no-pager",
+           f"--since=@{source.since_usec // 1000000 - STEP_MARGIN_SECONDS}",
+           f"_PID={source.pid}", f"_BOOT_ID={source.boot}"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
     out = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-    return [e for e in out if int(e.get("__REALTIME_TIMESTAMP", 0)) >= source.since_usec]
+    out = [e for e in out if int(e.get("__MONOTONIC_TIMESTAMP", 0)) >= source.since_monotonic]
+    return sorted(out, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
 
 
 def wait_for(source, predicate, timeout=60):
