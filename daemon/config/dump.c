@@ -172,6 +172,7 @@ int config_dump(FILE *f, const config *c) {
         put_duration(f, "\npoll_initial: ", c->poll_initial);
         put_duration(f, "\npoll_max: ", c->poll_max);
         put_duration(f, "\nspread: ", c->spread);
+        put_duration(f, "\nrequest_timeout: ", c->request_timeout);
         fputs(c->n_policies ? "\npolicies:\n" : "\npolicies: []\n", f);
         for (size_t i = 0; i < c->n_policies; i++)
                 dump_policy(f, &c->policies[i]);

@@ -182,6 +182,7 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
                 .clock_skew = on_clock_skew,
                 .trace_userdata = p,
                 .stats = p->stats,
+                .timeout = p->config->request_timeout * USEC_PER_SEC,
         };
 
         r = pacing_account(role_arn, &account);
