@@ -187,8 +187,9 @@ static void describes_done(policy_run *run) {
         log_fields f = run_fields(run);
 
         f.action = describe_table[DESCRIBE_SNAPSHOTS].action;
-        if (run->snapshots_r < 0 && !run->describe_failed)
-                exec_log_aws(LOG_WARNING, run->snapshots_r, &run->snapshots_error, &f,
+        if (run->snapshots_r < 0)
+                exec_log_aws(run->describe_failed ? LOG_DEBUG : LOG_WARNING, run->snapshots_r,
+                             &run->snapshots_error, &f, run->describe_failed ? "cannot read EC2's state either" :
                              "cannot list snapshots, skipping the orphan sweep this run");
         run->snapshots_r = 0;
         aws_error_done(&run->snapshots_error);
