@@ -44,6 +44,7 @@ typedef struct unit {
         unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
         bool no_targets;                /* the last run's selection matched no instance */
         bool no_targets_said;           /* warned in this unit's generation */
+        char *problem;                  /* why the run in flight cannot poll its images, or NULL */
 } unit;
 
 struct manager {
@@ -78,7 +79,8 @@ static size_t manager_n_policies(const manager *m) {
 }
 
 /* "2 policies; next web at 2026-05-01T03:00:00Z; runs 4 ok, 0 failed; last: web/us-east-1 ok;
- * reload failed: /etc/amirotd/policies.d/db.yaml:3:1" */
+ * reload failed: /etc/amirotd/policies.d/db.yaml:3:1", or with "last: web/us-east-1 failed:
+ * DescribeInstances: the host name 'ec2.example' could not be resolved (DNS)" */
 static void notify_status(manager *m) {
         _cleanup_(freep) char *text = NULL;
         const unit *soonest = NULL, *empty = NULL;
@@ -106,6 +108,10 @@ static void notify_status(manager *m) {
         if (empty)
                 fprintf(f, "; %s/%s%s matches no instance", empty->policy->name, empty->region,
                         n_empty > 1 ? " and others" : "");
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->problem)
+                        fprintf(f, "; %s/%s waiting: %s", m->units[i]->policy->name, m->units[i]->region,
+                                m->units[i]->problem);
         if (m->config_problem)
                 fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
         if (fclose(f) == 0)
@@ -155,6 +161,7 @@ static unit *unit_free(unit *u) {
         generation_unref(u->gen);
         sd_event_source_disable_unref(u->timer);
         sd_event_source_disable_unref(u->retry);
+        free(u->problem);
         free(u->region);
         return mfree(u);
 }
@@ -212,6 +219,17 @@ static void unit_retry_later(unit *u) {
                          (unsigned long long) (delay / USEC_PER_SEC));
 }
 
+/* The run in flight cannot poll its pending images (why), or can again (NULL): the status
+ * line says so while it lasts, for a wait that may outlast many slots. */
+static void on_run_problem(policy_run *run, const char *why, void *userdata) {
+        unit *u = userdata;
+
+        (void) run;
+        free(u->problem);
+        u->problem = why ? strdup(why) : NULL;
+        notify_status(u->manager);
+}
+
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
         unit *u = userdata;
         manager *m = u->manager;
@@ -242,7 +260,12 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                  "%u snapshots deleted, %u error%s",
                  u->policy->name, u->region, r < 0 ? "failed" : "done", res->created, res->available,
                  res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s");
-        if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
+        /* What `systemctl status` shows of the last run: when EC2 could not be read (the endpoint
+         * down, DNS, TLS, credentials), why, until a run succeeds again; else the count. */
+        if ((r >= 0 ? asprintf(&summary, "%s/%s ok", u->policy->name, u->region) :
+             res->error ? asprintf(&summary, "%s/%s failed: %s", u->policy->name, u->region, res->error) :
+                          asprintf(&summary, "%s/%s failed: %u error%s, see the journal", u->policy->name,
+                                   u->region, res->errors, res->errors == 1 ? "" : "s")) >= 0) {
                 free(m->last_summary);
                 m->last_summary = summary;
         }
@@ -250,6 +273,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         /* Freed from its own callback: the engine does nothing after calling back. */
         policy_run_free(run);
         u->run = NULL;
+        u->problem = mfree(u->problem);
         u->run_gen = generation_unref(u->run_gen);
 
         if (u->again && !m->stopping) {
@@ -287,6 +311,7 @@ static void unit_start(unit *u) {
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
                 .spread = unit_spread(u, now),
                 .no_targets_said = u->no_targets_said,
+                .problem = on_run_problem,
         };
         int r;
 

@@ -78,6 +78,8 @@ int vasprintf_safe(char **ret, const char *fmt, va_list ap) _printf_(2, 0);
 
 /* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
 int strdup_or_null(const char *s, char **ret);
+/* Exchanges the size bytes at a and b (which do not overlap). */
+void memswap(void *a, void *b, size_t size);
 
 /* A NULL-terminated vector of strings. */
 char **strv_free(char **l);

@@ -71,6 +71,7 @@ struct policy_run {
         sd_event_source *timer;         /* poll of pending images */
         usec_t poll_delay;
         usec_t wait_started;
+        bool polls_failing;             /* the last poll failed: options.problem was told */
 
         ec2_instance_list instances;
         ec2_image_list images;
@@ -196,17 +197,6 @@ static void describes_done(policy_run *run) {
         run_continue(run);
 }
 
-static void memswap(void *a, void *b, size_t size) {
-        unsigned char *x = a, *y = b;
-
-        for (size_t i = 0; i < size; i++) {
-                unsigned char t = x[i];
-
-                x[i] = y[i];
-                y[i] = t;
-        }
-}
-
 /* The answer replaces the run's list. The old list goes into the answer's place, where
  * ec2 frees it with the answer's remains when the callback returns. A cause that fails
  * one describe (credentials, the network) fails all three: the first failure is logged,
@@ -231,12 +221,7 @@ static void described(describe *d, int r, void *list, const aws_error *err) {
                 run_fail(run, r);
                 run->describe_failed = true;
                 free(run->result.error);
-                /* As exec_log_aws() says it: a local failure's message names the action already. */
-                if ((err && err->code ? asprintf(&run->result.error, "%s: %s%s%s", f.action, err->code,
-                                                 err->message ? ": " : "", err->message ?: "") :
-                                        asprintf(&run->result.error, "%s", err && err->message ? err->message :
-                                                 strerror(-r))) < 0)
-                        run->result.error = NULL;
+                run->result.error = exec_aws_reason(r, err, f.action);
         }
         if (--run->describing == 0)
                 describes_done(run);
@@ -440,12 +425,20 @@ static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *user
         run->poll = NULL;
         if (r < 0) {
                 log_fields f = run_fields(run);
+                _cleanup_(freep) char *why = exec_aws_reason(r, err, "DescribeImages");
 
                 f.action = "DescribeImages";
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot poll pending images, will retry");
                 run->poll_next = run->n_pending;        /* the next round asks again */
-        } else
+                run->polls_failing = true;
+                if (run->options.problem)
+                        run->options.problem(run, why ?: "cannot poll pending images", run->userdata);
+        } else {
+                if (run->polls_failing && run->options.problem)
+                        run->options.problem(run, NULL, run->userdata);
+                run->polls_failing = false;
                 poll_check(run, l);
+        }
 
         if (run->poll_next < run->n_pending)
                 r = poll_send(run);

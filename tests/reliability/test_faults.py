@@ -134,7 +134,7 @@ def hits_of(sc, name):
     return sum(f["hits"] for f in sc.sim.admin("GET", "faults")["faults"])
 
 
-def run_scenario(tmp, action, name, stepped):
+def run_scenario(tmp, action, name, steps=None):
     # DeleteSnapshot is called when DeregisterImage deletes no snapshot: an endpoint that
     # ignores DeleteAssociatedSnapshots (and the orphan sweep, an hour after a crash).
     sc = faultlib.Scenario(tmp)
@@ -154,13 +154,12 @@ def run_scenario(tmp, action, name, stepped):
         # all its attempts.
         wait_until = time.monotonic() + MAX_FAULT_SLOTS * faultlib.SLOT_SECONDS
         first_hit = None
-        while time.monotonic() < wait_until and not sc.clock_stepped():
+        while time.monotonic() < wait_until:
+            sc.watch_clock()
             if first_hit is None and (hits_of(sc, name) > 0 or action == "CreateTags"):
                 first_hit = time.monotonic()
                 wait_until = min(wait_until, first_hit + FAULT_SLOTS * faultlib.SLOT_SECONDS)
             time.sleep(0.25)
-        if sc.clock_stepped():
-            raise faultlib.ClockStepped()
         assert sc.alive(), f"amirotd exited during the fault: {d.proc.returncode}"
         hits = hits_of(sc, name)
         clear(sc, name)
@@ -181,24 +180,27 @@ def run_scenario(tmp, action, name, stepped):
         else:
             assert hits > 0, f"the fault never hit {action}"
         return dict(scenario=f"{action}/{name}", faults=hits, slots=faultlib.slots(seconds),
-                    seconds=round(seconds, 1), logged=logged, rss_kib=base, peak_rss_kib=peak)
+                    seconds=round(seconds, 1), logged=logged, rss_kib=base, peak_rss_kib=peak,
+                    clock_steps=sc.watch_clock())
     finally:
-        if sc.clock_stepped():
-            stepped.append(True)
+        if steps is not None:
+            steps.append(sc.watch_clock())
         sc.close()
 
 
 def run_scenario_again_after_clock_steps(tmp, action, name, tries=3):
-    """run_scenario(), again when the wall clock was stepped under it (see
-    faultlib.Scenario.clock_stepped()): how often is in the figures' notes."""
+    """run_scenario(), again when it failed while the wall clock was being stepped (by
+    another test on this machine: the daemon's slots run on CLOCK_REALTIME, and a slot
+    stepped minutes ahead makes images of a future slot that count for nothing until
+    then). A failure without a step is a failure. The figures say how often."""
     for attempt in range(1, tries + 1):
-        stepped = []
+        steps = []
         try:
-            result = run_scenario(tmp / f"t{attempt}", action, name, stepped)
+            result = run_scenario(tmp / f"t{attempt}", action, name, steps)
             result["tries"] = attempt
             return result
         except Exception:
-            if not stepped or attempt == tries:
+            if not steps or steps[0] == 0 or attempt == tries:
                 raise
 
 
@@ -227,7 +229,8 @@ def test_fault_matrix_daemon_stays_up_logs_once_and_converges(tmp_path, journald
                        command=("make soak-reliability" if LONG else "make check-reliability") +
                        f" RELIABILITY_SEED={SEED}",
                        notes=f"{r['logged']} failures logged; RSS {r['rss_kib']} KiB, peak {r['peak_rss_kib']} KiB" +
-                       (f"; run {r['tries']} times: the wall clock was stepped" if r["tries"] > 1 else ""))
+                       (f"; wall clock seen stepped {r['clock_steps']} times meanwhile" if r["clock_steps"] else "") +
+                       (f"; run {r['tries']} times (failed under clock steps before)" if r["tries"] > 1 else ""))
     worst = max((r["slots"] for r in results), default=0)
     figures.record("faults", scenario=f"matrix ({len(matrix)} scenarios)", faults=sum(r["faults"] for r in results),
                    slots=worst, seconds=round(time.monotonic() - started, 1), seed=SEED,
