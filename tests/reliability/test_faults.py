@@ -123,9 +123,17 @@ def check_logged_once(sc, action, name, entries):
               and code and e.get("AWS_ERROR_CODE") == code]
     logged = {e.get("AWS_REQUEST_ID") for e in entries if e not in finals and e.get("AWS_REQUEST_ID")}
     for t in finals:
-        either = [e for e in entries if "cannot read EC2's state either" in e.get("MESSAGE", "")
-                  and e.get("AWS_REQUEST_ID") == t.get("AWS_REQUEST_ID")]
-        assert t.get("AWS_REQUEST_ID") in logged or either, f"failed request not logged: {t['MESSAGE']}"
+        if t.get("AWS_REQUEST_ID"):
+            either = [e for e in entries if "cannot read EC2's state either" in e.get("MESSAGE", "")
+                      and e.get("AWS_REQUEST_ID") == t.get("AWS_REQUEST_ID")]
+            assert t["AWS_REQUEST_ID"] in logged or either, f"failed request not logged: {t['MESSAGE']}"
+    # Answers without a request id (a proxy's HTML page): counted by action and code.
+    for act in {t["AMIROTD_ACTION"] for t in finals if not t.get("AWS_REQUEST_ID")}:
+        unnamed = [t for t in finals if not t.get("AWS_REQUEST_ID") and t["AMIROTD_ACTION"] == act]
+        said = [e for e in entries if e not in finals and e.get("AMIROTD_ACTION") == act
+                and e.get("AWS_ERROR_CODE") == code and not e.get("AWS_REQUEST_ID")]
+        assert said and len([e for e in said if int(e["PRIORITY"]) <= 4]) <= len(unnamed), \
+            f"{len(unnamed)} failed {act} requests without a request id, logged {len(said)} times"
     return len(fails)
 
 
