@@ -61,7 +61,8 @@ static size_t manager_n_policies(const manager *m) {
 }
 
 /* "2 policies; next web at 2026-05-01T03:00:00Z; runs 4 ok, 0 failed; last: web/us-east-1 ok;
- * reload failed: /etc/amirotd/policies.d/db.yaml:3:1" */
+ * reload failed: /etc/amirotd/policies.d/db.yaml:3:1", or with "last: web/us-east-1 failed:
+ * DescribeInstances: the host name 'ec2.example' could not be resolved (DNS)" */
 static void notify_status(manager *m) {
         _cleanup_(freep) char *text = NULL;
         const unit *soonest = NULL, *empty = NULL;
@@ -89,6 +90,10 @@ static void notify_status(manager *m) {
         if (empty)
                 fprintf(f, "; %s/%s%s matches no instance", empty->policy->name, empty->region,
                         n_empty > 1 ? " and others" : "");
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->problem)
+                        fprintf(f, "; %s/%s waiting: %s", m->units[i]->policy->name, m->units[i]->region,
+                                m->units[i]->problem);
         if (m->config_problem)
                 fprintf(f, "; %s: %s", m->reload_failed ? "reload failed" : "not loaded", m->config_problem);
         if (fclose(f) == 0)
@@ -135,7 +140,11 @@ static void on_unit_run_ended(unit *u, int r, void *userdata) {
                 m->runs_failed++;
         else
                 m->runs_ok++;
-        if (asprintf(&summary, "%s/%s %s", u->policy->name, u->region, r < 0 ? "failed" : "ok") >= 0) {
+        /* What `systemctl status` shows of the last run: when it failed, why, until a run
+         * succeeds again. */
+        if ((r >= 0 ? asprintf(&summary, "%s/%s ok", u->policy->name, u->region) :
+             asprintf(&summary, "%s/%s failed: %s", u->policy->name, u->region,
+                      u->failure ?: "see the journal")) >= 0) {
                 free(m->last_summary);
                 m->last_summary = summary;
         }

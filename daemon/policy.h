@@ -87,6 +87,7 @@ typedef struct config {
         uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
         uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
         unsigned max_retire_per_run;    /* percent, each policy's default; default 10 (CONFIG_DEFAULT_MAX_RETIRE) */
+        uint64_t request_timeout;       /* seconds: one HTTP request to AWS, connection included; default 60 */
         char *policies_dir;             /* default /etc/amirotd/policies.d */
         char *metrics_file;             /* Prometheus text file written after each run; NULL: none */
 

@@ -39,6 +39,8 @@ unit *unit_free(unit *u) {
         generation_unref(u->gen);
         sd_event_source_disable_unref(u->timer);
         sd_event_source_disable_unref(u->retry);
+        free(u->problem);
+        free(u->failure);
         free(u->region);
         return mfree(u);
 }
@@ -118,6 +120,11 @@ static void unit_note_result(unit *u, int r, const run_result *res) {
 
         u->last_result = r;
         u->has_run = true;
+        u->failure = mfree(u->failure);
+        if (r < 0 && (res->error ? asprintf(&u->failure, "%s", res->error) :
+                      asprintf(&u->failure, "%u error%s, see the journal", res->errors,
+                               res->errors == 1 ? "" : "s")) < 0)
+                u->failure = NULL;
         u->last_duration = now_usec(CLOCK_MONOTONIC) - u->run_start_monotonic;
         /* A failed run that never read the images leaves all zeros: the last known counts stay. */
         counted = r >= 0;
@@ -129,6 +136,17 @@ static void unit_note_result(unit *u, int r, const run_result *res) {
         }
         u->no_targets = res->no_targets;
         u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
+}
+
+/* The run in flight cannot poll its pending images (why), or can again (NULL): the status
+ * line says so while it lasts, for a wait that may outlast many slots. */
+static void on_run_problem(policy_run *run, const char *why, void *userdata) {
+        unit *u = userdata;
+
+        (void) run;
+        free(u->problem);
+        u->problem = why ? strdup(why) : NULL;
+        u->host->changed(u->host->userdata);
 }
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
@@ -147,6 +165,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
         /* Freed from its own callback: the engine does nothing after calling back. */
         policy_run_free(run);
         u->run = NULL;
+        u->problem = mfree(u->problem);
         u->run_gen = generation_unref(u->run_gen);
 
         if (u->again && !u->host->stopping) {
@@ -183,6 +202,7 @@ void unit_start(unit *u) {
                 .poll_max = u->gen->config->poll_max * USEC_PER_SEC,
                 .spread = unit_spread(u, now),
                 .no_targets_said = u->no_targets_said,
+                .problem = on_run_problem,
         };
         log_fields f = unit_fields(u);
         int r;

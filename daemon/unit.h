@@ -54,6 +54,9 @@ struct unit {
         unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
         bool no_targets;                /* the last run's selection matched no instance */
         bool no_targets_said;           /* warned in this unit's generation */
+        char *problem;                  /* why the run in flight cannot poll its images, or NULL */
+        char *failure;                  /* why the last run failed (EC2 unreadable: the endpoint
+                                         * down, DNS, TLS, credentials; else its error count), or NULL */
 };
 
 /* A unit of region that follows nothing yet: unit_follow() gives it its policy. 0 or -ENOMEM. */

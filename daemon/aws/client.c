@@ -66,6 +66,7 @@ struct aws_client {
         char *host;                     /* the Host header, as signed */
         char *api_version;
         unsigned max_attempts;
+        usec_t timeout;                 /* of each attempt; 0: http.c's default */
         aws_pacer *pacer;
         void (*trace)(const aws_call_trace *t, void *userdata);
         void (*clock_skew)(const aws_clock_skew *s, void *userdata);
@@ -349,6 +350,7 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
                         .headers = headers,
                         .body = call->body,
                         .body_size = call->body_size,
+                        .timeout = c->timeout,
                 }, call_answer, call, &call->http_call);
         /* The header strings go now; http.c copied them. The token is wiped first. */
         if (h_token)
@@ -483,6 +485,7 @@ int aws_client_new(http_client *http, creds_provider *creds, const aws_client_op
         c->http = http;
         c->creds = creds;
         c->max_attempts = o->max_attempts ?: RETRY_MAX_ATTEMPTS_DEFAULT;
+        c->timeout = o->timeout;
         c->pacer = o->pacer;
         c->trace = o->trace;
         c->clock_skew = o->clock_skew;

@@ -68,6 +68,7 @@ typedef struct aws_client_options {
         void (*clock_skew)(const aws_clock_skew *s, void *userdata);  /* may be NULL */
         void *trace_userdata;           /* for trace and clock_skew */
         aws_stats *stats;               /* may be NULL; borrowed: must outlive the client */
+        usec_t timeout;                 /* of each attempt, connection included; 0: http.h's 60 s */
 } aws_client_options;
 
 /* creds is borrowed and must outlive the client. An http:// endpoint_url is allowed (tests); callers warn. */

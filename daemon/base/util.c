@@ -293,3 +293,14 @@ char *format_duration(uint64_t seconds, char buf[static DURATION_MAX]) {
         }
         return buf;
 }
+
+void memswap(void *a, void *b, size_t size) {
+        unsigned char *x = a, *y = b;
+
+        for (size_t i = 0; i < size; i++) {
+                unsigned char t = x[i];
+
+                x[i] = y[i];
+                y[i] = t;
+        }
+}

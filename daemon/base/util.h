@@ -100,6 +100,8 @@ char *strjoin_n(const char *a, const char *b, size_t n);
 
 /* strdup() of a possibly-NULL string; returns -ENOMEM on failure. */
 int strdup_or_null(const char *s, char **ret);
+/* Exchanges the size bytes at a and b (which do not overlap). */
+void memswap(void *a, void *b, size_t size);
 
 /* A NULL-terminated vector of strings. */
 char **strv_free(char **l);

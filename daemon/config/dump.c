@@ -173,6 +173,7 @@ int config_dump(FILE *f, const config *c) {
         put_duration(f, "\npoll_max: ", c->poll_max);
         put_duration(f, "\nspread: ", c->spread);
         fprintf(f, "\nmax_retire_per_run: %u%%", c->max_retire_per_run);
+        put_duration(f, "\nrequest_timeout: ", c->request_timeout);
         fputs(c->n_policies ? "\npolicies:\n" : "\npolicies: []\n", f);
         for (size_t i = 0; i < c->n_policies; i++)
                 dump_policy(f, &c->policies[i]);

@@ -17,6 +17,9 @@
 #define DEFAULT_POLL_INITIAL 15
 #define DEFAULT_POLL_MAX 300
 #define DEFAULT_SPREAD 600
+/* botocore's read_timeout and connect_timeout default to 60 s each; one bound for the whole request. */
+#define DEFAULT_REQUEST_TIMEOUT 60
+#define REQUEST_TIMEOUT_MAX 600
 
 /* The `pacing` keys: the buckets that amirotd's calls draw from. Tags are applied at
  * creation (CreateImage's TagSpecifications); CopyImage and ModifyImageAttribute belong
@@ -60,6 +63,7 @@ int config_global_defaults(config *c) {
         c->poll_max = DEFAULT_POLL_MAX;
         c->spread = DEFAULT_SPREAD;
         c->max_retire_per_run = CONFIG_DEFAULT_MAX_RETIRE;
+        c->request_timeout = DEFAULT_REQUEST_TIMEOUT;
         return 0;
 }
 
@@ -208,7 +212,7 @@ static const char *const global_keys[] = {
         "region", "profile", "credentials", "endpoint_url", "endpoints", "sts_endpoint_url", "pacing",
         "use_fips_endpoint", "use_dualstack_endpoint",
         "max_in_flight", "log_level", "dry_run", "poll_initial", "poll_max", "spread", "policies_dir",
-        "metrics_file", "credentials_file", "max_retire_per_run", NULL
+        "metrics_file", "credentials_file", "max_retire_per_run", "request_timeout", NULL
 };
 
 static int parse_region(loader *l, const cnode *n) {
@@ -304,6 +308,8 @@ static void parse_global_key(loader *l, const centry *e, global_seen *seen) {
                 l->spread_file_index = l->file_index;
                 (void) cvalue_duration(l, val, k, 0, 86400, &c->spread);
         }
+        else if (streq(k, "request_timeout"))
+                (void) cvalue_duration(l, val, k, 1, REQUEST_TIMEOUT_MAX, &c->request_timeout);
         else if (streq(k, "policies_dir"))
                 (void) cvalue_string(l, val, k, &c->policies_dir);
         else if (streq(k, "metrics_file"))

@@ -36,17 +36,23 @@ struct aws_pool {
         aws_stats *stats;               /* borrowed; may be NULL */
 };
 
+/* "ec2 DescribeImages attempt 2: HTTP 503 RequestLimitExceeded in 3 ms (paced 0 ms), will retry". An
+ * attempt that ends the call without success says why: an answer that could not be read carries
+ * neither a code nor an error status, and must not read like a success. */
 static void trace_call(const aws_call_trace *t, void *userdata) {
+        bool failed = t->next_delay == 0 && !streq_ptr(t->decision, "success");
+
         (void) userdata;
         log_full(LOG_DEBUG, 0, NULL,
                  &(log_fields) { .region = t->region, .action = t->action,
                                  .request_id = t->request_id, .error_code = t->error_code },
-                 "%s %s attempt %u: HTTP %ld%s%s in %llu ms (paced %llu ms)%s",
+                 "%s %s attempt %u: HTTP %ld%s%s in %llu ms (paced %llu ms)%s%s",
                  t->service, t->action, t->attempt, t->status,
                  t->error_code ? " " : "", t->error_code ?: "",
                  (unsigned long long) (t->elapsed / USEC_PER_MSEC),
                  (unsigned long long) (t->paced / USEC_PER_MSEC),
-                 t->next_delay > 0 ? ", will retry" : "");
+                 t->next_delay > 0 ? ", will retry" : failed ? ", failed: " : "",
+                 failed ? t->decision ?: "?" : "");
 }
 
 /*
@@ -182,6 +188,7 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
                 .clock_skew = on_clock_skew,
                 .trace_userdata = p,
                 .stats = p->stats,
+                .timeout = p->config->request_timeout * USEC_PER_SEC,
         };
 
         r = pacing_account(role_arn, &account);

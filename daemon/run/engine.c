@@ -164,23 +164,13 @@ static void describes_done(policy_run *run) {
         log_fields f = run_fields(run);
 
         f.action = describe_table[DESCRIBE_SNAPSHOTS].action;
-        if (run->snapshots_r < 0 && !run->describe_failed)
-                exec_log_aws(LOG_WARNING, run->snapshots_r, &run->snapshots_error, &f,
+        if (run->snapshots_r < 0)
+                exec_log_aws(run->describe_failed ? LOG_DEBUG : LOG_WARNING, run->snapshots_r,
+                             &run->snapshots_error, &f, run->describe_failed ? "cannot read EC2's state either" :
                              "cannot list snapshots, skipping the orphan sweep this run");
         run->snapshots_r = 0;
         aws_error_done(&run->snapshots_error);
         run_continue(run);
-}
-
-static void memswap(void *a, void *b, size_t size) {
-        unsigned char *x = a, *y = b;
-
-        for (size_t i = 0; i < size; i++) {
-                unsigned char t = x[i];
-
-                x[i] = y[i];
-                y[i] = t;
-        }
 }
 
 /* The answer replaces the run's list. The old list goes into the answer's place, where
@@ -207,12 +197,7 @@ static void described(describe *d, int r, void *list, const aws_error *err) {
                 run_fail(run, r);
                 run->describe_failed = true;
                 free(run->result.error);
-                /* As exec_log_aws() says it: a local failure's message names the action already. */
-                if ((err && err->code ? asprintf(&run->result.error, "%s: %s%s%s", f.action, err->code,
-                                                 err->message ? ": " : "", err->message ?: "") :
-                                        asprintf(&run->result.error, "%s", err && err->message ? err->message :
-                                                 strerror(-r))) < 0)
-                        run->result.error = NULL;
+                run->result.error = exec_aws_reason(r, err, f.action);
         }
         if (--run->describing == 0)
                 describes_done(run);
@@ -326,6 +311,11 @@ static void on_wait_event(const wait_event *e, void *userdata) {
         case WAIT_ABORTED:
                 run_fail(run, e->error);
                 run_finish(run);
+                break;
+        case WAIT_POLLS_FAILING:
+        case WAIT_POLLS_RECOVERED:
+                if (run->options.problem)
+                        run->options.problem(run, e->why, run->userdata);
                 break;
         }
 }

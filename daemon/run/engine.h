@@ -27,6 +27,8 @@
 #include "run/plan.h"
 #include "policy.h"
 
+typedef struct policy_run policy_run;
+
 typedef struct engine_options {
         time_t now;                     /* the slot is computed from it */
         bool plan_only;                 /* describe and plan; change nothing */
@@ -38,6 +40,10 @@ typedef struct engine_options {
                                          * at a fixed offset (a hash of its id); 0: all at once */
         bool no_targets_said;           /* a selection that matches nothing was warned about in this
                                          * configuration generation: say it again at debug only */
+        /* May be NULL. While a run waits for its images and cannot poll them (the endpoint
+         * down, DNS, TLS), called with why, then with NULL once a poll succeeds again; with
+         * the run's callback userdata. The run goes on polling until wait_timeout. */
+        void (*problem)(policy_run *run, const char *why, void *userdata);
 } engine_options;
 
 typedef struct run_result {
@@ -56,8 +62,6 @@ typedef struct run_result {
 } run_result;
 
 void run_result_done(run_result *r);
-
-typedef struct policy_run policy_run;
 
 /* r: 0 when every action succeeded, else the first error. The callee may move res's
  * content out (leaving it zeroed); the rest is freed with the run. */

@@ -64,6 +64,16 @@ int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, co
                         err && err->message ? err->message : "") ?: r;
 }
 
+char *exec_aws_reason(int r, const aws_error *err, const char *action) {
+        char *s = NULL;
+
+        if ((err && err->code ? asprintf(&s, "%s: %s%s%s", action, err->code, err->message ? ": " : "",
+                                         err->message ?: "") :
+                                asprintf(&s, "%s", err && err->message ? err->message : strerror(-r))) < 0)
+                return NULL;
+        return s;
+}
+
 static void chains_free(executor *x) {
         for (size_t i = 0; i < x->n_chains; i++) {
                 ec2_op_cancel(x->chains[i].op);

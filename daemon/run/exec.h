@@ -67,3 +67,6 @@ int exec_start(executor *x, const plan *p);
  * fields and err's code and request id (err may be NULL); returns r. The engine's
  * describes and polls log through it too. */
 int exec_log_aws(int level, int r, const aws_error *err, const log_fields *f, const char *what);
+/* As exec_log_aws() says it, for a status line: "Action: Code: message", or a local failure's
+ * message (which names the action already). Newly allocated; NULL when out of memory. */
+char *exec_aws_reason(int r, const aws_error *err, const char *action);

@@ -37,6 +37,7 @@ struct waiter {
         sd_event_source *timer;         /* the next round */
         usec_t poll_delay;
         usec_t started;
+        bool polls_failing;             /* the last poll failed, and WAIT_POLLS_FAILING said so */
 };
 
 static void pending_image_done(pending_image *p) {
@@ -194,12 +195,20 @@ static void on_polled(int r, ec2_image_list *l, const aws_error *err, void *user
         w->poll = NULL;
         if (r < 0) {
                 log_fields f = wait_fields(w);
+                _cleanup_(freep) char *why = exec_aws_reason(r, err, "DescribeImages");
 
                 f.action = "DescribeImages";
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot poll pending images, will retry");
                 w->poll_next = w->n_pending;    /* the next round asks again */
-        } else
+                w->polls_failing = true;
+                w->callback(&(wait_event) { .kind = WAIT_POLLS_FAILING,
+                                            .why = why ?: "cannot poll pending images" }, w->userdata);
+        } else {
+                if (w->polls_failing)
+                        emit(w, WAIT_POLLS_RECOVERED, 0, 0);
+                w->polls_failing = false;
                 poll_check(w, l);
+        }
 
         if (w->poll_next < w->n_pending)
                 r = poll_send(w);

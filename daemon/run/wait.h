@@ -23,12 +23,16 @@ typedef enum wait_event_kind {
         WAIT_TIMED_OUT,                 /* `images` were still pending past image.wait_timeout */
         WAIT_DONE,                      /* nothing is pending any more: the last event */
         WAIT_ABORTED,                   /* the wait cannot go on (`error`): the last event */
+        WAIT_POLLS_FAILING,             /* a poll failed (`why`: the endpoint down, DNS, TLS); the
+                                         * wait goes on polling until image.wait_timeout */
+        WAIT_POLLS_RECOVERED,           /* a poll succeeded again after WAIT_POLLS_FAILING */
 } wait_event_kind;
 
 typedef struct wait_event {
         wait_event_kind kind;
         int error;                      /* WAIT_FAILED, WAIT_TIMED_OUT, WAIT_ABORTED: a negative errno */
         unsigned images;                /* the images the event is about */
+        const char *why;                /* WAIT_POLLS_FAILING, for the call's duration */
 } wait_event;
 
 /* WAIT_DONE and WAIT_ABORTED may end the run: after them, the callee may free the waiter. */

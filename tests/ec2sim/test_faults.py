@@ -169,7 +169,7 @@ def test_lost_answer_rate_and_errors_are_lost_too(sim):
     assert set(outcomes) == {'lost', 'InvalidAMIID.Malformed'}
 
 
-def raw_exchange(sim, params):
+def raw_exchange(sim, params, timeout=10):
     """Send one signed request on a fresh socket; return everything read until EOF."""
     import socket
     import urllib.parse
@@ -183,7 +183,7 @@ def raw_exchange(sim, params):
     SigV4Auth(Credentials(*KEY), 'ec2', 'us-east-1').add_auth(req)
     host, port = urllib.parse.urlsplit(sim.url).netloc.split(':')
     head = ''.join(f'{k}: {v}\r\n' for k, v in req.headers.items())
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
         sock.sendall(f'POST / HTTP/1.1\r\nHost: {host}:{port}\r\n{head}'
                      f'Content-Length: {len(body)}\r\n\r\n{body}'.encode())
         data = b''
@@ -239,3 +239,76 @@ def test_html_error_page(sim):
     with pytest.raises(ClientError) as err:
         sim.client().describe_images(Owners=['self'])
     assert err.value.response['ResponseMetadata']['HTTPStatusCode'] == 503
+
+
+def raw_answer(sim, params, timeout):
+    """raw_exchange within `timeout` seconds: (bytes read, or None if it timed out; seconds)."""
+    import socket
+    start = time.monotonic()
+    try:
+        data = raw_exchange(sim, params, timeout=timeout)
+    except socket.timeout:
+        data = None
+    return data, time.monotonic() - start
+
+
+def test_hang_answers_nothing_and_runs_nothing_until_the_fault_goes(sim):
+    iid = sim.seed(instances=[{}])['instances'][0]
+    fault = sim.fault(action='CreateImage', kind='hang')
+    params = {'Action': 'CreateImage', 'InstanceId': iid, 'Name': 'hung'}
+    data, took = raw_answer(sim, params, timeout=1.5)
+    assert data is None and took >= 1.4            # no byte within the client's timeout
+    assert sim.client().describe_images(Owners=['self'])['Images'] == []
+    [call] = sim.calls(action='CreateImage')
+    assert (call['status'], call['error_code'], call['fault']) == (None, 'NoAnswer', 'hang')
+
+    # Deleting the fault ends a hang in progress: closed, still without an answer.
+    import threading
+    threading.Timer(1.0, lambda: sim.admin('DELETE', f"/_sim/faults?id={fault['id']}")).start()
+    data, took = raw_answer(sim, params, timeout=10)
+    assert data == b'' and 0.9 < took < 5
+    assert sim.call('CreateImage', {'InstanceId': iid, 'Name': 'hung'}).status == 200
+
+
+def test_hang_with_seconds_closes_without_an_answer(sim):
+    sim.fault(action='DescribeImages', kind='hang', seconds=0.5, count=1)
+    data, took = raw_answer(sim, {'Action': 'DescribeImages'}, timeout=10)
+    assert data == b'' and 0.4 < took < 5
+    assert sim.call('DescribeImages').status == 200
+
+
+def test_huge_body_is_the_well_formed_answer_padded(sim):
+    sim.seed(instances=[{'name': 'web-1'}])
+    sim.fault(action='DescribeInstances', kind='huge_body', bytes=3 * 1024 * 1024, count=1)
+    reply = sim.call('DescribeInstances')
+    assert reply.status == 200 and len(reply.body) == 3 * 1024 * 1024
+    assert reply.headers['Content-Length'] == str(3 * 1024 * 1024)
+    assert reply.root is not None                  # well-formed, the data still in it
+    assert reply.text('reservationSet/item/instancesSet/item/tagSet/item/value') == 'web-1'
+    assert sim.calls(action='DescribeInstances')[0]['fault'] == 'huge_body'
+
+
+def test_huge_body_40_mib_chunked_garbage(sim):
+    sim.fault(action='DescribeImages', kind='huge_body', body='garbage', chunked=True, count=1)
+    data, _ = raw_answer(sim, {'Action': 'DescribeImages'}, timeout=30)
+    head, _, body = data.partition(b'\r\n\r\n')
+    assert b'transfer-encoding: chunked' in head.lower() and b'content-length' not in head.lower()
+    size, got = 0, 0
+    while True:
+        line, _, body = body.partition(b'\r\n')
+        size = int(line, 16)
+        if size == 0:
+            break
+        assert body[:size].strip(bytes(range(256))) == b''
+        got += size
+        body = body[size + 2:]
+    assert got == faults.HUGE_BODY_BYTES == 40 * 1024 * 1024
+    sim.fault(action='DescribeImages', kind='huge_body', body='garbage', bytes=1024, count=1)
+    with pytest.raises(Exception) as err:
+        sim.client().describe_images(Owners=['self'])
+    assert 'ClientError' not in type(err.value).__name__
+
+
+def test_huge_body_options_are_checked(sim):
+    for bad in ({'body': 'json'}, {'bytes': 0}, {'bytes': 2 ** 31}):
+        assert 'error' in sim.admin('POST', '/_sim/faults', dict(kind='huge_body', **bad), expect=400)

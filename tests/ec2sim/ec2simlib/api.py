@@ -37,10 +37,13 @@ class Answer:
         self.content_type = content_type
         self.raw = None                 # bytes sent instead of HTTP, then close
         self.truncate = False           # half the body under the full length, close
+        self.hang = None                # a 'hang' fault: never answer while it holds
+        self.huge = None                # a 'huge_body' fault: the body it makes
 
 
-def spoil(answer, kind):
+def spoil(answer, fault):
     """What an answer fault does to the answer of an action that ran."""
+    kind = fault['kind']
     if kind == 'lost_answer':
         answer.reset = True
     elif kind == 'garbled_http':
@@ -49,6 +52,8 @@ def spoil(answer, kind):
         answer.truncate = True
     elif kind == 'malformed_xml':
         answer.body = answer.body[:len(answer.body) // 2]
+    elif kind == 'huge_body':
+        answer.huge = fault
 
 
 def html_answer(fault):
@@ -105,14 +110,17 @@ def handle(sim, method, path, raw_query, headers, body):
         protocol = sim.models[service].protocol
         answer = Answer(error.status, xmlout.render_error(protocol, error, request_id))
         entry['error_code'] = error.code
-    entry['status'] = None if answer.reset else answer.status
+    entry['status'] = None if answer.reset or answer.hang else answer.status
     if answer.reset:
         entry['error_code'] = 'ConnectionReset'
+    if answer.hang:
+        entry['error_code'] = 'NoAnswer'
+        entry['fault'] = 'hang'
     fault = chosen.get('fault')
     if fault is not None:
         # The log keeps what the action answered; the client gets it spoiled.
         entry['fault'] = fault['kind']
-        spoil(answer, fault['kind'])
+        spoil(answer, fault)
     entry['time'] = sim.clock.to_json()['now']
     sim.calls.add(entry)
     return answer
@@ -166,6 +174,10 @@ def _run(sim, method, path, raw_query, headers, body, flat, action, service,
     if fault and fault['kind'] == 'html':
         chosen['fault'] = fault
         return html_answer(fault)
+    if fault and fault['kind'] == 'hang':
+        answer = Answer(0, b'')
+        answer.hang = fault
+        return answer
     if fault and fault['kind'] in ANSWER_KINDS:
         chosen['fault'] = fault         # applied to whatever the action answers
     elif fault:

@@ -12,6 +12,10 @@ limit). Request-level kinds are decided before the action runs:
   latency       latency_ms (+ uniform jitter_ms) before answering; others still apply
   html          an HTML error page (status, default 502) from something in front of
                 EC2; the action does not run
+  hang          the request is read and never answered; the action does not run.
+                The connection is held until the client closes it, the fault is
+                deleted, `seconds` pass (if given) or the simulator stops, then
+                closed without an answer
 
 Answer kinds let the action run, with all its effects, and then spoil its answer
 (an error answer too), as a network or proxy can after EC2 has done the work:
@@ -21,6 +25,11 @@ Answer kinds let the action run, with all its effects, and then spoil its answer
   truncated     the status line and headers with the full Content-Length, half
                 the body, then the connection is closed
   malformed_xml the answer with its XML cut in half (Content-Length matches)
+  huge_body     an answer of `bytes` bytes (default 40 MiB): with `body` "xml"
+                (default) the action's own answer, still well-formed, padded with
+                an XML comment inside its root element; with "garbage", bytes
+                that are not XML. Content-Length announces it, or with
+                `chunked` true it comes chunked, its size known only at its end
 
 Two kinds are consulted by the actions themselves:
 
@@ -34,9 +43,9 @@ import time
 
 from .errors import ApiError
 
-ANSWER_KINDS = ('lost_answer', 'garbled_http', 'truncated', 'malformed_xml')
+ANSWER_KINDS = ('lost_answer', 'garbled_http', 'truncated', 'malformed_xml', 'huge_body')
 REQUEST_KINDS = ('throttle', 'internal', 'unavailable', 'error', 'reset', 'latency',
-                 'html') + ANSWER_KINDS
+                 'html', 'hang') + ANSWER_KINDS
 ACTION_KINDS = ('image_failed', 'snapshot_in_use')
 KINDS = REQUEST_KINDS + ACTION_KINDS
 
@@ -46,6 +55,12 @@ HTML_PAGE = ('<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\
 # Not an HTTP status line: what a client reads from a server that speaks
 # something else, or from a corrupted stream.
 GARBLED = b'HTPT/1.1 2OO K\r\n\x00\x15\x03\x01\x00\x02\x02\x50\r\n\r\n'
+
+# huge_body: "a 40 MB body" (issue 11), and a bound on what a test may ask for.
+HUGE_BODY_BYTES = 40 * 1024 * 1024
+HUGE_BODY_MAX = 1024 * 1024 * 1024
+# What a garbage body repeats: neither XML nor UTF-8.
+GARBAGE = bytes(range(256)) * 256
 
 THROTTLED = ('RequestLimitExceeded', 'Request limit exceeded.', 503)
 CANNED = {
@@ -77,16 +92,27 @@ class Faults:
             'latency_ms': float(spec.get('latency_ms', 0)),
             'jitter_ms': float(spec.get('jitter_ms', 0)),
             'seconds': None if spec.get('seconds') is None else float(spec['seconds']),
+            'bytes': int(spec.get('bytes', HUGE_BODY_BYTES)),
+            'body': spec.get('body', 'xml'),
+            'chunked': bool(spec.get('chunked', False)),
             'hits': 0,
         }
         if kind == 'error' and not fault['code']:
             raise ValueError("kind 'error' needs a code")
+        if fault['body'] not in ('xml', 'garbage'):
+            raise ValueError("'body' is 'xml' or 'garbage'")
+        if not 0 < fault['bytes'] <= HUGE_BODY_MAX:
+            raise ValueError(f"'bytes' must be within 1..{HUGE_BODY_MAX}")
         self.next_id += 1
         self.faults.append(fault)
         return fault
 
     def clear(self):
         self.faults = []
+
+    def active(self, fault_id):
+        """Whether the fault with this id is still in place (a hang ends when it is not)."""
+        return any(f['id'] == fault_id for f in self.faults)
 
     def remove(self, fault_id):
         self.faults = [f for f in self.faults if f['id'] != fault_id]

@@ -7,10 +7,13 @@
 HTTP/1.1 with keep-alive, as the daemon's libcurl client uses it. Every answer
 carries Content-Length. A 'reset' or 'lost_answer' fault closes the socket with
 SO_LINGER 0 so the client sees a real connection reset, not a clean close;
-'garbled_http' and 'truncated' write what they write and close cleanly.
+'garbled_http' and 'truncated' write what they write and close cleanly; 'hang'
+holds the connection without a word; 'huge_body' streams its body in pieces,
+never holding it whole.
 """
 import email.utils
 import json
+import select
 import socket
 import struct
 import sys
@@ -20,6 +23,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import admin, api, container, imds
 from .clock import real_time
+from .faults import GARBAGE
+
+PIECE = 256 * 1024      # a huge body goes out in pieces of this size
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -99,6 +105,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(answer.status, answer.body, answer.content_type)
             return
         answer = api.handle(sim, self.command, path, parts.query, self.headers, body)
+        if answer.hang is not None:
+            self._hang_fault(answer.hang)
+            return
+        if answer.huge is not None:
+            self._send_huge(answer)
+            return
         if answer.reset:
             self._reset()
             return
@@ -119,6 +131,69 @@ class Handler(BaseHTTPRequestHandler):
         while sim.imds.mode == 'hang' and not sim.stopping.wait(0.1):
             pass
         self.close_connection = True
+
+    def _hang_fault(self, fault):
+        """A 'hang' fault: no answer while the fault is in place, its `seconds` have not
+        passed, the client is still there and the simulator runs; then close."""
+        sim = self.server.sim
+        deadline = None if fault['seconds'] is None else time.monotonic() + fault['seconds']
+        self.close_connection = True
+        while sim.faults.active(fault['id']) and not sim.stopping.is_set():
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            if readable:
+                try:
+                    if not self.connection.recv(1, socket.MSG_PEEK):
+                        return      # the client gave up and closed
+                except OSError:
+                    return
+                time.sleep(0.1)     # a pipelined request: keep holding
+
+    def _huge_pieces(self, answer, size):
+        """The pieces of a 'huge_body' answer of `size` bytes."""
+        if answer.huge['body'] == 'garbage':
+            left = size
+            while left > 0:
+                piece = GARBAGE[:min(left, len(GARBAGE))]
+                left -= len(piece)
+                yield piece
+            return
+        # The action's answer, well-formed, with a comment before its root's end tag.
+        cut = answer.body.rindex(b'</')
+        pad = max(size - len(answer.body) - len(b'<!---->'), 0)
+        yield answer.body[:cut] + b'<!--'
+        while pad > 0:
+            piece = min(pad, PIECE)
+            pad -= piece
+            yield b' ' * piece
+        yield b'-->' + answer.body[cut:]
+
+    def _send_huge(self, answer):
+        fault = answer.huge
+        size = max(fault['bytes'], len(answer.body) + len(b'<!---->'))
+        if fault['body'] == 'garbage':
+            size = fault['bytes']
+        self.send_response(answer.status)
+        self.send_header('Content-Type', answer.content_type)
+        if fault['chunked']:
+            self.send_header('Transfer-Encoding', 'chunked')
+        else:
+            self.send_header('Content-Length', str(size))
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for piece in self._huge_pieces(answer, size):
+                for start in range(0, len(piece), PIECE):
+                    part = piece[start:start + PIECE]
+                    if fault['chunked']:
+                        self.wfile.write(b'%x\r\n' % len(part) + part + b'\r\n')
+                    else:
+                        self.wfile.write(part)
+            if fault['chunked']:
+                self.wfile.write(b'0\r\n\r\n')
+        except OSError:
+            pass            # the client stopped reading: as it should, past its limit
 
     def _reset(self):
         self.close_connection = True
