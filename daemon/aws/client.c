@@ -351,6 +351,7 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
                         .body = call->body,
                         .body_size = call->body_size,
                         .timeout = c->timeout,
+                        .secret = streq(c->service, "sts"),     /* AssumeRole's answer holds keys */
                 }, call_answer, call, &call->http_call);
         /* The header strings go now; http.c copied them. The token is wiped first. */
         if (h_token)

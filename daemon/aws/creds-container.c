@@ -179,6 +179,7 @@ void creds_container_start(creds_provider *p) {
                 .connect_timeout = CONTAINER_CONNECT_TIMEOUT,
                 .timeout = CONTAINER_TIMEOUT,
                 .max_response_size = CONTAINER_MAX_RESPONSE,
+                .secret = true,
                 .no_proxy = true,
         };
         int r;

@@ -81,6 +81,7 @@ static int imds_submit(creds_provider *p, const char *method, const char *path, 
                 .connect_timeout = IMDS_CONNECT_TIMEOUT,
                 .timeout = IMDS_TIMEOUT,
                 .max_response_size = IMDS_MAX_RESPONSE,
+                .secret = true,
                 /* The metadata service answers on the instance itself; a proxy set for
                  * AWS's endpoints (HTTPS_PROXY) must not see it, nor the keys it hands out. */
                 .no_proxy = true,

@@ -136,7 +136,7 @@ void creds_webid_start(creds_provider *p, const char *token_file, const char *ro
         _cleanup_(aws_query_freep) aws_query *q = NULL;
         _cleanup_(freep) char *url = NULL, *session = NULL;
         const char *why = NULL;
-        http_request req = { .method = "POST", .headers = headers, .timeout = WEBID_TIMEOUT };
+        http_request req = { .method = "POST", .headers = headers, .timeout = WEBID_TIMEOUT, .secret = true };
         int r;
 
         creds_webid_cancel(p);

@@ -226,7 +226,7 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
 int http_transfer_init(http_transfer *t, const http_request *req, void *private) {
         *t = (http_transfer) {
                 .max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE,
-                .body.secret = true,
+                .body.secret = req->secret,
         };
         t->easy = curl_easy_init();
         if (!t->easy)

@@ -27,6 +27,8 @@ typedef struct http_request {
         usec_t timeout;                 /* whole request; 0: 60 s */
         size_t max_response_size;       /* 0: 16 MiB; a larger answer fails with -EFBIG */
         bool no_proxy;                  /* never through a proxy (IMDS: link-local, on the host) */
+        bool secret;                    /* the answer may hold keys (STS, IMDS, container credentials):
+                                         * its buffer is wiped as it grows and when it is freed */
 } http_request;
 
 typedef struct http_response {
