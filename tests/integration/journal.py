@@ -56,11 +56,14 @@ def now_usec():
 class Source:
     """One process's entries: its PID, and the time just before it was started."""
 
-    def __init__(self, pid, since_usec):
+    def __init__(self, pid, since_usec, since_monotonic=None):
+        """since_usec: the wall clock's µs; or since_monotonic, CLOCK_MONOTONIC's µs (a test
+        that steps the wall clock knows only that one), and since_usec None."""
+        mono, wall = time.monotonic_ns() // 1000, now_usec()
         self.pid = pid
-        self.since_usec = since_usec
-        # The same instant on the monotonic clock (made at once, before any step).
-        self.since_monotonic = time.monotonic_ns() // 1000 - max(0, now_usec() - since_usec)
+        # Each from the other at once, before any step.
+        self.since_usec = since_usec if since_monotonic is None else wall - (mono - since_monotonic)
+        self.since_monotonic = since_monotonic if since_monotonic is not None else mono - max(0, wall - since_usec)
         self.boot = boot_id()
 
     def __repr__(self):
@@ -83,7 +86,7 @@ def entries(source):
     return sorted(out, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
 
 
-def wait_for(source, predicate, timeout=60):
+def wait_for(source, predicate, timeout=60, what="it"):
     """Polls the journal of `source` until predicate(entries) holds; returns the entries."""
     deadline = time.monotonic() + timeout
     while True:
@@ -91,6 +94,6 @@ def wait_for(source, predicate, timeout=60):
         if predicate(e):
             return e
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting; journal of {source} has:\n" +
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}; journal of {source} has:\n" +
                                  "\n".join(x.get("MESSAGE", "") for x in e[-40:]))
         time.sleep(0.3)

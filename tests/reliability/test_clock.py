@@ -20,15 +20,14 @@
 # past it again by the clock itself, back to the true time; and a failed run whose retry
 # is due after a step has run the next slot. Long version (make soak): a seeded walk of
 # steps to within 10 minutes of the true time and back, `fast` every 10 seconds.
-import json
 import random
-import subprocess
 import time
 
 import pytest
 
 import clockstep
 import figures
+import journal
 from conftest import LONG, SEED, run_instances, tag_dict
 
 MESSAGE_CLOCK_STEPPED = "6f7998ab43e04061a8fba041a494d264"
@@ -45,29 +44,16 @@ def slot_id(t):
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
 
 
-def boot_id():
-    with open("/proc/sys/kernel/random/boot_id") as f:
-        return f.read().strip().replace("-", "")
-
-
 class Journal:
     """The daemon's entries by _PID and the monotonic clock: the wall-clock stamps (and
     journalctl --since) step with the clock, and an entry made after a step back would
     look older than the daemon's start."""
 
     def __init__(self, pid, since):
-        self.pid = pid
-        self.since = since              # CLOCK_MONOTONIC, µs, before the daemon started
-        self.boot = boot_id()
+        self.source = journal.Source(pid, None, since_monotonic=since)  # since: CLOCK_MONOTONIC µs
 
     def entries(self):
-        subprocess.run(["journalctl", "--flush"], capture_output=True, timeout=30)
-        p = subprocess.run(["journalctl", "-o", "json", "--no-pager", f"_PID={self.pid}", f"_BOOT_ID={self.boot}"],
-                           capture_output=True, text=True, timeout=30)
-        assert p.returncode == 0, p.stderr
-        out = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-        out = [e for e in out if int(e["__MONOTONIC_TIMESTAMP"]) >= self.since]
-        return sorted(out, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
+        return journal.entries(self.source)
 
     def runs(self, entries=None):
         """(policy, slot id, "done" | "failed") of every run, in order."""
@@ -80,15 +66,7 @@ class Journal:
                 if e.get("MESSAGE_ID") == MESSAGE_CLOCK_STEPPED]
 
     def wait(self, predicate, what, timeout=60):
-        deadline = time.monotonic() + timeout
-        while True:
-            e = self.entries()
-            if predicate(e):
-                return e
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what}; the daemon logged:\n" +
-                                     "\n".join(x.get("MESSAGE", "") for x in e[-30:]))
-            time.sleep(0.3)
+        return journal.wait_for(self.source, predicate, timeout, what)
 
 
 class Model:
