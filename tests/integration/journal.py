@@ -70,20 +70,31 @@ class Source:
         return f"_PID={self.pid} since {self.since_usec} µs"
 
 
-def entries(source):
-    """The journal entries of `source` (a Source), as dicts of fields, oldest first."""
+def entries(source, match=None):
+    """The journal entries of `source` (a Source), as dicts of fields, oldest first; with
+    `match` (a journalctl match such as "_COMM=systemd-journal"), those entries since the
+    source's start that match it instead of the source's _PID."""
     subprocess.run(["journalctl", "--flush"], capture_output=True, timeout=30)
     # --since narrows the search (by whole seconds, and wide enough for any step of the
     # wall clock); the exact bound is applied below, on the monotonic clock.
     cmd = ["journalctl", "-o", "json", "--no-pager",
            f"--since=@{source.since_usec // 1000000 - STEP_MARGIN_SECONDS}",
-           f"_PID={source.pid}", f"_BOOT_ID={source.boot}"]
+           match or f"_PID={source.pid}", f"_BOOT_ID={source.boot}"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
     out = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
     out = [e for e in out if int(e.get("__MONOTONIC_TIMESTAMP", 0)) >= source.since_monotonic]
     return sorted(out, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
+
+
+def dropped(source):
+    """journald's own reports, since `source` started, of entries it failed to write and
+    dropped ("Failed to write entry (N items, M bytes), ignoring: ..."). journald 252 does
+    that to the first entry after the wall clock steps back now and then: it rotates its
+    file on the step, and when the append to the new file fails it does not retry."""
+    return [e for e in entries(source, "_COMM=systemd-journal")
+            if e.get("MESSAGE", "").startswith("Failed to write entry")]
 
 
 def wait_for(source, predicate, timeout=60, what="it"):
