@@ -104,6 +104,7 @@ LIB := $(BUILD)/libamirotd.a
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
 	client \
+	client-pace \
 	config \
 	creds \
 	creds-process \
