@@ -467,9 +467,13 @@ static int on_pace_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* EC2's smaller bucket for some Describe* sent with "neither pagination nor a filter". */
+/* EC2's smaller bucket for some Describe* sent "without specifying either pagination or a filter". */
 static bool query_is_unfiltered(const aws_query *q) {
         return !aws_query_get(q, "MaxResults") && !aws_query_get(q, "NextToken") && !aws_query_get(q, "Filter.1.Name");
+}
+
+pace_category aws_client_pace_category(const aws_query *q) {
+        return q ? pace_category_of_request(aws_query_action(q), query_is_unfiltered(q)) : _PACE_CATEGORY_INVALID;
 }
 
 /* Takes a token, or joins the bucket's line; only the head of a line arms a timer. */

@@ -90,3 +90,6 @@ typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error
 /* Takes ownership of q, also on failure. ret_call may be NULL. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
+
+/* The category of the bucket q draws from (pace.h): its action's, or EC2's unfiltered one. */
+pace_category aws_client_pace_category(const aws_query *q);
