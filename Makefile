@@ -104,6 +104,7 @@ LIB := $(BUILD)/libamirotd.a
 # One cmocka program per module: tests/unit/test-NAME.c.
 UNIT_TESTS := \
 	client \
+	client-pace \
 	config \
 	creds \
 	creds-process \
@@ -130,7 +131,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
 	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
-all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle
+all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle $(BUILD)/tests/pace-table
 
 $(BUILD)/amirotd: $(BUILD)/daemon/main.o $(LIB)
 	@echo "  CCLD    $@"
@@ -148,6 +149,12 @@ $(LIB): $(LIB_OBJS)
 
 # The schedule code as a filter for the differential tests of tests/schedule.
 $(BUILD)/tests/schedule-oracle: tests/unit/schedule-oracle.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+# The client's pacing table as a filter, held against ec2sim's by tests/ec2sim/test_pace_table.py.
+$(BUILD)/tests/pace-table: tests/unit/pace-table.c $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
@@ -235,8 +242,8 @@ check-plan-pure:
 	done
 	@echo "ok: $(PLAN_PURE_SRCS) compile without the AWS client, libxml2, curl or sd-event"
 
-check-ec2sim:
-	$(PYTHON) -m pytest -q tests/ec2sim
+check-ec2sim: $(BUILD)/tests/pace-table
+	PACE_TABLE="$(abspath $(BUILD)/tests/pace-table)" $(PYTHON) -m pytest -q tests/ec2sim
 
 # The real binary against the simulator, with a real journald for the daemon's tests.
 # Each test has a simulator, a configuration and processes of its own, and most of its

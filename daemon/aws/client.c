@@ -4,7 +4,8 @@
  * blocking the loop. Each attempt goes through the same steps, each step
  * continuing from an event-loop callback:
  *
- *   pace     take a token from the region's bucket (pace.c), or arm a timer
+ *   pace     take a token from the action's bucket (pace.c), or wait in its
+ *            line: only the head of a line arms a timer, for the next token
  *   creds    get the current credentials (creds.c; cached ones come at once)
  *   send     sign with SigV4 (sigv4.c) and POST the form body over http.c
  *   answer   parse (query.c), classify (retry.c); succeed, fail, or arm the
@@ -42,7 +43,8 @@ struct aws_call {
         size_t body_size;
 
         retry_state retry;
-        sd_event_source *timer;         /* waiting for a token, or backing off */
+        pace_waiter waiter;             /* in its bucket's line while it waits for a token */
+        sd_event_source *timer;         /* the head of its bucket's line, or backing off */
         creds_wait *creds_wait;
         http_call *http_call;
         usec_t pace_started;
@@ -84,7 +86,7 @@ struct aws_client {
 };
 
 static void call_pace(aws_call *call);
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata);
+static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* xorshift64*: the jitter needs no cryptographic randomness, only independence between daemons. */
 static double client_random01(aws_client *c) {
@@ -97,7 +99,25 @@ static double client_random01(aws_client *c) {
         return (double) ((x * UINT64_C(2685821657736338717)) >> 11) / (double) (UINT64_C(1) << 53);
 }
 
+static aws_call *call_of_waiter(pace_waiter *w) {
+        return w ? (aws_call *) ((char *) w - offsetof(aws_call, waiter)) : NULL;
+}
+
+/*
+ * Out of its bucket's line. The head's timer is the line's: when the head leaves, the
+ * next in line inherits it as it is, armed for the same token (a move that cannot fail).
+ */
+static void call_leave_line(aws_call *call) {
+        aws_call *next = call_of_waiter(pace_waiter_leave(&call->waiter));
+
+        if (next && call->timer && !next->timer) {
+                (void) sd_event_source_set_userdata(call->timer, next);
+                next->timer = TAKE_PTR(call->timer);
+        }
+}
+
 static void call_stop(aws_call *call) {
+        call_leave_line(call);
         call->timer = sd_event_source_disable_unref(call->timer);
         creds_wait_cancel(TAKE_PTR(call->creds_wait));
         http_call_cancel(TAKE_PTR(call->http_call));
@@ -287,7 +307,7 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
         aws_error_move(&call->error, &err);
         call->result = r;
 
-        if (verdict == RETRY_YES && call_arm_timer(call, delay, on_timer, "aws-backoff") >= 0)
+        if (verdict == RETRY_YES && call_arm_timer(call, delay, on_backoff, "aws-backoff") >= 0)
                 return;
         if (verdict == RETRY_REFRESH_CREDENTIALS) {
                 creds_provider_invalidate(c->creds);
@@ -382,31 +402,97 @@ static int call_get_creds(aws_call *call) {
         return creds_provider_get(call->client->creds, call_have_creds, call, &call->creds_wait);
 }
 
-/* The end of a wait for a token, or of a backoff: either way, (re)start at the pacer. */
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+/* The end of a backoff: back into the bucket's line, at its tail. */
+static int on_backoff(sd_event_source *s, uint64_t usec, void *userdata) {
         aws_call *call = userdata;
 
         (void) s;
         (void) usec;
+        call->timer = sd_event_source_disable_unref(call->timer);
         call_pace(call);
         return 0;
 }
 
-/* Takes a token, or comes back when one will be there. */
-static int call_try_pace(aws_call *call) {
-        aws_client *c = call->client;
-        usec_t now = now_usec(CLOCK_MONOTONIC), wait;
-
-        if (call->pace_started == 0)
-                call->pace_started = now;
-        wait = aws_pacer_take(c->pacer, aws_query_action(call->query), now);
-        if (wait > 0)
-                return call_arm_timer(call, wait, on_timer, "aws-pace");
-
+/* Has its token: on to the credentials, then the send. */
+static int call_paced(aws_call *call, usec_t now) {
         call->paced = now - call->pace_started;
         call->pace_started = 0;
         call->timer = sd_event_source_disable_unref(call->timer);
         return call_get_creds(call);
+}
+
+static void call_paced_or_fail(aws_call *call, usec_t now) {
+        int r = call_paced(call, now);
+
+        if (r < 0)
+                call_fail(call, r, "Failed to start the attempt");
+}
+
+static int on_pace_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/*
+ * The head of b's line can have a token now: sends as many of the line, in order, as the
+ * bucket allows, then arms the new head's timer for the next token. A call that fails at
+ * once calls back from in here, and its callback may cancel calls, queue new ones or free
+ * a client: the line is read anew at each turn, and a head queued meanwhile is armed
+ * below like any other.
+ */
+static void pace_serve_line(pace_bucket *b) {
+        usec_t now = now_usec(CLOCK_MONOTONIC), wait;
+        pace_waiter *w;
+        aws_call *head;
+
+        for (;;) {
+                while ((w = pace_bucket_next(b, now, &wait)))
+                        call_paced_or_fail(call_of_waiter(w), now);
+                head = call_of_waiter(pace_bucket_head(b));
+                if (!head || call_arm_timer(head, wait, on_pace_timer, "aws-pace") >= 0)
+                        return;
+                /* Without a timer the line would stall: the head fails, and the next tries. */
+                call_fail(head, -ENOMEM, "Failed to wait for a token");
+        }
+}
+
+/* The head of a bucket's line: its token is there. One wake-up per turn, however many wait. */
+static int on_pace_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        aws_call *call = userdata;
+        aws_client *c = call->client;
+
+        (void) s;
+        (void) usec;
+        aws_stats_record_pace_wakeup(c->stats, c->service, aws_query_action(call->query));
+        call->timer = sd_event_source_disable_unref(call->timer);
+        if (call->waiter.bucket)        /* always: only the head of a line holds this timer */
+                pace_serve_line(call->waiter.bucket);
+        return 0;
+}
+
+/* EC2's smaller bucket for some Describe* sent "without specifying either pagination or a filter". */
+static bool query_is_unfiltered(const aws_query *q) {
+        return !aws_query_get(q, "MaxResults") && !aws_query_get(q, "NextToken") && !aws_query_get(q, "Filter.1.Name");
+}
+
+pace_category aws_client_pace_category(const aws_query *q) {
+        return q ? pace_category_of_request(aws_query_action(q), query_is_unfiltered(q)) : _PACE_CATEGORY_INVALID;
+}
+
+/* Takes a token, or joins the bucket's line; only the head of a line arms a timer. */
+static int call_try_pace(aws_call *call) {
+        aws_client *c = call->client;
+        usec_t now = now_usec(CLOCK_MONOTONIC), wait;
+        pace_bucket *b;
+
+        if (call->pace_started == 0)
+                call->pace_started = now;
+        if (!c->pacer)
+                return call_paced(call, now);
+        b = aws_pacer_bucket(c->pacer, aws_query_action(call->query), query_is_unfiltered(call->query));
+        wait = pace_bucket_enter(b, &call->waiter, now);
+        if (wait == 0)
+                return call_paced(call, now);
+        if (wait == USEC_INFINITY)
+                return 0;
+        return call_arm_timer(call, wait, on_pace_timer, "aws-pace");
 }
 
 static void call_pace(aws_call *call) {

@@ -63,7 +63,9 @@ typedef struct aws_client_options {
         const char *api_version;        /* NULL: "2016-11-15" for ec2, "2011-06-15" for sts */
         unsigned max_attempts;          /* 0: 3, as the SDKs' standard mode */
         aws_pacer *pacer;               /* may be NULL: no pacing; shared by the clients of one
-                                         * (account, region, service): see aws_pacers */
+                                         * (account, region, service): see aws_pacers. Their
+                                         * waiting calls queue in its buckets' lines, so it must
+                                         * outlive them, and they must share one sd_event */
         void (*trace)(const aws_call_trace *t, void *userdata);
         void (*clock_skew)(const aws_clock_skew *s, void *userdata);  /* may be NULL */
         void *trace_userdata;           /* for trace and clock_skew */
@@ -90,3 +92,6 @@ typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error
 /* Takes ownership of q, also on failure. ret_call may be NULL. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
+
+/* The category of the bucket q draws from (pace.h): its action's, or EC2's unfiltered one. */
+pace_category aws_client_pace_category(const aws_query *q);

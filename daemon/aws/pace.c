@@ -13,23 +13,49 @@
  * rates"; see pace_default_config). EC2 adds its refill once a second; we add it
  * continuously, which keeps the same average rate and never bursts above it.
  *
+ * Each bucket also holds the line of requests waiting for it (pace_waiter,
+ * embedded in the caller's request), served in order: a newcomer takes a
+ * token at once only when nobody waits, and only the head of a line needs a
+ * timer. With N requests waiting, a token costs one wake-up, not N.
+ *
  * Should a bucket of its own be unobtainable (out of memory), the action shares
- * its category's bucket: slower, never faster. Pure arithmetic: now is a
- * parameter.
+ * its category's bucket: slower, never faster. Pure: now is a parameter, and
+ * the event loop is the caller's.
  */
 #include <math.h>
 
 #include "pace.h"
 
 /*
- * From the table "Request token bucket sizes and refill rates" (maximum
- * capacity, refill rate per second): non-mutating actions 100 / 20; mutating
- * actions (the default for anything not listed) 50 / 5; DeregisterImage and
- * DeleteSnapshot 100 / 5; CreateTags 100 / 10; CopyImage 100 / 1;
- * ModifyImageAttribute 100 / 5. The non-mutating 100 / 20 is also the page's
- * worked example; the per-action rows could not be re-read from the stored copy
- * of the page while writing this, so they are as the design review gave them.
- * Accounts can have higher limits by request: aws_pacer_new() takes a config.
+ * "Request throttling for the Amazon EC2 API", Amazon EC2 developer guide,
+ * https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html,
+ * section "Request token bucket sizes and refill rates" (bucket maximum
+ * capacity, bucket refill rate per second), re-read row by row for issue 17:
+ *
+ *   Non-mutating actions: "The Describe*, List*, Search*, and Get* API actions
+ *     that are not included in another category"                     100 / 20
+ *   Unfiltered and unpaginated non-mutating actions: DescribeInstances,
+ *     DescribeInstanceStatus, DescribeNetworkInterfaces,
+ *     DescribeSecurityGroups, DescribeSnapshots,
+ *     DescribeSpotInstanceRequests, DescribeVolumes                     50 / 10
+ *   Mutating actions: "All mutating API actions that are not
+ *     Resource-intensive actions or Uncategorized actions"              50 / 5
+ *   Uncategorized actions: CopyImage 100 / 1; CreateTags 100 / 10;
+ *     DeleteSnapshot 100 / 5; DeleteTags 100 / 10; DeregisterImage 100 / 5;
+ *     ModifyImageAttribute 100 / 5
+ *
+ * Each uncategorized action has "their own token bucket sizes and refill
+ * rates": the categories below group those that share figures, and each
+ * action still has a bucket of its own. CreateImage is in no table but
+ * "Mutating actions". The "unfiltered and unpaginated" bucket is for requests
+ * "without specifying either pagination or a filter": amirotd's
+ * DescribeInstances and DescribeSnapshots always send MaxResults (ec2-calls.c),
+ * and DescribeImages is not one of the seven, so none of its requests draws
+ * from it; the client still charges it to any request that would
+ * (pace_category_of_request). Not modelled: "Resource-intensive actions" and
+ * "Console non-mutating actions" (amirotd calls none) and the resource token
+ * buckets of RunInstances and friends. Accounts can have higher limits by
+ * request: aws_pacer_new() takes a config.
  */
 const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX] = {
         [PACE_DESCRIBE] = { .capacity = 100, .refill_per_sec = 20 },
@@ -38,6 +64,7 @@ const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX] = {
         [PACE_CREATE_TAGS] = { .capacity = 100, .refill_per_sec = 10 },
         [PACE_COPY_IMAGE] = { .capacity = 100, .refill_per_sec = 1 },
         [PACE_MODIFY_ATTRIBUTE] = { .capacity = 100, .refill_per_sec = 5 },
+        [PACE_UNFILTERED] = { .capacity = 50, .refill_per_sec = 10 },
 };
 
 static const char *const category_table[_PACE_CATEGORY_MAX] = {
@@ -47,6 +74,7 @@ static const char *const category_table[_PACE_CATEGORY_MAX] = {
         [PACE_CREATE_TAGS] = "create-tags",
         [PACE_COPY_IMAGE] = "copy-image",
         [PACE_MODIFY_ATTRIBUTE] = "modify-attribute",
+        [PACE_UNFILTERED] = "unfiltered",
 };
 
 const char *pace_category_to_string(pace_category c) {
@@ -60,11 +88,26 @@ pace_category pace_category_from_string(const char *s) {
         return _PACE_CATEGORY_INVALID;
 }
 
+/* "Unfiltered and unpaginated non-mutating actions": the seven the table lists. */
+static const char *const unfiltered_actions[] = {
+        "DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces", "DescribeSecurityGroups",
+        "DescribeSnapshots", "DescribeSpotInstanceRequests", "DescribeVolumes",
+};
+
 pace_category pace_category_of(const char *action) {
+        return pace_category_of_request(action, false);
+}
+
+pace_category pace_category_of_request(const char *action, bool unfiltered) {
         if (isempty(action))
                 return _PACE_CATEGORY_INVALID;
-        /* Non-mutating: the Describe*, Get* and List* actions only read. */
-        if (startswith(action, "Describe") || startswith(action, "Get") || startswith(action, "List"))
+        if (unfiltered)
+                for (size_t i = 0; i < ELEMENTSOF(unfiltered_actions); i++)
+                        if (streq(action, unfiltered_actions[i]))
+                                return PACE_UNFILTERED;
+        /* Non-mutating: "The Describe*, List*, Search*, and Get* API actions". */
+        if (startswith(action, "Describe") || startswith(action, "Get") || startswith(action, "List") ||
+            startswith(action, "Search"))
                 return PACE_DESCRIBE;
         if (streq(action, "CreateTags") || streq(action, "DeleteTags"))
                 return PACE_CREATE_TAGS;
@@ -77,14 +120,17 @@ pace_category pace_category_of(const char *action) {
         return PACE_MUTATING;
 }
 
-typedef struct pace_bucket {
+struct pace_bucket {
         char *action;           /* NULL: a category's shared fallback bucket */
         pace_category category;
+        const pace_bucket_config *config;       /* the pacer's, of category */
         double tokens;
         usec_t last;            /* when tokens was computed */
         bool started;
+        pace_waiter *head, *tail;       /* the line, first come first served */
+        size_t n_waiting;
         struct pace_bucket *next;
-} pace_bucket;
+};
 
 struct aws_pacer {
         pace_bucket_config config[_PACE_CATEGORY_MAX];
@@ -106,10 +152,18 @@ int aws_pacer_new(const pace_bucket_config config[_PACE_CATEGORY_MAX], aws_pacer
         if (!p)
                 return -ENOMEM;
         memcpy(p->config, config, sizeof(p->config));
-        for (size_t i = 0; i < _PACE_CATEGORY_MAX; i++)
+        for (size_t i = 0; i < _PACE_CATEGORY_MAX; i++) {
                 p->fallback[i].category = (pace_category) i;
+                p->fallback[i].config = &p->config[i];
+        }
         *ret = p;
         return 0;
+}
+
+/* Whoever still waits in b's line is let go of: its owner should have left first. */
+static void bucket_release_line(pace_bucket *b) {
+        while (b->head)
+                (void) pace_waiter_leave(b->head);
 }
 
 aws_pacer *aws_pacer_free(aws_pacer *p) {
@@ -118,22 +172,28 @@ aws_pacer *aws_pacer_free(aws_pacer *p) {
         while (p->buckets) {
                 pace_bucket *b = p->buckets;
                 p->buckets = b->next;
+                bucket_release_line(b);
                 free(b->action);
                 free(b);
         }
+        for (size_t i = 0; i < _PACE_CATEGORY_MAX; i++)
+                bucket_release_line(&p->fallback[i]);
         return mfree(p);
 }
 
-static pace_bucket *pacer_bucket(aws_pacer *p, const char *action) {
-        pace_category cat = pace_category_of(action);
+pace_bucket *aws_pacer_bucket(aws_pacer *p, const char *action, bool unfiltered) {
+        pace_category cat = pace_category_of_request(action, unfiltered);
         pace_bucket *b;
 
+        if (!p)
+                return NULL;
         if (cat < 0)
                 cat = PACE_MUTATING;
         if (!action)
                 return &p->fallback[cat];
+        /* A handful of actions: a list is all the structure this needs. */
         for (b = p->buckets; b; b = b->next)
-                if (streq(b->action, action))
+                if (b->category == cat && streq(b->action, action))
                         return b;
 
         b = calloc(1, sizeof(*b));
@@ -145,46 +205,116 @@ static pace_bucket *pacer_bucket(aws_pacer *p, const char *action) {
                 return &p->fallback[cat];
         }
         b->category = cat;
+        b->config = &p->config[cat];
         b->next = p->buckets;
         p->buckets = b;
         return b;
 }
 
 /* Brings b's tokens up to time now; a new bucket starts full, as EC2's do. */
-static void bucket_refill(const aws_pacer *p, pace_bucket *b, usec_t now) {
-        const pace_bucket_config *cfg = &p->config[b->category];
-
+static void bucket_refill(pace_bucket *b, usec_t now) {
         if (!b->started) {
-                b->tokens = cfg->capacity;
+                b->tokens = b->config->capacity;
                 b->last = now;
                 b->started = true;
                 return;
         }
         if (now > b->last) {
-                b->tokens += (double) (now - b->last) / (double) USEC_PER_SEC * cfg->refill_per_sec;
-                if (b->tokens > cfg->capacity)
-                        b->tokens = cfg->capacity;
+                b->tokens += (double) (now - b->last) / (double) USEC_PER_SEC * b->config->refill_per_sec;
+                if (b->tokens > b->config->capacity)
+                        b->tokens = b->config->capacity;
                 b->last = now;
         }
         /* A clock that went backwards (a caller's mistake) adds nothing and takes nothing. */
 }
 
-usec_t aws_pacer_take(aws_pacer *p, const char *action, usec_t now) {
-        pace_bucket *b;
+/* Takes a token at time now and returns 0, or returns how long until one is there. */
+static usec_t bucket_take(pace_bucket *b, usec_t now) {
         double missing, wait;
 
-        if (!p)
-                return 0;
-        b = pacer_bucket(p, action);
-        bucket_refill(p, b, now);
+        bucket_refill(b, now);
         /* The epsilon forgives the rounding of the wait computed below. */
         if (b->tokens + 1e-9 >= 1) {
                 b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;
                 return 0;
         }
         missing = 1 - b->tokens;
-        wait = ceil(missing / p->config[b->category].refill_per_sec * (double) USEC_PER_SEC);
+        wait = ceil(missing / b->config->refill_per_sec * (double) USEC_PER_SEC);
         return wait < 1 ? 1 : (usec_t) wait;
+}
+
+usec_t pace_bucket_enter(pace_bucket *b, pace_waiter *w, usec_t now) {
+        usec_t wait;
+
+        /* Nobody may overtake the line: a token goes to a newcomer only when nobody waits. */
+        if (!b->head) {
+                wait = bucket_take(b, now);
+                if (wait == 0)
+                        return 0;
+        } else
+                wait = USEC_INFINITY;
+
+        w->bucket = b;
+        w->next = NULL;
+        w->prev = b->tail;
+        if (b->tail)
+                b->tail->next = w;
+        else
+                b->head = w;
+        b->tail = w;
+        b->n_waiting++;
+        return wait;
+}
+
+pace_waiter *pace_bucket_next(pace_bucket *b, usec_t now, usec_t *ret_wait) {
+        pace_waiter *w;
+        usec_t wait;
+
+        if (!b->head) {
+                *ret_wait = USEC_INFINITY;
+                return NULL;
+        }
+        wait = bucket_take(b, now);
+        if (wait > 0) {
+                *ret_wait = wait;
+                return NULL;
+        }
+        w = b->head;
+        (void) pace_waiter_leave(w);
+        *ret_wait = 0;
+        return w;
+}
+
+pace_waiter *pace_bucket_head(const pace_bucket *b) {
+        return b ? b->head : NULL;
+}
+
+size_t pace_bucket_waiting(const pace_bucket *b) {
+        return b ? b->n_waiting : 0;
+}
+
+pace_waiter *pace_waiter_leave(pace_waiter *w) {
+        pace_bucket *b = w ? w->bucket : NULL;
+        bool was_head;
+
+        if (!b)
+                return NULL;
+        was_head = b->head == w;
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                b->head = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
+        else
+                b->tail = w->prev;
+        b->n_waiting--;
+        *w = (pace_waiter) {};
+        return was_head ? b->head : NULL;
+}
+
+usec_t aws_pacer_take(aws_pacer *p, const char *action, usec_t now) {
+        return p ? bucket_take(aws_pacer_bucket(p, action, false), now) : 0;
 }
 
 double aws_pacer_tokens(aws_pacer *p, const char *action, usec_t now) {
@@ -192,8 +322,8 @@ double aws_pacer_tokens(aws_pacer *p, const char *action, usec_t now) {
 
         if (!p)
                 return 0;
-        b = pacer_bucket(p, action);
-        bucket_refill(p, b, now);
+        b = aws_pacer_bucket(p, action, false);
+        bucket_refill(b, now);
         return b->tokens;
 }
 

@@ -106,6 +106,16 @@ void aws_stats_record(aws_stats *s, const char *service, const char *action, con
                 r->errors++;
 }
 
+void aws_stats_record_pace_wakeup(aws_stats *s, const char *service, const char *action) {
+        aws_stats_row *r;
+
+        if (!s || !service || !action)
+                return;
+        r = row_get(s, service, action, NULL);
+        if (r)
+                r->pace_wakeups++;
+}
+
 size_t aws_stats_rows(const aws_stats *s, const aws_stats_row **ret) {
         *ret = s ? s->rows : NULL;
         return s ? s->n : 0;

@@ -24,6 +24,7 @@ typedef struct aws_stats_row {
         uint64_t attempts;              /* the action's row: requests sent, retries included */
         uint64_t retries;               /* the action's row: attempts followed by another */
         uint64_t throttles;             /* the action's row: answers that were throttling errors */
+        uint64_t pace_wakeups;          /* the action's row: timers that woke a line waiting for a token */
         uint64_t errors;                /* an error row: answers with this code */
 } aws_stats_row;
 
@@ -38,6 +39,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(aws_stats *, aws_stats_free);
  */
 void aws_stats_record(aws_stats *s, const char *service, const char *action, const char *error_code,
                       long status, bool retry);
+
+/* A line of calls waiting for a token of action's bucket woke up (client.c); same rules. */
+void aws_stats_record_pace_wakeup(aws_stats *s, const char *service, const char *action);
 
 /* The rows, sorted by service, action, then the action's row before its error rows. */
 size_t aws_stats_rows(const aws_stats *s, const aws_stats_row **ret);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pace.c with a fake clock: which bucket an action draws from, EC2's
- * capacities and refill rates, and the waits the pacer asks for.
+ * capacities and refill rates, the waits the pacer asks for, and the line of
+ * waiters each bucket keeps (first come, first served, O(1) to leave).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@ static void test_categories(void **state) {
                 { "DescribeSnapshots", PACE_DESCRIBE },
                 { "GetConsoleOutput", PACE_DESCRIBE },
                 { "ListImagesInRecycleBin", PACE_DESCRIBE },
+                { "SearchTransitGatewayRoutes", PACE_DESCRIBE },
                 { "CreateImage", PACE_MUTATING },
                 { "RunInstances", PACE_MUTATING },
                 { "EnableImageDeprecation", PACE_MUTATING },
@@ -64,6 +66,93 @@ static void test_default_config(void **state) {
         assert_true(pace_default_config[PACE_COPY_IMAGE].refill_per_sec == 1);
         assert_true(pace_default_config[PACE_MODIFY_ATTRIBUTE].capacity == 100);
         assert_true(pace_default_config[PACE_MODIFY_ATTRIBUTE].refill_per_sec == 5);
+        assert_true(pace_default_config[PACE_UNFILTERED].capacity == 50);
+        assert_true(pace_default_config[PACE_UNFILTERED].refill_per_sec == 10);
+}
+
+/* "Unfiltered and unpaginated non-mutating actions": seven Describe*, and only when the
+ * request has neither a filter nor pagination; a bucket apart from the action's usual one. */
+static void test_unfiltered_requests(void **state) {
+        static const char *const seven[] = {
+                "DescribeInstances", "DescribeInstanceStatus", "DescribeNetworkInterfaces", "DescribeSecurityGroups",
+                "DescribeSnapshots", "DescribeSpotInstanceRequests", "DescribeVolumes",
+        };
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+        pace_waiter w = {};
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(seven); i++) {
+                assert_int_equal(pace_category_of_request(seven[i], true), PACE_UNFILTERED);
+                assert_int_equal(pace_category_of_request(seven[i], false), PACE_DESCRIBE);
+        }
+        assert_int_equal(pace_category_of_request("DescribeImages", true), PACE_DESCRIBE);
+        assert_int_equal(pace_category_of_request("CreateImage", true), PACE_MUTATING);
+        assert_int_equal(pace_category_of_request(NULL, true), -EINVAL);
+
+        assert_int_equal(aws_pacer_new(NULL, &p), 0);
+        assert_ptr_not_equal(aws_pacer_bucket(p, "DescribeInstances", true), aws_pacer_bucket(p, "DescribeInstances", false));
+        assert_ptr_equal(aws_pacer_bucket(p, "DescribeInstances", true), aws_pacer_bucket(p, "DescribeInstances", true));
+        /* 50 at once, then one every 100 ms; the paginated bucket is untouched. */
+        for (unsigned i = 0; i < 50; i++)
+                assert_int_equal(pace_bucket_enter(aws_pacer_bucket(p, "DescribeInstances", true), &w, T0), 0);
+        assert_int_equal(pace_bucket_enter(aws_pacer_bucket(p, "DescribeInstances", true), &w, T0), 100 * USEC_PER_MSEC);
+        assert_true(aws_pacer_tokens(p, "DescribeInstances", T0) == 100);
+        assert_null(aws_pacer_bucket(NULL, "DescribeInstances", true));
+}
+
+/* A bucket's line: nobody overtakes it, the head's wait is the token's, leaving is O(1). */
+static void test_line_first_come_first_served(void **state) {
+        pace_bucket_config cfg[_PACE_CATEGORY_MAX];
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+        pace_waiter w[6] = {}, *next;
+        pace_bucket *b;
+        usec_t wait;
+
+        (void) state;
+        memcpy(cfg, pace_default_config, sizeof(cfg));
+        cfg[PACE_MUTATING] = (pace_bucket_config) { .capacity = 1, .refill_per_sec = 10 };
+        assert_int_equal(aws_pacer_new(cfg, &p), 0);
+        b = aws_pacer_bucket(p, "CreateImage", false);
+
+        assert_int_equal(pace_bucket_enter(b, &w[0], T0), 0);           /* the one token */
+        assert_null(w[0].bucket);
+        assert_int_equal(pace_bucket_enter(b, &w[1], T0), 100 * USEC_PER_MSEC);        /* the head: arm a timer */
+        for (unsigned i = 2; i < 6; i++)
+                assert_int_equal(pace_bucket_enter(b, &w[i], T0), USEC_INFINITY);       /* behind: no timer */
+        assert_int_equal(pace_bucket_waiting(b), 5);
+        assert_ptr_equal(pace_bucket_head(b), &w[1]);
+
+        /* Too early: nobody goes, and the head learns what is left of its wait. */
+        assert_null(pace_bucket_next(b, T0 + 40 * USEC_PER_MSEC, &wait));
+        assert_int_equal(wait, 60 * USEC_PER_MSEC);
+
+        /* Leaving from the middle and the tail changes no head; the head's leaving names the next. */
+        assert_null(pace_waiter_leave(&w[3]));
+        assert_null(pace_waiter_leave(&w[5]));
+        assert_null(pace_waiter_leave(&w[5]));                          /* not waiting: nothing */
+        assert_null(w[3].bucket);
+        next = pace_waiter_leave(&w[1]);
+        assert_ptr_equal(next, &w[2]);
+        assert_int_equal(pace_bucket_waiting(b), 2);
+
+        /* A token refilled while others wait goes to the head, not to a newcomer. */
+        assert_int_equal(pace_bucket_enter(b, &w[5], T0 + 200 * USEC_PER_MSEC), USEC_INFINITY);
+        /* 250 ms after the last take: 2.5 tokens, capped at 1 by the capacity. */
+        assert_ptr_equal(pace_bucket_next(b, T0 + 250 * USEC_PER_MSEC, &wait), &w[2]);
+        assert_int_equal(wait, 0);
+        assert_null(pace_bucket_next(b, T0 + 250 * USEC_PER_MSEC, &wait));
+        assert_int_equal(wait, 100 * USEC_PER_MSEC);
+        assert_ptr_equal(pace_bucket_next(b, T0 + 350 * USEC_PER_MSEC, &wait), &w[4]);
+        assert_ptr_equal(pace_bucket_next(b, T0 + 450 * USEC_PER_MSEC, &wait), &w[5]);
+        assert_null(pace_bucket_next(b, T0 + 10 * USEC_PER_SEC, &wait));
+        assert_int_equal(wait, USEC_INFINITY);
+        assert_int_equal(pace_bucket_waiting(b), 0);
+
+        /* A pacer freed with waiters lets go of them. */
+        assert_int_equal(pace_bucket_enter(b, &w[0], T0 + 10 * USEC_PER_SEC), 0);
+        assert_int_equal(pace_bucket_enter(b, &w[1], T0 + 10 * USEC_PER_SEC), 100 * USEC_PER_MSEC);
+        p = aws_pacer_free(p);
+        assert_null(w[1].bucket);
 }
 
 /* Drains action's full bucket at T0; returns how many went through without waiting. */
@@ -224,6 +313,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_categories),
                 cmocka_unit_test(test_default_config),
+                cmocka_unit_test(test_unfiltered_requests),
+                cmocka_unit_test(test_line_first_come_first_served),
                 cmocka_unit_test(test_capacity_and_refill),
                 cmocka_unit_test(test_per_action_buckets),
                 cmocka_unit_test(test_sustained_rate),
