@@ -272,6 +272,18 @@ demo: deps
 bench: $(BUILD)/amirotd
 	AMIROTD="$(BUILD)/amirotd" bench/run-bench
 
+# The planner alone (bench/plan-bench.c): CPU seconds and peak RSS of plan_build at 1 000,
+# 10 000 and 14 300 instances of 7 images. BENCH_PLAN_SIZES="1000" for a quick look.
+.PHONY: bench-plan
+BENCH_PLAN_SIZES ?=
+$(BUILD)/bench/plan-bench: bench/plan-bench.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+bench-plan: $(BUILD)/bench/plan-bench
+	"$(BUILD)/bench/plan-bench" $(BENCH_PLAN_SIZES)
+
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
 	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
