@@ -24,12 +24,8 @@ static int referenced_index(const plan_input *in, const char ***ret, size_t *ret
         _cleanup_(freep) const char **ids = NULL;
         size_t n = 0, cap = 0;
 
-        for (size_t k = 0; k < in->n_images; k++) {
-                const ec2_image *g = &in->images[k];
-
-                if (g->state != EC2_IMAGE_DEREGISTERED)
-                        cap += g->n_devices;
-        }
+        for (size_t k = 0; k < in->n_images; k++)
+                cap += in->images[k].n_devices;
         ids = calloc(cap ?: 1, sizeof(char *));
         if (!ids)
                 return -ENOMEM;
