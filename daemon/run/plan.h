@@ -31,7 +31,7 @@
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
  * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
- * orphan sweep's indexes, plan-name.c the names and descriptions of new images.
+ * orphan sweep (rule 6), plan-name.c the names and descriptions of new images.
  */
 #pragma once
 
@@ -172,7 +172,7 @@ int plan_bound_retirements(const plan_input *in, unsigned counted, plan *p);
 /* The orphan sweep (plan-sweep.c). */
 
 /* A managed image as the sweep sees it: a snapshot tagged with its instance id and slot
- * (slot NULL: neither has one) is its, listed or not. */
+ * is its, listed or not (slot NULL: the image has no slot tag, nor has the snapshot). */
 typedef struct plan_slot_ref {
         const char *instance_id;
         const char *slot;
