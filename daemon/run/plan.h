@@ -30,8 +30,8 @@
  * The interface runs one way: the engine (and `amirotd plan`) call in with
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
- * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-name.c the
- * names and descriptions of new images.
+ * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
+ * orphan sweep (rule 6), plan-name.c the names and descriptions of new images.
  */
 #pragma once
 
@@ -168,6 +168,22 @@ unsigned plan_retire_allowance(unsigned counted, unsigned percent);
  * available images retention counted in this plan (used when in->earlier is NULL).
  * 0 or -ENOMEM (p's actions are then unchanged). */
 int plan_bound_retirements(const plan_input *in, unsigned counted, plan *p);
+
+/* The orphan sweep (plan-sweep.c). */
+
+/* A managed image as the sweep sees it: a snapshot tagged with its instance id and slot
+ * is its, listed or not (slot NULL: the image has no slot tag, nor has the snapshot). */
+typedef struct plan_slot_ref {
+        const char *instance_id;
+        const char *slot;
+} plan_slot_ref;
+
+/* Appends to p a PLAN_DELETE_SNAPSHOT for each snapshot rule 6 sweeps, in in->snapshots'
+ * order: tagged by in's policy, completed or in error, older than PLAN_SNAPSHOT_GRACE,
+ * named by no block-device mapping of an image of in that is not deregistered, and of no
+ * managed image's instance and slot. managed: the policy's managed images (sorted in
+ * place). 0 or -ENOMEM (p then holds the actions appended so far). */
+int plan_sweep(const plan_input *in, plan_slot_ref *managed, size_t n_managed, plan *p);
 
 /* The names and descriptions of new images (plan-name.c). */
 
