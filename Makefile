@@ -269,9 +269,10 @@ demo: deps
 	@AMIROTD="$(BUILD)/amirotd" tests/demo/demo.sh
 
 # Figures, not verdicts: amirotd and a plain boto3 script (bench/peer) side by side on
-# simulators with EC2's buckets; writes bench/results.md and bench/results.png. Long
-# (about an hour with the default three runs per row; BENCH_FULL=1 adds the 10 000
-# instance row). bench/README.md lists the knobs.
+# simulators with EC2's buckets; writes bench/results.md and bench/results.png. Long:
+# about 45 minutes per run of the default rows, mostly the boto3 script at 3000
+# instances, times BENCH_RUNS (3); BENCH_FULL=1 adds the 10 000-instance row.
+# bench/README.md lists the knobs.
 bench: $(BUILD)/amirotd
 	AMIROTD="$(BUILD)/amirotd" bench/run-bench
 
