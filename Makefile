@@ -131,7 +131,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build fuzz-lib fuzz-replay clean deps \
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
-	check-man demo bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
+	check-man demo bench check-bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle $(BUILD)/tests/pace-table
 
@@ -169,7 +169,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 # Installs what is missing (deps), then every test.
 check: deps
 	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-schedule check-ec2sim check-oracle check-integration \
-		check-reliability check-man check-iam-policy check-unit-file check-systemd rpm check-space-path
+		check-reliability check-man check-iam-policy check-unit-file check-systemd rpm check-space-path check-bench
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) "$$t"; done
@@ -277,7 +277,11 @@ demo: deps
 	@$(MAKE) --no-print-directory $(BUILD)/amirotd
 	@AMIROTD="$(BUILD)/amirotd" tests/demo/demo.sh
 
-# Figures, not verdicts: time, memory and AWS requests per run at several fleet sizes.
+# Figures, not verdicts: amirotd and a plain boto3 script (bench/peer) side by side on
+# simulators with EC2's buckets; writes bench/results.md and bench/results.png. Long:
+# about 45 minutes per run of the default rows, mostly the boto3 script at 3000
+# instances, times BENCH_RUNS (3); BENCH_FULL=1 adds the 10 000-instance row.
+# bench/README.md lists the knobs.
 bench: $(BUILD)/amirotd
 	AMIROTD="$(BUILD)/amirotd" bench/run-bench
 
@@ -292,6 +296,11 @@ $(BUILD)/bench/plan-bench: bench/plan-bench.c $(LIB)
 
 bench-plan: $(BUILD)/bench/plan-bench
 	"$(BUILD)/bench/plan-bench" $(BENCH_PLAN_SIZES)
+
+# The bench's smoke version, in make check: 20 instances, one run, no wait; both tools
+# must finish, exit 0 and leave their simulators in the same state. A few seconds.
+check-bench: $(BUILD)/amirotd
+	AMIROTD="$(BUILD)/amirotd" bench/run-bench --smoke
 
 # The unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:
@@ -470,7 +479,7 @@ check-space-path:
 # test), util-linux and mount (unshare, nsenter, mount), curl (the systemd test
 # and the demo), man-db (systemd-analyze verify --man), file (rpmbuild's
 # brp-strip), tzdata (the schedule tests' zones), python3-croniter (their cron
-# oracle), time (make bench), git (the packages' source list, the space-path
+# oracle), python3-boto3 (make bench's peer script), gnuplot-nox (its chart), git (the packages' source list, the space-path
 # test), prometheus (its promtool checks the metrics file,
 # tests/integration/test_metrics.py; no smaller Debian 12 package ships
 # promtool, and only promtool is used; on a host booted with systemd the package
@@ -479,8 +488,8 @@ check-space-path:
 DEB_PACKAGES := build-essential pkg-config libcurl4-openssl-dev libssl-dev libyaml-dev \
 	libsystemd-dev libxml2-dev libjson-c-dev libcmocka-dev python3 python3-botocore \
 	python3-pytest python3-pytest-xdist python3-croniter awscli valgrind clang libclang-rt-14-dev mandoc systemd curl \
-	libnss-systemd util-linux mount procps man-db file tzdata time git debhelper \
-	dpkg-dev fakeroot lintian rpm prometheus
+	libnss-systemd util-linux mount procps man-db file tzdata git debhelper \
+	dpkg-dev fakeroot lintian rpm prometheus python3-boto3 gnuplot-nox
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
