@@ -222,6 +222,9 @@ static int parse_image(const xmlNode *item, void *ret) {
                 }
                 i.devices[i.n_devices++] = dev;
         }
+        r = ec2_image_compact(&i);
+        if (r < 0)
+                return r;
 
         *(ec2_image *) ret = i;
         i = (ec2_image) {};
@@ -243,6 +246,9 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
             (r = parse_tags(item, &s.tags)) < 0)
                 return r;
         s.state = ec2_snapshot_state_from_string(state);
+        r = ec2_snapshot_compact(&s);
+        if (r < 0)
+                return r;
 
         *(ec2_snapshot *) ret = s;
         s = (ec2_snapshot) {};
