@@ -10,6 +10,47 @@
 
 #include "ec2-types.h"
 
+/*
+ * Tag keys are shared: the same few ("amirotd:policy", "amirotd:slot", "Name") stand on
+ * every image and snapshot, so the first distinct keys that compaction meets are kept once,
+ * for the process's life, in a small arena, and pooled tags point there. Bounded: keys
+ * beyond the arena stay in each resource's pool. The daemon has one thread.
+ */
+#define INTERN_KEYS_MAX 64
+#define INTERN_ARENA_SIZE 2048
+
+static struct {
+        char arena[INTERN_ARENA_SIZE];
+        size_t used;
+        char *keys[INTERN_KEYS_MAX];
+        size_t n_keys;
+} intern;
+
+static bool is_interned(const void *p) {
+        return p && (const char *) p >= intern.arena && (const char *) p < intern.arena + sizeof(intern.arena);
+}
+
+/* The arena's copy of key, made now if there is room, or NULL. */
+static char *intern_key(const char *key) {
+        size_t n = strlen(key) + 1;
+        char *copy;
+
+        for (size_t k = 0; k < intern.n_keys; k++)
+                if (streq(intern.keys[k], key))
+                        return intern.keys[k];
+        if (intern.n_keys == INTERN_KEYS_MAX || n > sizeof(intern.arena) - intern.used)
+                return NULL;
+        copy = memcpy(intern.arena + intern.used, key, n);
+        intern.used += n;
+        intern.keys[intern.n_keys++] = copy;
+        return copy;
+}
+
+static void free_unless_interned(void *p) {
+        if (!is_interned(p))
+                free(p);
+}
+
 void ec2_tags_done(ec2_tags *t) {
         if (!t)
                 return;
@@ -18,7 +59,7 @@ void ec2_tags_done(ec2_tags *t) {
                 return;
         }
         for (size_t i = 0; i < t->n; i++) {
-                free(t->items[i].key);
+                free_unless_interned(t->items[i].key);
                 free(t->items[i].value);
         }
         free(t->items);
@@ -159,7 +200,7 @@ static bool pool_holds(const ec2_pool *p, const void *ptr) {
 }
 
 static void pool_free(const ec2_pool *p, void *ptr) {
-        if (!pool_holds(p, ptr))
+        if (!pool_holds(p, ptr) && !is_interned(ptr))
                 free(ptr);
 }
 
@@ -181,11 +222,23 @@ static size_t str_size(const char *s) {
         return s ? strlen(s) + 1 : 0;
 }
 
+/* Points the keys at the arena's copies where it has them or room for them. */
+static void tags_intern_keys(ec2_tags *t) {
+        for (size_t k = 0; k < t->n; k++) {
+                char *shared = is_interned(t->items[k].key) ? NULL : intern_key(t->items[k].key);
+
+                if (shared) {
+                        free(t->items[k].key);
+                        t->items[k].key = shared;
+                }
+        }
+}
+
 static size_t tags_size(const ec2_tags *t) {
         size_t size = t->n * sizeof(ec2_tag);
 
         for (size_t k = 0; k < t->n; k++)
-                size += str_size(t->items[k].key) + str_size(t->items[k].value);
+                size += (is_interned(t->items[k].key) ? 0 : str_size(t->items[k].key)) + str_size(t->items[k].value);
         return size;
 }
 
@@ -214,7 +267,8 @@ static void pool_move_str(ec2_pool *p, size_t *used, char **s) {
 static void pool_move_tags(ec2_pool *p, size_t *used, ec2_tags *t) {
         pool_move_array(p, used, (void **) &t->items, t->n * sizeof(ec2_tag));
         for (size_t k = 0; k < t->n; k++) {
-                pool_move_str(p, used, &t->items[k].key);
+                if (!is_interned(t->items[k].key))
+                        pool_move_str(p, used, &t->items[k].key);
                 pool_move_str(p, used, &t->items[k].value);
         }
         t->pooled = t->items != NULL;
@@ -234,6 +288,7 @@ int ec2_image_compact(ec2_image *i) {
                 return -EINVAL;
         if (i->pool.data || i->tags.pooled)
                 return 0;
+        tags_intern_keys(&i->tags);
         size = i->n_devices * sizeof(ec2_block_device) + tags_size(&i->tags) + str_size(i->id) +
                 str_size(i->name) + str_size(i->description) + str_size(i->owner_id) + str_size(i->state_reason);
         for (size_t k = 0; k < i->n_devices; k++)
@@ -264,6 +319,7 @@ int ec2_snapshot_compact(ec2_snapshot *s) {
                 return -EINVAL;
         if (s->pool.data || s->tags.pooled)
                 return 0;
+        tags_intern_keys(&s->tags);
         size = tags_size(&s->tags) + str_size(s->id) + str_size(s->volume_id) + str_size(s->description);
         r = pool_new(size, &s->pool);
         if (r < 0)

@@ -535,7 +535,7 @@ static void test_parsed_items_are_pooled(void **state) {
                     in_pool(&i->pool, i->devices[1].snapshot_id));
         assert_true(i->tags.pooled && in_pool(&i->pool, i->tags.items));
         for (size_t k = 0; k < i->tags.n; k++)
-                assert_true(in_pool(&i->pool, i->tags.items[k].key) && in_pool(&i->pool, i->tags.items[k].value));
+                assert_true(!in_pool(&i->pool, i->tags.items[k].key) && in_pool(&i->pool, i->tags.items[k].value));
         assert_true(in_pool(&l.items[2].pool, l.items[2].state_reason));
         assert_null(l.items[2].devices);
         assert_int_equal(l.items[2].tags.n, 0);
@@ -545,6 +545,11 @@ static void test_parsed_items_are_pooled(void **state) {
         assert_true(in_pool(&s->pool, s->id) && in_pool(&s->pool, s->volume_id) && s->tags.pooled);
         for (size_t k = 0; k < s->tags.n; k++)
                 assert_true(in_pool(&s->pool, s->tags.items[k].value));
+
+        /* Keys are shared: the image's "amirotd:policy" and the snapshot's are one string. */
+        assert_string_equal(i->tags.items[0].key, "amirotd:policy");
+        assert_string_equal(s->tags.items[0].key, "amirotd:policy");
+        assert_ptr_equal(i->tags.items[0].key, s->tags.items[0].key);
 }
 
 /* Pooled values are still plain data: tags can be changed, fields replaced, and _done()
@@ -581,7 +586,8 @@ static void test_pooled_items_stay_plain_data(void **state) {
 
                 assert_int_equal(ec2_tags_add(&h.tags, "k", "v"), 0);
                 assert_int_equal(ec2_image_compact(&h), 0);
-                assert_true(in_pool(&h.pool, h.id) && in_pool(&h.pool, h.tags.items[0].key));
+                assert_true(in_pool(&h.pool, h.id) && in_pool(&h.pool, h.tags.items[0].value));
+                assert_false(in_pool(&h.pool, h.tags.items[0].key));     /* shared */
                 assert_string_equal(h.name, "h");
                 assert_string_equal(ec2_tags_get(&h.tags, "k"), "v");
         }
