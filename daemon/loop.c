@@ -9,6 +9,7 @@
  * clock is set, every unit re-plans (unit_clock_stepped()). Signal handlers are
  * sd-event signal sources: nothing runs in signal context.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct manager {
         aws_stats *stats;               /* every generation's AWS calls, for the metrics */
         int metrics_error;              /* the last write's, so that a failure is logged once */
         orphan_scan *orphans;           /* this generation's look for images of removed policies */
+        sd_event_source *trim;          /* "trim": gives the heap back once no run is in flight */
 };
 
 /* ---- Status ---------------------------------------------------------------------------- */
@@ -130,6 +132,49 @@ static void manager_write_metrics(manager *m) {
         m->metrics_error = r;
 }
 
+/* ---- Idle memory ----------------------------------------------------------------------- */
+
+/*
+ * A run's lists are freed when it ends, but glibc keeps what was freed for the next
+ * malloc() rather than giving it back: the daemon would hold its busiest run's high-water
+ * mark through hours of idling until the next slot. Once no run is in flight, a deferred
+ * malloc_trim() returns every free page of every arena (curl's resolver threads have their
+ * own) to the system; deferred, so that it comes after whatever the run's end frees.
+ */
+static bool manager_runs_in_flight(const manager *m) {
+        for (size_t i = 0; i < m->n_units; i++)
+                if (m->units[i]->run)
+                        return true;
+        return false;
+}
+
+static int on_trim(sd_event_source *s, void *userdata) {
+        manager *m = userdata;
+
+        (void) s;
+        if (!manager_runs_in_flight(m))
+                (void) malloc_trim(0);
+        return 0;
+}
+
+static void manager_trim_when_idle(manager *m) {
+        int r;
+
+        if (manager_runs_in_flight(m))
+                return;
+        if (m->trim)
+                r = sd_event_source_set_enabled(m->trim, SD_EVENT_ONESHOT);
+        else {
+                r = sd_event_add_defer(m->event, &m->trim, on_trim, m);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(m->trim, SD_EVENT_ONESHOT);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(m->trim, "trim");
+        }
+        if (r < 0)
+                log_debug("cannot schedule giving the heap back (%s), ignoring", strerror(-r));
+}
+
 /* ---- Units ----------------------------------------------------------------------------- */
 
 static void on_unit_run_ended(unit *u, int r, void *userdata) {
@@ -150,6 +195,7 @@ static void on_unit_run_ended(unit *u, int r, void *userdata) {
         }
         notify_status(m);
         manager_write_metrics(m);
+        manager_trim_when_idle(m);
 }
 
 static void on_unit_changed(void *userdata) {
@@ -516,6 +562,7 @@ static void manager_done(manager *m) {
                 unit_free(m->units[i]);
         free(m->units);
         orphan_scan_free(m->orphans);
+        sd_event_source_disable_unref(m->trim);
         generation_unref(m->gen);
         free(m->last_summary);
         free(m->config_problem);

@@ -2,16 +2,64 @@
 /*
  * The EC2 values of ec2-types.h: tags (a small ordered map, key unique), the
  * state string tables (quoted from the EC2 API reference; a state this build
- * does not know reads as _INVALID, never as an error) and the destructors.
+ * does not know reads as _INVALID, never as an error), the pools that hold a
+ * parsed resource in one block, and the destructors.
  * No XML and no I/O: the parsers that fill these live in ec2.c.
  */
+#include <assert.h>
+
 #include "ec2-types.h"
+
+/*
+ * Tag keys are shared: the same few ("amirotd:policy", "amirotd:slot", "Name") stand on
+ * every image and snapshot, so the first distinct keys that compaction meets are kept once,
+ * for the process's life, in a small arena, and pooled tags point there. Bounded: keys
+ * beyond the arena stay in each resource's pool. The daemon has one thread.
+ */
+#define INTERN_KEYS_MAX 64
+#define INTERN_ARENA_SIZE 2048
+
+static struct {
+        char arena[INTERN_ARENA_SIZE];
+        size_t used;
+        char *keys[INTERN_KEYS_MAX];
+        size_t n_keys;
+} intern;
+
+static bool is_interned(const void *p) {
+        return p && (const char *) p >= intern.arena && (const char *) p < intern.arena + sizeof(intern.arena);
+}
+
+/* The arena's copy of key, made now if there is room, or NULL. */
+static char *intern_key(const char *key) {
+        size_t n = strlen(key) + 1;
+        char *copy;
+
+        for (size_t k = 0; k < intern.n_keys; k++)
+                if (streq(intern.keys[k], key))
+                        return intern.keys[k];
+        if (intern.n_keys == INTERN_KEYS_MAX || n > sizeof(intern.arena) - intern.used)
+                return NULL;
+        copy = memcpy(intern.arena + intern.used, key, n);
+        intern.used += n;
+        intern.keys[intern.n_keys++] = copy;
+        return copy;
+}
+
+static void free_unless_interned(void *p) {
+        if (!is_interned(p))
+                free(p);
+}
 
 void ec2_tags_done(ec2_tags *t) {
         if (!t)
                 return;
+        if (t->pooled) {
+                *t = (ec2_tags) {};
+                return;
+        }
         for (size_t i = 0; i < t->n; i++) {
-                free(t->items[i].key);
+                free_unless_interned(t->items[i].key);
                 free(t->items[i].value);
         }
         free(t->items);
@@ -24,6 +72,14 @@ int ec2_tags_add(ec2_tags *t, const char *key, const char *value) {
 
         if (!t || !key)
                 return -EINVAL;
+        if (t->pooled) {
+                ec2_tags own = {};
+                int r = ec2_tags_copy(t, &own);
+
+                if (r < 0)
+                        return r;
+                *t = own;               /* the pool's copies go with the pool */
+        }
         v = strdup(value ?: "");
         if (!v)
                 return -ENOMEM;
@@ -137,30 +193,171 @@ void ec2_instance_done(ec2_instance *i) {
         *i = (ec2_instance) {};
 }
 
+/* ---- Pools ----------------------------------------------------------------------------- */
+
+static bool pool_holds(const ec2_pool *p, const void *ptr) {
+        return p->data && ptr && (const char *) ptr >= p->data && (const char *) ptr < p->data + p->size;
+}
+
+static void pool_free(const ec2_pool *p, void *ptr) {
+        if (!pool_holds(p, ptr) && !is_interned(ptr))
+                free(ptr);
+}
+
+/* Tags that may be partly in pool p: what a caller put there after compaction is its own. */
+static void tags_done_in(const ec2_pool *p, ec2_tags *t) {
+        if (!t->pooled) {
+                ec2_tags_done(t);
+                return;
+        }
+        for (size_t k = 0; k < t->n; k++) {
+                pool_free(p, t->items[k].key);
+                pool_free(p, t->items[k].value);
+        }
+        pool_free(p, t->items);
+        *t = (ec2_tags) {};
+}
+
+static size_t str_size(const char *s) {
+        return s ? strlen(s) + 1 : 0;
+}
+
+/* Points the keys at the arena's copies where it has them or room for them. */
+static void tags_intern_keys(ec2_tags *t) {
+        for (size_t k = 0; k < t->n; k++) {
+                char *shared = is_interned(t->items[k].key) ? NULL : intern_key(t->items[k].key);
+
+                if (shared) {
+                        free(t->items[k].key);
+                        t->items[k].key = shared;
+                }
+        }
+}
+
+static size_t tags_size(const ec2_tags *t) {
+        size_t size = t->n * sizeof(ec2_tag);
+
+        for (size_t k = 0; k < t->n; k++)
+                size += (is_interned(t->items[k].key) ? 0 : str_size(t->items[k].key)) + str_size(t->items[k].value);
+        return size;
+}
+
+/* Copies n bytes of array *a to the pool's next place (arrays first: malloc's alignment
+ * holds for them), frees the original and points *a at the copy. */
+static void pool_move_array(ec2_pool *p, size_t *used, void **a, size_t n) {
+        if (!*a || n == 0)
+                return;
+        memcpy(p->data + *used, *a, n);
+        free(*a);
+        *a = p->data + *used;
+        *used += n;
+}
+
+static void pool_move_str(ec2_pool *p, size_t *used, char **s) {
+        size_t n = str_size(*s);
+
+        if (n == 0)
+                return;
+        memcpy(p->data + *used, *s, n);
+        free(*s);
+        *s = p->data + *used;
+        *used += n;
+}
+
+static void pool_move_tags(ec2_pool *p, size_t *used, ec2_tags *t) {
+        pool_move_array(p, used, (void **) &t->items, t->n * sizeof(ec2_tag));
+        for (size_t k = 0; k < t->n; k++) {
+                if (!is_interned(t->items[k].key))
+                        pool_move_str(p, used, &t->items[k].key);
+                pool_move_str(p, used, &t->items[k].value);
+        }
+        t->pooled = t->items != NULL;
+}
+
+static int pool_new(size_t size, ec2_pool *ret) {
+        *ret = (ec2_pool) { .data = size > 0 ? malloc(size) : NULL, .size = size };
+        return size > 0 && !ret->data ? -ENOMEM : 0;
+}
+
+/* Only a resource with no pool yet and nothing pooled is compacted; one with a pool is left be. */
+int ec2_image_compact(ec2_image *i) {
+        size_t size, used = 0;
+        int r;
+
+        if (!i)
+                return -EINVAL;
+        if (i->pool.data || i->tags.pooled)
+                return 0;
+        tags_intern_keys(&i->tags);
+        size = i->n_devices * sizeof(ec2_block_device) + tags_size(&i->tags) + str_size(i->id) +
+                str_size(i->name) + str_size(i->description) + str_size(i->owner_id) + str_size(i->state_reason);
+        for (size_t k = 0; k < i->n_devices; k++)
+                size += str_size(i->devices[k].device_name) + str_size(i->devices[k].snapshot_id);
+        r = pool_new(size, &i->pool);
+        if (r < 0)
+                return r;
+        pool_move_array(&i->pool, &used, (void **) &i->devices, i->n_devices * sizeof(ec2_block_device));
+        pool_move_tags(&i->pool, &used, &i->tags);
+        for (size_t k = 0; k < i->n_devices; k++) {
+                pool_move_str(&i->pool, &used, &i->devices[k].device_name);
+                pool_move_str(&i->pool, &used, &i->devices[k].snapshot_id);
+        }
+        pool_move_str(&i->pool, &used, &i->id);
+        pool_move_str(&i->pool, &used, &i->name);
+        pool_move_str(&i->pool, &used, &i->description);
+        pool_move_str(&i->pool, &used, &i->owner_id);
+        pool_move_str(&i->pool, &used, &i->state_reason);
+        assert(used == size);
+        return 0;
+}
+
+int ec2_snapshot_compact(ec2_snapshot *s) {
+        size_t size, used = 0;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        if (s->pool.data || s->tags.pooled)
+                return 0;
+        tags_intern_keys(&s->tags);
+        size = tags_size(&s->tags) + str_size(s->id) + str_size(s->volume_id) + str_size(s->description);
+        r = pool_new(size, &s->pool);
+        if (r < 0)
+                return r;
+        pool_move_tags(&s->pool, &used, &s->tags);
+        pool_move_str(&s->pool, &used, &s->id);
+        pool_move_str(&s->pool, &used, &s->volume_id);
+        pool_move_str(&s->pool, &used, &s->description);
+        assert(used == size);
+        return 0;
+}
+
 void ec2_image_done(ec2_image *i) {
         if (!i)
                 return;
-        free(i->id);
-        free(i->name);
-        free(i->description);
-        free(i->owner_id);
-        free(i->state_reason);
-        ec2_tags_done(&i->tags);
+        pool_free(&i->pool, i->id);
+        pool_free(&i->pool, i->name);
+        pool_free(&i->pool, i->description);
+        pool_free(&i->pool, i->owner_id);
+        pool_free(&i->pool, i->state_reason);
+        tags_done_in(&i->pool, &i->tags);
         for (size_t k = 0; k < i->n_devices; k++) {
-                free(i->devices[k].device_name);
-                free(i->devices[k].snapshot_id);
+                pool_free(&i->pool, i->devices[k].device_name);
+                pool_free(&i->pool, i->devices[k].snapshot_id);
         }
-        free(i->devices);
+        pool_free(&i->pool, i->devices);
+        free(i->pool.data);
         *i = (ec2_image) {};
 }
 
 void ec2_snapshot_done(ec2_snapshot *s) {
         if (!s)
                 return;
-        free(s->id);
-        free(s->volume_id);
-        free(s->description);
-        ec2_tags_done(&s->tags);
+        pool_free(&s->pool, s->id);
+        pool_free(&s->pool, s->volume_id);
+        pool_free(&s->pool, s->description);
+        tags_done_in(&s->pool, &s->tags);
+        free(s->pool.data);
         *s = (ec2_snapshot) {};
 }
 

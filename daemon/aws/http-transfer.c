@@ -155,14 +155,11 @@ static size_t header_callback(char *data, size_t size, size_t nmemb, void *userd
                         return -EIO;                                    \
         } while (0)
 
-static int transfer_setup(http_transfer *t, const http_request *req, void *private) {
+/* The easy handle's options, from what http_transfer_init() kept of the request. */
+static int transfer_setup(http_transfer *t, void *private) {
         CURL *e = t->easy;
-        usec_t connect_timeout = req->connect_timeout ?: DEFAULT_CONNECT_TIMEOUT;
-        usec_t timeout = req->timeout ?: DEFAULT_TIMEOUT;
-        const char *method = req->method ?: "GET";
-        bool has_expect = false;
 
-        SETOPT(e, CURLOPT_URL, req->url);
+        SETOPT(e, CURLOPT_URL, t->url);
         SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
         SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
         SETOPT(e, CURLOPT_NOSIGNAL, 1L);
@@ -173,9 +170,9 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
         SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
         SETOPT(e, CURLOPT_PRIVATE, private);
         SETOPT(e, CURLOPT_ERRORBUFFER, t->errbuf);
-        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (connect_timeout / USEC_PER_MSEC ?: 1));
-        SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (timeout / USEC_PER_MSEC ?: 1));
-        if (req->no_proxy)
+        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long) (t->connect_timeout / USEC_PER_MSEC ?: 1));
+        SETOPT(e, CURLOPT_TIMEOUT_MS, (long) (t->timeout / USEC_PER_MSEC ?: 1));
+        if (t->no_proxy)
                 SETOPT(e, CURLOPT_NOPROXY, "*");
         /* Fails early when Content-Length announces too much; the write callback catches the rest. */
         SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t->max_response_size);
@@ -184,25 +181,24 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
         SETOPT(e, CURLOPT_HEADERFUNCTION, header_callback);
         SETOPT(e, CURLOPT_HEADERDATA, t);
 
-        if (streq(method, "GET"))
+        if (streq(t->method, "GET"))
                 SETOPT(e, CURLOPT_HTTPGET, 1L);
-        else if (streq(method, "HEAD"))
+        else if (streq(t->method, "HEAD"))
                 SETOPT(e, CURLOPT_NOBODY, 1L);
         else {
-                if (!streq(method, "POST"))
-                        SETOPT(e, CURLOPT_CUSTOMREQUEST, method);
-                /* Our own copy, which lives as long as the easy handle and is wiped with it
-                 * (a web-identity request's body is its token), rather than curl's. */
-                t->request_body = malloc(req->body_size + 1);
-                if (!t->request_body)
-                        return -ENOMEM;
-                if (req->body_size > 0)
-                        memcpy(t->request_body, req->body, req->body_size);
-                t->request_body[req->body_size] = 0;
-                t->request_body_size = req->body_size;
-                SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_size);
+                if (!streq(t->method, "POST"))
+                        SETOPT(e, CURLOPT_CUSTOMREQUEST, t->method);
+                SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) t->request_body_size);
                 SETOPT(e, CURLOPT_POSTFIELDS, t->request_body);
         }
+        SETOPT(e, CURLOPT_HTTPHEADER, t->headers);
+        return 0;
+}
+
+/* Copies of the request's headers, plus "Expect:" (no 100-continue round trip before a
+ * large body) unless the request has its own. */
+static int transfer_copy_headers(http_transfer *t, const http_request *req) {
+        bool has_expect = false;
 
         for (const char *const *h = req->headers; h && *h; h++) {
                 struct curl_slist *l = curl_slist_append(t->headers, *h);
@@ -212,26 +208,50 @@ static int transfer_setup(http_transfer *t, const http_request *req, void *priva
                 if (strncasecmp(*h, "Expect:", 7) == 0)
                         has_expect = true;
         }
-        /* No "Expect: 100-continue" round trip before a large body, unless asked for. */
         if (!has_expect) {
                 struct curl_slist *l = curl_slist_append(t->headers, "Expect:");
                 if (!l)
                         return -ENOMEM;
                 t->headers = l;
         }
-        SETOPT(e, CURLOPT_HTTPHEADER, t->headers);
         return 0;
 }
 
-int http_transfer_init(http_transfer *t, const http_request *req, void *private) {
+int http_transfer_init(http_transfer *t, const http_request *req) {
+        const char *method = req->method ?: "GET";
+
         *t = (http_transfer) {
                 .max_response_size = req->max_response_size ?: DEFAULT_MAX_RESPONSE_SIZE,
                 .body.secret = req->secret,
+                .connect_timeout = req->connect_timeout ?: DEFAULT_CONNECT_TIMEOUT,
+                .timeout = req->timeout ?: DEFAULT_TIMEOUT,
+                .no_proxy = req->no_proxy,
         };
+        t->url = strdup(req->url);
+        t->method = strdup(method);
+        if (!t->url || !t->method)
+                return -ENOMEM;
+        if (!streq(method, "GET") && !streq(method, "HEAD")) {
+                /* Our own copy, which lives as long as the transfer and is wiped with it
+                 * (a web-identity request's body is its token), rather than curl's. */
+                t->request_body = malloc(req->body_size + 1);
+                if (!t->request_body)
+                        return -ENOMEM;
+                if (req->body_size > 0)
+                        memcpy(t->request_body, req->body, req->body_size);
+                t->request_body[req->body_size] = 0;
+                t->request_body_size = req->body_size;
+        }
+        return transfer_copy_headers(t, req);
+}
+
+int http_transfer_open(http_transfer *t, void *private) {
+        if (t->easy)
+                return -EBUSY;
         t->easy = curl_easy_init();
         if (!t->easy)
                 return -ENOMEM;
-        return transfer_setup(t, req, private);
+        return transfer_setup(t, private);
 }
 
 void http_transfer_done(http_transfer *t) {
@@ -246,6 +266,8 @@ void http_transfer_done(http_transfer *t) {
         if (t->request_body)
                 explicit_bzero(t->request_body, t->request_body_size);
         free(t->request_body);
+        free(t->url);
+        free(t->method);
         strbuf_done(&t->body);
         free(t->request_id);
         *t = (http_transfer) {};

@@ -12,7 +12,11 @@
 #include "http.h"
 
 typedef struct http_transfer {
-        CURL *easy;
+        CURL *easy;                     /* NULL until http_transfer_open() */
+        char *url;
+        char *method;
+        usec_t connect_timeout, timeout;
+        bool no_proxy;
         struct curl_slist *headers;     /* wiped */
         char *request_body;             /* the request's, ours for CURLOPT_POSTFIELDS; wiped */
         size_t request_body_size;
@@ -24,9 +28,13 @@ typedef struct http_transfer {
         time_t date;                    /* the Date header; 0: none or unreadable */
 } http_transfer;
 
-/* An easy handle set up for req; private comes back as CURLINFO_PRIVATE. On failure
- * *t holds what was made: http_transfer_done() frees it. */
-int http_transfer_init(http_transfer *t, const http_request *req, void *private);
+/* Copies of what req says (URL, headers, body, limits), without an easy handle yet: a
+ * request waiting in http.c's queue costs its own bytes, not curl's ~3 KiB handle. On
+ * failure *t holds what was made: http_transfer_done() frees it. */
+int http_transfer_init(http_transfer *t, const http_request *req);
+/* The easy handle, set up from the copies, as the request leaves the queue; private
+ * comes back as CURLINFO_PRIVATE. */
+int http_transfer_open(http_transfer *t, void *private);
 /* Accepts a zeroed transfer; the easy handle must be out of every multi handle. */
 void http_transfer_done(http_transfer *t);
 

@@ -269,8 +269,12 @@ static int timer_callback(CURLM *multi, long timeout_ms, void *userdata) {
 static int call_start(http_call *call) {
         http_client *c = call->client;
         CURLMcode mc;
+        int r;
 
         call->started = now_usec(CLOCK_MONOTONIC);
+        r = http_transfer_open(&call->transfer, call);
+        if (r < 0)
+                return r;
         mc = curl_multi_add_handle(c->multi, call->transfer.easy);
         if (mc != CURLM_OK)
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
@@ -320,7 +324,7 @@ int http_client_submit(http_client *c, const http_request *req, http_callback cb
         call->userdata = userdata;
         call->queued = true;    /* not in the multi handle yet */
 
-        r = http_transfer_init(&call->transfer, req, call);
+        r = http_transfer_init(&call->transfer, req);
         if (r < 0)
                 return r;
 

@@ -24,11 +24,14 @@
 #define AWS_RESPONSE_MAX ((size_t) 16 * 1024 * 1024)
 
 /*
- * NONET: never fetch anything. NOBLANKS: drop indentation text nodes. Absent on
+ * NONET: never fetch anything. NOBLANKS: drop indentation text nodes. COMPACT: a
+ * text shorter than two pointers ("available", "true", "/dev/xvda") is kept in its
+ * node, not in an allocation of its own; the price, a tree that must not be modified,
+ * costs nothing here: answers are only read. Absent on
  * purpose: NOENT (entity substitution), DTDLOAD/DTDATTR/DTDVALID (external DTDs),
  * XINCLUDE, and HUGE, which would lift libxml2's depth and size limits.
  */
-#define AWS_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS)
+#define AWS_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
 _Static_assert((AWS_XML_OPTIONS & (XML_PARSE_NOENT | XML_PARSE_DTDLOAD | XML_PARSE_DTDATTR |
                                    XML_PARSE_DTDVALID | XML_PARSE_XINCLUDE | XML_PARSE_HUGE)) == 0,
                "unsafe libxml2 parser options");

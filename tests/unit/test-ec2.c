@@ -510,6 +510,89 @@ static void test_many_items(void **state) {
         }
 }
 
+/* ---- Pools ------------------------------------------------------------------------------ */
+
+static bool in_pool(const ec2_pool *p, const void *ptr) {
+        return ptr && (const char *) ptr >= p->data && (const char *) ptr < p->data + p->size;
+}
+
+/* A parsed image is one block: every string and array of it lies in its pool. */
+static void test_parsed_items_are_pooled(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *images = load("describe-images.xml");
+        _cleanup_(xmlFreeDocp) xmlDoc *snapshots = load("describe-snapshots.xml");
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list sl = {};
+        ec2_image *i;
+        ec2_snapshot *s;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_images(images, &l, NULL), 0);
+        i = &l.items[0];
+        assert_non_null(i->pool.data);
+        assert_true(in_pool(&i->pool, i->id) && in_pool(&i->pool, i->name) && in_pool(&i->pool, i->description) &&
+                    in_pool(&i->pool, i->owner_id));
+        assert_true(in_pool(&i->pool, i->devices) && in_pool(&i->pool, i->devices[0].device_name) &&
+                    in_pool(&i->pool, i->devices[1].snapshot_id));
+        assert_true(i->tags.pooled && in_pool(&i->pool, i->tags.items));
+        for (size_t k = 0; k < i->tags.n; k++)
+                assert_true(!in_pool(&i->pool, i->tags.items[k].key) && in_pool(&i->pool, i->tags.items[k].value));
+        assert_true(in_pool(&l.items[2].pool, l.items[2].state_reason));
+        assert_null(l.items[2].devices);
+        assert_int_equal(l.items[2].tags.n, 0);
+
+        assert_int_equal(ec2_parse_describe_snapshots(snapshots, &sl, NULL), 0);
+        s = &sl.items[0];
+        assert_true(in_pool(&s->pool, s->id) && in_pool(&s->pool, s->volume_id) && s->tags.pooled);
+        for (size_t k = 0; k < s->tags.n; k++)
+                assert_true(in_pool(&s->pool, s->tags.items[k].value));
+
+        /* Keys are shared: the image's "amirotd:policy" and the snapshot's are one string. */
+        assert_string_equal(i->tags.items[0].key, "amirotd:policy");
+        assert_string_equal(s->tags.items[0].key, "amirotd:policy");
+        assert_ptr_equal(i->tags.items[0].key, s->tags.items[0].key);
+}
+
+/* Pooled values are still plain data: tags can be changed, fields replaced, and _done()
+ * frees what is outside the pool and nothing twice (valgrind and ASan runs check that). */
+static void test_pooled_items_stay_plain_data(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-images.xml");
+        _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+        _cleanup_(ec2_tags_done) ec2_tags copy = {};
+        ec2_image *i;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_images(doc, &l, NULL), 0);
+        i = &l.items[0];
+        assert_int_equal(ec2_tags_copy(&i->tags, &copy), 0);
+        assert_false(copy.pooled);
+        assert_string_equal(ec2_tags_get(&copy, "amirotd:policy"), "web");
+
+        assert_int_equal(ec2_tags_add(&i->tags, "amirotd:policy", "db"), 0);
+        assert_int_equal(ec2_tags_add(&i->tags, "Team", "platform"), 0);
+        assert_false(i->tags.pooled);
+        assert_false(in_pool(&i->pool, i->tags.items));
+        assert_int_equal(i->tags.n, 4);
+        assert_string_equal(ec2_tags_get(&i->tags, "amirotd:policy"), "db");
+        assert_string_equal(ec2_tags_get(&i->tags, "amirotd:slot"), "20240101T0300");
+        assert_string_equal(ec2_tags_get(&i->tags, "Team"), "platform");
+
+        i->name = strdup("renamed");    /* the pool's copy goes with the pool */
+        assert_non_null(i->name);
+
+        /* Compacting twice, or an image built by hand, is fine too. */
+        assert_int_equal(ec2_image_compact(&l.items[1]), 0);
+        {
+                _cleanup_(ec2_image_done) ec2_image h = { .id = strdup("ami-1"), .name = strdup("h") };
+
+                assert_int_equal(ec2_tags_add(&h.tags, "k", "v"), 0);
+                assert_int_equal(ec2_image_compact(&h), 0);
+                assert_true(in_pool(&h.pool, h.id) && in_pool(&h.pool, h.tags.items[0].value));
+                assert_false(in_pool(&h.pool, h.tags.items[0].key));     /* shared */
+                assert_string_equal(h.name, "h");
+                assert_string_equal(ec2_tags_get(&h.tags, "k"), "v");
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tags),
@@ -525,6 +608,8 @@ int main(void) {
                 cmocka_unit_test(test_bad_pages_leave_the_list_alone),
                 cmocka_unit_test(test_edges),
                 cmocka_unit_test(test_many_items),
+                cmocka_unit_test(test_parsed_items_are_pooled),
+                cmocka_unit_test(test_pooled_items_stay_plain_data),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
