@@ -17,7 +17,7 @@
 #include "run/wait.h"
 #include "base/log.h"
 
-#define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
+#define POLL_INITIAL_DEFAULT (2 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 
 typedef enum run_step {

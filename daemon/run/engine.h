@@ -34,8 +34,8 @@ typedef struct engine_options {
         bool plan_only;                 /* describe and plan; change nothing */
         bool dry_run;                   /* DryRun=true on mutating calls */
         bool wait;                      /* wait for new images, then retire what they replace */
-        usec_t poll_initial;            /* first poll of pending images; 0: 15 s */
-        usec_t poll_max;                /* backoff cap; 0: 5 min */
+        usec_t poll_initial;            /* first poll of a new image (wait.h); 0: 2 s */
+        usec_t poll_max;                /* longest wait between polls of an image; 0: 5 min */
         usec_t spread;                  /* creations start spread over this window, each instance
                                          * at a fixed offset (a hash of its id); 0: all at once */
         bool no_targets_said;           /* a selection that matches nothing was warned about in this
