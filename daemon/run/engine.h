@@ -3,11 +3,13 @@
  * Runs one policy in one region, asynchronously on the event loop it is handed:
  *   describe instances, managed images and snapshots → plan → execute
  *   (per instance in order: retire a failed image of the slot, then create;
- *   other retirements and snapshot sweeps alongside) → wait until the new
- *   images are available → describe and plan again → retire what the new
- *   generation pushed out.
+ *   other retirements and snapshot sweeps alongside), and meanwhile poll each
+ *   new image from its creation; as each one is seen available, plan its
+ *   instance's retirements (plan_retire_ready()) and execute them at once →
+ *   once nothing runs or is pending, describe the images and plan again →
+ *   retire what the per-instance plans could not see.
  * Retirement only follows availability, so an instance never drops below its
- * good images. The engine owns the run's state machine and its result; it hands
+ * good images; it follows each instance's own new image, not the fleet's. The engine owns the run's state machine and its result; it hands
  * each plan to exec.c, which executes the actions, and the new images to wait.c,
  * which polls them until available; each reports every result back through one
  * callback. The engine logs its own steps (describes, plans); exec.c logs the

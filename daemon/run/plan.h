@@ -149,8 +149,8 @@ typedef struct plan_input {
 /* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
  * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
  * Every RETIRE is safe to execute at once: retention counts only images available
- * now, so the engine creates, waits for available, and plans again to retire what
- * the new images have pushed out. Images of a future slot are in ret->future, oldest
+ * now, so the engine creates, and as each new image becomes available plans again
+ * (plan_retire_ready()) to retire what it has pushed out. Images of a future slot are in ret->future, oldest
  * first, by instance; retirements beyond the run's bound (plan-bound.c) in ret->held,
  * oldest first. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
  * untouched on failure. */
