@@ -118,6 +118,7 @@ UNIT_TESTS := \
 	metrics \
 	pace \
 	plan \
+	plan-retire \
 	query \
 	retry \
 	schedule \
