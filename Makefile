@@ -82,6 +82,7 @@ DAEMON_SRCS := \
 	daemon/run/plan.c \
 	daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c \
+	daemon/run/plan-retire.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -120,6 +121,7 @@ UNIT_TESTS := \
 	pace \
 	plan \
 	plan-scale \
+	plan-retire \
 	query \
 	retry \
 	schedule \
@@ -230,11 +232,11 @@ soak-reliability: $(BUILD)/amirotd
 check-structure: all
 	$(PYTHON) tests/structure/check-structure --build $(BUILD)
 
-# The planner is pure (design.md): plan.c, plan-bound.c and plan-sweep.c must build with no library's
+# The planner is pure (design.md): plan.c, plan-bound.c, plan-sweep.c and plan-retire.c must build with no library's
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

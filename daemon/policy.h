@@ -83,7 +83,7 @@ typedef struct config {
         unsigned max_in_flight;         /* default 32 */
         int log_level;                  /* syslog priority, default LOG_INFO */
         bool dry_run;
-        uint64_t poll_initial;          /* seconds: first poll of a pending image; default 15 */
+        uint64_t poll_initial;          /* seconds: first poll of a new image; default 2 */
         uint64_t poll_max;              /* seconds: poll backoff cap; default 300 */
         uint64_t spread;                /* seconds: creations of a slot spread over this window; default 600 */
         unsigned max_retire_per_run;    /* percent, each policy's default; default 10 (CONFIG_DEFAULT_MAX_RETIRE) */

@@ -14,7 +14,7 @@
 #define DEFAULT_REGION "us-east-1"
 #define DEFAULT_MAX_IN_FLIGHT 32
 #define MAX_IN_FLIGHT_MAX 1000
-#define DEFAULT_POLL_INITIAL 15
+#define DEFAULT_POLL_INITIAL 2
 #define DEFAULT_POLL_MAX 300
 #define DEFAULT_SPREAD 600
 /* botocore's read_timeout and connect_timeout default to 60 s each; one bound for the whole request. */

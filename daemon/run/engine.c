@@ -3,7 +3,10 @@
  * See engine.h. A run is a small state machine over its steps. Each describe
  * keeps its request in flight in a field of the run, the executor those of the
  * actions and the waiter (wait.c) its poll, so that freeing the run cancels them
- * all and no callback ever reaches a freed run.
+ * all and no callback ever reaches a freed run. The executor's and the waiter's
+ * events only count and note; the run moves on in its own deferred event ("run
+ * web/us-east-1"), never from inside their callbacks, so neither ever returns into
+ * a run that ended under it.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -14,15 +17,15 @@
 #include "run/wait.h"
 #include "base/log.h"
 
-#define POLL_INITIAL_DEFAULT (15 * USEC_PER_SEC)
+#define POLL_INITIAL_DEFAULT (2 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 
 typedef enum run_step {
         STEP_DESCRIBE,                  /* instances, images and snapshots */
-        STEP_EXECUTE,                   /* the first plan */
-        STEP_WAIT,                      /* new images pending */
-        STEP_REDESCRIBE,                /* images again, once the new ones are available */
-        STEP_RETIRE,                    /* the second plan's retirements */
+        STEP_EXECUTE,                   /* the first plan; with wait, alongside: the new images'
+                                         * polls, and the retirements each one allows once available */
+        STEP_REDESCRIBE,                /* images again, once nothing is pending */
+        STEP_RETIRE,                    /* the last plan's retirements: what the others missed */
         STEP_DONE,
 } run_step;
 
@@ -60,9 +63,19 @@ struct policy_run {
         ec2_image_list images;
         ec2_snapshot_list snapshots;
 
-        executor *exec;                 /* of result.plan, then of retire_plan */
+        sd_event_source *kick;          /* deferred: the run's next move */
+        executor *exec;                 /* of result.plan, batches and retire_plan */
+        bool exec_busy;                 /* from exec_start() until EXEC_DONE */
         bool retire_plan_built;         /* the run's last plan is retire_plan */
         waiter *wait;                   /* the images the first plan created, until available */
+        bool wait_aborted;              /* WAIT_ABORTED: nothing more is polled */
+        plan_image_index index;         /* of images, for the views of plan_retire_ready() */
+        plan_ready_image *ready;        /* available since the last batch; the ids are owned */
+        size_t n_ready;
+        plan **batches;                 /* retirements as images became available, in execution */
+        size_t n_batches;
+        plan spent;                     /* every retirement handed to exec so far (instance ids and
+                                         * bound only): the later plans' plan_input.earlier */
         plan retire_plan;
         char **created;                 /* images created or found for the slot: never retired */
 
@@ -107,6 +120,15 @@ static log_fields run_fields(const policy_run *run) {
         return (log_fields) { .policy = run->policy->name, .region = run->region };
 }
 
+static void ready_clear(policy_run *run) {
+        for (size_t i = 0; i < run->n_ready; i++) {
+                free(run->ready[i].image_id);
+                free(run->ready[i].instance_id);
+        }
+        run->ready = mfree(run->ready);
+        run->n_ready = 0;
+}
+
 static void run_fail(policy_run *run, int r) {
         run->result.errors++;
         if (run->error == 0)
@@ -118,8 +140,17 @@ policy_run *policy_run_free(policy_run *run) {
                 return NULL;
         for (size_t k = 0; k < _DESCRIBE_KIND_MAX; k++)
                 ec2_op_cancel(run->describes[k].op);
+        sd_event_source_disable_unref(run->kick);
         exec_free(run->exec);
         waiter_free(run->wait);
+        ready_clear(run);
+        plan_image_index_done(&run->index);
+        for (size_t i = 0; i < run->n_batches; i++) {
+                plan_done(run->batches[i]);
+                free(run->batches[i]);
+        }
+        free(run->batches);
+        plan_done(&run->spent);
         plan_done(&run->retire_plan);
         strv_free(run->created);
         run_result_done(&run->result);
@@ -250,9 +281,44 @@ static int describe_managed(policy_run *run, describe_kind kind) {
         return describe_started(run, r);
 }
 
+/* ---- Moving on ------------------------------------------------------------------------- */
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        (void) s;
+        run_continue(userdata);
+        return 0;
+}
+
+/* The run moves on from the loop, once the callback that asked for it has returned. */
+static void run_kick(policy_run *run) {
+        char description[128];
+        int r;
+
+        if (run->kick)
+                r = sd_event_source_set_enabled(run->kick, SD_EVENT_ONESHOT);
+        else {
+                r = sd_event_add_defer(run->event, &run->kick, on_kick, run);
+                if (r >= 0) {
+                        snprintf(description, sizeof(description), "run %s/%s", run->policy->name, run->region);
+                        (void) sd_event_source_set_description(run->kick, description);
+                        r = sd_event_source_set_enabled(run->kick, SD_EVENT_ONESHOT);
+                }
+        }
+        if (r < 0) {
+                /* Without its event the run cannot go on: it ends here, from a callback. */
+                run_fail(run, r);
+                run_finish(run);
+        }
+}
+
 /* ---- Execute --------------------------------------------------------------------------- */
 
-/* The executor's results, counted; EXEC_DONE ends the step. */
+/* Whether the run waits for its new images and retires what each replaces. */
+static bool run_waits(const policy_run *run) {
+        return run->options.wait && !run->options.dry_run && !run->options.plan_only;
+}
+
+/* The executor's results, counted; EXEC_DONE lets the run move on. */
 static void on_exec_event(const exec_event *e, void *userdata) {
         policy_run *run = userdata;
         int r;
@@ -277,40 +343,85 @@ static void on_exec_event(const exec_event *e, void *userdata) {
                 run_fail(run, e->error);
                 break;
         case EXEC_DONE:
-                run_continue(run);
+                run->exec_busy = false;
+                run_kick(run);
                 return;
         }
-        /* The slot's image, made by this run or found again by name: the second plan
-         * must not retire it, whatever else the account holds (plan.h). */
+        /* The slot's image, made by this run or found again by name: no later plan of the
+         * run may retire it, whatever else the account holds (plan.h). */
         r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
                 strv_extend(&run->created, e->fields->image_id) : 0;
-        if (r >= 0 && e->pending)
+        if (r >= 0 && e->pending && run_waits(run))
                 r = waiter_add(run->wait, e->fields->image_id, e->fields->instance_id);
         if (r < 0)
                 run_fail(run, r);
 }
 
+/* Hands p to the executor; the run keeps it (batches, result.plan, retire_plan) until it
+ * is freed. What p retires leaves the views of later plans and counts as spent for their
+ * bound at once, before it is done: a retirement in flight is never planned twice. */
+static int run_execute(policy_run *run, const plan *p) {
+        plan_action *a;
+
+        a = reallocarray(run->spent.actions, run->spent.n + p->n ?: 1, sizeof(plan_action));
+        if (!a)
+                return -ENOMEM;
+        run->spent.actions = a;
+        for (size_t i = 0; i < p->n; i++) {
+                const plan_action *q = &p->actions[i];
+
+                if (q->kind != PLAN_RETIRE)
+                        continue;
+                plan_image_index_forget(&run->index, q->instance_id, q->image_id);
+                a = &run->spent.actions[run->spent.n];
+                *a = (plan_action) { .kind = PLAN_RETIRE, .retention = q->retention,
+                                     .beyond_rotation = q->beyond_rotation, .instance_id = strdup(q->instance_id) };
+                if (!a->instance_id)
+                        return -ENOMEM;
+                run->spent.n++;
+        }
+        run->exec_busy = true;
+        return exec_start(run->exec, p);
+}
+
 /* ---- Wait ------------------------------------------------------------------------------ */
 
-/* The waiter's verdicts, counted; WAIT_DONE ends the step. */
+/* The waiter's verdicts, counted; an image available joins the next batch of retirements. */
 static void on_wait_event(const wait_event *e, void *userdata) {
         policy_run *run = userdata;
+        plan_ready_image *ready;
 
         switch (e->kind) {
         case WAIT_AVAILABLE:
                 run->result.available += e->images;
+                ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
+                if (!ready) {
+                        run_fail(run, -ENOMEM);
+                        break;
+                }
+                run->ready = ready;
+                ready[run->n_ready] = (plan_ready_image) { .image_id = strdup(e->image_id),
+                                                           .instance_id = strdup(e->instance_id) };
+                run->n_ready++;
+                if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
+                        run_fail(run, -ENOMEM);
                 break;
         case WAIT_FAILED:
         case WAIT_TIMED_OUT:
                 run->result.failed_images += e->images;
                 run_fail(run, e->error);
                 break;
-        case WAIT_DONE:
-                run_continue(run);
+        case WAIT_POLLED:
+                if (run->n_ready > 0)
+                        run_kick(run);
+                break;
+        case WAIT_IDLE:
+                run_kick(run);
                 break;
         case WAIT_ABORTED:
                 run_fail(run, e->error);
-                run_finish(run);
+                run->wait_aborted = true;
+                run_kick(run);
                 break;
         case WAIT_POLLS_FAILING:
         case WAIT_POLLS_RECOVERED:
@@ -320,12 +431,45 @@ static void on_wait_event(const wait_event *e, void *userdata) {
         }
 }
 
+/* The retirements the images seen available since the last batch allow their instances,
+ * planned by the planner's own rules (plan-retire.c) and executed at once. */
+static int run_retire_ready(policy_run *run) {
+        plan_input in = {
+                .policy = run->policy,
+                .region = run->region,
+                .now = run->options.now,
+                .earlier = &run->spent,
+        };
+        plan **batches, *p;
+        int r;
+
+        if (run->n_ready == 0)
+                return 0;
+        p = calloc(1, sizeof(plan));
+        if (!p)
+                return -ENOMEM;
+        r = plan_retire_ready(&in, &run->index, run->ready, run->n_ready, p);
+        ready_clear(run);
+        if (r >= 0 && p->n > 0) {
+                batches = reallocarray(run->batches, run->n_batches + 1, sizeof(plan *));
+                if (batches) {
+                        run->batches = batches;
+                        run->batches[run->n_batches++] = p;
+                        return run_execute(run, p);
+                }
+                r = -ENOMEM;
+        }
+        plan_done(p);
+        free(p);
+        return r;
+}
+
 /* ---- The steps ------------------------------------------------------------------------- */
 
-/* The second plan (ret is the retire plan) spends what the first left of the run's bound. */
+/* A later plan (ret is the retire plan) spends what the run's earlier ones left of its bound. */
 static int plan_now(policy_run *run, plan *ret) {
         plan_input in = {
-                .earlier = ret == &run->retire_plan ? &run->result.plan : NULL,
+                .earlier = ret == &run->retire_plan ? &run->spent : NULL,
                 .policy = run->policy,
                 .region = run->region,
                 .now = run->options.now,
@@ -342,27 +486,9 @@ static int plan_now(policy_run *run, plan *ret) {
         return plan_build(&in, ret);
 }
 
-/* Keeps only the retirements of p: the second plan creates nothing. */
-static void plan_keep_retirements(plan *p) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < p->n; i++)
-                if (p->actions[i].kind == PLAN_RETIRE)
-                        p->actions[n++] = p->actions[i];
-                else
-                        plan_action_done(&p->actions[i]);
-        p->n = n;
-}
-
-/* Once described: plans, then executes the plan (or stops there, for `plan`). */
-static int run_first_plan(policy_run *run) {
+static void log_first_plan(policy_run *run) {
         log_fields f = run_fields(run);
-        int r;
 
-        r = plan_now(run, &run->result.plan);
-        if (r < 0)
-                return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
-                                "policy '%s' in %s: cannot plan", run->policy->name, run->region);
         run->result.no_targets = run->result.plan.n_targets == 0;
         if (run->result.no_targets) {
                 _cleanup_(freep) char *what = NULL;
@@ -383,15 +509,39 @@ static int run_first_plan(policy_run *run) {
                          "It is neither counted nor retired until its slot begins",
                          g->image_id, g->instance_id, g->slot);
         }
+}
+
+/* Once described: plans, then executes the plan (or stops there, for `plan`). With wait,
+ * the waiter starts with it: each new image is polled from its creation on. */
+static int run_first_plan(policy_run *run) {
+        log_fields f = run_fields(run);
+        int r;
+
+        r = plan_now(run, &run->result.plan);
+        if (r < 0)
+                return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
+                                "policy '%s' in %s: cannot plan", run->policy->name, run->region);
+        log_first_plan(run);
         if (run->options.plan_only) {
                 run_finish(run);
                 return 0;
         }
         run->step = STEP_EXECUTE;
-        return exec_start(run->exec, &run->result.plan);
+        run->spent.images_counted = run->result.plan.images_counted;
+        run->spent.retire_percent = run->result.plan.retire_percent;
+        run->spent.retire_allowance = run->result.plan.retire_allowance;
+        if (run_waits(run)) {
+                r = plan_image_index_build(run->images.items, run->images.n, run->policy->name, &run->index);
+                if (r >= 0)
+                        r = waiter_start(run->wait);
+                if (r < 0)
+                        return r;
+        }
+        return run_execute(run, &run->result.plan);
 }
 
-/* Once the new images are available and described again: retires what they replace. */
+/* Once nothing is pending and described again: retires what the batches missed (an
+ * image found already available for the slot, one the describe did not show yet). */
 static int run_retire(policy_run *run) {
         int r;
 
@@ -402,7 +552,30 @@ static int run_retire(policy_run *run) {
         plan_keep_retirements(&run->retire_plan);
         memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
-        return exec_start(run->exec, &run->retire_plan);
+        return run_execute(run, &run->retire_plan);
+}
+
+/* The first plan runs, its new images are polled, and each one available retires what it
+ * replaces, all at once. Once nothing runs and nothing is pending, the images are described
+ * again for the last plan. */
+static int run_executing(policy_run *run) {
+        int r;
+
+        if (run_waits(run) && !run->wait_aborted) {
+                r = run_retire_ready(run);
+                if (r < 0)
+                        run_fail(run, r);
+        }
+        if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0))
+                return 0;
+        if (!run_waits(run) || run->wait_aborted) {
+                run_finish(run);
+                return 0;
+        }
+        /* The index points into the list the describe replaces. */
+        plan_image_index_done(&run->index);
+        run->step = STEP_REDESCRIBE;
+        return describe_managed(run, DESCRIBE_IMAGES);
 }
 
 static void run_continue(policy_run *run) {
@@ -418,27 +591,14 @@ static void run_continue(policy_run *run) {
                 break;
 
         case STEP_EXECUTE:
-                if (!run->options.wait || run->options.dry_run) {
-                        run_finish(run);
-                        return;
-                }
-                run->step = STEP_WAIT;
-                if (waiter_pending(run->wait) > 0) {
-                        r = waiter_start(run->wait);
-                        break;
-                }
-                _fallthrough_;
-
-        case STEP_WAIT:
-                run->step = STEP_REDESCRIBE;
-                r = describe_managed(run, DESCRIBE_IMAGES);
+                r = run_executing(run);
                 break;
 
         case STEP_REDESCRIBE:
                 if (run->describing > 0)
                         return;
                 if (run->describe_failed) {
-                        /* Without a fresh view, retiring waits for the next run. */
+                        /* Without a fresh view, what the batches missed waits for the next run. */
                         run_finish(run);
                         return;
                 }
@@ -446,7 +606,8 @@ static void run_continue(policy_run *run) {
                 break;
 
         case STEP_RETIRE:
-                run_finish(run);
+                if (!run->exec_busy)
+                        run_finish(run);
                 return;
 
         default:

@@ -3,11 +3,13 @@
  * Runs one policy in one region, asynchronously on the event loop it is handed:
  *   describe instances, managed images and snapshots → plan → execute
  *   (per instance in order: retire a failed image of the slot, then create;
- *   other retirements and snapshot sweeps alongside) → wait until the new
- *   images are available → describe and plan again → retire what the new
- *   generation pushed out.
+ *   other retirements and snapshot sweeps alongside), and meanwhile poll each
+ *   new image from its creation; as each one is seen available, plan its
+ *   instance's retirements (plan_retire_ready()) and execute them at once →
+ *   once nothing runs or is pending, describe the images and plan again →
+ *   retire what the per-instance plans could not see.
  * Retirement only follows availability, so an instance never drops below its
- * good images. The engine owns the run's state machine and its result; it hands
+ * good images; it follows each instance's own new image, not the fleet's. The engine owns the run's state machine and its result; it hands
  * each plan to exec.c, which executes the actions, and the new images to wait.c,
  * which polls them until available; each reports every result back through one
  * callback. The engine logs its own steps (describes, plans); exec.c logs the
@@ -34,8 +36,8 @@ typedef struct engine_options {
         bool plan_only;                 /* describe and plan; change nothing */
         bool dry_run;                   /* DryRun=true on mutating calls */
         bool wait;                      /* wait for new images, then retire what they replace */
-        usec_t poll_initial;            /* first poll of pending images; 0: 15 s */
-        usec_t poll_max;                /* backoff cap; 0: 5 min */
+        usec_t poll_initial;            /* first poll of a new image (wait.h); 0: 2 s */
+        usec_t poll_max;                /* longest wait between polls of an image; 0: 5 min */
         usec_t spread;                  /* creations start spread over this window, each instance
                                          * at a fixed offset (a hash of its id); 0: all at once */
         bool no_targets_said;           /* a selection that matches nothing was warned about in this

@@ -2,7 +2,9 @@
 /*
  * See exec.h. A chain has at most one request in flight, so the request is the
  * chain's own field: freeing the executor cancels every chain's request and
- * timer, and no callback ever reaches a freed executor.
+ * timer, and no callback ever reaches a freed executor. Each plan handed in gets
+ * its own array of chains (a batch), never moved while the executor lives: the
+ * requests and timers in flight point at their chain.
  */
 #include <stdio.h>
 
@@ -26,6 +28,7 @@
 /* The actions of one instance run in plan order, one after the other. */
 typedef struct chain {
         executor *exec;
+        const plan *plan;               /* the plan the chain's actions belong to */
         size_t first, end;              /* [first, end) in the plan being executed */
         size_t next;                    /* next action to start */
         char **snapshots;               /* of the retirement in progress, still to delete */
@@ -36,14 +39,19 @@ typedef struct chain {
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
 } chain;
 
+/* The chains of one plan. */
+typedef struct chain_batch {
+        chain *chains;
+        size_t n_chains;
+        struct chain_batch *next;
+} chain_batch;
+
 struct executor {
         exec_options options;
         exec_callback callback;
         void *userdata;
 
-        const plan *plan;               /* being executed */
-        chain *chains;
-        size_t n_chains;
+        chain_batch *batches;           /* one per exec_start(), newest first */
         size_t chains_running;
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
         char **protected;               /* images reported as protected from deregistration */
@@ -74,14 +82,17 @@ char *exec_aws_reason(int r, const aws_error *err, const char *action) {
         return s;
 }
 
-static void chains_free(executor *x) {
-        for (size_t i = 0; i < x->n_chains; i++) {
-                ec2_op_cancel(x->chains[i].op);
-                strv_free(x->chains[i].snapshots);
-                sd_event_source_disable_unref(x->chains[i].timer);
+static chain_batch *chain_batch_free(chain_batch *b) {
+        chain_batch *next = b->next;
+
+        for (size_t i = 0; i < b->n_chains; i++) {
+                ec2_op_cancel(b->chains[i].op);
+                strv_free(b->chains[i].snapshots);
+                sd_event_source_disable_unref(b->chains[i].timer);
         }
-        x->chains = mfree(x->chains);
-        x->n_chains = 0;
+        free(b->chains);
+        free(b);
+        return next;
 }
 
 int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor **ret) {
@@ -100,7 +111,8 @@ int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor *
 executor *exec_free(executor *x) {
         if (!x)
                 return NULL;
-        chains_free(x);
+        for (chain_batch *b = x->batches; b; b = chain_batch_free(b))
+                ;
         strv_free(x->protected);
         return mfree(x);
 }
@@ -134,7 +146,7 @@ static log_fields action_fields(const executor *x, const plan_action *a, const c
 static void chain_advance(chain *c);
 
 static const plan_action *chain_action(const chain *c) {
-        return &c->exec->plan->actions[c->next];
+        return &c->plan->actions[c->next];
 }
 
 static void chain_done(chain *c) {
@@ -159,7 +171,7 @@ static int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const
         if (r < 0)
                 return r;
         snprintf(description, sizeof(description), "%s %s/%s %s", what, x->options.policy->name,
-                 x->options.region, x->plan->actions[c->first].instance_id);
+                 x->options.region, c->plan->actions[c->first].instance_id);
         (void) sd_event_source_set_description(c->timer, description);
         return 0;
 }
@@ -521,12 +533,12 @@ static void chain_advance(chain *c) {
  * and each instance's image is taken at the same time of the slot every time.
  */
 static usec_t chain_spread(const executor *x, const chain *c) {
-        const plan_action *a = &x->plan->actions[c->first];
+        const plan_action *a = &c->plan->actions[c->first];
         uint64_t h = 1469598103934665603ULL;
         bool creates = false;
 
         for (size_t i = c->first; i < c->end; i++)
-                creates = creates || x->plan->actions[i].kind == PLAN_CREATE;
+                creates = creates || c->plan->actions[i].kind == PLAN_CREATE;
         if (!creates || x->options.spread == 0 || x->options.dry_run)
                 return 0;
         for (const char *p = a->instance_id; *p; p++)
@@ -545,42 +557,48 @@ static int on_spread_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* Splits p into per-instance chains: consecutive actions of the same instance. */
-static int chains_split(executor *x, const plan *p) {
+static int chains_split(executor *x, const plan *p, chain_batch **ret) {
+        chain_batch *b;
         size_t n = 0;
 
         for (size_t i = 0; i < p->n; i++)
                 if (i == 0 || !streq(p->actions[i].instance_id, p->actions[i - 1].instance_id))
                         n++;
 
-        chains_free(x);
-        x->chains = calloc(n ?: 1, sizeof(chain));
-        if (!x->chains)
+        b = calloc(1, sizeof(chain_batch));
+        if (!b)
                 return -ENOMEM;
-        x->n_chains = n;
+        b->chains = calloc(n ?: 1, sizeof(chain));
+        if (!b->chains) {
+                free(b);
+                return -ENOMEM;
+        }
+        b->n_chains = n;
 
         n = 0;
         for (size_t i = 0; i < p->n; i++) {
                 if (i == 0 || !streq(p->actions[i].instance_id, p->actions[i - 1].instance_id))
-                        x->chains[n++] = (chain) { .exec = x, .first = i, .next = i };
-                x->chains[n - 1].end = i + 1;
+                        b->chains[n++] = (chain) { .exec = x, .plan = p, .first = i, .next = i };
+                b->chains[n - 1].end = i + 1;
         }
+        b->next = x->batches;
+        x->batches = b;
+        *ret = b;
         return 0;
 }
 
 int exec_start(executor *x, const plan *p) {
+        chain_batch *b;
         int r;
 
-        if (x->chains_running > 0)
-                return -EBUSY;
-        r = chains_split(x, p);
+        r = chains_split(x, p, &b);
         if (r < 0)
                 return r;
-        x->plan = p;
 
         /* One extra count, so that chains finishing synchronously cannot end the step early. */
-        x->chains_running = x->n_chains + 1;
-        for (size_t i = 0; i < x->n_chains; i++) {
-                chain *c = &x->chains[i];
+        x->chains_running += b->n_chains + 1;
+        for (size_t i = 0; i < b->n_chains; i++) {
+                chain *c = &b->chains[i];
                 usec_t delay = chain_spread(x, c);
 
                 if (delay > 0 && chain_timer(c, delay, on_spread_timer, "spread") >= 0)

@@ -28,7 +28,8 @@ typedef enum exec_event_kind {
         EXEC_SNAPSHOT_DELETED,
         EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
-        EXEC_DONE,                      /* every chain has ended: the last event of a plan */
+        EXEC_DONE,                      /* every chain started so far has ended (another
+                                         * exec_start() may follow, and another EXEC_DONE) */
 } exec_event_kind;
 
 typedef struct exec_event {
@@ -58,9 +59,11 @@ int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor *
 executor *exec_free(executor *x);
 DEFINE_TRIVIAL_CLEANUP_FUNC(executor *, exec_free);
 
-/* Starts every chain of p, which must stay unchanged until EXEC_DONE. Every result,
- * then EXEC_DONE, comes through the callback, possibly before this returns (touch
- * nothing of the run after a 0 then). 0, -EBUSY while a plan runs, -ENOMEM. */
+/* Starts every chain of p, which must stay unchanged until the executor is freed. Plans
+ * may run side by side: the engine hands in one plan per batch of retirements while the
+ * creations of its first plan go on. Every result, then EXEC_DONE once no chain of any
+ * plan runs, comes through the callback, possibly before this returns (touch nothing of
+ * the run after a 0 then). 0 or -ENOMEM. */
 int exec_start(executor *x, const plan *p);
 
 /* Logs a failed AWS call "policy 'P' in R: what: Code: message" at level, with f's

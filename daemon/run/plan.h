@@ -31,7 +31,8 @@
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
  * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
- * orphan sweep (rule 6), plan-name.c the names and descriptions of new images.
+ * orphan sweep (rule 6), plan-retire.c the retirements as each new image becomes
+ * available, plan-name.c the names and descriptions of new images.
  */
 #pragma once
 
@@ -148,8 +149,8 @@ typedef struct plan_input {
 /* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
  * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
  * Every RETIRE is safe to execute at once: retention counts only images available
- * now, so the engine creates, waits for available, and plans again to retire what
- * the new images have pushed out. Images of a future slot are in ret->future, oldest
+ * now, so the engine creates, and as each new image becomes available plans again
+ * (plan_retire_ready()) to retire what it has pushed out. Images of a future slot are in ret->future, oldest
  * first, by instance; retirements beyond the run's bound (plan-bound.c) in ret->held,
  * oldest first. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
  * untouched on failure. */
@@ -199,3 +200,34 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
  * (CreateImage's limit); *ret is NULL when the policy has none. */
 int plan_render_description(const policy *p, const char *region, const ec2_instance *i,
                             const char *slot, char **ret);
+
+/* Retirement as each new image becomes available (plan-retire.c). */
+
+/* This policy's images of a run's describe, by their instance, to look up one instance's
+ * images in O(log n). Points into the list it was built from, which must outlive it. */
+typedef struct plan_image_index {
+        ec2_image **by_instance;
+        size_t n;
+} plan_image_index;
+
+int plan_image_index_build(ec2_image *images, size_t n, const char *policy_name, plan_image_index *ret);
+void plan_image_index_done(plan_image_index *x);
+/* The run retires image_id (or hands it to be retired): later views leave it out. It
+ * sets the image's state in the described list to deregistered. */
+void plan_image_index_forget(plan_image_index *x, const char *instance_id, const char *image_id);
+
+/* A new image of this run, seen available. */
+typedef struct plan_ready_image {
+        char *instance_id;
+        char *image_id;
+        char *name;                     /* may be NULL */
+} plan_ready_image;
+
+/* Keeps only the RETIREs of p (the engine's last plan creates nothing). */
+void plan_keep_retirements(plan *p);
+/* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
+ * now, earlier: what the run retired so far, for the bound) over each instance's indexed
+ * images not forgotten, with its new image available and created by the run. No CREATE,
+ * no sweep. Sorts ready[] by instance. 0, -EINVAL, -ENOMEM, or plan_build()'s error. */
+int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_ready_image *ready, size_t n,
+                      plan *ret);

@@ -258,3 +258,13 @@ def test_both_modes_from_the_command_line(own_sim):
     sim.admin('POST', '/_sim/reset')
     assert sim.admin('GET', '/_sim/settings') == settings
     sim.admin('POST', '/_sim/settings', {'nope': 1}, expect=400)
+
+
+def test_pending_seconds_by_instance_sets_each_instance_its_build_time(sim):
+    fast, slow = sim.seed(instances=[{'tags': {'Role': 'web'}}, {'tags': {'Role': 'web'}}])['instances']
+    sim.admin('POST', '/_sim/images', {'pending_seconds': 3600, 'pending_seconds_by_instance': {fast: 0}})
+    fast_image = create(sim, fast, 'web-fast')
+    slow_image = create(sim, slow, 'web-slow')
+    states = {i['ImageId']: i['State'] for i in
+              sim.aws('ec2', 'describe-images', '--image-ids', fast_image, slow_image)['Images']}
+    assert states == {fast_image: 'available', slow_image: 'pending'}

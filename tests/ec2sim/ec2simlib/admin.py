@@ -118,8 +118,12 @@ def image_settings(sim, query, body):
             sim.settings.hold = bool(body['hold'])
         if 'pending_seconds' in body:
             sim.settings.pending_seconds = float(body['pending_seconds'])
+        if 'pending_seconds_by_instance' in body:
+            sim.settings.pending_seconds_by_instance = {
+                k: float(v) for k, v in body['pending_seconds_by_instance'].items()}
         return {'hold': sim.settings.hold,
-                'pending_seconds': sim.settings.pending_seconds}
+                'pending_seconds': sim.settings.pending_seconds,
+                'pending_seconds_by_instance': sim.settings.pending_seconds_by_instance}
 
 
 @route('POST', '/_sim/images/settle')

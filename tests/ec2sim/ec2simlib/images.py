@@ -180,7 +180,8 @@ def create_image(ctx, args):
                      state='pending', mappings=mappings,
                      description=args.get('Description'), tags=tags.get('image'),
                      source_instance=instance['InstanceId'],
-                     ready_at=ctx.now + ctx.settings.pending_seconds,
+                     ready_at=ctx.now + ctx.settings.pending_seconds_by_instance.get(
+                         instance['InstanceId'], ctx.settings.pending_seconds),
                      fail=_failure(ctx, 'CreateImage'))
     rec['_no_reboot'] = bool(args.get('NoReboot', False))
     common.hide_until_propagated(ctx, rec)

@@ -22,6 +22,9 @@ class Settings:
 
     DEFAULTS = {
         'pending_seconds': 2.0,      # simulator seconds a new image stays pending
+        # {instance id: seconds}: pending_seconds for the images of these instances
+        # (replaced as a whole, never changed in place)
+        'pending_seconds_by_instance': {},
         'hold': False,               # keep pending images pending
         'latency_ms': 0.0,           # added to every API answer
         'buckets': True,             # EC2's request token buckets
