@@ -572,8 +572,10 @@ static int run_executing(policy_run *run) {
                 run_finish(run);
                 return 0;
         }
-        /* The index points into the list the describe replaces. */
+        /* The describe replaces the list, and the index points into it: neither need stay
+         * beside the new one (at 70 000 images, that is the run's largest list twice). */
         plan_image_index_done(&run->index);
+        ec2_image_list_done(&run->images);
         run->step = STEP_REDESCRIBE;
         return describe_managed(run, DESCRIBE_IMAGES);
 }

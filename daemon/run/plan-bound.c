@@ -13,14 +13,14 @@
  * again from what EC2 then holds and goes on with the oldest, so a change that was
  * meant converges within a few runs and one that was not leaves time to notice.
  *
- * A run plans twice (engine.h): the bound is the run's. The first plan fixes the
- * allowance from the images it counts; the second (plan_input.earlier) spends what
- * the first left of it, and each instance's rotation less what the first plan
- * retired of it as rotation. The rotation counts the run's new images, which only
- * the second plan sees: without that, an instance one image behind (a max_age that
- * came due, an earlier bound) would spend its one retirement on the backlog in the
- * first plan and hold back the new image's rotation in the second, and stay one
- * behind, with a warning, run after run.
+ * A run plans more than once (engine.h): the bound is the run's. The first plan
+ * fixes the allowance from the images it counts; each later one (plan_input.earlier,
+ * the retirements planned so far) spends what the earlier ones left of it, and each
+ * instance's rotation less what they retired of it as rotation. The rotation counts
+ * the run's new images, which only the later plans see: without that, an instance one
+ * image behind (a max_age that came due, an earlier bound) would spend its one
+ * retirement on the backlog in the first plan and hold back the new image's rotation
+ * in a later one, and stay one behind, with a warning, run after run.
  */
 #include <stdlib.h>
 
@@ -28,10 +28,6 @@
 
 unsigned plan_retire_allowance(unsigned counted, unsigned percent) {
         return (unsigned) ((uint64_t) counted * MIN(percent, 100u) / 100u);
-}
-
-static int str_ptr_compare(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /* The instance ids of the earlier plan's rotation RETIREs, sorted (an id once per

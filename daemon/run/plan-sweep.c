@@ -13,10 +13,6 @@
 
 #include "run/plan.h"
 
-static int str_ptr_compare(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 /* The snapshot ids the block-device mappings of in's images name, sorted, each as often
  * as it is named. A deregistered image references nothing: EC2 lists such an image for
  * a while after DeregisterImage, and its snapshots are free to go. */

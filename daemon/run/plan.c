@@ -9,9 +9,10 @@
  * Every RETIRE in a plan is safe to execute at once against the state it was
  * built from: retention counts only images that are `available` now, so an
  * image that is still being created neither counts nor lets an older one go.
- * The engine therefore creates, waits for `available`, lists and plans again,
- * and the second plan retires what the new images have pushed out. What
- * retention asks for passes the bound of plan-bound.c before it is planned.
+ * The engine therefore creates, and plans again as each instance's new image
+ * becomes `available` (plan-retire.c) and once more after a last listing; those
+ * plans retire what the new images have pushed out. What retention asks for
+ * passes the bound of plan-bound.c before it is planned.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -465,10 +466,6 @@ static int select_instances(const plan_input *in, const ec2_instance ***ret, siz
         *ret = selected;
         *ret_n = n;
         return 0;
-}
-
-static int str_ptr_compare(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
 /* in->created, sorted: the second plan of a run at fleet scale looks up 100 000 images
