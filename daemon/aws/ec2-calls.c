@@ -91,6 +91,22 @@ void ec2_op_cancel(ec2_op *op) {
         op_free(op);
 }
 
+/* Gives a finished list's unused slots back (the array grew by half while pages came):
+ * the caller holds the list for a whole run. Failing to shrink costs nothing but room. */
+static void list_trim(void **items, size_t n, size_t *cap, size_t item_size) {
+        void *p;
+
+        if (!*items || n == 0 || n == *cap)
+                return;
+        p = reallocarray(*items, n, item_size);
+        if (!p)
+                return;
+        *items = p;
+        *cap = n;
+}
+
+#define LIST_TRIM(l) list_trim((void **) &(l).items, (l).n, &(l).cap, sizeof(*(l).items))
+
 /*
  * Calls back and frees op. Whatever the callback gets is moved to the stack and
  * the op is gone before the callback runs: nothing touches the op afterwards,
@@ -112,14 +128,17 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 case OP_INSTANCES:
                         instances = op->instances;
                         op->instances = (ec2_instance_list) {};
+                        LIST_TRIM(instances);
                         break;
                 case OP_IMAGES:
                         images = op->images;
                         op->images = (ec2_image_list) {};
+                        LIST_TRIM(images);
                         break;
                 case OP_SNAPSHOTS:
                         snapshots = op->snapshots;
                         op->snapshots = (ec2_snapshot_list) {};
+                        LIST_TRIM(snapshots);
                         break;
                 case OP_DEREGISTER:
                         deleted = TAKE_PTR(op->deleted);

@@ -66,6 +66,10 @@ void ec2_tags_done(ec2_tags *t);
 int ec2_tags_add(ec2_tags *t, const char *key, const char *value);      /* replaces an existing key */
 const char *ec2_tags_get(const ec2_tags *t, const char *key);           /* NULL when absent */
 int ec2_tags_copy(const ec2_tags *src, ec2_tags *dst);
+/* Drops every tag whose key does not start with prefix, unless none does: then t is left
+ * whole, so that "tagged, but not by us" still reads differently from "not tagged".
+ * For tags not pooled yet (the parsers call it before compaction). */
+void ec2_tags_keep_prefix(ec2_tags *t, const char *prefix);
 
 typedef enum ec2_instance_state {
         EC2_INSTANCE_PENDING,
@@ -111,15 +115,18 @@ typedef struct ec2_block_device {
         char *snapshot_id;              /* NULL for instance-store or no-device mappings */
 } ec2_block_device;
 
+/*
+ * An image or snapshot holds only what the planner and the commands read: EC2's
+ * description, owner, deprecation time and volume id are not kept, and its tags are
+ * only the amirotd:* ones (all of them when it has none: see ec2_tags_keep_prefix()).
+ * At 70 000 images each dropped byte is 70 kB of the daemon's peak.
+ */
 typedef struct ec2_image {
         char *id;
         char *name;
-        char *description;
-        char *owner_id;
         ec2_image_state state;
         char *state_reason;             /* "Client.InternalError: ..." for failed images, or NULL */
         time_t creation_date;           /* 0 if EC2 gave none */
-        time_t deprecation_time;        /* 0: not deprecated */
         ec2_tags tags;
         ec2_block_device *devices;
         size_t n_devices;
@@ -142,8 +149,6 @@ ec2_snapshot_state ec2_snapshot_state_from_string(const char *s);
 typedef struct ec2_snapshot {
         char *id;
         ec2_snapshot_state state;
-        char *volume_id;
-        char *description;
         time_t start_time;
         ec2_tags tags;
         ec2_pool pool;                  /* see ec2_snapshot_compact() */

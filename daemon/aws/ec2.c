@@ -19,6 +19,11 @@
 
 /* ---- Parsers --------------------------------------------------------------------------- */
 
+/* The tags amirotd writes (run/plan.h names them); of images and snapshots only these are
+ * read (ec2-types.h), so only these are kept. Instances keep all theirs: policies select
+ * instances by any tag. */
+#define MANAGED_TAG_PREFIX "amirotd:"
+
 static xmlNode *response_root(xmlDoc *doc, const char *name) {
         xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 
@@ -188,14 +193,12 @@ static int parse_image(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
         if ((r = text_opt(item, "name", &i.name)) < 0 ||
-            (r = text_opt(item, "description", &i.description)) < 0 ||
-            (r = text_opt(item, "imageOwnerId", &i.owner_id)) < 0 ||
             (r = text_opt(item, "imageState", &state)) < 0 ||
             (r = parse_state_reason(item, &i.state_reason)) < 0 ||
             (r = time_opt(item, "creationDate", &i.creation_date)) < 0 ||
-            (r = time_opt(item, "deprecationTime", &i.deprecation_time)) < 0 ||
             (r = parse_tags(item, &i.tags)) < 0)
                 return r;
+        ec2_tags_keep_prefix(&i.tags, MANAGED_TAG_PREFIX);
         i.state = ec2_image_state_from_string(state);
 
         bdm = xml_child(item, "blockDeviceMapping");
@@ -240,11 +243,10 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
         if ((r = text_opt(item, "status", &state)) < 0 ||
-            (r = text_opt(item, "volumeId", &s.volume_id)) < 0 ||
-            (r = text_opt(item, "description", &s.description)) < 0 ||
             (r = time_opt(item, "startTime", &s.start_time)) < 0 ||
             (r = parse_tags(item, &s.tags)) < 0)
                 return r;
+        ec2_tags_keep_prefix(&s.tags, MANAGED_TAG_PREFIX);
         s.state = ec2_snapshot_state_from_string(state);
         r = ec2_snapshot_compact(&s);
         if (r < 0)
