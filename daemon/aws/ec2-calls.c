@@ -57,6 +57,7 @@ struct ec2_op {
                 ec2_snapshot_list snapshots;
                 char **deleted;         /* OP_DEREGISTER */
         };
+        ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
         op_callback cb;
         void *userdata;
 };
@@ -180,6 +181,23 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
 
 static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
 
+/* A Describe page's items are appended as its answer is parsed, never all in one tree. */
+static bool op_reads_items(ec2_op *op) {
+        switch (op->kind) {
+        case OP_INSTANCES:
+                ec2_page_reader_instances(&op->reader, &op->instances);
+                return true;
+        case OP_IMAGES:
+                ec2_page_reader_images(&op->reader, &op->images);
+                return true;
+        case OP_SNAPSHOTS:
+                ec2_page_reader_snapshots(&op->reader, &op->snapshots);
+                return true;
+        default:
+                return false;
+        }
+}
+
 static int op_send(ec2_op *op) {
         aws_query *q = NULL;
         int r;
@@ -187,7 +205,10 @@ static int op_send(ec2_op *op) {
         r = aws_query_copy(op->query, &q);
         if (r < 0)
                 return r;
-        return aws_client_call(op->client, q, on_answer, op, &op->call);
+        r = aws_client_call(op->client, q, on_answer, op, &op->call);
+        if (r >= 0 && op_reads_items(op))
+                aws_call_read_items(op->call, &op->reader.items);
+        return r;
 }
 
 /* A local failure about an answer that arrived: its request id helps whoever reads the log. */
@@ -224,19 +245,7 @@ static int op_page(ec2_op *op, xmlDoc *doc, aws_error *e) {
         const char *action = aws_query_action(op->query);
         int r;
 
-        switch (op->kind) {
-        case OP_INSTANCES:
-                r = ec2_parse_describe_instances(doc, &op->instances, &token);
-                break;
-        case OP_IMAGES:
-                r = ec2_parse_describe_images(doc, &op->images, &token);
-                break;
-        case OP_SNAPSHOTS:
-                r = ec2_parse_describe_snapshots(doc, &op->snapshots, &token);
-                break;
-        default:
-                return -EINVAL;
-        }
+        r = ec2_page_reader_end(&op->reader, doc, &token);
         if (r < 0) {
                 parse_error(e, doc, r, action, op->pages);
                 return r;
