@@ -47,7 +47,9 @@ typedef union op_callback {
 struct ec2_op {
         aws_client *client;
         aws_call *call;                 /* the request in flight; NULL while it calls back */
-        aws_query *query;               /* the first request; each page is sent as a copy */
+        aws_query *query;               /* a Describe's first request; each page is sent as a copy.
+                                         * Any other call's is handed to the client: NULL once sent */
+        char *action;                   /* "CreateImage", for messages */
         op_kind kind;
         unsigned pages;                 /* answers received */
         char **tokens;                  /* every NextToken followed so far */
@@ -68,6 +70,7 @@ static ec2_op *op_free(ec2_op *op) {
         if (op->call)
                 aws_call_cancel(op->call);
         aws_query_free(op->query);
+        free(op->action);
         strv_free(op->tokens);
         switch (op->kind) {
         case OP_INSTANCES:
@@ -198,15 +201,21 @@ static bool op_reads_items(ec2_op *op) {
         }
 }
 
+/* A call that is sent once hands its query over rather than holding a copy of it while
+ * it waits: with thousands of CreateImage calls in the pacer's line, the copies were 10 MB. */
 static int op_send(ec2_op *op) {
+        bool paged = op_reads_items(op);
         aws_query *q = NULL;
         int r;
 
-        r = aws_query_copy(op->query, &q);
-        if (r < 0)
-                return r;
+        if (paged) {
+                r = aws_query_copy(op->query, &q);
+                if (r < 0)
+                        return r;
+        } else
+                q = TAKE_PTR(op->query);
         r = aws_client_call(op->client, q, on_answer, op, &op->call);
-        if (r >= 0 && op_reads_items(op))
+        if (r >= 0 && paged)
                 aws_call_read_items(op->call, &op->reader.items);
         return r;
 }
@@ -242,7 +251,7 @@ static void parse_error(aws_error *e, xmlDoc *doc, int r, const char *action, un
  */
 static int op_page(ec2_op *op, xmlDoc *doc, aws_error *e) {
         _cleanup_(freep) char *token = NULL;
-        const char *action = aws_query_action(op->query);
+        const char *action = op->action;
         int r;
 
         r = ec2_page_reader_end(&op->reader, doc, &token);
@@ -298,17 +307,17 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         case OP_CREATE_IMAGE:
                 r = ec2_parse_create_image(doc, &id);
                 if (r < 0)
-                        parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
+                        parse_error(&e, doc, r, op->action, op->pages);
                 break;
         case OP_RETURN:
         case OP_DEREGISTER:
                 r = op->kind == OP_RETURN ? ec2_parse_return(doc, &ok) : ec2_parse_deregister(doc, &ok, &op->deleted);
                 if (r < 0)
-                        parse_error(&e, doc, r, aws_query_action(op->query), op->pages);
+                        parse_error(&e, doc, r, op->action, op->pages);
                 else if (!ok) {
                         r = -EIO;
                         answer_error(&e, doc, "EC2 answered %s with <return>false</return>",
-                                     aws_query_action(op->query));
+                                     op->action);
                 }
                 break;
         }
@@ -318,14 +327,21 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
 /* Takes ownership of q, also on failure. */
 static int op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op) {
         _cleanup_(aws_query_freep) aws_query *query = q;
+        _cleanup_(freep) char *action = NULL;
         ec2_op *op;
         int r;
 
+        if (!query)
+                return -EINVAL;
+        action = strdup(aws_query_action(query));
+        if (!action)
+                return -ENOMEM;
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
         *op = (ec2_op) {
                 .client = c,
+                .action = TAKE_PTR(action),
                 .query = TAKE_PTR(query),
                 .kind = kind,
                 .cb = cb,
