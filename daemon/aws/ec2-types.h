@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "base/util.h"
@@ -54,9 +55,11 @@ typedef struct ec2_tag {
         char *value;
 } ec2_tag;
 
+/* 16 bytes, not 24: one stands in every image, snapshot and instance of a run. A
+ * resource's tags number EC2_TAGS_PER_RESOURCE_MAX at most, and an answer 16 MiB. */
 typedef struct ec2_tags {
         ec2_tag *items;
-        size_t n;
+        uint32_t n;
         bool pooled;                    /* items and strings are in their resource's pool (below) */
 } ec2_tags;
 
@@ -124,12 +127,12 @@ typedef struct ec2_block_device {
 typedef struct ec2_image {
         char *id;
         char *name;
-        ec2_image_state state;
         char *state_reason;             /* "Client.InternalError: ..." for failed images, or NULL */
         time_t creation_date;           /* 0 if EC2 gave none */
         ec2_tags tags;
         ec2_block_device *devices;
-        size_t n_devices;
+        uint32_t n_devices;             /* beside state: the two fill one word */
+        ec2_image_state state;
         ec2_pool pool;                  /* see ec2_image_compact() */
 } ec2_image;
 
