@@ -115,6 +115,7 @@ UNIT_TESTS := \
 	creds-webid \
 	ec2 \
 	ec2-calls \
+	ec2-stream \
 	endpoint \
 	http \
 	metrics \

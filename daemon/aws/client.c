@@ -57,6 +57,7 @@ struct aws_call {
 
         aws_callback callback;
         void *userdata;
+        const aws_xml_items *items;     /* borrowed; see aws_call_read_items() */
 };
 
 struct aws_client {
@@ -266,7 +267,8 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
                 err.status = resp->status;
                 kind = retry_classify(r, resp->status, NULL);
         } else {
-                r = aws_response_parse(resp->body, resp->body_size, resp->status, resp->request_id, &doc, &err);
+                r = aws_response_parse_items(resp->body, resp->body_size, resp->status, resp->request_id,
+                                             call->items, &doc, &err);
                 if (r == -EREMOTEIO)
                         kind = retry_classify(0, resp->status, err.code);
                 else
@@ -536,6 +538,11 @@ int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata
         if (ret_call)
                 *ret_call = call;
         return 0;
+}
+
+void aws_call_read_items(aws_call *call, const aws_xml_items *items) {
+        if (call)
+                call->items = items;
 }
 
 void aws_call_cancel(aws_call *call) {

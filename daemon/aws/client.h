@@ -92,6 +92,9 @@ typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error
 /* Takes ownership of q, also on failure. ret_call may be NULL. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
+/* The answers of call are parsed with aws_response_parse_items(items): items must outlive
+ * the call, and the document its callback gets holds no item. */
+void aws_call_read_items(aws_call *call, const aws_xml_items *items);
 
 /* The category of the bucket q draws from (pace.h): its action's, or EC2's unfiltered one. */
 pace_category aws_client_pace_category(const aws_query *q);

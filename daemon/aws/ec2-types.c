@@ -126,6 +126,28 @@ int ec2_tags_copy(const ec2_tags *src, ec2_tags *dst) {
         return 0;
 }
 
+void ec2_tags_keep_prefix(ec2_tags *t, const char *prefix) {
+        size_t kept = 0;
+
+        if (!t || t->pooled)
+                return;
+        for (size_t k = 0; k < t->n; k++)
+                if (startswith(t->items[k].key, prefix))
+                        kept++;
+        if (kept == 0 || kept == t->n)
+                return;
+        kept = 0;
+        for (size_t k = 0; k < t->n; k++) {
+                if (startswith(t->items[k].key, prefix)) {
+                        t->items[kept++] = t->items[k];
+                        continue;
+                }
+                free_unless_interned(t->items[k].key);
+                free(t->items[k].value);
+        }
+        t->n = kept;
+}
+
 /* "Possible values: pending | running | shutting-down | terminated | stopping | stopped" */
 static const char *const instance_state_table[_EC2_INSTANCE_STATE_MAX] = {
         [EC2_INSTANCE_PENDING] = "pending",
@@ -290,7 +312,7 @@ int ec2_image_compact(ec2_image *i) {
                 return 0;
         tags_intern_keys(&i->tags);
         size = i->n_devices * sizeof(ec2_block_device) + tags_size(&i->tags) + str_size(i->id) +
-                str_size(i->name) + str_size(i->description) + str_size(i->owner_id) + str_size(i->state_reason);
+                str_size(i->name) + str_size(i->state_reason);
         for (size_t k = 0; k < i->n_devices; k++)
                 size += str_size(i->devices[k].device_name) + str_size(i->devices[k].snapshot_id);
         r = pool_new(size, &i->pool);
@@ -304,8 +326,6 @@ int ec2_image_compact(ec2_image *i) {
         }
         pool_move_str(&i->pool, &used, &i->id);
         pool_move_str(&i->pool, &used, &i->name);
-        pool_move_str(&i->pool, &used, &i->description);
-        pool_move_str(&i->pool, &used, &i->owner_id);
         pool_move_str(&i->pool, &used, &i->state_reason);
         assert(used == size);
         return 0;
@@ -320,14 +340,12 @@ int ec2_snapshot_compact(ec2_snapshot *s) {
         if (s->pool.data || s->tags.pooled)
                 return 0;
         tags_intern_keys(&s->tags);
-        size = tags_size(&s->tags) + str_size(s->id) + str_size(s->volume_id) + str_size(s->description);
+        size = tags_size(&s->tags) + str_size(s->id);
         r = pool_new(size, &s->pool);
         if (r < 0)
                 return r;
         pool_move_tags(&s->pool, &used, &s->tags);
         pool_move_str(&s->pool, &used, &s->id);
-        pool_move_str(&s->pool, &used, &s->volume_id);
-        pool_move_str(&s->pool, &used, &s->description);
         assert(used == size);
         return 0;
 }
@@ -337,8 +355,6 @@ void ec2_image_done(ec2_image *i) {
                 return;
         pool_free(&i->pool, i->id);
         pool_free(&i->pool, i->name);
-        pool_free(&i->pool, i->description);
-        pool_free(&i->pool, i->owner_id);
         pool_free(&i->pool, i->state_reason);
         tags_done_in(&i->pool, &i->tags);
         for (size_t k = 0; k < i->n_devices; k++) {
@@ -354,8 +370,6 @@ void ec2_snapshot_done(ec2_snapshot *s) {
         if (!s)
                 return;
         pool_free(&s->pool, s->id);
-        pool_free(&s->pool, s->volume_id);
-        pool_free(&s->pool, s->description);
         tags_done_in(&s->pool, &s->tags);
         free(s->pool.data);
         *s = (ec2_snapshot) {};

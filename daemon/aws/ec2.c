@@ -19,6 +19,11 @@
 
 /* ---- Parsers --------------------------------------------------------------------------- */
 
+/* The tags amirotd writes (run/plan.h names them); of images and snapshots only these are
+ * read (ec2-types.h), so only these are kept. Instances keep all theirs: policies select
+ * instances by any tag. */
+#define MANAGED_TAG_PREFIX "amirotd:"
+
 static xmlNode *response_root(xmlDoc *doc, const char *name) {
         xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
 
@@ -188,14 +193,12 @@ static int parse_image(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
         if ((r = text_opt(item, "name", &i.name)) < 0 ||
-            (r = text_opt(item, "description", &i.description)) < 0 ||
-            (r = text_opt(item, "imageOwnerId", &i.owner_id)) < 0 ||
             (r = text_opt(item, "imageState", &state)) < 0 ||
             (r = parse_state_reason(item, &i.state_reason)) < 0 ||
             (r = time_opt(item, "creationDate", &i.creation_date)) < 0 ||
-            (r = time_opt(item, "deprecationTime", &i.deprecation_time)) < 0 ||
             (r = parse_tags(item, &i.tags)) < 0)
                 return r;
+        ec2_tags_keep_prefix(&i.tags, MANAGED_TAG_PREFIX);
         i.state = ec2_image_state_from_string(state);
 
         bdm = xml_child(item, "blockDeviceMapping");
@@ -240,11 +243,10 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
         if ((r = text_opt(item, "status", &state)) < 0 ||
-            (r = text_opt(item, "volumeId", &s.volume_id)) < 0 ||
-            (r = text_opt(item, "description", &s.description)) < 0 ||
             (r = time_opt(item, "startTime", &s.start_time)) < 0 ||
             (r = parse_tags(item, &s.tags)) < 0)
                 return r;
+        ec2_tags_keep_prefix(&s.tags, MANAGED_TAG_PREFIX);
         s.state = ec2_snapshot_state_from_string(state);
         r = ec2_snapshot_compact(&s);
         if (r < 0)
@@ -259,116 +261,174 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
 
 /* What tells one Describe answer from another: where its items stand and how one is read. */
 typedef struct describe_page {
-        const char *response;           /* the root element */
-        const char *set;                /* the root's list of items */
-        const char *inner_set;          /* each item's own list of the real items, or NULL */
+        const char *const *path;        /* names from the root element to an item */
         size_t item_size;
         int (*parse)(const xmlNode *item, void *ret);
         void (*done)(void *item);
 } describe_page;
-
-/* A list of any of ec2-types.h's kinds: they all are { items, n, cap }. */
-typedef struct list_ref {
-        void **items;
-        size_t *n, *cap;
-} list_ref;
-
-#define LIST_REF(l) ((list_ref) { (void **) &(l)->items, &(l)->n, &(l)->cap })
 
 static void instance_done(void *p) { ec2_instance_done(p); }
 static void image_done(void *p) { ec2_image_done(p); }
 static void snapshot_done(void *p) { ec2_snapshot_done(p); }
 
 /* Instances come grouped by reservation: reservationSet/item/instancesSet/item. */
+static const char *const instances_path[] = {
+        "DescribeInstancesResponse", "reservationSet", "item", "instancesSet", "item", NULL,
+};
+static const char *const images_path[] = { "DescribeImagesResponse", "imagesSet", "item", NULL };
+static const char *const snapshots_path[] = { "DescribeSnapshotsResponse", "snapshotSet", "item", NULL };
+
 static const describe_page describe_instances = {
-        "DescribeInstancesResponse", "reservationSet", "instancesSet",
-        sizeof(ec2_instance), parse_instance, instance_done,
+        instances_path, sizeof(ec2_instance), parse_instance, instance_done,
 };
 static const describe_page describe_images = {
-        "DescribeImagesResponse", "imagesSet", NULL,
-        sizeof(ec2_image), parse_image, image_done,
+        images_path, sizeof(ec2_image), parse_image, image_done,
 };
 static const describe_page describe_snapshots = {
-        "DescribeSnapshotsResponse", "snapshotSet", NULL,
-        sizeof(ec2_snapshot), parse_snapshot, snapshot_done,
+        snapshots_path, sizeof(ec2_snapshot), parse_snapshot, snapshot_done,
 };
 
 /* Makes room for one more item and parses it into that place. The array grows by half
  * (from 64), not double: at 70 000 images a doubled array would stand 61 000 slots
  * (8 MiB) empty; realloc() of a block that large moves pages, not bytes. */
-static int page_add(const describe_page *p, const xmlNode *item, list_ref l) {
+static int page_add(ec2_page_reader *rd, const xmlNode *item) {
+        const describe_page *p = rd->page;
         size_t cap;
         void *items;
         int r;
 
-        if (*l.n == *l.cap) {
-                cap = *l.cap ? *l.cap + *l.cap / 2 : 64;
-                if (cap < *l.cap)
+        if (*rd->n == *rd->cap) {
+                cap = *rd->cap ? *rd->cap + *rd->cap / 2 : 64;
+                if (cap < *rd->cap)
                         return -ENOMEM;
-                items = reallocarray(*l.items, cap, p->item_size);
+                items = reallocarray(*rd->list_items, cap, p->item_size);
                 if (!items)
                         return -ENOMEM;
-                *l.items = items;
-                *l.cap = cap;
+                *rd->list_items = items;
+                *rd->cap = cap;
         }
-        r = p->parse(item, (char *) *l.items + *l.n * p->item_size);
+        r = p->parse(item, (char *) *rd->list_items + *rd->n * p->item_size);
         if (r < 0)
                 return r;
-        (*l.n)++;
+        (*rd->n)++;
         return 0;
 }
 
-static int page_add_all(const describe_page *p, const xmlNode *root, list_ref l) {
-        xmlNode *set = xml_child(root, p->set);
-        int r = 0;
+/* The list as it was before the page. */
+static void reader_rewind(ec2_page_reader *rd) {
+        const describe_page *p = rd->page;
 
-        for (xmlNode *it = xml_child(set, "item"); r >= 0 && it; it = xml_next(it, "item")) {
-                xmlNode *inner;
-
-                if (!p->inner_set) {
-                        r = page_add(p, it, l);
-                        continue;
-                }
-                inner = xml_child(it, p->inner_set);
-                for (xmlNode *in = xml_child(inner, "item"); r >= 0 && in; in = xml_next(in, "item"))
-                        r = page_add(p, in, l);
-        }
-        return r;
+        for (size_t k = rd->n0; k < *rd->n; k++)
+                p->done((char *) *rd->list_items + k * p->item_size);
+        *rd->n = rd->n0;
 }
 
-/* Appends one page's items to l; on failure l is left as it was. */
-static int parse_describe(xmlDoc *doc, const describe_page *p, list_ref l, char **ret_next_token) {
+static void reader_start(void *userdata) {
+        ec2_page_reader *rd = userdata;
+
+        reader_rewind(rd);
+        rd->error = 0;
+}
+
+/* After an item that could not be read, the rest are let go unread: the page fails. */
+static void reader_item(xmlNode *item, void *userdata) {
+        ec2_page_reader *rd = userdata;
+
+        if (rd->error >= 0)
+                rd->error = page_add(rd, item);
+}
+
+static void reader_init(ec2_page_reader *rd, const describe_page *p, void **items, size_t *n, size_t *cap) {
+        *rd = (ec2_page_reader) {
+                .items = { .path = p->path, .start = reader_start, .item = reader_item, .userdata = rd },
+                .page = p,
+                .list_items = items,
+                .n = n,
+                .cap = cap,
+                .n0 = *n,
+        };
+}
+
+void ec2_page_reader_instances(ec2_page_reader *r, ec2_instance_list *l) {
+        reader_init(r, &describe_instances, (void **) &l->items, &l->n, &l->cap);
+}
+
+void ec2_page_reader_images(ec2_page_reader *r, ec2_image_list *l) {
+        reader_init(r, &describe_images, (void **) &l->items, &l->n, &l->cap);
+}
+
+void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *l) {
+        reader_init(r, &describe_snapshots, (void **) &l->items, &l->n, &l->cap);
+}
+
+int ec2_page_reader_end(ec2_page_reader *rd, xmlDoc *doc, char **ret_next_token) {
         _cleanup_(freep) char *token = NULL;
-        xmlNode *root = response_root(doc, p->response);
-        size_t n0 = *l.n;
+        const describe_page *p = rd ? rd->page : NULL;
+        xmlNode *root;
         int r;
 
-        if (!root)
-                return -EBADMSG;
-        r = page_add_all(p, root, l);
+        if (!p)
+                return -EINVAL;
+        root = response_root(doc, p->path[0]);
+        r = root ? rd->error : -EBADMSG;
         if (r >= 0)
                 r = parse_next_token(root, &token);
         if (r < 0) {
-                for (size_t k = n0; k < *l.n; k++)
-                        p->done((char *) *l.items + k * p->item_size);
-                *l.n = n0;
+                reader_rewind(rd);
                 return r;
         }
+        rd->n0 = *rd->n;
         if (ret_next_token)
                 *ret_next_token = TAKE_PTR(token);
         return 0;
 }
 
+/* The items of a whole document, as aws_response_parse_items() hands them over: the
+ * elements at path from depth on, below parent. */
+static void walk_items(ec2_page_reader *rd, const xmlNode *parent, size_t depth) {
+        const char *const *path = ((const describe_page *) rd->page)->path;
+
+        for (xmlNode *n = xml_child(parent, path[depth]); n; n = xml_next(n, path[depth]))
+                if (path[depth + 1])
+                        walk_items(rd, n, depth + 1);
+                else
+                        reader_item(n, rd);
+}
+
+/* Appends one page's items to the reader's list; on failure the list is left as it was. */
+static int parse_describe(xmlDoc *doc, ec2_page_reader *rd, char **ret_next_token) {
+        xmlNode *root = response_root(doc, ((const describe_page *) rd->page)->path[0]);
+
+        if (root)
+                walk_items(rd, root, 1);
+        return ec2_page_reader_end(rd, doc, ret_next_token);
+}
+
 int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **ret_next_token) {
-        return list ? parse_describe(doc, &describe_instances, LIST_REF(list), ret_next_token) : -EINVAL;
+        ec2_page_reader rd;
+
+        if (!list)
+                return -EINVAL;
+        ec2_page_reader_instances(&rd, list);
+        return parse_describe(doc, &rd, ret_next_token);
 }
 
 int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token) {
-        return list ? parse_describe(doc, &describe_images, LIST_REF(list), ret_next_token) : -EINVAL;
+        ec2_page_reader rd;
+
+        if (!list)
+                return -EINVAL;
+        ec2_page_reader_images(&rd, list);
+        return parse_describe(doc, &rd, ret_next_token);
 }
 
 int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token) {
-        return list ? parse_describe(doc, &describe_snapshots, LIST_REF(list), ret_next_token) : -EINVAL;
+        ec2_page_reader rd;
+
+        if (!list)
+                return -EINVAL;
+        ec2_page_reader_snapshots(&rd, list);
+        return parse_describe(doc, &rd, ret_next_token);
 }
 
 /* ---- Other answers --------------------------------------------------------------------- */

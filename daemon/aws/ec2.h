@@ -23,6 +23,27 @@
 int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **ret_next_token);
 int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token);
 int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token);
+
+/*
+ * The same, for a page read while it is parsed (aws_call_read_items() with .items): each
+ * item is appended as it is read, and ec2_page_reader_end() then reads the rest of the
+ * document and answers as the parsers above, appending the page or leaving the list as
+ * it was. A reader set up for a page forgets what it appended when the client parses
+ * another body for it (a retry). The list must outlive the reader.
+ */
+typedef struct ec2_page_reader {
+        aws_xml_items items;
+        const void *page;               /* ec2.c's description of the answer */
+        void **list_items;
+        size_t *n, *cap;
+        size_t n0;                      /* the list's length before this page */
+        int error;                      /* the first item's that could not be read */
+} ec2_page_reader;
+
+void ec2_page_reader_instances(ec2_page_reader *r, ec2_instance_list *list);
+void ec2_page_reader_images(ec2_page_reader *r, ec2_image_list *list);
+void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *list);
+int ec2_page_reader_end(ec2_page_reader *r, xmlDoc *doc, char **ret_next_token);
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
 /* The <return> of DeleteSnapshot, CreateTags, DeregisterImage: false only when EC2 says
  * "false"; an answer without the element is success (EC2: "true if the request

@@ -383,6 +383,7 @@ bad:
 typedef struct parse_state {
         bool saw_doctype;
         char *first_error;      /* "line N: message" of libxml2's first complaint */
+        const aws_xml_items *items;
 } parse_state;
 
 static void parse_error(void *userdata, xmlErrorPtr e) {
@@ -413,6 +414,37 @@ static void refuse_doctype(void *userdata, const xmlChar *name, const xmlChar *e
         xmlStopParser(ctxt);
 }
 
+/* Whether n stands at path: its names from the root element down, the root's parent being the document. */
+static bool node_at(const xmlNode *n, const char *const *path) {
+        size_t depth = 0;
+
+        while (path[depth])
+                depth++;
+        for (; depth > 0; depth--, n = n->parent)
+                if (!n || n->type != XML_ELEMENT_NODE || !node_is(n, path[depth - 1]))
+                        return false;
+        return n && n->type == XML_DOCUMENT_NODE;
+}
+
+/*
+ * libxml2's own end of element, then: an element at the items' path is handed over and
+ * freed with the siblings before it. Its parent is left with no children at all, so that
+ * the text libxml2 reads next starts a node of its own rather than growing one it freed.
+ */
+static void end_element(void *userdata, const xmlChar *localname, const xmlChar *prefix, const xmlChar *uri) {
+        xmlParserCtxt *ctxt = userdata;
+        parse_state *s = ctxt->_private;
+        xmlNode *n = ctxt->node, *parent;
+
+        xmlSAX2EndElementNs(ctxt, localname, prefix, uri);
+        if (!n || !n->parent || ctxt->node != n->parent || !node_at(n, s->items->path))
+                return;
+        s->items->item(n, s->items->userdata);
+        parent = n->parent;
+        xmlFreeNodeList(parent->children);
+        parent->children = parent->last = NULL;
+}
+
 /*
  * An answer may hold keys (STS's Credentials): everything libxml2 frees, from the copy of
  * the body it parses to the documents' text, is wiped first. Set before libxml2 allocates
@@ -426,9 +458,9 @@ static void xml_wipe_on_free(void) {
 }
 
 /* Parses size bytes (already known to be UTF-8) into a document, or -EBADMSG with a message. */
-static int xml_parse(const char *body, size_t size, xmlDoc **ret_doc, char **ret_message) {
+static int xml_parse(const char *body, size_t size, const aws_xml_items *items, xmlDoc **ret_doc, char **ret_message) {
         _cleanup_(freep) char *message = NULL;
-        parse_state state = {};
+        parse_state state = { .items = items };
         xmlParserCtxt *ctxt;
         xmlDoc *doc;
         bool ok;
@@ -448,6 +480,8 @@ static int xml_parse(const char *body, size_t size, xmlDoc **ret_doc, char **ret
         ctxt->sax->initialized = XML_SAX2_MAGIC;
         ctxt->vctxt.error = NULL;
         ctxt->vctxt.warning = NULL;
+        if (items)
+                ctxt->sax->endElementNs = end_element;
 
         doc = xmlCtxtReadMemory(ctxt, body, (int) size, "aws-response.xml", "UTF-8", AWS_XML_OPTIONS);
         ok = doc && ctxt->wellFormed && !state.saw_doctype && xmlDocGetRootElement(doc);
@@ -510,6 +544,11 @@ static int set_local_error(aws_error *e, long status, const char *message, const
 
 int aws_response_parse(const char *body, size_t size, long status, const char *header_request_id,
                        xmlDoc **ret_doc, aws_error *ret_error) {
+        return aws_response_parse_items(body, size, status, header_request_id, NULL, ret_doc, ret_error);
+}
+
+int aws_response_parse_items(const char *body, size_t size, long status, const char *header_request_id,
+                             const aws_xml_items *items, xmlDoc **ret_doc, aws_error *ret_error) {
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
         _cleanup_(freep) char *message = NULL, *code = NULL, *msg = NULL, *rid = NULL;
         const xmlNode *rid_parent;
@@ -518,8 +557,10 @@ int aws_response_parse(const char *body, size_t size, long status, const char *h
         size_t bad;
         int r;
 
-        if (!body && size > 0)
+        if ((!body && size > 0) || (items && (!items->path || !items->path[0] || !items->item)))
                 return -EINVAL;
+        if (items && items->start)
+                items->start(items->userdata);
 
         if (size > AWS_RESPONSE_MAX || size > INT_MAX) {
                 snprintf(detail, sizeof(detail), "answer of %zu bytes exceeds the limit of %zu", size, AWS_RESPONSE_MAX);
@@ -531,7 +572,7 @@ int aws_response_parse(const char *body, size_t size, long status, const char *h
                 snprintf(detail, sizeof(detail), "answer is not UTF-8 (byte %zu)", bad);
                 r = -EBADMSG;
         } else
-                r = xml_parse(body, size, &doc, &message);
+                r = xml_parse(body, size, items, &doc, &message);
 
         if (r < 0) {
                 /* A failed answer whose body we cannot read is still a failed answer. */

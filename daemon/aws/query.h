@@ -55,6 +55,26 @@ int aws_query_encode(const aws_query *q, const char *version, char **ret_body);
 int aws_response_parse(const char *body, size_t size, long status, const char *header_request_id,
                        xmlDoc **ret_doc, aws_error *ret_error);
 
+/*
+ * The items of a long answer (a Describe page of 1000 images), read one at a time while
+ * the document is parsed, so that the whole tree never stands in memory: as the end tag
+ * of an element at path is read, item() gets it, whole, and then it and its siblings
+ * before it are freed. The document handed back keeps everything else (requestId,
+ * nextToken) and an emptied list. Checks, refusals and messages are aws_response_parse()'s;
+ * an error document has another root, so no item of it is ever handed over. start() is
+ * called before each body is parsed: items of a body that then failed (and is retried)
+ * were already handed over, and are its to forget.
+ */
+typedef struct aws_xml_items {
+        const char *const *path;        /* local names from the root element to an item; NULL-terminated */
+        void (*start)(void *userdata);
+        void (*item)(xmlNode *item, void *userdata);
+        void *userdata;
+} aws_xml_items;
+
+int aws_response_parse_items(const char *body, size_t size, long status, const char *header_request_id,
+                             const aws_xml_items *items, xmlDoc **ret_doc, aws_error *ret_error);
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDoc *, xmlFreeDoc);
 
 /* XML helpers for the typed parsers; elements are matched by local name, namespaces ignored. */

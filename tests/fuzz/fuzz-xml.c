@@ -2,11 +2,14 @@
 /*
  * libFuzzer harness for everything that reads an AWS answer: aws_response_parse()
  * under a success and a failure status, then every EC2 parser on the document,
- * twice over the same list (as paging does). Any crash, leak, hang or sanitizer
- * report is a bug; error returns are the expected outcome for most inputs.
+ * twice over the same list (as paging does), and each Describe page read while it
+ * is parsed (aws_response_parse_items()), which must answer as the whole document
+ * read does. Any crash, leak, hang, sanitizer report or abort() is a bug; error
+ * returns are the expected outcome for most inputs.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "aws/ec2.h"
 #include "aws/query.h"
@@ -41,6 +44,59 @@ static void parse_all(xmlDoc *doc) {
         ec2_snapshot_list_done(&snapshots);
 }
 
+/* The item counts of the whole-document parsers, and their results. */
+typedef struct counts {
+        int r[3];
+        size_t n[3];
+} counts;
+
+static counts whole(const uint8_t *data, size_t size) {
+        ec2_instance_list instances = {};
+        ec2_image_list images = {};
+        ec2_snapshot_list snapshots = {};
+        xmlDoc *doc = NULL;
+        counts c = {};
+        int r;
+
+        r = aws_response_parse((const char *) data, size, 200, "fuzz", &doc, NULL);
+        c.r[0] = r < 0 ? r : ec2_parse_describe_instances(doc, &instances, NULL);
+        c.r[1] = r < 0 ? r : ec2_parse_describe_images(doc, &images, NULL);
+        c.r[2] = r < 0 ? r : ec2_parse_describe_snapshots(doc, &snapshots, NULL);
+        c.n[0] = instances.n, c.n[1] = images.n, c.n[2] = snapshots.n;
+        ec2_instance_list_done(&instances);
+        ec2_image_list_done(&images);
+        ec2_snapshot_list_done(&snapshots);
+        xmlFreeDoc(doc);
+        return c;
+}
+
+static void streamed_equals_whole(const uint8_t *data, size_t size) {
+        ec2_instance_list instances = {};
+        ec2_image_list images = {};
+        ec2_snapshot_list snapshots = {};
+        ec2_page_reader rd[3];
+        counts c = whole(data, size);
+
+        ec2_page_reader_instances(&rd[0], &instances);
+        ec2_page_reader_images(&rd[1], &images);
+        ec2_page_reader_snapshots(&rd[2], &snapshots);
+        for (size_t k = 0; k < ELEMENTSOF(rd); k++) {
+                xmlDoc *doc = NULL;
+                int r;
+
+                r = aws_response_parse_items((const char *) data, size, 200, "fuzz", &rd[k].items, &doc, NULL);
+                r = r < 0 ? r : ec2_page_reader_end(&rd[k], doc, NULL);
+                if (r < 0)
+                        (void) ec2_page_reader_end(&rd[k], NULL, NULL);   /* as the op drops it */
+                if (r != c.r[k] || *rd[k].n != c.n[k])
+                        abort();
+                xmlFreeDoc(doc);
+        }
+        ec2_instance_list_done(&instances);
+        ec2_image_list_done(&images);
+        ec2_snapshot_list_done(&snapshots);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static const long statuses[] = { 200, 503 };
 
@@ -54,5 +110,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
                 aws_error_done(&err);
         }
+        streamed_equals_whole(data, size);
         return 0;
 }

@@ -334,7 +334,7 @@ static void test_describe_instances_and_snapshots_follow_next_token(void **state
         assert_int_equal(ec2_describe_snapshots_sync(f->ec2, NULL, 0, &snapshots, &err), 0);
         assert_int_equal(snapshots.n, 1100);
         for (size_t i = 0; i < snapshots.n; i++)
-                assert_true(startswith(snapshots.items[i].description, "snap "));
+                assert_true(startswith(snapshots.items[i].id, "snap-"));
         ec2_snapshot_list_done(&snapshots);
         assert_null(err.code);
         assert_null(err.message);
@@ -415,8 +415,10 @@ static void test_create_image_tags_image_and_snapshots(void **state) {
                 .image_tags = &image_tags,
                 .snapshot_tags = &snapshot_tags,
         };
-        char *ids[] = { NULL, NULL }, *web[] = { "web", NULL };
-        ec2_filter policy = { "tag:amirotd:policy", web };
+        char *ids[] = { NULL, NULL }, *web[] = { "web", NULL }, *platform[] = { "platform", NULL };
+        char *volume_copy[] = { "volume copy", NULL };
+        ec2_filter policy = { "tag:amirotd:policy", web }, team = { "tag:Team", platform };
+        ec2_filter kind = { "tag:Kind", volume_copy };
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
         aws_error err = {};
@@ -435,18 +437,17 @@ static void test_create_image_tags_image_and_snapshots(void **state) {
         assert_non_null(image);
         assert_true(startswith(image, "ami-"));
 
-        /* Read back by id: name, description, the image's tags and two snapshots. */
+        /* Read back by id: name, the image's amirotd:* tags (Team is not kept) and two snapshots. */
         ids[0] = image;
         assert_int_equal(ec2_describe_images_sync(f->ec2, NULL, 0, ids, &images, &err), 0);
         assert_int_equal(images.n, 1);
         img = &images.items[0];
         assert_string_equal(img->id, image);
         assert_string_equal(img->name, "web-slot-20260101");
-        assert_string_equal(img->description, "golden image of web-1");
-        assert_int_equal(img->tags.n, 3);
+        assert_int_equal(img->tags.n, 2);
         assert_string_equal(ec2_tags_get(&img->tags, "amirotd:policy"), "web");
         assert_string_equal(ec2_tags_get(&img->tags, "amirotd:slot"), "20260101");
-        assert_string_equal(ec2_tags_get(&img->tags, "Team"), "platform");
+        assert_null(ec2_tags_get(&img->tags, "Team"));         /* EC2 has it (below); the parser keeps amirotd:* only */
         assert_int_equal(img->n_devices, 2);
         assert_non_null(img->devices[0].snapshot_id);
         assert_non_null(img->devices[1].snapshot_id);
@@ -458,10 +459,11 @@ static void test_create_image_tags_image_and_snapshots(void **state) {
                 const ec2_snapshot *s = &snapshots.items[i];
 
                 assert_true(streq(s->id, img->devices[0].snapshot_id) || streq(s->id, img->devices[1].snapshot_id));
-                assert_int_equal(s->tags.n, 2);
-                assert_string_equal(ec2_tags_get(&s->tags, "Kind"), "volume copy");
-                assert_null(ec2_tags_get(&s->tags, "Team"));
+                assert_int_equal(s->tags.n, 1);
+                assert_string_equal(ec2_tags_get(&s->tags, "amirotd:policy"), "web");
         }
+        assert_int_equal(snapshots_count(f, &kind, 1), 2);
+        assert_int_equal(snapshots_count(f, &team, 1), 0);
         assert_string_not_equal(snapshots.items[0].id, snapshots.items[1].id);
         ec2_snapshot_list_done(&snapshots);
         ec2_image_list_done(&images);
@@ -485,6 +487,7 @@ static void test_create_image_tags_image_and_snapshots(void **state) {
         assert_null(call_param(call_at(calls, 0), "MaxResults"));
         assert_null(call_param(call_at(calls, 0), "Owner.1"));
         json_object_put(calls);
+        assert_int_equal(images_count(f, &team, 1), 1);
         aws_error_done(&err);
 }
 
@@ -511,7 +514,6 @@ static void test_create_image_omits_a_tag_specification_without_tags(void **stat
         assert_int_equal(ec2_describe_images_sync(f->ec2, NULL, 0, ids, &images, &err), 0);
         assert_int_equal(images.n, 1);
         assert_int_equal(images.items[0].tags.n, 0);
-        assert_null(images.items[0].description);
         ec2_image_list_done(&images);
 
         calls = calls_of(f, "CreateImage");
@@ -629,30 +631,38 @@ static void test_create_tags_on_image_and_snapshot(void **state) {
         char *ids[] = { NULL, NULL };
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
-        ec2_filter by_snapshot = { "snapshot-id", NULL };
+        char *team_x[] = { "team-x", NULL };
+        ec2_filter by_snapshot = { "snapshot-id", NULL }, by_owner = { "tag:Owner", team_x };
+        ec2_filter snapshot_by_owner[2];
         aws_error err = {};
 
         instance = seed(f, "{\"instances\": [{}]}", "instances");
         image = create_image(f, instance, "tag-me", &snaps);
         by_snapshot.values = snaps;
+        snapshot_by_owner[0] = by_snapshot;
+        snapshot_by_owner[1] = by_owner;
         assert_int_equal(strv_extend(&resources, image), 0);
         assert_int_equal(strv_extend(&resources, snaps[0]), 0);
         assert_int_equal(ec2_tags_add(&tags, "Owner", "team-x"), 0);
-        assert_int_equal(ec2_tags_add(&tags, "Empty", ""), 0);
+        assert_int_equal(ec2_tags_add(&tags, "amirotd:note", "team-x"), 0);
+        assert_int_equal(ec2_tags_add(&tags, "amirotd:empty", ""), 0);
 
         assert_int_equal(ec2_create_tags_sync(f->ec2, resources, &tags, false, &err), 0);
 
         ids[0] = image;
         assert_int_equal(ec2_describe_images_sync(f->ec2, NULL, 0, ids, &images, &err), 0);
         assert_int_equal(images.n, 1);
-        assert_string_equal(ec2_tags_get(&images.items[0].tags, "Owner"), "team-x");
-        assert_string_equal(ec2_tags_get(&images.items[0].tags, "Empty"), "");
+        assert_string_equal(ec2_tags_get(&images.items[0].tags, "amirotd:note"), "team-x");
+        assert_string_equal(ec2_tags_get(&images.items[0].tags, "amirotd:empty"), "");
         assert_string_equal(ec2_tags_get(&images.items[0].tags, "amirotd:policy"), "web");
+        assert_null(ec2_tags_get(&images.items[0].tags, "Owner"));     /* on it in EC2, but not kept */
         ec2_image_list_done(&images);
+        assert_int_equal(images_count(f, &by_owner, 1), 1);
         assert_int_equal(ec2_describe_snapshots_sync(f->ec2, &by_snapshot, 1, &snapshots, &err), 0);
         assert_int_equal(snapshots.n, 1);
-        assert_string_equal(ec2_tags_get(&snapshots.items[0].tags, "Owner"), "team-x");
+        assert_string_equal(ec2_tags_get(&snapshots.items[0].tags, "amirotd:note"), "team-x");
         ec2_snapshot_list_done(&snapshots);
+        assert_int_equal(snapshots_count(f, snapshot_by_owner, 2), 1);
         aws_error_done(&err);
 }
 

@@ -189,12 +189,9 @@ static void test_describe_images(void **state) {
         i = &l.items[0];
         assert_string_equal(i->id, "ami-0a1b2c3d4e5f60001");
         assert_string_equal(i->name, "web-i-1234567890abcdef0-20240101T0300");
-        assert_string_equal(i->description, "golden image of web-1");
-        assert_string_equal(i->owner_id, "123456789012");
         assert_int_equal(i->state, EC2_IMAGE_AVAILABLE);
         assert_null(i->state_reason);
         assert_int_equal(i->creation_date, t("2024-01-01T03:00:12Z"));
-        assert_int_equal(i->deprecation_time, t("2025-01-01T03:00:00Z"));
         assert_int_equal(i->tags.n, 3);
         assert_string_equal(ec2_tags_get(&i->tags, "amirotd:policy"), "web");
         assert_string_equal(ec2_tags_get(&i->tags, "amirotd:instance-id"), "i-1234567890abcdef0");
@@ -210,10 +207,8 @@ static void test_describe_images(void **state) {
         i = &l.items[1];
         assert_string_equal(i->id, "ami-0a1b2c3d4e5f60002");
         assert_int_equal(i->state, EC2_IMAGE_PENDING);
-        assert_null(i->description);
         assert_null(i->state_reason);
         assert_int_equal(i->creation_date, t("2024-01-02T03:00:05Z"));
-        assert_int_equal(i->deprecation_time, 0);
         assert_int_equal(i->n_devices, 1);
         assert_null(i->devices[0].snapshot_id);        /* not taken yet */
         assert_int_equal(i->tags.n, 1);
@@ -273,8 +268,6 @@ static void test_describe_snapshots(void **state) {
         s = &l.items[0];
         assert_string_equal(s->id, "snap-0aaaaaaaaaaaaaaa1");
         assert_int_equal(s->state, EC2_SNAPSHOT_COMPLETED);
-        assert_string_equal(s->volume_id, "vol-1234567890abcdef0");
-        assert_string_equal(s->description, "Created by CreateImage(i-1234567890abcdef0) for ami-0a1b2c3d4e5f60001");
         assert_int_equal(s->start_time, t("2024-01-01T03:00:15Z"));
         assert_int_equal(s->tags.n, 2);
         assert_string_equal(ec2_tags_get(&s->tags, "amirotd:policy"), "web");
@@ -283,16 +276,69 @@ static void test_describe_snapshots(void **state) {
         s = &l.items[1];
         assert_string_equal(s->id, "snap-0bbbbbbbbbbbbbbb2");
         assert_int_equal(s->state, EC2_SNAPSHOT_PENDING);
-        assert_string_equal(s->volume_id, "vol-0fedcba0987654321");
-        assert_string_equal(s->description, "");
         assert_int_equal(s->start_time, t("2024-01-02T03:00:09Z"));
         assert_int_equal(s->tags.n, 0);
 
         s = &l.items[2];
         assert_string_equal(s->id, "snap-0ccccccccccccccc3");
         assert_int_equal(s->state, EC2_SNAPSHOT_ERROR);
-        assert_null(s->description);
         assert_int_equal(s->start_time, t("2023-12-01T00:00:00Z"));
+}
+
+/* Images and snapshots keep their amirotd:* tags only; one with none of those keeps all
+ * (exec.c reads "tagged by someone else" from it); instances keep every tag. */
+static void test_only_managed_tags_are_kept(void **state) {
+        static const char *const answers[] = {
+                "<DescribeImagesResponse><imagesSet>"
+                "<item><imageId>ami-1</imageId><tagSet>"
+                "<item><key>Name</key><value>web-1</value></item>"
+                "<item><key>amirotd:policy</key><value>web</value></item>"
+                "<item><key>team</key><value>blue</value></item>"
+                "<item><key>amirotd:slot</key><value>20240101T0300</value></item>"
+                "</tagSet></item>"
+                "<item><imageId>ami-2</imageId><tagSet>"
+                "<item><key>Name</key><value>theirs</value></item>"
+                "<item><key>amirotd</key><value>not a prefix match</value></item>"
+                "</tagSet></item>"
+                "</imagesSet></DescribeImagesResponse>",
+                "<DescribeSnapshotsResponse><snapshotSet>"
+                "<item><snapshotId>snap-1</snapshotId><tagSet>"
+                "<item><key>amirotd:policy</key><value>web</value></item>"
+                "<item><key>CostCenter</key><value>42</value></item>"
+                "</tagSet></item>"
+                "</snapshotSet></DescribeSnapshotsResponse>",
+                "<DescribeInstancesResponse><reservationSet><item><instancesSet>"
+                "<item><instanceId>i-1</instanceId><tagSet>"
+                "<item><key>Role</key><value>web</value></item>"
+                "<item><key>amirotd:policy</key><value>web</value></item>"
+                "</tagSet></item>"
+                "</instancesSet></item></reservationSet></DescribeInstancesResponse>",
+        };
+        _cleanup_(xmlFreeDocp) xmlDoc *images = load_string(answers[0]);
+        _cleanup_(xmlFreeDocp) xmlDoc *snapshots = load_string(answers[1]);
+        _cleanup_(xmlFreeDocp) xmlDoc *instances = load_string(answers[2]);
+        _cleanup_(ec2_image_list_done) ec2_image_list il = {};
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list sl = {};
+        _cleanup_(ec2_instance_list_done) ec2_instance_list nl = {};
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_images(images, &il, NULL), 0);
+        assert_int_equal(il.n, 2);
+        assert_int_equal(il.items[0].tags.n, 2);
+        assert_string_equal(ec2_tags_get(&il.items[0].tags, "amirotd:policy"), "web");
+        assert_string_equal(ec2_tags_get(&il.items[0].tags, "amirotd:slot"), "20240101T0300");
+        assert_null(ec2_tags_get(&il.items[0].tags, "Name"));
+        assert_null(ec2_tags_get(&il.items[0].tags, "team"));
+        assert_int_equal(il.items[1].tags.n, 2);
+        assert_string_equal(ec2_tags_get(&il.items[1].tags, "Name"), "theirs");
+
+        assert_int_equal(ec2_parse_describe_snapshots(snapshots, &sl, NULL), 0);
+        assert_int_equal(sl.items[0].tags.n, 1);
+        assert_string_equal(ec2_tags_get(&sl.items[0].tags, "amirotd:policy"), "web");
+
+        assert_int_equal(ec2_parse_describe_instances(instances, &nl, NULL), 0);
+        assert_int_equal(nl.items[0].tags.n, 2);
+        assert_string_equal(ec2_tags_get(&nl.items[0].tags, "Role"), "web");
 }
 
 static void test_create_image_and_return(void **state) {
@@ -393,8 +439,6 @@ static void test_bad_pages_leave_the_list_alone(void **state) {
                 /* an unreadable date */
                 "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
                 "<creationDate>yesterday</creationDate></item></imagesSet></DescribeImagesResponse>",
-                "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
-                "<deprecationTime>2024-13-01T00:00:00Z</deprecationTime></item></imagesSet></DescribeImagesResponse>",
                 /* a tag without a key */
                 "<DescribeImagesResponse><imagesSet><item><imageId>ami-2</imageId>"
                 "<tagSet><item><value>v</value></item></tagSet></item></imagesSet></DescribeImagesResponse>",
@@ -529,8 +573,7 @@ static void test_parsed_items_are_pooled(void **state) {
         assert_int_equal(ec2_parse_describe_images(images, &l, NULL), 0);
         i = &l.items[0];
         assert_non_null(i->pool.data);
-        assert_true(in_pool(&i->pool, i->id) && in_pool(&i->pool, i->name) && in_pool(&i->pool, i->description) &&
-                    in_pool(&i->pool, i->owner_id));
+        assert_true(in_pool(&i->pool, i->id) && in_pool(&i->pool, i->name));
         assert_true(in_pool(&i->pool, i->devices) && in_pool(&i->pool, i->devices[0].device_name) &&
                     in_pool(&i->pool, i->devices[1].snapshot_id));
         assert_true(i->tags.pooled && in_pool(&i->pool, i->tags.items));
@@ -542,7 +585,7 @@ static void test_parsed_items_are_pooled(void **state) {
 
         assert_int_equal(ec2_parse_describe_snapshots(snapshots, &sl, NULL), 0);
         s = &sl.items[0];
-        assert_true(in_pool(&s->pool, s->id) && in_pool(&s->pool, s->volume_id) && s->tags.pooled);
+        assert_true(in_pool(&s->pool, s->id) && s->tags.pooled);
         for (size_t k = 0; k < s->tags.n; k++)
                 assert_true(in_pool(&s->pool, s->tags.items[k].value));
 
@@ -601,6 +644,7 @@ int main(void) {
                 cmocka_unit_test(test_describe_images),
                 cmocka_unit_test(test_state_reason_forms),
                 cmocka_unit_test(test_describe_snapshots),
+                cmocka_unit_test(test_only_managed_tags_are_kept),
                 cmocka_unit_test(test_create_image_and_return),
                 cmocka_unit_test(test_return_values),
                 cmocka_unit_test(test_deregister_reports_only_snapshots_ec2_deleted),
