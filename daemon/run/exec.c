@@ -25,9 +25,28 @@
 #define LOOKUP_MAX_DELAY (30 * USEC_PER_SEC)
 #define LOOKUP_GIVE_UP (2 * USEC_PER_MINUTE)
 
+/*
+ * Chains started at once, per gate (below). Each started chain holds one request: signed,
+ * encoded and queued at its bucket (daemon/aws/pace.h) until its token comes. Past a
+ * bucket's burst a request waits 1/refill per place in the line, so 10 000 CreateImage
+ * queued at once would hold 10 000 requests for half an hour; 256 keep every bucket's
+ * line, and every connection, busy (EC2's largest burst is 100) at a fixed cost.
+ */
+#define CHAINS_STARTED_MAX 256
+
+/* Chains that begin by creating and those that begin by retiring draw on separate buckets
+ * (CreateImage, DeregisterImage), and retiring must not wait behind the creations. */
+typedef enum chain_gate {
+        GATE_CREATE,
+        GATE_RETIRE,
+        _GATE_MAX,
+} chain_gate;
+
 /* The actions of one instance run in plan order, one after the other. */
 typedef struct chain {
         executor *exec;
+        struct chain *waiting_next;     /* in its gate's line, until started */
+        bool started;                   /* holds a place of its gate */
         const plan *plan;               /* the plan the chain's actions belong to */
         size_t first, end;              /* [first, end) in the plan being executed */
         size_t next;                    /* next action to start */
@@ -53,6 +72,11 @@ struct executor {
 
         chain_batch *batches;           /* one per exec_start(), newest first */
         size_t chains_running;
+        struct {
+                size_t started;         /* chains holding a place, at most CHAINS_STARTED_MAX */
+                chain *head, *tail;     /* chains waiting for a place, in order */
+        } gates[_GATE_MAX];
+        bool admitting;                 /* gate_admit() is on the stack */
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
         char **protected;               /* images reported as protected from deregistration */
 };
@@ -495,6 +519,44 @@ static int start_create(chain *c) {
 
 /* ---- Starting -------------------------------------------------------------------------- */
 
+static chain_gate chain_gate_of(const chain *c) {
+        return c->plan->actions[c->first].kind == PLAN_CREATE ? GATE_CREATE : GATE_RETIRE;
+}
+
+/* Starts the chains waiting at each gate while it has places. A chain that ends at once
+ * frees its place from inside chain_advance(): the loop on the stack takes it. */
+static void gate_admit(executor *x) {
+        if (x->admitting)
+                return;
+        x->admitting = true;
+        for (size_t g = 0; g < _GATE_MAX; g++)
+                while (x->gates[g].head && x->gates[g].started < CHAINS_STARTED_MAX) {
+                        chain *c = x->gates[g].head;
+
+                        x->gates[g].head = c->waiting_next;
+                        if (!x->gates[g].head)
+                                x->gates[g].tail = NULL;
+                        c->waiting_next = NULL;
+                        c->started = true;
+                        x->gates[g].started++;
+                        chain_advance(c);
+                }
+        x->admitting = false;
+}
+
+/* Queues c at its gate, and starts it if there is a place. */
+static void chain_begin(chain *c) {
+        executor *x = c->exec;
+        chain_gate g = chain_gate_of(c);
+
+        if (x->gates[g].tail)
+                x->gates[g].tail->waiting_next = c;
+        else
+                x->gates[g].head = c;
+        x->gates[g].tail = c;
+        gate_admit(x);
+}
+
 static void chain_advance(chain *c) {
         executor *x = c->exec;
 
@@ -522,6 +584,11 @@ static void chain_advance(chain *c) {
                 exec_log_aws(LOG_ERR, r, NULL, &f, "cannot start request");
                 report_failure(x, r, &f);
                 c->next++;
+        }
+        if (c->started) {
+                c->started = false;
+                x->gates[chain_gate_of(c)].started--;
+                gate_admit(x);
         }
         if (--x->chains_running == 0)
                 report(x, (exec_event) { .kind = EXEC_DONE });
@@ -552,7 +619,7 @@ static int on_spread_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         (void) usec;
         c->timer = sd_event_source_disable_unref(c->timer);
-        chain_advance(c);
+        chain_begin(c);
         return 0;
 }
 
@@ -603,7 +670,7 @@ int exec_start(executor *x, const plan *p) {
 
                 if (delay > 0 && chain_timer(c, delay, on_spread_timer, "spread") >= 0)
                         continue;
-                chain_advance(c);
+                chain_begin(c);
         }
         if (--x->chains_running == 0)
                 report(x, (exec_event) { .kind = EXEC_DONE });
