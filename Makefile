@@ -300,6 +300,14 @@ $(BUILD)/bench/plan-bench: bench/plan-bench.c $(LIB)
 bench-plan: $(BUILD)/bench/plan-bench
 	"$(BUILD)/bench/plan-bench" $(BENCH_PLAN_SIZES)
 
+# Memory (bench/memory-bench): idle with 1 and 50 policies, and the peak of `once` at
+# 1 000, 3 000 and 10 000 instances of 7 images (70 000 images). About four minutes.
+.PHONY: bench-memory
+BENCH_MEMORY_SIZES ?= 1000 3000 10000
+bench-memory: $(BUILD)/amirotd
+	@set -e; for p in 1 50; do AMIROTD="$(BUILD)/amirotd" bench/memory-bench idle $$p; done; \
+	for n in $(BENCH_MEMORY_SIZES); do AMIROTD="$(BUILD)/amirotd" bench/memory-bench once $$n; done
+
 # The bench's smoke version, in make check: 20 instances, one run, no wait; both tools
 # must finish, exit 0 and leave their simulators in the same state. A few seconds.
 check-bench: $(BUILD)/amirotd
