@@ -31,6 +31,9 @@
  * purpose: NOENT (entity substitution), DTDLOAD/DTDATTR/DTDVALID (external DTDs),
  * XINCLUDE, and HUGE, which would lift libxml2's depth and size limits.
  */
+/* The pieces a body is parsed in. */
+#define XML_PUSH_CHUNK ((size_t) 64 * 1024)
+
 #define AWS_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
 _Static_assert((AWS_XML_OPTIONS & (XML_PARSE_NOENT | XML_PARSE_DTDLOAD | XML_PARSE_DTDATTR |
                                    XML_PARSE_DTDVALID | XML_PARSE_XINCLUDE | XML_PARSE_HUGE)) == 0,
@@ -467,9 +470,22 @@ static int xml_parse(const char *body, size_t size, const aws_xml_items *items, 
 
         xml_wipe_on_free();
         xmlInitParser();
-        ctxt = xmlNewParserCtxt();
+        /* A push parser, fed the body a piece at a time: libxml2 keeps a window of it, where
+         * xmlCtxtReadMemory() would first copy all of it (a DescribeImages page: megabytes). */
+        ctxt = xmlCreatePushParserCtxt(NULL, NULL, NULL, 0, "aws-response.xml");
         if (!ctxt)
                 return -ENOMEM;
+        /* UTF-8 whatever the document declares, as xmlCtxtReadMemory(..., "UTF-8") reads it;
+         * libxml2 skips a byte order mark only in bytes it already holds, so it is skipped here. */
+        if (xmlCtxtUseOptions(ctxt, AWS_XML_OPTIONS | XML_PARSE_IGNORE_ENC) != 0 ||
+            xmlSwitchToEncoding(ctxt, xmlFindCharEncodingHandler("UTF-8")) != 0) {
+                xmlFreeParserCtxt(ctxt);
+                return -ENOMEM;
+        }
+        if (size >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
+                body += 3;
+                size -= 3;
+        }
         /* ctxt->sax is this context's own copy: these settings touch no global state. */
         ctxt->_private = &state;
         ctxt->sax->serror = parse_error;
@@ -483,7 +499,14 @@ static int xml_parse(const char *body, size_t size, const aws_xml_items *items, 
         if (items)
                 ctxt->sax->endElementNs = end_element;
 
-        doc = xmlCtxtReadMemory(ctxt, body, (int) size, "aws-response.xml", "UTF-8", AWS_XML_OPTIONS);
+        for (size_t at = 0; ctxt->wellFormed && !state.saw_doctype; at += XML_PUSH_CHUNK) {
+                bool last = size - at <= XML_PUSH_CHUNK;
+
+                (void) xmlParseChunk(ctxt, body + at, (int) (last ? size - at : XML_PUSH_CHUNK), last);
+                if (last)
+                        break;
+        }
+        doc = TAKE_PTR(ctxt->myDoc);
         ok = doc && ctxt->wellFormed && !state.saw_doctype && xmlDocGetRootElement(doc);
         xmlFreeParserCtxt(ctxt);
 

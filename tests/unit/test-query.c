@@ -344,6 +344,18 @@ static void test_utf8_is_checked_strictly(void **state) {
         assert_string_equal((const char *) xmlDocGetRootElement(doc)->name, "a");
 }
 
+/* The body is UTF-8 (checked above) whatever its XML declaration says. */
+static void test_declared_encoding_is_ignored(void **state) {
+        static const char *body = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xC3\xA9</a>";
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(freep) xmlChar *text = NULL;
+
+        (void) state;
+        assert_int_equal(aws_response_parse(body, strlen(body), 200, NULL, &doc, NULL), 0);
+        text = xmlNodeGetContent(xmlDocGetRootElement(doc));
+        assert_string_equal((const char *) text, "\xC3\xA9");
+}
+
 static void test_entities_are_never_expanded(void **state) {
         usec_t start = now_usec(CLOCK_MONOTONIC);
 
@@ -503,6 +515,7 @@ int main(void) {
                 cmocka_unit_test(test_unreadable_failed_answers),
                 cmocka_unit_test(test_bad_documents),
                 cmocka_unit_test(test_utf8_is_checked_strictly),
+                cmocka_unit_test(test_declared_encoding_is_ignored),
                 cmocka_unit_test(test_entities_are_never_expanded),
                 cmocka_unit_test(test_deep_nesting_is_refused),
                 cmocka_unit_test(test_large_documents),
