@@ -151,10 +151,6 @@ static void fleet_build(fleet *f, size_t n) {
                 f->created[k] = f->fresh.items[k].id;
 }
 
-static int str_ptr_compare(const void *a, const void *b) {
-        return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
 static bool gone(char **ids, size_t n, const char *id) {
         return bsearch(&id, ids, n, sizeof(char *), str_ptr_compare);
 }
