@@ -15,27 +15,7 @@
 #include "aws/ec2.h"
 #include "aws/query.h"
 #include "base/util.h"
-
-#define DATA "tests/data/ec2/"
-
-static char *read_data(const char *name, size_t *ret_size) {
-        _cleanup_(freep) char *path = NULL;
-        strbuf b = {};
-        char chunk[4096];
-        FILE *f;
-        size_t n;
-
-        assert_true(asprintf(&path, DATA "%s", name) > 0);
-        f = fopen(path, "re");
-        if (!f)
-                fail_msg("cannot open %s (run from the repository root)", path);
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                assert_int_equal(strbuf_append(&b, chunk, n), 0);
-        fclose(f);
-        assert_int_equal(strbuf_append(&b, "", 1), 0);
-        *ret_size = b.len - 1;
-        return b.data;
-}
+#include "data-helper.h"
 
 /* The images of body, read while parsing (streamed) and from the whole tree (not). */
 static int images_of(const char *body, size_t size, bool streamed, ec2_image_list *l, char **ret_token,

@@ -14,30 +14,19 @@
 #include "aws/ec2.h"
 #include "aws/query.h"
 #include "base/util.h"
-
-#define DATA "tests/data/ec2/"
+#include "data-helper.h"
 
 static xmlDoc *load(const char *name) {
-        _cleanup_(freep) char *path = NULL;
-        strbuf b = {};
-        char chunk[4096];
+        _cleanup_(freep) char *data = NULL;
         xmlDoc *doc = NULL;
         aws_error err = {};
-        FILE *f;
-        size_t n;
+        size_t size;
         int r;
 
-        assert_true(asprintf(&path, DATA "%s", name) > 0);
-        f = fopen(path, "re");
-        if (!f)
-                fail_msg("cannot open %s (run from the repository root)", path);
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                assert_int_equal(strbuf_append(&b, chunk, n), 0);
-        fclose(f);
-        r = aws_response_parse(b.data, b.len, 200, NULL, &doc, &err);
+        data = read_data(name, &size);
+        r = aws_response_parse(data, size, 200, NULL, &doc, &err);
         if (r < 0)
                 fail_msg("%s: %d %s", name, r, err.message ?: "");
-        strbuf_done(&b);
         return doc;
 }
 

@@ -16,26 +16,7 @@
 
 #include "aws/query.h"
 #include "base/util.h"
-
-#define DATA "tests/data/ec2/"
-
-static char *read_data(const char *name, size_t *ret_size) {
-        _cleanup_(freep) char *path = NULL;
-        strbuf b = {};
-        char chunk[4096];
-        FILE *f;
-        size_t n;
-
-        assert_true(asprintf(&path, DATA "%s", name) > 0);
-        f = fopen(path, "re");
-        if (!f)
-                fail_msg("cannot open %s (run from the repository root)", path);
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-                assert_int_equal(strbuf_append(&b, chunk, n), 0);
-        fclose(f);
-        *ret_size = b.len;
-        return strbuf_steal(&b);
-}
+#include "data-helper.h"
 
 static char *encode(const aws_query *q) {
         char *body = NULL;
