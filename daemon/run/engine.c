@@ -362,6 +362,8 @@ static void on_exec_event(const exec_event *e, void *userdata) {
  * bound at once, before it is done: a retirement in flight is never planned twice. */
 static int run_execute(policy_run *run, const plan *p) {
         plan_action *a;
+        bool busy;
+        int r;
 
         a = reallocarray(run->spent.actions, run->spent.n + p->n ?: 1, sizeof(plan_action));
         if (!a)
@@ -380,8 +382,13 @@ static int run_execute(policy_run *run, const plan *p) {
                         return -ENOMEM;
                 run->spent.n++;
         }
+        /* Set first: chains that all end at once report EXEC_DONE from inside exec_start(). */
+        busy = run->exec_busy;
         run->exec_busy = true;
-        return exec_start(run->exec, p);
+        r = exec_start(run->exec, p);
+        if (r < 0)
+                run->exec_busy = busy;  /* nothing started: no EXEC_DONE will come for it */
+        return r;
 }
 
 /* ---- Wait ------------------------------------------------------------------------------ */

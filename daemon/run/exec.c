@@ -34,8 +34,8 @@
  */
 #define CHAINS_STARTED_MAX 256
 
-/* Chains that begin by creating and those that begin by retiring draw on separate buckets
- * (CreateImage, DeregisterImage), and retiring must not wait behind the creations. */
+/* Chains that create and those that only retire draw on separate buckets (CreateImage,
+ * DeregisterImage), and retiring must not wait behind the creations. */
 typedef enum chain_gate {
         GATE_CREATE,
         GATE_RETIRE,
@@ -519,8 +519,16 @@ static int start_create(chain *c) {
 
 /* ---- Starting -------------------------------------------------------------------------- */
 
+/* Whether the chain creates an image: then it is spread, and passes the creations' gate. */
+static bool chain_creates(const chain *c) {
+        for (size_t i = c->first; i < c->end; i++)
+                if (c->plan->actions[i].kind == PLAN_CREATE)
+                        return true;
+        return false;
+}
+
 static chain_gate chain_gate_of(const chain *c) {
-        return c->plan->actions[c->first].kind == PLAN_CREATE ? GATE_CREATE : GATE_RETIRE;
+        return chain_creates(c) ? GATE_CREATE : GATE_RETIRE;
 }
 
 /* Starts the chains waiting at each gate while it has places. A chain that ends at once
@@ -602,11 +610,8 @@ static void chain_advance(chain *c) {
 static usec_t chain_spread(const executor *x, const chain *c) {
         const plan_action *a = &c->plan->actions[c->first];
         uint64_t h = 1469598103934665603ULL;
-        bool creates = false;
 
-        for (size_t i = c->first; i < c->end; i++)
-                creates = creates || c->plan->actions[i].kind == PLAN_CREATE;
-        if (!creates || x->options.spread == 0 || x->options.dry_run)
+        if (!chain_creates(c) || x->options.spread == 0 || x->options.dry_run)
                 return 0;
         for (const char *p = a->instance_id; *p; p++)
                 h = (h ^ (unsigned char) *p) * 1099511628211ULL;

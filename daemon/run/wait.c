@@ -93,6 +93,14 @@ waiter *waiter_free(waiter *w) {
 
 static int schedule_poll(waiter *w);
 
+/* Whether the newest image's first check comes before the round the timer is set for. */
+static bool first_check_sooner(const waiter *w) {
+        usec_t at, expect = w->build_estimate ?: w->options.poll_initial;
+
+        return sd_event_source_get_time(w->timer, &at) < 0 ||
+               at > w->pending[w->n_pending - 1].added + expect;
+}
+
 int waiter_add(waiter *w, const char *image_id, const char *instance_id) {
         pending_image *n;
 
@@ -110,8 +118,9 @@ int waiter_add(waiter *w, const char *image_id, const char *instance_id) {
                 return -ENOMEM;
         }
         w->n_pending++;
-        /* Idle (no round in flight, none planned): this image plans the next one. */
-        if (w->started && !w->aborted && !w->poll && !w->timer_armed)
+        /* With no round in flight, this image may need the next one sooner than planned (the
+         * timer may wait out an older image's long gap); a round in flight plans the next. */
+        if (w->started && !w->aborted && !w->poll && (!w->timer_armed || first_check_sooner(w)))
                 return schedule_poll(w);
         return 0;
 }
