@@ -7,6 +7,8 @@ import math
 import subprocess
 import time
 
+import journal
+
 from conftest import ACCESS_KEY, EC2SIM, SECRET_KEY, SIM_START_SECONDS, Amirotd, Daemon, read_line, run_instances, stop
 
 POLICY = "web"
@@ -180,16 +182,8 @@ class Scenario:
 
 def entries_since(pid, since_mono_usec):
     """The journal entries of process `pid` logged since `since_mono_usec` (CLOCK_MONOTONIC,
-    this boot), oldest first. By the monotonic clock, not journal.entries()'s wall clock:
-    another test on this machine steps the wall clock back and forth."""
-    subprocess.run(["journalctl", "--flush"], capture_output=True, timeout=30)
-    p = subprocess.run(["journalctl", "-o", "json", "--no-pager", "-b", f"_PID={pid}"],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError(f"journalctl failed ({p.returncode}): {p.stderr.strip()}")
-    out = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
-    out = [e for e in out if int(e.get("__MONOTONIC_TIMESTAMP", 0)) >= since_mono_usec]
-    return sorted(out, key=lambda e: int(e["__MONOTONIC_TIMESTAMP"]))
+    this boot), oldest first: another test on this machine steps the wall clock."""
+    return journal.entries(journal.Source(pid, None, since_monotonic=since_mono_usec))
 
 
 def slots(seconds):

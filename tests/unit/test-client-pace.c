@@ -227,6 +227,10 @@ static void test_retry_reenters_the_line(void **state) {
         }
         run_until_done(f, 3);
         assert_int_equal(f->n_ok, 3);
+        /* 1 and 2 were in line before 0's backoff ended: 0 comes back behind them. */
+        assert_int_equal(f->order[0], 1);
+        assert_int_equal(f->order[1], 2);
+        assert_int_equal(f->order[2], 0);
         row = action_row(f, "CreateImage");
         assert_int_equal(row->attempts, 4);
         assert_int_equal(row->retries, 1);

@@ -173,6 +173,8 @@ static void test_instances_stream_from_reservations(void **state) {
         assert_int_equal(ec2_page_reader_end(&rd, doc, &token), 0);
         assert_string_equal(token, "n");
         assert_int_equal(l.n, 3);
+        assert_string_equal(l.items[0].id, "i-1");
+        assert_string_equal(l.items[1].id, "i-2");
         assert_string_equal(l.items[2].id, "i-3");
 }
 
