@@ -23,6 +23,9 @@
 /* The largest answer we parse; the transport (http.h) refuses larger bodies first. */
 #define AWS_RESPONSE_MAX ((size_t) 16 * 1024 * 1024)
 
+/* The pieces a body is parsed in. */
+#define XML_PUSH_CHUNK ((size_t) 64 * 1024)
+
 /*
  * NONET: never fetch anything. NOBLANKS: drop indentation text nodes. COMPACT: a
  * text shorter than two pointers ("available", "true", "/dev/xvda") is kept in its
@@ -31,9 +34,6 @@
  * purpose: NOENT (entity substitution), DTDLOAD/DTDATTR/DTDVALID (external DTDs),
  * XINCLUDE, and HUGE, which would lift libxml2's depth and size limits.
  */
-/* The pieces a body is parsed in. */
-#define XML_PUSH_CHUNK ((size_t) 64 * 1024)
-
 #define AWS_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT)
 _Static_assert((AWS_XML_OPTIONS & (XML_PARSE_NOENT | XML_PARSE_DTDLOAD | XML_PARSE_DTDATTR |
                                    XML_PARSE_DTDVALID | XML_PARSE_XINCLUDE | XML_PARSE_HUGE)) == 0,
