@@ -29,8 +29,39 @@ typedef struct tag_selector {
         config_pos pos;
 } tag_selector;
 
+/* image.volumes: which of an instance's EBS volumes its images hold (CreateImage's
+ * block-device mappings with NoDevice for the others). */
+typedef enum policy_volumes {
+        POLICY_VOLUMES_ALL,             /* default */
+        POLICY_VOLUMES_ROOT,            /* the root device only */
+        POLICY_VOLUMES_EXCLUDE,         /* all but exclude_devices and volumes tagged exclude_volume_tags */
+        _POLICY_VOLUMES_MAX,
+        _POLICY_VOLUMES_INVALID = -EINVAL,
+} policy_volumes;
+
+/* retain's tiers, as restic's and borg's keep-hourly ... keep-yearly. */
+typedef enum retain_tier {
+        RETAIN_HOURLY,
+        RETAIN_DAILY,
+        RETAIN_WEEKLY,
+        RETAIN_MONTHLY,
+        RETAIN_YEARLY,
+        _RETAIN_TIER_MAX,
+        _RETAIN_TIER_INVALID = -EINVAL,
+} retain_tier;
+
+/* retire's stages, in the order an image passes them. */
+typedef enum retire_stage {
+        RETIRE_DEPRECATE,
+        RETIRE_DISABLE,
+        RETIRE_DEREGISTER,
+        _RETIRE_STAGE_MAX,
+        _RETIRE_STAGE_INVALID = -EINVAL,
+} retire_stage;
+
 typedef struct policy {
         char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
+        bool disabled;                  /* `enabled: false`: listed and planned, nothing created or retired */
         config_pos pos;                 /* of the policy's mapping */
         config_pos name_pos;            /* of its name's value */
         char **regions;                 /* NULL-terminated, never empty once loaded */
@@ -51,9 +82,30 @@ typedef struct policy {
         bool copy_instance_tags;        /* never aws:* keys */
         ec2_tags image_tags;
         uint64_t wait_timeout;          /* seconds to wait for available; default 2h */
+        policy_volumes volumes;         /* image.volumes */
+        char **exclude_devices;         /* NULL-terminated device names ("/dev/sdf"); POLICY_VOLUMES_EXCLUDE */
+        tag_selector *exclude_volume_tags;      /* a volume carrying any of them is left out */
+        size_t n_exclude_volume_tags;
+        uint64_t deprecate_after;       /* image.deprecate_after: seconds from creation; 0: none */
 
-        unsigned retain_count;          /* 1..1000 */
+        unsigned retain_count;          /* 1..1000; 0: no count rule (another rule is given) */
         uint64_t retain_max_age;        /* seconds; 0: none */
+        unsigned retain_tiers[_RETAIN_TIER_MAX];        /* images kept per tier; 0: tier not used */
+        unsigned retain_min_count;      /* floor under max_age and the tiers; 0: none */
+        unsigned departed_keep;         /* retain.departed.keep; 0: the policy's rules */
+        uint64_t departed_max_age;      /* retain.departed.max_age, seconds; 0: none */
+
+        bool protect_in_use;            /* protect.in_use: instances and launch templates */
+        uint64_t protect_last_launched_within;  /* seconds; 0: none */
+        unsigned protect_newest;        /* protect.newest: deregistration protection; 0: none */
+        bool protect_newest_cooldown;   /* protect.cooldown: EC2's 24 h cooldown when it is turned off */
+
+        /* retire: each stage's delay after retention lets an image go, in seconds, when bit
+         * (1u << stage) of retire_stages says it was given. retire_stages 0 (no `retire`):
+         * deregistered at once, as before. Zero-initialised, a policy has no stages. */
+        unsigned retire_stages;
+        uint64_t retire_after[_RETIRE_STAGE_MAX];
+
         unsigned max_retire_per_run;    /* percent 0..100 of the policy's counted images that a run
                                          * may retire beyond one per instance; default: the global key */
         bool max_retire_per_run_set;    /* by the policy's retain.max_retire_per_run */

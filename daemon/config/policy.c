@@ -49,6 +49,12 @@ void policy_done(policy *p) {
                 free(p->image_tags.items[i].value);
         }
         free(p->image_tags.items);
+        strv_free(p->exclude_devices);
+        for (size_t i = 0; i < p->n_exclude_volume_tags; i++) {
+                free(p->exclude_volume_tags[i].key);
+                free(p->exclude_volume_tags[i].value);
+        }
+        free(p->exclude_volume_tags);
         *p = (policy) {};
 }
 
