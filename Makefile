@@ -86,7 +86,9 @@ DAEMON_SRCS := \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
+	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
+	daemon/run/exec-retire.c \
 	daemon/run/wait.c \
 	daemon/run/engine.c \
 	daemon/run/orphans.c \

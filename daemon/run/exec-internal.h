@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The executor's insides, shared by exec.c (chains, gates, CreateImage) and the files
+ * that execute one kind of action each (exec-retire.c). Nothing outside daemon/run/exec*.c
+ * includes this.
+ */
+#pragma once
+
+#include "run/exec.h"
+
+/*
+ * Chains started at once, per gate (below). Each started chain holds one request: signed,
+ * encoded and queued at its bucket (daemon/aws/pace.h) until its token comes. Past a
+ * bucket's burst a request waits 1/refill per place in the line, so 10 000 CreateImage
+ * queued at once would hold 10 000 requests for half an hour; 256 keep every bucket's
+ * line, and every connection, busy (EC2's largest burst is 100) at a fixed cost.
+ */
+#define CHAINS_STARTED_MAX 256
+
+/* Chains that create and those that only retire draw on separate buckets (CreateImage,
+ * DeregisterImage), and retiring must not wait behind the creations. */
+typedef enum chain_gate {
+        GATE_CREATE,
+        GATE_RETIRE,
+        _GATE_MAX,
+} chain_gate;
+
+/* The actions of one instance run in plan order, one after the other. */
+typedef struct chain {
+        executor *exec;
+        struct chain *waiting_next;     /* in its gate's line, until started */
+        bool started;                   /* holds a place of its gate */
+        const plan *plan;               /* the plan the chain's actions belong to */
+        size_t first, end;              /* [first, end) in the plan being executed */
+        size_t next;                    /* next action to start */
+        char **snapshots;               /* of the retirement in progress, still to delete */
+        size_t snapshot;                /* index into snapshots */
+        ec2_op *op;                     /* the chain's request in flight */
+        sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
+        usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
+        usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
+} chain;
+
+/* The chains of one plan. */
+typedef struct chain_batch {
+        chain *chains;
+        size_t n_chains;
+        struct chain_batch *next;
+} chain_batch;
+
+struct executor {
+        exec_options options;
+        exec_callback callback;
+        void *userdata;
+
+        chain_batch *batches;           /* one per exec_start(), newest first */
+        size_t chains_running;
+        struct {
+                size_t started;         /* chains holding a place, at most CHAINS_STARTED_MAX */
+                chain *head, *tail;     /* chains waiting for a place, in order */
+        } gates[_GATE_MAX];
+        bool admitting;                 /* gate_admit() is on the stack */
+        bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
+        char **protected;               /* images reported as protected from deregistration */
+        void (*advance)(chain *c);      /* exec.c's: starts the chain's next action, or ends it */
+};
+
+/* ---- exec-chain.c: for the files of each kind of action --------------------------------- */
+
+void exec_report(executor *x, exec_event e);
+void exec_report_failure(executor *x, int r, const log_fields *f);
+/* "dry run: would have " in a dry run, else "". */
+const char *exec_dry_run_prefix(const executor *x);
+log_fields exec_action_fields(const executor *x, const plan_action *a, const char *aws_action);
+
+/* The action the chain is at. */
+const plan_action *chain_action(const chain *c);
+/* The action is done: the chain goes on with its next one. */
+void chain_done(chain *c);
+/* The action failed with r (logged where it was decided): count it, go on with the next. */
+void chain_fail(chain *c, int r, const log_fields *f);
+/* Calls cb on c after delay; the timer is the chain's own, named for traces by what. */
+int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *what);
+
+/* exec-retire.c: DeregisterImage, then its snapshots; a PLAN_DELETE_SNAPSHOT's snapshot. */
+int exec_start_deregister(chain *c);
+/* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
+int exec_delete_snapshots(chain *c, char *const *ids, char *const *done);
