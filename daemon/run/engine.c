@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "run/engine.h"
+#include "run/engine-log.h"
 #include "run/exec.h"
 #include "run/targets.h"
 #include "run/wait.h"
@@ -163,26 +164,12 @@ policy_run *policy_run_free(policy_run *run) {
         return mfree(run);
 }
 
-/* Once a run, at its end: what its last plan held back, and why. The second plan's list
- * is the whole of it: it sees what the first one retired. */
-static void log_held(policy_run *run) {
+static void run_finish(policy_run *run) {
         const plan *p = run->retire_plan_built ? &run->retire_plan : &run->result.plan;
-        log_fields f = run_fields(run);
 
         run->result.held = (unsigned) p->n_held;
-        if (p->n_held == 0 || run->options.plan_only)
-                return;
-        log_full(LOG_WARNING, 0, MESSAGE_RETIRE_HELD, &f,
-                 "policy '%s' in %s: max_retire_per_run %u%% holds back %zu %s that retention would retire "
-                 "(oldest %s of %s): a run retires its rotation (one image per instance, one more per new "
-                 "image) and %u more of the %u it counted; the next runs go on, oldest first",
-                 run->policy->name, run->region, p->retire_percent, p->n_held,
-                 p->n_held == 1 ? "image" : "images", p->held[0].image_id, p->held[0].instance_id,
-                 p->retire_allowance, p->images_counted);
-}
-
-static void run_finish(policy_run *run) {
-        log_held(run);
+        if (!run->options.plan_only)
+                engine_log_held(run->policy, run->region, p);
         run->step = STEP_DONE;
         run->callback(run, run->error, &run->result, run->userdata);
 }
@@ -493,31 +480,6 @@ static int plan_now(policy_run *run, plan *ret) {
         return plan_build(&in, ret);
 }
 
-static void log_first_plan(policy_run *run) {
-        log_fields f = run_fields(run);
-
-        run->result.no_targets = run->result.plan.n_targets == 0;
-        if (run->result.no_targets) {
-                _cleanup_(freep) char *what = NULL;
-
-                (void) target_describe(run->policy, &what);
-                log_full(run->options.no_targets_said ? LOG_DEBUG : LOG_WARNING, 0, MESSAGE_NO_TARGETS, &f,
-                         "policy '%s' in %s: no instance matches its targets (%s), so it creates nothing",
-                         run->policy->name, run->region, what ?: "?");
-        }
-        /* Once a run, from the first plan: a clock that ran ahead made these. */
-        for (size_t i = 0; i < run->result.plan.n_future; i++) {
-                const plan_future_image *g = &run->result.plan.future[i];
-
-                f.instance_id = g->instance_id;
-                f.image_id = g->image_id;
-                log_full(LOG_WARNING, 0, MESSAGE_IMAGE_FUTURE_SLOT, &f,
-                         "image %s of %s carries slot %s, which has not begun: was the clock ahead? "
-                         "It is neither counted nor retired until its slot begins",
-                         g->image_id, g->instance_id, g->slot);
-        }
-}
-
 /* Once described: plans, then executes the plan (or stops there, for `plan`). With wait,
  * the waiter starts with it: each new image is polled from its creation on. */
 static int run_first_plan(policy_run *run) {
@@ -528,7 +490,8 @@ static int run_first_plan(policy_run *run) {
         if (r < 0)
                 return log_full(LOG_ERR, r, MESSAGE_POLICY_RUN_FAILED, &f,
                                 "policy '%s' in %s: cannot plan", run->policy->name, run->region);
-        log_first_plan(run);
+        run->result.no_targets = run->result.plan.n_targets == 0;
+        engine_log_first_plan(run->policy, run->region, &run->result.plan, run->options.no_targets_said);
         if (run->options.plan_only) {
                 run_finish(run);
                 return 0;

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* See engine-log.h. */
+#include <stdio.h>
+
+#include "run/engine-log.h"
+#include "run/targets.h"
+#include "base/log.h"
+
+void engine_log_first_plan(const policy *p, const char *region, const plan *first, bool no_targets_said) {
+        log_fields f = { .policy = p->name, .region = region };
+
+        if (first->n_targets == 0) {
+                _cleanup_(freep) char *what = NULL;
+
+                (void) target_describe(p, &what);
+                log_full(no_targets_said ? LOG_DEBUG : LOG_WARNING, 0, MESSAGE_NO_TARGETS, &f,
+                         "policy '%s' in %s: no instance matches its targets (%s), so it creates nothing",
+                         p->name, region, what ?: "?");
+        }
+        /* Once a run, from the first plan: a clock that ran ahead made these. */
+        for (size_t i = 0; i < first->n_future; i++) {
+                const plan_future_image *g = &first->future[i];
+
+                f.instance_id = g->instance_id;
+                f.image_id = g->image_id;
+                log_full(LOG_WARNING, 0, MESSAGE_IMAGE_FUTURE_SLOT, &f,
+                         "image %s of %s carries slot %s, which has not begun: was the clock ahead? "
+                         "It is neither counted nor retired until its slot begins",
+                         g->image_id, g->instance_id, g->slot);
+        }
+}
+
+/* The second plan's list is the whole of it: it sees what the first one retired. */
+void engine_log_held(const policy *p, const char *region, const plan *last) {
+        log_fields f = { .policy = p->name, .region = region };
+
+        if (last->n_held == 0)
+                return;
+        log_full(LOG_WARNING, 0, MESSAGE_RETIRE_HELD, &f,
+                 "policy '%s' in %s: max_retire_per_run %u%% holds back %zu %s that retention would retire "
+                 "(oldest %s of %s): a run retires its rotation (one image per instance, one more per new "
+                 "image) and %u more of the %u it counted; the next runs go on, oldest first",
+                 p->name, region, last->retire_percent, last->n_held,
+                 last->n_held == 1 ? "image" : "images", last->held[0].image_id, last->held[0].instance_id,
+                 last->retire_allowance, last->images_counted);
+}
