@@ -74,6 +74,7 @@ DAEMON_SRCS := \
 	daemon/config/yaml.c \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
+	daemon/config/policy-retain.c \
 	daemon/config/policy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \

@@ -50,6 +50,19 @@ typedef enum retain_tier {
         _RETAIN_TIER_INVALID = -EINVAL,
 } retain_tier;
 
+/* A tier's key under `retain` ("hourly" ... "yearly"), also its name in retirement reasons. */
+static inline const char *retain_tier_to_string(retain_tier t) {
+        static const char *const names[_RETAIN_TIER_MAX] = {
+                [RETAIN_HOURLY] = "hourly",
+                [RETAIN_DAILY] = "daily",
+                [RETAIN_WEEKLY] = "weekly",
+                [RETAIN_MONTHLY] = "monthly",
+                [RETAIN_YEARLY] = "yearly",
+        };
+
+        return t >= 0 && t < _RETAIN_TIER_MAX ? names[t] : NULL;
+}
+
 /* retire's stages, in the order an image passes them. */
 typedef enum retire_stage {
         RETIRE_DEPRECATE,

@@ -87,6 +87,30 @@ static void put_tags(FILE *f, const ec2_tags *t) {
         fputs("}", f);
 }
 
+
+/* count and max_age always, as before; the other rules of retain only when given. */
+static void put_retain(FILE *f, const policy *p) {
+        if (p->retain_count > 0)
+                fprintf(f, "\n    retain:\n      count: %u", p->retain_count);
+        else
+                fputs("\n    retain:\n      count: ~", f);
+        if (p->retain_max_age > 0)
+                put_duration(f, "\n      max_age: ", p->retain_max_age);
+        else
+                fputs("\n      max_age: ~", f);
+        for (retain_tier t = 0; t < _RETAIN_TIER_MAX; t++)
+                if (p->retain_tiers[t] > 0)
+                        fprintf(f, "\n      %s: %u", retain_tier_to_string(t), p->retain_tiers[t]);
+        if (p->retain_min_count > 0)
+                fprintf(f, "\n      min_count: %u", p->retain_min_count);
+        if (p->departed_keep == 0 && p->departed_max_age == 0)
+                return;
+        fputs("\n      departed:", f);
+        if (p->departed_keep > 0)
+                fprintf(f, "\n        keep: %u", p->departed_keep);
+        if (p->departed_max_age > 0)
+                put_duration(f, "\n        max_age: ", p->departed_max_age);
+}
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -125,11 +149,7 @@ static void dump_policy(FILE *f, const policy *p) {
                 p->reboot ? "true" : "false", p->copy_instance_tags ? "true" : "false");
         put_tags(f, &p->image_tags);
         put_duration(f, "\n      wait_timeout: ", p->wait_timeout);
-        fprintf(f, "\n    retain:\n      count: %u", p->retain_count);
-        if (p->retain_max_age > 0)
-                put_duration(f, "\n      max_age: ", p->retain_max_age);
-        else
-                fputs("\n      max_age: ~", f);
+        put_retain(f, p);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
 }
 

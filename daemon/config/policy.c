@@ -10,12 +10,12 @@
 
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
+#include "config/policy-retain.h"
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
 #define DEFAULT_WAIT_TIMEOUT (2 * 3600)
-#define RETAIN_COUNT_MAX 1000
 /* "Tag restrictions: Maximum number of tags per resource - 50"; amirotd adds three of its own. */
 #define IMAGE_TAGS_MAX (EC2_TAGS_PER_RESOURCE_MAX - 3)
 #define SELECTOR_TAGS_MAX 50
@@ -286,40 +286,6 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
         return 0;
 }
 
-static const char *const retain_keys[] = { "count", "max_age", "max_retire_per_run", NULL };
-
-static int parse_retain(loader *l, policy *p, const cnode *n) {
-        _cleanup_(freep) centry *e = NULL;
-        bool have_count = false, has_suggested_count = false;
-        size_t n_e = 0;
-        uint64_t v;
-        int r;
-
-        r = cvalue_mapping(l, n, "retain", &e, &n_e);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n_e; i++) {
-                const char *k = e[i].key->value;
-
-                if (streq(k, "count")) {
-                        have_count = true;
-                        if (cvalue_uint(l, e[i].value, "count", 1, RETAIN_COUNT_MAX, &v) >= 0)
-                                p->retain_count = (unsigned) v;
-                } else if (streq(k, "max_age")) {
-                        if (!cnode_is_null(e[i].value) &&
-                            cvalue_duration(l, e[i].value, "max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
-                                p->retain_max_age = v;
-                } else if (streq(k, "max_retire_per_run")) {
-                        if (cvalue_percent(l, e[i].value, k, 0, 100, &p->max_retire_per_run) >= 0)
-                                p->max_retire_per_run_set = true;
-                } else if (streq_ptr(cvalue_unknown(l, e[i].key, "key", "'retain'", retain_keys), "count"))
-                        has_suggested_count = true;
-        }
-        if (!have_count && !has_suggested_count)
-                loader_error(l, n, "'retain' needs 'count' (1 to %d images per instance)", RETAIN_COUNT_MAX);
-        return 0;
-}
-
 static void check_template(loader *l, const policy *p, const cnode *n, const char *t, config_template_kind kind) {
         _cleanup_(freep) char *msg = NULL;
         size_t policy_len = p->name ? strlen(p->name) : POLICY_NAME_MAX, region_len = 0;
@@ -342,6 +308,7 @@ static const char *const policy_keys[] = {
 /* What a policy's keys said, for the checks that span keys once all are read. */
 typedef struct policy_seen {
         const cnode *name, *name_template, *description_template, *external_id, *schedule_node;
+        const cnode *retain_node;
         bool targets, schedule, retain;
 } policy_seen;
 
@@ -393,7 +360,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) parse_image(l, p, v, &seen->name_template, &seen->description_template);
         else if (streq(k, "retain")) {
                 seen->retain = true;
-                (void) parse_retain(l, p, v);
+                seen->retain_node = v;
+                (void) config_retain_parse(l, p, v);
         } else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
@@ -421,7 +389,7 @@ static void check_required(loader *l, const policy *p, const cnode *map, const p
         if (!seen->schedule)
                 report_missing(l, p, map, "'schedule'");
         if (!seen->retain)
-                report_missing(l, p, map, "'retain' with 'count'");
+                report_missing(l, p, map, "'retain'");
         if (seen->external_id && !p->role_arn)
                 loader_error(l, seen->external_id, "'external_id' goes with 'role_arn'");
 }
@@ -446,6 +414,8 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 check_template(l, p, seen->description_template, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
         if (seen->schedule_node)
                 config_schedule_check_spread(l, &p->schedule, seen->schedule_node, p->name);
+        if (seen->schedule_node)
+                config_retain_check_schedule(l, p, seen->retain_node);
         return l->oom;
 }
 
