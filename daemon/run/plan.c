@@ -72,6 +72,7 @@ void plan_done(plan *p) {
                 free(p->held[k].reason);
         }
         free(p->held);
+        free(p->departed_oldest);
         *p = (plan) {};
 }
 
@@ -327,60 +328,73 @@ static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
         return 0;
 }
 
-/* Retention over available images only (rule 5). This applies as well to an
- * instance that left the fleet or was terminated: its images age out like the
- * others, but its newest available image is never retired, so the last good
- * image of a retired machine stays until an operator removes it.
+/* The figures of a departed instance for the run's warning (engine-log.c): how many of
+ * its images stay, and whether it is the one imaged longest ago. */
+static void note_departed(plan *p, const managed_image *m, const plan_keep_image *img,
+                          const plan_keep_verdict *verdict, size_t n) {
+        p->n_departed++;
+        for (size_t k = 0; k < n; k++)
+                p->departed_images += verdict[k] == PLAN_KEEP;
+        if (n > 0 && (!p->departed_oldest || img[0].age_key < p->departed_oldest_at)) {
+                char *id = strdup(m[0].instance_id);
+
+                if (!id)
+                        return;         /* a figure for a warning: not worth failing the plan */
+                free(p->departed_oldest);
+                p->departed_oldest = id;
+                p->departed_oldest_at = img[0].age_key;
+        }
+}
+
+/* Retention over available images only (rule 5), by the keep rules of plan-keep.c.
  * An image of a future slot sorts first but is skipped: were it counted, a clock
  * that once ran ahead would make every later run retire its own fresh image as
- * "beyond retain.count". An image this run created counts and always stays. */
-static int retain(plan_ctx *c, const managed_image *m, size_t n) {
-        const policy *p = c->policy;
-        _cleanup_(freep) const char **why = NULL;
-        _cleanup_(freep) char *count_reason = NULL, *age_reason = NULL;
-        char age[DURATION_MAX];
-        size_t kept = 0;
+ * "beyond retain.count". An image this run created counts and always stays.
+ * departed: the instance is no longer selected; its figures go to the plan. */
+static int retain(plan_ctx *c, const managed_image *m, size_t n, bool departed) {
+        _cleanup_(freep) plan_keep_image *img = NULL;
+        _cleanup_(freep) plan_keep_verdict *verdict = NULL;
+        _cleanup_(freep) size_t *at = NULL;
+        char *reason[PLAN_RETIRE_DEPARTED_MAX_AGE + 1] = {};
         unsigned rotation = 1;          /* one out per run, and one per new image in */
-        int r;
+        size_t counted = 0;
+        int r = 0;
 
-        if (n == 0)
-                return 0;
-        why = calloc(n, sizeof(const char *));
-        if (asprintf(&count_reason, "beyond retain.count %u", p->retain_count) < 0)
-                count_reason = NULL;
-        format_duration(p->retain_max_age, age);
-        if (asprintf(&age_reason, "older than max_age %s", age) < 0)
-                age_reason = NULL;
-        if (!why || !count_reason || !age_reason)
+        img = calloc(n ?: 1, sizeof(plan_keep_image));
+        verdict = calloc(n ?: 1, sizeof(plan_keep_verdict));
+        at = calloc(n ?: 1, sizeof(size_t));
+        if (!img || !verdict || !at)
                 return -ENOMEM;
-
-        for (size_t k = 0; k < n; k++) {
-                const ec2_image *g = m[k].image;
-
-                if (g->state != EC2_IMAGE_AVAILABLE || m[k].future)
-                        continue;
-                rotation += m[k].created;
-                if (kept == 0 || m[k].created)
-                        /* Whatever the rules say, the newest good image stays, and so
-                         * does the one this run made. */
-                        kept++;
-                else if (kept >= p->retain_count)
-                        why[k] = count_reason;
-                else if (p->retain_max_age > 0 && g->creation_date > 0 && g->creation_date < c->in->now &&
-                         (uint64_t) (c->in->now - g->creation_date) > p->retain_max_age)
-                        why[k] = age_reason;
-                else
-                        kept++;
-        }
+        for (size_t k = 0; k < n; k++)
+                if (m[k].image->state == EC2_IMAGE_AVAILABLE && !m[k].future) {
+                        rotation += m[k].created;
+                        at[counted] = k;
+                        img[counted++] = (plan_keep_image) {
+                                .age_key = m[k].age_key,
+                                .creation_date = m[k].image->creation_date,
+                                .created = m[k].created,
+                        };
+                }
+        r = plan_keep(c->policy, c->in->now, departed, img, counted, verdict);
+        if (r < 0)
+                return r;
+        if (departed)
+                note_departed(c->plan, m, img, verdict, counted);
 
         /* Oldest first: should a run stop half-way, the newest images are still there. */
-        for (size_t k = n; k > 0; k--)
-                if (why[k - 1]) {
-                        r = retire(c, &m[k - 1], why[k - 1], rotation);
-                        if (r < 0)
-                                return r;
-                }
-        return 0;
+        for (size_t k = counted; k > 0 && r >= 0; k--) {
+                plan_keep_verdict v = verdict[k - 1];
+
+                if (v == PLAN_KEEP)
+                        continue;
+                if (!reason[v])
+                        r = plan_keep_reason(c->policy, v, &reason[v]);
+                if (r >= 0)
+                        r = retire(c, &m[at[k - 1]], reason[v], rotation);
+        }
+        for (size_t v = 0; v < ELEMENTSOF(reason); v++)
+                free(reason[v]);
+        return r < 0 ? r : 0;
 }
 
 /* The images of a future slot that stay (failed ones are retired as garbage), oldest
@@ -413,6 +427,7 @@ static int note_future(plan_ctx *c, const managed_image *m, size_t n) {
 /* One instance id: its selected instance (NULL when the instance is gone or no longer
  * selected) and its managed images m[0..n), newest first. */
 static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image *m, size_t n) {
+        bool departed = !i;
         int r;
 
         r = retire_failed(c, m, n);
@@ -432,7 +447,11 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
                 }
         }
 
-        r = retain(c, m, n);
+        /* An instance this run imaged has not departed, though a later plan of the run
+         * (plan-retire.c) names no instance. */
+        for (size_t k = 0; k < n && departed; k++)
+                departed = !m[k].created;
+        r = retain(c, m, n, departed);
         if (r < 0)
                 return r;
         return note_future(c, m, n);

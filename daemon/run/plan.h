@@ -30,7 +30,7 @@
  * The interface runs one way: the engine (and `amirotd plan`) call in with
  * data and get a plan back; the planner calls nothing but the schedule's slot
  * arithmetic and the EC2 value types, never the AWS client or the loop.
- * plan.c holds the rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
+ * plan.c holds the rules, plan-keep.c retention's keep rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
  * orphan sweep (rule 6), plan-retire.c the retirements as each new image becomes
  * available, plan-name.c the names and descriptions of new images.
  */
@@ -116,6 +116,11 @@ typedef struct plan {
          * described, without the retired ones, with the created ones pending (for metrics) */
         unsigned images_after[_EC2_IMAGE_STATE_MAX];
         size_t n_targets;               /* instances the policy selects (tags, exclude_tags, states) */
+        /* Departed instances: ids with managed images that the policy no longer selects (plan-keep.c) */
+        size_t n_departed;
+        unsigned departed_images;       /* their available images that this plan keeps */
+        char *departed_oldest;          /* the one whose newest image is oldest; NULL when none */
+        time_t departed_oldest_at;      /* that image's slot start (or creation date) */
 } plan;
 
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */
@@ -155,6 +160,34 @@ typedef struct plan_input {
  * oldest first. 0, -EINVAL, -ENOMEM, or schedule_slot_at()'s error; *ret is
  * untouched on failure. */
 int plan_build(const plan_input *in, plan *ret);
+
+/* Retention's keep rules for one instance (plan-keep.c; the rules are at its top). */
+
+typedef enum plan_keep_verdict {
+        PLAN_KEEP,
+        PLAN_RETIRE_COUNT,              /* "beyond retain.count 3" (count and max_age alone) */
+        PLAN_RETIRE_MAX_AGE,            /* "older than max_age 90d" (count and max_age alone) */
+        PLAN_RETIRE_NO_RULE,            /* "kept by no rule (count 3, daily 7, weekly 4)" */
+        PLAN_RETIRE_DEPARTED_KEEP,      /* beyond retain.departed.keep */
+        PLAN_RETIRE_DEPARTED_MAX_AGE,   /* its newest image is older than retain.departed.max_age */
+} plan_keep_verdict;
+
+/* One image that retention counts (available, of a slot that has begun). */
+typedef struct plan_keep_image {
+        time_t age_key;                 /* its slot start, else its creation date: its time for the tiers */
+        time_t creation_date;           /* max_age is measured from it; 0: unknown, never too old */
+        bool created;                   /* made by this run: always kept */
+} plan_keep_image;
+
+/* The verdict on each of an instance's counted images img[0..n), newest first, at now:
+ * ret[k] is PLAN_KEEP or the rule that lets img[k] go. departed: the policy no longer
+ * selects the instance (nor did this run image it). The tiers read periods on the clock
+ * of p->schedule.zone (NULL: UTC), which the configuration loader sets for every named
+ * zone. 0, -EINVAL or -ENOMEM. */
+int plan_keep(const policy *p, time_t now, bool departed, const plan_keep_image *img, size_t n,
+              plan_keep_verdict *ret);
+/* The retirement reason for a verdict other than PLAN_KEEP. 0, -EINVAL or -ENOMEM. */
+int plan_keep_reason(const policy *p, plan_keep_verdict v, char **ret);
 
 /* The bound on retirements per run (plan-bound.c). */
 
