@@ -6,6 +6,25 @@
 #include "run/targets.h"
 #include "base/log.h"
 
+/* More departed instances than selected ones, and at least DEPARTED_WARN_MIN: an autoscaled
+ * fleet that replaced itself, not a few machines stopped or retagged for a while. Warned
+ * only while retain.departed is not set: once it is, what stays is the operator's choice. */
+#define DEPARTED_WARN_MIN 10
+
+static void engine_log_departed(const policy *p, const char *region, const plan *first) {
+        log_fields f = { .policy = p->name, .region = region, .instance_id = first->departed_oldest };
+        char slot[SLOT_ID_MAX];
+
+        if (p->departed_keep > 0 || p->departed_max_age > 0 || first->n_departed < DEPARTED_WARN_MIN ||
+            first->n_departed <= first->n_targets)
+                return;
+        log_full(LOG_WARNING, 0, MESSAGE_DEPARTED_PILE_UP, &f,
+                 "policy '%s' in %s: %zu instances it no longer selects hold %u images (it selects %zu); "
+                 "the one imaged longest ago is %s (%s): set retain.departed to retire them",
+                 p->name, region, first->n_departed, first->departed_images, first->n_targets,
+                 first->departed_oldest ?: "?", slot_id_format(first->departed_oldest_at, slot) ?: "?");
+}
+
 void engine_log_first_plan(const policy *p, const char *region, const plan *first, bool no_targets_said) {
         log_fields f = { .policy = p->name, .region = region };
 
@@ -17,6 +36,7 @@ void engine_log_first_plan(const policy *p, const char *region, const plan *firs
                          "policy '%s' in %s: no instance matches its targets (%s), so it creates nothing",
                          p->name, region, what ?: "?");
         }
+        engine_log_departed(p, region, first);
         /* Once a run, from the first plan: a clock that ran ahead made these. */
         for (size_t i = 0; i < first->n_future; i++) {
                 const plan_future_image *g = &first->future[i];
