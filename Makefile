@@ -113,6 +113,7 @@ UNIT_TESTS := \
 	client \
 	client-pace \
 	config \
+	config-retain \
 	creds \
 	creds-process \
 	creds-role \

@@ -57,6 +57,40 @@ static void print_credentials(const config *c, const policy *p) {
                        " [not supported]", what, p->role_arn ? ", then AssumeRole " : "", p->role_arn ?: "");
 }
 
+/* retain in a line: count and max_age as they always read, then the other rules. */
+static void print_retain(const policy *p) {
+        char buf[DURATION_MAX];
+        const char *sep = "";
+
+        printf("  retain:   ");
+        if (p->retain_count > 0) {
+                printf("newest %u available per instance", p->retain_count);
+                if (p->retain_max_age > 0)
+                        printf(", none older than %s", format_duration(p->retain_max_age, buf));
+                sep = ", ";
+        } else if (p->retain_max_age > 0) {
+                printf("every available image younger than %s", format_duration(p->retain_max_age, buf));
+                sep = ", ";
+        }
+        for (retain_tier t = 0; t < _RETAIN_TIER_MAX; t++)
+                if (p->retain_tiers[t] > 0) {
+                        printf("%s%s %u", sep, retain_tier_to_string(t), p->retain_tiers[t]);
+                        sep = ", ";
+                }
+        if (p->retain_min_count > 0)
+                printf(", at least %u", p->retain_min_count);
+        fputs(p->retain_max_age > 0 ? " (the newest always stays)\n" : "\n", stdout);
+        if (p->departed_keep > 0 || p->departed_max_age > 0) {
+                printf("  departed: ");
+                if (p->departed_keep > 0)
+                        printf("newest %u per instance the policy no longer selects%s", p->departed_keep,
+                               p->departed_max_age > 0 ? "; " : "");
+                if (p->departed_max_age > 0)
+                        printf("all once the newest is older than %s", format_duration(p->departed_max_age, buf));
+                printf("\n");
+        }
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -94,10 +128,7 @@ static void print_summary(const policy *p, time_t now) {
         }
         printf("  image:    '%s'%s%s\n", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
                p->copy_instance_tags ? ", instance tags copied" : "");
-        printf("  retain:   newest %u available per instance", p->retain_count);
-        if (p->retain_max_age > 0)
-                printf(", none older than %s (the newest always stays)", format_duration(p->retain_max_age, buf));
-        printf("\n");
+        print_retain(p);
 }
 
 int cmd_check(const cli_options *o) {
