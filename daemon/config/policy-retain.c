@@ -72,7 +72,8 @@ static void parse_retain_key(loader *l, policy *p, const centry *e, retain_seen 
         retain_tier t;
         uint64_t v;
 
-        if (retain_rule_key(k))
+        /* `max_age: ~` says "no max_age": it is no rule of its own. */
+        if (retain_rule_key(k) && !(streq(k, "max_age") && cnode_is_null(e->value)))
                 seen->rule = true;
         if (streq(k, "count")) {
                 if (cvalue_uint(l, e->value, "count", 1, RETAIN_MAX, &v) >= 0)

@@ -95,6 +95,17 @@ static void test_retain_needs_a_rule(void **state) {
         assert_int_equal(d.n_errors, 1);
 }
 
+/* `max_age: ~` is "none": alone it would leave no rule, and every image but the newest
+ * would go. */
+static void test_null_max_age_is_no_rule(void **state) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+
+        (void) state;
+        assert_int_equal(load_retain(NULL, "  max_age: ~\n", &c, &d), -EINVAL);
+        assert_true(has(&d, 5, 3, ERR, "'retain' needs 'count', 'max_age' or a tier"));
+}
+
 static void test_values_out_of_range(void **state) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
@@ -178,6 +189,7 @@ int main(void) {
                 cmocka_unit_test(test_every_key_read),
                 cmocka_unit_test(test_count_is_optional),
                 cmocka_unit_test(test_retain_needs_a_rule),
+                cmocka_unit_test(test_null_max_age_is_no_rule),
                 cmocka_unit_test(test_values_out_of_range),
                 cmocka_unit_test(test_unknown_keys_suggest),
                 cmocka_unit_test(test_departed_shape),
