@@ -71,9 +71,12 @@ static void keep_tiers(const policy *p, const plan_keep_image *img, size_t n, bo
         unsigned left[_RETAIN_TIER_MAX];
         bool started[_RETAIN_TIER_MAX] = {};
 
+        unsigned wanted = 0;
+
         for (retain_tier t = 0; t < _RETAIN_TIER_MAX; t++)
-                left[t] = p->retain_tiers[t];
-        for (size_t k = 0; k < n; k++) {
+                wanted += left[t] = p->retain_tiers[t];
+        /* The zone is read only while a tier still wants periods: most policies have none. */
+        for (size_t k = 0; k < n && wanted > 0; k++) {
                 int64_t key[_RETAIN_TIER_MAX];
 
                 if (period_keys(p->schedule.zone, img[k].age_key, key) < 0) {
@@ -86,6 +89,7 @@ static void keep_tiers(const policy *p, const plan_keep_image *img, size_t n, bo
                                 last[t] = key[t];
                                 started[t] = true;
                                 left[t]--;
+                                wanted--;
                         }
         }
 }

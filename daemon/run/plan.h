@@ -73,7 +73,7 @@ typedef struct plan_action {
         ec2_image_state image_state;
         char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
         char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
-        bool retention;                 /* retired by retain.count or max_age: counts against
+        bool retention;                 /* retired by retention's rules (plan-keep.c): counts against
                                          * max_retire_per_run (failed images do not) */
         unsigned rotation;              /* retention: how many of its instance's images the run may
                                          * retire as the rotation: one, and one per image the run
