@@ -477,6 +477,20 @@ static int add_tag_specification(aws_query *q, unsigned *n, const char *type, co
         return add_tags(q, prefix, tags);
 }
 
+/* "NoDevice: To omit the device from the block device mapping, specify an empty string." */
+static int add_no_devices(aws_query *q, char *const *devices) {
+        unsigned n = 0;
+        int r;
+
+        for (char *const *d = devices; d && *d; d++) {
+                n++;
+                if ((r = aws_query_addf(q, *d, "BlockDeviceMapping.%u.DeviceName", n)) < 0 ||
+                    (r = aws_query_addf(q, "", "BlockDeviceMapping.%u.NoDevice", n)) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op) {
         _cleanup_(aws_query_freep) aws_query *q = NULL;
         unsigned specs = 0;
@@ -493,6 +507,7 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
             (r = aws_query_add(q, "NoReboot", req->no_reboot ? "true" : "false")) < 0 ||
             (r = add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
             (r = add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
+            (r = add_no_devices(q, req->exclude_devices)) < 0 ||
             (r = add_dry_run(q, req->dry_run)) < 0)
                 return r;
         return op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);

@@ -88,6 +88,13 @@ typedef enum ec2_instance_state {
 const char *ec2_instance_state_to_string(ec2_instance_state s);
 ec2_instance_state ec2_instance_state_from_string(const char *s);
 
+/* An EBS volume of an instance's block-device mappings (DescribeInstances'
+ * blockDeviceMapping: deviceName and ebs/volumeId). */
+typedef struct ec2_instance_volume {
+        char *device_name;              /* "/dev/sdf" */
+        char *volume_id;
+} ec2_instance_volume;
+
 typedef struct ec2_instance {
         char *id;
         ec2_instance_state state;
@@ -95,6 +102,9 @@ typedef struct ec2_instance {
         char *name;                     /* the Name tag, or NULL */
         ec2_tags tags;
         char **volume_ids;              /* EBS volumes of its block-device mappings; NULL-terminated or NULL */
+        char *root_device_name;         /* rootDeviceName ("/dev/xvda"), or NULL */
+        ec2_instance_volume *volumes;   /* the same mappings with their device names, in EC2's order */
+        size_t n_volumes;
 } ec2_instance;
 
 typedef enum ec2_image_state {

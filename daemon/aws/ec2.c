@@ -115,6 +115,36 @@ static int parse_next_token(const xmlNode *root, char **ret) {
         return 0;
 }
 
+/* One blockDeviceMapping item: an EBS volume, kept by id and with its device name. */
+static int parse_instance_volume(const xmlNode *d, ec2_instance *i) {
+        _cleanup_(freep) char *volume = NULL, *device = NULL, *copy = NULL;
+        ec2_instance_volume *v;
+        int r;
+
+        r = text_opt(d, "ebs/volumeId", &volume);
+        if (r < 0)
+                return r;
+        if (isempty(volume))
+                return 0;
+        r = text_opt(d, "deviceName", &device);
+        if (r < 0)
+                return r;
+        copy = strdup(volume);
+        if (!copy)
+                return -ENOMEM;
+        r = strv_push(&i->volume_ids, TAKE_PTR(copy));
+        if (r < 0)
+                return r;
+        if (isempty(device))
+                return 0;
+        v = reallocarray(i->volumes, i->n_volumes + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        i->volumes = v;
+        v[i->n_volumes++] = (ec2_instance_volume) { .device_name = TAKE_PTR(device), .volume_id = TAKE_PTR(volume) };
+        return 0;
+}
+
 static int parse_instance(const xmlNode *item, void *ret) {
         _cleanup_(ec2_instance_done) ec2_instance i = {};
         _cleanup_(freep) char *state = NULL;
@@ -140,16 +170,12 @@ static int parse_instance(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
 
+        r = text_opt(item, "rootDeviceName", &i.root_device_name);
+        if (r < 0)
+                return r;
         bdm = xml_child(item, "blockDeviceMapping");
         for (xmlNode *d = xml_child(bdm, "item"); d; d = xml_next(d, "item")) {
-                _cleanup_(freep) char *volume = NULL;
-
-                r = text_opt(d, "ebs/volumeId", &volume);
-                if (r < 0)
-                        return r;
-                if (isempty(volume))
-                        continue;
-                r = strv_push(&i.volume_ids, TAKE_PTR(volume));
+                r = parse_instance_volume(d, &i);
                 if (r < 0)
                         return r;
         }

@@ -69,6 +69,9 @@ typedef struct ec2_create_image_request {
         bool no_reboot;
         const ec2_tags *image_tags;     /* TagSpecification ResourceType=image */
         const ec2_tags *snapshot_tags;  /* TagSpecification ResourceType=snapshot */
+        char *const *exclude_devices;   /* BlockDeviceMapping.N with NoDevice: devices the image leaves
+                                         * out (NULL-terminated, may be NULL); each one the instance has,
+                                         * never its root device (EC2 refuses both) */
         bool dry_run;
 } ec2_create_image_request;
 

@@ -183,6 +183,10 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
         return 0;
 }
 
+int config_tag_selectors_parse(loader *l, const cnode *n, const char *what, tag_selector **ret, size_t *ret_n) {
+        return parse_tag_map(l, n, what, true, ret, ret_n, NULL);
+}
+
 static const char *const state_names[] = {
         "pending", "running", "shutting-down", "terminated", "stopping", "stopped", NULL
 };
@@ -249,7 +253,9 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
+static const char *const image_keys[] = {
+        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", NULL
+};
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
         _cleanup_(freep) centry *e = NULL;
@@ -280,7 +286,9 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                 } else if (streq(k, "wait_timeout")) {
                         if (cvalue_duration(l, val, "wait_timeout", 60, 7 * 86400, &v) >= 0)
                                 p->wait_timeout = v;
-                } else
+                } else if (streq(k, "volumes"))
+                        (void) config_image_volumes_parse(l, p, val);
+                else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
         return 0;
@@ -336,7 +344,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 }
 
 static const char *const policy_keys[] = {
-        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+        "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -378,6 +386,11 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
         if (streq(k, "name")) {
                 seen->name = v;
                 parse_name(l, p, v);
+        } else if (streq(k, "enabled")) {
+                bool enabled = true;
+
+                if (cvalue_bool(l, v, "enabled", &enabled) >= 0)
+                        p->disabled = !enabled;
         } else if (streq(k, "regions"))
                 (void) parse_regions(l, p, v);
         else if (streq(k, "role_arn") || streq(k, "external_id"))
