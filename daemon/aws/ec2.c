@@ -283,6 +283,21 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
         return 0;
 }
 
+/* DescribeVolumes' volumeSet/item: its id and every tag (image.volumes matches them). */
+static int parse_volume(const xmlNode *item, void *ret) {
+        _cleanup_(ec2_volume_done) ec2_volume v = {};
+        int r;
+
+        r = text_req(item, "volumeId", &v.id);
+        if (r >= 0)
+                r = parse_tags(item, &v.tags);
+        if (r < 0)
+                return r;
+        *(ec2_volume *) ret = v;
+        v = (ec2_volume) {};
+        return 0;
+}
+
 /* ---- Describe pages ------------------------------------------------------------------ */
 
 /* What tells one Describe answer from another: where its items stand and how one is read. */
@@ -296,6 +311,7 @@ typedef struct describe_page {
 static void instance_done(void *p) { ec2_instance_done(p); }
 static void image_done(void *p) { ec2_image_done(p); }
 static void snapshot_done(void *p) { ec2_snapshot_done(p); }
+static void volume_done(void *p) { ec2_volume_done(p); }
 
 /* Instances come grouped by reservation: reservationSet/item/instancesSet/item. */
 static const char *const instances_path[] = {
@@ -303,6 +319,7 @@ static const char *const instances_path[] = {
 };
 static const char *const images_path[] = { "DescribeImagesResponse", "imagesSet", "item", NULL };
 static const char *const snapshots_path[] = { "DescribeSnapshotsResponse", "snapshotSet", "item", NULL };
+static const char *const volumes_path[] = { "DescribeVolumesResponse", "volumeSet", "item", NULL };
 
 static const describe_page describe_instances = {
         instances_path, sizeof(ec2_instance), parse_instance, instance_done,
@@ -312,6 +329,9 @@ static const describe_page describe_images = {
 };
 static const describe_page describe_snapshots = {
         snapshots_path, sizeof(ec2_snapshot), parse_snapshot, snapshot_done,
+};
+static const describe_page describe_volumes = {
+        volumes_path, sizeof(ec2_volume), parse_volume, volume_done,
 };
 
 /* Makes room for one more item and parses it into that place. The array grows by half
@@ -387,6 +407,10 @@ void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *l) {
         reader_init(r, &describe_snapshots, (void **) &l->items, &l->n, &l->cap);
 }
 
+void ec2_page_reader_volumes(ec2_page_reader *r, ec2_volume_list *l) {
+        reader_init(r, &describe_volumes, (void **) &l->items, &l->n, &l->cap);
+}
+
 int ec2_page_reader_end(ec2_page_reader *rd, xmlDoc *doc, char **ret_next_token) {
         _cleanup_(freep) char *token = NULL;
         const describe_page *p = rd ? rd->page : NULL;
@@ -454,6 +478,15 @@ int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **re
         if (!list)
                 return -EINVAL;
         ec2_page_reader_snapshots(&rd, list);
+        return parse_describe(doc, &rd, ret_next_token);
+}
+
+int ec2_parse_describe_volumes(xmlDoc *doc, ec2_volume_list *list, char **ret_next_token) {
+        ec2_page_reader rd;
+
+        if (!list)
+                return -EINVAL;
+        ec2_page_reader_volumes(&rd, list);
         return parse_describe(doc, &rd, ret_next_token);
 }
 

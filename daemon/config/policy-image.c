@@ -79,7 +79,7 @@ static int parse_devices(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-static int parse_exclusions(loader *l, policy *p, const cnode *n) {
+static int parse_exclusions(loader *l, policy *p, const cnode *n, const cnode **ret_tags) {
         _cleanup_(freep) centry *e = NULL;
         size_t n_e = 0;
         int r;
@@ -99,11 +99,11 @@ static int parse_exclusions(loader *l, policy *p, const cnode *n) {
                 if (streq(k, "exclude_devices"))
                         (void) parse_devices(l, p, v);
                 else if (streq(k, "exclude_tags")) {
-                        r = config_tag_selectors_parse(l, v, "exclude_tags", &p->exclude_volume_tags,
-                                                       &p->n_exclude_volume_tags);
-                        if (r >= 0 && v->kind == CNODE_MAPPING && v->n_items == 0)
+                        if (v->kind == CNODE_MAPPING && v->n_items == 0)
                                 loader_error(l, v, "'exclude_tags' is empty: name tags such as {Scratch: \"true\"}, "
                                              "or leave it out");
+                        else
+                                *ret_tags = v;
                 } else
                         cvalue_unknown(l, e[i].key, "key", "'volumes'", volumes_keys);
                 if (l->oom)
@@ -112,9 +112,10 @@ static int parse_exclusions(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-int config_image_volumes_parse(loader *l, policy *p, const cnode *n) {
+int config_image_volumes_parse(loader *l, policy *p, const cnode *n, const cnode **ret_exclude_tags) {
+        *ret_exclude_tags = NULL;
         if (n->kind != CNODE_SCALAR)
-                return parse_exclusions(l, p, n);
+                return parse_exclusions(l, p, n, ret_exclude_tags);
         if (streq(n->value, "all"))
                 p->volumes = POLICY_VOLUMES_ALL;
         else if (streq(n->value, "root"))

@@ -13,8 +13,7 @@
  * -E2BIG past CONFIG_MAX_POLICIES, or -ENOMEM. */
 int config_policy_parse(loader *l, const cnode *map);
 void policy_done(policy *p);
-/* A {KEY: VALUE} tag selector ("*": any value) of up to 50 tags, appended to *ret. */
-int config_tag_selectors_parse(loader *l, const cnode *n, const char *what, tag_selector **ret, size_t *ret_n);
-
-/* image.volumes (policy-image.c): all, root, or {exclude_devices, exclude_tags}. */
-int config_image_volumes_parse(loader *l, policy *p, const cnode *n);
+/* image.volumes (policy-image.c): all, root, or {exclude_devices, exclude_tags}. The
+ * exclude_tags mapping, for the caller to read as a tag selector, in *ret_exclude_tags
+ * (NULL when none). */
+int config_image_volumes_parse(loader *l, policy *p, const cnode *n, const cnode **ret_exclude_tags);

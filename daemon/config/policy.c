@@ -183,10 +183,6 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
         return 0;
 }
 
-int config_tag_selectors_parse(loader *l, const cnode *n, const char *what, tag_selector **ret, size_t *ret_n) {
-        return parse_tag_map(l, n, what, true, ret, ret_n, NULL);
-}
-
 static const char *const state_names[] = {
         "pending", "running", "shutting-down", "terminated", "stopping", "stopped", NULL
 };
@@ -286,9 +282,11 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                 } else if (streq(k, "wait_timeout")) {
                         if (cvalue_duration(l, val, "wait_timeout", 60, 7 * 86400, &v) >= 0)
                                 p->wait_timeout = v;
-                } else if (streq(k, "volumes"))
-                        (void) config_image_volumes_parse(l, p, val);
-                else
+                } else if (streq(k, "volumes")) {
+                        if (config_image_volumes_parse(l, p, val, &val) >= 0 && val)
+                                (void) parse_tag_map(l, val, "exclude_tags", true, &p->exclude_volume_tags,
+                                                     &p->n_exclude_volume_tags, NULL);
+                } else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
         return 0;

@@ -64,6 +64,29 @@ static bool wants_out(const policy *p, const plan_input *in, const ec2_instance_
         }
 }
 
+static bool volume_selected(const policy *p, const ec2_volume *v) {
+        for (size_t k = 0; k < p->n_exclude_volume_tags; k++) {
+                const tag_selector *t = &p->exclude_volume_tags[k];
+                const char *value = ec2_tags_get(&v->tags, t->key);
+
+                if (value && (!t->value || streq(value, t->value)))
+                        return true;
+        }
+        return false;
+}
+
+int plan_excluded_volumes(const policy *p, const ec2_volume *volumes, size_t n, char ***ret) {
+        _cleanup_(strv_freep) char **out = NULL;
+
+        for (size_t k = 0; k < n; k++)
+                if (volume_selected(p, &volumes[k]) && strv_extend(&out, volumes[k].id) < 0)
+                        return -ENOMEM;
+        if (out)
+                qsort(out, strv_length(out), sizeof(char *), string_compare);
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 int plan_exclude_devices(const plan_input *in, const ec2_instance *i, char ***ret, bool *ret_root_kept) {
         _cleanup_(strv_freep) char **out = NULL;
         const policy *p = in->policy;

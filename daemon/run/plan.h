@@ -200,6 +200,10 @@ int plan_sweep(const plan_input *in, plan_slot_ref *managed, size_t n_managed, p
  * in->excluded_volume_ids. The root device (i's rootDeviceName) is never left out:
  * *ret_root_kept says a rule asked for it. 0 or -ENOMEM. */
 int plan_exclude_devices(const plan_input *in, const ec2_instance *i, char ***ret, bool *ret_root_kept);
+/* Of volumes (DescribeVolumes), the ids of those carrying one of p's
+ * image.volumes.exclude_tags ("*": the key with any value), sorted, into *ret
+ * (NULL-terminated, NULL when none): plan_input.excluded_volume_ids. 0 or -ENOMEM. */
+int plan_excluded_volumes(const policy *p, const ec2_volume *volumes, size_t n, char ***ret);
 
 /* The names and descriptions of new images (plan-name.c). */
 
