@@ -113,6 +113,7 @@ UNIT_TESTS := \
 	client \
 	client-pace \
 	config \
+	config-volumes \
 	creds \
 	creds-process \
 	creds-role \
@@ -128,6 +129,7 @@ UNIT_TESTS := \
 	plan \
 	plan-scale \
 	plan-retire \
+	plan-volumes \
 	query \
 	retry \
 	schedule \
