@@ -61,7 +61,8 @@ static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
 
-        printf("%s (%s:%u)\n", p->name, p->pos.file, p->pos.line);
+        printf("%s (%s:%u)%s\n", p->name, p->pos.file, p->pos.line,
+               p->disabled ? ": disabled (enabled: false), never run" : "");
         print_selectors("  targets:  instances tagged ", p->tags, p->n_tags);
         print_selectors(", except those tagged ", p->exclude_tags, p->n_exclude_tags);
         printf("; states");
@@ -82,7 +83,7 @@ static void print_summary(const policy *p, time_t now) {
                 printf("every %s at %02u:%02u", format_duration(p->schedule.every, buf),
                        p->schedule.at / 3600, p->schedule.at / 60 % 60);
         printf(" %s\n", p->schedule.timezone ?: "UTC");
-        if (schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
+        if (!p->disabled && schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
                 printf("  next slot: ");
                 print_time_in(next, p->schedule.zone);
                 if (p->schedule.zone) {
@@ -92,8 +93,16 @@ static void print_summary(const policy *p, time_t now) {
                 }
                 printf("\n");
         }
-        printf("  image:    '%s'%s%s\n", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
-               p->copy_instance_tags ? ", instance tags copied" : "");
+        printf("  image:    '%s'%s%s%s", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
+               p->copy_instance_tags ? ", instance tags copied" : "",
+               p->volumes == POLICY_VOLUMES_ROOT ? ", root volume only" :
+               p->volumes == POLICY_VOLUMES_EXCLUDE ? ", without volumes" : "");
+        for (char **d = p->exclude_devices; p->volumes == POLICY_VOLUMES_EXCLUDE && d && *d; d++)
+                printf(" %s", *d);
+        if (p->volumes == POLICY_VOLUMES_EXCLUDE)
+                print_selectors(p->exclude_devices ? ", and tagged " : " tagged ", p->exclude_volume_tags,
+                                p->n_exclude_volume_tags);
+        printf("\n");
         printf("  retain:   newest %u available per instance", p->retain_count);
         if (p->retain_max_age > 0)
                 printf(", none older than %s (the newest always stays)", format_duration(p->retain_max_age, buf));
