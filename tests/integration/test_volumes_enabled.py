@@ -193,3 +193,6 @@ def test_disabled_policy_never_runs_in_the_service_and_a_reload_stops_it(amirotd
     time.sleep(7)
     assert len(amirotd.sim.calls("CreateImage")) == n
     assert d.stop() == 0
+    # `amirotd status` (from the journal here) says so in place of a next slot
+    row = [line for line in amirotd.run("status").stdout.splitlines() if line.startswith("web ")]
+    assert len(row) == 1 and " disabled " in row[0] and "run done" in row[0]
