@@ -40,7 +40,7 @@ static bool device_name_valid(const char *s) {
 
 /* The root device names EC2's AMIs use: a rule naming one never applies. */
 static bool device_is_root(const char *s) {
-        return streq(s, "/dev/xvda") || streq(s, "/dev/sda1") || streq(s, "/dev/sda");
+        return streq(s, "/dev/xvda") || streq(s, "/dev/sda1");
 }
 
 static int parse_devices(loader *l, policy *p, const cnode *n) {
