@@ -75,6 +75,7 @@ DAEMON_SRCS := \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
 	daemon/config/policy-retain.c \
+	daemon/config/policy-image.c \
 	daemon/config/policy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
@@ -85,6 +86,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-keep.c \
 	daemon/run/plan-sweep.c \
 	daemon/run/plan-retire.c \
+	daemon/run/plan-volumes.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -114,6 +116,7 @@ UNIT_TESTS := \
 	client-pace \
 	config \
 	config-retain \
+	config-volumes \
 	creds \
 	creds-process \
 	creds-role \
@@ -130,6 +133,7 @@ UNIT_TESTS := \
 	plan-scale \
 	plan-retire \
 	plan-keep \
+	plan-volumes \
 	query \
 	retry \
 	schedule \
@@ -240,11 +244,11 @@ soak-reliability: $(BUILD)/amirotd
 check-structure: all
 	$(PYTHON) tests/structure/check-structure --build $(BUILD)
 
-# The planner is pure (design.md): plan.c, plan-bound.c, plan-sweep.c and plan-retire.c must build with no library's
+# The planner is pure (design.md): plan.c, plan-bound.c, plan-sweep.c, plan-retire.c and plan-volumes.c must build with no library's
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-keep.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-keep.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

@@ -95,7 +95,8 @@ static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
 
-        printf("%s (%s:%u)\n", p->name, p->pos.file, p->pos.line);
+        printf("%s (%s:%u)%s\n", p->name, p->pos.file, p->pos.line,
+               p->disabled ? ": disabled (enabled: false), never run" : "");
         print_selectors("  targets:  instances tagged ", p->tags, p->n_tags);
         print_selectors(", except those tagged ", p->exclude_tags, p->n_exclude_tags);
         printf("; states");
@@ -116,7 +117,7 @@ static void print_summary(const policy *p, time_t now) {
                 printf("every %s at %02u:%02u", format_duration(p->schedule.every, buf),
                        p->schedule.at / 3600, p->schedule.at / 60 % 60);
         printf(" %s\n", p->schedule.timezone ?: "UTC");
-        if (schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
+        if (!p->disabled && schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
                 printf("  next slot: ");
                 print_time_in(next, p->schedule.zone);
                 if (p->schedule.zone) {
@@ -126,8 +127,16 @@ static void print_summary(const policy *p, time_t now) {
                 }
                 printf("\n");
         }
-        printf("  image:    '%s'%s%s\n", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
-               p->copy_instance_tags ? ", instance tags copied" : "");
+        printf("  image:    '%s'%s%s%s", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
+               p->copy_instance_tags ? ", instance tags copied" : "",
+               p->volumes == POLICY_VOLUMES_ROOT ? ", root volume only" :
+               p->volumes == POLICY_VOLUMES_EXCLUDE ? ", without volumes" : "");
+        for (char **d = p->exclude_devices; p->volumes == POLICY_VOLUMES_EXCLUDE && d && *d; d++)
+                printf(" %s", *d);
+        if (p->volumes == POLICY_VOLUMES_EXCLUDE)
+                print_selectors(p->exclude_devices ? ", and tagged " : " tagged ", p->exclude_volume_tags,
+                                p->n_exclude_volume_tags);
+        printf("\n");
         print_retain(p);
 }
 
@@ -291,7 +300,8 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
         for (size_t i = 0; i < c->n_policies; i++) {
                 const policy *p = &c->policies[i];
 
-                if (!selected(o, p))
+                /* enabled: false: planned and listed, never run */
+                if (!selected(o, p) || (p->disabled && !eo->plan_only))
                         continue;
                 for (char **region = p->regions; *region; region++) {
                         run_slot *slot = &rn->slots[rn->n++];
@@ -348,9 +358,14 @@ static json_object *plan_action_to_json(const plan_action *a, const char *policy
         json_object_object_add(obj, "action", json_object_new_string(plan_action_kind_to_string(a->kind)));
         json_object_object_add(obj, "instance_id", json_object_new_string(a->instance_id));
         json_object_object_add(obj, "slot", json_str(a->slot));
-        if (a->kind == PLAN_CREATE)
+        if (a->kind == PLAN_CREATE) {
+                json_object *devices = json_object_new_array();
+
                 json_object_object_add(obj, "image_name", json_object_new_string(a->image_name));
-        else {
+                for (char **d = a->exclude_devices; d && *d; d++)
+                        json_object_array_add(devices, json_object_new_string(*d));
+                json_object_object_add(obj, "exclude_devices", devices);
+        } else {
                 json_object *snaps = json_object_new_array();
 
                 json_object_object_add(obj, "image_id", json_str(a->image_id));
@@ -474,6 +489,13 @@ static size_t plan_rows(const runner *rn) {
         return n;
 }
 
+/* image.volumes: " without /dev/sdf, /dev/sdg", and that the root device stays when a rule named it. */
+static void print_excluded_devices(const plan_action *a) {
+        for (char **d = a->exclude_devices; d && *d; d++)
+                printf("%s%s", d == a->exclude_devices ? " without " : ", ", *d);
+        printf("%s\n", a->root_kept ? " (root device kept: an image always holds it)" : "");
+}
+
 static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
         if (sl->result.no_targets)
                 printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
@@ -481,9 +503,10 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
 
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
+                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s", w->policy, sl->policy->name, w->region, sl->region,
                        plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
                        w->image, a->image_id ?: "-", action_detail(a) ?: "");
+                print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {
                 const plan_held_image *h = &sl->result.plan.held[j];
@@ -499,8 +522,12 @@ static void print_plan_table(const runner *rn) {
         size_t n_read = 0;
         plan_columns w;
 
-        for (size_t i = 0; i < rn->n; i++)
+        for (size_t i = 0; i < rn->n; i++) {
                 n_read += slot_read(&rn->slots[i]);
+                if (rn->slots[i].policy->disabled && (i == 0 || rn->slots[i - 1].policy != rn->slots[i].policy))
+                        printf("policy %s is disabled (enabled: false): nothing of this is done\n",
+                               rn->slots[i].policy->name);
+        }
         if (n_read == 0) {
                 log_error("no plan: EC2 could not be read for any selected policy region");
                 return;
@@ -606,6 +633,12 @@ int cmd_once(const cli_options *o) {
         r = load_config(o, &c);
         if (r != 0)
                 return r;
+        /* A disabled policy is an operator's pause, also for the cron jobs and timers that call
+         * `once`: said, not failed, so that a pause does not page anyone every night. */
+        for (size_t i = 0; i < c->n_policies; i++)
+                if (c->policies[i].disabled && selected(o, &c->policies[i]))
+                        log_full(LOG_NOTICE, 0, NULL, &(log_fields) { .policy = c->policies[i].name },
+                                 "policy '%s' is disabled (enabled: false): nothing done", c->policies[i].name);
         eo.dry_run = o->dry_run || c->dry_run;
         eo.poll_initial = c->poll_initial * USEC_PER_SEC;
         eo.poll_max = c->poll_max * USEC_PER_SEC;

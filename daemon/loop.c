@@ -69,10 +69,14 @@ static void notify_status(manager *m) {
         _cleanup_(freep) char *text = NULL;
         const unit *soonest = NULL, *empty = NULL;
         char when[ISO8601_MAX];
-        size_t n = manager_n_policies(m), n_empty = 0, size = 0;
+        size_t n = manager_n_policies(m), n_empty = 0, n_disabled = 0, size = 0;
         FILE *f;
 
         for (size_t i = 0; i < m->n_units; i++) {
+                if (m->units[i]->policy->disabled) {
+                        n_disabled += i == 0 || m->units[i]->policy != m->units[i - 1]->policy;
+                        continue;
+                }
                 if (!soonest || m->units[i]->next < soonest->next)
                         soonest = m->units[i];
                 if (m->units[i]->no_targets && n_empty++ == 0)
@@ -81,7 +85,10 @@ static void notify_status(manager *m) {
         f = open_memstream(&text, &size);
         if (!f)
                 return;
-        fprintf(f, "%zu polic%s; ", n, n == 1 ? "y" : "ies");
+        fprintf(f, "%zu polic%s", n, n == 1 ? "y" : "ies");
+        if (n_disabled > 0)
+                fprintf(f, " (%zu disabled)", n_disabled);
+        fputs("; ", f);
         if (soonest)
                 fprintf(f, "next %s at %s", soonest->policy->name, format_iso8601(soonest->next, when));
         else

@@ -37,7 +37,8 @@ static const char *time_or(double t, char buf[static ISO8601_MAX], const char *n
         return t > 0 ? format_iso8601((time_t) t, buf) : none;
 }
 
-static void print_unit_from_metrics(const metrics_samples *m, const char *p, const char *r) {
+/* disabled: enabled: false, shown in the NEXT SLOT column (no slot is scheduled). */
+static void print_unit_from_metrics(const metrics_samples *m, const char *p, const char *r, bool disabled) {
         char started[ISO8601_MAX], next[ISO8601_MAX], took[DURATION_MAX];
         double start = 0, duration = 0, ok = 0, slot = 0, v;
         bool ran = sample_of(m, "amirotd_last_run_start_timestamp_seconds", p, r, NULL, &start);
@@ -48,7 +49,7 @@ static void print_unit_from_metrics(const metrics_samples *m, const char *p, con
         (void) sample_of(m, "amirotd_next_slot_timestamp_seconds", p, r, NULL, &slot);
         printf("%-20s %-15s %-21s %-7s %-7s %-21s ", p, r, time_or(ran ? start : 0, started, "never"),
                ran ? (duration < 1 ? "<1s" : format_duration((uint64_t) duration, took)) : "-",
-               ran ? (ok > 0 ? "ok" : "failed") : "-", time_or(slot, next, "-"));
+               ran ? (ok > 0 ? "ok" : "failed") : "-", disabled ? "disabled" : time_or(slot, next, "-"));
         for (int s = 0; s < _EC2_IMAGE_STATE_MAX; s++)
                 if (sample_of(m, "amirotd_images", p, r, ec2_image_state_to_string(s), &v) && v > 0) {
                         printf("%s%.0f %s", sep, v, ec2_image_state_to_string(s));
@@ -103,7 +104,7 @@ static int status_from_metrics(const config *c, const cli_options *o, const metr
         for (size_t i = 0; i < c->n_policies; i++)
                 for (char **r = c->policies[i].regions; r && *r; r++)
                         if (!o->policy || streq(o->policy, c->policies[i].name))
-                                print_unit_from_metrics(m, c->policies[i].name, *r);
+                                print_unit_from_metrics(m, c->policies[i].name, *r, c->policies[i].disabled);
         print_aws_from_metrics(m);
         return EXIT_OK;
 }
@@ -116,7 +117,8 @@ static void print_unit_from_journal(sd_journal *j, const policy *p, const char *
         time_t slot = 0;
         uint64_t t = 0;
 
-        (void) schedule_next_slot_after(&p->schedule, now, &slot);
+        if (!p->disabled)
+                (void) schedule_next_slot_after(&p->schedule, now, &slot);
         sd_journal_flush_matches(j);
         if (asprintf(&mp, "AMIROTD_POLICY=%s", p->name) < 0 || asprintf(&mr, "AMIROTD_REGION=%s", r) < 0)
                 return;
@@ -133,12 +135,13 @@ static void print_unit_from_journal(sd_journal *j, const policy *p, const char *
                         message = (const char *) data + strlen("MESSAGE=");
                         (void) sd_journal_get_realtime_usec(j, &t);
                         printf("%-20s %-15s %-21s %-21s %.*s\n", p->name, r, format_iso8601(t / USEC_PER_SEC, when),
-                               time_or(slot, next, "-"), (int) (len - strlen("MESSAGE=")), message);
+                               p->disabled ? "disabled" : time_or(slot, next, "-"), (int) (len - strlen("MESSAGE=")),
+                               message);
                 }
         }
         if (!message)
-                printf("%-20s %-15s %-21s %-21s %s\n", p->name, r, "never", time_or(slot, next, "-"),
-                       "no run in the journal");
+                printf("%-20s %-15s %-21s %-21s %s\n", p->name, r, "never",
+                       p->disabled ? "disabled" : time_or(slot, next, "-"), "no run in the journal");
 }
 
 static int status_from_journal(const config *c, const cli_options *o) {

@@ -207,7 +207,7 @@ void unit_start(unit *u) {
         log_fields f = unit_fields(u);
         int r;
 
-        if (u->host->stopping)
+        if (u->host->stopping || u->policy->disabled)
                 return;
         if (u->run) {
                 u->again = true;
@@ -246,6 +246,20 @@ int unit_arm(unit *u) {
         time_t next;
         int r;
 
+        /* enabled: false (also by a reload): no timer, no retry; a run in flight finishes. */
+        if (u->policy->disabled) {
+                if (u->timer)
+                        (void) sd_event_source_set_enabled(u->timer, SD_EVENT_OFF);
+                if (u->retry)
+                        (void) sd_event_source_set_enabled(u->retry, SD_EVENT_OFF);
+                u->next = 0;
+                u->again = false;
+                log_full(LOG_INFO, 0, NULL, &(log_fields) { .policy = u->policy->name, .region = u->region },
+                         "policy '%s' in %s is disabled (enabled: false): no runs%s", u->policy->name, u->region,
+                         u->run ? " after the one in flight" : "");
+                return 0;
+        }
+
         r = schedule_next_run(&u->policy->schedule, time(NULL), u->last_slot, &next);
         if (r < 0)
                 return r;
@@ -279,6 +293,9 @@ void unit_clock_stepped(unit *u) {
         const char *when = u->run ? "after the run in flight" : "now";
         log_fields f = unit_fields(u);
         bool due;
+
+        if (u->policy->disabled)
+                return;
 
         if (schedule_slot_at(&u->policy->schedule, now, &slot) < 0 ||
             schedule_run_due(&u->policy->schedule, now, u->last_slot, &due) < 0) {

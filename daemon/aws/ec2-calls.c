@@ -22,6 +22,8 @@
  * largest page means the fewest requests against the Describe bucket.
  */
 #define EC2_MAX_RESULTS "1000"
+/* DescribeVolumes: "Valid Range: Minimum value of 5. Maximum value of 500." */
+#define EC2_VOLUMES_MAX_RESULTS "500"
 
 /* Ten million resources: no account has that many; a server that goes on is broken. */
 #define EC2_MAX_PAGES 10000U
@@ -30,6 +32,7 @@ typedef enum op_kind {
         OP_INSTANCES,
         OP_IMAGES,
         OP_SNAPSHOTS,
+        OP_VOLUMES,
         OP_CREATE_IMAGE,        /* answers <imageId> */
         OP_RETURN,              /* answers <return>true</return> */
         OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
@@ -39,6 +42,7 @@ typedef union op_callback {
         ec2_instances_cb instances;
         ec2_images_cb images;
         ec2_snapshots_cb snapshots;
+        ec2_volumes_cb volumes;
         ec2_id_cb id;
         ec2_done_cb done;
         ec2_deregister_cb deregister;
@@ -57,6 +61,7 @@ struct ec2_op {
                 ec2_instance_list instances;
                 ec2_image_list images;
                 ec2_snapshot_list snapshots;
+                ec2_volume_list volumes;
                 char **deleted;         /* OP_DEREGISTER */
         };
         ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
@@ -81,6 +86,9 @@ static ec2_op *op_free(ec2_op *op) {
                 break;
         case OP_SNAPSHOTS:
                 ec2_snapshot_list_done(&op->snapshots);
+                break;
+        case OP_VOLUMES:
+                ec2_volume_list_done(&op->volumes);
                 break;
         case OP_DEREGISTER:
                 strv_free(op->deleted);
@@ -124,6 +132,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         ec2_instance_list instances = {};
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
+        ec2_volume_list volumes = {};
         _cleanup_(strv_freep) char **deleted = NULL;
 
         /* A failed op hands back no partial list. */
@@ -143,6 +152,10 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                         snapshots = op->snapshots;
                         op->snapshots = (ec2_snapshot_list) {};
                         LIST_TRIM(snapshots);
+                        break;
+                case OP_VOLUMES:
+                        volumes = op->volumes;
+                        op->volumes = (ec2_volume_list) {};
                         break;
                 case OP_DEREGISTER:
                         deleted = TAKE_PTR(op->deleted);
@@ -170,6 +183,10 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 cb.snapshots(r, &snapshots, err, userdata);
                 ec2_snapshot_list_done(&snapshots);
                 break;
+        case OP_VOLUMES:
+                cb.volumes(r, &volumes, err, userdata);
+                ec2_volume_list_done(&volumes);
+                break;
         case OP_CREATE_IMAGE:
                 cb.id(r, r >= 0 ? id : NULL, err, userdata);
                 break;
@@ -195,6 +212,9 @@ static bool op_reads_items(ec2_op *op) {
                 return true;
         case OP_SNAPSHOTS:
                 ec2_page_reader_snapshots(&op->reader, &op->snapshots);
+                return true;
+        case OP_VOLUMES:
+                ec2_page_reader_volumes(&op->reader, &op->volumes);
                 return true;
         default:
                 return false;
@@ -300,6 +320,7 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         case OP_INSTANCES:
         case OP_IMAGES:
         case OP_SNAPSHOTS:
+        case OP_VOLUMES:
                 r = op_page(op, doc, &e);
                 if (r > 0)
                         return;         /* the next page is on its way */
@@ -462,6 +483,22 @@ int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, e
         return op_start(c, TAKE_PTR(q), OP_SNAPSHOTS, (op_callback) { .snapshots = cb }, userdata, ret_op);
 }
 
+int ec2_describe_volumes(aws_client *c, const ec2_filter *filters, size_t n, ec2_volumes_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || !filters_are_valid(filters, n))
+                return -EINVAL;
+        r = aws_query_new("DescribeVolumes", &q);
+        if (r >= 0)
+                r = add_filters(q, filters, n);
+        if (r >= 0)
+                r = aws_query_add(q, "MaxResults", EC2_VOLUMES_MAX_RESULTS);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_VOLUMES, (op_callback) { .volumes = cb }, userdata, ret_op);
+}
+
 /* TagSpecification.N.ResourceType=type, TagSpecification.N.Tag.M.{Key,Value}; none without tags. */
 static int add_tag_specification(aws_query *q, unsigned *n, const char *type, const ec2_tags *tags) {
         char prefix[64];
@@ -475,6 +512,20 @@ static int add_tag_specification(aws_query *q, unsigned *n, const char *type, co
                 return r;
         snprintf(prefix, sizeof(prefix), "TagSpecification.%u.Tag", *n);
         return add_tags(q, prefix, tags);
+}
+
+/* "NoDevice: To omit the device from the block device mapping, specify an empty string." */
+static int add_no_devices(aws_query *q, char *const *devices) {
+        unsigned n = 0;
+        int r;
+
+        for (char *const *d = devices; d && *d; d++) {
+                n++;
+                if ((r = aws_query_addf(q, *d, "BlockDeviceMapping.%u.DeviceName", n)) < 0 ||
+                    (r = aws_query_addf(q, "", "BlockDeviceMapping.%u.NoDevice", n)) < 0)
+                        return r;
+        }
+        return 0;
 }
 
 int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op) {
@@ -493,6 +544,7 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
             (r = aws_query_add(q, "NoReboot", req->no_reboot ? "true" : "false")) < 0 ||
             (r = add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
             (r = add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
+            (r = add_no_devices(q, req->exclude_devices)) < 0 ||
             (r = add_dry_run(q, req->dry_run)) < 0)
                 return r;
         return op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);

@@ -212,6 +212,12 @@ void ec2_instance_done(ec2_instance *i) {
         free(i->name);
         ec2_tags_done(&i->tags);
         strv_free(i->volume_ids);
+        free(i->root_device_name);
+        for (size_t k = 0; k < i->n_volumes; k++) {
+                free(i->volumes[k].device_name);
+                free(i->volumes[k].volume_id);
+        }
+        free(i->volumes);
         *i = (ec2_instance) {};
 }
 
@@ -375,6 +381,14 @@ void ec2_snapshot_done(ec2_snapshot *s) {
         *s = (ec2_snapshot) {};
 }
 
+void ec2_volume_done(ec2_volume *v) {
+        if (!v)
+                return;
+        free(v->id);
+        ec2_tags_done(&v->tags);
+        *v = (ec2_volume) {};
+}
+
 /* A list's _done(): every item's, then the array's. */
 #define DEFINE_LIST_DONE(name, list_type, item_done)                                    \
         void name(list_type *l) {                                                       \
@@ -389,3 +403,4 @@ void ec2_snapshot_done(ec2_snapshot *s) {
 DEFINE_LIST_DONE(ec2_instance_list_done, ec2_instance_list, ec2_instance_done)
 DEFINE_LIST_DONE(ec2_image_list_done, ec2_image_list, ec2_image_done)
 DEFINE_LIST_DONE(ec2_snapshot_list_done, ec2_snapshot_list, ec2_snapshot_done)
+DEFINE_LIST_DONE(ec2_volume_list_done, ec2_volume_list, ec2_volume_done)

@@ -88,6 +88,13 @@ typedef enum ec2_instance_state {
 const char *ec2_instance_state_to_string(ec2_instance_state s);
 ec2_instance_state ec2_instance_state_from_string(const char *s);
 
+/* An EBS volume of an instance's block-device mappings (DescribeInstances'
+ * blockDeviceMapping: deviceName and ebs/volumeId). */
+typedef struct ec2_instance_volume {
+        char *device_name;              /* "/dev/sdf" */
+        char *volume_id;
+} ec2_instance_volume;
+
 typedef struct ec2_instance {
         char *id;
         ec2_instance_state state;
@@ -95,6 +102,9 @@ typedef struct ec2_instance {
         char *name;                     /* the Name tag, or NULL */
         ec2_tags tags;
         char **volume_ids;              /* EBS volumes of its block-device mappings; NULL-terminated or NULL */
+        char *root_device_name;         /* rootDeviceName ("/dev/xvda"), or NULL */
+        ec2_instance_volume *volumes;   /* the same mappings with their device names, in EC2's order */
+        size_t n_volumes;
 } ec2_instance;
 
 typedef enum ec2_image_state {
@@ -157,14 +167,22 @@ typedef struct ec2_snapshot {
         ec2_pool pool;                  /* see ec2_snapshot_compact() */
 } ec2_snapshot;
 
+/* An EBS volume as DescribeVolumes lists it: only what image.volumes reads. */
+typedef struct ec2_volume {
+        char *id;
+        ec2_tags tags;
+} ec2_volume;
+
 /* Growable arrays of the above; _done() frees every element and the array. */
 typedef struct ec2_instance_list { ec2_instance *items; size_t n, cap; } ec2_instance_list;
+typedef struct ec2_volume_list { ec2_volume *items; size_t n, cap; } ec2_volume_list;
 typedef struct ec2_image_list { ec2_image *items; size_t n, cap; } ec2_image_list;
 typedef struct ec2_snapshot_list { ec2_snapshot *items; size_t n, cap; } ec2_snapshot_list;
 
 void ec2_instance_done(ec2_instance *i);
 void ec2_image_done(ec2_image *i);
 void ec2_snapshot_done(ec2_snapshot *s);
+void ec2_volume_done(ec2_volume *v);
 /* Moves every string and array of the resource into one new pool (the parsers call it
  * on each item they read). On -ENOMEM the resource is left as it was. */
 int ec2_image_compact(ec2_image *i);
@@ -172,3 +190,4 @@ int ec2_snapshot_compact(ec2_snapshot *s);
 void ec2_instance_list_done(ec2_instance_list *l);
 void ec2_image_list_done(ec2_image_list *l);
 void ec2_snapshot_list_done(ec2_snapshot_list *l);
+void ec2_volume_list_done(ec2_volume_list *l);

@@ -115,6 +115,36 @@ static int parse_next_token(const xmlNode *root, char **ret) {
         return 0;
 }
 
+/* One blockDeviceMapping item: an EBS volume, kept by id and with its device name. */
+static int parse_instance_volume(const xmlNode *d, ec2_instance *i) {
+        _cleanup_(freep) char *volume = NULL, *device = NULL, *copy = NULL;
+        ec2_instance_volume *v;
+        int r;
+
+        r = text_opt(d, "ebs/volumeId", &volume);
+        if (r < 0)
+                return r;
+        if (isempty(volume))
+                return 0;
+        r = text_opt(d, "deviceName", &device);
+        if (r < 0)
+                return r;
+        copy = strdup(volume);
+        if (!copy)
+                return -ENOMEM;
+        r = strv_push(&i->volume_ids, TAKE_PTR(copy));
+        if (r < 0)
+                return r;
+        if (isempty(device))
+                return 0;
+        v = reallocarray(i->volumes, i->n_volumes + 1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        i->volumes = v;
+        v[i->n_volumes++] = (ec2_instance_volume) { .device_name = TAKE_PTR(device), .volume_id = TAKE_PTR(volume) };
+        return 0;
+}
+
 static int parse_instance(const xmlNode *item, void *ret) {
         _cleanup_(ec2_instance_done) ec2_instance i = {};
         _cleanup_(freep) char *state = NULL;
@@ -140,16 +170,12 @@ static int parse_instance(const xmlNode *item, void *ret) {
         if (r < 0)
                 return r;
 
+        r = text_opt(item, "rootDeviceName", &i.root_device_name);
+        if (r < 0)
+                return r;
         bdm = xml_child(item, "blockDeviceMapping");
         for (xmlNode *d = xml_child(bdm, "item"); d; d = xml_next(d, "item")) {
-                _cleanup_(freep) char *volume = NULL;
-
-                r = text_opt(d, "ebs/volumeId", &volume);
-                if (r < 0)
-                        return r;
-                if (isempty(volume))
-                        continue;
-                r = strv_push(&i.volume_ids, TAKE_PTR(volume));
+                r = parse_instance_volume(d, &i);
                 if (r < 0)
                         return r;
         }
@@ -257,6 +283,21 @@ static int parse_snapshot(const xmlNode *item, void *ret) {
         return 0;
 }
 
+/* DescribeVolumes' volumeSet/item: its id and every tag (image.volumes matches them). */
+static int parse_volume(const xmlNode *item, void *ret) {
+        _cleanup_(ec2_volume_done) ec2_volume v = {};
+        int r;
+
+        r = text_req(item, "volumeId", &v.id);
+        if (r >= 0)
+                r = parse_tags(item, &v.tags);
+        if (r < 0)
+                return r;
+        *(ec2_volume *) ret = v;
+        v = (ec2_volume) {};
+        return 0;
+}
+
 /* ---- Describe pages ------------------------------------------------------------------ */
 
 /* What tells one Describe answer from another: where its items stand and how one is read. */
@@ -270,6 +311,7 @@ typedef struct describe_page {
 static void instance_done(void *p) { ec2_instance_done(p); }
 static void image_done(void *p) { ec2_image_done(p); }
 static void snapshot_done(void *p) { ec2_snapshot_done(p); }
+static void volume_done(void *p) { ec2_volume_done(p); }
 
 /* Instances come grouped by reservation: reservationSet/item/instancesSet/item. */
 static const char *const instances_path[] = {
@@ -277,6 +319,7 @@ static const char *const instances_path[] = {
 };
 static const char *const images_path[] = { "DescribeImagesResponse", "imagesSet", "item", NULL };
 static const char *const snapshots_path[] = { "DescribeSnapshotsResponse", "snapshotSet", "item", NULL };
+static const char *const volumes_path[] = { "DescribeVolumesResponse", "volumeSet", "item", NULL };
 
 static const describe_page describe_instances = {
         instances_path, sizeof(ec2_instance), parse_instance, instance_done,
@@ -286,6 +329,9 @@ static const describe_page describe_images = {
 };
 static const describe_page describe_snapshots = {
         snapshots_path, sizeof(ec2_snapshot), parse_snapshot, snapshot_done,
+};
+static const describe_page describe_volumes = {
+        volumes_path, sizeof(ec2_volume), parse_volume, volume_done,
 };
 
 /* Makes room for one more item and parses it into that place. The array grows by half
@@ -361,6 +407,10 @@ void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *l) {
         reader_init(r, &describe_snapshots, (void **) &l->items, &l->n, &l->cap);
 }
 
+void ec2_page_reader_volumes(ec2_page_reader *r, ec2_volume_list *l) {
+        reader_init(r, &describe_volumes, (void **) &l->items, &l->n, &l->cap);
+}
+
 int ec2_page_reader_end(ec2_page_reader *rd, xmlDoc *doc, char **ret_next_token) {
         _cleanup_(freep) char *token = NULL;
         const describe_page *p = rd ? rd->page : NULL;
@@ -428,6 +478,15 @@ int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **re
         if (!list)
                 return -EINVAL;
         ec2_page_reader_snapshots(&rd, list);
+        return parse_describe(doc, &rd, ret_next_token);
+}
+
+int ec2_parse_describe_volumes(xmlDoc *doc, ec2_volume_list *list, char **ret_next_token) {
+        ec2_page_reader rd;
+
+        if (!list)
+                return -EINVAL;
+        ec2_page_reader_volumes(&rd, list);
         return parse_describe(doc, &rd, ret_next_token);
 }
 

@@ -23,6 +23,7 @@
 int ec2_parse_describe_instances(xmlDoc *doc, ec2_instance_list *list, char **ret_next_token);
 int ec2_parse_describe_images(xmlDoc *doc, ec2_image_list *list, char **ret_next_token);
 int ec2_parse_describe_snapshots(xmlDoc *doc, ec2_snapshot_list *list, char **ret_next_token);
+int ec2_parse_describe_volumes(xmlDoc *doc, ec2_volume_list *list, char **ret_next_token);
 
 /*
  * The same, for a page read while it is parsed (aws_call_read_items() with .items): each
@@ -43,6 +44,7 @@ typedef struct ec2_page_reader {
 void ec2_page_reader_instances(ec2_page_reader *r, ec2_instance_list *list);
 void ec2_page_reader_images(ec2_page_reader *r, ec2_image_list *list);
 void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *list);
+void ec2_page_reader_volumes(ec2_page_reader *r, ec2_volume_list *list);
 int ec2_page_reader_end(ec2_page_reader *r, xmlDoc *doc, char **ret_next_token);
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
 /* The <return> of DeleteSnapshot, CreateTags, DeregisterImage: false only when EC2 says
@@ -69,6 +71,9 @@ typedef struct ec2_create_image_request {
         bool no_reboot;
         const ec2_tags *image_tags;     /* TagSpecification ResourceType=image */
         const ec2_tags *snapshot_tags;  /* TagSpecification ResourceType=snapshot */
+        char *const *exclude_devices;   /* BlockDeviceMapping.N with NoDevice: devices the image leaves
+                                         * out (NULL-terminated, may be NULL); each one the instance has,
+                                         * never its root device (EC2 refuses both) */
         bool dry_run;
 } ec2_create_image_request;
 
@@ -87,6 +92,7 @@ void ec2_op_cancel(ec2_op *op);         /* accepts NULL; the callback is never c
 typedef void (*ec2_instances_cb)(int r, ec2_instance_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_images_cb)(int r, ec2_image_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_snapshots_cb)(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata);
+typedef void (*ec2_volumes_cb)(int r, ec2_volume_list *l, const aws_error *err, void *userdata);
 typedef void (*ec2_id_cb)(int r, const char *id, const aws_error *err, void *userdata);
 typedef void (*ec2_done_cb)(int r, const aws_error *err, void *userdata);
 /* deleted: the snapshots EC2 says DeleteAssociatedSnapshots deleted (NULL-terminated, or
@@ -103,6 +109,8 @@ int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, e
 int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_images_cb cb, void *userdata, ec2_op **ret_op);
 /* DescribeSnapshots OwnerId=self with filters, all pages. */
 int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op);
+/* DescribeVolumes with filters, all pages (MaxResults 500). */
+int ec2_describe_volumes(aws_client *c, const ec2_filter *filters, size_t n, ec2_volumes_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op);
 /* delete_snapshots: DeleteAssociatedSnapshots=true. */
 int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_deregister_cb cb, void *userdata, ec2_op **ret_op);

@@ -111,12 +111,27 @@ static void put_retain(FILE *f, const policy *p) {
         if (p->departed_max_age > 0)
                 put_duration(f, "\n        max_age: ", p->departed_max_age);
 }
+/* image.volumes, only when it is not the default (all): the golden dumps stay as they were. */
+static void put_volumes(FILE *f, const policy *p) {
+        if (p->volumes == POLICY_VOLUMES_ROOT)
+                fputs("\n      volumes: root", f);
+        if (p->volumes != POLICY_VOLUMES_EXCLUDE)
+                return;
+        fputs("\n      volumes:\n        exclude_devices: [", f);
+        for (char **d = p->exclude_devices; d && *d; d++)
+                put_str(f, d == p->exclude_devices ? "" : ", ", *d);
+        fputs("]\n        exclude_tags: ", f);
+        put_selectors(f, p->exclude_volume_tags, p->n_exclude_volume_tags);
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
 
         put_str(f, "  - name: ", p->name);
         fprintf(f, "\n    # %s:%u:%u\n", p->pos.file ? p->pos.file : "-", p->pos.line, p->pos.column);
+        if (p->disabled)
+                fputs("    enabled: false\n", f);
         fputs("    regions: [", f);
         for (char **r = p->regions; r && *r; r++)
                 put_str(f, r == p->regions ? "" : ", ", *r);
@@ -149,6 +164,7 @@ static void dump_policy(FILE *f, const policy *p) {
                 p->reboot ? "true" : "false", p->copy_instance_tags ? "true" : "false");
         put_tags(f, &p->image_tags);
         put_duration(f, "\n      wait_timeout: ", p->wait_timeout);
+        put_volumes(f, p);
         put_retain(f, p);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
 }

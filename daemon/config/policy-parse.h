@@ -13,3 +13,7 @@
  * -E2BIG past CONFIG_MAX_POLICIES, or -ENOMEM. */
 int config_policy_parse(loader *l, const cnode *map);
 void policy_done(policy *p);
+/* image.volumes (policy-image.c): all, root, or {exclude_devices, exclude_tags}. The
+ * exclude_tags mapping, for the caller to read as a tag selector, in *ret_exclude_tags
+ * (NULL when none). */
+int config_image_volumes_parse(loader *l, policy *p, const cnode *n, const cnode **ret_exclude_tags);

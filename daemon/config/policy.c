@@ -249,7 +249,9 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
+static const char *const image_keys[] = {
+        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", NULL
+};
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
         _cleanup_(freep) centry *e = NULL;
@@ -280,6 +282,10 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                 } else if (streq(k, "wait_timeout")) {
                         if (cvalue_duration(l, val, "wait_timeout", 60, 7 * 86400, &v) >= 0)
                                 p->wait_timeout = v;
+                } else if (streq(k, "volumes")) {
+                        if (config_image_volumes_parse(l, p, val, &val) >= 0 && val)
+                                (void) parse_tag_map(l, val, "exclude_tags", true, &p->exclude_volume_tags,
+                                                     &p->n_exclude_volume_tags, NULL);
                 } else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
@@ -302,7 +308,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 }
 
 static const char *const policy_keys[] = {
-        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+        "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -345,6 +351,11 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
         if (streq(k, "name")) {
                 seen->name = v;
                 parse_name(l, p, v);
+        } else if (streq(k, "enabled")) {
+                bool enabled = true;
+
+                if (cvalue_bool(l, v, "enabled", &enabled) >= 0)
+                        p->disabled = !enabled;
         } else if (streq(k, "regions"))
                 (void) parse_regions(l, p, v);
         else if (streq(k, "role_arn") || streq(k, "external_id"))

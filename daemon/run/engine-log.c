@@ -48,6 +48,17 @@ void engine_log_first_plan(const policy *p, const char *region, const plan *firs
                          "It is neither counted nor retired until its slot begins",
                          g->image_id, g->instance_id, g->slot);
         }
+        f.image_id = NULL;
+        for (size_t i = 0; i < first->n; i++) {
+                const plan_action *a = &first->actions[i];
+
+                if (a->kind != PLAN_CREATE || !a->root_kept)
+                        continue;
+                f.instance_id = a->instance_id;
+                log_full(LOG_NOTICE, 0, NULL, &f, "policy '%s' in %s: image.volumes names the root device of %s, "
+                         "which is kept: an image always holds its instance's root volume", p->name, region,
+                         a->instance_id);
+        }
 }
 
 /* The second plan's list is the whole of it: it sees what the first one retired. */

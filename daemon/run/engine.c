@@ -35,6 +35,7 @@ typedef enum describe_kind {
         DESCRIBE_INSTANCES,
         DESCRIBE_IMAGES,
         DESCRIBE_SNAPSHOTS,
+        DESCRIBE_VOLUMES,               /* image.volumes.exclude_tags only */
         _DESCRIBE_KIND_MAX,
 } describe_kind;
 
@@ -63,6 +64,8 @@ struct policy_run {
         ec2_instance_list instances;
         ec2_image_list images;
         ec2_snapshot_list snapshots;
+        ec2_volume_list volumes;
+        char **excluded_volumes;        /* of volumes, the ids image.volumes leaves out, sorted */
 
         sd_event_source *kick;          /* deferred: the run's next move */
         executor *exec;                 /* of result.plan, batches and retire_plan */
@@ -93,6 +96,7 @@ static const struct {
         [DESCRIBE_INSTANCES] = { "DescribeInstances", offsetof(policy_run, instances), sizeof(ec2_instance_list) },
         [DESCRIBE_IMAGES]    = { "DescribeImages",    offsetof(policy_run, images),    sizeof(ec2_image_list) },
         [DESCRIBE_SNAPSHOTS] = { "DescribeSnapshots", offsetof(policy_run, snapshots), sizeof(ec2_snapshot_list) },
+        [DESCRIBE_VOLUMES]   = { "DescribeVolumes",   offsetof(policy_run, volumes),   sizeof(ec2_volume_list) },
 };
 
 static void run_continue(policy_run *run);
@@ -158,6 +162,8 @@ policy_run *policy_run_free(policy_run *run) {
         ec2_instance_list_done(&run->instances);
         ec2_image_list_done(&run->images);
         ec2_snapshot_list_done(&run->snapshots);
+        ec2_volume_list_done(&run->volumes);
+        strv_free(run->excluded_volumes);
         free(run->region);
         aws_error_done(&run->snapshots_error);
         sd_event_unref(run->event);
@@ -234,6 +240,10 @@ static void on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void
         described(userdata, r, l, err);
 }
 
+static void on_volumes(int r, ec2_volume_list *l, const aws_error *err, void *userdata) {
+        described(userdata, r, l, err);
+}
+
 static int describe_started(policy_run *run, int r) {
         if (r < 0)
                 return r;
@@ -265,6 +275,25 @@ static int describe_managed(policy_run *run, describe_kind kind) {
                 r = ec2_describe_snapshots(run->ec2, &filter, 1, on_snapshots, d, &d->op);
         else
                 r = ec2_describe_images(run->ec2, &filter, 1, NULL, on_images, d, &d->op);
+        return describe_started(run, r);
+}
+
+/* The volumes carrying one of image.volumes.exclude_tags' keys (one filter: its values are
+ * OR-ed, at most 50 keys of the 200 values a filter takes); the planner matches the values. */
+static int describe_volumes(policy_run *run) {
+        _cleanup_(strv_freep) char **keys = NULL;
+        describe *d = &run->describes[DESCRIBE_VOLUMES];
+        const policy *p = run->policy;
+        int r = 0;
+
+        if (p->volumes != POLICY_VOLUMES_EXCLUDE || p->n_exclude_volume_tags == 0)
+                return 0;
+        for (size_t i = 0; r >= 0 && i < p->n_exclude_volume_tags; i++)
+                r = strv_contains(keys, p->exclude_volume_tags[i].key) ? 0 :
+                        strv_extend(&keys, p->exclude_volume_tags[i].key);
+        if (r >= 0)
+                r = ec2_describe_volumes(run->ec2, &(ec2_filter) { .name = "tag-key", .values = keys }, 1,
+                                         on_volumes, d, &d->op);
         return describe_started(run, r);
 }
 
@@ -475,7 +504,12 @@ static int plan_now(policy_run *run, plan *ret) {
                 .n_snapshots = run->snapshots.n,
                 .created = run->created,
         };
+        int r;
 
+        if (!run->excluded_volumes && run->volumes.n > 0 &&
+            (r = plan_excluded_volumes(run->policy, run->volumes.items, run->volumes.n, &run->excluded_volumes)) < 0)
+                return r;
+        in.excluded_volume_ids = run->excluded_volumes;
         plan_done(ret);
         return plan_build(&in, ret);
 }
@@ -654,6 +688,9 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
         if (r < 0)
                 return r;
         r = describe_managed(run, DESCRIBE_SNAPSHOTS);
+        if (r < 0)
+                return r;
+        r = describe_volumes(run);
         if (r < 0)
                 return r;
 

@@ -204,6 +204,7 @@ static int start_create(chain *c) {
                 .no_reboot = a->no_reboot,
                 .image_tags = &a->image_tags,
                 .snapshot_tags = &a->snapshot_tags,
+                .exclude_devices = a->exclude_devices,
                 .dry_run = x->options.dry_run,
         };
 

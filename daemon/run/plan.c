@@ -47,6 +47,7 @@ void plan_action_done(plan_action *a) {
         free(a->description);
         ec2_tags_done(&a->image_tags);
         ec2_tags_done(&a->snapshot_tags);
+        strv_free(a->exclude_devices);
         free(a->image_id);
         strv_free(a->snapshot_ids);
         free(a->reason);
@@ -286,6 +287,9 @@ static int create(plan_ctx *c, const ec2_instance *i, char *image_name) {
         if (r < 0)
                 return r;
         r = create_tags(c, i, &a->image_tags);
+        if (r < 0)
+                return r;
+        r = plan_exclude_devices(c->in, i, &a->exclude_devices, &a->root_kept);
         if (r < 0)
                 return r;
         return ec2_tags_copy(&a->image_tags, &a->snapshot_tags);

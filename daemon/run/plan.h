@@ -32,7 +32,8 @@
  * arithmetic and the EC2 value types, never the AWS client or the loop.
  * plan.c holds the rules, plan-keep.c retention's keep rules, plan-bound.c the bound on retirements per run, plan-sweep.c the
  * orphan sweep (rule 6), plan-retire.c the retirements as each new image becomes
- * available, plan-name.c the names and descriptions of new images.
+ * available, plan-name.c the names and descriptions of new images, plan-volumes.c the
+ * devices each new image leaves out (image.volumes).
  */
 #pragma once
 
@@ -67,6 +68,9 @@ typedef struct plan_action {
         bool no_reboot;
         ec2_tags image_tags;            /* amirotd:* tags, the policy's, the instance's when asked */
         ec2_tags snapshot_tags;
+        char **exclude_devices;         /* image.volumes: the devices left out (NoDevice), sorted;
+                                         * NULL-terminated, NULL when none (plan-volumes.c) */
+        bool root_kept;                 /* image.volumes would have left out the root device: kept */
 
         /* PLAN_RETIRE */
         char *image_id;
@@ -141,6 +145,8 @@ typedef struct plan_input {
                                          * (NULL-terminated, may be NULL): retention never retires them */
         const plan *earlier;            /* the run's first plan when this is its second (NULL: this is
                                          * the first): its retirements count against the run's bound */
+        char *const *excluded_volume_ids;       /* image.volumes.exclude_tags: the volumes carrying one
+                                                 * of the tags, sorted, NULL-terminated (may be NULL) */
 } plan_input;
 
 /*
@@ -218,6 +224,19 @@ typedef struct plan_slot_ref {
  * managed image's instance and slot. managed: the policy's managed images (sorted in
  * place). 0 or -ENOMEM (p then holds the actions appended so far). */
 int plan_sweep(const plan_input *in, plan_slot_ref *managed, size_t n_managed, plan *p);
+
+/* The volumes of new images (plan-volumes.c). */
+
+/* The devices of instance i that image.volumes leaves out of its image, sorted, into
+ * *ret (NULL-terminated, NULL when none): for root, every EBS device but the root one;
+ * for exclude, the devices of exclude_devices that i has and those whose volume is in
+ * in->excluded_volume_ids. The root device (i's rootDeviceName) is never left out:
+ * *ret_root_kept says a rule asked for it. 0 or -ENOMEM. */
+int plan_exclude_devices(const plan_input *in, const ec2_instance *i, char ***ret, bool *ret_root_kept);
+/* Of volumes (DescribeVolumes), the ids of those carrying one of p's
+ * image.volumes.exclude_tags ("*": the key with any value), sorted, into *ret
+ * (NULL-terminated, NULL when none): plan_input.excluded_volume_ids. 0 or -ENOMEM. */
+int plan_excluded_volumes(const policy *p, const ec2_volume *volumes, size_t n, char ***ret);
 
 /* The names and descriptions of new images (plan-name.c). */
 

@@ -20,6 +20,7 @@ static void parse_all(xmlDoc *doc) {
         ec2_instance_list instances = {};
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
+        ec2_volume_list volumes = {};
         char *token = NULL, *id = NULL;
         bool ok;
 
@@ -29,6 +30,8 @@ static void parse_all(xmlDoc *doc) {
                 (void) ec2_parse_describe_images(doc, &images, &token);
                 token = mfree(token);
                 (void) ec2_parse_describe_snapshots(doc, &snapshots, &token);
+                token = mfree(token);
+                (void) ec2_parse_describe_volumes(doc, &volumes, &token);
                 token = mfree(token);
         }
         (void) ec2_parse_create_image(doc, &id);
@@ -42,6 +45,7 @@ static void parse_all(xmlDoc *doc) {
         ec2_instance_list_done(&instances);
         ec2_image_list_done(&images);
         ec2_snapshot_list_done(&snapshots);
+        ec2_volume_list_done(&volumes);
 }
 
 /* The item counts of the whole-document parsers, and their results. */

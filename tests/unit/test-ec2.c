@@ -138,6 +138,13 @@ static void test_describe_instances(void **state) {
         assert_int_equal(strv_length(i->volume_ids), 2);
         assert_string_equal(i->volume_ids[0], "vol-1234567890abcdef0");
         assert_string_equal(i->volume_ids[1], "vol-0fedcba0987654321");
+        /* image.volumes: the root device and each volume's device */
+        assert_string_equal(i->root_device_name, "/dev/xvda");
+        assert_int_equal(i->n_volumes, 2);
+        assert_string_equal(i->volumes[0].device_name, "/dev/xvda");
+        assert_string_equal(i->volumes[0].volume_id, "vol-1234567890abcdef0");
+        assert_string_equal(i->volumes[1].device_name, "/dev/sdf");
+        assert_string_equal(i->volumes[1].volume_id, "vol-0fedcba0987654321");
 
         i = &l.items[1];
         assert_string_equal(i->id, "i-0598c7d356eba48d7");
@@ -240,6 +247,25 @@ static void test_state_reason_forms(void **state) {
                 else
                         assert_null(l.items[0].state_reason);
         }
+}
+
+static void test_describe_volumes(void **state) {
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-volumes.xml");
+        _cleanup_(ec2_volume_list_done) ec2_volume_list l = {};
+        _cleanup_(freep) char *token = NULL;
+
+        (void) state;
+        assert_int_equal(ec2_parse_describe_volumes(doc, &l, &token), 0);
+        assert_string_equal(token, "eyJ2IjoiMiIsImMiOiJ2b2wifQ==");
+        assert_int_equal(l.n, 2);
+        assert_string_equal(l.items[0].id, "vol-0fedcba0987654321");
+        assert_int_equal(l.items[0].tags.n, 2);
+        assert_string_equal(ec2_tags_get(&l.items[0].tags, "Scratch"), "true");
+        assert_string_equal(l.items[1].id, "vol-049df61146c4d7901");
+        assert_string_equal(ec2_tags_get(&l.items[1].tags, "Ephemeral"), "");
+        /* a second page appends */
+        assert_int_equal(ec2_parse_describe_volumes(doc, &l, NULL), 0);
+        assert_int_equal(l.n, 4);
 }
 
 static void test_describe_snapshots(void **state) {
@@ -633,6 +659,7 @@ int main(void) {
                 cmocka_unit_test(test_describe_images),
                 cmocka_unit_test(test_state_reason_forms),
                 cmocka_unit_test(test_describe_snapshots),
+                cmocka_unit_test(test_describe_volumes),
                 cmocka_unit_test(test_only_managed_tags_are_kept),
                 cmocka_unit_test(test_create_image_and_return),
                 cmocka_unit_test(test_return_values),

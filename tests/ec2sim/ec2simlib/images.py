@@ -11,7 +11,7 @@ import re
 
 from . import common, ids
 from .clock import iso_ms
-from .errors import ApiError, combination, invalid_value
+from .errors import ApiError, combination, invalid_value, missing
 from .filters import Filters, page
 from .image_attrs import check_deregistrable
 from .instances import instance_volumes
@@ -151,6 +151,39 @@ def _failure(ctx, action):
             'Message': fault.get('message') or FAILED_REASON['Message']}
 
 
+def _excluded_devices(ctx, instance, mappings):
+    """The devices CreateImage's BlockDeviceMapping.N leaves out with NoDevice, checked
+    as EC2 checks them: a mapping names its device; NoDevice is the empty string ("To
+    omit the device from the block device mapping, specify an empty string"); the root
+    device cannot be left out (the image would not boot); and a NoDevice for a device
+    the instance does not have is read as a new mapping without a snapshot or a size,
+    which EC2 refuses with "Either snapshot ID or volume size must be provided for:
+    /dev/sdb, /dev/sdc" (InvalidBlockDeviceMapping; mitchellh/goamz#251)."""
+    attached = {v['Attachments'][0]['Device'] for v in instance_volumes(ctx.region, instance)}
+    excluded, unknown = set(), []
+    for m in mappings or []:
+        device = m.get('DeviceName')
+        if not device:
+            raise missing('BlockDeviceMapping.DeviceName')
+        if 'NoDevice' not in m:
+            continue
+        if m['NoDevice'] != '':
+            raise invalid_value(f"Invalid value '{m['NoDevice']}' for NoDevice of "
+                                f'{device}: specify an empty string')
+        if device == instance.get('RootDeviceName'):
+            raise ApiError('InvalidBlockDeviceMapping',
+                           f'The device {device} is the root device of instance '
+                           f"{instance['InstanceId']} and cannot be suppressed")
+        if device not in attached:
+            unknown.append(device)
+        excluded.add(device)
+    if unknown:
+        raise ApiError('InvalidBlockDeviceMapping',
+                       'Either snapshot ID or volume size must be provided for: '
+                       + ', '.join(unknown))
+    return excluded
+
+
 def create_image(ctx, args):
     name = args['Name']
     check_name(name)
@@ -162,8 +195,7 @@ def create_image(ctx, args):
     common.settle_images(ctx.sim, ctx.region, ctx.now)
     check_unique(ctx.region, ctx.account, name)
     tags = common.tag_specs(args.get('TagSpecifications'), ('image', 'snapshot'))
-    excluded = {m.get('DeviceName') for m in args.get('BlockDeviceMappings', [])
-                if 'NoDevice' in m}
+    excluded = _excluded_devices(ctx, instance, args.get('BlockDeviceMappings'))
     image_id = ids.new_id('ami')
     mappings = []
     for volume in instance_volumes(ctx.region, instance):
