@@ -33,6 +33,7 @@ typedef enum op_kind {
         OP_CREATE_IMAGE,        /* answers <imageId> */
         OP_RETURN,              /* answers <return>true</return> */
         OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
+        OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
 } op_kind;
 
 typedef union op_callback {
@@ -174,6 +175,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 cb.id(r, r >= 0 ? id : NULL, err, userdata);
                 break;
         case OP_RETURN:
+        case OP_STATE:
                 cb.done(r, err, userdata);
                 break;
         case OP_DEREGISTER:
@@ -319,6 +321,11 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                         answer_error(&e, doc, "EC2 answered %s with <return>false</return>",
                                      op->action);
                 }
+                break;
+        case OP_STATE:
+                r = ec2_parse_return_state(doc, NULL);
+                if (r < 0)
+                        parse_error(&e, doc, r, op->action, op->pages);
                 break;
         }
         op_finish(op, r, &e, id);
@@ -554,6 +561,54 @@ int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *ta
         if (r < 0)
                 return r;
         return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+}
+
+/* DeleteTags: "If you omit Value, we delete the tag regardless of its value." */
+int ec2_delete_tags(aws_client *c, char *const *resource_ids, char *const *keys, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!c || !cb || !resource_ids || !resource_ids[0] || !keys || !keys[0])
+                return -EINVAL;
+        r = aws_query_new("DeleteTags", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add_list(q, "ResourceId", resource_ids);
+        for (; r >= 0 && keys[n]; n++) {
+                char name[32];
+
+                (void) snprintf(name, sizeof(name), "Tag.%zu.Key", n + 1);
+                r = aws_query_add(q, name, keys[n]);
+        }
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+}
+
+/* Enable/DisableImageDeregistrationProtection: ImageId, and for Enable WithCooldown: "If
+ * true, enforces deregistration protection for 24 hours after deregistration protection
+ * is disabled." Their <return> is the new state as a string ("enabled-with-cooldown"). */
+int ec2_set_image_deregistration_protection(aws_client *c, const char *image_id, bool enable, bool with_cooldown,
+                                            bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || isempty(image_id))
+                return -EINVAL;
+        r = aws_query_new(enable ? "EnableImageDeregistrationProtection" : "DisableImageDeregistrationProtection", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add(q, "ImageId", image_id);
+        if (r >= 0 && enable && with_cooldown)
+                r = aws_query_add(q, "WithCooldown", "true");
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_STATE, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
 /* ---- The synchronous DescribeImages ------------------------------------------------------ */

@@ -478,6 +478,25 @@ int ec2_parse_return(xmlDoc *doc, bool *ret) {
         return 0;
 }
 
+int ec2_parse_return_state(xmlDoc *doc, char **ret) {
+        _cleanup_(freep) char *s = NULL;
+        xmlNode *root = response_root(doc, NULL);
+        size_t len;
+        int r;
+
+        len = root ? strlen((const char *) root->name) : 0;
+        if (len < 8 || !streq((const char *) root->name + len - 8, "Response"))
+                return -EBADMSG;
+        r = text_opt(root, "return", &s);
+        if (r < 0)
+                return r;
+        if (isempty(s) || streq(s, "false"))
+                return -EBADMSG;
+        if (ret)
+                *ret = TAKE_PTR(s);
+        return 0;
+}
+
 int ec2_parse_deregister(xmlDoc *doc, bool *ret, char ***ret_deleted) {
         _cleanup_(strv_freep) char **deleted = NULL;
         xmlNode *set;

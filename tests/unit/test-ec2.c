@@ -279,6 +279,33 @@ static void test_dereg_protection_forms(void **state) {
         assert_string_equal(ec2_dereg_protection_to_string(EC2_DEREG_PROTECTION_ENABLED), "enabled-without-cooldown");
 }
 
+static void test_return_state(void **state) {
+        static const struct {
+                const char *xml, *expected;
+        } cases[] = {
+                { "<EnableImageDeregistrationProtectionResponse><return>enabled-with-cooldown</return>"
+                  "</EnableImageDeregistrationProtectionResponse>", "enabled-with-cooldown" },
+                { "<DisableImageDeregistrationProtectionResponse><return>disabled</return>"
+                  "</DisableImageDeregistrationProtectionResponse>", "disabled" },
+                { "<DisableImageDeregistrationProtectionResponse><return>false</return>"
+                  "</DisableImageDeregistrationProtectionResponse>", NULL },
+                { "<DisableImageDeregistrationProtectionResponse/>", NULL },
+                { "<Other><return>disabled</return></Other>", NULL },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(cases[k].xml);
+                _cleanup_(freep) char *got = NULL;
+
+                if (cases[k].expected) {
+                        assert_int_equal(ec2_parse_return_state(doc, &got), 0);
+                        assert_string_equal(got, cases[k].expected);
+                } else
+                        assert_int_equal(ec2_parse_return_state(doc, &got), -EBADMSG);
+        }
+}
+
 static void test_describe_snapshots(void **state) {
         _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-snapshots.xml");
         _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list l = {};
@@ -670,6 +697,7 @@ int main(void) {
                 cmocka_unit_test(test_describe_images),
                 cmocka_unit_test(test_state_reason_forms),
                 cmocka_unit_test(test_dereg_protection_forms),
+                cmocka_unit_test(test_return_state),
                 cmocka_unit_test(test_describe_snapshots),
                 cmocka_unit_test(test_only_managed_tags_are_kept),
                 cmocka_unit_test(test_create_image_and_return),
