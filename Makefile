@@ -83,6 +83,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c \
 	daemon/run/plan-retire.c \
+	daemon/run/plan-protect.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -126,6 +127,7 @@ UNIT_TESTS := \
 	plan \
 	plan-scale \
 	plan-retire \
+	plan-protect \
 	query \
 	retry \
 	schedule \

@@ -24,6 +24,8 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
         [PLAN_RETIRE] = "retire",
         [PLAN_DELETE_SNAPSHOT] = "sweep",
+        [PLAN_PROTECT] = "protect",
+        [PLAN_UNPROTECT] = "unprotect",
 };
 
 const char *plan_action_kind_to_string(plan_action_kind k) {
@@ -72,6 +74,7 @@ void plan_done(plan *p) {
                 free(p->held[k].reason);
         }
         free(p->held);
+        plan_skipped_done(p);
         *p = (plan) {};
 }
 
@@ -662,6 +665,9 @@ int plan_build(const plan_input *in, plan *ret) {
         if (r < 0)
                 return r;
         r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
+        if (r < 0)
+                return r;
+        r = plan_protect(in, selected, n_selected, &p);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);
