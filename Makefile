@@ -90,6 +90,7 @@ DAEMON_SRCS := \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/exec-dereg-protect.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
 	daemon/run/engine.c \

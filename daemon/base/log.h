@@ -25,6 +25,8 @@
 #define MESSAGE_CLOCK_STEPPED        "6f7998ab43e04061a8fba041a494d264"
 #define MESSAGE_RETIRE_HELD          "4aa0441e4bd1435d84f1f54a19ae0bea"
 #define MESSAGE_POLICY_ORPHANED      "be44814c11c54dc59d3ae96f78c7ed07"
+#define MESSAGE_IMAGE_DEREG_PROTECTED   "b7698e51dcfc443ea09bf550dcc7a9fe"
+#define MESSAGE_IMAGE_DEREG_UNPROTECTED "61e0f363e73c4b48ba27347684cfd344"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

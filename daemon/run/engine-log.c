@@ -28,6 +28,17 @@ void engine_log_first_plan(const policy *p, const char *region, const plan *firs
                          "It is neither counted nor retired until its slot begins",
                          g->image_id, g->instance_id, g->slot);
         }
+        /* Once a run, from the first plan: the retirements deregistration protection stops. */
+        for (size_t i = 0; i < first->n_skipped; i++) {
+                const plan_skipped_image *g = &first->skipped[i];
+
+                f.instance_id = g->instance_id;
+                f.image_id = g->image_id;
+                f.slot = g->slot;
+                log_full(LOG_NOTICE, 0, MESSAGE_IMAGE_PROTECTED, &f,
+                         "image %s of %s (slot %s) is beyond retention but kept with its snapshots: %s",
+                         g->image_id, g->instance_id, g->slot ?: "?", g->reason);
+        }
 }
 
 /* The second plan's list is the whole of it: it sees what the first one retired. */

@@ -326,6 +326,12 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         case EXEC_SNAPSHOT_LEFT:
                 run->result.snapshots_left++;
                 break;
+        case EXEC_PROTECTED:
+                run->result.protected++;
+                break;
+        case EXEC_UNPROTECTED:
+                run->result.unprotected++;
+                break;
         case EXEC_FAILED:
                 run_fail(run, e->error);
                 break;
