@@ -75,6 +75,7 @@ DAEMON_SRCS := \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
 	daemon/config/policy.c \
+	daemon/config/policy-protect.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -113,6 +114,7 @@ UNIT_TESTS := \
 	client \
 	client-pace \
 	config \
+	config-protect \
 	creds \
 	creds-process \
 	creds-role \

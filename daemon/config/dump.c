@@ -87,6 +87,19 @@ static void put_tags(FILE *f, const ec2_tags *t) {
         fputs("}", f);
 }
 
+static void dump_protect(FILE *f, const policy *p) {
+        fprintf(f, "    protect:\n      in_use: %s", p->protect_in_use ? "true" : "false");
+        if (p->protect_last_launched_within > 0)
+                put_duration(f, "\n      last_launched_within: ", p->protect_last_launched_within);
+        else
+                fputs("\n      last_launched_within: ~", f);
+        if (p->protect_newest > 0)
+                fprintf(f, "\n      newest: %u", p->protect_newest);
+        else
+                fputs("\n      newest: ~", f);
+        fprintf(f, "\n      cooldown: %s\n", p->protect_newest_cooldown ? "true" : "false");
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -131,6 +144,7 @@ static void dump_policy(FILE *f, const policy *p) {
         else
                 fputs("\n      max_age: ~", f);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
+        dump_protect(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -10,6 +10,7 @@
 
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
+#include "config/policy-protect.h"
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
@@ -336,12 +337,13 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 }
 
 static const char *const policy_keys[] = {
-        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", "protect", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
 typedef struct policy_seen {
         const cnode *name, *name_template, *description_template, *external_id, *schedule_node;
+        const cnode *protect_newest;
         bool targets, schedule, retain;
 } policy_seen;
 
@@ -394,7 +396,9 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
         else if (streq(k, "retain")) {
                 seen->retain = true;
                 (void) parse_retain(l, p, v);
-        } else {
+        } else if (streq(k, "protect"))
+                (void) config_protect_parse(l, p, v, &seen->protect_newest);
+        else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
                 if (streq_ptr(suggestion, "name"))
@@ -446,6 +450,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 check_template(l, p, seen->description_template, p->description_template, CONFIG_TEMPLATE_DESCRIPTION);
         if (seen->schedule_node)
                 config_schedule_check_spread(l, &p->schedule, seen->schedule_node, p->name);
+        config_protect_check(l, p, seen->protect_newest);
         return l->oom;
 }
 
@@ -468,6 +473,7 @@ static int policy_append(loader *l, const cnode *map, policy **ret) {
                 .pos = pos_of(l, map),
                 .states = (1u << EC2_INSTANCE_RUNNING) | (1u << EC2_INSTANCE_STOPPED),
                 .wait_timeout = DEFAULT_WAIT_TIMEOUT,
+                .protect_in_use = true,
         };
         return 0;
 }
