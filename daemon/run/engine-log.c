@@ -28,10 +28,17 @@ void engine_log_first_plan(const policy *p, const char *region, const plan *firs
                          "It is neither counted nor retired until its slot begins",
                          g->image_id, g->instance_id, g->slot);
         }
-        /* Once a run, from the first plan: the retirements deregistration protection stops. */
-        for (size_t i = 0; i < first->n_skipped; i++) {
-                const plan_skipped_image *g = &first->skipped[i];
+}
 
+void engine_log_skipped(const policy *p, const char *region, const plan *pl, char ***said) {
+        log_fields f = { .policy = p->name, .region = region };
+
+        for (size_t i = 0; i < pl->n_skipped; i++) {
+                const plan_skipped_image *g = &pl->skipped[i];
+
+                if (strv_contains(*said, g->image_id))
+                        continue;
+                (void) strv_extend(said, g->image_id);  /* out of memory: said again, harmless */
                 f.instance_id = g->instance_id;
                 f.image_id = g->image_id;
                 f.slot = g->slot;

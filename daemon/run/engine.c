@@ -79,6 +79,7 @@ struct policy_run {
                                          * bound only): the later plans' plan_input.earlier */
         plan retire_plan;
         char **created;                 /* images created or found for the slot: never retired */
+        char **skipped_said;            /* images whose kept retirement the run has logged */
 
         run_result result;
         int error;
@@ -154,6 +155,7 @@ policy_run *policy_run_free(policy_run *run) {
         plan_done(&run->spent);
         plan_done(&run->retire_plan);
         strv_free(run->created);
+        strv_free(run->skipped_said);
         run_result_done(&run->result);
         ec2_instance_list_done(&run->instances);
         ec2_image_list_done(&run->images);
@@ -450,6 +452,8 @@ static int run_retire_ready(policy_run *run) {
                 return -ENOMEM;
         r = plan_retire_ready(&in, &run->index, run->ready, run->n_ready, p);
         ready_clear(run);
+        if (r >= 0)
+                engine_log_skipped(run->policy, run->region, p, &run->skipped_said);
         if (r >= 0 && p->n > 0) {
                 batches = reallocarray(run->batches, run->n_batches + 1, sizeof(plan *));
                 if (batches) {
@@ -502,6 +506,7 @@ static int run_first_plan(policy_run *run) {
                 run_finish(run);
                 return 0;
         }
+        engine_log_skipped(run->policy, run->region, &run->result.plan, &run->skipped_said);
         run->step = STEP_EXECUTE;
         run->spent.images_counted = run->result.plan.images_counted;
         run->spent.retire_percent = run->result.plan.retire_percent;
@@ -526,6 +531,7 @@ static int run_retire(policy_run *run) {
                 return r;
         run->retire_plan_built = true;
         plan_keep_retirements(&run->retire_plan);
+        engine_log_skipped(run->policy, run->region, &run->retire_plan, &run->skipped_said);
         memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
         return run_execute(run, &run->retire_plan);
