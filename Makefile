@@ -245,7 +245,8 @@ check-structure: all
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c \
+	daemon/run/plan-protect.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \
