@@ -167,7 +167,9 @@ typedef struct plan_input {
 #define PLAN_SNAPSHOT_GRACE (60 * 60)
 
 /* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
- * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
+ * failed images, then its CREATE, then the RETIREs retention asks for, oldest first
+ * (each preceded by its UNPROTECT where amirotd protected the image), then its PROTECTs
+ * and its other UNPROTECTs (plan_protect()).
  * Every RETIRE is safe to execute at once: retention counts only images available
  * now, so the engine creates, and as each new image becomes available plans again
  * (plan_retire_ready()) to retire what it has pushed out. Images of a future slot are in ret->future, oldest

@@ -185,3 +185,21 @@ def test_a_crash_between_the_calls_converges_on_the_next_run(amirotd, ec2):
     # The second run removed the mark the first one left (and turned nothing else off).
     assert old["ImageId"] in [c["params"]["ResourceId.1"] for c in amirotd.sim.calls("DeleteTags")
                               if c["status"] == 200]
+
+
+def test_dry_run_asks_with_dry_run_and_changes_nothing(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"}, count=1)
+    amirotd.write_policy("web", policy(count=2, newest=1))
+    once(amirotd, 1)
+    once(amirotd, 2)
+    amirotd.write_policy("web", policy(count=2, newest=2))
+    before = {i["ImageId"]: (i["DeregistrationProtection"], dict(i["Tags"])) for i in ours(amirotd.sim)}
+    assert len(before) == 2
+    amirotd.sim.set_clock(at(2, 40))
+
+    p = amirotd.run("once", "--dry-run", now=at(2, 40))
+
+    assert "dry run: would have protected image" in p.stderr
+    calls = amirotd.sim.calls("EnableImageDeregistrationProtection")[2:] + amirotd.sim.calls("CreateTags")[2:]
+    assert calls and all(c["params"].get("DryRun") == "true" for c in calls), calls
+    assert {i["ImageId"]: (i["DeregistrationProtection"], dict(i["Tags"])) for i in ours(amirotd.sim)} == before
