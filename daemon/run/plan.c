@@ -664,10 +664,11 @@ int plan_build(const plan_input *in, plan *ret) {
         r = plan_instances(&c, selected, n_selected, managed, n_managed);
         if (r < 0)
                 return r;
-        r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
+        /* Protection first: a retirement it stops spends nothing of the run's bound. */
+        r = plan_protect(in, selected, n_selected, &p);
         if (r < 0)
                 return r;
-        r = plan_protect(in, selected, n_selected, &p);
+        r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);

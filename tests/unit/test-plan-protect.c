@@ -379,6 +379,26 @@ static void test_off_without_protect_newest(void **state) {
         fleet_done(&f);
 }
 
+/* Retirements that protection skips do not use up the bound of the run (plan-bound.c). */
+static void test_kept_images_spend_no_rotation(void **state) {
+        fleet f;
+        ec2_image *g[4];
+
+        (void) state;
+        fleet_init(&f, 1, 0, false);
+        f.policy.max_retire_per_run = 0;        /* the rotation only: one image per instance */
+        add_instance(&f, "i-1", EC2_INSTANCE_RUNNING);
+        for (int k = 0; k < 4; k++)
+                g[k] = add_image(&f, "i-1", -k, EC2_IMAGE_AVAILABLE,
+                                 k >= 2 ? EC2_DEREG_PROTECTION_ENABLED : EC2_DEREG_PROTECTION_DISABLED, false);
+        fleet_plan(&f);
+        assert_int_equal(f.plan.n, 1);
+        assert_non_null(find(&f.plan, PLAN_RETIRE, g[1]->id));
+        assert_int_equal(f.plan.n_skipped, 2);
+        assert_int_equal(f.plan.n_held, 0);
+        fleet_done(&f);
+}
+
 /* ---- Generated histories --------------------------------------------------------------- */
 
 static uint64_t seed_state;
@@ -491,6 +511,7 @@ int main(void) {
                 cmocka_unit_test(test_as_the_new_image_becomes_available),
                 cmocka_unit_test(test_crash_leftovers_and_departed_instances),
                 cmocka_unit_test(test_off_without_protect_newest),
+                cmocka_unit_test(test_kept_images_spend_no_rotation),
                 cmocka_unit_test(test_generated_histories),
         };
 
