@@ -48,6 +48,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-types.c \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
+	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
 	daemon/aws/partitions.c \
@@ -77,6 +78,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retain.c \
 	daemon/config/policy-image.c \
 	daemon/config/policy.c \
+	daemon/config/policy-protect.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -87,14 +89,17 @@ DAEMON_SRCS := \
 	daemon/run/plan-sweep.c \
 	daemon/run/plan-retire.c \
 	daemon/run/plan-volumes.c \
+	daemon/run/plan-protect.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/exec-dereg-protect.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
+	daemon/run/result.c \
 	daemon/run/engine.c \
 	daemon/run/orphans.c \
 	daemon/commands-common.c \
@@ -117,6 +122,7 @@ UNIT_TESTS := \
 	config \
 	config-retain \
 	config-volumes \
+	config-protect \
 	creds \
 	creds-process \
 	creds-role \
@@ -134,6 +140,7 @@ UNIT_TESTS := \
 	plan-retire \
 	plan-keep \
 	plan-volumes \
+	plan-protect \
 	query \
 	retry \
 	schedule \
@@ -248,7 +255,8 @@ check-structure: all
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-keep.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-keep.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c \
+	daemon/run/plan-volumes.c daemon/run/plan-protect.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

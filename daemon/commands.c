@@ -395,6 +395,20 @@ static json_object *held_to_json(const plan_held_image *h, const plan *p, const 
         return obj;
 }
 
+/* A retirement deregistration protection stops (plan.skipped): a "keep" row with its reason. */
+static json_object *skipped_to_json(const plan_skipped_image *k, const char *policy_name, const char *region) {
+        json_object *obj = json_object_new_object();
+
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(region));
+        json_object_object_add(obj, "action", json_object_new_string("keep"));
+        json_object_object_add(obj, "instance_id", json_object_new_string(k->instance_id));
+        json_object_object_add(obj, "slot", json_str(k->slot));
+        json_object_object_add(obj, "image_id", json_str(k->image_id));
+        json_object_object_add(obj, "reason", json_str(k->reason));
+        return obj;
+}
+
 /* The slots that EC2 could not be read for, as the "failures" of a JSON error object. */
 static json_object *failures_to_json(const runner *rn, size_t *ret_n) {
         json_object *arr = json_object_new_array();
@@ -433,6 +447,9 @@ static void print_plan_json(const runner *rn) {
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_held; j++)
                         json_object_array_add(arr, held_to_json(&sl->result.plan.held[j], &sl->result.plan,
                                                                 sl->policy->name, sl->region));
+                for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_skipped; j++)
+                        json_object_array_add(arr, skipped_to_json(&sl->result.plan.skipped[j],
+                                                                   sl->policy->name, sl->region));
         }
         failures = failures_to_json(rn, &n_failed);
         if (n_failed == 0) {
@@ -451,11 +468,11 @@ static void print_plan_json(const runner *rn) {
 
 /* Column widths of the plan table, at least as wide as the headers. */
 typedef struct plan_columns {
-        int policy, region, instance, image;
+        int policy, region, action, instance, image;
 } plan_columns;
 
 static void plan_columns_fit(const runner *rn, plan_columns *ret) {
-        plan_columns w = { 6, 6, 8, 5 };
+        plan_columns w = { 6, 6, 6, 8, 5 };
 
         for (size_t i = 0; i < rn->n; i++) {
                 const run_slot *sl = &rn->slots[i];
@@ -467,8 +484,13 @@ static void plan_columns_fit(const runner *rn, plan_columns *ret) {
                 for (size_t j = 0; j < sl->result.plan.n; j++) {
                         const plan_action *a = &sl->result.plan.actions[j];
 
+                        w.action = MAX(w.action, (int) strlen(plan_action_kind_to_string(a->kind)));
                         w.instance = MAX(w.instance, (int) strlen(a->instance_id));
                         w.image = MAX(w.image, a->image_id ? (int) strlen(a->image_id) : 1);
+                }
+                for (size_t j = 0; j < sl->result.plan.n_skipped; j++) {
+                        w.instance = MAX(w.instance, (int) strlen(sl->result.plan.skipped[j].instance_id));
+                        w.image = MAX(w.image, (int) strlen(sl->result.plan.skipped[j].image_id));
                 }
                 for (size_t j = 0; j < sl->result.plan.n_held; j++) {
                         w.instance = MAX(w.instance, (int) strlen(sl->result.plan.held[j].instance_id));
@@ -485,7 +507,7 @@ static size_t plan_rows(const runner *rn) {
         for (size_t i = 0; i < rn->n; i++)
                 if (slot_read(&rn->slots[i]))
                         n += rn->slots[i].result.plan.n + rn->slots[i].result.plan.n_held +
-                                rn->slots[i].result.no_targets;
+                                rn->slots[i].result.plan.n_skipped + rn->slots[i].result.no_targets;
         return n;
 }
 
@@ -498,22 +520,28 @@ static void print_excluded_devices(const plan_action *a) {
 
 static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
         if (sl->result.no_targets)
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
-                       "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
+                       w->action, "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
 
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s", w->policy, sl->policy->name, w->region, sl->region,
-                       plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s", w->policy, sl->policy->name, w->region, sl->region,
+                       w->action, plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
                        w->image, a->image_id ?: "-", action_detail(a) ?: "");
                 print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {
                 const plan_held_image *h = &sl->result.plan.held[j];
 
-                printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s, held back by max_retire_per_run %u%%\n",
-                       w->policy, sl->policy->name, w->region, sl->region, "hold", w->instance, h->instance_id,
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s, held back by max_retire_per_run %u%%\n",
+                       w->policy, sl->policy->name, w->region, sl->region, w->action, "hold", w->instance, h->instance_id,
                        w->image, h->image_id, h->reason, sl->result.plan.retire_percent);
+        }
+        for (size_t j = 0; j < sl->result.plan.n_skipped; j++) {
+                const plan_skipped_image *k = &sl->result.plan.skipped[j];
+
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
+                       w->action, "keep", w->instance, k->instance_id, w->image, k->image_id, k->reason);
         }
 }
 
@@ -541,7 +569,7 @@ static void print_plan_table(const runner *rn) {
                 return;
         }
         plan_columns_fit(rn, &w);
-        printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w.policy, "POLICY", w.region, "REGION", "ACTION",
+        printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w.policy, "POLICY", w.region, "REGION", w.action, "ACTION",
                w.instance, "INSTANCE", w.image, "IMAGE", "NAME / REASON");
         for (size_t i = 0; i < rn->n; i++)
                 if (slot_read(&rn->slots[i]))
@@ -611,17 +639,21 @@ static int check_permissions(const runner *rn) {
 /* One line per slot that EC2 was read for (a slot that was not has said so once already). */
 static void log_once_summary(const run_slot *sl, bool dry_run) {
         const run_result *res = &sl->result;
+        char protection[64] = "";
 
         if (!slot_read(sl))
                 return;
+        if (res->protected > 0 || res->unprotected > 0)
+                (void) snprintf(protection, sizeof(protection), "%u protected, %u unprotected, ",
+                                res->protected, res->unprotected);
         log_full(sl->error < 0 ? LOG_ERR : LOG_INFO, 0, sl->error < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
                  &(log_fields) { .policy = sl->policy->name, .region = sl->region },
                  "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
-                 "%u retired, %u %s deleted, %u left in use, %u %s",
+                 "%u retired, %u %s deleted, %u left in use, %s%u %s",
                  sl->policy->name, sl->region, dry_run ? "dry run: " : "",
                  res->created, res->existing, res->available, res->failed_images,
                  res->retired, res->snapshots_deleted, plural(res->snapshots_deleted, "snapshot", "snapshots"),
-                 res->snapshots_left, res->errors, plural(res->errors, "error", "errors"));
+                 res->snapshots_left, protection, res->errors, plural(res->errors, "error", "errors"));
 }
 
 int cmd_once(const cli_options *o) {

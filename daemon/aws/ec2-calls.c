@@ -36,6 +36,7 @@ typedef enum op_kind {
         OP_CREATE_IMAGE,        /* answers <imageId> */
         OP_RETURN,              /* answers <return>true</return> */
         OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
+        OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
 } op_kind;
 
 typedef union op_callback {
@@ -191,6 +192,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 cb.id(r, r >= 0 ? id : NULL, err, userdata);
                 break;
         case OP_RETURN:
+        case OP_STATE:
                 cb.done(r, err, userdata);
                 break;
         case OP_DEREGISTER:
@@ -340,6 +342,11 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                         answer_error(&e, doc, "EC2 answered %s with <return>false</return>",
                                      op->action);
                 }
+                break;
+        case OP_STATE:
+                r = ec2_parse_return_state(doc, NULL);
+                if (r < 0)
+                        parse_error(&e, doc, r, op->action, op->pages);
                 break;
         }
         op_finish(op, r, &e, id);
@@ -608,55 +615,50 @@ int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *ta
         return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
-/* ---- The synchronous DescribeImages ------------------------------------------------------ */
-
-/* For the one-shot commands (amirotd list); the tests keep the other synchronous forms. */
-typedef struct images_sync {
-        bool done;
+/* DeleteTags: "If you omit Value, we delete the tag regardless of its value." */
+int ec2_delete_tags(aws_client *c, char *const *resource_ids, char *const *keys, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        size_t n = 0;
         int r;
-        aws_error error;
-        ec2_image_list images;
-} images_sync;
 
-static void sync_on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
-        images_sync *s = userdata;
+        if (!c || !cb || !resource_ids || !resource_ids[0] || !keys || !keys[0])
+                return -EINVAL;
+        r = aws_query_new("DeleteTags", &q);
+        if (r < 0)
+                return r;
+        r = aws_query_add_list(q, "ResourceId", resource_ids);
+        for (; r >= 0 && keys[n]; n++) {
+                char name[32];
 
-        s->done = true;
-        s->r = r;
-        if (r >= 0) {
-                s->images = *l;
-                *l = (ec2_image_list) {};
-        } else if (err)
-                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+                (void) snprintf(name, sizeof(name), "Tag.%zu.Key", n + 1);
+                r = aws_query_add(q, name, keys[n]);
+        }
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
-int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error) {
-        images_sync s = {};
-        ec2_op *op = NULL;
+/* Enable/DisableImageDeregistrationProtection: ImageId, and for Enable WithCooldown: "If
+ * true, enforces deregistration protection for 24 hours after deregistration protection
+ * is disabled." Their <return> is the new state as a string ("enabled-with-cooldown"). */
+int ec2_set_image_deregistration_protection(aws_client *c, const char *image_id, bool enable, bool with_cooldown,
+                                            bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
         int r;
 
-        r = ret ? ec2_describe_images(c, filters, n, image_ids, sync_on_images, &s, &op) : -EINVAL;
+        if (!c || !cb || isempty(image_id))
+                return -EINVAL;
+        r = aws_query_new(enable ? "EnableImageDeregistrationProtection" : "DisableImageDeregistrationProtection", &q);
         if (r < 0)
-                (void) aws_error_setf(&s.error, "cannot send DescribeImages: %s", strerror(-r));
-        else {
-                r = http_client_run_until(aws_client_http(c), &s.done);
-                if (s.done)
-                        r = s.r;
-                else {
-                        ec2_op_cancel(op);
-                        r = r < 0 ? r : -ECANCELED;
-                        (void) aws_error_setf(&s.error, "the event loop stopped before DescribeImages completed: %s",
-                                              strerror(-r));
-                }
-        }
-        if (ret_error)
-                aws_error_move(ret_error, &s.error);
-        else
-                aws_error_done(&s.error);
-        if (r < 0) {
-                ec2_image_list_done(&s.images);
                 return r;
-        }
-        *ret = s.images;
-        return 0;
+        r = aws_query_add(q, "ImageId", image_id);
+        if (r >= 0 && enable && with_cooldown)
+                r = aws_query_add(q, "WithCooldown", "true");
+        if (r >= 0)
+                r = add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return op_start(c, TAKE_PTR(q), OP_STATE, (op_callback) { .done = cb }, userdata, ret_op);
 }

@@ -204,6 +204,23 @@ DEFINE_STATE_TABLE(ec2_instance_state, ec2_instance_state, instance_state_table)
 DEFINE_STATE_TABLE(ec2_image_state, ec2_image_state, image_state_table)
 DEFINE_STATE_TABLE(ec2_snapshot_state, ec2_snapshot_state, snapshot_state_table)
 
+static const char *const dereg_protection_table[_EC2_DEREG_PROTECTION_MAX] = {
+        [EC2_DEREG_PROTECTION_DISABLED] = "disabled",
+        [EC2_DEREG_PROTECTION_ENABLED] = "enabled-without-cooldown",
+        [EC2_DEREG_PROTECTION_ENABLED_COOLDOWN] = "enabled-with-cooldown",
+        [EC2_DEREG_PROTECTION_COOLDOWN] = "disabled-until",
+};
+
+const char *ec2_dereg_protection_to_string(ec2_dereg_protection p) {
+        return table_to_string(dereg_protection_table, ELEMENTSOF(dereg_protection_table), p);
+}
+
+ec2_dereg_protection ec2_dereg_protection_from_string(const char *s) {
+        if (s && startswith(s, "disabled-until"))
+                return EC2_DEREG_PROTECTION_COOLDOWN;
+        return table_from_string(dereg_protection_table, ELEMENTSOF(dereg_protection_table), s);
+}
+
 void ec2_instance_done(ec2_instance *i) {
         if (!i)
                 return;

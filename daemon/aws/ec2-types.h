@@ -123,6 +123,27 @@ typedef enum ec2_image_state {
 const char *ec2_image_state_to_string(ec2_image_state s);
 ec2_image_state ec2_image_state_from_string(const char *s);
 
+/* DescribeImages' deregistrationProtection: "enabled-without-cooldown",
+ * "enabled-with-cooldown", "disabled", and during the 24 h cooldown after protection
+ * with cooldown was turned off "disabled-until" and the time it ends (EC2 user guide,
+ * "Protect an Amazon EC2 AMI from deregistration"). Absent (an older endpoint): disabled. */
+typedef enum ec2_dereg_protection {
+        EC2_DEREG_PROTECTION_DISABLED,
+        EC2_DEREG_PROTECTION_ENABLED,           /* without cooldown */
+        EC2_DEREG_PROTECTION_ENABLED_COOLDOWN,  /* with cooldown */
+        EC2_DEREG_PROTECTION_COOLDOWN,          /* off, but DeregisterImage refused until it ends */
+        _EC2_DEREG_PROTECTION_MAX,
+        _EC2_DEREG_PROTECTION_INVALID = -EINVAL,
+} ec2_dereg_protection;
+
+const char *ec2_dereg_protection_to_string(ec2_dereg_protection p);
+/* Any "disabled-until..." reads as EC2_DEREG_PROTECTION_COOLDOWN, whatever its time. */
+ec2_dereg_protection ec2_dereg_protection_from_string(const char *s);
+
+static inline bool ec2_dereg_protection_on(ec2_dereg_protection p) {
+        return p == EC2_DEREG_PROTECTION_ENABLED || p == EC2_DEREG_PROTECTION_ENABLED_COOLDOWN;
+}
+
 typedef struct ec2_block_device {
         char *device_name;              /* "/dev/xvda" */
         char *snapshot_id;              /* NULL for instance-store or no-device mappings */
@@ -141,7 +162,8 @@ typedef struct ec2_image {
         time_t creation_date;           /* 0 if EC2 gave none */
         ec2_tags tags;
         ec2_block_device *devices;
-        uint32_t n_devices;             /* beside state: the two fill one word */
+        uint16_t n_devices;             /* with dereg_protection beside state: the three fill one word */
+        int8_t dereg_protection;        /* ec2_dereg_protection */
         ec2_image_state state;
         ec2_pool pool;                  /* see ec2_image_compact() */
 } ec2_image;

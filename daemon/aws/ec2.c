@@ -211,7 +211,7 @@ static int parse_state_reason(const xmlNode *item, char **ret) {
 
 static int parse_image(const xmlNode *item, void *ret) {
         _cleanup_(ec2_image_done) ec2_image i = {};
-        _cleanup_(freep) char *state = NULL;
+        _cleanup_(freep) char *state = NULL, *protection = NULL;
         xmlNode *bdm;
         int r;
 
@@ -222,16 +222,21 @@ static int parse_image(const xmlNode *item, void *ret) {
             (r = text_opt(item, "imageState", &state)) < 0 ||
             (r = parse_state_reason(item, &i.state_reason)) < 0 ||
             (r = time_opt(item, "creationDate", &i.creation_date)) < 0 ||
+            (r = text_opt(item, "deregistrationProtection", &protection)) < 0 ||
             (r = parse_tags(item, &i.tags)) < 0)
                 return r;
         ec2_tags_keep_prefix(&i.tags, MANAGED_TAG_PREFIX);
         i.state = ec2_image_state_from_string(state);
+        i.dereg_protection = isempty(protection) ? EC2_DEREG_PROTECTION_DISABLED :
+                ec2_dereg_protection_from_string(protection);
 
         bdm = xml_child(item, "blockDeviceMapping");
         for (xmlNode *d = xml_child(bdm, "item"); d; d = xml_next(d, "item")) {
                 ec2_block_device *devices;
                 ec2_block_device dev = {};
 
+                if (i.n_devices == UINT16_MAX)
+                        return -EBADMSG;        /* EC2 allows far fewer mappings per image */
                 r = text_opt(d, "deviceName", &dev.device_name);
                 if (r >= 0)
                         r = text_opt(d, "ebs/snapshotId", &dev.snapshot_id);
@@ -529,6 +534,25 @@ int ec2_parse_return(xmlDoc *doc, bool *ret) {
                 *ret = false;
         else
                 return -EBADMSG;
+        return 0;
+}
+
+int ec2_parse_return_state(xmlDoc *doc, char **ret) {
+        _cleanup_(freep) char *s = NULL;
+        xmlNode *root = response_root(doc, NULL);
+        size_t len;
+        int r;
+
+        len = root ? strlen((const char *) root->name) : 0;
+        if (len < 8 || !streq((const char *) root->name + len - 8, "Response"))
+                return -EBADMSG;
+        r = text_opt(root, "return", &s);
+        if (r < 0)
+                return r;
+        if (isempty(s) || streq(s, "false"))
+                return -EBADMSG;
+        if (ret)
+                *ret = TAKE_PTR(s);
         return 0;
 }
 

@@ -51,6 +51,9 @@ int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
  * "false"; an answer without the element is success (EC2: "true if the request
  * succeeds, and an error otherwise"). */
 int ec2_parse_return(xmlDoc *doc, bool *ret);
+/* Enable/DisableImageDeregistrationProtection: <return> holds the new state; *ret (may be
+ * NULL) gets it. -EBADMSG when it is missing or "false". */
+int ec2_parse_return_state(xmlDoc *doc, char **ret);
 /* DeregisterImage: <return>, and in *ret_deleted the snapshots of deleteSnapshotResultSet
  * whose returnCode is "success": those EC2 says it deleted. NULL when there are none,
  * or when the answer has no set (DeleteAssociatedSnapshots not sent, or ignored by an
@@ -116,6 +119,11 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
 int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_deregister_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
+/* DeleteTags of keys (NULL-terminated), whatever their values. */
+int ec2_delete_tags(aws_client *c, char *const *resource_ids, char *const *keys, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
+/* EnableImageDeregistrationProtection (WithCooldown when with_cooldown), or Disable... */
+int ec2_set_image_deregistration_protection(aws_client *c, const char *image_id, bool enable, bool with_cooldown,
+                                            bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on

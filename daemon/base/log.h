@@ -26,6 +26,8 @@
 #define MESSAGE_RETIRE_HELD          "4aa0441e4bd1435d84f1f54a19ae0bea"
 #define MESSAGE_POLICY_ORPHANED      "be44814c11c54dc59d3ae96f78c7ed07"
 #define MESSAGE_DEPARTED_PILE_UP     "5b23f4399c0a4a4ab671519f8458b55f"
+#define MESSAGE_IMAGE_DEREG_PROTECTED   "b7698e51dcfc443ea09bf550dcc7a9fe"
+#define MESSAGE_IMAGE_DEREG_UNPROTECTED "61e0f363e73c4b48ba27347684cfd344"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

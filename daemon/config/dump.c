@@ -124,6 +124,19 @@ static void put_volumes(FILE *f, const policy *p) {
         put_selectors(f, p->exclude_volume_tags, p->n_exclude_volume_tags);
 }
 
+static void dump_protect(FILE *f, const policy *p) {
+        fprintf(f, "    protect:\n      in_use: %s", p->protect_in_use ? "true" : "false");
+        if (p->protect_last_launched_within > 0)
+                put_duration(f, "\n      last_launched_within: ", p->protect_last_launched_within);
+        else
+                fputs("\n      last_launched_within: ~", f);
+        if (p->protect_newest > 0)
+                fprintf(f, "\n      newest: %u", p->protect_newest);
+        else
+                fputs("\n      newest: ~", f);
+        fprintf(f, "\n      cooldown: %s\n", p->protect_newest_cooldown ? "true" : "false");
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -167,6 +180,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_volumes(f, p);
         put_retain(f, p);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
+        dump_protect(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -11,6 +11,7 @@
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
 #include "config/policy-retain.h"
+#include "config/policy-protect.h"
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
@@ -308,13 +309,15 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 }
 
 static const char *const policy_keys[] = {
-        "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+        "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
+        "protect", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
 typedef struct policy_seen {
         const cnode *name, *name_template, *description_template, *external_id, *schedule_node;
         const cnode *retain_node;
+        const cnode *protect_newest;
         bool targets, schedule, retain;
 } policy_seen;
 
@@ -373,7 +376,9 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 seen->retain = true;
                 seen->retain_node = v;
                 (void) config_retain_parse(l, p, v);
-        } else {
+        } else if (streq(k, "protect"))
+                (void) config_protect_parse(l, p, v, &seen->protect_newest);
+        else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
                 if (streq_ptr(suggestion, "name"))
@@ -427,6 +432,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 config_schedule_check_spread(l, &p->schedule, seen->schedule_node, p->name);
         if (seen->schedule_node)
                 config_retain_check_schedule(l, p, seen->retain_node);
+        config_protect_check(l, p, seen->protect_newest);
         return l->oom;
 }
 
@@ -449,6 +455,7 @@ static int policy_append(loader *l, const cnode *map, policy **ret) {
                 .pos = pos_of(l, map),
                 .states = (1u << EC2_INSTANCE_RUNNING) | (1u << EC2_INSTANCE_STOPPED),
                 .wait_timeout = DEFAULT_WAIT_TIMEOUT,
+                .protect_in_use = true,
         };
         return 0;
 }

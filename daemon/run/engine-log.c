@@ -61,6 +61,24 @@ void engine_log_first_plan(const policy *p, const char *region, const plan *firs
         }
 }
 
+void engine_log_skipped(const policy *p, const char *region, const plan *pl, char ***said) {
+        log_fields f = { .policy = p->name, .region = region };
+
+        for (size_t i = 0; i < pl->n_skipped; i++) {
+                const plan_skipped_image *g = &pl->skipped[i];
+
+                if (strv_contains(*said, g->image_id))
+                        continue;
+                (void) strv_extend(said, g->image_id);  /* out of memory: said again, harmless */
+                f.instance_id = g->instance_id;
+                f.image_id = g->image_id;
+                f.slot = g->slot;
+                log_full(LOG_NOTICE, 0, MESSAGE_IMAGE_PROTECTED, &f,
+                         "image %s of %s (slot %s) is beyond retention but kept with its snapshots: %s",
+                         g->image_id, g->instance_id, g->slot ?: "?", g->reason);
+        }
+}
+
 /* The second plan's list is the whole of it: it sees what the first one retired. */
 void engine_log_held(const policy *p, const char *region, const plan *last) {
         log_fields f = { .policy = p->name, .region = region };

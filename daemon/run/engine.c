@@ -82,6 +82,7 @@ struct policy_run {
                                          * bound only): the later plans' plan_input.earlier */
         plan retire_plan;
         char **created;                 /* images created or found for the slot: never retired */
+        char **skipped_said;            /* images whose kept retirement the run has logged */
 
         run_result result;
         int error;
@@ -102,12 +103,6 @@ static const struct {
 static void run_continue(policy_run *run);
 
 /* ---- Small things ---------------------------------------------------------------------- */
-
-void run_result_done(run_result *r) {
-        plan_done(&r->plan);
-        free(r->error);
-        *r = (run_result) {};
-}
 
 const policy *policy_run_policy(const policy_run *run) {
         return run->policy;
@@ -158,6 +153,7 @@ policy_run *policy_run_free(policy_run *run) {
         plan_done(&run->spent);
         plan_done(&run->retire_plan);
         strv_free(run->created);
+        strv_free(run->skipped_said);
         run_result_done(&run->result);
         ec2_instance_list_done(&run->instances);
         ec2_image_list_done(&run->images);
@@ -339,30 +335,14 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         policy_run *run = userdata;
         int r;
 
-        switch (e->kind) {
-        case EXEC_CREATED:
-                run->result.created++;
-                break;
-        case EXEC_EXISTING:
-                run->result.existing++;
-                break;
-        case EXEC_RETIRED:
-                run->result.retired++;
-                break;
-        case EXEC_SNAPSHOT_DELETED:
-                run->result.snapshots_deleted++;
-                break;
-        case EXEC_SNAPSHOT_LEFT:
-                run->result.snapshots_left++;
-                break;
-        case EXEC_FAILED:
+        if (e->kind == EXEC_FAILED)
                 run_fail(run, e->error);
-                break;
-        case EXEC_DONE:
+        else if (e->kind == EXEC_DONE) {
                 run->exec_busy = false;
                 run_kick(run);
                 return;
-        }
+        } else
+                run_result_count(&run->result, e->kind);
         /* The slot's image, made by this run or found again by name: no later plan of the
          * run may retire it, whatever else the account holds (plan.h). */
         r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
@@ -473,6 +453,8 @@ static int run_retire_ready(policy_run *run) {
                 return -ENOMEM;
         r = plan_retire_ready(&in, &run->index, run->ready, run->n_ready, p);
         ready_clear(run);
+        if (r >= 0)
+                engine_log_skipped(run->policy, run->region, p, &run->skipped_said);
         if (r >= 0 && p->n > 0) {
                 batches = reallocarray(run->batches, run->n_batches + 1, sizeof(plan *));
                 if (batches) {
@@ -530,6 +512,7 @@ static int run_first_plan(policy_run *run) {
                 run_finish(run);
                 return 0;
         }
+        engine_log_skipped(run->policy, run->region, &run->result.plan, &run->skipped_said);
         run->step = STEP_EXECUTE;
         run->spent.images_counted = run->result.plan.images_counted;
         run->spent.retire_percent = run->result.plan.retire_percent;
@@ -554,6 +537,7 @@ static int run_retire(policy_run *run) {
                 return r;
         run->retire_plan_built = true;
         plan_keep_retirements(&run->retire_plan);
+        engine_log_skipped(run->policy, run->region, &run->retire_plan, &run->skipped_said);
         memcpy(run->result.plan.images_after, run->retire_plan.images_after, sizeof(run->result.plan.images_after));
         run->step = STEP_RETIRE;
         return run_execute(run, &run->retire_plan);

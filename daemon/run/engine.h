@@ -26,6 +26,7 @@
 
 #include "aws/ec2.h"
 #include "run/clients.h"
+#include "run/exec.h"
 #include "run/plan.h"
 #include "policy.h"
 
@@ -57,6 +58,8 @@ typedef struct run_result {
         unsigned retired;               /* deregistered */
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
+        unsigned protected;             /* deregistration protection turned on */
+        unsigned unprotected;           /* amirotd's deregistration protection turned off */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
         bool no_targets;                /* the policy's tags and states select no instance here */
@@ -64,6 +67,8 @@ typedef struct run_result {
 } run_result;
 
 void run_result_done(run_result *r);
+/* Counts one event of the executor (run/exec.h) in r (result.c). */
+void run_result_count(run_result *r, exec_event_kind k);
 
 /* r: 0 when every action succeeded, else the first error. The callee may move res's
  * content out (leaving it zeroed); the rest is freed with the run. */

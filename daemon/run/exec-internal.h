@@ -82,6 +82,11 @@ void chain_fail(chain *c, int r, const log_fields *f);
 /* Calls cb on c after delay; the timer is the chain's own, named for traces by what. */
 int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *what);
 
+/* exec-dereg-protect.c: a PLAN_PROTECT (tag, then EnableImageDeregistrationProtection) or a
+ * PLAN_UNPROTECT (DisableImageDeregistrationProtection, then untag). */
+int exec_start_protect(chain *c);
+int exec_start_unprotect(chain *c);
+
 /* exec-retire.c: DeregisterImage, then its snapshots; a PLAN_DELETE_SNAPSHOT's snapshot. */
 int exec_start_deregister(chain *c);
 /* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */

@@ -277,6 +277,12 @@ static void chain_advance(chain *c) {
                 case PLAN_DELETE_SNAPSHOT:
                         r = exec_delete_snapshots(c, a->snapshot_ids, NULL);
                         break;
+                case PLAN_PROTECT:
+                        r = exec_start_protect(c);
+                        break;
+                case PLAN_UNPROTECT:
+                        r = exec_start_unprotect(c);
+                        break;
                 default:
                         r = -EINVAL;
                 }

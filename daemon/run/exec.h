@@ -27,6 +27,8 @@ typedef enum exec_event_kind {
         EXEC_RETIRED,                   /* deregistered */
         EXEC_SNAPSHOT_DELETED,
         EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
+        EXEC_PROTECTED,                 /* deregistration protection turned on (protect.newest) */
+        EXEC_UNPROTECTED,               /* amirotd's deregistration protection turned off */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
         EXEC_DONE,                      /* every chain started so far has ended (another
                                          * exec_start() may follow, and another EXEC_DONE) */

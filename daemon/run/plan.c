@@ -24,6 +24,8 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
         [PLAN_RETIRE] = "retire",
         [PLAN_DELETE_SNAPSHOT] = "sweep",
+        [PLAN_PROTECT] = "protect",
+        [PLAN_UNPROTECT] = "unprotect",
 };
 
 const char *plan_action_kind_to_string(plan_action_kind k) {
@@ -74,6 +76,7 @@ void plan_done(plan *p) {
         }
         free(p->held);
         free(p->departed_oldest);
+        plan_skipped_done(p);
         *p = (plan) {};
 }
 
@@ -682,6 +685,10 @@ int plan_build(const plan_input *in, plan *ret) {
 
         p.n_targets = n_selected;
         r = plan_instances(&c, selected, n_selected, managed, n_managed);
+        if (r < 0)
+                return r;
+        /* Protection first: a retirement it stops spends nothing of the run's bound. */
+        r = plan_protect(in, selected, n_selected, &p);
         if (r < 0)
                 return r;
         r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);

@@ -45,11 +45,16 @@
 #define TAG_POLICY "amirotd:policy"
 #define TAG_INSTANCE_ID "amirotd:instance-id"
 #define TAG_SLOT "amirotd:slot"
+/* On an image whose deregistration protection amirotd turned on (plan-protect.c):
+ * "cooldown" or "no-cooldown", as it was turned on. */
+#define TAG_PROTECTED "amirotd:protected"
 
 typedef enum plan_action_kind {
         PLAN_CREATE,                    /* CreateImage for the current slot */
         PLAN_RETIRE,                    /* DeregisterImage, then delete its snapshots */
         PLAN_DELETE_SNAPSHOT,           /* an orphan: this policy's snapshot that no image uses */
+        PLAN_PROTECT,                   /* tag amirotd:protected, then EnableImageDeregistrationProtection */
+        PLAN_UNPROTECT,                 /* DisableImageDeregistrationProtection, then untag amirotd:protected */
         _PLAN_ACTION_KIND_MAX,
         _PLAN_ACTION_KIND_INVALID = -EINVAL,
 } plan_action_kind;
@@ -86,6 +91,10 @@ typedef struct plan_action {
         time_t age_key;                 /* the image's slot start, else its creation date */
 
         /* PLAN_DELETE_SNAPSHOT: snapshot_ids holds the one snapshot; reason says why */
+
+        /* PLAN_PROTECT, PLAN_UNPROTECT: image_id, slot, reason ("newest 2 of i-..") */
+        bool with_cooldown;             /* PLAN_PROTECT: WithCooldown (protect.cooldown) */
+        bool tag_only;                  /* PLAN_UNPROTECT: protection is off already; only untag */
 } plan_action;
 
 /* A managed image whose slot lies in the future: kept out of retention, reported. */
@@ -104,6 +113,15 @@ typedef struct plan_held_image {
         time_t age_key;
 } plan_held_image;
 
+/* A retirement left out because of deregistration protection (plan-protect.c): a later
+ * run retires it when the reason is gone. */
+typedef struct plan_skipped_image {
+        char *instance_id;
+        char *image_id;
+        char *slot;
+        char *reason;                   /* "deregistration protection turned on by someone else" */
+} plan_skipped_image;
+
 typedef struct plan {
         plan_action *actions;
         size_t n;
@@ -111,6 +129,8 @@ typedef struct plan {
         size_t n_future;
         plan_held_image *held;          /* not actions either: oldest first */
         size_t n_held;
+        plan_skipped_image *skipped;    /* nor these: in the order of their RETIREs */
+        size_t n_skipped;
         /* The run's bound on retention (plan-bound.c), from its first plan: */
         unsigned images_counted;        /* available images of the policy retention counted */
         unsigned retire_percent;        /* the policy's max_retire_per_run */
@@ -158,7 +178,9 @@ typedef struct plan_input {
 #define PLAN_SNAPSHOT_GRACE (60 * 60)
 
 /* The actions of one run, in a fixed order: by instance id; for each, the RETIREs of
- * failed images, then its CREATE, then the RETIREs retention asks for, oldest first.
+ * failed images, then its CREATE, then the RETIREs retention asks for, oldest first
+ * (each preceded by its UNPROTECT where amirotd protected the image), then its PROTECTs
+ * and its other UNPROTECTs (plan_protect()).
  * Every RETIRE is safe to execute at once: retention counts only images available
  * now, so the engine creates, and as each new image becomes available plans again
  * (plan_retire_ready()) to retire what it has pushed out. Images of a future slot are in ret->future, oldest
@@ -194,6 +216,26 @@ int plan_keep(const policy *p, time_t now, bool departed, const plan_keep_image 
               plan_keep_verdict *ret);
 /* The retirement reason for a verdict other than PLAN_KEEP. 0, -EINVAL or -ENOMEM. */
 int plan_keep_reason(const policy *p, plan_keep_verdict v, char **ret);
+
+/* Deregistration protection (plan-protect.c). */
+
+/* Protection follows protect.newest: for each instance the policy selects (selected[],
+ * sorted by id; or of which
+ * in->created names an image), its newest protect.newest available images get a
+ * PLAN_PROTECT unless protected; an image carrying TAG_PROTECTED beyond them (or of an
+ * instance no longer selected) gets a PLAN_UNPROTECT: amirotd turns off only what it
+ * turned on. Where p already CREATEs for an instance, its new image is counted as coming:
+ * only the newest protect.newest - 1 are protected, and none of the newest protect.newest
+ * is unprotected, so that the plans made as the new image becomes available never turn
+ * off what this one turns on. Each RETIRE of an image with protection is preceded by its
+ * PLAN_UNPROTECT when the protection is amirotd's and has no cooldown; it moves to
+ * p->skipped when someone else turned protection on, when a cooldown keeps the image
+ * (now or once amirotd turns protection off), or when the image is among the newest
+ * protect.newest. Keeps the actions of each instance together, in instance order.
+ * 0, -EINVAL or -ENOMEM (p is then unchanged). */
+int plan_protect(const plan_input *in, const ec2_instance *const *selected, size_t n_selected, plan *p);
+/* Frees p->skipped (plan_done() calls it). */
+void plan_skipped_done(plan *p);
 
 /* The bound on retirements per run (plan-bound.c). */
 
@@ -275,7 +317,7 @@ typedef struct plan_ready_image {
         char *name;                     /* may be NULL */
 } plan_ready_image;
 
-/* Keeps only the RETIREs of p (the engine's last plan creates nothing). */
+/* Keeps only the RETIREs, PROTECTs and UNPROTECTs of p (the engine's last plan creates nothing). */
 void plan_keep_retirements(plan *p);
 /* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
  * now, earlier: what the run retired so far, for the bound) over each instance's indexed

@@ -3,6 +3,7 @@
 botocore 1.29 and awscli 2.9 predate these actions, so they are sent raw; the
 answers of the actions awscli knows must still parse."""
 from conftest import ACCOUNT, OTHER_ACCOUNT, OTHER_KEY
+from ec2simlib.clock import iso_ms, parse_iso
 
 
 def images(sim, **params):
@@ -89,11 +90,30 @@ def test_cooldown_keeps_protection_24_hours_after_disabling(sim):
     reply = sim.call('EnableImageDeregistrationProtection', {'ImageId': image,
                                                              'WithCooldown': 'true'})
     assert reply.text('return') == 'enabled-with-cooldown'
-    sim.call('DisableImageDeregistrationProtection', {'ImageId': image})
+    start = parse_iso(sim.admin('GET', '/_sim/clock')['now'])
+    reply = sim.call('DisableImageDeregistrationProtection', {'ImageId': image})
+    until = 'disabled-until ' + iso_ms(start + 24 * 3600)
+    assert reply.text('return')[:len('disabled-until 2026-')] == until[:len('disabled-until 2026-')]
     sim.advance(23 * 3600)
+    shown = images(sim)[image].findtext('deregistrationProtection')
+    assert shown.startswith('disabled-until ') and abs(
+        parse_iso(shown.split(' ', 1)[1]) - (start + 24 * 3600)) < 5
+    # Its answer still parses in a real client.
+    assert sim.aws('ec2', 'describe-images', '--image-ids', image)['Images'][0]['ImageId'] == image
     assert sim.call('DeregisterImage', {'ImageId': image}).code == 'OperationNotPermitted'
-    sim.advance(3600 + 1)
+    sim.advance(3600 + 5)
+    assert images(sim)[image].findtext('deregistrationProtection') == 'disabled'
     assert sim.call('DeregisterImage', {'ImageId': image}).status == 200
+
+
+def test_disabling_without_cooldown_reads_disabled_at_once(sim):
+    image = sim.seed(images=[{'name': 'warm'}])['images'][0]
+    sim.call('EnableImageDeregistrationProtection', {'ImageId': image})
+    assert sim.call('DisableImageDeregistrationProtection', {'ImageId': image}).text(
+        'return') == 'disabled'
+    assert images(sim)[image].findtext('deregistrationProtection') == 'disabled'
+    # Disabling an image that is not protected is no error.
+    assert sim.call('DisableImageDeregistrationProtection', {'ImageId': image}).status == 200
 
 
 def test_disabled_image_is_seeded_and_saved(sim):

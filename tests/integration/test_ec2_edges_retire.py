@@ -128,9 +128,11 @@ def test_protected_image_is_kept_with_a_notice_not_a_failure(amirotd, ec2, journ
         assert len(notices) == 1
         assert notices[0]["PRIORITY"] == "5"
         assert notices[0]["AMIROTD_IMAGE_ID"] == protected
-        assert notices[0]["AWS_ERROR_CODE"] == "OperationNotPermitted"
+        # The describe shows the protection: the planner keeps the image without asking EC2.
+        assert "deregistration protection turned on by someone else" in notices[0]["MESSAGE"]
         assert not [e for e in entries if int(e["PRIORITY"]) <= 3]
 
+    assert protected not in [c["params"]["ImageId"] for c in amirotd.sim.calls("DeregisterImage")]
     # The protected image and its snapshots are all there; the run's own images rotate.
     assert protected in {i["ImageId"] for i in amirotd.sim.images()}
     prot = images(ec2, **{"image-id": protected})[0]

@@ -268,6 +268,70 @@ static void test_describe_volumes(void **state) {
         assert_int_equal(l.n, 4);
 }
 
+/* deregistrationProtection as EC2 shows it; absent on an endpoint that predates it. */
+static void test_dereg_protection_forms(void **state) {
+        static const struct {
+                const char *xml;
+                ec2_dereg_protection expected;
+        } cases[] = {
+                { "", EC2_DEREG_PROTECTION_DISABLED },
+                { "<deregistrationProtection>disabled</deregistrationProtection>", EC2_DEREG_PROTECTION_DISABLED },
+                { "<deregistrationProtection>enabled-without-cooldown</deregistrationProtection>",
+                  EC2_DEREG_PROTECTION_ENABLED },
+                { "<deregistrationProtection>enabled-with-cooldown</deregistrationProtection>",
+                  EC2_DEREG_PROTECTION_ENABLED_COOLDOWN },
+                { "<deregistrationProtection>disabled-until 2026-12-02T10:00:00.000Z</deregistrationProtection>",
+                  EC2_DEREG_PROTECTION_COOLDOWN },
+                { "<deregistrationProtection>sometimes</deregistrationProtection>", _EC2_DEREG_PROTECTION_INVALID },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+                _cleanup_(ec2_image_list_done) ec2_image_list l = {};
+                _cleanup_(freep) char *xml = NULL;
+
+                assert_true(asprintf(&xml, "<DescribeImagesResponse><imagesSet><item><imageId>ami-1</imageId>"
+                                           "<imageState>available</imageState>%s"
+                                           "</item></imagesSet></DescribeImagesResponse>", cases[k].xml) > 0);
+                doc = load_string(xml);
+                assert_int_equal(ec2_parse_describe_images(doc, &l, NULL), 0);
+                assert_int_equal(l.n, 1);
+                assert_int_equal(l.items[0].dereg_protection, cases[k].expected);
+                assert_int_equal(l.items[0].state, EC2_IMAGE_AVAILABLE);
+        }
+        assert_true(ec2_dereg_protection_on(EC2_DEREG_PROTECTION_ENABLED_COOLDOWN));
+        assert_false(ec2_dereg_protection_on(EC2_DEREG_PROTECTION_COOLDOWN));
+        assert_string_equal(ec2_dereg_protection_to_string(EC2_DEREG_PROTECTION_ENABLED), "enabled-without-cooldown");
+}
+
+static void test_return_state(void **state) {
+        static const struct {
+                const char *xml, *expected;
+        } cases[] = {
+                { "<EnableImageDeregistrationProtectionResponse><return>enabled-with-cooldown</return>"
+                  "</EnableImageDeregistrationProtectionResponse>", "enabled-with-cooldown" },
+                { "<DisableImageDeregistrationProtectionResponse><return>disabled</return>"
+                  "</DisableImageDeregistrationProtectionResponse>", "disabled" },
+                { "<DisableImageDeregistrationProtectionResponse><return>false</return>"
+                  "</DisableImageDeregistrationProtectionResponse>", NULL },
+                { "<DisableImageDeregistrationProtectionResponse/>", NULL },
+                { "<Other><return>disabled</return></Other>", NULL },
+        };
+
+        (void) state;
+        for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
+                _cleanup_(xmlFreeDocp) xmlDoc *doc = load_string(cases[k].xml);
+                _cleanup_(freep) char *got = NULL;
+
+                if (cases[k].expected) {
+                        assert_int_equal(ec2_parse_return_state(doc, &got), 0);
+                        assert_string_equal(got, cases[k].expected);
+                } else
+                        assert_int_equal(ec2_parse_return_state(doc, &got), -EBADMSG);
+        }
+}
+
 static void test_describe_snapshots(void **state) {
         _cleanup_(xmlFreeDocp) xmlDoc *doc = load("describe-snapshots.xml");
         _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list l = {};
@@ -658,6 +722,8 @@ int main(void) {
                 cmocka_unit_test(test_describe_instances),
                 cmocka_unit_test(test_describe_images),
                 cmocka_unit_test(test_state_reason_forms),
+                cmocka_unit_test(test_dereg_protection_forms),
+                cmocka_unit_test(test_return_state),
                 cmocka_unit_test(test_describe_snapshots),
                 cmocka_unit_test(test_describe_volumes),
                 cmocka_unit_test(test_only_managed_tags_are_kept),

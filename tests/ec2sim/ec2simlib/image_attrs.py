@@ -152,16 +152,30 @@ def enable_deregistration_protection(ctx, args):
     return {'Return': rec['DeregistrationProtection']}
 
 
+# While the cooldown runs, DescribeImages shows "disabled-until" and the time it ends
+# (the EC2 user guide, "Protect an Amazon EC2 AMI from deregistration": the value is
+# "disabled-until YYYY-MM-DDTHH:MM:SS.000Z" during the cooldown); "disabled" after it.
 def disable_deregistration_protection(ctx, args):
     rec = common.find_image(ctx, args['ImageId'], owned=True)
     if rec.get('DeregistrationProtection') == 'enabled-with-cooldown':
         rec['_protected_until'] = ctx.now + COOLDOWN_SECONDS
-    rec['DeregistrationProtection'] = 'disabled'
-    return {'Return': 'disabled'}
+    if ctx.now < rec.get('_protected_until', 0):
+        rec['DeregistrationProtection'] = 'disabled-until ' + iso_ms(rec['_protected_until'])
+    else:
+        rec['DeregistrationProtection'] = 'disabled'
+    return {'Return': rec['DeregistrationProtection']}
+
+
+def settle_protection(rec, now):
+    """A cooldown that has run out reads "disabled" again."""
+    if rec.get('DeregistrationProtection', '').startswith('disabled-until') and \
+            now >= rec.get('_protected_until', 0):
+        rec['DeregistrationProtection'] = 'disabled'
 
 
 def check_deregistrable(ctx, rec):
     """DeregisterImage of a protected image (or one in its cooldown) fails."""
+    settle_protection(rec, ctx.now)
     if rec.get('DeregistrationProtection', 'disabled') != 'disabled' or \
             ctx.now < rec.get('_protected_until', 0):
         # The API reference names no code for this; EC2 answers refused

@@ -13,7 +13,7 @@ from . import common, ids
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value, missing
 from .filters import Filters, page
-from .image_attrs import check_deregistrable
+from .image_attrs import check_deregistrable, settle_protection
 from .instances import instance_volumes
 
 # CreateImage Name: "Constraints: 3-128 alphanumeric characters, parentheses
@@ -284,6 +284,8 @@ def describe_images(ctx, args):
 
     matched = [i for i in candidates if wanted(region.images[i])]
     chunk, token = page(matched, max_results, args.get('NextToken'), 1, 1000)
+    for i in chunk:
+        settle_protection(region.images[i], ctx.now)
     return {'Images': [region.images[i] for i in chunk], 'NextToken': token}
 
 

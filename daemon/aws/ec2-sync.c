@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The synchronous forms of EC2 calls, for the one-shot commands (amirotd list, plan):
+ * each sends the asynchronous call of ec2-calls.c and runs the HTTP client's loop
+ * until it completes. The service never uses them.
+ */
+#include <stdio.h>
+
+#include "ec2.h"
+#include "http.h"
+
+/* ---- The synchronous DescribeImages ------------------------------------------------------ */
+
+/* For the one-shot commands (amirotd list); the tests keep the other synchronous forms. */
+typedef struct images_sync {
+        bool done;
+        int r;
+        aws_error error;
+        ec2_image_list images;
+} images_sync;
+
+static void sync_on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        images_sync *s = userdata;
+
+        s->done = true;
+        s->r = r;
+        if (r >= 0) {
+                s->images = *l;
+                *l = (ec2_image_list) {};
+        } else if (err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+}
+
+int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error) {
+        images_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_images(c, filters, n, image_ids, sync_on_images, &s, &op) : -EINVAL;
+        if (r < 0)
+                (void) aws_error_setf(&s.error, "cannot send DescribeImages: %s", strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s.done);
+                if (s.done)
+                        r = s.r;
+                else {
+                        ec2_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s.error, "the event loop stopped before DescribeImages completed: %s",
+                                              strerror(-r));
+                }
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        else
+                aws_error_done(&s.error);
+        if (r < 0) {
+                ec2_image_list_done(&s.images);
+                return r;
+        }
+        *ret = s.images;
+        return 0;
+}

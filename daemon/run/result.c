@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* What a run did (engine.h's run_result): its counters, one per kind of executor event. */
+#include "run/engine.h"
+
+void run_result_done(run_result *r) {
+        plan_done(&r->plan);
+        free(r->error);
+        *r = (run_result) {};
+}
+
+void run_result_count(run_result *r, exec_event_kind k) {
+        switch (k) {
+        case EXEC_CREATED:
+                r->created++;
+                break;
+        case EXEC_EXISTING:
+                r->existing++;
+                break;
+        case EXEC_RETIRED:
+                r->retired++;
+                break;
+        case EXEC_SNAPSHOT_DELETED:
+                r->snapshots_deleted++;
+                break;
+        case EXEC_SNAPSHOT_LEFT:
+                r->snapshots_left++;
+                break;
+        case EXEC_PROTECTED:
+                r->protected++;
+                break;
+        case EXEC_UNPROTECTED:
+                r->unprotected++;
+                break;
+        case EXEC_FAILED:               /* the engine's: with the run's error */
+        case EXEC_DONE:                 /* the engine's: its next step */
+                break;
+        }
+}
