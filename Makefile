@@ -74,6 +74,7 @@ DAEMON_SRCS := \
 	daemon/config/yaml.c \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
+	daemon/config/policy-retire.c \
 	daemon/config/policy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
@@ -82,6 +83,7 @@ DAEMON_SRCS := \
 	daemon/run/plan.c \
 	daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c \
+	daemon/run/plan-stage.c \
 	daemon/run/plan-retire.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
@@ -89,6 +91,7 @@ DAEMON_SRCS := \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/exec-stage.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
 	daemon/run/engine.c \
@@ -240,7 +243,7 @@ check-structure: all
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-stage.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

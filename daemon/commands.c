@@ -305,8 +305,18 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
 
 /* ---- plan ------------------------------------------------------------------------------ */
 
-static const char *action_detail(const plan_action *a) {
-        return a->kind == PLAN_CREATE ? a->image_name : a->reason;
+/* A stage of staged retirement also says when it came due and, for a deprecation, from when. */
+static const char *action_detail(const plan_action *a, char buf[static 256]) {
+        char due[ISO8601_MAX], at[ISO8601_MAX];
+
+        if (a->kind == PLAN_CREATE)
+                return a->image_name;
+        if (a->due == 0)
+                return a->reason;
+        snprintf(buf, 256, "%s (due %s%s%s)", a->reason ?: "", format_iso8601(a->due, due),
+                 a->deprecate_at > 0 ? ", deprecated from " : "",
+                 a->deprecate_at > 0 ? format_iso8601(a->deprecate_at, at) : "");
+        return buf;
 }
 
 static json_object *plan_action_to_json(const plan_action *a, const char *policy_name, const char *region) {
@@ -325,6 +335,13 @@ static json_object *plan_action_to_json(const plan_action *a, const char *policy
                 json_object_object_add(obj, "image_id", json_str(a->image_id));
                 json_object_object_add(obj, "state", json_str(ec2_image_state_to_string(a->image_state)));
                 json_object_object_add(obj, "reason", json_str(a->reason));
+                if (a->due > 0) {
+                        char t[ISO8601_MAX];
+
+                        json_object_object_add(obj, "due", json_str(format_iso8601(a->due, t)));
+                        if (a->deprecate_at > 0)
+                                json_object_object_add(obj, "deprecate_at", json_str(format_iso8601(a->deprecate_at, t)));
+                }
                 for (char **s = a->snapshot_ids; s && *s; s++)
                         json_object_array_add(snaps, json_object_new_string(*s));
                 json_object_object_add(obj, "snapshot_ids", snaps);
@@ -449,10 +466,11 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
                        "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
+                char detail[256];
 
                 printf("%-*s  %-*s  %-6s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
                        plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
-                       w->image, a->image_id ?: "-", action_detail(a) ?: "");
+                       w->image, a->image_id ?: "-", action_detail(a, detail) ?: "");
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {
                 const plan_held_image *h = &sl->result.plan.held[j];

@@ -25,6 +25,10 @@
 #define MESSAGE_CLOCK_STEPPED        "6f7998ab43e04061a8fba041a494d264"
 #define MESSAGE_RETIRE_HELD          "4aa0441e4bd1435d84f1f54a19ae0bea"
 #define MESSAGE_POLICY_ORPHANED      "be44814c11c54dc59d3ae96f78c7ed07"
+#define MESSAGE_IMAGE_RELEASED       "27b9bab4a99a43fe9ec6d608e78e4c4b"
+#define MESSAGE_IMAGE_DEPRECATED     "0f9cf9b25df940c6a74ddca23c155a1b"
+#define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
+#define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -10,6 +10,7 @@
 
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
+#include "config/policy-retire.h"
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
@@ -249,7 +250,8 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", NULL };
+static const char *const image_keys[] = { "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout",
+                                           "deprecate_after", NULL };
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
         _cleanup_(freep) centry *e = NULL;
@@ -280,7 +282,9 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                 } else if (streq(k, "wait_timeout")) {
                         if (cvalue_duration(l, val, "wait_timeout", 60, 7 * 86400, &v) >= 0)
                                 p->wait_timeout = v;
-                } else
+                } else if (streq(k, "deprecate_after"))
+                        (void) config_image_deprecate_parse(l, p, val);
+                else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
         return 0;
@@ -336,7 +340,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 }
 
 static const char *const policy_keys[] = {
-        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", NULL
+        "name", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain", "retire", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -394,7 +398,9 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
         else if (streq(k, "retain")) {
                 seen->retain = true;
                 (void) parse_retain(l, p, v);
-        } else {
+        } else if (streq(k, "retire"))
+                (void) config_retire_parse(l, p, v);
+        else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
                 if (streq_ptr(suggestion, "name"))

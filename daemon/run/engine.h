@@ -55,6 +55,10 @@ typedef struct run_result {
         unsigned available;             /* waited for and available */
         unsigned failed_images;         /* went failed or passed wait_timeout */
         unsigned retired;               /* deregistered */
+        unsigned released;              /* into the retire stages (retire) */
+        unsigned deprecated;            /* deprecation set (retire.deprecate_after, image.deprecate_after) */
+        unsigned disabled;              /* retire.disable_after */
+        unsigned restored;              /* a stage undone by a person, reported */
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned errors;                /* actions that failed */

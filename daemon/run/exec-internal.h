@@ -39,6 +39,7 @@ typedef struct chain {
         sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
         usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
+        unsigned stage_step;            /* exec-stage.c: tags, call, marks */
 } chain;
 
 /* The chains of one plan. */
@@ -86,3 +87,6 @@ int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *
 int exec_start_deregister(chain *c);
 /* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
 int exec_delete_snapshots(chain *c, char *const *ids, char *const *done);
+
+/* exec-stage.c: PLAN_RELEASE, PLAN_DEPRECATE, PLAN_DISABLE, PLAN_RESTORED. */
+int exec_start_stage(chain *c);

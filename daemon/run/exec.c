@@ -276,6 +276,12 @@ static void chain_advance(chain *c) {
                 case PLAN_DELETE_SNAPSHOT:
                         r = exec_delete_snapshots(c, a->snapshot_ids, NULL);
                         break;
+                case PLAN_RELEASE:
+                case PLAN_DEPRECATE:
+                case PLAN_DISABLE:
+                case PLAN_RESTORED:
+                        r = exec_start_stage(c);
+                        break;
                 default:
                         r = -EINVAL;
                 }

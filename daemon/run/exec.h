@@ -27,6 +27,10 @@ typedef enum exec_event_kind {
         EXEC_RETIRED,                   /* deregistered */
         EXEC_SNAPSHOT_DELETED,
         EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
+        EXEC_RELEASED,                  /* tagged retired-at: into the retire stages */
+        EXEC_DEPRECATED,                /* EnableImageDeprecation set (or the stage was there) */
+        EXEC_DISABLED,                  /* DisableImage (or the image was disabled) */
+        EXEC_RESTORED,                  /* a person's undoing of a stage, reported and marked */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
         EXEC_DONE,                      /* every chain started so far has ended (another
                                          * exec_start() may follow, and another EXEC_DONE) */

@@ -24,6 +24,10 @@ static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
         [PLAN_CREATE] = "create",
         [PLAN_RETIRE] = "retire",
         [PLAN_DELETE_SNAPSHOT] = "sweep",
+        [PLAN_RELEASE] = "release",
+        [PLAN_DEPRECATE] = "deprecate",
+        [PLAN_DISABLE] = "disable",
+        [PLAN_RESTORED] = "restored",
 };
 
 const char *plan_action_kind_to_string(plan_action_kind k) {
@@ -47,6 +51,7 @@ void plan_action_done(plan_action *a) {
         free(a->description);
         ec2_tags_done(&a->image_tags);
         ec2_tags_done(&a->snapshot_tags);
+        ec2_tags_done(&a->mark_tags);
         free(a->image_id);
         strv_free(a->snapshot_ids);
         free(a->reason);
@@ -119,6 +124,7 @@ typedef struct managed_image {
         const char *slot;               /* amirotd:slot, or NULL */
         time_t age_key;                 /* the slot's start, or creation_date without a valid slot */
         bool future;                    /* its slot starts after now: the clock ran ahead once */
+        bool released;                  /* into the retire stages: plan-stage.c's, not retention's */
         bool created;                   /* made (or found for its slot) by this run */
 } managed_image;
 
@@ -357,7 +363,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n) {
         for (size_t k = 0; k < n; k++) {
                 const ec2_image *g = m[k].image;
 
-                if (g->state != EC2_IMAGE_AVAILABLE || m[k].future)
+                if (g->state != EC2_IMAGE_AVAILABLE || m[k].future || m[k].released)
                         continue;
                 rotation += m[k].created;
                 if (kept == 0 || m[k].created)
@@ -525,6 +531,7 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                         .slot = slot,
                         .age_key = t,
                         .future = future,
+                        .released = plan_image_released(g, NULL),
                         .created = bsearch(&g->id, created, n_created, sizeof(char *), str_ptr_compare) != NULL,
                 };
         }
@@ -600,7 +607,7 @@ static unsigned count_retained(const managed_image *managed, size_t n) {
         unsigned counted = 0;
 
         for (size_t i = 0; i < n; i++)
-                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future)
+                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future && !managed[i].released)
                         counted++;
         return counted;
 }
@@ -615,6 +622,11 @@ static void count_images_after(plan *p, const managed_image *managed, size_t n) 
                          p->actions[i].image_state < _EC2_IMAGE_STATE_MAX &&
                          p->images_after[p->actions[i].image_state] > 0)
                         p->images_after[p->actions[i].image_state]--;
+                else if (p->actions[i].kind == PLAN_DISABLE && p->actions[i].image_state == EC2_IMAGE_AVAILABLE &&
+                         p->images_after[EC2_IMAGE_AVAILABLE] > 0) {
+                        p->images_after[EC2_IMAGE_AVAILABLE]--;
+                        p->images_after[EC2_IMAGE_DISABLED]++;
+                }
 }
 
 int plan_build(const plan_input *in, plan *ret) {
@@ -662,6 +674,8 @@ int plan_build(const plan_input *in, plan *ret) {
         if (r < 0)
                 return r;
         r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
+        if (r >= 0)
+                r = plan_stage(in, &p);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);
