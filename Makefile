@@ -84,6 +84,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c \
 	daemon/run/plan-stage.c \
+	daemon/run/plan-action.c \
 	daemon/run/plan-retire.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
@@ -243,7 +244,7 @@ check-structure: all
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-stage.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-stage.c daemon/run/plan-action.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

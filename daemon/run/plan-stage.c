@@ -118,7 +118,8 @@ static const ec2_image *find_image(const plan_input *in, const char *id) {
         return NULL;
 }
 
-/* Releases of a later plan whose image an earlier one released already are dropped. */
+/* With `retire`, retention's RETIREs become releases; those of a later plan whose image an
+ * earlier one released already are dropped. */
 static int releases(stage_ctx *c) {
         plan *p = c->plan;
         size_t w = 0;
@@ -127,7 +128,7 @@ static int releases(stage_ctx *c) {
         for (size_t k = 0; k < p->n; k++) {
                 plan_action *a = &p->actions[k];
 
-                if (a->kind == PLAN_RETIRE && a->retention) {
+                if (a->kind == PLAN_RETIRE && a->retention && c->in->policy->retire_stages != 0) {
                         if (sorted_has(c->earlier, c->n_earlier, a->image_id)) {
                                 plan_action_done(a);
                                 continue;
