@@ -130,6 +130,7 @@ UNIT_TESTS := \
 	plan \
 	plan-scale \
 	plan-retire \
+	plan-stage \
 	query \
 	retry \
 	schedule \
