@@ -57,6 +57,25 @@ static void print_credentials(const config *c, const policy *p) {
                        " [not supported]", what, p->role_arn ? ", then AssumeRole " : "", p->role_arn ?: "");
 }
 
+/* What happens to an image retention lets go: deregistered at once, or the stages of `retire`. */
+static void print_retire(const policy *p) {
+        static const char *const verbs[_RETIRE_STAGE_MAX] = {
+                [RETIRE_DEPRECATE] = "deprecated", [RETIRE_DISABLE] = "disabled", [RETIRE_DEREGISTER] = "deregistered",
+        };
+        char buf[DURATION_MAX];
+        bool first = true;
+
+        if (p->retire_stages == 0)
+                return;
+        printf("  retire:   ");
+        for (int s = 0; s < _RETIRE_STAGE_MAX; s++)
+                if (p->retire_stages & (1u << s)) {
+                        printf("%s%s after %s", first ? "" : ", ", verbs[s], format_duration(p->retire_after[s], buf));
+                        first = false;
+                }
+        printf("%s\n", p->retire_stages & (1u << RETIRE_DEREGISTER) ? "" : ", then kept");
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -92,12 +111,16 @@ static void print_summary(const policy *p, time_t now) {
                 }
                 printf("\n");
         }
-        printf("  image:    '%s'%s%s\n", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
+        printf("  image:    '%s'%s%s", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
                p->copy_instance_tags ? ", instance tags copied" : "");
+        if (p->deprecate_after > 0)
+                printf(", deprecated at %s of age", format_duration(p->deprecate_after, buf));
+        printf("\n");
         printf("  retain:   newest %u available per instance", p->retain_count);
         if (p->retain_max_age > 0)
                 printf(", none older than %s (the newest always stays)", format_duration(p->retain_max_age, buf));
         printf("\n");
+        print_retire(p);
 }
 
 int cmd_check(const cli_options *o) {

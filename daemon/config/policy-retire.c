@@ -85,6 +85,11 @@ int config_image_deprecate_parse(loader *l, policy *p, const cnode *n) {
         uint64_t v;
         int r;
 
+        if (n && n->kind == CNODE_SCALAR && (streq_ptr(n->value, "0") || streq_ptr(n->value, "0s"))) {
+                loader_error(l, n, "'image.deprecate_after' must be at least 1m; to deprecate no image by "
+                             "age, leave it out");
+                return -ERANGE;
+        }
         r = cvalue_duration(l, n, "deprecate_after", 60, CONFIG_DEPRECATE_MAX, &v);
         if (r < 0)
                 return r;
