@@ -105,6 +105,14 @@ void run_result_done(run_result *r) {
         *r = (run_result) {};
 }
 
+const char *run_result_stages(const run_result *r, char buf[static 96]) {
+        buf[0] = '\0';
+        if (r->released + r->deprecated + r->disabled + r->restored > 0)
+                snprintf(buf, 96, ", %u released, %u deprecated, %u disabled, %u restored by someone",
+                         r->released, r->deprecated, r->disabled, r->restored);
+        return buf;
+}
+
 const policy *policy_run_policy(const policy_run *run) {
         return run->policy;
 }

@@ -68,6 +68,9 @@ typedef struct run_result {
 } run_result;
 
 void run_result_done(run_result *r);
+/* ", 1 released, 2 deprecated, ..." for the stages of staged retirement a run carried out,
+ * for the end of its summary line; "" when it carried out none. */
+const char *run_result_stages(const run_result *r, char buf[static 96]);
 
 /* r: 0 when every action succeeded, else the first error. The callee may move res's
  * content out (leaving it zeroed); the rest is freed with the run. */
