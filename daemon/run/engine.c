@@ -108,7 +108,7 @@ void run_result_done(run_result *r) {
 const char *run_result_stages(const run_result *r, char buf[static 96]) {
         buf[0] = '\0';
         if (r->released + r->deprecated + r->disabled + r->restored > 0)
-                snprintf(buf, 96, ", %u released, %u deprecated, %u disabled, %u restored by someone",
+                snprintf(buf, 96, ", %u released, %u deprecated, %u disabled, %u found restored",
                          r->released, r->deprecated, r->disabled, r->restored);
         return buf;
 }

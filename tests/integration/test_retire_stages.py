@@ -145,13 +145,13 @@ def test_a_persons_restoration_is_reported_once_and_never_fought(amirotd, ec2):
     person_calls(amirotd, "DisableImageDeprecation", undeprecated)
 
     p = once(amirotd, 3)
-    assert p.stderr.count("restored by someone") == 2
+    assert p.stderr.count("was restored by someone") == 2
     for image_id in (enabled, undeprecated):
         assert tag_dict(image(amirotd, image_id))["amirotd:stage"] == "restored"
 
     # Long past every stage: said once, and neither disabled, deprecated nor deregistered.
     p = once(amirotd, 9)
-    assert "restored by someone" not in p.stderr
+    assert "was restored by someone" not in p.stderr
     for image_id in (enabled, undeprecated):
         g = image(amirotd, image_id)
         assert g is not None and g["State"] == "available" and "DeprecationTime" not in g
