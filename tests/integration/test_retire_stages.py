@@ -116,7 +116,12 @@ def test_an_image_beyond_retention_is_deprecated_disabled_then_deregistered(amir
     assert image(amirotd, first["ImageId"])["State"] == "available"
     assert not [c for c in amirotd.sim.calls("DisableImage") if c["params"]["ImageId"] == first["ImageId"]]
 
-    # Day 4: retired-at + 2d: disabled, recorded after DisableImage succeeded.
+    # Day 4: retired-at + 2d: `plan` shows the stage and when it came due; the run
+    # disables it, recorded after DisableImage succeeded.
+    p = amirotd.run("plan", now=slot(4))
+    (row,) = [line for line in p.stdout.splitlines() if first["ImageId"] in line]
+    assert row.split()[2] == "disable"
+    assert "retire.disable_after 2d (due 2030-01-04T03:30:00Z)" in row
     p = once(amirotd, 4)
     g = image(amirotd, first["ImageId"])
     assert g["State"] == "disabled"
