@@ -657,6 +657,8 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                              .region = run->region,
                              .dry_run = o->dry_run,
                              .spread = o->spread,
+                             .now = o->now,
+                             .now_monotonic = now_usec(CLOCK_MONOTONIC),
                      }, on_exec_event, run, &run->exec);
         if (r < 0)
                 return r;

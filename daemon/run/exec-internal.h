@@ -40,6 +40,7 @@ typedef struct chain {
         usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
         unsigned stage_step;            /* exec-stage.c: tags, call, marks */
+        time_t deprecate_at;            /* exec-stage.c: the DeprecateAt sent */
 } chain;
 
 /* The chains of one plan. */

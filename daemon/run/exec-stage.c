@@ -21,6 +21,20 @@ enum {
 
 static void stage_next(chain *c);
 
+/*
+ * The DeprecateAt to send: the planned one, unless that has come within reach of the
+ * present meanwhile (EC2: "You can't specify a date in the past"). A plan is made when
+ * its run starts, and a release may wait behind its instance's spread and new image for
+ * hours; the time of the call is the run's time plus the time since, on the monotonic
+ * clock (the run's time may be `once --now`'s, not the host's).
+ */
+static time_t deprecate_at(const executor *x, const plan_action *a) {
+        usec_t since = now_usec(CLOCK_MONOTONIC) - x->options.now_monotonic;
+        time_t floor = plan_deprecate_floor(x->options.now + (time_t) (since / USEC_PER_SEC));
+
+        return MAX(a->deprecate_at, floor);
+}
+
 static const char *step_action(const plan_action *a, unsigned step) {
         if (step != STEP_CALL)
                 return "CreateTags";
@@ -36,7 +50,7 @@ static void stage_logged(chain *c, log_fields *f) {
         f->slot = a->slot;
         f->action = NULL;
         if (a->deprecate_at > 0)
-                (void) format_iso8601(a->deprecate_at, at);
+                (void) format_iso8601(c->deprecate_at, at);
         switch (a->kind) {
         case PLAN_RELEASE:
                 log_full(LOG_INFO, 0, MESSAGE_IMAGE_RELEASED, f,
@@ -105,10 +119,11 @@ static void stage_next(chain *c) {
                 else if (c->stage_step == STEP_CALL && a->kind == PLAN_DISABLE && a->image_state != EC2_IMAGE_DISABLED)
                         r = ec2_disable_image(x->options.ec2, a->image_id, x->options.dry_run, on_stage_step, c, &c->op);
                 else if (c->stage_step == STEP_CALL && a->deprecate_at > 0 &&
-                         (a->kind == PLAN_RELEASE || a->kind == PLAN_DEPRECATE))
-                        r = ec2_enable_image_deprecation(x->options.ec2, a->image_id, a->deprecate_at,
+                         (a->kind == PLAN_RELEASE || a->kind == PLAN_DEPRECATE)) {
+                        c->deprecate_at = deprecate_at(x, a);
+                        r = ec2_enable_image_deprecation(x->options.ec2, a->image_id, c->deprecate_at,
                                                          x->options.dry_run, on_stage_step, c, &c->op);
-                else if (c->stage_step == STEP_MARK && a->mark_tags.n > 0)
+                } else if (c->stage_step == STEP_MARK && a->mark_tags.n > 0)
                         r = ec2_create_tags(x->options.ec2, ids, &a->mark_tags, x->options.dry_run,
                                             on_stage_step, c, &c->op);
                 else

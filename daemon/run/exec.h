@@ -54,6 +54,9 @@ typedef struct exec_options {
         const char *region;             /* borrowed: lives as long as the executor */
         bool dry_run;                   /* DryRun=true on mutating calls */
         usec_t spread;                  /* creations start spread over this window; 0: at once */
+        time_t now;                     /* the time of the run's plans (engine_options.now) */
+        usec_t now_monotonic;           /* CLOCK_MONOTONIC when it was taken: a call's own time is
+                                         * now plus the time since (exec-stage.c's DeprecateAt) */
 } exec_options;
 
 typedef struct executor executor;
