@@ -40,6 +40,8 @@ typedef struct stage_ctx {
         size_t n_earlier;
         const char **created;           /* in->created, sorted */
         size_t n_created;
+        const ec2_image **images;       /* the policy's images, by id, each once */
+        size_t n_images;
 } stage_ctx;
 
 static bool sorted_has(const char *const *ids, size_t n, const char *id) {
@@ -111,11 +113,17 @@ static int release(stage_ctx *c, plan_action *a, const ec2_image *g) {
         return mark(a, TAG_STAGE, "deprecated");
 }
 
-static const ec2_image *find_image(const plan_input *in, const char *id) {
-        for (size_t k = 0; k < in->n_images; k++)
-                if (streq_ptr(in->images[k].id, id))
-                        return &in->images[k];
-        return NULL;
+static int image_key_compare(const void *key, const void *elem) {
+        return strcmp(key, (*(const ec2_image *const *) elem)->id);
+}
+
+static const ec2_image *find_image(const stage_ctx *c, const char *id) {
+        const ec2_image **found;
+
+        if (!id || c->n_images == 0)
+                return NULL;
+        found = bsearch(id, c->images, c->n_images, sizeof(ec2_image *), image_key_compare);
+        return found ? *found : NULL;
 }
 
 /* With `retire`, retention's RETIREs become releases; those of a later plan whose image an
@@ -133,7 +141,7 @@ static int releases(stage_ctx *c) {
                                 plan_action_done(a);
                                 continue;
                         }
-                        r = release(c, a, find_image(c->in, a->image_id));
+                        r = release(c, a, find_image(c, a->image_id));
                         if (r < 0)
                                 return r;
                 }
@@ -184,17 +192,24 @@ static int stage_released(stage_ctx *c, const ec2_image *g, time_t t0) {
                 return 0;               /* an unreadable retired-at: nothing is due */
 
         if (p->retire_stages == 0 || (given(p, RETIRE_DEREGISTER) && now >= t0 + (time_t) after(p, RETIRE_DEREGISTER))) {
-                snprintf(why, sizeof why, "retire.deregister_after %s since %s",
-                         format_duration(after(p, RETIRE_DEREGISTER), d), ec2_tags_get(&g->tags, TAG_RETIRED_AT));
+                if (p->retire_stages == 0)
+                        snprintf(why, sizeof why, "released at %s, and the policy has no 'retire' any more",
+                                 ec2_tags_get(&g->tags, TAG_RETIRED_AT));
+                else
+                        snprintf(why, sizeof why, "retire.deregister_after %s since %s",
+                                 format_duration(after(p, RETIRE_DEREGISTER), d), ec2_tags_get(&g->tags, TAG_RETIRED_AT));
                 r = push(c, PLAN_RETIRE, g, why, &a);
                 if (r < 0)
                         return r;
                 a->stage = RETIRE_DEREGISTER;
                 a->due = t0 + (time_t) after(p, RETIRE_DEREGISTER);
-                for (size_t k = 0; k < g->n_devices; k++)
-                        if (!isempty(g->devices[k].snapshot_id) && !strv_contains(a->snapshot_ids, g->devices[k].snapshot_id) &&
-                            (r = strv_extend(&a->snapshot_ids, g->devices[k].snapshot_id)) < 0)
+                for (size_t k = 0; k < g->n_devices; k++) {
+                        const char *snap = g->devices[k].snapshot_id;
+
+                        if (!isempty(snap) && !strv_contains(a->snapshot_ids, snap) &&
+                            (r = strv_extend(&a->snapshot_ids, snap)) < 0)
                                 return r;
+                }
                 return 0;
         }
         if (given(p, RETIRE_DISABLE) && !streq(stage, "disabled") && now >= t0 + (time_t) after(p, RETIRE_DISABLE)) {
@@ -275,34 +290,36 @@ static int image_ptr_by_id(const void *a, const void *b) {
         return strcmp((*(const ec2_image *const *) a)->id, (*(const ec2_image *const *) b)->id);
 }
 
-/* The policy's images, by id, each once (an image listed twice is staged once); and
- * the ids of the plan's actions so far, sorted: an image already acted on is left be. */
-static int index_images(stage_ctx *c, const ec2_image ***ret, size_t *ret_n, const char ***ret_planned) {
+/* The policy's images, by id, each once: an image listed twice is staged once. */
+static int index_images(stage_ctx *c) {
         const plan_input *in = c->in;
-        const ec2_image **g;
-        const char **planned;
         size_t n = 0, w = 0;
 
-        g = calloc(in->n_images ?: 1, sizeof(ec2_image *));
-        planned = calloc(c->plan->n ?: 1, sizeof(char *));
-        if (!g || !planned) {
-                free(g);
-                free(planned);
+        c->images = calloc(in->n_images ?: 1, sizeof(ec2_image *));
+        if (!c->images)
                 return -ENOMEM;
-        }
         for (size_t k = 0; k < in->n_images; k++)
                 if (image_managed(in, &in->images[k]))
-                        g[n++] = &in->images[k];
-        qsort(g, n, sizeof(ec2_image *), image_ptr_by_id);
+                        c->images[n++] = &in->images[k];
+        qsort(c->images, n, sizeof(ec2_image *), image_ptr_by_id);
         for (size_t k = 0; k < n; k++)
-                if (w == 0 || !streq(g[k]->id, g[w - 1]->id))
-                        g[w++] = g[k];
-        for (size_t k = 0; k < c->plan->n; k++)
-                planned[k] = c->plan->actions[k].image_id ?: "";
-        qsort(planned, c->plan->n, sizeof(char *), str_ptr_compare);
-        *ret = g;
-        *ret_n = w;
-        *ret_planned = planned;
+                if (w == 0 || !streq(c->images[k]->id, c->images[w - 1]->id))
+                        c->images[w++] = c->images[k];
+        c->n_images = w;
+        return 0;
+}
+
+/* The image ids of the plan's actions so far, sorted: an image already acted on is left be. */
+static int planned_ids(const plan *p, const char ***ret) {
+        const char **ids;
+
+        ids = calloc(p->n ?: 1, sizeof(char *));
+        if (!ids)
+                return -ENOMEM;
+        for (size_t k = 0; k < p->n; k++)
+                ids[k] = p->actions[k].image_id ?: "";
+        qsort(ids, p->n, sizeof(char *), str_ptr_compare);
+        *ret = ids;
         return 0;
 }
 
@@ -328,22 +345,25 @@ static int stage_image(stage_ctx *c, const ec2_image *g) {
 
 int plan_stage(const plan_input *in, plan *p) {
         stage_ctx c = { .in = in, .plan = p, .cap = p->n };
-        _cleanup_(freep) const ec2_image **images = NULL;
         _cleanup_(freep) const char **planned = NULL;
-        size_t n_images = 0, n_planned;
+        size_t n_planned = 0;
         int r;
 
         r = index_ids(&c);
         if (r >= 0)
-                r = releases(&c);
-        n_planned = p->n;
+                r = index_images(&c);
         if (r >= 0)
-                r = index_images(&c, &images, &n_images, &planned);
-        for (size_t k = 0; r >= 0 && k < n_images; k++)
-                if (!sorted_has(c.earlier, c.n_earlier, images[k]->id) &&
-                    !sorted_has(planned, n_planned, images[k]->id))
-                        r = stage_image(&c, images[k]);
+                r = releases(&c);
+        if (r >= 0) {
+                n_planned = p->n;
+                r = planned_ids(p, &planned);
+        }
+        for (size_t k = 0; r >= 0 && k < c.n_images; k++)
+                if (!sorted_has(c.earlier, c.n_earlier, c.images[k]->id) &&
+                    !sorted_has(planned, n_planned, c.images[k]->id))
+                        r = stage_image(&c, c.images[k]);
         free(c.earlier);
         free(c.created);
+        free(c.images);
         return r;
 }

@@ -74,12 +74,13 @@ static void set_tag(ec2_image *g, const char *key, const char *value) {
         assert_int_equal(ec2_tags_add(&g->tags, key, value), 0);
 }
 
-static void released_at(ec2_image *g, time_t t0, const char *stage) {
+static ec2_image *released_at(ec2_image *g, time_t t0, const char *stage) {
         char t[ISO8601_MAX];
 
         set_tag(g, TAG_RETIRED_AT, format_iso8601(t0, t));
         if (stage)
                 set_tag(g, TAG_STAGE, stage);
+        return g;
 }
 
 static void plan_at(fleet *f, time_t now, const plan *earlier) {
@@ -300,6 +301,22 @@ static void test_a_later_plan_stages_nothing_twice(void **state) {
         fleet_done(&f);
 }
 
+static void test_released_images_go_at_once_when_retire_is_removed(void **state) {
+        const plan_action *a;
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 1);              /* no retire: the key was removed from the policy */
+        add_image(&f, "ami-2", 1);
+        released_at(add_image(&f, "ami-1", 2), NOW - DAY, "deprecated")->deprecation_minute =
+                ec2_deprecation_minute(NOW + DAY);
+        plan_at(&f, NOW, NULL);
+        a = only_action(&f, PLAN_RETIRE, "ami-1");
+        assert_false(a->retention);
+        assert_non_null(strstr(a->reason, "no 'retire' any more"));
+        fleet_done(&f);
+}
+
 /* ---- Property: random stage durations and clocks -------------------------------------- */
 
 static unsigned seed = 13;
@@ -395,6 +412,7 @@ int main(void) {
                 cmocka_unit_test(test_a_persons_restoration_is_reported_once_and_left_alone),
                 cmocka_unit_test(test_image_deprecate_after_as_dlm),
                 cmocka_unit_test(test_a_later_plan_stages_nothing_twice),
+                cmocka_unit_test(test_released_images_go_at_once_when_retire_is_removed),
                 cmocka_unit_test(test_random_stages_in_order_never_deregistered_early),
         };
 
