@@ -48,6 +48,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-types.c \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
+	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -77,6 +78,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-schedule.c \
 	daemon/config/policy-retain.c \
 	daemon/config/policy-image.c \
+	daemon/config/policy-retire.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
 	daemon/config/global.c \
@@ -87,6 +89,8 @@ DAEMON_SRCS := \
 	daemon/run/plan-bound.c \
 	daemon/run/plan-keep.c \
 	daemon/run/plan-sweep.c \
+	daemon/run/plan-stage.c \
+	daemon/run/plan-action.c \
 	daemon/run/plan-retire.c \
 	daemon/run/plan-volumes.c \
 	daemon/run/plan-protect.c \
@@ -97,12 +101,14 @@ DAEMON_SRCS := \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
 	daemon/run/exec-dereg-protect.c \
+	daemon/run/exec-stage.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
 	daemon/run/engine.c \
 	daemon/run/orphans.c \
 	daemon/commands-common.c \
+	daemon/commands-check.c \
 	daemon/commands.c \
 	daemon/metrics.c \
 	daemon/status.c \
@@ -141,6 +147,7 @@ UNIT_TESTS := \
 	plan-keep \
 	plan-volumes \
 	plan-protect \
+	plan-stage \
 	query \
 	retry \
 	schedule \
@@ -255,8 +262,8 @@ check-structure: all
 # include path, and nothing they include, however indirectly, may reach the AWS client or
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
-PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-keep.c daemon/run/plan-bound.c daemon/run/plan-sweep.c daemon/run/plan-retire.c \
-	daemon/run/plan-volumes.c daemon/run/plan-protect.c
+PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
+	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

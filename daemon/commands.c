@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check, plan and once: load the configuration, then for `plan` and `once`
- * start one policy_run per selected (policy, region) on one event loop and
- * wait for all of them (and, for `once --dry-run`, the permission checks of
- * run/probe.h beside them); `list` is commands-list.c. Tables go to stdout
- * (JSON with --json); logs and progress go to stderr. Nothing is printed as
- * an empty result for what EC2 could not be read for.
+ * plan and once: load the configuration, then start one policy_run per selected
+ * (policy, region) on one event loop and wait for all of them (and, for `once
+ * --dry-run`, the permission checks of run/probe.h beside them); `check` is
+ * commands-check.c, `list` commands-list.c. Tables go to stdout (JSON with --json);
+ * logs and progress go to stderr. Nothing is printed as an empty result for what
+ * EC2 could not be read for.
  */
 #include <json-c/json.h>
 #include <signal.h>
@@ -18,148 +18,6 @@
 #include "run/probe.h"
 #include "base/log.h"
 #include "loop.h"
-
-/* ---- check ----------------------------------------------------------------------------- */
-
-/* zone NULL: UTC. */
-static void print_time_in(time_t t, const tz_zone *zone) {
-        char buf[64];
-        struct tm tm;
-
-        if (schedule_local_time(zone, t, &tm) >= 0 && strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
-                fputs(buf, stdout);
-}
-
-static void print_selectors(const char *prefix, const tag_selector *t, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                printf("%s%s=%s", i == 0 ? prefix : ", ", t[i].key, t[i].value ?: "*");
-}
-
-/* Per region, the URL each call goes to and why (issue 18): an operator's "why is it calling that?". */
-static void print_endpoints(const config *c, const policy *p) {
-        for (char **r = p->regions; r && *r; r++)
-                for (int i = 0; i < (p->role_arn ? 2 : 1); i++) {
-                        aws_endpoint_options eo = config_endpoint_options(c, i ? "sts" : "ec2", *r);
-                        _cleanup_(freep) char *url = NULL, *why = NULL;
-                        int k = aws_endpoint_resolve(&eo, i ? "sts" : "ec2", *r, &url, &why);
-
-                        printf("  endpoint: %s %s %s (%s)\n", *r, i ? "sts" : "ec2", k < 0 ? "none" : url, why ?: strerror(-k));
-                }
-}
-
-static void print_credentials(const config *c, const policy *p) {
-        creds_options co = { .access_key_id = c->access_key_id, .profile = c->profile };
-        _cleanup_(freep) char *what = NULL;
-        creds_source s;
-
-        if (creds_describe_source(&co, &s, &what) >= 0)
-                printf("  credentials: %s%s (%s)%s%s\n", creds_source_to_string(s), creds_source_supported(s) ? "" :
-                       " [not supported]", what, p->role_arn ? ", then AssumeRole " : "", p->role_arn ?: "");
-}
-
-/* retain in a line: count and max_age as they always read, then the other rules. */
-static void print_retain(const policy *p) {
-        char buf[DURATION_MAX];
-        const char *sep = "";
-
-        printf("  retain:   ");
-        if (p->retain_count > 0) {
-                printf("newest %u available per instance", p->retain_count);
-                if (p->retain_max_age > 0)
-                        printf(", none older than %s", format_duration(p->retain_max_age, buf));
-                sep = ", ";
-        } else if (p->retain_max_age > 0) {
-                printf("every available image younger than %s", format_duration(p->retain_max_age, buf));
-                sep = ", ";
-        }
-        for (retain_tier t = 0; t < _RETAIN_TIER_MAX; t++)
-                if (p->retain_tiers[t] > 0) {
-                        printf("%s%s %u", sep, retain_tier_to_string(t), p->retain_tiers[t]);
-                        sep = ", ";
-                }
-        if (p->retain_min_count > 0)
-                printf(", at least %u", p->retain_min_count);
-        fputs(p->retain_max_age > 0 ? " (the newest always stays)\n" : "\n", stdout);
-        if (p->departed_keep > 0 || p->departed_max_age > 0) {
-                printf("  departed: ");
-                if (p->departed_keep > 0)
-                        printf("newest %u per instance the policy no longer selects%s", p->departed_keep,
-                               p->departed_max_age > 0 ? "; " : "");
-                if (p->departed_max_age > 0)
-                        printf("all once the newest is older than %s", format_duration(p->departed_max_age, buf));
-                printf("\n");
-        }
-}
-
-static void print_summary(const policy *p, time_t now) {
-        char buf[DURATION_MAX];
-        time_t next;
-
-        printf("%s (%s:%u)%s\n", p->name, p->pos.file, p->pos.line,
-               p->disabled ? ": disabled (enabled: false), never run" : "");
-        print_selectors("  targets:  instances tagged ", p->tags, p->n_tags);
-        print_selectors(", except those tagged ", p->exclude_tags, p->n_exclude_tags);
-        printf("; states");
-        for (int s = 0, first = 1; s < _EC2_INSTANCE_STATE_MAX; s++)
-                if (p->states & (1u << s)) {
-                        printf("%s%s", first ? " " : ", ", ec2_instance_state_to_string(s));
-                        first = 0;
-                }
-        printf("\n  regions: ");
-        for (char **r = p->regions; r && *r; r++)
-                printf(" %s", *r);
-        if (p->role_arn)
-                printf(" as %s", p->role_arn);
-        printf("\n  schedule: ");
-        if (p->schedule.kind == SCHEDULE_CRON)
-                printf("cron '%s'", p->schedule.cron_expr);
-        else
-                printf("every %s at %02u:%02u", format_duration(p->schedule.every, buf),
-                       p->schedule.at / 3600, p->schedule.at / 60 % 60);
-        printf(" %s\n", p->schedule.timezone ?: "UTC");
-        if (!p->disabled && schedule_next_slot_after(&p->schedule, now, &next) >= 0) {
-                printf("  next slot: ");
-                print_time_in(next, p->schedule.zone);
-                if (p->schedule.zone) {
-                        printf(" (");
-                        print_time_in(next, NULL);
-                        printf(")");
-                }
-                printf("\n");
-        }
-        printf("  image:    '%s'%s%s%s", p->name_template, p->reboot ? ", with reboot" : ", no reboot",
-               p->copy_instance_tags ? ", instance tags copied" : "",
-               p->volumes == POLICY_VOLUMES_ROOT ? ", root volume only" :
-               p->volumes == POLICY_VOLUMES_EXCLUDE ? ", without volumes" : "");
-        for (char **d = p->exclude_devices; p->volumes == POLICY_VOLUMES_EXCLUDE && d && *d; d++)
-                printf(" %s", *d);
-        if (p->volumes == POLICY_VOLUMES_EXCLUDE)
-                print_selectors(p->exclude_devices ? ", and tagged " : " tagged ", p->exclude_volume_tags,
-                                p->n_exclude_volume_tags);
-        printf("\n");
-        print_retain(p);
-}
-
-int cmd_check(const cli_options *o) {
-        _cleanup_(config_freep) config *c = NULL;
-        time_t now = cli_now(o);
-        int r;
-
-        r = load_config(o, &c);
-        if (r != 0)
-                return r;
-        if (o->dump)
-                return config_dump(stdout, c) < 0 ? EXIT_PARTIAL : EXIT_OK;
-
-        for (size_t i = 0; i < c->n_policies; i++)
-                if (selected(o, &c->policies[i])) {
-                        print_summary(&c->policies[i], now);
-                        print_endpoints(c, &c->policies[i]);
-                        print_credentials(c, &c->policies[i]);
-                }
-        printf("%zu %s valid\n", c->n_policies, c->n_policies == 1 ? "policy" : "policies");
-        return EXIT_OK;
-}
 
 /* ---- Running policies ------------------------------------------------------------------ */
 
@@ -346,8 +204,18 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
 
 /* ---- plan ------------------------------------------------------------------------------ */
 
-static const char *action_detail(const plan_action *a) {
-        return a->kind == PLAN_CREATE ? a->image_name : a->reason;
+/* A stage of staged retirement also says when it came due and, for a deprecation, from when. */
+static const char *action_detail(const plan_action *a, char buf[static 256]) {
+        char due[ISO8601_MAX], at[ISO8601_MAX];
+
+        if (a->kind == PLAN_CREATE)
+                return a->image_name;
+        if (a->due == 0)
+                return a->reason;
+        snprintf(buf, 256, "%s (due %s%s%s)", a->reason ?: "", format_iso8601(a->due, due),
+                 a->deprecate_at > 0 ? ", deprecated from " : "",
+                 a->deprecate_at > 0 ? format_iso8601(a->deprecate_at, at) : "");
+        return buf;
 }
 
 static json_object *plan_action_to_json(const plan_action *a, const char *policy_name, const char *region) {
@@ -371,6 +239,13 @@ static json_object *plan_action_to_json(const plan_action *a, const char *policy
                 json_object_object_add(obj, "image_id", json_str(a->image_id));
                 json_object_object_add(obj, "state", json_str(ec2_image_state_to_string(a->image_state)));
                 json_object_object_add(obj, "reason", json_str(a->reason));
+                if (a->due > 0) {
+                        char t[ISO8601_MAX];
+
+                        json_object_object_add(obj, "due", json_str(format_iso8601(a->due, t)));
+                        if (a->deprecate_at > 0)
+                                json_object_object_add(obj, "deprecate_at", json_str(format_iso8601(a->deprecate_at, t)));
+                }
                 for (char **s = a->snapshot_ids; s && *s; s++)
                         json_object_array_add(snaps, json_object_new_string(*s));
                 json_object_object_add(obj, "snapshot_ids", snaps);
@@ -524,10 +399,11 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
                        w->action, "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
+                char detail[256];
 
                 printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s", w->policy, sl->policy->name, w->region, sl->region,
                        w->action, plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
-                       w->image, a->image_id ?: "-", action_detail(a) ?: "");
+                       w->image, a->image_id ?: "-", action_detail(a, detail) ?: "");
                 print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {
@@ -640,6 +516,7 @@ static int check_permissions(const runner *rn) {
 static void log_once_summary(const run_slot *sl, bool dry_run) {
         const run_result *res = &sl->result;
         char protection[64] = "";
+        char stages[96];
 
         if (!slot_read(sl))
                 return;
@@ -649,11 +526,12 @@ static void log_once_summary(const run_slot *sl, bool dry_run) {
         log_full(sl->error < 0 ? LOG_ERR : LOG_INFO, 0, sl->error < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
                  &(log_fields) { .policy = sl->policy->name, .region = sl->region },
                  "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
-                 "%u retired, %u %s deleted, %u left in use, %s%u %s",
+                 "%u retired, %u %s deleted, %u left in use, %s%u %s%s",
                  sl->policy->name, sl->region, dry_run ? "dry run: " : "",
                  res->created, res->existing, res->available, res->failed_images,
                  res->retired, res->snapshots_deleted, plural(res->snapshots_deleted, "snapshot", "snapshots"),
-                 res->snapshots_left, protection, res->errors, plural(res->errors, "error", "errors"));
+                 res->snapshots_left, protection, res->errors, plural(res->errors, "error", "errors"),
+                 run_result_stages(res, stages));
 }
 
 int cmd_once(const cli_options *o) {

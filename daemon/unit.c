@@ -151,16 +151,17 @@ static void on_run_problem(policy_run *run, const char *why, void *userdata) {
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
         unit *u = userdata;
-        char slot[SLOT_ID_MAX] = "?";
+        char slot[SLOT_ID_MAX] = "?", stages[96];
         log_fields f = unit_fields(u);
 
         unit_note_result(u, r, res);
         f.slot = slot_id_format(u->last_slot, slot);
         log_full(r < 0 ? LOG_ERR : LOG_INFO, 0, r < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL, &f,
                  "policy '%s' in %s: run %s for slot %s: %u created, %u available, %u failed, %u retired, "
-                 "%u snapshots deleted, %u error%s",
+                 "%u snapshots deleted, %u error%s%s",
                  u->policy->name, u->region, r < 0 ? "failed" : "done", slot, res->created, res->available,
-                 res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s");
+                 res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s",
+                 run_result_stages(res, stages));
 
         /* Freed from its own callback: the engine does nothing after calling back. */
         policy_run_free(run);

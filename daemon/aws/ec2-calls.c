@@ -13,8 +13,7 @@
  */
 #include <stdio.h>
 
-#include "ec2.h"
-#include "query.h"
+#include "ec2-op.h"
 
 /*
  * DescribeInstances and DescribeSnapshots: "MaxResults ... Valid range: 5 -
@@ -27,27 +26,6 @@
 
 /* Ten million resources: no account has that many; a server that goes on is broken. */
 #define EC2_MAX_PAGES 10000U
-
-typedef enum op_kind {
-        OP_INSTANCES,
-        OP_IMAGES,
-        OP_SNAPSHOTS,
-        OP_VOLUMES,
-        OP_CREATE_IMAGE,        /* answers <imageId> */
-        OP_RETURN,              /* answers <return>true</return> */
-        OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
-        OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
-} op_kind;
-
-typedef union op_callback {
-        ec2_instances_cb instances;
-        ec2_images_cb images;
-        ec2_snapshots_cb snapshots;
-        ec2_volumes_cb volumes;
-        ec2_id_cb id;
-        ec2_done_cb done;
-        ec2_deregister_cb deregister;
-} op_callback;
 
 struct ec2_op {
         aws_client *client;
@@ -353,7 +331,7 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
 }
 
 /* Takes ownership of q, also on failure. */
-static int op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op) {
+int ec2_op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op) {
         _cleanup_(aws_query_freep) aws_query *query = q;
         _cleanup_(freep) char *action = NULL;
         ec2_op *op;
@@ -413,7 +391,7 @@ static int add_tags(aws_query *q, const char *prefix, const ec2_tags *tags) {
         return 0;
 }
 
-static int add_dry_run(aws_query *q, bool dry_run) {
+int ec2_query_add_dry_run(aws_query *q, bool dry_run) {
         return dry_run ? aws_query_add(q, "DryRun", "true") : 0;
 }
 
@@ -437,7 +415,7 @@ int ec2_describe_instances(aws_client *c, const ec2_filter *filters, size_t n, e
                 r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_INSTANCES, (op_callback) { .instances = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_INSTANCES, (op_callback) { .instances = cb }, userdata, ret_op);
 }
 
 int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_images_cb cb, void *userdata, ec2_op **ret_op) {
@@ -467,7 +445,7 @@ int ec2_describe_images(aws_client *c, const ec2_filter *filters, size_t n, char
                 r = add_filters(q, filters, n);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_IMAGES, (op_callback) { .images = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_IMAGES, (op_callback) { .images = cb }, userdata, ret_op);
 }
 
 int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshots_cb cb, void *userdata, ec2_op **ret_op) {
@@ -487,7 +465,7 @@ int ec2_describe_snapshots(aws_client *c, const ec2_filter *filters, size_t n, e
                 r = aws_query_add(q, "MaxResults", EC2_MAX_RESULTS);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_SNAPSHOTS, (op_callback) { .snapshots = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_SNAPSHOTS, (op_callback) { .snapshots = cb }, userdata, ret_op);
 }
 
 int ec2_describe_volumes(aws_client *c, const ec2_filter *filters, size_t n, ec2_volumes_cb cb, void *userdata, ec2_op **ret_op) {
@@ -503,7 +481,7 @@ int ec2_describe_volumes(aws_client *c, const ec2_filter *filters, size_t n, ec2
                 r = aws_query_add(q, "MaxResults", EC2_VOLUMES_MAX_RESULTS);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_VOLUMES, (op_callback) { .volumes = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_VOLUMES, (op_callback) { .volumes = cb }, userdata, ret_op);
 }
 
 /* TagSpecification.N.ResourceType=type, TagSpecification.N.Tag.M.{Key,Value}; none without tags. */
@@ -552,9 +530,9 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
             (r = add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
             (r = add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
             (r = add_no_devices(q, req->exclude_devices)) < 0 ||
-            (r = add_dry_run(q, req->dry_run)) < 0)
+            (r = ec2_query_add_dry_run(q, req->dry_run)) < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_CREATE_IMAGE, (op_callback) { .id = cb }, userdata, ret_op);
 }
 
 int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapshots, bool dry_run, ec2_deregister_cb cb, void *userdata, ec2_op **ret_op) {
@@ -572,10 +550,10 @@ int ec2_deregister_image(aws_client *c, const char *image_id, bool delete_snapsh
         if (r >= 0 && delete_snapshots)
                 r = aws_query_add(q, "DeleteAssociatedSnapshots", "true");
         if (r >= 0)
-                r = add_dry_run(q, dry_run);
+                r = ec2_query_add_dry_run(q, dry_run);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_DEREGISTER, (op_callback) { .deregister = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_DEREGISTER, (op_callback) { .deregister = cb }, userdata, ret_op);
 }
 
 int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
@@ -589,10 +567,10 @@ int ec2_delete_snapshot(aws_client *c, const char *snapshot_id, bool dry_run, ec
                 return r;
         r = aws_query_add(q, "SnapshotId", snapshot_id);
         if (r >= 0)
-                r = add_dry_run(q, dry_run);
+                r = ec2_query_add_dry_run(q, dry_run);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
 int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
@@ -609,10 +587,10 @@ int ec2_create_tags(aws_client *c, char *const *resource_ids, const ec2_tags *ta
         if (r >= 0)
                 r = add_tags(q, "Tag", tags);
         if (r >= 0)
-                r = add_dry_run(q, dry_run);
+                r = ec2_query_add_dry_run(q, dry_run);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
 /* DeleteTags: "If you omit Value, we delete the tag regardless of its value." */
@@ -634,31 +612,8 @@ int ec2_delete_tags(aws_client *c, char *const *resource_ids, char *const *keys,
                 r = aws_query_add(q, name, keys[n]);
         }
         if (r >= 0)
-                r = add_dry_run(q, dry_run);
+                r = ec2_query_add_dry_run(q, dry_run);
         if (r < 0)
                 return r;
-        return op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
-}
-
-/* Enable/DisableImageDeregistrationProtection: ImageId, and for Enable WithCooldown: "If
- * true, enforces deregistration protection for 24 hours after deregistration protection
- * is disabled." Their <return> is the new state as a string ("enabled-with-cooldown"). */
-int ec2_set_image_deregistration_protection(aws_client *c, const char *image_id, bool enable, bool with_cooldown,
-                                            bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op) {
-        _cleanup_(aws_query_freep) aws_query *q = NULL;
-        int r;
-
-        if (!c || !cb || isempty(image_id))
-                return -EINVAL;
-        r = aws_query_new(enable ? "EnableImageDeregistrationProtection" : "DisableImageDeregistrationProtection", &q);
-        if (r < 0)
-                return r;
-        r = aws_query_add(q, "ImageId", image_id);
-        if (r >= 0 && enable && with_cooldown)
-                r = aws_query_add(q, "WithCooldown", "true");
-        if (r >= 0)
-                r = add_dry_run(q, dry_run);
-        if (r < 0)
-                return r;
-        return op_start(c, TAKE_PTR(q), OP_STATE, (op_callback) { .done = cb }, userdata, ret_op);
+        return ec2_op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }

@@ -151,7 +151,7 @@ typedef struct ec2_block_device {
 
 /*
  * An image or snapshot holds only what the planner and the commands read: EC2's
- * description, owner, deprecation time and volume id are not kept, and its tags are
+ * description, owner and volume id are not kept, and its tags are
  * only the amirotd:* ones (all of them when it has none: see ec2_tags_keep_prefix()).
  * At 70 000 images each dropped byte is 70 kB of the daemon's peak.
  */
@@ -162,11 +162,28 @@ typedef struct ec2_image {
         time_t creation_date;           /* 0 if EC2 gave none */
         ec2_tags tags;
         ec2_block_device *devices;
-        uint16_t n_devices;             /* with dereg_protection beside state: the three fill one word */
-        int8_t dereg_protection;        /* ec2_dereg_protection */
-        ec2_image_state state;
+        /* n_devices, state and dereg_protection share one word, and deprecation_minute fills
+         * the next: neither the protection nor the deprecation time costs an image a byte. */
+        uint32_t n_devices : 16;        /* at most EC2_IMAGE_DEVICES_MAX */
+        ec2_image_state state : 8;
+        ec2_dereg_protection dereg_protection : 8;
+        uint32_t deprecation_minute;    /* deprecationTime in minutes since the epoch (EC2 keeps
+                                         * it to the minute); 0: none. ec2_image_deprecation_time() */
         ec2_pool pool;                  /* see ec2_image_compact() */
 } ec2_image;
+
+/* What n_devices holds; EC2's own limit on an image's block-device mappings is far lower. */
+#define EC2_IMAGE_DEVICES_MAX ((1u << 16) - 1)
+
+/* EnableImageDeprecation: "If you specify a value for seconds, Amazon EC2 rounds the
+ * seconds to the nearest minute": a deprecation time is a whole minute. */
+static inline time_t ec2_image_deprecation_time(const ec2_image *i) {
+        return (time_t) i->deprecation_minute * 60;
+}
+/* t rounded down to its minute; 0 (none) for a time before 1970 or past year 10 000. */
+static inline uint32_t ec2_deprecation_minute(time_t t) {
+        return t > 0 && t / 60 <= UINT32_MAX ? (uint32_t) (t / 60) : 0;
+}
 
 typedef enum ec2_snapshot_state {
         EC2_SNAPSHOT_PENDING,

@@ -212,6 +212,7 @@ static int parse_state_reason(const xmlNode *item, char **ret) {
 static int parse_image(const xmlNode *item, void *ret) {
         _cleanup_(ec2_image_done) ec2_image i = {};
         _cleanup_(freep) char *state = NULL, *protection = NULL;
+        time_t deprecation = 0;
         xmlNode *bdm;
         int r;
 
@@ -223,25 +224,27 @@ static int parse_image(const xmlNode *item, void *ret) {
             (r = parse_state_reason(item, &i.state_reason)) < 0 ||
             (r = time_opt(item, "creationDate", &i.creation_date)) < 0 ||
             (r = text_opt(item, "deregistrationProtection", &protection)) < 0 ||
+            (r = time_opt(item, "deprecationTime", &deprecation)) < 0 ||
             (r = parse_tags(item, &i.tags)) < 0)
                 return r;
         ec2_tags_keep_prefix(&i.tags, MANAGED_TAG_PREFIX);
         i.state = ec2_image_state_from_string(state);
         i.dereg_protection = isempty(protection) ? EC2_DEREG_PROTECTION_DISABLED :
                 ec2_dereg_protection_from_string(protection);
+        i.deprecation_minute = ec2_deprecation_minute(deprecation);
 
         bdm = xml_child(item, "blockDeviceMapping");
         for (xmlNode *d = xml_child(bdm, "item"); d; d = xml_next(d, "item")) {
                 ec2_block_device *devices;
                 ec2_block_device dev = {};
 
-                if (i.n_devices == UINT16_MAX)
-                        return -EBADMSG;        /* EC2 allows far fewer mappings per image */
                 r = text_opt(d, "deviceName", &dev.device_name);
                 if (r >= 0)
                         r = text_opt(d, "ebs/snapshotId", &dev.snapshot_id);
                 if (r >= 0 && isempty(dev.snapshot_id))
                         dev.snapshot_id = mfree(dev.snapshot_id);
+                if (r >= 0 && i.n_devices >= EC2_IMAGE_DEVICES_MAX)
+                        r = -EBADMSG;
                 if (r >= 0) {
                         devices = reallocarray(i.devices, i.n_devices + 1, sizeof(*devices));
                         if (devices)

@@ -124,6 +124,11 @@ int ec2_delete_tags(aws_client *c, char *const *resource_ids, char *const *keys,
 /* EnableImageDeregistrationProtection (WithCooldown when with_cooldown), or Disable... */
 int ec2_set_image_deregistration_protection(aws_client *c, const char *image_id, bool enable, bool with_cooldown,
                                             bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
+/* EnableImageDeprecation with DeprecateAt (EC2: "You can't specify a date in the past. The
+ * upper limit for DeprecateAt is 10 years from now"; seconds are rounded to the minute). */
+int ec2_enable_image_deprecation(aws_client *c, const char *image_id, time_t deprecate_at, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
+/* DisableImage: "Sets the AMI state to disabled and removes all launch permissions from the AMI." */
+int ec2_disable_image(aws_client *c, const char *image_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on

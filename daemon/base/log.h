@@ -28,6 +28,10 @@
 #define MESSAGE_DEPARTED_PILE_UP     "5b23f4399c0a4a4ab671519f8458b55f"
 #define MESSAGE_IMAGE_DEREG_PROTECTED   "b7698e51dcfc443ea09bf550dcc7a9fe"
 #define MESSAGE_IMAGE_DEREG_UNPROTECTED "61e0f363e73c4b48ba27347684cfd344"
+#define MESSAGE_IMAGE_RELEASED       "27b9bab4a99a43fe9ec6d608e78e4c4b"
+#define MESSAGE_IMAGE_DEPRECATED     "0f9cf9b25df940c6a74ddca23c155a1b"
+#define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
+#define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -69,6 +69,25 @@ static void put_duration(FILE *f, const char *key, uint64_t seconds) {
         fputs(format_duration(seconds, buf), f);
 }
 
+/* retire: only when given (without it, retention deregisters at once). */
+static void put_retire(FILE *f, const policy *p) {
+        static const char *const keys[_RETIRE_STAGE_MAX] = {
+                [RETIRE_DEPRECATE] = "deprecate_after",
+                [RETIRE_DISABLE] = "disable_after",
+                [RETIRE_DEREGISTER] = "deregister_after",
+        };
+
+        if (p->retire_stages == 0)
+                return;
+        fputs("    retire:", f);
+        for (int s = 0; s < _RETIRE_STAGE_MAX; s++)
+                if (p->retire_stages & (1u << s)) {
+                        fprintf(f, "\n      %s: ", keys[s]);
+                        put_duration(f, "", p->retire_after[s]);
+                }
+        fputs("\n", f);
+}
+
 static void put_selectors(FILE *f, const tag_selector *t, size_t n) {
         fputs("{", f);
         for (size_t i = 0; i < n; i++) {
@@ -178,9 +197,12 @@ static void dump_policy(FILE *f, const policy *p) {
         put_tags(f, &p->image_tags);
         put_duration(f, "\n      wait_timeout: ", p->wait_timeout);
         put_volumes(f, p);
+        if (p->deprecate_after > 0)
+                put_duration(f, "\n      deprecate_after: ", p->deprecate_after);
         put_retain(f, p);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
         dump_protect(f, p);
+        put_retire(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -12,6 +12,7 @@
 #include "config/policy-parse.h"
 #include "config/policy-retain.h"
 #include "config/policy-protect.h"
+#include "config/policy-retire.h"
 #include "config/policy-schedule.h"
 
 #define POLICY_NAME_MAX 48
@@ -251,7 +252,7 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
 }
 
 static const char *const image_keys[] = {
-        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", NULL
+        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", "deprecate_after", NULL
 };
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
@@ -287,7 +288,9 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                         if (config_image_volumes_parse(l, p, val, &val) >= 0 && val)
                                 (void) parse_tag_map(l, val, "exclude_tags", true, &p->exclude_volume_tags,
                                                      &p->n_exclude_volume_tags, NULL);
-                } else
+                } else if (streq(k, "deprecate_after"))
+                        (void) config_image_deprecate_parse(l, p, val);
+                else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
         return 0;
@@ -310,7 +313,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", NULL
+        "protect", "retire", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -378,6 +381,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_retain_parse(l, p, v);
         } else if (streq(k, "protect"))
                 (void) config_protect_parse(l, p, v, &seen->protect_newest);
+        else if (streq(k, "retire"))
+                (void) config_retire_parse(l, p, v);
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */

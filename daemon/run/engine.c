@@ -368,13 +368,17 @@ static int run_execute(policy_run *run, const plan *p) {
         for (size_t i = 0; i < p->n; i++) {
                 const plan_action *q = &p->actions[i];
 
-                if (q->kind != PLAN_RETIRE)
+                /* A release is retention's decision too, and leaves the views as a RETIRE does;
+                 * the stages' image ids keep a later plan from staging an image twice. */
+                if (q->kind == PLAN_CREATE || q->kind == PLAN_DELETE_SNAPSHOT)
                         continue;
-                plan_image_index_forget(&run->index, q->instance_id, q->image_id);
+                if (q->kind == PLAN_RETIRE || q->kind == PLAN_RELEASE)
+                        plan_image_index_forget(&run->index, q->instance_id, q->image_id);
                 a = &run->spent.actions[run->spent.n];
-                *a = (plan_action) { .kind = PLAN_RETIRE, .retention = q->retention,
-                                     .beyond_rotation = q->beyond_rotation, .instance_id = strdup(q->instance_id) };
-                if (!a->instance_id)
+                *a = (plan_action) { .kind = q->kind == PLAN_RELEASE ? PLAN_RETIRE : q->kind,
+                                     .retention = q->retention, .beyond_rotation = q->beyond_rotation,
+                                     .instance_id = strdup(q->instance_id), .image_id = strdup(q->image_id) };
+                if (!a->instance_id || !a->image_id)
                         return -ENOMEM;
                 run->spent.n++;
         }
@@ -651,6 +655,8 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                              .region = run->region,
                              .dry_run = o->dry_run,
                              .spread = o->spread,
+                             .now = o->now,
+                             .now_monotonic = now_usec(CLOCK_MONOTONIC),
                      }, on_exec_event, run, &run->exec);
         if (r < 0)
                 return r;

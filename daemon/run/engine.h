@@ -56,6 +56,10 @@ typedef struct run_result {
         unsigned available;             /* waited for and available */
         unsigned failed_images;         /* went failed or passed wait_timeout */
         unsigned retired;               /* deregistered */
+        unsigned released;              /* into the retire stages (retire) */
+        unsigned deprecated;            /* deprecation set (retire.deprecate_after, image.deprecate_after) */
+        unsigned disabled;              /* retire.disable_after */
+        unsigned restored;              /* a stage undone by a person, reported */
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned protected;             /* deregistration protection turned on */
@@ -69,6 +73,9 @@ typedef struct run_result {
 void run_result_done(run_result *r);
 /* Counts one event of the executor (run/exec.h) in r (result.c). */
 void run_result_count(run_result *r, exec_event_kind k);
+/* ", 1 released, 2 deprecated, ..." for the stages of staged retirement a run carried out,
+ * for the end of its summary line; "" when it carried out none. */
+const char *run_result_stages(const run_result *r, char buf[static 96]);
 
 /* r: 0 when every action succeeded, else the first error. The callee may move res's
  * content out (leaving it zeroed); the rest is freed with the run. */

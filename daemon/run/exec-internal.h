@@ -39,6 +39,8 @@ typedef struct chain {
         sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
         usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
+        unsigned stage_step;            /* exec-stage.c: tags, call, marks */
+        time_t deprecate_at;            /* exec-stage.c: the DeprecateAt sent */
 } chain;
 
 /* The chains of one plan. */
@@ -91,3 +93,6 @@ int exec_start_unprotect(chain *c);
 int exec_start_deregister(chain *c);
 /* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
 int exec_delete_snapshots(chain *c, char *const *ids, char *const *done);
+
+/* exec-stage.c: PLAN_RELEASE, PLAN_DEPRECATE, PLAN_DISABLE, PLAN_RESTORED. */
+int exec_start_stage(chain *c);

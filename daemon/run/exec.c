@@ -283,6 +283,12 @@ static void chain_advance(chain *c) {
                 case PLAN_UNPROTECT:
                         r = exec_start_unprotect(c);
                         break;
+                case PLAN_RELEASE:
+                case PLAN_DEPRECATE:
+                case PLAN_DISABLE:
+                case PLAN_RESTORED:
+                        r = exec_start_stage(c);
+                        break;
                 default:
                         r = -EINVAL;
                 }

@@ -29,6 +29,10 @@ typedef enum exec_event_kind {
         EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
         EXEC_PROTECTED,                 /* deregistration protection turned on (protect.newest) */
         EXEC_UNPROTECTED,               /* amirotd's deregistration protection turned off */
+        EXEC_RELEASED,                  /* tagged retired-at: into the retire stages */
+        EXEC_DEPRECATED,                /* EnableImageDeprecation set (or the stage was there) */
+        EXEC_DISABLED,                  /* DisableImage (or the image was disabled) */
+        EXEC_RESTORED,                  /* a person's undoing of a stage, reported and marked */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
         EXEC_DONE,                      /* every chain started so far has ended (another
                                          * exec_start() may follow, and another EXEC_DONE) */
@@ -52,6 +56,9 @@ typedef struct exec_options {
         const char *region;             /* borrowed: lives as long as the executor */
         bool dry_run;                   /* DryRun=true on mutating calls */
         usec_t spread;                  /* creations start spread over this window; 0: at once */
+        time_t now;                     /* the time of the run's plans (engine_options.now) */
+        usec_t now_monotonic;           /* CLOCK_MONOTONIC when it was taken: a call's own time is
+                                         * now plus the time since (exec-stage.c's DeprecateAt) */
 } exec_options;
 
 typedef struct executor executor;

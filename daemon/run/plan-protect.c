@@ -40,18 +40,6 @@ typedef struct protect_image {
         protect_op op;
 } protect_image;
 
-void plan_skipped_done(plan *p) {
-        for (size_t k = 0; k < p->n_skipped; k++) {
-                free(p->skipped[k].instance_id);
-                free(p->skipped[k].image_id);
-                free(p->skipped[k].slot);
-                free(p->skipped[k].reason);
-        }
-        free(p->skipped);
-        p->skipped = NULL;
-        p->n_skipped = 0;
-}
-
 /* Retention's order (plan.c): by instance, then newest first: slot, creation date, id. */
 static int protect_image_compare(const void *a, const void *b) {
         const protect_image *x = a, *y = b;

@@ -127,8 +127,7 @@ void plan_keep_retirements(plan *p) {
         size_t n = 0;
 
         for (size_t i = 0; i < p->n; i++)
-                if (p->actions[i].kind == PLAN_RETIRE || p->actions[i].kind == PLAN_PROTECT ||
-                    p->actions[i].kind == PLAN_UNPROTECT)
+                if (p->actions[i].kind != PLAN_CREATE && p->actions[i].kind != PLAN_DELETE_SNAPSHOT)
                         p->actions[n++] = p->actions[i];
                 else
                         plan_action_done(&p->actions[i]);

@@ -20,66 +20,6 @@
 
 #include "run/plan.h"
 
-static const char *const plan_action_kind_table[_PLAN_ACTION_KIND_MAX] = {
-        [PLAN_CREATE] = "create",
-        [PLAN_RETIRE] = "retire",
-        [PLAN_DELETE_SNAPSHOT] = "sweep",
-        [PLAN_PROTECT] = "protect",
-        [PLAN_UNPROTECT] = "unprotect",
-};
-
-const char *plan_action_kind_to_string(plan_action_kind k) {
-        if (k < 0 || k >= _PLAN_ACTION_KIND_MAX)
-                return NULL;
-        return plan_action_kind_table[k];
-}
-
-plan_action_kind plan_action_kind_from_string(const char *s) {
-        if (s)
-                for (size_t k = 0; k < ELEMENTSOF(plan_action_kind_table); k++)
-                        if (streq(s, plan_action_kind_table[k]))
-                                return (plan_action_kind) k;
-        return _PLAN_ACTION_KIND_INVALID;
-}
-
-void plan_action_done(plan_action *a) {
-        free(a->instance_id);
-        free(a->slot);
-        free(a->image_name);
-        free(a->description);
-        ec2_tags_done(&a->image_tags);
-        ec2_tags_done(&a->snapshot_tags);
-        strv_free(a->exclude_devices);
-        free(a->image_id);
-        strv_free(a->snapshot_ids);
-        free(a->reason);
-        *a = (plan_action) {};
-}
-
-void plan_done(plan *p) {
-        if (!p)
-                return;
-        for (size_t k = 0; k < p->n; k++)
-                plan_action_done(&p->actions[k]);
-        free(p->actions);
-        for (size_t k = 0; k < p->n_future; k++) {
-                free(p->future[k].instance_id);
-                free(p->future[k].image_id);
-                free(p->future[k].slot);
-        }
-        free(p->future);
-        for (size_t k = 0; k < p->n_held; k++) {
-                free(p->held[k].instance_id);
-                free(p->held[k].image_id);
-                free(p->held[k].slot);
-                free(p->held[k].reason);
-        }
-        free(p->held);
-        free(p->departed_oldest);
-        plan_skipped_done(p);
-        *p = (plan) {};
-}
-
 /* ---- Selection ------------------------------------------------------------------------- */
 
 /* The value of an instance's tag; the Name tag may also come as ec2_instance.name. */
@@ -124,6 +64,7 @@ typedef struct managed_image {
         const char *slot;               /* amirotd:slot, or NULL */
         time_t age_key;                 /* the slot's start, or creation_date without a valid slot */
         bool future;                    /* its slot starts after now: the clock ran ahead once */
+        bool released;                  /* into the retire stages: plan-stage.c's, not retention's */
         bool created;                   /* made (or found for its slot) by this run */
 } managed_image;
 
@@ -373,7 +314,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n, bool departed) 
         if (!img || !verdict || !at)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++)
-                if (m[k].image->state == EC2_IMAGE_AVAILABLE && !m[k].future) {
+                if (m[k].image->state == EC2_IMAGE_AVAILABLE && !m[k].future && !m[k].released) {
                         rotation += m[k].created;
                         at[counted] = k;
                         img[counted++] = (plan_keep_image) {
@@ -551,6 +492,7 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                         .slot = slot,
                         .age_key = t,
                         .future = future,
+                        .released = plan_image_released(g, NULL),
                         .created = bsearch(&g->id, created, n_created, sizeof(char *), str_ptr_compare) != NULL,
                 };
         }
@@ -626,7 +568,7 @@ static unsigned count_retained(const managed_image *managed, size_t n) {
         unsigned counted = 0;
 
         for (size_t i = 0; i < n; i++)
-                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future)
+                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future && !managed[i].released)
                         counted++;
         return counted;
 }
@@ -641,6 +583,11 @@ static void count_images_after(plan *p, const managed_image *managed, size_t n) 
                          p->actions[i].image_state < _EC2_IMAGE_STATE_MAX &&
                          p->images_after[p->actions[i].image_state] > 0)
                         p->images_after[p->actions[i].image_state]--;
+                else if (p->actions[i].kind == PLAN_DISABLE && p->actions[i].image_state == EC2_IMAGE_AVAILABLE &&
+                         p->images_after[EC2_IMAGE_AVAILABLE] > 0) {
+                        p->images_after[EC2_IMAGE_AVAILABLE]--;
+                        p->images_after[EC2_IMAGE_DISABLED]++;
+                }
 }
 
 int plan_build(const plan_input *in, plan *ret) {
@@ -692,6 +639,8 @@ int plan_build(const plan_input *in, plan *ret) {
         if (r < 0)
                 return r;
         r = plan_bound_retirements(in, count_retained(managed, n_managed), &p);
+        if (r >= 0)
+                r = plan_stage(in, &p);
         if (r < 0)
                 return r;
         r = sweep(&c, managed, n_managed);

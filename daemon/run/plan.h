@@ -6,9 +6,12 @@
  * retired; retention counts available images only; pending ones are neither
  * counted nor retired; failed ones are garbage.
  *
- * Two kinds of image are set aside, neither counted nor retired, whatever their age:
- * - disabled ones (DisableImage): a person took the image out of use; EC2 keeps its
- *   name, so it still takes its slot, and its snapshots stay referenced (the sweep
+ * Three kinds of image are set aside, neither counted nor retired by retention, whatever
+ * their age:
+ * - released ones (tagged amirotd:retired-at): retention let them go into the stages of
+ *   `retire`, and from then on plan-stage.c alone decides on them (below);
+ * - disabled ones (DisableImage) not released: a person took the image out of use; EC2
+ *   keeps its name, so it still takes its slot, and its snapshots stay referenced (the sweep
  *   never deletes them). Image Builder's lifecycle makes "disabled" a stage of its
  *   own between deprecated and deleted: out of use, kept. amirotd leaves such an
  *   image to whoever disabled it: it neither deletes it behind their back nor lets
@@ -48,6 +51,13 @@
 /* On an image whose deregistration protection amirotd turned on (plan-protect.c):
  * "cooldown" or "no-cooldown", as it was turned on. */
 #define TAG_PROTECTED "amirotd:protected"
+/* Staged retirement (plan-stage.c): when retention let the image go, as format_iso8601()
+ * writes it, in UTC and to the minute ("2026-12-01T14:49:00Z"); what amirotd did to it
+ * since (deprecated | disabled | restored; empty: nothing yet); and DLM's deprecation by
+ * image.deprecate_after (the DeprecateAt amirotd set, or "removed" once a person removed it). */
+#define TAG_RETIRED_AT "amirotd:retired-at"
+#define TAG_STAGE "amirotd:stage"
+#define TAG_DEPRECATION "amirotd:deprecation"
 
 typedef enum plan_action_kind {
         PLAN_CREATE,                    /* CreateImage for the current slot */
@@ -55,6 +65,12 @@ typedef enum plan_action_kind {
         PLAN_DELETE_SNAPSHOT,           /* an orphan: this policy's snapshot that no image uses */
         PLAN_PROTECT,                   /* tag amirotd:protected, then EnableImageDeregistrationProtection */
         PLAN_UNPROTECT,                 /* DisableImageDeregistrationProtection, then untag amirotd:protected */
+        PLAN_RELEASE,                   /* retention lets the image go into the retire stages: it is
+                                         * tagged retired-at (image_tags), then as PLAN_DEPRECATE */
+        PLAN_DEPRECATE,                 /* EnableImageDeprecation at deprecate_at (0: no call), then
+                                         * the mark_tags */
+        PLAN_DISABLE,                   /* DisableImage (unless disabled already), then mark_tags */
+        PLAN_RESTORED,                  /* a person undid a stage: reported once, marked (mark_tags) */
         _PLAN_ACTION_KIND_MAX,
         _PLAN_ACTION_KIND_INVALID = -EINVAL,
 } plan_action_kind;
@@ -89,6 +105,13 @@ typedef struct plan_action {
                                          * made of it that retention counts */
         bool beyond_rotation;           /* retention: paid from the run's allowance (plan-bound.c) */
         time_t age_key;                 /* the image's slot start, else its creation date */
+
+        /* PLAN_RELEASE, PLAN_DEPRECATE, PLAN_DISABLE, PLAN_RESTORED (image_id, image_state and
+         * reason as for a RETIRE; a RETIRE of the deregister stage has due and stage too) */
+        retire_stage stage;             /* the stage (RETIRE_DEPRECATE for image.deprecate_after) */
+        time_t due;                     /* when it came due (a RELEASE: now) */
+        time_t deprecate_at;            /* RELEASE, DEPRECATE: DeprecateAt; 0: no call */
+        ec2_tags mark_tags;             /* written once the action's call succeeded */
 
         /* PLAN_DELETE_SNAPSHOT: snapshot_ids holds the one snapshot; reason says why */
 
@@ -280,6 +303,34 @@ int plan_exclude_devices(const plan_input *in, const ec2_instance *i, char ***re
  * (NULL-terminated, NULL when none): plan_input.excluded_volume_ids. 0 or -ENOMEM. */
 int plan_excluded_volumes(const policy *p, const ec2_volume *volumes, size_t n, char ***ret);
 
+/*
+ * Staged retirement (plan-stage.c), once the bound is applied. With `retire`, each
+ * retention RETIRE becomes a PLAN_RELEASE: the image is tagged amirotd:retired-at (T0)
+ * and leaves retention. The release also schedules the deprecation stage at once
+ * (EnableImageDeprecation takes a DeprecateAt in the future): DeprecateAt = T0 +
+ * deprecate_after, or the next allowed minute. Each released image, per run: at T0 +
+ * disable_after a PLAN_DISABLE, at T0 + deregister_after a RETIRE (the deregister stage;
+ * not bounded: the release was); a stage not given is skipped, and one whose time came
+ * with a later one's is passed over by it. Without `retire`, a released image (the key was
+ * removed) is deregistered at once. amirotd:stage records each stage done, after its call
+ * succeeded; stage "disabled" on an available image, or "deprecated" on one without a
+ * deprecation time, is a person's undoing: a PLAN_RESTORED reports it once and marks the
+ * image "restored", which nothing amirotd does ever touches again (removing retired-at
+ * hands it back to retention).
+ * image.deprecate_after: every available image of the policy without a deprecation time
+ * and without the amirotd:deprecation mark gets a PLAN_DEPRECATE at creation + D (or the
+ * next allowed minute); a marked one whose deprecation a person removed, a PLAN_RESTORED.
+ * A later plan of a run (in->earlier) plans nothing twice: no image of in->earlier's
+ * actions, and of the deprecations only those of the run's new images (in->created).
+ * 0 or -ENOMEM.
+ */
+int plan_stage(const plan_input *in, plan *p);
+/* The earliest DeprecateAt EC2 takes at now: the next whole minute at least 60 s ahead
+ * ("You can't specify a date in the past"; seconds are rounded to the minute). */
+time_t plan_deprecate_floor(time_t now);
+/* Whether the image is released (tagged retired-at); *ret_t0 its time, 0 when unreadable. */
+bool plan_image_released(const ec2_image *g, time_t *ret_t0);
+
 /* The names and descriptions of new images (plan-name.c). */
 
 /* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
@@ -317,7 +368,8 @@ typedef struct plan_ready_image {
         char *name;                     /* may be NULL */
 } plan_ready_image;
 
-/* Keeps only the RETIREs, PROTECTs and UNPROTECTs of p (the engine's last plan creates nothing). */
+/* Keeps only the RETIREs, PROTECTs and UNPROTECTs of p and what plan_stage() added (the engine's last
+ * plan creates nothing). */
 void plan_keep_retirements(plan *p);
 /* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
  * now, earlier: what the run retired so far, for the bound) over each instance's indexed

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* What a run did (engine.h's run_result): its counters, one per kind of executor event. */
+#include <stdio.h>
+
 #include "run/engine.h"
 
 void run_result_done(run_result *r) {
@@ -31,8 +33,28 @@ void run_result_count(run_result *r, exec_event_kind k) {
         case EXEC_UNPROTECTED:
                 r->unprotected++;
                 break;
+        case EXEC_RELEASED:
+                r->released++;
+                break;
+        case EXEC_DEPRECATED:
+                r->deprecated++;
+                break;
+        case EXEC_DISABLED:
+                r->disabled++;
+                break;
+        case EXEC_RESTORED:
+                r->restored++;
+                break;
         case EXEC_FAILED:               /* the engine's: with the run's error */
         case EXEC_DONE:                 /* the engine's: its next step */
                 break;
         }
+}
+
+const char *run_result_stages(const run_result *r, char buf[static 96]) {
+        buf[0] = '\0';
+        if (r->released + r->deprecated + r->disabled + r->restored > 0)
+                snprintf(buf, 96, ", %u released, %u deprecated, %u disabled, %u found restored",
+                         r->released, r->deprecated, r->disabled, r->restored);
+        return buf;
 }

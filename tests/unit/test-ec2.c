@@ -188,6 +188,7 @@ static void test_describe_images(void **state) {
         assert_int_equal(i->state, EC2_IMAGE_AVAILABLE);
         assert_null(i->state_reason);
         assert_int_equal(i->creation_date, t("2024-01-01T03:00:12Z"));
+        assert_int_equal(ec2_image_deprecation_time(i), t("2025-01-01T03:00:00Z"));
         assert_int_equal(i->tags.n, 3);
         assert_string_equal(ec2_tags_get(&i->tags, "amirotd:policy"), "web");
         assert_string_equal(ec2_tags_get(&i->tags, "amirotd:instance-id"), "i-1234567890abcdef0");
@@ -205,6 +206,10 @@ static void test_describe_images(void **state) {
         assert_int_equal(i->state, EC2_IMAGE_PENDING);
         assert_null(i->state_reason);
         assert_int_equal(i->creation_date, t("2024-01-02T03:00:05Z"));
+        assert_int_equal(i->deprecation_minute, 0);    /* none */
+        /* The deprecation time costs an image no byte (ec2-types.h): 80 on LP64. */
+        if (sizeof(void *) == 8)
+                assert_int_equal(sizeof(ec2_image), 80);
         assert_int_equal(i->n_devices, 1);
         assert_null(i->devices[0].snapshot_id);        /* not taken yet */
         assert_int_equal(i->tags.n, 1);

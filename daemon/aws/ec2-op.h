@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The typed calls' shared insides (ec2-calls.c), for the files that add calls over them
+ * (ec2-image-calls.c): what an answer is parsed as, and how a call is started. Nothing
+ * outside daemon/aws/ec2-*.c includes this.
+ */
+#pragma once
+
+#include "ec2.h"
+#include "query.h"
+
+typedef enum op_kind {
+        OP_INSTANCES,
+        OP_IMAGES,
+        OP_SNAPSHOTS,
+        OP_VOLUMES,
+        OP_CREATE_IMAGE,        /* answers <imageId> */
+        OP_RETURN,              /* answers <return>true</return> */
+        OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
+        OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
+} op_kind;
+
+typedef union op_callback {
+        ec2_instances_cb instances;
+        ec2_images_cb images;
+        ec2_snapshots_cb snapshots;
+        ec2_volumes_cb volumes;
+        ec2_id_cb id;
+        ec2_done_cb done;
+        ec2_deregister_cb deregister;
+} op_callback;
+
+/* Sends q (taken) as one op of kind, calling cb's member for kind once, with userdata. */
+int ec2_op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op);
+/* DryRun=true when dry_run. */
+int ec2_query_add_dry_run(aws_query *q, bool dry_run);
