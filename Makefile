@@ -158,7 +158,7 @@ UNIT_TESTS := \
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 
 .PHONY: all check check-structure check-plan-pure check-unit check-ec2sim asan valgrind fuzz fuzz-build fuzz-lib fuzz-replay clean deps \
-	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-iam-policy check-systemd check-integration \
+	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-examples check-iam-policy check-systemd check-integration \
 	check-man demo bench check-bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
 all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle $(BUILD)/tests/pace-table
@@ -197,7 +197,7 @@ $(BUILD)/tests/test-%: tests/unit/test-%.c $(LIB)
 # Installs what is missing (deps), then every test.
 check: deps
 	@$(MAKE) --no-print-directory check-structure check-plan-pure check-unit check-schedule check-ec2sim check-oracle check-integration \
-		check-reliability check-man check-iam-policy check-unit-file check-systemd rpm check-space-path check-bench
+		check-reliability check-man check-examples check-iam-policy check-unit-file check-systemd rpm check-space-path check-bench
 
 check-unit: $(UNIT_BINS) sigv4-vectors tz-vectors
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(TEST_WRAPPER) "$$t"; done
@@ -489,6 +489,11 @@ rpm:
 # The unit file and the catalog, offline: verify, exposure score, MESSAGE_IDs.
 check-unit-file: $(BUILD)/amirotd
 	tests/systemd/check-unit-file "$(BUILD)/amirotd"
+
+# Every example policy under config/ is documentation the package installs: each must load.
+check-examples: $(BUILD)/amirotd
+	$(Q)AWS_ACCESS_KEY_ID= AWS_PROFILE= "$(BUILD)/amirotd" check --config config/amirotd.yaml >/dev/null
+	@echo "ok: config/amirotd.yaml and $(words $(EXAMPLE_POLICIES)) example policies load"
 
 check-iam-policy:
 	$(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); \
