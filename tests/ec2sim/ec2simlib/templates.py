@@ -116,6 +116,14 @@ def describe_launch_template_versions(ctx, args):
     if args.get('LaunchTemplateId') or args.get('LaunchTemplateName'):
         recs = [_find(ctx, args.get('LaunchTemplateId'), args.get('LaunchTemplateName'))]
     else:
+        # Every template of the account: "To describe all launch templates in your
+        # account that are defined as the latest version, the valid value is $Latest.
+        # ... the default version, the valid value is $Default. ... You cannot
+        # specify numbers." (Versions, EC2 API reference)
+        for v in args.get('Versions') or []:
+            if v not in ('$Latest', '$Default'):
+                raise invalid_value(f"Invalid launch template version '{v}': without a "
+                                    'launch template, only $Latest and $Default are valid')
         recs = [r for r in ctx.region.templates.values() if r['_owner'] == ctx.account]
     flt = Filters(args.get('Filters'), VERSION_FILTERS)
     low = int(args['MinVersion']) if args.get('MinVersion') else None
