@@ -59,7 +59,8 @@ AWS_SRCS := \
 	daemon/aws/query.c \
 	daemon/aws/retry.c \
 	daemon/aws/sigv4.c \
-	daemon/aws/stats.c
+	daemon/aws/stats.c \
+	daemon/aws/ec2-usage.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -90,6 +91,8 @@ DAEMON_SRCS := \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/protect.c \
+	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
 	daemon/run/engine.c \
@@ -100,6 +103,7 @@ DAEMON_SRCS := \
 	daemon/status.c \
 	daemon/generation.c \
 	daemon/commands-list.c \
+	daemon/commands-protect.c \
 	daemon/unit.c \
 	daemon/loop.c
 

@@ -25,6 +25,7 @@
 #define MESSAGE_CLOCK_STEPPED        "6f7998ab43e04061a8fba041a494d264"
 #define MESSAGE_RETIRE_HELD          "4aa0441e4bd1435d84f1f54a19ae0bea"
 #define MESSAGE_POLICY_ORPHANED      "be44814c11c54dc59d3ae96f78c7ed07"
+#define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

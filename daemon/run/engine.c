@@ -326,6 +326,9 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         case EXEC_SNAPSHOT_LEFT:
                 run->result.snapshots_left++;
                 break;
+        case EXEC_PROTECTED:
+                run->result.protected++;
+                break;
         case EXEC_FAILED:
                 run_fail(run, e->error);
                 break;
@@ -633,6 +636,7 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                              .region = run->region,
                              .dry_run = o->dry_run,
                              .spread = o->spread,
+                             .now = o->now,
                      }, on_exec_event, run, &run->exec);
         if (r < 0)
                 return r;

@@ -57,6 +57,7 @@ typedef struct run_result {
         unsigned retired;               /* deregistered */
         unsigned snapshots_deleted;
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
+        unsigned protected;             /* retirements skipped by protect.in_use, last_launched_within */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
         bool no_targets;                /* the policy's tags and states select no instance here */

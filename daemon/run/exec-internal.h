@@ -7,6 +7,7 @@
 #pragma once
 
 #include "run/exec.h"
+#include "run/protect.h"
 
 /*
  * Chains started at once, per gate (below). Each started chain holds one request: signed,
@@ -39,6 +40,9 @@ typedef struct chain {
         sd_event_source *timer;         /* the spread's start, or the next lookup of the slot's image */
         usec_t lookup_started;          /* CLOCK_MONOTONIC: the first lookup of the slot's image */
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
+        protect_op *protect_op;         /* the check of its retention retirements in flight */
+        protect_result protect;         /* their verdicts (exec-protect.c) */
+        bool protect_checked;           /* protect holds the check made for the current action */
 } chain;
 
 /* The chains of one plan. */
@@ -62,6 +66,8 @@ struct executor {
         bool admitting;                 /* gate_admit() is on the stack */
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
         char **protected;               /* images reported as protected from deregistration */
+        protect_checker *protect;       /* protect.in_use's launch templates, read once per run */
+        char **in_use_reported;         /* images reported as kept by protect */
         void (*advance)(chain *c);      /* exec.c's: starts the chain's next action, or ends it */
 };
 
@@ -81,6 +87,10 @@ void chain_done(chain *c);
 void chain_fail(chain *c, int r, const log_fields *f);
 /* Calls cb on c after delay; the timer is the chain's own, named for traces by what. */
 int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *what);
+
+/* exec-protect.c: a PLAN_RETIRE: retention's retirements after protect's checks, then
+ * exec_start_deregister(). */
+int exec_start_retire(chain *c);
 
 /* exec-retire.c: DeregisterImage, then its snapshots; a PLAN_DELETE_SNAPSHOT's snapshot. */
 int exec_start_deregister(chain *c);

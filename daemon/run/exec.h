@@ -27,6 +27,7 @@ typedef enum exec_event_kind {
         EXEC_RETIRED,                   /* deregistered */
         EXEC_SNAPSHOT_DELETED,
         EXEC_SNAPSHOT_LEFT,             /* in use: left for the next run's sweep */
+        EXEC_PROTECTED,                 /* kept by protect.in_use or last_launched_within */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
         EXEC_DONE,                      /* every chain started so far has ended (another
                                          * exec_start() may follow, and another EXEC_DONE) */
@@ -50,6 +51,7 @@ typedef struct exec_options {
         const char *region;             /* borrowed: lives as long as the executor */
         bool dry_run;                   /* DryRun=true on mutating calls */
         usec_t spread;                  /* creations start spread over this window; 0: at once */
+        time_t now;                     /* the run's: protect.last_launched_within counts from it; 0: the clock's */
 } exec_options;
 
 typedef struct executor executor;

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* See commands-protect.h. */
+#include "base/log.h"
+#include "commands-protect.h"
+
+static void on_checked(protect_result *res, void *userdata) {
+        plan_protect *pp = userdata;
+
+        pp->op = NULL;
+        pp->result = *res;
+        *res = (protect_result) {};
+        pp->cb(pp->userdata);
+}
+
+int plan_protect_start(plan_protect *pp, aws_pool *pool, const policy *p, const char *region, const plan *pl,
+                       time_t now, void (*cb)(void *userdata), void *userdata) {
+        _cleanup_(strv_freep) char **ids = NULL;
+        aws_client *ec2;
+        int r;
+
+        if (!protect_wanted(p))
+                return 0;
+        for (size_t i = 0; i < pl->n; i++)
+                if (pl->actions[i].kind == PLAN_RETIRE && pl->actions[i].retention && pl->actions[i].image_id &&
+                    strv_extend(&ids, pl->actions[i].image_id) < 0)
+                        return log_error_errno(-ENOMEM, "out of memory");
+        if (!ids)
+                return 0;
+        r = aws_pool_ec2(pool, p, region, &ec2);
+        if (r >= 0)
+                r = protect_checker_new(ec2, p, &pp->checker);
+        if (r < 0)
+                return log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = p->name, .region = region },
+                                "policy '%s' in %s: cannot check which images are in use", p->name, region);
+        pp->cb = cb;
+        pp->userdata = userdata;
+        r = protect_check(pp->checker, ids, now, on_checked, pp, &pp->op);
+        if (r < 0)
+                return log_error_errno(r, "cannot check which images are in use");
+        return 1;
+}
+
+void plan_protect_done(plan_protect *pp) {
+        protect_op_cancel(pp->op);
+        protect_result_done(&pp->result);
+        pp->checker = protect_checker_free(pp->checker);
+        *pp = (plan_protect) {};
+}
+
+const protect_verdict *plan_protect_kept(const plan_protect *pp, const plan_action *a) {
+        const protect_verdict *v;
+
+        if (a->kind != PLAN_RETIRE || !a->retention)
+                return NULL;
+        v = protect_result_find(&pp->result, a->image_id);
+        return v && v->kind != PROTECT_NONE ? v : NULL;
+}

@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * See protect.h. One op per check: the instances first (they say the most: which
+ * instance, in which state), then the launch templates the checker read once for
+ * the run, then lastLaunchedTime image by image. Each step decides only the images
+ * still undecided; a failed step leaves every undecided image PROTECT_UNKNOWN.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "aws/ec2-usage.h"
+#include "run/protect.h"
+
+/* "You can specify up to 200 values for a filter" (EC2: FilterLimitExceeded past it). */
+#define FILTER_VALUES_MAX 200
+
+typedef enum templates_state {
+        TEMPLATES_UNREAD,
+        TEMPLATES_READING,
+        TEMPLATES_READ,
+        TEMPLATES_FAILED,
+} templates_state;
+
+struct protect_checker {
+        aws_client *ec2;
+        const policy *policy;
+        templates_state templates_state;
+        ec2_template_image_list templates;
+        ec2_usage_op *templates_op;
+        protect_verdict templates_failure;      /* TEMPLATES_FAILED: what failed, as a verdict */
+        protect_op *waiting;                    /* ops waiting for the templates, in a list */
+        bool dispatching;                       /* on_templates() is handing them on */
+        bool free_requested;                    /* protect_checker_free() came during that */
+};
+
+struct protect_op {
+        protect_checker *checker;
+        protect_result result;
+        time_t now;
+        size_t next;                    /* the step's next image (a chunk's first) */
+        ec2_op *instances_op;
+        ec2_usage_op *usage_op;
+        protect_op *waiting_next;
+        bool waiting;
+        protect_cb cb;
+        void *userdata;
+};
+
+static void verdict_done(protect_verdict *v) {
+        free(v->image_id);
+        free(v->reason);
+        free(v->by);
+        free(v->error_code);
+        free(v->request_id);
+        *v = (protect_verdict) {};
+}
+
+void protect_result_done(protect_result *r) {
+        for (size_t i = 0; r && i < r->n; i++)
+                verdict_done(&r->items[i]);
+        if (r)
+                *r = (protect_result) { .items = mfree(r->items) };
+}
+
+const protect_verdict *protect_result_find(const protect_result *r, const char *image_id) {
+        for (size_t i = 0; r && i < r->n; i++)
+                if (streq_ptr(r->items[i].image_id, image_id))
+                        return &r->items[i];
+        return NULL;
+}
+
+bool protect_wanted(const policy *p) {
+        return p->protect_in_use || p->protect_last_launched_within > 0;
+}
+
+/* Sets v's verdict, unless it was decided already; reason is formatted. */
+static void decide(protect_verdict *v, protect_kind kind, const char *by, const char *fmt, ...) _printf_(4, 5);
+static void decide(protect_verdict *v, protect_kind kind, const char *by, const char *fmt, ...) {
+        va_list ap;
+
+        if (v->kind != PROTECT_NONE)
+                return;
+        v->kind = kind;
+        v->by = by ? strdup(by) : NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&v->reason, fmt, ap) < 0)
+                v->reason = NULL;       /* the kind still keeps the image */
+        va_end(ap);
+}
+
+/* Every undecided image of op: kept, for want of an answer. */
+static void fail_undecided(protect_op *op, int r, const char *action, const aws_error *err) {
+        for (size_t i = 0; i < op->result.n; i++) {
+                protect_verdict *v = &op->result.items[i];
+
+                if (v->kind != PROTECT_NONE)
+                        continue;
+                decide(v, PROTECT_UNKNOWN, NULL, "cannot tell whether it is in use: %s: %s%s%s", action,
+                       err && err->code ? err->code : strerror(-r),
+                       err && err->message ? ": " : "", err && err->message ? err->message : "");
+                v->error = r;
+                v->action = action;
+                v->error_code = err && err->code ? strdup(err->code) : NULL;
+                v->request_id = err && err->request_id ? strdup(err->request_id) : NULL;
+        }
+}
+
+/* ---- The op ---------------------------------------------------------------------------- */
+
+static void waiting_remove(protect_op *op) {
+        protect_checker *pc = op->checker;
+
+        if (!op->waiting)
+                return;
+        for (protect_op **i = &pc->waiting; *i; i = &(*i)->waiting_next)
+                if (*i == op) {
+                        *i = op->waiting_next;
+                        break;
+                }
+        op->waiting = false;
+}
+
+static protect_op *op_free(protect_op *op) {
+        if (!op)
+                return NULL;
+        waiting_remove(op);
+        ec2_op_cancel(op->instances_op);
+        ec2_usage_op_cancel(op->usage_op);
+        protect_result_done(&op->result);
+        return mfree(op);
+}
+
+void protect_op_cancel(protect_op *op) {
+        op_free(op);
+}
+
+static void op_finish(protect_op *op) {
+        protect_result res = op->result;
+        protect_cb cb = op->cb;
+        void *userdata = op->userdata;
+
+        op->result = (protect_result) {};
+        op_free(op);
+        cb(&res, userdata);
+        protect_result_done(&res);
+}
+
+static void step_launched(protect_op *op);
+
+static void on_last_launched(int r, time_t t, const aws_error *err, void *userdata) {
+        protect_op *op = userdata;
+        protect_verdict *v = &op->result.items[op->next];
+        uint64_t within = op->checker->policy->protect_last_launched_within;
+        char when[21], d[DURATION_MAX];
+
+        op->usage_op = NULL;
+        if (r < 0) {
+                decide(v, PROTECT_UNKNOWN, NULL, "cannot tell when it was last launched: DescribeImageAttribute: %s%s%s",
+                       err && err->code ? err->code : strerror(-r),
+                       err && err->message ? ": " : "", err && err->message ? err->message : "");
+                v->error = r;
+                v->action = "DescribeImageAttribute";
+                v->error_code = err && err->code ? strdup(err->code) : NULL;
+                v->request_id = err && err->request_id ? strdup(err->request_id) : NULL;
+        } else if (t > 0 && (t >= op->now || (uint64_t) (op->now - t) <= within))
+                decide(v, PROTECT_LAUNCHED, NULL, "last launched %s, within last_launched_within %s",
+                       format_iso8601(t, when), format_duration(within, d));
+        op->next++;
+        step_launched(op);
+}
+
+/* lastLaunchedTime, one image at a time (DescribeImageAttribute takes one), for the images
+ * nothing else kept. */
+static void step_launched(protect_op *op) {
+        const policy *p = op->checker->policy;
+        int r;
+
+        for (; p->protect_last_launched_within > 0 && op->next < op->result.n; op->next++) {
+                protect_verdict *v = &op->result.items[op->next];
+
+                if (v->kind != PROTECT_NONE)
+                        continue;
+                r = ec2_describe_last_launched(op->checker->ec2, v->image_id, on_last_launched, op, &op->usage_op);
+                if (r >= 0)
+                        return;
+                decide(v, PROTECT_UNKNOWN, NULL, "cannot tell when it was last launched: %s", strerror(-r));
+                v->error = r;
+                v->action = "DescribeImageAttribute";
+        }
+        op_finish(op);
+}
+
+static void templates_apply(protect_op *op) {
+        const ec2_template_image_list *l = &op->checker->templates;
+
+        for (size_t i = 0; i < op->result.n; i++)
+                for (size_t j = 0; j < l->n; j++)
+                        if (streq(l->items[j].image_id, op->result.items[i].image_id))
+                                decide(&op->result.items[i], PROTECT_TEMPLATE, l->items[j].template_id,
+                                       "named by launch template %s%s%s%s version %u (%s)",
+                                       l->items[j].template_id,
+                                       l->items[j].template_name ? " '" : "", l->items[j].template_name ?: "",
+                                       l->items[j].template_name ? "'" : "",
+                                       l->items[j].version, l->items[j].is_default ? "$Default" : "$Latest");
+}
+
+static void step_templates(protect_op *op);
+
+static void checker_free_now(protect_checker *pc) {
+        ec2_usage_op_cancel(pc->templates_op);
+        ec2_template_image_list_done(&pc->templates);
+        verdict_done(&pc->templates_failure);
+        free(pc);
+}
+
+/* Hands the templates on to every op waiting for them. An op's callback may cancel other
+ * ops (they leave the line) or free the checker (freed once the line is through). */
+static void on_templates(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+        protect_checker *pc = userdata;
+        protect_verdict *f = &pc->templates_failure;
+        protect_op *op;
+
+        pc->templates_op = NULL;
+        if (r >= 0) {
+                pc->templates = *l;
+                *l = (ec2_template_image_list) {};
+                pc->templates_state = TEMPLATES_READ;
+        } else {
+                pc->templates_state = TEMPLATES_FAILED;
+                f->error = r;
+                f->action = "DescribeLaunchTemplateVersions";
+                f->error_code = err && err->code ? strdup(err->code) : NULL;
+                f->request_id = err && err->request_id ? strdup(err->request_id) : NULL;
+                f->reason = err && err->message ? strdup(err->message) : NULL;
+        }
+        pc->dispatching = true;
+        while (!pc->free_requested && (op = pc->waiting)) {
+                pc->waiting = op->waiting_next;
+                op->waiting = false;
+                step_templates(op);
+        }
+        pc->dispatching = false;
+        if (pc->free_requested)
+                checker_free_now(pc);
+}
+
+static void step_templates(protect_op *op) {
+        protect_checker *pc = op->checker;
+        protect_verdict *f = &pc->templates_failure;
+        int r;
+
+        switch (pc->templates_state) {
+        case TEMPLATES_UNREAD:
+                r = ec2_describe_template_images(pc->ec2, on_templates, pc, &pc->templates_op);
+                if (r < 0) {
+                        fail_undecided(op, r, "DescribeLaunchTemplateVersions", NULL);
+                        break;
+                }
+                pc->templates_state = TEMPLATES_READING;
+                _fallthrough_;
+        case TEMPLATES_READING:
+                op->waiting_next = pc->waiting;
+                pc->waiting = op;
+                op->waiting = true;
+                return;
+        case TEMPLATES_READ:
+                templates_apply(op);
+                break;
+        case TEMPLATES_FAILED:
+                fail_undecided(op, f->error, f->action, &(aws_error) {
+                                       .code = f->error_code, .message = f->reason, .request_id = f->request_id });
+                break;
+        }
+        op->next = 0;
+        step_launched(op);
+}
+
+static void step_instances(protect_op *op);
+
+static void on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
+        protect_op *op = userdata;
+
+        op->instances_op = NULL;
+        if (r < 0) {
+                fail_undecided(op, r, "DescribeInstances", err);
+                op->next = 0;
+                step_launched(op);
+                return;
+        }
+        for (size_t i = 0; i < l->n; i++)
+                for (size_t j = 0; j < op->result.n; j++)
+                        if (streq_ptr(l->items[i].image_id, op->result.items[j].image_id))
+                                decide(&op->result.items[j], PROTECT_INSTANCE, l->items[i].id, "in use by %s (%s)",
+                                       l->items[i].id, ec2_instance_state_to_string(l->items[i].state));
+        op->next += FILTER_VALUES_MAX;
+        step_instances(op);
+}
+
+/*
+ * DescribeInstances with filter image-id, up to 200 images a call, and every state but
+ * terminated: a stopped instance starts again from its root volume, but a replacement
+ * (an Auto Scaling group's, a person's) may be launched from the same image.
+ */
+static void step_instances(protect_op *op) {
+        static char *states[] = { "pending", "running", "shutting-down", "stopping", "stopped", NULL };
+        char *ids[FILTER_VALUES_MAX + 1];
+        size_t n = 0;
+        int r;
+
+        if (op->next >= op->result.n) {
+                step_templates(op);
+                return;
+        }
+        for (size_t i = op->next; i < op->result.n && n < FILTER_VALUES_MAX; i++)
+                ids[n++] = op->result.items[i].image_id;
+        ids[n] = NULL;
+        r = ec2_describe_instances(op->checker->ec2, (ec2_filter[]) {
+                                           { .name = "image-id", .values = ids },
+                                           { .name = "instance-state-name", .values = states },
+                                   }, 2, on_instances, op, &op->instances_op);
+        if (r < 0) {
+                fail_undecided(op, r, "DescribeInstances", NULL);
+                op->next = 0;
+                step_launched(op);
+        }
+}
+
+/* ---- The checker ----------------------------------------------------------------------- */
+
+int protect_checker_new(aws_client *ec2, const policy *p, protect_checker **ret) {
+        protect_checker *pc;
+
+        if (!ec2 || !p)
+                return -EINVAL;
+        pc = calloc(1, sizeof(*pc));
+        if (!pc)
+                return -ENOMEM;
+        pc->ec2 = ec2;
+        pc->policy = p;
+        *ret = pc;
+        return 0;
+}
+
+protect_checker *protect_checker_free(protect_checker *pc) {
+        if (!pc)
+                return NULL;
+        if (pc->dispatching) {
+                pc->free_requested = true;
+                return NULL;
+        }
+        checker_free_now(pc);
+        return NULL;
+}
+
+/* Starts once the caller holds its op: the first step calls back at once only when no
+ * request could be started at all, and then through op_finish() like any other end. */
+static void op_begin(protect_op *op) {
+        if (op->checker->policy->protect_in_use)
+                step_instances(op);
+        else
+                step_launched(op);
+}
+
+int protect_check(protect_checker *pc, char *const *image_ids, time_t now, protect_cb cb, void *userdata,
+                  protect_op **ret_op) {
+        protect_op *op;
+        size_t n = 0;
+
+        while (image_ids && image_ids[n])
+                n++;
+        if (!pc || !cb || n == 0)
+                return -EINVAL;
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return -ENOMEM;
+        *op = (protect_op) { .checker = pc, .now = now, .cb = cb, .userdata = userdata };
+        op->result.items = calloc(n, sizeof(protect_verdict));
+        if (!op->result.items)
+                return op_free(op), -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                op->result.items[op->result.n].image_id = strdup(image_ids[i]);
+                if (!op->result.items[op->result.n++].image_id)
+                        return op_free(op), -ENOMEM;
+        }
+        if (ret_op)
+                *ret_op = op;
+        op_begin(op);
+        return 0;
+}
