@@ -124,6 +124,7 @@ UNIT_TESTS := \
 	creds-webid \
 	ec2 \
 	ec2-calls \
+	ec2-usage \
 	ec2-stream \
 	endpoint \
 	http \
