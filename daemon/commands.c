@@ -98,6 +98,10 @@ static void print_summary(const policy *p, time_t now) {
         printf("  retain:   newest %u available per instance", p->retain_count);
         if (p->retain_max_age > 0)
                 printf(", none older than %s (the newest always stays)", format_duration(p->retain_max_age, buf));
+        printf("\n  protect:  %s", p->protect_in_use ? "images that instances or launch templates use" :
+               "no check of instances and launch templates (in_use: false)");
+        if (p->protect_last_launched_within > 0)
+                printf(", images launched from within %s", format_duration(p->protect_last_launched_within, buf));
         printf("\n");
 }
 
