@@ -90,3 +90,22 @@ def test_every_template_latest_and_default_paged(sim):
     reply = sim.call('DescribeLaunchTemplateVersions', {'LaunchTemplateVersion.1': '$Latest',
                                                         'MaxResults': '201'})
     assert reply.code == 'InvalidParameterValue'
+
+
+def test_resolve_alias_shows_the_parameters_image(sim):
+    """A template may name its image as resolve:ssm:NAME; ResolveAlias=true answers the
+    parameter's AMI id, without it the alias stands (awscli)."""
+    sim.admin('POST', '/_sim/seed', {'ssm_parameters': {'/golden/web': 'ami-0a1b2c3d4e5f60718'}})
+    ec2 = sim.client()
+    ec2.create_launch_template(LaunchTemplateName='ssm-lt', LaunchTemplateData={
+        'ImageId': 'resolve:ssm:/golden/web'})
+    ec2.create_launch_template(LaunchTemplateName='ssm-missing', LaunchTemplateData={
+        'ImageId': 'resolve:ssm:/nope'})
+
+    def images(*extra):
+        out = sim.aws('ec2', 'describe-launch-template-versions', '--versions', '$Default', *extra)
+        return {v['LaunchTemplateName']: v['LaunchTemplateData']['ImageId']
+                for v in out['LaunchTemplateVersions']}
+
+    assert images('--resolve-alias') == {'ssm-lt': 'ami-0a1b2c3d4e5f60718', 'ssm-missing': 'resolve:ssm:/nope'}
+    assert images() == {'ssm-lt': 'resolve:ssm:/golden/web', 'ssm-missing': 'resolve:ssm:/nope'}

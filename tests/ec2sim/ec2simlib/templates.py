@@ -112,6 +112,23 @@ def create_launch_template_version(ctx, args):
     return {'LaunchTemplateVersion': _version_view(rec, version)}
 
 
+def _resolved(ctx, view):
+    """ResolveAlias: "If true, and if a Systems Manager parameter is specified for
+    ImageId, the AMI ID is displayed in the response for imageId." An ImageId of
+    resolve:ssm:NAME (NAME:VERSION too) names a parameter; one that does not exist
+    is shown as it is."""
+    image = view['LaunchTemplateData'].get('ImageId') or ''
+    if not image.startswith('resolve:ssm:'):
+        return view
+    name = image[len('resolve:ssm:'):]
+    if ':' in name and not name.startswith('arn:'):
+        name = name.rsplit(':', 1)[0]       # NAME:VERSION
+    value = ctx.region.ssm_parameters.get((ctx.account, name))
+    if value is None:
+        return view
+    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=value))
+
+
 def describe_launch_template_versions(ctx, args):
     if args.get('LaunchTemplateId') or args.get('LaunchTemplateName'):
         recs = [_find(ctx, args.get('LaunchTemplateId'), args.get('LaunchTemplateName'))]
@@ -138,6 +155,8 @@ def describe_launch_template_versions(ctx, args):
             if low is not None and number < low or high is not None and number > high:
                 continue
             view = _version_view(rec, rec['_versions'][number - 1])
+            if args.get('ResolveAlias'):
+                view = _resolved(ctx, view)
             if flt.match(view):
                 found['%s\t%08d' % (rec['LaunchTemplateId'], number)] = view
     chunk, token = page(list(found), args.get('MaxResults'), args.get('NextToken'),
