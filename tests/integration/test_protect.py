@@ -123,6 +123,20 @@ def test_launch_template_latest_version_keeps_its_image(amirotd, ec2):
     assert old not in image_ids(amirotd)
 
 
+def test_launch_template_naming_its_image_by_ssm_parameter_keeps_it(amirotd, ec2):
+    iid, old, new = seed_two_generations(amirotd)
+    amirotd.sim.seed(ssm_parameters={"/golden/web": old})
+    lt = ec2.create_launch_template(LaunchTemplateName="web-ssm",
+                                    LaunchTemplateData={"ImageId": "resolve:ssm:/golden/web"})
+    amirotd.write_policy("web", POLICY)
+
+    p = once(amirotd, 2)
+
+    assert old in image_ids(amirotd) and deregistered(amirotd) == []
+    assert f"named by launch template {lt['LaunchTemplate']['LaunchTemplateId']} 'web-ssm' version 1 " \
+           f"($Default); keeping it" in p.stderr
+
+
 def test_last_launched_within_keeps_a_recently_launched_image(amirotd, ec2):
     iid, old, new = seed_two_generations(amirotd)
     amirotd.sim.set_clock("2030-01-01T12:00:00Z")
