@@ -12,7 +12,7 @@ static void on_checked(protect_result *res, void *userdata) {
         pp->cb(pp->userdata);
 }
 
-int plan_protect_start(plan_protect *pp, aws_pool *pool, const policy *p, const char *region, const plan *pl,
+int plan_protect_start(plan_protect *pp, sd_event *event, aws_pool *pool, const policy *p, const char *region, const plan *pl,
                        time_t now, void (*cb)(void *userdata), void *userdata) {
         _cleanup_(strv_freep) char **ids = NULL;
         aws_client *ec2;
@@ -28,7 +28,7 @@ int plan_protect_start(plan_protect *pp, aws_pool *pool, const policy *p, const 
                 return 0;
         r = aws_pool_ec2(pool, p, region, &ec2);
         if (r >= 0)
-                r = protect_checker_new(ec2, p, &pp->checker);
+                r = protect_checker_new(event, ec2, p, &pp->checker);
         if (r < 0)
                 return log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = p->name, .region = region },
                                 "policy '%s' in %s: cannot check which images are in use", p->name, region);

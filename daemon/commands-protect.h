@@ -18,9 +18,9 @@ typedef struct plan_protect {
         void *userdata;
 } plan_protect;
 
-/* Starts the checks of pl's retention retirements (of p in region). 1: started, cb(userdata)
+/* Starts the checks of pl's retention retirements (of p in region), on event. 1: started, cb(userdata)
  * follows from the loop; 0: nothing to check; <0: not checked (said why). */
-int plan_protect_start(plan_protect *pp, aws_pool *pool, const policy *p, const char *region, const plan *pl,
+int plan_protect_start(plan_protect *pp, sd_event *event, aws_pool *pool, const policy *p, const char *region, const plan *pl,
                        time_t now, void (*cb)(void *userdata), void *userdata);
 void plan_protect_done(plan_protect *pp);
 

@@ -189,7 +189,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                         sl->result = *res;
                         *res = (run_result) {};
                         if (rn->check_protect && !sl->result.error &&
-                            plan_protect_start(&sl->protect, rn->pool, sl->policy, sl->region, &sl->result.plan,
+                            plan_protect_start(&sl->protect, rn->event, rn->pool, sl->policy, sl->region, &sl->result.plan,
                                                rn->now, on_protect_done, rn) > 0)
                                 rn->running++;
                 }

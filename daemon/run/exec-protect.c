@@ -59,7 +59,7 @@ static int start_check(chain *c) {
         int r;
 
         if (!x->protect) {
-                r = protect_checker_new(x->options.ec2, x->options.policy, &x->protect);
+                r = protect_checker_new(x->options.event, x->options.ec2, x->options.policy, &x->protect);
                 if (r < 0)
                         return r;
         }

@@ -4,6 +4,13 @@
  * instance, in which state), then the launch templates the checker read once for
  * the run, then lastLaunchedTime image by image. Each step decides only the images
  * still undecided; a failed step leaves every undecided image PROTECT_UNKNOWN.
+ *
+ * The instances of many ops are asked about together: an op joins the checker's
+ * line, and one DescribeInstances takes up to 200 images of the ops in line, from
+ * the next turn of the event loop on (so that the chains a plan starts at once
+ * share a call), and the next call starts when its answer is handed out. Each
+ * image is asked about by a call sent after its op began: as fresh as one call
+ * per op, at a 200th of the calls for a fleet.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,9 +28,21 @@ typedef enum templates_state {
         TEMPLATES_FAILED,
 } templates_state;
 
+/* An op's images [from, to) in the DescribeInstances in flight. */
+typedef struct batch_part {
+        protect_op *op;                 /* NULL once the op was cancelled */
+        size_t from, to;
+} batch_part;
+
 struct protect_checker {
         aws_client *ec2;
+        sd_event *event;
         const policy *policy;
+        protect_op *line_head, *line_tail;      /* ops waiting for the instances' call */
+        sd_event_source *kick;                  /* starts the next call at the loop's next turn */
+        ec2_op *instances_op;
+        batch_part batch[FILTER_VALUES_MAX];    /* whose images that call asks about */
+        size_t n_batch;
         templates_state templates_state;
         ec2_template_image_list templates;
         ec2_usage_op *templates_op;
@@ -37,9 +56,10 @@ struct protect_op {
         protect_checker *checker;
         protect_result result;
         time_t now;
-        size_t next;                    /* the step's next image (a chunk's first) */
-        ec2_op *instances_op;
+        size_t next;                    /* the step's next image */
         ec2_usage_op *usage_op;
+        protect_op *line_next;
+        bool in_line;
         protect_op *waiting_next;
         bool waiting;
         protect_cb cb;
@@ -120,11 +140,34 @@ static void waiting_remove(protect_op *op) {
         op->waiting = false;
 }
 
+static void line_remove(protect_op *op) {
+        protect_checker *pc = op->checker;
+        protect_op *prev = NULL;
+
+        for (size_t i = 0; i < pc->n_batch; i++)
+                if (pc->batch[i].op == op)
+                        pc->batch[i].op = NULL;
+        if (!op->in_line)
+                return;
+        for (protect_op *i = pc->line_head; i; prev = i, i = i->line_next)
+                if (i == op) {
+                        if (prev)
+                                prev->line_next = op->line_next;
+                        else
+                                pc->line_head = op->line_next;
+                        if (pc->line_tail == op)
+                                pc->line_tail = prev;
+                        break;
+                }
+        op->in_line = false;
+        op->line_next = NULL;
+}
+
 static protect_op *op_free(protect_op *op) {
         if (!op)
                 return NULL;
         waiting_remove(op);
-        ec2_op_cancel(op->instances_op);
+        line_remove(op);
         ec2_usage_op_cancel(op->usage_op);
         protect_result_done(&op->result);
         return mfree(op);
@@ -208,6 +251,9 @@ static void step_templates(protect_op *op);
 
 static void checker_free_now(protect_checker *pc) {
         ec2_usage_op_cancel(pc->templates_op);
+        ec2_op_cancel(pc->instances_op);
+        sd_event_source_disable_unref(pc->kick);
+        sd_event_unref(pc->event);
         ec2_template_image_list_done(&pc->templates);
         verdict_done(&pc->templates_failure);
         free(pc);
@@ -275,66 +321,140 @@ static void step_templates(protect_op *op) {
         step_launched(op);
 }
 
-static void step_instances(protect_op *op);
+static int instances_kick(protect_checker *pc);
 
+/* Hands the answer out to the ops of the batch: each of them that has asked about all its
+ * images goes on to the templates; one with more goes back to the head of the line. An op's
+ * step may cancel other ops (their parts are NULLed) or free the checker (freed afterwards). */
 static void on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
-        protect_op *op = userdata;
+        protect_checker *pc = userdata;
 
-        op->instances_op = NULL;
-        if (r < 0) {
-                fail_undecided(op, r, "DescribeInstances", err);
-                op->next = 0;
-                step_launched(op);
+        pc->instances_op = NULL;
+        pc->dispatching = true;
+        for (size_t b = 0; b < pc->n_batch && !pc->free_requested; b++) {
+                protect_op *op = pc->batch[b].op;
+
+                if (!op)
+                        continue;
+                pc->batch[b].op = NULL;
+                for (size_t j = pc->batch[b].from; r >= 0 && j < pc->batch[b].to; j++)
+                        for (size_t i = 0; i < l->n; i++)
+                                if (streq_ptr(l->items[i].image_id, op->result.items[j].image_id))
+                                        decide(&op->result.items[j], PROTECT_INSTANCE, l->items[i].id,
+                                               "in use by %s (%s)", l->items[i].id,
+                                               ec2_instance_state_to_string(l->items[i].state));
+                if (r < 0)
+                        fail_undecided(op, r, "DescribeInstances", err);
+                op->next = pc->batch[b].to;
+                if (r >= 0 && op->next < op->result.n) {
+                        op->line_next = pc->line_head;
+                        pc->line_head = op;
+                        if (!pc->line_tail)
+                                pc->line_tail = op;
+                        op->in_line = true;
+                        continue;
+                }
+                step_templates(op);
+        }
+        pc->n_batch = 0;
+        pc->dispatching = false;
+        if (pc->free_requested) {
+                checker_free_now(pc);
                 return;
         }
-        for (size_t i = 0; i < l->n; i++)
-                for (size_t j = 0; j < op->result.n; j++)
-                        if (streq_ptr(l->items[i].image_id, op->result.items[j].image_id))
-                                decide(&op->result.items[j], PROTECT_INSTANCE, l->items[i].id, "in use by %s (%s)",
-                                       l->items[i].id, ec2_instance_state_to_string(l->items[i].state));
-        op->next += FILTER_VALUES_MAX;
-        step_instances(op);
+        (void) instances_kick(pc);      /* failing, the ops in line wait for the next op's kick */
 }
 
 /*
- * DescribeInstances with filter image-id, up to 200 images a call, and every state but
- * terminated: a stopped instance starts again from its root volume, but a replacement
- * (an Auto Scaling group's, a person's) may be launched from the same image.
+ * DescribeInstances with filter image-id, up to 200 images of the ops in line, and every
+ * state but terminated: a stopped instance starts again from its root volume, but a
+ * replacement (an Auto Scaling group's, a person's) may be launched from the same image.
  */
-static void step_instances(protect_op *op) {
+static int instances_send(protect_checker *pc) {
         static char *states[] = { "pending", "running", "shutting-down", "stopping", "stopped", NULL };
         char *ids[FILTER_VALUES_MAX + 1];
         size_t n = 0;
         int r;
 
-        if (op->next >= op->result.n) {
-                step_templates(op);
-                return;
+        pc->n_batch = 0;
+        while (pc->line_head && n < FILTER_VALUES_MAX) {
+                protect_op *op = pc->line_head;
+                batch_part *part = &pc->batch[pc->n_batch++];
+
+                *part = (batch_part) { .op = op, .from = op->next };
+                while (op->next < op->result.n && n < FILTER_VALUES_MAX)
+                        ids[n++] = op->result.items[op->next++].image_id;
+                part->to = op->next;
+                op->next = part->from;
+                pc->line_head = op->line_next;
+                if (!pc->line_head)
+                        pc->line_tail = NULL;
+                op->line_next = NULL;
+                op->in_line = false;
         }
-        for (size_t i = op->next; i < op->result.n && n < FILTER_VALUES_MAX; i++)
-                ids[n++] = op->result.items[i].image_id;
         ids[n] = NULL;
-        r = ec2_describe_instances(op->checker->ec2, (ec2_filter[]) {
+        if (n == 0)
+                return 0;
+        r = ec2_describe_instances(pc->ec2, (ec2_filter[]) {
                                            { .name = "image-id", .values = ids },
                                            { .name = "instance-state-name", .values = states },
-                                   }, 2, on_instances, op, &op->instances_op);
+                                   }, 2, on_instances, pc, &pc->instances_op);
+        if (r < 0)
+                on_instances(r, NULL, NULL, pc);
+        return 0;
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        protect_checker *pc = userdata;
+
+        (void) s;
+        pc->kick = sd_event_source_disable_unref(pc->kick);
+        return instances_send(pc);
+}
+
+/* The next call, at the loop's next turn, unless one is in flight or already due. */
+static int instances_kick(protect_checker *pc) {
+        int r;
+
+        if (pc->instances_op || pc->kick || pc->n_batch > 0 || !pc->line_head)
+                return 0;
+        r = sd_event_add_defer(pc->event, &pc->kick, on_kick, pc);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(pc->kick, "protect-instances");
+        return 0;
+}
+
+static void step_instances(protect_op *op) {
+        protect_checker *pc = op->checker;
+        int r;
+
+        op->line_next = NULL;
+        if (pc->line_tail)
+                pc->line_tail->line_next = op;
+        else
+                pc->line_head = op;
+        pc->line_tail = op;
+        op->in_line = true;
+        r = instances_kick(pc);
         if (r < 0) {
+                line_remove(op);
                 fail_undecided(op, r, "DescribeInstances", NULL);
-                op->next = 0;
-                step_launched(op);
+                step_templates(op);
         }
 }
 
 /* ---- The checker ----------------------------------------------------------------------- */
 
-int protect_checker_new(aws_client *ec2, const policy *p, protect_checker **ret) {
+int protect_checker_new(sd_event *event, aws_client *ec2, const policy *p, protect_checker **ret) {
         protect_checker *pc;
 
-        if (!ec2 || !p)
+        if (!event || !ec2 || !p)
                 return -EINVAL;
         pc = calloc(1, sizeof(*pc));
         if (!pc)
                 return -ENOMEM;
+        pc->event = sd_event_ref(event);
         pc->ec2 = ec2;
         pc->policy = p;
         *ret = pc;

@@ -5,11 +5,13 @@
  * (exec-protect.c), and by `amirotd plan` for each retirement it shows. Read-only:
  * DescribeInstances (image-id, not terminated), DescribeLaunchTemplateVersions
  * ($Default and $Latest of every template, read once per checker, that is once
- * per run), DescribeImageAttribute lastLaunchedTime. A check that fails keeps the
+ * per run), DescribeImageAttribute lastLaunchedTime. The checks of many images
+ * share their DescribeInstances calls (protect.c). A check that fails keeps the
  * image: it may go only when EC2 said nothing uses it. Nothing here logs.
  */
 #pragma once
 
+#include <systemd/sd-event.h>
 #include <time.h>
 
 #include "aws/ec2.h"
@@ -50,7 +52,8 @@ bool protect_wanted(const policy *p);
 typedef struct protect_checker protect_checker;
 typedef struct protect_op protect_op;
 
-int protect_checker_new(aws_client *ec2, const policy *p, protect_checker **ret);
+/* Its calls go through ec2; event is the loop they run on. */
+int protect_checker_new(sd_event *event, aws_client *ec2, const policy *p, protect_checker **ret);
 /* Every op must be cancelled or done before. */
 protect_checker *protect_checker_free(protect_checker *pc);
 DEFINE_TRIVIAL_CLEANUP_FUNC(protect_checker *, protect_checker_free);

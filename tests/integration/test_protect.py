@@ -88,6 +88,30 @@ def test_image_an_instance_runs_is_kept_until_it_is_terminated(amirotd, ec2):
     assert old in deregistered(amirotd)
 
 
+def test_instances_of_a_fleet_are_checked_in_one_call(amirotd, ec2):
+    """Three instances each retire an image; one DescribeInstances asks about all three."""
+    fleet = run_instances(ec2, {"Role": "web"}, count=3)
+    specs = []
+    for iid in fleet:
+        for k in (1, 2):
+            tags = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": slot_id(k)}
+            specs.append({"name": f"web-{iid}-{slot_id(k)}", "tags": tags, "snapshot_tags": tags,
+                          "instance_id": iid, "creation_date": f"2030-01-{k:02d}T03:00:00Z"})
+    seeded = amirotd.sim.seed(images=specs)["images"]
+    old = seeded[0::2]
+    user = ec2.run_instances(ImageId=old[1], MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    amirotd.write_policy("web", POLICY)
+
+    p = once(amirotd, 2)
+
+    checks = [c["params"] for c in amirotd.sim.calls("DescribeInstances")
+              if c["params"].get("Filter.1.Name") == "image-id"]
+    assert len(checks) == 1
+    assert sorted(v for k, v in checks[0].items() if k.startswith("Filter.1.Value.")) == sorted(old)
+    assert sorted(deregistered(amirotd)) == sorted([old[0], old[2]])
+    assert f"is in use by {user} (running); keeping it" in p.stderr
+
+
 def test_launch_template_default_version_keeps_its_image(amirotd, ec2):
     iid, old, new = seed_two_generations(amirotd)
     lt = ec2.create_launch_template(LaunchTemplateName="web-lt", LaunchTemplateData={"ImageId": old})
