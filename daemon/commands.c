@@ -551,7 +551,7 @@ static void print_probe(const run_slot *sl, const permission_probe *probe) {
         for (probe_action a = 0; a < _PROBE_ACTION_MAX; a++) {
                 const probe_check *k = permission_probe_check(probe, a);
 
-                printf("%-16s %-14s %-18s %-16s %s\n", sl->policy->name, sl->region, probe_action_to_string(a),
+                printf("%-16s %-14s %-30s %-16s %s\n", sl->policy->name, sl->region, probe_action_to_string(a),
                        probe_verdict_to_string(k->verdict), k->detail ?: "");
         }
 }
@@ -562,10 +562,10 @@ static int check_permissions(const runner *rn) {
         int status = EXIT_OK;
 
         printf("Permissions a run needs, asked of EC2 with DryRun=true (nothing was changed):\n");
-        printf("%-16s %-14s %-18s %-16s %s\n", "POLICY", "REGION", "ACTION", "VERDICT", "ON / WHY");
+        printf("%-16s %-14s %-30s %-16s %s\n", "POLICY", "REGION", "ACTION", "VERDICT", "ON / WHY");
         for (size_t i = 0; i < rn->n; i++) {
                 if (!rn->probes[i]) {
-                        printf("%-16s %-14s %-18s %-16s %s\n", rn->slots[i].policy->name, rn->slots[i].region,
+                        printf("%-16s %-14s %-30s %-16s %s\n", rn->slots[i].policy->name, rn->slots[i].region,
                                "-", "could not check", "cannot start the check");
                         status = MAX(status, EXIT_PARTIAL);
                         continue;

@@ -254,3 +254,23 @@ def test_plan_shows_keep_with_the_reason(amirotd, ec2):
     amirotd.write_policy("web", POLICY + "    protect: {in_use: false}\n")
     row = next(x for x in amirotd.run("plan", now=slot(2)).stdout.splitlines() if old in x)
     assert row.split()[2] == "retire"
+
+
+def test_dry_run_asks_for_protects_permissions(amirotd, ec2):
+    iid, old, new = seed_two_generations(amirotd)
+    amirotd.write_policy("web", POLICY + "    protect: {last_launched_within: 14d}\n")
+    amirotd.sim.admin("POST", "keys", {"access_key": "AKIDEXAMPLE", "deny": ["DescribeLaunchTemplateVersions"]})
+    amirotd.sim.set_clock(slot(2))
+
+    p = amirotd.run("once", "--dry-run", now=slot(2), check=False)
+
+    # The refused permission is named, and the retirement it guards is kept (the run fails).
+    assert p.returncode != 0, p.stdout + p.stderr
+    assert "keeping image " + old in p.stderr
+    rows = {line.split()[2]: line for line in p.stdout.splitlines() if len(line.split()) > 2}
+    assert "not permitted" in rows["DescribeLaunchTemplateVersions"]
+    assert "UnauthorizedOperation" in rows["DescribeLaunchTemplateVersions"]
+    assert "permitted" in rows["DescribeImageAttribute"] and "ami-" in rows["DescribeImageAttribute"]
+    assert deregistered(amirotd) == [] or all(
+        c["params"].get("DryRun") == "true" for c in amirotd.sim.calls("DeregisterImage"))
+    assert old in image_ids(amirotd)
