@@ -3,10 +3,11 @@
  * protect.in_use and protect.last_launched_within at retirement: before the first
  * retention retirement of a chain, the chain's retention retirements are checked
  * together (run/protect.c: DescribeInstances shared with the other chains, up to
- * 200 images a call, the run's launch templates, lastLaunchedTime); each image
- * then goes or stays by its verdict. Right before the DeregisterImage, not at planning: an instance
- * launched from the image a minute ago counts. Failed images are garbage and are
- * not checked. A check that failed keeps the image and fails the action.
+ * 195 images a call, the run's launch templates, lastLaunchedTime); each image
+ * then goes or stays by its verdict. Right before the DeregisterImage, not at
+ * planning: an instance launched from the image a minute ago counts. Failed
+ * images are garbage and are not checked. A check that failed keeps the image
+ * and fails the action.
  */
 #include "run/exec-internal.h"
 

@@ -6,11 +6,11 @@
  * still undecided; a failed step leaves every undecided image PROTECT_UNKNOWN.
  *
  * The instances of many ops are asked about together: an op joins the checker's
- * line, and one DescribeInstances takes up to 200 images of the ops in line, from
+ * line, and one DescribeInstances takes up to 195 images of the ops in line, from
  * the next turn of the event loop on (so that the chains a plan starts at once
  * share a call), and the next call starts when its answer is handed out. Each
  * image is asked about by a call sent after its op began: as fresh as one call
- * per op, at a 200th of the calls for a fleet.
+ * per op, at a 195th of the calls for a fleet.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,8 +18,14 @@
 #include "aws/ec2-usage.h"
 #include "run/protect.h"
 
-/* "You can specify up to 200 values for a filter" (EC2: FilterLimitExceeded past it). */
+/* Every state but terminated: a stopped instance starts again from its root volume, but a
+ * replacement (an Auto Scaling group's, a person's) may be launched from the same image. */
+static char *const live_states[] = { "pending", "running", "shutting-down", "stopping", "stopped", NULL };
+#define LIVE_STATES 5
+/* "FilterLimitExceeded: The maximum number of filter values specified on a single call is
+ * 200", counted over all the filters of the call: the images get what the states leave. */
 #define FILTER_VALUES_MAX 200
+#define IMAGES_PER_CALL (FILTER_VALUES_MAX - LIVE_STATES)
 
 typedef enum templates_state {
         TEMPLATES_UNREAD,
@@ -41,7 +47,7 @@ struct protect_checker {
         protect_op *line_head, *line_tail;      /* ops waiting for the instances' call */
         sd_event_source *kick;                  /* starts the next call at the loop's next turn */
         ec2_op *instances_op;
-        batch_part batch[FILTER_VALUES_MAX];    /* whose images that call asks about */
+        batch_part batch[IMAGES_PER_CALL];      /* whose images that call asks about */
         size_t n_batch;
         templates_state templates_state;
         ec2_template_image_list templates;
@@ -366,23 +372,21 @@ static void on_instances(int r, ec2_instance_list *l, const aws_error *err, void
 }
 
 /*
- * DescribeInstances with filter image-id, up to 200 images of the ops in line, and every
- * state but terminated: a stopped instance starts again from its root volume, but a
- * replacement (an Auto Scaling group's, a person's) may be launched from the same image.
+ * DescribeInstances with filter image-id, up to IMAGES_PER_CALL images of the ops in line,
+ * and instance-state-name the live states.
  */
 static int instances_send(protect_checker *pc) {
-        static char *states[] = { "pending", "running", "shutting-down", "stopping", "stopped", NULL };
-        char *ids[FILTER_VALUES_MAX + 1];
+        char *ids[IMAGES_PER_CALL + 1];
         size_t n = 0;
         int r;
 
         pc->n_batch = 0;
-        while (pc->line_head && n < FILTER_VALUES_MAX) {
+        while (pc->line_head && n < IMAGES_PER_CALL) {
                 protect_op *op = pc->line_head;
                 batch_part *part = &pc->batch[pc->n_batch++];
 
                 *part = (batch_part) { .op = op, .from = op->next };
-                while (op->next < op->result.n && n < FILTER_VALUES_MAX)
+                while (op->next < op->result.n && n < IMAGES_PER_CALL)
                         ids[n++] = op->result.items[op->next++].image_id;
                 part->to = op->next;
                 op->next = part->from;
@@ -397,7 +401,7 @@ static int instances_send(protect_checker *pc) {
                 return 0;
         r = ec2_describe_instances(pc->ec2, (ec2_filter[]) {
                                            { .name = "image-id", .values = ids },
-                                           { .name = "instance-state-name", .values = states },
+                                           { .name = "instance-state-name", .values = live_states },
                                    }, 2, on_instances, pc, &pc->instances_op);
         if (r < 0)
                 on_instances(r, NULL, NULL, pc);
