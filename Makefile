@@ -61,7 +61,8 @@ AWS_SRCS := \
 	daemon/aws/query.c \
 	daemon/aws/retry.c \
 	daemon/aws/sigv4.c \
-	daemon/aws/stats.c
+	daemon/aws/stats.c \
+	daemon/aws/ec2-usage.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -102,6 +103,8 @@ DAEMON_SRCS := \
 	daemon/run/exec-retire.c \
 	daemon/run/exec-dereg-protect.c \
 	daemon/run/exec-stage.c \
+	daemon/run/protect.c \
+	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
@@ -114,6 +117,7 @@ DAEMON_SRCS := \
 	daemon/status.c \
 	daemon/generation.c \
 	daemon/commands-list.c \
+	daemon/commands-protect.c \
 	daemon/unit.c \
 	daemon/loop.c
 
@@ -136,6 +140,7 @@ UNIT_TESTS := \
 	creds-webid \
 	ec2 \
 	ec2-calls \
+	ec2-usage \
 	ec2-stream \
 	endpoint \
 	http \

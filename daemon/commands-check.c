@@ -151,6 +151,14 @@ static void print_summary(const policy *p, time_t now) {
         printf("\n");
         print_retain(p);
         print_retire(p);
+        printf("  protect:  %s", p->protect_in_use ? "images that instances or launch templates use" :
+               "no check of instances and launch templates (in_use: false)");
+        if (p->protect_last_launched_within > 0)
+                printf(", images launched from within %s", format_duration(p->protect_last_launched_within, buf));
+        if (p->protect_newest > 0)
+                printf(", deregistration protection of the newest %u%s", p->protect_newest,
+                       p->protect_newest_cooldown ? " (with cooldown)" : "");
+        printf("\n");
 }
 
 int cmd_check(const cli_options *o) {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "commands-common.h"
+#include "commands-protect.h"
 #include "config/config.h"
 #include "run/engine.h"
 #include "run/probe.h"
@@ -28,6 +29,7 @@ typedef struct run_slot {
         policy_run *run;                /* NULL: could not start */
         run_result result;
         int error;
+        plan_checks protect;           /* `plan`: protect's checks of its retirements */
 } run_slot;
 
 typedef struct runner {
@@ -41,11 +43,14 @@ typedef struct runner {
         sd_event_source *progress;
         usec_t started;
         bool progress_shown;
+        bool check_protect;             /* `plan`: each plan's retirements checked by protect */
+        time_t now;
 } runner;
 
 static void runner_done(runner *rn) {
         for (size_t i = 0; i < rn->n; i++) {
                 policy_run_free(rn->slots[i].run);
+                plan_checks_done(&rn->slots[i].protect);
                 run_result_done(&rn->slots[i].result);
         }
         free(rn->slots);
@@ -59,15 +64,28 @@ static void runner_done(runner *rn) {
         sd_event_unref(rn->event);
 }
 
+static void on_protect_done(void *userdata) {
+        runner *rn = userdata;
+
+        if (--rn->running == 0)
+                sd_event_exit(rn->event, 0);
+}
+
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
         runner *rn = userdata;
 
         for (size_t i = 0; i < rn->n; i++)
                 if (rn->slots[i].run == run) {
-                        rn->slots[i].error = r;
+                        run_slot *sl = &rn->slots[i];
+
+                        sl->error = r;
                         /* Keep the result: the run is freed with the runner. */
-                        rn->slots[i].result = *res;
+                        sl->result = *res;
                         *res = (run_result) {};
+                        if (rn->check_protect && !sl->result.error &&
+                            plan_checks_start(&sl->protect, rn->event, rn->pool, sl->policy, sl->region, &sl->result.plan,
+                                               rn->now, on_protect_done, rn) > 0)
+                                rn->running++;
                 }
         if (--rn->running == 0)
                 sd_event_exit(rn->event, 0);
@@ -218,12 +236,17 @@ static const char *action_detail(const plan_action *a, char buf[static 256]) {
         return buf;
 }
 
-static json_object *plan_action_to_json(const plan_action *a, const char *policy_name, const char *region) {
+/* kept: protect's verdict on a retirement it keeps: a "keep" row, with "protected" saying why. */
+static json_object *plan_action_to_json(const plan_action *a, const protect_verdict *kept, const char *policy_name,
+                                        const char *region) {
         json_object *obj = json_object_new_object();
 
         json_object_object_add(obj, "policy", json_object_new_string(policy_name));
         json_object_object_add(obj, "region", json_object_new_string(region));
-        json_object_object_add(obj, "action", json_object_new_string(plan_action_kind_to_string(a->kind)));
+        json_object_object_add(obj, "action", json_object_new_string(kept ? "keep" :
+                                                                      plan_action_kind_to_string(a->kind)));
+        if (kept)
+                json_object_object_add(obj, "protected", json_str(kept->reason ?: "in use"));
         json_object_object_add(obj, "instance_id", json_object_new_string(a->instance_id));
         json_object_object_add(obj, "slot", json_str(a->slot));
         if (a->kind == PLAN_CREATE) {
@@ -318,6 +341,8 @@ static void print_plan_json(const runner *rn) {
 
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n; j++)
                         json_object_array_add(arr, plan_action_to_json(&sl->result.plan.actions[j],
+                                                                       plan_checks_kept(&sl->protect,
+                                                                                         &sl->result.plan.actions[j]),
                                                                        sl->policy->name, sl->region));
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_held; j++)
                         json_object_array_add(arr, held_to_json(&sl->result.plan.held[j], &sl->result.plan,
@@ -399,11 +424,13 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
                        w->action, "none", w->instance, "-", w->image, "-", "no instance matches the policy's targets");
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
+                const protect_verdict *v = plan_checks_kept(&sl->protect, a);
                 char detail[256];
 
-                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s", w->policy, sl->policy->name, w->region, sl->region,
-                       w->action, plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
-                       w->image, a->image_id ?: "-", action_detail(a, detail) ?: "");
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s%s%s", w->policy, sl->policy->name, w->region, sl->region,
+                       w->action, v ? "keep" : plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
+                       w->image, a->image_id ?: "-", v ? v->reason ?: "in use" : "",
+                       v ? "; retention: " : "", action_detail(a, detail) ?: "");
                 print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {
@@ -461,6 +488,8 @@ int cmd_plan(const cli_options *o) {
         r = load_config(o, &c);
         if (r != 0)
                 return r;
+        rn.check_protect = true;
+        rn.now = eo.now;
         r = runner_run(&rn, c, o, &eo);
         if (r != 0)
                 return r > 0 ? r : EXIT_PARTIAL;
@@ -480,7 +509,7 @@ static void print_probe(const run_slot *sl, const permission_probe *probe) {
         for (probe_action a = 0; a < _PROBE_ACTION_MAX; a++) {
                 const probe_check *k = permission_probe_check(probe, a);
 
-                printf("%-16s %-14s %-18s %-16s %s\n", sl->policy->name, sl->region, probe_action_to_string(a),
+                printf("%-16s %-14s %-30s %-16s %s\n", sl->policy->name, sl->region, probe_action_to_string(a),
                        probe_verdict_to_string(k->verdict), k->detail ?: "");
         }
 }
@@ -491,10 +520,10 @@ static int check_permissions(const runner *rn) {
         int status = EXIT_OK;
 
         printf("Permissions a run needs, asked of EC2 with DryRun=true (nothing was changed):\n");
-        printf("%-16s %-14s %-18s %-16s %s\n", "POLICY", "REGION", "ACTION", "VERDICT", "ON / WHY");
+        printf("%-16s %-14s %-30s %-16s %s\n", "POLICY", "REGION", "ACTION", "VERDICT", "ON / WHY");
         for (size_t i = 0; i < rn->n; i++) {
                 if (!rn->probes[i]) {
-                        printf("%-16s %-14s %-18s %-16s %s\n", rn->slots[i].policy->name, rn->slots[i].region,
+                        printf("%-16s %-14s %-30s %-16s %s\n", rn->slots[i].policy->name, rn->slots[i].region,
                                "-", "could not check", "cannot start the check");
                         status = MAX(status, EXIT_PARTIAL);
                         continue;
@@ -517,21 +546,24 @@ static void log_once_summary(const run_slot *sl, bool dry_run) {
         const run_result *res = &sl->result;
         char protection[64] = "";
         char stages[96];
+        char kept[64] = "";
 
         if (!slot_read(sl))
                 return;
         if (res->protected > 0 || res->unprotected > 0)
                 (void) snprintf(protection, sizeof(protection), "%u protected, %u unprotected, ",
                                 res->protected, res->unprotected);
+        if (res->kept_in_use > 0)
+                (void) snprintf(kept, sizeof(kept), ", %u kept in use (protect)", res->kept_in_use);
         log_full(sl->error < 0 ? LOG_ERR : LOG_INFO, 0, sl->error < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
                  &(log_fields) { .policy = sl->policy->name, .region = sl->region },
                  "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
-                 "%u retired, %u %s deleted, %u left in use, %s%u %s%s",
+                 "%u retired, %u %s deleted, %u left in use, %s%u %s%s%s",
                  sl->policy->name, sl->region, dry_run ? "dry run: " : "",
                  res->created, res->existing, res->available, res->failed_images,
                  res->retired, res->snapshots_deleted, plural(res->snapshots_deleted, "snapshot", "snapshots"),
                  res->snapshots_left, protection, res->errors, plural(res->errors, "error", "errors"),
-                 run_result_stages(res, stages));
+                 run_result_stages(res, stages), kept);
 }
 
 int cmd_once(const cli_options *o) {

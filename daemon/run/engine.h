@@ -64,6 +64,7 @@ typedef struct run_result {
         unsigned snapshots_left;        /* in use: left for the next run's sweep */
         unsigned protected;             /* deregistration protection turned on */
         unsigned unprotected;           /* amirotd's deregistration protection turned off */
+        unsigned kept_in_use;           /* retirements skipped by protect.in_use, last_launched_within */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
         bool no_targets;                /* the policy's tags and states select no instance here */

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "run/exec.h"
+#include "run/protect.h"
 
 /*
  * Chains started at once, per gate (below). Each started chain holds one request: signed,
@@ -41,6 +42,9 @@ typedef struct chain {
         usec_t lookup_delay;            /* the last wait between lookups; 0 before the first */
         unsigned stage_step;            /* exec-stage.c: tags, call, marks */
         time_t deprecate_at;            /* exec-stage.c: the DeprecateAt sent */
+        protect_op *protect_op;         /* the check of its retention retirements in flight */
+        protect_result protect;         /* their verdicts (exec-protect.c) */
+        bool protect_checked;           /* protect holds the check made for the current action */
 } chain;
 
 /* The chains of one plan. */
@@ -64,6 +68,8 @@ struct executor {
         bool admitting;                 /* gate_admit() is on the stack */
         bool deregister_plain;          /* the endpoint refused DeleteAssociatedSnapshots */
         char **protected;               /* images reported as protected from deregistration */
+        protect_checker *protect;       /* protect.in_use's launch templates, read once per run */
+        char **in_use_reported;         /* images reported as kept by protect */
         void (*advance)(chain *c);      /* exec.c's: starts the chain's next action, or ends it */
 };
 
@@ -88,6 +94,10 @@ int chain_timer(chain *c, usec_t delay, sd_event_time_handler_t cb, const char *
  * PLAN_UNPROTECT (DisableImageDeregistrationProtection, then untag). */
 int exec_start_protect(chain *c);
 int exec_start_unprotect(chain *c);
+/* exec-protect.c: an action that takes an image out of use (a RETIRE of a usable image, a
+ * PLAN_RELEASE, a PLAN_DISABLE) after protect's checks; then exec_start_deregister() or
+ * exec_start_stage(). Other actions start at once. */
+int exec_start_checked(chain *c);
 
 /* exec-retire.c: DeregisterImage, then its snapshots; a PLAN_DELETE_SNAPSHOT's snapshot. */
 int exec_start_deregister(chain *c);

@@ -32,6 +32,8 @@ static chain_batch *chain_batch_free(chain_batch *b) {
 
         for (size_t i = 0; i < b->n_chains; i++) {
                 ec2_op_cancel(b->chains[i].op);
+                protect_op_cancel(b->chains[i].protect_op);
+                protect_result_done(&b->chains[i].protect);
                 strv_free(b->chains[i].snapshots);
                 sd_event_source_disable_unref(b->chains[i].timer);
         }
@@ -60,6 +62,8 @@ executor *exec_free(executor *x) {
         for (chain_batch *b = x->batches; b; b = chain_batch_free(b))
                 ;
         strv_free(x->protected);
+        protect_checker_free(x->protect);
+        strv_free(x->in_use_reported);
         return mfree(x);
 }
 
@@ -272,7 +276,9 @@ static void chain_advance(chain *c) {
                         r = start_create(c);
                         break;
                 case PLAN_RETIRE:
-                        r = exec_start_deregister(c);
+                case PLAN_RELEASE:
+                case PLAN_DISABLE:
+                        r = exec_start_checked(c);
                         break;
                 case PLAN_DELETE_SNAPSHOT:
                         r = exec_delete_snapshots(c, a->snapshot_ids, NULL);
@@ -283,9 +289,7 @@ static void chain_advance(chain *c) {
                 case PLAN_UNPROTECT:
                         r = exec_start_unprotect(c);
                         break;
-                case PLAN_RELEASE:
                 case PLAN_DEPRECATE:
-                case PLAN_DISABLE:
                 case PLAN_RESTORED:
                         r = exec_start_stage(c);
                         break;

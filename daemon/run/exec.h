@@ -33,6 +33,7 @@ typedef enum exec_event_kind {
         EXEC_DEPRECATED,                /* EnableImageDeprecation set (or the stage was there) */
         EXEC_DISABLED,                  /* DisableImage (or the image was disabled) */
         EXEC_RESTORED,                  /* a person's undoing of a stage, reported and marked */
+        EXEC_KEPT_IN_USE,               /* kept by protect.in_use or last_launched_within */
         EXEC_FAILED,                    /* an action failed with `error` (already logged) */
         EXEC_DONE,                      /* every chain started so far has ended (another
                                          * exec_start() may follow, and another EXEC_DONE) */

@@ -2,6 +2,7 @@
 /* See probe.h. Two rounds: the three describes, then the three DryRun calls on what they found. */
 #include <stdio.h>
 
+#include "aws/ec2-usage.h"
 #include "run/plan.h"
 #include "run/probe.h"
 #include "run/targets.h"
@@ -21,6 +22,8 @@ static const char *const action_names[_PROBE_ACTION_MAX] = {
         [PROBE_CREATE_TAGS] = "CreateTags",
         [PROBE_DEREGISTER_IMAGE] = "DeregisterImage",
         [PROBE_DELETE_SNAPSHOT] = "DeleteSnapshot",
+        [PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS] = "DescribeLaunchTemplateVersions",
+        [PROBE_DESCRIBE_IMAGE_ATTRIBUTE] = "DescribeImageAttribute",
 };
 
 const char *probe_verdict_to_string(probe_verdict v) {
@@ -36,6 +39,7 @@ typedef struct probe_call {
         permission_probe *probe;
         probe_action action;
         ec2_op *op;
+        ec2_usage_op *usage_op;         /* protect's two calls (aws/ec2-usage.h) */
 } probe_call;
 
 struct permission_probe {
@@ -57,6 +61,7 @@ permission_probe *permission_probe_free(permission_probe *probe) {
                 return NULL;
         for (size_t i = 0; i < _PROBE_ACTION_MAX; i++) {
                 ec2_op_cancel(probe->calls[i].op);
+                ec2_usage_op_cancel(probe->calls[i].usage_op);
                 free(probe->checks[i].detail);
         }
         free(probe->region);
@@ -163,6 +168,43 @@ static void on_deregistered(int r, char *const *deleted, const aws_error *err, v
         call_done(call->probe);
 }
 
+/* protect's reads are made for real: they change nothing. */
+static void on_template_images(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        (void) l;
+        call->usage_op = NULL;
+        judge(call, r, err, "");
+        call_done(call->probe);
+}
+
+static void on_last_launched(int r, time_t t, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        (void) t;
+        call->usage_op = NULL;
+        judge(call, r, err, call->probe->image_id);
+        call_done(call->probe);
+}
+
+/* protect.last_launched_within's DescribeImageAttribute, on an image of the policy: 1 when
+ * started, 0 when there is nothing to ask (said why). */
+static int start_last_launched(permission_probe *probe) {
+        probe_call *call = &probe->calls[PROBE_DESCRIBE_IMAGE_ATTRIBUTE];
+        int r;
+
+        if (probe->policy->protect_last_launched_within == 0) {
+                set_check(probe, call->action, PROBE_NOT_CHECKED, "not needed: no protect.last_launched_within");
+                return 0;
+        }
+        if (!probe->image_id) {
+                set_check(probe, call->action, PROBE_NOT_CHECKED, "the policy has no image here yet to ask it about");
+                return 0;
+        }
+        r = ec2_describe_last_launched(probe->ec2, probe->image_id, on_last_launched, call, &call->usage_op);
+        return r < 0 ? r : 1;
+}
+
 static void on_snapshot_deleted(int r, const aws_error *err, void *userdata) {
         probe_call *call = userdata;
 
@@ -232,7 +274,10 @@ static int start_dry_runs(permission_probe *probe) {
                           probe->checks[PROBE_DESCRIBE_SNAPSHOTS].verdict == PROBE_PERMITTED ?
                           "the policy has no snapshot here yet to ask it about" :
                           "DescribeSnapshots failed, so there is no snapshot to ask it about");
-        return n;
+        r = start_last_launched(probe);
+        if (r < 0)
+                return r;
+        return n + r;
 }
 
 static void round_done(permission_probe *probe) {
@@ -249,8 +294,12 @@ static void round_done(permission_probe *probe) {
                 }
                 if (r < 0)
                         for (int a = PROBE_CREATE_IMAGE; a < _PROBE_ACTION_MAX; a++) {
+                                if (a == PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS)
+                                        continue;       /* of the first round */
                                 ec2_op_cancel(probe->calls[a].op);
                                 probe->calls[a].op = NULL;
+                                ec2_usage_op_cancel(probe->calls[a].usage_op);
+                                probe->calls[a].usage_op = NULL;
                                 set_check(probe, a, PROBE_FAILED, "cannot send: %s", strerror(-r));
                         }
         }
@@ -296,6 +345,16 @@ int permission_probe_start(aws_pool *pool, const policy *p, const char *region, 
         if (r < 0)
                 return r;
         probe->in_flight = 3;
+        if (p->protect_in_use) {
+                probe_call *call = &probe->calls[PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS];
+
+                r = ec2_describe_template_images(probe->ec2, on_template_images, call, &call->usage_op);
+                if (r < 0)
+                        return r;
+                probe->in_flight++;
+        } else
+                set_check(probe, PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS, PROBE_NOT_CHECKED,
+                          "not needed: protect.in_use is off");
         *ret = TAKE_PTR(probe);
         return 0;
 }

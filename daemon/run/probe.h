@@ -33,6 +33,8 @@ typedef enum probe_action {
         PROBE_CREATE_TAGS,
         PROBE_DEREGISTER_IMAGE,
         PROBE_DELETE_SNAPSHOT,
+        PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,        /* protect.in_use */
+        PROBE_DESCRIBE_IMAGE_ATTRIBUTE,                 /* protect.last_launched_within */
         _PROBE_ACTION_MAX,
 } probe_action;
 

@@ -33,6 +33,9 @@ void run_result_count(run_result *r, exec_event_kind k) {
         case EXEC_UNPROTECTED:
                 r->unprotected++;
                 break;
+        case EXEC_KEPT_IN_USE:
+                r->kept_in_use++;
+                break;
         case EXEC_RELEASED:
                 r->released++;
                 break;

@@ -20,6 +20,12 @@ def test_throttle_by_count_as_ec2_sends_it(sim):
     assert sim.admin('GET', '/_sim/faults')['faults'][0]['hits'] == 2
 
 
+
+def test_after_lets_the_first_calls_through(sim):
+    sim.fault(action='DescribeInstances', kind='throttle', after=2, count=1)
+    assert [sim.call('DescribeInstances').status for _ in range(4)] == [200, 200, 503, 200]
+    assert sim.admin('GET', '/_sim/faults')['faults'][0]['hits'] == 1
+
 def test_awscli_sees_request_limit_exceeded(sim):
     sim.fault(action='*', kind='throttle')
     with pytest.raises(AwsFailed) as failed:

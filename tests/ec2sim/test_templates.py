@@ -51,3 +51,61 @@ def test_launch_template_errors(sim):
     reply = sim.call('CreateLaunchTemplate', {'LaunchTemplateName': 'x',
                                               'LaunchTemplateData.ImageId': 'ami-1'})
     assert reply.code == 'InvalidLaunchTemplateName.MalformedException'
+
+
+def test_every_template_latest_and_default_paged(sim):
+    """Without a template, Versions $Latest and $Default describe every template of the
+    account (a version that is both once), paged at most 200 a page; ResolveAlias is
+    accepted; a version number is refused there. awscli reads it and follows the pages."""
+    ec2 = sim.client()
+    made = {}
+    for i in range(3):
+        lt = ec2.create_launch_template(LaunchTemplateName=f'fleet-{i}', LaunchTemplateData={
+            'ImageId': f'ami-0{i}0000000000000a'})['LaunchTemplate']
+        made[lt['LaunchTemplateId']] = lt
+    first = next(iter(made))
+    ec2.create_launch_template_version(LaunchTemplateId=first,
+                                       LaunchTemplateData={'ImageId': 'ami-0feed000000000001'})
+    other = sim.client(key=('AKIDOTHER', 'otherSecretKey0000000000000000000000000'))
+    other.create_launch_template(LaunchTemplateName='foreign', LaunchTemplateData={
+        'ImageId': 'ami-0ffff000000000000'})
+
+    out = sim.aws('ec2', 'describe-launch-template-versions', '--versions', '$Latest', '$Default',
+                  '--resolve-alias', '--page-size', '2')
+    seen = {(v['LaunchTemplateId'], v['VersionNumber'], v['DefaultVersion'],
+             v['LaunchTemplateData']['ImageId']) for v in out['LaunchTemplateVersions']}
+    assert len(out['LaunchTemplateVersions']) == 4
+    assert (first, 1, True, 'ami-000000000000000a') in seen
+    assert (first, 2, False, 'ami-0feed000000000001') in seen
+    assert {v[0] for v in seen} == set(made)
+
+    page = ec2.describe_launch_template_versions(Versions=['$Default'], MaxResults=2)
+    assert len(page['LaunchTemplateVersions']) == 2 and page['NextToken']
+    rest = ec2.describe_launch_template_versions(Versions=['$Default'], MaxResults=2,
+                                                 NextToken=page['NextToken'])
+    assert len(rest['LaunchTemplateVersions']) == 1 and not rest.get('NextToken')
+
+    reply = sim.call('DescribeLaunchTemplateVersions', {'LaunchTemplateVersion.1': '1'})
+    assert reply.code == 'InvalidParameterValue'
+    reply = sim.call('DescribeLaunchTemplateVersions', {'LaunchTemplateVersion.1': '$Latest',
+                                                        'MaxResults': '201'})
+    assert reply.code == 'InvalidParameterValue'
+
+
+def test_resolve_alias_shows_the_parameters_image(sim):
+    """A template may name its image as resolve:ssm:NAME; ResolveAlias=true answers the
+    parameter's AMI id, without it the alias stands (awscli)."""
+    sim.admin('POST', '/_sim/seed', {'ssm_parameters': {'/golden/web': 'ami-0a1b2c3d4e5f60718'}})
+    ec2 = sim.client()
+    ec2.create_launch_template(LaunchTemplateName='ssm-lt', LaunchTemplateData={
+        'ImageId': 'resolve:ssm:/golden/web'})
+    ec2.create_launch_template(LaunchTemplateName='ssm-missing', LaunchTemplateData={
+        'ImageId': 'resolve:ssm:/nope'})
+
+    def images(*extra):
+        out = sim.aws('ec2', 'describe-launch-template-versions', '--versions', '$Default', *extra)
+        return {v['LaunchTemplateName']: v['LaunchTemplateData']['ImageId']
+                for v in out['LaunchTemplateVersions']}
+
+    assert images('--resolve-alias') == {'ssm-lt': 'ami-0a1b2c3d4e5f60718', 'ssm-missing': 'resolve:ssm:/nope'}
+    assert images() == {'ssm-lt': 'resolve:ssm:/golden/web', 'ssm-missing': 'resolve:ssm:/nope'}

@@ -245,7 +245,10 @@ def test_dry_run_checks_every_permission_a_run_needs_retirement_included(amirotd
     p = amirotd.run("once", "--dry-run", now=NOW)
     v = verdicts(p.stdout)
     assert list(v) == ["DescribeInstances", "DescribeImages", "DescribeSnapshots", "CreateImage", "CreateTags",
-                       "DeregisterImage", "DeleteSnapshot"]
+                       "DeregisterImage", "DeleteSnapshot", "DescribeLaunchTemplateVersions",
+                       "DescribeImageAttribute"]
+    assert v["DescribeLaunchTemplateVersions"].startswith("permitted")
+    assert v["DescribeImageAttribute"] == "not checked      not needed: no protect.last_launched_within"
     assert v["CreateImage"].startswith("permitted") and "i-" in v["CreateImage"]
     assert v["CreateTags"] == "permitted        with CreateImage (tags at creation)"
     assert v["DeregisterImage"] == "not checked      the policy has no image here yet to ask it about"

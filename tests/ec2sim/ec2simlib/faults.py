@@ -87,6 +87,7 @@ class Faults:
             'id': self.next_id, 'kind': kind, 'action': spec.get('action', '*'),
             'region': spec.get('region'), 'rate': rate,
             'count': None if spec.get('count') is None else int(spec['count']),
+            'after': int(spec.get('after', 0)),
             'code': spec.get('code'), 'message': spec.get('message'),
             'status': None if spec.get('status') is None else int(spec['status']),
             'latency_ms': float(spec.get('latency_ms', 0)),
@@ -136,6 +137,9 @@ class Faults:
             if f['count'] is not None and f['count'] <= 0:
                 continue
             if applies is not None and not applies(f):
+                continue
+            if f['after'] > 0:
+                f['after'] -= 1
                 continue
             if f['rate'] < 1.0 and self.rng.random() >= f['rate']:
                 continue

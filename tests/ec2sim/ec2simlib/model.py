@@ -57,6 +57,10 @@ EC2_EXTRA_MEMBERS = [
     # enabled-with-cooldown (awscli's examples, terraform-provider-aws).
     ('Image', 'DeregistrationProtection',
      {'shape': 'String', 'locationName': 'deregistrationProtection'}),
+    # DescribeLaunchTemplateVersions ResolveAlias (2022): "If true, and if a Systems
+    # Manager parameter is specified for ImageId, the AMI ID is displayed in the
+    # response for imageId. If false, ... the parameter is displayed."
+    ('DescribeLaunchTemplateVersionsRequest', 'ResolveAlias', {'shape': 'Boolean'}),
 ]
 
 # Actions EC2 added after botocore 1.29: {action: (input members, required,

@@ -172,10 +172,13 @@ def _seed(sim, doc, out):
         instances = doc.get('instances')
         if instances is None and 'count' in doc:
             instances = {k: v for k, v in doc.items()
-                         if k not in ('region', 'account', 'images', 'snapshots', 'keys')}
+                         if k not in ('region', 'account', 'images', 'snapshots', 'keys',
+                                      'ssm_parameters')}
         for spec in _specs(instances):
             out['instances'].append(_instance(sim, region, account, now, spec))
         for spec in _specs(doc.get('images')):
             out['images'].append(_image(sim, region, account, now, spec, out['snapshots']))
         for spec in _specs(doc.get('snapshots')):
             out['snapshots'].append(_snapshot(sim, region, account, now, spec))
+        for name, value in (doc.get('ssm_parameters') or {}).items():
+            region.ssm_parameters[(account, name)] = value

@@ -73,6 +73,7 @@ class Region:
         self.deregistered = set()   # image ids once known here
         self.copy_tokens = {}       # "account/token" -> {"image": id, "params": ...}
         self.tag_writes = []        # [due, id, key, value or None]: eventual consistency
+        self.ssm_parameters = {}    # (owner, name) -> value: what resolve:ssm:NAME names
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -155,6 +156,7 @@ class Region:
         doc['deregistered'] = sorted(self.deregistered)
         doc['copy_tokens'] = self.copy_tokens
         doc['tag_writes'] = self.tag_writes
+        doc['ssm_parameters'] = [[o, n, v] for (o, n), v in sorted(self.ssm_parameters.items())]
         return doc
 
     @classmethod
@@ -168,6 +170,7 @@ class Region:
         region.deregistered = set(doc.get('deregistered', []))
         region.copy_tokens = dict(doc.get('copy_tokens', {}))
         region.tag_writes = list(doc.get('tag_writes', []))
+        region.ssm_parameters = {(o, n): v for o, n, v in doc.get('ssm_parameters', [])}
         return region
 
 

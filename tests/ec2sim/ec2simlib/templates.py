@@ -112,10 +112,35 @@ def create_launch_template_version(ctx, args):
     return {'LaunchTemplateVersion': _version_view(rec, version)}
 
 
+def _resolved(ctx, view):
+    """ResolveAlias: "If true, and if a Systems Manager parameter is specified for
+    ImageId, the AMI ID is displayed in the response for imageId." An ImageId of
+    resolve:ssm:NAME (NAME:VERSION too) names a parameter; one that does not exist
+    is shown as it is."""
+    image = view['LaunchTemplateData'].get('ImageId') or ''
+    if not image.startswith('resolve:ssm:'):
+        return view
+    name = image[len('resolve:ssm:'):]
+    if ':' in name and not name.startswith('arn:'):
+        name = name.rsplit(':', 1)[0]       # NAME:VERSION
+    value = ctx.region.ssm_parameters.get((ctx.account, name))
+    if value is None:
+        return view
+    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=value))
+
+
 def describe_launch_template_versions(ctx, args):
     if args.get('LaunchTemplateId') or args.get('LaunchTemplateName'):
         recs = [_find(ctx, args.get('LaunchTemplateId'), args.get('LaunchTemplateName'))]
     else:
+        # Every template of the account: "To describe all launch templates in your
+        # account that are defined as the latest version, the valid value is $Latest.
+        # ... the default version, the valid value is $Default. ... You cannot
+        # specify numbers." (Versions, EC2 API reference)
+        for v in args.get('Versions') or []:
+            if v not in ('$Latest', '$Default'):
+                raise invalid_value(f"Invalid launch template version '{v}': without a "
+                                    'launch template, only $Latest and $Default are valid')
         recs = [r for r in ctx.region.templates.values() if r['_owner'] == ctx.account]
     flt = Filters(args.get('Filters'), VERSION_FILTERS)
     low = int(args['MinVersion']) if args.get('MinVersion') else None
@@ -130,6 +155,8 @@ def describe_launch_template_versions(ctx, args):
             if low is not None and number < low or high is not None and number > high:
                 continue
             view = _version_view(rec, rec['_versions'][number - 1])
+            if args.get('ResolveAlias'):
+                view = _resolved(ctx, view)
             if flt.match(view):
                 found['%s\t%08d' % (rec['LaunchTemplateId'], number)] = view
     chunk, token = page(list(found), args.get('MaxResults'), args.get('NextToken'),
