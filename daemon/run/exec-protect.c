@@ -14,7 +14,8 @@
 static void kept(chain *c, const protect_verdict *v) {
         executor *x = c->exec;
         const plan_action *a = chain_action(c);
-        log_fields f = exec_action_fields(x, a, "DeregisterImage");
+        log_fields f = exec_action_fields(x, a, a->kind == PLAN_DISABLE ? "DisableImage" :
+                                          a->kind == PLAN_RELEASE ? "CreateTags" : "DeregisterImage");
 
         if (v->kind == PROTECT_UNKNOWN) {
                 f.action = v->action;

@@ -274,3 +274,45 @@ def test_dry_run_asks_for_protects_permissions(amirotd, ec2):
     assert deregistered(amirotd) == [] or all(
         c["params"].get("DryRun") == "true" for c in amirotd.sim.calls("DeregisterImage"))
     assert old in image_ids(amirotd)
+
+
+STAGED = POLICY + """\
+    retire:
+      disable_after: 1d
+      deregister_after: 7d
+"""
+
+
+def test_image_in_use_is_neither_released_nor_disabled(amirotd, ec2):
+    """With retire stages, letting an image go starts with its release (then DisableImage):
+    an image an instance runs is kept out of them, as from a deregistration; once the
+    instance is gone it is released, and a new user before its disable stage keeps it
+    from being disabled."""
+    iid, old, new = seed_two_generations(amirotd)
+    user = ec2.run_instances(ImageId=old, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    amirotd.write_policy("web", STAGED)
+
+    p = once(amirotd, 2)
+
+    assert f"image {old} of {iid} (slot {slot_id(1)}) is in use by {user} (running); keeping it" in p.stderr
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[old])["Images"][0].get("Tags", [])}
+    assert "amirotd:retired-at" not in tags
+    assert amirotd.sim.calls("CreateTags") == [] and amirotd.sim.calls("DisableImage") == []
+
+    ec2.terminate_instances(InstanceIds=[user])
+    amirotd.sim.set_clock("2030-01-02T03:40:00Z")
+    amirotd.run("once", now="2030-01-02T03:40:00Z")
+    released = [c["params"] for c in amirotd.sim.calls("CreateTags")]
+    assert any(c.get("ResourceId.1") == old and "amirotd:retired-at" in c.values() for c in released), released
+
+    # Launched from again before its disable stage: the disable waits.
+    amirotd.sim.set_clock(slot(4))
+    tags = {t["Key"]: t["Value"] for t in ec2.describe_images(ImageIds=[old])["Images"][0].get("Tags", [])}
+    assert tags["amirotd:retired-at"] == "2030-01-02T03:40:00Z"
+    plan = json.loads(amirotd.run("plan", "--json", now=slot(4)).stdout)
+    assert [a["action"] for a in plan if a.get("image_id") == old] == ["disable"]
+    user = ec2.run_instances(ImageId=old, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    p = once(amirotd, 4)
+    assert f"is in use by {user} (pending); keeping it" in p.stderr
+    assert amirotd.sim.calls("DisableImage") == []
+    assert ec2.describe_images(ImageIds=[old])["Images"][0]["State"] == "available"
