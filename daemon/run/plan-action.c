@@ -81,3 +81,24 @@ void plan_done(plan *p) {
         plan_skipped_done(p);
         *p = (plan) {};
 }
+
+int plan_action_append(plan *p, size_t *cap, plan_action_kind kind, const char *instance_id, plan_action **ret) {
+        plan_action *a;
+
+        if (p->n >= *cap) {
+                size_t n = *cap ? *cap * 2 : MAX(p->n, (size_t) 8) * 2;
+
+                a = reallocarray(p->actions, n, sizeof(plan_action));
+                if (!a)
+                        return -ENOMEM;
+                p->actions = a;
+                *cap = n;
+        }
+        a = &p->actions[p->n++];
+        *a = (plan_action) { .kind = kind, .image_state = _EC2_IMAGE_STATE_INVALID };
+        a->instance_id = strdup(instance_id);
+        if (!a->instance_id)
+                return -ENOMEM;
+        *ret = a;
+        return 0;
+}

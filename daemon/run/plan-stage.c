@@ -52,22 +52,14 @@ static int push(stage_ctx *c, plan_action_kind kind, const ec2_image *g, const c
         plan_action *a;
         int r;
 
-        if (c->plan->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 16;
-
-                a = reallocarray(c->plan->actions, cap, sizeof(plan_action));
-                if (!a)
-                        return -ENOMEM;
-                c->plan->actions = a;
-                c->cap = cap;
-        }
-        a = &c->plan->actions[c->plan->n++];
-        *a = (plan_action) { .kind = kind, .image_state = g->state };
-        a->instance_id = strdup(ec2_tags_get(&g->tags, TAG_INSTANCE_ID));
+        r = plan_action_append(c->plan, &c->cap, kind, ec2_tags_get(&g->tags, TAG_INSTANCE_ID), &a);
+        if (r < 0)
+                return r;
+        a->image_state = g->state;
         a->image_id = strdup(g->id);
         a->reason = strdup(reason);
         a->snapshot_ids = calloc(1, sizeof(char *));
-        if (!a->instance_id || !a->image_id || !a->reason || !a->snapshot_ids)
+        if (!a->image_id || !a->reason || !a->snapshot_ids)
                 return -ENOMEM;
         r = strdup_or_null(ec2_tags_get(&g->tags, TAG_SLOT), &a->slot);
         if (r < 0)
@@ -344,7 +336,7 @@ static int stage_image(stage_ctx *c, const ec2_image *g) {
 }
 
 int plan_stage(const plan_input *in, plan *p) {
-        stage_ctx c = { .in = in, .plan = p, .cap = p->n };
+        stage_ctx c = { .in = in, .plan = p };
         _cleanup_(freep) const char **planned = NULL;
         size_t n_planned = 0;
         int r;

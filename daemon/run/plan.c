@@ -120,24 +120,7 @@ typedef struct plan_ctx {
 } plan_ctx;
 
 static int plan_push(plan_ctx *c, plan_action_kind kind, const char *instance_id, plan_action **ret) {
-        plan_action *a;
-
-        if (c->plan->n == c->cap) {
-                size_t cap = c->cap ? c->cap * 2 : 16;
-
-                a = reallocarray(c->plan->actions, cap, sizeof(plan_action));
-                if (!a)
-                        return -ENOMEM;
-                c->plan->actions = a;
-                c->cap = cap;
-        }
-        a = &c->plan->actions[c->plan->n++];
-        *a = (plan_action) { .kind = kind, .image_state = _EC2_IMAGE_STATE_INVALID };
-        a->instance_id = strdup(instance_id);
-        if (!a->instance_id)
-                return -ENOMEM;
-        *ret = a;
-        return 0;
+        return plan_action_append(c->plan, &c->cap, kind, instance_id, ret);
 }
 
 /* rotation: for a retention RETIRE, plan_action.rotation; 0 for garbage. */

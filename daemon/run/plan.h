@@ -173,6 +173,11 @@ typedef struct plan {
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */
 void plan_action_done(plan_action *a);
 void plan_done(plan *p);
+/* Appends a blank action of kind for instance_id (copied) to p, growing p->actions by
+ * doubling: *cap counts the actions allocated, 0 when the caller does not know (then p->n
+ * is). Its image_state is _EC2_IMAGE_STATE_INVALID. 0 or -ENOMEM (the action is then
+ * counted in p, to be freed with it). */
+int plan_action_append(plan *p, size_t *cap, plan_action_kind kind, const char *instance_id, plan_action **ret);
 
 typedef struct plan_input {
         const policy *policy;
