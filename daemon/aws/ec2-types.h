@@ -141,7 +141,8 @@ const char *ec2_dereg_protection_to_string(ec2_dereg_protection p);
 ec2_dereg_protection ec2_dereg_protection_from_string(const char *s);
 
 static inline bool ec2_dereg_protection_on(ec2_dereg_protection p) {
-        return p == EC2_DEREG_PROTECTION_ENABLED || p == EC2_DEREG_PROTECTION_ENABLED_COOLDOWN;
+        /* A value this build does not know reads as on: no image is deregistered on a guess. */
+        return p != EC2_DEREG_PROTECTION_DISABLED && p != EC2_DEREG_PROTECTION_COOLDOWN;
 }
 
 typedef struct ec2_block_device {

@@ -44,6 +44,7 @@ static retain_tier retain_tier_from_string(const char *k) {
 
 static void parse_departed(loader *l, policy *p, const cnode *n, retain_seen *seen) {
         _cleanup_(freep) centry *e = NULL;
+        bool rule = false;              /* keep, or a max_age that is not ~ (valid or not: said once) */
         size_t n_e = 0;
         uint64_t v;
 
@@ -53,17 +54,20 @@ static void parse_departed(loader *l, policy *p, const cnode *n, retain_seen *se
                 const char *k = e[i].key->value;
 
                 if (streq(k, "keep")) {
+                        rule = true;
                         seen->departed_keep = e[i].value;
                         if (cvalue_uint(l, e[i].value, "departed.keep", 1, RETAIN_MAX, &v) >= 0)
                                 p->departed_keep = (unsigned) v;
-                } else if (streq(k, "max_age")) {
-                        if (!cnode_is_null(e[i].value) &&
-                            cvalue_duration(l, e[i].value, "departed.max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
+                } else if (streq(k, "max_age") && !cnode_is_null(e[i].value)) {
+                        rule = true;
+                        if (cvalue_duration(l, e[i].value, "departed.max_age", 60, CVALUE_DURATION_MAX, &v) >= 0)
                                 p->departed_max_age = v;
-                } else
-                        (void) cvalue_unknown(l, e[i].key, "key", "'retain.departed'", departed_keys);
+                } else if (!streq(k, "max_age") &&
+                           cvalue_unknown(l, e[i].key, "key", "'retain.departed'", departed_keys))
+                        rule = true;    /* one error for a misspelt rule, not a second for the missing one */
         }
-        if (n_e == 0)
+        /* Empty, or `max_age: ~` alone: the operator meant a rule, and none is in effect. */
+        if (!rule)
                 loader_error(l, n, "'departed' needs 'keep' (1 to %d images) or 'max_age'", RETAIN_MAX);
 }
 

@@ -158,6 +158,17 @@ static void test_departed_shape(void **state) {
         assert_true(has(&d2, 6, 13, ERR, "'departed' expects a mapping"));
 }
 
+/* `max_age: ~` alone sets no rule: the operator meant one, and none would be in effect. */
+static void test_departed_without_rule(void **state) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+
+        (void) state;
+        assert_int_equal(load_retain(NULL, "  count: 3\n  departed: {max_age: ~}\n", &c, &d), -EINVAL);
+        assert_true(has(&d, 6, 13, ERR, "'departed' needs 'keep' (1 to 1000 images) or 'max_age'"));
+        assert_int_equal(d.n_errors, 1);
+}
+
 static void test_warnings(void **state) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
@@ -193,6 +204,7 @@ int main(void) {
                 cmocka_unit_test(test_values_out_of_range),
                 cmocka_unit_test(test_unknown_keys_suggest),
                 cmocka_unit_test(test_departed_shape),
+                cmocka_unit_test(test_departed_without_rule),
                 cmocka_unit_test(test_warnings),
         };
 

@@ -307,6 +307,8 @@ static void test_dereg_protection_forms(void **state) {
         }
         assert_true(ec2_dereg_protection_on(EC2_DEREG_PROTECTION_ENABLED_COOLDOWN));
         assert_false(ec2_dereg_protection_on(EC2_DEREG_PROTECTION_COOLDOWN));
+        assert_true(ec2_dereg_protection_on(_EC2_DEREG_PROTECTION_INVALID));
+        assert_false(ec2_dereg_protection_on(EC2_DEREG_PROTECTION_DISABLED));
         assert_string_equal(ec2_dereg_protection_to_string(EC2_DEREG_PROTECTION_ENABLED), "enabled-without-cooldown");
 }
 
