@@ -36,6 +36,7 @@ typedef struct protect_image {
         bool keep;                      /* among the newest protect.newest of a selected instance */
         bool future;                    /* its slot starts after now: retention skips it */
         bool marked;                    /* carries TAG_PROTECTED */
+        bool released;                  /* into the retire stages: out of retention, and of its newest */
         bool done;                      /* its action is in the plan already */
         protect_op op;
 } protect_image;
@@ -92,6 +93,7 @@ static int collect(const plan_input *in, protect_image **ret, size_t *ret_n) {
                         .age_key = t,
                         .future = future,
                         .marked = ec2_tags_get(&g->tags, TAG_PROTECTED) != NULL,
+                        .released = plan_image_released(g, NULL),
                 };
         }
         qsort(v, n, sizeof(protect_image), protect_image_compare);
@@ -181,8 +183,8 @@ static void judge_instance(const plan_input *in, const protect_sets *s, protect_
                 ec2_dereg_protection d = m->image->dereg_protection;
                 bool on = ec2_dereg_protection_on(d), want;
 
-                /* Retention's available images: of a slot that has begun (plan.h). */
-                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future) {
+                /* Retention's available images: of a slot that has begun, not released (plan.h). */
+                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released) {
                         m->rank = rank++;
                         m->keep = covered && m->rank < pol->protect_newest;
                         want = m->keep && m->rank + coming < pol->protect_newest;

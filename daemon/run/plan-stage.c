@@ -38,6 +38,8 @@ typedef struct stage_ctx {
         size_t cap;
         const char **earlier;           /* image ids of in->earlier's actions, sorted */
         size_t n_earlier;
+        const char **retired;           /* of those, the RETIREs' (a release is one there), sorted */
+        size_t n_retired;
         const char **created;           /* in->created, sorted */
         size_t n_created;
         const ec2_image **images;       /* the policy's images, by id, each once */
@@ -129,7 +131,7 @@ static int releases(stage_ctx *c) {
                 plan_action *a = &p->actions[k];
 
                 if (a->kind == PLAN_RETIRE && a->retention && c->in->policy->retire_stages != 0) {
-                        if (sorted_has(c->earlier, c->n_earlier, a->image_id)) {
+                        if (sorted_has(c->retired, c->n_retired, a->image_id)) {
                                 plan_action_done(a);
                                 continue;
                         }
@@ -184,6 +186,10 @@ static int stage_released(stage_ctx *c, const ec2_image *g, time_t t0) {
                 return 0;               /* an unreadable retired-at: nothing is due */
 
         if (p->retire_stages == 0 || (given(p, RETIRE_DEREGISTER) && now >= t0 + (time_t) after(p, RETIRE_DEREGISTER))) {
+                /* Deregistration protection (anyone's, or its cooldown) would refuse it: it
+                 * waits; plan_protect() turns amirotd's own off. */
+                if (g->dereg_protection != EC2_DEREG_PROTECTION_DISABLED)
+                        return 0;
                 if (p->retire_stages == 0)
                         snprintf(why, sizeof why, "released at %s, and the policy has no 'retire' any more",
                                  ec2_tags_get(&g->tags, TAG_RETIRED_AT));
@@ -259,15 +265,21 @@ static int index_ids(stage_ctx *c) {
         const plan *e = c->in->earlier;
 
         c->earlier = calloc(e && e->n ? e->n : 1, sizeof(char *));
+        c->retired = calloc(e && e->n ? e->n : 1, sizeof(char *));
         c->created = calloc(n_created ?: 1, sizeof(char *));
-        if (!c->earlier || !c->created)
+        if (!c->earlier || !c->retired || !c->created)
                 return -ENOMEM;
-        for (size_t k = 0; e && k < e->n; k++)
-                if (e->actions[k].image_id)
-                        c->earlier[c->n_earlier++] = e->actions[k].image_id;
+        for (size_t k = 0; e && k < e->n; k++) {
+                if (!e->actions[k].image_id)
+                        continue;
+                c->earlier[c->n_earlier++] = e->actions[k].image_id;
+                if (e->actions[k].kind == PLAN_RETIRE)
+                        c->retired[c->n_retired++] = e->actions[k].image_id;
+        }
         for (size_t k = 0; k < n_created; k++)
                 c->created[c->n_created++] = c->in->created[k];
         qsort(c->earlier, c->n_earlier, sizeof(char *), str_ptr_compare);
+        qsort(c->retired, c->n_retired, sizeof(char *), str_ptr_compare);
         qsort(c->created, c->n_created, sizeof(char *), str_ptr_compare);
         return 0;
 }
@@ -355,6 +367,7 @@ int plan_stage(const plan_input *in, plan *p) {
                     !sorted_has(planned, n_planned, c.images[k]->id))
                         r = stage_image(&c, c.images[k]);
         free(c.earlier);
+        free(c.retired);
         free(c.created);
         free(c.images);
         return r;

@@ -502,9 +502,30 @@ static void test_generated_histories(void **state) {
         }
 }
 
+/* A released image (retire stages) has left retention: it is not among the newest N,
+ * loses amirotd's protection, and the next one down is protected in its place. */
+static void test_a_released_image_is_not_among_the_newest(void **state) {
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 3, 2, false);
+        add_instance(&f, "i-a", EC2_INSTANCE_RUNNING);
+        add_image(&f, "i-a", -2, EC2_IMAGE_AVAILABLE, EC2_DEREG_PROTECTION_DISABLED, false);
+        assert_int_equal(ec2_tags_add(&add_image(&f, "i-a", -1, EC2_IMAGE_AVAILABLE,
+                                                 EC2_DEREG_PROTECTION_ENABLED, true)->tags,
+                                      TAG_RETIRED_AT, "2026-11-26T03:30:00Z"), 0);
+        add_image(&f, "i-a", 0, EC2_IMAGE_AVAILABLE, EC2_DEREG_PROTECTION_ENABLED, true);
+        fleet_plan(&f);
+        assert_non_null(find(&f.plan, PLAN_UNPROTECT, "ami-i-a-499"));
+        assert_non_null(find(&f.plan, PLAN_PROTECT, "ami-i-a-498"));
+        assert_null(find(&f.plan, PLAN_UNPROTECT, "ami-i-a-500"));
+        fleet_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_protects_the_newest_n),
+                cmocka_unit_test(test_a_released_image_is_not_among_the_newest),
                 cmocka_unit_test(test_unprotects_its_own_beyond_n_and_never_others),
                 cmocka_unit_test(test_cooldown_keeps_the_image_until_it_ends),
                 cmocka_unit_test(test_a_new_image_on_its_way_takes_a_place),

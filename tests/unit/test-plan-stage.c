@@ -402,6 +402,46 @@ static void test_random_stages_in_order_never_deregistered_early(void **state) {
                 one_random_life();
 }
 
+/* The deregister stage waits while deregistration protection is on (anyone's, or its
+ * cooldown): EC2 would refuse the DeregisterImage on every run. */
+static void test_the_deregister_stage_waits_for_protection(void **state) {
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 1);
+        retire_after(&f, RETIRE_DEREGISTER, 7 * DAY);
+        released_at(add_image(&f, "ami-1", 9), SLOT0 - 8 * DAY, NULL)->dereg_protection = EC2_DEREG_PROTECTION_ENABLED;
+        add_image(&f, "ami-2", 0);
+        plan_at(&f, NOW, NULL);
+        assert_int_equal(f.plan.n, 0);
+
+        f.images[0].dereg_protection = EC2_DEREG_PROTECTION_COOLDOWN;
+        plan_at(&f, NOW, NULL);
+        assert_int_equal(f.plan.n, 0);
+
+        f.images[0].dereg_protection = EC2_DEREG_PROTECTION_DISABLED;
+        plan_at(&f, NOW, NULL);
+        only_action(&f, PLAN_RETIRE, "ami-1");
+        fleet_done(&f);
+}
+
+/* A later plan of a run releases what its new image pushed out, though an earlier plan of
+ * the run did something else to that image (protected it, deprecated it). */
+static void test_a_later_plan_releases_an_image_an_earlier_one_only_protected(void **state) {
+        plan_action spent = { .kind = PLAN_PROTECT, .instance_id = (char *) "i-a", .image_id = (char *) "ami-1" };
+        plan earlier = { .actions = &spent, .n = 1, .retire_percent = 100, .retire_allowance = 100 };
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 1);
+        retire_after(&f, RETIRE_DEREGISTER, 7 * DAY);
+        add_image(&f, "ami-1", 1);
+        add_image(&f, "ami-2", 0);
+        plan_at(&f, NOW, &earlier);
+        only_action(&f, PLAN_RELEASE, "ami-1");
+        fleet_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_without_retire_retention_deregisters_at_once),
@@ -414,6 +454,8 @@ int main(void) {
                 cmocka_unit_test(test_a_later_plan_stages_nothing_twice),
                 cmocka_unit_test(test_released_images_go_at_once_when_retire_is_removed),
                 cmocka_unit_test(test_random_stages_in_order_never_deregistered_early),
+                cmocka_unit_test(test_the_deregister_stage_waits_for_protection),
+                cmocka_unit_test(test_a_later_plan_releases_an_image_an_earlier_one_only_protected),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
