@@ -407,12 +407,19 @@ static int commit(protect_ctx *c, plan *p) {
 
 /* Without protect.newest, a policy none of whose images is protected, in its cooldown or
  * marked has nothing to do here (the common case, at any scale). */
-static bool protection_matters(const policy *pol, const protect_image *g, size_t n) {
-        if (pol->protect_newest > 0)
+/* Whether anything here is protect's business: protect.newest, or an image of the policy
+ * that carries amirotd's mark or has protection (a RETIRE of it may have to wait). A scan
+ * before any sorting: most policies have neither. */
+static bool protection_matters(const plan_input *in) {
+        if (in->policy->protect_newest > 0)
                 return true;
-        for (size_t k = 0; k < n; k++)
-                if (g[k].marked || g[k].image->dereg_protection != EC2_DEREG_PROTECTION_DISABLED)
+        for (size_t k = 0; k < in->n_images; k++) {
+                const ec2_image *g = &in->images[k];
+
+                if ((ec2_tags_get(&g->tags, TAG_PROTECTED) || g->dereg_protection != EC2_DEREG_PROTECTION_DISABLED) &&
+                    streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), in->policy->name))
                         return true;
+        }
         return false;
 }
 
@@ -429,11 +436,11 @@ int plan_protect(const plan_input *in, const ec2_instance *const *selected, size
 
         if (!in || !in->policy || !p || (n_selected > 0 && !selected))
                 return -EINVAL;
+        if (!protection_matters(in))
+                return 0;
         r = collect(in, &images, &n);
         if (r < 0)
                 return r;
-        if (!protection_matters(in->policy, images, n))
-                return 0;
         r = protect_sets_build(in, selected, n_selected, p, &sets);
         if (r < 0)
                 return r;

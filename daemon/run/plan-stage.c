@@ -347,12 +347,28 @@ static int stage_image(stage_ctx *c, const ec2_image *g) {
         return deprecate_by_age(c, g);
 }
 
+/* Whether anything here is the stages' business: `retire`, image.deprecate_after, or an
+ * image of the policy released once (its stages go on, or it goes when `retire` was
+ * removed). A scan before any sorting: most policies have none. */
+static bool stages_matter(const plan_input *in) {
+        const policy *p = in->policy;
+
+        if (p->retire_stages != 0 || p->deprecate_after > 0)
+                return true;
+        for (size_t k = 0; k < in->n_images; k++)
+                if (ec2_tags_get(&in->images[k].tags, TAG_RETIRED_AT) && image_managed(in, &in->images[k]))
+                        return true;
+        return false;
+}
+
 int plan_stage(const plan_input *in, plan *p) {
         stage_ctx c = { .in = in, .plan = p };
         _cleanup_(freep) const char **planned = NULL;
         size_t n_planned = 0;
         int r;
 
+        if (!stages_matter(in))
+                return 0;
         r = index_ids(&c);
         if (r >= 0)
                 r = index_images(&c);
