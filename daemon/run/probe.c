@@ -24,6 +24,12 @@ static const char *const action_names[_PROBE_ACTION_MAX] = {
         [PROBE_DELETE_SNAPSHOT] = "DeleteSnapshot",
         [PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS] = "DescribeLaunchTemplateVersions",
         [PROBE_DESCRIBE_IMAGE_ATTRIBUTE] = "DescribeImageAttribute",
+        [PROBE_DESCRIBE_VOLUMES] = "DescribeVolumes",
+        [PROBE_ENABLE_IMAGE_DEPRECATION] = "EnableImageDeprecation",
+        [PROBE_DISABLE_IMAGE] = "DisableImage",
+        [PROBE_ENABLE_DEREG_PROTECTION] = "EnableImageDeregistrationProtection",
+        [PROBE_DISABLE_DEREG_PROTECTION] = "DisableImageDeregistrationProtection",
+        [PROBE_TAG_IMAGE] = "CreateTags",               /* again: after creation, on the policy's image */
 };
 
 const char *probe_verdict_to_string(probe_verdict v) {
@@ -233,6 +239,95 @@ static int start_create(permission_probe *probe) {
         return r < 0 ? r : 1;
 }
 
+static void on_image_dry_run(int r, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        judge(call, r, err, call->probe->image_id);
+        call_done(call->probe);
+}
+
+static void on_volumes(int r, ec2_volume_list *l, const aws_error *err, void *userdata) {
+        probe_call *call = userdata;
+
+        (void) l;
+        judge(call, r, err, "");
+        call_done(call->probe);
+}
+
+/* Why the policy does not need the call a, or NULL when it does. */
+static const char *not_needed(const policy *p, probe_action a) {
+        bool protect = p->protect_newest > 0, stages = p->retire_stages != 0;
+
+        switch (a) {
+        case PROBE_DESCRIBE_VOLUMES:
+                return p->n_exclude_volume_tags > 0 ? NULL : "not needed: no image.volumes exclude_tags";
+        case PROBE_ENABLE_IMAGE_DEPRECATION:
+                return (p->retire_stages & (1u << RETIRE_DEPRECATE)) || p->deprecate_after > 0 ? NULL :
+                        "not needed: no retire.deprecate_after or image.deprecate_after";
+        case PROBE_DISABLE_IMAGE:
+                return p->retire_stages & (1u << RETIRE_DISABLE) ? NULL : "not needed: no retire.disable_after";
+        case PROBE_ENABLE_DEREG_PROTECTION:
+        case PROBE_DISABLE_DEREG_PROTECTION:
+                return protect ? NULL : "not needed: no protect.newest";
+        case PROBE_TAG_IMAGE:
+                return protect || stages || p->deprecate_after > 0 ? NULL :
+                        "not needed: no retire, protect.newest or image.deprecate_after";
+        default:
+                return NULL;
+        }
+}
+
+/* One call of the image stages and protections, DryRun on the policy's image: 1 when
+ * started, 0 when not needed or there is nothing to ask it about (said why). */
+static int start_image_dry_run(permission_probe *probe, probe_action a) {
+        probe_call *call = &probe->calls[a];
+        const policy *p = probe->policy;
+        const char *why = not_needed(p, a);
+        char *ids[] = { probe->image_id, NULL };
+        int r;
+
+        if (why) {
+                set_check(probe, a, PROBE_NOT_CHECKED, "%s", why);
+                return 0;
+        }
+        if (a == PROBE_DESCRIBE_VOLUMES) {
+                char *keys[] = { p->exclude_volume_tags[0].key, NULL };
+                ec2_filter f = { .name = "tag-key", .values = keys };
+
+                r = ec2_describe_volumes(probe->ec2, &f, 1, on_volumes, call, &call->op);
+                return r < 0 ? r : 1;
+        }
+        if (!probe->image_id) {
+                set_check(probe, a, PROBE_NOT_CHECKED, "the policy has no image here yet to ask it about");
+                return 0;
+        }
+        switch (a) {
+        case PROBE_ENABLE_IMAGE_DEPRECATION:
+                r = ec2_enable_image_deprecation(probe->ec2, probe->image_id, time(NULL) + 86400, true,
+                                                 on_image_dry_run, call, &call->op);
+                break;
+        case PROBE_DISABLE_IMAGE:
+                r = ec2_disable_image(probe->ec2, probe->image_id, true, on_image_dry_run, call, &call->op);
+                break;
+        case PROBE_ENABLE_DEREG_PROTECTION:
+        case PROBE_DISABLE_DEREG_PROTECTION:
+                r = ec2_set_image_deregistration_protection(probe->ec2, probe->image_id,
+                                                            a == PROBE_ENABLE_DEREG_PROTECTION,
+                                                            p->protect_newest_cooldown, true, on_image_dry_run,
+                                                            call, &call->op);
+                break;
+        default: {
+                _cleanup_(ec2_tags_done) ec2_tags tags = {};
+
+                /* The key a run writes: the release's, else protection's mark. */
+                r = ec2_tags_add(&tags, p->retire_stages ? TAG_RETIRED_AT : TAG_PROTECTED, "permission-check");
+                if (r >= 0)
+                        r = ec2_create_tags(probe->ec2, ids, &tags, true, on_image_dry_run, call, &call->op);
+        }
+        }
+        return r < 0 ? r : 1;
+}
+
 /* The second round: each DryRun call that has something to be asked on. Returns the calls started. */
 static int start_dry_runs(permission_probe *probe) {
         int r, n = 0;
@@ -277,7 +372,14 @@ static int start_dry_runs(permission_probe *probe) {
         r = start_last_launched(probe);
         if (r < 0)
                 return r;
-        return n + r;
+        n += r;
+        for (probe_action a = PROBE_DESCRIBE_VOLUMES; a <= PROBE_TAG_IMAGE; a++) {
+                r = start_image_dry_run(probe, a);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
 }
 
 static void round_done(permission_probe *probe) {

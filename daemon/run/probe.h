@@ -7,8 +7,10 @@
  * selects, one image and one snapshot it made (so that IAM conditions on the
  * amirotd:policy tag are evaluated as in a real run); CreateTags is what
  * CreateImage's TagSpecifications ask for, and EC2 checks it with CreateImage.
- * A call that cannot be asked (no instance, no image yet) is reported as not
- * checked, with the reason. Logs nothing: the caller prints the verdicts.
+ * The calls of retire, protect.newest, image.deprecate_after and image.volumes are
+ * asked the same way (DryRun on one image of the policy) where the policy uses them.
+ * A call that cannot be asked (no instance, no image yet), or that the policy does not
+ * need, is reported as not checked, with the reason. Logs nothing: the caller prints the verdicts.
  */
 #pragma once
 
@@ -35,6 +37,13 @@ typedef enum probe_action {
         PROBE_DELETE_SNAPSHOT,
         PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,        /* protect.in_use */
         PROBE_DESCRIBE_IMAGE_ATTRIBUTE,                 /* protect.last_launched_within */
+        PROBE_DESCRIBE_VOLUMES,                         /* image.volumes' exclude_tags */
+        PROBE_ENABLE_IMAGE_DEPRECATION,                 /* retire.deprecate_after, image.deprecate_after */
+        PROBE_DISABLE_IMAGE,                            /* retire.disable_after */
+        PROBE_ENABLE_DEREG_PROTECTION,                  /* protect.newest */
+        PROBE_DISABLE_DEREG_PROTECTION,                 /* protect.newest */
+        PROBE_TAG_IMAGE,                                /* amirotd:* tags on an image after its creation:
+                                                         * retire, protect.newest, image.deprecate_after */
         _PROBE_ACTION_MAX,
 } probe_action;
 

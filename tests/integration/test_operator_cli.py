@@ -233,8 +233,15 @@ def test_once_summary_has_right_plurals(amirotd, ec2):
 # ---- 9. a dry run that checks what it says -----------------------------------------------------
 
 def verdicts(stdout):
+    """Action -> verdict and detail; an action asked twice (CreateTags: with CreateImage, then
+    on an image after its creation) has its second row as "CreateTags#2"."""
     table = stdout.split("Permissions a run needs")[1].splitlines()[2:]
-    return {line.split()[2]: line.split(None, 3)[3] for line in table if line.strip()}
+    out = {}
+    for line in table:
+        if line.strip():
+            action = line.split()[2]
+            out[action + "#2" if action in out else action] = line.split(None, 3)[3]
+    return out
 
 
 def test_dry_run_checks_every_permission_a_run_needs_retirement_included(amirotd, ec2):
@@ -246,7 +253,11 @@ def test_dry_run_checks_every_permission_a_run_needs_retirement_included(amirotd
     v = verdicts(p.stdout)
     assert list(v) == ["DescribeInstances", "DescribeImages", "DescribeSnapshots", "CreateImage", "CreateTags",
                        "DeregisterImage", "DeleteSnapshot", "DescribeLaunchTemplateVersions",
-                       "DescribeImageAttribute"]
+                       "DescribeImageAttribute", "DescribeVolumes", "EnableImageDeprecation", "DisableImage",
+                       "EnableImageDeregistrationProtection", "DisableImageDeregistrationProtection",
+                       "CreateTags#2"]
+    assert v["DisableImage"] == "not checked      not needed: no retire.disable_after"
+    assert v["CreateTags#2"] == "not checked      not needed: no retire, protect.newest or image.deprecate_after"
     assert v["DescribeLaunchTemplateVersions"].startswith("permitted")
     assert v["DescribeImageAttribute"] == "not checked      not needed: no protect.last_launched_within"
     assert v["CreateImage"].startswith("permitted") and "i-" in v["CreateImage"]
@@ -272,3 +283,38 @@ def test_dry_run_checks_every_permission_a_run_needs_retirement_included(amirotd
     calls = amirotd.sim.calls("DeregisterImage")[before:]
     assert calls and all(c["params"].get("DryRun") == "true" for c in calls)
     assert len([i for i in ec2.describe_images(Owners=["self"])["Images"]]) == 1
+
+
+def test_dry_run_asks_for_the_stages_and_protections_a_policy_uses(amirotd, ec2):
+    """retire, protect.newest, image.deprecate_after and volumes' exclude_tags each add
+    their calls to the table, asked with DryRun on the policy's image; a refused one is
+    named and fails the command, and nothing changes."""
+    run_instances(ec2, {"Role": "web"}, volumes=2)
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.set_clock(NOW)
+    amirotd.run("once", now=NOW)
+    amirotd.write_policy("web", POLICY + """\
+    protect: {newest: 1}
+    retire: {disable_after: 1d, deregister_after: 7d}
+    image:
+      deprecate_after: 180d
+      volumes: {exclude_tags: {Scratch: "true"}}
+""")
+    amirotd.sim.admin("POST", "keys", {"access_key": "AKIDEXAMPLE", "deny": ["DisableImage"]})
+    image = ec2.describe_images(Owners=["self"])["Images"][0]
+
+    p = amirotd.run("once", "--dry-run", now=NOW, check=False)
+
+    assert p.returncode == 3, p.stdout + p.stderr
+    v = verdicts(p.stdout)
+    assert v["DisableImage"].startswith("not permitted    UnauthorizedOperation: ")
+    for action in ("EnableImageDeprecation", "EnableImageDeregistrationProtection",
+                   "DisableImageDeregistrationProtection", "CreateTags#2"):
+        assert v[action].startswith("permitted") and image["ImageId"] in v[action], (action, v[action])
+    assert v["DescribeVolumes"].startswith("permitted")
+    for action in ("EnableImageDeprecation", "EnableImageDeregistrationProtection", "CreateTags"):
+        calls = amirotd.sim.calls(action)
+        assert calls and all(c["params"].get("DryRun") == "true" for c in calls), action
+    after = amirotd.sim.images()[0]     # ec2sim's record: Debian's botocore predates the protection field
+    assert after.get("DeprecationTime") is None and after["DeregistrationProtection"] == "disabled"
+    assert after["State"] == "available" and "amirotd:retired-at" not in after["Tags"]
