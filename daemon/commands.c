@@ -544,26 +544,19 @@ static int check_permissions(const runner *rn) {
 /* One line per slot that EC2 was read for (a slot that was not has said so once already). */
 static void log_once_summary(const run_slot *sl, bool dry_run) {
         const run_result *res = &sl->result;
-        char protection[64] = "";
-        char stages[96];
-        char kept[64] = "";
+        char extras[RUN_RESULT_EXTRAS_MAX];
 
         if (!slot_read(sl))
                 return;
-        if (res->protected > 0 || res->unprotected > 0)
-                (void) snprintf(protection, sizeof(protection), "%u protected, %u unprotected, ",
-                                res->protected, res->unprotected);
-        if (res->kept_in_use > 0)
-                (void) snprintf(kept, sizeof(kept), ", %u kept in use (protect)", res->kept_in_use);
         log_full(sl->error < 0 ? LOG_ERR : LOG_INFO, 0, sl->error < 0 ? MESSAGE_POLICY_RUN_FAILED : NULL,
                  &(log_fields) { .policy = sl->policy->name, .region = sl->region },
                  "policy '%s' in %s: %s%u created, %u already there, %u available, %u failed, "
-                 "%u retired, %u %s deleted, %u left in use, %s%u %s%s%s",
+                 "%u retired, %u %s deleted, %u left in use, %u %s%s",
                  sl->policy->name, sl->region, dry_run ? "dry run: " : "",
                  res->created, res->existing, res->available, res->failed_images,
                  res->retired, res->snapshots_deleted, plural(res->snapshots_deleted, "snapshot", "snapshots"),
-                 res->snapshots_left, protection, res->errors, plural(res->errors, "error", "errors"),
-                 run_result_stages(res, stages), kept);
+                 res->snapshots_left, res->errors, plural(res->errors, "error", "errors"),
+                 run_result_extras(res, extras));
 }
 
 int cmd_once(const cli_options *o) {

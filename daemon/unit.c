@@ -151,7 +151,7 @@ static void on_run_problem(policy_run *run, const char *why, void *userdata) {
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
         unit *u = userdata;
-        char slot[SLOT_ID_MAX] = "?", stages[96];
+        char slot[SLOT_ID_MAX] = "?", extras[RUN_RESULT_EXTRAS_MAX];
         log_fields f = unit_fields(u);
 
         unit_note_result(u, r, res);
@@ -161,7 +161,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                  "%u snapshots deleted, %u error%s%s",
                  u->policy->name, u->region, r < 0 ? "failed" : "done", slot, res->created, res->available,
                  res->failed_images, res->retired, res->snapshots_deleted, res->errors, res->errors == 1 ? "" : "s",
-                 run_result_stages(res, stages));
+                 run_result_extras(res, extras));
 
         /* Freed from its own callback: the engine does nothing after calling back. */
         policy_run_free(run);

@@ -74,9 +74,12 @@ typedef struct run_result {
 void run_result_done(run_result *r);
 /* Counts one event of the executor (run/exec.h) in r (result.c). */
 void run_result_count(run_result *r, exec_event_kind k);
-/* ", 1 released, 2 deprecated, ..." for the stages of staged retirement a run carried out,
- * for the end of its summary line; "" when it carried out none. */
-const char *run_result_stages(const run_result *r, char buf[static 96]);
+#define RUN_RESULT_EXTRAS_MAX 192
+/* What a run did beyond creating and retiring, for the end of its summary line: ", 1
+ * protected, 0 unprotected", ", 1 released, 2 deprecated, ...", ", 1 kept in use
+ * (protect)", each only when the run did any of it; "" when none. The service's line
+ * and `once`'s say the same. */
+const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EXTRAS_MAX]);
 
 /* r: 0 when every action succeeded, else the first error. The callee may move res's
  * content out (leaving it zeroed); the rest is freed with the run. */

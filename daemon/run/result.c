@@ -54,10 +54,18 @@ void run_result_count(run_result *r, exec_event_kind k) {
         }
 }
 
-const char *run_result_stages(const run_result *r, char buf[static 96]) {
+const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EXTRAS_MAX]) {
+        size_t n = 0;
+
         buf[0] = '\0';
-        if (r->released + r->deprecated + r->disabled + r->restored > 0)
-                snprintf(buf, 96, ", %u released, %u deprecated, %u disabled, %u found restored",
-                         r->released, r->deprecated, r->disabled, r->restored);
+        if (r->protected + r->unprotected > 0)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u protected, %u unprotected",
+                              r->protected, r->unprotected);
+        if (r->released + r->deprecated + r->disabled + r->restored > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n,
+                              ", %u released, %u deprecated, %u disabled, %u found restored",
+                              r->released, r->deprecated, r->disabled, r->restored);
+        if (r->kept_in_use > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                (void) snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u kept in use (protect)", r->kept_in_use);
         return buf;
 }

@@ -316,3 +316,34 @@ def test_image_in_use_is_neither_released_nor_disabled(amirotd, ec2):
     assert f"is in use by {user} (pending); keeping it" in p.stderr
     assert amirotd.sim.calls("DisableImage") == []
     assert ec2.describe_images(ImageIds=[old])["Images"][0]["State"] == "available"
+
+
+def test_service_run_line_counts_images_kept_in_use(amirotd, ec2, daemon):
+    """The service's line for each run says what protect kept, as `once`'s does."""
+    import datetime as dt
+    utc = dt.timezone.utc
+    today = dt.datetime.now(utc).replace(hour=3, minute=0, second=0, microsecond=0)
+    if today > dt.datetime.now(utc):
+        today -= dt.timedelta(days=1)
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    specs = []
+    for k in (2, 1):        # the slots of two and one days ago: both beyond count 1 once today's is made
+        t = today - dt.timedelta(days=k)
+        sid = t.strftime("%Y%m%dT%H%M%SZ")
+        tags = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": sid}
+        specs.append({"name": f"web-{iid}-{sid}", "tags": tags, "snapshot_tags": tags, "instance_id": iid,
+                      "creation_date": (t + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+    older, old = amirotd.sim.seed(images=specs)["images"]
+    user = ec2.run_instances(ImageId=older, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", POLICY)
+
+    d = daemon()
+    d.notify.wait_for("READY=1")
+    e = journal.wait_for(d.log, lambda e: any("run done for slot" in x.get("MESSAGE", "") for x in e),
+                         timeout=90, what="the run's line")
+    line = next(x["MESSAGE"] for x in e if "run done for slot" in x.get("MESSAGE", ""))
+    assert d.stop() == 0
+    assert line.endswith(", 1 kept in use (protect)"), line
+    assert "1 retired" in line and old in deregistered(amirotd) and older not in deregistered(amirotd)
+    assert f"is in use by {user}" in "".join(x.get("MESSAGE", "") for x in journal.entries(d.log))
