@@ -9,35 +9,17 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "config-test-helper.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 
 #define HEAD "name: a\ntargets: {tags: {R: x}}\nschedule: {every: 1d}\nretain: {count: 3}\n"
-
-static int load(const char *yaml, config **ret, config_diagnostics *d) {
-        const char *texts[] = { yaml };
-        size_t sizes[] = { strlen(yaml) };
-
-        return config_load_from_memory(NULL, 0, texts, sizes, 1, ret, d);
-}
-
-static bool has_diagnostic(const config_diagnostics *d, unsigned line, unsigned column,
-                           config_severity s, const char *part) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->items[i].line == line && d->items[i].column == column && d->items[i].severity == s &&
-                    strstr(d->items[i].message, part))
-                        return true;
-        config_diagnostics_print(d, stderr);
-        return false;
-}
 
 static void test_defaults(void **state) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD, &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD, &c, &d), 0);
         assert_int_equal(d.n, 0);
         assert_true(c->policies[0].protect_in_use);
         assert_int_equal(c->policies[0].protect_last_launched_within, 0);
@@ -50,7 +32,7 @@ static void test_null_section(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD "protect:\n", &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD "protect:\n", &c, &d), 0);
         assert_int_equal(d.n, 0);
         assert_true(c->policies[0].protect_in_use);
 }
@@ -61,7 +43,7 @@ static void test_every_key(void **state) {
         const policy *p;
 
         (void) state;
-        assert_int_equal(load(HEAD "protect:\n  in_use: false\n  last_launched_within: 14d\n"
+        assert_int_equal(config_load_policy(HEAD "protect:\n  in_use: false\n  last_launched_within: 14d\n"
                               "  newest: 2\n  cooldown: true\n", &c, &d), 0);
         assert_int_equal(d.n, 0);
         p = &c->policies[0];
@@ -76,7 +58,7 @@ static void test_nulls_are_none(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD "protect: {last_launched_within: ~, newest: ~}\n", &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD "protect: {last_launched_within: ~, newest: ~}\n", &c, &d), 0);
         assert_int_equal(d.n, 0);
         assert_int_equal(c->policies[0].protect_last_launched_within, 0);
         assert_int_equal(c->policies[0].protect_newest, 0);
@@ -96,14 +78,14 @@ static void test_errors(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(text, &c, &d), -EINVAL);
-        assert_true(has_diagnostic(&d, 6, 11, CONFIG_SEVERITY_ERROR, "'in_use' expects"));
-        assert_true(has_diagnostic(&d, 7, 25, CONFIG_SEVERITY_ERROR, "'last_launched_within' needs a unit"));
-        assert_true(has_diagnostic(&d, 8, 11, CONFIG_SEVERITY_ERROR, "'newest' must be between 1 and 100, got 0"));
-        assert_true(has_diagnostic(&d, 9, 13, CONFIG_SEVERITY_ERROR, "'cooldown' expects"));
-        assert_true(has_diagnostic(&d, 10, 3, CONFIG_SEVERITY_ERROR,
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
+        assert_true(config_has_diagnostic(&d, 6, 11, CONFIG_SEVERITY_ERROR, "'in_use' expects"));
+        assert_true(config_has_diagnostic(&d, 7, 25, CONFIG_SEVERITY_ERROR, "'last_launched_within' needs a unit"));
+        assert_true(config_has_diagnostic(&d, 8, 11, CONFIG_SEVERITY_ERROR, "'newest' must be between 1 and 100, got 0"));
+        assert_true(config_has_diagnostic(&d, 9, 13, CONFIG_SEVERITY_ERROR, "'cooldown' expects"));
+        assert_true(config_has_diagnostic(&d, 10, 3, CONFIG_SEVERITY_ERROR,
                                    "unknown key 'inuse' in 'protect', did you mean 'in_use'?"));
-        assert_true(has_diagnostic(&d, 11, 3, CONFIG_SEVERITY_ERROR, "unknown key 'frobnicate' in 'protect'"));
+        assert_true(config_has_diagnostic(&d, 11, 3, CONFIG_SEVERITY_ERROR, "unknown key 'frobnicate' in 'protect'"));
         assert_int_equal(d.n, 6);
 }
 
@@ -119,12 +101,12 @@ static void test_range_and_shape(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(text, &c, &d), -EINVAL);
-        assert_true(has_diagnostic(&d, 5, 21, CONFIG_SEVERITY_ERROR, "'newest' must be between 1 and 100, got 101"));
-        assert_true(has_diagnostic(&d, 5, 48, CONFIG_SEVERITY_ERROR, "'last_launched_within' must be at least 1m"));
-        assert_true(has_diagnostic(&d, 10, 12, CONFIG_SEVERITY_ERROR, "'protect' expects a mapping"));
-        assert_true(has_diagnostic(&d, 15, 21, CONFIG_SEVERITY_ERROR, "'newest' expects an integer, got 'two'"));
-        assert_true(has_diagnostic(&d, 15, 48, CONFIG_SEVERITY_ERROR, "'last_launched_within' expects a duration"));
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
+        assert_true(config_has_diagnostic(&d, 5, 21, CONFIG_SEVERITY_ERROR, "'newest' must be between 1 and 100, got 101"));
+        assert_true(config_has_diagnostic(&d, 5, 48, CONFIG_SEVERITY_ERROR, "'last_launched_within' must be at least 1m"));
+        assert_true(config_has_diagnostic(&d, 10, 12, CONFIG_SEVERITY_ERROR, "'protect' expects a mapping"));
+        assert_true(config_has_diagnostic(&d, 15, 21, CONFIG_SEVERITY_ERROR, "'newest' expects an integer, got 'two'"));
+        assert_true(config_has_diagnostic(&d, 15, 48, CONFIG_SEVERITY_ERROR, "'last_launched_within' expects a duration"));
 }
 
 static void test_warnings(void **state) {
@@ -133,12 +115,12 @@ static void test_warnings(void **state) {
 
         (void) state;
         /* protect before retain: the comparison waits for the whole policy */
-        assert_int_equal(load("name: a\ntargets: {tags: {R: x}}\nschedule: {every: 1d}\n"
+        assert_int_equal(config_load_policy("name: a\ntargets: {tags: {R: x}}\nschedule: {every: 1d}\n"
                               "protect: {newest: 5, last_launched_within: 6h}\nretain: {count: 3}\n", &c, &d), 0);
         assert_int_equal(d.n_errors, 0);
-        assert_true(has_diagnostic(&d, 4, 19, CONFIG_SEVERITY_WARNING,
+        assert_true(config_has_diagnostic(&d, 4, 19, CONFIG_SEVERITY_WARNING,
                                    "'newest' (5) is greater than 'retain.count' (3)"));
-        assert_true(has_diagnostic(&d, 4, 44, CONFIG_SEVERITY_WARNING, "shorter than 1d"));
+        assert_true(config_has_diagnostic(&d, 4, 44, CONFIG_SEVERITY_WARNING, "shorter than 1d"));
         assert_int_equal(d.n, 2);
         assert_int_equal(c->policies[0].protect_last_launched_within, 6 * 3600);
 }
@@ -148,7 +130,7 @@ static void test_newest_within_count(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD "protect: {newest: 3}\n", &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD "protect: {newest: 3}\n", &c, &d), 0);
         assert_int_equal(d.n, 0);
 }
 

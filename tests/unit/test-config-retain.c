@@ -10,9 +10,8 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "config-test-helper.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 
 /* A policy whose line 4 is `retain:` followed by the lines of retain (each indented by two). */
 static int load_retain(const char *sched, const char *retain, config **ret, config_diagnostics *d) {
@@ -29,15 +28,6 @@ static int load_retain(const char *sched, const char *retain, config **ret, conf
         texts[0] = text;
         sizes[0] = strlen(text);
         return config_load_from_memory(NULL, 0, texts, sizes, 1, ret, d);
-}
-
-static bool has(const config_diagnostics *d, unsigned line, unsigned column, config_severity s, const char *part) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->items[i].line == line && d->items[i].column == column && d->items[i].severity == s &&
-                    strstr(d->items[i].message, part))
-                        return true;
-        config_diagnostics_print(d, stderr);
-        return false;
 }
 
 #define ERR CONFIG_SEVERITY_ERROR
@@ -90,7 +80,7 @@ static void test_retain_needs_a_rule(void **state) {
 
         (void) state;
         assert_int_equal(load_retain(NULL, "  min_count: 3\n  departed: {keep: 1}\n", &c, &d), -EINVAL);
-        assert_true(has(&d, 5, 3, ERR,
+        assert_true(config_has_diagnostic(&d, 5, 3, ERR,
                         "'retain' needs 'count', 'max_age' or a tier (hourly, daily, weekly, monthly, yearly)"));
         assert_int_equal(d.n_errors, 1);
 }
@@ -103,7 +93,7 @@ static void test_null_max_age_is_no_rule(void **state) {
 
         (void) state;
         assert_int_equal(load_retain(NULL, "  max_age: ~\n", &c, &d), -EINVAL);
-        assert_true(has(&d, 5, 3, ERR, "'retain' needs 'count', 'max_age' or a tier"));
+        assert_true(config_has_diagnostic(&d, 5, 3, ERR, "'retain' needs 'count', 'max_age' or a tier"));
 }
 
 static void test_values_out_of_range(void **state) {
@@ -121,14 +111,14 @@ static void test_values_out_of_range(void **state) {
                                      "    max_age: 30s\n"               /* 11 */
                                      "  max_age: 5\n",                  /* 12 */
                                      &c, &d), -EINVAL);
-        assert_true(has(&d, 5, 10, ERR, "'count'"));
-        assert_true(has(&d, 5, 10, ERR, "1000"));
-        assert_true(has(&d, 6, 11, ERR, "'hourly'"));
-        assert_true(has(&d, 7, 11, ERR, "'weekly'"));
-        assert_true(has(&d, 8, 14, ERR, "'min_count'"));
-        assert_true(has(&d, 10, 11, ERR, "'departed.keep'"));
-        assert_true(has(&d, 11, 14, ERR, "'departed.max_age' must be at least 1m, got 30s"));
-        assert_true(has(&d, 12, 12, ERR, "'max_age' needs a unit"));
+        assert_true(config_has_diagnostic(&d, 5, 10, ERR, "'count'"));
+        assert_true(config_has_diagnostic(&d, 5, 10, ERR, "1000"));
+        assert_true(config_has_diagnostic(&d, 6, 11, ERR, "'hourly'"));
+        assert_true(config_has_diagnostic(&d, 7, 11, ERR, "'weekly'"));
+        assert_true(config_has_diagnostic(&d, 8, 14, ERR, "'min_count'"));
+        assert_true(config_has_diagnostic(&d, 10, 11, ERR, "'departed.keep'"));
+        assert_true(config_has_diagnostic(&d, 11, 14, ERR, "'departed.max_age' must be at least 1m, got 30s"));
+        assert_true(config_has_diagnostic(&d, 12, 12, ERR, "'max_age' needs a unit"));
         assert_int_equal(d.n_errors, 7);
 }
 
@@ -138,9 +128,9 @@ static void test_unknown_keys_suggest(void **state) {
 
         (void) state;
         assert_int_equal(load_retain(NULL, "  daly: 7\n  departed: {kep: 1}\n", &c, &d), -EINVAL);
-        assert_true(has(&d, 5, 3, ERR, "unknown key 'daly' in 'retain'"));
-        assert_true(has(&d, 5, 3, ERR, "did you mean 'daily'?"));
-        assert_true(has(&d, 6, 14, ERR, "did you mean 'keep'?"));
+        assert_true(config_has_diagnostic(&d, 5, 3, ERR, "unknown key 'daly' in 'retain'"));
+        assert_true(config_has_diagnostic(&d, 5, 3, ERR, "did you mean 'daily'?"));
+        assert_true(config_has_diagnostic(&d, 6, 14, ERR, "did you mean 'keep'?"));
         /* a misspelt rule is one error, not also "needs a rule" */
         assert_int_equal(d.n_errors, 2);
 }
@@ -153,9 +143,9 @@ static void test_departed_shape(void **state) {
 
         (void) state;
         assert_int_equal(load_retain(NULL, "  count: 3\n  departed: {}\n", &c, &d), -EINVAL);
-        assert_true(has(&d, 6, 13, ERR, "'departed' needs 'keep' (1 to 1000 images) or 'max_age'"));
+        assert_true(config_has_diagnostic(&d, 6, 13, ERR, "'departed' needs 'keep' (1 to 1000 images) or 'max_age'"));
         assert_int_equal(load_retain(NULL, "  count: 3\n  departed: 2\n", &c2, &d2), -EINVAL);
-        assert_true(has(&d2, 6, 13, ERR, "'departed' expects a mapping"));
+        assert_true(config_has_diagnostic(&d2, 6, 13, ERR, "'departed' expects a mapping"));
 }
 
 /* `max_age: ~` alone sets no rule: the operator meant one, and none would be in effect. */
@@ -165,7 +155,7 @@ static void test_departed_without_rule(void **state) {
 
         (void) state;
         assert_int_equal(load_retain(NULL, "  count: 3\n  departed: {max_age: ~}\n", &c, &d), -EINVAL);
-        assert_true(has(&d, 6, 13, ERR, "'departed' needs 'keep' (1 to 1000 images) or 'max_age'"));
+        assert_true(config_has_diagnostic(&d, 6, 13, ERR, "'departed' needs 'keep' (1 to 1000 images) or 'max_age'"));
         assert_int_equal(d.n_errors, 1);
 }
 
@@ -179,9 +169,9 @@ static void test_warnings(void **state) {
         assert_int_equal(load_retain(NULL, "  count: 3\n  hourly: 24\n  min_count: 5\n  departed: {keep: 4}\n",
                                      &c, &d), 0);
         assert_int_equal(d.n_errors, 0);
-        assert_true(has(&d, 7, 14, WARN, "'min_count' 5 is not less than 'count' 3"));
-        assert_true(has(&d, 8, 20, WARN, "'departed.keep' 4 is greater than 'count' 3"));
-        assert_true(has(&d, 5, 3, WARN,
+        assert_true(config_has_diagnostic(&d, 7, 14, WARN, "'min_count' 5 is not less than 'count' 3"));
+        assert_true(config_has_diagnostic(&d, 8, 20, WARN, "'departed.keep' 4 is greater than 'count' 3"));
+        assert_true(config_has_diagnostic(&d, 5, 3, WARN,
                         "'hourly' 24: the schedule makes one image every 1d, so each hour holds at most one"));
         assert_int_equal(d.n, 3);
 
@@ -191,7 +181,7 @@ static void test_warnings(void **state) {
         config_diagnostics_done(&d2);
         config_free(TAKE_PTR(c2));
         assert_int_equal(load_retain(NULL, "  count: 3\n  min_count: 2\n", &c2, &d2), 0);
-        assert_true(has(&d2, 6, 14, WARN, "it changes nothing"));
+        assert_true(config_has_diagnostic(&d2, 6, 14, WARN, "it changes nothing"));
         assert_int_equal(d2.n, 1);
 }
 

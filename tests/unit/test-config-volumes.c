@@ -12,35 +12,17 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "config-test-helper.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 
 #define HEAD "name: web\ntargets: {tags: {Role: web}}\nschedule: {every: 24h}\nretain: {count: 3}\n"
-
-static int load(const char *yaml, config **ret, config_diagnostics *d) {
-        const char *texts[] = { yaml };
-        size_t sizes[] = { strlen(yaml) };
-
-        return config_load_from_memory(NULL, 0, texts, sizes, 1, ret, d);
-}
-
-static bool has_diagnostic(const config_diagnostics *d, unsigned line, unsigned column,
-                           config_severity s, const char *part) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->items[i].line == line && d->items[i].column == column && d->items[i].severity == s &&
-                    strstr(d->items[i].message, part))
-                        return true;
-        config_diagnostics_print(d, stderr);
-        return false;
-}
 
 static void test_defaults(void **state) {
         _cleanup_(config_freep) config *c = NULL;
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD, &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD, &c, &d), 0);
         assert_int_equal(c->policies[0].volumes, POLICY_VOLUMES_ALL);
         assert_false(c->policies[0].disabled);
         assert_null(c->policies[0].exclude_devices);
@@ -51,7 +33,7 @@ static void test_root_and_enabled(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(HEAD "enabled: false\nimage: {volumes: root}\n", &c, &d), 0);
+        assert_int_equal(config_load_policy(HEAD "enabled: false\nimage: {volumes: root}\n", &c, &d), 0);
         assert_int_equal(d.n, 0);
         assert_int_equal(c->policies[0].volumes, POLICY_VOLUMES_ROOT);
         assert_true(c->policies[0].disabled);
@@ -68,7 +50,7 @@ static void test_exclusions(void **state) {
         const policy *p;
 
         (void) state;
-        assert_int_equal(load(text, &c, &d), 0);
+        assert_int_equal(config_load_policy(text, &c, &d), 0);
         p = &c->policies[0];
         assert_int_equal(p->volumes, POLICY_VOLUMES_EXCLUDE);
         assert_int_equal(strv_length(p->exclude_devices), 4);
@@ -79,8 +61,8 @@ static void test_exclusions(void **state) {
         /* two warnings, no error */
         assert_int_equal(d.n, 2);
         assert_int_equal(d.n_errors, 0);
-        assert_true(has_diagnostic(&d, 7, 50, CONFIG_SEVERITY_WARNING, "'/dev/sdf' is listed twice"));
-        assert_true(has_diagnostic(&d, 7, 60, CONFIG_SEVERITY_WARNING, "never left out"));
+        assert_true(config_has_diagnostic(&d, 7, 50, CONFIG_SEVERITY_WARNING, "'/dev/sdf' is listed twice"));
+        assert_true(config_has_diagnostic(&d, 7, 60, CONFIG_SEVERITY_WARNING, "never left out"));
 }
 
 static void test_errors(void **state) {
@@ -114,18 +96,18 @@ static void test_errors(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_null(c);
-        assert_true(has_diagnostic(&d, 5, 12, CONFIG_SEVERITY_ERROR, "enabled"));
-        assert_true(has_diagnostic(&d, 6, 20, CONFIG_SEVERITY_ERROR, "did you mean 'root'?"));
-        assert_true(has_diagnostic(&d, 13, 25, CONFIG_SEVERITY_ERROR, "the name Linux gives an NVMe device"));
-        assert_true(has_diagnostic(&d, 13, 39, CONFIG_SEVERITY_ERROR, "'/dev/hdb' is not an EC2 device name"));
-        assert_true(has_diagnostic(&d, 13, 49, CONFIG_SEVERITY_ERROR, "'/dev/sdf12x' is not an EC2 device name"));
-        assert_true(has_diagnostic(&d, 13, 62, CONFIG_SEVERITY_ERROR, "'sdf' is not an EC2 device name"));
-        assert_true(has_diagnostic(&d, 14, 21, CONFIG_SEVERITY_ERROR, "'exclude_tags' is empty"));
-        assert_true(has_diagnostic(&d, 15, 7, CONFIG_SEVERITY_ERROR, "did you mean 'exclude_devices'?"));
-        assert_true(has_diagnostic(&d, 20, 38, CONFIG_SEVERITY_ERROR, "'exclude_devices' is empty"));
-        assert_true(has_diagnostic(&d, 25, 20, CONFIG_SEVERITY_ERROR, "needs 'exclude_devices' or 'exclude_tags'"));
+        assert_true(config_has_diagnostic(&d, 5, 12, CONFIG_SEVERITY_ERROR, "enabled"));
+        assert_true(config_has_diagnostic(&d, 6, 20, CONFIG_SEVERITY_ERROR, "did you mean 'root'?"));
+        assert_true(config_has_diagnostic(&d, 13, 25, CONFIG_SEVERITY_ERROR, "the name Linux gives an NVMe device"));
+        assert_true(config_has_diagnostic(&d, 13, 39, CONFIG_SEVERITY_ERROR, "'/dev/hdb' is not an EC2 device name"));
+        assert_true(config_has_diagnostic(&d, 13, 49, CONFIG_SEVERITY_ERROR, "'/dev/sdf12x' is not an EC2 device name"));
+        assert_true(config_has_diagnostic(&d, 13, 62, CONFIG_SEVERITY_ERROR, "'sdf' is not an EC2 device name"));
+        assert_true(config_has_diagnostic(&d, 14, 21, CONFIG_SEVERITY_ERROR, "'exclude_tags' is empty"));
+        assert_true(config_has_diagnostic(&d, 15, 7, CONFIG_SEVERITY_ERROR, "did you mean 'exclude_devices'?"));
+        assert_true(config_has_diagnostic(&d, 20, 38, CONFIG_SEVERITY_ERROR, "'exclude_devices' is empty"));
+        assert_true(config_has_diagnostic(&d, 25, 20, CONFIG_SEVERITY_ERROR, "needs 'exclude_devices' or 'exclude_tags'"));
         assert_int_equal(d.n, 10);
 }
 

@@ -17,11 +17,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "config/config.h"
+#include "config-test-helper.h"
 
 #define GOLDEN_DIR "tests/data/config"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(config *, config_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FILE *, fclose);
 
 static char *read_all(const char *path, size_t *ret_size) {
@@ -261,23 +260,6 @@ static void test_edit_distance(void **state) {
 
 /* ---- Loading from memory ---- */
 
-static int load_policy(const char *yaml, config **ret, config_diagnostics *d) {
-        const char *texts[] = { yaml };
-        size_t sizes[] = { strlen(yaml) };
-
-        return config_load_from_memory(NULL, 0, texts, sizes, 1, ret, d);
-}
-
-static bool has_diagnostic(const config_diagnostics *d, unsigned line, unsigned column,
-                           config_severity s, const char *part) {
-        for (size_t i = 0; i < d->n; i++)
-                if (d->items[i].line == line && d->items[i].column == column && d->items[i].severity == s &&
-                    strstr(d->items[i].message, part))
-                        return true;
-        config_diagnostics_print(d, stderr);
-        return false;
-}
-
 static const char policy_web[] =
         "name: web\n"
         "regions: [eu-west-1, us-east-2]\n"
@@ -303,7 +285,7 @@ static void test_policy_fields(void **state) {
         const policy *p;
 
         (void) state;
-        assert_int_equal(load_policy(policy_web, &c, &d), 0);
+        assert_int_equal(config_load_policy(policy_web, &c, &d), 0);
         assert_int_equal(d.n, 0);
         assert_int_equal(c->n_policies, 1);
         p = config_find_policy(c, "web");
@@ -395,15 +377,15 @@ static void test_every_error_in_one_run(void **state) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
 
         (void) state;
-        assert_int_equal(load_policy(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_null(c);
-        assert_true(has_diagnostic(&d, 2, 19, CONFIG_SEVERITY_ERROR, "must select its instances by tag"));
-        assert_true(has_diagnostic(&d, 3, 21, CONFIG_SEVERITY_ERROR, "needs a unit"));
-        assert_true(has_diagnostic(&d, 4, 19, CONFIG_SEVERITY_ERROR, "between 1 and 1000"));
-        assert_true(has_diagnostic(&d, 6, 3, CONFIG_SEVERITY_ERROR, "did you mean 'targets'?"));
+        assert_true(config_has_diagnostic(&d, 2, 19, CONFIG_SEVERITY_ERROR, "must select its instances by tag"));
+        assert_true(config_has_diagnostic(&d, 3, 21, CONFIG_SEVERITY_ERROR, "needs a unit"));
+        assert_true(config_has_diagnostic(&d, 4, 19, CONFIG_SEVERITY_ERROR, "between 1 and 1000"));
+        assert_true(config_has_diagnostic(&d, 6, 3, CONFIG_SEVERITY_ERROR, "did you mean 'targets'?"));
         /* the misspelled key is one error, not a second one for 'targets' missing */
         assert_int_equal(d.n, 5);
-        assert_true(has_diagnostic(&d, 7, 20, CONFIG_SEVERITY_ERROR, "invalid cron expression"));
+        assert_true(config_has_diagnostic(&d, 7, 20, CONFIG_SEVERITY_ERROR, "invalid cron expression"));
         assert_int_equal(d.n_errors, d.n);
         /* sorted by position */
         for (size_t i = 1; i < d.n; i++)
@@ -423,7 +405,7 @@ static void test_billion_laughs(void **state) {
                 assert_int_equal(strbuf_printf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n",
                                                i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1), 0);
         text = strbuf_steal(&b);
-        assert_int_equal(load_policy(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_int_equal(d.n, 1);
         assert_non_null(strstr(d.items[0].message, "aliases expand to more than"));
 }
@@ -438,7 +420,7 @@ static void test_deep_nesting(void **state) {
         for (int i = 0; i < 1000; i++)
                 text[k++] = '[';
         text[k] = 0;
-        assert_int_equal(load_policy(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_int_equal(d.n, 1);
         assert_int_equal(d.items[0].line, 1);
         assert_int_equal(d.items[0].column, CONFIG_MAX_DEPTH + 1);
@@ -456,7 +438,7 @@ static void test_too_many_policies(void **state) {
                 assert_int_equal(strbuf_printf(&b, "- {name: p%u, targets: {tags: {R: x}}, schedule: {every: 1d}, "
                                                    "retain: {count: 1}}\n", i), 0);
         text = strbuf_steal(&b);
-        assert_int_equal(load_policy(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_int_equal(d.n, 1);
         assert_int_equal(d.items[0].line, CONFIG_MAX_POLICIES + 1);
         assert_non_null(strstr(d.items[0].message, "more than 10000 policies"));
@@ -473,7 +455,7 @@ static void test_many_errors_capped(void **state) {
                 assert_int_equal(strbuf_printf(&b, "- {nme: p%u, targets: {tags: {R: x}}, schedule: {every: 1d}, "
                                                    "retain: {count: 1}}\n", i), 0);
         text = strbuf_steal(&b);
-        assert_int_equal(load_policy(text, &c, &d), -EINVAL);
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
         assert_true(d.n <= CONFIG_MAX_DIAGNOSTICS + 1);
         assert_true(d.n_errors > CONFIG_MAX_DIAGNOSTICS);
 }
@@ -494,7 +476,7 @@ static void test_files(void **state) {
 
         /* An explicitly named global file must exist. */
         assert_int_equal(config_load(missing, pdir, &c, &d), -EINVAL);
-        assert_true(has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_ERROR, "cannot open"));
+        assert_true(config_has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_ERROR, "cannot open"));
         assert_string_equal(d.items[0].file, missing);
         config_diagnostics_done(&d);
 
@@ -504,7 +486,7 @@ static void test_files(void **state) {
         fputs("policies_dir: p\n", f);
         assert_int_equal(fclose(f), 0);
         assert_int_equal(config_load(main_path, NULL, &c, &d), -EINVAL);
-        assert_true(has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_ERROR, "cannot read the policies directory"));
+        assert_true(config_has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_ERROR, "cannot read the policies directory"));
         config_diagnostics_done(&d);
 
         /* A file past the size limit is refused without parsing. */
@@ -523,7 +505,7 @@ static void test_files(void **state) {
         /* An empty policy file is an error, not "no policies": a reload keeps its old ones. */
         assert_int_equal(truncate(big, 0), 0);
         assert_int_equal(config_load(main_path, NULL, &c, &d), -EINVAL);
-        assert_true(has_diagnostic(&d, 1, 1, CONFIG_SEVERITY_ERROR, "empty policy file"));
+        assert_true(config_has_diagnostic(&d, 1, 1, CONFIG_SEVERITY_ERROR, "empty policy file"));
         assert_string_equal(d.items[0].file, big);
         config_diagnostics_done(&d);
         assert_int_equal(config_load_keep_valid(main_path, NULL, &c, &d), 0);
@@ -536,7 +518,7 @@ static void test_files(void **state) {
         assert_int_equal(unlink(big), 0);
         assert_int_equal(config_load(main_path, NULL, &c, &d), 0);
         assert_string_equal(c->policies_dir, pdir);
-        assert_true(has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_WARNING, "no policies"));
+        assert_true(config_has_diagnostic(&d, 0, 0, CONFIG_SEVERITY_WARNING, "no policies"));
 
         assert_int_equal(rmdir(pdir), 0);
         assert_int_equal(unlink(main_path), 0);
