@@ -72,6 +72,49 @@ typedef enum retire_stage {
         _RETIRE_STAGE_INVALID = -EINVAL,
 } retire_stage;
 
+/* Retention's rules, as a policy's own retain_* fields: a copy destination's own `retain`. */
+typedef struct retain_rules {
+        unsigned count;                 /* 0: no count rule */
+        uint64_t max_age;               /* seconds; 0: none */
+        unsigned tiers[_RETAIN_TIER_MAX];
+        unsigned min_count;
+} retain_rules;
+
+/* copy_to: a destination of the policy's images (CopyImage). */
+typedef struct copy_destination {
+        char *region;
+        char *role_arn;                 /* another account's role: NULL for the policy's own */
+        char *external_id;
+        bool encrypted;                 /* Encrypted=true */
+        char *kms_key_id;               /* KmsKeyId; NULL: the destination's default key */
+        bool retain_set;                /* retain given: else the policy's own rules */
+        retain_rules retain;
+        uint64_t deprecate_after;       /* seconds from the copy's creation; 0: none */
+        config_pos pos;
+} copy_destination;
+
+/* launch_template: a template whose new versions follow the newest image. */
+typedef struct launch_template_target {
+        char *id;                       /* "lt-0abc...", or NULL when named */
+        char *name;                     /* or NULL when by id */
+        char *region;                   /* NULL: each of the policy's regions */
+        char *role_arn;                 /* the template's account; NULL: the policy's */
+        char *external_id;
+        bool from_latest;               /* the new version's source: $Latest, else $Default */
+        bool set_default;               /* make the new version the default */
+        unsigned keep_versions;         /* versions made by amirotd kept; 0: all */
+        config_pos pos;
+} launch_template_target;
+
+/* ssm_parameter: a parameter (data type aws:ec2:image) naming the newest image. */
+typedef struct ssm_parameter_target {
+        char *name;                     /* "/golden/{policy}/latest": may hold the tag variables */
+        char *region;                   /* NULL: each of the policy's regions */
+        char *role_arn;                 /* the parameter's account; NULL: the policy's */
+        char *external_id;
+        config_pos pos;
+} ssm_parameter_target;
+
 typedef struct policy {
         char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
         bool disabled;                  /* `enabled: false`: listed and planned, nothing created or retired */
@@ -118,6 +161,19 @@ typedef struct policy {
          * deregistered at once, as before. Zero-initialised, a policy has no stages. */
         unsigned retire_stages;
         uint64_t retire_after[_RETIRE_STAGE_MAX];
+
+        /* Distribution (run/dist.h); each empty when not given. */
+        copy_destination *copy_to;
+        size_t n_copy_to;
+        char **share_accounts;          /* share.accounts: 12-digit ids; NULL-terminated or NULL */
+        char **share_organizations;     /* share.organizations: organization ARNs */
+        char **share_organizational_units;      /* share.organizational_units: OU ARNs */
+        bool share_snapshots;           /* share.snapshots: createVolumePermission to the accounts too */
+        bool share_set;                 /* a share section is given: launch permissions are reconciled */
+        launch_template_target *launch_templates;
+        size_t n_launch_templates;
+        ssm_parameter_target *ssm_parameters;
+        size_t n_ssm_parameters;
 
         unsigned max_retire_per_run;    /* percent 0..100 of the policy's counted images that a run
                                          * may retire beyond one per instance; default: the global key */

@@ -25,6 +25,35 @@
 #define TAG_KEY_MAX 128
 #define TAG_VALUE_MAX 256
 
+/* Distribution's fields (run/dist.h). */
+static void policy_dist_done(policy *p) {
+        for (size_t i = 0; i < p->n_copy_to; i++) {
+                free(p->copy_to[i].region);
+                free(p->copy_to[i].role_arn);
+                free(p->copy_to[i].external_id);
+                free(p->copy_to[i].kms_key_id);
+        }
+        free(p->copy_to);
+        strv_free(p->share_accounts);
+        strv_free(p->share_organizations);
+        strv_free(p->share_organizational_units);
+        for (size_t i = 0; i < p->n_launch_templates; i++) {
+                free(p->launch_templates[i].id);
+                free(p->launch_templates[i].name);
+                free(p->launch_templates[i].region);
+                free(p->launch_templates[i].role_arn);
+                free(p->launch_templates[i].external_id);
+        }
+        free(p->launch_templates);
+        for (size_t i = 0; i < p->n_ssm_parameters; i++) {
+                free(p->ssm_parameters[i].name);
+                free(p->ssm_parameters[i].region);
+                free(p->ssm_parameters[i].role_arn);
+                free(p->ssm_parameters[i].external_id);
+        }
+        free(p->ssm_parameters);
+}
+
 void policy_done(policy *p) {
         if (!p)
                 return;
@@ -57,6 +86,7 @@ void policy_done(policy *p) {
                 free(p->exclude_volume_tags[i].value);
         }
         free(p->exclude_volume_tags);
+        policy_dist_done(p);
         *p = (policy) {};
 }
 
