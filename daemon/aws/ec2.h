@@ -130,6 +130,22 @@ int ec2_enable_image_deprecation(aws_client *c, const char *image_id, time_t dep
 /* DisableImage: "Sets the AMI state to disabled and removes all launch permissions from the AMI." */
 int ec2_disable_image(aws_client *c, const char *image_id, bool dry_run, ec2_done_cb cb, void *userdata, ec2_op **ret_op);
 
+/* Who may launch an image (ModifyImageAttribute's LaunchPermission); each list
+ * NULL-terminated or NULL. */
+typedef struct ec2_launch_permissions {
+        char *const *user_ids;                  /* 12-digit account ids */
+        char *const *organization_arns;         /* arn:aws:organizations::ACCOUNT:organization/o-... */
+        char *const *organizational_unit_arns;  /* arn:aws:organizations::ACCOUNT:ou/o-.../ou-... */
+} ec2_launch_permissions;
+/* ModifyImageAttribute LaunchPermission.Add/Remove in one call (either may be NULL, not both
+ * empty: -EINVAL). EC2 answers <return>true</return>. */
+int ec2_modify_launch_permission(aws_client *c, const char *image_id, const ec2_launch_permissions *add,
+                                 const ec2_launch_permissions *remove, bool dry_run, ec2_done_cb cb,
+                                 void *userdata, ec2_op **ret_op);
+/* ModifySnapshotAttribute createVolumePermission: CreateVolumePermission.Add/Remove of account ids. */
+int ec2_modify_create_volume_permission(aws_client *c, const char *snapshot_id, char *const *add_user_ids,
+                                        char *const *remove_user_ids, bool dry_run, ec2_done_cb cb,
+                                        void *userdata, ec2_op **ret_op);
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on
  * success. (The tests' synchronous forms of the other calls are in tests/unit/aws-sync.h.) */
