@@ -49,6 +49,7 @@ AWS_SRCS := \
 	daemon/aws/ec2.c \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/ec2-image-calls.c \
+	daemon/aws/ec2-share-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -106,6 +107,8 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist.c \
+	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
 	daemon/run/engine.c \

@@ -307,6 +307,19 @@ static json_object *skipped_to_json(const plan_skipped_image *k, const char *pol
         return obj;
 }
 
+/* A step of distribution: its action ("copy", "share", ...), where it acts, and what it does. */
+static json_object *dist_step_to_json(const dist_step *s, const char *policy_name) {
+        json_object *obj = json_object_new_object();
+
+        json_object_object_add(obj, "policy", json_object_new_string(policy_name));
+        json_object_object_add(obj, "region", json_object_new_string(s->region));
+        json_object_object_add(obj, "action", json_object_new_string(s->action));
+        json_object_object_add(obj, "instance_id", json_str(s->instance_id));
+        json_object_object_add(obj, "image_id", json_str(s->image_id));
+        json_object_object_add(obj, "reason", json_str(s->detail));
+        return obj;
+}
+
 /* The slots that EC2 could not be read for, as the "failures" of a JSON error object. */
 static json_object *failures_to_json(const runner *rn, size_t *ret_n) {
         json_object *arr = json_object_new_array();
@@ -350,6 +363,8 @@ static void print_plan_json(const runner *rn) {
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_skipped; j++)
                         json_object_array_add(arr, skipped_to_json(&sl->result.plan.skipped[j],
                                                                    sl->policy->name, sl->region));
+                for (size_t j = 0; slot_read(sl) && j < sl->result.dist.n_steps; j++)
+                        json_object_array_add(arr, dist_step_to_json(&sl->result.dist.steps[j], sl->policy->name));
         }
         failures = failures_to_json(rn, &n_failed);
         if (n_failed == 0) {
@@ -396,6 +411,14 @@ static void plan_columns_fit(const runner *rn, plan_columns *ret) {
                         w.instance = MAX(w.instance, (int) strlen(sl->result.plan.held[j].instance_id));
                         w.image = MAX(w.image, (int) strlen(sl->result.plan.held[j].image_id));
                 }
+                for (size_t j = 0; j < sl->result.dist.n_steps; j++) {
+                        const dist_step *d = &sl->result.dist.steps[j];
+
+                        w.region = MAX(w.region, (int) strlen(d->region));
+                        w.action = MAX(w.action, (int) strlen(d->action));
+                        w.instance = MAX(w.instance, d->instance_id ? (int) strlen(d->instance_id) : 1);
+                        w.image = MAX(w.image, d->image_id ? (int) strlen(d->image_id) : 1);
+                }
         }
         *ret = w;
 }
@@ -407,7 +430,8 @@ static size_t plan_rows(const runner *rn) {
         for (size_t i = 0; i < rn->n; i++)
                 if (slot_read(&rn->slots[i]))
                         n += rn->slots[i].result.plan.n + rn->slots[i].result.plan.n_held +
-                                rn->slots[i].result.plan.n_skipped + rn->slots[i].result.no_targets;
+                                rn->slots[i].result.plan.n_skipped + rn->slots[i].result.no_targets +
+                                rn->slots[i].result.dist.n_steps;
         return n;
 }
 
@@ -445,6 +469,13 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
 
                 printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, sl->region,
                        w->action, "keep", w->instance, k->instance_id, w->image, k->image_id, k->reason);
+        }
+        for (size_t j = 0; j < sl->result.dist.n_steps; j++) {
+                const dist_step *d = &sl->result.dist.steps[j];
+
+                printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w->policy, sl->policy->name, w->region, d->region,
+                       w->action, d->action, w->instance, d->instance_id ?: "-", w->image, d->image_id ?: "-",
+                       d->detail ?: "");
         }
 }
 

@@ -206,13 +206,18 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
 }
 
 int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client **ret) {
+        return aws_pool_ec2_as(p, region, pol->role_arn, pol->external_id, ret);
+}
+
+int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                    aws_client **ret) {
         pool_entry *e;
         int r;
 
         for (size_t i = 0; i < p->n_entries; i++) {
                 e = &p->entries[i];
-                if (streq(e->region, region) && streq_ptr(e->role_arn, pol->role_arn) &&
-                    streq_ptr(e->external_id, pol->external_id)) {
+                if (streq(e->region, region) && streq_ptr(e->role_arn, role_arn) &&
+                    streq_ptr(e->external_id, external_id)) {
                         *ret = e->ec2;
                         return 0;
                 }
@@ -227,23 +232,23 @@ int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client 
 
         e->region = strdup(region);
         if (!e->region ||
-            strdup_or_null(pol->role_arn, &e->role_arn) < 0 ||
-            strdup_or_null(pol->external_id, &e->external_id) < 0) {
+            strdup_or_null(role_arn, &e->role_arn) < 0 ||
+            strdup_or_null(external_id, &e->external_id) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
 
-        if (pol->role_arn) {
+        if (role_arn) {
                 /* STS is called with the base credentials, in their account. */
                 r = pool_client(p, "sts", region, NULL, p->creds, &e->sts);
                 if (r < 0)
                         goto fail;
-                r = creds_provider_new_assume_role(e->sts, pol->role_arn, NULL, pol->external_id, 0, &e->role_creds);
+                r = creds_provider_new_assume_role(e->sts, role_arn, NULL, external_id, 0, &e->role_creds);
                 if (r < 0)
                         goto fail;
         }
 
-        r = pool_client(p, "ec2", region, pol->role_arn, e->role_creds ?: p->creds, &e->ec2);
+        r = pool_client(p, "ec2", region, role_arn, e->role_creds ?: p->creds, &e->ec2);
         if (r < 0)
                 goto fail;
 

@@ -20,6 +20,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pool *, aws_pool_free);
 
 /* The EC2 client for policy p in region; owned by the pool. */
 int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client **ret);
+/* The same for a role (NULL: the base credentials) and its external id: distribution's
+ * destinations in other accounts (copy_to, launch_template). */
+int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                    aws_client **ret);
 
 /* The clients created from now on count their calls in s (borrowed; may be NULL). */
 void aws_pool_set_stats(aws_pool *p, aws_stats *s);

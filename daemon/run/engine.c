@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "run/engine.h"
+#include "run/engine-internal.h"
 #include "run/engine-log.h"
 #include "run/exec.h"
 #include "run/targets.h"
@@ -21,86 +22,8 @@
 #define POLL_INITIAL_DEFAULT (2 * USEC_PER_SEC)
 #define POLL_MAX_DEFAULT (5 * USEC_PER_MINUTE)
 
-typedef enum run_step {
-        STEP_DESCRIBE,                  /* instances, images and snapshots */
-        STEP_EXECUTE,                   /* the first plan; with wait, alongside: the new images'
-                                         * polls, and the retirements each one allows once available */
-        STEP_REDESCRIBE,                /* images again, once nothing is pending */
-        STEP_RETIRE,                    /* the last plan's retirements: what the others missed */
-        STEP_DONE,
-} run_step;
-
-/* What a run reads from EC2: each answer replaces one list of the run. */
-typedef enum describe_kind {
-        DESCRIBE_INSTANCES,
-        DESCRIBE_IMAGES,
-        DESCRIBE_SNAPSHOTS,
-        DESCRIBE_VOLUMES,               /* image.volumes.exclude_tags only */
-        _DESCRIBE_KIND_MAX,
-} describe_kind;
-
-typedef struct describe {
-        policy_run *run;
-        describe_kind kind;
-        ec2_op *op;                     /* in flight */
-} describe;
-
-struct policy_run {
-        sd_event *event;
-        aws_client *ec2;
-        const policy *policy;
-        char *region;
-        engine_options options;
-        policy_run_callback callback;
-        void *userdata;
-
-        run_step step;
-        describe describes[_DESCRIBE_KIND_MAX];
-        unsigned describing;            /* describes outstanding */
-        bool describe_failed;           /* then the run plans nothing more */
-        int snapshots_r;                /* DescribeSnapshots failed: logged once the others are in */
-        aws_error snapshots_error;
-
-        ec2_instance_list instances;
-        ec2_image_list images;
-        ec2_snapshot_list snapshots;
-        ec2_volume_list volumes;
-        char **excluded_volumes;        /* of volumes, the ids image.volumes leaves out, sorted */
-
-        sd_event_source *kick;          /* deferred: the run's next move */
-        executor *exec;                 /* of result.plan, batches and retire_plan */
-        bool exec_busy;                 /* from exec_start() until EXEC_DONE */
-        bool retire_plan_built;         /* the run's last plan is retire_plan */
-        waiter *wait;                   /* the images the first plan created, until available */
-        bool wait_aborted;              /* WAIT_ABORTED: nothing more is polled */
-        plan_image_index index;         /* of images, for the views of plan_retire_ready() */
-        plan_ready_image *ready;        /* available since the last batch; the ids are owned */
-        size_t n_ready;
-        plan **batches;                 /* retirements as images became available, in execution */
-        size_t n_batches;
-        plan spent;                     /* every retirement handed to exec so far (instance ids and
-                                         * bound only): the later plans' plan_input.earlier */
-        plan retire_plan;
-        char **created;                 /* images created or found for the slot: never retired */
-        char **skipped_said;            /* images whose kept retirement the run has logged */
-
-        run_result result;
-        int error;
-};
-
-/* The list each describe fills; all three are { items, n, cap }. */
-static const struct {
-        const char *action;
-        size_t offset;                  /* of the list in policy_run */
-        size_t size;
-} describe_table[_DESCRIBE_KIND_MAX] = {
-        [DESCRIBE_INSTANCES] = { "DescribeInstances", offsetof(policy_run, instances), sizeof(ec2_instance_list) },
-        [DESCRIBE_IMAGES]    = { "DescribeImages",    offsetof(policy_run, images),    sizeof(ec2_image_list) },
-        [DESCRIBE_SNAPSHOTS] = { "DescribeSnapshots", offsetof(policy_run, snapshots), sizeof(ec2_snapshot_list) },
-        [DESCRIBE_VOLUMES]   = { "DescribeVolumes",   offsetof(policy_run, volumes),   sizeof(ec2_volume_list) },
-};
-
 static void run_continue(policy_run *run);
+static void run_kick(policy_run *run);
 
 /* ---- Small things ---------------------------------------------------------------------- */
 
@@ -116,10 +39,6 @@ unsigned policy_run_pending(const policy_run *run) {
         return waiter_pending(run->wait);
 }
 
-static log_fields run_fields(const policy_run *run) {
-        return (log_fields) { .policy = run->policy->name, .region = run->region };
-}
-
 static void ready_clear(policy_run *run) {
         for (size_t i = 0; i < run->n_ready; i++) {
                 free(run->ready[i].image_id);
@@ -129,18 +48,13 @@ static void ready_clear(policy_run *run) {
         run->n_ready = 0;
 }
 
-static void run_fail(policy_run *run, int r) {
-        run->result.errors++;
-        if (run->error == 0)
-                run->error = r;
-}
-
 policy_run *policy_run_free(policy_run *run) {
         if (!run)
                 return NULL;
         for (size_t k = 0; k < _DESCRIBE_KIND_MAX; k++)
                 ec2_op_cancel(run->describes[k].op);
         sd_event_source_disable_unref(run->kick);
+        dist_free(run->dist);
         exec_free(run->exec);
         waiter_free(run->wait);
         ready_clear(run);
@@ -166,131 +80,47 @@ policy_run *policy_run_free(policy_run *run) {
         return mfree(run);
 }
 
+static void on_dist_done(int r, void *userdata) {
+        policy_run *run = userdata;
+
+        if (r < 0)
+                engine_fail(run, r);
+        run_kick(run);
+}
+
+/* Distribution follows the run's own work, on what it last described of the region; a run
+ * that could not read EC2 distributes nothing. False: nothing to distribute. */
+static bool run_distribute(policy_run *run) {
+        int r;
+
+        if (run->step == STEP_DISTRIBUTE || run->describe_failed || !dist_wanted(run->policy))
+                return false;
+        r = dist_start(&(dist_context) {
+                               .event = run->event, .pool = run->pool, .ec2 = run->ec2,
+                               .policy = run->policy, .region = run->region, .now = run->options.now,
+                               .plan_only = run->options.plan_only, .dry_run = run->options.dry_run,
+                               .images = run->images.items, .n_images = run->images.n,
+                               .instances = run->instances.items, .n_instances = run->instances.n,
+                               .result = &run->result.dist,
+                       }, on_dist_done, run, &run->dist);
+        if (r < 0) {
+                engine_fail(run, r);
+                return false;
+        }
+        run->step = STEP_DISTRIBUTE;
+        return true;
+}
+
 static void run_finish(policy_run *run) {
         const plan *p = run->retire_plan_built ? &run->retire_plan : &run->result.plan;
 
+        if (run_distribute(run))
+                return;
         run->result.held = (unsigned) p->n_held;
         if (!run->options.plan_only)
                 engine_log_held(run->policy, run->region, p);
         run->step = STEP_DONE;
         run->callback(run, run->error, &run->result, run->userdata);
-}
-
-/* ---- Describe -------------------------------------------------------------------------- */
-
-/* Snapshots feed only the orphan sweep: without them (no ec2:DescribeSnapshots, throttled
- * past the retries) the run sweeps nothing, and creates and retires as usual. */
-static void describes_done(policy_run *run) {
-        log_fields f = run_fields(run);
-
-        f.action = describe_table[DESCRIBE_SNAPSHOTS].action;
-        if (run->snapshots_r < 0)
-                exec_log_aws(run->describe_failed ? LOG_DEBUG : LOG_WARNING, run->snapshots_r,
-                             &run->snapshots_error, &f, run->describe_failed ? "cannot read EC2's state either" :
-                             "cannot list snapshots, skipping the orphan sweep this run");
-        run->snapshots_r = 0;
-        aws_error_done(&run->snapshots_error);
-        run_continue(run);
-}
-
-/* The answer replaces the run's list. The old list goes into the answer's place, where
- * ec2 frees it with the answer's remains when the callback returns. A cause that fails
- * one describe (credentials, the network) fails all three: the first failure is logged,
- * and the snapshots' only if the run could read the rest (describes_done()). */
-static void described(describe *d, int r, void *list, const aws_error *err) {
-        policy_run *run = d->run;
-        log_fields f = run_fields(run);
-
-        d->op = NULL;
-        f.action = describe_table[d->kind].action;
-        if (r >= 0)
-                memswap((unsigned char *) run + describe_table[d->kind].offset, list, describe_table[d->kind].size);
-        else if (d->kind == DESCRIBE_SNAPSHOTS) {
-                run->snapshots_r = r;
-                if (aws_error_set(&run->snapshots_error, err ? err->status : 0, err ? err->code : NULL,
-                                  err ? err->message : NULL, err ? err->request_id : NULL) < 0)
-                        run->snapshots_r = -ENOMEM;
-        } else if (run->describe_failed)
-                exec_log_aws(LOG_DEBUG, r, err, &f, "cannot read EC2's state either");
-        else {
-                exec_log_aws(LOG_ERR, r, err, &f, "cannot read EC2's state");
-                run_fail(run, r);
-                run->describe_failed = true;
-                free(run->result.error);
-                run->result.error = exec_aws_reason(r, err, f.action);
-        }
-        if (--run->describing == 0)
-                describes_done(run);
-}
-
-/* The ec2 callbacks differ only in the list's type. */
-static void on_instances(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
-        described(userdata, r, l, err);
-}
-
-static void on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
-        described(userdata, r, l, err);
-}
-
-static void on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
-        described(userdata, r, l, err);
-}
-
-static void on_volumes(int r, ec2_volume_list *l, const aws_error *err, void *userdata) {
-        described(userdata, r, l, err);
-}
-
-static int describe_started(policy_run *run, int r) {
-        if (r < 0)
-                return r;
-        run->describing++;
-        return 0;
-}
-
-/* Server-side filters narrow what EC2 sends; the planner checks everything again. */
-static int describe_instances(policy_run *run) {
-        _cleanup_(target_filters_done) target_filters f = {};
-        describe *d = &run->describes[DESCRIBE_INSTANCES];
-        int r;
-
-        r = target_filters_build(run->policy, &f);
-        if (r < 0)
-                return r;
-        r = ec2_describe_instances(run->ec2, f.filters, f.n, on_instances, d, &d->op);
-        return describe_started(run, r);
-}
-
-/* The images or snapshots this policy tagged. */
-static int describe_managed(policy_run *run, describe_kind kind) {
-        char *values[] = { (char *) run->policy->name, NULL };
-        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
-        describe *d = &run->describes[kind];
-        int r;
-
-        if (kind == DESCRIBE_SNAPSHOTS)
-                r = ec2_describe_snapshots(run->ec2, &filter, 1, on_snapshots, d, &d->op);
-        else
-                r = ec2_describe_images(run->ec2, &filter, 1, NULL, on_images, d, &d->op);
-        return describe_started(run, r);
-}
-
-/* The volumes carrying one of image.volumes.exclude_tags' keys (one filter: its values are
- * OR-ed, at most 50 keys of the 200 values a filter takes); the planner matches the values. */
-static int describe_volumes(policy_run *run) {
-        _cleanup_(strv_freep) char **keys = NULL;
-        describe *d = &run->describes[DESCRIBE_VOLUMES];
-        const policy *p = run->policy;
-        int r = 0;
-
-        if (p->volumes != POLICY_VOLUMES_EXCLUDE || p->n_exclude_volume_tags == 0)
-                return 0;
-        for (size_t i = 0; r >= 0 && i < p->n_exclude_volume_tags; i++)
-                r = strv_contains(keys, p->exclude_volume_tags[i].key) ? 0 :
-                        strv_extend(&keys, p->exclude_volume_tags[i].key);
-        if (r >= 0)
-                r = ec2_describe_volumes(run->ec2, &(ec2_filter) { .name = "tag-key", .values = keys }, 1,
-                                         on_volumes, d, &d->op);
-        return describe_started(run, r);
 }
 
 /* ---- Moving on ------------------------------------------------------------------------- */
@@ -318,7 +148,7 @@ static void run_kick(policy_run *run) {
         }
         if (r < 0) {
                 /* Without its event the run cannot go on: it ends here, from a callback. */
-                run_fail(run, r);
+                engine_fail(run, r);
                 run_finish(run);
         }
 }
@@ -336,7 +166,7 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         int r;
 
         if (e->kind == EXEC_FAILED)
-                run_fail(run, e->error);
+                engine_fail(run, e->error);
         else if (e->kind == EXEC_DONE) {
                 run->exec_busy = false;
                 run_kick(run);
@@ -350,7 +180,7 @@ static void on_exec_event(const exec_event *e, void *userdata) {
         if (r >= 0 && e->pending && run_waits(run))
                 r = waiter_add(run->wait, e->fields->image_id, e->fields->instance_id);
         if (r < 0)
-                run_fail(run, r);
+                engine_fail(run, r);
 }
 
 /* Hands p to the executor; the run keeps it (batches, result.plan, retire_plan) until it
@@ -403,7 +233,7 @@ static void on_wait_event(const wait_event *e, void *userdata) {
                 run->result.available += e->images;
                 ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
                 if (!ready) {
-                        run_fail(run, -ENOMEM);
+                        engine_fail(run, -ENOMEM);
                         break;
                 }
                 run->ready = ready;
@@ -411,12 +241,12 @@ static void on_wait_event(const wait_event *e, void *userdata) {
                                                            .instance_id = strdup(e->instance_id) };
                 run->n_ready++;
                 if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
-                        run_fail(run, -ENOMEM);
+                        engine_fail(run, -ENOMEM);
                 break;
         case WAIT_FAILED:
         case WAIT_TIMED_OUT:
                 run->result.failed_images += e->images;
-                run_fail(run, e->error);
+                engine_fail(run, e->error);
                 break;
         case WAIT_POLLED:
                 if (run->n_ready > 0)
@@ -426,7 +256,7 @@ static void on_wait_event(const wait_event *e, void *userdata) {
                 run_kick(run);
                 break;
         case WAIT_ABORTED:
-                run_fail(run, e->error);
+                engine_fail(run, e->error);
                 run->wait_aborted = true;
                 run_kick(run);
                 break;
@@ -503,7 +333,7 @@ static int plan_now(policy_run *run, plan *ret) {
 /* Once described: plans, then executes the plan (or stops there, for `plan`). With wait,
  * the waiter starts with it: each new image is polled from its creation on. */
 static int run_first_plan(policy_run *run) {
-        log_fields f = run_fields(run);
+        log_fields f = engine_fields(run);
         int r;
 
         r = plan_now(run, &run->result.plan);
@@ -556,7 +386,7 @@ static int run_executing(policy_run *run) {
         if (run_waits(run) && !run->wait_aborted) {
                 r = run_retire_ready(run);
                 if (r < 0)
-                        run_fail(run, r);
+                        engine_fail(run, r);
         }
         if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0))
                 return 0;
@@ -569,7 +399,7 @@ static int run_executing(policy_run *run) {
         plan_image_index_done(&run->index);
         ec2_image_list_done(&run->images);
         run->step = STEP_REDESCRIBE;
-        return describe_managed(run, DESCRIBE_IMAGES);
+        return engine_describe_managed(run, DESCRIBE_IMAGES);
 }
 
 static void run_continue(policy_run *run) {
@@ -604,12 +434,16 @@ static void run_continue(policy_run *run) {
                         run_finish(run);
                 return;
 
+        case STEP_DISTRIBUTE:
+                run_finish(run);
+                return;
+
         default:
                 return;
         }
 
         if (r < 0) {
-                run_fail(run, r);
+                engine_fail(run, r);
                 run_finish(run);
         }
 }
@@ -630,6 +464,7 @@ static int run_new(sd_event *event, const policy *p, const char *region, const e
                 run->options.poll_max = POLL_MAX_DEFAULT;
         run->callback = cb;
         run->userdata = userdata;
+        run->described = run_continue;
         for (size_t k = 0; k < _DESCRIBE_KIND_MAX; k++)
                 run->describes[k] = (describe) { .run = run, .kind = (describe_kind) k };
         *ret = run;
@@ -645,6 +480,7 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
         r = run_new(event, p, region, o, cb, userdata, &run);
         if (r < 0)
                 return r;
+        run->pool = pool;
         r = aws_pool_ec2(pool, p, region, &run->ec2);
         if (r < 0)
                 return r;
@@ -671,16 +507,16 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
         if (r < 0)
                 return r;
 
-        r = describe_instances(run);
+        r = engine_describe_instances(run);
         if (r < 0)
                 return r;
-        r = describe_managed(run, DESCRIBE_IMAGES);
+        r = engine_describe_managed(run, DESCRIBE_IMAGES);
         if (r < 0)
                 return r;
-        r = describe_managed(run, DESCRIBE_SNAPSHOTS);
+        r = engine_describe_managed(run, DESCRIBE_SNAPSHOTS);
         if (r < 0)
                 return r;
-        r = describe_volumes(run);
+        r = engine_describe_volumes(run);
         if (r < 0)
                 return r;
 

@@ -26,6 +26,7 @@
 
 #include "aws/ec2.h"
 #include "run/clients.h"
+#include "run/dist.h"
 #include "run/exec.h"
 #include "run/plan.h"
 #include "policy.h"
@@ -67,6 +68,7 @@ typedef struct run_result {
         unsigned kept_in_use;           /* retirements skipped by protect.in_use, last_launched_within */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
+        dist_result dist;               /* distribution's counters and steps (dist.h) */
         bool no_targets;                /* the policy's tags and states select no instance here */
         char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */
 } run_result;
@@ -74,10 +76,11 @@ typedef struct run_result {
 void run_result_done(run_result *r);
 /* Counts one event of the executor (run/exec.h) in r (result.c). */
 void run_result_count(run_result *r, exec_event_kind k);
-#define RUN_RESULT_EXTRAS_MAX 192
+#define RUN_RESULT_EXTRAS_MAX 384
 /* What a run did beyond creating and retiring, for the end of its summary line: ", 1
  * protected, 0 unprotected", ", 1 released, 2 deprecated, ...", ", 1 kept in use
- * (protect)", each only when the run did any of it; "" when none. The service's line
+ * (protect)", ", 2 copies started, 1 copies retired" (distribution), each only when the
+ * run did any of it; "" when none. The service's line
  * and `once`'s say the same. */
 const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EXTRAS_MAX]);
 

@@ -6,6 +6,7 @@
 
 void run_result_done(run_result *r) {
         plan_done(&r->plan);
+        dist_result_done(&r->dist);
         free(r->error);
         *r = (run_result) {};
 }
@@ -54,6 +55,24 @@ void run_result_count(run_result *r, exec_event_kind k) {
         }
 }
 
+/* Distribution's part of the extras, each only when it did any of it. */
+static const char *dist_extras(const dist_result *d, char buf[static RUN_RESULT_EXTRAS_MAX], size_t n) {
+        if (d->shares_added + d->shares_removed > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u shared, %u unshared",
+                              d->shares_added, d->shares_removed);
+        if (d->copies_started + d->copies_retired > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u copies started, %u copies retired",
+                              d->copies_started, d->copies_retired);
+        if (d->template_versions + d->template_versions_deleted > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u template versions, %u deleted",
+                              d->template_versions, d->template_versions_deleted);
+        if (d->ssm_published > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u SSM parameters written", d->ssm_published);
+        if (d->errors > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                (void) snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u distribution errors", d->errors);
+        return buf;
+}
+
 const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EXTRAS_MAX]) {
         size_t n = 0;
 
@@ -66,6 +85,6 @@ const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EX
                               ", %u released, %u deprecated, %u disabled, %u found restored",
                               r->released, r->deprecated, r->disabled, r->restored);
         if (r->kept_in_use > 0 && n < RUN_RESULT_EXTRAS_MAX)
-                (void) snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u kept in use (protect)", r->kept_in_use);
-        return buf;
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u kept in use (protect)", r->kept_in_use);
+        return dist_extras(&r->dist, buf, n);
 }
