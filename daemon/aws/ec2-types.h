@@ -33,6 +33,11 @@ static inline bool ec2_image_name_char(char c) {
 /* Tag your Amazon EC2 resources, Tag restrictions: "Maximum number of tags per resource – 50". */
 #define EC2_TAGS_PER_RESOURCE_MAX 50
 
+/* Tag restrictions: "Maximum key length – 128 Unicode characters in UTF-8", "Maximum value
+ * length – 256 Unicode characters in UTF-8". */
+#define EC2_TAG_KEY_MAX 128
+#define EC2_TAG_VALUE_MAX 256
+
 /* ---- Values ---------------------------------------------------------------------------- */
 
 /*

@@ -121,12 +121,15 @@ int config_parse_duration(const char *s, uint64_t *ret);
 typedef enum config_template_kind {
         CONFIG_TEMPLATE_NAME,           /* the AMI name: EC2's character set, 3..128, {slot} and {instance_id} */
         CONFIG_TEMPLATE_DESCRIPTION,    /* up to 255 characters (longer renderings are cut by the planner) */
+        CONFIG_TEMPLATE_TAG,            /* an image.tags value: its length is checked as a literal; longer
+                                         * renderings are cut to 256 characters by the planner */
 } config_template_kind;
 
 /*
  * Checks a template: only {policy} {instance_id} {instance_name} {slot} {region}
- * ({instance_name} only in descriptions), the literal text, and the longest
- * rendering given the policy name and the longest region name. On failure
+ * {instance_tag:KEY} ({instance_name} not in names; KEY 1..128 characters, no braces),
+ * the literal text, and the longest rendering given the policy name and the longest
+ * region name (an instance's tags and name are cut by the planner, not counted). On failure
  * returns -EINVAL and a message in *ret_error (caller frees).
  */
 int config_check_template(const char *template, config_template_kind kind,

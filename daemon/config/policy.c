@@ -21,9 +21,8 @@
 /* "Tag restrictions: Maximum number of tags per resource - 50"; amirotd adds three of its own. */
 #define IMAGE_TAGS_MAX (EC2_TAGS_PER_RESOURCE_MAX - 3)
 #define SELECTOR_TAGS_MAX 50
-/* "Maximum key length - 128 Unicode characters in UTF-8"; "Maximum value length - 256 ..." */
-#define TAG_KEY_MAX 128
-#define TAG_VALUE_MAX 256
+#define TAG_KEY_MAX EC2_TAG_KEY_MAX
+#define TAG_VALUE_MAX EC2_TAG_VALUE_MAX
 
 /* Distribution's fields (run/dist.h). */
 static void policy_dist_done(policy *p) {
@@ -144,7 +143,21 @@ static int parse_regions(loader *l, policy *p, const cnode *n) {
         return 0;
 }
 
-/* {KEY: VALUE} with "*" for any value (selector) or plain values (image tags). */
+/* An image tag's value may hold the name's placeholders ({instance_tag:KEY} among them); an
+ * error is reported at the value. */
+static int check_tag_template(loader *l, const cnode *v, const char *value) {
+        _cleanup_(freep) char *msg = NULL;
+        int r;
+
+        r = config_check_template(value, CONFIG_TEMPLATE_TAG, 0, 0, &msg);
+        if (r == -ENOMEM)
+                return (l->oom = r);
+        if (r < 0)
+                loader_error(l, v, "%s", msg ?: "invalid tag value");
+        return r;
+}
+
+/* {KEY: VALUE} with "*" for any value (selector) or plain values (image tags, templates). */
 static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selector,
                          tag_selector **ret, size_t *ret_n, ec2_tags *ret_tags) {
         _cleanup_(freep) centry *e = NULL;
@@ -192,6 +205,8 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
                         loader_error(l, v, "value of tag '%s' is longer than %d characters", key, TAG_VALUE_MAX);
                         continue;
                 }
+                if (!selector && check_tag_template(l, v, value) < 0)
+                        continue;
                 if (selector) {
                         tag_selector *t = reallocarray(*ret, *ret_n + 1, sizeof(tag_selector));
 

@@ -366,10 +366,26 @@ _printf_(2, 3) static int template_error(char **ret_error, const char *fmt, ...)
         return r < 0 ? r : -EINVAL;
 }
 
+/* {instance_tag:KEY}: the instance's tag KEY. Its value is free text, as a Name tag is, so it
+ * is not counted: the planner cuts it (in a name, before the slot) and sanitises it. */
+static int template_instance_tag(const char *key, char **ret_error) {
+        if (isempty(key))
+                return template_error(ret_error, "empty tag key in placeholder '{instance_tag:}', "
+                                      "write '{instance_tag:KEY}'");
+        if (utf8_length(key) > EC2_TAG_KEY_MAX)
+                return template_error(ret_error, "tag key '%.32s...' in placeholder '{instance_tag:...}' is "
+                                      "longer than %d characters", key, EC2_TAG_KEY_MAX);
+        return 0;
+}
+
 static int template_placeholder(template_scan *t, const char *name, char **ret_error) {
-        static const char *const known[] = { "policy", "instance_id", "instance_name", "slot", "region", NULL };
+        static const char *const known[] = {
+                "policy", "instance_id", "instance_name", "slot", "region", "instance_tag:KEY", NULL
+        };
         const char *c;
 
+        if (startswith(name, "instance_tag:"))
+                return template_instance_tag(name + strlen("instance_tag:"), ret_error);
         if (streq(name, "policy"))
                 t->len += t->policy_len;
         else if (streq(name, "instance_id")) {
@@ -399,14 +415,15 @@ static int template_placeholder(template_scan *t, const char *name, char **ret_e
 /* The placeholder at p ('{'); *ret_end is its '}'. */
 static int template_brace(template_scan *t, const char *p, const char **ret_end, char **ret_error) {
         const char *end = strchr(p, '}');
-        char name[32];
+        _cleanup_(freep) char *name = NULL;
 
         if (!end)
                 return template_error(ret_error, "unterminated placeholder '%s', expected '}'", p);
-        if ((size_t) (end - p - 1) >= sizeof(name) || memchr(p + 1, '{', (size_t) (end - p - 1)))
+        if (memchr(p + 1, '{', (size_t) (end - p - 1)))
                 return template_error(ret_error, "invalid placeholder '%.*s'", (int) (end - p + 1), p);
-        memcpy(name, p + 1, (size_t) (end - p - 1));
-        name[end - p - 1] = 0;
+        name = strndup(p + 1, (size_t) (end - p - 1));
+        if (!name)
+                return -ENOMEM;
         *ret_end = end;
         return template_placeholder(t, name, ret_error);
 }
@@ -420,7 +437,7 @@ static int template_check_length(const template_scan *t, char **ret_error) {
                         return template_error(ret_error, "the image name can be %zu characters long, EC2 allows %d",
                                               t->len, EC2_IMAGE_NAME_MAX);
                 /* no check against EC2_IMAGE_NAME_MIN: {slot} alone is 16 characters */
-        } else if (t->len > EC2_IMAGE_DESCRIPTION_MAX)
+        } else if (t->kind == CONFIG_TEMPLATE_DESCRIPTION && t->len > EC2_IMAGE_DESCRIPTION_MAX)
                 return template_error(ret_error, "the description can be %zu characters long, EC2 allows %d",
                                       t->len, EC2_IMAGE_DESCRIPTION_MAX);
         return 0;

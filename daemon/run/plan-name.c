@@ -21,8 +21,22 @@ static const char *instance_display_name(const ec2_instance *i) {
         return isempty(n) ? i->id : n;
 }
 
-static int render(const char *template, const policy *p, const char *region, const ec2_instance *i,
-                  const char *instance_name, const char *slot, char **ret) {
+#define INSTANCE_TAG_PREFIX "{instance_tag:"
+
+/* Appends at most max characters of s (UTF-8 sequences whole). */
+static int append_cut(strbuf *b, const char *s, size_t max) {
+        size_t n = 0, chars = 0;
+
+        for (; s[n]; n++)
+                if (((unsigned char) s[n] & 0xC0) != 0x80 && chars++ == max)
+                        break;
+        return strbuf_append(b, s, n);
+}
+
+/* What the placeholder at s stands for, and its length in *ret_len; NULL when s holds
+ * none. *ret_free: the value is an instance's free text (its name or one of its tags). */
+static const char *placeholder_at(const char *s, const policy *p, const char *region, const ec2_instance *i,
+                                  const char *instance_name, const char *slot, size_t *ret_len, bool *ret_free) {
         const struct {
                 const char *placeholder;
                 const char *value;
@@ -33,18 +47,51 @@ static int render(const char *template, const policy *p, const char *region, con
                 { "{slot}",          slot },
                 { "{region}",        region },
         };
+
+        *ret_free = false;
+        for (size_t k = 0; k < ELEMENTSOF(vars); k++)
+                if (startswith(s, vars[k].placeholder)) {
+                        *ret_len = strlen(vars[k].placeholder);
+                        *ret_free = k == 2;
+                        return vars[k].value ?: "";
+                }
+        if (startswith(s, INSTANCE_TAG_PREFIX)) {
+                const char *key = s + strlen(INSTANCE_TAG_PREFIX), *end = strchr(key, '}');
+                char k[EC2_TAG_KEY_MAX * 4 + 1];        /* 128 characters of up to 4 bytes */
+                const char *v;
+
+                if (!end || end == key || (size_t) (end - key) >= sizeof(k) ||
+                    memchr(key, '{', (size_t) (end - key)))
+                        return NULL;
+                memcpy(k, key, (size_t) (end - key));
+                k[end - key] = 0;
+                /* A tag the instance lacks renders empty, as a missing Name does in DLM's
+                 * $(instance-id) cousins; the operator sees it in the image's tags. */
+                v = i ? ec2_tags_get(&i->tags, k) : NULL;
+                *ret_len = (size_t) (end - s) + 1;
+                *ret_free = true;
+                return v ?: "";
+        }
+        return NULL;
+}
+
+/* Renders template; each free-text value (an instance's name or tag) is cut to free_max
+ * characters. */
+static int render(const char *template, const policy *p, const char *region, const ec2_instance *i,
+                  const char *slot, size_t free_max, char **ret) {
+        const char *instance_name = instance_display_name(i);
         strbuf b = {};
         int r = 0;
 
         for (const char *s = template; *s && r >= 0;) {
-                size_t k;
+                const char *v;
+                size_t len;
+                bool free_text;
 
-                for (k = 0; k < ELEMENTSOF(vars); k++)
-                        if (startswith(s, vars[k].placeholder))
-                                break;
-                if (k < ELEMENTSOF(vars)) {
-                        r = strbuf_puts(&b, vars[k].value ?: "");
-                        s += strlen(vars[k].placeholder);
+                v = placeholder_at(s, p, region, i, instance_name, slot, &len, &free_text);
+                if (v) {
+                        r = append_cut(&b, v, free_text ? free_max : SIZE_MAX);
+                        s += len;
                 } else
                         /* Config validation rejects unknown placeholders; here they stay as written. */
                         r = strbuf_append(&b, s++, 1);
@@ -61,7 +108,7 @@ int plan_render_template(const char *template, const policy *p, const char *regi
                          const ec2_instance *i, const char *slot, char **ret) {
         if (!template || !p || !ret)
                 return -EINVAL;
-        return render(template, p, region, i, instance_display_name(i), slot, ret);
+        return render(template, p, region, i, slot, SIZE_MAX, ret);
 }
 
 /* Replaces each character EC2 rejects in an AMI name by '-', one per character
@@ -81,14 +128,6 @@ static void image_name_sanitize(char *s) {
         *w = 0;
 }
 
-static size_t count_occurrences(const char *s, const char *needle) {
-        size_t n = 0;
-
-        for (const char *p = strstr(s, needle); p; p = strstr(p + strlen(needle), needle))
-                n++;
-        return n;
-}
-
 /* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
 static void truncate_utf8(char *s, size_t max) {
         size_t n = strlen(s);
@@ -101,45 +140,57 @@ static void truncate_utf8(char *s, size_t max) {
         s[n] = 0;
 }
 
+/* The name with each free-text value cut to free_max characters, sanitised. */
+static int render_name(const char *template, const policy *p, const char *region, const ec2_instance *i,
+                       const char *slot, size_t free_max, char **ret) {
+        int r;
+
+        r = render(template, p, region, i, slot, free_max, ret);
+        if (r < 0)
+                return r;
+        image_name_sanitize(*ret);
+        return 0;
+}
+
 int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
                            const char *slot, char **ret) {
-        _cleanup_(freep) char *name = NULL, *short_name = NULL;
-        const char *template, *display;
-        size_t len, n;
+        _cleanup_(freep) char *name = NULL;
+        const char *template;
         int r;
 
         if (!p || !ret)
                 return -EINVAL;
 
         template = p->name_template ?: POLICY_DEFAULT_NAME_TEMPLATE;
-        display = instance_display_name(i);
-        r = render(template, p, region, i, display, slot, &name);
+        r = render_name(template, p, region, i, slot, SIZE_MAX, &name);
         if (r < 0)
                 return r;
-        image_name_sanitize(name);
 
         /* A name cut at its end could lose the slot and so collide with the next slot's
          * name, which CreateImage would answer with InvalidAMIName.Duplicate forever.
-         * The free text of a long Name tag gives way first; a hard cut is the last
-         * resort, for a template whose fixed text alone is too long. */
-        len = strlen(name);
-        n = count_occurrences(template, "{instance_name}");
-        if (len > EC2_IMAGE_NAME_MAX && n > 0 && display) {
-                size_t l, cut;
+         * The free text of a long Name tag or instance tag gives way first (each cut to
+         * the longest length that fits, found by bisection: sanitising makes one
+         * character one byte); a hard cut is the last resort, for a template whose fixed
+         * text alone is too long. */
+        if (strlen(name) > EC2_IMAGE_NAME_MAX) {
+                size_t lo = 0, hi = strlen(name);
 
-                short_name = strdup(display);
-                if (!short_name)
-                        return -ENOMEM;
-                image_name_sanitize(short_name);
-                l = strlen(short_name);
-                cut = (len - EC2_IMAGE_NAME_MAX + n - 1) / n;
-                short_name[cut < l ? l - cut : 0] = 0;
+                while (lo < hi) {
+                        _cleanup_(freep) char *t = NULL;
+                        size_t mid = lo + (hi - lo + 1) / 2;
 
+                        r = render_name(template, p, region, i, slot, mid, &t);
+                        if (r < 0)
+                                return r;
+                        if (strlen(t) <= EC2_IMAGE_NAME_MAX)
+                                lo = mid;
+                        else
+                                hi = mid - 1;
+                }
                 name = mfree(name);
-                r = render(template, p, region, i, short_name, slot, &name);
+                r = render_name(template, p, region, i, slot, lo, &name);
                 if (r < 0)
                         return r;
-                image_name_sanitize(name);
         }
         truncate_utf8(name, EC2_IMAGE_NAME_MAX);
 
@@ -161,5 +212,28 @@ int plan_render_description(const policy *p, const char *region, const ec2_insta
         if (r < 0)
                 return r;
         truncate_utf8(*ret, EC2_IMAGE_DESCRIPTION_MAX);
+        return 0;
+}
+
+/* Tag restrictions: "Maximum value length - 256 Unicode characters in UTF-8": counted in
+ * characters, not bytes. */
+static void truncate_utf8_chars(char *s, size_t max) {
+        size_t chars = 0;
+
+        for (char *c = s; *c; c++)
+                if (((unsigned char) *c & 0xC0) != 0x80 && chars++ == max) {
+                        *c = 0;
+                        return;
+                }
+}
+
+int plan_render_tag_value(const char *template, const policy *p, const char *region, const ec2_instance *i,
+                          const char *slot, char **ret) {
+        int r;
+
+        r = plan_render_template(template, p, region, i, slot, ret);
+        if (r < 0)
+                return r;
+        truncate_utf8_chars(*ret, EC2_TAG_VALUE_MAX);
         return 0;
 }

@@ -156,9 +156,10 @@ static int retire(plan_ctx *c, const managed_image *m, const char *reason, unsig
 }
 
 /* The tags of a new image and its snapshots: amirotd's own, which nothing overrides
- * (rule 1: they are how a later run recognises what it made), then the policy's, then
- * the instance's when asked, which never include the reserved aws: prefix ("Tag keys
- * ... can't start with aws:"), give way to the policy's and stop at EC2's limit. */
+ * (rule 1: they are how a later run recognises what it made), then the policy's (their
+ * values rendered as templates), then the instance's when asked, which never include the
+ * reserved aws: prefix ("Tag keys ... can't start with aws:"), give way to the policy's
+ * and stop at EC2's limit. */
 static int create_tags(plan_ctx *c, const ec2_instance *i, ec2_tags *t) {
         const policy *p = c->policy;
         int r;
@@ -173,10 +174,14 @@ static int create_tags(plan_ctx *c, const ec2_instance *i, ec2_tags *t) {
 
         for (size_t k = 0; k < p->image_tags.n; k++) {
                 const ec2_tag *g = &p->image_tags.items[k];
+                _cleanup_(freep) char *value = NULL;
 
                 if (startswith(g->key, "amirotd:"))
                         continue;
-                r = ec2_tags_add(t, g->key, g->value ?: "");
+                /* The keys stay literal; the values are templates ({instance_tag:KEY}, ...). */
+                r = plan_render_tag_value(g->value ?: "", p, c->in->region, i, c->slot, &value);
+                if (r >= 0)
+                        r = ec2_tags_add(t, g->key, value);
                 if (r < 0)
                         return r;
         }

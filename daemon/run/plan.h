@@ -338,12 +338,17 @@ bool plan_image_released(const ec2_image *g, time_t *ret_t0);
 
 /* The names and descriptions of new images (plan-name.c). */
 
-/* Renders a name or description template: {policy} {instance_id} {instance_name} {slot} {region}. */
+/* Renders a template: {policy} {instance_id} {instance_name} {slot} {region} and
+ * {instance_tag:KEY} (the instance's tag KEY; empty when it has none), uncut. */
 int plan_render_template(const char *template, const policy *p, const char *region,
                          const ec2_instance *i, const char *slot, char **ret);
+/* An image.tags value rendered as plan_render_template() does, cut to EC2's 256 characters
+ * (whole UTF-8 sequences). */
+int plan_render_tag_value(const char *template, const policy *p, const char *region, const ec2_instance *i,
+                          const char *slot, char **ret);
 /* The AMI name of an instance's image for a slot: the policy's name template rendered,
- * characters EC2 rejects replaced by '-', at most 128 characters (a long Name tag is
- * shortened first, so the slot stays in the name). */
+ * characters EC2 rejects replaced by '-', at most 128 characters (a long Name tag or
+ * instance tag is shortened first, so the slot stays in the name). */
 int plan_render_image_name(const policy *p, const char *region, const ec2_instance *i,
                            const char *slot, char **ret);
 /* The image description: the policy's description template rendered, at most 255 bytes

@@ -243,6 +243,31 @@ static void test_template(void **state) {
         check_template("image of {instance_name} ({instance_id}), #{slot}: ok", CONFIG_TEMPLATE_DESCRIPTION, 0, NULL);
         check_template("{instance_name}", CONFIG_TEMPLATE_DESCRIPTION, 0, NULL);
         check_template("{slott}", CONFIG_TEMPLATE_DESCRIPTION, -EINVAL, "did you mean '{slot}'?");
+
+        /* {instance_tag:KEY}: free text, not counted; in names too (cut there before the slot) */
+        check_template("{instance_tag:Service}-{instance_id}-{slot}", CONFIG_TEMPLATE_NAME, 0, NULL);
+        check_template("{instance_tag:Team} of {instance_tag:aws:autoscaling:groupName}", CONFIG_TEMPLATE_DESCRIPTION,
+                       0, NULL);
+        check_template("{instance_tag:}", CONFIG_TEMPLATE_DESCRIPTION, -EINVAL, "empty tag key");
+        check_template("{instance_tag:Team", CONFIG_TEMPLATE_TAG, -EINVAL, "unterminated placeholder");
+        check_template("{instance_tag:a{b}", CONFIG_TEMPLATE_TAG, -EINVAL, "invalid placeholder");
+        check_template("{instance_tags:Team}", CONFIG_TEMPLATE_TAG, -EINVAL, "unknown placeholder");
+        check_template("{instance_id}", CONFIG_TEMPLATE_TAG, 0, NULL);
+        check_template("{instance_name}", CONFIG_TEMPLATE_TAG, 0, NULL);
+        check_template("plain value: no placeholder", CONFIG_TEMPLATE_TAG, 0, NULL);
+        check_template("{regoin}", CONFIG_TEMPLATE_TAG, -EINVAL, "did you mean '{region}'?");
+        /* KEY: 128 characters (EC2's tag key limit), counted as characters, not bytes */
+        memset(long_name, 0, sizeof(long_name));
+        memcpy(long_name, "{instance_tag:", 14);
+        memset(long_name + 14, 'k', 128);
+        memcpy(long_name + 14 + 128, "}", 2);
+        check_template(long_name, CONFIG_TEMPLATE_TAG, 0, NULL);
+        memcpy(long_name + 14 + 128, "k}", 3);
+        check_template(long_name, CONFIG_TEMPLATE_TAG, -EINVAL, "longer than 128 characters");
+        /* a tag value is not held to the description's 255 */
+        memset(long_name, 'v', sizeof(long_name));
+        long_name[sizeof(long_name) - 1] = 0;
+        check_template(long_name, CONFIG_TEMPLATE_TAG, 0, NULL);
         memset(long_name, 'd', sizeof(long_name));
         long_name[sizeof(long_name) - 1] = 0;
         check_template(long_name, CONFIG_TEMPLATE_DESCRIPTION, 0, NULL);

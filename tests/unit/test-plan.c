@@ -1030,6 +1030,102 @@ static void test_image_name_sanitized_and_slot_survives_cut(void **state) {
         world_done(&w);
 }
 
+static bool ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), m = strlen(suffix);
+
+        return n >= m && streq(s + n - m, suffix);
+}
+
+static void test_render_instance_tag(void **state) {
+        _cleanup_(freep) char *s = NULL;
+        ec2_instance *i;
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        i = add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, "Team", "platform", "aws:autoscaling:groupName", "asg-1",
+                         "Name", "web 1", NULL);
+        assert_int_equal(plan_render_template("{instance_tag:Team}/{instance_tag:aws:autoscaling:groupName}/"
+                                              "{instance_tag:Missing}/{instance_tag:}/{instance_tag:Team",
+                                              &w.policy, "eu-west-1", i, SLOT0_ID, &s), 0);
+        /* A missing tag renders empty; malformed placeholders (rejected by check) stay as written. */
+        assert_string_equal(s, "platform/asg-1//{instance_tag:}/{instance_tag:Team");
+        s = mfree(s);
+        /* Tag keys are case-sensitive, as EC2's are. */
+        assert_int_equal(plan_render_template("{instance_tag:team}", &w.policy, NULL, i, NULL, &s), 0);
+        assert_string_equal(s, "");
+        s = mfree(s);
+        /* Without an instance (A's SSM parameter names of a policy), every instance_tag is empty. */
+        assert_int_equal(plan_render_template("/golden/{policy}/{instance_tag:Team}", &w.policy, NULL, NULL, NULL, &s), 0);
+        assert_string_equal(s, "/golden/web/");
+        world_done(&w);
+}
+
+static void test_image_tags_rendered(void **state) {
+        char long_value[400];
+        const plan_action *a;
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        assert_int_equal(ec2_tags_add(&w.policy.image_tags, "Source", "{policy}/{instance_id}/{slot}/{region}"), 0);
+        assert_int_equal(ec2_tags_add(&w.policy.image_tags, "Team", "{instance_tag:Team}"), 0);
+        assert_int_equal(ec2_tags_add(&w.policy.image_tags, "{instance_name}", "{instance_name} @ {instance_tag:Env}"), 0);
+        assert_int_equal(ec2_tags_add(&w.policy.image_tags, "Plain", "fixed"), 0);
+        /* 250 'x' and three 'é' (two bytes each): cut at 256 characters, between whole characters */
+        memset(long_value, 'x', 250);
+        memcpy(long_value + 250, "{instance_tag:Long}", 20);
+        assert_int_equal(ec2_tags_add(&w.policy.image_tags, "Long", long_value), 0);
+        add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, "Team", "platform", "Name", "web 1", "Long", "ééééééééé", NULL);
+        world_plan(&w);
+        a = &w.plan.actions[0];
+        assert_int_equal(a->kind, PLAN_CREATE);
+        assert_string_equal(ec2_tags_get(&a->image_tags, "Source"), "web/i-1/" SLOT0_ID "/us-east-1");
+        assert_string_equal(ec2_tags_get(&a->image_tags, "Team"), "platform");
+        /* keys stay literal; a missing instance tag is empty */
+        assert_string_equal(ec2_tags_get(&a->image_tags, "{instance_name}"), "web 1 @ ");
+        assert_string_equal(ec2_tags_get(&a->image_tags, "Plain"), "fixed");
+        assert_int_equal(strlen(ec2_tags_get(&a->image_tags, "Long")), 250 + 6 * 2);
+        assert_true(ends_with(ec2_tags_get(&a->image_tags, "Long"), "xéééééé"));
+        /* the snapshots carry the same rendered values */
+        assert_string_equal(ec2_tags_get(&a->snapshot_tags, "Team"), "platform");
+        world_done(&w);
+}
+
+static void test_image_name_instance_tag_cut_before_slot(void **state) {
+        char long_value[300];
+        const plan_action *a;
+        ec2_instance *i;
+        world w;
+
+        (void) state;
+        world_init(&w, 1);
+        free(w.policy.name_template);
+        w.policy.name_template = xstrdup("{policy}-{instance_tag:Service}-{instance_tag:Service}-{instance_id}-{slot}");
+        i = add_instance(&w, "i-1", EC2_INSTANCE_RUNNING, "Service", "api:v2 ü", NULL);
+        world_plan(&w);
+        a = &w.plan.actions[0];
+        /* sanitised as a Name tag is: one '-' per rejected character */
+        assert_string_equal(a->image_name, "web-api-v2 --api-v2 --i-1-" SLOT0_ID);
+
+        /* two long values share the cut evenly; the slot stays */
+        memset(long_value, 's', sizeof(long_value) - 1);
+        long_value[sizeof(long_value) - 1] = 0;
+        assert_int_equal(ec2_tags_add(&i->tags, "Service", long_value), 0);
+        world_plan(&w);
+        a = &w.plan.actions[0];
+        assert_int_equal(strlen(a->image_name), 128);
+        assert_true(ends_with(a->image_name, "s-i-1-" SLOT0_ID));
+        /* 128 - "web-" - "--i-1-" - 16 = 102 characters for the two values: 51 each */
+        assert_int_equal(strspn(a->image_name + 4, "s"), 51);
+
+        /* a missing tag leaves an empty part, and the name still holds its slot */
+        ec2_tags_done(&i->tags);
+        world_plan(&w);
+        assert_string_equal(w.plan.actions[0].image_name, "web---i-1-" SLOT0_ID);
+        world_done(&w);
+}
+
 static void test_action_kind_strings(void **state) {
         (void) state;
         for (plan_action_kind k = 0; k < _PLAN_ACTION_KIND_MAX; k++)
@@ -1985,6 +2081,9 @@ int main(void) {
                 cmocka_unit_test(test_newest_by_slot_then_creation_date_then_id),
                 cmocka_unit_test(test_listed_twice_planned_once),
                 cmocka_unit_test(test_render_template),
+                cmocka_unit_test(test_render_instance_tag),
+                cmocka_unit_test(test_image_tags_rendered),
+                cmocka_unit_test(test_image_name_instance_tag_cut_before_slot),
                 cmocka_unit_test(test_image_name_sanitized_and_slot_survives_cut),
                 cmocka_unit_test(test_action_kind_strings),
                 cmocka_unit_test(test_sweeps_only_own_old_unreferenced_snapshots),
