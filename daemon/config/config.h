@@ -121,8 +121,8 @@ int config_parse_duration(const char *s, uint64_t *ret);
 typedef enum config_template_kind {
         CONFIG_TEMPLATE_NAME,           /* the AMI name: EC2's character set, 3..128, {slot} and {instance_id} */
         CONFIG_TEMPLATE_DESCRIPTION,    /* up to 255 characters (longer renderings are cut by the planner) */
-        CONFIG_TEMPLATE_TAG,            /* an image.tags value: its length is checked as a literal; longer
-                                         * renderings are cut to 256 characters by the planner */
+        CONFIG_TEMPLATE_TAG,            /* an image.tags value: up to 256 characters without its free text
+                                         * (longer renderings are cut by the planner) */
 } config_template_kind;
 
 /*

@@ -201,7 +201,8 @@ static int parse_tag_map(loader *l, const cnode *n, const char *what, bool selec
                         continue;
                 if (!value)
                         return (l->oom = -ENOMEM);
-                if (utf8_length(value) > TAG_VALUE_MAX) {
+                /* an image tag's template is checked as rendered, below */
+                if ((selector || !strchr(value, '{')) && utf8_length(value) > TAG_VALUE_MAX) {
                         loader_error(l, v, "value of tag '%s' is longer than %d characters", key, TAG_VALUE_MAX);
                         continue;
                 }

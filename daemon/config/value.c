@@ -440,6 +440,9 @@ static int template_check_length(const template_scan *t, char **ret_error) {
         } else if (t->kind == CONFIG_TEMPLATE_DESCRIPTION && t->len > EC2_IMAGE_DESCRIPTION_MAX)
                 return template_error(ret_error, "the description can be %zu characters long, EC2 allows %d",
                                       t->len, EC2_IMAGE_DESCRIPTION_MAX);
+        else if (t->kind == CONFIG_TEMPLATE_TAG && t->len > EC2_TAG_VALUE_MAX)
+                return template_error(ret_error, "the tag value is at least %zu characters long, EC2 allows %d",
+                                      t->len, EC2_TAG_VALUE_MAX);
         return 0;
 }
 

@@ -264,10 +264,19 @@ static void test_template(void **state) {
         check_template(long_name, CONFIG_TEMPLATE_TAG, 0, NULL);
         memcpy(long_name + 14 + 128, "k}", 3);
         check_template(long_name, CONFIG_TEMPLATE_TAG, -EINVAL, "longer than 128 characters");
-        /* a tag value is not held to the description's 255 */
-        memset(long_name, 'v', sizeof(long_name));
-        long_name[sizeof(long_name) - 1] = 0;
-        check_template(long_name, CONFIG_TEMPLATE_TAG, 0, NULL);
+        /* a tag value is held to EC2's 256, not to the description's 255; free text is not counted */
+        char v237[238], long_value[400];
+
+        memset(v237, 'v', 237);
+        v237[237] = 0;
+        snprintf(long_value, sizeof(long_value), "%s%s", v237, "vvvvvvvvvvvvvvvvvvv");
+        check_template(long_value, CONFIG_TEMPLATE_TAG, 0, NULL);
+        snprintf(long_value, sizeof(long_value), "%s%s", v237, "{instance_id}");
+        check_template(long_value, CONFIG_TEMPLATE_TAG, 0, NULL);
+        snprintf(long_value, sizeof(long_value), "%s%s", v237, "vvvvvvvvvvvvvvvvvvv{instance_name}{instance_tag:K}");
+        check_template(long_value, CONFIG_TEMPLATE_TAG, 0, NULL);
+        snprintf(long_value, sizeof(long_value), "%s%s", v237, "v{instance_id}");
+        check_template(long_value, CONFIG_TEMPLATE_TAG, -EINVAL, "at least 257 characters long, EC2 allows 256");
         memset(long_name, 'd', sizeof(long_name));
         long_name[sizeof(long_name) - 1] = 0;
         check_template(long_name, CONFIG_TEMPLATE_DESCRIPTION, 0, NULL);
