@@ -129,6 +129,7 @@ static void manager_write_metrics(manager *m) {
                         .last_ok = u->last_result >= 0, .images_known = u->images_known,
                 };
                 memcpy(mu[i].images, u->images, sizeof(mu[i].images));
+                memcpy(mu[i].dist, u->dist, sizeof(mu[i].dist));
         }
         r = metrics_write(path, mu, m->n_units, m->stats, time(NULL));
         if (r < 0 && r != m->metrics_error)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "run/dist.h"
 
 static void put_label_value(FILE *f, const char *v) {
         fputc('"', f);
@@ -77,6 +78,48 @@ static void put_units(FILE *f, const metrics_unit *units, size_t n) {
                                         (double) units[i].next_slot);
 }
 
+static const struct { const char *name, *help; } dist_names[_METRICS_DIST_MAX] = {
+        [METRICS_SHARES_ADDED] = { "amirotd_shares_added_total",
+                                   "Launch and create-volume permissions granted by the policy in the region." },
+        [METRICS_SHARES_REMOVED] = { "amirotd_shares_removed_total",
+                                     "Launch and create-volume permissions removed by the policy in the region." },
+        [METRICS_COPIES_STARTED] = { "amirotd_copies_started_total",
+                                     "Image copies (CopyImage) started from the policy's images in the region." },
+        [METRICS_COPIES_RETIRED] = { "amirotd_copies_retired_total",
+                                     "Copies of the policy's images in the region retired by their destination's "
+                                     "retention." },
+        [METRICS_TEMPLATE_VERSIONS] = { "amirotd_template_versions_created_total",
+                                        "Launch template versions created for the policy's images in the region." },
+        [METRICS_TEMPLATE_VERSIONS_DELETED] = { "amirotd_template_versions_deleted_total",
+                                                "Launch template versions made by amirotd that the policy deleted." },
+        [METRICS_SSM_PUBLISHED] = { "amirotd_ssm_parameters_published_total",
+                                    "SSM parameters written with the policy's newest image in the region." },
+        [METRICS_DIST_ERRORS] = { "amirotd_distribution_errors_total",
+                                  "Distribution steps (share, copy, launch template, SSM parameter) of the policy "
+                                  "in the region that failed." },
+};
+
+void metrics_dist_add(uint64_t counts[static _METRICS_DIST_MAX], const dist_result *r) {
+        counts[METRICS_SHARES_ADDED] += r->shares_added;
+        counts[METRICS_SHARES_REMOVED] += r->shares_removed;
+        counts[METRICS_COPIES_STARTED] += r->copies_started;
+        counts[METRICS_COPIES_RETIRED] += r->copies_retired;
+        counts[METRICS_TEMPLATE_VERSIONS] += r->template_versions;
+        counts[METRICS_TEMPLATE_VERSIONS_DELETED] += r->template_versions_deleted;
+        counts[METRICS_SSM_PUBLISHED] += r->ssm_published;
+        counts[METRICS_DIST_ERRORS] += r->errors;
+}
+
+/* Every unit's, zeros too: a counter that appears only at its first increment hides that
+ * increment from rate() and increase(). */
+static void put_dist(FILE *f, const metrics_unit *units, size_t n) {
+        for (metrics_dist_counter k = 0; k < _METRICS_DIST_MAX; k++) {
+                put_header(f, dist_names[k].name, "counter", dist_names[k].help);
+                for (size_t i = 0; i < n; i++)
+                        put_unit_sample(f, dist_names[k].name, &units[i], NULL, (double) units[i].dist[k]);
+        }
+}
+
 typedef enum stat_kind { STAT_REQUESTS, STAT_RETRIES, STAT_THROTTLES, STAT_ERRORS, _STAT_MAX } stat_kind;
 
 static const struct { const char *name, *help; } stat_names[_STAT_MAX] = {
@@ -116,6 +159,7 @@ static void put_stats(FILE *f, const aws_stats *stats) {
 
 int metrics_format(FILE *f, const metrics_unit *units, size_t n, const aws_stats *stats, time_t now) {
         put_units(f, units, n);
+        put_dist(f, units, n);
         put_stats(f, stats);
         put_header(f, "amirotd_metrics_written_timestamp_seconds", "gauge",
                    "When amirotd wrote this file, in Unix time.");

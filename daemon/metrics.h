@@ -12,6 +12,14 @@
  *   amirotd_last_run_duration_seconds{policy,region}        gauge
  *   amirotd_last_run_success{policy,region}                 gauge, 1 or 0
  *   amirotd_next_slot_timestamp_seconds{policy,region}      gauge
+ *   amirotd_shares_added_total{policy,region}               counter (distribution, below)
+ *   amirotd_shares_removed_total{policy,region}             counter
+ *   amirotd_copies_started_total{policy,region}             counter
+ *   amirotd_copies_retired_total{policy,region}             counter
+ *   amirotd_template_versions_created_total{policy,region}  counter
+ *   amirotd_template_versions_deleted_total{policy,region}  counter
+ *   amirotd_ssm_parameters_published_total{policy,region}   counter
+ *   amirotd_distribution_errors_total{policy,region}        counter
  *   amirotd_aws_requests_total{service,action}              counter (attempts)
  *   amirotd_aws_retries_total{service,action}               counter
  *   amirotd_aws_throttles_total{service,action}             counter
@@ -21,12 +29,32 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "aws/ec2-types.h"
 #include "aws/stats.h"
 #include "base/util.h"
+
+/* Distribution's counters (run/dist.h's dist_result), summed over the unit's runs since the
+ * service started: Prometheus counters, which start again at 0 with the service. */
+typedef enum metrics_dist_counter {
+        METRICS_SHARES_ADDED,
+        METRICS_SHARES_REMOVED,
+        METRICS_COPIES_STARTED,
+        METRICS_COPIES_RETIRED,
+        METRICS_TEMPLATE_VERSIONS,
+        METRICS_TEMPLATE_VERSIONS_DELETED,
+        METRICS_SSM_PUBLISHED,
+        METRICS_DIST_ERRORS,
+        _METRICS_DIST_MAX,
+} metrics_dist_counter;
+
+struct dist_result;
+
+/* Adds a run's distribution counters to counts. */
+void metrics_dist_add(uint64_t counts[static _METRICS_DIST_MAX], const struct dist_result *r);
 
 typedef struct metrics_unit {
         const char *policy;
@@ -38,6 +66,7 @@ typedef struct metrics_unit {
         bool last_ok;
         bool images_known;              /* the run got as far as reading the images */
         unsigned images[_EC2_IMAGE_STATE_MAX];
+        uint64_t dist[_METRICS_DIST_MAX];       /* since the service started; written for every unit */
 } metrics_unit;
 
 /* The file's text. Returns 0 or -EIO. */

@@ -134,6 +134,7 @@ static void unit_note_result(unit *u, int r, const run_result *res) {
                 memcpy(u->images, res->plan.images_after, sizeof(u->images));
                 u->images_known = true;
         }
+        metrics_dist_add(u->dist, &res->dist);
         u->no_targets = res->no_targets;
         u->no_targets_said = u->no_targets_said || (res->no_targets && u->run_gen == u->gen);
 }

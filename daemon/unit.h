@@ -20,6 +20,7 @@
 #include "aws/ec2-types.h"
 #include "run/engine.h"
 #include "generation.h"
+#include "metrics.h"
 
 typedef struct unit unit;
 
@@ -52,6 +53,7 @@ struct unit {
         usec_t last_duration;
         bool images_known;
         unsigned images[_EC2_IMAGE_STATE_MAX];  /* as the last run that read them left them */
+        uint64_t dist[_METRICS_DIST_MAX];       /* distribution's counters, summed over its runs */
         bool no_targets;                /* the last run's selection matched no instance */
         bool no_targets_said;           /* warned in this unit's generation */
         char *problem;                  /* why the run in flight cannot poll its images, or NULL */

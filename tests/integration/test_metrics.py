@@ -79,6 +79,11 @@ def test_metrics_file_after_each_run_is_valid_and_readable(amirotd, ec2, daemon,
     assert 0 <= value(s, "amirotd_last_run_duration_seconds", **unit) < 60
     assert value(s, "amirotd_next_slot_timestamp_seconds", **unit) > start
     assert value(s, "amirotd_images", state="failed", **unit) == 0
+    # distribution's counters: every unit's, at 0 without distribution (non-zero values need
+    # the distributors' runs: tests of share, copy_to, launch_template and ssm_parameter)
+    for name in ("shares_added", "shares_removed", "copies_started", "copies_retired", "template_versions_created",
+                 "template_versions_deleted", "ssm_parameters_published", "distribution_errors"):
+        assert value(s, f"amirotd_{name}_total", **unit) == 0, name
     assert value(s, "amirotd_aws_requests_total", service="ec2", action="CreateImage") >= 2
     assert value(s, "amirotd_aws_throttles_total", service="ec2", action="DescribeImages") == 1
     assert value(s, "amirotd_aws_retries_total", service="ec2", action="DescribeImages") >= 1

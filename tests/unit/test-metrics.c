@@ -11,6 +11,7 @@
 
 #include "aws/stats.h"
 #include "metrics.h"
+#include "run/dist.h"
 
 static void test_stats_rows(void **state) {
         _cleanup_(aws_stats_freep) aws_stats *s = NULL;
@@ -77,8 +78,12 @@ static void test_write_and_read_back(void **state) {
                         assert_true(m.items[i].value == 1800000000);
                 if (streq(m.items[i].name, "amirotd_aws_errors_total"))
                         assert_string_equal(metrics_sample_label(&m.items[i], "code"), "UnauthorizedOperation");
-                /* the unit that never ran has only its (unknown) next slot: none */
-                assert_false(p && streq(p, "odd\"name\\\n"));
+                /* the unit that never ran has only its (unknown) next slot, none, and its
+                 * distribution counters, at 0 */
+                if (p && streq(p, "odd\"name\\\n")) {
+                        assert_non_null(strstr(m.items[i].name, "_total"));
+                        assert_true(m.items[i].value == 0);
+                }
         }
         assert_int_equal(unlink(path), 0);
         snprintf(leftover, sizeof(leftover), "%s", dir);
@@ -102,9 +107,60 @@ static void test_escaped_labels_read_back(void **state) {
         assert_int_equal(metrics_format(f, &u, 1, NULL, 9), 0);
         fclose(f);
         assert_int_equal(metrics_read(path, &m), 0);
-        assert_int_equal(m.n, 2);
+        assert_int_equal(m.n, 2 + _METRICS_DIST_MAX);         /* next slot, distribution, written */
         assert_string_equal(metrics_sample_label(&m.items[0], "policy"), "a\"b\\c\nd");
         assert_true(m.items[0].value == 5);
+        unlink(path);
+}
+
+/* Distribution's counters: one per dist_result field, summed over runs, per policy and region. */
+static void test_distribution_counters(void **state) {
+        _cleanup_(metrics_samples_done) metrics_samples m = {};
+        char path[] = "/tmp/test-metrics-dist.XXXXXX";
+        dist_result run1 = { .shares_added = 3, .copies_started = 2, .template_versions = 1, .ssm_published = 1 };
+        dist_result run2 = { .shares_added = 1, .shares_removed = 2, .copies_started = 1, .copies_retired = 5,
+                             .template_versions = 5, .template_versions_deleted = 7, .ssm_published = 7,
+                             .errors = 9 };
+        metrics_unit u[2] = {
+                { .policy = "web", .region = "us-east-1" },
+                { .policy = "web", .region = "eu-west-1" },
+        };
+        static const struct { const char *name; double value; } want[] = {
+                /* each total distinct, so that two fields swapped show */
+                { "amirotd_shares_added_total", 4 },
+                { "amirotd_shares_removed_total", 2 },
+                { "amirotd_copies_started_total", 3 },
+                { "amirotd_copies_retired_total", 5 },
+                { "amirotd_template_versions_created_total", 6 },
+                { "amirotd_template_versions_deleted_total", 7 },
+                { "amirotd_ssm_parameters_published_total", 8 },
+                { "amirotd_distribution_errors_total", 9 },
+        };
+        size_t found = 0;
+        FILE *f;
+        int fd;
+
+        (void) state;
+        metrics_dist_add(u[0].dist, &run1);
+        metrics_dist_add(u[0].dist, &run2);
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        f = fdopen(fd, "w");
+        assert_int_equal(metrics_format(f, u, 2, NULL, 9), 0);
+        fclose(f);
+        assert_int_equal(metrics_read(path, &m), 0);
+        for (size_t i = 0; i < m.n; i++)
+                for (size_t k = 0; k < ELEMENTSOF(want); k++) {
+                        if (!streq(m.items[i].name, want[k].name))
+                                continue;
+                        assert_string_equal(metrics_sample_label(&m.items[i], "policy"), "web");
+                        if (streq(metrics_sample_label(&m.items[i], "region"), "us-east-1"))
+                                assert_true(m.items[i].value == want[k].value);
+                        else
+                                assert_true(m.items[i].value == 0);
+                        found++;
+                }
+        assert_int_equal(found, 2 * ELEMENTSOF(want));
         unlink(path);
 }
 
@@ -113,6 +169,7 @@ int main(void) {
                 cmocka_unit_test(test_stats_rows),
                 cmocka_unit_test(test_write_and_read_back),
                 cmocka_unit_test(test_escaped_labels_read_back),
+                cmocka_unit_test(test_distribution_counters),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
