@@ -120,6 +120,7 @@ DAEMON_SRCS := \
 	daemon/status.c \
 	daemon/generation.c \
 	daemon/commands-list.c \
+	daemon/commands-list-dist.c \
 	daemon/commands-protect.c \
 	daemon/unit.c \
 	daemon/loop.c

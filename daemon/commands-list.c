@@ -4,11 +4,13 @@
  * back from EC2 (DescribeImages by the amirotd:policy tag), as a table or JSON;
  * with --orphaned, the images of policies no longer configured (run/orphans.h).
  * A region that EC2 could not be read for is said to be missing, never shown
- * as empty.
+ * as empty. Beside each image, its distribution (commands-list-dist.h): its
+ * copies and the launch template versions that name it.
  */
 #include <stdio.h>
 
 #include "commands-common.h"
+#include "commands-list-dist.h"
 #include "base/log.h"
 #include "aws/ec2.h"
 #include "run/orphans.h"
@@ -60,6 +62,7 @@ static json_object *image_to_json(const ec2_image *img, const char *policy_name,
 
 /* The output of `list`: a JSON array, or a table whose header comes with its first row. */
 typedef struct list_output {
+        list_dist *dist;                /* the policy's distribution; NULL for --orphaned */
         json_object *json;              /* --json, else NULL */
         json_object *failures;          /* --json: the regions that could not be read */
         bool header;                    /* the table's header is printed */
@@ -74,8 +77,16 @@ static void list_output_done(list_output *out) {
 static void list_output_image(list_output *out, const ec2_image *img, const char *policy_name, const char *region) {
         char age[32];
 
+        const char *copy_of = ec2_tags_get(&img->tags, TAG_COPY_OF);
+
         if (out->json) {
-                json_object_array_add(out->json, image_to_json(img, policy_name, region, out->now));
+                json_object *obj = image_to_json(img, policy_name, region, out->now);
+
+                if (copy_of)
+                        json_object_object_add(obj, "copy_of", json_object_new_string(copy_of));
+                if (out->dist)
+                        json_object_object_add(obj, "distribution", list_dist_image_json(out->dist, img, region));
+                json_object_array_add(out->json, obj);
                 return;
         }
         if (!out->header) {
@@ -87,6 +98,16 @@ static void list_output_image(list_output *out, const ec2_image *img, const char
                ec2_tags_get(&img->tags, TAG_INSTANCE_ID) ?: "-", img->id,
                ec2_image_state_to_string(img->state) ?: "unknown", ec2_tags_get(&img->tags, TAG_SLOT) ?: "-",
                format_age(img->creation_date, out->now, age));
+        if (copy_of)
+                printf("    copy of %s%s\n", copy_of, out->dist ? ", whose source is not listed" : "");
+        if (out->dist)
+                list_dist_image_text(out->dist, img, region);
+}
+
+static void list_output_copy(const ec2_image *copy, const char *region, void *userdata) {
+        list_output *out = userdata;
+
+        list_output_image(out, copy, out->dist->policy->name, region);
 }
 
 /* Reads the images in one region with filter, with p's identity. Logs a failure ("policy
@@ -123,19 +144,61 @@ static int read_region(aws_pool *pool, const policy *p, const char *policy_name,
         return r;
 }
 
-/* The images of policy p in one region, by instance and newest slot first. */
-static int list_region(aws_pool *pool, const policy *p, const char *region, list_output *out) {
-        _cleanup_(ec2_image_list_done) ec2_image_list images = {};
+/* The images of policy p in one region, by instance and newest slot first, its copies
+ * taken out into out->dist. */
+static int read_policy_region(aws_pool *pool, const policy *p, const char *region, list_output *out,
+                              ec2_image_list *ret) {
         char *values[] = { p->name, NULL };
         ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
         int r;
 
-        r = read_region(pool, p, p->name, region, &filter, out, &images);
+        r = read_region(pool, p, p->name, region, &filter, out, ret);
         if (r < 0)
                 return r;
-        qsort(images.items, images.n, sizeof(ec2_image), compare_images);
-        for (size_t j = 0; j < images.n; j++)
-                list_output_image(out, &images.items[j], p->name, region);
+        for (size_t j = 0; j < ret->n;) {
+                r = list_dist_take_copy(out->dist, region, &ret->items[j]);
+                if (r < 0)
+                        return log_error_errno(r, "out of memory");
+                if (r == 0) {
+                        j++;
+                        continue;
+                }
+                /* moved out: the last image takes its place */
+                ret->items[j] = ret->items[--ret->n];
+                ret->items[ret->n] = (ec2_image) {};
+        }
+        qsort(ret->items, ret->n, sizeof(ec2_image), compare_images);
+        return 0;
+}
+
+/* Each region of policy p, its images with their distribution beside them: every region is
+ * read before any is shown, so that a copy in one of the policy's regions is found beside
+ * its source in another. A region that cannot be read counts in *n_failed. -ENOMEM only. */
+static int list_policy(aws_pool *pool, const policy *p, list_output *out, size_t *n_slots, size_t *n_failed) {
+        _cleanup_(list_dist_done) list_dist dist = {};
+        _cleanup_(freep) ec2_image_list *images = NULL;
+        size_t n = strv_length(p->regions);
+        int r;
+
+        r = list_dist_read(pool, p, &dist);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
+        images = calloc(n ?: 1, sizeof(ec2_image_list));
+        if (!images)
+                return log_error_errno(-ENOMEM, "out of memory");
+        out->dist = &dist;
+        for (size_t i = 0; i < n; i++) {
+                (*n_slots)++;
+                if (read_policy_region(pool, p, p->regions[i], out, &images[i]) < 0)
+                        (*n_failed)++;
+        }
+        for (size_t i = 0; i < n; i++) {
+                for (size_t j = 0; j < images[i].n; j++)
+                        list_output_image(out, &images[i].items[j], p->name, p->regions[i]);
+                ec2_image_list_done(&images[i]);
+        }
+        list_dist_unshown(&dist, list_output_copy, out);
+        out->dist = NULL;
         return 0;
 }
 
@@ -240,12 +303,9 @@ int cmd_list(const cli_options *o) {
                         return EXIT_PARTIAL;
         } else
                 for (size_t i = 0; i < c->n_policies; i++)
-                        for (char **region = c->policies[i].regions; selected(o, &c->policies[i]) && *region;
-                             region++) {
-                                n_slots++;
-                                if (list_region(pool, &c->policies[i], *region, &out) < 0)
-                                        n_failed++;
-                        }
+                        if (selected(o, &c->policies[i]) && list_policy(pool, &c->policies[i], &out, &n_slots,
+                                                                        &n_failed) < 0)
+                                return EXIT_PARTIAL;
 
         if (o->json)
                 print_list_json(&out, n_failed, n_slots);

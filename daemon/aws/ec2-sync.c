@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "ec2.h"
+#include "ec2-usage.h"
 #include "http.h"
 
 /* ---- The synchronous DescribeImages ------------------------------------------------------ */
@@ -59,5 +60,59 @@ int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n,
                 return r;
         }
         *ret = s.images;
+        return 0;
+}
+
+/* ---- The synchronous DescribeLaunchTemplateVersions of one template -------------------- */
+
+typedef struct templates_sync {
+        bool done;
+        int r;
+        aws_error error;
+        ec2_template_image_list versions;
+} templates_sync;
+
+static void sync_on_templates(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+        templates_sync *s = userdata;
+
+        s->done = true;
+        s->r = r;
+        if (r >= 0) {
+                s->versions = *l;
+                *l = (ec2_template_image_list) {};
+        } else if (err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+}
+
+int ec2_describe_template_image_versions_sync(aws_client *c, const char *template_id, const char *template_name,
+                                              ec2_template_image_list *ret, aws_error *ret_error) {
+        templates_sync s = {};
+        ec2_usage_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_template_image_versions(c, template_id, template_name, sync_on_templates, &s, &op) :
+                -EINVAL;
+        if (r < 0)
+                (void) aws_error_setf(&s.error, "cannot send DescribeLaunchTemplateVersions: %s", strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s.done);
+                if (s.done)
+                        r = s.r;
+                else {
+                        ec2_usage_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s.error, "the event loop stopped before DescribeLaunchTemplateVersions "
+                                              "completed: %s", strerror(-r));
+                }
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        else
+                aws_error_done(&s.error);
+        if (r < 0) {
+                ec2_template_image_list_done(&s.versions);
+                return r;
+        }
+        *ret = s.versions;
         return 0;
 }

@@ -34,12 +34,16 @@ struct ec2_usage_op {
         void *userdata;
 };
 
+static void template_image_done(ec2_template_image *t) {
+        free(t->template_id);
+        free(t->template_name);
+        free(t->image_id);
+        free(t->description);
+}
+
 void ec2_template_image_list_done(ec2_template_image_list *l) {
-        for (size_t i = 0; l && i < l->n; i++) {
-                free(l->items[i].template_id);
-                free(l->items[i].template_name);
-                free(l->items[i].image_id);
-        }
+        for (size_t i = 0; l && i < l->n; i++)
+                template_image_done(&l->items[i]);
         if (l)
                 *l = (ec2_template_image_list) { .items = mfree(l->items) };
 }
@@ -80,6 +84,7 @@ static int parse_template_version(xmlNode *item, ec2_template_image *ret) {
                 return -EBADMSG;
         ret->version = (unsigned) v;
         ret->is_default = streq_ptr(is_default, "true");
+        ret->description = xml_child_text_or_null(item, "versionDescription");
         return 0;
 }
 
@@ -94,19 +99,17 @@ int ec2_parse_launch_template_versions(xmlDoc *doc, ec2_template_image_list *lis
                 ec2_template_image t, *items;
 
                 r = parse_template_version(i, &t);
+                if (r >= 0 && t.version > list->max_version)
+                        list->max_version = t.version;
                 if (r < 0 || !t.image_id) {
-                        free(t.template_id);
-                        free(t.template_name);
-                        free(t.image_id);
+                        template_image_done(&t);
                         if (r < 0)
                                 return r;
                         continue;
                 }
                 items = reallocarray(list->items, list->n + 1, sizeof(*items));
                 if (!items) {
-                        free(t.template_id);
-                        free(t.template_name);
-                        free(t.image_id);
+                        template_image_done(&t);
                         return -ENOMEM;
                 }
                 list->items = items;
@@ -274,6 +277,31 @@ int ec2_describe_template_images(aws_client *c, ec2_template_images_cb cb, void 
          * parameter is specified for ImageId, the AMI ID is displayed in the response." */
         if ((r = aws_query_add(q, "LaunchTemplateVersion.1", "$Latest")) < 0 ||
             (r = aws_query_add(q, "LaunchTemplateVersion.2", "$Default")) < 0 ||
+            (r = aws_query_add(q, "ResolveAlias", "true")) < 0 ||
+            (r = aws_query_add(q, "MaxResults", TEMPLATE_VERSIONS_MAX_RESULTS)) < 0)
+                return r;
+        return usage_start(c, TAKE_PTR(q), &(ec2_usage_op) {
+                                   .kind = USAGE_TEMPLATES, .cb.templates = cb, .userdata = userdata,
+                           }, ret_op);
+}
+
+int ec2_describe_template_image_versions(aws_client *c, const char *template_id, const char *template_name,
+                                         ec2_template_images_cb cb, void *userdata, ec2_usage_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || (isempty(template_id) && isempty(template_name)))
+                return -EINVAL;
+        r = aws_query_new("DescribeLaunchTemplateVersions", &q);
+        if (r < 0)
+                return r;
+        /* Without LaunchTemplateVersion.N, every version of the template; "You must specify
+         * either the launch template ID or the launch template name, but not both." */
+        if (!isempty(template_id))
+                r = aws_query_add(q, "LaunchTemplateId", template_id);
+        else
+                r = aws_query_add(q, "LaunchTemplateName", template_name);
+        if (r < 0 ||
             (r = aws_query_add(q, "ResolveAlias", "true")) < 0 ||
             (r = aws_query_add(q, "MaxResults", TEMPLATE_VERSIONS_MAX_RESULTS)) < 0)
                 return r;

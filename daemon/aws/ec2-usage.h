@@ -19,11 +19,13 @@ typedef struct ec2_template_image {
         char *image_id;                 /* as resolved: an SSM parameter comes back as its AMI id */
         unsigned version;
         bool is_default;                /* the template's $Default; else its $Latest */
+        char *description;              /* VersionDescription, or NULL */
 } ec2_template_image;
 
 typedef struct ec2_template_image_list {
         ec2_template_image *items;
         size_t n;
+        unsigned max_version;           /* the highest version number answered, with an image or not */
 } ec2_template_image_list;
 
 void ec2_template_image_list_done(ec2_template_image_list *l);
@@ -45,5 +47,12 @@ typedef void (*ec2_last_launched_cb)(int r, time_t last_launched, const aws_erro
 /* The $Default and $Latest versions of every launch template of the account in the client's
  * region, with ResolveAlias=true, all pages. */
 int ec2_describe_template_images(aws_client *c, ec2_template_images_cb cb, void *userdata, ec2_usage_op **ret_op);
+/* Every version of one launch template (by id, else by name) that names an image, with
+ * ResolveAlias=true, all pages: its $Latest is the list's max_version. */
+int ec2_describe_template_image_versions(aws_client *c, const char *template_id, const char *template_name,
+                                         ec2_template_images_cb cb, void *userdata, ec2_usage_op **ret_op);
+/* The same, running the client's loop until it completes (the one-shot commands). */
+int ec2_describe_template_image_versions_sync(aws_client *c, const char *template_id, const char *template_name,
+                                              ec2_template_image_list *ret, aws_error *ret_error);
 int ec2_describe_last_launched(aws_client *c, const char *image_id, ec2_last_launched_cb cb, void *userdata,
                                ec2_usage_op **ret_op);
