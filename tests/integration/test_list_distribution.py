@@ -45,7 +45,7 @@ def seed_copy(sim, region, iid, source, account=None, state="available", name=No
     """A copy as copy_to makes it: the source's tags plus amirotd:copy-of."""
     spec = {"state": state, "name": name or f"copy-{source}-{region}",
             "tags": {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": SLOT,
-                     "amirotd:copy-of": f"us-east-1/{source}"}}
+                     "amirotd:copy-of": f"us-east-1/{source}"}, "pending_seconds": 86400}
     kw = {"account": account} if account else {}
     return sim.seed(region=region, images=[spec], **kw)["images"][0]
 
@@ -116,8 +116,7 @@ def test_copies_and_template_versions_of_destinations_are_shown(amirotd, ec2):
     ec2.modify_launch_template(LaunchTemplateName="web-lt", DefaultVersion="2")
     ec2.create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="2",
                                        VersionDescription="by hand", LaunchTemplateData={"ImageId": source})
-    ec2.create_launch_template_version(LaunchTemplateName="web-lt", SourceVersion="1",
-                                       LaunchTemplateData={"InstanceType": "t3.small"})
+    ec2.create_launch_template_version(LaunchTemplateName="web-lt", LaunchTemplateData={"InstanceType": "t3.small"})
     eu_lt = client(amirotd.sim, "eu-central-1", OTHER_KEY, OTHER_SECRET).create_launch_template(
         LaunchTemplateName="web-lt-eu", VersionDescription=f"amirotd web {other}",
         LaunchTemplateData={"ImageId": other})["LaunchTemplate"]
@@ -137,6 +136,8 @@ def test_copies_and_template_versions_of_destinations_are_shown(amirotd, ec2):
         "template_id": lt["LaunchTemplateId"], "template_name": "web-lt", "region": "us-east-1", "account": None,
         "version": 2, "default": True, "latest": False, "image_id": source, "made_by_amirotd": True}
     assert not versions[("web-lt", 3)]["made_by_amirotd"] and not versions[("web-lt", 3)]["default"]
+    assert not versions[("web-lt", 3)]["latest"]            # version 4, without an image, is
+    assert versions[("web-lt", 2)]["latest"] is False
     assert versions[("web-lt-eu", 1)] == {
         "template_id": eu_lt["LaunchTemplateId"], "template_name": "web-lt-eu", "region": "eu-central-1",
         "account": OTHER, "version": 1, "default": True, "latest": True, "image_id": other,
