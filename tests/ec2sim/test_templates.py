@@ -109,3 +109,24 @@ def test_resolve_alias_shows_the_parameters_image(sim):
 
     assert images('--resolve-alias') == {'ssm-lt': 'ami-0a1b2c3d4e5f60718', 'ssm-missing': 'resolve:ssm:/nope'}
     assert images() == {'ssm-lt': 'resolve:ssm:/golden/web', 'ssm-missing': 'resolve:ssm:/nope'}
+
+
+def test_every_version_of_one_template_paged_with_descriptions(sim):
+    """`amirotd list` reads every version of one template (no Versions: "You can describe
+    all versions, individual versions, or a range of versions"), each with its
+    VersionDescription, paged; a version without ImageId is answered too. awscli follows
+    the pages."""
+    ec2 = sim.client()
+    ec2.create_launch_template(LaunchTemplateName='web-lt', VersionDescription='first',
+                               LaunchTemplateData={'ImageId': 'ami-0123456789abcdef0'})
+    for n in range(2, 6):
+        ec2.create_launch_template_version(LaunchTemplateName='web-lt', VersionDescription=f'amirotd web v{n}',
+                                           LaunchTemplateData={'ImageId': f'ami-0{n}00000000000000a'})
+    ec2.create_launch_template_version(LaunchTemplateName='web-lt', LaunchTemplateData={'InstanceType': 't3.micro'})
+    out = sim.aws('ec2', 'describe-launch-template-versions', '--launch-template-name', 'web-lt',
+                  '--resolve-alias', '--page-size', '2')
+    got = [(v['VersionNumber'], v.get('VersionDescription'), v['LaunchTemplateData'].get('ImageId'))
+           for v in out['LaunchTemplateVersions']]
+    assert got == [(1, 'first', 'ami-0123456789abcdef0')] + \
+        [(n, f'amirotd web v{n}', f'ami-0{n}00000000000000a') for n in range(2, 6)] + [(6, None, None)]
+    assert len(sim.calls(action='DescribeLaunchTemplateVersions')) == 3      # 2 + 2 + 2 per page
