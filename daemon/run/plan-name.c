@@ -40,19 +40,19 @@ static const char *placeholder_at(const char *s, const policy *p, const char *re
         const struct {
                 const char *placeholder;
                 const char *value;
+                bool free_text;
         } vars[] = {
                 { "{policy}",        p->name },
                 { "{instance_id}",   i ? i->id : NULL },
-                { "{instance_name}", instance_name },
+                { "{instance_name}", instance_name, true },
                 { "{slot}",          slot },
                 { "{region}",        region },
         };
 
-        *ret_free = false;
         for (size_t k = 0; k < ELEMENTSOF(vars); k++)
                 if (startswith(s, vars[k].placeholder)) {
                         *ret_len = strlen(vars[k].placeholder);
-                        *ret_free = k == 2;
+                        *ret_free = vars[k].free_text;
                         return vars[k].value ?: "";
                 }
         if (startswith(s, INSTANCE_TAG_PREFIX)) {
@@ -65,8 +65,8 @@ static const char *placeholder_at(const char *s, const policy *p, const char *re
                         return NULL;
                 memcpy(k, key, (size_t) (end - key));
                 k[end - key] = 0;
-                /* A tag the instance lacks renders empty, as a missing Name does in DLM's
-                 * $(instance-id) cousins; the operator sees it in the image's tags. */
+                /* A tag the instance lacks renders empty (documented): one instance without
+                 * the tag must not fail the image of its slot. */
                 v = i ? ec2_tags_get(&i->tags, k) : NULL;
                 *ret_len = (size_t) (end - s) + 1;
                 *ret_free = true;
