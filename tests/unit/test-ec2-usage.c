@@ -28,11 +28,12 @@ static void test_template_versions_page(void **state) {
                 "<launchTemplateVersionSet>"
                 "<item><launchTemplateId>lt-1</launchTemplateId><launchTemplateName>web</launchTemplateName>"
                 "<versionNumber>3</versionNumber><defaultVersion>true</defaultVersion>"
+                "<versionDescription>amirotd web ami-1</versionDescription>"
                 "<launchTemplateData><imageId>ami-1</imageId></launchTemplateData></item>"
                 "<item><launchTemplateId>lt-1</launchTemplateId><versionNumber>4</versionNumber>"
                 "<defaultVersion>false</defaultVersion><launchTemplateData><imageId>ami-2</imageId>"
                 "</launchTemplateData></item>"
-                "<item><launchTemplateId>lt-2</launchTemplateId><versionNumber>1</versionNumber>"
+                "<item><launchTemplateId>lt-2</launchTemplateId><versionNumber>7</versionNumber>"
                 "<defaultVersion>true</defaultVersion><launchTemplateData><instanceType>t3.micro</instanceType>"
                 "</launchTemplateData></item>"
                 "</launchTemplateVersionSet><nextToken>next</nextToken>"
@@ -49,9 +50,13 @@ static void test_template_versions_page(void **state) {
         assert_string_equal(l.items[0].image_id, "ami-1");
         assert_int_equal(l.items[0].version, 3);
         assert_true(l.items[0].is_default);
+        assert_string_equal(l.items[0].description, "amirotd web ami-1");
         assert_string_equal(l.items[1].image_id, "ami-2");
         assert_null(l.items[1].template_name);
+        assert_null(l.items[1].description);
         assert_false(l.items[1].is_default);
+        /* the highest version answered, also one without an image: a template's $Latest */
+        assert_int_equal(l.max_version, 7);
         assert_string_equal(token, "next");
         ec2_template_image_list_done(&l);
         assert_null(l.items);
