@@ -356,7 +356,10 @@ static void templates_text(list_dist *d, const ec2_image *img, const char *regio
 }
 
 /* The parts of an image's distribution, in order: each adds its member to the "distribution"
- * object (and what it could not read to "unreadable"), and prints its lines under the row. */
+ * object (and what it could not read to "unreadable"), and prints its lines under the row
+ * ("    WHAT ..."). The image's shares (launch permissions, snapshots' create-volume
+ * permissions) are one more entry here, "shares", read in list_dist_read() and shown by
+ * functions of their own file. */
 static const struct {
         void (*json)(list_dist *d, const ec2_image *img, const char *region, json_object *dist,
                      json_object *unreadable);
