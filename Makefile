@@ -50,6 +50,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-share-calls.c \
+	daemon/aws/ec2-template-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -81,6 +82,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retain.c \
 	daemon/config/policy-image.c \
 	daemon/config/policy-retire.c \
+	daemon/config/policy-template.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
 	daemon/config/global.c \
@@ -136,6 +138,7 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-protect \
+	config-template \
 	creds \
 	creds-process \
 	creds-role \
