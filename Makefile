@@ -109,6 +109,8 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist-newest.c \
+	daemon/run/dist-template-plan.c \
 	daemon/run/dist.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
@@ -144,6 +146,7 @@ UNIT_TESTS := \
 	creds-role \
 	creds-container \
 	creds-webid \
+	dist-template \
 	ec2 \
 	ec2-calls \
 	ec2-usage \
