@@ -146,8 +146,9 @@ static void delete_next(template_run *s) {
                 fail_template(s, r, "DeleteLaunchTemplateVersions", NULL);
 }
 
-/* The versions keep_versions lets go once this run's steps are done: a new version is the
- * latest, and the default if set_default made it so. */
+/* The versions keep_versions lets go once this run's steps are done: a new version (made,
+ * or in a plan to be made: either way not among those listed) is the latest, counts among
+ * those kept, and is the default if set_default made it so. */
 static int plan_deletions(template_run *s, unsigned new_version) {
         const ec2_template_version *def = ec2_template_versions_default(&s->versions);
         const ec2_template_version *latest = ec2_template_versions_latest(&s->versions);
@@ -157,7 +158,7 @@ static int plan_deletions(template_run *s, unsigned new_version) {
         if (s->decision.create && s->t->set_default && new_version)
                 default_number = new_version;
         return template_versions_to_delete(&s->versions, s->ctx.policy->name, s->t->keep_versions,
-                                           s->decision.create && new_version == 0, default_number,
+                                           s->decision.create, default_number,
                                            latest_number, &s->doomed, &s->n_doomed);
 }
 

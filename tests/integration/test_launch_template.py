@@ -87,3 +87,174 @@ def test_new_version_follows_the_new_image_and_becomes_default(amirotd, ec2):
     assert sorted(v) == [1, 2, 3] and default_version(ec2) == 3
     assert v[3]["LaunchTemplateData"] == dict(data, ImageId=newest)
     assert amirotd.sim.calls("CreateLaunchTemplateVersion")[-1]["params"]["SourceVersion"] == "2"
+
+
+def test_keep_versions_deletes_only_amirotds_oldest(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    make_template(ec2)
+    amirotd.write_policy("web", POLICY + "      keep_versions: 2\n")
+    once(amirotd, 1)
+    once(amirotd, 2)
+    # An operator's version (not the default) between amirotd's.
+    ec2.create_launch_template_version(LaunchTemplateName="web-golden", SourceVersion="3",
+                                       VersionDescription="bigger", LaunchTemplateData={"InstanceType": "m5.large"})
+    once(amirotd, 3)
+    p = once(amirotd, 4)
+
+    v = versions(ec2)
+    # 1 by hand, 2 and 3 amirotd's oldest (deleted), 4 the operator's, 5 and 6 amirotd's newest.
+    assert sorted(v) == [1, 4, 5, 6], sorted(v)
+    assert default_version(ec2) == 6
+    assert v[4]["VersionDescription"] == "bigger"
+    deletes = amirotd.sim.calls("DeleteLaunchTemplateVersions")
+    assert [d["params"]["LaunchTemplateVersion.1"] for d in deletes] == ["2", "3"]
+    assert "deleted version 3 of launch template 'web-golden'" in p.stderr
+    assert "1 template versions, 1 deleted" in p.stderr
+
+
+def test_crash_between_version_and_default_ends_with_the_next_run(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    make_template(ec2)
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.fault(action="ModifyLaunchTemplate", kind="error", code="UnauthorizedOperation", status=403,
+                      message="You are not authorized to perform this operation.", count=1)
+
+    p = once(amirotd, 1, check=False)
+    assert p.returncode != 0
+    assert "launch template 'web-golden' in us-east-1: ModifyLaunchTemplate failed: UnauthorizedOperation" \
+        in p.stderr
+    assert sorted(versions(ec2)) == [1, 2] and default_version(ec2) == 1
+
+    p = once(amirotd, 1)
+    assert sorted(versions(ec2)) == [1, 2] and default_version(ec2) == 2
+    assert len(amirotd.sim.calls("CreateLaunchTemplateVersion")) == 1
+    assert "version 2 of launch template 'web-golden'" in p.stderr and "is the default now" in p.stderr
+
+
+def test_lost_answer_to_the_new_version_makes_no_second_one(amirotd, ec2):
+    """CreateLaunchTemplateVersion's answer is lost after EC2 made the version: the retry
+    carries the same ClientToken and gets the same version back."""
+    run_instances(ec2, {"Role": "web"})
+    make_template(ec2)
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.fault(action="CreateLaunchTemplateVersion", kind="lost_answer", count=1)
+
+    once(amirotd, 1)
+    calls = amirotd.sim.calls("CreateLaunchTemplateVersion")
+    assert len(calls) == 2 and calls[0]["params"]["ClientToken"] == calls[1]["params"]["ClientToken"]
+    assert sorted(versions(ec2)) == [1, 2] and default_version(ec2) == 2
+
+
+def test_missing_template_fails_the_run_and_names_it(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    make_template(ec2, "web-other")
+    amirotd.write_policy("web", POLICY.replace("      name: web-golden\n",
+                                               "      - name: web-golden\n      - name: web-other\n"))
+    p = once(amirotd, 1, check=False)
+    assert p.returncode != 0
+    assert ("policy 'web': launch template 'web-golden' in us-east-1: DescribeLaunchTemplateVersions failed: "
+            "InvalidLaunchTemplateName.NotFoundException") in p.stderr
+    # The next template still got its version.
+    assert sorted(versions(ec2, "web-other")) == [1, 2]
+
+
+OTHER_ACCOUNT = "444455556666"
+OTHER_KEY = ("AKIDOTHER", "otherSecretKey0000000000000000000000000")
+
+
+def test_template_of_another_account_follows_the_newest_image_there(amirotd, ec2):
+    """role_arn: the template lives in another account and follows the newest image of the
+    policy there (its copies, tagged amirotd:policy in that account)."""
+    import botocore.session
+    other = botocore.session.Session().create_client(
+        "ec2", region_name="eu-west-1", endpoint_url=amirotd.sim.url,
+        aws_access_key_id=OTHER_KEY[0], aws_secret_access_key=OTHER_KEY[1])
+    make_template(other)
+    tags = {"amirotd:policy": "web", "amirotd:instance-id": "i-0123456789abcdef0",
+            "amirotd:copy-of": "us-east-1/ami-0aaaaaaaaaaaaaaa1"}
+    old, new, released = amirotd.sim.seed(region="eu-west-1", account=OTHER_ACCOUNT, images=[
+        {"name": "web-copy-1", "tags": dict(tags, **{"amirotd:slot": "20291230T030000Z"})},
+        {"name": "web-copy-2", "tags": dict(tags, **{"amirotd:slot": "20291231T030000Z"})},
+        {"name": "web-copy-3", "tags": dict(tags, **{"amirotd:slot": "20300101T030000Z",
+                                                    "amirotd:retired-at": "2030-01-01T03:10:00Z"})},
+    ])["images"]
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_global(f"sts_endpoint_url: {amirotd.sim.url}\n")
+    amirotd.write_policy("web", POLICY.replace("      name: web-golden\n", f"""\
+      name: web-golden
+      region: eu-west-1
+      role_arn: arn:aws:iam::{OTHER_ACCOUNT}:role/templates
+      set_default: false
+"""))
+
+    once(amirotd, 1)
+    v = {x["VersionNumber"]: x for x in other.describe_launch_template_versions(
+        LaunchTemplateName="web-golden")["LaunchTemplateVersions"]}
+    assert sorted(v) == [1, 2]
+    assert v[2]["LaunchTemplateData"]["ImageId"] == new
+    assert v[2]["VersionDescription"] == f"amirotd web {new}"
+    assert other.describe_launch_templates()["LaunchTemplates"][0]["DefaultVersionNumber"] == 1
+    made = amirotd.sim.calls("CreateLaunchTemplateVersion")[-1]
+    assert made["access_key"].startswith("ASIA")
+    described = amirotd.sim.calls("DescribeImages")[-1]
+    assert described["access_key"].startswith("ASIA") and described["region"] == "eu-west-1"
+
+
+def test_images_of_the_policys_templates_are_kept_without_in_use(amirotd, ec2):
+    """protect.in_use false: an image that the default version of one of the policy's own
+    templates names is still kept; another template's image is not."""
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    specs = []
+    for k in (1, 2):
+        t = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": f"203001{k:02d}T030000Z"}
+        specs.append({"name": f"web-{iid}-{k}", "tags": t, "snapshot_tags": t, "instance_id": iid,
+                      "creation_date": f"2030-01-{k:02d}T03:00:00Z"})
+    old, new = amirotd.sim.seed(images=specs)["images"]
+    ec2.create_launch_template(LaunchTemplateName="web-golden", LaunchTemplateData={"ImageId": old})
+    ec2.create_launch_template(LaunchTemplateName="unrelated", LaunchTemplateData={"ImageId": new})
+    amirotd.write_policy("web", POLICY.replace("count: 2", "count: 1") +
+                         "      set_default: false\n    protect: {in_use: false}\n")
+
+    p = once(amirotd, 2)
+    ids = {i["ImageId"] for i in policy_images(ec2)}
+    assert old in ids, p.stderr
+    assert "named by launch template" in p.stderr and "web-golden" in p.stderr
+    # The template's default still names the old image; its latest, amirotd's, the new one.
+    v = versions(ec2)
+    assert v[1]["LaunchTemplateData"]["ImageId"] == old and v[2]["LaunchTemplateData"]["ImageId"] == new
+
+    # Once the default moves on, the old image goes.
+    ec2.modify_launch_template(LaunchTemplateName="web-golden", DefaultVersion="2")
+    p = once(amirotd, 2)
+    assert old not in {i["ImageId"] for i in policy_images(ec2)}, p.stderr
+
+
+def test_plan_shows_the_template_steps_and_changes_nothing(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY.replace("launch_template:\n      name: web-golden\n", ""))
+    once(amirotd, 1)
+    image = policy_images(ec2)[-1]["ImageId"]
+    lt = make_template(ec2)
+    for i in range(3):
+        ec2.create_launch_template_version(LaunchTemplateName="web-golden", SourceVersion="1",
+                                           VersionDescription=f"amirotd web ami-0{i}00000000000000a",
+                                           LaunchTemplateData={"ImageId": f"ami-0{i}00000000000000a"})
+    amirotd.write_policy("web", POLICY + "      keep_versions: 2\n")
+
+    made = len(amirotd.sim.calls("CreateLaunchTemplateVersion"))
+    rows = json.loads(amirotd.run("plan", "--json", now=slot(1)).stdout)
+    steps = [r for r in rows if r["action"].startswith("template-")]
+    tid = lt["LaunchTemplateId"]
+    assert steps == [
+        {"policy": "web", "action": "template-version", "region": "us-east-1", "instance_id": None,
+         "image_id": image, "reason": f"web-golden ({tid}): version 5 from $Default 1, made default"},
+        {"policy": "web", "action": "template-delete", "region": "us-east-1", "instance_id": None,
+         "image_id": None, "reason": f"web-golden ({tid}): version 2, beyond keep_versions 2"},
+        {"policy": "web", "action": "template-delete", "region": "us-east-1", "instance_id": None,
+         "image_id": None, "reason": f"web-golden ({tid}): version 3, beyond keep_versions 2"},
+    ], steps
+    text = amirotd.run("plan", now=slot(1)).stdout
+    assert "template-version" in text and "version 5 from $Default 1, made default" in text
+    assert sorted(versions(ec2)) == [1, 2, 3, 4]
+    assert len(amirotd.sim.calls("CreateLaunchTemplateVersion")) == made
+    assert not amirotd.sim.calls("DeleteLaunchTemplateVersions")
