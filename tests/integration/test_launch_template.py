@@ -211,7 +211,7 @@ def test_images_of_the_policys_templates_are_kept_without_in_use(amirotd, ec2):
                       "creation_date": f"2030-01-{k:02d}T03:00:00Z"})
     old, new = amirotd.sim.seed(images=specs)["images"]
     ec2.create_launch_template(LaunchTemplateName="web-golden", LaunchTemplateData={"ImageId": old})
-    ec2.create_launch_template(LaunchTemplateName="unrelated", LaunchTemplateData={"ImageId": new})
+    ec2.create_launch_template(LaunchTemplateName="unrelated", LaunchTemplateData={"ImageId": old})
     amirotd.write_policy("web", POLICY.replace("count: 2", "count: 1") +
                          "      set_default: false\n    protect: {in_use: false}\n")
 
@@ -223,7 +223,8 @@ def test_images_of_the_policys_templates_are_kept_without_in_use(amirotd, ec2):
     v = versions(ec2)
     assert v[1]["LaunchTemplateData"]["ImageId"] == old and v[2]["LaunchTemplateData"]["ImageId"] == new
 
-    # Once the default moves on, the old image goes.
+    # Once the default moves on, the old image goes: a template the policy does not name
+    # protects nothing without in_use.
     ec2.modify_launch_template(LaunchTemplateName="web-golden", DefaultVersion="2")
     p = once(amirotd, 2)
     assert old not in {i["ImageId"] for i in policy_images(ec2)}, p.stderr
