@@ -151,6 +151,7 @@ UNIT_TESTS := \
 	ec2 \
 	ec2-calls \
 	ec2-usage \
+	ec2-template-calls \
 	ec2-stream \
 	endpoint \
 	http \
