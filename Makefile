@@ -112,6 +112,7 @@ DAEMON_SRCS := \
 	daemon/run/dist-newest.c \
 	daemon/run/dist-template-plan.c \
 	daemon/run/dist-template.c \
+	daemon/run/dist-result.c \
 	daemon/run/dist.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \

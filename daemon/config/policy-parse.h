@@ -17,5 +17,3 @@ void policy_done(policy *p);
  * exclude_tags mapping, for the caller to read as a tag selector, in *ret_exclude_tags
  * (NULL when none). */
 int config_image_volumes_parse(loader *l, policy *p, const cnode *n, const cnode **ret_exclude_tags);
-/* STS AssumeRole ExternalId: 2 to 1224 characters of [\w+=,.@:/-] (policy.c). */
-bool external_id_valid(const char *s);

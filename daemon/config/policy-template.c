@@ -6,7 +6,6 @@
  * region and another account. This file only reads and checks the values.
  */
 #include "aws/endpoint.h"
-#include "config/policy-parse.h"
 #include "config/policy-template.h"
 
 /* A template rotated daily keeps about ten days of versions to roll back to; EC2 allows
@@ -66,7 +65,7 @@ static void parse_identity(loader *l, launch_template_target *t, const char *k, 
         }
         seen->external_id = v;
         if (cvalue_string(l, v, "launch_template.external_id", &t->external_id) >= 0 &&
-            !external_id_valid(t->external_id))
+            !aws_external_id_is_valid(t->external_id))
                 loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
                              "and _+=,.@:/-");
 }
