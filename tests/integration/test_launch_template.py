@@ -259,3 +259,29 @@ def test_plan_shows_the_template_steps_and_changes_nothing(amirotd, ec2):
     assert sorted(versions(ec2)) == [1, 2, 3, 4]
     assert len(amirotd.sim.calls("CreateLaunchTemplateVersion")) == made
     assert not amirotd.sim.calls("DeleteLaunchTemplateVersions")
+
+
+def test_dry_run_asks_ec2_and_changes_nothing(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    t = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": "20300101T030000Z"}
+    image = amirotd.sim.seed(images=[{"name": f"web-{iid}-1", "tags": t, "instance_id": iid}])["images"][0]
+    make_template(ec2)
+    amirotd.write_global("dry_run: true\n")
+    amirotd.write_policy("web", POLICY)
+
+    p = once(amirotd, 1)
+    assert f"dry run: would make a version of launch template 'web-golden' in us-east-1 with image {image}" \
+        in p.stderr
+    asked = amirotd.sim.calls("CreateLaunchTemplateVersion")
+    assert len(asked) == 1 and asked[0]["params"]["DryRun"] == "true"
+    assert sorted(versions(ec2)) == [1]
+
+
+def test_check_reports_bad_templates_at_their_place(amirotd):
+    amirotd.write_policy("web", POLICY.replace("      name: web-golden\n",
+                                               "      name: web golden\n      source: newest\n"))
+    p = amirotd.run("check", check=False)
+    assert p.returncode == 78       # EX_CONFIG, as for every configuration error
+    path = amirotd.dir / "policies.d" / "web.yaml"
+    assert f"error: {path}:10:9: launch template name 'web golden' must be 3 to 128" in p.stderr, p.stderr
+    assert f"error: {path}:11:11: 'source' must be 'default' or 'latest'" in p.stderr, p.stderr
