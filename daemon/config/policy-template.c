@@ -174,3 +174,18 @@ int config_template_parse(loader *l, policy *p, const cnode *n) {
                 (void) parse_template(l, p, n->items[i]);
         return 0;
 }
+
+void config_template_check_regions(loader *l, const policy *p) {
+        size_t n_regions = 0;
+
+        while (p->regions && p->regions[n_regions])
+                n_regions++;
+        for (size_t i = 0; n_regions > 1 && i < p->n_launch_templates; i++) {
+                const launch_template_target *t = &p->launch_templates[i];
+
+                if (t->id && !t->region)
+                        loader_diag_at(l, t->pos.line, t->pos.column, CONFIG_SEVERITY_ERROR,
+                                       "launch template '%s' is one region's, and the policy runs in %zu: "
+                                       "give its 'region'", t->id, n_regions);
+        }
+}

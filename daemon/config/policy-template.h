@@ -12,6 +12,10 @@
  * keys. 0, or -EINVAL when n is neither. */
 int config_template_parse(loader *l, policy *p, const cnode *n);
 
+/* Once p's regions are known: a template named by id without a region, in a policy of more
+ * than one region (an id is one region's), is an error at its entry. */
+void config_template_check_regions(loader *l, const policy *p);
+
 /* EC2's LaunchTemplateName (3-128 of [a-zA-Z0-9().-/_]) and launch template id (lt-...). */
 bool launch_template_name_valid(const char *s);
 bool launch_template_id_valid(const char *s);

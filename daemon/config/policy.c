@@ -458,6 +458,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
         if (seen->schedule_node)
                 config_retain_check_schedule(l, p, seen->retain_node);
         config_protect_check(l, p, seen->protect_newest);
+        config_template_check_regions(l, p);
         return l->oom;
 }
 

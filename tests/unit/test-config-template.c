@@ -142,6 +142,27 @@ static void test_shape(void **state) {
                                           "unknown key 'launch_templates' in policy, did you mean 'launch_template'?"));
 }
 
+static void test_id_without_region_in_many_regions(void **state) {
+        static const char text[] =
+                "- name: a\n  regions: [us-east-1, eu-west-1]\n  targets: {tags: {R: x}}\n"
+                "  schedule: {every: 1d}\n  retain: {count: 3}\n"
+                "  launch_template:\n"                                 /* 6 */
+                "    - id: lt-0123456789abcdef0\n"                     /* 7 */
+                "    - {id: lt-0123456789abcdef1, region: eu-west-1}\n"
+                "    - name: web-golden\n"
+                "- name: b\n  targets: {tags: {R: x}}\n  schedule: {every: 1d}\n  retain: {count: 3}\n"
+                "  launch_template: {id: lt-0123456789abcdef0}\n";     /* 14: one region, fine */
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+
+        (void) state;
+        assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
+        assert_true(config_has_diagnostic(&d, 7, 7, CONFIG_SEVERITY_ERROR,
+                                          "launch template 'lt-0123456789abcdef0' is one region's, and the policy "
+                                          "runs in 2: give its 'region'"));
+        assert_int_equal(d.n, 1);
+}
+
 static void test_ec2_formats(void **state) {
         (void) state;
         assert_true(launch_template_name_valid("abc"));
@@ -170,6 +191,7 @@ int main(void) {
                 cmocka_unit_test(test_list_every_key),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_shape),
+                cmocka_unit_test(test_id_without_region_in_many_regions),
                 cmocka_unit_test(test_ec2_formats),
         };
 
