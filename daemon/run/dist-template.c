@@ -289,7 +289,17 @@ static void on_versions(int r, ec2_template_versions *v, const aws_error *err, v
                               &(aws_error) { .message = (char *) "the template has no default version" });
                 return;
         }
-        if (s->ctx.plan_only) {
+        if (s->decision.source->image_id && startswith(s->decision.source->image_id, "resolve:ssm:")) {
+                /* The template follows an SSM parameter already (ssm_parameter's job): a
+                 * version with the image itself would cut that link. */
+                log_fields f = fields(s, "DescribeLaunchTemplateVersions", NULL);
+
+                log_full(LOG_WARNING, 0, MESSAGE_TEMPLATE_FAILED, &f,
+                         "policy '%s': version %u of launch template '%s' in %s names its image through '%s': "
+                         "publish the image with ssm_parameter instead, ignoring", s->ctx.policy->name,
+                         s->decision.source->number, template_label(s), s->region, s->decision.source->image_id);
+                next_template(s);
+        } else if (s->ctx.plan_only) {
                 r = record_steps(s);
                 if (r < 0)
                         fail_template(s, r, "plan", NULL);

@@ -285,3 +285,15 @@ def test_check_reports_bad_templates_at_their_place(amirotd):
     path = amirotd.dir / "policies.d" / "web.yaml"
     assert f"error: {path}:10:9: launch template name 'web golden' must be 3 to 128" in p.stderr, p.stderr
     assert f"error: {path}:11:11: 'source' must be 'default' or 'latest'" in p.stderr, p.stderr
+
+
+def test_template_that_follows_an_ssm_parameter_is_left_alone(amirotd, ec2):
+    """A template whose image is resolve:ssm:NAME follows a parameter (ssm_parameter's
+    job): a version with the image itself would cut that link, so none is made."""
+    run_instances(ec2, {"Role": "web"})
+    ec2.create_launch_template(LaunchTemplateName="web-golden",
+                               LaunchTemplateData={"ImageId": "resolve:ssm:/golden/web/latest"})
+    amirotd.write_policy("web", POLICY)
+    p = once(amirotd, 1)
+    assert "names its image through 'resolve:ssm:/golden/web/latest'" in p.stderr
+    assert sorted(versions(ec2)) == [1]
