@@ -82,7 +82,8 @@ static log_fields fields(const template_run *s, const char *action, const aws_er
 static void fail_template(template_run *s, int r, const char *action, const aws_error *err) {
         log_fields f = fields(s, action, err);
 
-        log_full(LOG_ERR, r, MESSAGE_TEMPLATE_FAILED, &f,
+        /* An AWS error says what it is by its code; only a local failure needs its errno. */
+        log_full(LOG_ERR, err && err->code ? 0 : r, MESSAGE_TEMPLATE_FAILED, &f,
                  "policy '%s': launch template '%s' in %s%s%s: %s failed: %s%s%s", s->ctx.policy->name,
                  template_label(s), s->region, s->t->role_arn ? " as " : "", s->t->role_arn ?: "", action,
                  err && err->code ? err->code : strerror(-r), err && err->message ? ": " : "",
