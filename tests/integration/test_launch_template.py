@@ -297,3 +297,43 @@ def test_template_that_follows_an_ssm_parameter_is_left_alone(amirotd, ec2):
     p = once(amirotd, 1)
     assert "names its image through 'resolve:ssm:/golden/web/latest'" in p.stderr
     assert sorted(versions(ec2)) == [1]
+
+
+def test_each_region_updates_its_own_template_and_another_region_is_the_first_regions(amirotd, ec2):
+    """Without a region, each of the policy's regions makes its template follow its own
+    image; a template in a region outside the policy's (a copy destination) is handled
+    once, by the run of the policy's first region, with the newest image there."""
+    import botocore.session
+    from conftest import ACCESS_KEY, SECRET_KEY
+
+    def client(region):
+        return botocore.session.Session().create_client(
+            "ec2", region_name=region, endpoint_url=amirotd.sim.url,
+            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+    eu, central = client("eu-west-1"), client("eu-central-1")
+    run_instances(ec2, {"Role": "web"})
+    run_instances(eu, {"Role": "web"})
+    make_template(ec2)
+    make_template(eu)
+    make_template(central, "web-central")
+    tags = {"amirotd:policy": "web", "amirotd:instance-id": "i-0123456789abcdef0",
+            "amirotd:slot": "20291231T030000Z", "amirotd:copy-of": "us-east-1/ami-0aaaaaaaaaaaaaaa1"}
+    copy = amirotd.sim.seed(region="eu-central-1", images=[{"name": "web-copy", "tags": tags}])["images"][0]
+    amirotd.write_policy("web", POLICY.replace("launch_template:\n      name: web-golden\n", """\
+launch_template:
+      - name: web-golden
+      - name: web-central
+        region: eu-central-1
+""").replace("name: web\n", "name: web\n    regions: [us-east-1, eu-west-1]\n"))
+
+    once(amirotd, 1)
+    for c in (ec2, eu):
+        image = policy_images(c)[-1]["ImageId"]
+        v = versions(c)
+        assert sorted(v) == [1, 2] and v[2]["LaunchTemplateData"]["ImageId"] == image
+    assert policy_images(ec2)[-1]["ImageId"] != policy_images(eu)[-1]["ImageId"]
+    v = versions(central, "web-central")
+    assert sorted(v) == [1, 2] and v[2]["LaunchTemplateData"]["ImageId"] == copy
+    made = [c["region"] for c in amirotd.sim.calls("CreateLaunchTemplateVersion")]
+    assert sorted(made) == ["eu-central-1", "eu-west-1", "us-east-1"]
