@@ -50,6 +50,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-share-calls.c \
+	daemon/aws/ec2-template-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -81,6 +82,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retain.c \
 	daemon/config/policy-image.c \
 	daemon/config/policy-retire.c \
+	daemon/config/policy-template.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
 	daemon/config/global.c \
@@ -107,6 +109,10 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist-newest.c \
+	daemon/run/dist-template-plan.c \
+	daemon/run/dist-template.c \
+	daemon/run/dist-result.c \
 	daemon/run/dist.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
@@ -137,14 +143,17 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-protect \
+	config-template \
 	creds \
 	creds-process \
 	creds-role \
 	creds-container \
 	creds-webid \
+	dist-template \
 	ec2 \
 	ec2-calls \
 	ec2-usage \
+	ec2-template-calls \
 	ec2-stream \
 	endpoint \
 	http \

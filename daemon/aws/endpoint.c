@@ -190,6 +190,19 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
         return true;
 }
 
+/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
+bool aws_external_id_is_valid(const char *s) {
+        size_t n = strlen(s);
+
+        if (n < 2 || n > 1224)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("_+=,.@:/-", *s)))
+                        return false;
+        return true;
+}
+
 bool aws_role_arn_is_valid(const char *s) {
         const char *p = NULL, *name;
 

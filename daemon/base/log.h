@@ -33,6 +33,8 @@
 #define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
 #define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 #define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
+#define MESSAGE_TEMPLATE_VERSION     "6b555fcbab854da3b0998dc8fa796dd6"
+#define MESSAGE_TEMPLATE_FAILED      "4d9633dc03f14464a0c7c93b20b088da"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -156,6 +156,25 @@ static void dump_protect(FILE *f, const policy *p) {
         fprintf(f, "\n      cooldown: %s\n", p->protect_newest_cooldown ? "true" : "false");
 }
 
+/* launch_template: only when given, each template with every key, defaults included. */
+static void put_templates(FILE *f, const policy *p) {
+        if (p->n_launch_templates > 0)
+                fputs("    launch_template:\n", f);
+        for (size_t i = 0; i < p->n_launch_templates; i++) {
+                const launch_template_target *t = &p->launch_templates[i];
+
+                if (t->id)
+                        put_str(f, "      - id: ", t->id);
+                else
+                        put_str(f, "      - name: ", t->name);
+                put_str(f, "\n        region: ", t->region);
+                put_str(f, "\n        role_arn: ", t->role_arn);
+                put_str(f, "\n        external_id: ", t->external_id);
+                fprintf(f, "\n        source: %s\n        set_default: %s\n        keep_versions: %u\n",
+                        t->from_latest ? "latest" : "default", t->set_default ? "true" : "false", t->keep_versions);
+        }
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -203,6 +222,7 @@ static void dump_policy(FILE *f, const policy *p) {
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
         dump_protect(f, p);
         put_retire(f, p);
+        put_templates(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

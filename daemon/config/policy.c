@@ -14,6 +14,7 @@
 #include "config/policy-protect.h"
 #include "config/policy-retire.h"
 #include "config/policy-schedule.h"
+#include "config/policy-template.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
@@ -100,19 +101,6 @@ static bool policy_name_valid(const char *s) {
                 return false;
         for (; *s; s++)
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                        return false;
-        return true;
-}
-
-/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
-static bool external_id_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 2 || n > 1224)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr("_+=,.@:/-", *s)))
                         return false;
         return true;
 }
@@ -359,7 +347,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", "retire", NULL
+        "protect", "retire", "launch_template", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -391,7 +379,7 @@ static void parse_identity(loader *l, policy *p, const char *k, const cnode *v, 
                 return;
         }
         seen->external_id = v;
-        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !external_id_valid(p->external_id))
+        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !aws_external_id_is_valid(p->external_id))
                 loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
                              "and _+=,.@:/-");
 }
@@ -429,6 +417,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_protect_parse(l, p, v, &seen->protect_newest);
         else if (streq(k, "retire"))
                 (void) config_retire_parse(l, p, v);
+        else if (streq(k, "launch_template"))
+                (void) config_template_parse(l, p, v);
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
@@ -484,6 +474,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
         if (seen->schedule_node)
                 config_retain_check_schedule(l, p, seen->retain_node);
         config_protect_check(l, p, seen->protect_newest);
+        config_template_check_regions(l, p);
         return l->oom;
 }
 

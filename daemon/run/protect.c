@@ -108,7 +108,38 @@ bool protect_applies(const plan_action *a) {
 }
 
 bool protect_wanted(const policy *p) {
-        return p->protect_in_use || p->protect_last_launched_within > 0;
+        return p->protect_in_use || p->protect_last_launched_within > 0 || p->n_launch_templates > 0;
+}
+
+/* Whether t, one of p's launch_template, lies in region of p's own account: the images its
+ * $Default and $Latest name are kept even with protect.in_use false. */
+static bool own_template_in(const policy *p, const launch_template_target *t, const char *region) {
+        return (!t->role_arn || streq_ptr(t->role_arn, p->role_arn)) && (!t->region || streq_ptr(t->region, region));
+}
+
+/* Whether the template of item protects images: any with protect.in_use, else only those the
+ * policy's launch_template names (by id or name) in the checker's region. */
+static bool template_protects(const protect_checker *pc, const ec2_template_image *item) {
+        const policy *p = pc->policy;
+        const char *region = aws_client_region(pc->ec2);
+
+        if (p->protect_in_use)
+                return true;
+        for (size_t i = 0; i < p->n_launch_templates; i++) {
+                const launch_template_target *t = &p->launch_templates[i];
+
+                if (own_template_in(p, t, region) &&
+                    (streq_ptr(t->id, item->template_id) || streq_ptr(t->name, item->template_name)))
+                        return true;
+        }
+        return false;
+}
+
+static bool own_templates_in(const policy *p, const char *region) {
+        for (size_t i = 0; i < p->n_launch_templates; i++)
+                if (own_template_in(p, &p->launch_templates[i], region))
+                        return true;
+        return false;
 }
 
 /* Sets v's verdict, unless it was decided already; reason is formatted. */
@@ -256,7 +287,8 @@ static void templates_apply(protect_op *op) {
 
         for (size_t i = 0; i < op->result.n; i++)
                 for (size_t j = 0; j < l->n; j++)
-                        if (streq(l->items[j].image_id, op->result.items[i].image_id))
+                        if (streq(l->items[j].image_id, op->result.items[i].image_id) &&
+                            template_protects(op->checker, &l->items[j]))
                                 decide(&op->result.items[i], PROTECT_TEMPLATE, l->items[j].template_id,
                                        "named by launch template %s%s%s%s version %u (%s)",
                                        l->items[j].template_id,
@@ -491,8 +523,12 @@ protect_checker *protect_checker_free(protect_checker *pc) {
 /* Starts once the caller holds its op: the first step calls back at once only when no
  * request could be started at all, and then through op_finish() like any other end. */
 static void op_begin(protect_op *op) {
-        if (op->checker->policy->protect_in_use)
+        const policy *p = op->checker->policy;
+
+        if (p->protect_in_use)
                 step_instances(op);
+        else if (own_templates_in(p, aws_client_region(op->checker->ec2)))
+                step_templates(op);     /* the policy's own templates: kept without in_use too */
         else
                 step_launched(op);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * protect.in_use and protect.last_launched_within: whether an image that
- * retention would retire is still used. Asked right before the DeregisterImage
+ * retention would retire is still used. The launch templates the policy itself names
+ * (launch_template, in the checker's region and the policy's account) keep the images
+ * their $Default and $Latest name even with protect.in_use false. Asked right before the DeregisterImage
  * (exec-protect.c), and by `amirotd plan` for each retirement it shows. Read-only:
  * DescribeInstances (image-id, not terminated), DescribeLaunchTemplateVersions
  * ($Default and $Latest of every template, read once per checker, that is once
@@ -47,7 +49,7 @@ typedef struct protect_result {
 void protect_result_done(protect_result *r);
 const protect_verdict *protect_result_find(const protect_result *r, const char *image_id);
 
-/* Whether p asks for any check at retirement. */
+/* Whether p asks for any check at retirement (protect, or templates of its own). */
 bool protect_wanted(const policy *p);
 /* Whether protect checks the action: a RETIRE of an available or disabled image (retention's,
  * or the deregister stage's), a PLAN_RELEASE or a PLAN_DISABLE: whatever takes a usable

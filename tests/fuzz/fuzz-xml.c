@@ -12,9 +12,30 @@
 #include <stdlib.h>
 
 #include "aws/ec2.h"
+#include "aws/ec2-template-calls.h"
 #include "aws/query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The launch template answers (ec2-template-calls.c): a versions page twice, as paging
+ * appends, a new version's number, and the deleted and undeleted sets. */
+static void parse_templates(xmlDoc *doc) {
+        ec2_template_versions versions = {};
+        ec2_template_delete_result deleted = {};
+        char *token = NULL;
+        unsigned number;
+
+        for (int pass = 0; pass < 2; pass++) {
+                (void) ec2_parse_template_versions_page(doc, &versions, &token);
+                token = mfree(token);
+        }
+        (void) ec2_template_versions_default(&versions);
+        (void) ec2_template_versions_latest(&versions);
+        (void) ec2_parse_create_template_version(doc, &number);
+        (void) ec2_parse_delete_template_versions(doc, &deleted);
+        ec2_template_versions_done(&versions);
+        ec2_template_delete_result_done(&deleted);
+}
 
 static void parse_all(xmlDoc *doc) {
         ec2_instance_list instances = {};
@@ -37,6 +58,7 @@ static void parse_all(xmlDoc *doc) {
         (void) ec2_parse_create_image(doc, &id);
         free(id);
         (void) ec2_parse_return(doc, &ok);
+        parse_templates(doc);
 
         for (size_t i = 0; i < images.n; i++) {
                 (void) ec2_image_state_to_string(images.items[i].state);

@@ -173,7 +173,7 @@ def _seed(sim, doc, out):
         if instances is None and 'count' in doc:
             instances = {k: v for k, v in doc.items()
                          if k not in ('region', 'account', 'images', 'snapshots', 'keys',
-                                      'ssm_parameters')}
+                                      'ssm_parameters', 'template_version_limit')}
         for spec in _specs(instances):
             out['instances'].append(_instance(sim, region, account, now, spec))
         for spec in _specs(doc.get('images')):
@@ -182,3 +182,6 @@ def _seed(sim, doc, out):
             out['snapshots'].append(_snapshot(sim, region, account, now, spec))
         for name, value in (doc.get('ssm_parameters') or {}).items():
             region.ssm_parameters[(account, name)] = value
+        if 'template_version_limit' in doc:
+            # A lower quota of versions per launch template than EC2's 10,000, for a test.
+            region.template_version_limit = int(doc['template_version_limit']) or None

@@ -72,6 +72,8 @@ class Region:
         self.pending_images = set()
         self.deregistered = set()   # image ids once known here
         self.copy_tokens = {}       # "account/token" -> {"image": id, "params": ...}
+        self.template_tokens = {}   # "account/token" -> {"number": version, "params": ...}
+        self.template_version_limit = None      # None: EC2's 10,000 (templates.py)
         self.tag_writes = []        # [due, id, key, value or None]: eventual consistency
         self.ssm_parameters = {}    # (owner, name) -> value: what resolve:ssm:NAME names
 
@@ -155,6 +157,7 @@ class Region:
         doc['images'] = [i for i in doc['images'] if not i.get('_catalog')]
         doc['deregistered'] = sorted(self.deregistered)
         doc['copy_tokens'] = self.copy_tokens
+        doc['template_tokens'] = self.template_tokens
         doc['tag_writes'] = self.tag_writes
         doc['ssm_parameters'] = [[o, n, v] for (o, n), v in sorted(self.ssm_parameters.items())]
         return doc
@@ -169,6 +172,7 @@ class Region:
                 region.add(kind, rec, ids[kind])
         region.deregistered = set(doc.get('deregistered', []))
         region.copy_tokens = dict(doc.get('copy_tokens', {}))
+        region.template_tokens = dict(doc.get('template_tokens', {}))
         region.tag_writes = list(doc.get('tag_writes', []))
         region.ssm_parameters = {(o, n): v for o, n, v in doc.get('ssm_parameters', [])}
         return region

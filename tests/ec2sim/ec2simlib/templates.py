@@ -1,11 +1,16 @@
 """Launch templates: CreateLaunchTemplate, CreateLaunchTemplateVersion,
-DescribeLaunchTemplateVersions, ModifyLaunchTemplate.
+DescribeLaunchTemplates, DescribeLaunchTemplateVersions, ModifyLaunchTemplate,
+DeleteLaunchTemplateVersions.
 
 What amirotd needs to point a template at a new image: versions with their
 LaunchTemplateData (kept as parsed, rendered through the response shape),
-$Latest and $Default, and the default version switch.
+$Latest and $Default, the default version switch, ClientToken idempotency, the
+quota of versions per template and the deletion of versions, which answers
+version by version (a partial failure is no error of the call).
 """
 import copy
+import hashlib
+import json
 import re
 
 from . import common, ids
@@ -16,6 +21,18 @@ from .filters import Filters, page
 # "LaunchTemplateName: A name for the launch template. Constraints: 3-128
 # characters ... [a-zA-Z0-9\(\)\.\-/_]+" (EC2 API reference).
 NAME_RE = re.compile(r'^[a-zA-Z0-9().\-/_]{3,128}$')
+
+# "Each AWS account can have up to a maximum of 5,000 launch templates per Region and
+# up to 10,000 versions per launch template." (EC2 user guide, launch template
+# restrictions). A seed may lower it for a test (seed.py, template_version_limit).
+VERSIONS_MAX = 10000
+# DeleteLaunchTemplateVersions: "You can delete up to 200 launch template versions in a
+# single request."
+DELETE_MAX = 200
+# ClientToken: "Constraint: Maximum 128 ASCII characters."
+CLIENT_TOKEN_MAX = 128
+# VersionDescription: "Length Constraints: Maximum length of 255."
+DESCRIPTION_MAX = 255
 
 VERSION_FILTERS = {
     'is-default-version': lambda v: v['DefaultVersion'],
@@ -54,7 +71,18 @@ def _find(ctx, template_id, name):
     raise missing('LaunchTemplateId or LaunchTemplateName')
 
 
+def _live(rec):
+    return [v for v in rec['_versions'] if not v.get('_deleted')]
+
+
 def _new_version(ctx, rec, data, description):
+    if description is not None and len(description) > DESCRIPTION_MAX:
+        raise invalid_value(f'VersionDescription must be at most {DESCRIPTION_MAX} characters')
+    limit = getattr(ctx.region, 'template_version_limit', None) or VERSIONS_MAX
+    if rec['_versions'] and len(_live(rec)) >= limit:
+        raise ApiError('VersionLimitExceeded',
+                       "You've reached the limit on the number of versions you can create "
+                       f"for the launch template {rec['LaunchTemplateId']} ({limit}).")
     number = len(rec['_versions']) + 1
     version = {'VersionNumber': number, 'CreateTime': iso_ms(ctx.now),
                'CreatedBy': ctx.principal.arn, 'LaunchTemplateData': data}
@@ -94,21 +122,50 @@ def _version_number(rec, text):
     if not re.match(r'^\d+$', text or ''):
         raise invalid_value(f"Invalid launch template version '{text}'")
     number = int(text)
-    if not 1 <= number <= len(rec['_versions']):
+    if not 1 <= number <= len(rec['_versions']) or rec['_versions'][number - 1].get('_deleted'):
         raise ApiError('InvalidLaunchTemplateId.VersionNotFound',
                        f"Could not find launch template version {number} for launch "
                        f"template {rec['LaunchTemplateId']}")
     return number
 
 
+def _token_seen(ctx, rec, args):
+    """ClientToken (EC2's "Ensuring idempotency"): the same token with the same
+    parameters answers the version it made, with other parameters
+    IdempotentParameterMismatch. Tokens are the account's, per region."""
+    token = args.get('ClientToken')
+    if not token:
+        return None, None
+    if len(token) > CLIENT_TOKEN_MAX or not token.isascii():
+        raise invalid_value(f'ClientToken must be at most {CLIENT_TOKEN_MAX} ASCII characters')
+    fingerprint = hashlib.sha256(json.dumps(
+        {k: v for k, v in args.items() if k not in ('DryRun', 'ClientToken')},
+        sort_keys=True, default=str).encode()).hexdigest()
+    key = f'{ctx.account}/{token}'
+    seen = ctx.region.template_tokens.get(key)
+    if seen is None:
+        return key, fingerprint
+    if seen['params'] != fingerprint:
+        raise ApiError('IdempotentParameterMismatch',
+                       'The client token you have provided is associated with a resource '
+                       'that is already deleted or has different parameters.')
+    version = rec['_versions'][seen['number'] - 1]
+    return None, version
+
+
 def create_launch_template_version(ctx, args):
     rec = _find(ctx, args.get('LaunchTemplateId'), args.get('LaunchTemplateName'))
+    key, seen = _token_seen(ctx, rec, args)
+    if isinstance(seen, dict):
+        return {'LaunchTemplateVersion': _version_view(rec, seen)}
     data = {}
     if args.get('SourceVersion'):
         source = rec['_versions'][_version_number(rec, args['SourceVersion']) - 1]
         data = copy.deepcopy(source['LaunchTemplateData'])
     data.update(args['LaunchTemplateData'])
     version = _new_version(ctx, rec, data, args.get('VersionDescription'))
+    if key:
+        ctx.region.template_tokens[key] = {'number': version['VersionNumber'], 'params': seen}
     return {'LaunchTemplateVersion': _version_view(rec, version)}
 
 
@@ -150,7 +207,7 @@ def describe_launch_template_versions(ctx, args):
         if args.get('Versions'):
             numbers = {_version_number(rec, v) for v in args['Versions']}
         else:
-            numbers = range(1, len(rec['_versions']) + 1)
+            numbers = [v['VersionNumber'] for v in _live(rec)]
         for number in numbers:
             if low is not None and number < low or high is not None and number > high:
                 continue
@@ -171,8 +228,80 @@ def modify_launch_template(ctx, args):
     return {'LaunchTemplate': _view(rec)}
 
 
+def delete_launch_template_versions(ctx, args):
+    """Each version is deleted or not on its own: "You can't delete the default version
+    of a launch template; you must first assign a different version as the default."
+    The answer lists both sets, with a ResponseError (LaunchTemplateErrorCode) for each
+    version that was not deleted."""
+    numbers = args['Versions']
+    if not numbers:
+        raise missing('LaunchTemplateVersion')
+    if len(numbers) > DELETE_MAX:
+        raise invalid_value(f'You can delete up to {DELETE_MAX} launch template versions in a '
+                            'single request.')
+    try:
+        rec = _find(ctx, args.get('LaunchTemplateId'), args.get('LaunchTemplateName'))
+    except ApiError as e:
+        if 'Malformed' in e.code or e.code == 'InvalidParameterCombination' or \
+                e.code == 'MissingParameter':
+            raise
+        code = 'launchTemplateIdDoesNotExist' if args.get('LaunchTemplateId') \
+            else 'launchTemplateNameDoesNotExist'
+        return {'UnsuccessfullyDeletedLaunchTemplateVersions': [
+            {'LaunchTemplateId': args.get('LaunchTemplateId'),
+             'LaunchTemplateName': args.get('LaunchTemplateName'),
+             'VersionNumber': int(n) if str(n).isdigit() else 0,
+             'ResponseError': {'Code': code, 'Message': e.message}} for n in numbers]}
+    done, failed = [], []
+    for text in numbers:
+        item = {'LaunchTemplateId': rec['LaunchTemplateId'],
+                'LaunchTemplateName': rec['LaunchTemplateName']}
+        number = int(text) if str(text).isdigit() else 0
+        item['VersionNumber'] = number
+        if not 1 <= number <= len(rec['_versions']) or rec['_versions'][number - 1].get('_deleted'):
+            failed.append(dict(item, ResponseError={
+                'Code': 'launchTemplateVersionDoesNotExist',
+                'Message': f'The launch template version {text} does not exist.'}))
+        elif number == rec['DefaultVersionNumber']:
+            failed.append(dict(item, ResponseError={
+                'Code': 'unexpectedError',
+                'Message': 'Cannot delete the default version of a launch template. Assign a '
+                           'different version as the default first.'}))
+        else:
+            rec['_versions'][number - 1]['_deleted'] = True
+            done.append(item)
+    live = _live(rec)
+    rec['LatestVersionNumber'] = max(v['VersionNumber'] for v in live)
+    return {'SuccessfullyDeletedLaunchTemplateVersions': done,
+            'UnsuccessfullyDeletedLaunchTemplateVersions': failed}
+
+
+TEMPLATE_FILTERS = {
+    'launch-template-name': lambda r: r['LaunchTemplateName'],
+    'create-time': lambda r: r['CreateTime'],
+}
+
+
+def describe_launch_templates(ctx, args):
+    """By ids or names (each must exist: the first that does not is the error, as EC2
+    answers), or every template of the account; filters, tags and pages."""
+    ids_, names = args.get('LaunchTemplateIds') or [], args.get('LaunchTemplateNames') or []
+    if (ids_ or names) and args.get('MaxResults'):
+        raise combination('The parameter MaxResults cannot be used with LaunchTemplateIds '
+                          'or LaunchTemplateNames.')
+    recs = [_find(ctx, tid, None) for tid in ids_] + [_find(ctx, None, n) for n in names]
+    if not ids_ and not names:
+        recs = [r for r in ctx.region.templates.values() if r['_owner'] == ctx.account]
+    flt = Filters(args.get('Filters'), TEMPLATE_FILTERS)
+    found = {r['LaunchTemplateId']: _view(r) for r in recs if flt.match(_view(r))}
+    chunk, token = page(sorted(found), args.get('MaxResults'), args.get('NextToken'), 1, 200)
+    return {'LaunchTemplates': [found[k] for k in chunk], 'NextToken': token}
+
+
 ACTIONS = {
     'CreateLaunchTemplate': create_launch_template,
+    'DeleteLaunchTemplateVersions': delete_launch_template_versions,
+    'DescribeLaunchTemplates': describe_launch_templates,
     'CreateLaunchTemplateVersion': create_launch_template_version,
     'DescribeLaunchTemplateVersions': describe_launch_template_versions,
     'ModifyLaunchTemplate': modify_launch_template,
