@@ -63,7 +63,9 @@ AWS_SRCS := \
 	daemon/aws/retry.c \
 	daemon/aws/sigv4.c \
 	daemon/aws/stats.c \
-	daemon/aws/ec2-usage.c
+	daemon/aws/ec2-usage.c \
+	daemon/aws/json.c \
+	daemon/aws/ssm.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
