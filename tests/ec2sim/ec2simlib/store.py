@@ -73,7 +73,10 @@ class Region:
         self.deregistered = set()   # image ids once known here
         self.copy_tokens = {}       # "account/token" -> {"image": id, "params": ...}
         self.tag_writes = []        # [due, id, key, value or None]: eventual consistency
-        self.ssm_parameters = {}    # (owner, name) -> value: what resolve:ssm:NAME names
+        # (owner, name) -> {Name, Type, Value, Version, DataType, LastModifiedDate,
+        # Description}: SSM's parameters (ssm.py); resolve:ssm:NAME names Value
+        self.ssm_parameters = {}
+        self.ssm_pending = []       # aws:ec2:image writes under validation (ssm.py)
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -157,6 +160,7 @@ class Region:
         doc['copy_tokens'] = self.copy_tokens
         doc['tag_writes'] = self.tag_writes
         doc['ssm_parameters'] = [[o, n, v] for (o, n), v in sorted(self.ssm_parameters.items())]
+        doc['ssm_pending'] = self.ssm_pending
         return doc
 
     @classmethod
@@ -170,8 +174,17 @@ class Region:
         region.deregistered = set(doc.get('deregistered', []))
         region.copy_tokens = dict(doc.get('copy_tokens', {}))
         region.tag_writes = list(doc.get('tag_writes', []))
-        region.ssm_parameters = {(o, n): v for o, n, v in doc.get('ssm_parameters', [])}
+        # A state saved before parameters had records held their value only.
+        region.ssm_parameters = {(o, n): v if isinstance(v, dict) else ssm_record(n, v, 0)
+                                 for o, n, v in doc.get('ssm_parameters', [])}
+        region.ssm_pending = list(doc.get('ssm_pending', []))
         return region
+
+
+def ssm_record(name, value, now, version=1, data_type='text'):
+    """A parameter as SSM keeps it (ssm.py's record)."""
+    return {'Name': name, 'Type': 'String', 'Value': value, 'Version': version,
+            'DataType': data_type, 'LastModifiedDate': now, 'Description': ''}
 
 
 def image_snapshot_ids(rec):

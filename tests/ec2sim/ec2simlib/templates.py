@@ -123,10 +123,10 @@ def _resolved(ctx, view):
     name = image[len('resolve:ssm:'):]
     if ':' in name and not name.startswith('arn:'):
         name = name.rsplit(':', 1)[0]       # NAME:VERSION
-    value = ctx.region.ssm_parameters.get((ctx.account, name))
-    if value is None:
+    rec = ctx.region.ssm_parameters.get((ctx.account, name))
+    if rec is None:
         return view
-    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=value))
+    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=rec['Value']))
 
 
 def describe_launch_template_versions(ctx, args):
