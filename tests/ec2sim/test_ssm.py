@@ -123,7 +123,7 @@ def test_a_template_resolves_a_parameter_written_through_ssm(sim):
     ec2 = sim.client()
     ec2.create_launch_template(LaunchTemplateName='ssm-put', LaunchTemplateData={
         'ImageId': 'resolve:ssm:/golden/lt'})
-    v = sim.aws('ec2', 'describe-launch-template-versions', '--launch-template-name', 'ssm-put',
+    v = sim.aws('ec2', 'describe-launch-template-versions', '--launch-template-name', 'ssm-put', '--versions', '$Default',
                 '--resolve-alias')
     assert v['LaunchTemplateVersions'][0]['LaunchTemplateData']['ImageId'] == image
 

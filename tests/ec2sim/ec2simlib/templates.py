@@ -8,7 +8,7 @@ $Latest and $Default, and the default version switch.
 import copy
 import re
 
-from . import common, ids
+from . import common, ids, ssm
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value, missing
 from .filters import Filters, page
@@ -123,6 +123,7 @@ def _resolved(ctx, view):
     name = image[len('resolve:ssm:'):]
     if ':' in name and not name.startswith('arn:'):
         name = name.rsplit(':', 1)[0]       # NAME:VERSION
+    ssm.settle(ctx)     # writes whose validation ended are what EC2 resolves now
     rec = ctx.region.ssm_parameters.get((ctx.account, name))
     if rec is None:
         return view
