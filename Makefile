@@ -81,6 +81,7 @@ DAEMON_SRCS := \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
 	daemon/config/policy-retain.c \
+	daemon/config/policy-ssm.c \
 	daemon/config/policy-image.c \
 	daemon/config/policy-retire.c \
 	daemon/config/policy.c \

@@ -539,11 +539,14 @@ static void call_pace(aws_call *call) {
                 call_fail(call, r, "Failed to start the attempt");
 }
 
-/* Lists the call and starts its first attempt; on failure frees it. */
-static int call_start(aws_call *call, aws_call **ret_call) {
+/* Lists the call (its body built when r >= 0) and starts its first attempt; on failure frees it. */
+static int call_start(aws_call *call, int r, aws_call **ret_call) {
         aws_client *c = call->client;
-        int r;
 
+        if (r < 0) {
+                call_free(call);
+                return r;
+        }
         call->body_size = strlen(call->body);
 
         LIST_PREPEND(c->calls, NULL, call);
@@ -576,11 +579,7 @@ int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata
         call->query = TAKE_PTR(query);
 
         r = aws_query_encode(call->query, c->api_version, &call->body);
-        if (r < 0) {
-                call_free(call);
-                return r;
-        }
-        return call_start(call, ret_call);
+        return call_start(call, r, ret_call);
 }
 
 int aws_client_call_json(aws_client *c, const char *action, const char *body, aws_json_callback cb,
@@ -599,16 +598,9 @@ int aws_client_call_json(aws_client *c, const char *action, const char *body, aw
         call->userdata = userdata;
         /* The query names the action for the pacer, the traces and the stats; it is never encoded. */
         r = aws_query_new(action, &call->query);
-        if (r >= 0) {
-                call->body = strdup(body);
-                if (!call->body)
-                        r = -ENOMEM;
-        }
-        if (r < 0) {
-                call_free(call);
-                return r;
-        }
-        return call_start(call, ret_call);
+        if (r >= 0 && !(call->body = strdup(body)))
+                r = -ENOMEM;
+        return call_start(call, r, ret_call);
 }
 
 void aws_call_read_items(aws_call *call, const aws_xml_items *items) {

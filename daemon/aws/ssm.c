@@ -6,6 +6,8 @@
  * Overwrite an existing parameter. The default value is false", "DataType: ...
  * aws:ec2:image"; its answer "Version: The new version number of a parameter".
  */
+#include <strings.h>
+
 #include "ssm.h"
 
 struct ssm_op {
@@ -21,6 +23,55 @@ void ssm_parameter_done(ssm_parameter *p) {
         free(p->value);
         free(p->data_type);
         *p = (ssm_parameter) {};
+}
+
+/*
+ * "Parameter names can include only the following symbols and letters: a-zA-Z0-9_.-",
+ * "the slash character ( / ) is used to delineate hierarchies", "For parameters in a
+ * hierarchy, you must include a leading forward slash character (/)", "A parameter name
+ * can't be prefixed with "aws" or "ssm" (case-insensitive)", "Parameter hierarchies are
+ * limited to a maximum depth of fifteen levels", and "The maximum length for a parameter
+ * name that you specify is 1011 characters. This includes the characters in the ARN that
+ * precede the name": arn:aws:ssm:REGION:ACCOUNT:parameter/, with a 12-digit account.
+ */
+int ssm_parameter_name_check(const char *name, const char *region, const char **ret_why) {
+        size_t slashes = 0, arn = strlen("arn:aws-us-gov:ssm:") + strlen(region ?: "") + strlen(":123456789012:parameter");
+        const char *first;
+
+        if (isempty(name)) {
+                *ret_why = "a parameter name cannot be empty";
+                return -EINVAL;
+        }
+        for (const char *c = name; *c; c++) {
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                      strchr("_.-/", *c))) {
+                        *ret_why = "a parameter name holds only letters, digits and _ . - /";
+                        return -EINVAL;
+                }
+                slashes += *c == '/';
+        }
+        if (slashes > 0 && name[0] != '/') {
+                *ret_why = "a parameter name with '/' must start with '/' (a full hierarchy path)";
+                return -EINVAL;
+        }
+        if (strstr(name, "//") || (slashes > 0 && name[strlen(name) - 1] == '/')) {
+                *ret_why = "a parameter path has no empty level";
+                return -EINVAL;
+        }
+        first = name[0] == '/' ? name + 1 : name;
+        if (strncasecmp(first, "aws", 3) == 0 || strncasecmp(first, "ssm", 3) == 0) {
+                *ret_why = "a parameter name cannot begin with 'aws' or 'ssm' (any case): those are reserved";
+                return -EINVAL;
+        }
+        if (slashes > SSM_PARAMETER_MAX_DEPTH) {
+                *ret_why = "a parameter path has at most 15 levels";
+                return -EINVAL;
+        }
+        if (arn + (name[0] == '/' ? 0 : 1) + strlen(name) > SSM_PARAMETER_NAME_MAX_WITH_ARN) {
+                *ret_why = "a parameter name, with the ARN before it, has at most 1011 characters";
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int json_int64(json_object *o, const char *key, int64_t *ret) {

@@ -26,6 +26,12 @@ typedef struct ssm_parameter {
 
 void ssm_parameter_done(ssm_parameter *p);
 
+/* PutParameter's naming rules ("Naming Constraints" of its Name, SSM API reference) for a
+ * parameter of region in an account: 0, or -EINVAL with *ret_why (static text). */
+#define SSM_PARAMETER_NAME_MAX_WITH_ARN 1011
+#define SSM_PARAMETER_MAX_DEPTH 15
+int ssm_parameter_name_check(const char *name, const char *region, const char **ret_why);
+
 /* ---- Parsers (pure; exposed for tests and the fuzzer) ----------------------------------- */
 
 /* GetParameter's {"Parameter": {"Name", "Type", "Value", "Version", "DataType", ...}}:
