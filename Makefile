@@ -111,6 +111,9 @@ DAEMON_SRCS := \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
 	daemon/run/dist.c \
+	daemon/run/dist-result.c \
+	daemon/run/dist-ssm.c \
+	daemon/run/dist-ssm-plan.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \

@@ -33,6 +33,8 @@
 #define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
 #define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 #define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
+#define MESSAGE_SSM_PUBLISHED        "782d7f6fb4914beaaf7b90ee1ed5fea4"
+#define MESSAGE_SSM_NO_IMAGE         "df797dc90c5141eda80c341c2fcdf8cb"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -83,11 +83,6 @@ static bool check_placeholders(loader *l, const cnode *n, const char *t) {
         return true;
 }
 
-bool config_ssm_name_per_instance(const char *template) {
-        return strstr(template, "{instance_id}") || strstr(template, "{instance_name}") ||
-               strstr(template, "{instance_tag:");
-}
-
 /* The template rendered for the check: instance names and tags as one letter each. */
 static int render_sample(const char *t, const char *policy_name, const char *region, char **ret) {
         strbuf b = {};

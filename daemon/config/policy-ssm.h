@@ -12,7 +12,3 @@ int config_ssm_parse(loader *l, policy *p, const cnode *n);
 
 /* The names against p's final name and regions, once every key is read. */
 void config_ssm_check(loader *l, const policy *p);
-
-/* Whether template names an instance variable ({instance_id}, {instance_name},
- * {instance_tag:KEY}): then it is one parameter per instance. */
-bool config_ssm_name_per_instance(const char *template);

@@ -87,6 +87,9 @@ typedef struct dist_ops {
         void (*free)(void *state);      /* cancels what is in flight; accepts NULL */
 } dist_ops;
 
+/* The distributors, each in its own file. */
+extern const dist_ops dist_ssm_ops;             /* dist-ssm.c */
+
 typedef struct dist dist;
 
 /* Whether p distributes at all. */
