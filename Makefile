@@ -142,11 +142,13 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-protect \
+	config-ssm \
 	creds \
 	creds-process \
 	creds-role \
 	creds-container \
 	creds-webid \
+	dist-ssm \
 	ec2 \
 	ec2-calls \
 	ec2-usage \
@@ -166,6 +168,7 @@ UNIT_TESTS := \
 	retry \
 	schedule \
 	sigv4 \
+	ssm \
 	tzif \
 	util
 
