@@ -156,3 +156,21 @@ def test_errors_are_json_objects_with_a_type_and_a_request_id(sim):
     status, doc, _ = raw_json(sim, 'AmazonSSM.GetParameter', '{"Name": "/none"}')
     assert status == 400 and doc['__type'] == 'ThrottlingException'
     assert [c['error_code'] for c in sim.calls(service='ssm')][-1] == 'ThrottlingException'
+
+
+def test_parameters_and_pending_writes_survive_a_restart(own_sim, tmp_path):
+    path = str(tmp_path / 'state.json')
+    sim = own_sim('--state', path)
+    image = available_image(sim)
+    sim.aws('ssm', 'put-parameter', '--name', '/golden/kept', '--value', image, *IMAGE_DATA)
+    assert get(sim, '/golden/kept')['Value'] == image
+    sim.admin('POST', '/_sim/ssm', {'validation_seconds': 60})
+    sim.aws('ssm', 'put-parameter', '--name', '/golden/later', '--value', image, *IMAGE_DATA)
+    sim.stop()
+
+    again = own_sim('--state', path)
+    p = get(again, '/golden/kept')
+    assert (p['Value'], p['Version'], p['DataType']) == (image, 1, 'aws:ec2:image')
+    assert [w['Name'] for w in again.admin('GET', '/_sim/ssm')['pending']] == ['/golden/later']
+    again.advance(61)
+    assert get(again, '/golden/later')['Value'] == image

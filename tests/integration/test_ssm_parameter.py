@@ -162,3 +162,26 @@ def test_check_reports_bad_parameter_names(amirotd):
            "a parameter name with '/' must start with '/'" in err
     assert "web.yaml:13:5: '{slot}' has no place in 'ssm_parameter'" in err
     assert "web.yaml:15:5: unknown key 'regoin' in 'ssm_parameter', did you mean 'region'?" in err
+
+
+def test_a_throttled_write_is_retried_as_ec2_calls_are(amirotd, ec2, sim):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", policy("- /golden/{policy}/latest"))
+    sim.fault(kind="throttle", action="PutParameter", count=1)
+    once(amirotd, 1)
+    assert [c["error_code"] for c in puts(sim)] == ["ThrottlingException", None]
+    assert value(sim, "/golden/web/latest")["Value"] == newest(sim)
+
+
+def test_a_region_outside_the_policy_is_written_by_its_first_region_only(amirotd, ec2, sim):
+    # eu-west-1 holds a copy of the policy's image (as copy_to would make it).
+    copy = sim.seed(region="eu-west-1", images=[{"tags": {"amirotd:policy": "web",
+                                                          "amirotd:instance-id": "i-0aaaaaaaaaaaaaaaa",
+                                                          "amirotd:slot": "20291231T030000Z"}}])["images"][0]
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", (POLICY % "      - {name: /golden/web/eu, region: eu-west-1}").replace(
+        "regions: [us-east-1]", "regions: [us-east-1, us-west-2]"))
+    once(amirotd, 1)
+    assert value(sim, "/golden/web/eu", region="eu-west-1")["Value"] == copy
+    assert len(puts(sim)) == 1, "one run writes it, not both regions' runs"
+    assert [c["region"] for c in puts(sim)] == ["eu-west-1"]
