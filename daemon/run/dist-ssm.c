@@ -185,9 +185,27 @@ static int item_add(dist_ssm *s, const ssm_parameter_target *t, size_t source, c
                          instance ? instance->id : "", why);
                 return 0;
         }
-        for (size_t i = 0; i < s->n_items; i++)
-                if (streq(s->items[i].name, name) && s->items[i].source == source)
-                        return 0;       /* the same parameter, by another target: once is enough */
+        for (size_t i = 0; i < s->n_items; i++) {
+                const ec2_instance *first = s->items[i].instance;
+
+                if (!streq(s->items[i].name, name) || s->items[i].source != source)
+                        continue;
+                /* The same parameter again: once is enough. Two instances whose names or tags
+                 * render to one parameter would take turns in it: the lower instance id keeps
+                 * it, whatever order EC2 lists them in. */
+                if (instance && first && instance != first) {
+                        const ec2_instance *keep = strcmp(instance->id, first->id) < 0 ? instance : first;
+
+                        log_full(LOG_WARNING, 0, NULL,
+                                 &(log_fields) { .policy = s->ctx.policy->name, .region = region,
+                                                 .instance_id = instance->id, .action = "ssm-parameter" },
+                                 "policy '%s' in %s: SSM parameter '%s' is the name of both %s and %s; it "
+                                 "names %s's image", s->ctx.policy->name, region, name, first->id,
+                                 instance->id, keep->id);
+                        s->items[i].instance = keep;
+                }
+                return 0;
+        }
         n = reallocarray(s->items, s->n_items + 1, sizeof(ssm_item));
         if (!n)
                 return -ENOMEM;

@@ -186,3 +186,16 @@ def test_a_region_outside_the_policy_is_written_by_its_first_region_only(amirotd
     assert [c["region"] for c in gets] == ["eu-west-1"], "one run reads and writes it, not both regions' runs"
     assert [c["region"] for c in puts(sim)] == ["eu-west-1"]
     assert value(sim, "/golden/web/eu", region="eu-west-1")["Value"] == copy
+
+
+def test_two_instances_of_one_name_do_not_take_turns_in_a_parameter(amirotd, ec2, sim):
+    a, b = sorted(run_instances(ec2, {"Role": "web", "Name": "twin"}, count=2))
+    amirotd.write_policy("web", policy("- /golden/{instance_name}/latest"))
+    p = once(amirotd, 1)
+    assert f"SSM parameter '/golden/twin/latest' is the name of both" in p.stderr
+    assert f"names {a}'s image" in p.stderr
+    assert value(sim, "/golden/twin/latest")["Value"] == newest(sim, a)
+    assert len(puts(sim)) == 1
+    once(amirotd, 2)
+    assert value(sim, "/golden/twin/latest")["Value"] == newest(sim, a)
+    assert len(puts(sim)) == 2, "one write per new image, not one per instance"
