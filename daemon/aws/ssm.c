@@ -158,7 +158,7 @@ static int op_start(aws_client *c, const char *action, json_object *body, ssm_op
                 free(op);
                 return -ENOMEM;
         }
-        r = aws_client_call_json(c, action, text, action[0] == 'G' ? on_get : on_put, op, &op->call);
+        r = aws_client_call_json(c, action, text, op->get ? on_get : on_put, op, &op->call);
         if (r < 0) {
                 free(op);
                 return r;
