@@ -64,7 +64,9 @@ AWS_SRCS := \
 	daemon/aws/retry.c \
 	daemon/aws/sigv4.c \
 	daemon/aws/stats.c \
-	daemon/aws/ec2-usage.c
+	daemon/aws/ec2-usage.c \
+	daemon/aws/json.c \
+	daemon/aws/ssm.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -80,6 +82,7 @@ DAEMON_SRCS := \
 	daemon/config/value.c \
 	daemon/config/policy-schedule.c \
 	daemon/config/policy-retain.c \
+	daemon/config/policy-ssm.c \
 	daemon/config/policy-image.c \
 	daemon/config/policy-retire.c \
 	daemon/config/policy-template.c \
@@ -114,6 +117,9 @@ DAEMON_SRCS := \
 	daemon/run/dist-template.c \
 	daemon/run/dist-result.c \
 	daemon/run/dist.c \
+	daemon/run/dist-result.c \
+	daemon/run/dist-ssm.c \
+	daemon/run/dist-ssm-plan.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
@@ -144,12 +150,14 @@ UNIT_TESTS := \
 	config-volumes \
 	config-protect \
 	config-template \
+	config-ssm \
 	creds \
 	creds-process \
 	creds-role \
 	creds-container \
 	creds-webid \
 	dist-template \
+	dist-ssm \
 	ec2 \
 	ec2-calls \
 	ec2-usage \
@@ -170,6 +178,7 @@ UNIT_TESTS := \
 	retry \
 	schedule \
 	sigv4 \
+	ssm \
 	tzif \
 	util
 
@@ -367,7 +376,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile sts tzif xml
+FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile ssm sts tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

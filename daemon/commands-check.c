@@ -36,6 +36,19 @@ static void print_endpoints(const config *c, const policy *p) {
 
                         printf("  endpoint: %s %s %s (%s)\n", *r, i ? "sts" : "ec2", k < 0 ? "none" : url, why ?: strerror(-k));
                 }
+        /* SSM where ssm_parameter writes: each region of a target, else each of the policy's. */
+        for (size_t i = 0; i < p->n_ssm_parameters; i++)
+                for (char **r = p->regions; r && *r; r++) {
+                        const char *region = p->ssm_parameters[i].region ?: *r;
+                        aws_endpoint_options eo = config_endpoint_options(c, "ssm", region);
+                        _cleanup_(freep) char *url = NULL, *why = NULL;
+                        int k = aws_endpoint_resolve(&eo, "ssm", region, &url, &why);
+
+                        printf("  endpoint: %s ssm %s (%s) for '%s'\n", region, k < 0 ? "none" : url,
+                               why ?: strerror(-k), p->ssm_parameters[i].name);
+                        if (p->ssm_parameters[i].region)
+                                break;
+                }
 }
 
 static void print_credentials(const config *c, const policy *p) {

@@ -11,6 +11,11 @@
  *   answer   parse (query.c), classify (retry.c); succeed, fail, or arm the
  *            backoff timer and start over at "pace"
  *
+ * A client speaks the Query protocol (EC2, STS: aws_client_call) or, given a
+ * JSON target prefix, the JSON protocol (SSM: aws_client_call_json, json.h):
+ * the steps, the pacing, the retries and the signature are the same; only the
+ * body, two headers and the answer's parser differ.
+ *
  * Retries follow the SDKs' standard mode with a retry quota per client (one
  * client per service and region). Credentials that AWS rejects are
  * invalidated and fetched anew once per call. A request rejected for clock
@@ -25,6 +30,7 @@
 
 #include "client.h"
 #include "endpoint.h"
+#include "json.h"
 #include "list.h"
 #include "retry.h"
 #include "sigv4.h"
@@ -53,9 +59,11 @@ struct aws_call {
 
         int result;
         xmlDoc *doc;
+        json_object *json;              /* the answer of a JSON-protocol call */
         aws_error error;
 
         aws_callback callback;
+        aws_json_callback json_callback;        /* set instead of callback for a JSON-protocol call */
         void *userdata;
         const aws_xml_items *items;     /* borrowed; see aws_call_read_items() */
 };
@@ -68,6 +76,7 @@ struct aws_client {
         char *url;                      /* endpoint URL + "/" */
         char *host;                     /* the Host header, as signed */
         char *api_version;
+        char *json_target;              /* "AmazonSSM": the JSON protocol; NULL: Query */
         unsigned max_attempts;
         usec_t timeout;                 /* of each attempt; 0: http.c's default */
         aws_pacer *pacer;
@@ -131,6 +140,8 @@ static aws_call *call_free(aws_call *call) {
         aws_query_free(call->query);
         erase_and_free(call->body);
         xmlFreeDoc(call->doc);            /* wiped: query.c */
+        if (call->json)
+                json_object_put(call->json);
         aws_error_done(&call->error);
         return mfree(call);
 }
@@ -147,6 +158,7 @@ static void client_destroy(aws_client *c) {
         free(c->url);
         free(c->host);
         free(c->api_version);
+        free(c->json_target);
         free(c);
 }
 
@@ -158,8 +170,12 @@ static void call_finish(aws_call *call) {
         call_unlink(call);
         call->dispatching = true;
         c->dispatching = true;
-        call->callback(call, call->result, call->result >= 0 ? call->doc : NULL,
-                       call->result < 0 ? &call->error : NULL, call->userdata);
+        if (call->json_callback)
+                call->json_callback(call, call->result, call->result >= 0 ? call->json : NULL,
+                                    call->result < 0 ? &call->error : NULL, call->userdata);
+        else
+                call->callback(call, call->result, call->result >= 0 ? call->doc : NULL,
+                               call->result < 0 ? &call->error : NULL, call->userdata);
         c->dispatching = false;
         call_free(call);
         if (c->free_requested)
@@ -251,6 +267,7 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
         aws_call *call = userdata;
         aws_client *c = call->client;
         _cleanup_(xmlFreeDocp) xmlDoc *doc = NULL;
+        _cleanup_(aws_json_freep) json_object *json = NULL;
         aws_error err = {};
         retry_verdict verdict;
         retry_kind kind;
@@ -267,8 +284,12 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
                 err.status = resp->status;
                 kind = retry_classify(r, resp->status, NULL);
         } else {
-                r = aws_response_parse_items(resp->body, resp->body_size, resp->status, resp->request_id,
-                                             call->items, &doc, &err);
+                if (c->json_target)
+                        r = aws_json_response_parse(resp->body, resp->body_size, resp->status, resp->request_id,
+                                                    &json, &err);
+                else
+                        r = aws_response_parse_items(resp->body, resp->body_size, resp->status,
+                                                     resp->request_id, call->items, &doc, &err);
                 if (r == -EREMOTEIO)
                         kind = retry_classify(0, resp->status, err.code);
                 else
@@ -290,6 +311,7 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
                 trace(call, resp->status, NULL, resp->request_id ?: rid, resp->elapsed, 0, "success");
                 call->result = 0;
                 call->doc = TAKE_PTR(doc);
+                call->json = TAKE_PTR(json);
                 call_finish(call);
                 return;
         }
@@ -321,19 +343,30 @@ static void call_answer(http_call *hc, http_response *resp, void *userdata) {
 
 static void call_send(aws_call *call, const aws_credentials *creds) {
         aws_client *c = call->client;
-        sigv4_header signed_headers[] = { { "content-type", CONTENT_TYPE } };
-        _cleanup_(freep) char *h_host = NULL, *h_date = NULL, *h_auth = NULL, *h_token = NULL;
+        _cleanup_(freep) char *h_host = NULL, *h_date = NULL, *h_auth = NULL, *h_token = NULL, *target = NULL;
+        _cleanup_(freep) char *h_target = NULL;
+        const char *content_type = c->json_target ? AWS_JSON_CONTENT_TYPE : CONTENT_TYPE;
+        /* As botocore signs a JSON-protocol request: Content-Type and X-Amz-Target too. */
+        sigv4_header signed_headers[2] = { { "content-type", content_type }, { "x-amz-target", NULL } };
         sigv4_result sig = {};
-        const char *headers[6];
+        const char *headers[7];
         size_t n = 0;
         int r;
+
+        if (c->json_target &&
+            (asprintf(&target, "%s.%s", c->json_target, aws_query_action(call->query)) < 0 ||
+             asprintf(&h_target, "X-Amz-Target: %s", target) < 0)) {
+                call_fail(call, -ENOMEM, "Failed to build the request");
+                return;
+        }
+        signed_headers[1].value = target;
 
         r = sigv4_sign(&(sigv4_request) {
                         .method = "POST",
                         .host = c->host,
                         .path = "/",
                         .headers = signed_headers,
-                        .n_headers = ELEMENTSOF(signed_headers),
+                        .n_headers = target ? 2 : 1,
                         .payload = call->body,
                         .payload_size = call->body_size,
                         .region = c->region,
@@ -357,7 +390,9 @@ static void call_send(aws_call *call, const aws_credentials *creds) {
         sigv4_result_done(&sig);
 
         headers[n++] = h_host;
-        headers[n++] = "Content-Type: " CONTENT_TYPE;
+        headers[n++] = c->json_target ? "Content-Type: " AWS_JSON_CONTENT_TYPE : "Content-Type: " CONTENT_TYPE;
+        if (h_target)
+                headers[n++] = h_target;
         headers[n++] = h_date;
         headers[n++] = h_auth;
         if (h_token)
@@ -504,23 +539,10 @@ static void call_pace(aws_call *call) {
                 call_fail(call, r, "Failed to start the attempt");
 }
 
-int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call) {
-        _cleanup_(aws_query_freep) aws_query *query = q;
-        aws_call *call;
-        int r;
+/* Lists the call (its body built when r >= 0) and starts its first attempt; on failure frees it. */
+static int call_start(aws_call *call, int r, aws_call **ret_call) {
+        aws_client *c = call->client;
 
-        if (!c || !q || !cb || c->free_requested)
-                return -EINVAL;
-
-        call = calloc(1, sizeof(*call));
-        if (!call)
-                return -ENOMEM;
-        call->client = c;
-        call->callback = cb;
-        call->userdata = userdata;
-        call->query = TAKE_PTR(query);
-
-        r = aws_query_encode(call->query, c->api_version, &call->body);
         if (r < 0) {
                 call_free(call);
                 return r;
@@ -538,6 +560,47 @@ int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata
         if (ret_call)
                 *ret_call = call;
         return 0;
+}
+
+int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call) {
+        _cleanup_(aws_query_freep) aws_query *query = q;
+        aws_call *call;
+        int r;
+
+        if (!c || !q || !cb || c->free_requested || c->json_target)
+                return -EINVAL;
+
+        call = calloc(1, sizeof(*call));
+        if (!call)
+                return -ENOMEM;
+        call->client = c;
+        call->callback = cb;
+        call->userdata = userdata;
+        call->query = TAKE_PTR(query);
+
+        r = aws_query_encode(call->query, c->api_version, &call->body);
+        return call_start(call, r, ret_call);
+}
+
+int aws_client_call_json(aws_client *c, const char *action, const char *body, aws_json_callback cb,
+                         void *userdata, aws_call **ret_call) {
+        aws_call *call;
+        int r;
+
+        if (!c || isempty(action) || !body || !cb || c->free_requested || !c->json_target)
+                return -EINVAL;
+
+        call = calloc(1, sizeof(*call));
+        if (!call)
+                return -ENOMEM;
+        call->client = c;
+        call->json_callback = cb;
+        call->userdata = userdata;
+        /* The query names the action for the pacer, the traces and the stats; it is never encoded. */
+        r = aws_query_new(action, &call->query);
+        if (r >= 0 && !(call->body = strdup(body)))
+                r = -ENOMEM;
+        return call_start(call, r, ret_call);
 }
 
 void aws_call_read_items(aws_call *call, const aws_xml_items *items) {
@@ -570,7 +633,7 @@ int aws_client_new(http_client *http, creds_provider *creds, const aws_client_op
 
         if (!http || !creds || !o || !ret || isempty(o->service) || !aws_region_is_valid(o->region))
                 return -EINVAL;
-        if (!o->api_version && !streq(o->service, "ec2") && !streq(o->service, "sts"))
+        if (!o->api_version && !o->json_target_prefix && !streq(o->service, "ec2") && !streq(o->service, "sts"))
                 return -EINVAL;
 
         c = calloc(1, sizeof(*c));
@@ -594,7 +657,8 @@ int aws_client_new(http_client *http, creds_provider *creds, const aws_client_op
         c->service = strdup(o->service);
         c->region = strdup(o->region);
         c->api_version = strdup(o->api_version ?: streq(o->service, "ec2") ? "2016-11-15" : "2011-06-15");
-        if (!c->service || !c->region || !c->api_version)
+        if (!c->service || !c->region || !c->api_version ||
+            strdup_or_null(o->json_target_prefix, &c->json_target) < 0)
                 goto fail;
 
         r = aws_endpoint_url(o->service, o->region, o->endpoint_url, &c->url);

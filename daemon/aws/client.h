@@ -19,6 +19,7 @@
 #include "creds.h"
 #include "error.h"
 #include "http.h"
+#include "json.h"
 #include "pace.h"
 #include "query.h"
 #include "stats.h"
@@ -61,6 +62,8 @@ typedef struct aws_client_options {
         const char *region;             /* validated with aws_region_is_valid() */
         const char *endpoint_url;       /* NULL: aws_endpoint_url(service, region, NULL) */
         const char *api_version;        /* NULL: "2016-11-15" for ec2, "2011-06-15" for sts */
+        const char *json_target_prefix; /* "AmazonSSM": the client speaks the JSON protocol (json.h),
+                                         * X-Amz-Target PREFIX.Action; NULL: the Query protocol */
         unsigned max_attempts;          /* 0: 3, as the SDKs' standard mode */
         aws_pacer *pacer;               /* may be NULL: no pacing; shared by the clients of one
                                          * (account, region, service): see aws_pacers. Their
@@ -89,8 +92,16 @@ int64_t aws_client_clock_offset(const aws_client *c);
  */
 typedef void (*aws_callback)(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
 
-/* Takes ownership of q, also on failure. ret_call may be NULL. */
+/* Takes ownership of q, also on failure. ret_call may be NULL. A Query-protocol client only. */
 int aws_client_call(aws_client *c, aws_query *q, aws_callback cb, void *userdata, aws_call **ret_call);
+
+/* The same for a JSON-protocol client: answer is the JSON object of a success (owned by
+ * the client, valid during the callback only), NULL on failure. */
+typedef void (*aws_json_callback)(aws_call *call, int r, json_object *answer, const aws_error *err,
+                                  void *userdata);
+/* POSTs body (a JSON object as text, copied) as action. ret_call may be NULL. */
+int aws_client_call_json(aws_client *c, const char *action, const char *body, aws_json_callback cb,
+                         void *userdata, aws_call **ret_call);
 void aws_call_cancel(aws_call *call);           /* the callback is never called */
 /* The answers of call are parsed with aws_response_parse_items(items): items must outlive
  * the call, and the document its callback gets holds no item. */

@@ -35,6 +35,8 @@
 #define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
 #define MESSAGE_TEMPLATE_VERSION     "6b555fcbab854da3b0998dc8fa796dd6"
 #define MESSAGE_TEMPLATE_FAILED      "4d9633dc03f14464a0c7c93b20b088da"
+#define MESSAGE_SSM_PUBLISHED        "782d7f6fb4914beaaf7b90ee1ed5fea4"
+#define MESSAGE_SSM_NO_IMAGE         "df797dc90c5141eda80c341c2fcdf8cb"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

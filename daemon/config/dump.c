@@ -88,6 +88,23 @@ static void put_retire(FILE *f, const policy *p) {
         fputs("\n", f);
 }
 
+/* ssm_parameter: only when given; each target as a mapping, its region "~" when it is
+ * written in each of the policy's regions. */
+static void put_ssm_parameters(FILE *f, const policy *p) {
+        if (p->n_ssm_parameters == 0)
+                return;
+        fputs("    ssm_parameter:", f);
+        for (size_t i = 0; i < p->n_ssm_parameters; i++) {
+                const ssm_parameter_target *t = &p->ssm_parameters[i];
+
+                put_str(f, "\n      - name: ", t->name);
+                put_str(f, "\n        region: ", t->region);
+                put_str(f, "\n        role_arn: ", t->role_arn);
+                put_str(f, "\n        external_id: ", t->external_id);
+        }
+        fputs("\n", f);
+}
+
 static void put_selectors(FILE *f, const tag_selector *t, size_t n) {
         fputs("{", f);
         for (size_t i = 0; i < n; i++) {
@@ -223,6 +240,7 @@ static void dump_policy(FILE *f, const policy *p) {
         dump_protect(f, p);
         put_retire(f, p);
         put_templates(f, p);
+        put_ssm_parameters(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

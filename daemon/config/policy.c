@@ -11,6 +11,7 @@
 #include "aws/endpoint.h"
 #include "config/policy-parse.h"
 #include "config/policy-retain.h"
+#include "config/policy-ssm.h"
 #include "config/policy-protect.h"
 #include "config/policy-retire.h"
 #include "config/policy-schedule.h"
@@ -347,7 +348,9 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", "retire", "launch_template", NULL
+        "protect", "retire", "launch_template",
+        "ssm_parameter",
+        NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -419,6 +422,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_retire_parse(l, p, v);
         else if (streq(k, "launch_template"))
                 (void) config_template_parse(l, p, v);
+        else if (streq(k, "ssm_parameter"))
+                (void) config_ssm_parse(l, p, v);
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
@@ -475,6 +480,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
                 config_retain_check_schedule(l, p, seen->retain_node);
         config_protect_check(l, p, seen->protect_newest);
         config_template_check_regions(l, p);
+        config_ssm_check(l, p);
         return l->oom;
 }
 

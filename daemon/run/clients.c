@@ -6,12 +6,14 @@
  * every client of that key: a role_arn policy paces in the role's account, STS
  * apart from EC2, and all policies of the default credentials in their one
  * account. Credentials are per role. Each client is keyed by (region, role_arn,
- * external_id) and lives as long as the pool.
+ * external_id) and lives as long as the pool; its EC2 and SSM clients are made on
+ * first use.
  */
 #include <stdio.h>
 
 #include "aws/endpoint.h"
 #include "aws/retry.h"
+#include "aws/ssm.h"
 #include "run/clients.h"
 #include "base/log.h"
 
@@ -21,7 +23,8 @@ typedef struct pool_entry {
         char *external_id;
         aws_client *sts;                /* only for a role */
         creds_provider *role_creds;     /* only for a role */
-        aws_client *ec2;
+        aws_client *ec2;                /* NULL until first asked for */
+        aws_client *ssm;
 } pool_entry;
 
 struct aws_pool {
@@ -121,6 +124,7 @@ aws_pool *aws_pool_free(aws_pool *p) {
                 pool_entry *e = &p->entries[i];
 
                 aws_client_free(e->ec2);
+                aws_client_free(e->ssm);
                 creds_provider_free(e->role_creds);
                 aws_client_free(e->sts);
                 free(e->region);
@@ -184,6 +188,7 @@ static int pool_client(aws_pool *p, const char *service, const char *region, con
                 .service = service,
                 .region = region,
                 .endpoint_url = endpoint,
+                .json_target_prefix = streq(service, "ssm") ? SSM_TARGET_PREFIX : NULL,
                 .trace = trace_call,
                 .clock_skew = on_clock_skew,
                 .trace_userdata = p,
@@ -209,8 +214,9 @@ int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client 
         return aws_pool_ec2_as(p, region, pol->role_arn, pol->external_id, ret);
 }
 
-int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
-                    aws_client **ret) {
+/* The entry of (region, role_arn, external_id), with the role's credentials; made on first use. */
+static int pool_entry_get(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                          pool_entry **ret) {
         pool_entry *e;
         int r;
 
@@ -218,7 +224,7 @@ int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const
                 e = &p->entries[i];
                 if (streq(e->region, region) && streq_ptr(e->role_arn, role_arn) &&
                     streq_ptr(e->external_id, external_id)) {
-                        *ret = e->ec2;
+                        *ret = e;
                         return 0;
                 }
         }
@@ -248,12 +254,8 @@ int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const
                         goto fail;
         }
 
-        r = pool_client(p, "ec2", region, role_arn, e->role_creds ?: p->creds, &e->ec2);
-        if (r < 0)
-                goto fail;
-
         p->n_entries++;
-        *ret = e->ec2;
+        *ret = e;
         return 0;
 
 fail:
@@ -263,4 +265,34 @@ fail:
         free(e->role_arn);
         free(e->external_id);
         return r;
+}
+
+/* The client of service in e's region and account, made on first use. */
+static int pool_entry_client(aws_pool *p, pool_entry *e, const char *service, aws_client **client,
+                             aws_client **ret) {
+        int r;
+
+        if (!*client) {
+                r = pool_client(p, service, e->region, e->role_arn, e->role_creds ?: p->creds, client);
+                if (r < 0)
+                        return r;
+        }
+        *ret = *client;
+        return 0;
+}
+
+int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                    aws_client **ret) {
+        pool_entry *e;
+        int r = pool_entry_get(p, region, role_arn, external_id, &e);
+
+        return r < 0 ? r : pool_entry_client(p, e, "ec2", &e->ec2, ret);
+}
+
+int aws_pool_ssm(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                 aws_client **ret) {
+        pool_entry *e;
+        int r = pool_entry_get(p, region, role_arn, external_id, &e);
+
+        return r < 0 ? r : pool_entry_client(p, e, "ssm", &e->ssm, ret);
 }

@@ -2,7 +2,7 @@
 /*
  * The AWS side of the product: one HTTP client on the event loop, the base
  * credential chain, a pacer per (account, region, service) shared by every
- * client of that key, and EC2 clients per (region, role) created on first use —
+ * client of that key, and EC2 and SSM clients per (region, role) created on first use —
  * through STS AssumeRole when a policy names a role_arn.
  */
 #pragma once
@@ -24,6 +24,9 @@ int aws_pool_ec2(aws_pool *p, const policy *pol, const char *region, aws_client 
  * destinations in other accounts (copy_to, launch_template). */
 int aws_pool_ec2_as(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
                     aws_client **ret);
+/* The SSM client (JSON protocol) of region and role, paced per (account, region, "ssm"). */
+int aws_pool_ssm(aws_pool *p, const char *region, const char *role_arn, const char *external_id,
+                 aws_client **ret);
 
 /* The clients created from now on count their calls in s (borrowed; may be NULL). */
 void aws_pool_set_stats(aws_pool *p, aws_stats *s);

@@ -8,19 +8,23 @@
 #include "run/plan.h"
 #include "schedule/schedule.h"
 
-static bool image_qualifies(const ec2_image *i, const char *policy_name, time_t now) {
-        time_t deprecated = ec2_image_deprecation_time(i);
-
-        return i->state == EC2_IMAGE_AVAILABLE && i->id &&
-                streq_ptr(ec2_tags_get(&i->tags, TAG_POLICY), policy_name) &&
-                !ec2_tags_get(&i->tags, TAG_RETIRED_AT) &&
-                !(deprecated > 0 && deprecated <= now);
-}
-
 static time_t image_slot(const ec2_image *i) {
         time_t t;
 
         return slot_id_parse(ec2_tags_get(&i->tags, TAG_SLOT), &t) >= 0 ? t : (time_t) -1;
+}
+
+/* An image of a slot after now (a host clock that ran ahead) is never the newest: the
+ * planner sets it aside too (plan.h). */
+static bool image_qualifies(const ec2_image *i, const char *policy_name, const char *instance_id, time_t now) {
+        time_t deprecated = ec2_image_deprecation_time(i);
+
+        return i->state == EC2_IMAGE_AVAILABLE && i->id &&
+                streq_ptr(ec2_tags_get(&i->tags, TAG_POLICY), policy_name) &&
+                (!instance_id || streq_ptr(ec2_tags_get(&i->tags, TAG_INSTANCE_ID), instance_id)) &&
+                !ec2_tags_get(&i->tags, TAG_RETIRED_AT) &&
+                !(deprecated > 0 && deprecated <= now) &&
+                image_slot(i) <= now;
 }
 
 /* Whether a is newer than b. */
@@ -34,11 +38,12 @@ static bool newer(const ec2_image *a, const ec2_image *b) {
         return strcmp(a->id, b->id) > 0;       /* any fixed order: the same answer every run */
 }
 
-const ec2_image *dist_newest_image(const ec2_image *images, size_t n, const char *policy_name, time_t now) {
+const ec2_image *dist_newest_image(const ec2_image *images, size_t n, const char *policy_name,
+                                   const char *instance_id, time_t now) {
         const ec2_image *best = NULL;
 
         for (size_t i = 0; i < n; i++)
-                if (image_qualifies(&images[i], policy_name, now) && (!best || newer(&images[i], best)))
+                if (image_qualifies(&images[i], policy_name, instance_id, now) && (!best || newer(&images[i], best)))
                         best = &images[i];
         return best;
 }

@@ -89,6 +89,7 @@ typedef struct dist_ops {
 
 /* The distributors, each in its own file. */
 extern const dist_ops dist_template_ops;        /* dist-template.c: launch_template */
+extern const dist_ops dist_ssm_ops;             /* dist-ssm.c */
 
 typedef struct dist dist;
 

@@ -640,3 +640,7 @@ int plan_build(const plan_input *in, plan *ret) {
         p = (plan) {};
         return 0;
 }
+
+bool plan_instance_selected(const policy *p, const ec2_instance *i) {
+        return instance_selected(p, i);
+}

@@ -336,6 +336,9 @@ time_t plan_deprecate_floor(time_t now);
 /* Whether the image is released (tagged retired-at); *ret_t0 its time, 0 when unreadable. */
 bool plan_image_released(const ec2_image *g, time_t *ret_t0);
 
+/* Whether p selects i: its state, its tags, none of the excluded tags. */
+bool plan_instance_selected(const policy *p, const ec2_instance *i);
+
 /* The names and descriptions of new images (plan-name.c). */
 
 /* Renders a template: {policy} {instance_id} {instance_name} {slot} {region} and

@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import botocore
 import botocore.auth
+import botocore.session
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -181,7 +182,29 @@ def build_table():
     get("path-tilde-unicode", [], path="/~user/%C3%BCmlaut/%2F")
     get("path-empty", [], path="")
     t.append(dict(name="delete-method", method="DELETE", path="/thing/1", params=[("force", "true")]))
+
+    # SSM's JSON protocol as botocore's own SSM client serializes it (client.c's
+    # aws_client_call_json): Content-Type and X-Amz-Target are signed with the rest.
+    for name, op, params in (
+            ("ssm-get-parameter", "GetParameter", {"Name": "/golden/web/latest"}),
+            ("ssm-put-parameter", "PutParameter", {"Name": "/golden/web/latest", "Value": "ami-0123456789abcdef0",
+                                                   "Type": "String", "Overwrite": True,
+                                                   "DataType": "aws:ec2:image"})):
+        headers, body = ssm_request(op, params)
+        t.append(dict(name=name, method="POST", service="ssm", endpoint="https://ssm.eu-west-1.amazonaws.com",
+                      region="eu-west-1", headers=headers, body=body, token=TOKEN))
     return t
+
+
+def ssm_request(op, params):
+    """The headers and body botocore's SSM client sends for op."""
+    client = botocore.session.get_session().create_client(
+        "ssm", region_name="eu-west-1", aws_access_key_id=AKID, aws_secret_access_key=SECRET)
+    model = client.meta.service_model.operation_model(op)
+    request = client._serializer.serialize_to_request(params, model)
+    headers = [(k, v) for k, v in request["headers"].items() if k.lower() in ("content-type", "x-amz-target")]
+    assert {k.lower() for k, _ in headers} == {"content-type", "x-amz-target"}, request["headers"]
+    return headers, request["body"]
 
 
 def escape(b):

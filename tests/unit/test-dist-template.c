@@ -50,13 +50,13 @@ static void test_newest_image(void **state) {
         assert_int_equal(ec2_tags_add(&im[6].tags, "amirotd:copy-of", "us-east-1/ami-00000000000000002"), 0);
 
         /* pending, another policy's, released, deprecated: none of them; then by slot, then date */
-        assert_string_equal(dist_newest_image(im, 7, "web", NOW)->id, "ami-00000000000000007");
+        assert_string_equal(dist_newest_image(im, 7, "web", NULL, NOW)->id, "ami-00000000000000007");
         /* deprecation still ahead: the image counts */
         im[5].deprecation_minute = ec2_deprecation_minute(NOW + 3600);
-        assert_string_equal(dist_newest_image(im, 7, "web", NOW)->id, "ami-00000000000000006");
-        assert_string_equal(dist_newest_image(im, 7, "db", NOW)->id, "ami-00000000000000004");
-        assert_null(dist_newest_image(im, 7, "app", NOW));
-        assert_null(dist_newest_image(im, 0, "web", NOW));
+        assert_string_equal(dist_newest_image(im, 7, "web", NULL, NOW)->id, "ami-00000000000000006");
+        assert_string_equal(dist_newest_image(im, 7, "db", NULL, NOW)->id, "ami-00000000000000004");
+        assert_null(dist_newest_image(im, 7, "app", NULL, NOW));
+        assert_null(dist_newest_image(im, 0, "web", NULL, NOW));
         images_done(im, 7);
 }
 
@@ -66,7 +66,7 @@ static void test_unreadable_slot_ranks_below(void **state) {
         (void) state;
         image(&im[0], "ami-00000000000000001", EC2_IMAGE_AVAILABLE, "web", "20261125T030000Z", NOW - 86400);
         image(&im[1], "ami-00000000000000002", EC2_IMAGE_AVAILABLE, "web", "garbage", NOW);
-        assert_string_equal(dist_newest_image(im, 2, "web", NOW)->id, "ami-00000000000000001");
+        assert_string_equal(dist_newest_image(im, 2, "web", NULL, NOW)->id, "ami-00000000000000001");
         images_done(im, 2);
 }
 

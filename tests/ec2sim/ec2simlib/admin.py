@@ -320,3 +320,22 @@ def set_settings(sim, query, body):
             else:
                 setattr(s, name, type(default)(value))
         return s.to_json()
+
+
+@route('POST', '/_sim/ssm')
+def ssm_settings(sim, query, body):
+    """How long SSM takes to validate an aws:ec2:image value (ssm.py)."""
+    with sim.lock:
+        if 'validation_seconds' in body:
+            sim.settings.ssm_validation_seconds = float(body['validation_seconds'])
+        return {'validation_seconds': sim.settings.ssm_validation_seconds}
+
+
+@route('GET', '/_sim/ssm')
+def ssm_parameters(sim, query, body):
+    """A region's parameters of every account, and the writes still under validation."""
+    with sim.lock:
+        region = sim.store.region(_region_of(query))
+        return {'parameters': [dict(rec, Account=account)
+                               for (account, _), rec in sorted(region.ssm_parameters.items())],
+                'pending': list(region.ssm_pending)}

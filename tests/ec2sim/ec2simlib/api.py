@@ -5,6 +5,9 @@
   -> EC2 token buckets -> parameters parsed and validated against the model
   -> UnauthorizedOperation / DryRunOperation -> the action, under the state lock
   -> XML answer, or the service's error document; every request is logged.
+
+SSM's JSON protocol (X-Amz-Target AmazonSSM.*) takes a shorter path through the
+same SigV4 check, faults and log: _handle_json() and ssm.py.
 """
 import re
 import sys
@@ -13,7 +16,7 @@ import traceback
 from urllib.parse import parse_qsl
 
 from . import ids, sigv4, xmlout
-from . import images, image_attrs, instances, snapshots, sts, tags, templates, volumes
+from . import images, image_attrs, instances, snapshots, ssm, sts, tags, templates, volumes
 from .errors import ApiError
 from .faults import ANSWER_KINDS, GARBLED, HTML_PAGE, REQUEST_KINDS, error_for
 
@@ -39,6 +42,7 @@ class Answer:
         self.truncate = False           # half the body under the full length, close
         self.hang = None                # a 'hang' fault: never answer while it holds
         self.huge = None                # a 'huge_body' fault: the body it makes
+        self.headers = {}               # more headers (x-amzn-RequestId of a JSON service)
 
 
 def spoil(answer, fault):
@@ -88,9 +92,11 @@ def form_params(raw_query, headers, body):
 
 def handle(sim, method, path, raw_query, headers, body):
     request_id = ids.request_id()
+    scope = sigv4.scope_of(headers)
+    if ssm.is_request(headers, scope):
+        return _handle_json(sim, method, path, raw_query, headers, body, scope, request_id)
     flat = form_params(raw_query, headers, body)
     action = flat.get('Action', '')
-    scope = sigv4.scope_of(headers)
     service = scope[3] if scope and scope[3] in sim.models else (
         'sts' if sim.models['sts'].has(action) else 'ec2')
     entry = {'time': None, 'action': action, 'service': service,
@@ -124,6 +130,62 @@ def handle(sim, method, path, raw_query, headers, body):
     entry['time'] = sim.clock.to_json()['now']
     sim.calls.add(entry)
     return answer
+
+
+def _handle_json(sim, method, path, raw_query, headers, body, scope, request_id):
+    """An SSM request: SigV4, faults, the action under the state lock, a JSON answer."""
+    action = ssm.action_of(headers)
+    entry = {'time': None, 'action': action, 'service': 'ssm',
+             'region': scope[2] if scope else None,
+             'access_key': scope[0] if scope else None,
+             'params': None, 'status': None, 'error_code': None,
+             'request_id': request_id, 'fault': None}
+    try:
+        args = ssm.parse_body(body)
+        entry['params'] = args
+        data = _run_json(sim, method, path, raw_query, headers, body, action, args, request_id, entry)
+        answer = Answer(200, ssm.render(data), content_type=ssm.CONTENT_TYPE)
+    except Exception as error:
+        if not isinstance(error, ApiError):
+            traceback.print_exc(file=sys.stderr)
+            error = ApiError('InternalServerError', 'An internal error has occurred', 500)
+        error = ssm.translate(error)
+        answer = Answer(error.status, ssm.render_error(error), content_type=ssm.CONTENT_TYPE)
+        entry['error_code'] = error.code
+    answer.headers['x-amzn-RequestId'] = request_id
+    entry['status'] = answer.status
+    entry['time'] = sim.clock.to_json()['now']
+    sim.calls.add(entry)
+    return answer
+
+
+def _run_json(sim, method, path, raw_query, headers, body, action, args, request_id, entry):
+    with sim.lock:
+        now = sim.clock.now()
+        max_skew = sim.settings.max_skew_seconds
+        date_offset = sim.settings.date_offset_seconds
+    principal = sigv4.authenticate(method, path, raw_query, headers, body, sim.lookup_key, now,
+                                   max_skew, 'ssm', date_offset=date_offset)
+    if (headers.get('Content-Type') or '').split(';')[0].strip().lower() != ssm.CONTENT_TYPE:
+        raise ApiError('UnknownOperationException', '')
+    handler = ssm.ACTIONS.get(action)
+    if handler is None:
+        raise ApiError('UnknownOperationException', '')
+    with sim.lock:
+        slow = sim.faults.take(('latency',), action, principal.region)
+        fault = sim.faults.take([k for k in REQUEST_KINDS if k not in ('latency',) + ANSWER_KINDS
+                                 and k not in ('reset', 'html', 'hang')], action, principal.region)
+    if slow:
+        time.sleep(sim.faults.delay_of(slow))
+    if fault:
+        entry['fault'] = fault['kind']
+        raise error_for(fault)
+    if action in sim.denied.get(principal.access_key, ()):
+        raise UNAUTHORIZED
+    with sim.lock:
+        ctx = Context(sim, principal, request_id)
+        ssm.settle(ctx)
+        return handler(ctx, args)
 
 
 def _unsigned_web_identity(sim, flat, action, request_id, now):

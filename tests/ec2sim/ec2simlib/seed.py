@@ -12,6 +12,7 @@ from . import ids
 from .clock import iso_ms, parse_iso
 from .images import FAILED_REASON, check_unique, make_image, make_snapshot
 from .instances import make_instance, volumes_of_sizes
+from .store import ssm_record
 
 INSTANCE_STATES = ('pending', 'running', 'stopping', 'stopped', 'shutting-down',
                    'terminated')
@@ -181,7 +182,7 @@ def _seed(sim, doc, out):
         for spec in _specs(doc.get('snapshots')):
             out['snapshots'].append(_snapshot(sim, region, account, now, spec))
         for name, value in (doc.get('ssm_parameters') or {}).items():
-            region.ssm_parameters[(account, name)] = value
+            region.ssm_parameters[(account, name)] = ssm_record(name, value, now)
         if 'template_version_limit' in doc:
             # A lower quota of versions per launch template than EC2's 10,000, for a test.
             region.template_version_limit = int(doc['template_version_limit']) or None

@@ -69,9 +69,11 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get('Content-Length') or 0)
         return self.rfile.read(length) if length > 0 else b''
 
-    def _send(self, status, body, content_type, cut=None):
+    def _send(self, status, body, content_type, cut=None, headers=None):
         self.send_response(status)
         self.send_header('Content-Type', content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         if self.command != 'HEAD':
@@ -123,7 +125,7 @@ class Handler(BaseHTTPRequestHandler):
                        cut=len(answer.body) // 2)
             self.close_connection = True
             return
-        self._send(answer.status, answer.body, answer.content_type)
+        self._send(answer.status, answer.body, answer.content_type, headers=answer.headers)
 
     def _hang(self):
         """Accept and never answer, until IMDS is switched back or we stop."""

@@ -123,7 +123,7 @@ def authenticate(method, path, raw_query, headers, body, lookup_key, now_sim,
         raise _fail(default_service, 'malformed',
                     f"Credential should be scoped correctly: '{m.group('cred')}'")
     access_key, scope_date, region, service, _ = cred
-    if service not in ('ec2', 'sts'):
+    if service not in ('ec2', 'sts', 'ssm'):
         raise _fail(default_service, 'mismatch',
                     f"Credential should be scoped to correct service: '{service}'.")
 

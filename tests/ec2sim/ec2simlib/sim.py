@@ -42,6 +42,9 @@ class Settings:
         'ignore_delete_associated_snapshots': False,
         # False: DeleteSnapshot answers without its <return>true</return>.
         'delete_snapshot_return': True,
+        # Simulator seconds SSM takes to validate an aws:ec2:image value (ssm.py):
+        # until then GetParameter shows the old value. 0: at the next SSM request.
+        'ssm_validation_seconds': 0.0,
     }
 
     def __init__(self, **values):

@@ -75,7 +75,10 @@ class Region:
         self.template_tokens = {}   # "account/token" -> {"number": version, "params": ...}
         self.template_version_limit = None      # None: EC2's 10,000 (templates.py)
         self.tag_writes = []        # [due, id, key, value or None]: eventual consistency
-        self.ssm_parameters = {}    # (owner, name) -> value: what resolve:ssm:NAME names
+        # (owner, name) -> {Name, Type, Value, Version, DataType, LastModifiedDate,
+        # Description}: SSM's parameters (ssm.py); resolve:ssm:NAME names Value
+        self.ssm_parameters = {}
+        self.ssm_pending = []       # aws:ec2:image writes under validation (ssm.py)
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -160,6 +163,7 @@ class Region:
         doc['template_tokens'] = self.template_tokens
         doc['tag_writes'] = self.tag_writes
         doc['ssm_parameters'] = [[o, n, v] for (o, n), v in sorted(self.ssm_parameters.items())]
+        doc['ssm_pending'] = self.ssm_pending
         return doc
 
     @classmethod
@@ -174,8 +178,17 @@ class Region:
         region.copy_tokens = dict(doc.get('copy_tokens', {}))
         region.template_tokens = dict(doc.get('template_tokens', {}))
         region.tag_writes = list(doc.get('tag_writes', []))
-        region.ssm_parameters = {(o, n): v for o, n, v in doc.get('ssm_parameters', [])}
+        # A state saved before parameters had records held their value only.
+        region.ssm_parameters = {(o, n): v if isinstance(v, dict) else ssm_record(n, v, 0)
+                                 for o, n, v in doc.get('ssm_parameters', [])}
+        region.ssm_pending = list(doc.get('ssm_pending', []))
         return region
+
+
+def ssm_record(name, value, now, version=1, data_type='text'):
+    """A parameter as SSM keeps it (ssm.py's record)."""
+    return {'Name': name, 'Type': 'String', 'Value': value, 'Version': version,
+            'DataType': data_type, 'LastModifiedDate': now, 'Description': ''}
 
 
 def image_snapshot_ids(rec):

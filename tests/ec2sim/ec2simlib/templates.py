@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 
-from . import common, ids
+from . import common, ids, ssm
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value, missing
 from .filters import Filters, page
@@ -180,10 +180,11 @@ def _resolved(ctx, view):
     name = image[len('resolve:ssm:'):]
     if ':' in name and not name.startswith('arn:'):
         name = name.rsplit(':', 1)[0]       # NAME:VERSION
-    value = ctx.region.ssm_parameters.get((ctx.account, name))
-    if value is None:
+    ssm.settle(ctx)     # writes whose validation ended are what EC2 resolves now
+    rec = ctx.region.ssm_parameters.get((ctx.account, name))
+    if rec is None:
         return view
-    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=value))
+    return dict(view, LaunchTemplateData=dict(view['LaunchTemplateData'], ImageId=rec['Value']))
 
 
 def describe_launch_template_versions(ctx, args):
