@@ -83,6 +83,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retire.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
+	daemon/config/policy-copy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \

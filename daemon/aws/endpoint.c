@@ -190,6 +190,17 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
         return true;
 }
 
+bool aws_role_arn_account(const char *s, char ret[static 13]) {
+        const char *a;
+
+        if (!aws_role_arn_is_valid(s))
+                return false;
+        a = strstr(s, ":iam::") + strlen(":iam::");
+        memcpy(ret, a, 12);
+        ret[12] = '\0';
+        return true;
+}
+
 bool aws_role_arn_is_valid(const char *s) {
         const char *p = NULL, *name;
 
