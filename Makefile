@@ -50,6 +50,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-share-calls.c \
+	daemon/aws/ec2-copy-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -109,6 +110,8 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist-copy-exec.c \
+	daemon/run/dist-copy.c \
 	daemon/run/dist.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \

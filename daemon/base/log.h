@@ -33,6 +33,10 @@
 #define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
 #define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 #define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
+/* copy_to (run/dist-copy*.c) */
+#define MESSAGE_COPY_STARTED         "8e692055c73b4834a3a38318e1436995"
+#define MESSAGE_COPY_RETIRED         "5b1f5b48d4fb41719b7908449c0a217c"
+#define MESSAGE_COPY_DEFERRED        "da2f6a01a4294dd0834522ed2383e7c4"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -11,6 +11,7 @@
 
 /* In the order they run: one line each. */
 static const dist_ops *const distributors[] = {
+        &dist_copy_ops,
         NULL
 };
 

@@ -87,6 +87,9 @@ typedef struct dist_ops {
         void (*free)(void *state);      /* cancels what is in flight; accepts NULL */
 } dist_ops;
 
+/* The distributors (one file each), in the order dist.c runs them. */
+extern const dist_ops dist_copy_ops;            /* copy_to: dist-copy.c */
+
 typedef struct dist dist;
 
 /* Whether p distributes at all. */

@@ -24,7 +24,7 @@ typedef struct entry {
         time_t age_key;
         entry_kind kind;
         bool wanted;                    /* ENTRY_SOURCE: the destination's rules keep its copy */
-        const struct entry *failed;     /* ENTRY_SOURCE: its newest failed copy, or NULL */
+        bool retired;                   /* a copy this plan retires */
 } entry;
 
 typedef struct copy_ctx {
@@ -67,8 +67,15 @@ static uint64_t fnv1a(uint64_t h, const char *const *fields, size_t n) {
 }
 
 void plan_copy_token(const char *policy_name, const char *source_id, const char *dest_region, const char *dest_account,
-                     const char *after_failed, char ret[static PLAN_COPY_TOKEN_MAX + 1]) {
-        const char *fields[] = { policy_name, source_id, dest_region, dest_account, after_failed };
+                     unsigned attempt, char ret[static PLAN_COPY_TOKEN_MAX + 1]) {
+        char n[16];
+        const char *fields[] = { policy_name, source_id, dest_region, dest_account, n };
+
+        /* the first attempt's digest has no attempt number: "" */
+        if (attempt == 0)
+                n[0] = '\0';
+        else
+                snprintf(n, sizeof(n), "%u", attempt);
 
         /* Two differently seeded digests: 128 bits, so that no two copies of a fleet meet. */
         snprintf(ret, PLAN_COPY_TOKEN_MAX + 1, "amirotd-%016" PRIx64 "%016" PRIx64,
@@ -176,20 +183,17 @@ static int collect_copies(copy_ctx *c) {
         return 0;
 }
 
-/* A source is copied when a copy of it exists that is not failed; else its newest failed copy. */
-static bool source_copied(const copy_ctx *c, const char *id, const entry **ret_failed) {
+/* A source is copied when a copy of it exists that is not failed. */
+static bool source_copied(const copy_ctx *c, const char *id) {
         const entry *e = bsearch(id, c->copies, c->n_copies, sizeof(entry), key_by_source);
 
-        *ret_failed = NULL;
         if (!e)
                 return false;
         while (e > c->copies && streq(e[-1].source_id, id))
                 e--;
-        for (; e < c->copies + c->n_copies && streq(e->source_id, id); e++) {
+        for (; e < c->copies + c->n_copies && streq(e->source_id, id); e++)
                 if (e->kind != ENTRY_FAILED)
                         return true;
-                *ret_failed = e;
-        }
         return false;
 }
 
@@ -201,7 +205,6 @@ static int collect_sources(copy_ctx *c) {
                 return -ENOMEM;
         for (size_t k = 0; k < in->n_sources; k++) {
                 const ec2_image *g = &in->sources[k];
-                const entry *failed;
                 time_t t = age_key_of(g);
 
                 if (!policy_image(in->policy, g) || plan_image_is_copy(g) || g->state != EC2_IMAGE_AVAILABLE ||
@@ -213,8 +216,7 @@ static int collect_sources(copy_ctx *c) {
                         .source_id = g->id,
                         .age_key = t,
                         /* copied ones are marked: they take no part beyond being looked up */
-                        .kind = source_copied(c, g->id, &failed) ? ENTRY_OTHER : ENTRY_SOURCE,
-                        .failed = failed,
+                        .kind = source_copied(c, g->id) ? ENTRY_OTHER : ENTRY_SOURCE,
                 };
         }
         qsort(c->sources, c->n_sources, sizeof(entry), entry_by_source);
@@ -245,7 +247,6 @@ static int push(copy_ctx *c, plan_copy_kind kind, const entry *e, const char *re
                 .image = e->image,
                 .instance_id = e->instance_id,
                 .age_key = e->age_key,
-                .after_failed = kind == PLAN_COPY_START && e->failed ? e->failed->image->id : NULL,
         };
         if (reason && !(steps[c->plan->n].reason = strdup(reason)))
                 return -ENOMEM;
@@ -300,6 +301,7 @@ static int plan_group(copy_ctx *c, entry **g, size_t n) {
                         c->plan->kept_protected++;
                         continue;
                 }
+                avail[k]->retired = true;
                 r = plan_keep_reason(&c->rules, v[k], &reason);
                 if (r >= 0)
                         r = push(c, PLAN_COPY_RETIRE, avail[k], reason);
@@ -333,22 +335,37 @@ static int plan_groups(copy_ctx *c) {
         return 0;
 }
 
-/* A failed copy stays only as the marker of its source's next attempt: the newest failed
- * copy of a source that is wanted and not copied otherwise. */
+/* Failed copies are garbage, and hold their names: they go before any copy starts. */
 static int retire_failed(copy_ctx *c) {
         int r;
 
         for (size_t k = 0; k < c->n_copies; k++) {
-                const entry *f = &c->copies[k], *s;
-
-                if (f->kind != ENTRY_FAILED)
+                if (c->copies[k].kind != ENTRY_FAILED)
                         continue;
-                s = bsearch(f->source_id, c->sources, c->n_sources, sizeof(entry), key_by_source);
-                if (s && s->kind == ENTRY_SOURCE && s->wanted && s->failed == f)
-                        continue;
-                r = push(c, PLAN_COPY_RETIRE, f, "failed");
+                r = push(c, PLAN_COPY_RETIRE, &c->copies[k], "failed");
                 if (r < 0)
                         return r;
+        }
+        return 0;
+}
+
+static int deprecate_copies(copy_ctx *c) {
+        uint64_t after = c->in->dest->deprecate_after;
+        int r;
+
+        if (after == 0)
+                return 0;
+        for (size_t k = 0; k < c->n_copies; k++) {
+                const entry *e = &c->copies[k];
+                time_t at = e->image->creation_date > 0 ? e->image->creation_date + (time_t) after : c->in->now;
+
+                if ((e->kind != ENTRY_AVAILABLE && e->kind != ENTRY_PENDING) || e->retired ||
+                    e->image->deprecation_minute != 0 || ec2_tags_get(&e->image->tags, TAG_DEPRECATION))
+                        continue;
+                r = push(c, PLAN_COPY_DEPRECATE, e, NULL);
+                if (r < 0)
+                        return r;
+                c->plan->steps[c->plan->n - 1].deprecate_at = MAX(at, plan_deprecate_floor(c->in->now));
         }
         return 0;
 }
@@ -401,6 +418,8 @@ int plan_copy_build(const plan_copy_input *in, plan_copy *ret) {
                 r = plan_groups(&c);
         if (r >= 0)
                 r = retire_failed(&c);
+        if (r >= 0)
+                r = deprecate_copies(&c);
         if (r >= 0)
                 r = start_copies(&c);
         free(c.copies);

@@ -20,11 +20,13 @@
  *   copy always stays, and so does the last available copy of an instance whose source
  *   still exists. Pending copies are never retired, nor copies under deregistration
  *   protection.
- * - A failed copy is garbage, retired once another copy of its source exists or its
- *   source is no longer to be copied. Until then it stands as the marker of the next
- *   attempt: that one's ClientToken is derived from the failed copy's id (EC2 keeps
- *   answering a token with the image it made), so a retry, a restart or a crash never
- *   copies twice and a failure is still retried.
+ * - A failed copy is garbage, retired before anything is copied (it holds its name), and
+ *   its source counts as not copied: it is copied again if the rules still want it.
+ * - copy_to.deprecate_after: each copy that is visible (pending or available), has no
+ *   deprecation time and no amirotd:deprecation mark is deprecated at its creation plus
+ *   deprecate_after (or EC2's earliest minute): CopyImage does not carry its source's
+ *   deprecation. The mark says it was done: a person who removes the deprecation is not
+ *   overruled.
  * - At most in->copy_slots copies start (EC2's concurrent-copy limit less the copies seen
  *   in flight), newest sources first; the others wait for a later run (ret->deferred).
  */
@@ -45,6 +47,8 @@
 typedef enum plan_copy_kind {
         PLAN_COPY_START,                /* CopyImage of image (a source) to the destination */
         PLAN_COPY_RETIRE,               /* DeregisterImage of image (a copy) with its snapshots */
+        PLAN_COPY_DEPRECATE,            /* EnableImageDeprecation of image (a copy) at deprecate_at,
+                                         * then the mark TAG_DEPRECATION */
 } plan_copy_kind;
 
 typedef struct plan_copy_step {
@@ -52,14 +56,14 @@ typedef struct plan_copy_step {
         const ec2_image *image;         /* borrowed from the input */
         const char *instance_id;        /* the image's amirotd:instance-id (borrowed) */
         time_t age_key;                 /* its slot start (or creation date) */
-        const char *after_failed;       /* START: the failed copy this attempt follows (its id keys
-                                         * the ClientToken); NULL for a first attempt */
         char *reason;                   /* RETIRE: "beyond retain.count 3", "failed" */
+        time_t deprecate_at;            /* DEPRECATE */
 } plan_copy_step;
 
 typedef struct plan_copy {
-        plan_copy_step *steps;          /* by instance: its RETIREs oldest first; then the STARTs,
-                                         * newest first across instances */
+        plan_copy_step *steps;          /* by instance: its RETIREs oldest first; the failed copies'
+                                         * RETIREs; the DEPRECATEs; then the STARTs, newest first
+                                         * across instances */
         size_t n;
         unsigned pending;               /* the destination's copies of this region in flight */
         unsigned deferred;              /* sources to copy that wait for the concurrent-copy limit */
@@ -86,8 +90,13 @@ unsigned plan_copy_pending(const policy *p, const char *source_region, const ec2
 /* The policy's rules with the destination's retain in their place (departed cleared), for
  * plan_keep() and its reasons. */
 void plan_copy_rules(const policy *p, const copy_destination *d, policy *ret);
-/* The ClientToken of a copy: a digest of policy, source image, destination region and
- * account (NULL or "": the policy's own) and the failed copy it follows (may be NULL),
- * "amirotd-" and 32 hex digits. */
+/* The ClientToken of a copy: "amirotd-" and 32 hex digits of a digest of policy, source
+ * image, destination region and account (NULL or "": the policy's own) and the attempt.
+ * EC2 answers a token with the image it made for it, and a token whose image is gone (a
+ * failed copy, retired) with IdempotentParameterMismatch, as it does when the parameters
+ * changed (encrypted, kms_key_id): the copier then tries the next attempt's token. So a
+ * retry, a restart or a crash finds the copy in flight again by walking the same tokens,
+ * and never copies twice. */
+#define PLAN_COPY_ATTEMPTS_MAX 8
 void plan_copy_token(const char *policy_name, const char *source_id, const char *dest_region, const char *dest_account,
-                     const char *after_failed, char ret[static PLAN_COPY_TOKEN_MAX + 1]);
+                     unsigned attempt, char ret[static PLAN_COPY_TOKEN_MAX + 1]);
