@@ -112,6 +112,7 @@ DAEMON_SRCS := \
 	daemon/run/wait.c \
 	daemon/run/dist-copy-exec.c \
 	daemon/run/dist-copy.c \
+	daemon/run/dist-result.c \
 	daemon/run/dist.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
