@@ -1,0 +1,128 @@
+# copy_to (issue 14, item 1), through the real binary and ec2sim: each new image is copied
+# to another region (and account) once available, with its amirotd tags and
+# amirotd:copy-of; a second run copies nothing; copies in flight are found again after a
+# crash; each destination keeps its copies by its own rules and deletes their snapshots.
+import json
+import time
+
+from conftest import run_instances
+
+
+def tag_dict(record):
+    """The tags of a simulator record (a mapping there) or of an EC2 answer (a list)."""
+    tags = record.get("Tags") or {}
+    return tags if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}
+
+
+POLICY = """\
+    name: web
+    regions: [us-east-1]
+    targets:
+      tags: {Role: web}
+    schedule:
+      every: 24h
+      at: "03:00"
+    image:
+      tags: {Team: platform}
+    retain:
+      count: 5
+    copy_to:
+      - region: eu-west-1
+        retain: {count: 2}
+"""
+
+
+def slot(k):
+    return f"2030-01-{k:02d}T03:30:00Z"
+
+
+def slot_id(k):
+    return f"203001{k:02d}T030000Z"
+
+
+def once(amirotd, k, *args, set_clock=True, **kw):
+    # Setting the simulator's clock back would hide what a run made (the consistency
+    # delay counts on that clock): a second run of a slot leaves it running.
+    if set_clock:
+        amirotd.sim.set_clock(slot(k))
+    p = amirotd.run("once", *args, now=slot(k), **kw)
+    time.sleep(1.2)             # the consistency delay (conftest) of what the run wrote
+    return p
+
+
+def copies(amirotd, region="eu-west-1"):
+    return [i for i in amirotd.sim.images(region) if "amirotd:copy-of" in tag_dict(i)]
+
+
+def own(amirotd, region="us-east-1"):
+    return [i for i in amirotd.sim.images(region) if "amirotd:copy-of" not in tag_dict(i)]
+
+
+def test_each_new_image_is_copied_once_with_its_tags(amirotd, ec2):
+    (iid,) = run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    p = once(amirotd, 1)
+    (source,) = own(amirotd)
+    (copy,) = copies(amirotd)
+    tags = tag_dict(copy)
+    assert tags["amirotd:copy-of"] == "us-east-1/" + source["ImageId"], p.stderr
+    assert tags["amirotd:policy"] == "web"
+    assert tags["amirotd:instance-id"] == iid
+    assert tags["amirotd:slot"] == slot_id(1)
+    assert tags["Team"] == "platform"
+    assert copy["Name"] == source["Name"]
+    (call,) = amirotd.sim.calls("CopyImage")
+    assert call["params"]["SourceRegion"] == "us-east-1"
+    assert call["params"]["ClientToken"].startswith("amirotd-")
+    assert f"copying image {source['ImageId']} of {iid} to eu-west-1" in p.stderr
+    assert "1 copies started" in p.stderr or "copies" in p.stderr
+
+    # A second run in the same slot copies nothing.
+    once(amirotd, 1, set_clock=False)
+    assert len(amirotd.sim.calls("CopyImage")) == 1
+    assert len(copies(amirotd)) == 1
+
+
+def test_the_destination_keeps_its_own_count_and_deletes_the_snapshots_of_what_it_retires(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    for k in (1, 2):
+        once(amirotd, k)
+    first = [c for c in copies(amirotd) if tag_dict(c)["amirotd:slot"] == slot_id(1)][0]
+    snaps = {b["Ebs"]["SnapshotId"] for b in first["BlockDeviceMappings"] if "Ebs" in b}
+    assert snaps
+    assert len(copies(amirotd)) == 2
+
+    # Day 3: a third copy becomes available in this run's wait? No: the copy starts once
+    # its source is available, and the oldest copy goes only once the new one is.
+    p = once(amirotd, 3)
+    assert len(copies(amirotd)) == 3, p.stderr
+    p = once(amirotd, 3, set_clock=False)
+    left = copies(amirotd)
+    assert sorted(tag_dict(c)["amirotd:slot"] for c in left) == [slot_id(2), slot_id(3)], p.stderr
+    assert f"retired copy {first['ImageId']}" in p.stderr
+    assert not snaps & {s["SnapshotId"] for s in amirotd.sim.snapshots("eu-west-1")}
+    # The source region keeps its own count (5): nothing retired there.
+    assert len(own(amirotd)) == 3
+
+
+def test_after_downtime_only_what_the_destination_keeps_is_copied(amirotd, ec2):
+    (iid,) = run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY.replace("count: 2", "count: 3"))
+    seeded = []
+    for k in range(1, 9):
+        tags = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": slot_id(k)}
+        seeded += amirotd.sim.seed(images=[{
+            "name": f"web-{iid}-{slot_id(k)}", "instance_id": iid,
+            "creation_date": f"2030-01-{k:02d}T03:10:00Z", "tags": tags, "snapshot_tags": tags}])["images"]
+    amirotd.write_policy("web", POLICY.replace("count: 5", "count: 10").replace("count: 2", "count: 3"))
+    p = amirotd.run("plan", "--json", now=slot(8))
+    rows = [r for r in json.loads(p.stdout) if r.get("action") == "copy"]
+    assert sorted(r["image_id"] for r in rows) == sorted(seeded[-3:]), p.stdout
+    assert all(r["region"] == "eu-west-1" and r["instance_id"] == iid for r in rows)
+    assert not amirotd.sim.calls("CopyImage")      # plan changes nothing
+
+    amirotd.sim.set_clock(slot(8))
+    once(amirotd, 8, set_clock=False)
+    assert sorted(tag_dict(c)["amirotd:copy-of"] for c in copies(amirotd)) == \
+        sorted("us-east-1/" + i for i in seeded[-3:])
