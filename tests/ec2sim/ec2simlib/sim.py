@@ -42,6 +42,11 @@ class Settings:
         'ignore_delete_associated_snapshots': False,
         # False: DeleteSnapshot answers without its <return>true</return>.
         'delete_snapshot_return': True,
+        # CopyImage: "Destination regions are limited to 50 concurrent AMI copies at a
+        # time, with no more than 25 of those coming from a single source region"
+        # (EC2 user guide, Copying an AMI): pending copies per account and destination.
+        'copy_concurrency_per_source': 25,
+        'copy_concurrency': 50,
     }
 
     def __init__(self, **values):
