@@ -126,3 +126,97 @@ def test_after_downtime_only_what_the_destination_keeps_is_copied(amirotd, ec2):
     once(amirotd, 8, set_clock=False)
     assert sorted(tag_dict(c)["amirotd:copy-of"] for c in copies(amirotd)) == \
         sorted("us-east-1/" + i for i in seeded[-3:])
+
+
+OTHER = "444455556666"
+CROSS = """\
+    name: web
+    regions: [us-east-1]
+    targets:
+      tags: {Role: web}
+    schedule:
+      every: 24h
+      at: "03:00"
+    retain:
+      count: 3
+    copy_to:
+      - region: eu-west-1
+        role_arn: arn:aws:iam::444455556666:role/copies
+        external_id: amirotd-web
+        encrypted: true
+        kms_key_id: alias/golden
+        deprecate_after: 30d
+"""
+
+
+def with_sts(amirotd):
+    amirotd.write_global(f"sts_endpoint_url: {amirotd.sim.url}\n")
+
+
+def test_another_account_gets_the_grants_then_an_encrypted_copy_it_owns(amirotd, ec2):
+    (iid,) = run_instances(ec2, {"Role": "web"})
+    with_sts(amirotd)
+    amirotd.write_policy("web", CROSS)
+    p = amirotd.run("plan", "--json", now=slot(1))
+    once(amirotd, 1)
+    (source,) = own(amirotd)
+    (copy,) = copies(amirotd)
+    assert copy["OwnerId"] == OTHER
+    assert tag_dict(copy)["amirotd:copy-of"] == "us-east-1/" + source["ImageId"]
+    # Launch permission on the source, create-volume permission on each of its snapshots.
+    assert {"UserId": OTHER} in source["_launch"]
+    snaps = [b["Ebs"]["SnapshotId"] for b in source["BlockDeviceMappings"] if "Ebs" in b]
+    recs = {s["SnapshotId"]: s for s in amirotd.sim.snapshots()}
+    assert all({"UserId": OTHER} in recs[s].get("_create_volume", []) for s in snaps)
+    # The copy is encrypted with the key asked for, and its snapshots carry the tags too.
+    west = {s["SnapshotId"]: s for s in amirotd.sim.snapshots("eu-west-1")}
+    for b in copy["BlockDeviceMappings"]:
+        snap = west[b["Ebs"]["SnapshotId"]]
+        assert snap["Encrypted"] and snap["KmsKeyId"] == "alias/golden"
+        assert tag_dict(snap)["amirotd:copy-of"] == "us-east-1/" + source["ImageId"]
+    (call,) = amirotd.sim.calls("CopyImage")
+    assert call["access_key"].startswith("ASIA")      # the role's session, not the base key
+
+    # The next run (the copy visible) deprecates it at its creation + 30d, once.
+    p = once(amirotd, 1, set_clock=False)
+    copy = copies(amirotd)[0]
+    assert copy.get("DeprecationTime", "").startswith("2030-01-31"), p.stderr
+    once(amirotd, 1, set_clock=False)
+    assert len(amirotd.sim.calls("EnableImageDeprecation")) == 1
+    assert len(amirotd.sim.calls("CopyImage")) == 1
+
+
+def test_plan_shows_copy_rows_and_check_refuses_bad_destinations(amirotd, ec2):
+    (iid,) = run_instances(ec2, {"Role": "web"})
+    with_sts(amirotd)
+    amirotd.write_policy("web", CROSS)
+    tags = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": slot_id(1)}
+    (source,) = amirotd.sim.seed(images=[{"name": f"web-{iid}-{slot_id(1)}", "instance_id": iid,
+                                          "creation_date": "2030-01-01T03:10:00Z", "tags": tags}])["images"]
+    p = amirotd.run("plan", now=slot(1))
+    (row,) = [line for line in p.stdout.splitlines() if source in line and " copy " in line]
+    assert row.split()[:5] == ["web", "eu-west-1", "copy", iid, source], p.stdout
+    assert row.endswith("to eu-west-1 in account 444455556666 (encrypted)")
+    assert not amirotd.sim.calls("CopyImage") and not amirotd.sim.calls("ModifyImageAttribute")
+    amirotd.write_policy("bad", """\
+        name: bad
+        regions: [us-east-1]
+        targets: {tags: {Role: bad}}
+        schedule: {every: 24h}
+        retain: {count: 2}
+        copy_to:
+          - region: us-east-1
+          - region: eu-west-1
+            kms_key_id: alias/x
+          - region: eu-west-1
+          - region: mars-1
+            retain: {count: 2, departed: {keep: 1}}
+        """)
+    p = amirotd.run("check", check=False)
+    assert p.returncode != 0
+    err = p.stderr + p.stdout
+    assert "bad.yaml:7:5: 'copy_to' region 'us-east-1' is one of the policy's own regions" in err, err
+    assert "bad.yaml:9:17: 'kms_key_id' needs 'encrypted: true'" in err, err
+    assert "bad.yaml:10:5: 'copy_to' lists region 'eu-west-1' twice" in err, err
+    assert "bad.yaml:11:13: 'mars-1' is not an AWS region name" in err, err
+    assert "bad.yaml:12:24: unknown key 'departed' in 'copy_to.retain'" in err, err
