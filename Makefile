@@ -162,6 +162,7 @@ UNIT_TESTS := \
 	plan-volumes \
 	plan-protect \
 	plan-stage \
+	plan-copy \
 	query \
 	retry \
 	schedule \
