@@ -142,6 +142,7 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-protect \
+	config-copy \
 	creds \
 	creds-process \
 	creds-role \
