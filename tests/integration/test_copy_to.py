@@ -77,7 +77,7 @@ def test_each_new_image_is_copied_once_with_its_tags(amirotd, ec2):
     assert call["params"]["SourceRegion"] == "us-east-1"
     assert call["params"]["ClientToken"].startswith("amirotd-")
     assert f"copying image {source['ImageId']} of {iid} to eu-west-1" in p.stderr
-    assert "1 copies started" in p.stderr or "copies" in p.stderr
+    assert "1 copies started, 0 copies retired" in p.stderr
 
     # A second run in the same slot copies nothing.
     once(amirotd, 1, set_clock=False)
@@ -103,6 +103,7 @@ def test_the_destination_keeps_its_own_count_and_deletes_the_snapshots_of_what_i
     left = copies(amirotd)
     assert sorted(tag_dict(c)["amirotd:slot"] for c in left) == [slot_id(2), slot_id(3)], p.stderr
     assert f"retired copy {first['ImageId']}" in p.stderr
+    assert "0 copies started, 1 copies retired" in p.stderr
     assert not snaps & {s["SnapshotId"] for s in amirotd.sim.snapshots("eu-west-1")}
     # The source region keeps its own count (5): nothing retired there.
     assert len(own(amirotd)) == 3
