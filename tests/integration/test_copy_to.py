@@ -282,3 +282,36 @@ def test_the_concurrent_copy_limit_leaves_the_rest_for_the_next_run(amirotd, ec2
     amirotd.sim.admin("POST", "images/settle", {"region": "eu-west-1"})
     p = once(amirotd, 1, set_clock=False)
     assert len(copies(amirotd)) == 4, p.stderr
+
+
+def test_a_failed_copy_is_retired_and_made_again_under_the_next_token(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.fault(action="CopyImage", kind="image_failed", count=1)
+    once(amirotd, 1)
+    (failed,) = copies(amirotd)
+    assert failed["State"] == "failed"
+    # The next run retires it (it holds the name), then copies again: the first token's
+    # copy is gone, EC2 refuses it, and the next attempt's token makes the new copy.
+    p = once(amirotd, 1, set_clock=False)
+    assert f"retired copy {failed['ImageId']}" in p.stderr, p.stderr
+    (copy,) = copies(amirotd)
+    assert copy["ImageId"] != failed["ImageId"] and copy["State"] == "available"
+    tokens = [c["params"]["ClientToken"] for c in amirotd.sim.calls("CopyImage")]
+    assert len(tokens) == 3 and tokens[0] == tokens[1] != tokens[2], tokens
+    assert amirotd.sim.calls("CopyImage")[1]["error_code"] == "IdempotentParameterMismatch"
+    # and a later run leaves it at that
+    once(amirotd, 1, set_clock=False)
+    assert len(amirotd.sim.calls("CopyImage")) == 3
+
+
+def test_a_lost_copy_answer_makes_no_second_copy(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.fault(action="CopyImage", kind="lost_answer", count=1)
+    p = once(amirotd, 1)
+    # The copy was made and its answer lost; the retry carries the same ClientToken and
+    # EC2 answers with the same copy.
+    assert len(amirotd.sim.calls("CopyImage")) == 2, p.stderr
+    assert len(copies(amirotd)) == 1
+    assert "1 copies started" in p.stderr
