@@ -315,3 +315,32 @@ def test_a_lost_copy_answer_makes_no_second_copy(amirotd, ec2):
     assert len(amirotd.sim.calls("CopyImage")) == 2, p.stderr
     assert len(copies(amirotd)) == 1
     assert "1 copies started" in p.stderr
+
+
+def test_a_copy_a_launch_template_names_is_kept(amirotd, ec2):
+    import botocore.session
+    from conftest import ACCESS_KEY, SECRET_KEY
+    west = botocore.session.Session().create_client(
+        "ec2", region_name="eu-west-1", endpoint_url=amirotd.sim.url,
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    for k in (1, 2):
+        once(amirotd, k)
+    (first,) = [c for c in copies(amirotd) if tag_dict(c)["amirotd:slot"] == slot_id(1)]
+    lt = west.create_launch_template(LaunchTemplateName="web-lt", LaunchTemplateData={"ImageId": first["ImageId"]})
+    tid = lt["LaunchTemplate"]["LaunchTemplateId"]
+    once(amirotd, 3)
+    p = amirotd.run("plan", "--json", now=slot(3))
+    (row,) = [r for r in json.loads(p.stdout) if r.get("image_id") == first["ImageId"]]
+    assert row["action"] == "keep-copy" and "launch template" in row["reason"], row
+    p = once(amirotd, 3, set_clock=False)
+    assert "named by a launch template there: kept" in p.stderr, p.stderr
+    assert first["ImageId"] in {c["ImageId"] for c in copies(amirotd)}
+    assert not amirotd.sim.calls("DeregisterImage")
+    # The template moves on: the copy goes with the next run.
+    (newest,) = [c for c in copies(amirotd) if tag_dict(c)["amirotd:slot"] == slot_id(3)]
+    west.create_launch_template_version(LaunchTemplateId=tid, LaunchTemplateData={"ImageId": newest["ImageId"]})
+    west.modify_launch_template(LaunchTemplateId=tid, DefaultVersion="2")
+    p = once(amirotd, 3, set_clock=False)
+    assert f"retired copy {first['ImageId']}" in p.stderr, p.stderr
