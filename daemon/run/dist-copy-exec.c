@@ -128,16 +128,20 @@ static void on_deregistered(int r, char *const *deleted, const aws_error *err, v
         log_fields f = step_fields(x, "DeregisterImage");
 
         x->op = NULL;
-        if (!dry_ok(x, r, err) && !(err && (aws_error_is(err, "InvalidAMIID.NotFound") ||
-                                            aws_error_is(err, "InvalidAMIID.Unavailable")))) {
+        if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "InvalidAMIID.Unavailable")))
+                /* Gone already: by a retry whose first answer was lost, or by another host. Its
+                 * snapshots are still deleted below. */
+                log_debug("copy %s in %s is already deregistered", s->image->id, x->t.dest->region);
+        else if (!dry_ok(x, r, err)) {
                 step_failed(x, r, err, &f, "cannot deregister a copy");
                 step_done(x);
                 return;
+        } else {
+                if (r >= 0)
+                        x->t.ctx->result->copies_retired++;
+                log_full(LOG_INFO, 0, MESSAGE_COPY_RETIRED, &f, "%sretired copy %s of %s in %s: %s", dry_prefix(x),
+                         s->image->id, s->instance_id, x->t.dest->region, s->reason ?: "retention");
         }
-        if (r >= 0)
-                x->t.ctx->result->copies_retired++;
-        log_full(LOG_INFO, 0, MESSAGE_COPY_RETIRED, &f, "%sretired copy %s of %s in %s: %s", dry_prefix(x),
-                 s->image->id, s->instance_id, x->t.dest->region, s->reason ?: "retention");
         /* Rule 6: what EC2 did not say it deleted is deleted one by one. */
         for (size_t d = 0; d < s->image->n_devices; d++) {
                 const char *snap = s->image->devices[d].snapshot_id;
@@ -193,9 +197,10 @@ static void on_deprecated(int r, const aws_error *err, void *userdata) {
         char at[21], *ids[] = { s->image->id, NULL };
 
         x->op = NULL;
-        if (err && aws_error_is(err, "InvalidAMIID.NotFound")) {
-                /* EC2's eventual consistency: a new copy shows later; the next run deprecates it. */
-                log_full(LOG_INFO, 0, NULL, &f, "copy %s in %s is not visible yet; deprecating it later",
+        if (err && (aws_error_is(err, "InvalidAMIID.NotFound") || aws_error_is(err, "IncorrectState"))) {
+                /* EC2's eventual consistency: a new copy shows later, and may take deprecation
+                 * only once available; the next run deprecates it. */
+                log_full(LOG_INFO, 0, NULL, &f, "copy %s in %s is not visible or available yet; deprecating it later",
                          s->image->id, x->t.dest->region);
                 step_done(x);
                 return;
