@@ -190,6 +190,18 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
         return true;
 }
 
+bool aws_external_id_is_valid(const char *s) {
+        size_t n = s ? strlen(s) : 0;
+
+        if (n < 2 || n > 1224)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+                      strchr("_+=,.@:/-", *s)))
+                        return false;
+        return true;
+}
+
 bool aws_role_arn_account(const char *s, char ret[static 13]) {
         const char *a;
 

@@ -25,19 +25,6 @@ typedef struct copy_seen {
         const cnode *region, *external_id, *kms_key_id;
 } copy_seen;
 
-/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*" (as policy.c's). */
-static bool external_id_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 2 || n > 1224)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr("_+=,.@:/-", *s)))
-                        return false;
-        return true;
-}
-
 static bool key_id_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
@@ -94,7 +81,7 @@ static void parse_copy_key(loader *l, copy_destination *d, const centry *e, copy
         } else if (streq(k, "external_id")) {
                 seen->external_id = v;
                 if (!cnode_is_null(v) && cvalue_string(l, v, "external_id", &d->external_id) >= 0 &&
-                    !external_id_valid(d->external_id))
+                    !aws_external_id_is_valid(d->external_id))
                         loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
                                      "and _+=,.@:/-");
         } else if (streq(k, "encrypted"))

@@ -106,19 +106,6 @@ static bool policy_name_valid(const char *s) {
         return true;
 }
 
-/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
-static bool external_id_valid(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 2 || n > 1224)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr("_+=,.@:/-", *s)))
-                        return false;
-        return true;
-}
-
 static int parse_regions(loader *l, policy *p, const cnode *n) {
         if (!cvalue_expect(l, n, CNODE_SEQUENCE, "regions"))
                 return -EINVAL;
@@ -376,7 +363,7 @@ static void parse_identity(loader *l, policy *p, const char *k, const cnode *v, 
                 return;
         }
         seen->external_id = v;
-        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !external_id_valid(p->external_id))
+        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !aws_external_id_is_valid(p->external_id))
                 loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
                              "and _+=,.@:/-");
 }
