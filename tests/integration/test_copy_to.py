@@ -344,3 +344,17 @@ def test_a_copy_a_launch_template_names_is_kept(amirotd, ec2):
     west.modify_launch_template(LaunchTemplateId=tid, DefaultVersion="2")
     p = once(amirotd, 3, set_clock=False)
     assert f"retired copy {first['ImageId']}" in p.stderr, p.stderr
+
+
+def test_dry_run_copies_nothing(amirotd, ec2):
+    (iid,) = run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    tags = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": slot_id(1)}
+    (source,) = amirotd.sim.seed(images=[{"name": f"web-{iid}-{slot_id(1)}", "instance_id": iid,
+                                          "creation_date": "2030-01-01T03:10:00Z", "tags": tags}])["images"]
+    amirotd.sim.set_clock(slot(1))
+    p = amirotd.run("once", "--dry-run", now=slot(1))
+    assert f"dry run: would have copied image {source} of {iid} to eu-west-1" in p.stderr, p.stderr
+    (call,) = amirotd.sim.calls("CopyImage")
+    assert call["params"]["DryRun"] == "true" or call["params"]["DryRun"] is True
+    assert not amirotd.sim.images("eu-west-1")
