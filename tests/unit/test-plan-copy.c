@@ -319,24 +319,55 @@ static void test_the_token_is_stable_short_and_distinct(void **state) {
 
 /* ---- The main planner and the sweep ------------------------------------------------------- */
 
-static void test_the_main_planner_ignores_copies_and_the_sweep_keeps_their_snapshots(void **state) {
+/* A policy selecting i-a (Role=web) with retain.count 1. */
+static void main_policy(fleet *f, ec2_instance *inst, tag_selector *sel) {
+        fleet_init(f, 1, 0);
+        *sel = (tag_selector) { .key = (char *) "Role", .value = (char *) "web" };
+        f->policy.tags = sel;
+        f->policy.n_tags = 1;
+        f->policy.states = 1u << EC2_INSTANCE_RUNNING;
+        f->policy.name_template = (char *) POLICY_DEFAULT_NAME_TEMPLATE;
+        *inst = (ec2_instance) { .id = (char *) "i-a", .state = EC2_INSTANCE_RUNNING };
+        assert_int_equal(ec2_tags_add(&inst->tags, "Role", "web"), 0);
+}
+
+static void test_the_main_planner_ignores_copies(void **state) {
         fleet f;
-        ec2_instance inst = { .id = (char *) "i-a", .state = EC2_INSTANCE_RUNNING };
+        ec2_instance inst;
+        tag_selector sel;
+        plan p = {};
+
+        (void) state;
+        main_policy(&f, &inst, &sel);
+        /* copies here of another region's images of i-a, the current slot's among them,
+         * and more than retain.count: none takes the slot, none is retired or counted */
+        for (int d = -3; d <= 0; d++)
+                copy_of(&f, source(&f, "i-a", d), "us-west-2", EC2_IMAGE_AVAILABLE);
+        assert_int_equal(plan_build(&(plan_input) {
+                                            .policy = &f.policy, .region = "us-east-1", .now = SLOT0 + 3600,
+                                            .instances = &inst, .n_instances = 1,
+                                            .images = f.copies, .n_images = f.n_copies,
+                                    }, &p), 0);
+        assert_int_equal(p.n, 1);
+        assert_int_equal(p.actions[0].kind, PLAN_CREATE);
+        assert_int_equal(p.images_counted, 0);
+        plan_done(&p);
+        ec2_tags_done(&inst.tags);
+        fleet_done(&f);
+}
+
+static void test_the_sweep_keeps_a_copys_snapshots(void **state) {
+        fleet f;
+        ec2_instance inst;
+        tag_selector sel;
         ec2_snapshot snap = { .id = (char *) "snap-copy", .state = EC2_SNAPSHOT_COMPLETED, .start_time = SLOT0 - DAY };
         ec2_image *c;
         plan p = {};
 
         (void) state;
-        fleet_init(&f, 1, 0);
-        assert_int_equal(ec2_tags_add(&inst.tags, "Role", "web"), 0);
-        f.policy.tags = &(tag_selector) { .key = (char *) "Role", .value = (char *) "web" };
-        f.policy.n_tags = 1;
-        f.policy.states = 1u << EC2_INSTANCE_RUNNING;
-        f.policy.name_template = (char *) POLICY_DEFAULT_NAME_TEMPLATE;
-        /* a copy here of another region's image of i-a, of the current slot, pending: it
-         * takes no slot (a CREATE is planned), is never retired, and its snapshot, not yet
-         * listed in its mappings, is no orphan */
-        c = copy_of(&f, source(&f, "i-a", 0), "us-west-2", EC2_IMAGE_PENDING);
+        main_policy(&f, &inst, &sel);
+        /* a pending copy whose snapshot its mappings do not list yet: no orphan */
+        c = copy_of(&f, source(&f, "i-a", -1), "us-west-2", EC2_IMAGE_PENDING);
         c->n_devices = 0;
         assert_int_equal(ec2_tags_add(&snap.tags, TAG_POLICY, "web"), 0);
         assert_int_equal(ec2_tags_add(&snap.tags, TAG_INSTANCE_ID, "i-a"), 0);
@@ -347,9 +378,18 @@ static void test_the_main_planner_ignores_copies_and_the_sweep_keeps_their_snaps
                                             .images = c, .n_images = 1,
                                             .snapshots = &snap, .n_snapshots = 1,
                                     }, &p), 0);
-        assert_int_equal(p.n, 1);
-        assert_int_equal(p.actions[0].kind, PLAN_CREATE);
-        assert_int_equal(p.images_counted, 0);
+        for (size_t i = 0; i < p.n; i++)
+                assert_int_not_equal(p.actions[i].kind, PLAN_DELETE_SNAPSHOT);
+        plan_done(&p);
+        /* the same snapshot without the copy is an orphan: the test can fail */
+        c->state = EC2_IMAGE_DEREGISTERED;
+        assert_int_equal(plan_build(&(plan_input) {
+                                            .policy = &f.policy, .region = "us-east-1", .now = SLOT0 + 3600,
+                                            .instances = &inst, .n_instances = 1,
+                                            .images = c, .n_images = 1,
+                                            .snapshots = &snap, .n_snapshots = 1,
+                                    }, &p), 0);
+        assert_int_equal(p.actions[p.n - 1].kind, PLAN_DELETE_SNAPSHOT);
         plan_done(&p);
         ec2_tags_done(&inst.tags);
         ec2_tags_done(&snap.tags);
@@ -452,7 +492,8 @@ int main(void) {
                 cmocka_unit_test(test_what_is_not_ours_to_copy_or_retire),
                 cmocka_unit_test(test_deprecate_after_once_per_copy),
                 cmocka_unit_test(test_the_token_is_stable_short_and_distinct),
-                cmocka_unit_test(test_the_main_planner_ignores_copies_and_the_sweep_keeps_their_snapshots),
+                cmocka_unit_test(test_the_main_planner_ignores_copies),
+                cmocka_unit_test(test_the_sweep_keeps_a_copys_snapshots),
                 cmocka_unit_test(test_property_copy_then_keep_agree),
         };
 
