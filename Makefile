@@ -51,6 +51,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-share-calls.c \
 	daemon/aws/ec2-template-calls.c \
+	daemon/aws/ec2-copy-calls.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -88,6 +89,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-template.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
+	daemon/config/policy-copy.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -101,6 +103,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-retire.c \
 	daemon/run/plan-volumes.c \
 	daemon/run/plan-protect.c \
+	daemon/run/plan-copy.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -115,6 +118,8 @@ DAEMON_SRCS := \
 	daemon/run/dist-newest.c \
 	daemon/run/dist-template-plan.c \
 	daemon/run/dist-template.c \
+	daemon/run/dist-copy-exec.c \
+	daemon/run/dist-copy.c \
 	daemon/run/dist-result.c \
 	daemon/run/dist.c \
 	daemon/run/dist-result.c \
@@ -151,6 +156,7 @@ UNIT_TESTS := \
 	config-protect \
 	config-template \
 	config-ssm \
+	config-copy \
 	creds \
 	creds-process \
 	creds-role \
@@ -174,6 +180,7 @@ UNIT_TESTS := \
 	plan-volumes \
 	plan-protect \
 	plan-stage \
+	plan-copy \
 	query \
 	retry \
 	schedule \
@@ -290,7 +297,8 @@ check-structure: all
 # its libraries.
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
 PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
-	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c
+	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c \
+	daemon/run/plan-copy.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include "aws/endpoint.h"
 #include "commands-common.h"
 #include "config/config.h"
 #include "base/log.h"
@@ -174,6 +175,28 @@ static void print_summary(const policy *p, time_t now) {
         printf("\n");
 }
 
+/* copy_to: one line, each destination with what differs from a plain copy. */
+static void print_copy_to(const policy *p) {
+        char buf[DURATION_MAX], account[13];
+
+        for (size_t i = 0; i < p->n_copy_to; i++) {
+                const copy_destination *d = &p->copy_to[i];
+
+                printf("%s%s", i == 0 ? "  copy_to:  " : "; ", d->region);
+                if (d->role_arn && aws_role_arn_account(d->role_arn, account))
+                        printf(" in account %s", account);
+                if (d->encrypted)
+                        printf(", encrypted%s%s%s", d->kms_key_id ? " (" : "", d->kms_key_id ?: "",
+                               d->kms_key_id ? ")" : "");
+                if (d->retain_set)
+                        printf(", its own retain");
+                if (d->deprecate_after > 0)
+                        printf(", deprecated at %s of age", format_duration(d->deprecate_after, buf));
+        }
+        if (p->n_copy_to > 0)
+                printf("\n");
+}
+
 int cmd_check(const cli_options *o) {
         _cleanup_(config_freep) config *c = NULL;
         time_t now = cli_now(o);
@@ -188,6 +211,7 @@ int cmd_check(const cli_options *o) {
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i])) {
                         print_summary(&c->policies[i], now);
+                        print_copy_to(&c->policies[i]);
                         print_endpoints(c, &c->policies[i]);
                         print_credentials(c, &c->policies[i]);
                 }

@@ -22,8 +22,7 @@
 #include "aws/ec2-usage.h"
 #include "policy.h"
 #include "run/clients.h"
-
-#define TAG_COPY_OF "amirotd:copy-of"
+#include "run/plan.h"                     /* TAG_COPY_OF */
 
 /* The copies read in one place: a copy_to destination, or a region of the policy's own. */
 typedef struct list_copies {

@@ -485,7 +485,7 @@ int ec2_describe_volumes(aws_client *c, const ec2_filter *filters, size_t n, ec2
 }
 
 /* TagSpecification.N.ResourceType=type, TagSpecification.N.Tag.M.{Key,Value}; none without tags. */
-static int add_tag_specification(aws_query *q, unsigned *n, const char *type, const ec2_tags *tags) {
+int ec2_query_add_tag_specification(aws_query *q, unsigned *n, const char *type, const ec2_tags *tags) {
         char prefix[64];
         int r;
 
@@ -527,8 +527,8 @@ int ec2_create_image(aws_client *c, const ec2_create_image_request *req, ec2_id_
             (r = aws_query_add(q, "Name", req->name)) < 0 ||
             (req->description && (r = aws_query_add(q, "Description", req->description)) < 0) ||
             (r = aws_query_add(q, "NoReboot", req->no_reboot ? "true" : "false")) < 0 ||
-            (r = add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
-            (r = add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
+            (r = ec2_query_add_tag_specification(q, &specs, "image", req->image_tags)) < 0 ||
+            (r = ec2_query_add_tag_specification(q, &specs, "snapshot", req->snapshot_tags)) < 0 ||
             (r = add_no_devices(q, req->exclude_devices)) < 0 ||
             (r = ec2_query_add_dry_run(q, req->dry_run)) < 0)
                 return r;

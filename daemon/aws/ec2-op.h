@@ -32,5 +32,7 @@ typedef union op_callback {
 
 /* Sends q (taken) as one op of kind, calling cb's member for kind once, with userdata. */
 int ec2_op_start(aws_client *c, aws_query *q, op_kind kind, op_callback cb, void *userdata, ec2_op **ret_op);
+/* TagSpecification.N.ResourceType=type and its tags, N counted in *n; nothing without tags. */
+int ec2_query_add_tag_specification(aws_query *q, unsigned *n, const char *type, const ec2_tags *tags);
 /* DryRun=true when dry_run. */
 int ec2_query_add_dry_run(aws_query *q, bool dry_run);

@@ -501,7 +501,8 @@ int ec2_parse_describe_volumes(xmlDoc *doc, ec2_volume_list *list, char **ret_ne
 /* ---- Other answers --------------------------------------------------------------------- */
 
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id) {
-        xmlNode *root = response_root(doc, "CreateImageResponse");
+        /* CopyImage answers the same <imageId> in its own root */
+        xmlNode *root = response_root(doc, "CreateImageResponse") ?: response_root(doc, "CopyImageResponse");
 
         if (!ret_image_id)
                 return -EINVAL;

@@ -46,6 +46,7 @@ void ec2_page_reader_images(ec2_page_reader *r, ec2_image_list *list);
 void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *list);
 void ec2_page_reader_volumes(ec2_page_reader *r, ec2_volume_list *list);
 int ec2_page_reader_end(ec2_page_reader *r, xmlDoc *doc, char **ret_next_token);
+/* CreateImage's and CopyImage's <imageId>. */
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
 /* The <return> of DeleteSnapshot, CreateTags, DeregisterImage: false only when EC2 says
  * "false"; an answer without the element is success (EC2: "true if the request
@@ -146,6 +147,22 @@ int ec2_modify_launch_permission(aws_client *c, const char *image_id, const ec2_
 int ec2_modify_create_volume_permission(aws_client *c, const char *snapshot_id, char *const *add_user_ids,
                                         char *const *remove_user_ids, bool dry_run, ec2_done_cb cb,
                                         void *userdata, ec2_op **ret_op);
+/* CopyImage, sent to the destination region's client. */
+typedef struct ec2_copy_image_request {
+        const char *source_region;
+        const char *source_image_id;
+        const char *name;               /* the new AMI's name: 3..128 characters of EC2's set */
+        const char *description;        /* may be NULL */
+        const char *client_token;       /* at most 64 ASCII characters; may be NULL */
+        bool encrypted;
+        const char *kms_key_id;         /* with encrypted only; may be NULL */
+        const ec2_tags *image_tags;     /* TagSpecification ResourceType=image */
+        const ec2_tags *snapshot_tags;  /* TagSpecification ResourceType=snapshot */
+        bool dry_run;
+} ec2_copy_image_request;
+/* The new image's id is the callback's id. */
+int ec2_copy_image(aws_client *c, const ec2_copy_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op);
+
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on
  * success. (The tests' synchronous forms of the other calls are in tests/unit/aws-sync.h.) */

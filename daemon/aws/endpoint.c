@@ -192,7 +192,7 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max) {
 
 /* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
 bool aws_external_id_is_valid(const char *s) {
-        size_t n = strlen(s);
+        size_t n = s ? strlen(s) : 0;
 
         if (n < 2 || n > 1224)
                 return false;
@@ -200,6 +200,17 @@ bool aws_external_id_is_valid(const char *s) {
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
                       strchr("_+=,.@:/-", *s)))
                         return false;
+        return true;
+}
+
+bool aws_role_arn_account(const char *s, char ret[static 13]) {
+        const char *a;
+
+        if (!aws_role_arn_is_valid(s))
+                return false;
+        a = strstr(s, ":iam::") + strlen(":iam::");
+        memcpy(ret, a, 12);
+        ret[12] = '\0';
         return true;
 }
 

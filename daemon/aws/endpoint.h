@@ -106,5 +106,8 @@ bool aws_iam_name_is_valid(const char *b, size_t n, size_t min, size_t max);
 /* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME: a 12-digit account, a path of up to 512
  * characters and a role name of 1-64, each segment of IAM's name characters. */
 bool aws_role_arn_is_valid(const char *s);
-/* STS AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:/-]. */
+/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
 bool aws_external_id_is_valid(const char *s);
+/* The 12-digit account of a valid role ARN into ret (distribution: the account of a
+ * destination); false when s is none. */
+bool aws_role_arn_account(const char *s, char ret[static 13]);

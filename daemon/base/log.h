@@ -37,6 +37,10 @@
 #define MESSAGE_TEMPLATE_FAILED      "4d9633dc03f14464a0c7c93b20b088da"
 #define MESSAGE_SSM_PUBLISHED        "782d7f6fb4914beaaf7b90ee1ed5fea4"
 #define MESSAGE_SSM_NO_IMAGE         "df797dc90c5141eda80c341c2fcdf8cb"
+/* copy_to (run/dist-copy*.c) */
+#define MESSAGE_COPY_STARTED         "8e692055c73b4834a3a38318e1436995"
+#define MESSAGE_COPY_RETIRED         "5b1f5b48d4fb41719b7908449c0a217c"
+#define MESSAGE_COPY_DEFERRED        "da2f6a01a4294dd0834522ed2383e7c4"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -148,6 +148,36 @@ static void put_retain(FILE *f, const policy *p) {
                 put_duration(f, "\n        max_age: ", p->departed_max_age);
 }
 /* image.volumes, only when it is not the default (all): the golden dumps stay as they were. */
+/* copy_to: only when given; a destination's retain only when it has its own. */
+static void put_copy_to(FILE *f, const policy *p) {
+        for (size_t i = 0; i < p->n_copy_to; i++) {
+                const copy_destination *d = &p->copy_to[i];
+
+                if (i == 0)
+                        fputs("    copy_to:\n", f);
+                put_str(f, "      - region: ", d->region);
+                put_str(f, "\n        role_arn: ", d->role_arn);
+                put_str(f, "\n        external_id: ", d->external_id);
+                fprintf(f, "\n        encrypted: %s", d->encrypted ? "true" : "false");
+                put_str(f, "\n        kms_key_id: ", d->kms_key_id);
+                if (d->retain_set) {
+                        fputs("\n        retain:", f);
+                        if (d->retain.count > 0)
+                                fprintf(f, "\n          count: %u", d->retain.count);
+                        if (d->retain.max_age > 0)
+                                put_duration(f, "\n          max_age: ", d->retain.max_age);
+                        for (retain_tier t = 0; t < _RETAIN_TIER_MAX; t++)
+                                if (d->retain.tiers[t] > 0)
+                                        fprintf(f, "\n          %s: %u", retain_tier_to_string(t), d->retain.tiers[t]);
+                        if (d->retain.min_count > 0)
+                                fprintf(f, "\n          min_count: %u", d->retain.min_count);
+                }
+                if (d->deprecate_after > 0)
+                        put_duration(f, "\n        deprecate_after: ", d->deprecate_after);
+                fputs("\n", f);
+        }
+}
+
 static void put_volumes(FILE *f, const policy *p) {
         if (p->volumes == POLICY_VOLUMES_ROOT)
                 fputs("\n      volumes: root", f);
@@ -241,6 +271,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_retire(f, p);
         put_templates(f, p);
         put_ssm_parameters(f, p);
+        put_copy_to(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

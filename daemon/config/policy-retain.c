@@ -18,12 +18,19 @@ static const char *const retain_keys[] = {
         "max_retire_per_run", NULL
 };
 static const char *const departed_keys[] = { "keep", "max_age", NULL };
+/* A copy destination's `retain` (copy_to): the rules only; departed and the bound on a
+ * run's retirements are the source's business. */
+static const char *const copy_retain_keys[] = {
+        "count", "max_age", "hourly", "daily", "weekly", "monthly", "yearly", "min_count", NULL
+};
 
 /* What the section said, for the checks across keys. */
 typedef struct retain_seen {
         bool rule;                      /* count, max_age or a tier, even if invalid */
         const cnode *min_count;
         const cnode *departed_keep;
+        const char *where;              /* "'retain'", or "'copy_to.retain'" for a copy's */
+        bool copy;                      /* a copy destination's: the rules only */
 } retain_seen;
 
 static bool retain_rule_key(const char *k) {
@@ -93,12 +100,13 @@ static void parse_retain_key(loader *l, policy *p, const centry *e, retain_seen 
                 seen->min_count = e->value;
                 if (cvalue_uint(l, e->value, "min_count", 1, RETAIN_MAX, &v) >= 0)
                         p->retain_min_count = (unsigned) v;
-        } else if (streq(k, "departed"))
+        } else if (streq(k, "departed") && !seen->copy)
                 parse_departed(l, p, e->value, seen);
-        else if (streq(k, "max_retire_per_run")) {
+        else if (streq(k, "max_retire_per_run") && !seen->copy) {
                 if (cvalue_percent(l, e->value, k, 0, 100, &p->max_retire_per_run) >= 0)
                         p->max_retire_per_run_set = true;
-        } else if (retain_rule_key(cvalue_unknown(l, e->key, "key", "'retain'", retain_keys)))
+        } else if (retain_rule_key(cvalue_unknown(l, e->key, "key", seen->where,
+                                                  seen->copy ? copy_retain_keys : retain_keys)))
                 /* A misspelt rule is reported once, as such, not also as a missing one. */
                 seen->rule = true;
 }
@@ -128,9 +136,8 @@ static void check_retain(loader *l, const policy *p, const retain_seen *seen) {
                                p->departed_keep, p->retain_count);
 }
 
-int config_retain_parse(loader *l, policy *p, const cnode *n) {
+static int retain_parse(loader *l, policy *p, const cnode *n, retain_seen *seen) {
         _cleanup_(freep) centry *e = NULL;
-        retain_seen seen = {};
         size_t n_e = 0;
         int r;
 
@@ -138,13 +145,33 @@ int config_retain_parse(loader *l, policy *p, const cnode *n) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n_e; i++)
-                parse_retain_key(l, p, &e[i], &seen);
-        if (!seen.rule) {
-                loader_error(l, n, "'retain' needs 'count', 'max_age' or a tier (hourly, daily, weekly, "
-                             "monthly, yearly)");
+                parse_retain_key(l, p, &e[i], seen);
+        if (!seen->rule) {
+                loader_error(l, n, "%s needs 'count', 'max_age' or a tier (hourly, daily, weekly, "
+                             "monthly, yearly)", seen->where);
                 return 0;
         }
-        check_retain(l, p, &seen);
+        check_retain(l, p, seen);
+        return 0;
+}
+
+int config_retain_parse(loader *l, policy *p, const cnode *n) {
+        return retain_parse(l, p, n, &(retain_seen) { .where = "'retain'" });
+}
+
+int config_retain_rules_parse(loader *l, retain_rules *ret, const cnode *n) {
+        policy scratch = {};            /* only its retain_* fields are set: nothing to free */
+        int r;
+
+        r = retain_parse(l, &scratch, n, &(retain_seen) { .where = "'copy_to.retain'", .copy = true });
+        if (r < 0)
+                return r;
+        *ret = (retain_rules) {
+                .count = scratch.retain_count,
+                .max_age = scratch.retain_max_age,
+                .min_count = scratch.retain_min_count,
+        };
+        memcpy(ret->tiers, scratch.retain_tiers, sizeof(ret->tiers));
         return 0;
 }
 

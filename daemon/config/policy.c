@@ -9,6 +9,7 @@
  */
 
 #include "aws/endpoint.h"
+#include "config/policy-copy.h"
 #include "config/policy-parse.h"
 #include "config/policy-retain.h"
 #include "config/policy-ssm.h"
@@ -348,8 +349,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", "retire", "launch_template",
-        "ssm_parameter",
+        "protect", "retire", "copy_to", "launch_template", "ssm_parameter",
         NULL
 };
 
@@ -420,6 +420,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_protect_parse(l, p, v, &seen->protect_newest);
         else if (streq(k, "retire"))
                 (void) config_retire_parse(l, p, v);
+        else if (streq(k, "copy_to"))
+                (void) config_copy_to_parse(l, p, v);
         else if (streq(k, "launch_template"))
                 (void) config_template_parse(l, p, v);
         else if (streq(k, "ssm_parameter"))
@@ -479,6 +481,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
         if (seen->schedule_node)
                 config_retain_check_schedule(l, p, seen->retain_node);
         config_protect_check(l, p, seen->protect_newest);
+        config_copy_to_check(l, p);
         config_template_check_regions(l, p);
         config_ssm_check(l, p);
         return l->oom;

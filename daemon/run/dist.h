@@ -87,9 +87,10 @@ typedef struct dist_ops {
         void (*free)(void *state);      /* cancels what is in flight; accepts NULL */
 } dist_ops;
 
-/* The distributors, each in its own file. */
-extern const dist_ops dist_template_ops;        /* dist-template.c: launch_template */
-extern const dist_ops dist_ssm_ops;             /* dist-ssm.c */
+/* The distributors (one file each), in the order dist.c runs them. */
+extern const dist_ops dist_copy_ops;            /* copy_to: dist-copy.c */
+extern const dist_ops dist_template_ops;        /* launch_template: dist-template.c */
+extern const dist_ops dist_ssm_ops;             /* ssm_parameter: dist-ssm.c */
 
 typedef struct dist dist;
 

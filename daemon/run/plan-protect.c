@@ -80,7 +80,7 @@ static int collect(const plan_input *in, protect_image **ret, size_t *ret_n) {
 
                 if (!g->id || !streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), in->policy->name) ||
                     isempty(instance_id) || g->state < 0 || g->state >= _EC2_IMAGE_STATE_MAX ||
-                    g->state == EC2_IMAGE_DEREGISTERED)
+                    g->state == EC2_IMAGE_DEREGISTERED || plan_image_is_copy(g))
                         continue;
                 if (!slot || slot_id_parse(slot, &t) < 0)
                         t = g->creation_date;

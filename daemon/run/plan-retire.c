@@ -35,7 +35,8 @@ int plan_image_index_build(ec2_image *images, size_t n, const char *policy_name,
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++)
                 if (images[i].id && !isempty(image_instance_id(&images[i])) &&
-                    streq_ptr(ec2_tags_get(&images[i].tags, TAG_POLICY), policy_name))
+                    streq_ptr(ec2_tags_get(&images[i].tags, TAG_POLICY), policy_name) &&
+                    !plan_image_is_copy(&images[i]))
                         by_instance[k++] = &images[i];
         qsort(by_instance, k, sizeof(ec2_image *), image_ptr_by_instance);
         plan_image_index_done(ret);

@@ -284,10 +284,11 @@ static int index_ids(stage_ctx *c) {
         return 0;
 }
 
-/* An image of in's policy that the stages may look at: plan.c's rule 2. */
+/* An image of in's policy that the stages may look at: plan.c's rule 2; a copy (copy_to) has
+ * its destination's deprecate_after, set by the copy distributor. */
 static bool image_managed(const plan_input *in, const ec2_image *g) {
         return g->id && streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), in->policy->name) &&
-                !isempty(ec2_tags_get(&g->tags, TAG_INSTANCE_ID));
+                !isempty(ec2_tags_get(&g->tags, TAG_INSTANCE_ID)) && !plan_image_is_copy(g);
 }
 
 static int image_ptr_by_id(const void *a, const void *b) {

@@ -398,12 +398,25 @@ static int plan_instance(plan_ctx *c, const ec2_instance *i, const managed_image
 static int sweep(plan_ctx *c, const managed_image *m, size_t n) {
         _cleanup_(freep) plan_slot_ref *refs = NULL;
 
-        refs = calloc(n ?: 1, sizeof(plan_slot_ref));
+        size_t n_refs = n;
+
+        refs = calloc(n + c->in->n_images + 1, sizeof(plan_slot_ref));
         if (!refs)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++)
                 refs[k] = (plan_slot_ref) { .instance_id = m[k].instance_id, .slot = m[k].slot };
-        return plan_sweep(c->in, refs, n, c->plan);
+        /* The copies here are not managed, but their snapshots are theirs: a pending copy
+         * need not list them yet, and they carry its instance and slot. */
+        for (size_t k = 0; k < c->in->n_images; k++) {
+                const ec2_image *g = &c->in->images[k];
+                const char *instance_id = ec2_tags_get(&g->tags, TAG_INSTANCE_ID);
+
+                if (plan_image_is_copy(g) && instance_id && g->state != EC2_IMAGE_DEREGISTERED &&
+                    streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), c->in->policy->name))
+                        refs[n_refs++] = (plan_slot_ref) { .instance_id = instance_id,
+                                                           .slot = ec2_tags_get(&g->tags, TAG_SLOT) };
+        }
+        return plan_sweep(c->in, refs, n_refs, c->plan);
 }
 
 /* The instances the policy selects, by id. */
@@ -467,6 +480,11 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                  * is left alone. An image in a state this build does not know is, too. */
                 if (!g->id || !owner || !streq(owner, in->policy->name) || isempty(instance_id) ||
                     g->state < 0 || g->state >= _EC2_IMAGE_STATE_MAX || g->state == EC2_IMAGE_DEREGISTERED)
+                        continue;
+                /* A copy (copy_to) carries its source's tags but is no generation here: the
+                 * copy distributor keeps it by its destination's rules, and it must take no
+                 * slot of an instance of this region. */
+                if (plan_image_is_copy(g))
                         continue;
                 if (!slot || slot_id_parse(slot, &t) < 0)
                         t = g->creation_date;

@@ -58,6 +58,15 @@
 #define TAG_RETIRED_AT "amirotd:retired-at"
 #define TAG_STAGE "amirotd:stage"
 #define TAG_DEPRECATION "amirotd:deprecation"
+/* On a copy made by copy_to (run/plan-copy.h): "REGION/ami-..." of its source. A copy carries
+ * its source's amirotd:policy, instance-id and slot too, but it is no generation of the
+ * source's instance: the planner leaves it to the copy distributor, and the sweep counts
+ * its snapshots as in use. */
+#define TAG_COPY_OF "amirotd:copy-of"
+
+static inline bool plan_image_is_copy(const ec2_image *g) {
+        return ec2_tags_get(&g->tags, TAG_COPY_OF) != NULL;
+}
 
 typedef enum plan_action_kind {
         PLAN_CREATE,                    /* CreateImage for the current slot */

@@ -491,6 +491,67 @@ static void test_create_image_tags_image_and_snapshots(void **state) {
         aws_error_done(&err);
 }
 
+/* ---- CopyImage ------------------------------------------------------------------------- */
+
+static int copy_image_sync(aws_client *c, const ec2_copy_image_request *req, char **ret_image_id, aws_error *ret_error) {
+        ec2_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_copy_image(c, req, ec2_sync_on_id, &s, &op);
+        r = ec2_sync_wait(c, r, op, &s, "CopyImage", ret_error);
+        if (r >= 0)
+                *ret_image_id = s.id;
+        return r;
+}
+
+static void test_copy_image_sends_its_token_encryption_and_tags(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *source = NULL, *copy = NULL, *again = NULL;
+        _cleanup_(ec2_tags_done) ec2_tags tags = {};
+        ec2_copy_image_request req = {
+                .source_region = TEST_EC2SIM_REGION,
+                .name = "golden-copy",
+                .description = "amirotd copy",
+                .client_token = "amirotd-0123456789abcdef0123456789abcdef",
+                .encrypted = true,
+                .kms_key_id = "alias/golden",
+                .image_tags = &tags,
+                .snapshot_tags = &tags,
+        };
+        aws_error err = {};
+        json_object *calls, *c;
+
+        source = seed(f, "{\"images\": [{\"name\": \"golden\"}]}", "images");
+        req.source_image_id = source;
+        assert_int_equal(ec2_tags_add(&tags, "amirotd:policy", "web"), 0);
+        assert_int_equal(ec2_tags_add(&tags, "amirotd:copy-of", "us-east-1/ami-x"), 0);
+        assert_int_equal(copy_image_sync(f->ec2, &req, &copy, &err), 0);
+        assert_true(startswith(copy, "ami-"));
+        /* the same token: the same copy */
+        assert_int_equal(copy_image_sync(f->ec2, &req, &again, &err), 0);
+        assert_string_equal(copy, again);
+
+        calls = calls_of(f, "CopyImage");
+        assert_int_equal(json_object_array_length(calls), 2);
+        c = call_at(calls, 0);
+        assert_string_equal(call_param(c, "SourceRegion"), TEST_EC2SIM_REGION);
+        assert_string_equal(call_param(c, "SourceImageId"), source);
+        assert_string_equal(call_param(c, "ClientToken"), req.client_token);
+        assert_string_equal(call_param(c, "Encrypted"), "true");
+        assert_string_equal(call_param(c, "KmsKeyId"), "alias/golden");
+        assert_string_equal(call_param(c, "TagSpecification.1.ResourceType"), "image");
+        assert_string_equal(call_param(c, "TagSpecification.1.Tag.2.Key"), "amirotd:copy-of");
+        assert_string_equal(call_param(c, "TagSpecification.2.ResourceType"), "snapshot");
+        assert_null(call_param(c, "CopyImageTags"));
+        json_object_put(calls);
+
+        /* KmsKeyId without Encrypted is refused before anything is sent. */
+        req.encrypted = false;
+        assert_int_equal(ec2_copy_image(f->ec2, &req, ec2_sync_on_id, NULL, NULL), -EINVAL);
+        aws_error_done(&err);
+}
+
 static void test_create_image_omits_a_tag_specification_without_tags(void **state) {
         fixture *f = *state;
         _cleanup_(freep) char *instance = NULL, *image = NULL;
@@ -972,6 +1033,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_describe_filters_by_tag, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_image_tags_image_and_snapshots, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_image_omits_a_tag_specification_without_tags, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_copy_image_sends_its_token_encryption_and_tags, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_create_image_twice_is_duplicate_with_request_id, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_deregister_image_with_its_snapshots, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_delete_snapshot_in_use_fails, setup, teardown),

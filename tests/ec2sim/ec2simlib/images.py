@@ -354,6 +354,54 @@ def deregister_image(ctx, args):
     return out
 
 
+def default_kms_key(ctx):
+    """The account's AWS managed key for EBS in the region (alias aws/ebs)."""
+    return f'arn:aws:kms:{ctx.region.name}:{ctx.account}:alias/aws/ebs'
+
+
+def copy_encryption(ctx, args):
+    """Encrypted and KmsKeyId as CopyImage reads them."""
+    kms_key = args.get('KmsKeyId')
+    encrypted = bool(args.get('Encrypted'))
+    if kms_key and not encrypted:
+        # "If you specify KmsKeyId, you must also set Encrypted to true."
+        raise ApiError('InvalidParameterDependency',
+                       'The parameter KmsKeyId requires the parameter Encrypted to be set.')
+    if kms_key and kms_key.startswith('arn:') and f':kms:{ctx.region.name}:' not in kms_key:
+        # "The specified KMS key must exist in the destination Region."
+        raise ApiError('InvalidParameterValue', f"Value ({kms_key}) for parameter kmsKeyId is invalid: "
+                       'the key must be in the destination Region.')
+    return encrypted, kms_key
+
+
+def check_storage_shared(source_region, source, account):
+    """Another account's AMI: "The owner of the source AMI must grant you read permissions
+    for the storage that backs the AMI" (createVolumePermission on each snapshot)."""
+    for m in source['BlockDeviceMappings']:
+        snap_id = m.get('Ebs', {}).get('SnapshotId')
+        if not snap_id:
+            continue
+        snap = source_region.snapshots.get(snap_id, {})
+        perms = snap.get('_create_volume', [])
+        if not any(p.get('UserId') == account or p.get('Group') == 'all' for p in perms):
+            raise ApiError('InvalidRequest', 'You do not have permission to access the storage of this ami')
+
+
+def check_copy_concurrency(ctx, source_region_name):
+    """The concurrent-copy limit of the destination: copies in flight (pending)."""
+    settings = ctx.sim.settings
+    pending = [ctx.region.images[i] for i in ctx.region.pending_images
+               if ctx.region.images[i]['OwnerId'] == ctx.account
+               and ctx.region.images[i].get('_copy_source_region')]
+    from_source = [r for r in pending if r['_copy_source_region'] == source_region_name]
+    if len(pending) >= settings.copy_concurrency or \
+            len(from_source) >= settings.copy_concurrency_per_source:
+        raise ApiError('ResourceLimitExceeded',
+                       'You have reached the maximum number of concurrent AMI copies to this Region '
+                       f'({settings.copy_concurrency}, {settings.copy_concurrency_per_source} from one '
+                       'source Region).')
+
+
 def copy_image(ctx, args):
     sim = ctx.sim
     source_region_name = args['SourceRegion']
@@ -371,7 +419,8 @@ def copy_image(ctx, args):
             raise invalid_value('ClientToken must be at most 64 characters')
         seen = ctx.region.copy_tokens.get(f'{ctx.account}/{token}')
         if seen is not None:
-            if seen['params'] != fingerprint:
+            gone = ctx.region.images.get(seen['image'])
+            if seen['params'] != fingerprint or gone is None or gone['State'] == 'deregistered':
                 raise ApiError('IdempotentParameterMismatch',
                                'The client token you have provided is associated '
                                'with a resource that is already deleted or has '
@@ -389,10 +438,16 @@ def copy_image(ctx, args):
     if source['State'] != 'available':
         raise ApiError('IncorrectState',
                        f"Image {source_image_id} is {source['State']} and cannot be copied.")
+    foreign = source['OwnerId'] != ctx.account
+    if foreign:
+        check_storage_shared(source_region, source, ctx.account)
+    encrypted, kms_key = copy_encryption(ctx, args)
     common.settle_images(sim, ctx.region, ctx.now)
     check_unique(ctx.region, ctx.account, name)
+    check_copy_concurrency(ctx, source_region_name)
     tags = common.tag_specs(args.get('TagSpecifications'), ('image', 'snapshot'))
-    image_tags = dict(source.get('Tags', {})) if args.get('CopyImageTags') else {}
+    # CopyImageTags: "your user-defined AMI tags": the source's owner's, not another's.
+    image_tags = dict(source.get('Tags', {})) if args.get('CopyImageTags') and not foreign else {}
     image_tags.update(tags.get('image', {}))
 
     image_id = ids.new_id('ami')
@@ -408,6 +463,12 @@ def copy_image(ctx, args):
             description=f"Copied for DestinationAmi {image_id} from SourceAmi "
                         f"{source_image_id} for SourceSnapshot {ebs['SnapshotId']}. "
                         f"Task created on {started}.")
+        source_snap = source_region.snapshots.get(ebs['SnapshotId'], {})
+        # "You can encrypt a copy of an unencrypted snapshot, but you cannot create an
+        # unencrypted copy of an encrypted snapshot."
+        snap['Encrypted'] = encrypted or bool(source_snap.get('Encrypted'))
+        if snap['Encrypted']:
+            snap['KmsKeyId'] = kms_key or source_snap.get('KmsKeyId') or default_kms_key(ctx)
         mappings.append((m['DeviceName'], snap['SnapshotId'], ebs.get('VolumeSize', 8)))
         common.hide_until_propagated(ctx, snap)
     rec = make_image(ctx.region, ctx.account, ctx.now, name=name, image_id=image_id,
@@ -415,6 +476,12 @@ def copy_image(ctx, args):
                description=args.get('Description', source.get('Description')),
                tags=image_tags, ready_at=ctx.now + ctx.settings.pending_seconds,
                fail=_failure(ctx, 'CopyImage'))
+    rec['_copy_source_region'] = source_region_name
+    for m in rec['BlockDeviceMappings']:
+        snap = ctx.region.snapshots.get(m.get('Ebs', {}).get('SnapshotId'), {})
+        if snap.get('Encrypted'):
+            m['Ebs']['Encrypted'] = True
+            m['Ebs']['KmsKeyId'] = snap['KmsKeyId']
     common.hide_until_propagated(ctx, rec)
     if token:
         ctx.region.copy_tokens[f'{ctx.account}/{token}'] = {'image': image_id,

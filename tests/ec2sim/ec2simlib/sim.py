@@ -45,6 +45,11 @@ class Settings:
         # Simulator seconds SSM takes to validate an aws:ec2:image value (ssm.py):
         # until then GetParameter shows the old value. 0: at the next SSM request.
         'ssm_validation_seconds': 0.0,
+        # CopyImage: "Destination regions are limited to 50 concurrent AMI copies at a
+        # time, with no more than 25 of those coming from a single source region"
+        # (EC2 user guide, Copying an AMI): pending copies per account and destination.
+        'copy_concurrency_per_source': 25,
+        'copy_concurrency': 50,
     }
 
     def __init__(self, **values):
