@@ -83,6 +83,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retire.c \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
+	daemon/config/policy-share.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -136,6 +137,7 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-protect \
+	config-share \
 	creds \
 	creds-process \
 	creds-role \

@@ -156,6 +156,25 @@ static void dump_protect(FILE *f, const policy *p) {
         fprintf(f, "\n      cooldown: %s\n", p->protect_newest_cooldown ? "true" : "false");
 }
 
+static void put_list(FILE *f, const char *key, char *const *l) {
+        fputs(key, f);
+        fputs("[", f);
+        for (char *const *v = l; v && *v; v++)
+                put_str(f, v == l ? "" : ", ", *v);
+        fputs("]", f);
+}
+
+/* Nothing when not given (the distributor leaves shares alone); else every list, empty
+ * ones too ({} shares with nobody). */
+static void put_share(FILE *f, const policy *p) {
+        if (!p->share_set)
+                return;
+        put_list(f, "    share:\n      accounts: ", p->share_accounts);
+        put_list(f, "\n      organizations: ", p->share_organizations);
+        put_list(f, "\n      organizational_units: ", p->share_organizational_units);
+        fprintf(f, "\n      snapshots: %s\n", p->share_snapshots ? "true" : "false");
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -203,6 +222,7 @@ static void dump_policy(FILE *f, const policy *p) {
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
         dump_protect(f, p);
         put_retire(f, p);
+        put_share(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -14,6 +14,7 @@
 #include "config/policy-protect.h"
 #include "config/policy-retire.h"
 #include "config/policy-schedule.h"
+#include "config/policy-share.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
@@ -343,7 +344,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", "retire", NULL
+        "protect", "retire", "share", NULL
 };
 
 /* What a policy's keys said, for the checks that span keys once all are read. */
@@ -413,6 +414,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_protect_parse(l, p, v, &seen->protect_newest);
         else if (streq(k, "retire"))
                 (void) config_retire_parse(l, p, v);
+        else if (streq(k, "share"))
+                (void) config_share_parse(l, p, v);
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
