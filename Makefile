@@ -145,6 +145,7 @@ UNIT_TESTS := \
 	creds-webid \
 	ec2 \
 	ec2-calls \
+	ec2-share \
 	ec2-usage \
 	ec2-stream \
 	endpoint \

@@ -42,6 +42,7 @@ struct ec2_op {
                 ec2_snapshot_list snapshots;
                 ec2_volume_list volumes;
                 char **deleted;         /* OP_DEREGISTER */
+                ec2_permission_list permissions;        /* OP_*_PERMISSION */
         };
         ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
         op_callback cb;
@@ -71,6 +72,10 @@ static ec2_op *op_free(ec2_op *op) {
                 break;
         case OP_DEREGISTER:
                 strv_free(op->deleted);
+                break;
+        case OP_LAUNCH_PERMISSION:
+        case OP_VOLUME_PERMISSION:
+                ec2_permission_list_done(&op->permissions);
                 break;
         default:
                 break;
@@ -112,6 +117,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
         ec2_volume_list volumes = {};
+        ec2_permission_list permissions = {};
         _cleanup_(strv_freep) char **deleted = NULL;
 
         /* A failed op hands back no partial list. */
@@ -138,6 +144,11 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                         break;
                 case OP_DEREGISTER:
                         deleted = TAKE_PTR(op->deleted);
+                        break;
+                case OP_LAUNCH_PERMISSION:
+                case OP_VOLUME_PERMISSION:
+                        permissions = op->permissions;
+                        op->permissions = (ec2_permission_list) {};
                         break;
                 default:
                         break;
@@ -175,6 +186,11 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 break;
         case OP_DEREGISTER:
                 cb.deregister(r, deleted, err, userdata);
+                break;
+        case OP_LAUNCH_PERMISSION:
+        case OP_VOLUME_PERMISSION:
+                cb.permissions(r, &permissions, err, userdata);
+                ec2_permission_list_done(&permissions);
                 break;
         }
 }
@@ -323,6 +339,13 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                 break;
         case OP_STATE:
                 r = ec2_parse_return_state(doc, NULL);
+                if (r < 0)
+                        parse_error(&e, doc, r, op->action, op->pages);
+                break;
+        case OP_LAUNCH_PERMISSION:
+        case OP_VOLUME_PERMISSION:
+                r = ec2_parse_permissions(doc, op->kind == OP_LAUNCH_PERMISSION ? "launchPermission" :
+                                          "createVolumePermission", &op->permissions);
                 if (r < 0)
                         parse_error(&e, doc, r, op->action, op->pages);
                 break;
