@@ -50,6 +50,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-calls.c \
 	daemon/aws/ec2-image-calls.c \
 	daemon/aws/ec2-share-calls.c \
+	daemon/aws/ec2-share-parse.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -108,7 +109,10 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist-result.c \
 	daemon/run/dist.c \
+	daemon/run/dist-share-plan.c \
+	daemon/run/dist-share.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
@@ -143,6 +147,7 @@ UNIT_TESTS := \
 	creds-role \
 	creds-container \
 	creds-webid \
+	dist-share-plan \
 	ec2 \
 	ec2-calls \
 	ec2-share \

@@ -42,7 +42,7 @@ struct ec2_op {
                 ec2_snapshot_list snapshots;
                 ec2_volume_list volumes;
                 char **deleted;         /* OP_DEREGISTER */
-                ec2_permission_list permissions;        /* OP_*_PERMISSION */
+                ec2_permission_list permissions;        /* OP_PERMISSIONS */
         };
         ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
         op_callback cb;
@@ -73,8 +73,7 @@ static ec2_op *op_free(ec2_op *op) {
         case OP_DEREGISTER:
                 strv_free(op->deleted);
                 break;
-        case OP_LAUNCH_PERMISSION:
-        case OP_VOLUME_PERMISSION:
+        case OP_PERMISSIONS:
                 ec2_permission_list_done(&op->permissions);
                 break;
         default:
@@ -117,7 +116,6 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         ec2_image_list images = {};
         ec2_snapshot_list snapshots = {};
         ec2_volume_list volumes = {};
-        ec2_permission_list permissions = {};
         _cleanup_(strv_freep) char **deleted = NULL;
 
         /* A failed op hands back no partial list. */
@@ -144,11 +142,6 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                         break;
                 case OP_DEREGISTER:
                         deleted = TAKE_PTR(op->deleted);
-                        break;
-                case OP_LAUNCH_PERMISSION:
-                case OP_VOLUME_PERMISSION:
-                        permissions = op->permissions;
-                        op->permissions = (ec2_permission_list) {};
                         break;
                 default:
                         break;
@@ -187,12 +180,22 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         case OP_DEREGISTER:
                 cb.deregister(r, deleted, err, userdata);
                 break;
-        case OP_LAUNCH_PERMISSION:
-        case OP_VOLUME_PERMISSION:
-                cb.permissions(r, &permissions, err, userdata);
-                ec2_permission_list_done(&permissions);
+        case OP_PERMISSIONS:            /* op_finish_permissions() */
                 break;
         }
+}
+
+/* op_finish() for a Describe*Attribute op: the list, then the callback. */
+static void op_finish_permissions(ec2_op *op, int r, const aws_error *err) {
+        _cleanup_(ec2_permission_list_done) ec2_permission_list l = {};
+        ec2_permissions_cb cb = op->cb.permissions;
+        void *userdata = op->userdata;
+
+        if (r >= 0)
+                l = op->permissions;
+        op->permissions = (ec2_permission_list) {};
+        op_free(op);
+        cb(r, &l, r >= 0 ? NULL : err ?: &(const aws_error) {}, userdata);
 }
 
 static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
@@ -308,7 +311,10 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         op->call = NULL;        /* it is calling back: no longer ours to cancel */
         op->pages++;
         if (r < 0) {
-                op_finish(op, r, err, NULL);
+                if (op->kind == OP_PERMISSIONS)
+                        op_finish_permissions(op, r, err);
+                else
+                        op_finish(op, r, err, NULL);
                 return;
         }
 
@@ -342,13 +348,13 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                 if (r < 0)
                         parse_error(&e, doc, r, op->action, op->pages);
                 break;
-        case OP_LAUNCH_PERMISSION:
-        case OP_VOLUME_PERMISSION:
-                r = ec2_parse_permissions(doc, op->kind == OP_LAUNCH_PERMISSION ? "launchPermission" :
+        case OP_PERMISSIONS:
+                r = ec2_parse_permissions(doc, streq(op->action, "DescribeImageAttribute") ? "launchPermission" :
                                           "createVolumePermission", &op->permissions);
                 if (r < 0)
                         parse_error(&e, doc, r, op->action, op->pages);
-                break;
+                op_finish_permissions(op, r, &e);
+                return;
         }
         op_finish(op, r, &e, id);
 }

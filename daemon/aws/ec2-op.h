@@ -18,8 +18,8 @@ typedef enum op_kind {
         OP_RETURN,              /* answers <return>true</return> */
         OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
         OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
-        OP_LAUNCH_PERMISSION,   /* answers a <launchPermission> list */
-        OP_VOLUME_PERMISSION,   /* answers a <createVolumePermission> list */
+        OP_PERMISSIONS,         /* Describe{Image,Snapshot}Attribute: a <launchPermission> or
+                                 * <createVolumePermission> list */
 } op_kind;
 
 typedef union op_callback {

@@ -19,6 +19,8 @@ static int add_permissions(aws_query *q, const char *prefix, const ec2_launch_pe
         for (size_t k = 0; r >= 0 && k < ELEMENTSOF(kinds); k++)
                 for (char *const *v = lists[k]; r >= 0 && v && *v; v++)
                         r = aws_query_addf(q, *v, "%s.%u.%s", prefix, ++*n, kinds[k]);
+        if (r >= 0 && lp->group_all)
+                r = aws_query_addf(q, "all", "%s.%u.Group", prefix, ++*n);
         return r;
 }
 
@@ -74,52 +76,25 @@ int ec2_modify_create_volume_permission(aws_client *c, const char *snapshot_id, 
         return ec2_op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
-void ec2_permission_list_done(ec2_permission_list *l) {
-        strv_free(l->user_ids);
-        strv_free(l->organization_arns);
-        strv_free(l->organizational_unit_arns);
-        *l = (ec2_permission_list) {};
-}
-
-/* One <item>: LaunchPermission "Group ... Valid Values: all", "UserId", "OrganizationArn",
- * "OrganizationalUnitArn" (CreateVolumePermission: Group and UserId). */
-static int parse_permission(xmlNode *item, ec2_permission_list *l) {
-        static const char *const kinds[] = { "userId", "organizationArn", "organizationalUnitArn" };
-        char ***const lists[] = { &l->user_ids, &l->organization_arns, &l->organizational_unit_arns };
-        _cleanup_(freep) char *group = xml_child_text_or_null(item, "group");
-
-        if (streq_ptr(group, "all")) {
-                l->public = true;
-                return 0;
-        }
-        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
-                char *v = xml_child_text_or_null(item, kinds[k]);
-
-                if (!isempty(v))
-                        return strv_push(lists[k], v);
-                free(v);
-        }
-        return -EBADMSG;
-}
-
-int ec2_parse_permissions(xmlDoc *doc, const char *attribute, ec2_permission_list *ret) {
-        _cleanup_(ec2_permission_list_done) ec2_permission_list l = {};
-        xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-        size_t len = root && root->name ? strlen((const char *) root->name) : 0;
+int ec2_remove_create_volume_public(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb,
+                                    void *userdata, ec2_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
         int r;
 
-        if (!ret || !attribute)
+        if (!c || !cb || isempty(snapshot_id))
                 return -EINVAL;
-        if (len < 8 || !streq((const char *) root->name + len - 8, "Response"))
-                return -EBADMSG;
-        for (xmlNode *it = xml_child(xml_child(root, attribute), "item"); it; it = xml_next(it, "item")) {
-                r = parse_permission(it, &l);
-                if (r < 0)
-                        return r;
-        }
-        *ret = l;
-        l = (ec2_permission_list) {};
-        return 0;
+        r = aws_query_new("ModifySnapshotAttribute", &q);
+        if (r >= 0)
+                r = aws_query_add(q, "SnapshotId", snapshot_id);
+        if (r >= 0)
+                r = aws_query_add(q, "Attribute", "createVolumePermission");
+        if (r >= 0)
+                r = aws_query_add(q, "CreateVolumePermission.Remove.1.Group", "all");
+        if (r >= 0)
+                r = ec2_query_add_dry_run(q, dry_run);
+        if (r < 0)
+                return r;
+        return ec2_op_start(c, TAKE_PTR(q), OP_RETURN, (op_callback) { .done = cb }, userdata, ret_op);
 }
 
 static int describe_attribute(aws_client *c, const char *action, const char *id_key, const char *id,
@@ -143,11 +118,11 @@ static int describe_attribute(aws_client *c, const char *action, const char *id_
 int ec2_describe_launch_permission(aws_client *c, const char *image_id, ec2_permissions_cb cb, void *userdata,
                                    ec2_op **ret_op) {
         return describe_attribute(c, "DescribeImageAttribute", "ImageId", image_id, "launchPermission",
-                                  OP_LAUNCH_PERMISSION, cb, userdata, ret_op);
+                                  OP_PERMISSIONS, cb, userdata, ret_op);
 }
 
 int ec2_describe_create_volume_permission(aws_client *c, const char *snapshot_id, ec2_permissions_cb cb,
                                           void *userdata, ec2_op **ret_op) {
         return describe_attribute(c, "DescribeSnapshotAttribute", "SnapshotId", snapshot_id,
-                                  "createVolumePermission", OP_VOLUME_PERMISSION, cb, userdata, ret_op);
+                                  "createVolumePermission", OP_PERMISSIONS, cb, userdata, ret_op);
 }

@@ -136,6 +136,7 @@ typedef struct ec2_launch_permissions {
         char *const *user_ids;                  /* 12-digit account ids */
         char *const *organization_arns;         /* arn:aws:organizations::ACCOUNT:organization/o-... */
         char *const *organizational_unit_arns;  /* arn:aws:organizations::ACCOUNT:ou/o-.../ou-... */
+        bool group_all;                         /* Group=all: anyone (only ever removed by amirotd) */
 } ec2_launch_permissions;
 /* ModifyImageAttribute LaunchPermission.Add/Remove in one call (either may be NULL, not both
  * empty: -EINVAL). EC2 answers <return>true</return>. */
@@ -151,6 +152,10 @@ int ec2_modify_launch_permission(aws_client *c, const char *image_id, const ec2_
 int ec2_modify_create_volume_permission(aws_client *c, const char *snapshot_id, char *const *add_user_ids,
                                         char *const *remove_user_ids, bool dry_run, ec2_done_cb cb,
                                         void *userdata, ec2_op **ret_op);
+/* ModifySnapshotAttribute CreateVolumePermission.Remove Group=all: the snapshot is no
+ * longer public. */
+int ec2_remove_create_volume_public(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb,
+                                    void *userdata, ec2_op **ret_op);
 /* Who holds a launch permission (DescribeImageAttribute launchPermission) or a
  * create-volume permission (DescribeSnapshotAttribute createVolumePermission, accounts
  * and the group only); each list NULL-terminated or NULL. */

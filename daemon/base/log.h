@@ -33,6 +33,7 @@
 #define MESSAGE_IMAGE_DISABLED       "7050a0401240458cb35ad33410d4d514"
 #define MESSAGE_IMAGE_RESTORED       "715bc4758f4b4872aaa5a644862baccd"
 #define MESSAGE_IMAGE_IN_USE         "f4b40e50188a48d796ee59e29b675e43"
+#define MESSAGE_IMAGE_SHARES_CHANGED "98c04ed2f57b414883591e3923193b7f"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -89,6 +89,8 @@ typedef struct dist_ops {
 
 typedef struct dist dist;
 
+extern const dist_ops dist_share_ops;          /* dist-share.c */
+
 /* Whether p distributes at all. */
 bool dist_wanted(const policy *p);
 /* Runs each distributor p wants, in order, on ctx (copied; what it points to is borrowed);
