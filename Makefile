@@ -104,6 +104,7 @@ DAEMON_SRCS := \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/exec-unshare.c \
 	daemon/run/exec-dereg-protect.c \
 	daemon/run/exec-stage.c \
 	daemon/run/protect.c \

@@ -231,3 +231,26 @@ def test_share_errors_are_reported_by_check(amirotd):
     assert p.returncode != 0
     assert "web.yaml:9:20: 'accounts' expects a 12-digit AWS account id, got '12345'" in p.stderr
     assert "unknown key 'snapshot' in 'share', did you mean 'snapshots'?" in p.stderr
+
+
+def test_a_retired_images_snapshot_is_unshared_before_the_image_is_deregistered(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    seeded = seed_image(amirotd, iid, 1)
+    old, snap = seeded["images"][0], seeded["snapshots"][0]
+    seed_image(amirotd, iid, 2)
+    ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission",
+                                  OperationType="add", UserIds=[OTHER, THIRD])
+    # The snapshot outlives its image (InvalidSnapshot.InUse for a while): it must not stay shared.
+    amirotd.sim.fault(action="DeleteSnapshot", kind="snapshot_in_use", count=100)
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}], snapshots: true}}"))
+
+    p = once(amirotd, 2)
+
+    assert old not in {i["ImageId"] for i in amirotd.sim.images()}
+    assert snap in {s["SnapshotId"] for s in amirotd.sim.snapshots()}
+    assert volume(ec2, snap) == []
+    calls = [(c["action"], c["params"].get("SnapshotId") or c["params"].get("ImageId"))
+             for c in amirotd.sim.calls() if c["action"] in ("ModifySnapshotAttribute", "DeregisterImage")]
+    assert calls.index(("ModifySnapshotAttribute", snap)) < calls.index(("DeregisterImage", old))
+    assert f"snapshot {snap} of image {old}: create-volume permissions removed before the image is retired" \
+        in p.stderr
