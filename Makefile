@@ -126,6 +126,7 @@ DAEMON_SRCS := \
 	daemon/status.c \
 	daemon/generation.c \
 	daemon/commands-list.c \
+	daemon/commands-list-share.c \
 	daemon/commands-protect.c \
 	daemon/unit.c \
 	daemon/loop.c

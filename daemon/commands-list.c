@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "commands-common.h"
+#include "commands-list-share.h"
 #include "base/log.h"
 #include "aws/ec2.h"
 #include "run/orphans.h"
@@ -134,8 +135,10 @@ static int list_region(aws_pool *pool, const policy *p, const char *region, list
         if (r < 0)
                 return r;
         qsort(images.items, images.n, sizeof(ec2_image), compare_images);
-        for (size_t j = 0; j < images.n; j++)
+        for (size_t j = 0; j < images.n; j++) {
                 list_output_image(out, &images.items[j], p->name, region);
+                (void) list_share_show(pool, p, region, &images.items[j], out->json);
+        }
         return 0;
 }
 

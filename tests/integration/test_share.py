@@ -254,3 +254,31 @@ def test_a_retired_images_snapshot_is_unshared_before_the_image_is_deregistered(
     assert calls.index(("ModifySnapshotAttribute", snap)) < calls.index(("DeregisterImage", old))
     assert f"snapshot {snap} of image {old}: create-volume permissions removed before the image is retired" \
         in p.stderr
+
+
+def test_list_shows_who_each_image_is_shared_with(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    image = seed_image(amirotd, iid, 1)["images"][0]
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}], organizations: [{ORG}]}}"))
+    once(amirotd, 1)
+
+    text = amirotd.run("list", now=slot(1)).stdout
+    lines = text.splitlines()
+    row = next(i for i, line in enumerate(lines) if image in line)
+    assert lines[row + 1] == f"  shared with: {OTHER}, {ORG}"
+
+    listed = json.loads(amirotd.run("list", "--json", now=slot(1)).stdout)
+    entry = next(e for e in listed if e["image_id"] == image)
+    assert entry["shared_with"] == {"accounts": [OTHER], "organizations": [ORG],
+                                    "organizational_units": [], "public": False}
+
+
+def test_list_does_not_ask_about_policies_that_do_not_share(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    image = seed_image(amirotd, iid, 1)["images"][0]
+    amirotd.write_policy("web", policy("~"))
+
+    listed = json.loads(amirotd.run("list", "--json", now=slot(1)).stdout)
+
+    assert "shared_with" not in next(e for e in listed if e["image_id"] == image)
+    assert amirotd.sim.calls("DescribeImageAttribute") == []
