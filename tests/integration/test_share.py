@@ -2,9 +2,10 @@
 # create-volume permissions of their snapshots are reconciled on every run to what the
 # policy names, removed from an image on its way out, and shown by `plan`.
 import json
+import subprocess
 
 import journal
-from conftest import run_instances
+from conftest import AMIROTD, run_instances
 
 OTHER = "444455556666"
 THIRD = "777788889999"
@@ -282,3 +283,41 @@ def test_list_does_not_ask_about_policies_that_do_not_share(amirotd, ec2):
 
     assert "shared_with" not in next(e for e in listed if e["image_id"] == image)
     assert amirotd.sim.calls("DescribeImageAttribute") == []
+
+
+def test_share_changes_reach_the_journal_with_their_message_id(amirotd, ec2, journald):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    seeded = seed_image(amirotd, iid, 1)
+    image, snap = seeded["images"][0], seeded["snapshots"][0]
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}], snapshots: true}}"))
+    amirotd.sim.set_clock(slot(1))
+    since = journal.now_usec()
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--log-target=journal",
+                             "--now=" + slot(1), "once"], env=amirotd.env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert proc.wait(timeout=120) == 0
+    entries = journal.wait_for(journal.Source(proc.pid, since),
+                               lambda e: any("policy 'web' in us-east-1" in x.get("MESSAGE", "") for x in e))
+
+    shared = [e for e in entries if e.get("MESSAGE_ID") == MESSAGE_IMAGE_SHARES_CHANGED]
+    assert len(shared) == 2
+    launch_entry = next(e for e in shared if "launch permission" in e["MESSAGE"])
+    assert launch_entry["AMIROTD_IMAGE_ID"] == image and launch_entry["AMIROTD_INSTANCE_ID"] == iid
+    assert launch_entry["AMIROTD_POLICY"] == "web" and launch_entry["AMIROTD_ACTION"] == "share"
+    assert launch_entry["PRIORITY"] == "6"
+    volume_entry = next(e for e in shared if "create-volume" in e["MESSAGE"])
+    assert volume_entry["AMIROTD_SNAPSHOT_ID"] == snap
+
+
+def test_dry_run_asks_with_dry_run_and_changes_nothing(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    image = seed_image(amirotd, iid, 1)["images"][0]
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}]}}"))
+    amirotd.sim.set_clock(slot(1))
+
+    p = amirotd.run("once", "--dry-run", now=slot(1))
+
+    calls = [c["params"] for c in amirotd.sim.calls("ModifyImageAttribute")]
+    assert len(calls) == 1 and calls[0]["DryRun"] == "true"
+    assert launch(ec2, image) == []
+    assert " shared" not in p.stderr.splitlines()[-1]
