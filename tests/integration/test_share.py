@@ -321,3 +321,14 @@ def test_dry_run_asks_with_dry_run_and_changes_nothing(amirotd, ec2):
     assert len(calls) == 1 and calls[0]["DryRun"] == "true"
     assert launch(ec2, image) == []
     assert " shared" not in p.stderr.splitlines()[-1]
+
+
+def test_the_image_a_run_makes_is_shared_by_that_run(amirotd, ec2):
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}]}}"))
+
+    p = once(amirotd, 1)
+
+    made = [i["ImageId"] for i in amirotd.sim.images()]
+    assert len(made) == 1, p.stderr
+    assert launch(ec2, made[0]) == [{"UserId": OTHER}], p.stderr
