@@ -332,3 +332,13 @@ def test_the_image_a_run_makes_is_shared_by_that_run(amirotd, ec2):
     made = [i["ImageId"] for i in amirotd.sim.images()]
     assert len(made) == 1, p.stderr
     assert launch(ec2, made[0]) == [{"UserId": OTHER}], p.stderr
+
+
+def test_check_summarises_the_share_section(amirotd):
+    amirotd.write_policy("web", policy(f"{{accounts: [{OTHER}, \"{THIRD}\"], organizational_units: [{OU}], "
+                                       "snapshots: true}"))
+    assert "  share:    with 2 accounts, 0 organizations, 1 OU; snapshots with the accounts\n" in \
+        amirotd.run("check").stdout
+    amirotd.write_policy("web", policy("{}"))
+    assert "  share:    with nobody (every share of the policy's images is removed)\n" in \
+        amirotd.run("check").stdout
