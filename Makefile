@@ -149,6 +149,7 @@ UNIT_TESTS := \
 	creds-role \
 	creds-container \
 	creds-webid \
+	dist-share \
 	dist-share-plan \
 	ec2 \
 	ec2-calls \

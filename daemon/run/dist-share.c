@@ -10,6 +10,11 @@
  * A few images at a time; per image, one step after another: read the launch
  * permissions, change them in one ModifyImageAttribute, then each snapshot's (EC2 takes
  * create-volume additions and removals in separate calls, at most 500 at once).
+ *
+ * Then the same for the policy's copies of this region's images in the destinations of
+ * its own account (copy_to without role_arn): found there by their tags (amirotd:policy,
+ * and amirotd:copy-of naming this region), one DescribeImages per destination. Copies in
+ * other accounts belong to those accounts' runs.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -32,8 +37,23 @@ typedef enum volume_step {
         VOLUME_DONE,
 } volume_step;
 
+/* Where images are shared: the run's region (its own images), or a destination of
+ * copy_to in the policy's own account (the copies of the run's region's images there). */
+typedef struct share_place {
+        const char *region;
+        aws_client *ec2;
+        const ec2_image *images;
+        size_t n_images;
+        bool copies;                    /* only copies of the run's region's images; else no copy */
+        ec2_image_list list;            /* a destination's images, read by the distributor */
+} share_place;
+
+/* The policy's own images, then a place per destination of copy_to in its own account. */
+#define SHARE_PLACES_MAX 64
+
 typedef struct share_task {
         share_run *run;
+        const share_place *place;
         const ec2_image *image;
         const char *instance_id;        /* of the image's tag, or NULL */
         bool keep;                      /* available and not released: shared as wanted */
@@ -50,7 +70,12 @@ struct share_run {
         share_wants wants;
         dist_done_cb done;
         void *userdata;
-        size_t next;                    /* the next of ctx.images to look at */
+        share_place places[SHARE_PLACES_MAX];
+        size_t n_places;
+        size_t place;                   /* the place whose images are being started */
+        size_t next;                    /* the next of its images to look at */
+        bool described;                 /* places[place]'s images are known */
+        ec2_op *describe_op;            /* a destination's DescribeImages in flight */
         share_task *tasks[SHARE_IN_FLIGHT];
         unsigned in_flight;
         int error;
@@ -62,7 +87,7 @@ static void run_fill(share_run *s);
 
 static log_fields task_fields(const share_task *t, const char *snapshot_id) {
         return (log_fields) {
-                .policy = t->run->ctx.policy->name, .region = t->run->ctx.region,
+                .policy = t->run->ctx.policy->name, .region = t->place->region,
                 .instance_id = t->instance_id, .image_id = t->image->id, .snapshot_id = snapshot_id,
                 .action = "share",
         };
@@ -113,7 +138,7 @@ static bool is_gone(const aws_error *err) {
 /* "account 444455556666", "organization arn:...", "OU arn:...": one plan row each. */
 static int plan_steps(share_task *t, const char *action, const char *what, char *const *l, const char *kind) {
         for (char *const *v = l; v && *v; v++) {
-                int r = dist_result_add_step(t->run->ctx.result, action, t->run->ctx.region, t->instance_id,
+                int r = dist_result_add_step(t->run->ctx.result, action, t->place->region, t->instance_id,
                                              t->image->id, "%s for %s %s", what, kind, *v);
                 if (r < 0)
                         return r;
@@ -132,7 +157,7 @@ static int plan_change(share_task *t, const share_change *c, const char *what) {
             (r = plan_steps(t, "unshare", what, c->remove_organizational_units, "OU")) < 0)
                 return r;
         if (c->remove_public)
-                r = dist_result_add_step(t->run->ctx.result, "unshare", t->run->ctx.region, t->instance_id,
+                r = dist_result_add_step(t->run->ctx.result, "unshare", t->place->region, t->instance_id,
                                          t->image->id, "%s for everyone (public)", what);
         return r;
 }
@@ -218,7 +243,7 @@ static void on_launch_permissions(int r, ec2_permission_list *l, const aws_error
                 task_next_snapshot(t);
                 return;
         }
-        r = ec2_modify_launch_permission(s->ctx.ec2, t->image->id,
+        r = ec2_modify_launch_permission(t->place->ec2, t->image->id,
                                          &(ec2_launch_permissions) { c->add_accounts, c->add_organizations,
                                                                      c->add_organizational_units },
                                          &(ec2_launch_permissions) { c->remove_accounts, c->remove_organizations,
@@ -286,12 +311,12 @@ static void volume_send(share_task *t) {
         }
         if (t->step == VOLUME_PUBLIC) {
                 t->sent = 1;
-                r = ec2_remove_create_volume_public(s->ctx.ec2, snap, s->ctx.dry_run, on_volume_modified, t, &t->op);
+                r = ec2_remove_create_volume_public(t->place->ec2, snap, s->ctx.dry_run, on_volume_modified, t, &t->op);
         } else {
                 for (t->sent = 0; r >= 0 && t->sent < EC2_SNAPSHOT_PERMISSIONS_MAX && list[t->at + t->sent]; t->sent++)
                         r = strv_extend(&chunk, list[t->at + t->sent]);
                 if (r >= 0)
-                        r = ec2_modify_create_volume_permission(s->ctx.ec2, snap,
+                        r = ec2_modify_create_volume_permission(t->place->ec2, snap,
                                                                 t->step == VOLUME_ADD ? chunk : NULL,
                                                                 t->step == VOLUME_REMOVE ? chunk : NULL,
                                                                 s->ctx.dry_run, on_volume_modified, t, &t->op);
@@ -351,17 +376,21 @@ static void task_next_snapshot(share_task *t) {
                 task_end(t, 0);
                 return;
         }
-        r = ec2_describe_create_volume_permission(s->ctx.ec2, task_snapshot(t), on_volume_permissions, t, &t->op);
+        r = ec2_describe_create_volume_permission(t->place->ec2, task_snapshot(t), on_volume_permissions, t,
+                                                  &t->op);
         if (r < 0)
                 task_fail(t, r, NULL, task_snapshot(t), "read the create-volume permissions of snapshot");
 }
 
 /* ---- The run --------------------------------------------------------------------------- */
 
-/* Whether the image is one of the policy's own that sharing looks at, and whether it keeps its shares. */
-static bool image_in_scope(const ec2_image *g, bool *ret_keep) {
-        if (ec2_tags_get(&g->tags, TAG_COPY_OF))
-                return false;           /* a copy: its own region's and account's business */
+/* Whether the image is one that sharing looks at in place pl, and whether it keeps its shares. */
+static bool image_in_scope(const share_run *s, const share_place *pl, const ec2_image *g, bool *ret_keep) {
+        const char *source = ec2_tags_get(&g->tags, TAG_COPY_OF);
+        size_t n = strlen(s->ctx.region);
+
+        if (pl->copies ? !source || strncmp(source, s->ctx.region, n) != 0 || source[n] != '/' : !!source)
+                return false;           /* not this place's business */
         switch (g->state) {
         case EC2_IMAGE_AVAILABLE:
                 *ret_keep = !plan_image_released(g, NULL);
@@ -374,7 +403,7 @@ static bool image_in_scope(const ec2_image *g, bool *ret_keep) {
         }
 }
 
-static int task_start(share_run *s, const ec2_image *g, bool keep) {
+static int task_start(share_run *s, const share_place *pl, const ec2_image *g, bool keep) {
         share_task *t;
         size_t slot;
         int r;
@@ -385,7 +414,7 @@ static int task_start(share_run *s, const ec2_image *g, bool keep) {
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        *t = (share_task) { .run = s, .image = g, .keep = keep,
+        *t = (share_task) { .run = s, .place = pl, .image = g, .keep = keep,
                             .instance_id = ec2_tags_get(&g->tags, TAG_INSTANCE_ID) };
         s->tasks[slot] = t;
         s->in_flight++;
@@ -394,37 +423,129 @@ static int task_start(share_run *s, const ec2_image *g, bool keep) {
                 task_next_snapshot(t);
                 return 0;
         }
-        r = ec2_describe_launch_permission(s->ctx.ec2, g->id, on_launch_permissions, t, &t->op);
+        r = ec2_describe_launch_permission(pl->ec2, g->id, on_launch_permissions, t, &t->op);
         if (r < 0)
                 task_fail(t, r, NULL, NULL, "read the launch permissions of image");
         return 0;
 }
 
-/* Starts images up to SHARE_IN_FLIGHT; once none is left nor in flight, calls done. */
+static void run_failed(share_run *s, const char *region, const char *image_id, int r, const aws_error *err,
+                       const char *what) {
+        log_fields f = { .policy = s->ctx.policy->name, .region = region, .image_id = image_id,
+                         .action = "share" };
+
+        (void) exec_log_aws(LOG_ERR, r, err, &f, what);
+        s->ctx.result->errors++;
+        if (s->error == 0)
+                s->error = r < 0 ? r : -EIO;
+}
+
+static void run_fill(share_run *s);
+
+static void on_copies(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+        share_run *s = userdata;
+        share_place *pl = &s->places[s->place];
+
+        s->describe_op = NULL;
+        if (r < 0)
+                run_failed(s, pl->region, NULL, r, err, "cannot read the policy's copies to share them");
+        else {
+                pl->list = *l;
+                *l = (ec2_image_list) {};
+                pl->images = pl->list.items;
+                pl->n_images = pl->list.n;
+        }
+        s->described = true;
+        run_fill(s);
+}
+
+/* DescribeImages of the policy's copies of this region's images in the place: 0 when started. */
+static int describe_copies(share_run *s, share_place *pl) {
+        _cleanup_(freep) char *copy_of = NULL;
+        char *policy_values[] = { (char *) s->ctx.policy->name, NULL }, *copy_values[2] = {};
+        int r;
+
+        r = aws_pool_ec2(s->ctx.pool, s->ctx.policy, pl->region, &pl->ec2);
+        if (r < 0)
+                return r;
+        if (asprintf(&copy_of, "%s/*", s->ctx.region) < 0)
+                return -ENOMEM;
+        copy_values[0] = copy_of;
+        ec2_filter filters[] = {
+                { .name = "tag:" TAG_POLICY, .values = policy_values },
+                { .name = "tag:" TAG_COPY_OF, .values = copy_values },
+        };
+        return ec2_describe_images(pl->ec2, filters, ELEMENTSOF(filters), NULL, on_copies, s, &s->describe_op);
+}
+
+/* The next place with images to look at: 1 when its images are being read (wait), 0 when
+ * ready, or past the last place. */
+static int next_place(share_run *s) {
+        int r;
+
+        while (s->place < s->n_places) {
+                share_place *pl = &s->places[s->place];
+
+                if (!s->described) {
+                        r = describe_copies(s, pl);
+                        if (r >= 0)
+                                return 1;
+                        run_failed(s, pl->region, NULL, r, NULL, "cannot read the policy's copies to share them");
+                        s->described = true;
+                }
+                if (s->next < pl->n_images)
+                        return 0;
+                s->place++;
+                s->next = 0;
+                s->described = false;
+        }
+        return 0;
+}
+
+/* Starts images up to SHARE_IN_FLIGHT, place after place; once none is left nor in flight,
+ * calls done. */
 static void run_fill(share_run *s) {
         bool keep = false;
         int r;
 
-        while (!s->ending && s->in_flight < SHARE_IN_FLIGHT && s->next < s->ctx.n_images) {
-                const ec2_image *g = &s->ctx.images[s->next++];
+        while (!s->ending && !s->describe_op && s->in_flight < SHARE_IN_FLIGHT) {
+                const share_place *pl;
+                const ec2_image *g;
 
-                if (!image_in_scope(g, &keep))
+                /* A destination's images are read once those before it were all started. */
+                if (next_place(s) > 0 || s->place >= s->n_places)
+                        break;
+                pl = &s->places[s->place];
+                g = &pl->images[s->next++];
+                if (!image_in_scope(s, pl, g, &keep))
                         continue;
-                r = task_start(s, g, keep);
-                if (r < 0) {
-                        log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &(log_fields) {
-                                         .policy = s->ctx.policy->name, .region = s->ctx.region, .image_id = g->id },
-                                 "policy '%s' in %s: cannot share image %s: %s", s->ctx.policy->name,
-                                 s->ctx.region, g->id, strerror(-r));
-                        s->ctx.result->errors++;
-                        if (s->error == 0)
-                                s->error = r;
-                }
+                r = task_start(s, pl, g, keep);
+                if (r < 0)
+                        run_failed(s, pl->region, g->id, r, NULL, "cannot share image");
         }
-        if (!s->ending && s->in_flight == 0 && s->next >= s->ctx.n_images) {
+        if (!s->ending && !s->describe_op && s->in_flight == 0 && s->place >= s->n_places) {
                 s->ending = true;
                 s->done(s->error, s->userdata);
         }
+}
+
+/* The run's region, then each destination of copy_to in the policy's own account, once. */
+static void places_init(share_run *s) {
+        const policy *p = s->ctx.policy;
+
+        s->places[s->n_places++] = (share_place) { .region = s->ctx.region, .ec2 = s->ctx.ec2,
+                                                   .images = s->ctx.images, .n_images = s->ctx.n_images };
+        for (size_t i = 0; i < p->n_copy_to && s->n_places < SHARE_PLACES_MAX; i++) {
+                bool seen = false;
+
+                if (p->copy_to[i].role_arn || !p->copy_to[i].region)
+                        continue;
+                for (size_t k = 1; k < s->n_places; k++)
+                        seen = seen || streq(s->places[k].region, p->copy_to[i].region);
+                if (!seen)
+                        s->places[s->n_places++] = (share_place) { .region = p->copy_to[i].region, .copies = true };
+        }
+        s->described = true;            /* the run's own images: as the run described them */
 }
 
 static void share_free(void *state) {
@@ -434,6 +555,9 @@ static void share_free(void *state) {
                 return;
         for (size_t i = 0; i < ELEMENTSOF(s->tasks); i++)
                 task_free(s->tasks[i]);
+        ec2_op_cancel(s->describe_op);
+        for (size_t k = 0; k < s->n_places; k++)
+                ec2_image_list_done(&s->places[k].list);
         share_wants_done(&s->wants);
         free(s);
 }
@@ -451,6 +575,7 @@ static int share_start(const dist_context *ctx, dist_done_cb done, void *userdat
                 free(s);
                 return r;
         }
+        places_init(s);
         *ret_state = s;
         /* done may come from in here (no image to look at): the state is the caller's already. */
         run_fill(s);
