@@ -321,6 +321,9 @@ def test_dry_run_asks_with_dry_run_and_changes_nothing(amirotd, ec2):
     assert len(calls) == 1 and calls[0]["DryRun"] == "true"
     assert launch(ec2, image) == []
     assert " shared" not in p.stderr.splitlines()[-1]
+    # The permission check asks for DescribeImageAttribute, which share reads with.
+    row = next(line for line in p.stdout.splitlines() if " DescribeImageAttribute " in line)
+    assert row.split()[3] == "permitted", row
 
 
 def test_the_image_a_run_makes_is_shared_by_that_run(amirotd, ec2):
