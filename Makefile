@@ -52,6 +52,7 @@ AWS_SRCS := \
 	daemon/aws/ec2-share-calls.c \
 	daemon/aws/ec2-template-calls.c \
 	daemon/aws/ec2-copy-calls.c \
+	daemon/aws/ec2-share-parse.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \
@@ -90,6 +91,7 @@ DAEMON_SRCS := \
 	daemon/config/policy.c \
 	daemon/config/policy-protect.c \
 	daemon/config/policy-copy.c \
+	daemon/config/policy-share.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -110,6 +112,7 @@ DAEMON_SRCS := \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \
+	daemon/run/exec-unshare.c \
 	daemon/run/exec-dereg-protect.c \
 	daemon/run/exec-stage.c \
 	daemon/run/protect.c \
@@ -122,9 +125,10 @@ DAEMON_SRCS := \
 	daemon/run/dist-copy.c \
 	daemon/run/dist-result.c \
 	daemon/run/dist.c \
-	daemon/run/dist-result.c \
 	daemon/run/dist-ssm.c \
 	daemon/run/dist-ssm-plan.c \
+	daemon/run/dist-share-plan.c \
+	daemon/run/dist-share.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \
@@ -138,6 +142,7 @@ DAEMON_SRCS := \
 	daemon/generation.c \
 	daemon/commands-list.c \
 	daemon/commands-list-dist.c \
+	daemon/commands-list-share.c \
 	daemon/commands-protect.c \
 	daemon/unit.c \
 	daemon/loop.c
@@ -157,6 +162,7 @@ UNIT_TESTS := \
 	config-template \
 	config-ssm \
 	config-copy \
+	config-share \
 	creds \
 	creds-process \
 	creds-role \
@@ -164,8 +170,11 @@ UNIT_TESTS := \
 	creds-webid \
 	dist-template \
 	dist-ssm \
+	dist-share \
+	dist-share-plan \
 	ec2 \
 	ec2-calls \
+	ec2-share \
 	ec2-usage \
 	ec2-template-calls \
 	ec2-stream \

@@ -115,6 +115,21 @@ static void print_retire(const policy *p) {
         printf("%s\n", p->retire_stages & (1u << RETIRE_DEREGISTER) ? "" : ", then kept");
 }
 
+static void print_share(const policy *p) {
+        size_t n = strv_length(p->share_accounts), o = strv_length(p->share_organizations),
+                u = strv_length(p->share_organizational_units);
+
+        if (!p->share_set)
+                return;
+        if (n + o + u == 0) {
+                printf("  share:    with nobody (every share of the policy's images is removed)\n");
+                return;
+        }
+        printf("  share:    with %zu %s, %zu %s, %zu %s%s\n", n, n == 1 ? "account" : "accounts",
+               o, o == 1 ? "organization" : "organizations", u, u == 1 ? "OU" : "OUs",
+               p->share_snapshots && n > 0 ? "; snapshots with the accounts" : "");
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -173,6 +188,7 @@ static void print_summary(const policy *p, time_t now) {
                 printf(", deregistration protection of the newest %u%s", p->protect_newest,
                        p->protect_newest_cooldown ? " (with cooldown)" : "");
         printf("\n");
+        print_share(p);
 }
 
 /* copy_to: one line, each destination with what differs from a plain copy. */

@@ -11,6 +11,7 @@
 
 #include "commands-common.h"
 #include "commands-list-dist.h"
+#include "commands-list-share.h"
 #include "base/log.h"
 #include "aws/ec2.h"
 #include "run/orphans.h"
@@ -193,8 +194,10 @@ static int list_policy(aws_pool *pool, const policy *p, list_output *out, size_t
                         (*n_failed)++;
         }
         for (size_t i = 0; i < n; i++) {
-                for (size_t j = 0; j < images[i].n; j++)
+                for (size_t j = 0; j < images[i].n; j++) {
                         list_output_image(out, &images[i].items[j], p->name, p->regions[i]);
+                        (void) list_share_show(pool, p, p->regions[i], &images[i].items[j], out->json);
+                }
                 ec2_image_list_done(&images[i]);
         }
         list_dist_unshown(&dist, list_output_copy, out);

@@ -42,6 +42,7 @@ struct ec2_op {
                 ec2_snapshot_list snapshots;
                 ec2_volume_list volumes;
                 char **deleted;         /* OP_DEREGISTER */
+                ec2_permission_list permissions;        /* OP_PERMISSIONS */
         };
         ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
         op_callback cb;
@@ -71,6 +72,9 @@ static ec2_op *op_free(ec2_op *op) {
                 break;
         case OP_DEREGISTER:
                 strv_free(op->deleted);
+                break;
+        case OP_PERMISSIONS:
+                ec2_permission_list_done(&op->permissions);
                 break;
         default:
                 break;
@@ -176,7 +180,22 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         case OP_DEREGISTER:
                 cb.deregister(r, deleted, err, userdata);
                 break;
+        case OP_PERMISSIONS:            /* op_finish_permissions() */
+                break;
         }
+}
+
+/* op_finish() for a Describe*Attribute op: the list, then the callback. */
+static void op_finish_permissions(ec2_op *op, int r, const aws_error *err) {
+        _cleanup_(ec2_permission_list_done) ec2_permission_list l = {};
+        ec2_permissions_cb cb = op->cb.permissions;
+        void *userdata = op->userdata;
+
+        if (r >= 0)
+                l = op->permissions;
+        op->permissions = (ec2_permission_list) {};
+        op_free(op);
+        cb(r, &l, r >= 0 ? NULL : err ?: &(const aws_error) {}, userdata);
 }
 
 static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
@@ -292,7 +311,10 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         op->call = NULL;        /* it is calling back: no longer ours to cancel */
         op->pages++;
         if (r < 0) {
-                op_finish(op, r, err, NULL);
+                if (op->kind == OP_PERMISSIONS)
+                        op_finish_permissions(op, r, err);
+                else
+                        op_finish(op, r, err, NULL);
                 return;
         }
 
@@ -326,6 +348,13 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                 if (r < 0)
                         parse_error(&e, doc, r, op->action, op->pages);
                 break;
+        case OP_PERMISSIONS:
+                r = ec2_parse_permissions(doc, streq(op->action, "DescribeImageAttribute") ? "launchPermission" :
+                                          "createVolumePermission", &op->permissions);
+                if (r < 0)
+                        parse_error(&e, doc, r, op->action, op->pages);
+                op_finish_permissions(op, r, &e);
+                return;
         }
         op_finish(op, r, &e, id);
 }

@@ -18,6 +18,8 @@ typedef enum op_kind {
         OP_RETURN,              /* answers <return>true</return> */
         OP_DEREGISTER,          /* <return>true</return> and a deleteSnapshotResultSet */
         OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
+        OP_PERMISSIONS,         /* Describe{Image,Snapshot}Attribute: a <launchPermission> or
+                                 * <createVolumePermission> list */
 } op_kind;
 
 typedef union op_callback {
@@ -28,6 +30,7 @@ typedef union op_callback {
         ec2_id_cb id;
         ec2_done_cb done;
         ec2_deregister_cb deregister;
+        ec2_permissions_cb permissions;
 } op_callback;
 
 /* Sends q (taken) as one op of kind, calling cb's member for kind once, with userdata. */

@@ -137,13 +137,19 @@ typedef struct ec2_launch_permissions {
         char *const *user_ids;                  /* 12-digit account ids */
         char *const *organization_arns;         /* arn:aws:organizations::ACCOUNT:organization/o-... */
         char *const *organizational_unit_arns;  /* arn:aws:organizations::ACCOUNT:ou/o-.../ou-... */
+        bool group_all;                         /* Group=all: anyone (only ever removed by amirotd) */
 } ec2_launch_permissions;
 /* ModifyImageAttribute LaunchPermission.Add/Remove in one call (either may be NULL, not both
  * empty: -EINVAL). EC2 answers <return>true</return>. */
 int ec2_modify_launch_permission(aws_client *c, const char *image_id, const ec2_launch_permissions *add,
                                  const ec2_launch_permissions *remove, bool dry_run, ec2_done_cb cb,
                                  void *userdata, ec2_op **ret_op);
-/* ModifySnapshotAttribute createVolumePermission: CreateVolumePermission.Add/Remove of account ids. */
+/* ModifySnapshotAttribute createVolumePermission: CreateVolumePermission.Add or .Remove of
+ * account ids. EC2: "You may add or remove specified AWS account IDs from a snapshot's list
+ * of create volume permissions, but you cannot do both in a single operation ... You can
+ * make up to 500 modifications to a snapshot in a single operation": exactly one of the two
+ * lists non-empty (else -EINVAL), of at most EC2_SNAPSHOT_PERMISSIONS_MAX ids (else -E2BIG). */
+#define EC2_SNAPSHOT_PERMISSIONS_MAX 500
 int ec2_modify_create_volume_permission(aws_client *c, const char *snapshot_id, char *const *add_user_ids,
                                         char *const *remove_user_ids, bool dry_run, ec2_done_cb cb,
                                         void *userdata, ec2_op **ret_op);
@@ -162,6 +168,29 @@ typedef struct ec2_copy_image_request {
 } ec2_copy_image_request;
 /* The new image's id is the callback's id. */
 int ec2_copy_image(aws_client *c, const ec2_copy_image_request *req, ec2_id_cb cb, void *userdata, ec2_op **ret_op);
+/* ModifySnapshotAttribute CreateVolumePermission.Remove Group=all: the snapshot is no
+ * longer public. */
+int ec2_remove_create_volume_public(aws_client *c, const char *snapshot_id, bool dry_run, ec2_done_cb cb,
+                                    void *userdata, ec2_op **ret_op);
+/* Who holds a launch permission (DescribeImageAttribute launchPermission) or a
+ * create-volume permission (DescribeSnapshotAttribute createVolumePermission, accounts
+ * and the group only); each list NULL-terminated or NULL. */
+typedef struct ec2_permission_list {
+        char **user_ids;
+        char **organization_arns;
+        char **organizational_unit_arns;
+        bool public;                    /* <group>all</group>: anyone */
+} ec2_permission_list;
+void ec2_permission_list_done(ec2_permission_list *l);
+/* The <launchPermission> or <createVolumePermission> (attribute) of a Describe*Attribute
+ * answer; an answer without it holds none. -EBADMSG for an item of no known kind. */
+int ec2_parse_permissions(xmlDoc *doc, const char *attribute, ec2_permission_list *ret);
+/* r: 0 with err NULL and the list (move out what to keep), or <0 with err. */
+typedef void (*ec2_permissions_cb)(int r, ec2_permission_list *l, const aws_error *err, void *userdata);
+int ec2_describe_launch_permission(aws_client *c, const char *image_id, ec2_permissions_cb cb, void *userdata,
+                                   ec2_op **ret_op);
+int ec2_describe_create_volume_permission(aws_client *c, const char *snapshot_id, ec2_permissions_cb cb,
+                                          void *userdata, ec2_op **ret_op);
 
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on

@@ -41,6 +41,7 @@
 #define MESSAGE_COPY_STARTED         "8e692055c73b4834a3a38318e1436995"
 #define MESSAGE_COPY_RETIRED         "5b1f5b48d4fb41719b7908449c0a217c"
 #define MESSAGE_COPY_DEFERRED        "da2f6a01a4294dd0834522ed2383e7c4"
+#define MESSAGE_IMAGE_SHARES_CHANGED "98c04ed2f57b414883591e3923193b7f"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

@@ -222,6 +222,25 @@ static void put_templates(FILE *f, const policy *p) {
         }
 }
 
+static void put_list(FILE *f, const char *key, char *const *l) {
+        fputs(key, f);
+        fputs("[", f);
+        for (char *const *v = l; v && *v; v++)
+                put_str(f, v == l ? "" : ", ", *v);
+        fputs("]", f);
+}
+
+/* Nothing when not given (the distributor leaves shares alone); else every list, empty
+ * ones too ({} shares with nobody). */
+static void put_share(FILE *f, const policy *p) {
+        if (!p->share_set)
+                return;
+        put_list(f, "    share:\n      accounts: ", p->share_accounts);
+        put_list(f, "\n      organizations: ", p->share_organizations);
+        put_list(f, "\n      organizational_units: ", p->share_organizational_units);
+        fprintf(f, "\n      snapshots: %s\n", p->share_snapshots ? "true" : "false");
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -272,6 +291,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_templates(f, p);
         put_ssm_parameters(f, p);
         put_copy_to(f, p);
+        put_share(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

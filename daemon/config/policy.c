@@ -17,6 +17,7 @@
 #include "config/policy-retire.h"
 #include "config/policy-schedule.h"
 #include "config/policy-template.h"
+#include "config/policy-share.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
@@ -349,7 +350,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
-        "protect", "retire", "copy_to", "launch_template", "ssm_parameter",
+        "protect", "retire", "share", "copy_to", "launch_template", "ssm_parameter",
         NULL
 };
 
@@ -420,6 +421,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_protect_parse(l, p, v, &seen->protect_newest);
         else if (streq(k, "retire"))
                 (void) config_retire_parse(l, p, v);
+        else if (streq(k, "share"))
+                (void) config_share_parse(l, p, v);
         else if (streq(k, "copy_to"))
                 (void) config_copy_to_parse(l, p, v);
         else if (streq(k, "launch_template"))

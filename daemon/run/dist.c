@@ -10,6 +10,7 @@
 
 /* In the order they run: one line each. */
 static const dist_ops *const distributors[] = {
+        &dist_share_ops,
         &dist_copy_ops,
         &dist_template_ops,
         &dist_ssm_ops,

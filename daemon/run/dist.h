@@ -88,6 +88,7 @@ typedef struct dist_ops {
 } dist_ops;
 
 /* The distributors (one file each), in the order dist.c runs them. */
+extern const dist_ops dist_share_ops;           /* share: dist-share.c */
 extern const dist_ops dist_copy_ops;            /* copy_to: dist-copy.c */
 extern const dist_ops dist_template_ops;        /* launch_template: dist-template.c */
 extern const dist_ops dist_ssm_ops;             /* ssm_parameter: dist-ssm.c */

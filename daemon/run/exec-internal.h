@@ -45,6 +45,8 @@ typedef struct chain {
         protect_op *protect_op;         /* the check of its retention retirements in flight */
         protect_result protect;         /* their verdicts (exec-protect.c) */
         bool protect_checked;           /* protect holds the check made for the current action */
+        size_t unshare_at;              /* exec-unshare.c: the retirement's snapshot being unshared */
+        bool unshare_more;              /* ... and what is left of its permissions needs another call */
 } chain;
 
 /* The chains of one plan. */
@@ -103,6 +105,10 @@ int exec_start_checked(chain *c);
 int exec_start_deregister(chain *c);
 /* Deletes each of ids but those in done, in turn, then goes on with the chain (none: at once). */
 int exec_delete_snapshots(chain *c, char *const *ids, char *const *done);
+
+/* exec-unshare.c: a retirement of a policy that shares: its snapshots' create-volume
+ * permissions removed, then exec_start_deregister(); else that at once. */
+int exec_start_unshare(chain *c);
 
 /* exec-stage.c: PLAN_RELEASE, PLAN_DEPRECATE, PLAN_DISABLE, PLAN_RESTORED. */
 int exec_start_stage(chain *c);

@@ -75,7 +75,7 @@ static int start_check(chain *c) {
 }
 
 static int start_unchecked(chain *c) {
-        return chain_action(c)->kind == PLAN_RETIRE ? exec_start_deregister(c) : exec_start_stage(c);
+        return chain_action(c)->kind == PLAN_RETIRE ? exec_start_unshare(c) : exec_start_stage(c);
 }
 
 int exec_start_checked(chain *c) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "aws/ec2-usage.h"
+#include "run/dist-share-plan.h"
 #include "run/plan.h"
 #include "run/probe.h"
 #include "run/targets.h"
@@ -199,7 +200,8 @@ static int start_last_launched(permission_probe *probe) {
         probe_call *call = &probe->calls[PROBE_DESCRIBE_IMAGE_ATTRIBUTE];
         int r;
 
-        if (probe->policy->protect_last_launched_within == 0) {
+        /* share reads launch permissions with the same action. */
+        if (probe->policy->protect_last_launched_within == 0 && !share_wanted(probe->policy)) {
                 set_check(probe, call->action, PROBE_NOT_CHECKED, "not needed: no protect.last_launched_within");
                 return 0;
         }

@@ -59,6 +59,12 @@ static void parse_all(xmlDoc *doc) {
         free(id);
         (void) ec2_parse_return(doc, &ok);
         parse_templates(doc);
+        for (size_t k = 0; k < 2; k++) {
+                ec2_permission_list permissions = {};
+
+                if (ec2_parse_permissions(doc, k ? "createVolumePermission" : "launchPermission", &permissions) >= 0)
+                        ec2_permission_list_done(&permissions);
+        }
 
         for (size_t i = 0; i < images.n; i++) {
                 (void) ec2_image_state_to_string(images.items[i].state);

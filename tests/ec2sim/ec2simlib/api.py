@@ -16,12 +16,12 @@ import traceback
 from urllib.parse import parse_qsl
 
 from . import ids, sigv4, xmlout
-from . import images, image_attrs, instances, snapshots, snapshot_attrs, ssm, sts, tags, templates, volumes
+from . import images, image_attrs, instances, snapshots, ssm, sts, tags, templates, volumes
 from .errors import ApiError
 from .faults import ANSWER_KINDS, GARBLED, HTML_PAGE, REQUEST_KINDS, error_for
 
 HANDLERS = {}
-for _module in (instances, images, image_attrs, snapshots, snapshot_attrs, tags, templates, volumes, sts):
+for _module in (instances, images, image_attrs, snapshots, tags, templates, volumes, sts):
     HANDLERS.update(_module.ACTIONS)
 
 _REGION_RE = re.compile(r'^[a-z]{2}(-[a-z0-9]+)+-\d+$')

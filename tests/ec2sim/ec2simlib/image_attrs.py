@@ -36,6 +36,15 @@ def disable_image_deprecation(ctx, args):
     return {'Return': True}
 
 
+# EC2's reference gives the ARNs no pattern; Image Builder's LaunchPermissionConfiguration,
+# which it hands to ModifyImageAttribute, does.
+ORGANIZATION_PATTERNS = {
+    'OrganizationArn': r'^arn:aws[^:]*:organizations::[0-9]{12}:organization/o-[a-z0-9]{10,32}$',
+    'OrganizationalUnitArn': (r'^arn:aws[^:]*:organizations::[0-9]{12}:ou/o-[a-z0-9]{10,32}/'
+                              r'ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$'),
+}
+
+
 def _permission(entry):
     if entry.get('Group'):
         if entry['Group'] != 'all':
@@ -47,8 +56,10 @@ def _permission(entry):
             raise ApiError('InvalidAMIAttributeItemValue',
                            f'Invalid attribute item value "{user}" for userId item type.')
         return {'UserId': user}
-    for arn in ('OrganizationArn', 'OrganizationalUnitArn'):
+    for arn, pattern in ORGANIZATION_PATTERNS.items():
         if entry.get(arn):
+            if not re.match(pattern, entry[arn]):
+                raise invalid_value(f"Invalid {arn} '{entry[arn]}'")
             return {arn: entry[arn]}
     raise invalid_value('A launch permission needs a UserId or a Group')
 
