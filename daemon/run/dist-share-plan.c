@@ -6,23 +6,8 @@
  * those accounts' permissions, which CopyImage there needs, and leaves any other share
  * alone.
  */
+#include "aws/endpoint.h"
 #include "run/dist-share-plan.h"
-
-bool share_role_account(const char *role_arn, char ret[static 13]) {
-        const char *p = role_arn ? strstr(role_arn, ":iam::") : NULL;
-
-        if (!p)
-                return false;
-        p += strlen(":iam::");
-        for (int i = 0; i < 12; i++)
-                if (p[i] < '0' || p[i] > '9')
-                        return false;
-        if (p[12] != ':')
-                return false;
-        memcpy(ret, p, 12);
-        ret[12] = '\0';
-        return true;
-}
 
 bool share_wanted(const policy *p) {
         char account[13];
@@ -30,7 +15,7 @@ bool share_wanted(const policy *p) {
         if (p->share_set)
                 return true;
         for (size_t i = 0; i < p->n_copy_to; i++)
-                if (share_role_account(p->copy_to[i].role_arn, account))
+                if (aws_role_arn_account(p->copy_to[i].role_arn, account))
                         return true;
         return false;
 }
@@ -57,7 +42,7 @@ int share_wants_of(const policy *p, share_wants *ret) {
         char account[13];
 
         for (size_t i = 0; i < p->n_copy_to; i++)
-                if (share_role_account(p->copy_to[i].role_arn, account) &&
+                if (aws_role_arn_account(p->copy_to[i].role_arn, account) &&
                     !strv_contains(w.copy_accounts, account) && strv_extend(&w.copy_accounts, account) < 0)
                         return -ENOMEM;
         if (union_into(&w.accounts, p->share_accounts) < 0 || union_into(&w.accounts, w.copy_accounts) < 0 ||

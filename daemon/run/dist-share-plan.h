@@ -26,8 +26,6 @@ typedef struct share_wants {
 
 /* Whether p shares at all: a share section, or a copy_to destination in another account. */
 bool share_wanted(const policy *p);
-/* The account of "arn:PARTITION:iam::ACCOUNT:role/..." in ret (13 bytes); false when none. */
-bool share_role_account(const char *role_arn, char ret[static 13]);
 int share_wants_of(const policy *p, share_wants *ret);
 void share_wants_done(share_wants *w);
 

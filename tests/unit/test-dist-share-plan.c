@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "aws/endpoint.h"
 #include "run/dist-share-plan.h"
 
 #define A "444455556666"
@@ -37,10 +38,10 @@ static void test_wanted(void **state) {
         assert_true(share_wanted(&shared));
         assert_true(share_wanted(&copied));
         assert_false(share_wanted(&same_account));
-        assert_true(share_role_account("arn:aws-us-gov:iam::" C ":role/x", account));
+        assert_true(aws_role_arn_account("arn:aws-us-gov:iam::" C ":role/x", account));
         assert_string_equal(account, C);
-        assert_false(share_role_account("arn:aws:iam::1234:role/x", account));
-        assert_false(share_role_account(NULL, account));
+        assert_false(aws_role_arn_account("arn:aws:iam::1234:role/x", account));
+        assert_false(aws_role_arn_account(NULL, account));
 }
 
 static void test_wants_merge_share_and_copy_accounts(void **state) {
