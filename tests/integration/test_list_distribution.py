@@ -88,6 +88,10 @@ def check_keys(amirotd):
 def test_copies_and_template_versions_of_destinations_are_shown(amirotd, ec2):
     amirotd.sim.seed(keys=[{"access_key": OTHER_KEY, "secret_key": OTHER_SECRET, "account": OTHER}])
     amirotd.write_global(f"sts_endpoint_url: {amirotd.sim.url}\n")
+    # The source is made by a run without distribution; the copies and versions beside it
+    # are seeded below, so that what list shows is what the test made.
+    amirotd.write_policy("web", POLICY)
+    iid, source = source_image(amirotd, ec2)
     amirotd.write_policy("web", POLICY + f"""\
     copy_to:
       - region: eu-west-1
@@ -104,7 +108,6 @@ def test_copies_and_template_versions_of_destinations_are_shown(amirotd, ec2):
         region: us-east-1
 """)
     check_keys(amirotd)
-    iid, source = source_image(amirotd, ec2)
     eu = seed_copy(amirotd.sim, "eu-west-1", iid, source, state="pending")
     other = seed_copy(amirotd.sim, "eu-central-1", iid, source, account=OTHER)
 
