@@ -106,6 +106,35 @@ def test_metrics_file_after_each_run_is_valid_and_readable(amirotd, ec2, daemon,
                      r"errors: 1 RequestLimitExceeded \(DescribeImages\)", out), out
 
 
+def test_distribution_counters_add_up_the_service_runs(amirotd, ec2, daemon, tmp_path):
+    """The service's runs share and copy (every 3 s): the counters add up what each run
+    did, and promtool accepts them."""
+    prom = tmp_path / "amirotd.prom"
+    run_instances(ec2, {"Role": "web"}, count=2)
+    amirotd.write_global(f"spread: 0s\nmetrics_file: {prom}\n")
+    amirotd.write_policy("web", POLICY + """\
+    share:
+      accounts: ["444455556666"]
+    copy_to:
+      - region: eu-west-1
+""")
+    d = daemon()
+    d.notify.wait_for("READY=1")
+    unit = dict(policy="web", region="us-east-1")
+    # Two images a run: four copies need two runs, added up.
+    s = wait_metrics(prom, lambda s: (value(s, "amirotd_copies_started_total", **unit) or 0) >= 4 and
+                     (value(s, "amirotd_shares_added_total", **unit) or 0) >= 4)
+    assert d.stop() == 0
+    s = samples(prom.read_text())
+    copies = [i for i in amirotd.sim.images("eu-west-1") if "amirotd:copy-of" in (i.get("Tags") or {})]
+    assert value(s, "amirotd_copies_started_total", **unit) == \
+        len(copies) + value(s, "amirotd_copies_retired_total", **unit)
+    assert value(s, "amirotd_distribution_errors_total", **unit) == 0
+    p = subprocess.run([promtool(), "check", "metrics"], input=prom.read_text(), capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and p.stdout + p.stderr == "", p.stdout + p.stderr
+
+
 def test_metrics_file_that_cannot_be_written_is_reported_once(amirotd, ec2, daemon, tmp_path):
     run_instances(ec2, {"Role": "web"}, count=1)
     amirotd.write_global(f"spread: 0s\nmetrics_file: {tmp_path}/missing/amirotd.prom\n")
