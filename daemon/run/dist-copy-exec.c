@@ -239,17 +239,39 @@ static void run_deprecate(copy_exec *x) {
 
 static void run_start_phase(copy_exec *x);
 
-/* The copy's tags: the policy's image tags, the source's amirotd tags that say what it is
- * (policy, instance, slot: not its protection, retirement or deprecation), and copy-of. */
+/* The instance an image was made of, among those the run described; NULL when it is gone. */
+static const ec2_instance *source_instance(const dist_context *ctx, const ec2_image *image) {
+        const char *id = ec2_tags_get(&image->tags, TAG_INSTANCE_ID);
+
+        for (size_t i = 0; id && i < ctx->n_instances; i++)
+                if (streq_ptr(ctx->instances[i].id, id))
+                        return &ctx->instances[i];
+        return NULL;
+}
+
+/* The copy's tags: the policy's image tags rendered as they were for the source (its
+ * instance, region and slot: the run keeps only the source's amirotd tags), the source's
+ * amirotd tags that say what it is (policy, instance, slot: not its protection, retirement
+ * or deprecation), and copy-of. */
 static int copy_tags(const copy_exec *x, ec2_tags *ret) {
         static const char *const carried[] = { TAG_POLICY, TAG_INSTANCE_ID, TAG_SLOT };
         const plan_copy_step *s = current(x);
         const policy *p = x->t.ctx->policy;
+        const ec2_instance *instance = source_instance(x->t.ctx, s->image);
         _cleanup_(freep) char *copy_of = NULL;
         int r = 0;
 
-        for (size_t i = 0; r >= 0 && i < p->image_tags.n; i++)
-                r = ec2_tags_add(ret, p->image_tags.items[i].key, p->image_tags.items[i].value);
+        for (size_t i = 0; r >= 0 && i < p->image_tags.n; i++) {
+                const ec2_tag *g = &p->image_tags.items[i];
+                _cleanup_(freep) char *value = NULL;
+
+                if (startswith(g->key, "amirotd:"))
+                        continue;
+                r = plan_render_tag_value(g->value ?: "", p, x->t.ctx->region, instance,
+                                          ec2_tags_get(&s->image->tags, TAG_SLOT), &value);
+                if (r >= 0)
+                        r = ec2_tags_add(ret, g->key, value);
+        }
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(carried); i++)
                 if (ec2_tags_get(&s->image->tags, carried[i]))
                         r = ec2_tags_add(ret, carried[i], ec2_tags_get(&s->image->tags, carried[i]));

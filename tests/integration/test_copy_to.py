@@ -85,6 +85,21 @@ def test_each_new_image_is_copied_once_with_its_tags(amirotd, ec2):
     assert len(copies(amirotd)) == 1
 
 
+def test_a_copy_carries_the_image_tags_as_they_were_rendered_for_its_source(amirotd, ec2):
+    """image.tags values are templates (E): the copy's are its source's, not the template."""
+    (iid,) = run_instances(ec2, {"Role": "web", "Name": "web-1", "Owner": "team-a"})
+    amirotd.write_policy("web", POLICY.replace("tags: {Team: platform}",
+                                               'tags: {Team: platform, Of: "{instance_name} {slot} {region}", '
+                                               'Owner: "{instance_tag:Owner}"}'))
+    once(amirotd, 1)
+    (source,) = own(amirotd)
+    (copy,) = copies(amirotd)
+    assert tag_dict(source)["Of"] == f"web-1 {slot_id(1)} us-east-1"
+    for key in ("Team", "Of", "Owner"):
+        assert tag_dict(copy)[key] == tag_dict(source)[key], key
+    assert tag_dict(copy)["Owner"] == "team-a"
+
+
 def test_the_destination_keeps_its_own_count_and_deletes_the_snapshots_of_what_it_retires(amirotd, ec2):
     run_instances(ec2, {"Role": "web"})
     amirotd.write_policy("web", POLICY)
