@@ -312,6 +312,18 @@ static void on_get(int r, const ssm_parameter *p, const aws_error *err, void *us
                 ssm_advance(s);
                 return;
         }
+        /* A parameter of that name that is not an image's (a String of data type text, a
+         * StringList, a SecureString) belongs to someone else: never overwritten, its value
+         * never said. */
+        if (p && (!streq_ptr(p->type, "String") || !streq_ptr(p->data_type, SSM_DATA_TYPE_IMAGE))) {
+                ssm_fail(s, -EEXIST);
+                log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
+                         "policy '%s' in %s: SSM parameter '%s' exists as a %s of data type %s, not an image's "
+                         "(String, %s): left alone; remove it or name another parameter", f.policy, f.region,
+                         it->name, p->type ?: "parameter", p->data_type ?: "text", SSM_DATA_TYPE_IMAGE);
+                ssm_advance(s);
+                return;
+        }
         if (p && streq(p->value, s->image_id)) {
                 log_full(LOG_DEBUG, 0, NULL, &f, "SSM parameter '%s' in %s names %s already", it->name, f.region,
                          s->image_id);

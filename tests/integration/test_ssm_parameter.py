@@ -150,6 +150,22 @@ def test_no_available_image_leaves_the_parameter_and_warns(amirotd, sim):
     assert len(puts(sim)) == 1, "only the test's own write"
 
 
+def test_a_parameter_that_is_not_an_images_is_never_overwritten_nor_shown(amirotd, ec2, sim):
+    """A name that collides with someone's configuration value or secret: the run fails,
+    names the parameter, and neither writes it nor says its value."""
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", policy("- /golden/{policy}/latest", "- /golden/{policy}/token"))
+    ssm(sim).put_parameter(Name="/golden/web/latest", Value="blue-green", Type="String")
+    ssm(sim).put_parameter(Name="/golden/web/token", Value="s3cr3t-value", Type="SecureString")
+    p = once(amirotd, 1, check=False)
+    assert p.returncode != 0
+    assert "SSM parameter '/golden/web/latest' exists as a String of data type text" in p.stderr
+    assert "SSM parameter '/golden/web/token' exists as a SecureString" in p.stderr
+    assert "blue-green" not in p.stderr and "s3cr3t-value" not in p.stderr
+    assert value(sim, "/golden/web/latest")["Value"] == "blue-green"
+    assert len(puts(sim)) == 2, "only the test's own writes"
+
+
 def test_check_reports_bad_parameter_names(amirotd):
     amirotd.write_policy("web", policy("- /golden/{policy}/a b", "- ssm/{policy}", "- /x/{slot}",
                                        "- name: /y", "  regoin: eu-west-1"))
