@@ -5,8 +5,9 @@
  * create-volume permissions. DeregisterImage takes the image's launch permissions with
  * it, but a snapshot that DeleteAssociatedSnapshots skips (another image uses it) or that
  * cannot be deleted yet (InvalidSnapshot.InUse) would stay shared with the accounts it was
- * shared with. Read each snapshot's permissions, remove what is there (500 accounts at a
- * time, the public group apart), then deregister. A failure keeps the image for the next
+ * shared with. Read each snapshot's permissions, remove what the policy manages (with
+ * `share` all there is, else its copy_to accounts; 500 accounts at a time, the public group
+ * apart), then deregister. A failure keeps the image for the next
  * run: a retirement that would leave data shared does not happen.
  */
 #include "base/log.h"
@@ -54,12 +55,24 @@ static void on_unshared(int r, const aws_error *err, void *userdata) {
         unshare_next(c);
 }
 
+/* What the policy takes away from the snapshot of an image on its way out: with `share`,
+ * everyone (the public group too); without, only the accounts of its copy_to destinations
+ * (dist-share-plan.h): a grant someone else made stays theirs. */
+static int unshare_change(const policy *p, const ec2_permission_list *l, share_change *ret) {
+        _cleanup_(share_wants_done) share_wants w = {};
+        int r;
+
+        r = share_wants_of(p, &w);
+        return r < 0 ? r : share_diff_volume(&w, l, false, ret);
+}
+
 static void on_described(int r, ec2_permission_list *l, const aws_error *err, void *userdata) {
+        _cleanup_(share_change_done) share_change change = {};
         _cleanup_(strv_freep) char **chunk = NULL;
         chain *c = userdata;
         executor *x = c->exec;
         const char *snap = chain_action(c)->snapshot_ids[c->unshare_at];
-        size_t n = strv_length(l->user_ids);
+        size_t n;
 
         c->op = NULL;
         if (r < 0 && !snapshot_gone(err)) {
@@ -67,17 +80,20 @@ static void on_described(int r, ec2_permission_list *l, const aws_error *err, vo
                                "cannot read the create-volume permissions of a snapshot before retiring its image");
                 return;
         }
-        if (r < 0 || (n == 0 && !l->public)) {
+        if (r >= 0)
+                r = unshare_change(x->options.policy, l, &change);
+        n = strv_length(change.remove_accounts);
+        if (r < 0 || (n == 0 && !change.remove_public)) {
                 c->unshare_at++;
                 unshare_next(c);
                 return;
         }
-        c->unshare_more = n > EC2_SNAPSHOT_PERMISSIONS_MAX || (n > 0 && l->public);
+        c->unshare_more = n > EC2_SNAPSHOT_PERMISSIONS_MAX || (n > 0 && change.remove_public);
         if (n == 0)
                 r = ec2_remove_create_volume_public(x->options.ec2, snap, x->options.dry_run, on_unshared, c, &c->op);
         else {
                 for (size_t i = 0; r >= 0 && i < n && i < EC2_SNAPSHOT_PERMISSIONS_MAX; i++)
-                        r = strv_extend(&chunk, l->user_ids[i]);
+                        r = strv_extend(&chunk, change.remove_accounts[i]);
                 if (r >= 0)
                         r = ec2_modify_create_volume_permission(x->options.ec2, snap, NULL, chunk, x->options.dry_run,
                                                                 on_unshared, c, &c->op);

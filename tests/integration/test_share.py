@@ -257,6 +257,28 @@ def test_a_retired_images_snapshot_is_unshared_before_the_image_is_deregistered(
         in p.stderr
 
 
+def test_without_share_only_the_copy_accounts_are_taken_from_a_retired_images_snapshot(amirotd, ec2):
+    """A policy that shares only because it copies to another account owns just that
+    account's grants: someone else's share of the snapshot stays theirs."""
+    iid = run_instances(ec2, {"Role": "web"})[0]
+    seeded = seed_image(amirotd, iid, 1)
+    old, snap = seeded["images"][0], seeded["snapshots"][0]
+    seed_image(amirotd, iid, 2)
+    ec2.modify_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission",
+                                  OperationType="add", UserIds=[OTHER, THIRD])
+    amirotd.sim.fault(action="DeleteSnapshot", kind="snapshot_in_use", count=100)
+    amirotd.write_policy("web", policy("~").replace("    share: ~\n", "") + f"""\
+    copy_to:
+      - region: eu-west-1
+        role_arn: arn:aws:iam::{OTHER}:role/amirotd-copies
+""")
+
+    once(amirotd, 2, check=False)           # the copy's role cannot be assumed here: not this test's
+
+    assert old not in {i["ImageId"] for i in amirotd.sim.images()}
+    assert [p["UserId"] for p in volume(ec2, snap)] == [THIRD]
+
+
 def test_list_shows_who_each_image_is_shared_with(amirotd, ec2):
     iid = run_instances(ec2, {"Role": "web"})[0]
     image = seed_image(amirotd, iid, 1)["images"][0]
