@@ -396,8 +396,15 @@ static bool image_in_scope(const share_run *s, const share_place *pl, const ec2_
                 *ret_keep = !plan_image_released(g, NULL);
                 return true;
         case EC2_IMAGE_DISABLED:
+                /* Only its snapshots are left to look at (task_start()): none, no task, so that
+                 * a run of disabled images never ends tasks inside one another. */
                 *ret_keep = false;
-                return true;
+                if (!share_manages_volumes(&s->wants))
+                        return false;
+                for (size_t k = 0; k < g->n_devices; k++)
+                        if (g->devices[k].snapshot_id)
+                                return true;
+                return false;
         default:
                 return false;           /* pending: next run; failed: retired by the run */
         }
