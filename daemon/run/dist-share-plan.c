@@ -39,10 +39,13 @@ void share_wants_done(share_wants *w) {
 
 int share_wants_of(const policy *p, share_wants *ret) {
         _cleanup_(share_wants_done) share_wants w = { .reconcile = p->share_set };
-        char account[13];
+        char account[13], own[13];
+        bool own_known = aws_role_arn_account(p->role_arn, own);
 
+        /* A destination in the account of the policy's own role is no other account (as
+         * dist-copy.c sees it): an image is not shared with its owner. */
         for (size_t i = 0; i < p->n_copy_to; i++)
-                if (aws_role_arn_account(p->copy_to[i].role_arn, account) &&
+                if (aws_role_arn_account(p->copy_to[i].role_arn, account) && !(own_known && streq(own, account)) &&
                     !strv_contains(w.copy_accounts, account) && strv_extend(&w.copy_accounts, account) < 0)
                         return -ENOMEM;
         if (union_into(&w.accounts, p->share_accounts) < 0 || union_into(&w.accounts, w.copy_accounts) < 0 ||

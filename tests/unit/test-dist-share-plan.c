@@ -64,6 +64,17 @@ static void test_wants_merge_share_and_copy_accounts(void **state) {
         assert_string_equal(w2.volume_accounts[0], C);
 }
 
+/* A copy_to role in the account of the policy's own role is no other account. */
+static void test_the_policys_own_account_is_no_copy_account(void **state) {
+        policy p = { .role_arn = (char *) "arn:aws:iam::" C ":role/amirotd", .copy_to = copies, .n_copy_to = 3 };
+        _cleanup_(share_wants_done) share_wants w = {};
+
+        (void) state;
+        assert_int_equal(share_wants_of(&p, &w), 0);
+        assert_int_equal(strv_length(w.copy_accounts), 0);
+        assert_int_equal(strv_length(w.accounts), 0);
+}
+
 static void test_reconcile_adds_and_removes_the_rest(void **state) {
         policy p = { .share_set = true, .share_accounts = accounts_ab };
         _cleanup_(share_wants_done) share_wants w = {};
@@ -139,6 +150,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_wanted),
                 cmocka_unit_test(test_wants_merge_share_and_copy_accounts),
+                cmocka_unit_test(test_the_policys_own_account_is_no_copy_account),
                 cmocka_unit_test(test_reconcile_adds_and_removes_the_rest),
                 cmocka_unit_test(test_on_its_way_out_nothing_stays_and_nothing_is_added),
                 cmocka_unit_test(test_without_share_only_copy_accounts_are_managed),
