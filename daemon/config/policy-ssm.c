@@ -29,19 +29,6 @@ static config_pos pos_at(loader *l, const cnode *n) {
         return (config_pos) { .file = l->file, .line = n->line, .column = n->column };
 }
 
-/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
-static bool external_id_ok(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 2 || n > 1224)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr("_+=,.@:/-", *s)))
-                        return false;
-        return true;
-}
-
 /* Each placeholder of t known: else an error with a suggestion, and false. */
 static bool check_placeholders(loader *l, const cnode *n, const char *t) {
         const char *c, *end;
@@ -131,7 +118,7 @@ static const char *parse_target_key(loader *l, ssm_parameter_target *t, const ce
         } else if (streq(k, "external_id")) {
                 *ext = v;
                 if (cvalue_string(l, v, "ssm_parameter.external_id", &t->external_id) >= 0 &&
-                    !external_id_ok(t->external_id))
+                    !aws_external_id_is_valid(t->external_id))
                         loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
                                      "and _+=,.@:/-");
         } else
