@@ -110,17 +110,11 @@ static const char *parse_target_key(loader *l, ssm_parameter_target *t, const ce
         else if (streq(k, "region")) {
                 if (cvalue_string(l, v, "ssm_parameter.region", &t->region) >= 0 && !aws_region_is_valid(t->region))
                         loader_error(l, v, "'%s' is not an AWS region (us-east-1, eu-west-1, ...)", t->region);
-        } else if (streq(k, "role_arn")) {
-                if (cvalue_string(l, v, "ssm_parameter.role_arn", &t->role_arn) >= 0 &&
-                    !aws_role_arn_is_valid(t->role_arn))
-                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", t->role_arn);
-        } else if (streq(k, "external_id")) {
+        } else if (streq(k, "role_arn"))
+                (void) cvalue_role_arn(l, v, "ssm_parameter.role_arn", &t->role_arn);
+        else if (streq(k, "external_id")) {
                 *ext = v;
-                if (cvalue_string(l, v, "ssm_parameter.external_id", &t->external_id) >= 0 &&
-                    !aws_external_id_is_valid(t->external_id))
-                        loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                                     "and _+=,.@:/-");
+                (void) cvalue_external_id(l, v, "ssm_parameter.external_id", &t->external_id);
         } else
                 return cvalue_unknown(l, e->key, "key", "'ssm_parameter'", target_keys);
         return NULL;
