@@ -140,10 +140,14 @@ int ec2_parse_template_versions_page(xmlDoc *doc, ec2_template_versions *v, char
                 ec2_template_version t, *items;
 
                 r = parse_version(i, &t);
-                items = r >= 0 ? reallocarray(v->items, v->n + 1, sizeof(*items)) : NULL;
+                if (r < 0) {
+                        template_version_done(&t);
+                        return r;
+                }
+                items = reallocarray(v->items, v->n + 1, sizeof(*items));
                 if (!items) {
                         template_version_done(&t);
-                        return r < 0 ? r : -ENOMEM;
+                        return -ENOMEM;
                 }
                 v->items = items;
                 items[v->n++] = t;
