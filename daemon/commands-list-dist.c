@@ -107,7 +107,10 @@ static int read_template(aws_pool *pool, const policy *p, const launch_template_
         r = t->role_arn ? aws_pool_ec2_as(pool, region, t->role_arn, t->external_id, &ec2) :
                 aws_pool_ec2(pool, p, region, &ec2);
         if (r >= 0)
-                r = ec2_describe_template_image_versions_sync(ec2, t->id, t->name, &ret->versions, &err);
+                r = ec2_describe_template_versions_sync(ec2, &(ec2_template_versions_request) {
+                                                           .template = { .id = t->id, .name = t->name },
+                                                           .resolve_alias = true,
+                                                   }, &ret->versions, &err);
         if (r >= 0)
                 return 0;
         ret->error = error_text(r, &err);
@@ -163,7 +166,7 @@ void list_dist_done(list_dist *d) {
         for (size_t i = 0; i < d->n_templates; i++) {
                 free(d->templates[i].region);
                 free(d->templates[i].account);
-                ec2_template_image_list_done(&d->templates[i].versions);
+                ec2_template_versions_done(&d->templates[i].versions);
                 free(d->templates[i].error);
         }
         free(d->templates);
@@ -271,8 +274,10 @@ static void copies_text(list_dist *d, const ec2_image *img, const char *region) 
 }
 
 /* The image a template version names, when it is img or one of its copies: NULL if neither. */
-static const char *names_image(const list_dist *d, const list_template *t, const ec2_template_image *v,
+static const char *names_image(const list_dist *d, const list_template *t, const ec2_template_version *v,
                                const ec2_image *img, const char *region) {
+        if (!v->image_id)
+                return NULL;
         if (streq(t->region, region) && !t->account && streq(v->image_id, img->id))
                 return img->id;
         for (size_t i = 0; i < d->n_copies; i++) {
@@ -288,7 +293,7 @@ static const char *names_image(const list_dist *d, const list_template *t, const
 }
 
 /* C's launch template versions say "amirotd {policy} {image-id}". */
-static bool made_by_amirotd(const list_dist *d, const ec2_template_image *v) {
+static bool made_by_amirotd(const list_dist *d, const ec2_template_version *v) {
         _cleanup_(freep) char *want = NULL;
 
         if (!v->description || asprintf(&want, "amirotd %s %s", d->policy->name, v->image_id) < 0)
@@ -296,7 +301,12 @@ static bool made_by_amirotd(const list_dist *d, const ec2_template_image *v) {
         return streq(v->description, want);
 }
 
-static json_object *version_json(const list_dist *d, const list_template *t, const ec2_template_image *v,
+/* Whether v is its template's $Latest: the highest version number answered, with an image or not. */
+static bool is_latest(const list_template *t, const ec2_template_version *v) {
+        return v == ec2_template_versions_latest(&t->versions);
+}
+
+static json_object *version_json(const list_dist *d, const list_template *t, const ec2_template_version *v,
                                  const char *image_id) {
         json_object *o = json_object_new_object();
 
@@ -304,9 +314,9 @@ static json_object *version_json(const list_dist *d, const list_template *t, con
         json_object_object_add(o, "template_name", json_str(v->template_name));
         json_object_object_add(o, "region", json_object_new_string(t->region));
         json_object_object_add(o, "account", json_str(t->account));
-        json_object_object_add(o, "version", json_object_new_int64(v->version));
+        json_object_object_add(o, "version", json_object_new_int64(v->number));
         json_object_object_add(o, "default", json_object_new_boolean(v->is_default));
-        json_object_object_add(o, "latest", json_object_new_boolean(v->version == t->versions.max_version));
+        json_object_object_add(o, "latest", json_object_new_boolean(is_latest(t, v)));
         json_object_object_add(o, "image_id", json_object_new_string(image_id));
         json_object_object_add(o, "made_by_amirotd", json_object_new_boolean(made_by_amirotd(d, v)));
         return o;
@@ -340,15 +350,15 @@ static void templates_text(list_dist *d, const ec2_image *img, const char *regio
                 if (t->error)
                         printf("    launch template %s in %s: cannot be read (%s)\n", label, t->region, t->error);
                 for (size_t k = 0; k < t->versions.n; k++) {
-                        const ec2_template_image *v = &t->versions.items[k];
+                        const ec2_template_version *v = &t->versions.items[k];
                         const char *named = names_image(d, t, v, img, region);
 
                         if (!named)
                                 continue;
                         printf("    launch template %s (%s) in %s%s%s version %u%s%s%s%s%s\n",
                                v->template_name ?: "-", v->template_id, t->region, t->account ? " account " : "",
-                               t->account ?: "", v->version, v->is_default ? " default" : "",
-                               v->version == t->versions.max_version ? " latest" : "",
+                               t->account ?: "", v->number, v->is_default ? " default" : "",
+                               is_latest(t, v) ? " latest" : "",
                                streq(named, img->id) ? "" : " (names copy ", streq(named, img->id) ? "" : named,
                                streq(named, img->id) ? "" : ")");
                 }

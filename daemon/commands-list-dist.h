@@ -19,7 +19,7 @@
 #include <json-c/json.h>
 
 #include "aws/ec2-types.h"
-#include "aws/ec2-usage.h"
+#include "aws/ec2-template-calls.h"
 #include "policy.h"
 #include "run/clients.h"
 #include "run/plan.h"                     /* TAG_COPY_OF */
@@ -33,12 +33,12 @@ typedef struct list_copies {
         char *error;                    /* why it could not be read, or NULL */
 } list_copies;
 
-/* The versions of one launch template in one region that name an image. */
+/* The versions of one launch template in one region (those that name an image are shown). */
 typedef struct list_template {
         const launch_template_target *target;
         char *region;
         char *account;                  /* NULL: the policy's */
-        ec2_template_image_list versions;
+        ec2_template_versions versions;
         char *error;
 } list_template;
 

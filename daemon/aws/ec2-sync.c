@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "ec2.h"
-#include "ec2-usage.h"
+#include "ec2-template-calls.h"
 #include "http.h"
 
 /* ---- The synchronous DescribeImages ------------------------------------------------------ */
@@ -63,35 +63,34 @@ int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n,
         return 0;
 }
 
-/* ---- The synchronous DescribeLaunchTemplateVersions of one template -------------------- */
+/* ---- The synchronous DescribeLaunchTemplateVersions ------------------------------------ */
 
 typedef struct templates_sync {
         bool done;
         int r;
         aws_error error;
-        ec2_template_image_list versions;
+        ec2_template_versions versions;
 } templates_sync;
 
-static void sync_on_templates(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+static void sync_on_templates(int r, ec2_template_versions *l, const aws_error *err, void *userdata) {
         templates_sync *s = userdata;
 
         s->done = true;
         s->r = r;
         if (r >= 0) {
                 s->versions = *l;
-                *l = (ec2_template_image_list) {};
+                *l = (ec2_template_versions) {};
         } else if (err)
                 (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
 }
 
-int ec2_describe_template_image_versions_sync(aws_client *c, const char *template_id, const char *template_name,
-                                              ec2_template_image_list *ret, aws_error *ret_error) {
+int ec2_describe_template_versions_sync(aws_client *c, const ec2_template_versions_request *req,
+                                        ec2_template_versions *ret, aws_error *ret_error) {
         templates_sync s = {};
-        ec2_usage_op *op = NULL;
+        ec2_template_op *op = NULL;
         int r;
 
-        r = ret ? ec2_describe_template_image_versions(c, template_id, template_name, sync_on_templates, &s, &op) :
-                -EINVAL;
+        r = ret ? ec2_describe_template_versions(c, req, sync_on_templates, &s, &op) : -EINVAL;
         if (r < 0)
                 (void) aws_error_setf(&s.error, "cannot send DescribeLaunchTemplateVersions: %s", strerror(-r));
         else {
@@ -99,7 +98,7 @@ int ec2_describe_template_image_versions_sync(aws_client *c, const char *templat
                 if (s.done)
                         r = s.r;
                 else {
-                        ec2_usage_op_cancel(op);
+                        ec2_template_op_cancel(op);
                         r = r < 0 ? r : -ECANCELED;
                         (void) aws_error_setf(&s.error, "the event loop stopped before DescribeLaunchTemplateVersions "
                                               "completed: %s", strerror(-r));
@@ -110,7 +109,7 @@ int ec2_describe_template_image_versions_sync(aws_client *c, const char *templat
         else
                 aws_error_done(&s.error);
         if (r < 0) {
-                ec2_template_image_list_done(&s.versions);
+                ec2_template_versions_done(&s.versions);
                 return r;
         }
         *ret = s.versions;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * See ec2-template-calls.h. Each answer is small (a page holds at most 200
- * versions), so it is parsed whole, as ec2-usage.c parses its pages. One op type
- * carries each of the four calls; only the listing has pages.
+ * versions), so each page is parsed whole, not item by item as ec2-calls.c's
+ * Describe calls of whole fleets are. One op type carries each of the four calls;
+ * only the listing has pages.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -13,7 +14,8 @@
 /* DescribeLaunchTemplateVersions: "MaxResults ... Valid range: 1 - 200". */
 #define VERSIONS_MAX_RESULTS "200"
 /* "Launch template versions per launch template: 10,000" (EC2 quotas) at 200 a page is 50
- * pages: a server that goes on far past that is broken. */
+ * pages, and an account has nowhere near 1000 pages of templates: a server that goes on
+ * past that is broken. */
 #define VERSIONS_MAX_PAGES 1000U
 
 typedef enum template_call {
@@ -47,17 +49,18 @@ static const char *const call_actions[] = {
         [CALL_DELETE] = "DeleteLaunchTemplateVersions",
 };
 
+static void template_version_done(ec2_template_version *t) {
+        free(t->template_id);
+        free(t->template_name);
+        free(t->image_id);
+        free(t->description);
+}
+
 void ec2_template_versions_done(ec2_template_versions *v) {
-        for (size_t i = 0; v && i < v->n; i++) {
-                free(v->items[i].image_id);
-                free(v->items[i].description);
-        }
-        if (v) {
-                free(v->template_id);
-                free(v->template_name);
-                free(v->items);
-                *v = (ec2_template_versions) {};
-        }
+        for (size_t i = 0; v && i < v->n; i++)
+                template_version_done(&v->items[i]);
+        if (v)
+                *v = (ec2_template_versions) { .items = mfree(v->items) };
 }
 
 const ec2_template_version *ec2_template_versions_default(const ec2_template_versions *v) {
@@ -106,30 +109,22 @@ static int parse_number(xmlNode *n, const char *path, unsigned *ret) {
         return 0;
 }
 
-static int parse_version(xmlNode *item, ec2_template_versions *v) {
+static int parse_version(xmlNode *item, ec2_template_version *ret) {
         _cleanup_(freep) char *is_default = NULL;
-        ec2_template_version t = {}, *items;
         int r;
 
-        r = parse_number(item, "versionNumber", &t.number);
+        *ret = (ec2_template_version) {};
+        r = parse_number(item, "versionNumber", &ret->number);
         if (r < 0)
                 return r;
-        if (!v->template_id && !(v->template_id = xml_child_text_or_null(item, "launchTemplateId")))
+        ret->template_id = xml_child_text_or_null(item, "launchTemplateId");
+        if (!ret->template_id)
                 return -EBADMSG;
-        if (!v->template_name)
-                v->template_name = xml_child_text_or_null(item, "launchTemplateName");
+        ret->template_name = xml_child_text_or_null(item, "launchTemplateName");
         is_default = xml_child_text_or_null(item, "defaultVersion");
-        t.is_default = streq_ptr(is_default, "true");
-        t.image_id = xml_child_text_or_null(item, "launchTemplateData/imageId");
-        t.description = xml_child_text_or_null(item, "versionDescription");
-        items = reallocarray(v->items, v->n + 1, sizeof(*items));
-        if (!items) {
-                free(t.image_id);
-                free(t.description);
-                return -ENOMEM;
-        }
-        v->items = items;
-        items[v->n++] = t;
+        ret->is_default = streq_ptr(is_default, "true");
+        ret->image_id = xml_child_text_or_null(item, "launchTemplateData/imageId");
+        ret->description = xml_child_text_or_null(item, "versionDescription");
         return 0;
 }
 
@@ -142,9 +137,20 @@ int ec2_parse_template_versions_page(xmlDoc *doc, ec2_template_versions *v, char
                 return -EBADMSG;
         set = xml_child(root, "launchTemplateVersionSet");
         for (xmlNode *i = set ? xml_child(set, "item") : NULL; i; i = xml_next(i, "item")) {
-                r = parse_version(i, v);
-                if (r < 0)
+                ec2_template_version t, *items;
+
+                r = parse_version(i, &t);
+                if (r < 0) {
+                        template_version_done(&t);
                         return r;
+                }
+                items = reallocarray(v->items, v->n + 1, sizeof(*items));
+                if (!items) {
+                        template_version_done(&t);
+                        return -ENOMEM;
+                }
+                v->items = items;
+                items[v->n++] = t;
         }
         *ret_next_token = xml_child_text_or_null(root, "nextToken");
         if (*ret_next_token && isempty(*ret_next_token))
@@ -386,14 +392,39 @@ static int add_dry_run(aws_query *q, bool dry_run) {
         return dry_run ? aws_query_add(q, "DryRun", "true") : 0;
 }
 
-int ec2_describe_template_versions(aws_client *c, ec2_template_ref t, ec2_template_versions_cb cb, void *userdata,
-                                   ec2_template_op **ret_op) {
+/* "To describe all launch templates in your account that are defined as the latest version,
+ * the valid value is $Latest. ... the default version, ... $Default. You can specify $Latest
+ * and $Default in the same request." LaunchTemplateId and Name: "To describe all the latest
+ * or default launch template versions in your account, you must omit this parameter." */
+static int account_wide_query(aws_query **ret) {
         _cleanup_(aws_query_freep) aws_query *q = NULL;
         int r;
 
-        if (!c || !cb)
+        r = aws_query_new("DescribeLaunchTemplateVersions", &q);
+        if (r >= 0)
+                r = aws_query_add(q, "LaunchTemplateVersion.1", "$Latest");
+        if (r >= 0)
+                r = aws_query_add(q, "LaunchTemplateVersion.2", "$Default");
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(q);
+        return 0;
+}
+
+int ec2_describe_template_versions(aws_client *c, const ec2_template_versions_request *req,
+                                   ec2_template_versions_cb cb, void *userdata, ec2_template_op **ret_op) {
+        _cleanup_(aws_query_freep) aws_query *q = NULL;
+        int r;
+
+        if (!c || !cb || !req || (req->account_wide && (req->template.id || req->template.name)))
                 return -EINVAL;
-        r = template_query("DescribeLaunchTemplateVersions", t, &q);
+        /* Without LaunchTemplateVersion.N, every version of the template. */
+        r = req->account_wide ? account_wide_query(&q) :
+                template_query("DescribeLaunchTemplateVersions", req->template, &q);
+        /* ResolveAlias: "If true, and if a Systems Manager parameter is specified for ImageId,
+         * the AMI ID is displayed in the response." */
+        if (r >= 0 && req->resolve_alias)
+                r = aws_query_add(q, "ResolveAlias", "true");
         if (r >= 0)
                 r = aws_query_add(q, "MaxResults", VERSIONS_MAX_RESULTS);
         if (r < 0)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The calls that make a launch template follow an image (launch_template): every
- * version of one template (DescribeLaunchTemplateVersions), a new version from a
- * source version with only its ImageId changed (CreateLaunchTemplateVersion), the
+ * The launch template calls. DescribeLaunchTemplateVersions serves everyone who reads
+ * versions: every version of one template (launch_template, amirotd list) or the
+ * $Default and $Latest of every template of the account (protect, copy_to's
+ * retirement). The rest make a template follow an image (launch_template): a new
+ * version from a source version with only its ImageId changed (CreateLaunchTemplateVersion), the
  * default version switch (ModifyLaunchTemplate) and the deletion of old versions
  * (DeleteLaunchTemplateVersions, whose answer says version by version what it
  * deleted). Calls on aws_client_call(), each calling back once from the event loop;
@@ -20,22 +22,24 @@
 #define EC2_TEMPLATE_DELETE_MAX 200
 
 typedef struct ec2_template_version {
+        char *template_id;
+        char *template_name;            /* NULL when EC2 gave none */
         unsigned number;
-        char *image_id;                 /* NULL: the version names no image */
+        char *image_id;                 /* NULL: the version names no image; with resolve_alias, an
+                                         * SSM parameter's AMI id in place of resolve:ssm:NAME */
         char *description;              /* VersionDescription; NULL when none */
         bool is_default;
 } ec2_template_version;
 
-/* One template's versions, in the order EC2 gave them. */
+/* Versions, in the order EC2 gave them. */
 typedef struct ec2_template_versions {
-        char *template_id;
-        char *template_name;
         ec2_template_version *items;
         size_t n;
 } ec2_template_versions;
 
 void ec2_template_versions_done(ec2_template_versions *v);
-/* The default version, the latest (highest number) one, or NULL when there is none. */
+/* Of one template's versions: the default version, the latest (highest number) one, or
+ * NULL when there is none. */
 const ec2_template_version *ec2_template_versions_default(const ec2_template_versions *v);
 const ec2_template_version *ec2_template_versions_latest(const ec2_template_versions *v);
 
@@ -55,8 +59,8 @@ typedef struct ec2_template_delete_result {
 
 void ec2_template_delete_result_done(ec2_template_delete_result *r);
 
-/* One page of DescribeLaunchTemplateVersions, appended to v (the template's id and name
- * from its first version); *ret_next_token NULL on the last page. */
+/* One page of DescribeLaunchTemplateVersions, appended to v, with an image or not;
+ * *ret_next_token NULL on the last page. */
 int ec2_parse_template_versions_page(xmlDoc *doc, ec2_template_versions *v, char **ret_next_token);
 /* CreateLaunchTemplateVersion: launchTemplateVersion/versionNumber. */
 int ec2_parse_create_template_version(xmlDoc *doc, unsigned *ret_number);
@@ -78,9 +82,20 @@ typedef struct ec2_template_ref {
         const char *name;
 } ec2_template_ref;
 
-/* Every version of the template, all pages. */
-int ec2_describe_template_versions(aws_client *c, ec2_template_ref t, ec2_template_versions_cb cb, void *userdata,
-                                   ec2_template_op **ret_op);
+/* What DescribeLaunchTemplateVersions lists: exactly one of a template and account_wide. */
+typedef struct ec2_template_versions_request {
+        ec2_template_ref template;      /* every version of this template */
+        bool account_wide;              /* the $Default and $Latest versions of every template of the
+                                         * account in the client's region */
+        bool resolve_alias;             /* ResolveAlias: the AMI id an SSM parameter names */
+} ec2_template_versions_request;
+
+/* All pages. */
+int ec2_describe_template_versions(aws_client *c, const ec2_template_versions_request *req,
+                                   ec2_template_versions_cb cb, void *userdata, ec2_template_op **ret_op);
+/* The same, running the client's loop until it completes (the one-shot commands; ec2-sync.c). */
+int ec2_describe_template_versions_sync(aws_client *c, const ec2_template_versions_request *req,
+                                        ec2_template_versions *ret, aws_error *ret_error);
 
 typedef struct ec2_template_version_request {
         ec2_template_ref template;

@@ -41,6 +41,15 @@ int aws_error_setf(aws_error *e, const char *fmt, ...) {
         return 0;
 }
 
+const char *aws_error_code_from_status(long status, char buf[static 16]) {
+        if (status == 500)
+                return "InternalError";
+        if (status == 503)
+                return "Unavailable";
+        snprintf(buf, 16, "HTTP%ld", status);
+        return buf;
+}
+
 bool aws_error_is(const aws_error *e, const char *code) {
         return e->code && streq(e->code, code);
 }

@@ -32,5 +32,10 @@ int aws_error_setf(aws_error *e, const char *fmt, ...) __attribute__((format(pri
 
 bool aws_error_is(const aws_error *e, const char *code);
 
+/* The code of a failed answer that names none (no readable error document, or one
+ * without a code): EC2's "InternalError" for 500 and "Unavailable" for 503, which
+ * retry.c knows as transient; "HTTP<status>", written in buf, for any other. */
+const char *aws_error_code_from_status(long status, char buf[static 16]);
+
 /* Moves src into dst (dst's old content is freed), leaving src zeroed. */
 void aws_error_move(aws_error *dst, aws_error *src);

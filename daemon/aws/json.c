@@ -25,15 +25,6 @@ const char *aws_json_string(const json_object *o, const char *key) {
         return json_object_get_string(v);
 }
 
-static const char *code_from_status(long status, char buf[static 16]) {
-        if (status == 500)
-                return "InternalError";
-        if (status == 503)
-                return "Unavailable";
-        snprintf(buf, 16, "HTTP%ld", status);
-        return buf;
-}
-
 /* A JSON object, or a message why not. */
 static int parse_object(const char *body, size_t size, json_object **ret, const char **ret_why) {
         _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
@@ -99,8 +90,9 @@ int aws_json_response_parse(const char *body, size_t size, long status, const ch
                 snprintf(detail, sizeof(detail), "answer of %zu bytes exceeds the limit of %zu", size,
                          AWS_JSON_RESPONSE_MAX);
                 if (ret_error)
-                        (void) aws_error_set(ret_error, status, success ? NULL : code_from_status(status, buf),
-                                             detail, header_request_id);
+                        (void) aws_error_set(ret_error, status,
+                                             success ? NULL : aws_error_code_from_status(status, buf), detail,
+                                             header_request_id);
                 return success ? -EFBIG : -EREMOTEIO;
         }
         r = parse_object(body, size, &o, &why);
@@ -125,7 +117,8 @@ int aws_json_response_parse(const char *body, size_t size, long status, const ch
                 message = detail;
         }
         if (ret_error) {
-                r = aws_error_set(ret_error, status, code ?: code_from_status(status, buf), message, header_request_id);
+                r = aws_error_set(ret_error, status, code ?: aws_error_code_from_status(status, buf), message,
+                                  header_request_id);
                 if (r < 0)
                         return r;
         }

@@ -527,15 +527,6 @@ static int xml_parse(const char *body, size_t size, const aws_xml_items *items, 
         return -EBADMSG;
 }
 
-static const char *code_from_status(long status, char buf[static 16]) {
-        if (status == 500)
-                return "InternalError";
-        if (status == 503)
-                return "Unavailable";
-        snprintf(buf, 16, "HTTP%ld", status);
-        return buf;
-}
-
 static bool status_is_success(long status) {
         return status >= 200 && status <= 299;
 }
@@ -601,7 +592,8 @@ int aws_response_parse_items(const char *body, size_t size, long status, const c
                 /* A failed answer whose body we cannot read is still a failed answer. */
                 if (!status_is_success(status)) {
                         snprintf(detail, sizeof(detail), "HTTP %ld without a readable error document", status);
-                        (void) set_error(ret_error, status, code_from_status(status, buf), detail, header_request_id);
+                        (void) set_error(ret_error, status, aws_error_code_from_status(status, buf), detail,
+                                         header_request_id);
                         return -EREMOTEIO;
                 }
                 if (message && asprintf(&msg, "malformed XML answer: %s", message) < 0)
@@ -630,7 +622,8 @@ int aws_response_parse_items(const char *body, size_t size, long status, const c
 
         if (!status_is_success(status)) {
                 snprintf(detail, sizeof(detail), "HTTP %ld without a readable error document", status);
-                r = set_error(ret_error, status, code_from_status(status, buf), detail, rid ? rid : header_request_id);
+                r = set_error(ret_error, status, aws_error_code_from_status(status, buf), detail,
+                              rid ? rid : header_request_id);
                 return r < 0 ? r : -EREMOTEIO;
         }
         if (error) {

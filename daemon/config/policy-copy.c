@@ -74,16 +74,12 @@ static void parse_copy_key(loader *l, copy_destination *d, const centry *e, copy
                         d->region = mfree(d->region);
                 }
         } else if (streq(k, "role_arn")) {
-                if (!cnode_is_null(v) && cvalue_string(l, v, "role_arn", &d->role_arn) >= 0 &&
-                    !aws_role_arn_is_valid(d->role_arn))
-                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", d->role_arn);
+                if (!cnode_is_null(v))
+                        (void) cvalue_role_arn(l, v, "role_arn", &d->role_arn);
         } else if (streq(k, "external_id")) {
                 seen->external_id = v;
-                if (!cnode_is_null(v) && cvalue_string(l, v, "external_id", &d->external_id) >= 0 &&
-                    !aws_external_id_is_valid(d->external_id))
-                        loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                                     "and _+=,.@:/-");
+                if (!cnode_is_null(v))
+                        (void) cvalue_external_id(l, v, "external_id", &d->external_id);
         } else if (streq(k, "encrypted"))
                 (void) cvalue_bool(l, v, "encrypted", &d->encrypted);
         else if (streq(k, "kms_key_id")) {

@@ -29,19 +29,6 @@ static config_pos pos_at(loader *l, const cnode *n) {
         return (config_pos) { .file = l->file, .line = n->line, .column = n->column };
 }
 
-/* STS AssumeRole ExternalId: "Length 2-1224, pattern [\w+=,.@:\/-]*". */
-static bool external_id_ok(const char *s) {
-        size_t n = strlen(s);
-
-        if (n < 2 || n > 1224)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
-                      strchr("_+=,.@:/-", *s)))
-                        return false;
-        return true;
-}
-
 /* Each placeholder of t known: else an error with a suggestion, and false. */
 static bool check_placeholders(loader *l, const cnode *n, const char *t) {
         const char *c, *end;
@@ -123,17 +110,11 @@ static const char *parse_target_key(loader *l, ssm_parameter_target *t, const ce
         else if (streq(k, "region")) {
                 if (cvalue_string(l, v, "ssm_parameter.region", &t->region) >= 0 && !aws_region_is_valid(t->region))
                         loader_error(l, v, "'%s' is not an AWS region (us-east-1, eu-west-1, ...)", t->region);
-        } else if (streq(k, "role_arn")) {
-                if (cvalue_string(l, v, "ssm_parameter.role_arn", &t->role_arn) >= 0 &&
-                    !aws_role_arn_is_valid(t->role_arn))
-                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", t->role_arn);
-        } else if (streq(k, "external_id")) {
+        } else if (streq(k, "role_arn"))
+                (void) cvalue_role_arn(l, v, "ssm_parameter.role_arn", &t->role_arn);
+        else if (streq(k, "external_id")) {
                 *ext = v;
-                if (cvalue_string(l, v, "ssm_parameter.external_id", &t->external_id) >= 0 &&
-                    !external_id_ok(t->external_id))
-                        loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                                     "and _+=,.@:/-");
+                (void) cvalue_external_id(l, v, "ssm_parameter.external_id", &t->external_id);
         } else
                 return cvalue_unknown(l, e->key, "key", "'ssm_parameter'", target_keys);
         return NULL;

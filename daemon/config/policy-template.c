@@ -57,17 +57,11 @@ typedef struct template_seen {
 static void parse_identity(loader *l, launch_template_target *t, const char *k, const cnode *v,
                            template_seen *seen) {
         if (streq(k, "role_arn")) {
-                if (cvalue_string(l, v, "launch_template.role_arn", &t->role_arn) >= 0 &&
-                    !aws_role_arn_is_valid(t->role_arn))
-                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", t->role_arn);
+                (void) cvalue_role_arn(l, v, "launch_template.role_arn", &t->role_arn);
                 return;
         }
         seen->external_id = v;
-        if (cvalue_string(l, v, "launch_template.external_id", &t->external_id) >= 0 &&
-            !aws_external_id_is_valid(t->external_id))
-                loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                             "and _+=,.@:/-");
+        (void) cvalue_external_id(l, v, "launch_template.external_id", &t->external_id);
 }
 
 static void parse_source(loader *l, launch_template_target *t, const cnode *v) {

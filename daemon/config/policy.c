@@ -377,15 +377,11 @@ static void parse_identity(loader *l, policy *p, const char *k, const cnode *v, 
         if (cnode_is_null(v))
                 return;
         if (streq(k, "role_arn")) {
-                if (cvalue_string(l, v, "role_arn", &p->role_arn) >= 0 && !aws_role_arn_is_valid(p->role_arn))
-                        loader_error(l, v, "'role_arn' expects an IAM role ARN "
-                                     "(arn:aws:iam::123456789012:role/NAME), got '%s'", p->role_arn);
+                (void) cvalue_role_arn(l, v, "role_arn", &p->role_arn);
                 return;
         }
         seen->external_id = v;
-        if (cvalue_string(l, v, "external_id", &p->external_id) >= 0 && !aws_external_id_is_valid(p->external_id))
-                loader_error(l, v, "'external_id' must be 2 to 1224 characters of letters, digits "
-                             "and _+=,.@:/-");
+        (void) cvalue_external_id(l, v, "external_id", &p->external_id);
 }
 
 static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen *seen) {

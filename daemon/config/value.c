@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "aws/endpoint.h"
 #include "config/value.h"
 
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what) {
@@ -66,6 +67,33 @@ static int parse_bool(const char *s) {
                 if (streq(s, no[i]))
                         return 0;
         return -EINVAL;
+}
+
+int cvalue_role_arn(loader *l, const cnode *n, const char *what, char **ret) {
+        int r;
+
+        r = cvalue_string(l, n, what, ret);
+        if (r < 0)
+                return r;
+        if (!aws_role_arn_is_valid(*ret)) {
+                loader_error(l, n, "'role_arn' expects an IAM role ARN (arn:aws:iam::123456789012:role/NAME), "
+                             "got '%s'", *ret);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int cvalue_external_id(loader *l, const cnode *n, const char *what, char **ret) {
+        int r;
+
+        r = cvalue_string(l, n, what, ret);
+        if (r < 0)
+                return r;
+        if (!aws_external_id_is_valid(*ret)) {
+                loader_error(l, n, "'external_id' must be 2 to 1224 characters of letters, digits and _+=,.@:/-");
+                return -EINVAL;
+        }
+        return 0;
 }
 
 int cvalue_bool(loader *l, const cnode *n, const char *what, bool *ret) {

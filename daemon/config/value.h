@@ -23,6 +23,11 @@ int cvalue_duration(loader *l, const cnode *n, const char *what, uint64_t min, u
 /* "N%", N a whole number from min to max. */
 int cvalue_percent(loader *l, const cnode *n, const char *what, unsigned min, unsigned max, unsigned *ret);
 bool cvalue_expect(loader *l, const cnode *n, cnode_kind kind, const char *what);
+/* The account a policy or a distribution target (copy_to, launch_template, ssm_parameter)
+ * works in: an IAM role ARN, and STS AssumeRole's ExternalId. Kept in *ret even when AWS
+ * would refuse it (the error is reported; the configuration is dropped anyway). */
+int cvalue_role_arn(loader *l, const cnode *n, const char *what, char **ret);
+int cvalue_external_id(loader *l, const cnode *n, const char *what, char **ret);
 /* The entries of n, which must be a mapping: -EINVAL once that is reported, or
  * -ENOMEM (also recorded in l->oom). */
 int cvalue_mapping(loader *l, const cnode *n, const char *what, centry **ret, size_t *ret_n);

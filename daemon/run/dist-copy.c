@@ -9,7 +9,7 @@
  */
 #include <stdio.h>
 
-#include "aws/ec2-usage.h"
+#include "aws/ec2-template-calls.h"
 #include "aws/endpoint.h"
 #include "run/dist-copy-exec.h"
 #include "run/exec.h"
@@ -28,7 +28,7 @@ typedef struct copy_state {
         char **in_use;                  /* target.in_use */
         plan_copy plan;
         ec2_op *op;
-        ec2_usage_op *usage_op;
+        ec2_template_op *templates_op;
         copy_exec *exec;
         int error;
 } copy_state;
@@ -44,8 +44,8 @@ static log_fields destination_fields(const copy_state *s, const char *action) {
 static void destination_reset(copy_state *s) {
         ec2_op_cancel(s->op);
         s->op = NULL;
-        ec2_usage_op_cancel(s->usage_op);
-        s->usage_op = NULL;
+        ec2_template_op_cancel(s->templates_op);
+        s->templates_op = NULL;
         s->exec = copy_exec_free(s->exec);
         ec2_image_list_done(&s->copies);
         s->in_use = strv_free(s->in_use);
@@ -124,11 +124,11 @@ static void carry_out(copy_state *s) {
                 destination_failed(s, r, NULL, "cannot start copying");
 }
 
-static void on_templates(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+static void on_templates(int r, ec2_template_versions *l, const aws_error *err, void *userdata) {
         copy_state *s = userdata;
         log_fields f = destination_fields(s, "DescribeLaunchTemplateVersions");
 
-        s->usage_op = NULL;
+        s->templates_op = NULL;
         for (size_t i = 0; r >= 0 && i < l->n; i++)
                 if (l->items[i].image_id && !strv_contains(s->in_use, l->items[i].image_id))
                         r = strv_extend(&s->in_use, l->items[i].image_id);
@@ -188,9 +188,11 @@ static void on_copies(int r, ec2_image_list *l, const aws_error *err, void *user
                 carry_out(s);
                 return;
         }
-        r = ec2_describe_template_images(s->target.client, on_templates, s, &s->usage_op);
+        r = ec2_describe_template_versions(s->target.client, &(ec2_template_versions_request) {
+                                                   .account_wide = true, .resolve_alias = true,
+                                           }, on_templates, s, &s->templates_op);
         if (r < 0)
-                on_templates(r, &(ec2_template_image_list) {}, NULL, s);
+                on_templates(r, &(ec2_template_versions) {}, NULL, s);
 }
 
 static int begin_destination(copy_state *s) {

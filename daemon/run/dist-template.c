@@ -70,6 +70,12 @@ static const char *template_label(const template_run *s) {
         return s->t->name ?: s->t->id;
 }
 
+/* The template's id as EC2 answered it (t may name it by name): its versions' own, once
+ * template_decide() found a source version. */
+static const char *template_id(const template_run *s) {
+        return s->decision.source->template_id;
+}
+
 static log_fields fields(const template_run *s, const char *action, const aws_error *err) {
         return (log_fields) {
                 .policy = s->ctx.policy->name, .region = s->region, .image_id = s->image_id,
@@ -116,7 +122,7 @@ static void on_deleted(int r, ec2_template_delete_result *res, const aws_error *
                 log_full(LOG_INFO, 0, MESSAGE_TEMPLATE_VERSION, &f,
                          "policy '%s': deleted version %u of launch template '%s' (%s) in %s: beyond "
                          "keep_versions %u", s->ctx.policy->name, res->deleted[i], template_label(s),
-                         s->versions.template_id, s->region, s->t->keep_versions);
+                         template_id(s), s->region, s->t->keep_versions);
         }
         for (size_t i = 0; r >= 0 && i < res->n_failed; i++) {
                 s->ctx.result->errors++;
@@ -125,7 +131,7 @@ static void on_deleted(int r, ec2_template_delete_result *res, const aws_error *
                 f.error_code = res->failed[i].code;
                 log_full(LOG_ERR, 0, MESSAGE_TEMPLATE_FAILED, &f,
                          "policy '%s': cannot delete version %u of launch template '%s' (%s) in %s: %s%s%s",
-                         s->ctx.policy->name, res->failed[i].number, template_label(s), s->versions.template_id,
+                         s->ctx.policy->name, res->failed[i].number, template_label(s), template_id(s),
                          s->region, res->failed[i].code ?: "unknown error", res->failed[i].message ? ": " : "",
                          res->failed[i].message ?: "");
         }
@@ -140,7 +146,7 @@ static void delete_next(template_run *s) {
                 next_template(s);
                 return;
         }
-        r = ec2_delete_template_versions(s->ec2, (ec2_template_ref) { .id = s->versions.template_id },
+        r = ec2_delete_template_versions(s->ec2, (ec2_template_ref) { .id = template_id(s) },
                                          s->doomed + s->next_doomed, n, s->ctx.dry_run, on_deleted, s, &s->op);
         s->next_doomed += n;
         if (r < 0)
@@ -189,14 +195,14 @@ static void on_default(int r, unsigned number, const aws_error *err, void *userd
                 log_full(LOG_INFO, 0, MESSAGE_TEMPLATE_VERSION, &f,
                          "policy '%s': version %u of launch template '%s' (%s) in %s is the default now, "
                          "with image %s", s->ctx.policy->name, number, template_label(s),
-                         s->versions.template_id, s->region, s->image_id);
+                         template_id(s), s->region, s->image_id);
         start_deletions(s, s->created);
 }
 
 static void set_default(template_run *s, unsigned number) {
         int r;
 
-        r = ec2_set_template_default(s->ec2, (ec2_template_ref) { .id = s->versions.template_id }, number,
+        r = ec2_set_template_default(s->ec2, (ec2_template_ref) { .id = template_id(s) }, number,
                                      s->ctx.dry_run, on_default, s, &s->op);
         if (r < 0)
                 fail_template(s, r, "ModifyLaunchTemplate", NULL);
@@ -221,7 +227,7 @@ static void on_created(int r, unsigned number, const aws_error *err, void *userd
         s->ctx.result->template_versions++;
         log_full(LOG_INFO, 0, MESSAGE_TEMPLATE_VERSION, &f,
                  "policy '%s': made version %u of launch template '%s' (%s) in %s from version %u with image %s",
-                 s->ctx.policy->name, number, template_label(s), s->versions.template_id, s->region,
+                 s->ctx.policy->name, number, template_label(s), template_id(s), s->region,
                  s->decision.source->number, s->image_id);
         if (s->t->set_default)
                 set_default(s, number);
@@ -234,10 +240,10 @@ static void create_version(template_run *s) {
         int r;
 
         template_description(s->ctx.policy->name, s->image_id, description);
-        template_client_token(s->ctx.policy->name, s->versions.template_id, s->image_id,
+        template_client_token(s->ctx.policy->name, template_id(s), s->image_id,
                               s->decision.source->number, token);
         r = ec2_create_template_version(s->ec2, &(ec2_template_version_request) {
-                                                .template = { .id = s->versions.template_id },
+                                                .template = { .id = template_id(s) },
                                                 .source_version = s->decision.source->number,
                                                 .image_id = s->image_id, .description = description,
                                                 .client_token = token, .dry_run = s->ctx.dry_run,
@@ -257,18 +263,18 @@ static int record_steps(template_run *s) {
         if (d->create)
                 r = dist_result_add_step(s->ctx.result, "template-version", s->region, NULL, s->image_id,
                                          "%s (%s): version %u from %s %u%s", template_label(s),
-                                         s->versions.template_id, latest->number + 1, src, d->source->number,
+                                         template_id(s), latest->number + 1, src, d->source->number,
                                          s->t->set_default ? ", made default" : "");
         else if (d->make_default)
                 r = dist_result_add_step(s->ctx.result, "template-default", s->region, NULL, s->image_id,
                                          "%s (%s): version %u made default (it names the image already)",
-                                         template_label(s), s->versions.template_id, d->make_default);
+                                         template_label(s), template_id(s), d->make_default);
         if (r >= 0)
                 r = plan_deletions(s, 0);
         for (size_t i = 0; r >= 0 && i < s->n_doomed; i++)
                 r = dist_result_add_step(s->ctx.result, "template-delete", s->region, NULL, NULL,
                                          "%s (%s): version %u, beyond keep_versions %u", template_label(s),
-                                         s->versions.template_id, s->doomed[i], s->t->keep_versions);
+                                         template_id(s), s->doomed[i], s->t->keep_versions);
         return r;
 }
 
@@ -332,8 +338,9 @@ static void with_images(template_run *s, const ec2_image *images, size_t n) {
                 fail_template(s, -ENOMEM, "DescribeImages", NULL);
                 return;
         }
-        r = ec2_describe_template_versions(s->ec2, (ec2_template_ref) { .id = s->t->id, .name = s->t->name },
-                                           on_versions, s, &s->op);
+        r = ec2_describe_template_versions(s->ec2, &(ec2_template_versions_request) {
+                                                   .template = { .id = s->t->id, .name = s->t->name },
+                                           }, on_versions, s, &s->op);
         if (r < 0)
                 fail_template(s, r, "DescribeLaunchTemplateVersions", NULL);
 }

@@ -2,6 +2,7 @@
 /* See probe.h. Two rounds: the three describes, then the three DryRun calls on what they found. */
 #include <stdio.h>
 
+#include "aws/ec2-template-calls.h"
 #include "aws/ec2-usage.h"
 #include "run/dist-share-plan.h"
 #include "run/plan.h"
@@ -46,7 +47,8 @@ typedef struct probe_call {
         permission_probe *probe;
         probe_action action;
         ec2_op *op;
-        ec2_usage_op *usage_op;         /* protect's two calls (aws/ec2-usage.h) */
+        ec2_template_op *template_op;   /* protect's DescribeLaunchTemplateVersions */
+        ec2_usage_op *usage_op;         /* its DescribeImageAttribute (aws/ec2-usage.h) */
 } probe_call;
 
 struct permission_probe {
@@ -68,6 +70,7 @@ permission_probe *permission_probe_free(permission_probe *probe) {
                 return NULL;
         for (size_t i = 0; i < _PROBE_ACTION_MAX; i++) {
                 ec2_op_cancel(probe->calls[i].op);
+                ec2_template_op_cancel(probe->calls[i].template_op);
                 ec2_usage_op_cancel(probe->calls[i].usage_op);
                 free(probe->checks[i].detail);
         }
@@ -176,11 +179,11 @@ static void on_deregistered(int r, char *const *deleted, const aws_error *err, v
 }
 
 /* protect's reads are made for real: they change nothing. */
-static void on_template_images(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+static void on_template_versions(int r, ec2_template_versions *l, const aws_error *err, void *userdata) {
         probe_call *call = userdata;
 
         (void) l;
-        call->usage_op = NULL;
+        call->template_op = NULL;
         judge(call, r, err, "");
         call_done(call->probe);
 }
@@ -452,7 +455,9 @@ int permission_probe_start(aws_pool *pool, const policy *p, const char *region, 
         if (p->protect_in_use) {
                 probe_call *call = &probe->calls[PROBE_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS];
 
-                r = ec2_describe_template_images(probe->ec2, on_template_images, call, &call->usage_op);
+                r = ec2_describe_template_versions(probe->ec2, &(ec2_template_versions_request) {
+                                                           .account_wide = true, .resolve_alias = true,
+                                                   }, on_template_versions, call, &call->template_op);
                 if (r < 0)
                         return r;
                 probe->in_flight++;

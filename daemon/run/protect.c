@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "aws/ec2-template-calls.h"
 #include "aws/ec2-usage.h"
 #include "run/protect.h"
 
@@ -50,8 +51,8 @@ struct protect_checker {
         batch_part batch[IMAGES_PER_CALL];      /* whose images that call asks about */
         size_t n_batch;
         templates_state templates_state;
-        ec2_template_image_list templates;
-        ec2_usage_op *templates_op;
+        ec2_template_versions templates;        /* every template's $Default and $Latest */
+        ec2_template_op *templates_op;
         protect_verdict templates_failure;      /* TEMPLATES_FAILED: what failed, as a verdict */
         protect_op *waiting;                    /* ops waiting for the templates, in a list */
         bool dispatching;                       /* on_templates() is handing them on */
@@ -119,7 +120,7 @@ static bool own_template_in(const policy *p, const launch_template_target *t, co
 
 /* Whether the template of item protects images: any with protect.in_use, else only those the
  * policy's launch_template names (by id or name) in the checker's region. */
-static bool template_protects(const protect_checker *pc, const ec2_template_image *item) {
+static bool template_protects(const protect_checker *pc, const ec2_template_version *item) {
         const policy *p = pc->policy;
         const char *region = aws_client_region(pc->ec2);
 
@@ -283,35 +284,35 @@ static void step_launched(protect_op *op) {
 }
 
 static void templates_apply(protect_op *op) {
-        const ec2_template_image_list *l = &op->checker->templates;
+        const ec2_template_versions *l = &op->checker->templates;
 
         for (size_t i = 0; i < op->result.n; i++)
                 for (size_t j = 0; j < l->n; j++)
-                        if (streq(l->items[j].image_id, op->result.items[i].image_id) &&
+                        if (l->items[j].image_id && streq(l->items[j].image_id, op->result.items[i].image_id) &&
                             template_protects(op->checker, &l->items[j]))
                                 decide(&op->result.items[i], PROTECT_TEMPLATE, l->items[j].template_id,
                                        "named by launch template %s%s%s%s version %u (%s)",
                                        l->items[j].template_id,
                                        l->items[j].template_name ? " '" : "", l->items[j].template_name ?: "",
                                        l->items[j].template_name ? "'" : "",
-                                       l->items[j].version, l->items[j].is_default ? "$Default" : "$Latest");
+                                       l->items[j].number, l->items[j].is_default ? "$Default" : "$Latest");
 }
 
 static void step_templates(protect_op *op);
 
 static void checker_free_now(protect_checker *pc) {
-        ec2_usage_op_cancel(pc->templates_op);
+        ec2_template_op_cancel(pc->templates_op);
         ec2_op_cancel(pc->instances_op);
         sd_event_source_disable_unref(pc->kick);
         sd_event_unref(pc->event);
-        ec2_template_image_list_done(&pc->templates);
+        ec2_template_versions_done(&pc->templates);
         verdict_done(&pc->templates_failure);
         free(pc);
 }
 
 /* Hands the templates on to every op waiting for them. An op's callback may cancel other
  * ops (they leave the line) or free the checker (freed once the line is through). */
-static void on_templates(int r, ec2_template_image_list *l, const aws_error *err, void *userdata) {
+static void on_templates(int r, ec2_template_versions *l, const aws_error *err, void *userdata) {
         protect_checker *pc = userdata;
         protect_verdict *f = &pc->templates_failure;
         protect_op *op;
@@ -319,7 +320,7 @@ static void on_templates(int r, ec2_template_image_list *l, const aws_error *err
         pc->templates_op = NULL;
         if (r >= 0) {
                 pc->templates = *l;
-                *l = (ec2_template_image_list) {};
+                *l = (ec2_template_versions) {};
                 pc->templates_state = TEMPLATES_READ;
         } else {
                 pc->templates_state = TEMPLATES_FAILED;
@@ -347,7 +348,9 @@ static void step_templates(protect_op *op) {
 
         switch (pc->templates_state) {
         case TEMPLATES_UNREAD:
-                r = ec2_describe_template_images(pc->ec2, on_templates, pc, &pc->templates_op);
+                r = ec2_describe_template_versions(pc->ec2, &(ec2_template_versions_request) {
+                                                           .account_wide = true, .resolve_alias = true,
+                                                   }, on_templates, pc, &pc->templates_op);
                 if (r < 0) {
                         fail_undecided(op, r, "DescribeLaunchTemplateVersions", NULL);
                         break;

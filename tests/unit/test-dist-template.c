@@ -73,11 +73,12 @@ static void test_unreadable_slot_ranks_below(void **state) {
 /* Versions 1..n; version i names images[i-1] and has descriptions[i-1] (NULL: none). */
 static void versions(ec2_template_versions *v, size_t n, const char *const *image_ids,
                      const char *const *descriptions, unsigned default_version) {
-        *v = (ec2_template_versions) { .template_id = strdup("lt-0123456789abcdef0") };
+        *v = (ec2_template_versions) {};
         v->items = calloc(n, sizeof(ec2_template_version));
         assert_non_null(v->items);
         for (size_t i = 0; i < n; i++)
                 v->items[v->n++] = (ec2_template_version) {
+                        .template_id = strdup("lt-0123456789abcdef0"),
                         .number = (unsigned) i + 1,
                         .image_id = image_ids[i] ? strdup(image_ids[i]) : NULL,
                         .description = descriptions[i] ? strdup(descriptions[i]) : NULL,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws/ec2-template-calls.c's parsers: a page of one template's versions (with and
- * without image or description, the template's id and name from the first), a new
+ * aws/ec2-template-calls.c's parsers: pages of one template's versions (with and
+ * without image or description), a page of every template's $Default and $Latest (each
+ * version with its template's id and name, $Default told from $Latest), a new
  * version's number, and DeleteLaunchTemplateVersions' two sets, a partial failure
  * read version by version; malformed answers refused.
  */
@@ -56,8 +57,10 @@ static void test_versions_pages(void **state) {
         assert_int_equal(ec2_parse_template_versions_page(d2, &v, &token), 0);
         assert_null(token);
         assert_int_equal(v.n, 3);
-        assert_string_equal(v.template_id, "lt-0123456789abcdef0");
-        assert_string_equal(v.template_name, "web-golden");
+        assert_string_equal(v.items[0].template_id, "lt-0123456789abcdef0");
+        assert_string_equal(v.items[0].template_name, "web-golden");
+        assert_string_equal(v.items[2].template_id, "lt-0123456789abcdef0");
+        assert_null(v.items[2].template_name);
         assert_null(v.items[0].image_id);
         assert_string_equal(v.items[0].description, "by hand");
         assert_string_equal(v.items[1].description, "amirotd web ami-0bbbbbbbbbbbbbbb2");
@@ -65,6 +68,45 @@ static void test_versions_pages(void **state) {
         assert_int_equal(ec2_template_versions_default(&v)->number, 2);
         assert_int_equal(ec2_template_versions_latest(&v)->number, 7);
         assert_string_equal(ec2_template_versions_latest(&v)->image_id, "ami-0ccccccccccccccc3");
+}
+
+/* protect's read: versions of several templates; one without an image is kept, as such. */
+static void test_versions_account_wide(void **state) {
+        static const char xml[] =
+                "<DescribeLaunchTemplateVersionsResponse " NS "><requestId>r-1</requestId>"
+                "<launchTemplateVersionSet>"
+                "<item><launchTemplateId>lt-1</launchTemplateId><launchTemplateName>web</launchTemplateName>"
+                "<versionNumber>3</versionNumber><defaultVersion>true</defaultVersion>"
+                "<versionDescription>amirotd web ami-1</versionDescription>"
+                "<launchTemplateData><imageId>ami-1</imageId></launchTemplateData></item>"
+                "<item><launchTemplateId>lt-1</launchTemplateId><versionNumber>4</versionNumber>"
+                "<defaultVersion>false</defaultVersion><launchTemplateData><imageId>ami-2</imageId>"
+                "</launchTemplateData></item>"
+                "<item><launchTemplateId>lt-2</launchTemplateId><versionNumber>7</versionNumber>"
+                "<defaultVersion>true</defaultVersion><launchTemplateData><instanceType>t3.micro</instanceType>"
+                "</launchTemplateData></item>"
+                "</launchTemplateVersionSet><nextToken>next</nextToken>"
+                "</DescribeLaunchTemplateVersionsResponse>";
+        _cleanup_(xmlFreeDocp) xmlDoc *doc = parse(xml);
+        _cleanup_(ec2_template_versions_done) ec2_template_versions v = {};
+        _cleanup_(freep) char *token = NULL;
+
+        (void) state;
+        assert_int_equal(ec2_parse_template_versions_page(doc, &v, &token), 0);
+        assert_int_equal(v.n, 3);
+        assert_string_equal(v.items[0].template_id, "lt-1");
+        assert_string_equal(v.items[0].template_name, "web");
+        assert_string_equal(v.items[0].image_id, "ami-1");
+        assert_int_equal(v.items[0].number, 3);
+        assert_true(v.items[0].is_default);
+        assert_string_equal(v.items[0].description, "amirotd web ami-1");
+        assert_string_equal(v.items[1].image_id, "ami-2");
+        assert_null(v.items[1].template_name);
+        assert_null(v.items[1].description);
+        assert_false(v.items[1].is_default);
+        assert_string_equal(v.items[2].template_id, "lt-2");
+        assert_null(v.items[2].image_id);       /* lt-2's names no image */
+        assert_string_equal(token, "next");
 }
 
 static void test_versions_malformed(void **state) {
@@ -77,6 +119,8 @@ static void test_versions_malformed(void **state) {
                 "<versionNumber>0</versionNumber></item></launchTemplateVersionSet></R>",
                 "<R " NS "><launchTemplateVersionSet><item><versionNumber>1</versionNumber></item>"
                 "</launchTemplateVersionSet></R>",                              /* no template id */
+                "<R " NS "><launchTemplateVersionSet><item><launchTemplateId>lt-1</launchTemplateId>"
+                "<versionNumber>x</versionNumber></item></launchTemplateVersionSet></R>",
         };
 
         (void) state;
@@ -146,6 +190,7 @@ static void test_delete_partial_failure(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_versions_pages),
+                cmocka_unit_test(test_versions_account_wide),
                 cmocka_unit_test(test_versions_malformed),
                 cmocka_unit_test(test_create_version),
                 cmocka_unit_test(test_delete_partial_failure),
