@@ -483,7 +483,7 @@ int ec2_delete_template_versions(aws_client *c, ec2_template_ref t, const unsign
                                  bool dry_run, ec2_template_delete_cb cb, void *userdata,
                                  ec2_template_op **ret_op) {
         _cleanup_(aws_query_freep) aws_query *q = NULL;
-        char name[40];
+        char name[48];                  /* "LaunchTemplateVersion." and a size_t */
         int r;
 
         if (!c || !cb || n == 0 || n > EC2_TEMPLATE_DELETE_MAX)
