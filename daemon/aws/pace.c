@@ -56,6 +56,20 @@
  * "Console non-mutating actions" (amirotd calls none) and the resource token
  * buckets of RunInstances and friends. Accounts can have higher limits by
  * request: aws_pacer_new() takes a config.
+ *
+ * SSM is not EC2 and has no token-bucket table: its quotas are transactions
+ * per second. "AWS Systems Manager endpoints and quotas", Parameter Store, "Max
+ * throughput (transactions per second)": a default throughput of 40, shared by
+ * GetParameter, GetParameters and GetParametersByPath (read through a citation
+ * of that table; no figure of PutParameter's own was found in the documents);
+ * "Changing Parameter Store throughput" (Systems Manager user guide): "Parameter
+ * Store throughput defines the number of API transactions per second (TPS) that
+ * Systems Manager can process for GetParameter, GetParameters, and PutParameter
+ * API calls for your AWS account and Region". So PACE_SSM_PARAMETER is one
+ * bucket for all four actions (amirotd sends GetParameter and PutParameter) of
+ * 40 tokens refilled at 40 a second: one second's worth at once, then the
+ * standard rate. Accounts with "higher throughput" enabled may go faster; the
+ * standard figure is the one that never gets throttled.
  */
 const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX] = {
         [PACE_DESCRIBE] = { .capacity = 100, .refill_per_sec = 20 },
@@ -65,6 +79,7 @@ const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX] = {
         [PACE_COPY_IMAGE] = { .capacity = 100, .refill_per_sec = 1 },
         [PACE_MODIFY_ATTRIBUTE] = { .capacity = 100, .refill_per_sec = 5 },
         [PACE_UNFILTERED] = { .capacity = 50, .refill_per_sec = 10 },
+        [PACE_SSM_PARAMETER] = { .capacity = 40, .refill_per_sec = 40 },
 };
 
 static const char *const category_table[_PACE_CATEGORY_MAX] = {
@@ -75,6 +90,7 @@ static const char *const category_table[_PACE_CATEGORY_MAX] = {
         [PACE_COPY_IMAGE] = "copy-image",
         [PACE_MODIFY_ATTRIBUTE] = "modify-attribute",
         [PACE_UNFILTERED] = "unfiltered",
+        [PACE_SSM_PARAMETER] = "ssm-parameter",
 };
 
 const char *pace_category_to_string(pace_category c) {
@@ -101,6 +117,10 @@ pace_category pace_category_of(const char *action) {
 pace_category pace_category_of_request(const char *action, bool unfiltered) {
         if (isempty(action))
                 return _PACE_CATEGORY_INVALID;
+        /* No EC2 action has these names: only SSM's pacer ever sees them. */
+        if (streq(action, "GetParameter") || streq(action, "GetParameters") ||
+            streq(action, "GetParametersByPath") || streq(action, "PutParameter"))
+                return PACE_SSM_PARAMETER;
         if (unfiltered)
                 for (size_t i = 0; i < ELEMENTSOF(unfiltered_actions); i++)
                         if (streq(action, unfiltered_actions[i]))
@@ -189,7 +209,8 @@ pace_bucket *aws_pacer_bucket(aws_pacer *p, const char *action, bool unfiltered)
                 return NULL;
         if (cat < 0)
                 cat = PACE_MUTATING;
-        if (!action)
+        /* Parameter Store's throughput is shared by its actions: one bucket for them all. */
+        if (!action || cat == PACE_SSM_PARAMETER)
                 return &p->fallback[cat];
         /* A handful of actions: a list is all the structure this needs. */
         for (b = p->buckets; b; b = b->next)

@@ -3,7 +3,9 @@
  * Client-side pacing: token buckets with EC2's documented capacities and refill
  * rates ("Request throttling for the Amazon EC2 API"), so a big fleet runs at
  * the rate EC2 allows instead of being throttled. As EC2 does, each action has
- * its own bucket; its size and refill rate come from its category. One pacer
+ * its own bucket; its size and refill rate come from its category. SSM's
+ * Parameter Store actions are the exception: their quota is one throughput
+ * shared by the actions, so they share one bucket (PACE_SSM_PARAMETER). One pacer
  * holds the buckets of one (account, region, service), EC2's unit of
  * throttling; aws_pacers keeps one per such key. Each bucket also keeps the
  * line of requests waiting for its tokens, first come first served, so that
@@ -24,6 +26,7 @@ typedef enum pace_category {
         PACE_COPY_IMAGE,        /* CopyImage: 100 / 1 per s */
         PACE_MODIFY_ATTRIBUTE,  /* ModifyImageAttribute: 100 / 5 per s */
         PACE_UNFILTERED,        /* seven Describe* sent with neither a filter nor pagination: 50 / 10 per s */
+        PACE_SSM_PARAMETER,     /* SSM GetParameter, PutParameter: one bucket shared by both, 40 / 40 per s */
         _PACE_CATEGORY_MAX,
         _PACE_CATEGORY_INVALID = -EINVAL,
 } pace_category;
@@ -42,7 +45,7 @@ typedef struct pace_bucket_config {
         double refill_per_sec;
 } pace_bucket_config;
 
-/* EC2's defaults for each category. */
+/* EC2's defaults for each category, and SSM Parameter Store's for PACE_SSM_PARAMETER. */
 extern const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX];
 
 /* config NULL: pace_default_config. */
@@ -52,7 +55,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(aws_pacer *, aws_pacer_free);
 
 /*
  * A bucket: one per action (and per category of its requests), made on first use, owned by
- * the pacer, at the same address for as long as the pacer lives. p NULL: NULL.
+ * the pacer, at the same address for as long as the pacer lives; the actions of
+ * PACE_SSM_PARAMETER all get their category's one bucket. p NULL: NULL.
  */
 typedef struct pace_bucket pace_bucket;
 pace_bucket *aws_pacer_bucket(aws_pacer *p, const char *action, bool unfiltered);

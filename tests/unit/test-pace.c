@@ -100,6 +100,33 @@ static void test_unfiltered_requests(void **state) {
         assert_null(aws_pacer_bucket(NULL, "DescribeInstances", true));
 }
 
+/* SSM Parameter Store: one throughput of 40 transactions a second shared by its actions, so
+ * GetParameter and PutParameter draw from one bucket; EC2's categories do not move. */
+static void test_ssm_parameter_bucket(void **state) {
+        _cleanup_(aws_pacer_freep) aws_pacer *p = NULL;
+        pace_waiter w = {};
+
+        (void) state;
+        assert_int_equal(pace_category_of("GetParameter"), PACE_SSM_PARAMETER);
+        assert_int_equal(pace_category_of("PutParameter"), PACE_SSM_PARAMETER);
+        assert_int_equal(pace_category_of_request("GetParameter", true), PACE_SSM_PARAMETER);
+        assert_int_equal(pace_category_of("GetConsoleOutput"), PACE_DESCRIBE);
+        assert_true(pace_default_config[PACE_SSM_PARAMETER].capacity == 40);
+        assert_true(pace_default_config[PACE_SSM_PARAMETER].refill_per_sec == 40);
+
+        assert_int_equal(aws_pacer_new(NULL, &p), 0);
+        assert_ptr_equal(aws_pacer_bucket(p, "GetParameter", false), aws_pacer_bucket(p, "PutParameter", false));
+        /* 40 at once, Gets and Puts together; then one every 25 ms. */
+        for (unsigned i = 0; i < 40; i++)
+                assert_int_equal(pace_bucket_enter(aws_pacer_bucket(p, i % 2 ? "PutParameter" : "GetParameter", false),
+                                                   &w, T0), 0);
+        assert_int_equal(pace_bucket_enter(aws_pacer_bucket(p, "PutParameter", false), &w, T0), 25 * USEC_PER_MSEC);
+        assert_null(pace_waiter_leave(&w));
+        assert_int_equal(aws_pacer_take(p, "GetParameter", T0 + 25 * USEC_PER_MSEC), 0);
+        /* EC2's buckets are untouched. */
+        assert_true(aws_pacer_tokens(p, "DescribeImages", T0) == 100);
+}
+
 /* A bucket's line: nobody overtakes it, the head's wait is the token's, leaving is O(1). */
 static void test_line_first_come_first_served(void **state) {
         pace_bucket_config cfg[_PACE_CATEGORY_MAX];
@@ -317,6 +344,7 @@ int main(void) {
                 cmocka_unit_test(test_line_first_come_first_served),
                 cmocka_unit_test(test_capacity_and_refill),
                 cmocka_unit_test(test_per_action_buckets),
+                cmocka_unit_test(test_ssm_parameter_bucket),
                 cmocka_unit_test(test_sustained_rate),
                 cmocka_unit_test(test_custom_config_and_clock),
                 cmocka_unit_test(test_pacers_keyed_by_account_region_service),
