@@ -57,6 +57,8 @@ void dist_result_done(dist_result *r);
 int dist_result_add_step(dist_result *r, const char *action, const char *region, const char *instance_id,
                          const char *image_id, const char *detail_fmt, ...) _printf_(6, 7);
 
+typedef struct dist_images dist_images;
+
 /* What a distributor is handed; everything is borrowed for as long as it runs. */
 typedef struct dist_context {
         sd_event *event;
@@ -73,7 +75,46 @@ typedef struct dist_context {
         const ec2_instance *instances;  /* the instances the run described (candidates, unfiltered) */
         size_t n_instances;
         dist_result *result;            /* counters and steps, shared by the distributors */
+        dist_images *cache;             /* the run's images of other places (below); NULL: none */
 } dist_context;
+
+/*
+ * The policy's images in the places distribution acts, read once a run. Share, copy_to,
+ * launch_template and ssm_parameter each need the images tagged with the policy in a
+ * place (a region, as the policy's account or a role's): a copy_to destination that is
+ * also a template's and a parameter's region would be described three times. So the first
+ * distributor of a run that needs a place's images describes them (DescribeImages,
+ * tag:amirotd:policy=NAME, all of them: each caller picks its own, as share picks the
+ * copies of the run's region), and the later ones get the same list, which lives until
+ * the run's distribution ends. The run's own region and account is not cached: it is
+ * ctx->images already.
+ *
+ * The rule that keeps the list true: a distributor that changes a place's images (copy_to
+ * starting, deprecating or retiring copies there) calls dist_images_forget() before it
+ * acts. Whoever asks for that place afterwards gets a fresh DescribeImages, never the list
+ * from before the change; whoever holds the old list keeps it, valid, until its op is freed.
+ * Launch permissions, templates and parameters are no part of the list: sharing and
+ * publishing forget nothing.
+ */
+typedef struct dist_place {
+        const char *region;
+        const char *role_arn;           /* NULL: the policy's default credentials */
+        const char *external_id;
+} dist_place;
+
+typedef struct dist_images_op dist_images_op;
+/* r < 0: the DescribeImages failed (err, may be NULL, says why); images is NULL. */
+typedef void (*dist_images_cb)(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata);
+
+/* The policy's images in where: cb once, from the loop, unless the op is freed first. The
+ * images stay valid until the op is freed. ctx->cache NULL: described each time. */
+int dist_images_get(const dist_context *ctx, const dist_place *where, dist_images_cb cb, void *userdata,
+                    dist_images_op **ret_op);
+/* Cancels what is in flight (cb is not called) and lets go of the images; accepts NULL. */
+dist_images_op *dist_images_op_free(dist_images_op *op);
+DEFINE_TRIVIAL_CLEANUP_FUNC(dist_images_op *, dist_images_op_free);
+/* where's images are about to change: the next dist_images_get() describes them again. */
+void dist_images_forget(const dist_context *ctx, const dist_place *where);
 
 /* r: 0, or the first failure (already logged). */
 typedef void (*dist_done_cb)(int r, void *userdata);
