@@ -23,11 +23,11 @@ typedef struct copy_state {
         bool begun;                     /* copy_to[at] is under way */
         copy_target target;
         char account[13];               /* another account's id (target.account) */
-        char *filter_values[2];         /* the policy's name, for tag:amirotd:policy */
-        ec2_image_list copies;
+        dist_images_op *copies_op;      /* the destination's images of the policy (dist.h's cache) */
+        const ec2_image *copies;        /* ... its answer, valid while copies_op lives */
+        size_t n_copies;
         char **in_use;                  /* target.in_use */
         plan_copy plan;
-        ec2_op *op;
         ec2_template_op *templates_op;
         copy_exec *exec;
         int error;
@@ -37,17 +37,26 @@ static const copy_destination *destination(const copy_state *s) {
         return &s->ctx->policy->copy_to[s->at];
 }
 
+/* Where the destination's images are: without a role of its own, in the policy's account. */
+static dist_place destination_place(const copy_state *s) {
+        const policy *p = s->ctx->policy;
+        const copy_destination *d = destination(s);
+
+        return (dist_place) { .region = d->region, .role_arn = d->role_arn ?: p->role_arn,
+                              .external_id = d->role_arn ? d->external_id : p->external_id };
+}
+
 static log_fields destination_fields(const copy_state *s, const char *action) {
         return (log_fields) { .policy = s->ctx->policy->name, .region = destination(s)->region, .action = action };
 }
 
 static void destination_reset(copy_state *s) {
-        ec2_op_cancel(s->op);
-        s->op = NULL;
+        s->copies_op = dist_images_op_free(s->copies_op);
+        s->copies = NULL;
+        s->n_copies = 0;
         ec2_template_op_cancel(s->templates_op);
         s->templates_op = NULL;
         s->exec = copy_exec_free(s->exec);
-        ec2_image_list_done(&s->copies);
         s->in_use = strv_free(s->in_use);
         plan_copy_done(&s->plan);
         s->target = (copy_target) {};
@@ -107,6 +116,7 @@ static void on_exec_done(int r, void *userdata) {
 
 static void carry_out(copy_state *s) {
         log_fields f = destination_fields(s, "CopyImage");
+        dist_place place = destination_place(s);
         int r;
 
         s->target.in_use = s->in_use;
@@ -115,6 +125,10 @@ static void carry_out(copy_state *s) {
                 destination_done(s, r);
                 return;
         }
+        /* Copies started, deprecated or retired: the run's list of the destination's images
+         * is no longer EC2's (dist.h), and a template or parameter there must not name one. */
+        if (s->plan.n > 0)
+                dist_images_forget(s->ctx, &place);
         if (s->plan.deferred > 0)
                 log_full(LOG_NOTICE, 0, MESSAGE_COPY_DEFERRED, &f,
                          "policy '%s': %u copies to %s wait for EC2's concurrent-copy limit (%u in flight)",
@@ -157,18 +171,17 @@ static bool plan_retires(const plan_copy *p) {
         return false;
 }
 
-static void on_copies(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+static void on_copies(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata) {
         copy_state *s = userdata;
         unsigned pending;
 
-        s->op = NULL;
         if (r < 0) {
                 destination_failed(s, r, err, "cannot read the copies");
                 return;
         }
-        s->copies = *l;
-        *l = (ec2_image_list) {};
-        pending = plan_copy_pending(s->ctx->policy, s->ctx->region, s->copies.items, s->copies.n);
+        s->copies = images;
+        s->n_copies = n;
+        pending = plan_copy_pending(s->ctx->policy, s->ctx->region, s->copies, s->n_copies);
         r = plan_copy_build(&(plan_copy_input) {
                                     .policy = s->ctx->policy,
                                     .dest = destination(s),
@@ -176,8 +189,8 @@ static void on_copies(int r, ec2_image_list *l, const aws_error *err, void *user
                                     .now = s->ctx->now,
                                     .sources = s->ctx->images,
                                     .n_sources = s->ctx->n_images,
-                                    .copies = s->copies.items,
-                                    .n_copies = s->copies.n,
+                                    .copies = s->copies,
+                                    .n_copies = s->n_copies,
                                     .copy_slots = pending < PLAN_COPY_CONCURRENT_MAX ? PLAN_COPY_CONCURRENT_MAX - pending : 0,
                             }, &s->plan);
         if (r < 0) {
@@ -199,7 +212,7 @@ static int begin_destination(copy_state *s) {
         const policy *p = s->ctx->policy;
         const copy_destination *d = destination(s);
         char own[13];
-        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = s->filter_values };
+        dist_place place;
         int r;
 
         /* Without a role of its own, a destination is the policy's account. */
@@ -212,8 +225,8 @@ static int begin_destination(copy_state *s) {
         if (aws_role_arn_account(d->role_arn, s->account) &&
             !(aws_role_arn_account(p->role_arn, own) && streq(own, s->account)))
                 s->target.account = s->account;
-        s->filter_values[0] = p->name;
-        return ec2_describe_images(s->target.client, &filter, 1, NULL, on_copies, s, &s->op);
+        place = destination_place(s);
+        return dist_images_get(s->ctx, &place, on_copies, s, &s->copies_op);
 }
 
 static int on_next(sd_event_source *es, void *userdata) {

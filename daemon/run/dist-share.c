@@ -12,9 +12,9 @@
  * create-volume additions and removals in separate calls, at most 500 at once).
  *
  * Then the same for the policy's copies of this region's images in the destinations of
- * its own account (copy_to without role_arn): found there by their tags (amirotd:policy,
- * and amirotd:copy-of naming this region), one DescribeImages per destination. Copies in
- * other accounts belong to those accounts' runs.
+ * its own account (copy_to without role_arn): found there by their tags (amirotd:copy-of
+ * naming this region, among the images tagged amirotd:policy that the run's cache holds
+ * for the destination, dist.h). Copies in other accounts belong to those accounts' runs.
  */
 #include <assert.h>
 #include <stdio.h>
@@ -45,7 +45,7 @@ typedef struct share_place {
         const ec2_image *images;
         size_t n_images;
         bool copies;                    /* only copies of the run's region's images; else no copy */
-        ec2_image_list list;            /* a destination's images, read by the distributor */
+        dist_images_op *op;             /* a destination's images, from the run's cache (dist.h) */
 } share_place;
 
 /* The policy's own images, then a place per destination of copy_to in its own account. */
@@ -75,7 +75,7 @@ struct share_run {
         size_t place;                   /* the place whose images are being started */
         size_t next;                    /* the next of its images to look at */
         bool described;                 /* places[place]'s images are known */
-        ec2_op *describe_op;            /* a destination's DescribeImages in flight */
+        bool describing;                /* a destination's images are being read */
         share_task *tasks[SHARE_IN_FLIGHT];
         unsigned in_flight;
         int error;
@@ -449,40 +449,36 @@ static void run_failed(share_run *s, const char *region, const char *image_id, i
 
 static void run_fill(share_run *s);
 
-static void on_copies(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+static void on_copies(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata) {
         share_run *s = userdata;
         share_place *pl = &s->places[s->place];
 
-        s->describe_op = NULL;
+        s->describing = false;
         if (r < 0)
                 run_failed(s, pl->region, NULL, r, err, "cannot read the policy's copies to share them");
         else {
-                pl->list = *l;
-                *l = (ec2_image_list) {};
-                pl->images = pl->list.items;
-                pl->n_images = pl->list.n;
+                pl->images = images;
+                pl->n_images = n;
         }
         s->described = true;
         run_fill(s);
 }
 
-/* DescribeImages of the policy's copies of this region's images in the place: 0 when started. */
+/* The policy's images in the place, from the run's cache (the copies of this region's
+ * images among them are image_in_scope()'s to pick): 0 when started. */
 static int describe_copies(share_run *s, share_place *pl) {
-        _cleanup_(freep) char *copy_of = NULL;
-        char *policy_values[] = { (char *) s->ctx.policy->name, NULL }, *copy_values[2] = {};
+        const policy *p = s->ctx.policy;
         int r;
 
-        r = aws_pool_ec2(s->ctx.pool, s->ctx.policy, pl->region, &pl->ec2);
+        r = aws_pool_ec2(s->ctx.pool, p, pl->region, &pl->ec2);
         if (r < 0)
                 return r;
-        if (asprintf(&copy_of, "%s/*", s->ctx.region) < 0)
-                return -ENOMEM;
-        copy_values[0] = copy_of;
-        ec2_filter filters[] = {
-                { .name = "tag:" TAG_POLICY, .values = policy_values },
-                { .name = "tag:" TAG_COPY_OF, .values = copy_values },
-        };
-        return ec2_describe_images(pl->ec2, filters, ELEMENTSOF(filters), NULL, on_copies, s, &s->describe_op);
+        r = dist_images_get(&s->ctx, &(dist_place) { .region = pl->region, .role_arn = p->role_arn,
+                                                      .external_id = p->external_id },
+                            on_copies, s, &pl->op);
+        if (r >= 0)
+                s->describing = true;
+        return r;
 }
 
 /* The next place with images to look at: 1 when its images are being read (wait), 0 when
@@ -515,7 +511,7 @@ static void run_fill(share_run *s) {
         bool keep = false;
         int r;
 
-        while (!s->ending && !s->describe_op && s->in_flight < SHARE_IN_FLIGHT) {
+        while (!s->ending && !s->describing && s->in_flight < SHARE_IN_FLIGHT) {
                 const share_place *pl;
                 const ec2_image *g;
 
@@ -530,7 +526,7 @@ static void run_fill(share_run *s) {
                 if (r < 0)
                         run_failed(s, pl->region, g->id, r, NULL, "cannot share image");
         }
-        if (!s->ending && !s->describe_op && s->in_flight == 0 && s->place >= s->n_places) {
+        if (!s->ending && !s->describing && s->in_flight == 0 && s->place >= s->n_places) {
                 s->ending = true;
                 s->done(s->error, s->userdata);
         }
@@ -562,9 +558,8 @@ static void share_free(void *state) {
                 return;
         for (size_t i = 0; i < ELEMENTSOF(s->tasks); i++)
                 task_free(s->tasks[i]);
-        ec2_op_cancel(s->describe_op);
         for (size_t k = 0; k < s->n_places; k++)
-                ec2_image_list_done(&s->places[k].list);
+                dist_images_op_free(s->places[k].op);
         share_wants_done(&s->wants);
         free(s);
 }

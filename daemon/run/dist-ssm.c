@@ -3,7 +3,7 @@
  * The `ssm_parameter` distributor: each parameter a run writes (dist-ssm.h's rule) names
  * the newest available image of the policy in the parameter's region and account, as
  * DescribeImages there shows it (the run's own images when that is the run's region and
- * account). One parameter per target, or per instance the policy selects when the name
+ * account, else the run's cache of that place, dist.h). One parameter per target, or per instance the policy selects when the name
  * holds an instance variable. For each: GetParameter, and PutParameter (String,
  * aws:ec2:image, Overwrite) only when the value differs or the parameter is missing, so
  * a run that finds everything up to date writes nothing and a crash loses nothing: the
@@ -31,7 +31,9 @@ typedef struct ssm_source {
         const char *role_arn;           /* borrowed from the policy; NULL: the base credentials */
         const char *external_id;
         bool own;                       /* the run's region and account: ctx.images */
-        ec2_image_list images;          /* else described here */
+        dist_images_op *op;             /* else its images from the run's cache (dist.h) */
+        const ec2_image *images;        /* ... valid while op lives */
+        size_t n_images;
         int r;                          /* < 0: could not be read (logged) */
 } ssm_source;
 
@@ -50,7 +52,6 @@ typedef struct dist_ssm {
         size_t n_sources, next_source;
         ssm_item *items;
         size_t n_items, next_item;
-        ec2_op *ec2_op;
         ssm_op *ssm_op;
         const char *image_id;           /* the item's newest image, during its calls */
         char *old_value;                /* its parameter's value, NULL when missing */
@@ -64,10 +65,9 @@ static void dist_ssm_free(void *state) {
 
         if (!s)
                 return;
-        ec2_op_cancel(s->ec2_op);
         ssm_op_cancel(s->ssm_op);
         for (size_t i = 0; i < s->n_sources; i++)
-                ec2_image_list_done(&s->sources[i].images);
+                dist_images_op_free(s->sources[i].op);
         for (size_t i = 0; i < s->n_items; i++)
                 free(s->items[i].name);
         free(s->sources);
@@ -124,14 +124,14 @@ static int source_add(dist_ssm *s, const char *region, const char *role_arn, con
         return 0;
 }
 
-static void on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+static void on_images(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata) {
         dist_ssm *s = userdata;
         ssm_source *src = &s->sources[s->next_source - 1];
 
-        s->ec2_op = NULL;
-        if (r >= 0)
-                memswap(&src->images, l, sizeof(*l));
-        else {
+        if (r >= 0) {
+                src->images = images;
+                src->n_images = n;
+        } else {
                 src->r = r;
                 ssm_fail(s, r);
                 exec_log_aws(LOG_ERR, r, err, &(log_fields) { .policy = s->ctx.policy->name, .region = src->region,
@@ -143,16 +143,13 @@ static void on_images(int r, ec2_image_list *l, const aws_error *err, void *user
 
 /* 1: a describe runs; 0: nothing to do for this source. */
 static int source_start(dist_ssm *s, ssm_source *src) {
-        char *values[] = { (char *) s->ctx.policy->name, NULL };
-        ec2_filter filter = { .name = "tag:" TAG_POLICY, .values = values };
-        aws_client *ec2;
         int r;
 
         if (src->own)
                 return 0;
-        r = aws_pool_ec2_as(s->ctx.pool, src->region, src->role_arn, src->external_id, &ec2);
-        if (r >= 0)
-                r = ec2_describe_images(ec2, &filter, 1, NULL, on_images, s, &s->ec2_op);
+        r = dist_images_get(&s->ctx, &(dist_place) { .region = src->region, .role_arn = src->role_arn,
+                                                      .external_id = src->external_id },
+                            on_images, s, &src->op);
         if (r >= 0)
                 return 1;
         src->r = r;
@@ -353,8 +350,8 @@ static int item_start(dist_ssm *s, ssm_item *it) {
         s->image_id = NULL;
         if (src->r < 0)
                 return 0;       /* its images could not be read: failed and logged once */
-        g = dist_newest_image(src->own ? s->ctx.images : src->images.items,
-                              src->own ? s->ctx.n_images : src->images.n,
+        g = dist_newest_image(src->own ? s->ctx.images : src->images,
+                              src->own ? s->ctx.n_images : src->n_images,
                               s->ctx.policy->name, it->instance ? it->instance->id : NULL, s->ctx.now);
         if (!g) {
                 log_fields f = item_fields(s, it);

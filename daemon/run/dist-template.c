@@ -2,8 +2,8 @@
 /*
  * The "template" distributor (see dist.h): each launch template the policy names
  * follows the newest image of its region and account. One template after the other:
- * the images there (the run's own, or DescribeImages through the pool for another
- * region or account), every version of the template, then the decision
+ * the images there (the run's own, or those of another region or account from the
+ * run's cache, dist.h), every version of the template, then the decision
  * (dist-template-plan.c) and its steps: CreateLaunchTemplateVersion from the source
  * version with only ImageId, ModifyLaunchTemplate for the default, and
  * DeleteLaunchTemplateVersions of amirotd's oldest versions, 200 a call.
@@ -30,9 +30,8 @@ typedef struct template_run {
         const launch_template_target *t;
         const char *region;             /* where t is handled in this run */
         aws_client *ec2;                /* t's region and account */
-        ec2_op *images_op;
+        dist_images_op *images_op;      /* t's region and account's images, when not the run's (dist.h) */
         ec2_template_op *op;
-        ec2_image_list images;          /* described in t's region and account, when not the run's */
         char *image_id;                 /* the newest image there */
         ec2_template_versions versions;
         template_decision decision;
@@ -345,25 +344,20 @@ static void with_images(template_run *s, const ec2_image *images, size_t n) {
                 fail_template(s, r, "DescribeLaunchTemplateVersions", NULL);
 }
 
-static void on_images(int r, ec2_image_list *l, const aws_error *err, void *userdata) {
+static void on_images(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata) {
         template_run *s = userdata;
 
-        s->images_op = NULL;
         if (r < 0) {
                 fail_template(s, r, "DescribeImages", err);
                 return;
         }
-        s->images = *l;
-        *l = (ec2_image_list) {};
-        with_images(s, s->images.items, s->images.n);
+        with_images(s, images, n);
 }
 
 static void template_reset(template_run *s) {
-        ec2_op_cancel(s->images_op);
+        s->images_op = dist_images_op_free(s->images_op);
         ec2_template_op_cancel(s->op);
-        s->images_op = NULL;
         s->op = NULL;
-        ec2_image_list_done(&s->images);
         ec2_template_versions_done(&s->versions);
         s->image_id = mfree(s->image_id);
         s->doomed = mfree(s->doomed);
@@ -376,6 +370,8 @@ static int start_template(template_run *s) {
         const launch_template_target *t = s->t;
         const policy *p = s->ctx.policy;
         bool own = own_account(&s->ctx, t);
+        dist_place place = { .region = s->region, .role_arn = own ? p->role_arn : t->role_arn,
+                             .external_id = own ? p->external_id : t->external_id };
         int r;
 
         if (own && streq(s->region, s->ctx.region)) {
@@ -383,13 +379,10 @@ static int start_template(template_run *s) {
                 with_images(s, s->ctx.images, s->ctx.n_images);
                 return 0;
         }
-        r = aws_pool_ec2_as(s->ctx.pool, s->region, own ? p->role_arn : t->role_arn,
-                            own ? p->external_id : t->external_id, &s->ec2);
+        r = aws_pool_ec2_as(s->ctx.pool, place.region, place.role_arn, place.external_id, &s->ec2);
         if (r < 0)
                 return r;
-        return ec2_describe_images(s->ec2, &(ec2_filter) {
-                                           .name = "tag:" TAG_POLICY, .values = (char *[]) { p->name, NULL },
-                                   }, 1, NULL, on_images, s, &s->images_op);
+        return dist_images_get(&s->ctx, &place, on_images, s, &s->images_op);
 }
 
 /* The next template this run handles, or the end: done, once. */
