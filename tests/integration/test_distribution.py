@@ -127,3 +127,34 @@ def test_a_new_image_is_shared_copied_then_named_by_the_template_and_parameter_t
     for c in copies(eu):
         perms = eu.describe_image_attribute(ImageId=c["ImageId"], Attribute="launchPermission")
         assert [p["UserId"] for p in perms["LaunchPermissions"]] == [OTHER]
+
+
+def describes_in(sim, region, since):
+    return [c for c in sim.calls("DescribeImages")[since:] if c["region"] == region]
+
+
+def test_a_destination_that_is_also_the_templates_and_parameters_is_described_once_a_run(amirotd, ec2, sim):
+    # share, copy_to, launch_template and ssm_parameter all need the policy's images in
+    # eu-west-1: the run's cache (dist.h) reads them once, and again only after copy_to
+    # changed them there, so that the template and the parameter never see a list from
+    # before a copy started.
+    run_instances(ec2, {"Role": "web"})
+    eu, ssm = client(sim, "ec2", "eu-west-1"), client(sim, "ssm", "eu-west-1")
+    eu.create_launch_template(LaunchTemplateName="web-eu",
+                              LaunchTemplateData={"ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.small"})
+    amirotd.write_policy("web", POLICY)
+
+    # Day 1: share reads eu-west-1 (nothing there yet), copy_to takes that list and starts
+    # a copy, so the template reads eu-west-1 afresh and the parameter takes its list.
+    since = len(sim.calls("DescribeImages"))
+    once(amirotd, 1)
+    assert len(describes_in(sim, "eu-west-1", since)) == 2
+    settle(sim)
+    [copy1] = copies(eu)
+
+    # The rerun: the copy is there and available, copy_to has nothing to do: one read for all four.
+    since = len(sim.calls("DescribeImages"))
+    once(amirotd, 1, rerun=True)
+    assert len(describes_in(sim, "eu-west-1", since)) == 1
+    assert template_image(eu) == copy1["ImageId"]
+    assert parameter(ssm) == copy1["ImageId"]
