@@ -118,6 +118,7 @@ DAEMON_SRCS := \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
 	daemon/run/wait.c \
+	daemon/run/dist-images.c \
 	daemon/run/dist-newest.c \
 	daemon/run/dist-template-plan.c \
 	daemon/run/dist-template.c \

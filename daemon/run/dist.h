@@ -102,6 +102,10 @@ typedef struct dist_place {
         const char *external_id;
 } dist_place;
 
+/* The cache of one run's distribution (dist.c makes and frees it; accepts NULL). */
+dist_images *dist_images_new(void);
+dist_images *dist_images_free(dist_images *c);
+
 typedef struct dist_images_op dist_images_op;
 /* r < 0: the DescribeImages failed (err, may be NULL, says why); images is NULL. */
 typedef void (*dist_images_cb)(int r, const ec2_image *images, size_t n, const aws_error *err, void *userdata);
