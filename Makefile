@@ -109,6 +109,8 @@ DAEMON_SRCS := \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
+	daemon/run/probe-check.c \
+	daemon/run/probe-dist.c \
 	daemon/run/exec-chain.c \
 	daemon/run/exec.c \
 	daemon/run/exec-retire.c \

@@ -2,7 +2,9 @@
 /*
  * Carrying out one destination's copy plan (see dist-copy-exec.h), one step at a time,
  * each moved on from the loop:
- * - RETIRE: DeregisterImage with DeleteAssociatedSnapshots in the destination, then
+ * - RETIRE: in the policy's own account, when it shares, its snapshots' create-volume
+ *   permissions removed first (as exec-unshare.c does for the source); then
+ *   DeregisterImage with DeleteAssociatedSnapshots in the destination, then
  *   DeleteSnapshot for each snapshot EC2 did not say it deleted (rule 6). Never an image
  *   that a launch template of the destination names (t->in_use).
  * - DEPRECATE: EnableImageDeprecation, then the mark amirotd:deprecation.
@@ -17,6 +19,7 @@
 #include <stdio.h>
 
 #include "run/dist-copy-exec.h"
+#include "run/dist-share-plan.h"
 #include "run/exec.h"
 
 /* MESSAGE_IDs: base/log.h. */
@@ -30,8 +33,10 @@ struct copy_exec {
         size_t step;
         unsigned phase;                 /* within a step (START: grants, then CopyImage) */
         unsigned attempt;               /* START: the ClientToken's attempt */
-        char **snapshots;               /* RETIRE: what is left to delete, NULL-terminated */
+        char **snapshots;               /* RETIRE: what is left to unshare, then to delete,
+                                         * NULL-terminated */
         size_t snapshot;
+        bool unshare_more;              /* RETIRE: the snapshot's permissions need another call */
         ec2_op *op;
         bool copies_stopped;            /* the concurrent-copy limit is met: STARTs wait */
         int error;
@@ -74,6 +79,7 @@ static void step_done(copy_exec *x) {
         x->attempt = 0;
         x->snapshots = strv_free(x->snapshots);
         x->snapshot = 0;
+        x->unshare_more = false;
         (void) sd_event_source_set_enabled(x->next, SD_EVENT_ONESHOT);
 }
 
@@ -157,10 +163,100 @@ static void on_deregistered(int r, char *const *deleted, const aws_error *err, v
         delete_next_snapshot(x);
 }
 
+static void deregister(copy_exec *x) {
+        const plan_copy_step *s = current(x);
+        int r;
+
+        x->snapshots = strv_free(x->snapshots);
+        x->snapshot = 0;
+        r = ec2_deregister_image(x->t.client, s->image->id, true, x->t.ctx->dry_run, on_deregistered, x, &x->op);
+        if (r < 0) {
+                log_fields f = step_fields(x, "DeregisterImage");
+
+                step_failed(x, r, NULL, &f, "cannot deregister a copy");
+                step_done(x);
+        }
+}
+
+/*
+ * A copy in the policy's own account is shared like its source (dist-share.c), and is
+ * unshared the same way before it goes (exec-unshare.c): a snapshot that
+ * DeleteAssociatedSnapshots skips, or that is still in use, must not stay shared. A
+ * failure keeps the copy for the next run.
+ */
+static void unshare_next(copy_exec *x);
+
+static void unshare_failed(copy_exec *x, int r, const aws_error *err, const char *aws_action, const char *what) {
+        log_fields f = step_fields(x, aws_action);
+
+        f.snapshot_id = x->snapshots[x->snapshot];
+        step_failed(x, r, err, &f, what);
+        step_done(x);
+}
+
+static bool snapshot_gone(const aws_error *err) {
+        return err && aws_error_is(err, "InvalidSnapshot.NotFound");
+}
+
+static void on_unshared(int r, const aws_error *err, void *userdata) {
+        copy_exec *x = userdata;
+        log_fields f = step_fields(x, "ModifySnapshotAttribute");
+
+        x->op = NULL;
+        f.snapshot_id = x->snapshots[x->snapshot];
+        if (!dry_ok(x, r, err) && !snapshot_gone(err)) {
+                unshare_failed(x, r, err, "ModifySnapshotAttribute",
+                               "cannot remove the create-volume permissions of a copy's snapshot before retiring it");
+                return;
+        }
+        if (r >= 0)
+                log_full(LOG_INFO, 0, MESSAGE_IMAGE_SHARES_CHANGED, &f,
+                         "snapshot %s of copy %s in %s: create-volume permissions removed before the copy is retired",
+                         f.snapshot_id, f.image_id, f.region);
+        /* More than one call's worth: read again what is left (not in a dry run, which changed nothing). */
+        if (!x->unshare_more || x->t.ctx->dry_run || r < 0)
+                x->snapshot++;
+        unshare_next(x);
+}
+
+static void on_volume_described(int r, ec2_permission_list *l, const aws_error *err, void *userdata) {
+        copy_exec *x = userdata;
+
+        x->op = NULL;
+        if (r < 0 && !snapshot_gone(err)) {
+                unshare_failed(x, r, err, "DescribeSnapshotAttribute",
+                               "cannot read the create-volume permissions of a copy's snapshot before retiring it");
+                return;
+        }
+        r = r < 0 ? 0 : exec_unshare_snapshot_call(x->t.client, x->t.ctx->policy, x->snapshots[x->snapshot], l,
+                                                   x->t.ctx->dry_run, on_unshared, x, &x->op, &x->unshare_more);
+        if (r < 0)
+                unshare_failed(x, r, NULL, "ModifySnapshotAttribute",
+                               "cannot remove the create-volume permissions of a copy's snapshot before retiring it");
+        else if (r == 0) {
+                x->snapshot++;
+                unshare_next(x);
+        }
+}
+
+/* Reads the next snapshot's permissions, or after the last deregisters. */
+static void unshare_next(copy_exec *x) {
+        int r;
+
+        if (!x->snapshots || !x->snapshots[x->snapshot]) {
+                deregister(x);
+                return;
+        }
+        r = ec2_describe_create_volume_permission(x->t.client, x->snapshots[x->snapshot], on_volume_described, x,
+                                                  &x->op);
+        if (r < 0)
+                unshare_failed(x, r, NULL, "DescribeSnapshotAttribute",
+                               "cannot read the create-volume permissions of a copy's snapshot before retiring it");
+}
+
 static void run_retire(copy_exec *x) {
         const plan_copy_step *s = current(x);
         log_fields f = step_fields(x, "DeregisterImage");
-        int r;
 
         /* A template's $Default or $Latest may launch from it at any time. */
         if (strv_contains(x->t.in_use, s->image->id)) {
@@ -170,11 +266,17 @@ static void run_retire(copy_exec *x) {
                 step_done(x);
                 return;
         }
-        r = ec2_deregister_image(x->t.client, s->image->id, true, x->t.ctx->dry_run, on_deregistered, x, &x->op);
-        if (r < 0) {
-                step_failed(x, r, NULL, &f, "cannot deregister a copy");
-                step_done(x);
+        /* Only the policy's own account shares its copies (dist-share.c); another's are its own. */
+        for (size_t d = 0; !x->t.account && share_wanted(x->t.ctx->policy) && d < s->image->n_devices; d++) {
+                const char *snap = s->image->devices[d].snapshot_id;
+
+                if (snap && strv_extend(&x->snapshots, snap) < 0) {
+                        step_failed(x, -ENOMEM, NULL, &f, "cannot retire a copy");
+                        step_done(x);
+                        return;
+                }
         }
+        unshare_next(x);
 }
 
 /* ---- DEPRECATE -------------------------------------------------------------------------- */

@@ -66,13 +66,38 @@ static int unshare_change(const policy *p, const ec2_permission_list *l, share_c
         return r < 0 ? r : share_diff_volume(&w, l, false, ret);
 }
 
-static void on_described(int r, ec2_permission_list *l, const aws_error *err, void *userdata) {
+int exec_unshare_snapshot_call(aws_client *ec2, const policy *p, const char *snapshot_id,
+                               const ec2_permission_list *current, bool dry_run, ec2_done_cb cb, void *userdata,
+                               ec2_op **ret_op, bool *ret_more) {
         _cleanup_(share_change_done) share_change change = {};
         _cleanup_(strv_freep) char **chunk = NULL;
+        size_t n;
+        int r;
+
+        r = unshare_change(p, current, &change);
+        if (r < 0)
+                return r;
+        n = strv_length(change.remove_accounts);
+        if (n == 0 && !change.remove_public)
+                return 0;
+        /* EC2 takes at most 500 accounts a call, and the public group in a call of its own. */
+        *ret_more = n > EC2_SNAPSHOT_PERMISSIONS_MAX || (n > 0 && change.remove_public);
+        if (n == 0)
+                r = ec2_remove_create_volume_public(ec2, snapshot_id, dry_run, cb, userdata, ret_op);
+        else {
+                for (size_t i = 0; r >= 0 && i < n && i < EC2_SNAPSHOT_PERMISSIONS_MAX; i++)
+                        r = strv_extend(&chunk, change.remove_accounts[i]);
+                if (r >= 0)
+                        r = ec2_modify_create_volume_permission(ec2, snapshot_id, NULL, chunk, dry_run, cb, userdata,
+                                                                ret_op);
+        }
+        return r < 0 ? r : 1;
+}
+
+static void on_described(int r, ec2_permission_list *l, const aws_error *err, void *userdata) {
         chain *c = userdata;
         executor *x = c->exec;
         const char *snap = chain_action(c)->snapshot_ids[c->unshare_at];
-        size_t n;
 
         c->op = NULL;
         if (r < 0 && !snapshot_gone(err)) {
@@ -80,27 +105,16 @@ static void on_described(int r, ec2_permission_list *l, const aws_error *err, vo
                                "cannot read the create-volume permissions of a snapshot before retiring its image");
                 return;
         }
-        if (r >= 0)
-                r = unshare_change(x->options.policy, l, &change);
-        n = strv_length(change.remove_accounts);
-        if (r < 0 || (n == 0 && !change.remove_public)) {
-                c->unshare_at++;
-                unshare_next(c);
-                return;
-        }
-        c->unshare_more = n > EC2_SNAPSHOT_PERMISSIONS_MAX || (n > 0 && change.remove_public);
-        if (n == 0)
-                r = ec2_remove_create_volume_public(x->options.ec2, snap, x->options.dry_run, on_unshared, c, &c->op);
-        else {
-                for (size_t i = 0; r >= 0 && i < n && i < EC2_SNAPSHOT_PERMISSIONS_MAX; i++)
-                        r = strv_extend(&chunk, change.remove_accounts[i]);
-                if (r >= 0)
-                        r = ec2_modify_create_volume_permission(x->options.ec2, snap, NULL, chunk, x->options.dry_run,
-                                                                on_unshared, c, &c->op);
-        }
+        r = r < 0 ? 0 : exec_unshare_snapshot_call(x->options.ec2, x->options.policy, snap, l, x->options.dry_run,
+                                                   on_unshared, c, &c->op, &c->unshare_more);
         if (r < 0)
                 unshare_failed(c, r, NULL, "ModifySnapshotAttribute",
                                "cannot remove the create-volume permissions of a snapshot before retiring its image");
+        else if (r == 0) {
+                /* the snapshot is gone, or nothing of the policy's is left on it */
+                c->unshare_at++;
+                unshare_next(c);
+        }
 }
 
 /* Reads the next snapshot's permissions, or after the last deregisters. */

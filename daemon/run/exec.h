@@ -76,6 +76,15 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(executor *, exec_free);
  * the run after a 0 then). 0 or -ENOMEM. */
 int exec_start(executor *x, const plan *p);
 
+/* exec-unshare.c: the one call that takes the next part of what policy p manages away from
+ * a snapshot's create-volume permissions (current) before its image is retired: with
+ * `share` every grant and the public group, else its copy_to accounts. 1: the call is
+ * started and cb will come, *ret_more set when what is left needs another call after it
+ * (read the permissions again); 0: nothing to take away; or a negative errno. */
+int exec_unshare_snapshot_call(aws_client *ec2, const policy *p, const char *snapshot_id,
+                               const ec2_permission_list *current, bool dry_run, ec2_done_cb cb, void *userdata,
+                               ec2_op **ret_op, bool *ret_more);
+
 /* Logs a failed AWS call "policy 'P' in R: what: Code: message" at level, with f's
  * fields and err's code and request id (err may be NULL); returns r. The engine's
  * describes and polls log through it too. */

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* See probe.h. Two rounds: the three describes, then the three DryRun calls on what they found. */
+/* See probe.h. Two rounds: the three describes, then the DryRun calls on what they found,
+ * distribution's among them (probe-dist.c); verdicts are judged by probe-check.c. */
 #include <stdio.h>
 
 #include "aws/ec2-template-calls.h"
 #include "aws/ec2-usage.h"
 #include "run/dist-share-plan.h"
 #include "run/plan.h"
+#include "run/probe-check.h"
+#include "run/probe-dist.h"
 #include "run/probe.h"
 #include "run/targets.h"
 
@@ -32,6 +35,11 @@ static const char *const action_names[_PROBE_ACTION_MAX] = {
         [PROBE_ENABLE_DEREG_PROTECTION] = "EnableImageDeregistrationProtection",
         [PROBE_DISABLE_DEREG_PROTECTION] = "DisableImageDeregistrationProtection",
         [PROBE_TAG_IMAGE] = "CreateTags",               /* again: after creation, on the policy's image */
+        [PROBE_MODIFY_IMAGE_ATTRIBUTE] = "ModifyImageAttribute",
+        [PROBE_COPY_IMAGE] = "CopyImage",
+        [PROBE_CREATE_LAUNCH_TEMPLATE_VERSION] = "CreateLaunchTemplateVersion",
+        [PROBE_MODIFY_LAUNCH_TEMPLATE] = "ModifyLaunchTemplate",
+        [PROBE_GET_PARAMETER] = "ssm:GetParameter",
 };
 
 const char *probe_verdict_to_string(probe_verdict v) {
@@ -59,6 +67,8 @@ struct permission_probe {
         void *userdata;
         probe_call calls[_PROBE_ACTION_MAX];
         probe_check checks[_PROBE_ACTION_MAX];
+        aws_pool *pool;
+        probe_dist *dist;                               /* distribution's checks (probe-dist.h) */
         unsigned in_flight;
         bool second_round;
         char *instance_id, *image_id, *snapshot_id;     /* what the DryRun calls are asked on */
@@ -74,6 +84,7 @@ permission_probe *permission_probe_free(permission_probe *probe) {
                 ec2_usage_op_cancel(probe->calls[i].usage_op);
                 free(probe->checks[i].detail);
         }
+        probe_dist_free(probe->dist);
         free(probe->region);
         free(probe->instance_id);
         free(probe->image_id);
@@ -88,36 +99,19 @@ const probe_check *permission_probe_check(const permission_probe *probe, probe_a
 
 static void set_check(permission_probe *probe, probe_action a, probe_verdict v, const char *fmt, ...) _printf_(4, 5);
 static void set_check(permission_probe *probe, probe_action a, probe_verdict v, const char *fmt, ...) {
+        _cleanup_(freep) char *detail = NULL;
         va_list ap;
+        int n;
 
-        probe->checks[a].verdict = v;
-        free(probe->checks[a].detail);
-        probe->checks[a].detail = NULL;
         va_start(ap, fmt);
-        if (vasprintf(&probe->checks[a].detail, fmt, ap) < 0)
-                probe->checks[a].detail = NULL;
+        n = vasprintf(&detail, fmt, ap);
         va_end(ap);
+        probe_check_set(&probe->checks[a], v, "%s", n < 0 ? "out of memory" : detail);
 }
 
-/* Codes by which EC2 refuses the caller rather than the request. */
-static bool is_refusal(const aws_error *err) {
-        return err && (aws_error_is(err, "UnauthorizedOperation") || aws_error_is(err, "AuthFailure") ||
-                       aws_error_is(err, "Blocked") || aws_error_is(err, "OptInRequired"));
-}
-
-/* The verdict of a call: DryRunOperation (or success, for a describe) is permission. */
 static void judge(probe_call *call, int r, const aws_error *err, const char *on) {
-        permission_probe *probe = call->probe;
-        const char *code = err && err->code ? err->code : NULL;
-        const char *message = err && err->message ? err->message : strerror(-r);
-
         call->op = NULL;
-        if (r >= 0 || (err && aws_error_is(err, "DryRunOperation")))
-                set_check(probe, call->action, PROBE_PERMITTED, "%s", on);
-        else if (is_refusal(err))
-                set_check(probe, call->action, PROBE_DENIED, "%s: %s", code, message);
-        else
-                set_check(probe, call->action, PROBE_FAILED, "%s%s%s", code ?: "", code ? ": " : "", message);
+        probe_check_judge(&call->probe->checks[call->action], r, err, on);
 }
 
 static void round_done(permission_probe *probe);
@@ -333,6 +327,28 @@ static int start_image_dry_run(permission_probe *probe, probe_action a) {
         return r < 0 ? r : 1;
 }
 
+static void on_dist_call_done(void *userdata) {
+        call_done(userdata);
+}
+
+/* Distribution's checks (probe-dist.h) after n calls of the second round: the calls started. */
+static int start_dist(permission_probe *probe, int n) {
+        unsigned started;
+        int r;
+
+        r = probe_dist_start(&(probe_dist_request) {
+                                     .pool = probe->pool,
+                                     .ec2 = probe->ec2,
+                                     .policy = probe->policy,
+                                     .region = probe->region,
+                                     .image_id = probe->image_id,
+                                     .checks = probe->checks,
+                                     .done = on_dist_call_done,
+                                     .userdata = probe,
+                             }, &probe->dist, &started);
+        return r < 0 ? r : n + (int) started;
+}
+
 /* The second round: each DryRun call that has something to be asked on. Returns the calls started. */
 static int start_dry_runs(permission_probe *probe) {
         int r, n = 0;
@@ -384,7 +400,7 @@ static int start_dry_runs(permission_probe *probe) {
                         return r;
                 n += r;
         }
-        return n;
+        return start_dist(probe, n);
 }
 
 static void round_done(permission_probe *probe) {
@@ -409,6 +425,8 @@ static void round_done(permission_probe *probe) {
                                 probe->calls[a].usage_op = NULL;
                                 set_check(probe, a, PROBE_FAILED, "cannot send: %s", strerror(-r));
                         }
+                if (r < 0)
+                        probe->dist = probe_dist_free(probe->dist);
         }
         probe->callback(probe, probe->userdata);
 }
@@ -425,6 +443,7 @@ int permission_probe_start(aws_pool *pool, const policy *p, const char *region, 
         if (!probe)
                 return -ENOMEM;
         probe->policy = p;
+        probe->pool = pool;
         probe->callback = cb;
         probe->userdata = userdata;
         for (int a = 0; a < _PROBE_ACTION_MAX; a++)

@@ -10,7 +10,12 @@
  * The calls of retire, protect.newest, image.deprecate_after and image.volumes are
  * asked the same way (DryRun on one image of the policy) where the policy uses them.
  * A call that cannot be asked (no instance, no image yet), or that the policy does not
- * need, is reported as not checked, with the reason. Logs nothing: the caller prints the verdicts.
+ * need, is reported as not checked, with the reason. Distribution's calls are asked
+ * where each acts: CopyImage in each copy_to destination's region and
+ * account, ModifyImageAttribute on the policy's image here, CreateLaunchTemplateVersion
+ * and ModifyLaunchTemplate on each launch_template, and ssm:GetParameter of each
+ * ssm_parameter (SSM has no DryRun: a read of the name, ParameterNotFound counting as
+ * allowed); a check made in several places reports the worst verdict. Logs nothing: the caller prints the verdicts.
  */
 #pragma once
 
@@ -44,6 +49,11 @@ typedef enum probe_action {
         PROBE_DISABLE_DEREG_PROTECTION,                 /* protect.newest */
         PROBE_TAG_IMAGE,                                /* amirotd:* tags on an image after its creation:
                                                          * retire, protect.newest, image.deprecate_after */
+        PROBE_MODIFY_IMAGE_ATTRIBUTE,                   /* share, copy_to in another account */
+        PROBE_COPY_IMAGE,                               /* copy_to, in each destination */
+        PROBE_CREATE_LAUNCH_TEMPLATE_VERSION,           /* launch_template, in each template's account */
+        PROBE_MODIFY_LAUNCH_TEMPLATE,                   /* launch_template with set_default */
+        PROBE_GET_PARAMETER,                            /* ssm_parameter (SSM has no DryRun) */
         _PROBE_ACTION_MAX,
 } probe_action;
 

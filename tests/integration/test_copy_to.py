@@ -361,6 +361,68 @@ def test_a_copy_a_launch_template_names_is_kept(amirotd, ec2):
     assert f"retired copy {first['ImageId']}" in p.stderr, p.stderr
 
 
+def west_client(amirotd):
+    import botocore.session
+    from conftest import ACCESS_KEY, SECRET_KEY
+    return botocore.session.Session().create_client(
+        "ec2", region_name="eu-west-1", endpoint_url=amirotd.sim.url,
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+
+
+def test_a_retired_copys_snapshot_is_unshared_before_the_copy_is_deregistered(amirotd, ec2):
+    """A copy in the policy's own account is shared like its source; a snapshot that
+    DeleteAssociatedSnapshots leaves (in use here) must not stay shared after it goes."""
+    west = west_client(amirotd)
+    third = "777788889999"
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY + f"""\
+    share: {{accounts: ["{OTHER}"], snapshots: true}}
+""")
+    for k in (1, 2):
+        once(amirotd, k)
+    once(amirotd, 3)
+    (first,) = [c for c in copies(amirotd) if tag_dict(c)["amirotd:slot"] == slot_id(1)]
+    (snap,) = [b["Ebs"]["SnapshotId"] for b in first["BlockDeviceMappings"] if "Ebs" in b]
+    west.modify_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission",
+                                   OperationType="add", UserIds=[third])
+    amirotd.sim.fault(action="DeleteSnapshot", kind="snapshot_in_use", region="eu-west-1", count=100)
+
+    p = once(amirotd, 3, set_clock=False)
+
+    assert f"retired copy {first['ImageId']}" in p.stderr, p.stderr
+    assert snap in {s["SnapshotId"] for s in amirotd.sim.snapshots("eu-west-1")}
+    assert west.describe_snapshot_attribute(SnapshotId=snap, Attribute="createVolumePermission")[
+        "CreateVolumePermissions"] == []
+    calls = [(c["action"], c["params"].get("SnapshotId") or c["params"].get("ImageId"))
+             for c in amirotd.sim.calls() if c["action"] in ("ModifySnapshotAttribute", "DeregisterImage")]
+    assert calls.index(("ModifySnapshotAttribute", snap)) < calls.index(("DeregisterImage", first["ImageId"]))
+    assert f"snapshot {snap} of copy {first['ImageId']} in eu-west-1: create-volume permissions removed " \
+        "before the copy is retired" in p.stderr
+
+
+def test_a_copy_whose_snapshot_cannot_be_unshared_is_kept_for_the_next_run(amirotd, ec2):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY + f"""\
+    share: {{accounts: ["{OTHER}"], snapshots: true}}
+""")
+    for k in (1, 2):
+        once(amirotd, k)
+    once(amirotd, 3)
+    (first,) = [c for c in copies(amirotd) if tag_dict(c)["amirotd:slot"] == slot_id(1)]
+    amirotd.sim.fault(action="DescribeSnapshotAttribute", kind="error", code="UnauthorizedOperation", status=403,
+                      region="eu-west-1", count=100)
+
+    p = once(amirotd, 3, set_clock=False, check=False)
+
+    assert "cannot read the create-volume permissions of a copy's snapshot before retiring it" in p.stderr, p.stderr
+    assert first["ImageId"] in {c["ImageId"] for c in copies(amirotd)}
+    assert not amirotd.sim.calls("DeregisterImage")
+
+    amirotd.sim.clear_faults()
+    p = once(amirotd, 3, set_clock=False)
+    assert f"retired copy {first['ImageId']}" in p.stderr, p.stderr
+
+
 def test_dry_run_copies_nothing(amirotd, ec2):
     (iid,) = run_instances(ec2, {"Role": "web"})
     amirotd.write_policy("web", POLICY)
@@ -370,6 +432,7 @@ def test_dry_run_copies_nothing(amirotd, ec2):
     amirotd.sim.set_clock(slot(1))
     p = amirotd.run("once", "--dry-run", now=slot(1))
     assert f"dry run: would have copied image {source} of {iid} to eu-west-1" in p.stderr, p.stderr
-    (call,) = amirotd.sim.calls("CopyImage")
-    assert call["params"]["DryRun"] == "true" or call["params"]["DryRun"] is True
+    # The run's CopyImage and the permission check's (run/probe-dist.c), both DryRun.
+    calls = amirotd.sim.calls("CopyImage")
+    assert len(calls) == 2 and all(c["params"]["DryRun"] == "true" for c in calls)
     assert not amirotd.sim.images("eu-west-1")

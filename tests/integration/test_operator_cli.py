@@ -255,7 +255,9 @@ def test_dry_run_checks_every_permission_a_run_needs_retirement_included(amirotd
                        "DeregisterImage", "DeleteSnapshot", "DescribeLaunchTemplateVersions",
                        "DescribeImageAttribute", "DescribeVolumes", "EnableImageDeprecation", "DisableImage",
                        "EnableImageDeregistrationProtection", "DisableImageDeregistrationProtection",
-                       "CreateTags#2"]
+                       "CreateTags#2", "ModifyImageAttribute", "CopyImage", "CreateLaunchTemplateVersion",
+                       "ModifyLaunchTemplate", "ssm:GetParameter"]
+    assert v["CopyImage"] == "not checked      not needed: no copy_to"
     assert v["DisableImage"] == "not checked      not needed: no retire.disable_after"
     assert v["CreateTags#2"] == "not checked      not needed: no retire, protect.newest or image.deprecate_after"
     assert v["DescribeLaunchTemplateVersions"].startswith("permitted")
@@ -318,3 +320,49 @@ def test_dry_run_asks_for_the_stages_and_protections_a_policy_uses(amirotd, ec2)
     after = amirotd.sim.images()[0]     # ec2sim's record: Debian's botocore predates the protection field
     assert after.get("DeprecationTime") is None and after["DeregistrationProtection"] == "disabled"
     assert after["State"] == "available" and "amirotd:retired-at" not in after["Tags"]
+
+
+def test_dry_run_asks_for_distribution_where_each_call_acts(amirotd, ec2):
+    """share, copy_to, launch_template and ssm_parameter add their calls: CopyImage in the
+    destination's region, the template's calls on the template, GetParameter of the
+    parameter's name (SSM has no DryRun; a name not there yet is allowed). A refused one
+    is named with its place and fails the command; nothing is copied or changed."""
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", POLICY)
+    amirotd.sim.set_clock(NOW)
+    amirotd.run("once", now=NOW)
+    ec2.create_launch_template(LaunchTemplateName="web-golden",
+                               LaunchTemplateData={"ImageId": "ami-0123456789abcdef0"})
+    amirotd.write_policy("web", POLICY + """\
+    share: {accounts: ["444455556666"]}
+    copy_to:
+      - region: eu-west-1
+    launch_template:
+      name: web-golden
+      set_default: true
+    ssm_parameter:
+      - /golden/{policy}/latest
+""")
+
+    p = amirotd.run("once", "--dry-run", now=NOW)
+    v = verdicts(p.stdout)
+    assert v["ModifyImageAttribute"].startswith("permitted") and "ami-" in v["ModifyImageAttribute"], p.stdout
+    assert v["CopyImage"] == "permitted        eu-west-1", p.stdout
+    assert v["CreateLaunchTemplateVersion"] == "permitted        web-golden in us-east-1", p.stdout
+    assert v["ModifyLaunchTemplate"] == "permitted        web-golden in us-east-1", p.stdout
+    assert v["ssm:GetParameter"] == "permitted        '/golden/web/latest' in us-east-1", p.stdout
+
+    amirotd.sim.admin("POST", "keys", {"access_key": "AKIDEXAMPLE",
+                                       "deny": ["CopyImage", "ModifyLaunchTemplate", "GetParameter"]})
+    p = amirotd.run("once", "--dry-run", now=NOW, check=False)
+    # The dry run's own distribution is refused the same calls: its errors (status 1) come first.
+    assert p.returncode in (1, 3), p.stdout + p.stderr
+    v = verdicts(p.stdout)
+    assert v["CopyImage"].startswith("not permitted    eu-west-1: UnauthorizedOperation: "), p.stdout
+    assert v["ModifyLaunchTemplate"].startswith("not permitted    web-golden in us-east-1: "), p.stdout
+    assert v["ssm:GetParameter"].startswith("not permitted    '/golden/web/latest' in us-east-1: "), p.stdout
+    assert v["CreateLaunchTemplateVersion"].startswith("permitted"), p.stdout
+    # DryRun only: in the destination and on the template nothing was made.
+    assert amirotd.sim.images("eu-west-1") == []
+    assert all(c["params"].get("DryRun") == "true" for c in amirotd.sim.calls("CopyImage"))
+    assert not amirotd.sim.calls("PutParameter")

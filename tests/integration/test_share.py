@@ -340,12 +340,15 @@ def test_dry_run_asks_with_dry_run_and_changes_nothing(amirotd, ec2):
     p = amirotd.run("once", "--dry-run", now=slot(1))
 
     calls = [c["params"] for c in amirotd.sim.calls("ModifyImageAttribute")]
-    assert len(calls) == 1 and calls[0]["DryRun"] == "true"
+    # The run's and the permission check's (run/probe-dist.c), both DryRun.
+    assert len(calls) == 2 and all(c["DryRun"] == "true" for c in calls)
     assert launch(ec2, image) == []
     assert " shared" not in p.stderr.splitlines()[-1]
     # The permission check asks for DescribeImageAttribute, which share reads with.
     row = next(line for line in p.stdout.splitlines() if " DescribeImageAttribute " in line)
     assert row.split()[3] == "permitted", row
+    row = next(line for line in p.stdout.splitlines() if " ModifyImageAttribute " in line)
+    assert row.split()[3:5] == ["permitted", image], row
 
 
 def test_the_image_a_run_makes_is_shared_by_that_run(amirotd, ec2):
