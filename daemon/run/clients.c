@@ -160,19 +160,11 @@ http_client *aws_pool_http(aws_pool *p) {
 #define DEFAULT_CREDENTIALS_ACCOUNT "default credentials"
 
 static int pacing_account(const char *role_arn, char **ret) {
-        const char *a = role_arn;
+        char account[13];
 
-        if (!role_arn) {
-                *ret = strdup(DEFAULT_CREDENTIALS_ACCOUNT);
-                return *ret ? 0 : -ENOMEM;
-        }
-        for (int field = 0; field < 4; field++) {
-                a = strchr(a, ':');
-                if (!a)
-                        return -EINVAL;
-                a++;
-        }
-        *ret = strndup(a, strcspn(a, ":"));
+        if (role_arn && !aws_role_arn_account(role_arn, account))
+                return -EINVAL;
+        *ret = strdup(role_arn ? account : DEFAULT_CREDENTIALS_ACCOUNT);
         return *ret ? 0 : -ENOMEM;
 }
 
