@@ -115,6 +115,43 @@ typedef struct ssm_parameter_target {
         config_pos pos;
 } ssm_parameter_target;
 
+/* image.before / image.after: a command around CreateImage (run/hook.h). */
+typedef enum policy_hook_where {
+        POLICY_HOOK_NONE,               /* not given */
+        POLICY_HOOK_SSM,                /* on the instance, by SSM Run Command */
+        POLICY_HOOK_LOCAL,              /* on the amirotd host, by /bin/sh -c */
+        _POLICY_HOOK_WHERE_MAX,
+        _POLICY_HOOK_WHERE_INVALID = -EINVAL,
+} policy_hook_where;
+
+typedef struct policy_hook {
+        policy_hook_where where;
+        char *command;                  /* SSM: the document's commands (a script); LOCAL: the shell command */
+        char *document;                 /* SSM: NULL: by the instance's platform, AWS-RunShellScript
+                                         * or AWS-RunPowerShellScript */
+        uint64_t timeout;               /* seconds */
+        config_pos pos;
+} policy_hook;
+
+/* image.on_hook_failure: what becomes of an instance's image when a hook or the freeze fails. */
+typedef enum policy_hook_failure {
+        POLICY_HOOK_FAILURE_SKIP,       /* no image of the instance for the slot; the run fails */
+        POLICY_HOOK_FAILURE_CRASH_CONSISTENT,   /* CreateImage as without hooks */
+        POLICY_HOOK_FAILURE_REBOOT,     /* CreateImage with NoReboot=false */
+        _POLICY_HOOK_FAILURE_MAX,
+        _POLICY_HOOK_FAILURE_INVALID = -EINVAL,
+} policy_hook_failure;
+
+/* adopt: existing images that `amirotd adopt` tags as the policy's own. */
+typedef struct policy_adopt {
+        bool set;                       /* an adopt section is given */
+        tag_selector *tags;             /* images carrying all of them */
+        size_t n_tags;
+        char *name;                     /* and/or a name pattern (EC2's name filter: * and ?) */
+        char *instance_id;              /* the instance they count for when EC2 names none; NULL */
+        config_pos pos;
+} policy_adopt;
+
 typedef struct policy {
         char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
         bool disabled;                  /* `enabled: false`: listed and planned, nothing created or retired */
@@ -143,6 +180,11 @@ typedef struct policy {
         tag_selector *exclude_volume_tags;      /* a volume carrying any of them is left out */
         size_t n_exclude_volume_tags;
         uint64_t deprecate_after;       /* image.deprecate_after: seconds from creation; 0: none */
+        policy_hook hook_before;        /* image.before; where POLICY_HOOK_NONE: none */
+        policy_hook hook_after;         /* image.after */
+        bool freeze;                    /* image.freeze: fsfreeze around CreateImage, by SSM */
+        uint64_t freeze_timeout;        /* image.freeze_timeout, seconds: the instance thaws itself then */
+        policy_hook_failure on_hook_failure;    /* image.on_hook_failure */
 
         unsigned retain_count;          /* 1..1000; 0: no count rule (another rule is given) */
         uint64_t retain_max_age;        /* seconds; 0: none */
@@ -161,6 +203,8 @@ typedef struct policy {
          * deregistered at once, as before. Zero-initialised, a policy has no stages. */
         unsigned retire_stages;
         uint64_t retire_after[_RETIRE_STAGE_MAX];
+
+        policy_adopt adopt;             /* adopt; adopt.set false when not given */
 
         /* Distribution (run/dist.h); each empty when not given. */
         copy_destination *copy_to;

@@ -89,6 +89,17 @@ void policy_done(policy *p) {
                 free(p->exclude_volume_tags[i].value);
         }
         free(p->exclude_volume_tags);
+        free(p->hook_before.command);
+        free(p->hook_before.document);
+        free(p->hook_after.command);
+        free(p->hook_after.document);
+        for (size_t i = 0; i < p->adopt.n_tags; i++) {
+                free(p->adopt.tags[i].key);
+                free(p->adopt.tags[i].value);
+        }
+        free(p->adopt.tags);
+        free(p->adopt.name);
+        free(p->adopt.instance_id);
         policy_dist_done(p);
         *p = (policy) {};
 }
