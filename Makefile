@@ -338,7 +338,7 @@ check-ec2sim: $(BUILD)/tests/pace-table
 # time is waiting: TEST_JOBS pytest processes (pytest-xdist) run them side by side.
 INTEGRATION_TESTS ?= tests/integration
 TEST_JOBS ?= 2
-check-integration: $(BUILD)/amirotd
+check-integration: $(BUILD)/amirotd $(BUILD)/tests/hook-script-print
 	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q -n $(TEST_JOBS) $(INTEGRATION_TESTS)
 
 # botocore as the oracle (tests/oracle): the credential source, working keys from each

@@ -158,6 +158,8 @@ static const char freeze_sh[] =
         "        # named before it is frozen: a thaw after a crash right here still finds it\n"
         "        printf '%s\\n' \"$m\" >>\"$STATE/mounts\"\n"
         "        if ! fsfreeze -f \"$m\"; then\n"
+        "                # not ours to thaw: frozen by someone else (EBUSY), or not frozen at all\n"
+        "                sed '$d' \"$STATE/mounts\" >\"$STATE/mounts.new\" && mv \"$STATE/mounts.new\" \"$STATE/mounts\"\n"
         "                thaw_state \"$TOKEN\"\n"
         "                echo \"amirotd: cannot freeze $m: thawed what was frozen\" >&2\n"
         "                exit 1\n"
