@@ -156,7 +156,9 @@ def test_scripts_carry_what_ec2sim_and_operators_read():
     assert "fsfreeze -f" in text and "fsfreeze -u" in text
     assert "TOKEN='db.20261201T0000Z'" in text
     assert "STATE='/run/amirotd-freeze'" in text and "MOUNTINFO='/proc/self/mountinfo'" in text
-    assert "fsfreeze -u" in script("thaw", "db.20261201T0000Z")
+    # ec2sim's model (ec2simlib/freeze.py) tells a thaw from a freeze by -u without -f
+    thaw = script("thaw", "db.20261201T0000Z")
+    assert "fsfreeze -u" in thaw and "fsfreeze -f" not in thaw and "FREEZE_TIMEOUT" not in thaw
 
 
 @pytest.mark.parametrize("args", [["freeze", "0", "t"], ["freeze", "60", "a'b"], ["freeze", "60", ""],
