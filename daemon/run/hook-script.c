@@ -36,7 +36,7 @@ static const char common_sh[] =
         "lock() {\n"
         "        exec 9>>\"$STATE/lock\" || return 1\n"
         "        if command -v flock >/dev/null 2>&1; then\n"
-        "                flock -w 60 9 || { echo \"amirotd: $STATE/lock is thaw_held by another freeze or thaw\" >&2; return 1; }\n"
+        "                flock -w 60 9 || { echo \"amirotd: $STATE/lock is held by another freeze or thaw\" >&2; return 1; }\n"
         "        fi\n"
         "}\n"
         "# Thaws what the state names when it is freeze $1's (and, for a watchdog, run $2 of it),\n"
@@ -121,6 +121,13 @@ static const char select_awk[] =
         "}\n";
 
 static const char freeze_sh[] =
+        "# without them, no freeze: a freeze without its watchdog could stay frozen for good\n"
+        "for tool in fsfreeze setsid awk sync; do\n"
+        "        if ! command -v \"$tool\" >/dev/null 2>&1; then\n"
+        "                echo \"amirotd: $tool is missing: not freezing\" >&2\n"
+        "                exit 1\n"
+        "        fi\n"
+        "done\n"
         "umask 077\n"
         "mkdir -p \"$STATE\" || exit 1\n"
         "lock || exit 1\n"
@@ -151,7 +158,7 @@ static const char freeze_sh[] =
         "fi\n"
         "if [ ! -s \"$STATE/candidates\" ]; then\n"
         "        thaw_state \"$TOKEN\" >/dev/null\n"
-        "        echo \"nothing to freeze: no file system but the ones the SSM agent writes to\"\n"
+        "        echo \"nothing to freeze: no file system but / and those the SSM agent writes to\"\n"
         "        exit 0\n"
         "fi\n"
         "while IFS= read -r m; do\n"

@@ -392,3 +392,14 @@ def test_real_freeze_of_a_busy_file_system_thaws_the_others(namespace, tmp_path)
     assert f"cannot freeze {b}" in r.stderr
     assert not is_frozen(ns, a), "the first file system stayed frozen"
     assert is_frozen(ns, b)          # the other's own freeze, thawed by is_frozen
+
+
+def test_no_freeze_without_what_the_watchdog_needs(tmp_path):
+    i = Instance(str(tmp_path))
+    bindir = os.path.join(str(tmp_path), "bin")
+    for tool in ("sh", "cat", "mkdir", "flock", "sync", "awk", "grep", "rm", "sed", "mv", "sleep"):
+        os.symlink(shutil.which(tool), os.path.join(bindir, tool))
+    r = i.run(script("freeze", "30", "db.1", i.mountinfo, i.state), PATH=bindir)   # no setsid
+    assert r.returncode != 0
+    assert "amirotd: setsid is missing: not freezing" in r.stderr
+    assert i.calls() == []
