@@ -164,6 +164,7 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-hook \
+	hook-script \
 	config-protect \
 	config-template \
 	config-ssm \
