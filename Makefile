@@ -92,6 +92,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-protect.c \
 	daemon/config/policy-copy.c \
 	daemon/config/policy-share.c \
+	daemon/config/policy-adopt.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -166,6 +167,7 @@ UNIT_TESTS := \
 	config-ssm \
 	config-copy \
 	config-share \
+	config-adopt \
 	creds \
 	creds-process \
 	creds-role \
