@@ -23,6 +23,7 @@ static const char *const verdict_table[_ADOPT_VERDICT_MAX] = {
         [ADOPT_SKIP_FUTURE] = "future",
         [ADOPT_SKIP_SLOT_TAKEN] = "slot-taken",
         [ADOPT_SKIP_TAGS_FULL] = "tags-full",
+        [ADOPT_SKIP_NOT_SELECTED] = "not-selected",
 };
 
 const char *adopt_verdict_to_string(adopt_verdict v) {
@@ -45,6 +46,51 @@ static int skip(adopt_decision *d, adopt_verdict v, const char *fmt, ...) {
         return 0;
 }
 
+bool adopt_name_matches(const char *pattern, const char *name) {
+        const char *star = NULL, *resume = NULL;
+
+        if (!pattern || !name)
+                return false;
+        /* greedy, with one point to come back to: the last * seen */
+        while (*name) {
+                char c = *pattern;
+                size_t step = 1;
+                bool literal = false;
+
+                if (c == '\\' && (pattern[1] == '*' || pattern[1] == '?')) {
+                        c = pattern[1];
+                        step = 2;
+                        literal = true;
+                }
+                if (!literal && c == '*') {
+                        star = ++pattern;
+                        resume = name;
+                } else if (c != '\0' && ((!literal && c == '?') || c == *name)) {
+                        pattern += step;
+                        name++;
+                } else if (star) {
+                        pattern = star;
+                        name = ++resume;
+                } else
+                        return false;
+        }
+        while (*pattern == '*')
+                pattern++;
+        return *pattern == '\0';
+}
+
+/* Whether g matches adopt's tags and name, as DescribeImages' filters should have made
+ * sure: an endpoint that ignored a filter must not make the whole account adoptable. */
+static bool selected(const policy_adopt *a, const ec2_image *g) {
+        for (size_t k = 0; k < a->n_tags; k++) {
+                const char *v = ec2_tags_get(&g->tags, a->tags[k].key);
+
+                if (!v || (a->tags[k].value && !streq(v, a->tags[k].value)))
+                        return false;
+        }
+        return !a->name || adopt_name_matches(a->name, g->name ?: "");
+}
+
 /* What the image's own tags and state say, before its instance and slot. 1: judged (a
  * skip), 0: go on, <0: -ENOMEM. */
 static int judge_tags_and_state(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
@@ -60,6 +106,9 @@ static int judge_tags_and_state(const adopt_input *in, const ec2_image *g, adopt
                         skip(d, ADOPT_SKIP_OWN, "already the policy's own image");
         else if (owner)
                 r = skip(d, ADOPT_SKIP_OTHER_POLICY, "belongs to policy '%s': never taken from another policy", owner);
+        else if (!selected(&in->policy->adopt, g))
+                r = skip(d, ADOPT_SKIP_NOT_SELECTED, "does not match adopt's tags and name (did the endpoint "
+                         "ignore a filter?)");
         else if (g->state != EC2_IMAGE_AVAILABLE)
                 r = skip(d, ADOPT_SKIP_STATE, "%s: only available images are adopted",
                          ec2_image_state_to_string(g->state) ?: "in an unknown state");

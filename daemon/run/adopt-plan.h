@@ -23,7 +23,10 @@
  *   instance in one slot, the newest is adopted and the others are skipped. The
  *   planner would count both as generations, so that retain.count 7 would keep six
  *   slots' worth: one per slot keeps "7 generations" true;
- * - an image with too many tags for adoption's four (EC2: 50 per resource).
+ * - an image with too many tags for adoption's four (EC2: 50 per resource);
+ * - an image that does not match adopt's tags and name after all: DescribeImages'
+ *   filters select, and this checks again, so that an endpoint that ignored a filter
+ *   cannot make the whole account adoptable.
  * Images shared with the account by another are never listed: the command asks
  * DescribeImages for Owners=self only.
  * What is written: amirotd:policy, amirotd:instance-id, amirotd:slot and
@@ -57,12 +60,13 @@ typedef enum adopt_verdict {
         ADOPT_SKIP_FUTURE,              /* created after now */
         ADOPT_SKIP_SLOT_TAKEN,          /* the instance's slot has another image */
         ADOPT_SKIP_TAGS_FULL,
+        ADOPT_SKIP_NOT_SELECTED,        /* does not match adopt's tags and name after all */
         _ADOPT_VERDICT_MAX,
         _ADOPT_VERDICT_INVALID = -EINVAL,
 } adopt_verdict;
 
 /* "adopt", "own", "other-policy", "copy", "state", "no-instance", "no-date", "future",
- * "slot-taken", "tags-full". */
+ * "slot-taken", "tags-full", "not-selected". */
 const char *adopt_verdict_to_string(adopt_verdict v);
 
 typedef struct adopt_decision {
@@ -97,3 +101,6 @@ typedef struct adopt_input {
  * failure. */
 int adopt_plan_build(const adopt_input *in, adopt_plan *ret);
 void adopt_plan_done(adopt_plan *p);
+/* EC2's name filter: * any run of characters, ? one, \* and \? themselves; nothing else
+ * is special (a [ is a [). */
+bool adopt_name_matches(const char *pattern, const char *name);

@@ -49,12 +49,13 @@ static void load(world *w, const char *adopt) {
         assert_int_equal(config_load_policy(text, &w->config, &d), 0);
 }
 
-/* An image with tags "K=V" ... (NULL-terminated), one snapshot per snap (or none). */
+/* An image named web-ID, with tags "K=V" ... (NULL-terminated), one snapshot per snap (or none). */
 static ec2_image *image(ec2_image *g, const char *id, ec2_image_state state, const char *created,
                         const char *source, const char *snap, ...) {
         va_list ap;
 
         *g = (ec2_image) { .id = strdup(id), .state = state, .creation_date = created ? t(created) : 0 };
+        assert_true(asprintf(&g->name, "web-%s", id) > 0);      /* matches "web-*" */
         if (source)
                 g->source_instance_id = strdup(source);
         if (snap) {
@@ -267,6 +268,56 @@ static void test_listed_twice_judged_once_and_full_tags(void **state) {
         assert_skip(&w, "ami-full", ADOPT_SKIP_TAGS_FULL, "has 47 tags: adoption's 4 would pass EC2's 50");
 }
 
+/* DescribeImages' filters select; the decision checks again, so that an endpoint that
+ * ignored a filter cannot make the whole account adoptable. */
+static void test_checks_the_selection_again(void **state) {
+        _cleanup_(world_done) world w = {};
+        ec2_image *g;
+
+        (void) state;
+        load(&w, "adopt: {tags: {Builder: packer, Team: \"*\"}, name: \"web-?\?-*\"}\n");
+        g = image(found(&w), "ami-ok", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL,
+                  "Builder=packer", "Team=", NULL);
+        free(g->name);
+        g->name = strdup("web-01-golden");
+        g = image(found(&w), "ami-name", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", "i-0aaa1111", NULL,
+                  "Builder=packer", "Team=blue", NULL);
+        free(g->name);
+        g->name = strdup("web-1-golden");
+        g = image(found(&w), "ami-value", EC2_IMAGE_AVAILABLE, "2026-11-28T10:00:00Z", "i-0aaa1111", NULL,
+                  "Builder=console", "Team=blue", NULL);
+        free(g->name);
+        g->name = strdup("web-02-golden");
+        g = image(found(&w), "ami-key", EC2_IMAGE_AVAILABLE, "2026-11-29T10:00:00Z", "i-0aaa1111", NULL,
+                  "Builder=packer", NULL);
+        free(g->name);
+        g->name = strdup("web-03-golden");
+        assert_int_equal(build(&w, "2026-12-01T00:00:00Z"), 0);
+        assert_int_equal(decision(&w, "ami-ok")->verdict, ADOPT_TAKE);
+        assert_skip(&w, "ami-name", ADOPT_SKIP_NOT_SELECTED, "does not match adopt's tags and name");
+        assert_skip(&w, "ami-value", ADOPT_SKIP_NOT_SELECTED, "does not match");
+        assert_skip(&w, "ami-key", ADOPT_SKIP_NOT_SELECTED, "does not match");
+}
+
+static void test_name_patterns_as_ec2_reads_them(void **state) {
+        (void) state;
+        assert_true(adopt_name_matches("web-*", "web-"));
+        assert_true(adopt_name_matches("web-*", "web-golden-2026"));
+        assert_true(adopt_name_matches("*-golden-*", "web-golden-2026"));
+        assert_true(adopt_name_matches("w?b", "web"));
+        assert_true(adopt_name_matches("a*b*c", "aXbYbZc"));
+        assert_true(adopt_name_matches("[web] *", "[web] golden"));        /* [ is no class */
+        assert_true(adopt_name_matches("web\\*", "web*"));
+        assert_true(adopt_name_matches("what\\?", "what?"));
+        assert_false(adopt_name_matches("web\\*", "web-1"));
+        assert_false(adopt_name_matches("what\\?", "whats"));
+        assert_false(adopt_name_matches("web-*", "db-web-1"));
+        assert_false(adopt_name_matches("w?b", "wb"));
+        assert_false(adopt_name_matches("web", "web-1"));
+        assert_false(adopt_name_matches("a*b*c", "aXbYbZ"));
+        assert_false(adopt_name_matches("[web]", "w"));
+}
+
 static void test_refuses_a_policy_without_adopt(void **state) {
         _cleanup_(world_done) world w = {};
 
@@ -286,6 +337,8 @@ int main(void) {
                 cmocka_unit_test(test_one_image_per_instance_and_slot),
                 cmocka_unit_test(test_a_slot_the_policy_holds_is_not_taken),
                 cmocka_unit_test(test_listed_twice_judged_once_and_full_tags),
+                cmocka_unit_test(test_checks_the_selection_again),
+                cmocka_unit_test(test_name_patterns_as_ec2_reads_them),
                 cmocka_unit_test(test_refuses_a_policy_without_adopt),
         };
 
