@@ -149,6 +149,7 @@ DAEMON_SRCS := \
 	daemon/commands-list-dist.c \
 	daemon/commands-list-share.c \
 	daemon/commands-protect.c \
+	daemon/commands-adopt.c \
 	daemon/unit.c \
 	daemon/loop.c
 

@@ -42,6 +42,11 @@ static const command_help command_helps[] = {
           "  -p, --policy=NAME      only this policy\n"
           "      --orphaned         the images of policies no longer configured (renamed or removed)\n"
           "      --json             JSON output; an object with \"error\" when EC2 could not be read\n" },
+        { "adopt", "amirotd [OPTIONS] adopt --policy=NAME [--dry-run] [--region=REGION]",
+          "tag existing images the policy's adopt section selects as the policy's own",
+          "  -p, --policy=NAME      the policy whose adopt section selects the images (required)\n"
+          "      --dry-run          print what would be adopted; change nothing\n"
+          "      --region=REGION    only this region of the policy\n" },
         { "status", "amirotd [OPTIONS] status",
           "the service's last run, next slot and images per policy and region",
           "  -p, --policy=NAME      only this policy\n" },
@@ -80,10 +85,11 @@ static void help(void) {
         printf("\n"
                "Options:\n"
                COMMON_OPTIONS
-               "  -p, --policy=NAME      only this policy (check, plan, once, list)\n"
+               "  -p, --policy=NAME      only this policy (check, plan, once, list; adopt: required)\n"
                "      --json             JSON output (plan, list)\n"
                "      --dump             print the normalised configuration (check)\n"
-               "      --dry-run          send DryRun=true on every change (once)\n"
+               "      --dry-run          send DryRun=true on every change (once); change nothing (adopt)\n"
+               "      --region=REGION    only this region of the policy (adopt)\n"
                "      --no-wait          do not wait for new images to become available (once)\n"
                "\n"
                "'amirotd help COMMAND' or 'amirotd COMMAND --help' prints one command's usage.\n"
@@ -118,7 +124,7 @@ static int help_for(const char *name) {
  * already reported. --help sets *ret_help: the command, if any, says whose help. */
 static int parse_argv(int argc, char **argv, cli_options *o, log_target *target, bool *ret_help) {
         enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION,
-               ARG_ORPHANED };
+               ARG_ORPHANED, ARG_REGION };
         static const struct option options[] = {
                 { "config",     required_argument, NULL, 'c' },
                 { "policies",   required_argument, NULL, ARG_POLICIES },
@@ -128,6 +134,7 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 { "dry-run",    no_argument,       NULL, ARG_DRY_RUN },
                 { "no-wait",    no_argument,       NULL, ARG_NO_WAIT },
                 { "orphaned",   no_argument,       NULL, ARG_ORPHANED },
+                { "region",     required_argument, NULL, ARG_REGION },
                 { "log-level",  required_argument, NULL, ARG_LOG_LEVEL },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "now",        required_argument, NULL, ARG_NOW },
@@ -162,6 +169,9 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                         break;
                 case ARG_ORPHANED:
                         o->orphaned = true;
+                        break;
+                case ARG_REGION:
+                        o->region = optarg;
                         break;
                 case ARG_LOG_LEVEL:
                         level = log_level_from_string(optarg);
@@ -205,6 +215,7 @@ int main(int argc, char **argv) {
                 { "plan", cmd_plan },
                 { "once", cmd_once },
                 { "list", cmd_list },
+                { "adopt", cmd_adopt },
                 { "status", cmd_status },
         };
         cli_options o = {};
