@@ -120,6 +120,27 @@ static int help_for(const char *name) {
         return EXIT_OK;
 }
 
+/* --log-level (level) or --log-target: 0, or -EINVAL once reported. */
+static int parse_log_option(bool level, const char *arg, log_target *target) {
+        int l;
+
+        if (level) {
+                l = log_level_from_string(arg);
+                if (l < 0) {
+                        fprintf(stderr, "amirotd: unknown log level '%s'\n", arg);
+                        return -EINVAL;
+                }
+                log_override_max_level(l);
+                return 0;
+        }
+        *target = log_target_from_string(arg);
+        if ((int) *target < 0) {
+                fprintf(stderr, "amirotd: unknown log target '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* Fills o and target. 1: go on with the command; 0: done (--version); -EINVAL: usage error,
  * already reported. --help sets *ret_help: the command, if any, says whose help. */
 static int parse_argv(int argc, char **argv, cli_options *o, log_target *target, bool *ret_help) {
@@ -142,7 +163,7 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
-        int c, level;
+        int c;
 
         while ((c = getopt_long(argc, argv, "c:p:h", options, NULL)) >= 0)
                 switch (c) {
@@ -174,19 +195,9 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                         o->region = optarg;
                         break;
                 case ARG_LOG_LEVEL:
-                        level = log_level_from_string(optarg);
-                        if (level < 0) {
-                                fprintf(stderr, "amirotd: unknown log level '%s'\n", optarg);
-                                return -EINVAL;
-                        }
-                        log_override_max_level(level);
-                        break;
                 case ARG_LOG_TARGET:
-                        *target = log_target_from_string(optarg);
-                        if ((int) *target < 0) {
-                                fprintf(stderr, "amirotd: unknown log target '%s'\n", optarg);
+                        if (parse_log_option(c == ARG_LOG_LEVEL, optarg, target) < 0)
                                 return -EINVAL;
-                        }
                         break;
                 case ARG_NOW:
                         if (parse_iso8601(optarg, &o->now) < 0) {
