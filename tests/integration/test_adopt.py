@@ -3,9 +3,11 @@
 # run; never otherwise. Through the real binary against ec2sim, read back with botocore
 # and ec2sim's call log.
 import json
+import subprocess
 import time
 
-from conftest import ACCESS_KEY, SECRET_KEY, run_instances
+import journal
+from conftest import ACCESS_KEY, AMIROTD, SECRET_KEY, run_instances
 
 POLICY = """\
     name: web
@@ -219,3 +221,24 @@ def test_errors_exit_non_zero_with_a_clear_message(amirotd):
     assert p.returncode == 2
     assert "policy 'web' has no region 'eu-west-1'" in p.stderr
     assert [c for c in amirotd.sim.calls() if c["action"] == "CreateTags"] == []
+
+
+def test_each_adoption_is_in_the_journal_with_its_message_id(amirotd, journald):
+    iid, by = given_web_and_db(amirotd)
+    cmd = [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "--log-target=journal",
+           "adopt", "--policy", "web"]
+    since = journal.now_usec()
+    p = subprocess.Popen(cmd, env=amirotd.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, out
+    source = journal.Source(p.pid, since)
+    adopted = journal.wait_for(
+        source, lambda es: len([e for e in es if e.get("MESSAGE_ID") == MESSAGE_IMAGE_ADOPTED]) >= 2,
+        what="two adoptions")
+    adopted = [e for e in adopted if e.get("MESSAGE_ID") == MESSAGE_IMAGE_ADOPTED]
+    assert {e["AMIROTD_IMAGE_ID"] for e in adopted} == {by["first"], by["second"]}
+    for e in adopted:
+        assert e["AMIROTD_POLICY"] == "web" and e["AMIROTD_REGION"] == "us-east-1"
+        assert e["AMIROTD_INSTANCE_ID"] == iid
+        assert e["PRIORITY"] == "6"
+    assert {e["AMIROTD_SLOT"] for e in adopted} == {"20300101T030000Z", "20300102T030000Z"}
