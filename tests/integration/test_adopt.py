@@ -206,6 +206,28 @@ def test_retention_treats_adopted_images_as_its_own(amirotd):
         assert live[by[k]] in ("available", "disabled"), k
 
 
+def test_a_failed_image_does_not_stop_the_others_and_is_taken_next_time(amirotd):
+    iid, by = given_web_and_db(amirotd)
+    amirotd.sim.fault(action="CreateTags", kind="error", code="UnauthorizedOperation", status=403,
+                      message="You are not authorized to perform this operation.", count=1)
+    p = amirotd.run("adopt", "--policy", "web", now=NOW, check=False)
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "policy 'web': 1 adopted, 6 skipped, 1 failed" in p.stdout
+    failed = [line for line in p.stdout.splitlines() if ": failed: UnauthorizedOperation" in line]
+    assert len(failed) == 1, p.stdout
+    assert "UnauthorizedOperation" in p.stderr
+    time.sleep(1.5)
+    images, _ = state(amirotd.sim)
+    tagged = {k for k in (by["first"], by["second"]) if images[k].get("amirotd:policy") == "web"}
+    assert len(tagged) == 1
+    (untagged,) = {by["first"], by["second"]} - tagged
+    assert untagged in failed[0]
+    # the next run takes the one that failed, and only it
+    p = amirotd.run("adopt", "--policy", "web", now=NOW)
+    assert "adopted as" in line_of(p.stdout, untagged)
+    assert "policy 'web': 1 adopted, 7 skipped, 0 failed" in p.stdout
+
+
 def test_errors_exit_non_zero_with_a_clear_message(amirotd):
     given_web_and_db(amirotd)
     p = amirotd.run("adopt", "--policy", "db", now=NOW, check=False)
