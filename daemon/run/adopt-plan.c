@@ -24,6 +24,7 @@ static const char *const verdict_table[_ADOPT_VERDICT_MAX] = {
         [ADOPT_SKIP_SLOT_TAKEN] = "slot-taken",
         [ADOPT_SKIP_TAGS_FULL] = "tags-full",
         [ADOPT_SKIP_NOT_SELECTED] = "not-selected",
+        [ADOPT_SKIP_MARKED] = "marked",
 };
 
 const char *adopt_verdict_to_string(adopt_verdict v) {
@@ -91,6 +92,14 @@ static bool selected(const policy_adopt *a, const ec2_image *g) {
         return !a->name || adopt_name_matches(a->name, g->name ?: "");
 }
 
+/* The first amirotd:* key of g's tags, or NULL. */
+static const char *managed_key(const ec2_image *g) {
+        for (size_t k = 0; k < g->tags.n; k++)
+                if (startswith(g->tags.items[k].key, "amirotd:"))
+                        return g->tags.items[k].key;
+        return NULL;
+}
+
 /* What the image's own tags and state say, before its instance and slot. 1: judged (a
  * skip), 0: go on, <0: -ENOMEM. */
 static int judge_tags_and_state(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
@@ -106,6 +115,11 @@ static int judge_tags_and_state(const adopt_input *in, const ec2_image *g, adopt
                         skip(d, ADOPT_SKIP_OWN, "already the policy's own image");
         else if (owner)
                 r = skip(d, ADOPT_SKIP_OTHER_POLICY, "belongs to policy '%s': never taken from another policy", owner);
+        else if (managed_key(g))
+                /* amirotd's marks without a policy: someone took it out of a policy by hand, or
+                 * half-way; EC2's answer then keeps only amirotd:* tags, so it cannot be judged */
+                r = skip(d, ADOPT_SKIP_MARKED, "carries %s but no %s: left alone (remove amirotd's tags to "
+                         "adopt it)", managed_key(g), TAG_POLICY);
         else if (!selected(&in->policy->adopt, g))
                 r = skip(d, ADOPT_SKIP_NOT_SELECTED, "does not match adopt's tags and name (did the endpoint "
                          "ignore a filter?)");

@@ -11,6 +11,8 @@
  *   that policy's (design.md, rule 2, read the other way: nothing of another policy
  *   is touched);
  * - a copy (amirotd:copy-of) is no generation of an instance of this region;
+ * - an image with amirotd:* tags but no amirotd:policy (taken out of a policy by hand)
+ *   is left alone until a person removes them;
  * - only available images: pending ones may still fail, failed ones are garbage,
  *   disabled ones a person set aside, deregistered ones are going;
  * - the instance is EC2's sourceInstanceId (CreateImage's images), else
@@ -61,12 +63,13 @@ typedef enum adopt_verdict {
         ADOPT_SKIP_SLOT_TAKEN,          /* the instance's slot has another image */
         ADOPT_SKIP_TAGS_FULL,
         ADOPT_SKIP_NOT_SELECTED,        /* does not match adopt's tags and name after all */
+        ADOPT_SKIP_MARKED,              /* amirotd:* tags, but no amirotd:policy */
         _ADOPT_VERDICT_MAX,
         _ADOPT_VERDICT_INVALID = -EINVAL,
 } adopt_verdict;
 
 /* "adopt", "own", "other-policy", "copy", "state", "no-instance", "no-date", "future",
- * "slot-taken", "tags-full", "not-selected". */
+ * "slot-taken", "tags-full", "not-selected", "marked". */
 const char *adopt_verdict_to_string(adopt_verdict v);
 
 typedef struct adopt_decision {

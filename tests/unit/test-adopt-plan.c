@@ -180,6 +180,8 @@ static void test_never_taken(void **state) {
               "amirotd:policy=db", NULL);
         image(found(&w), "ami-copy", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL,
               "amirotd:copy-of=us-west-2/ami-9", NULL);
+        image(found(&w), "ami-marked", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL,
+              "amirotd:adopted=2026-11-01T00:00:00Z", NULL);
         image(found(&w), "ami-pending", EC2_IMAGE_PENDING, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w), "ami-failed", EC2_IMAGE_FAILED, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w), "ami-disabled", EC2_IMAGE_DISABLED, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
@@ -194,6 +196,7 @@ static void test_never_taken(void **state) {
         assert_skip(&w, "ami-adopted", ADOPT_SKIP_OWN, "already adopted (2026-11-30T00:00:00Z)");
         assert_skip(&w, "ami-other", ADOPT_SKIP_OTHER_POLICY, "belongs to policy 'db'");
         assert_skip(&w, "ami-copy", ADOPT_SKIP_COPY, "a copy of us-west-2/ami-9");
+        assert_skip(&w, "ami-marked", ADOPT_SKIP_MARKED, "carries amirotd:adopted but no amirotd:policy: left alone");
         assert_skip(&w, "ami-pending", ADOPT_SKIP_STATE, "pending: only available images are adopted");
         assert_skip(&w, "ami-failed", ADOPT_SKIP_STATE, "failed: ");
         assert_skip(&w, "ami-disabled", ADOPT_SKIP_STATE, "disabled: ");
