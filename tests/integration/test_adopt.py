@@ -228,6 +228,21 @@ def test_a_failed_image_does_not_stop_the_others_and_is_taken_next_time(amirotd)
     assert "policy 'web': 1 adopted, 7 skipped, 0 failed" in p.stdout
 
 
+def test_region_limits_adoption_to_one_of_the_policys_regions(amirotd):
+    amirotd.write_policy("web", POLICY.replace("    retain:", "    regions: [us-east-1, us-west-2]\n    retain:"))
+    amirotd.sim.set_clock(NOW)
+    spec = {"tags": {"Builder": "packer"}, "instance_id": "i-0123456789abcdef0",
+            "creation_date": "2030-01-02T10:00:00Z", "pending_seconds": 0}
+    east = amirotd.sim.seed(region="us-east-1", images=[dict(spec, name="packer-east")])["images"][0]
+    west = amirotd.sim.seed(region="us-west-2", images=[dict(spec, name="packer-west")])["images"][0]
+    p = amirotd.run("adopt", "--policy", "web", "--region", "us-west-2", now=NOW)
+    assert line_of(p.stdout, west).startswith(f"us-west-2 {west} 'packer-west': adopted as i-0123456789abcdef0")
+    assert east not in p.stdout and "us-east-1" not in p.stdout
+    time.sleep(1.5)
+    assert "amirotd:policy" not in {i["ImageId"]: i for i in amirotd.sim.images("us-east-1")}[east]["Tags"]
+    assert {i["ImageId"]: i for i in amirotd.sim.images("us-west-2")}[west]["Tags"]["amirotd:policy"] == "web"
+
+
 def test_errors_exit_non_zero_with_a_clear_message(amirotd):
     given_web_and_db(amirotd)
     p = amirotd.run("adopt", "--policy", "db", now=NOW, check=False)
