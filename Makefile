@@ -93,6 +93,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-protect.c \
 	daemon/config/policy-copy.c \
 	daemon/config/policy-share.c \
+	daemon/config/policy-adopt.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -108,6 +109,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-protect.c \
 	daemon/run/plan-copy.c \
 	daemon/run/hook-script.c \
+	daemon/run/adopt-plan.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -149,6 +151,7 @@ DAEMON_SRCS := \
 	daemon/commands-list-dist.c \
 	daemon/commands-list-share.c \
 	daemon/commands-protect.c \
+	daemon/commands-adopt.c \
 	daemon/unit.c \
 	daemon/loop.c
 
@@ -170,6 +173,7 @@ UNIT_TESTS := \
 	config-ssm \
 	config-copy \
 	config-share \
+	config-adopt \
 	creds \
 	creds-process \
 	creds-role \
@@ -197,6 +201,7 @@ UNIT_TESTS := \
 	plan-protect \
 	plan-stage \
 	plan-copy \
+	adopt-plan \
 	query \
 	retry \
 	schedule \
@@ -321,7 +326,7 @@ check-structure: all
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
 PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c \
-	daemon/run/plan-copy.c
+	daemon/run/plan-copy.c daemon/run/adopt-plan.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

@@ -14,6 +14,7 @@
 #include "commands-list-share.h"
 #include "base/log.h"
 #include "aws/ec2.h"
+#include "run/adopt-plan.h"
 #include "run/orphans.h"
 #include "run/plan.h"
 
@@ -58,6 +59,8 @@ static json_object *image_to_json(const ec2_image *img, const char *policy_name,
                 if (img->devices[k].snapshot_id)
                         json_object_array_add(snaps, json_object_new_string(img->devices[k].snapshot_id));
         json_object_object_add(obj, "snapshot_ids", snaps);
+        /* when `amirotd adopt` took the image in; null for an image amirotd made */
+        json_object_object_add(obj, "adopted", json_str(ec2_tags_get(&img->tags, TAG_ADOPTED)));
         return obj;
 }
 
@@ -101,6 +104,8 @@ static void list_output_image(list_output *out, const ec2_image *img, const char
                format_age(img->creation_date, out->now, age));
         if (copy_of)
                 printf("    copy of %s%s\n", copy_of, out->dist ? ", whose source is not listed" : "");
+        if (ec2_tags_get(&img->tags, TAG_ADOPTED))
+                printf("    adopted %s\n", ec2_tags_get(&img->tags, TAG_ADOPTED));
         if (out->dist)
                 list_dist_image_text(out->dist, img, region);
 }

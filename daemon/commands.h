@@ -26,6 +26,7 @@ typedef struct cli_options {
         bool dry_run;
         bool no_wait;
         bool orphaned;                  /* list: the images of policies no longer configured */
+        const char *region;             /* adopt: only this region of the policy; NULL: all */
         time_t now;                     /* 0: the real time; --now is for tests */
 } cli_options;
 
@@ -33,3 +34,4 @@ int cmd_check(const cli_options *o);
 int cmd_plan(const cli_options *o);
 int cmd_once(const cli_options *o);
 int cmd_list(const cli_options *o);
+int cmd_adopt(const cli_options *o);

@@ -42,6 +42,11 @@ static const command_help command_helps[] = {
           "  -p, --policy=NAME      only this policy\n"
           "      --orphaned         the images of policies no longer configured (renamed or removed)\n"
           "      --json             JSON output; an object with \"error\" when EC2 could not be read\n" },
+        { "adopt", "amirotd [OPTIONS] adopt --policy=NAME [--dry-run] [--region=REGION]",
+          "tag existing images the policy's adopt section selects as the policy's own",
+          "  -p, --policy=NAME      the policy whose adopt section selects the images (required)\n"
+          "      --dry-run          print what would be adopted; change nothing\n"
+          "      --region=REGION    only this region of the policy\n" },
         { "status", "amirotd [OPTIONS] status",
           "the service's last run, next slot and images per policy and region",
           "  -p, --policy=NAME      only this policy\n" },
@@ -80,10 +85,11 @@ static void help(void) {
         printf("\n"
                "Options:\n"
                COMMON_OPTIONS
-               "  -p, --policy=NAME      only this policy (check, plan, once, list)\n"
+               "  -p, --policy=NAME      only this policy (check, plan, once, list; adopt: required)\n"
                "      --json             JSON output (plan, list)\n"
                "      --dump             print the normalised configuration (check)\n"
-               "      --dry-run          send DryRun=true on every change (once)\n"
+               "      --dry-run          send DryRun=true on every change (once); change nothing (adopt)\n"
+               "      --region=REGION    only this region of the policy (adopt)\n"
                "      --no-wait          do not wait for new images to become available (once)\n"
                "\n"
                "'amirotd help COMMAND' or 'amirotd COMMAND --help' prints one command's usage.\n"
@@ -114,11 +120,32 @@ static int help_for(const char *name) {
         return EXIT_OK;
 }
 
+/* --log-level (level) or --log-target: 0, or -EINVAL once reported. */
+static int parse_log_option(bool level, const char *arg, log_target *target) {
+        int l;
+
+        if (level) {
+                l = log_level_from_string(arg);
+                if (l < 0) {
+                        fprintf(stderr, "amirotd: unknown log level '%s'\n", arg);
+                        return -EINVAL;
+                }
+                log_override_max_level(l);
+                return 0;
+        }
+        *target = log_target_from_string(arg);
+        if ((int) *target < 0) {
+                fprintf(stderr, "amirotd: unknown log target '%s'\n", arg);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 /* Fills o and target. 1: go on with the command; 0: done (--version); -EINVAL: usage error,
  * already reported. --help sets *ret_help: the command, if any, says whose help. */
 static int parse_argv(int argc, char **argv, cli_options *o, log_target *target, bool *ret_help) {
         enum { ARG_POLICIES = 0x100, ARG_JSON, ARG_DUMP, ARG_DRY_RUN, ARG_NO_WAIT, ARG_LOG_LEVEL, ARG_LOG_TARGET, ARG_NOW, ARG_VERSION,
-               ARG_ORPHANED };
+               ARG_ORPHANED, ARG_REGION };
         static const struct option options[] = {
                 { "config",     required_argument, NULL, 'c' },
                 { "policies",   required_argument, NULL, ARG_POLICIES },
@@ -128,6 +155,7 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 { "dry-run",    no_argument,       NULL, ARG_DRY_RUN },
                 { "no-wait",    no_argument,       NULL, ARG_NO_WAIT },
                 { "orphaned",   no_argument,       NULL, ARG_ORPHANED },
+                { "region",     required_argument, NULL, ARG_REGION },
                 { "log-level",  required_argument, NULL, ARG_LOG_LEVEL },
                 { "log-target", required_argument, NULL, ARG_LOG_TARGET },
                 { "now",        required_argument, NULL, ARG_NOW },
@@ -135,7 +163,7 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 { "help",       no_argument,       NULL, 'h' },
                 {}
         };
-        int c, level;
+        int c;
 
         while ((c = getopt_long(argc, argv, "c:p:h", options, NULL)) >= 0)
                 switch (c) {
@@ -163,20 +191,13 @@ static int parse_argv(int argc, char **argv, cli_options *o, log_target *target,
                 case ARG_ORPHANED:
                         o->orphaned = true;
                         break;
-                case ARG_LOG_LEVEL:
-                        level = log_level_from_string(optarg);
-                        if (level < 0) {
-                                fprintf(stderr, "amirotd: unknown log level '%s'\n", optarg);
-                                return -EINVAL;
-                        }
-                        log_override_max_level(level);
+                case ARG_REGION:
+                        o->region = optarg;
                         break;
+                case ARG_LOG_LEVEL:
                 case ARG_LOG_TARGET:
-                        *target = log_target_from_string(optarg);
-                        if ((int) *target < 0) {
-                                fprintf(stderr, "amirotd: unknown log target '%s'\n", optarg);
+                        if (parse_log_option(c == ARG_LOG_LEVEL, optarg, target) < 0)
                                 return -EINVAL;
-                        }
                         break;
                 case ARG_NOW:
                         if (parse_iso8601(optarg, &o->now) < 0) {
@@ -205,6 +226,7 @@ int main(int argc, char **argv) {
                 { "plan", cmd_plan },
                 { "once", cmd_once },
                 { "list", cmd_list },
+                { "adopt", cmd_adopt },
                 { "status", cmd_status },
         };
         cli_options o = {};

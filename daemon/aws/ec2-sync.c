@@ -115,3 +115,47 @@ int ec2_describe_template_versions_sync(aws_client *c, const ec2_template_versio
         *ret = s.versions;
         return 0;
 }
+
+/* ---- The synchronous CreateTags ---------------------------------------------------------- */
+
+/* For `amirotd adopt`, which tags one image (and its snapshots) at a time. */
+typedef struct done_sync {
+        bool done;
+        int r;
+        aws_error error;
+} done_sync;
+
+static void sync_on_done(int r, const aws_error *err, void *userdata) {
+        done_sync *s = userdata;
+
+        s->done = true;
+        s->r = r;
+        if (r < 0 && err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+}
+
+int ec2_tag_resources_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, aws_error *ret_error) {
+        done_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_create_tags(c, resource_ids, tags, false, sync_on_done, &s, &op);
+        if (r < 0)
+                (void) aws_error_setf(&s.error, "cannot send CreateTags: %s", strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s.done);
+                if (s.done)
+                        r = s.r;
+                else {
+                        ec2_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s.error, "the event loop stopped before CreateTags completed: %s",
+                                              strerror(-r));
+                }
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        else
+                aws_error_done(&s.error);
+        return r;
+}

@@ -335,7 +335,7 @@ int ec2_image_compact(ec2_image *i) {
                 return 0;
         tags_intern_keys(&i->tags);
         size = i->n_devices * sizeof(ec2_block_device) + tags_size(&i->tags) + str_size(i->id) +
-                str_size(i->name) + str_size(i->state_reason);
+                str_size(i->name) + str_size(i->state_reason) + str_size(i->source_instance_id);
         for (size_t k = 0; k < i->n_devices; k++)
                 size += str_size(i->devices[k].device_name) + str_size(i->devices[k].snapshot_id);
         r = pool_new(size, &i->pool);
@@ -350,6 +350,7 @@ int ec2_image_compact(ec2_image *i) {
         pool_move_str(&i->pool, &used, &i->id);
         pool_move_str(&i->pool, &used, &i->name);
         pool_move_str(&i->pool, &used, &i->state_reason);
+        pool_move_str(&i->pool, &used, &i->source_instance_id);
         assert(used == size);
         return 0;
 }
@@ -379,6 +380,7 @@ void ec2_image_done(ec2_image *i) {
         pool_free(&i->pool, i->id);
         pool_free(&i->pool, i->name);
         pool_free(&i->pool, i->state_reason);
+        pool_free(&i->pool, i->source_instance_id);
         tags_done_in(&i->pool, &i->tags);
         for (size_t k = 0; k < i->n_devices; k++) {
                 pool_free(&i->pool, i->devices[k].device_name);

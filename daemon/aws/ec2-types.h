@@ -165,6 +165,11 @@ typedef struct ec2_image {
         char *id;
         char *name;
         char *state_reason;             /* "Client.InternalError: ..." for failed images, or NULL */
+        /* sourceInstanceId: "The ID of the instance that the AMI was created from if the AMI
+         * was created using CreateImage". Kept only on an image without amirotd:* tags, the
+         * only kind `amirotd adopt` reads it of (amirotd's own name theirs in a tag); NULL
+         * otherwise, so that managed images do not pay for it. */
+        char *source_instance_id;
         time_t creation_date;           /* 0 if EC2 gave none */
         ec2_tags tags;
         ec2_block_device *devices;

@@ -209,6 +209,13 @@ static int parse_state_reason(const xmlNode *item, char **ret) {
         return asprintf(ret, "%s: %s", code, message) < 0 ? -ENOMEM : 0;
 }
 
+static bool tags_have_prefix(const ec2_tags *t, const char *prefix) {
+        for (size_t k = 0; k < t->n; k++)
+                if (startswith(t->items[k].key, prefix))
+                        return true;
+        return false;
+}
+
 static int parse_image(const xmlNode *item, void *ret) {
         _cleanup_(ec2_image_done) ec2_image i = {};
         _cleanup_(freep) char *state = NULL, *protection = NULL;
@@ -228,6 +235,11 @@ static int parse_image(const xmlNode *item, void *ret) {
             (r = parse_tags(item, &i.tags)) < 0)
                 return r;
         ec2_tags_keep_prefix(&i.tags, MANAGED_TAG_PREFIX);
+        if (!tags_have_prefix(&i.tags, MANAGED_TAG_PREFIX) &&
+            (r = text_opt(item, "sourceInstanceId", &i.source_instance_id)) < 0)
+                return r;
+        if (isempty(i.source_instance_id))
+                i.source_instance_id = mfree(i.source_instance_id);
         i.state = ec2_image_state_from_string(state);
         i.dereg_protection = isempty(protection) ? EC2_DEREG_PROTECTION_DISABLED :
                 ec2_dereg_protection_from_string(protection);

@@ -42,6 +42,8 @@
 #define MESSAGE_COPY_RETIRED         "5b1f5b48d4fb41719b7908449c0a217c"
 #define MESSAGE_COPY_DEFERRED        "da2f6a01a4294dd0834522ed2383e7c4"
 #define MESSAGE_IMAGE_SHARES_CHANGED "98c04ed2f57b414883591e3923193b7f"
+/* amirotd adopt (commands-adopt.c) */
+#define MESSAGE_IMAGE_ADOPTED        "a894573e22084f61b6d9ac1b738a22a1"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

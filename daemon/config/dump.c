@@ -265,6 +265,17 @@ static void put_share(FILE *f, const policy *p) {
         fprintf(f, "\n      snapshots: %s\n", p->share_snapshots ? "true" : "false");
 }
 
+/* Nothing when not given (`amirotd adopt` refuses the policy); else every key. */
+static void put_adopt(FILE *f, const policy *p) {
+        if (!p->adopt.set)
+                return;
+        fputs("    adopt:\n      tags: ", f);
+        put_selectors(f, p->adopt.tags, p->adopt.n_tags);
+        put_str(f, "\n      name: ", p->adopt.name);
+        put_str(f, "\n      instance_id: ", p->adopt.instance_id);
+        fputs("\n", f);
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -317,6 +328,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_ssm_parameters(f, p);
         put_copy_to(f, p);
         put_share(f, p);
+        put_adopt(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -9,6 +9,7 @@
  */
 
 #include "aws/endpoint.h"
+#include "config/policy-adopt.h"
 #include "config/policy-copy.h"
 #include "config/policy-hook.h"
 #include "config/policy-parse.h"
@@ -367,6 +368,7 @@ static void check_template(loader *l, const policy *p, const cnode *n, const cha
 static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
         "protect", "retire", "share", "copy_to", "launch_template", "ssm_parameter",
+        "adopt",
         NULL
 };
 
@@ -441,6 +443,10 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 (void) config_template_parse(l, p, v);
         else if (streq(k, "ssm_parameter"))
                 (void) config_ssm_parse(l, p, v);
+        else if (streq(k, "adopt")) {
+                if (config_adopt_parse(l, p, v, &v) >= 0 && v)
+                        (void) parse_tag_map(l, v, "tags", true, &p->adopt.tags, &p->adopt.n_tags, NULL);
+        }
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */

@@ -268,3 +268,27 @@ def test_pending_seconds_by_instance_sets_each_instance_its_build_time(sim):
     states = {i['ImageId']: i['State'] for i in
               sim.aws('ec2', 'describe-images', '--image-ids', fast_image, slow_image)['Images']}
     assert states == {fast_image: 'available', slow_image: 'pending'}
+
+
+def test_source_instance_id_and_tag_wildcards_for_adoption(sim, instance):
+    """What `amirotd adopt` reads: <sourceInstanceId> on an image CreateImage made ("This
+    field only appears if the AMI was created using CreateImage"), none on one registered
+    otherwise, and a tag:KEY filter whose value "*" matches any value, the empty one too.
+    Debian's botocore (1.29) predates sourceInstanceId, so awscli proves the filters and
+    the raw answer the element."""
+    made = create(sim, instance, 'packer-web-1')
+    sim.seed(images=[{'name': 'registered', 'tags': {'Builder': ''}},
+                     {'name': 'packer-web-2', 'tags': {'Builder': 'packer'}, 'instance_id': instance}])
+    reply = sim.call('DescribeImages', {'Owner.1': 'self'})
+    assert reply.status == 200
+    by_name = {item.findtext('name'): item for item in reply.root.iter('item')
+               if item.find('imageId') is not None}
+    assert by_name['packer-web-1'].findtext('sourceInstanceId') == instance
+    assert by_name['packer-web-1'].findtext('imageId') == made
+    assert by_name['packer-web-2'].findtext('sourceInstanceId') == instance
+    assert by_name['registered'].find('sourceInstanceId') is None
+    out = sim.aws('ec2', 'describe-images', '--owners', 'self', '--filters', 'Name=tag:Builder,Values=*')
+    assert sorted(i['Name'] for i in out['Images']) == ['packer-web-2', 'registered']
+    out = sim.aws('ec2', 'describe-images', '--owners', 'self', '--filters', 'Name=tag:Builder,Values=*',
+                  'Name=name,Values=packer-*')
+    assert [i['Name'] for i in out['Images']] == ['packer-web-2']

@@ -40,14 +40,15 @@ def write_credentials(path, key="AKIDEXAMPLE", secret="wJalrXUtnFEMI/K7MDENG+bPx
 def test_help_lists_every_command_and_each_command_has_its_own_usage(amirotd):
     out = amirotd.run("--help").stdout
     commands = [line.split()[0] for line in out.split("Commands:\n")[1].split("\n\n")[0].splitlines()]
-    assert commands == ["run", "check", "plan", "once", "list", "status", "version", "help"]
+    assert commands == ["run", "check", "plan", "once", "list", "adopt", "status", "version", "help"]
 
-    for cmd in ("run", "check", "plan", "once", "list", "status"):
+    for cmd in ("run", "check", "plan", "once", "list", "adopt", "status"):
         by_help = amirotd.run("help", cmd).stdout
         assert by_help.startswith("Usage: amirotd [OPTIONS] ")
         assert amirotd.run(cmd, "--help").stdout == by_help, cmd
     assert "--dry-run" in amirotd.run("help", "once").stdout
     assert "--dry-run" not in amirotd.run("help", "plan").stdout
+    assert "--region=REGION" in amirotd.run("help", "adopt").stdout
 
     p = amirotd.run("help", "nope", check=False)
     assert p.returncode == 2
