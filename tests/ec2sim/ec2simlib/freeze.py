@@ -181,8 +181,6 @@ def frozen(region, iid, now):
 def set_agent(region, iid, now, changes):
     """Changes the settings of iid ("*": all) after the transitions due until now; an agent
     back online delivers what waits for it from now on."""
-    settle(region, now)
-    cfg = region.ssm_agents.setdefault(iid, {})
     for name, value in changes.items():
         if name not in DEFAULTS:
             raise ValueError(f'unknown run-command setting {name!r}; one of {", ".join(DEFAULTS)}')
@@ -190,7 +188,8 @@ def set_agent(region, iid, now, changes):
             raise ValueError("agent is 'online' or 'offline'")
         if name == 'outcome' and value not in OUTCOMES:
             raise ValueError(f'outcome is one of {", ".join(OUTCOMES)}')
-        cfg[name] = value
+    settle(region, now)
+    region.ssm_agents.setdefault(iid, {}).update(changes)
     for rec in region.ssm_commands.values():
         for inv_iid, inv in rec['invocations'].items():
             if inv['Status'] == 'Pending' and (iid == '*' or inv_iid == iid) and agent_online(region, inv_iid):
