@@ -119,6 +119,13 @@ DAEMON_SRCS := \
 	daemon/run/exec-stage.c \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
+	daemon/run/plan-hook.c \
+	daemon/run/hook-local.c \
+	daemon/run/hook-log.c \
+	daemon/run/hook-ssm.c \
+	daemon/run/thaw-keeper.c \
+	daemon/run/exec-hook.c \
+	daemon/run/exec-hook-recover.c \
 	daemon/run/wait.c \
 	daemon/run/dist-images.c \
 	daemon/run/dist-newest.c \

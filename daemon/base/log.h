@@ -42,6 +42,9 @@
 #define MESSAGE_COPY_RETIRED         "5b1f5b48d4fb41719b7908449c0a217c"
 #define MESSAGE_COPY_DEFERRED        "da2f6a01a4294dd0834522ed2383e7c4"
 #define MESSAGE_IMAGE_SHARES_CHANGED "98c04ed2f57b414883591e3923193b7f"
+/* image.before/after and the freeze around CreateImage (run/exec-hook.c) */
+#define MESSAGE_HOOK_RESULT          "4a16329d342d4587be8f7c1a2bc95c23"
+#define MESSAGE_HOOK_THAW_RECOVERED  "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {
