@@ -86,6 +86,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-retain.c \
 	daemon/config/policy-ssm.c \
 	daemon/config/policy-image.c \
+	daemon/config/policy-hook.c \
 	daemon/config/policy-retire.c \
 	daemon/config/policy-template.c \
 	daemon/config/policy.c \
@@ -168,6 +169,7 @@ UNIT_TESTS := \
 	config \
 	config-retain \
 	config-volumes \
+	config-hook \
 	config-protect \
 	config-template \
 	config-ssm \

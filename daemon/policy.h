@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "aws/ec2-types.h"
 #include "aws/endpoint.h"
@@ -141,6 +142,24 @@ typedef enum policy_hook_failure {
         _POLICY_HOOK_FAILURE_MAX,
         _POLICY_HOOK_FAILURE_INVALID = -EINVAL,
 } policy_hook_failure;
+
+/* on_hook_failure's values, as written in the configuration and in log lines. */
+static inline const char *policy_hook_failure_to_string(policy_hook_failure f) {
+        static const char *const names[_POLICY_HOOK_FAILURE_MAX] = {
+                [POLICY_HOOK_FAILURE_SKIP] = "skip",
+                [POLICY_HOOK_FAILURE_CRASH_CONSISTENT] = "crash-consistent",
+                [POLICY_HOOK_FAILURE_REBOOT] = "reboot",
+        };
+
+        return f >= 0 && f < _POLICY_HOOK_FAILURE_MAX ? names[f] : NULL;
+}
+
+static inline policy_hook_failure policy_hook_failure_from_string(const char *s) {
+        for (int f = 0; f < _POLICY_HOOK_FAILURE_MAX; f++)
+                if (s && strcmp(s, policy_hook_failure_to_string(f)) == 0)
+                        return f;
+        return _POLICY_HOOK_FAILURE_INVALID;
+}
 
 /* adopt: existing images that `amirotd adopt` tags as the policy's own. */
 typedef struct policy_adopt {

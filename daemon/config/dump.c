@@ -190,6 +190,30 @@ static void put_volumes(FILE *f, const policy *p) {
         put_selectors(f, p->exclude_volume_tags, p->n_exclude_volume_tags);
 }
 
+static void put_hook(FILE *f, const char *key, const policy_hook *h) {
+        if (h->where == POLICY_HOOK_NONE)
+                return;
+        fprintf(f, "\n      %s:", key);
+        if (h->where == POLICY_HOOK_SSM) {
+                put_str(f, "\n        ssm: ", h->command);
+                put_str(f, "\n        document: ", h->document);
+        } else
+                put_str(f, "\n        local: ", h->command);
+        put_duration(f, "\n        timeout: ", h->timeout);
+}
+
+/* The hooks around CreateImage, only when one is given: the golden dumps stay as they were. */
+static void put_hooks(FILE *f, const policy *p) {
+        if (!p->freeze && p->hook_before.where == POLICY_HOOK_NONE && p->hook_after.where == POLICY_HOOK_NONE)
+                return;
+        put_hook(f, "before", &p->hook_before);
+        fprintf(f, "\n      freeze: %s", p->freeze ? "true" : "false");
+        if (p->freeze)
+                put_duration(f, "\n      freeze_timeout: ", p->freeze_timeout);
+        put_hook(f, "after", &p->hook_after);
+        fprintf(f, "\n      on_hook_failure: %s", policy_hook_failure_to_string(p->on_hook_failure));
+}
+
 static void dump_protect(FILE *f, const policy *p) {
         fprintf(f, "    protect:\n      in_use: %s", p->protect_in_use ? "true" : "false");
         if (p->protect_last_launched_within > 0)
@@ -284,6 +308,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_volumes(f, p);
         if (p->deprecate_after > 0)
                 put_duration(f, "\n      deprecate_after: ", p->deprecate_after);
+        put_hooks(f, p);
         put_retain(f, p);
         fprintf(f, "\n      max_retire_per_run: %u%%\n", p->max_retire_per_run);
         dump_protect(f, p);

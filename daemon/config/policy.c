@@ -10,6 +10,7 @@
 
 #include "aws/endpoint.h"
 #include "config/policy-copy.h"
+#include "config/policy-hook.h"
 #include "config/policy-parse.h"
 #include "config/policy-retain.h"
 #include "config/policy-ssm.h"
@@ -300,7 +301,8 @@ static int parse_targets(loader *l, policy *p, const cnode *n) {
 }
 
 static const char *const image_keys[] = {
-        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", "deprecate_after", NULL
+        "name", "description", "reboot", "copy_instance_tags", "tags", "wait_timeout", "volumes", "deprecate_after",
+        "before", "after", "freeze", "freeze_timeout", "on_hook_failure", NULL
 };
 
 static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_name, const cnode **ret_desc) {
@@ -338,10 +340,13 @@ static int parse_image(loader *l, policy *p, const cnode *n, const cnode **ret_n
                                                      &p->n_exclude_volume_tags, NULL);
                 } else if (streq(k, "deprecate_after"))
                         (void) config_image_deprecate_parse(l, p, val);
+                else if (config_hook_key(k))
+                        config_hook_parse(l, p, k, val);
                 else
                         cvalue_unknown(l, e[i].key, "key", "'image'", image_keys);
         }
-        return 0;
+        config_hook_check(l, p, e, n_e);
+        return l->oom;
 }
 
 static void check_template(loader *l, const policy *p, const cnode *n, const char *t, config_template_kind kind) {
