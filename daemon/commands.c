@@ -16,6 +16,7 @@
 #include "commands-protect.h"
 #include "config/config.h"
 #include "run/engine.h"
+#include "run/plan-hook.h"
 #include "run/probe.h"
 #include "base/log.h"
 #include "loop.h"
@@ -282,9 +283,10 @@ static const char *action_detail(const plan_action *a, char buf[static 256]) {
 }
 
 /* kept: protect's verdict on a retirement it keeps: a "keep" row, with "protected" saying why. */
-static json_object *plan_action_to_json(const plan_action *a, const protect_verdict *kept, const char *policy_name,
+static json_object *plan_action_to_json(const plan_action *a, const protect_verdict *kept, const policy *pol,
                                         const char *region) {
         json_object *obj = json_object_new_object();
+        const char *policy_name = pol->name;
 
         json_object_object_add(obj, "policy", json_object_new_string(policy_name));
         json_object_object_add(obj, "region", json_object_new_string(region));
@@ -301,6 +303,18 @@ static json_object *plan_action_to_json(const plan_action *a, const protect_verd
                 for (char **d = a->exclude_devices; d && *d; d++)
                         json_object_array_add(devices, json_object_new_string(*d));
                 json_object_object_add(obj, "exclude_devices", devices);
+                /* image.before/freeze/after around its CreateImage (run/plan-hook.h). */
+                if (hook_wanted(pol)) {
+                        json_object *hooks = json_object_new_array();
+
+                        if (pol->hook_before.where != POLICY_HOOK_NONE)
+                                json_object_array_add(hooks, json_object_new_string("before"));
+                        if (pol->freeze)
+                                json_object_array_add(hooks, json_object_new_string("freeze"));
+                        if (pol->hook_after.where != POLICY_HOOK_NONE)
+                                json_object_array_add(hooks, json_object_new_string("after"));
+                        json_object_object_add(obj, "hooks", hooks);
+                }
         } else {
                 json_object *snaps = json_object_new_array();
 
@@ -401,7 +415,7 @@ static void print_plan_json(const runner *rn) {
                         json_object_array_add(arr, plan_action_to_json(&sl->result.plan.actions[j],
                                                                        plan_checks_kept(&sl->protect,
                                                                                          &sl->result.plan.actions[j]),
-                                                                       sl->policy->name, sl->region));
+                                                                       sl->policy, sl->region));
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_held; j++)
                         json_object_array_add(arr, held_to_json(&sl->result.plan.held[j], &sl->result.plan,
                                                                 sl->policy->name, sl->region));
@@ -494,12 +508,14 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
                 const protect_verdict *v = plan_checks_kept(&sl->protect, a);
-                char detail[256];
+                char detail[256], hooks[HOOK_SUMMARY_MAX];
 
                 printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s%s%s", w->policy, sl->policy->name, w->region, sl->region,
                        w->action, v ? "keep" : plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
                        w->image, a->image_id ?: "-", v ? v->reason ?: "in use" : "",
                        v ? "; retention: " : "", action_detail(a, detail) ?: "");
+                if (a->kind == PLAN_CREATE && hook_summary(sl->policy, hooks))
+                        printf(" with hooks: %s", hooks);
                 print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {

@@ -91,7 +91,7 @@ static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdat
 
 static void hook_local_finish(hook_local *h, const siginfo_t *si) {
         _cleanup_(freep) char *excerpt = NULL;
-        char status[64];
+        char status[160];
         hook_outcome o = { .exit_code = -1, .status = status };
 
         h->pid = 0;
@@ -159,12 +159,16 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static int hook_local_spawn(hook_local *h, const char *command, char *const *env, int out_fd) {
-        char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) command, NULL };
+        _cleanup_(freep) char *script = strdup(command);
+        char sh[] = "/bin/sh", c[] = "-c";
+        char *argv[] = { sh, c, script, NULL };
         posix_spawn_file_actions_t actions;
         posix_spawnattr_t attr;
         sigset_t all, none;
         int r;
 
+        if (!script)
+                return -ENOMEM;
         r = -posix_spawn_file_actions_init(&actions);
         if (r < 0)
                 return r;
@@ -192,7 +196,7 @@ static int hook_local_spawn(hook_local *h, const char *command, char *const *env
         if (r >= 0)
                 r = -posix_spawnattr_setsigdefault(&attr, &all);
         if (r >= 0)
-                r = -posix_spawn(&h->pid, argv[0], &actions, &attr, argv, (char *const *) env);
+                r = -posix_spawn(&h->pid, argv[0], &actions, &attr, argv, env);
         posix_spawn_file_actions_destroy(&actions);
         posix_spawnattr_destroy(&attr);
         return r;

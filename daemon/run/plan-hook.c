@@ -48,6 +48,19 @@ hook_verdict hook_failure_verdict(policy_hook_failure f, bool planned_no_reboot)
         }
 }
 
+const char *hook_summary(const policy *p, char buf[static HOOK_SUMMARY_MAX]) {
+        if (!hook_wanted(p))
+                return NULL;
+        snprintf(buf, HOOK_SUMMARY_MAX, "%s%s%s%s%s",
+                 p->hook_before.where != POLICY_HOOK_NONE ? "before" : "",
+                 p->hook_before.where != POLICY_HOOK_NONE && p->freeze ? ", " : "",
+                 p->freeze ? "freeze" : "",
+                 p->hook_after.where != POLICY_HOOK_NONE && (p->freeze || p->hook_before.where != POLICY_HOOK_NONE) ?
+                         ", " : "",
+                 p->hook_after.where != POLICY_HOOK_NONE ? "after" : "");
+        return buf;
+}
+
 const char *hook_document(const policy_hook *h, bool windows) {
         if (h && !isempty(h->document))
                 return h->document;

@@ -76,6 +76,11 @@ usec_t hook_poll_delay(unsigned n);
  * any AMIROTD_* of its own, then extra ("KEY=value", NULL-terminated). 0 or -ENOMEM. */
 int hook_environment(char *const *env, char *const *extra, char ***ret);
 
+/* "before, freeze, after": what runs around each CreateImage of p, for `plan`; NULL when
+ * nothing does. */
+#define HOOK_SUMMARY_MAX 32
+const char *hook_summary(const policy *p, char buf[static HOOK_SUMMARY_MAX]);
+
 /* What a hook printed, for a log line: at most HOOK_EXCERPT_MAX bytes of out, control
  * characters but newlines and tabs as '?', "..." when cut. Newly allocated; NULL when
  * out of memory. */
