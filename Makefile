@@ -107,6 +107,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-volumes.c \
 	daemon/run/plan-protect.c \
 	daemon/run/plan-copy.c \
+	daemon/run/hook-script.c \
 	daemon/run/clients.c \
 	daemon/run/targets.c \
 	daemon/run/probe.c \
@@ -216,7 +217,8 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/test-%)
 	install sigv4-vectors tz-vectors golden uninstall deb rpm check-unit-file check-examples check-iam-policy check-systemd check-integration \
 	check-man demo bench check-bench check-space-path check-schedule soak $(SOAK_SUITES) check-oracle check-reliability
 
-all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle $(BUILD)/tests/pace-table
+all: $(BUILD)/amirotd $(LIB) $(UNIT_BINS) $(BUILD)/tests/schedule-oracle $(BUILD)/tests/pace-table \
+	$(BUILD)/tests/hook-script-print
 
 $(BUILD)/amirotd: $(BUILD)/daemon/main.o $(LIB)
 	@echo "  CCLD    $@"
@@ -234,6 +236,12 @@ $(LIB): $(LIB_OBJS)
 
 # The schedule code as a filter for the differential tests of tests/schedule.
 $(BUILD)/tests/schedule-oracle: tests/unit/schedule-oracle.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
+
+# The freeze and thaw scripts as text, for tests/integration/test_hook_script.py to run.
+$(BUILD)/tests/hook-script-print: tests/unit/hook-script-print.c $(LIB)
 	@mkdir -p $(@D)
 	@echo "  CCLD    $@"
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS_ALL) $(LIBS)
