@@ -22,7 +22,7 @@
 
 typedef struct recovered_thaw {
         exec_recovery *recovery;
-        char *instance_id;
+        hook_frozen frozen;             /* instance and slot (the token) of the freeze */
         hook_ssm *ssm;
 } recovered_thaw;
 
@@ -32,16 +32,18 @@ struct exec_recovery {
         ssm_command_op *op;
         chain **waiting;                /* chains whose freeze waits for the thaws */
         size_t n_waiting;
-        recovered_thaw *thaws;
+        hook_frozen *found;             /* ListCommands' freezes with no thaw */
+        size_t n_found;
+        recovered_thaw *thaws;          /* one per found */
         size_t n_thaws, pending;
 };
 
 void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why) {
-        _cleanup_(freep) char *script = NULL;
+        _cleanup_(freep) char *script = NULL, *token = hook_token(x->options.policy->name, slot);
         log_fields f = { .policy = x->options.policy->name, .region = x->options.region, .instance_id = instance_id,
                          .slot = slot, .action = "thaw" };
 
-        if (!x->options.keeper || !x->options.ssm || hook_thaw_script(&script) < 0) {
+        if (!x->options.keeper || !x->options.ssm || !token || hook_script_thaw(token, &script) < 0) {
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f, "policy '%s' in %s: cannot thaw %s (%s); its "
                          "freeze script thaws it after image.freeze_timeout", f.policy, f.region, instance_id, why);
                 return;
@@ -59,11 +61,11 @@ exec_recovery *exec_recovery_free(exec_recovery *v) {
         ssm_command_op_cancel(v->op);
         for (size_t i = 0; i < v->n_thaws; i++) {
                 if (v->thaws[i].ssm)
-                        exec_hand_thaw(v->exec, v->thaws[i].instance_id, NULL,
+                        exec_hand_thaw(v->exec, v->thaws[i].frozen.instance_id, v->thaws[i].frozen.slot,
                                        "found frozen after a restart; the run ended before its thaw did");
                 hook_ssm_free(v->thaws[i].ssm);
-                free(v->thaws[i].instance_id);
         }
+        hook_frozen_free(v->found, v->n_found);
         free(v->thaws);
         free(v->waiting);
         return mfree(v);
@@ -85,10 +87,11 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
         exec_recovery *v = t->recovery;
         executor *x = v->exec;
         log_fields f = { .policy = x->options.policy->name, .region = x->options.region,
-                         .instance_id = t->instance_id, .action = "thaw" };
+                         .instance_id = t->frozen.instance_id, .slot = t->frozen.slot, .action = "thaw" };
         char where[160];
 
-        snprintf(where, sizeof(where), "of %s by SSM (a freeze of an earlier run, with no thaw since)", t->instance_id);
+        snprintf(where, sizeof(where), "of %s by SSM (a freeze of an earlier run, with no thaw since)",
+                 t->frozen.instance_id);
         hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, MESSAGE_HOOK_THAW_RECOVERED, &f, "thaw", where, o);
         t->ssm = hook_ssm_free(t->ssm);
         if (--v->pending == 0)
@@ -97,27 +100,29 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
 
 static int recovery_thaw(exec_recovery *v, recovered_thaw *t) {
         executor *x = v->exec;
-        _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL;
+        _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL, *token = NULL;
         int r;
 
-        comment = hook_comment(HOOK_THAW, x->options.policy->name, NULL);
-        r = comment ? hook_thaw_script(&script) : -ENOMEM;
+        comment = hook_comment(HOOK_THAW, x->options.policy->name, t->frozen.slot);
+        token = hook_token(x->options.policy->name, t->frozen.slot);
+        r = comment && token ? hook_script_thaw(token, &script) : -ENOMEM;
         if (r >= 0 && asprintf_safe(&description, "thaw %s/%s %s", x->options.policy->name, x->options.region,
-                                    t->instance_id) < 0)
+                                    t->frozen.instance_id) < 0)
                 r = -ENOMEM;
         if (r < 0)
                 return r;
         return hook_ssm_start(&(hook_ssm_request) {
                                       .event = x->options.event, .ssm = x->options.ssm,
-                                      .instance_id = t->instance_id, .document = "AWS-RunShellScript",
+                                      .instance_id = t->frozen.instance_id, .document = "AWS-RunShellScript",
                                       .script = script, .comment = comment, .timeout = HOOK_THAW_TIMEOUT,
                                       .description = description,
                               }, on_recovered, t, &t->ssm);
 }
 
-static int recovery_found(exec_recovery *v, const ssm_command_list *l, char ***ret) {
+static int recovery_found(exec_recovery *v, const ssm_command_list *l, size_t *ret_n) {
         _cleanup_(freep) hook_command_seen *seen = NULL;
         size_t n = 0;
+        int r;
 
         for (size_t i = 0; i < l->n; i++)
                 n += strv_length(l->items[i].instance_ids);
@@ -129,34 +134,38 @@ static int recovery_found(exec_recovery *v, const ssm_command_list *l, char ***r
                 for (char **id = l->items[i].instance_ids; id && *id; id++)
                         seen[n++] = (hook_command_seen) { .comment = l->items[i].comment, .instance_id = *id,
                                                           .requested = l->items[i].requested };
-        return hook_unthawed(seen, n, v->exec->options.policy->name, ret);
+        r = hook_unthawed(seen, n, v->exec->options.policy->name, &v->found, &v->n_found);
+        *ret_n = v->n_found;
+        return r;
 }
 
 static void on_listed(int r, const ssm_command_list *l, const aws_error *err, void *userdata) {
         exec_recovery *v = userdata;
         executor *x = v->exec;
         log_fields f = { .policy = x->options.policy->name, .region = x->options.region, .action = "ListCommands" };
-        _cleanup_(strv_freep) char **found = NULL;
+        size_t n = 0;
 
         v->op = NULL;
         if (r >= 0)
-                r = recovery_found(v, l, &found);
+                r = recovery_found(v, l, &n);
+        if (r >= 0 && n > 0 && !(v->thaws = calloc(n, sizeof(recovered_thaw))))
+                r = -ENOMEM;
         if (r < 0) {
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot look for freezes an earlier run left without a thaw "
                              "(each instance's freeze script thaws it after image.freeze_timeout), ignoring");
                 recovery_done(v);
                 return;
         }
-        v->thaws = calloc(strv_length(found) ?: 1, sizeof(recovered_thaw));
-        for (char **id = found; v->thaws && id && *id; id++) {
+        for (size_t i = 0; i < n; i++) {
                 recovered_thaw *t = &v->thaws[v->n_thaws++];
 
-                *t = (recovered_thaw) { .recovery = v, .instance_id = strdup(*id) };
-                f.instance_id = *id;
-                log_full(LOG_NOTICE, 0, MESSAGE_HOOK_THAW_RECOVERED, &f, "policy '%s' in %s: %s was frozen by an "
-                         "earlier run that never thawed it (amirotd stopped in between); thawing it now",
-                         f.policy, f.region, *id);
-                r = t->instance_id ? recovery_thaw(v, t) : -ENOMEM;
+                *t = (recovered_thaw) { .recovery = v, .frozen = v->found[i] };
+                f.instance_id = t->frozen.instance_id;
+                f.slot = t->frozen.slot;
+                log_full(LOG_NOTICE, 0, MESSAGE_HOOK_THAW_RECOVERED, &f, "policy '%s' in %s: %s was frozen for slot "
+                         "%s by an earlier run that never thawed it (amirotd stopped in between); thawing it now",
+                         f.policy, f.region, f.instance_id, f.slot);
+                r = recovery_thaw(v, t);
                 if (r < 0)
                         exec_log_aws(LOG_ERR, r, NULL, &f, "cannot send the thaw");
                 else

@@ -137,7 +137,9 @@ static int hook_run(chain *c, hook_kind k) {
         if (!comment)
                 return -ENOMEM;
         if (k == HOOK_FREEZE) {
-                r = hook_freeze_script(p->freeze_timeout, &script);
+                _cleanup_(freep) char *token = hook_token(p->name, a->slot);
+
+                r = token ? hook_script_freeze(p->freeze_timeout, token, &script) : -ENOMEM;
                 if (r < 0)
                         return r;
                 /* From here on the freeze may reach the instance, answer or not. */
@@ -174,7 +176,7 @@ static void hooks_thaw(chain *c) {
         executor *x = c->exec;
         chain_hooks *h = c->hooks;
         const plan_action *a = chain_action(c);
-        _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL;
+        _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL, *token = NULL;
         log_fields f = hook_fields(c, "thaw");
         int r;
 
@@ -188,7 +190,8 @@ static void hooks_thaw(chain *c) {
                 return;
         }
         comment = hook_comment(HOOK_THAW, x->options.policy->name, a->slot);
-        r = comment ? hook_thaw_script(&script) : -ENOMEM;
+        token = hook_token(x->options.policy->name, a->slot);
+        r = comment && token ? hook_script_thaw(token, &script) : -ENOMEM;
         if (r >= 0)
                 r = hook_description(c, "thaw", &description);
         if (r >= 0)

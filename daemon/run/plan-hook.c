@@ -79,7 +79,7 @@ char *hook_comment(hook_kind k, const char *policy_name, const char *slot) {
         return s;
 }
 
-hook_kind hook_comment_kind(const char *comment, const char *policy_name) {
+hook_kind hook_comment_kind(const char *comment, const char *policy_name, const char **ret_slot) {
         char kind[16];
         const char *p;
         size_t n;
@@ -97,30 +97,78 @@ hook_kind hook_comment_kind(const char *comment, const char *policy_name) {
         /* "amirotd freeze web ..." is not "amirotd freeze web-2 ...". */
         if (strncmp(p, policy_name, n) != 0 || (p[n] != ' ' && p[n] != 0))
                 return _HOOK_KIND_INVALID;
+        if (ret_slot)
+                *ret_slot = p[n] == ' ' ? p + n + 1 : p + n;
         return hook_kind_from_string(kind);
 }
 
-int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, char ***ret) {
-        _cleanup_(strv_freep) char **l = NULL;
+char *hook_token(const char *policy_name, const char *slot) {
+        char *s = NULL;
+
+        return asprintf_safe(&s, "%s.%s", policy_name, isempty(slot) ? "-" : slot) < 0 ? NULL : s;
+}
+
+void hook_frozen_free(hook_frozen *l, size_t n) {
+        for (size_t i = 0; l && i < n; i++) {
+                free(l[i].instance_id);
+                free(l[i].slot);
+        }
+        free(l);
+}
+
+static int hook_frozen_compare(const void *a, const void *b) {
+        const hook_frozen *x = a, *y = b;
+
+        return strcmp(x->instance_id, y->instance_id) ?: strcmp(x->slot, y->slot);
+}
+
+/* Whether a thaw of the same instance and slot came at or after seen[i], a freeze. */
+static bool hook_thawed_after(const hook_command_seen *seen, size_t n, const char *policy_name, size_t i,
+                              const char *slot) {
+        for (size_t j = 0; j < n; j++) {
+                const char *s;
+
+                if (hook_comment_kind(seen[j].comment, policy_name, &s) == HOOK_THAW && streq(s, slot) &&
+                    streq_ptr(seen[j].instance_id, seen[i].instance_id) && seen[j].requested >= seen[i].requested)
+                        return true;
+        }
+        return false;
+}
+
+int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, hook_frozen **ret,
+                  size_t *ret_n) {
+        hook_frozen *l = NULL;
+        size_t k = 0;
 
         for (size_t i = 0; i < n; i++) {
-                bool thawed = false;
+                const char *slot;
+                bool known = false;
+                hook_frozen *m;
 
-                if (!seen[i].instance_id || hook_comment_kind(seen[i].comment, policy_name) != HOOK_FREEZE)
+                if (!seen[i].instance_id || hook_comment_kind(seen[i].comment, policy_name, &slot) != HOOK_FREEZE ||
+                    hook_thawed_after(seen, n, policy_name, i, slot))
                         continue;
-                for (size_t j = 0; j < n && !thawed; j++)
-                        thawed = hook_comment_kind(seen[j].comment, policy_name) == HOOK_THAW &&
-                                 streq_ptr(seen[j].instance_id, seen[i].instance_id) &&
-                                 seen[j].requested >= seen[i].requested;
-                if (thawed || strv_contains(l, seen[i].instance_id))
+                for (size_t j = 0; j < k && !known; j++)
+                        known = streq(l[j].instance_id, seen[i].instance_id) && streq(l[j].slot, slot);
+                if (known)
                         continue;
-                if (strv_extend(&l, seen[i].instance_id) < 0)
-                        return -ENOMEM;
+                m = reallocarray(l, k + 1, sizeof(hook_frozen));
+                if (!m)
+                        goto fail;
+                l = m;
+                l[k] = (hook_frozen) { .instance_id = strdup(seen[i].instance_id), .slot = strdup(slot) };
+                k++;
+                if (!l[k - 1].instance_id || !l[k - 1].slot)
+                        goto fail;
         }
-        if (l)
-                qsort(l, strv_length(l), sizeof(char *), str_ptr_compare);
-        *ret = TAKE_PTR(l);
+        if (k > 0)
+                qsort(l, k, sizeof(hook_frozen), hook_frozen_compare);
+        *ret = l;
+        *ret_n = k;
         return 0;
+fail:
+        hook_frozen_free(l, k);
+        return -ENOMEM;
 }
 
 /*

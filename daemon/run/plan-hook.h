@@ -47,8 +47,13 @@ const char *hook_document(const policy_hook *h, bool windows);
 
 /* "amirotd <kind> <policy> <slot>", cut to SSM's 100 characters; NULL when out of memory. */
 char *hook_comment(hook_kind k, const char *policy_name, const char *slot);
-/* The kind of a Comment amirotd wrote for policy_name (any slot), or _HOOK_KIND_INVALID. */
-hook_kind hook_comment_kind(const char *comment, const char *policy_name);
+/* The kind of a Comment amirotd wrote for policy_name (any slot), or _HOOK_KIND_INVALID;
+ * *ret_slot (may be NULL) points into comment at its slot ("" when none). */
+hook_kind hook_comment_kind(const char *comment, const char *policy_name, const char **ret_slot);
+
+/* The token that ties a thaw to its freeze on the instance (hook-script.h): "POLICY.SLOT",
+ * known again after a restart from the freeze's Comment. NULL when out of memory. */
+char *hook_token(const char *policy_name, const char *slot);
 
 /* A command of ListCommands, as far as the search for unthawed freezes needs it. */
 typedef struct hook_command_seen {
@@ -57,10 +62,19 @@ typedef struct hook_command_seen {
         time_t requested;
 } hook_command_seen;
 
-/* The instances (sorted, unique, NULL-terminated; NULL when none) of policy_name's freezes
- * in seen that no thaw of the same policy followed (requested at or after the freeze):
- * a daemon killed between the two. 0 or -ENOMEM. */
-int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, char ***ret);
+/* A freeze found with no thaw after it. */
+typedef struct hook_frozen {
+        char *instance_id;
+        char *slot;
+} hook_frozen;
+
+void hook_frozen_free(hook_frozen *l, size_t n);
+
+/* policy_name's freezes in seen that no thaw of the same instance and slot followed
+ * (requested at or after the freeze): a daemon killed between the two. One per instance
+ * and slot, sorted by instance. 0 or -ENOMEM. */
+int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, hook_frozen **ret,
+                  size_t *ret_n);
 
 /* The part of freeze_timeout that CreateImage must have been answered within, so that the
  * instance's own watchdog never thaws under a CreateImage still being taken. */
