@@ -32,6 +32,7 @@ struct exec_recovery {
         ssm_command_op *op;
         chain **waiting;                /* chains whose freeze waits for the thaws */
         size_t n_waiting;
+        void (*resume)(chain *c);       /* exec-hook.c's: sends the freeze of a waiting chain */
         hook_frozen *found;             /* ListCommands' freezes with no thaw */
         size_t n_found;
         recovered_thaw *thaws;          /* one per found */
@@ -79,7 +80,7 @@ static void recovery_done(exec_recovery *v) {
         v->done = true;
         v->n_waiting = 0;
         for (size_t i = 0; i < n; i++)
-                exec_recovery_resume(waiting[i]);
+                v->resume(waiting[i]);
 }
 
 static void on_recovered(const hook_outcome *o, void *userdata) {
@@ -200,7 +201,7 @@ int exec_recover_start(executor *x) {
         return r;
 }
 
-bool exec_recovery_wait(chain *c) {
+bool exec_recovery_wait(chain *c, void (*resume)(chain *c)) {
         exec_recovery *v = c->exec->recovery;
         chain **w;
 
@@ -211,5 +212,6 @@ bool exec_recovery_wait(chain *c) {
                 return false;           /* the freeze goes on without waiting */
         v->waiting = w;
         w[v->n_waiting++] = c;
+        v->resume = resume;
         return true;
 }

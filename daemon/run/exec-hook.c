@@ -222,7 +222,7 @@ static void hooks_create(chain *c) {
         int r;
 
         c->hooks->step = HOOK_STEP_CREATE;
-        r = exec_start_create(c, c->hooks->no_reboot);
+        r = c->exec->create(c, c->hooks->no_reboot);
         if (r < 0) {
                 log_fields f = hook_fields(c, "CreateImage");
 
@@ -330,6 +330,8 @@ static void hooks_dry_run(chain *c, hook_kind k) {
                 c->hooks->freeze_sent = true;   /* and its thaw is told too */
 }
 
+static void hooks_resume_freeze(chain *c);
+
 static void hooks_start_step(chain *c, hook_step step) {
         executor *x = c->exec;
         const policy *p = x->options.policy;
@@ -358,8 +360,8 @@ static void hooks_start_step(chain *c, hook_step step) {
                 hooks_failed(c, "freeze", -EOPNOTSUPP);
                 return;
         }
-        if (k == HOOK_FREEZE && exec_recovery_wait(c))
-                return;                 /* exec-hook-recover.c calls exec_recovery_resume() */
+        if (k == HOOK_FREEZE && exec_recovery_wait(c, hooks_resume_freeze))
+                return;
         if (k == HOOK_BEFORE)
                 c->hooks->before_ran = true;
         if (k == HOOK_AFTER)
@@ -375,6 +377,11 @@ static void hooks_start_step(chain *c, hook_step step) {
         r = hook_run(c, k);
         if (r < 0)
                 on_hook_done(&(hook_outcome) { .r = r, .status = strerror(-r), .exit_code = -1 }, c);
+}
+
+/* The earlier runs' thaws have ended (exec-hook-recover.c): the freeze goes out. */
+static void hooks_resume_freeze(chain *c) {
+        hooks_start_step(c, HOOK_STEP_FREEZE);
 }
 
 /* Once CreateImage's part and the thaw are over: image.after (if before ran), then the end. */
@@ -400,9 +407,6 @@ int exec_start_hooked_create(chain *c) {
         return 0;
 }
 
-void exec_recovery_resume(chain *c) {
-        hooks_start_step(c, HOOK_STEP_FREEZE);
-}
 
 void exec_hooks_answered(chain *c, const char *image_id) {
         if (!c->hooks)

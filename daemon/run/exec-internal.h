@@ -79,6 +79,9 @@ struct executor {
         char **in_use_reported;         /* images reported as kept by protect */
         void (*advance)(chain *c);      /* exec.c's: starts the chain's next action, or ends it */
         exec_recovery *recovery;        /* the thaws of earlier runs' freezes, before any freeze */
+        /* exec.c's CreateImage, for exec-hook.c, which exec.c calls: it never calls exec.c back
+         * by name (exec_start_create()). */
+        int (*create)(chain *c, bool no_reboot);
 };
 
 /* ---- exec-chain.c: for the files of each kind of action --------------------------------- */
@@ -132,13 +135,11 @@ void exec_hooks_answered(chain *c, const char *image_id);
 void exec_create_end(chain *c);
 /* Frees h; an instance it may have left frozen is handed to the thaw keeper. */
 chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a);
-/* exec-hook-recover.c calls it once the earlier runs' thaws have ended. */
-void exec_recovery_resume(chain *c);
 
 /* exec-hook-recover.c: finds the policy's freezes with no thaw and thaws them (exec.h). */
 int exec_recover_start(executor *x);
-/* True when c's freeze must wait for those thaws: exec_recovery_resume() follows. */
-bool exec_recovery_wait(chain *c);
+/* True when c's freeze must wait for those thaws: resume(c) follows once they ended. */
+bool exec_recovery_wait(chain *c, void (*resume)(chain *c));
 exec_recovery *exec_recovery_free(exec_recovery *v);
 /* The thaw keeper sends the thaw of instance_id (slot may be NULL), after the run. */
 void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why);

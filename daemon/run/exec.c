@@ -54,6 +54,7 @@ int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor *
         x->callback = cb;
         x->userdata = userdata;
         x->advance = chain_advance;
+        x->create = exec_start_create;
         *ret = x;
         return 0;
 }
