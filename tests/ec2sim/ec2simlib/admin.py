@@ -8,7 +8,7 @@ endpoint is documented in tests/ec2sim/README.md. Errors answer 400 with
 import json
 import os
 
-from . import common, container, imds, seed as seed_mod
+from . import common, container, freeze, imds, seed as seed_mod
 from .clock import parse_iso
 
 ROUTES = {}
@@ -339,3 +339,27 @@ def ssm_parameters(sim, query, body):
         return {'parameters': [dict(rec, Account=account)
                                for (account, _), rec in sorted(region.ssm_parameters.items())],
                 'pending': list(region.ssm_pending)}
+
+
+@route('GET', '/_sim/run-command')
+def run_command_view(sim, query, body):
+    """Per instance (all, or ?instance=ID): its agent, whether its file systems are
+    frozen (since when, until which watchdog deadline), its history of freezes and
+    thaws, and the commands sent to it (freeze.py)."""
+    with sim.lock:
+        region = sim.store.region(_region_of(query))
+        return {'instances': freeze.view(region, sim.clock.now(), query.get('instance'))}
+
+
+@route('POST', '/_sim/run-command')
+def run_command_settings(sim, query, body):
+    """{"region", "instance" (default "*": all), "agent": "online"|"offline",
+    "outcome": "success"|"fail"|"hang", "invisible_gets": N, "run_seconds": S,
+    "stdout", "stderr", "freeze_watchdog": S}; {"clear": true} drops the settings first."""
+    with sim.lock:
+        region = sim.store.region(body.pop('region', None) or _region_of(query))
+        iid = body.pop('instance', None) or '*'
+        if body.pop('clear', False):
+            region.ssm_agents.pop(iid, None)
+        freeze.set_agent(region, iid, sim.clock.now(), body)
+        return {'instance': iid, 'settings': freeze.config(region, iid)}

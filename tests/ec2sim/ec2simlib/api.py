@@ -16,13 +16,16 @@ import traceback
 from urllib.parse import parse_qsl
 
 from . import ids, sigv4, xmlout
-from . import images, image_attrs, instances, snapshots, ssm, sts, tags, templates, volumes
+from . import images, image_attrs, instances, snapshots, ssm, ssm_commands, sts, tags, templates, volumes
 from .errors import ApiError
 from .faults import ANSWER_KINDS, GARBLED, HTML_PAGE, REQUEST_KINDS, error_for
 
 HANDLERS = {}
 for _module in (instances, images, image_attrs, snapshots, tags, templates, volumes, sts):
     HANDLERS.update(_module.ACTIONS)
+
+# SSM's JSON actions: Parameter Store and Run Command.
+JSON_HANDLERS = dict(ssm.ACTIONS, **ssm_commands.ACTIONS)
 
 _REGION_RE = re.compile(r'^[a-z]{2}(-[a-z0-9]+)+-\d+$')
 
@@ -168,7 +171,7 @@ def _run_json(sim, method, path, raw_query, headers, body, action, args, request
                                    max_skew, 'ssm', date_offset=date_offset)
     if (headers.get('Content-Type') or '').split(';')[0].strip().lower() != ssm.CONTENT_TYPE:
         raise ApiError('UnknownOperationException', '')
-    handler = ssm.ACTIONS.get(action)
+    handler = JSON_HANDLERS.get(action)
     if handler is None:
         raise ApiError('UnknownOperationException', '')
     with sim.lock:

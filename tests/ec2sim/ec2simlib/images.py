@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 
-from . import common, ids
+from . import common, freeze, ids
 from .clock import iso_ms
 from .errors import ApiError, combination, invalid_value, missing
 from .filters import Filters, page
@@ -216,6 +216,9 @@ def create_image(ctx, args):
                          instance['InstanceId'], ctx.settings.pending_seconds),
                      fail=_failure(ctx, 'CreateImage'))
     rec['_no_reboot'] = bool(args.get('NoReboot', False))
+    # Whether its file systems were frozen (fsfreeze by Run Command) as CreateImage came:
+    # the tests' proof of an application-consistent image; never in DescribeImages.
+    rec['_frozen'] = freeze.frozen(ctx.region, instance['InstanceId'], ctx.now)
     common.hide_until_propagated(ctx, rec)
     return {'ImageId': image_id}
 

@@ -79,6 +79,9 @@ class Region:
         # Description}: SSM's parameters (ssm.py); resolve:ssm:NAME names Value
         self.ssm_parameters = {}
         self.ssm_pending = []       # aws:ec2:image writes under validation (ssm.py)
+        self.ssm_commands = {}      # command id -> Run Command's record (ssm_commands.py)
+        self.ssm_agents = {}        # instance id or "*" -> agent settings and faults (freeze.py)
+        self.ssm_nodes = {}         # instance id -> frozen state and history (freeze.py)
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -164,6 +167,9 @@ class Region:
         doc['tag_writes'] = self.tag_writes
         doc['ssm_parameters'] = [[o, n, v] for (o, n), v in sorted(self.ssm_parameters.items())]
         doc['ssm_pending'] = self.ssm_pending
+        doc['ssm_commands'] = self.ssm_commands
+        doc['ssm_agents'] = self.ssm_agents
+        doc['ssm_nodes'] = self.ssm_nodes
         return doc
 
     @classmethod
@@ -182,6 +188,9 @@ class Region:
         region.ssm_parameters = {(o, n): v if isinstance(v, dict) else ssm_record(n, v, 0)
                                  for o, n, v in doc.get('ssm_parameters', [])}
         region.ssm_pending = list(doc.get('ssm_pending', []))
+        region.ssm_commands = dict(doc.get('ssm_commands', {}))
+        region.ssm_agents = dict(doc.get('ssm_agents', {}))
+        region.ssm_nodes = dict(doc.get('ssm_nodes', {}))
         return region
 
 
