@@ -68,7 +68,8 @@ AWS_SRCS := \
 	daemon/aws/stats.c \
 	daemon/aws/ec2-usage.c \
 	daemon/aws/json.c \
-	daemon/aws/ssm.c
+	daemon/aws/ssm.c \
+	daemon/aws/ssm-command.c
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
@@ -209,6 +210,8 @@ UNIT_TESTS := \
 	schedule \
 	sigv4 \
 	ssm \
+	ssm-command \
+	ssm-command-calls \
 	tzif \
 	util
 
@@ -346,7 +349,7 @@ check-ec2sim: $(BUILD)/tests/pace-table
 # time is waiting: TEST_JOBS pytest processes (pytest-xdist) run them side by side.
 INTEGRATION_TESTS ?= tests/integration
 TEST_JOBS ?= 2
-check-integration: $(BUILD)/amirotd
+check-integration: $(BUILD)/amirotd $(BUILD)/tests/hook-script-print
 	AMIROTD="$(abspath $(BUILD)/amirotd)" $(PYTHON) -m pytest -q -n $(TEST_JOBS) $(INTEGRATION_TESTS)
 
 # botocore as the oracle (tests/oracle): the credential source, working keys from each
@@ -414,7 +417,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile ssm sts tzif xml
+FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile ssm ssm-command sts tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

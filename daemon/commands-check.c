@@ -130,6 +130,39 @@ static void print_share(const policy *p) {
                p->share_snapshots && n > 0 ? "; snapshots with the accounts" : "");
 }
 
+static void print_hook(const char *what, const policy_hook *h) {
+        char buf[DURATION_MAX];
+
+        printf("%s %s (%s, %s)", what, h->where == POLICY_HOOK_SSM ? "on the instance by SSM" : "on this host",
+               h->where == POLICY_HOOK_SSM ? (h->document ?: "the platform's document") : "/bin/sh -c",
+               format_duration(h->timeout, buf));
+}
+
+/* The hooks around CreateImage in the order they run; nothing when there are none. */
+static void print_hooks(const policy *p) {
+        bool before = p->hook_before.where != POLICY_HOOK_NONE;
+        char buf[DURATION_MAX];
+
+        if (!p->freeze && !before && p->hook_after.where == POLICY_HOOK_NONE)
+                return;
+        printf("  hooks:    ");
+        if (before) {
+                print_hook("before", &p->hook_before);
+                printf(", then ");
+        }
+        if (p->freeze)
+                printf("freeze (thaws itself after %s), then ", format_duration(p->freeze_timeout, buf));
+        printf("CreateImage%s", p->freeze ? ", then thaw" : "");
+        if (p->hook_after.where != POLICY_HOOK_NONE) {
+                printf(", then ");
+                print_hook("after", &p->hook_after);
+        }
+        if (p->freeze || before)
+                printf("; when %s fails: %s", p->freeze && before ? "before or the freeze" : p->freeze ? "the freeze" :
+                       "before", policy_hook_failure_to_string(p->on_hook_failure));
+        printf("\n");
+}
+
 static void print_summary(const policy *p, time_t now) {
         char buf[DURATION_MAX];
         time_t next;
@@ -178,6 +211,7 @@ static void print_summary(const policy *p, time_t now) {
         if (p->deprecate_after > 0)
                 printf(", deprecated at %s of age", format_duration(p->deprecate_after, buf));
         printf("\n");
+        print_hooks(p);
         print_retain(p);
         print_retire(p);
         printf("  protect:  %s", p->protect_in_use ? "images that instances or launch templates use" :

@@ -70,6 +70,16 @@
  * 40 tokens refilled at 40 a second: one second's worth at once, then the
  * standard rate. Accounts with "higher throughput" enabled may go faster; the
  * standard figure is the one that never gets throttled.
+ *
+ * Run Command (SendCommand, GetCommandInvocation, ListCommands): no rate of its
+ * own was found in the documents read. The SSM API reference names only
+ * ThrottlingException ("The request or operation exceeds the maximum allowed
+ * request rate per Amazon Web Services account and Amazon Web Services Region"),
+ * with no figure, and nothing says its actions share a throughput as Parameter
+ * Store's do. No shared bucket, then: each action keeps a bucket of its own sized
+ * by its name's category (SendCommand 50 / 5 a second, the two reads 100 / 20
+ * each), for a few calls per instance and slot; retry.c's backoff answers a
+ * throttle. A documented figure would replace this with a category of its own.
  */
 const pace_bucket_config pace_default_config[_PACE_CATEGORY_MAX] = {
         [PACE_DESCRIBE] = { .capacity = 100, .refill_per_sec = 20 },

@@ -86,8 +86,6 @@ int ssm_parse_command_invocation(json_object *answer, ssm_command_invocation *re
  * (NULL at the end). -EBADMSG for a page without a Commands list. */
 int ssm_parse_list_commands(json_object *answer, ssm_command_list *l, char **ret_next_token);
 
-/* The request bodies, for tests and the botocore comparison. */
-int ssm_send_command_body(const ssm_send_command_request *req, char **ret);
 
 /* ---- Calls ------------------------------------------------------------------------------ */
 
@@ -112,7 +110,15 @@ typedef struct ssm_list_commands_request {
         const char *document;           /* filter DocumentName; NULL: any */
 } ssm_list_commands_request;
 
-/* Every page, in turn. */
+/* The request bodies, for tests and the botocore comparison. SendCommand's: -EINVAL without
+ * an instance, a document or a script, -ERANGE for an executionTimeout over 172800 or a
+ * TimeoutSeconds outside 30..2592000; the Comment is cut to SSM_COMMENT_MAX characters.
+ * ListCommands' asks for pages of 50, from next_token (NULL: the first). */
+int ssm_send_command_body(const ssm_send_command_request *req, char **ret);
+int ssm_get_command_invocation_body(const char *command_id, const char *instance_id, char **ret);
+int ssm_list_commands_body(const ssm_list_commands_request *req, const char *next_token, char **ret);
+
+/* Every page, in turn (at most 200 pages of 50: -E2BIG beyond). */
 int ssm_list_commands(aws_client *c, const ssm_list_commands_request *req, ssm_list_commands_cb cb,
                       void *userdata, ssm_command_op **ret_op);
 

@@ -156,8 +156,8 @@ static void parse_hook(loader *l, policy_hook *h, const char *key, const cnode *
         if (!h->command)
                 return;
         if (blank(h->command))
-                loader_error(l, seen.ssm ?: seen.local, "%s's %s is empty: write the command, or leave %s out",
-                             what, seen.ssm ? "script" : "command", what);
+                loader_error(l, seen.ssm ?: seen.local, "the %s of %s is empty: write it, or leave %s out",
+                             seen.ssm ? "script" : "command", what, what);
         else
                 check_placeholders(l, seen.ssm ?: seen.local, h->command, h->where);
 }

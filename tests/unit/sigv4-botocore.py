@@ -189,7 +189,18 @@ def build_table():
             ("ssm-get-parameter", "GetParameter", {"Name": "/golden/web/latest"}),
             ("ssm-put-parameter", "PutParameter", {"Name": "/golden/web/latest", "Value": "ami-0123456789abcdef0",
                                                    "Type": "String", "Overwrite": True,
-                                                   "DataType": "aws:ec2:image"})):
+                                                   "DataType": "aws:ec2:image"}),
+            # Run Command (aws/ssm-command.c): test-ssm-command compares its bodies with these.
+            ("ssm-send-command", "SendCommand", {
+                "InstanceIds": ["i-0123456789abcdef0"], "DocumentName": "AWS-RunShellScript",
+                "TimeoutSeconds": 600, "Comment": "amirotd freeze web 2026-12-01T03:00Z",
+                "Parameters": {"commands": ['sync\nfsfreeze -f /data # "\u00e9"'], "executionTimeout": ["120"]}}),
+            ("ssm-get-command-invocation", "GetCommandInvocation", {
+                "CommandId": "0b2f4d9e-1111-2222-3333-444455556666", "InstanceId": "i-0123456789abcdef0"}),
+            ("ssm-list-commands", "ListCommands", {
+                "InstanceId": "i-0123456789abcdef0", "MaxResults": 50, "NextToken": "tok/+=",
+                "Filters": [{"key": "InvokedAfter", "value": "2026-12-01T01:00:00Z"},
+                            {"key": "DocumentName", "value": "AWS-RunShellScript"}]})):
         headers, body = ssm_request(op, params)
         t.append(dict(name=name, method="POST", service="ssm", endpoint="https://ssm.eu-west-1.amazonaws.com",
                       region="eu-west-1", headers=headers, body=body, token=TOKEN))

@@ -290,12 +290,14 @@ def list_commands(ctx, args):
     freeze.settle(ctx.region, ctx.now)
     if command_id is not None and command_id not in ctx.region.ssm_commands:
         raise ApiError('InvalidCommandId', '')
-    chosen = [rec for rec in ctx.region.ssm_commands.values()
+    # Newest first; commands sent at the same instant, the later sent first (the table
+    # keeps the order they were sent in).
+    chosen = [rec for rec in reversed(list(ctx.region.ssm_commands.values()))
               if rec['account'] == ctx.account
               and (command_id is None or rec['CommandId'] == command_id)
               and (iid is None or iid in rec['invocations'])
               and _matches(rec, filters)]
-    chosen.sort(key=lambda r: (r['RequestedDateTime'], r['CommandId']), reverse=True)
+    chosen.sort(key=lambda r: r['RequestedDateTime'], reverse=True)
     start = 0
     token = args.get('NextToken')
     if token is not None:
