@@ -163,11 +163,12 @@ static void on_thaw_done(const hook_outcome *o, void *userdata) {
         log_fields f = hook_fields(c, "thaw");
         char where[128];
 
-        c->hooks->thaw = hook_ssm_free(c->hooks->thaw);
-        c->hooks->thaw_done = true;
         hook_where(c, HOOK_THAW, where, sizeof(where));
         if (hook_log_outcome(o->r == 0 ? LOG_INFO : LOG_ERR, NULL, &f, "thaw", where, o) < 0)
                 exec_report_failure(c->exec, o->r, &f);
+        /* o is the thaw's own: freed with it, after the log line. */
+        c->hooks->thaw = hook_ssm_free(c->hooks->thaw);
+        c->hooks->thaw_done = true;
         hooks_go_on(c);
 }
 

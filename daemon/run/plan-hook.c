@@ -237,8 +237,14 @@ int hook_environment(char *const *env, char *const *extra, char ***ret) {
 }
 
 char *hook_excerpt(const char *out, size_t len) {
-        size_t n = MIN(len, (size_t) HOOK_EXCERPT_MAX);
-        char *s = malloc(n + 4);
+        size_t n;
+        char *s;
+
+        /* The script's last newline ends its output, not a line of it. */
+        while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
+                len--;
+        n = MIN(len, (size_t) HOOK_EXCERPT_MAX);
+        s = malloc(n + 4);
 
         if (!s)
                 return NULL;

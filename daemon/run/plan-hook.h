@@ -95,8 +95,8 @@ int hook_environment(char *const *env, char *const *extra, char ***ret);
 #define HOOK_SUMMARY_MAX 32
 const char *hook_summary(const policy *p, char buf[static HOOK_SUMMARY_MAX]);
 
-/* What a hook printed, for a log line: at most HOOK_EXCERPT_MAX bytes of out, control
- * characters but newlines and tabs as '?', "..." when cut. Newly allocated; NULL when
+/* What a hook printed, for a log line: at most HOOK_EXCERPT_MAX bytes of out without its
+ * trailing newlines, control characters but newlines and tabs as '?', "..." when cut. Newly allocated; NULL when
  * out of memory. */
 #define HOOK_EXCERPT_MAX 1024
 char *hook_excerpt(const char *out, size_t len);

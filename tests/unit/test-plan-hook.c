@@ -183,6 +183,9 @@ static void test_excerpt(void **state) {
         s = hook_excerpt("ok\n\x1b[31mred\tx\x7f", 14);
         assert_string_equal(s, "ok\n?[31mred\tx?");
         free(s);
+        s = hook_excerpt("frozen /mnt/sdf\nfrozen /mnt/sdg\n", 32);
+        assert_string_equal(s, "frozen /mnt/sdf\nfrozen /mnt/sdg");
+        free(s);
         memset(big, 'x', sizeof(big));
         s = hook_excerpt(big, sizeof(big));
         assert_int_equal(strlen(s), HOOK_EXCERPT_MAX + 3);
