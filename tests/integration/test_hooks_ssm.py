@@ -273,3 +273,25 @@ def test_sigterm_while_frozen_thaws_before_the_daemon_exits(amirotd, ec2, daemon
     e = journal.entries(d.log)
     thaws = [x for x in e if x.get("MESSAGE_ID") == HOOK_RESULT and x.get("AMIROTD_ACTION") == "thaw"]
     assert thaws and "succeeded" in thaws[-1]["MESSAGE"]
+
+
+def test_a_freeze_that_cannot_be_held_is_thawed_and_counts_as_failed(amirotd, ec2):
+    iid = web(ec2)
+    # freeze_timeout 10s: CreateImage must have answered within 5 s of the freeze; here it
+    # takes 9.
+    amirotd.write_policy("web", policy(indent("""
+freeze: true
+freeze_timeout: 10s
+""")))
+    amirotd.sim.fault(action="CreateImage", kind="latency", latency_ms=9000, count=1)
+
+    started = time.monotonic()
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    assert time.monotonic() - started < 60
+    assert "was not answered within 5s of the freeze" in p.stderr, p.stderr
+    assert "on_hook_failure" in p.stderr
+    n = node(amirotd.sim, iid)
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert n["history"][1]["was_frozen"] is True
