@@ -295,3 +295,22 @@ freeze_timeout: 10s
     n = node(amirotd.sim, iid)
     assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
     assert n["history"][1]["was_frozen"] is True
+
+
+def test_once_interrupted_while_frozen_thaws_before_it_exits(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    amirotd.sim.set_clock(NOW)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "once"],
+                            env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_frozen_in_create_image(amirotd.sim, iid)
+
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == 128 + signal.SIGINT
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert "the run ended while the instance was frozen" in err, err
