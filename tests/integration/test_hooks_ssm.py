@@ -314,3 +314,24 @@ def test_once_interrupted_while_frozen_thaws_before_it_exits(amirotd, ec2):
     assert not n["frozen"]
     assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
     assert "the run ended while the instance was frozen" in err, err
+
+
+def test_a_reload_that_removes_the_policy_while_frozen_thaws(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.write_global("spread: 0s\n")
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    d = daemon()
+    wait_frozen_in_create_image(amirotd.sim, iid)
+
+    (amirotd.dir / "policies.d" / "web.yaml").unlink()
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while node(amirotd.sim, iid)["frozen"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert d.proc.poll() is None
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
