@@ -477,7 +477,8 @@ static int engine_hook_client(policy_run *run, aws_client **ret) {
         const policy *p = run->policy;
 
         *ret = NULL;
-        if (!p->freeze && p->hook_before.where != POLICY_HOOK_SSM && p->hook_after.where != POLICY_HOOK_SSM)
+        if (run->options.plan_only ||
+            (!p->freeze && p->hook_before.where != POLICY_HOOK_SSM && p->hook_after.where != POLICY_HOOK_SSM))
                 return 0;
         return aws_pool_ssm(run->pool, run->region, p->role_arn, p->external_id, ret);
 }
