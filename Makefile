@@ -172,6 +172,7 @@ UNIT_TESTS := \
 	config-retain \
 	config-volumes \
 	config-hook \
+	hook-script \
 	config-protect \
 	config-template \
 	config-ssm \

@@ -49,7 +49,7 @@ typedef struct ssm_send_command_request {
 /* GetCommandInvocation's answer. */
 typedef struct ssm_command_invocation {
         ssm_command_status status;
-        char *status_details;           /* "Undeliverable", "ExecutionTimedOut", ...; may be NULL */
+        char *status_details;           /* "Undeliverable", "Execution Timed Out", ...; may be NULL */
         int64_t response_code;          /* the script's exit status; -1 when not (yet) given */
         char *standard_output;          /* StandardOutputContent (at most 24,000 characters); may be NULL */
         char *standard_error;           /* StandardErrorContent; may be NULL */

@@ -50,7 +50,7 @@ def test_a_command_goes_pending_in_progress_success_in_simulated_time(frozen_clo
     assert (inv['Status'], inv['ResponseCode'], inv['StandardOutputContent']) == ('Pending', -1, '')
     sim.advance(0.5)
     inv = invocation(sim, cmd['CommandId'], iid)
-    assert (inv['Status'], inv['StatusDetails']) == ('InProgress', 'InProgress')
+    assert (inv['Status'], inv['StatusDetails']) == ('InProgress', 'In Progress')
     assert inv['ExecutionStartDateTime'] and inv['ExecutionEndDateTime'] == ''
     sim.advance(1)
     inv = invocation(sim, cmd['CommandId'], iid)

@@ -46,25 +46,29 @@ def test_a_command_that_never_ends_times_out_at_its_execution_timeout(clock):
     assert invocation(sim, cmd['CommandId'], iid)['Status'] == 'InProgress'
     sim.advance(30)
     inv = invocation(sim, cmd['CommandId'], iid)
-    assert (inv['Status'], inv['StatusDetails']) == ('TimedOut', 'ExecutionTimedOut')
+    assert (inv['Status'], inv['StatusDetails']) == ('TimedOut', 'Execution Timed Out')
     stuck = send(sim, iid)                          # without executionTimeout: its default, 3600 s
     sim.advance(3500)
     assert invocation(sim, stuck['CommandId'], iid)['Status'] == 'InProgress'
     sim.advance(200)
-    assert invocation(sim, stuck['CommandId'], iid)['StatusDetails'] == 'ExecutionTimedOut'
+    assert invocation(sim, stuck['CommandId'], iid)['StatusDetails'] == 'Execution Timed Out'
     assert len(sim.aws('ssm', 'list-commands', '--filters', 'key=Status,value=ExecutionTimedOut')['Commands']) == 2
 
 
 def test_an_agent_that_goes_offline_before_delivery_times_out_the_delivery(clock):
     sim = clock
     iid = instance(sim)
-    cmd = send(sim, iid, '--timeout-seconds', '60')
+    # "If the agent doesn't receive the command before the sum of Timeout (seconds) and
+    # Execution timeout has passed, the status changes to Delivery Timed Out."
+    cmd = sim.aws('ssm', 'send-command', '--instance-ids', iid, '--document-name', 'AWS-RunShellScript',
+                  '--timeout-seconds', '60',
+                  '--parameters', '{"commands":["true"],"executionTimeout":["30"]}')['Command']
     sim.admin('POST', '/_sim/run-command', {'instance': iid, 'agent': 'offline'})
-    sim.advance(30)
+    sim.advance(85)
     assert invocation(sim, cmd['CommandId'], iid)['Status'] == 'Pending'
-    sim.advance(40)
+    sim.advance(10)
     inv = invocation(sim, cmd['CommandId'], iid)
-    assert (inv['Status'], inv['StatusDetails'], inv['ResponseCode']) == ('TimedOut', 'DeliveryTimedOut', -1)
+    assert (inv['Status'], inv['StatusDetails'], inv['ResponseCode']) == ('TimedOut', 'Delivery Timed Out', -1)
     listed = sim.aws('ssm', 'list-commands', '--filters', 'key=Status,value=DeliveryTimedOut')['Commands']
     assert [c['CommandId'] for c in listed] == [cmd['CommandId']]
     assert listed[0]['DeliveryTimedOutCount'] == 1

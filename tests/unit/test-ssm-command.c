@@ -214,6 +214,7 @@ static void test_send_command_body(void **state) {
         req = FREEZE, req.delivery_timeout = 2592001;
         assert_int_equal(ssm_send_command_body(&req, &body), -ERANGE);
         req = FREEZE, req.execution_timeout = 172800, req.delivery_timeout = 30;
+        body = mfree(body);
         assert_int_equal(ssm_send_command_body(&req, &body), 0);
 }
 

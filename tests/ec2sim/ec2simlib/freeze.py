@@ -6,10 +6,13 @@ Faults are set per instance or for all ("*") in region.ssm_agents and are read w
 command is sent, so each invocation carries the outcome it was sent with:
 
   outcome "success" (default), "fail" (Failed, ResponseCode 1, stderr) or "hang"
-                 (InProgress until its executionTimeout, then TimedOut / ExecutionTimedOut)
+                 (InProgress until its executionTimeout, then TimedOut / Execution Timed Out)
   agent          "online" or "offline": offline refuses SendCommand (InvalidInstanceId),
                  and an invocation not yet delivered when it goes offline stays Pending
-                 until the command's TimeoutSeconds, then TimedOut / DeliveryTimedOut
+                 until TimeoutSeconds and executionTimeout have passed, then TimedOut /
+                 Delivery Timed Out ("If the agent doesn't receive the command before the
+                 sum of Timeout (seconds) and Execution timeout has passed": the user
+                 guide's "Understanding command statuses")
   invisible_gets GetCommandInvocation answers InvocationDoesNotExist that many times
   run_seconds    how long an invocation takes (a quarter Pending, the rest InProgress)
   stdout, stderr what the script prints (default: what the model below says)
@@ -91,7 +94,7 @@ def _next_event(region, rec, iid, inv):
         instance = region.instances.get(iid)
         if instance is None or instance['State']['Name'] in ('shutting-down', 'terminated'):
             return inv['deliver_due'], 'undeliverable'
-        timeout_at = rec['RequestedDateTime'] + rec['TimeoutSeconds']
+        timeout_at = rec['RequestedDateTime'] + rec['TimeoutSeconds'] + rec['ExecutionTimeout']
         if agent_online(region, iid) and inv['deliver_due'] < timeout_at:
             return inv['deliver_due'], 'deliver'
         return timeout_at, 'delivery_timeout'
@@ -104,13 +107,13 @@ def _next_event(region, rec, iid, inv):
 
 def _apply(region, rec, iid, inv, when, what):
     if what == 'deliver':
-        inv.update(Status='InProgress', StatusDetails='InProgress', started=when)
+        inv.update(Status='InProgress', StatusDetails='In Progress', started=when)
     elif what == 'undeliverable':
         inv.update(Status='Failed', StatusDetails='Undeliverable', ended=when)
     elif what == 'delivery_timeout':
-        inv.update(Status='TimedOut', StatusDetails='DeliveryTimedOut', ended=when)
+        inv.update(Status='TimedOut', StatusDetails='Delivery Timed Out', ended=when)
     elif what == 'execution_timeout':
-        inv.update(Status='TimedOut', StatusDetails='ExecutionTimedOut', ended=when)
+        inv.update(Status='TimedOut', StatusDetails='Execution Timed Out', ended=when)
     elif inv['outcome'] == 'fail':
         inv.update(Status='Failed', StatusDetails='Failed', ResponseCode=1, ended=when,
                    stdout=inv['out'] or '', stderr=inv['err'] or FAILED_STDERR)

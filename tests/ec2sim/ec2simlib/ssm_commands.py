@@ -16,9 +16,9 @@ the instances ec2sim already has (instances.py). As the SSM API reference says:
   run_seconds, default 1: a quarter of it Pending, the rest InProgress). Faults set by
   admin (POST /_sim/run-command, per instance or for all) change the outcome a command
   gets when it is sent: "fail" (Failed, ResponseCode 1, StandardErrorContent), "hang"
-  (InProgress until its executionTimeout, then TimedOut / ExecutionTimedOut), and an
-  agent that goes offline before delivery leaves it Pending until TimeoutSeconds, then
-  TimedOut / DeliveryTimedOut ("The command wasn't delivered to the managed node before
+  (InProgress until its executionTimeout, then TimedOut / Execution Timed Out), and an
+  agent that goes offline before delivery leaves it Pending until TimeoutSeconds plus
+  executionTimeout, then TimedOut / Delivery Timed Out ("The command wasn't delivered to the managed node before
   the delivery timeout expired"); a terminated instance makes it Failed / Undeliverable.
 - GetCommandInvocation: "The Run Command API follows an eventual consistency model";
   InvocationDoesNotExist ("The command ID and managed node ID you specified didn't
@@ -64,6 +64,9 @@ MAX_RESULTS = 50
 # DocumentName"; Status values of ListCommands, and ExecutionStage "Executing | Complete".
 FILTER_KEYS = ('InvokedAfter', 'InvokedBefore', 'Status', 'ExecutionStage', 'DocumentName')
 FINAL = ('Success', 'Failed', 'TimedOut', 'Cancelled')
+# StatusDetails as the API reference spells them: "Pending", "In Progress", "Delayed",
+# "Success", "Delivery Timed Out", "Execution Timed Out", "Failed", "Undeliverable", ...
+DETAILS = {'InProgress': 'In Progress'}
 _INSTANCE_RE = re.compile(r'^(i-(\w{8}|\w{17})|mi-\w{17})$')
 
 
@@ -168,7 +171,7 @@ def _status_of(rec):
     states = [inv['Status'] for inv in rec['invocations'].values()]
     for status in ('Pending', 'InProgress', 'Delayed'):
         if status in states:
-            return ('InProgress' if status == 'Delayed' else status), status
+            return ('InProgress' if status == 'Delayed' else status), DETAILS.get(status, status)
     for status in ('TimedOut', 'Failed', 'Cancelled'):
         if status in states:
             details = [inv['StatusDetails'] for inv in rec['invocations'].values() if inv['Status'] == status]
@@ -188,8 +191,8 @@ def _command_view(rec):
             'MaxConcurrency': '50', 'MaxErrors': '0', 'TargetCount': len(rec['InstanceIds']),
             'CompletedCount': len(done),
             'ErrorCount': sum(1 for inv in done if inv['Status'] in ('Failed', 'TimedOut')
-                              and inv['StatusDetails'] != 'DeliveryTimedOut'),
-            'DeliveryTimedOutCount': sum(1 for inv in done if inv['StatusDetails'] == 'DeliveryTimedOut'),
+                              and inv['StatusDetails'] != 'Delivery Timed Out'),
+            'DeliveryTimedOutCount': sum(1 for inv in done if inv['StatusDetails'] == 'Delivery Timed Out'),
             'ServiceRole': '', 'NotificationConfig': {'NotificationArn': '', 'NotificationEvents': [],
                                                       'NotificationType': ''},
             'CloudWatchOutputConfig': {'CloudWatchLogGroupName': '', 'CloudWatchOutputEnabled': False},
@@ -275,7 +278,9 @@ def _matches(rec, filters):
             return False
         if key == 'DocumentName' and rec['DocumentName'] != value:
             return False
-        if key == 'Status' and value not in (status, details):
+        # Status filter values are spelt without spaces ("DeliveryTimedOut", "ExecutionTimedOut"),
+        # StatusDetails with them ("Delivery Timed Out").
+        if key == 'Status' and value not in (status, details.replace(' ', '')):
             return False
         if key == 'ExecutionStage' and value != ('Complete' if status in FINAL else 'Executing'):
             return False
