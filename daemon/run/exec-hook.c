@@ -51,6 +51,8 @@ struct chain_hooks {
         hook_ssm *ssm;                  /* image.before/after or the freeze by SSM */
         hook_ssm *thaw;
         sd_event_source *hold;          /* "freeze-hold": CreateImage must have answered by then */
+        usec_t freeze_started;          /* CLOCK_MONOTONIC: the freeze's SendCommand, before its
+                                         * watchdog on the instance started */
 };
 
 static void hooks_go_on(chain *c);
@@ -133,6 +135,8 @@ static int hook_run(chain *c, hook_kind k) {
                 return hook_local_start(x->options.event, h->command, env, timeout * USEC_PER_SEC, description,
                                         on_hook_done, c, &c->hooks->local);
         }
+        if (!x->options.ssm)
+                return -ENXIO;
         comment = hook_comment(k, p->name, a->slot);
         if (!comment)
                 return -ENOMEM;
@@ -144,9 +148,8 @@ static int hook_run(chain *c, hook_kind k) {
                         return r;
                 /* From here on the freeze may reach the instance, answer or not. */
                 c->hooks->freeze_sent = true;
+                c->hooks->freeze_started = now_usec(CLOCK_MONOTONIC);
         }
-        if (!x->options.ssm)
-                return -ENXIO;
         return hook_ssm_start(&(hook_ssm_request) {
                                       .event = x->options.event, .ssm = x->options.ssm,
                                       .instance_id = a->instance_id,
@@ -278,13 +281,15 @@ static int on_hold_expired(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* The hold counts from the freeze's SendCommand, not from the Success amirotd saw a poll
+ * later: the instance's watchdog counts from no earlier than that. */
 static void hooks_frozen(chain *c) {
         executor *x = c->exec;
-        uint64_t hold = hook_freeze_hold(x->options.policy->freeze_timeout);
+        usec_t until = c->hooks->freeze_started + hook_freeze_hold(x->options.policy->freeze_timeout) * USEC_PER_SEC;
         int r;
 
-        r = sd_event_add_time_relative(x->options.event, &c->hooks->hold, CLOCK_MONOTONIC, hold * USEC_PER_SEC,
-                                       USEC_PER_SEC / 10, on_hold_expired, c);
+        r = sd_event_add_time(x->options.event, &c->hooks->hold, CLOCK_MONOTONIC, until, USEC_PER_SEC / 10,
+                              on_hold_expired, c);
         if (r < 0) {
                 hooks_failed(c, "freeze", r);
                 return;
