@@ -124,6 +124,13 @@ DAEMON_SRCS := \
 	daemon/run/exec-stage.c \
 	daemon/run/protect.c \
 	daemon/run/exec-protect.c \
+	daemon/run/plan-hook.c \
+	daemon/run/hook-local.c \
+	daemon/run/hook-log.c \
+	daemon/run/hook-ssm.c \
+	daemon/run/thaw-keeper.c \
+	daemon/run/exec-hook.c \
+	daemon/run/exec-hook-recover.c \
 	daemon/run/wait.c \
 	daemon/run/dist-images.c \
 	daemon/run/dist-newest.c \
@@ -199,6 +206,7 @@ UNIT_TESTS := \
 	plan-retire \
 	plan-keep \
 	plan-volumes \
+	plan-hook \
 	plan-protect \
 	plan-stage \
 	plan-copy \
@@ -329,7 +337,7 @@ check-structure: all
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
 PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c \
-	daemon/run/plan-copy.c daemon/run/adopt-plan.c
+	daemon/run/plan-copy.c daemon/run/adopt-plan.c daemon/run/plan-hook.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

@@ -16,6 +16,7 @@
 #include "commands-protect.h"
 #include "config/config.h"
 #include "run/engine.h"
+#include "run/plan-hook.h"
 #include "run/probe.h"
 #include "base/log.h"
 #include "loop.h"
@@ -45,6 +46,9 @@ typedef struct runner {
         bool progress_shown;
         bool check_protect;             /* `plan`: each plan's retirements checked by protect */
         time_t now;
+        thaw_keeper *keeper;            /* thaws what a cancelled run leaves frozen (run/thaw-keeper.h) */
+        sd_event_source *stop_wait;     /* "stop-wait": the bound on waiting for them */
+        int cancelled;                  /* the exit status of a cancel, once the thaws ended */
 } runner;
 
 static void runner_done(runner *rn) {
@@ -60,6 +64,8 @@ static void runner_done(runner *rn) {
         for (size_t i = 0; i < ELEMENTSOF(rn->signals); i++)
                 sd_event_source_disable_unref(rn->signals[i]);
         sd_event_source_disable_unref(rn->progress);
+        sd_event_source_disable_unref(rn->stop_wait);
+        thaw_keeper_free(rn->keeper);   /* after the runs, before the clients its thaws use */
         aws_pool_free(rn->pool);
         sd_event_unref(rn->event);
 }
@@ -138,10 +144,45 @@ static int on_progress(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void on_thaws_ended(void *userdata) {
+        runner *rn = userdata;
+
+        (void) sd_event_exit(rn->event, rn->cancelled);
+}
+
+static int on_stop_wait(sd_event_source *s, uint64_t usec, void *userdata) {
+        runner *rn = userdata;
+
+        (void) s;
+        (void) usec;
+        log_error("%zu thaw%s still unanswered after %llus; exiting anyway: each instance's freeze script thaws it "
+                  "after image.freeze_timeout", thaw_keeper_pending(rn->keeper),
+                  thaw_keeper_pending(rn->keeper) == 1 ? "" : "s",
+                  (unsigned long long) (THAW_KEEPER_STOP_WAIT / USEC_PER_SEC));
+        return sd_event_exit(rn->event, rn->cancelled);
+}
+
+/* The runs end inside the loop, so that an instance one of them froze is thawed (the keeper)
+ * before the command exits; at most THAW_KEEPER_STOP_WAIT. */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        (void) userdata;
+        runner *rn = userdata;
+
+        (void) s;
+        if (rn->cancelled)
+                return 0;
         log_warning("interrupted by signal %u, cancelling", si->ssi_signo);
-        return sd_event_exit(sd_event_source_get_event(s), 128 + (int) si->ssi_signo);
+        rn->cancelled = 128 + (int) si->ssi_signo;
+        for (size_t i = 0; i < rn->n; i++)
+                rn->slots[i].run = policy_run_free(rn->slots[i].run);
+        if (thaw_keeper_pending(rn->keeper) == 0 ||
+            sd_event_add_time_relative(rn->event, &rn->stop_wait, CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0,
+                                       on_stop_wait, rn) < 0)
+                return sd_event_exit(rn->event, rn->cancelled);
+        log_notice("waiting up to %llus for %zu thaw%s of frozen instances",
+                   (unsigned long long) (THAW_KEEPER_STOP_WAIT / USEC_PER_SEC), thaw_keeper_pending(rn->keeper),
+                   thaw_keeper_pending(rn->keeper) == 1 ? "" : "s");
+        thaw_keeper_on_idle(rn->keeper, on_thaws_ended, rn);
+        return 0;
 }
 
 /* The loop, the clients, one slot per selected (policy, region), and the signals that cancel. */
@@ -153,6 +194,9 @@ static int runner_setup(runner *rn, const config *c, const cli_options *o) {
         r = clients_new(c, &rn->event, &rn->pool);
         if (r < 0)
                 return r;
+        r = thaw_keeper_new(rn->event, &rn->keeper);
+        if (r < 0)
+                return log_error_errno(r, "out of memory");
 
         for (size_t i = 0; i < c->n_policies; i++)
                 if (selected(o, &c->policies[i]))
@@ -163,7 +207,7 @@ static int runner_setup(runner *rn, const config *c, const cli_options *o) {
                 return log_error_errno(-ENOMEM, "out of memory");
 
         for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
-                r = loop_add_signal(rn->event, signals[i], on_signal, NULL, &rn->signals[i]);
+                r = loop_add_signal(rn->event, signals[i], on_signal, rn, &rn->signals[i]);
                 if (r < 0)
                         return log_error_errno(r, "cannot watch SIG%s", sigabbrev_np(signals[i]));
         }
@@ -200,12 +244,14 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
 }
 
 static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
+        engine_options with_keeper = *eo;
         int r;
 
         r = runner_setup(rn, c, o);
         if (r < 0)
                 return r;
-        runner_start(rn, c, o, eo);
+        with_keeper.keeper = rn->keeper;
+        runner_start(rn, c, o, &with_keeper);
 
         if (!eo->plan_only && eo->wait && isatty(STDERR_FILENO)) {
                 rn->started = now_usec(CLOCK_MONOTONIC);
@@ -237,9 +283,10 @@ static const char *action_detail(const plan_action *a, char buf[static 256]) {
 }
 
 /* kept: protect's verdict on a retirement it keeps: a "keep" row, with "protected" saying why. */
-static json_object *plan_action_to_json(const plan_action *a, const protect_verdict *kept, const char *policy_name,
+static json_object *plan_action_to_json(const plan_action *a, const protect_verdict *kept, const policy *pol,
                                         const char *region) {
         json_object *obj = json_object_new_object();
+        const char *policy_name = pol->name;
 
         json_object_object_add(obj, "policy", json_object_new_string(policy_name));
         json_object_object_add(obj, "region", json_object_new_string(region));
@@ -256,6 +303,18 @@ static json_object *plan_action_to_json(const plan_action *a, const protect_verd
                 for (char **d = a->exclude_devices; d && *d; d++)
                         json_object_array_add(devices, json_object_new_string(*d));
                 json_object_object_add(obj, "exclude_devices", devices);
+                /* image.before/freeze/after around its CreateImage (run/plan-hook.h). */
+                if (hook_wanted(pol)) {
+                        json_object *hooks = json_object_new_array();
+
+                        if (pol->hook_before.where != POLICY_HOOK_NONE)
+                                json_object_array_add(hooks, json_object_new_string("before"));
+                        if (pol->freeze)
+                                json_object_array_add(hooks, json_object_new_string("freeze"));
+                        if (pol->hook_after.where != POLICY_HOOK_NONE)
+                                json_object_array_add(hooks, json_object_new_string("after"));
+                        json_object_object_add(obj, "hooks", hooks);
+                }
         } else {
                 json_object *snaps = json_object_new_array();
 
@@ -356,7 +415,7 @@ static void print_plan_json(const runner *rn) {
                         json_object_array_add(arr, plan_action_to_json(&sl->result.plan.actions[j],
                                                                        plan_checks_kept(&sl->protect,
                                                                                          &sl->result.plan.actions[j]),
-                                                                       sl->policy->name, sl->region));
+                                                                       sl->policy, sl->region));
                 for (size_t j = 0; slot_read(sl) && j < sl->result.plan.n_held; j++)
                         json_object_array_add(arr, held_to_json(&sl->result.plan.held[j], &sl->result.plan,
                                                                 sl->policy->name, sl->region));
@@ -449,12 +508,14 @@ static void print_plan_slot(const run_slot *sl, const plan_columns *w) {
         for (size_t j = 0; j < sl->result.plan.n; j++) {
                 const plan_action *a = &sl->result.plan.actions[j];
                 const protect_verdict *v = plan_checks_kept(&sl->protect, a);
-                char detail[256];
+                char detail[256], hooks[HOOK_SUMMARY_MAX];
 
                 printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s%s%s", w->policy, sl->policy->name, w->region, sl->region,
                        w->action, v ? "keep" : plan_action_kind_to_string(a->kind), w->instance, a->instance_id,
                        w->image, a->image_id ?: "-", v ? v->reason ?: "in use" : "",
                        v ? "; retention: " : "", action_detail(a, detail) ?: "");
+                if (a->kind == PLAN_CREATE && hook_summary(sl->policy, hooks))
+                        printf(" with hooks: %s", hooks);
                 print_excluded_devices(a);
         }
         for (size_t j = 0; j < sl->result.plan.n_held; j++) {

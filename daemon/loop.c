@@ -49,6 +49,8 @@ struct manager {
         int metrics_error;              /* the last write's, so that a failure is logged once */
         orphan_scan *orphans;           /* this generation's look for images of removed policies */
         sd_event_source *trim;          /* "trim": gives the heap back once no run is in flight */
+        thaw_keeper *keeper;            /* the thaws of runs freed mid-freeze (run/thaw-keeper.h) */
+        sd_event_source *stop_wait;     /* "stop-wait": the bound on waiting for them at a stop */
 };
 
 /* ---- Status ---------------------------------------------------------------------------- */
@@ -411,15 +413,56 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
-static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+static void on_thaws_ended(void *userdata) {
+        manager *m = userdata;
+
+        log_info("every thaw has ended; stopping");
+        (void) sd_event_exit(m->event, 0);
+}
+
+static int on_stop_wait(sd_event_source *s, uint64_t usec, void *userdata) {
         manager *m = userdata;
 
         (void) s;
+        (void) usec;
+        log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, NULL,
+                 "%zu thaw%s still unanswered after %llus; stopping anyway: each instance's freeze script thaws it "
+                 "after image.freeze_timeout", thaw_keeper_pending(m->keeper),
+                 thaw_keeper_pending(m->keeper) == 1 ? "" : "s",
+                 (unsigned long long) (THAW_KEEPER_STOP_WAIT / USEC_PER_SEC));
+        return sd_event_exit(m->event, 0);
+}
+
+/* The runs end here, inside the loop, so that an instance one of them froze is handed to the
+ * keeper while the loop can still send its thaw; the loop then runs until the keeper is
+ * idle, at most THAW_KEEPER_STOP_WAIT (well within the unit's TimeoutStopSec). */
+static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        manager *m = userdata;
+        int r;
+
+        (void) s;
+        if (m->host.stopping)
+                return 0;
         m->host.stopping = true;
         sd_notify(false, "STOPPING=1");
         log_info("stopping on signal %u%s", si->ssi_signo,
                  m->n_units > 0 ? "; cancelling requests in flight" : "");
-        return sd_event_exit(m->event, 0);
+        for (size_t i = 0; i < m->n_units; i++)
+                unit_free(m->units[i]);
+        m->units = mfree(m->units);
+        m->n_units = 0;
+        if (thaw_keeper_pending(m->keeper) == 0)
+                return sd_event_exit(m->event, 0);
+        log_notice("waiting up to %llus for %zu thaw%s of frozen instances before stopping",
+                   (unsigned long long) (THAW_KEEPER_STOP_WAIT / USEC_PER_SEC), thaw_keeper_pending(m->keeper),
+                   thaw_keeper_pending(m->keeper) == 1 ? "" : "s");
+        r = sd_event_add_time_relative(m->event, &m->stop_wait, CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0,
+                                       on_stop_wait, m);
+        if (r < 0)
+                return sd_event_exit(m->event, 0);
+        (void) sd_event_source_set_description(m->stop_wait, "stop-wait");
+        thaw_keeper_on_idle(m->keeper, on_thaws_ended, m);
+        return 0;
 }
 
 /* ---- Clock steps ----------------------------------------------------------------------- */
@@ -499,6 +542,14 @@ int loop_add_signal(sd_event *e, int signo, sd_event_signal_handler_t handler, v
         return 0;
 }
 
+static void *keeper_hold(void *g) {
+        return generation_ref(g);
+}
+
+static void keeper_release(void *g) {
+        generation_unref(g);
+}
+
 /* The loop and its own sources, then the first configuration; the units follow the credentials. */
 static int manager_start(manager *m) {
         _cleanup_(config_diagnostics_done) config_diagnostics d = {};
@@ -523,7 +574,13 @@ static int manager_start(manager *m) {
                 if (r < 0)
                         return log_error_errno(r, "cannot watch SIG%s; not starting", sigabbrev_np(signals[i].signo));
         }
+        r = thaw_keeper_new(m->event, &m->keeper);
+        if (r < 0)
+                return log_error_errno(r, "cannot allocate the thaw keeper");
+        /* A thaw in flight holds the generation whose SSM client sends it, past a reload. */
+        thaw_keeper_set_hold(m->keeper, keeper_hold, keeper_release);
         m->host = (unit_host) {
+                .keeper = m->keeper,
                 .event = m->event,
                 .run_ended = on_unit_run_ended,
                 .changed = on_unit_changed,
@@ -571,6 +628,9 @@ static void manager_done(manager *m) {
         free(m->units);
         orphan_scan_free(m->orphans);
         sd_event_source_disable_unref(m->trim);
+        sd_event_source_disable_unref(m->stop_wait);
+        /* After the units: their runs hand the keeper what they leave frozen. */
+        thaw_keeper_free(m->keeper);
         generation_unref(m->gen);
         free(m->last_summary);
         free(m->config_problem);

@@ -205,6 +205,8 @@ void unit_start(unit *u) {
                 .spread = unit_spread(u, now),
                 .no_targets_said = u->no_targets_said,
                 .problem = on_run_problem,
+                .keeper = u->host->keeper,
+                .keeper_hold = u->gen,  /* the run's clients are its generation's */
         };
         log_fields f = unit_fields(u);
         int r;

@@ -27,6 +27,7 @@ typedef struct unit unit;
 typedef struct unit_host {
         sd_event *event;
         bool stopping;                  /* set by the manager: start nothing new */
+        thaw_keeper *keeper;            /* the manager's: thaws what a run freed mid-freeze leaves */
         /* A run ended, or could not start (r < 0: it failed); the unit has logged it. */
         void (*run_ended)(unit *u, int r, void *userdata);
         /* A slot began or the plan moved: the "next" of the status line may have changed. */

@@ -230,6 +230,7 @@ void ec2_instance_done(ec2_instance *i) {
         ec2_tags_done(&i->tags);
         strv_free(i->volume_ids);
         free(i->root_device_name);
+        free(i->platform);
         for (size_t k = 0; k < i->n_volumes; k++) {
                 free(i->volumes[k].device_name);
                 free(i->volumes[k].volume_id);

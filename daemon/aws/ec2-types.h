@@ -108,6 +108,7 @@ typedef struct ec2_instance {
         ec2_tags tags;
         char **volume_ids;              /* EBS volumes of its block-device mappings; NULL-terminated or NULL */
         char *root_device_name;         /* rootDeviceName ("/dev/xvda"), or NULL */
+        char *platform;                 /* platform: "windows", or NULL for Linux/UNIX */
         ec2_instance_volume *volumes;   /* the same mappings with their device names, in EC2's order */
         size_t n_volumes;
 } ec2_instance;

@@ -173,6 +173,9 @@ static int parse_instance(const xmlNode *item, void *ret) {
         r = text_opt(item, "rootDeviceName", &i.root_device_name);
         if (r < 0)
                 return r;
+        r = text_opt(item, "platform", &i.platform);
+        if (r < 0)
+                return r;
         bdm = xml_child(item, "blockDeviceMapping");
         for (xmlNode *d = xml_child(bdm, "item"); d; d = xml_next(d, "item")) {
                 r = parse_instance_volume(d, &i);

@@ -44,6 +44,9 @@
 #define MESSAGE_IMAGE_SHARES_CHANGED "98c04ed2f57b414883591e3923193b7f"
 /* amirotd adopt (commands-adopt.c) */
 #define MESSAGE_IMAGE_ADOPTED        "a894573e22084f61b6d9ac1b738a22a1"
+/* image.before/after and the freeze around CreateImage (run/exec-hook.c) */
+#define MESSAGE_HOOK_RESULT          "4a16329d342d4587be8f7c1a2bc95c23"
+#define MESSAGE_HOOK_THAW_RECOVERED  "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {

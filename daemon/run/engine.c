@@ -472,9 +472,21 @@ static int run_new(sd_event *event, const policy *p, const char *region, const e
         return run->region ? 0 : -ENOMEM;
 }
 
+/* The SSM client of the hooks around CreateImage (run/exec-hook.c), when one runs by SSM. */
+static int engine_hook_client(policy_run *run, aws_client **ret) {
+        const policy *p = run->policy;
+
+        *ret = NULL;
+        if (run->options.plan_only ||
+            (!p->freeze && p->hook_before.where != POLICY_HOOK_SSM && p->hook_after.where != POLICY_HOOK_SSM))
+                return 0;
+        return aws_pool_ssm(run->pool, run->region, p->role_arn, p->external_id, ret);
+}
+
 int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const char *region,
                      const engine_options *o, policy_run_callback cb, void *userdata, policy_run **ret) {
         _cleanup_(policy_run_freep) policy_run *run = NULL;
+        aws_client *ssm;
         int r;
 
         r = run_new(event, p, region, o, cb, userdata, &run);
@@ -484,9 +496,15 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
         r = aws_pool_ec2(pool, p, region, &run->ec2);
         if (r < 0)
                 return r;
+        r = engine_hook_client(run, &ssm);
+        if (r < 0)
+                return r;
         r = exec_new(&(exec_options) {
                              .event = event,
                              .ec2 = run->ec2,
+                             .ssm = ssm,
+                             .keeper = o->keeper,
+                             .keeper_hold = o->keeper_hold,
                              .policy = p,
                              .region = run->region,
                              .dry_run = o->dry_run,
@@ -496,6 +514,9 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                      }, on_exec_event, run, &run->exec);
         if (r < 0)
                 return r;
+        /* Before anything else of the run: the thaws of freezes an earlier run left (exec.h). */
+        if (!o->plan_only)
+                (void) exec_recover_start(run->exec);
         r = waiter_new(&(wait_options) {
                                .event = event,
                                .ec2 = run->ec2,

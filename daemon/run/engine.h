@@ -29,6 +29,7 @@
 #include "run/dist.h"
 #include "run/exec.h"
 #include "run/plan.h"
+#include "run/thaw-keeper.h"
 #include "policy.h"
 
 typedef struct policy_run policy_run;
@@ -48,6 +49,8 @@ typedef struct engine_options {
          * down, DNS, TLS), called with why, then with NULL once a poll succeeds again; with
          * the run's callback userdata. The run goes on polling until wait_timeout. */
         void (*problem)(policy_run *run, const char *why, void *userdata);
+        thaw_keeper *keeper;            /* thaws what a run freed mid-freeze leaves frozen; may be NULL */
+        void *keeper_hold;              /* what holds the run's clients for the keeper (thaw-keeper.h) */
 } engine_options;
 
 typedef struct run_result {

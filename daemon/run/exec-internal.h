@@ -7,6 +7,7 @@
 #pragma once
 
 #include "run/exec.h"
+#include "run/plan-hook.h"
 #include "run/protect.h"
 
 /*
@@ -25,6 +26,9 @@ typedef enum chain_gate {
         GATE_RETIRE,
         _GATE_MAX,
 } chain_gate;
+
+typedef struct chain_hooks chain_hooks;         /* exec-hook.c */
+typedef struct exec_recovery exec_recovery;     /* exec-hook-recover.c */
 
 /* The actions of one instance run in plan order, one after the other. */
 typedef struct chain {
@@ -47,6 +51,7 @@ typedef struct chain {
         bool protect_checked;           /* protect holds the check made for the current action */
         size_t unshare_at;              /* exec-unshare.c: the retirement's snapshot being unshared */
         bool unshare_more;              /* ... and what is left of its permissions needs another call */
+        chain_hooks *hooks;             /* exec-hook.c: around its CREATE, with image.before/after/freeze */
 } chain;
 
 /* The chains of one plan. */
@@ -73,6 +78,10 @@ struct executor {
         protect_checker *protect;       /* protect.in_use's launch templates, read once per run */
         char **in_use_reported;         /* images reported as kept by protect */
         void (*advance)(chain *c);      /* exec.c's: starts the chain's next action, or ends it */
+        exec_recovery *recovery;        /* the thaws of earlier runs' freezes, before any freeze */
+        /* exec.c's CreateImage, for exec-hook.c, which exec.c calls: it never calls exec.c back
+         * by name (exec_start_create()). */
+        int (*create)(chain *c, bool no_reboot);
 };
 
 /* ---- exec-chain.c: for the files of each kind of action --------------------------------- */
@@ -112,3 +121,25 @@ int exec_start_unshare(chain *c);
 
 /* exec-stage.c: PLAN_RELEASE, PLAN_DEPRECATE, PLAN_DISABLE, PLAN_RESTORED. */
 int exec_start_stage(chain *c);
+
+/* exec.c: CreateImage of the chain's PLAN_CREATE, with no_reboot for its NoReboot. */
+int exec_start_create(chain *c, bool no_reboot);
+
+/* exec-hook.c: a PLAN_CREATE of a policy with hooks (hook_wanted()): image.before, the freeze,
+ * then exec_start_create(). */
+int exec_start_hooked_create(chain *c);
+/* CreateImage answered (image_id, or NULL when it failed): the thaw goes out now. */
+void exec_hooks_answered(chain *c, const char *image_id);
+/* CreateImage's part of the chain is over (reported): the thaw's end and image.after follow,
+ * then chain_done(); without hooks, chain_done() at once. */
+void exec_create_end(chain *c);
+/* Frees h; an instance it may have left frozen is handed to the thaw keeper. */
+chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a);
+
+/* exec-hook-recover.c: finds the policy's freezes with no thaw and thaws them (exec.h). */
+int exec_recover_start(executor *x);
+/* True when c's freeze must wait for those thaws: resume(c) follows once they ended. */
+bool exec_recovery_wait(chain *c, void (*resume)(chain *c));
+exec_recovery *exec_recovery_free(exec_recovery *v);
+/* The thaw keeper sends the thaw of instance_id (slot may be NULL), after the run. */
+void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why);

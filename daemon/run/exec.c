@@ -36,6 +36,8 @@ static chain_batch *chain_batch_free(chain_batch *b) {
                 protect_result_done(&b->chains[i].protect);
                 strv_free(b->chains[i].snapshots);
                 sd_event_source_disable_unref(b->chains[i].timer);
+                if (b->chains[i].hooks)
+                        exec_hooks_free(b->chains[i].exec, b->chains[i].hooks, chain_action(&b->chains[i]));
         }
         free(b->chains);
         free(b);
@@ -52,6 +54,7 @@ int exec_new(const exec_options *o, exec_callback cb, void *userdata, executor *
         x->callback = cb;
         x->userdata = userdata;
         x->advance = chain_advance;
+        x->create = exec_start_create;
         *ret = x;
         return 0;
 }
@@ -64,12 +67,18 @@ executor *exec_free(executor *x) {
         strv_free(x->protected);
         protect_checker_free(x->protect);
         strv_free(x->in_use_reported);
+        exec_recovery_free(x->recovery);
         return mfree(x);
 }
 
 /* ---- CreateImage ----------------------------------------------------------------------- */
 
 static int find_duplicate(chain *c);
+
+static void create_fail(chain *c, int r, const log_fields *f) {
+        exec_report_failure(c->exec, r, f);
+        exec_create_end(c);
+}
 
 static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         chain *c = userdata;
@@ -83,7 +92,8 @@ static int on_lookup_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 log_fields f = exec_action_fields(c->exec, chain_action(c), "DescribeImages");
 
                 exec_log_aws(LOG_ERR, r, NULL, &f, "cannot look up the slot's image");
-                chain_fail(c, r, &f);
+                exec_report_failure(c->exec, r, &f);
+                exec_create_end(c);
         }
         return 0;
 }
@@ -126,7 +136,7 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
         if (r < 0) {
                 f.action = "DescribeImages";
                 exec_log_aws(LOG_ERR, r, err, &f, "cannot look up the slot's image");
-                chain_fail(c, r, &f);
+                create_fail(c, r, &f);
                 return;
         }
         for (size_t i = 0; i < l->n; i++)
@@ -136,7 +146,7 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
         if (!found || found->tags.n == 0) {
                 r = lookup_again(c, found, &f);
                 if (r < 0)
-                        chain_fail(c, r, &f);
+                        create_fail(c, r, &f);
                 return;
         }
         if (!streq_ptr(ec2_tags_get(&found->tags, TAG_POLICY), name)) {
@@ -144,7 +154,7 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
                          "policy '%s' in %s: an image named '%s' exists as %s that is not tagged %s=%s; not touching it",
                          name, x->options.region, a->image_name, found->id, TAG_POLICY, name);
-                chain_fail(c, -EEXIST, &f);
+                create_fail(c, -EEXIST, &f);
                 return;
         }
 
@@ -153,7 +163,7 @@ static void on_duplicate_found(int r, ec2_image_list *l, const aws_error *err, v
         log_full(LOG_INFO, 0, NULL, &f, "image %s '%s' of %s already exists for slot %s (%s)",
                  found->id, a->image_name, a->instance_id, a->slot, ec2_image_state_to_string(found->state));
         exec_report(x, (exec_event) { .kind = EXEC_EXISTING, .pending = found->state == EC2_IMAGE_PENDING, .fields = &f });
-        chain_done(c);
+        exec_create_end(c);
 }
 
 /* Rule 3: the slot's image exists (a retry, another host): find it and go on. By name, with
@@ -172,19 +182,21 @@ static void on_created(int r, const char *image_id, const aws_error *err, void *
         log_fields f = exec_action_fields(x, a, "CreateImage");
 
         c->op = NULL;
+        /* CreateImage has answered: a frozen instance thaws now, whatever the answer. */
+        exec_hooks_answered(c, r >= 0 ? image_id : NULL);
         if (r >= 0) {
                 f.image_id = image_id;
                 log_full(LOG_INFO, 0, MESSAGE_IMAGE_CREATED, &f, "creating image %s '%s' of %s for slot %s",
                          image_id, a->image_name, a->instance_id, a->slot);
                 exec_report(x, (exec_event) { .kind = EXEC_CREATED, .pending = true, .fields = &f });
-                chain_done(c);
+                exec_create_end(c);
                 return;
         }
         if (err && aws_error_is(err, "DryRunOperation")) {
                 log_full(LOG_INFO, 0, NULL, &f, "dry run: would have created image '%s' of %s for slot %s",
                          a->image_name, a->instance_id, a->slot);
                 exec_report(x, (exec_event) { .kind = EXEC_CREATED, .fields = &f });
-                chain_done(c);
+                exec_create_end(c);
                 return;
         }
         if (err && aws_error_is(err, "InvalidAMIName.Duplicate")) {
@@ -195,17 +207,17 @@ static void on_created(int r, const char *image_id, const aws_error *err, void *
                         return;
         }
         exec_log_aws(LOG_ERR, r, err, &f, "cannot create image");
-        chain_fail(c, r, &f);
+        create_fail(c, r, &f);
 }
 
-static int start_create(chain *c) {
+int exec_start_create(chain *c, bool no_reboot) {
         const plan_action *a = chain_action(c);
         executor *x = c->exec;
         ec2_create_image_request req = {
                 .instance_id = a->instance_id,
                 .name = a->image_name,
                 .description = a->description,
-                .no_reboot = a->no_reboot,
+                .no_reboot = no_reboot,
                 .image_tags = &a->image_tags,
                 .snapshot_tags = &a->snapshot_tags,
                 .exclude_devices = a->exclude_devices,
@@ -273,7 +285,8 @@ static void chain_advance(chain *c) {
 
                 switch (a->kind) {
                 case PLAN_CREATE:
-                        r = start_create(c);
+                        r = hook_wanted(x->options.policy) ? exec_start_hooked_create(c) :
+                                exec_start_create(c, a->no_reboot);
                         break;
                 case PLAN_RETIRE:
                 case PLAN_RELEASE:

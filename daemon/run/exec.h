@@ -19,6 +19,7 @@
 #include "aws/ec2.h"
 #include "base/log.h"
 #include "run/plan.h"
+#include "run/thaw-keeper.h"
 #include "policy.h"
 
 typedef enum exec_event_kind {
@@ -60,6 +61,9 @@ typedef struct exec_options {
         time_t now;                     /* the time of the run's plans (engine_options.now) */
         usec_t now_monotonic;           /* CLOCK_MONOTONIC when it was taken: a call's own time is
                                          * now plus the time since (exec-stage.c's DeprecateAt) */
+        aws_client *ssm;                /* image.before/after by SSM, image.freeze; else NULL */
+        thaw_keeper *keeper;            /* thaws the instances the executor is freed with frozen; may be NULL */
+        void *keeper_hold;              /* what keeps ssm alive for the keeper (thaw-keeper.h); may be NULL */
 } exec_options;
 
 typedef struct executor executor;
@@ -75,6 +79,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(executor *, exec_free);
  * plan runs, comes through the callback, possibly before this returns (touch nothing of
  * the run after a 0 then). 0 or -ENOMEM. */
 int exec_start(executor *x, const plan *p);
+
+/* A policy with image.freeze, not in a dry run: looks for freezes an earlier run left
+ * without a thaw (a kill -9) and thaws them; the freezes of this run wait for it. Call it
+ * at the start of the run. 0 or -errno (then nothing waits). */
+int exec_recover_start(executor *x);
 
 /* exec-unshare.c: the one call that takes the next part of what policy p manages away from
  * a snapshot's create-volume permissions (current) before its image is retired: with

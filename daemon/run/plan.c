@@ -212,6 +212,7 @@ static int create(plan_ctx *c, const ec2_instance *i, char *image_name) {
                 return r;
         a->image_name = TAKE_PTR(name);
         a->no_reboot = !p->reboot;
+        a->windows = streq_ptr(i->platform, "windows");
         a->slot = strdup(c->slot);
         if (!a->slot)
                 return -ENOMEM;

@@ -101,6 +101,7 @@ typedef struct plan_action {
         char **exclude_devices;         /* image.volumes: the devices left out (NoDevice), sorted;
                                          * NULL-terminated, NULL when none (plan-volumes.c) */
         bool root_kept;                 /* image.volumes would have left out the root device: kept */
+        bool windows;                   /* the instance's platform is windows (hooks: its SSM document) */
 
         /* PLAN_RETIRE */
         char *image_id;

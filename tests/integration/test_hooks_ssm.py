@@ -1,0 +1,337 @@
+# image.before/after by SSM Run Command and image.freeze, through the real binary against
+# ec2sim's Run Command (its agent, faults and freeze model): the hooks' outcomes under
+# image.on_hook_failure, images captured frozen, and a thaw on every path: after
+# CreateImage answered (also when it failed), after a kill -9 (the next run sends it), and
+# before a stopped daemon exits.
+import signal
+import subprocess
+import time
+
+import journal
+from conftest import AMIROTD, images, run_instances
+
+NOW = "2030-01-01T03:30:00Z"
+SLOT = "20300101T030000Z"
+HOOK_RESULT = "4a16329d342d4587be8f7c1a2bc95c23"
+THAW_RECOVERED = "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
+
+
+def policy(image, name="web", schedule='every: 24h\n      at: "03:00"'):
+    return f"""\
+    name: {name}
+    targets:
+      tags: {{Role: web}}
+    schedule:
+      {schedule}
+    image:
+{image}
+    retain:
+      count: 3
+"""
+
+
+def indent(text, n=6):
+    return "\n".join(" " * n + line for line in text.strip("\n").splitlines())
+
+
+def once(amirotd, *args, check=False):
+    amirotd.sim.set_clock(NOW)
+    return amirotd.run("once", *args, now=NOW, check=check)
+
+
+def agent(sim, iid="*", **settings):
+    sim.admin("POST", "run-command", dict(instance=iid, **settings))
+
+
+def node(sim, iid):
+    [n] = sim.admin("GET", "run-command?instance=" + iid)["instances"]
+    return n
+
+
+def frozen_images(sim):
+    return {i["ImageId"]: i["_frozen"] for i in sim.admin("GET", "images")}
+
+
+def wait_frozen_in_create_image(sim, iid):
+    """Until the instance is frozen and the CreateImage after the freeze is held (a "hang"
+    fault: the call log shows it once it ends, so two seconds stand for it), well within
+    the freeze's hold."""
+    deadline = time.monotonic() + 30
+    while not node(sim, iid)["frozen"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert node(sim, iid)["frozen"]
+    time.sleep(2)
+    assert node(sim, iid)["frozen"]
+
+
+def web(ec2, volumes=2):
+    [iid] = run_instances(ec2, {"Role": "web"}, volumes=volumes)
+    return iid
+
+
+# ---- image.before / image.after by SSM ---------------------------------------------------
+
+SSM_HOOKS = indent("""
+before:
+  ssm: systemctl stop worker
+  timeout: 20s
+after:
+  ssm: systemctl start worker
+  timeout: 20s
+""")
+
+
+def test_ssm_hooks_run_before_and_after_create_image(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS))
+
+    p = once(amirotd)
+
+    assert p.returncode == 0, p.stderr
+    cmds = node(amirotd.sim, iid)["commands"]
+    assert [c["Comment"] for c in cmds] == [f"amirotd before web {SLOT}", f"amirotd after web {SLOT}"]
+    assert [c["Status"] for c in cmds] == ["Success", "Success"]
+    assert all(c["DocumentName"] == "AWS-RunShellScript" for c in cmds)
+    [create] = amirotd.sim.calls("CreateImage")
+    sends = amirotd.sim.calls("SendCommand")
+    assert sends[0]["seq"] < create["seq"] < sends[1]["seq"]
+    # Each result is logged with its command id and status.
+    for c in cmds:
+        assert f"(command {c['CommandId']}): succeeded, Success" in p.stderr, p.stderr
+
+
+def test_ssm_before_that_fails_skips_the_image_and_says_why(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS))
+    agent(amirotd.sim, iid, outcome="fail")
+
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    assert amirotd.sim.calls("CreateImage") == []
+    [before, after] = node(amirotd.sim, iid)["commands"]
+    assert before["Status"] == "Failed"
+    assert f"image.before on {iid} by SSM (command {before['CommandId']}): failed, Failed, exit code 1" in p.stderr
+    assert "the script failed" in p.stderr        # the excerpt of its output
+    assert "on_hook_failure" in p.stderr
+    # image.after runs whenever image.before ran.
+    assert after["Comment"] == f"amirotd after web {SLOT}"
+
+
+def test_ssm_agent_offline_under_crash_consistent_takes_the_image_anyway(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS + "\n" + indent("on_hook_failure: crash-consistent")))
+    agent(amirotd.sim, iid, agent="offline")
+
+    p = once(amirotd)
+
+    assert "InvalidInstanceId" in p.stderr
+    assert len(amirotd.sim.calls("CreateImage")) == 1
+    assert len(images(ec2, **{"tag:amirotd:policy": "web"})) == 1
+    assert "crash-consistent" in p.stderr
+
+
+def test_ssm_before_that_never_ends_times_out(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(indent("""
+before:
+  ssm: sleep 3600
+  timeout: 3s
+""")))
+    agent(amirotd.sim, iid, outcome="hang")
+
+    started = time.monotonic()
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    assert time.monotonic() - started < 40
+    assert "image.before" in p.stderr and "timed out" in p.stderr
+    assert amirotd.sim.calls("CreateImage") == []
+
+
+def test_invocation_not_visible_at_first_is_polled_again(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS))
+    agent(amirotd.sim, iid, invisible_gets=2)
+
+    p = once(amirotd)
+
+    assert p.returncode == 0, p.stderr
+    gets = amirotd.sim.calls("GetCommandInvocation")
+    assert any(g.get("error_code") == "InvocationDoesNotExist" for g in gets)
+    assert len(amirotd.sim.calls("CreateImage")) == 1
+
+
+# ---- image.freeze ------------------------------------------------------------------------
+
+FREEZE = indent("""
+freeze: true
+freeze_timeout: 60s
+""")
+
+
+def test_the_image_is_captured_frozen_and_thawed_right_after(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+
+    p = once(amirotd)
+
+    assert p.returncode == 0, p.stderr
+    [img] = images(ec2, **{"tag:amirotd:policy": "web"})
+    assert frozen_images(amirotd.sim)[img["ImageId"]] is True
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert n["history"][1]["was_frozen"] is True
+    assert [c["Comment"] for c in n["commands"]] == [f"amirotd freeze web {SLOT}", f"amirotd thaw web {SLOT}"]
+    # The thaw went out once CreateImage had answered, before the image was available.
+    [create] = amirotd.sim.calls("CreateImage")
+    thaw = amirotd.sim.calls("SendCommand")[-1]
+    assert create["seq"] < thaw["seq"]
+
+
+def test_the_instance_is_thawed_when_create_image_fails(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.sim.fault(action="CreateImage", kind="error", code="InvalidParameterValue", status=400,
+                      message="injected")
+
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+
+
+def test_a_failed_freeze_thaws_and_follows_on_hook_failure(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE + "\n" + indent("on_hook_failure: reboot")))
+    agent(amirotd.sim, iid, outcome="fail")
+
+    p = once(amirotd)
+
+    [call] = amirotd.sim.calls("CreateImage")
+    assert call["params"].get("NoReboot") in ("false", False, None)
+    assert [c["Comment"].split()[1] for c in node(amirotd.sim, iid)["commands"]] == ["freeze", "thaw"]
+    assert "reboot" in p.stderr
+
+
+def test_dry_run_sends_no_command(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE + "\n" + SSM_HOOKS))
+
+    p = once(amirotd, "--dry-run")
+
+    assert amirotd.sim.calls("SendCommand") == []
+    assert amirotd.sim.calls("ListCommands") == []
+    assert node(amirotd.sim, iid)["commands"] == []
+    assert "would have run freeze" in p.stderr and "would have thawed" in p.stderr
+
+
+def test_a_freeze_left_by_a_kill_9_is_thawed_by_the_next_run(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    # CreateImage is held: the process is killed between the freeze and the thaw.
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    amirotd.sim.set_clock(NOW)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "once"],
+                            env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_frozen_in_create_image(amirotd.sim, iid)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert node(amirotd.sim, iid)["frozen"]
+    amirotd.sim.clear_faults()
+
+    # The same slot, on the simulator's clock as it went on (never set back: the thaw must
+    # come after the freeze in its time too).
+    p = amirotd.run("once", now=NOW, check=False)
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    events = [h["event"] for h in n["history"]]
+    # amirotd's own thaw of the old freeze, before its new freeze; never the watchdog.
+    assert events[:2] == ["freeze", "thaw"] and "watchdog" not in events
+    assert n["history"][1]["was_frozen"] is True
+    assert "by an earlier run that never thawed it" in p.stderr
+    assert p.returncode == 0, p.stderr
+
+
+def test_sigterm_while_frozen_thaws_before_the_daemon_exits(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.write_global("spread: 0s\n")
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    d = daemon()
+    wait_frozen_in_create_image(amirotd.sim, iid)
+
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    e = journal.entries(d.log)
+    thaws = [x for x in e if x.get("MESSAGE_ID") == HOOK_RESULT and x.get("AMIROTD_ACTION") == "thaw"]
+    assert thaws and "succeeded" in thaws[-1]["MESSAGE"]
+
+
+def test_a_freeze_that_cannot_be_held_is_thawed_and_counts_as_failed(amirotd, ec2):
+    iid = web(ec2)
+    # freeze_timeout 10s: CreateImage must have answered within 5 s of the freeze; here it
+    # takes 9.
+    amirotd.write_policy("web", policy(indent("""
+freeze: true
+freeze_timeout: 10s
+""")))
+    amirotd.sim.fault(action="CreateImage", kind="latency", latency_ms=9000, count=1)
+
+    started = time.monotonic()
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    assert time.monotonic() - started < 60
+    assert "was not answered within 5s of the freeze" in p.stderr, p.stderr
+    assert "on_hook_failure" in p.stderr
+    n = node(amirotd.sim, iid)
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert n["history"][1]["was_frozen"] is True
+
+
+def test_once_interrupted_while_frozen_thaws_before_it_exits(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    amirotd.sim.set_clock(NOW)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "once"],
+                            env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_frozen_in_create_image(amirotd.sim, iid)
+
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+
+    assert proc.returncode == 128 + signal.SIGINT
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert "the run ended while the instance was frozen" in err, err
+
+
+def test_a_reload_that_removes_the_policy_while_frozen_thaws(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.write_global("spread: 0s\n")
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    d = daemon()
+    wait_frozen_in_create_image(amirotd.sim, iid)
+
+    (amirotd.dir / "policies.d" / "web.yaml").unlink()
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 30
+    while node(amirotd.sim, iid)["frozen"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"]
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert d.proc.poll() is None
+    assert d.stop(signal.SIGTERM, timeout=30) == 0

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pure decisions of the hooks around CreateImage (run/plan-hook.c): what
+ * image.on_hook_failure makes of a failed before or freeze, the SSM document, the
+ * Comment and its reading back, the freezes a restart must thaw, the freeze's hold, the
+ * poll backoff, a local hook's environment and the excerpt of its output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "run/plan-hook.h"
+
+static void test_on_hook_failure_verdicts(void **state) {
+        hook_verdict v;
+
+        (void) state;
+        v = hook_failure_verdict(POLICY_HOOK_FAILURE_SKIP, true);
+        assert_false(v.create);
+        assert_non_null(strstr(v.what, "on_hook_failure"));
+        v = hook_failure_verdict(POLICY_HOOK_FAILURE_CRASH_CONSISTENT, true);
+        assert_true(v.create);
+        assert_true(v.no_reboot);
+        /* crash-consistent keeps what the policy asked for: image.reboot: true still reboots */
+        v = hook_failure_verdict(POLICY_HOOK_FAILURE_CRASH_CONSISTENT, false);
+        assert_false(v.no_reboot);
+        v = hook_failure_verdict(POLICY_HOOK_FAILURE_REBOOT, true);
+        assert_true(v.create);
+        assert_false(v.no_reboot);
+}
+
+static void test_hook_wanted_and_summary(void **state) {
+        policy p = {};
+        char buf[HOOK_SUMMARY_MAX];
+
+        (void) state;
+        assert_false(hook_wanted(&p));
+        assert_null(hook_summary(&p, buf));
+        p.freeze = true;
+        assert_string_equal(hook_summary(&p, buf), "freeze");
+        p.hook_after.where = POLICY_HOOK_LOCAL;
+        assert_string_equal(hook_summary(&p, buf), "freeze, after");
+        p.hook_before.where = POLICY_HOOK_SSM;
+        assert_string_equal(hook_summary(&p, buf), "before, freeze, after");
+        p.freeze = false;
+        assert_string_equal(hook_summary(&p, buf), "before, after");
+        p.hook_after.where = POLICY_HOOK_NONE;
+        assert_true(hook_wanted(&p));
+        assert_string_equal(hook_summary(&p, buf), "before");
+}
+
+static void test_document_by_platform(void **state) {
+        policy_hook h = { .where = POLICY_HOOK_SSM };
+        char doc[] = "Custom-Doc";
+
+        (void) state;
+        assert_string_equal(hook_document(&h, false), "AWS-RunShellScript");
+        assert_string_equal(hook_document(&h, true), "AWS-RunPowerShellScript");
+        h.document = doc;
+        assert_string_equal(hook_document(&h, true), "Custom-Doc");
+}
+
+static void test_comment_round_trip(void **state) {
+        char *c;
+        const char *slot;
+        char long_name[60];
+
+        (void) state;
+        c = hook_comment(HOOK_FREEZE, "web", "20300101T030000Z");
+        assert_string_equal(c, "amirotd freeze web 20300101T030000Z");
+        assert_int_equal(hook_comment_kind(c, "web", &slot), HOOK_FREEZE);
+        assert_string_equal(slot, "20300101T030000Z");
+        /* Another policy whose name starts the same is not this one. */
+        assert_int_equal(hook_comment_kind(c, "we", NULL), _HOOK_KIND_INVALID);
+        assert_int_equal(hook_comment_kind("amirotd freeze web-2 x", "web", NULL), _HOOK_KIND_INVALID);
+        assert_int_equal(hook_comment_kind("someone else's", "web", NULL), _HOOK_KIND_INVALID);
+        assert_int_equal(hook_comment_kind(NULL, "web", NULL), _HOOK_KIND_INVALID);
+        assert_int_equal(hook_comment_kind("amirotd melt web x", "web", NULL), _HOOK_KIND_INVALID);
+        free(c);
+        /* At most SSM's 100 characters. */
+        memset(long_name, 'a', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = 0;
+        c = hook_comment(HOOK_THAW, long_name, "20300101T030000Z-and-a-very-long-slot-id-that-is-cut-off");
+        assert_int_equal(strlen(c), 100);
+        assert_int_equal(hook_comment_kind(c, long_name, NULL), HOOK_THAW);
+        free(c);
+        c = hook_token("web", "20300101T030000Z");
+        assert_string_equal(c, "web.20300101T030000Z");
+        free(c);
+}
+
+static void test_unthawed_freezes(void **state) {
+        hook_command_seen seen[] = {
+                /* i-1: frozen at 100, thawed at 105: nothing to do */
+                { "amirotd freeze web S1", "i-1", 100 },
+                { "amirotd thaw web S1", "i-1", 105 },
+                /* i-2: frozen, never thawed (kill -9) */
+                { "amirotd freeze web S1", "i-2", 100 },
+                /* i-3: a thaw of another slot does not thaw this freeze */
+                { "amirotd thaw web S0", "i-3", 120 },
+                { "amirotd freeze web S1", "i-3", 110 },
+                /* i-4: a thaw before the freeze (the previous slot's) does not count */
+                { "amirotd thaw web S2", "i-4", 90 },
+                { "amirotd freeze web S2", "i-4", 100 },
+                /* another policy's freeze, and a foreign command */
+                { "amirotd freeze db S1", "i-5", 100 },
+                { "backup", "i-6", 100 },
+                /* the same freeze twice (a retry): one thaw */
+                { "amirotd freeze web S1", "i-2", 101 },
+        };
+        hook_frozen *l;
+        size_t n;
+
+        (void) state;
+        assert_int_equal(hook_unthawed(seen, ELEMENTSOF(seen), "web", &l, &n), 0);
+        assert_int_equal(n, 3);
+        assert_string_equal(l[0].instance_id, "i-2");
+        assert_string_equal(l[0].slot, "S1");
+        assert_string_equal(l[1].instance_id, "i-3");
+        assert_string_equal(l[2].instance_id, "i-4");
+        assert_string_equal(l[2].slot, "S2");
+        hook_frozen_free(l, n);
+        assert_int_equal(hook_unthawed(seen, 0, "web", &l, &n), 0);
+        assert_int_equal(n, 0);
+        hook_frozen_free(l, n);
+}
+
+static void test_freeze_hold_and_window(void **state) {
+        (void) state;
+        /* CreateImage must answer within the freeze less a margin: a quarter, at least 5 s */
+        assert_int_equal(hook_freeze_hold(60), 45);
+        assert_int_equal(hook_freeze_hold(10), 5);
+        assert_int_equal(hook_freeze_hold(900), 675);
+        assert_true(hook_freeze_window(60) > 60);
+}
+
+static void test_poll_backoff(void **state) {
+        usec_t last = 0;
+
+        (void) state;
+        assert_int_equal(hook_poll_delay(0), 2 * USEC_PER_SEC);
+        for (unsigned n = 0; n < 50; n++) {
+                usec_t d = hook_poll_delay(n);
+
+                assert_true(d >= last);
+                assert_true(d <= 10 * USEC_PER_SEC);
+                last = d;
+        }
+        assert_int_equal(last, 10 * USEC_PER_SEC);
+}
+
+static void test_environment_drops_secrets(void **state) {
+        char *env[] = { (char *) "PATH=/usr/bin", (char *) "AWS_SECRET_ACCESS_KEY=s3cr3t",
+                        (char *) "AWS_SESSION_TOKEN=tok", (char *) "AWS_ACCESS_KEY_ID=AKID",
+                        (char *) "AWS_REGION=eu-west-1", (char *) "AMIROTD_POLICY=forged",
+                        (char *) "NOTIFY_SOCKET=/run/systemd/notify", (char *) "CREDENTIALS_DIRECTORY=/run/c",
+                        (char *) "AWS_SECRET_ACCESS_KEY_EXTRA=kept", NULL };
+        char *extra[] = { (char *) "AMIROTD_POLICY=web", NULL };
+        char **out;
+
+        (void) state;
+        assert_int_equal(hook_environment(env, extra, &out), 0);
+        assert_int_equal(strv_length(out), 4);
+        assert_string_equal(out[0], "PATH=/usr/bin");
+        assert_string_equal(out[1], "AWS_REGION=eu-west-1");
+        assert_string_equal(out[2], "AWS_SECRET_ACCESS_KEY_EXTRA=kept");
+        assert_string_equal(out[3], "AMIROTD_POLICY=web");
+        strv_free(out);
+        /* An empty environment still has a PATH for /bin/sh to find commands. */
+        assert_int_equal(hook_environment(NULL, NULL, &out), 0);
+        assert_non_null(out);
+        assert_true(startswith(out[0], "PATH="));
+        strv_free(out);
+}
+
+static void test_excerpt(void **state) {
+        char big[3000];
+        char *s;
+
+        (void) state;
+        s = hook_excerpt("ok\n\x1b[31mred\tx\x7f", 14);
+        assert_string_equal(s, "ok\n?[31mred\tx?");
+        free(s);
+        s = hook_excerpt("frozen /mnt/sdf\nfrozen /mnt/sdg\n", 32);
+        assert_string_equal(s, "frozen /mnt/sdf\nfrozen /mnt/sdg");
+        free(s);
+        memset(big, 'x', sizeof(big));
+        s = hook_excerpt(big, sizeof(big));
+        assert_int_equal(strlen(s), HOOK_EXCERPT_MAX + 3);
+        assert_string_equal(s + HOOK_EXCERPT_MAX, "...");
+        free(s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_on_hook_failure_verdicts),
+                cmocka_unit_test(test_hook_wanted_and_summary),
+                cmocka_unit_test(test_document_by_platform),
+                cmocka_unit_test(test_comment_round_trip),
+                cmocka_unit_test(test_unthawed_freezes),
+                cmocka_unit_test(test_freeze_hold_and_window),
+                cmocka_unit_test(test_poll_backoff),
+                cmocka_unit_test(test_environment_drops_secrets),
+                cmocka_unit_test(test_excerpt),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
