@@ -46,7 +46,11 @@ FROZEN = ["/data", "/my disk", "/home"]
 
 FAKE_FSFREEZE = """#!/bin/sh
 # records "-f MOUNT" / "-u MOUNT"; fails -f of a mount point containing $FAIL_ON (recorded
-# as "failed -f MOUNT": the file system is not frozen by it)
+# as "failed -f MOUNT": the file system is not frozen by it); takes $SLOW_SECONDS over -f
+# of one containing $SLOW_ON (a freeze that flushes a busy disk)
+if [ "$1" = -f ] && [ -n "${SLOW_ON:-}" ]; then
+        case "$2" in *"$SLOW_ON"*) sleep "$SLOW_SECONDS";; esac
+fi
 if [ "$1" = -f ] && [ -n "${FAIL_ON:-}" ]; then
         case "$2" in *"$FAIL_ON"*)
                 echo "failed $1 $2" >>"$FSFREEZE_LOG"
@@ -82,7 +86,14 @@ class Instance:
             f.write(FAKE_FSFREEZE)
         os.chmod(os.path.join(bindir, "fsfreeze"), 0o755)
         open(self.log, "w").close()
+        self.bindir = bindir
         self.env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"], FSFREEZE_LOG=self.log)
+
+    def slow_sync(self, seconds):
+        """A sync that takes this long (dirty pages on a slow disk)."""
+        with open(os.path.join(self.bindir, "sync"), "w") as f:
+            f.write(f"#!/bin/sh\nsleep {seconds}\n")
+        os.chmod(os.path.join(self.bindir, "sync"), 0o755)
 
     def run(self, text, timeout=20, **env):
         start = time.monotonic()
@@ -91,8 +102,8 @@ class Instance:
         r.elapsed = time.monotonic() - start
         return r
 
-    def freeze(self, token, seconds=30, **env):
-        return self.run(script("freeze", str(seconds), token, self.mountinfo, self.state), **env)
+    def freeze(self, token, seconds=30, timeout=20, **env):
+        return self.run(script("freeze", str(seconds), token, self.mountinfo, self.state), timeout=timeout, **env)
 
     def thaw(self, token):
         return self.run(script("thaw", token, self.mountinfo, self.state))
@@ -256,6 +267,52 @@ def test_a_failing_freeze_thaws_what_it_froze_and_fails(instance):
     assert "-f /home" not in instance.calls(), "froze on after a failure"
     assert wait_for(lambda: instance.watchdogs() == [], 5)
     assert instance.thaw("db.1").stdout == "nothing frozen\n"
+
+
+def test_a_sync_that_outlasts_the_deadline_freezes_nothing(instance):
+    # freeze_timeout 2s, a sync of 4s: freezing after it would outlive the watchdog's
+    # deadline, so the freeze gives up, and says why
+    instance.slow_sync(4)
+    r = instance.freeze("db.1", seconds=2)
+    assert r.returncode != 0, r.stdout
+    assert "freeze_timeout" in r.stderr and "not freezing" in r.stderr, r.stderr
+    assert instance.calls() == [], "froze past the deadline"
+    assert wait_for(lambda: instance.watchdogs() == [], 5)
+    assert not os.path.exists(os.path.join(instance.state, "token"))
+
+
+def test_a_freeze_that_hangs_past_the_deadline_still_ends_thawed(tmp_path):
+    # The review's case: one fsfreeze -f that takes over a minute past freeze_timeout.
+    # The watchdog waits for the freeze to let go of the lock however long that takes (it
+    # used to give up after 60s), and the freeze freezes nothing more once its deadline
+    # has passed: it thaws what it froze and fails. Slow (65s), so in one shell only.
+    i = Instance(str(tmp_path))
+    try:
+        r = i.freeze("db.1", seconds=1, timeout=90, SLOW_ON="disk", SLOW_SECONDS="63")
+        assert r.returncode != 0, r.stdout
+        assert "-f /home" not in i.calls(), "froze on past the deadline"
+        assert wait_for(lambda: i.frozen() == [], 5), i.calls()
+        assert wait_for(lambda: i.watchdogs() == [], 5)
+    finally:
+        i.cleanup()
+
+
+def test_a_thaw_waits_for_a_freeze_in_progress(instance):
+    # amirotd gave up waiting for a freeze whose sync is slow and sends the thaw: the thaw
+    # waits for the freeze to end and thaws what it froze, instead of failing at once
+    instance.slow_sync(2)
+    freeze = subprocess.Popen([instance.shell, "-c", script("freeze", "60", "db.1", instance.mountinfo,
+                                                             instance.state)],
+                              env=instance.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: os.path.exists(os.path.join(instance.state, "token")), 5)
+        r = instance.thaw("db.1")
+        assert freeze.wait(timeout=10) == 0
+        assert r.returncode == 0, r.stderr
+        assert instance.frozen() == []
+    finally:
+        freeze.kill()
+        freeze.wait()
 
 
 def test_running_the_freeze_twice_is_safe(instance):
