@@ -9,9 +9,10 @@
  *    never vfat, overlay or squashfs), mounted read-write;
  *  - never "/", nor a file system holding /var/lib/amazon/ssm, /var/log/amazon/ssm or
  *    /var/snap/amazon-ssm-agent: the SSM agent writes there to receive and run the thaw,
- *    and a frozen one would block it until the watchdog's deadline; nor the one holding
- *    the state directory. Those are known by their device (MAJOR:MINOR in mountinfo), so
- *    that a bind mount of the root file system elsewhere is left alone too;
+ *    and a frozen one would block it until the watchdog's deadline; nor those holding
+ *    /tmp or /var/tmp (see KEEP_WRITABLE), nor the one holding the state directory.
+ *    Those are known by their device (MAJOR:MINOR in mountinfo), so that a bind mount
+ *    of the root file system elsewhere is left alone too;
  *  - each file system once (by device): a second freeze of the same one, through a bind
  *    mount or a btrfs subvolume, would fail with EBUSY;
  *  - a mount point with a newline in its name is skipped (the state lists one a line).
@@ -26,9 +27,10 @@
 #include "base/util.h"
 #include "run/hook-script.h"
 
-/* The SSM agent's own directories (amazon-ssm-agent: its state and logs, and the snap's
- * data on Ubuntu): their file systems stay writable. */
-#define AGENT_DIRS "/:/var/lib/amazon/ssm:/var/log/amazon/ssm:/var/snap/amazon-ssm-agent"
+/* The directories whose file systems stay writable: the SSM agent's own (amazon-ssm-agent:
+ * its state and logs, and the snap's data on Ubuntu), and /tmp and /var/tmp, volumes of their
+ * own on CIS-hardened images, where the tools a thaw runs may need to write. */
+#define KEEP_WRITABLE "/:/var/lib/amazon/ssm:/var/log/amazon/ssm:/var/snap/amazon-ssm-agent:/tmp:/var/tmp"
 
 /* Shell functions of all three: the freeze, the thaw and the freeze's watchdog. */
 static const char common_sh[] =
@@ -221,14 +223,33 @@ static bool path_valid(const char *p) {
         return p && p[0] == '/' && !strpbrk(p, "'\\\n\"$`");
 }
 
+/* NAME='TEXT' on a line, each ' of TEXT written '\\''. Not a here-document: bash before 5.1
+ * (/bin/sh on Amazon Linux 2) writes those to a file in $TMPDIR or /tmp, where a thaw would
+ * block on a frozen file system. */
+static int put_assignment(strbuf *b, const char *name, const char *text) {
+        if (strbuf_printf(b, "%s='", name) < 0)
+                return -ENOMEM;
+        for (;;) {
+                size_t n = strcspn(text, "'");
+
+                if (strbuf_append(b, text, n) < 0)
+                        return -ENOMEM;
+                if (!text[n])
+                        break;
+                if (strbuf_puts(b, "'\\''") < 0)
+                        return -ENOMEM;
+                text += n + 1;
+        }
+        return strbuf_puts(b, "'\n") < 0 ? -ENOMEM : 0;
+}
+
 /* The variables both scripts start with, and the common functions. */
 static int put_head(strbuf *b, const char *what, const hook_script_paths *at, const char *token) {
         if (strbuf_printf(b, "#!/bin/sh\n# amirotd %s: see amirotd.yaml(5), image.freeze.\n"
                           "TOKEN='%s'\nMOUNTINFO='%s'\nSTATE='%s'\nKEEP='%s'\n",
-                          what, token, at->mountinfo, at->state, AGENT_DIRS) < 0)
+                          what, token, at->mountinfo, at->state, KEEP_WRITABLE) < 0)
                 return -ENOMEM;
-        if (strbuf_puts(b, "COMMON=$(cat <<'AMIROTD_COMMON'\n") < 0 || strbuf_puts(b, common_sh) < 0 ||
-            strbuf_puts(b, "AMIROTD_COMMON\n)\neval \"$COMMON\"\n") < 0)
+        if (put_assignment(b, "COMMON", common_sh) < 0 || strbuf_puts(b, "eval \"$COMMON\"\n") < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -250,8 +271,7 @@ int hook_script_freeze_at(const hook_script_paths *at, uint64_t timeout, const c
                 return -EINVAL;
         r = put_head(&b, "freeze", at, token);
         if (r >= 0 && (strbuf_printf(&b, "FREEZE_TIMEOUT=%" PRIu64 "\n", timeout) < 0 ||
-                       strbuf_puts(&b, "SELECT=$(cat <<'AMIROTD_SELECT'\n") < 0 || strbuf_puts(&b, select_awk) < 0 ||
-                       strbuf_puts(&b, "AMIROTD_SELECT\n)\n") < 0 || strbuf_puts(&b, freeze_sh) < 0))
+                       put_assignment(&b, "SELECT", select_awk) < 0 || strbuf_puts(&b, freeze_sh) < 0))
                 r = -ENOMEM;
         return finish(&b, r, ret);
 }

@@ -38,10 +38,13 @@ MOUNTINFO = """\
 50 27 0:52 / /home2 rw - btrfs /dev/vdg rw,subvol=/home2
 51 27 254:6 / /nl\\012x rw - ext4 /dev/vdh rw
 52 27 0:53 / /merged rw - overlay overlay rw
+53 27 254:7 / /tmp rw,relatime - ext4 /dev/vdi rw
+54 41 254:8 / /var/tmp rw,relatime - xfs /dev/vdj rw
 """
 # /data once though mounted twice, "/my disk" unescaped, /home once for its two subvolumes;
 # not /, its bind mount /srv/bind, /var (holds /var/lib/amazon/ssm), read-only, network,
-# vfat, tmpfs, overlay, or a name with a newline.
+# vfat, tmpfs, overlay, a name with a newline, or /tmp and /var/tmp (volumes of their own
+# on CIS-hardened images: the tools a thaw runs may write there).
 FROZEN = ["/data", "/my disk", "/home"]
 
 FAKE_FSFREEZE = """#!/bin/sh
@@ -205,7 +208,8 @@ def test_the_rule_never_freezes_root_or_the_agents_file_systems(instance):
     assert r.returncode == 0, r.stderr
     called = {c.split(" ", 1)[1] for c in instance.calls()}
     assert called == set(FROZEN)
-    for never in ["/", "/srv/bind", "/var", "/data2", "/home2", "/ro", "/nfs", "/boot/efi", "/run", "/merged"]:
+    for never in ["/", "/srv/bind", "/var", "/data2", "/home2", "/ro", "/nfs", "/boot/efi", "/run", "/merged", "/tmp",
+                  "/var/tmp"]:
         assert never not in called
 
 
@@ -437,6 +441,28 @@ def test_real_freeze_thaws_itself_at_the_deadline(namespace, tmp_path):
     time.sleep(0.5)
     assert w.poll() is None
     assert w.wait(timeout=10) == 0, "the watchdog did not thaw"
+    assert not is_frozen(ns, a) and not is_frozen(ns, b)
+
+
+def test_real_thaw_writes_no_temporary_file(namespace, tmp_path):
+    # bash before 5.1 (/bin/sh on Amazon Linux 2) writes each here-document to a file in
+    # $TMPDIR or /tmp; where that is a file system the freeze froze, such a thaw blocks on
+    # it until the watchdog's deadline. BASH_COMPAT=50 makes today's bash do the same.
+    if not shutil.which("bash"):
+        pytest.skip("no bash")
+    ns, a, b = namespace
+    freeze, thaw = real_scripts(str(tmp_path), "db.1", 60)
+    assert ns.run(["sh", "-c", freeze]).returncode == 0
+    p = subprocess.Popen(["nsenter", "-t", str(ns.proc.pid), "-m", "--", "env", f"TMPDIR={a}", "BASH_COMPAT=50",
+                          "bash", "-c", thaw], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        ns.run(["fsfreeze", "-u", a])       # lets the blocked thaw go, to end it
+        p.kill()
+        p.communicate()
+        pytest.fail("the thaw blocked on a temporary file in a frozen file system")
+    assert p.returncode == 0, err
     assert not is_frozen(ns, a) and not is_frozen(ns, b)
 
 
