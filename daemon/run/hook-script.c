@@ -223,7 +223,7 @@ static bool path_valid(const char *p) {
         return p && p[0] == '/' && !strpbrk(p, "'\\\n\"$`");
 }
 
-/* NAME='TEXT' on a line, each ' of TEXT written '\\''. Not a here-document: bash before 5.1
+/* NAME='TEXT' on a line, each ' of TEXT written '\''. Not a here-document: bash before 5.1
  * (/bin/sh on Amazon Linux 2) writes those to a file in $TMPDIR or /tmp, where a thaw would
  * block on a frozen file system. */
 static int put_assignment(strbuf *b, const char *name, const char *text) {
