@@ -466,6 +466,21 @@ static int op_start(ssm_command_op *op, const char *action, json_object *body, s
         return 0;
 }
 
+/* The error a failure r reports: the client's, or, when that says nothing (none, or one
+ * with neither code nor message, as after running out of memory reading the answer), one
+ * in e that names the call and the errno: a log line without a reason helps nobody. */
+static const aws_error *failure(const char *action, int r, const aws_error *err, aws_error *e) {
+        char message[128];
+
+        if (e->message)
+                return e;
+        if (err && (err->code || err->message))
+                return err;
+        (void) snprintf(message, sizeof(message), "%s: %s", action, strerror(-r));
+        (void) aws_error_set(e, err ? err->status : 0, NULL, message, err ? err->request_id : NULL);
+        return e;
+}
+
 static void finish_send(ssm_command_op *op, int r, json_object *answer, const aws_error *err) {
         _cleanup_(freep) char *id = NULL;
         aws_error e = {};
@@ -476,7 +491,7 @@ static void finish_send(ssm_command_op *op, int r, json_object *answer, const aw
                         (void) aws_error_setf(&e, "SendCommand: %s", r == -ENOMEM ? "out of memory" :
                                               "answer without a Command and its CommandId");
         }
-        op->send(r, r >= 0 ? id : NULL, r >= 0 ? NULL : err ?: &e, op->userdata);
+        op->send(r, r >= 0 ? id : NULL, r >= 0 ? NULL : failure("SendCommand", r, err, &e), op->userdata);
         aws_error_done(&e);
 }
 
@@ -491,7 +506,8 @@ static void finish_invocation(ssm_command_op *op, int r, json_object *answer, co
                                               "answer without a known Status");
         } else if (err && aws_error_is(err, "InvocationDoesNotExist"))
                 r = -ENOENT;
-        op->invocation(r, r >= 0 ? &inv : NULL, r >= 0 ? NULL : err ?: &e, op->userdata);
+        op->invocation(r, r >= 0 ? &inv : NULL, r >= 0 ? NULL : failure("GetCommandInvocation", r, err, &e),
+                       op->userdata);
         aws_error_done(&e);
 }
 
@@ -552,7 +568,7 @@ static void on_answer(aws_call *call, int r, json_object *answer, const aws_erro
                         if (r > 0)
                                 return;         /* the next page's answer comes here again */
                 }
-                op->list(r, r >= 0 ? &op->commands : NULL, r >= 0 ? NULL : err && !e.message ? err : &e,
+                op->list(r, r >= 0 ? &op->commands : NULL, r >= 0 ? NULL : failure("ListCommands", r, err, &e),
                          op->userdata);
                 aws_error_done(&e);
                 break;

@@ -9,9 +9,10 @@
  *    never vfat, overlay or squashfs), mounted read-write;
  *  - never "/", nor a file system holding /var/lib/amazon/ssm, /var/log/amazon/ssm or
  *    /var/snap/amazon-ssm-agent: the SSM agent writes there to receive and run the thaw,
- *    and a frozen one would block it until the watchdog's deadline; nor the one holding
- *    the state directory. Those are known by their device (MAJOR:MINOR in mountinfo), so
- *    that a bind mount of the root file system elsewhere is left alone too;
+ *    and a frozen one would block it until the watchdog's deadline; nor those holding
+ *    /tmp or /var/tmp (see KEEP_WRITABLE), nor the one holding the state directory.
+ *    Those are known by their device (MAJOR:MINOR in mountinfo), so that a bind mount
+ *    of the root file system elsewhere is left alone too;
  *  - each file system once (by device): a second freeze of the same one, through a bind
  *    mount or a btrfs subvolume, would fail with EBUSY;
  *  - a mount point with a newline in its name is skipped (the state lists one a line).
@@ -26,17 +27,23 @@
 #include "base/util.h"
 #include "run/hook-script.h"
 
-/* The SSM agent's own directories (amazon-ssm-agent: its state and logs, and the snap's
- * data on Ubuntu): their file systems stay writable. */
-#define AGENT_DIRS "/:/var/lib/amazon/ssm:/var/log/amazon/ssm:/var/snap/amazon-ssm-agent"
+/* The directories whose file systems stay writable: the SSM agent's own (amazon-ssm-agent:
+ * its state and logs, and the snap's data on Ubuntu), and /tmp and /var/tmp, volumes of their
+ * own on CIS-hardened images, where the tools a thaw runs may need to write. */
+#define KEEP_WRITABLE "/:/var/lib/amazon/ssm:/var/log/amazon/ssm:/var/snap/amazon-ssm-agent:/tmp:/var/tmp"
 
 /* Shell functions of all three: the freeze, the thaw and the freeze's watchdog. */
 static const char common_sh[] =
         "# Takes the lock that orders this script, a thaw and a watchdog: none acts on a half-written state.\n"
+        "# Never gives up: a watchdog that gave up while a slow freeze held the lock would leave that\n"
+        "# freeze in place for good. A freeze holds the lock no later than its deadline, and SSM's\n"
+        "# executionTimeout ends a thaw that would wait longer.\n"
         "lock() {\n"
         "        exec 9>>\"$STATE/lock\" || return 1\n"
-        "        if command -v flock >/dev/null 2>&1; then\n"
-        "                flock -w 60 9 || { echo \"amirotd: $STATE/lock is held by another freeze or thaw\" >&2; return 1; }\n"
+        "        command -v flock >/dev/null 2>&1 || return 0\n"
+        "        if ! flock -n 9; then\n"
+        "                echo \"amirotd: waiting for $STATE/lock, held by another freeze or thaw\" >&2\n"
+        "                flock 9 || return 1\n"
         "        fi\n"
         "}\n"
         "# Thaws what the state names when it is freeze $1's (and, for a watchdog, run $2 of it),\n"
@@ -122,7 +129,7 @@ static const char select_awk[] =
 
 static const char freeze_sh[] =
         "# without them, no freeze: a freeze without its watchdog could stay frozen for good\n"
-        "for tool in fsfreeze setsid awk sync; do\n"
+        "for tool in fsfreeze setsid awk sync date; do\n"
         "        if ! command -v \"$tool\" >/dev/null 2>&1; then\n"
         "                echo \"amirotd: $tool is missing: not freezing\" >&2\n"
         "                exit 1\n"
@@ -138,10 +145,16 @@ static const char freeze_sh[] =
         "if [ -f \"$STATE/token\" ]; then\n"
         "        thaw_state \"$(cat \"$STATE/token\")\" >/dev/null\n"
         "fi\n"
+        "# Nothing is frozen past this: the watchdog thaws at it, so a freeze made later would outlive it.\n"
+        "DEADLINE=$(( $(date +%s) + FREEZE_TIMEOUT ))\n"
+        "past_deadline() {\n"
+        "        [ \"$(date +%s)\" -ge \"$DEADLINE\" ]\n"
+        "}\n"
         "RUN=$(cat /proc/sys/kernel/random/uuid 2>/dev/null || echo \"$$-$(date +%s)\")\n"
         "printf '%s\\n' \"$RUN\" >\"$STATE/run\" && : >\"$STATE/mounts\" && printf '%s\\n' \"$TOKEN\" >\"$STATE/token\" || exit 1\n"
         "# The watchdog starts before the first freeze: whatever ends this script (SSM's\n"
-        "# executionTimeout, a fsfreeze that hangs), the file systems thaw at the deadline. Its own\n"
+        "# executionTimeout, say, over a fsfreeze that hangs), the file systems thaw at the deadline,\n"
+        "# or as soon as this script lets go of the lock after it. Its own\n"
         "# session and /dev/null for output, so that SSM sees this command end at once; not the\n"
         "# lock's descriptor, or it would hold the lock while it sleeps.\n"
         "setsid sh -c \"$COMMON\"'\n"
@@ -150,7 +163,14 @@ static const char freeze_sh[] =
         "lock && thaw_state \"$2\" \"$3\"' amirotd-freeze-watchdog \"$FREEZE_TIMEOUT\" \"$TOKEN\" \"$RUN\" \"$STATE\" \\\n"
         "        </dev/null >/dev/null 2>&1 9>&- &\n"
         "echo $! >\"$STATE/watchdog\"\n"
-        "sync\n"
+        "# sync and fsfreeze without the lock's descriptor: one that hangs on a dead disk must not hold\n"
+        "# the lock once SSM's executionTimeout has ended this script\n"
+        "sync 9>&-\n"
+        "if past_deadline; then\n"
+        "        thaw_state \"$TOKEN\" >/dev/null\n"
+        "        echo \"amirotd: sync outlasted freeze_timeout (${FREEZE_TIMEOUT}s): not freezing\" >&2\n"
+        "        exit 1\n"
+        "fi\n"
         "if ! awk -v keep=\"$KEEP:$STATE\" \"$SELECT\" \"$MOUNTINFO\" \"$MOUNTINFO\" >\"$STATE/candidates\"; then\n"
         "        thaw_state \"$TOKEN\" >/dev/null\n"
         "        echo \"amirotd: cannot read $MOUNTINFO\" >&2\n"
@@ -162,9 +182,14 @@ static const char freeze_sh[] =
         "        exit 0\n"
         "fi\n"
         "while IFS= read -r m; do\n"
+        "        if past_deadline; then\n"
+        "                thaw_state \"$TOKEN\"\n"
+        "                echo \"amirotd: freezing outlasted freeze_timeout (${FREEZE_TIMEOUT}s): thawed what was frozen, not freezing $m\" >&2\n"
+        "                exit 1\n"
+        "        fi\n"
         "        # named before it is frozen: a thaw after a crash right here still finds it\n"
         "        printf '%s\\n' \"$m\" >>\"$STATE/mounts\"\n"
-        "        if ! fsfreeze -f \"$m\"; then\n"
+        "        if ! fsfreeze -f \"$m\" 9>&-; then\n"
         "                # not ours to thaw: frozen by someone else (EBUSY), or not frozen at all\n"
         "                sed '$d' \"$STATE/mounts\" >\"$STATE/mounts.new\" && mv \"$STATE/mounts.new\" \"$STATE/mounts\"\n"
         "                thaw_state \"$TOKEN\"\n"
@@ -173,6 +198,12 @@ static const char freeze_sh[] =
         "        fi\n"
         "        echo \"frozen $m\"\n"
         "done <\"$STATE/candidates\"\n"
+        "# a last fsfreeze that ended past the deadline: the watchdog is thawing it, no image may count on it\n"
+        "if past_deadline; then\n"
+        "        thaw_state \"$TOKEN\"\n"
+        "        echo \"amirotd: freezing outlasted freeze_timeout (${FREEZE_TIMEOUT}s): thawed what was frozen\" >&2\n"
+        "        exit 1\n"
+        "fi\n"
         "exit 0\n";
 
 bool hook_script_token_valid(const char *token) {
@@ -192,14 +223,33 @@ static bool path_valid(const char *p) {
         return p && p[0] == '/' && !strpbrk(p, "'\\\n\"$`");
 }
 
+/* NAME='TEXT' on a line, each ' of TEXT written '\''. Not a here-document: bash before 5.1
+ * (/bin/sh on Amazon Linux 2) writes those to a file in $TMPDIR or /tmp, where a thaw would
+ * block on a frozen file system. */
+static int put_assignment(strbuf *b, const char *name, const char *text) {
+        if (strbuf_printf(b, "%s='", name) < 0)
+                return -ENOMEM;
+        for (;;) {
+                size_t n = strcspn(text, "'");
+
+                if (strbuf_append(b, text, n) < 0)
+                        return -ENOMEM;
+                if (!text[n])
+                        break;
+                if (strbuf_puts(b, "'\\''") < 0)
+                        return -ENOMEM;
+                text += n + 1;
+        }
+        return strbuf_puts(b, "'\n") < 0 ? -ENOMEM : 0;
+}
+
 /* The variables both scripts start with, and the common functions. */
 static int put_head(strbuf *b, const char *what, const hook_script_paths *at, const char *token) {
         if (strbuf_printf(b, "#!/bin/sh\n# amirotd %s: see amirotd.yaml(5), image.freeze.\n"
                           "TOKEN='%s'\nMOUNTINFO='%s'\nSTATE='%s'\nKEEP='%s'\n",
-                          what, token, at->mountinfo, at->state, AGENT_DIRS) < 0)
+                          what, token, at->mountinfo, at->state, KEEP_WRITABLE) < 0)
                 return -ENOMEM;
-        if (strbuf_puts(b, "COMMON=$(cat <<'AMIROTD_COMMON'\n") < 0 || strbuf_puts(b, common_sh) < 0 ||
-            strbuf_puts(b, "AMIROTD_COMMON\n)\neval \"$COMMON\"\n") < 0)
+        if (put_assignment(b, "COMMON", common_sh) < 0 || strbuf_puts(b, "eval \"$COMMON\"\n") < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -221,8 +271,7 @@ int hook_script_freeze_at(const hook_script_paths *at, uint64_t timeout, const c
                 return -EINVAL;
         r = put_head(&b, "freeze", at, token);
         if (r >= 0 && (strbuf_printf(&b, "FREEZE_TIMEOUT=%" PRIu64 "\n", timeout) < 0 ||
-                       strbuf_puts(&b, "SELECT=$(cat <<'AMIROTD_SELECT'\n") < 0 || strbuf_puts(&b, select_awk) < 0 ||
-                       strbuf_puts(&b, "AMIROTD_SELECT\n)\n") < 0 || strbuf_puts(&b, freeze_sh) < 0))
+                       put_assignment(&b, "SELECT", select_awk) < 0 || strbuf_puts(&b, freeze_sh) < 0))
                 r = -ENOMEM;
         return finish(&b, r, ret);
 }

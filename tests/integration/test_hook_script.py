@@ -38,15 +38,22 @@ MOUNTINFO = """\
 50 27 0:52 / /home2 rw - btrfs /dev/vdg rw,subvol=/home2
 51 27 254:6 / /nl\\012x rw - ext4 /dev/vdh rw
 52 27 0:53 / /merged rw - overlay overlay rw
+53 27 254:7 / /tmp rw,relatime - ext4 /dev/vdi rw
+54 41 254:8 / /var/tmp rw,relatime - xfs /dev/vdj rw
 """
 # /data once though mounted twice, "/my disk" unescaped, /home once for its two subvolumes;
 # not /, its bind mount /srv/bind, /var (holds /var/lib/amazon/ssm), read-only, network,
-# vfat, tmpfs, overlay, or a name with a newline.
+# vfat, tmpfs, overlay, a name with a newline, or /tmp and /var/tmp (volumes of their own
+# on CIS-hardened images: the tools a thaw runs may write there).
 FROZEN = ["/data", "/my disk", "/home"]
 
 FAKE_FSFREEZE = """#!/bin/sh
 # records "-f MOUNT" / "-u MOUNT"; fails -f of a mount point containing $FAIL_ON (recorded
-# as "failed -f MOUNT": the file system is not frozen by it)
+# as "failed -f MOUNT": the file system is not frozen by it); takes $SLOW_SECONDS over -f
+# of one containing $SLOW_ON (a freeze that flushes a busy disk)
+if [ "$1" = -f ] && [ -n "${SLOW_ON:-}" ]; then
+        case "$2" in *"$SLOW_ON"*) sleep "$SLOW_SECONDS";; esac
+fi
 if [ "$1" = -f ] && [ -n "${FAIL_ON:-}" ]; then
         case "$2" in *"$FAIL_ON"*)
                 echo "failed $1 $2" >>"$FSFREEZE_LOG"
@@ -82,7 +89,14 @@ class Instance:
             f.write(FAKE_FSFREEZE)
         os.chmod(os.path.join(bindir, "fsfreeze"), 0o755)
         open(self.log, "w").close()
+        self.bindir = bindir
         self.env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"], FSFREEZE_LOG=self.log)
+
+    def slow_sync(self, seconds):
+        """A sync that takes this long (dirty pages on a slow disk)."""
+        with open(os.path.join(self.bindir, "sync"), "w") as f:
+            f.write(f"#!/bin/sh\nsleep {seconds}\n")
+        os.chmod(os.path.join(self.bindir, "sync"), 0o755)
 
     def run(self, text, timeout=20, **env):
         start = time.monotonic()
@@ -91,8 +105,8 @@ class Instance:
         r.elapsed = time.monotonic() - start
         return r
 
-    def freeze(self, token, seconds=30, **env):
-        return self.run(script("freeze", str(seconds), token, self.mountinfo, self.state), **env)
+    def freeze(self, token, seconds=30, timeout=20, **env):
+        return self.run(script("freeze", str(seconds), token, self.mountinfo, self.state), timeout=timeout, **env)
 
     def thaw(self, token):
         return self.run(script("thaw", token, self.mountinfo, self.state))
@@ -194,7 +208,8 @@ def test_the_rule_never_freezes_root_or_the_agents_file_systems(instance):
     assert r.returncode == 0, r.stderr
     called = {c.split(" ", 1)[1] for c in instance.calls()}
     assert called == set(FROZEN)
-    for never in ["/", "/srv/bind", "/var", "/data2", "/home2", "/ro", "/nfs", "/boot/efi", "/run", "/merged"]:
+    for never in ["/", "/srv/bind", "/var", "/data2", "/home2", "/ro", "/nfs", "/boot/efi", "/run", "/merged", "/tmp",
+                  "/var/tmp"]:
         assert never not in called
 
 
@@ -256,6 +271,52 @@ def test_a_failing_freeze_thaws_what_it_froze_and_fails(instance):
     assert "-f /home" not in instance.calls(), "froze on after a failure"
     assert wait_for(lambda: instance.watchdogs() == [], 5)
     assert instance.thaw("db.1").stdout == "nothing frozen\n"
+
+
+def test_a_sync_that_outlasts_the_deadline_freezes_nothing(instance):
+    # freeze_timeout 2s, a sync of 4s: freezing after it would outlive the watchdog's
+    # deadline, so the freeze gives up, and says why
+    instance.slow_sync(4)
+    r = instance.freeze("db.1", seconds=2)
+    assert r.returncode != 0, r.stdout
+    assert "freeze_timeout" in r.stderr and "not freezing" in r.stderr, r.stderr
+    assert instance.calls() == [], "froze past the deadline"
+    assert wait_for(lambda: instance.watchdogs() == [], 5)
+    assert not os.path.exists(os.path.join(instance.state, "token"))
+
+
+def test_a_freeze_that_hangs_past_the_deadline_still_ends_thawed(tmp_path):
+    # The review's case: one fsfreeze -f that takes over a minute past freeze_timeout.
+    # The watchdog waits for the freeze to let go of the lock however long that takes (it
+    # used to give up after 60s), and the freeze freezes nothing more once its deadline
+    # has passed: it thaws what it froze and fails. Slow (65s), so in one shell only.
+    i = Instance(str(tmp_path))
+    try:
+        r = i.freeze("db.1", seconds=1, timeout=90, SLOW_ON="disk", SLOW_SECONDS="63")
+        assert r.returncode != 0, r.stdout
+        assert "-f /home" not in i.calls(), "froze on past the deadline"
+        assert wait_for(lambda: i.frozen() == [], 5), i.calls()
+        assert wait_for(lambda: i.watchdogs() == [], 5)
+    finally:
+        i.cleanup()
+
+
+def test_a_thaw_waits_for_a_freeze_in_progress(instance):
+    # amirotd gave up waiting for a freeze whose sync is slow and sends the thaw: the thaw
+    # waits for the freeze to end and thaws what it froze, instead of failing at once
+    instance.slow_sync(2)
+    freeze = subprocess.Popen([instance.shell, "-c", script("freeze", "60", "db.1", instance.mountinfo,
+                                                             instance.state)],
+                              env=instance.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: os.path.exists(os.path.join(instance.state, "token")), 5)
+        r = instance.thaw("db.1")
+        assert freeze.wait(timeout=10) == 0
+        assert r.returncode == 0, r.stderr
+        assert instance.frozen() == []
+    finally:
+        freeze.kill()
+        freeze.wait()
 
 
 def test_running_the_freeze_twice_is_safe(instance):
@@ -380,6 +441,28 @@ def test_real_freeze_thaws_itself_at_the_deadline(namespace, tmp_path):
     time.sleep(0.5)
     assert w.poll() is None
     assert w.wait(timeout=10) == 0, "the watchdog did not thaw"
+    assert not is_frozen(ns, a) and not is_frozen(ns, b)
+
+
+def test_real_thaw_writes_no_temporary_file(namespace, tmp_path):
+    # bash before 5.1 (/bin/sh on Amazon Linux 2) writes each here-document to a file in
+    # $TMPDIR or /tmp; where that is a file system the freeze froze, such a thaw blocks on
+    # it until the watchdog's deadline. BASH_COMPAT=50 makes today's bash do the same.
+    if not shutil.which("bash"):
+        pytest.skip("no bash")
+    ns, a, b = namespace
+    freeze, thaw = real_scripts(str(tmp_path), "db.1", 60)
+    assert ns.run(["sh", "-c", freeze]).returncode == 0
+    p = subprocess.Popen(["nsenter", "-t", str(ns.proc.pid), "-m", "--", "env", f"TMPDIR={a}", "BASH_COMPAT=50",
+                          "bash", "-c", thaw], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        ns.run(["fsfreeze", "-u", a])       # lets the blocked thaw go, to end it
+        p.kill()
+        p.communicate()
+        pytest.fail("the thaw blocked on a temporary file in a frozen file system")
+    assert p.returncode == 0, err
     assert not is_frozen(ns, a) and not is_frozen(ns, b)
 
 

@@ -5,7 +5,9 @@
  * a command sent, read back while it runs and when it has ended; InvocationDoesNotExist
  * right after SendCommand as -ENOENT; a failed script's ResponseCode and stderr;
  * SendCommand's InvalidInstanceId as an error value; ListCommands over pages of 50 with
- * its filters; an op cancelled never calls back.
+ * its filters; an op cancelled never calls back; a failure whose error the client left
+ * empty (out of memory reading the answer, injected by wrapping the answer's parser:
+ * -Wl,--wrap in the Makefile) still reports one that names the call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,11 +17,27 @@
 #include "aws-sync.h"
 #include "aws/client.h"
 #include "aws/creds.h"
+#include "aws/json.h"
 #include "aws/ssm.h"
 #include "aws/ssm-command.h"
 #include "ec2sim-helper.h"
 
 static test_server sim;
+
+/* While set, reading an answer runs out of memory (aws/json.c then sets no error). */
+static bool answers_out_of_memory;
+
+int __real_aws_json_response_parse(const char *body, size_t size, long status, const char *header_request_id,
+                                   json_object **ret, aws_error *ret_error);
+int __wrap_aws_json_response_parse(const char *body, size_t size, long status, const char *header_request_id,
+                                   json_object **ret, aws_error *ret_error);
+
+int __wrap_aws_json_response_parse(const char *body, size_t size, long status, const char *header_request_id,
+                                   json_object **ret, aws_error *ret_error) {
+        if (answers_out_of_memory)
+                return -ENOMEM;
+        return __real_aws_json_response_parse(body, size, status, header_request_id, ret, ret_error);
+}
 
 typedef struct fixture {
         sd_event *event;
@@ -33,6 +51,7 @@ typedef struct result {
         int r;
         char *id;
         char *code;
+        char *message;
         ssm_command_invocation inv;
         size_t n;
         char *first_comment;
@@ -41,6 +60,7 @@ typedef struct result {
 static void result_done(result *res) {
         free(res->id);
         free(res->code);
+        free(res->message);
         free(res->first_comment);
         ssm_command_invocation_done(&res->inv);
         *res = (result) {};
@@ -110,8 +130,11 @@ static void advance(fixture *f, double seconds) {
 }
 
 static void keep_code(result *res, const aws_error *err) {
-        if (err && err->code)
+        assert_non_null(err);           /* "<0 with err": never a NULL one */
+        if (err->code)
                 res->code = strdup(err->code);
+        if (err->message)
+                res->message = strdup(err->message);
 }
 
 static void on_sent(int r, const char *command_id, const aws_error *err, void *userdata) {
@@ -300,12 +323,38 @@ static void test_errors_and_cancel(void **state) {
                                 .delivery_timeout = 10 }, on_sent, &res, &op), -ERANGE);
 }
 
+static void test_an_error_says_why_when_the_client_said_nothing(void **state) {
+        fixture *f = *state;
+        _cleanup_(freep) char *iid = new_instance(f);
+        _cleanup_(result_done) result res = {};
+
+        answers_out_of_memory = true;
+        assert_int_equal(send_sync(f, iid, "true", "amirotd freeze web 2026-12-01T03:00Z", &res), -ENOMEM);
+        assert_non_null(res.message);
+        assert_non_null(strstr(res.message, "SendCommand"));
+        result_done(&res);
+
+        assert_int_equal(invocation_sync(f, "00000000-0000-0000-0000-000000000000", iid, &res), -ENOMEM);
+        assert_non_null(res.message);
+        assert_non_null(strstr(res.message, "GetCommandInvocation"));
+        result_done(&res);
+
+        assert_int_equal(ssm_list_commands(f->ssm, &(ssm_list_commands_request) {}, on_list, &res, NULL), 0);
+        assert_int_equal(http_client_run_until(f->http, &res.done), 0);
+        answers_out_of_memory = false;
+        assert_int_equal(res.r, -ENOMEM);
+        assert_non_null(res.message);
+        assert_non_null(strstr(res.message, "ListCommands"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_send_then_read_until_it_ends, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_failed_script_and_a_refused_instance, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_follows_pages_and_filters, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_errors_and_cancel, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_an_error_says_why_when_the_client_said_nothing, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, setup_all, teardown_all);
