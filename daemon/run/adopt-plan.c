@@ -58,7 +58,7 @@ bool adopt_name_matches(const char *pattern, const char *name) {
                 size_t step = 1;
                 bool literal = false;
 
-                if (c == '\\' && (pattern[1] == '*' || pattern[1] == '?')) {
+                if (c == '\\' && (pattern[1] == '*' || pattern[1] == '?' || pattern[1] == '\\')) {
                         c = pattern[1];
                         step = 2;
                         literal = true;

@@ -104,6 +104,7 @@ typedef struct adopt_input {
  * failure. */
 int adopt_plan_build(const adopt_input *in, adopt_plan *ret);
 void adopt_plan_done(adopt_plan *p);
-/* EC2's name filter: * any run of characters, ? one, \* and \? themselves; nothing else
- * is special (a [ is a [). */
+/* EC2's name filter: * any run of characters, ? one, \*, \? and \\ themselves ("a filter
+ * value of \*amazon\?\\ specifies the literal string *amazon?\"); nothing else is
+ * special (a [ is a [, a \ before any other character a \). */
 bool adopt_name_matches(const char *pattern, const char *name);

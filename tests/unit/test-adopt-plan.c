@@ -319,6 +319,13 @@ static void test_name_patterns_as_ec2_reads_them(void **state) {
         assert_false(adopt_name_matches("web", "web-1"));
         assert_false(adopt_name_matches("a*b*c", "aXbYbZ"));
         assert_false(adopt_name_matches("[web]", "w"));
+        /* EC2: "a filter value of \*amazon\?\\ specifies the literal string *amazon?\." */
+        assert_true(adopt_name_matches("\\*amazon\\?\\\\", "*amazon?\\"));
+        assert_false(adopt_name_matches("\\*amazon\\?\\\\", "*amazon?\\\\"));
+        assert_true(adopt_name_matches("web\\\\*", "web\\1"));            /* \\ then a wildcard */
+        assert_false(adopt_name_matches("web\\\\*", "web-1"));
+        assert_true(adopt_name_matches("C:\\\\img?", "C:\\img1"));
+        assert_true(adopt_name_matches("web\\x", "web\\x"));                /* any other \ is itself */
 }
 
 static void test_refuses_a_policy_without_adopt(void **state) {
