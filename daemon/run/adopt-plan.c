@@ -162,7 +162,9 @@ static int judge(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
         r = judge_tags_and_state(in, g, d);
         if (r != 0)
                 return r < 0 ? r : 0;
-        d->instance_id = g->source_instance_id ?: in->policy->adopt.instance_id;
+        /* the operator's word first: Packer's EBS builder makes each image of a throw-away
+         * instance, whose generations no retain.count would ever retire */
+        d->instance_id = in->policy->adopt.instance_id ?: g->source_instance_id;
         if (!d->instance_id)
                 return skip(d, ADOPT_SKIP_NO_INSTANCE,
                             "no instance: EC2 names none (not made by CreateImage); give adopt.instance_id");

@@ -15,9 +15,11 @@
  *   is left alone until a person removes them;
  * - only available images: pending ones may still fail, failed ones are garbage,
  *   disabled ones a person set aside, deregistered ones are going;
- * - the instance is EC2's sourceInstanceId (CreateImage's images), else
- *   adopt.instance_id, else none: an image that counts for no instance cannot be
- *   judged by retention, so it is skipped ("no instance: give adopt.instance_id");
+ * - the instance is adopt.instance_id, else EC2's sourceInstanceId (CreateImage's
+ *   images), else none: an image that counts for no instance cannot be judged by
+ *   retention, so it is skipped ("no instance: give adopt.instance_id"). The section
+ *   wins because Packer's EBS builder makes each image of a throw-away instance: by
+ *   EC2's word each would count for a departed instance of its own, kept forever;
  * - the slot is the policy's schedule's slot that holds the image's creation date;
  *   an image created after now (EC2's clock ahead of the host's) is skipped;
  * - one image per instance and slot (design.md, rule 3): a slot the policy already
@@ -77,7 +79,7 @@ typedef struct adopt_decision {
         adopt_verdict verdict;
         char *reason;                   /* a skip's reason, readable; NULL for ADOPT_TAKE */
         /* ADOPT_TAKE (and, where known, a skip's): */
-        const char *instance_id;        /* the image's sourceInstanceId or adopt.instance_id */
+        const char *instance_id;        /* adopt.instance_id, or the image's sourceInstanceId */
         char slot[SLOT_ID_MAX];         /* "" when not known */
         ec2_tags tags;                  /* ADOPT_TAKE: the tags to write, on image and snapshots */
         char **snapshot_ids;            /* ADOPT_TAKE: its EBS snapshots, NULL-terminated or NULL */

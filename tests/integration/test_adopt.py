@@ -228,6 +228,28 @@ def test_a_failed_image_does_not_stop_the_others_and_is_taken_next_time(amirotd)
     assert "policy 'web': 1 adopted, 7 skipped, 0 failed" in p.stdout
 
 
+def test_packer_images_count_for_adopt_instance_id_and_rotate(amirotd):
+    # Packer's EBS builder images a throw-away instance each time: EC2's sourceInstanceId
+    # names a different, departed instance per image, which retain.count never retires
+    amirotd.sim.set_clock(NOW)
+    iid = run_instances(client(amirotd.sim), {"Role": "web"})[0]
+    amirotd.write_policy("web", POLICY.replace("      tags: {Builder: packer}",
+                                               f"      tags: {{Builder: packer}}\n      instance_id: {iid}"))
+    spec = {"tags": {"Builder": "packer"}, "pending_seconds": 0}
+    ids = amirotd.sim.seed(images=[
+        dict(spec, name=f"packer-web-{day}", instance_id=f"i-0{day:016x}",
+             creation_date=f"2030-01-0{day}T10:00:00Z") for day in (1, 2, 3)])["images"]
+    p = amirotd.run("adopt", "--policy", "web", now=NOW)
+    for day, image_id in zip((1, 2, 3), ids):
+        assert f"adopted as {iid}, slot 2030010{day}T030000Z" in line_of(p.stdout, image_id)
+    time.sleep(1.5)                                     # ec2sim's consistency delay for new tags
+    # retain.count 2: the run's new image and the newest adopted one stay, the two older go
+    amirotd.sim.set_clock("2030-01-11T03:30:00Z")
+    amirotd.run("once", "--policy", "web", now="2030-01-11T03:30:00Z")
+    live = {i["ImageId"]: i["State"] for i in amirotd.sim.images()}
+    assert [live.get(i, "deregistered") for i in ids] == ["deregistered", "deregistered", "available"]
+
+
 def test_region_limits_adoption_to_one_of_the_policys_regions(amirotd):
     amirotd.write_policy("web", POLICY.replace("    retain:", "    regions: [us-east-1, us-west-2]\n    retain:"))
     amirotd.sim.set_clock(NOW)

@@ -146,24 +146,33 @@ static void test_slot_before_the_anchor_is_the_day_before(void **state) {
         assert_null(decision(&w, "ami-1")->snapshot_ids);      /* instance store: nothing else to tag */
 }
 
-static void test_instance_from_ec2_else_the_section_else_none(void **state) {
+static void test_instance_from_the_section_else_ec2_else_none(void **state) {
         _cleanup_(world_done) world w = {}, w2 = {};
 
         (void) state;
+        /* Packer's EBS builder makes each image of a throw-away instance: had EC2's word
+         * won, each image would count for an instance of its own, departed, kept forever */
         load(&w, "adopt: {name: web-*, instance_id: i-0fff9999}\n");
         image(found(&w), "ami-1", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w), "ami-2", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", NULL, NULL, NULL);
+        image(found(&w), "ami-3", EC2_IMAGE_AVAILABLE, "2026-11-27T11:00:00Z", "i-0bbb2222", NULL, NULL);
         assert_int_equal(build(&w, "2026-12-01T00:00:00Z"), 0);
-        assert_string_equal(decision(&w, "ami-1")->instance_id, "i-0aaa1111");  /* EC2's word first */
+        assert_string_equal(decision(&w, "ami-1")->instance_id, "i-0fff9999");  /* the section's word first */
+        assert_string_equal(ec2_tags_get(&decision(&w, "ami-1")->tags, TAG_INSTANCE_ID), "i-0fff9999");
         assert_string_equal(decision(&w, "ami-2")->instance_id, "i-0fff9999");
-        assert_string_equal(ec2_tags_get(&decision(&w, "ami-2")->tags, TAG_INSTANCE_ID), "i-0fff9999");
+        /* two builds in one slot count for one instance now: the newer is taken */
+        assert_int_equal(decision(&w, "ami-3")->verdict, ADOPT_TAKE);
+        assert_skip(&w, "ami-2", ADOPT_SKIP_SLOT_TAKEN, "goes to the newer ami-3");
+        assert_int_equal(w.plan.n_take, 2);
 
         load(&w2, "adopt: {name: web-*}\n");
+        image(found(&w2), "ami-1", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w2), "ami-2", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", NULL, NULL, NULL);
         assert_int_equal(build(&w2, "2026-12-01T00:00:00Z"), 0);
+        assert_string_equal(decision(&w2, "ami-1")->instance_id, "i-0aaa1111");   /* else EC2's */
         assert_skip(&w2, "ami-2", ADOPT_SKIP_NO_INSTANCE, "no instance: ");
         assert_skip(&w2, "ami-2", ADOPT_SKIP_NO_INSTANCE, "give adopt.instance_id");
-        assert_int_equal(w2.plan.n_take, 0);
+        assert_int_equal(w2.plan.n_take, 1);
 }
 
 static void test_never_taken(void **state) {
@@ -342,7 +351,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_takes_an_image_with_its_instance_and_slot),
                 cmocka_unit_test(test_slot_before_the_anchor_is_the_day_before),
-                cmocka_unit_test(test_instance_from_ec2_else_the_section_else_none),
+                cmocka_unit_test(test_instance_from_the_section_else_ec2_else_none),
                 cmocka_unit_test(test_never_taken),
                 cmocka_unit_test(test_one_image_per_instance_and_slot),
                 cmocka_unit_test(test_a_slot_the_policy_holds_is_not_taken),
