@@ -27,6 +27,9 @@
  *   instance in one slot, the newest is adopted and the others are skipped. The
  *   planner would count both as generations, so that retain.count 7 would keep six
  *   slots' worth: one per slot keeps "7 generations" true;
+ * - an image one of whose snapshots another policy holds (its amirotd:policy):
+ *   never taken from that policy, and the IAM policy lets adopt tag a snapshot
+ *   only while it carries no amirotd:policy;
  * - an image with too many tags for adoption's four (EC2: 50 per resource);
  * - an image that does not match adopt's tags and name after all: DescribeImages'
  *   filters select, and this checks again, so that an endpoint that ignored a filter
@@ -37,7 +40,10 @@
  * amirotd:adopted (the time of adoption, as format_iso8601() writes it), on the image
  * and on each of its EBS snapshots, so that retirement (DeleteSnapshot, allowed by the
  * IAM policy on snapshots tagged amirotd:policy) and the orphan sweep treat them as
- * the policy's. No other tag, never the name.
+ * the policy's. No other tag, never the name. A snapshot that carries this policy's
+ * amirotd:policy already (an adoption interrupted between the snapshots and the
+ * image, or an image registered from a snapshot of the policy's) is not tagged again:
+ * the IAM policy would refuse it.
  */
 #pragma once
 
@@ -82,7 +88,8 @@ typedef struct adopt_decision {
         const char *instance_id;        /* adopt.instance_id, or the image's sourceInstanceId */
         char slot[SLOT_ID_MAX];         /* "" when not known */
         ec2_tags tags;                  /* ADOPT_TAKE: the tags to write, on image and snapshots */
-        char **snapshot_ids;            /* ADOPT_TAKE: its EBS snapshots, NULL-terminated or NULL */
+        char **snapshot_ids;            /* ADOPT_TAKE: its EBS snapshots to tag, NULL-terminated or NULL */
+        size_t n_snapshots_own;         /* ADOPT_TAKE: its EBS snapshots the policy holds already */
 } adopt_decision;
 
 typedef struct adopt_plan {
@@ -99,6 +106,8 @@ typedef struct adopt_input {
         const ec2_image *managed;       /* DescribeImages of tag:amirotd:policy=the policy: the slots
                                          * it holds already (may be none) */
         size_t n_managed;
+        const ec2_snapshot *snapshots;  /* of found's snapshots, at least those tagged amirotd:policy */
+        size_t n_snapshots;
 } adopt_input;
 
 /* Decides on each image of in->found, by the rules above. 0, -EINVAL (no policy, or one
