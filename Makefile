@@ -561,10 +561,10 @@ check-examples: $(BUILD)/amirotd
 	$(Q)AWS_ACCESS_KEY_ID= AWS_PROFILE= "$(BUILD)/amirotd" check --config config/amirotd.yaml >/dev/null
 	@echo "ok: config/amirotd.yaml and $(words $(EXAMPLE_POLICIES)) example policies load"
 
+# IAM is AWS's to evaluate, not ec2sim's: the script checks the statements' shape and the
+# conditions packaging/README.md's reasons rest on.
 check-iam-policy:
-	$(PYTHON) -c 'import json, sys; d = json.load(open(sys.argv[1])); \
-		assert d["Version"] == "2012-10-17" and all({"Effect", "Action", "Resource"} <= set(s) for s in d["Statement"])' \
-		packaging/iam-policy.json
+	$(PYTHON) tests/iam/check-iam-policy.py packaging/iam-policy.json
 	@echo "ok: packaging/iam-policy.json"
 
 # amirotd as a real service under a real systemd booted in namespaces (root only),
