@@ -572,6 +572,8 @@ check-examples: $(BUILD)/amirotd
 	$(Q)AWS_ACCESS_KEY_ID= AWS_PROFILE= "$(BUILD)/amirotd" check --config config/amirotd.yaml >/dev/null
 	@echo "ok: config/amirotd.yaml and $(words $(EXAMPLE_POLICIES)) example policies load"
 
+# IAM is AWS's to evaluate, not ec2sim's: the script checks the statements' shape and the
+# conditions packaging/README.md's reasons rest on.
 check-iam-policy:
 	$(PYTHON) tests/packaging/check-iam-policy
 

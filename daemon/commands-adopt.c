@@ -3,13 +3,15 @@
  * `amirotd adopt --policy NAME [--dry-run] [--region R]`: existing images that the
  * policy's adopt section selects become the policy's own (run/adopt-plan.h holds the
  * rules). Per region: DescribeImages Owners=self with adopt's filters, and of the
- * policy's own images (the slots they hold); the pure decision; then CreateTags, per
+ * policy's own images (the slots they hold); DescribeSnapshots of the snapshots of
+ * those found that carry amirotd:policy; the pure decision; then CreateTags, per
  * image, on its snapshots first and on the image last, paced as every call.
  *
  * The image's amirotd:policy tag is the commit point: an image is adopted once its
  * own tags are written. A crash (or a failed call) between the two calls leaves the
  * snapshots tagged and the image not: the next `adopt` takes the image again and
- * writes the same tags, and until then nothing deletes those snapshots (EC2 refuses to
+ * tags the image only (the IAM policy lets it tag no snapshot that carries
+ * amirotd:policy), and until then nothing deletes those snapshots (EC2 refuses to
  * delete a snapshot a registered image uses: InvalidSnapshot.InUse, which the sweep
  * retries later). The other order would leave an adopted image whose snapshots the
  * IAM policy does not let retirement delete, and that no later adopt would see.
@@ -111,6 +113,64 @@ static int read_images(aws_client *ec2, const policy *p, const char *region, ec2
         return r;
 }
 
+/* EC2: "The maximum number of filter values specified on a single call is 200": the
+ * tag-key filter's one value, and as many snapshot ids as are left. */
+#define SNAPSHOT_IDS_PER_CALL 199
+
+/* Of the n snapshot ids, those that carry amirotd:policy, added to ret. */
+static int read_snapshots_of(aws_client *ec2, const policy *p, const char *region, char *const *ids, size_t n,
+                             ec2_snapshot_list *ret) {
+        _cleanup_(aws_error_done) aws_error err = {};
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list got = {};
+        _cleanup_(freep) char **values = NULL;
+        char *policy_key[] = { (char *) TAG_POLICY, NULL };
+        ec2_snapshot *items;
+        int r;
+
+        values = calloc(n + 1, sizeof(char *));
+        if (!values)
+                return log_error_errno(-ENOMEM, "out of memory");
+        memcpy(values, ids, n * sizeof(char *));
+        r = ec2_describe_snapshots_sync(ec2, (const ec2_filter[]) { { .name = "snapshot-id", .values = values },
+                                                                   { .name = "tag-key", .values = policy_key } },
+                                        2, &got, &err);
+        if (r < 0) {
+                log_aws_failure(p, region, NULL, "DescribeSnapshots", r, &err, NULL);
+                return r;
+        }
+        items = reallocarray(ret->items, ret->n + got.n ?: 1, sizeof(ec2_snapshot));
+        if (!items)
+                return log_error_errno(-ENOMEM, "out of memory");
+        ret->items = items;
+        memcpy(ret->items + ret->n, got.items, got.n * sizeof(ec2_snapshot));
+        ret->n += got.n;
+        ret->cap = ret->n;
+        got.n = 0;                      /* moved out: got frees only its array */
+        return 0;
+}
+
+/* The snapshots of the images found that a policy holds already (amirotd:policy): adopt
+ * takes no image from another policy through its snapshot, and tags none of this
+ * policy's again (the IAM policy lets it tag only snapshots of no policy). */
+static int read_snapshots(aws_client *ec2, const policy *p, const char *region, const ec2_image_list *found,
+                          ec2_snapshot_list *ret) {
+        _cleanup_(strv_freep) char **ids = NULL;
+        size_t n;
+        int r = 0;
+
+        for (size_t k = 0; k < found->n; k++)
+                for (size_t d = 0; d < found->items[k].n_devices; d++) {
+                        const char *id = found->items[k].devices[d].snapshot_id;
+
+                        if (id && !strv_contains(ids, id) && strv_extend(&ids, id) < 0)
+                                return log_error_errno(-ENOMEM, "out of memory");
+                }
+        n = strv_length(ids);
+        for (size_t at = 0; at < n && r >= 0; at += SNAPSHOT_IDS_PER_CALL)
+                r = read_snapshots_of(ec2, p, region, ids + at, MIN(n - at, (size_t) SNAPSHOT_IDS_PER_CALL), ret);
+        return r;
+}
+
 /* The image's snapshots, then the image: the image's tags last, as the commit. */
 static int tag_image(aws_client *ec2, const policy *p, const char *region, const adopt_decision *d, char **ret_why) {
         _cleanup_(aws_error_done) aws_error err = {};
@@ -134,9 +194,11 @@ static void print_decision(const char *region, const adopt_decision *d, const ch
         size_t n = strv_length(d->snapshot_ids);
 
         printf("%s %s '%s': %s", region, d->image->id, d->image->name ?: "", what);
-        if (d->verdict == ADOPT_TAKE)
+        if (d->verdict == ADOPT_TAKE) {
                 printf(" as %s, slot %s, %zu %s", d->instance_id, d->slot, n, plural(n, "snapshot", "snapshots"));
-        else
+                if (d->n_snapshots_own > 0)
+                        printf(" (%zu the policy's already)", d->n_snapshots_own);
+        } else
                 printf(": %s", d->reason);
         putchar('\n');
 }
@@ -174,6 +236,7 @@ static void adopt_one(aws_client *ec2, const policy *p, const char *region, bool
 static int adopt_region(aws_pool *pool, const policy *p, const char *region, bool dry_run, time_t now,
                         adopt_counts *counts) {
         _cleanup_(ec2_image_list_done) ec2_image_list found = {}, managed = {};
+        _cleanup_(ec2_snapshot_list_done) ec2_snapshot_list snapshots = {};
         _cleanup_(adopt_plan_done) adopt_plan decided = {};
         aws_client *ec2;
         int r;
@@ -183,10 +246,13 @@ static int adopt_region(aws_pool *pool, const policy *p, const char *region, boo
                 return log_full(LOG_ERR, r, NULL, &(log_fields) { .policy = p->name, .region = region },
                                 "policy '%s' in %s: no EC2 client", p->name, region);
         r = read_images(ec2, p, region, &found, &managed);
+        if (r >= 0)
+                r = read_snapshots(ec2, p, region, &found, &snapshots);
         if (r < 0)
                 return r;
         r = adopt_plan_build(&(adopt_input) { .policy = p, .now = now, .found = found.items, .n_found = found.n,
-                                              .managed = managed.items, .n_managed = managed.n }, &decided);
+                                              .managed = managed.items, .n_managed = managed.n,
+                                              .snapshots = snapshots.items, .n_snapshots = snapshots.n }, &decided);
         if (r < 0)
                 return log_error_errno(r, "policy '%s' in %s: cannot decide what to adopt", p->name, region);
         for (size_t k = 0; k < decided.n; k++)

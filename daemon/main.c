@@ -262,6 +262,11 @@ int main(int argc, char **argv) {
         }
         if (!command)
                 command = "run";
+        /* only adopt reads it: elsewhere it would look like a limit that is not kept */
+        if (o.region && !streq(command, "adopt")) {
+                fprintf(stderr, "amirotd: --region is only for 'adopt'; try 'amirotd help adopt'\n");
+                return EXIT_USAGE;
+        }
 
         log_open(target);
 

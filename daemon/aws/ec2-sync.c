@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The synchronous forms of EC2 calls, for the one-shot commands (amirotd list, plan):
+ * The synchronous forms of EC2 calls, for the one-shot commands (amirotd list, plan, adopt):
  * each sends the asynchronous call of ec2-calls.c and runs the HTTP client's loop
  * until it completes. The service never uses them.
  */
@@ -60,6 +60,60 @@ int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n,
                 return r;
         }
         *ret = s.images;
+        return 0;
+}
+
+/* ---- The synchronous DescribeSnapshots --------------------------------------------------- */
+
+/* For `amirotd adopt`, which must not tag again a snapshot that a policy holds already. */
+typedef struct snapshots_sync {
+        bool done;
+        int r;
+        aws_error error;
+        ec2_snapshot_list snapshots;
+} snapshots_sync;
+
+static void sync_on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
+        snapshots_sync *s = userdata;
+
+        s->done = true;
+        s->r = r;
+        if (r >= 0) {
+                s->snapshots = *l;
+                *l = (ec2_snapshot_list) {};
+        } else if (err)
+                (void) aws_error_set(&s->error, err->status, err->code, err->message, err->request_id);
+}
+
+int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret,
+                                aws_error *ret_error) {
+        snapshots_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_snapshots(c, filters, n, sync_on_snapshots, &s, &op) : -EINVAL;
+        if (r < 0)
+                (void) aws_error_setf(&s.error, "cannot send DescribeSnapshots: %s", strerror(-r));
+        else {
+                r = http_client_run_until(aws_client_http(c), &s.done);
+                if (s.done)
+                        r = s.r;
+                else {
+                        ec2_op_cancel(op);
+                        r = r < 0 ? r : -ECANCELED;
+                        (void) aws_error_setf(&s.error, "the event loop stopped before DescribeSnapshots completed: %s",
+                                              strerror(-r));
+                }
+        }
+        if (ret_error)
+                aws_error_move(ret_error, &s.error);
+        else
+                aws_error_done(&s.error);
+        if (r < 0) {
+                ec2_snapshot_list_done(&s.snapshots);
+                return r;
+        }
+        *ret = s.snapshots;
         return 0;
 }
 

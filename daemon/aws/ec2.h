@@ -196,5 +196,7 @@ int ec2_describe_create_volume_permission(aws_client *c, const char *snapshot_id
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on
  * success. (The tests' synchronous forms of the other calls are in tests/unit/aws-sync.h.) */
 int ec2_describe_images_sync(aws_client *c, const ec2_filter *filters, size_t n, char *const *image_ids, ec2_image_list *ret, aws_error *ret_error);
+int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n, ec2_snapshot_list *ret,
+                                aws_error *ret_error);
 /* CreateTags of tags on resource_ids (at most 1000: "Constraints: Up to 1000 resource IDs"). */
 int ec2_tag_resources_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, aws_error *ret_error);

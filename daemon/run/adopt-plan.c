@@ -58,7 +58,7 @@ bool adopt_name_matches(const char *pattern, const char *name) {
                 size_t step = 1;
                 bool literal = false;
 
-                if (c == '\\' && (pattern[1] == '*' || pattern[1] == '?')) {
+                if (c == '\\' && (pattern[1] == '*' || pattern[1] == '?' || pattern[1] == '\\')) {
                         c = pattern[1];
                         step = 2;
                         literal = true;
@@ -134,8 +134,33 @@ static int judge_tags_and_state(const adopt_input *in, const ec2_image *g, adopt
         return r < 0 ? r : 1;
 }
 
-/* The tags to write and the snapshots to write them on. */
+/* The amirotd:policy tag of the snapshot, as in->snapshots has it, or NULL. */
+static const char *snapshot_policy(const adopt_input *in, const char *snapshot_id) {
+        for (size_t k = 0; k < in->n_snapshots; k++)
+                if (streq_ptr(in->snapshots[k].id, snapshot_id))
+                        return ec2_tags_get(&in->snapshots[k].tags, TAG_POLICY);
+        return NULL;
+}
+
+/* Whether a snapshot of g belongs to another policy: 1 (a skip), 0, <0: -ENOMEM. */
+static int judge_snapshots(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
+        for (size_t k = 0; k < g->n_devices; k++) {
+                const char *owner = snapshot_policy(in, g->devices[k].snapshot_id);
+                int r;
+
+                if (!owner || streq(owner, in->policy->name))
+                        continue;
+                r = skip(d, ADOPT_SKIP_OTHER_POLICY, "its snapshot %s belongs to policy '%s': never taken from "
+                         "another policy", g->devices[k].snapshot_id, owner);
+                return r < 0 ? r : 1;
+        }
+        return 0;
+}
+
+/* The tags to write and the snapshots to write them on: each once, and none that the
+ * policy holds already (the IAM policy lets adopt tag only snapshots of no policy). */
 static int take(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
+        _cleanup_(strv_freep) char **seen = NULL;
         char when[ISO8601_MAX];
         int r;
 
@@ -145,10 +170,18 @@ static int take(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
             (r = ec2_tags_add(&d->tags, TAG_SLOT, d->slot)) < 0 ||
             (r = ec2_tags_add(&d->tags, TAG_ADOPTED, format_iso8601(in->now, when))) < 0)
                 return r;
-        for (size_t k = 0; k < g->n_devices; k++)
-                if (g->devices[k].snapshot_id && !strv_contains(d->snapshot_ids, g->devices[k].snapshot_id) &&
-                    strv_extend(&d->snapshot_ids, g->devices[k].snapshot_id) < 0)
+        for (size_t k = 0; k < g->n_devices; k++) {
+                const char *id = g->devices[k].snapshot_id;
+
+                if (!id || strv_contains(seen, id))
+                        continue;
+                if (strv_extend(&seen, id) < 0)
                         return -ENOMEM;
+                if (snapshot_policy(in, id))            /* this policy's: judge_snapshots() let it by */
+                        d->n_snapshots_own++;
+                else if (strv_extend(&d->snapshot_ids, id) < 0)
+                        return -ENOMEM;
+        }
         return 0;
 }
 
@@ -160,9 +193,13 @@ static int judge(const adopt_input *in, const ec2_image *g, adopt_decision *d) {
 
         *d = (adopt_decision) { .image = g };
         r = judge_tags_and_state(in, g, d);
+        if (r == 0)
+                r = judge_snapshots(in, g, d);
         if (r != 0)
                 return r < 0 ? r : 0;
-        d->instance_id = g->source_instance_id ?: in->policy->adopt.instance_id;
+        /* the operator's word first: Packer's EBS builder makes each image of a throw-away
+         * instance, whose generations no retain.count would ever retire */
+        d->instance_id = in->policy->adopt.instance_id ?: g->source_instance_id;
         if (!d->instance_id)
                 return skip(d, ADOPT_SKIP_NO_INSTANCE,
                             "no instance: EC2 names none (not made by CreateImage); give adopt.instance_id");
@@ -223,6 +260,7 @@ static bool same_slot(const adopt_decision *x, const adopt_decision *y) {
 static int untake(adopt_decision *d, const char *other, bool by_policy) {
         ec2_tags_done(&d->tags);
         d->snapshot_ids = strv_free(d->snapshot_ids);
+        d->n_snapshots_own = 0;
         if (by_policy)
                 return skip(d, ADOPT_SKIP_SLOT_TAKEN, "slot %s of %s already has %s of the policy",
                             d->slot, d->instance_id, other);

@@ -15,9 +15,11 @@
  *   is left alone until a person removes them;
  * - only available images: pending ones may still fail, failed ones are garbage,
  *   disabled ones a person set aside, deregistered ones are going;
- * - the instance is EC2's sourceInstanceId (CreateImage's images), else
- *   adopt.instance_id, else none: an image that counts for no instance cannot be
- *   judged by retention, so it is skipped ("no instance: give adopt.instance_id");
+ * - the instance is adopt.instance_id, else EC2's sourceInstanceId (CreateImage's
+ *   images), else none: an image that counts for no instance cannot be judged by
+ *   retention, so it is skipped ("no instance: give adopt.instance_id"). The section
+ *   wins because Packer's EBS builder makes each image of a throw-away instance: by
+ *   EC2's word each would count for a departed instance of its own, kept forever;
  * - the slot is the policy's schedule's slot that holds the image's creation date;
  *   an image created after now (EC2's clock ahead of the host's) is skipped;
  * - one image per instance and slot (design.md, rule 3): a slot the policy already
@@ -25,6 +27,9 @@
  *   instance in one slot, the newest is adopted and the others are skipped. The
  *   planner would count both as generations, so that retain.count 7 would keep six
  *   slots' worth: one per slot keeps "7 generations" true;
+ * - an image one of whose snapshots another policy holds (its amirotd:policy):
+ *   never taken from that policy, and the IAM policy lets adopt tag a snapshot
+ *   only while it carries no amirotd:policy;
  * - an image with too many tags for adoption's four (EC2: 50 per resource);
  * - an image that does not match adopt's tags and name after all: DescribeImages'
  *   filters select, and this checks again, so that an endpoint that ignored a filter
@@ -35,7 +40,10 @@
  * amirotd:adopted (the time of adoption, as format_iso8601() writes it), on the image
  * and on each of its EBS snapshots, so that retirement (DeleteSnapshot, allowed by the
  * IAM policy on snapshots tagged amirotd:policy) and the orphan sweep treat them as
- * the policy's. No other tag, never the name.
+ * the policy's. No other tag, never the name. A snapshot that carries this policy's
+ * amirotd:policy already (an adoption interrupted between the snapshots and the
+ * image, or an image registered from a snapshot of the policy's) is not tagged again:
+ * the IAM policy would refuse it.
  */
 #pragma once
 
@@ -77,10 +85,11 @@ typedef struct adopt_decision {
         adopt_verdict verdict;
         char *reason;                   /* a skip's reason, readable; NULL for ADOPT_TAKE */
         /* ADOPT_TAKE (and, where known, a skip's): */
-        const char *instance_id;        /* the image's sourceInstanceId or adopt.instance_id */
+        const char *instance_id;        /* adopt.instance_id, or the image's sourceInstanceId */
         char slot[SLOT_ID_MAX];         /* "" when not known */
         ec2_tags tags;                  /* ADOPT_TAKE: the tags to write, on image and snapshots */
-        char **snapshot_ids;            /* ADOPT_TAKE: its EBS snapshots, NULL-terminated or NULL */
+        char **snapshot_ids;            /* ADOPT_TAKE: its EBS snapshots to tag, NULL-terminated or NULL */
+        size_t n_snapshots_own;         /* ADOPT_TAKE: its EBS snapshots the policy holds already */
 } adopt_decision;
 
 typedef struct adopt_plan {
@@ -97,6 +106,8 @@ typedef struct adopt_input {
         const ec2_image *managed;       /* DescribeImages of tag:amirotd:policy=the policy: the slots
                                          * it holds already (may be none) */
         size_t n_managed;
+        const ec2_snapshot *snapshots;  /* of found's snapshots, at least those tagged amirotd:policy */
+        size_t n_snapshots;
 } adopt_input;
 
 /* Decides on each image of in->found, by the rules above. 0, -EINVAL (no policy, or one
@@ -104,6 +115,7 @@ typedef struct adopt_input {
  * failure. */
 int adopt_plan_build(const adopt_input *in, adopt_plan *ret);
 void adopt_plan_done(adopt_plan *p);
-/* EC2's name filter: * any run of characters, ? one, \* and \? themselves; nothing else
- * is special (a [ is a [). */
+/* EC2's name filter: * any run of characters, ? one, \*, \? and \\ themselves ("a filter
+ * value of \*amazon\?\\ specifies the literal string *amazon?\"); nothing else is
+ * special (a [ is a [, a \ before any other character a \). */
 bool adopt_name_matches(const char *pattern, const char *name);

@@ -1,5 +1,7 @@
 """Images: CreateImage rules, pending -> available, DescribeImages, DeregisterImage,
 CopyImage, deprecation and attributes."""
+import json
+
 import pytest
 
 from conftest import AwsFailed, ACCOUNT, OTHER_ACCOUNT, OTHER_KEY
@@ -292,3 +294,18 @@ def test_source_instance_id_and_tag_wildcards_for_adoption(sim, instance):
     out = sim.aws('ec2', 'describe-images', '--owners', 'self', '--filters', 'Name=tag:Builder,Values=*',
                   'Name=name,Values=packer-*')
     assert [i['Name'] for i in out['Images']] == ['packer-web-2']
+
+
+def test_a_backslash_escapes_a_backslash_in_a_filter_value(sim):
+    """EC2: "a filter value of \\*amazon\\?\\\\ specifies the literal string *amazon?\\"; a
+    backslash before any other character stands for itself."""
+    sim.seed(images=[{'name': 'win\\golden-1'}, {'name': 'win\\\\golden-1'}, {'name': '*amazon?\\'},
+                     {'name': 'win\\x'}])
+
+    def names(value):
+        out = sim.aws('ec2', 'describe-images', '--owners', 'self', '--filters',
+                      json.dumps([{'Name': 'name', 'Values': [value]}]))
+        return sorted(i['Name'] for i in out['Images'])
+    assert names('win\\\\golden-*') == ['win\\golden-1']
+    assert names('\\*amazon\\?\\\\') == ['*amazon?\\']
+    assert names('win\\x') == ['win\\x']

@@ -228,6 +228,64 @@ def test_a_failed_image_does_not_stop_the_others_and_is_taken_next_time(amirotd)
     assert "policy 'web': 1 adopted, 7 skipped, 0 failed" in p.stdout
 
 
+def test_packer_images_count_for_adopt_instance_id_and_rotate(amirotd):
+    # Packer's EBS builder images a throw-away instance each time: EC2's sourceInstanceId
+    # names a different, departed instance per image, which retain.count never retires
+    amirotd.sim.set_clock(NOW)
+    iid = run_instances(client(amirotd.sim), {"Role": "web"})[0]
+    amirotd.write_policy("web", POLICY.replace("      tags: {Builder: packer}",
+                                               f"      tags: {{Builder: packer}}\n      instance_id: {iid}"))
+    spec = {"tags": {"Builder": "packer"}, "pending_seconds": 0}
+    ids = amirotd.sim.seed(images=[
+        dict(spec, name=f"packer-web-{day}", instance_id=f"i-0{day:016x}",
+             creation_date=f"2030-01-0{day}T10:00:00Z") for day in (1, 2, 3)])["images"]
+    p = amirotd.run("adopt", "--policy", "web", now=NOW)
+    for day, image_id in zip((1, 2, 3), ids):
+        assert f"adopted as {iid}, slot 2030010{day}T030000Z" in line_of(p.stdout, image_id)
+    time.sleep(1.5)                                     # ec2sim's consistency delay for new tags
+    # retain.count 2: the run's new image and the newest adopted one stay, the two older go
+    amirotd.sim.set_clock("2030-01-11T03:30:00Z")
+    amirotd.run("once", "--policy", "web", now="2030-01-11T03:30:00Z")
+    live = {i["ImageId"]: i["State"] for i in amirotd.sim.images()}
+    assert [live.get(i, "deregistered") for i in ids] == ["deregistered", "deregistered", "available"]
+
+
+def tagged_by_create_tags(calls):
+    """The resource ids of the CreateTags calls among calls."""
+    return [v for c in calls if c["action"] == "CreateTags"
+            for k, v in c["params"].items() if k.startswith("ResourceId.")]
+
+
+def test_an_interrupted_adoption_resumes_without_retagging_a_snapshot(amirotd):
+    # The IAM policy lets adopt tag a snapshot only while it has no amirotd:policy (else
+    # the role could move any snapshot into a policy, where DeleteSnapshot may delete
+    # it): so a resumed adoption must not tag again the snapshots the first one tagged
+    iid, by = given_web_and_db(amirotd)
+    ec2 = client(amirotd.sim)
+    done = snapshots_of(amirotd.sim, by["second"])
+    first_time = {"amirotd:policy": "web", "amirotd:instance-id": iid, "amirotd:slot": "20300102T030000Z",
+                  "amirotd:adopted": "2030-01-10T11:00:00Z"}
+    # what a crash between the snapshots' CreateTags and the image's leaves
+    ec2.create_tags(Resources=done, Tags=[{"Key": k, "Value": v} for k, v in first_time.items()])
+    # and a snapshot another policy holds, under an image of none
+    (theirs,) = snapshots_of(amirotd.sim, by["first"])
+    ec2.create_tags(Resources=[theirs], Tags=[{"Key": "amirotd:policy", "Value": "db"}])
+    time.sleep(1.5)                                     # ec2sim's consistency delay for new tags
+    _, snaps_before = state(amirotd.sim)
+    mark = len(amirotd.sim.calls())
+    p = amirotd.run("adopt", "--policy", "web", now=NOW, check=False)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (f"adopted as {iid}, slot 20300102T030000Z, 0 snapshots (2 the policy's already)"
+            in line_of(p.stdout, by["second"]))
+    assert f"its snapshot {theirs} belongs to policy 'db'" in line_of(p.stdout, by["first"])
+    assert tagged_by_create_tags(amirotd.sim.calls()[mark:]) == [by["second"]]
+    time.sleep(1.5)
+    images, snaps = state(amirotd.sim)
+    assert images[by["second"]]["amirotd:policy"] == "web"
+    assert "amirotd:policy" not in images[by["first"]]
+    assert snaps == snaps_before                        # no snapshot was tagged again
+
+
 def test_region_limits_adoption_to_one_of_the_policys_regions(amirotd):
     amirotd.write_policy("web", POLICY.replace("    retain:", "    regions: [us-east-1, us-west-2]\n    retain:"))
     amirotd.sim.set_clock(NOW)

@@ -112,6 +112,20 @@ def test_exit_statuses_tell_usage_configuration_aws_and_partial_failure_apart(am
     assert "configuration invalid: 1 error\n" in p.stderr
 
 
+
+def test_region_is_refused_by_every_command_but_adopt(amirotd, ec2):
+    # --region limits adopt only: elsewhere it would read as a limit that is not kept
+    # (once --region us-east-1 would act in every region of the policy)
+    amirotd.write_policy("web", POLICY)
+    for args in (("check",), ("plan",), ("once", "--policy", "web"), ("list",), ("status",), ()):
+        mark = len(amirotd.sim.calls())
+        p = amirotd.run(*args, "--region", "eu-west-9", now=NOW, check=False, timeout=20)
+        assert p.returncode == 2, (args, p.stdout, p.stderr)
+        assert p.stderr == "amirotd: --region is only for 'adopt'; try 'amirotd help adopt'\n", args
+        assert p.stdout == "" and amirotd.sim.calls()[mark:] == [], args
+    p = amirotd.run("help", "adopt")
+    assert "--region=REGION" in p.stdout
+
 # ---- 1. one credentials story ----------------------------------------------------------------
 
 def test_the_cli_reads_the_configured_credentials_file_as_the_service_gets_it(amirotd, ec2, tmp_path):

@@ -176,7 +176,6 @@ typedef struct ec2_sync {
         aws_error error;
         char *id;
         ec2_instance_list instances;
-        ec2_snapshot_list snapshots;
         char **deleted;
 } ec2_sync;
 
@@ -194,16 +193,6 @@ static inline void ec2_sync_on_instances(int r, ec2_instance_list *l, const aws_
         if (r >= 0) {
                 s->instances = *l;
                 *l = (ec2_instance_list) {};
-        }
-}
-
-static inline void ec2_sync_on_snapshots(int r, ec2_snapshot_list *l, const aws_error *err, void *userdata) {
-        ec2_sync *s = userdata;
-
-        ec2_sync_done(s, r, err);
-        if (r >= 0) {
-                s->snapshots = *l;
-                *l = (ec2_snapshot_list) {};
         }
 }
 
@@ -246,7 +235,6 @@ static inline int ec2_sync_wait(aws_client *c, int r, ec2_op *op, ec2_sync *s, c
         }
         if (r < 0) {
                 ec2_instance_list_done(&s->instances);
-                ec2_snapshot_list_done(&s->snapshots);
                 s->id = mfree(s->id);
                 s->deleted = strv_free(s->deleted);
         }
@@ -267,19 +255,6 @@ static inline int ec2_describe_instances_sync(aws_client *c, const ec2_filter *f
         r = ec2_sync_wait(c, r, op, &s, "DescribeInstances", ret_error);
         if (r >= 0)
                 *ret = s.instances;
-        return r;
-}
-
-static inline int ec2_describe_snapshots_sync(aws_client *c, const ec2_filter *filters, size_t n,
-                                              ec2_snapshot_list *ret, aws_error *ret_error) {
-        ec2_sync s = {};
-        ec2_op *op = NULL;
-        int r;
-
-        r = ret ? ec2_describe_snapshots(c, filters, n, ec2_sync_on_snapshots, &s, &op) : -EINVAL;
-        r = ec2_sync_wait(c, r, op, &s, "DescribeSnapshots", ret_error);
-        if (r >= 0)
-                *ret = s.snapshots;
         return r;
 }
 

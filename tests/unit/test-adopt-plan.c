@@ -29,6 +29,8 @@ typedef struct world {
         size_t n_found;
         ec2_image managed[4];
         size_t n_managed;
+        ec2_snapshot snapshots[4];
+        size_t n_snapshots;
         adopt_plan plan;
 } world;
 
@@ -37,6 +39,8 @@ static void world_done(world *w) {
                 ec2_image_done(&w->found[k]);
         for (size_t k = 0; k < w->n_managed; k++)
                 ec2_image_done(&w->managed[k]);
+        for (size_t k = 0; k < w->n_snapshots; k++)
+                ec2_snapshot_done(&w->snapshots[k]);
         adopt_plan_done(&w->plan);
         config_free(w->config);
 }
@@ -84,6 +88,7 @@ static int build(world *w, const char *now) {
                 .now = t(now),
                 .found = w->found, .n_found = w->n_found,
                 .managed = w->managed, .n_managed = w->n_managed,
+                .snapshots = w->snapshots, .n_snapshots = w->n_snapshots,
         };
 
         return adopt_plan_build(&in, &w->plan);
@@ -146,24 +151,33 @@ static void test_slot_before_the_anchor_is_the_day_before(void **state) {
         assert_null(decision(&w, "ami-1")->snapshot_ids);      /* instance store: nothing else to tag */
 }
 
-static void test_instance_from_ec2_else_the_section_else_none(void **state) {
+static void test_instance_from_the_section_else_ec2_else_none(void **state) {
         _cleanup_(world_done) world w = {}, w2 = {};
 
         (void) state;
+        /* Packer's EBS builder makes each image of a throw-away instance: had EC2's word
+         * won, each image would count for an instance of its own, departed, kept forever */
         load(&w, "adopt: {name: web-*, instance_id: i-0fff9999}\n");
         image(found(&w), "ami-1", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w), "ami-2", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", NULL, NULL, NULL);
+        image(found(&w), "ami-3", EC2_IMAGE_AVAILABLE, "2026-11-27T11:00:00Z", "i-0bbb2222", NULL, NULL);
         assert_int_equal(build(&w, "2026-12-01T00:00:00Z"), 0);
-        assert_string_equal(decision(&w, "ami-1")->instance_id, "i-0aaa1111");  /* EC2's word first */
+        assert_string_equal(decision(&w, "ami-1")->instance_id, "i-0fff9999");  /* the section's word first */
+        assert_string_equal(ec2_tags_get(&decision(&w, "ami-1")->tags, TAG_INSTANCE_ID), "i-0fff9999");
         assert_string_equal(decision(&w, "ami-2")->instance_id, "i-0fff9999");
-        assert_string_equal(ec2_tags_get(&decision(&w, "ami-2")->tags, TAG_INSTANCE_ID), "i-0fff9999");
+        /* two builds in one slot count for one instance now: the newer is taken */
+        assert_int_equal(decision(&w, "ami-3")->verdict, ADOPT_TAKE);
+        assert_skip(&w, "ami-2", ADOPT_SKIP_SLOT_TAKEN, "goes to the newer ami-3");
+        assert_int_equal(w.plan.n_take, 2);
 
         load(&w2, "adopt: {name: web-*}\n");
+        image(found(&w2), "ami-1", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", NULL, NULL);
         image(found(&w2), "ami-2", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", NULL, NULL, NULL);
         assert_int_equal(build(&w2, "2026-12-01T00:00:00Z"), 0);
+        assert_string_equal(decision(&w2, "ami-1")->instance_id, "i-0aaa1111");   /* else EC2's */
         assert_skip(&w2, "ami-2", ADOPT_SKIP_NO_INSTANCE, "no instance: ");
         assert_skip(&w2, "ami-2", ADOPT_SKIP_NO_INSTANCE, "give adopt.instance_id");
-        assert_int_equal(w2.plan.n_take, 0);
+        assert_int_equal(w2.plan.n_take, 1);
 }
 
 static void test_never_taken(void **state) {
@@ -319,6 +333,50 @@ static void test_name_patterns_as_ec2_reads_them(void **state) {
         assert_false(adopt_name_matches("web", "web-1"));
         assert_false(adopt_name_matches("a*b*c", "aXbYbZ"));
         assert_false(adopt_name_matches("[web]", "w"));
+        /* EC2: "a filter value of \*amazon\?\\ specifies the literal string *amazon?\." */
+        assert_true(adopt_name_matches("\\*amazon\\?\\\\", "*amazon?\\"));
+        assert_false(adopt_name_matches("\\*amazon\\?\\\\", "*amazon?\\\\"));
+        assert_true(adopt_name_matches("web\\\\*", "web\\1"));            /* \\ then a wildcard */
+        assert_false(adopt_name_matches("web\\\\*", "web-1"));
+        assert_true(adopt_name_matches("C:\\\\img?", "C:\\img1"));
+        assert_true(adopt_name_matches("web\\x", "web\\x"));                /* any other \ is itself */
+}
+
+/* A snapshot as DescribeSnapshots lists it, tagged amirotd:policy=owner. */
+static void snapshot_of_policy(world *w, const char *id, const char *owner) {
+        ec2_snapshot *s = &w->snapshots[w->n_snapshots++];
+
+        *s = (ec2_snapshot) { .id = strdup(id), .state = EC2_SNAPSHOT_COMPLETED };
+        assert_int_equal(ec2_tags_add(&s->tags, TAG_POLICY, owner), 0);
+}
+
+static void test_snapshots_a_policy_holds_already(void **state) {
+        _cleanup_(world_done) world w = {};
+        const adopt_decision *d;
+
+        (void) state;
+        load(&w, "adopt: {name: web-*}\n");
+        /* an adoption interrupted after its snapshots' tags: the image is taken, the
+         * snapshot not tagged again (the IAM policy allows no retag) */
+        image(found(&w), "ami-1", EC2_IMAGE_AVAILABLE, "2026-11-26T10:00:00Z", "i-0aaa1111", "snap-1", NULL);
+        snapshot_of_policy(&w, "snap-1", "web");
+        /* an image of no policy on a snapshot another policy holds: never taken */
+        image(found(&w), "ami-2", EC2_IMAGE_AVAILABLE, "2026-11-27T10:00:00Z", "i-0aaa1111", "snap-2", NULL);
+        snapshot_of_policy(&w, "snap-2", "db");
+        image(found(&w), "ami-3", EC2_IMAGE_AVAILABLE, "2026-11-28T10:00:00Z", "i-0aaa1111", "snap-3", NULL);
+        assert_int_equal(build(&w, "2026-12-01T00:00:00Z"), 0);
+        d = decision(&w, "ami-1");
+        assert_int_equal(d->verdict, ADOPT_TAKE);
+        assert_null(d->snapshot_ids);
+        assert_int_equal(d->n_snapshots_own, 1);
+        assert_string_equal(ec2_tags_get(&d->tags, TAG_POLICY), "web");
+        assert_skip(&w, "ami-2", ADOPT_SKIP_OTHER_POLICY, "its snapshot snap-2 belongs to policy 'db'");
+        d = decision(&w, "ami-3");
+        assert_int_equal(d->verdict, ADOPT_TAKE);
+        assert_string_equal(d->snapshot_ids[0], "snap-3");
+        assert_null(d->snapshot_ids[1]);
+        assert_int_equal(d->n_snapshots_own, 0);
+        assert_int_equal(w.plan.n_take, 2);
 }
 
 static void test_refuses_a_policy_without_adopt(void **state) {
@@ -335,13 +393,14 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_takes_an_image_with_its_instance_and_slot),
                 cmocka_unit_test(test_slot_before_the_anchor_is_the_day_before),
-                cmocka_unit_test(test_instance_from_ec2_else_the_section_else_none),
+                cmocka_unit_test(test_instance_from_the_section_else_ec2_else_none),
                 cmocka_unit_test(test_never_taken),
                 cmocka_unit_test(test_one_image_per_instance_and_slot),
                 cmocka_unit_test(test_a_slot_the_policy_holds_is_not_taken),
                 cmocka_unit_test(test_listed_twice_judged_once_and_full_tags),
                 cmocka_unit_test(test_checks_the_selection_again),
                 cmocka_unit_test(test_name_patterns_as_ec2_reads_them),
+                cmocka_unit_test(test_snapshots_a_policy_holds_already),
                 cmocka_unit_test(test_refuses_a_policy_without_adopt),
         };
 

@@ -23,12 +23,14 @@ import re
 
 from .errors import invalid_value, ApiError
 
-_WILD_RE = re.compile(r'\\\*|\\\?|\*|\?|[^*?\\]+|\\')
+_WILD_RE = re.compile(r'\\\*|\\\?|\\\\|\*|\?|[^*?\\]+|\\')
 
 
 def _pattern(value):
-    """EC2 wildcards: * any run, ? one character, \\* and \\? literal."""
-    if '*' not in value and '?' not in value:
+    """EC2 wildcards: * any run, ? one character, \\*, \\? and \\\\ literal ("a filter
+    value of \\*amazon\\?\\\\ specifies the literal string *amazon?\\"); any other
+    backslash is itself."""
+    if '*' not in value and '?' not in value and '\\\\' not in value:
         return None
     parts = []
     for tok in _WILD_RE.findall(value):
@@ -36,7 +38,7 @@ def _pattern(value):
             parts.append('.*')
         elif tok == '?':
             parts.append('.')
-        elif tok in ('\\*', '\\?'):
+        elif tok in ('\\*', '\\?', '\\\\'):
             parts.append(re.escape(tok[1]))
         else:
             parts.append(re.escape(tok))
