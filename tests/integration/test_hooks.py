@@ -3,6 +3,7 @@
 # timeouts under each image.on_hook_failure), and what `plan` and a dry run show of them.
 import json
 import os
+import subprocess
 import time
 
 from conftest import images, run_instances, tag_dict
@@ -198,3 +199,27 @@ def test_a_policy_without_hooks_plans_no_hooks(amirotd, ec2):
 
     [row] = [r for r in rows if r["action"] == "create"]
     assert "hooks" not in row
+
+
+def test_a_local_hook_inherits_no_descriptor_of_the_daemon(amirotd, ec2, tmp_path):
+    run_instances(ec2, {"Role": "web"})
+    # The daemon's HTTP connections are open while the hooks run (it has just called EC2).
+    listing = "ls /proc/$$/fd > {}"
+    amirotd.write_policy("web", policy(indent(f"""
+before:
+  local: {listing.format(tmp_path / "before.fds")}
+after:
+  local: {listing.format(tmp_path / "after.fds")}
+""")))
+    # What the same shell holds of its own (dash keeps one on /dev/null) when it was
+    # started with nothing but 0, 1 and 2.
+    subprocess.run(["/bin/sh", "-c", listing.format(tmp_path / "bare.fds")], env={},
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   close_fds=True, check=True)
+    bare = set((tmp_path / "bare.fds").read_text().split())
+
+    once(amirotd)
+
+    assert {"0", "1", "2"} <= bare
+    for hook in ("before", "after"):
+        assert set((tmp_path / f"{hook}.fds").read_text().split()) == bare, hook
