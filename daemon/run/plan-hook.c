@@ -236,23 +236,62 @@ int hook_environment(char *const *env, char *const *extra, char ***ret) {
         return 0;
 }
 
+/* The length of the well-formed UTF-8 character at s (RFC 3629 section 4: no overlong
+ * forms, no surrogates, nothing past U+10FFFF), or 0; *ret_cp its code point. n > 0. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *ret_cp) {
+        static const uint32_t least[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 :
+                     (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+        uint32_t cp = len == 1 ? s[0] : len == 2 ? s[0] & 0x1F : len == 3 ? s[0] & 0x0F : s[0] & 0x07;
+
+        if (len == 0 || len > n)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if ((s[i] & 0xC0) != 0x80)
+                        return 0;
+                cp = cp << 6 | (s[i] & 0x3F);
+        }
+        if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                return 0;
+        *ret_cp = cp;
+        return len;
+}
+
+/* journald keeps a MESSAGE that is not valid UTF-8 as a blob ("[... blob data]" in
+ * journalctl), and a hook prints what it likes: the excerpt is valid UTF-8, cut between
+ * characters, with each byte of an ill-formed sequence and each control character (C0 but
+ * newline and tab, DEL, C1) as one '?'. Never longer than what it replaces. */
 char *hook_excerpt(const char *out, size_t len) {
-        size_t n;
+        const unsigned char *in = (const unsigned char *) out;
+        size_t i = 0, w = 0;
         char *s;
 
         /* The script's last newline ends its output, not a line of it. */
         while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r'))
                 len--;
-        n = MIN(len, (size_t) HOOK_EXCERPT_MAX);
-        s = malloc(n + 4);
-
+        s = malloc(MIN(len, (size_t) HOOK_EXCERPT_MAX) + 4);
         if (!s)
                 return NULL;
-        for (size_t i = 0; i < n; i++) {
-                unsigned char ch = (unsigned char) out[i];
+        while (i < len) {
+                uint32_t cp = 0;
+                size_t n = utf8_char(in + i, len - i, &cp);
 
-                s[i] = (ch < 0x20 && ch != '\n' && ch != '\t') || ch == 0x7f ? '?' : (char) ch;
+                if (n == 0) {
+                        n = 1;
+                        cp = '?';
+                }
+                if (i + n > HOOK_EXCERPT_MAX)
+                        break;
+                if ((cp < 0x20 && cp != '\n' && cp != '\t') || (cp >= 0x7F && cp < 0xA0))
+                        s[w++] = '?';
+                else if (n == 1)
+                        s[w++] = (char) cp;
+                else {
+                        memcpy(s + w, in + i, n);
+                        w += n;
+                }
+                i += n;
         }
-        strcpy(s + n, len > n ? "..." : "");
+        strcpy(s + w, i < len ? "..." : "");
         return s;
 }

@@ -96,8 +96,9 @@ int hook_environment(char *const *env, char *const *extra, char ***ret);
 const char *hook_summary(const policy *p, char buf[static HOOK_SUMMARY_MAX]);
 
 /* What a hook printed, for a log line: at most HOOK_EXCERPT_MAX bytes of out without its
- * trailing newlines, control characters but newlines and tabs as '?', "..." when cut. Newly allocated; NULL when
- * out of memory. */
+ * trailing newlines, cut between characters, valid UTF-8 (an ill-formed byte as '?'),
+ * control characters but newlines and tabs as '?', "..." when cut. Newly allocated; NULL
+ * when out of memory. */
 #define HOOK_EXCERPT_MAX 1024
 char *hook_excerpt(const char *out, size_t len);
 

@@ -193,6 +193,37 @@ static void test_excerpt(void **state) {
         free(s);
 }
 
+/* journald stores a MESSAGE that is not valid UTF-8 as a blob, which journalctl hides:
+ * the excerpt is valid UTF-8 whatever the hook printed, and cut between characters. */
+static void test_excerpt_is_valid_utf8(void **state) {
+        char big[HOOK_EXCERPT_MAX + 16];
+        char *s;
+
+        (void) state;
+        s = hook_excerpt("caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80", 14);
+        assert_string_equal(s, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80");
+        free(s);
+        /* Stray bytes, a sequence cut short, an overlong form, a surrogate, beyond U+10FFFF. */
+        s = hook_excerpt("\xff\xfe ok \xe2\x9c x \xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80.", 23);
+        assert_string_equal(s, "?? ok ?? x ?? ??? ????.");
+        free(s);
+        /* C1 control characters are as invisible as C0 ones. */
+        s = hook_excerpt("a\xc2\x9b" "31mb", 7);
+        assert_string_equal(s, "a?31mb");
+        free(s);
+        /* The cut falls before a character that does not fit whole, never inside it. */
+        memset(big, 'x', sizeof(big));
+        memcpy(big + HOOK_EXCERPT_MAX - 1, "\xc3\xa9", 2);
+        s = hook_excerpt(big, sizeof(big));
+        assert_int_equal(strlen(s), HOOK_EXCERPT_MAX - 1 + 3);
+        assert_string_equal(s + HOOK_EXCERPT_MAX - 1, "...");
+        free(s);
+        /* A sequence cut short by the end of the output is replaced, not kept. */
+        s = hook_excerpt("ok \xe2\x9c", 5);
+        assert_string_equal(s, "ok ??");
+        free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_on_hook_failure_verdicts),
@@ -204,6 +235,7 @@ int main(void) {
                 cmocka_unit_test(test_poll_backoff),
                 cmocka_unit_test(test_environment_drops_secrets),
                 cmocka_unit_test(test_excerpt),
+                cmocka_unit_test(test_excerpt_is_valid_utf8),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
