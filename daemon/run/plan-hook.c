@@ -202,11 +202,18 @@ usec_t hook_poll_delay(unsigned n) {
         return MIN(d, 10 * USEC_PER_SEC);
 }
 
-/* The daemon's secrets and what systemd hands the service alone: a hook is the operator's
- * script, not the service, and must not notify systemd or reach the credentials. */
+/* The daemon's credentials, what points at them (a profile, a file, a role to assume with
+ * a token, a container endpoint: each gives the hook the daemon's identity), and what
+ * systemd hands the service alone: a hook is the operator's script, not the service, and
+ * must not notify systemd or act as amirotd. A region, an endpoint or FIPS stay: they say
+ * where AWS is, not who calls it. amirotd.yaml(5) lists them. */
 static bool hook_env_dropped(const char *entry) {
         static const char *const dropped[] = {
                 "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                "AWS_CREDENTIAL_EXPIRATION",
+                "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
                 "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
                 "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID",
                 "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",

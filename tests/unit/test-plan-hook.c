@@ -156,7 +156,19 @@ static void test_environment_drops_secrets(void **state) {
                         (char *) "AWS_SESSION_TOKEN=tok", (char *) "AWS_ACCESS_KEY_ID=AKID",
                         (char *) "AWS_REGION=eu-west-1", (char *) "AMIROTD_POLICY=forged",
                         (char *) "NOTIFY_SOCKET=/run/systemd/notify", (char *) "CREDENTIALS_DIRECTORY=/run/c",
-                        (char *) "AWS_SECRET_ACCESS_KEY_EXTRA=kept", NULL };
+                        (char *) "AWS_SECRET_ACCESS_KEY_EXTRA=kept",
+                        /* What points at the daemon's credentials is theirs too. */
+                        (char *) "AWS_PROFILE=amirotd", (char *) "AWS_DEFAULT_PROFILE=amirotd",
+                        (char *) "AWS_CONFIG_FILE=/etc/amirotd/aws-config",
+                        (char *) "AWS_SHARED_CREDENTIALS_FILE=/etc/amirotd/credentials",
+                        (char *) "AWS_WEB_IDENTITY_TOKEN_FILE=/run/token",
+                        (char *) "AWS_ROLE_ARN=arn:aws:iam::111122223333:role/amirotd",
+                        (char *) "AWS_ROLE_SESSION_NAME=amirotd",
+                        (char *) "AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials",
+                        (char *) "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/x",
+                        (char *) "AWS_CONTAINER_AUTHORIZATION_TOKEN=tok",
+                        (char *) "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/tok",
+                        (char *) "AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z", NULL };
         char *extra[] = { (char *) "AMIROTD_POLICY=web", NULL };
         char **out;
 
