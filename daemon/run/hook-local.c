@@ -94,6 +94,11 @@ static void hook_local_finish(hook_local *h, const siginfo_t *si) {
         char status[160];
         hook_outcome o = { .exit_code = -1, .status = status };
 
+        /* The shell may die of the SIGTERM at once while a child of its that ignores it
+         * lives on; the timer that would have sent SIGKILL ends with the shell, so the
+         * rest of the group gets it now. The group outlives its leader: the id is still its. */
+        if (h->timed_out)
+                (void) kill(-h->pid, SIGKILL);
         h->pid = 0;
         /* What it wrote before it exited is in the pipe; a background child of its own that
          * keeps the pipe open is not waited for. */

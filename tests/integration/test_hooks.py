@@ -136,10 +136,24 @@ def test_failed_local_before_under_reboot_takes_the_image_with_a_reboot(amirotd,
     assert "reboot" in p.stderr
 
 
+def wait_gone(pid, seconds=10):
+    """True once pid is no process, or a zombie its new parent has yet to reap."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_local_hook_timeout_ends_its_whole_process_group(amirotd, ec2, tmp_path):
     run_instances(ec2, {"Role": "web"})
     # A child of the script outlives the shell unless the whole group is ended.
-    command = f"(sleep 4; touch {tmp_path}/survivor) & sleep 60"
+    command = f"sh -c 'echo $$ > {tmp_path}/child.pid; exec sleep 60' & sleep 60"
     amirotd.write_policy("web", failing_before(tmp_path, "skip", command=command, timeout="1s"))
 
     started = time.monotonic()
@@ -150,8 +164,21 @@ def test_local_hook_timeout_ends_its_whole_process_group(amirotd, ec2, tmp_path)
     assert took < 30
     assert "did not end within 1s" in p.stderr
     assert amirotd.sim.calls("CreateImage") == []
-    time.sleep(5)
-    assert not (tmp_path / "survivor").exists()
+    assert wait_gone(int((tmp_path / "child.pid").read_text()))
+
+
+def test_local_hook_timeout_kills_a_child_that_ignores_sigterm(amirotd, ec2, tmp_path):
+    run_instances(ec2, {"Role": "web"})
+    # The shell dies of the SIGTERM at once; its child ignores it and would live on after
+    # the shell is reaped, unless the group is sent SIGKILL then.
+    command = f"sh -c 'trap \"\" TERM; echo $$ > {tmp_path}/child.pid; exec sleep 60' & sleep 60"
+    amirotd.write_policy("web", failing_before(tmp_path, "skip", command=command, timeout="1s"))
+
+    p = once(amirotd, check=False)
+
+    assert "did not end within 1s" in p.stderr
+    pid = int((tmp_path / "child.pid").read_text())
+    assert wait_gone(pid), open(f"/proc/{pid}/status").read()
 
 
 def test_dry_run_runs_no_hook_and_says_what_would_run(amirotd, ec2, tmp_path):
