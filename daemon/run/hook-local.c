@@ -4,11 +4,14 @@
  * credential_process: a pidfd io source for its exit (a timer that asks every 20 ms
  * where there are no pidfds, as under valgrind), an io source for its output, and a
  * timer for its timeout. sd_event_add_child() would want SIGCHLD blocked in every
- * thread before any thread starts, which the one-shot commands do not do.
+ * thread before any thread starts, which the one-shot commands do not do. A hook freed
+ * while it runs (stop, reload) is sent SIGKILL and reaped later by the loop, never waited
+ * for in place.
  */
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
@@ -43,13 +46,66 @@ static void hook_local_close(hook_local *h) {
         h->out_fd = h->pidfd = -1;
 }
 
+/* A hook that was killed is reaped by the loop once it has died, by a source that
+ * outlives its hook_local (floating, owning the pidfd): SIGKILL is not instant for a
+ * process in uninterruptible sleep, and the loop must not wait for one. */
+static int on_killed_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        siginfo_t si = {};
+
+        (void) revents;
+        (void) userdata;
+        if (waitid(P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0)
+                return 0;
+        (void) sd_event_source_disable_unref(s);        /* the loop's reference; closes the pidfd */
+        return 0;
+}
+
+static int on_killed_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        siginfo_t si = {};
+
+        (void) usec;
+        if (waitid(P_PID, (id_t) (intptr_t) userdata, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0) {
+                if (sd_event_source_set_time_relative(s, HOOK_LOCAL_POLL) >= 0 &&
+                    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+                        return 0;
+        }
+        (void) sd_event_source_disable_unref(s);
+        return 0;
+}
+
+static void hook_local_reap_later(hook_local *h) {
+        _cleanup_(sd_event_source_unrefp) sd_event_source *s = NULL;
+        siginfo_t si = {};
+        int r;
+
+        if (waitid(P_PID, (id_t) h->pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
+                return;
+        /* The pidfd is the exit source's: one epoll cannot watch an fd twice. */
+        h->exit_source = sd_event_source_disable_unref(h->exit_source);
+        if (h->pidfd >= 0)
+                r = sd_event_add_io(h->event, &s, h->pidfd, EPOLLIN, on_killed_pidfd, NULL);
+        else
+                r = sd_event_add_time_relative(h->event, &s, CLOCK_MONOTONIC, HOOK_LOCAL_POLL, 0, on_killed_poll,
+                                               (void *) (intptr_t) h->pid);
+        if (r >= 0 && h->pidfd >= 0) {
+                r = sd_event_source_set_io_fd_own(s, true);
+                if (r >= 0)
+                        h->pidfd = -1;
+        }
+        if (r >= 0) {
+                (void) sd_event_source_set_description(s, "killed hook reaper");
+                r = sd_event_source_set_floating(s, true);
+        }
+        if (r < 0)
+                (void) waitpid(h->pid, NULL, 0);        /* no source to do it: here, as a last resort */
+}
+
 hook_local *hook_local_free(hook_local *h) {
         if (!h)
                 return NULL;
         if (h->pid > 0) {
-                /* SIGKILL cannot be caught: the reap is immediate, and no zombie stays. */
                 (void) kill(-h->pid, SIGKILL);
-                (void) waitpid(h->pid, NULL, 0);
+                hook_local_reap_later(h);
         }
         hook_local_close(h);
         strbuf_done(&h->out);

@@ -3,6 +3,7 @@
 # timeouts under each image.on_hook_failure), and what `plan` and a dry run show of them.
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -179,6 +180,28 @@ def test_local_hook_timeout_kills_a_child_that_ignores_sigterm(amirotd, ec2, tmp
     assert "did not end within 1s" in p.stderr
     pid = int((tmp_path / "child.pid").read_text())
     assert wait_gone(pid), open(f"/proc/{pid}/status").read()
+
+
+def test_a_reload_that_removes_the_policy_kills_and_reaps_its_running_local_hook(amirotd, ec2, tmp_path, daemon):
+    run_instances(ec2, {"Role": "web"})
+    amirotd.write_policy("web", failing_before(tmp_path, "skip", command=f"echo $$ > {tmp_path}/hook.pid; exec sleep 60"))
+    amirotd.write_global("spread: 0s\n")
+    d = daemon()
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "hook.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pid = int((tmp_path / "hook.pid").read_text())
+
+    (amirotd.dir / "policies.d" / "web.yaml").unlink()
+    d.proc.send_signal(signal.SIGHUP)
+
+    # Killed, and reaped by the daemon, which goes on: no zombie child of it is left.
+    deadline = time.monotonic() + 10
+    while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}")
+    assert d.proc.poll() is None
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
 
 
 def test_dry_run_runs_no_hook_and_says_what_would_run(amirotd, ec2, tmp_path):
