@@ -52,15 +52,20 @@ def frozen_images(sim):
     return {i["ImageId"]: i["_frozen"] for i in sim.admin("GET", "images")}
 
 
+def create_image_held(sim):
+    """Whether a CreateImage is held by the test's "hang" fault: the call log shows a call
+    once it ends, the fault counts it when it comes."""
+    return any(f["action"] == "CreateImage" and f["kind"] == "hang" and f["hits"] > 0
+               for f in sim.admin("GET", "faults")["faults"])
+
+
 def wait_frozen_in_create_image(sim, iid):
-    """Until the instance is frozen and the CreateImage after the freeze is held (a "hang"
-    fault: the call log shows it once it ends, so two seconds stand for it), well within
-    the freeze's hold."""
+    """Until the instance is frozen and the CreateImage after the freeze is held, well
+    within the freeze's hold."""
     deadline = time.monotonic() + 30
-    while not node(sim, iid)["frozen"] and time.monotonic() < deadline:
+    while not (node(sim, iid)["frozen"] and create_image_held(sim)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert node(sim, iid)["frozen"]
-    time.sleep(2)
+    assert create_image_held(sim)
     assert node(sim, iid)["frozen"]
 
 
