@@ -127,3 +127,27 @@ def test_launch_from_the_regions_public_amazon_image(sim):
         ['from-public']
     assert [i['Name'] for i in sim.admin('GET', '/_sim/images?region=eu-north-1')] == \
         ['from-public']
+
+
+def test_a_windows_instance_says_so_as_ec2_does(sim):
+    """EC2's Instance.Platform: "This value is windows for Windows instances; otherwise,
+    it is empty" (absent from the answer); PlatformDetails names the AMI's billing
+    platform, and the `platform` filter selects Windows instances."""
+    [win, linux] = sim.seed(instances=[{'tags': {'Role': 'web'}, 'platform': 'windows'},
+                                       {'tags': {'Role': 'web'}}])['instances']
+
+    out = sim.aws('ec2', 'describe-instances', '--filters', 'Name=tag:Role,Values=web')
+
+    by_id = {i['InstanceId']: i for r in out['Reservations'] for i in r['Instances']}
+    assert by_id[win]['Platform'] == 'windows'
+    assert by_id[win]['PlatformDetails'] == 'Windows'
+    assert 'Platform' not in by_id[linux]
+    assert by_id[linux]['PlatformDetails'] == 'Linux/UNIX'
+    only = sim.aws('ec2', 'describe-instances', '--filters', 'Name=platform,Values=windows')
+    assert [i['InstanceId'] for r in only['Reservations'] for i in r['Instances']] == [win]
+
+
+def test_seeding_refuses_an_unknown_platform(sim):
+    # EC2 knows one value (PlatformValues: Windows); a Linux instance has none.
+    err = sim.admin('POST', '/_sim/seed', {'instances': [{'platform': 'linux'}]}, expect=400)
+    assert 'platform' in err['error']

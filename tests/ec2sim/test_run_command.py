@@ -210,3 +210,15 @@ def test_commands_persist_as_the_rest_of_the_state(sim, tmp_path):
     second = send(sim, iid)
     sim.advance(2)
     assert invocation(sim, second['CommandId'], iid)['Status'] == 'Failed'
+
+
+def test_a_seeded_windows_instance_takes_powershell_and_refuses_shell_scripts(frozen_clock):
+    sim = frozen_clock
+    iid = instance(sim, platform='windows')
+
+    assert 'UnsupportedPlatformType' in failure(send, sim, iid)
+    cmd = send(sim, iid, script='Write-Output hello', document='AWS-RunPowerShellScript')
+    sim.advance(2)
+    inv = invocation(sim, cmd['CommandId'], iid)
+    assert (inv['Status'], inv['PluginName'], inv['DocumentName']) == \
+        ('Success', 'aws:runPowerShellScript', 'AWS-RunPowerShellScript')

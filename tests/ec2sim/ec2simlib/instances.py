@@ -23,6 +23,8 @@ FILTERS = {
     'availability-zone': lambda r: r['Placement']['AvailabilityZone'],
     'private-ip-address': lambda r: r['PrivateIpAddress'],
     'root-device-type': lambda r: r['RootDeviceType'],
+    # "platform - The platform. To list only Windows instances, use windows."
+    'platform': lambda r: r.get('Platform'),
     'block-device-mapping.volume-id':
         lambda r: [m['Ebs']['VolumeId'] for m in r['BlockDeviceMappings']],
 }
@@ -68,10 +70,11 @@ def launch_volumes(image, overrides):
 
 def make_instance(region, account, now, *, instance_id=None, image_id=None,
                   instance_type=DEFAULT_INSTANCE_TYPE, state='running', tags=None,
-                  volumes=None, volume_tags=None, reservation=None, az=None):
+                  volumes=None, volume_tags=None, reservation=None, az=None, platform=None):
     """Create an instance and its volumes in region; return the record.
 
     volumes: [(device, size GiB, delete on termination)], default one 8 GiB root.
+    platform: 'windows' or None (Linux/UNIX).
     """
     iid = instance_id or ids.new_id('i')
     launched = iso_ms(now)
@@ -114,6 +117,11 @@ def make_instance(region, account, now, *, instance_id=None, image_id=None,
         '_reservation': reservation or ids.new_id('r'),
         '_ready_at': now,
     }
+    # Instance.Platform: "This value is windows for Windows instances; otherwise, it is
+    # empty" (EC2 leaves the element out); PlatformDetails is the AMI's billing platform.
+    rec['PlatformDetails'] = 'Windows' if platform == 'windows' else 'Linux/UNIX'
+    if platform == 'windows':
+        rec['Platform'] = 'windows'
     if state == 'terminated':
         rec['_terminated_at'] = now
     return region.add('instances', rec, 'InstanceId')

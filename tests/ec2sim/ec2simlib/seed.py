@@ -67,12 +67,15 @@ def _instance(sim, region, account, now, spec):
     iid = spec.get('id')
     if iid and (not ids.well_formed(iid, 'i') or iid in region.instances):
         raise SeedError(f'bad or duplicate instance id {iid!r}')
+    if spec.get('platform') not in (None, 'windows'):
+        raise SeedError("instance platform must be 'windows' (or absent: Linux/UNIX)")
     when = parse_iso(spec['launch_time']) if spec.get('launch_time') else now
     rec = make_instance(region, account, when, instance_id=iid,
                         image_id=spec.get('image_id'),
                         instance_type=spec.get('instance_type', 'm5.large'),
                         state=state, tags=tags,
-                        volumes=volumes_of_sizes(_sizes(spec.get('volumes'))))
+                        volumes=volumes_of_sizes(_sizes(spec.get('volumes'))),
+                        platform=spec.get('platform'))
     return rec['InstanceId']
 
 
