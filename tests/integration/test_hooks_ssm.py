@@ -340,3 +340,61 @@ def test_a_reload_that_removes_the_policy_while_frozen_thaws(amirotd, ec2, daemo
     assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
     assert d.proc.poll() is None
     assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+
+# ---- Windows instances (ec2sim's DescribeInstances says `platform: windows`) --------------
+
+def windows(sim):
+    [iid] = sim.seed(instances=[{"tags": {"Role": "web"}, "platform": "windows", "volumes": 2}])["instances"]
+    return iid
+
+
+def test_a_freeze_on_a_windows_instance_fails_clearly_and_skips_by_default(amirotd, ec2):
+    iid = windows(amirotd.sim)
+    amirotd.write_policy("web", policy(FREEZE))
+
+    p = once(amirotd)
+
+    assert p.returncode != 0
+    # Nothing is sent to the instance (fsfreeze is Linux's), and no image is made.
+    assert amirotd.sim.calls("SendCommand") == []
+    assert amirotd.sim.calls("CreateImage") == []
+    assert f"image.freeze runs fsfreeze, on Linux only; {iid} runs Windows" in p.stderr, p.stderr
+    assert "on_hook_failure" in p.stderr
+
+
+def test_a_freeze_on_a_windows_instance_follows_crash_consistent(amirotd, ec2):
+    iid = windows(amirotd.sim)
+    amirotd.write_policy("web", policy(FREEZE + "\n" + indent("on_hook_failure: crash-consistent")))
+
+    p = once(amirotd)
+
+    assert f"{iid} runs Windows" in p.stderr, p.stderr
+    assert amirotd.sim.calls("SendCommand") == []
+    [call] = amirotd.sim.calls("CreateImage")
+    assert call["params"]["InstanceId"] == iid
+    assert call["params"].get("NoReboot") in ("true", True)
+    assert len(images(ec2, **{"tag:amirotd:policy": "web"})) == 1
+
+
+def test_ssm_hooks_without_a_document_run_powershell_on_a_windows_instance(amirotd, ec2):
+    iid = windows(amirotd.sim)
+    linux = web(ec2)
+    amirotd.write_policy("web", policy(indent("""
+before:
+  ssm: Write-Output quiesce
+  timeout: 20s
+after:
+  ssm: Write-Output resume
+  timeout: 20s
+""")))
+
+    p = once(amirotd)
+
+    assert p.returncode == 0, p.stderr
+    for instance, document in ((iid, "AWS-RunPowerShellScript"), (linux, "AWS-RunShellScript")):
+        cmds = node(amirotd.sim, instance)["commands"]
+        assert [c["Comment"].split()[1] for c in cmds] == ["before", "after"]
+        assert [c["DocumentName"] for c in cmds] == [document, document]
+        assert [c["Status"] for c in cmds] == ["Success", "Success"]
+    assert len(images(ec2, **{"tag:amirotd:policy": "web"})) == 2
