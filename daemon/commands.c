@@ -174,6 +174,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         rn->cancelled = 128 + (int) si->ssi_signo;
         for (size_t i = 0; i < rn->n; i++)
                 rn->slots[i].run = policy_run_free(rn->slots[i].run);
+        if (rn->stop_wait)              /* the runs had ended: their thaws are waited for */
+                return 0;
         if (thaw_keeper_pending(rn->keeper) == 0 ||
             sd_event_add_time_relative(rn->event, &rn->stop_wait, CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0,
                                        on_stop_wait, rn) < 0)
@@ -243,6 +245,15 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
         }
 }
 
+/* The runs have ended; the thaws they handed over end first (within THAW_KEEPER_STOP_WAIT). */
+static int runner_wait_thaws(runner *rn) {
+        if (thaw_keeper_pending(rn->keeper) == 0 || sd_event_add_time_relative(rn->event, &rn->stop_wait,
+                        CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0, on_stop_wait, rn) < 0)
+                return 0;
+        thaw_keeper_on_idle(rn->keeper, on_thaws_ended, rn);
+        return sd_event_loop(rn->event);
+}
+
 static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
         engine_options with_keeper = *eo;
         int r;
@@ -263,6 +274,8 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
         r = rn->running > 0 ? sd_event_loop(rn->event) : 0;
         if (rn->progress_shown)
                 fputs("\r\033[K", stderr);
+        if (r == 0 && !rn->cancelled)
+                r = runner_wait_thaws(rn);
         return r;
 }
 

@@ -29,6 +29,7 @@ typedef struct recovered_thaw {
 struct exec_recovery {
         executor *exec;
         bool done;
+        bool holds_run;                 /* counted in chains_running: the run is not done before it */
         ssm_command_op *op;
         chain **waiting;                /* chains whose freeze waits for the thaws */
         size_t n_waiting;
@@ -72,15 +73,23 @@ exec_recovery *exec_recovery_free(exec_recovery *v) {
         return mfree(v);
 }
 
-/* Every thaw has ended (or there was none): the freezes that waited go on. */
+/* Every thaw has ended (or there was none): the freezes that waited go on, and the run may
+ * end. Last: EXEC_DONE may end the run (exec.h). Before any exec_start(), the run has
+ * not asked for an EXEC_DONE yet, and its own exec_start() reports it. */
 static void recovery_done(exec_recovery *v) {
         _cleanup_(freep) chain **waiting = TAKE_PTR(v->waiting);
+        executor *x = v->exec;
         size_t n = v->n_waiting;
 
         v->done = true;
         v->n_waiting = 0;
         for (size_t i = 0; i < n; i++)
                 v->resume(waiting[i]);
+        if (!v->holds_run)
+                return;
+        v->holds_run = false;
+        if (--x->chains_running == 0 && x->batches)
+                exec_report(x, (exec_event) { .kind = EXEC_DONE });
 }
 
 static void on_recovered(const hook_outcome *o, void *userdata) {
@@ -163,6 +172,7 @@ static void on_listed(int r, const ssm_command_list *l, const aws_error *err, vo
                 *t = (recovered_thaw) { .recovery = v, .frozen = v->found[i] };
                 f.instance_id = t->frozen.instance_id;
                 f.slot = t->frozen.slot;
+                f.action = "thaw";
                 log_full(LOG_NOTICE, 0, MESSAGE_HOOK_THAW_RECOVERED, &f, "policy '%s' in %s: %s was frozen for slot "
                          "%s by an earlier run that never thawed it (amirotd stopped in between); thawing it now",
                          f.policy, f.region, f.instance_id, f.slot);
@@ -188,12 +198,18 @@ int exec_recover_start(executor *x) {
                 return -ENOMEM;
         v->exec = x;
         x->recovery = v;
+        /* The run ends after the thaws, not before: a run with nothing of its own to do would
+         * otherwise end first, and take the search or its thaws with it. */
+        v->holds_run = true;
+        x->chains_running++;
         r = ssm_list_commands(x->options.ssm, &(ssm_list_commands_request) {
                                       .invoked_after = x->options.now - (time_t) hook_freeze_window(p->freeze_timeout),
                                       .document = "AWS-RunShellScript",
                               }, on_listed, v, &v->op);
         if (r < 0) {
                 v->done = true;
+                v->holds_run = false;
+                x->chains_running--;
                 exec_log_aws(LOG_WARNING, r, NULL, &(log_fields) { .policy = p->name, .region = x->options.region,
                                                                    .action = "ListCommands" },
                              "cannot look for freezes an earlier run left without a thaw, ignoring");

@@ -186,6 +186,10 @@ static int hook_local_spawn(hook_local *h, const char *command, char *const *env
                 r = -posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
         if (r >= 0)
                 r = -posix_spawn_file_actions_adddup2(&actions, out_fd, STDERR_FILENO);
+        /* Not every descriptor of the daemon is close-on-exec (curl's sockets are not): the
+         * hook gets its three and nothing of the service's connections (glibc 2.34). */
+        if (r >= 0)
+                r = -posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
         if (r >= 0)
                 r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                                      POSIX_SPAWN_SETPGROUP);

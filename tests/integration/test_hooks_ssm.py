@@ -335,3 +335,59 @@ def test_a_reload_that_removes_the_policy_while_frozen_thaws(amirotd, ec2, daemo
     assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
     assert d.proc.poll() is None
     assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+
+# ---- A restart with nothing left to create (review findings 1, 10) -------------------------
+
+def kill_9_after_create_image_answered(amirotd, ec2, iid):
+    """A `once` killed after CreateImage answered and before its thaw went out (the thaw's
+    SendCommand, the second one, is slow and then throttled: it never runs): the slot's
+    image exists, the instance is frozen."""
+    amirotd.sim.fault(action="SendCommand", kind="latency", latency_ms=5000, after=1)
+    amirotd.sim.fault(action="SendCommand", kind="throttle", after=1)
+    amirotd.sim.set_clock(NOW)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "once"],
+                            env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not images(ec2, **{"tag:amirotd:policy": "web"}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert images(ec2, **{"tag:amirotd:policy": "web"})
+    assert node(amirotd.sim, iid)["frozen"]
+    amirotd.sim.clear_faults()
+
+
+def test_a_left_freeze_is_thawed_by_a_run_with_nothing_to_create(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    kill_9_after_create_image_answered(amirotd, ec2, iid)
+    # The run itself has nothing to do; the search for the old freeze is slow.
+    amirotd.sim.fault(action="ListCommands", kind="latency", latency_ms=6000)
+
+    p = amirotd.run("once", now=NOW, check=False)
+
+    assert amirotd.sim.calls("CreateImage")[-1:] and len(amirotd.sim.calls("CreateImage")) == 1
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"], p.stderr
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    # The thaw's own result is logged before the command exits.
+    assert "by an earlier run that never thawed it" in p.stderr
+    assert "a freeze of an earlier run, with no thaw since" in p.stderr and "succeeded" in p.stderr, p.stderr
+    assert p.returncode == 0, p.stderr
+
+
+def test_the_recovered_thaw_is_logged_as_a_thaw(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    amirotd.write_global("spread: 0s\n")
+    kill_9_after_create_image_answered(amirotd, ec2, iid)
+
+    d = daemon()
+    e = journal.wait_for(d.log, lambda e: any(x.get("MESSAGE_ID") == THAW_RECOVERED and "succeeded" in
+                                              x.get("MESSAGE", "") for x in e), what="the thaw's result")
+
+    found = [x for x in e if x.get("MESSAGE_ID") == THAW_RECOVERED]
+    assert any("never thawed it" in x["MESSAGE"] for x in found)
+    assert all(x.get("AMIROTD_ACTION") == "thaw" for x in found), [x.get("AMIROTD_ACTION") for x in found]
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
