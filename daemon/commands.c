@@ -70,11 +70,13 @@ static void runner_done(runner *rn) {
         sd_event_unref(rn->event);
 }
 
+static void runner_ended(runner *rn);
+
 static void on_protect_done(void *userdata) {
         runner *rn = userdata;
 
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
@@ -94,7 +96,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                                 rn->running++;
                 }
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 static void on_probe_done(permission_probe *probe, void *userdata) {
@@ -102,7 +104,7 @@ static void on_probe_done(permission_probe *probe, void *userdata) {
 
         (void) probe;
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 /* EC2 was read for this slot: its plan and counts mean something. */
@@ -160,6 +162,15 @@ static int on_stop_wait(sd_event_source *s, uint64_t usec, void *userdata) {
                   thaw_keeper_pending(rn->keeper) == 1 ? "" : "s",
                   (unsigned long long) (THAW_KEEPER_STOP_WAIT / USEC_PER_SEC));
         return sd_event_exit(rn->event, rn->cancelled);
+}
+
+/* The runs have ended; the thaws they handed over end first (within THAW_KEEPER_STOP_WAIT). */
+static void runner_ended(runner *rn) {
+        if (thaw_keeper_pending(rn->keeper) == 0 || sd_event_add_time_relative(rn->event, &rn->stop_wait,
+                        CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0, on_stop_wait, rn) < 0)
+                (void) sd_event_exit(rn->event, 0);
+        else
+                thaw_keeper_on_idle(rn->keeper, on_thaws_ended, rn);
 }
 
 /* The runs end inside the loop, so that an instance one of them froze is thawed (the keeper)
@@ -245,15 +256,6 @@ static void runner_start(runner *rn, const config *c, const cli_options *o, cons
         }
 }
 
-/* The runs have ended; the thaws they handed over end first (within THAW_KEEPER_STOP_WAIT). */
-static int runner_wait_thaws(runner *rn) {
-        if (thaw_keeper_pending(rn->keeper) == 0 || sd_event_add_time_relative(rn->event, &rn->stop_wait,
-                        CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0, on_stop_wait, rn) < 0)
-                return 0;
-        thaw_keeper_on_idle(rn->keeper, on_thaws_ended, rn);
-        return sd_event_loop(rn->event);
-}
-
 static int runner_run(runner *rn, const config *c, const cli_options *o, const engine_options *eo) {
         engine_options with_keeper = *eo;
         int r;
@@ -274,8 +276,6 @@ static int runner_run(runner *rn, const config *c, const cli_options *o, const e
         r = rn->running > 0 ? sd_event_loop(rn->event) : 0;
         if (rn->progress_shown)
                 fputs("\r\033[K", stderr);
-        if (r == 0 && !rn->cancelled)
-                r = runner_wait_thaws(rn);
         return r;
 }
 

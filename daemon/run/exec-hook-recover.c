@@ -40,7 +40,7 @@ struct exec_recovery {
         size_t n_thaws, pending;
 };
 
-void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why) {
+void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why, usec_t retry_until) {
         _cleanup_(freep) char *script = NULL, *token = hook_token(x->options.policy->name, slot);
         log_fields f = { .policy = x->options.policy->name, .region = x->options.region, .instance_id = instance_id,
                          .slot = slot, .action = "thaw" };
@@ -53,8 +53,14 @@ void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, cons
         (void) thaw_keeper_send(x->options.keeper, &(thaw_request) {
                                         .ssm = x->options.ssm, .policy = f.policy, .region = f.region,
                                         .instance_id = instance_id, .slot = slot, .script = script,
-                                        .timeout = HOOK_THAW_TIMEOUT, .why = why,
+                                        .timeout = HOOK_THAW_TIMEOUT, .why = why, .retry_until = retry_until,
                                 }, x->options.keeper_hold);
+}
+
+/* A freeze found after a restart was requested no later than now: its watchdog thaws within
+ * freeze_timeout from now at the latest. */
+static usec_t recovery_retry_until(const executor *x) {
+        return now_usec(CLOCK_MONOTONIC) + x->options.policy->freeze_timeout * USEC_PER_SEC;
 }
 
 exec_recovery *exec_recovery_free(exec_recovery *v) {
@@ -64,7 +70,8 @@ exec_recovery *exec_recovery_free(exec_recovery *v) {
         for (size_t i = 0; i < v->n_thaws; i++) {
                 if (v->thaws[i].ssm)
                         exec_hand_thaw(v->exec, v->thaws[i].frozen.instance_id, v->thaws[i].frozen.slot,
-                                       "found frozen after a restart; the run ended before its thaw did");
+                                       "found frozen after a restart; the run ended before its thaw did",
+                                       recovery_retry_until(v->exec));
                 hook_ssm_free(v->thaws[i].ssm);
         }
         hook_frozen_free(v->found, v->n_found);
@@ -102,7 +109,13 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
 
         snprintf(where, sizeof(where), "of %s by SSM (a freeze of an earlier run, with no thaw since)",
                  t->frozen.instance_id);
-        hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, MESSAGE_HOOK_THAW_RECOVERED, &f, "thaw", where, o);
+        /* Not sent, and it may pass later: the keeper sends it again; this run goes on. */
+        if (o->r < 0 && !o->command_id && hook_send_retryable(o->r, o->error_code) && x->options.keeper) {
+                hook_log_outcome(LOG_WARNING, NULL, &f, "thaw", where, o);
+                exec_hand_thaw(x, t->frozen.instance_id, t->frozen.slot, "found frozen after a restart; "
+                               "its first SendCommand failed", recovery_retry_until(x));
+        } else
+                hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, MESSAGE_HOOK_THAW_RECOVERED, &f, "thaw", where, o);
         t->ssm = hook_ssm_free(t->ssm);
         if (--v->pending == 0)
                 recovery_done(v);

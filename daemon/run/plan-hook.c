@@ -190,6 +190,28 @@ uint64_t hook_freeze_window(uint64_t freeze_timeout) {
         return freeze_timeout + 300;
 }
 
+/* A SendCommand that was never accepted: throttling, a 5xx, a network error (no code) are
+ * worth sending again; an agent not online (InvalidInstanceId), a denial or a request SSM
+ * rejects as invalid would fail the same way again. */
+bool hook_send_retryable(int r, const char *error_code) {
+        static const char *const final[] = {
+                "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
+                "InvalidInstanceId", "InvalidDocument", "InvalidParameters", "ValidationException",
+        };
+
+        if (r == -EHOSTDOWN || r == -ENOMEM || r == -EINVAL)
+                return false;
+        for (size_t i = 0; error_code && i < ELEMENTSOF(final); i++)
+                if (streq(error_code, final[i]))
+                        return false;
+        return true;
+}
+
+/* 1 s, then twice as long each time, at most 10 s apart. */
+usec_t hook_thaw_retry_delay(unsigned n) {
+        return n >= 4 ? 10 * USEC_PER_SEC : MIN((usec_t) USEC_PER_SEC << n, 10 * USEC_PER_SEC);
+}
+
 /* "The Run Command API follows an eventual consistency model ... the result of an API
  * command you run ... might not be immediately visible to all subsequent commands you run"
  * (GetCommandInvocation reference): a couple of seconds before the first poll, then half

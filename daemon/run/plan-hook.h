@@ -83,6 +83,12 @@ uint64_t hook_freeze_hold(uint64_t freeze_timeout);
  * has thawed it. */
 uint64_t hook_freeze_window(uint64_t freeze_timeout);
 
+/* Whether a thaw whose SendCommand failed (r, and the AWS error code or NULL) is sent again
+ * (until the freeze's watchdog has thawed anyway), and the wait before the n-th new try
+ * (n from 0), in microseconds. */
+bool hook_send_retryable(int r, const char *error_code);
+usec_t hook_thaw_retry_delay(unsigned n);
+
 /* The wait before the n-th GetCommandInvocation (n from 0), in microseconds. */
 usec_t hook_poll_delay(unsigned n);
 

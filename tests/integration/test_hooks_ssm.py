@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import journal
+import pytest
 from conftest import AMIROTD, images, run_instances
 
 NOW = "2030-01-01T03:30:00Z"
@@ -391,3 +392,27 @@ def test_the_recovered_thaw_is_logged_as_a_thaw(amirotd, ec2, daemon):
     assert any("never thawed it" in x["MESSAGE"] for x in found)
     assert all(x.get("AMIROTD_ACTION") == "thaw" for x in found), [x.get("AMIROTD_ACTION") for x in found]
     assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+
+# ---- A thaw whose SendCommand fails (review finding 2) ------------------------------------
+
+@pytest.mark.parametrize("throttled", [3, 6])
+def test_a_thaw_whose_send_command_is_throttled_is_sent_again(amirotd, ec2, throttled):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    # The freeze goes out; the thaw's SendCommand is throttled through all of the client's
+    # own attempts (3 each time): once by the run's, then (6) the keeper's first too.
+    amirotd.sim.fault(action="SendCommand", kind="throttle", after=1, count=throttled)
+
+    p = once(amirotd)
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"], p.stderr
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert n["history"][1]["was_frozen"] is True
+    sends = amirotd.sim.calls("SendCommand")
+    assert [s.get("fault") for s in sends] == [None] + ["throttle"] * throttled + [None]
+    assert "sending the thaw of " + iid + " again" in p.stderr, p.stderr
+    if throttled > 3:
+        assert f"the thaw of {iid} was not sent" in p.stderr and "again in 1s" in p.stderr, p.stderr
+    assert p.returncode == 0, p.stderr

@@ -193,6 +193,24 @@ static void test_excerpt(void **state) {
         free(s);
 }
 
+/* A thaw whose SendCommand failed is sent again unless the same answer would come back. */
+static void test_thaw_send_retry(void **state) {
+        (void) state;
+        assert_true(hook_send_retryable(-EIO, "ThrottlingException"));
+        assert_true(hook_send_retryable(-EIO, "InternalServerError"));
+        assert_true(hook_send_retryable(-ECONNRESET, NULL));
+        assert_true(hook_send_retryable(-ETIMEDOUT, NULL));
+        assert_false(hook_send_retryable(-EHOSTDOWN, "InvalidInstanceId"));
+        assert_false(hook_send_retryable(-EACCES, "AccessDeniedException"));
+        assert_false(hook_send_retryable(-EIO, "InvalidDocument"));
+        assert_false(hook_send_retryable(-ENOMEM, NULL));
+        assert_int_equal(hook_thaw_retry_delay(0), USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(1), 2 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(3), 8 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(4), 10 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(64), 10 * USEC_PER_SEC);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_on_hook_failure_verdicts),
@@ -202,6 +220,7 @@ int main(void) {
                 cmocka_unit_test(test_unthawed_freezes),
                 cmocka_unit_test(test_freeze_hold_and_window),
                 cmocka_unit_test(test_poll_backoff),
+                cmocka_unit_test(test_thaw_send_retry),
                 cmocka_unit_test(test_environment_drops_secrets),
                 cmocka_unit_test(test_excerpt),
         };
