@@ -142,7 +142,13 @@ static int recovery_thaw(exec_recovery *v, recovered_thaw *t) {
                               }, on_recovered, t, &t->ssm);
 }
 
+/* The wall clock of the run's start (--now in tests), gone on by the time since. */
+static usec_t recovery_now(const executor *x) {
+        return (usec_t) x->options.now * USEC_PER_SEC + (now_usec(CLOCK_MONOTONIC) - x->options.now_monotonic);
+}
+
 static int recovery_found(exec_recovery *v, const ssm_command_list *l, size_t *ret_n) {
+        const executor *x = v->exec;
         _cleanup_(freep) hook_command_seen *seen = NULL;
         size_t n = 0;
         int r;
@@ -156,8 +162,9 @@ static int recovery_found(exec_recovery *v, const ssm_command_list *l, size_t *r
         for (size_t i = 0; i < l->n; i++)
                 for (char **id = l->items[i].instance_ids; id && *id; id++)
                         seen[n++] = (hook_command_seen) { .comment = l->items[i].comment, .instance_id = *id,
-                                                          .requested = l->items[i].requested };
-        r = hook_unthawed(seen, n, v->exec->options.policy->name, &v->found, &v->n_found);
+                                                          .requested = l->items[i].requested_usec };
+        r = hook_unthawed(seen, n, x->options.policy->name, recovery_now(x),
+                          hook_freeze_hold(x->options.policy->freeze_timeout), &v->found, &v->n_found);
         *ret_n = v->n_found;
         return r;
 }

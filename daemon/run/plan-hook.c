@@ -135,8 +135,8 @@ static bool hook_thawed_after(const hook_command_seen *seen, size_t n, const cha
         return false;
 }
 
-int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, hook_frozen **ret,
-                  size_t *ret_n) {
+int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, usec_t now, uint64_t hold,
+                  hook_frozen **ret, size_t *ret_n) {
         hook_frozen *l = NULL;
         size_t k = 0;
 
@@ -146,7 +146,7 @@ int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_na
                 hook_frozen *m;
 
                 if (!seen[i].instance_id || hook_comment_kind(seen[i].comment, policy_name, &slot) != HOOK_FREEZE ||
-                    hook_thawed_after(seen, n, policy_name, i, slot))
+                    seen[i].requested + hold * USEC_PER_SEC > now || hook_thawed_after(seen, n, policy_name, i, slot))
                         continue;
                 for (size_t j = 0; j < k && !known; j++)
                         known = streq(l[j].instance_id, seen[i].instance_id) && streq(l[j].slot, slot);

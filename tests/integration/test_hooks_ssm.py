@@ -13,6 +13,10 @@ from conftest import AMIROTD, images, run_instances
 
 NOW = "2030-01-01T03:30:00Z"
 SLOT = "20300101T030000Z"
+# The same slot, past the hold of a freeze made at NOW (45 s of freeze_timeout 60 s) and
+# before its watchdog: a freeze younger than its hold belongs to a live run, and the next
+# run leaves it alone.
+LATER = "2030-01-01T03:30:50Z"
 HOOK_RESULT = "4a16329d342d4587be8f7c1a2bc95c23"
 THAW_RECOVERED = "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
 
@@ -244,9 +248,10 @@ def test_a_freeze_left_by_a_kill_9_is_thawed_by_the_next_run(amirotd, ec2):
     assert node(amirotd.sim, iid)["frozen"]
     amirotd.sim.clear_faults()
 
-    # The same slot, on the simulator's clock as it went on (never set back: the thaw must
-    # come after the freeze in its time too).
-    p = amirotd.run("once", now=NOW, check=False)
+    # The same slot, later on the simulator's clock (never set back: the thaw must come after
+    # the freeze in its time too).
+    amirotd.sim.set_clock(LATER)
+    p = amirotd.run("once", now=LATER, check=False)
 
     n = node(amirotd.sim, iid)
     assert not n["frozen"]
@@ -340,14 +345,14 @@ def test_a_reload_that_removes_the_policy_while_frozen_thaws(amirotd, ec2, daemo
 
 # ---- A restart with nothing left to create (review findings 1, 10) -------------------------
 
-def kill_9_after_create_image_answered(amirotd, ec2, iid):
+def kill_9_after_create_image_answered(amirotd, ec2, iid, now=NOW):
     """A `once` killed after CreateImage answered and before its thaw went out (the thaw's
     SendCommand, the second one, is slow and then throttled: it never runs): the slot's
     image exists, the instance is frozen."""
     amirotd.sim.fault(action="SendCommand", kind="latency", latency_ms=5000, after=1)
     amirotd.sim.fault(action="SendCommand", kind="throttle", after=1)
-    amirotd.sim.set_clock(NOW)
-    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + NOW, "once"],
+    amirotd.sim.set_clock(now)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + now, "once"],
                             env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not images(ec2, **{"tag:amirotd:policy": "web"}) and time.monotonic() < deadline:
@@ -366,7 +371,8 @@ def test_a_left_freeze_is_thawed_by_a_run_with_nothing_to_create(amirotd, ec2):
     # The run itself has nothing to do; the search for the old freeze is slow.
     amirotd.sim.fault(action="ListCommands", kind="latency", latency_ms=6000)
 
-    p = amirotd.run("once", now=NOW, check=False)
+    amirotd.sim.set_clock(LATER)
+    p = amirotd.run("once", now=LATER, check=False)
 
     assert amirotd.sim.calls("CreateImage")[-1:] and len(amirotd.sim.calls("CreateImage")) == 1
     n = node(amirotd.sim, iid)
@@ -378,20 +384,24 @@ def test_a_left_freeze_is_thawed_by_a_run_with_nothing_to_create(amirotd, ec2):
     assert p.returncode == 0, p.stderr
 
 
-def test_the_recovered_thaw_is_logged_as_a_thaw(amirotd, ec2, daemon):
+def test_the_recovered_thaw_is_logged_as_a_thaw(amirotd, ec2, journald):
     iid = web(ec2)
     amirotd.write_policy("web", policy(FREEZE))
-    amirotd.write_global("spread: 0s\n")
     kill_9_after_create_image_answered(amirotd, ec2, iid)
 
-    d = daemon()
-    e = journal.wait_for(d.log, lambda e: any(x.get("MESSAGE_ID") == THAW_RECOVERED and "succeeded" in
-                                              x.get("MESSAGE", "") for x in e), what="the thaw's result")
+    amirotd.sim.set_clock(LATER)
+    started = journal.now_usec()
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + LATER,
+                             "--log-target=journal", "once"], env=amirotd.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=120)
+    e = journal.entries(journal.Source(proc.pid, started))
 
+    assert not node(amirotd.sim, iid)["frozen"]
     found = [x for x in e if x.get("MESSAGE_ID") == THAW_RECOVERED]
-    assert any("never thawed it" in x["MESSAGE"] for x in found)
+    assert any("never thawed it" in x["MESSAGE"] for x in found), err
+    assert any("succeeded" in x["MESSAGE"] for x in found), err
     assert all(x.get("AMIROTD_ACTION") == "thaw" for x in found), [x.get("AMIROTD_ACTION") for x in found]
-    assert d.stop(signal.SIGTERM, timeout=30) == 0
 
 
 # ---- A thaw whose SendCommand fails (review finding 2) ------------------------------------
