@@ -156,6 +156,9 @@ static int hook_run(chain *c, hook_kind k) {
                                       .document = h ? hook_document(h, a->windows) : "AWS-RunShellScript",
                                       .script = h ? h->command : script, .comment = comment,
                                       .timeout = timeout, .description = description,
+                                      /* A freeze that arrives late may come after its thaw (the
+                                       * thaw script's mark makes it refuse): it arrives soon or never. */
+                                      .delivery_timeout = k == HOOK_FREEZE ? 1 : 0,
                               }, on_hook_done, c, &c->hooks->ssm);
 }
 

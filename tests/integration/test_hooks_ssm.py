@@ -193,6 +193,10 @@ def test_the_image_is_captured_frozen_and_thawed_right_after(amirotd, ec2):
     [create] = amirotd.sim.calls("CreateImage")
     thaw = amirotd.sim.calls("SendCommand")[-1]
     assert create["seq"] < thaw["seq"]
+    # The freeze is delivered soon or never (SSM's minimum), whatever its freeze_timeout: a
+    # late one could come after its thaw.
+    freeze = amirotd.sim.calls("SendCommand")[0]
+    assert int(freeze["params"]["TimeoutSeconds"]) == 30, freeze["params"]
 
 
 def test_the_instance_is_thawed_when_create_image_fails(amirotd, ec2):
