@@ -456,6 +456,30 @@ void exec_create_end(chain *c) {
         hooks_go_on(c);
 }
 
+/* image.after is a `finally`: the run ends (a stop, a reload) after image.before ran and
+ * before image.after did. By SSM, the keeper sends it; on this host, it cannot outlive the
+ * run: the operator is told which hook did not run. */
+static void hooks_hand_after(executor *x, const chain_hooks *h, const plan_action *a) {
+        const policy_hook *after = &x->options.policy->hook_after;
+        log_fields f = { .policy = x->options.policy->name, .region = x->options.region,
+                         .instance_id = a->instance_id, .slot = a->slot, .action = "image.after" };
+
+        if (!h->before_ran || h->after_started || x->options.dry_run || after->where == POLICY_HOOK_NONE)
+                return;
+        if (after->where == POLICY_HOOK_SSM && x->options.keeper && x->options.ssm &&
+            thaw_keeper_send(x->options.keeper, &(thaw_request) {
+                                     .ssm = x->options.ssm, .policy = f.policy, .region = f.region,
+                                     .instance_id = a->instance_id, .slot = a->slot, .script = after->command,
+                                     .document = hook_document(after, a->windows), .timeout = after->timeout,
+                                     .after = true, .why = "the run ended after image.before ran",
+                                     .retry_until = now_usec(CLOCK_MONOTONIC) + after->timeout * USEC_PER_SEC,
+                             }, x->options.keeper_hold) >= 0)
+                return;
+        log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f, "policy '%s' in %s: the run ended after image.before "
+                 "of %s ran, and image.after %s did not run: run it by hand", f.policy, f.region, a->instance_id,
+                 after->where == POLICY_HOOK_LOCAL ? "(on this host)" : "(by SSM)");
+}
+
 chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a) {
         if (!h)
                 return NULL;
@@ -463,6 +487,7 @@ chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a) 
         if (h->freeze_sent && !h->thaw_done && !x->options.dry_run)
                 exec_hand_thaw(x, a->instance_id, a->slot, "the run ended while the instance was frozen",
                                h->freeze_started + x->options.policy->freeze_timeout * USEC_PER_SEC);
+        hooks_hand_after(x, h, a);
         hook_local_free(h->local);
         hook_ssm_free(h->ssm);
         hook_ssm_free(h->thaw);

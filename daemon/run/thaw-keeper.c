@@ -16,7 +16,8 @@ typedef struct thaw_entry {
         struct thaw_entry *next;
         hook_ssm *ssm;
         hook_ssm_request req;           /* for a new try; strings owned below */
-        char *policy, *region, *instance_id, *slot, *message_id, *why, *script, *comment, *description;
+        char *policy, *region, *instance_id, *slot, *message_id, *why, *script, *comment, *description, *document;
+        bool after;                     /* image.after, not a thaw */
         usec_t retry_until;
         unsigned tries;
         sd_event_source *retry;         /* "thaw retry": the next SendCommand */
@@ -51,6 +52,7 @@ static thaw_entry *thaw_entry_free(thaw_entry *e) {
         free(e->script);
         free(e->comment);
         free(e->description);
+        free(e->document);
         free(e);
         return next;
 }
@@ -144,8 +146,8 @@ static bool thaw_retry(thaw_entry *e, const hook_outcome *o, const log_fields *f
                 return false;
         (void) sd_event_source_set_description(e->retry, "thaw retry");
         e->tries++;
-        log_full(LOG_WARNING, 0, NULL, f, "policy '%s' in %s: the thaw of %s was not sent (%s%s%s); sending it "
-                 "again in %llus", e->policy, e->region, e->instance_id, o->status ?: "failed",
+        log_full(LOG_WARNING, 0, NULL, f, "policy '%s' in %s: the %s of %s was not sent (%s%s%s); sending it "
+                 "again in %llus", e->policy, e->region, f->action, e->instance_id, o->status ?: "failed",
                  o->error_code ? ": " : "", o->error_code ?: "", (unsigned long long) (delay / USEC_PER_SEC));
         return true;
 }
@@ -153,14 +155,15 @@ static bool thaw_retry(thaw_entry *e, const hook_outcome *o, const log_fields *f
 static void on_thawed(const hook_outcome *o, void *userdata) {
         thaw_entry *e = userdata, **p;
         thaw_keeper *k = e->keeper;
+        const char *what = e->after ? "image.after" : "thaw";
         log_fields f = { .policy = e->policy, .region = e->region, .instance_id = e->instance_id,
-                         .slot = e->slot, .action = "thaw" };
+                         .slot = e->slot, .action = what };
         char where[128];
 
         if (thaw_retry(e, o, &f))
                 return;
-        snprintf(where, sizeof(where), "of %s by SSM (%s)", e->instance_id, e->why);
-        hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, e->message_id, &f, "thaw", where, o);
+        snprintf(where, sizeof(where), "%s %s by SSM (%s)", e->after ? "on" : "of", e->instance_id, e->why);
+        hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, e->message_id, &f, what, where, o);
         for (p = &k->entries; *p && *p != e; p = &(*p)->next)
                 ;
         if (*p)
@@ -180,19 +183,21 @@ int thaw_keeper_send(thaw_keeper *k, const thaw_request *req, void *hold) {
                 return -ENOMEM;
         e->keeper = k;
         e->retry_until = req->retry_until;
+        e->after = req->after;
         if (strdup_or_null(req->policy, &e->policy) < 0 || strdup_or_null(req->region, &e->region) < 0 ||
             strdup_or_null(req->instance_id, &e->instance_id) < 0 || strdup_or_null(req->slot, &e->slot) < 0 ||
             strdup_or_null(req->message_id, &e->message_id) < 0 || strdup_or_null(req->why, &e->why) < 0 ||
-            strdup_or_null(req->script, &e->script) < 0)
+            strdup_or_null(req->script, &e->script) < 0 ||
+            strdup_or_null(req->document ?: "AWS-RunShellScript", &e->document) < 0)
                 r = -ENOMEM;
         else {
-                e->comment = hook_comment(HOOK_THAW, req->policy, req->slot);
-                r = e->comment && asprintf_safe(&e->description, "thaw %s/%s %s", req->policy, req->region,
-                                                req->instance_id) >= 0 ? 0 : -ENOMEM;
+                e->comment = hook_comment(req->after ? HOOK_AFTER : HOOK_THAW, req->policy, req->slot);
+                r = e->comment && asprintf_safe(&e->description, "%s %s/%s %s", req->after ? "after" : "thaw",
+                                                req->policy, req->region, req->instance_id) >= 0 ? 0 : -ENOMEM;
         }
         e->req = (hook_ssm_request) {
                 .event = k->event, .ssm = req->ssm, .instance_id = e->instance_id,
-                .document = "AWS-RunShellScript", .script = e->script, .comment = e->comment,
+                .document = e->document, .script = e->script, .comment = e->comment,
                 .timeout = req->timeout, .description = e->description,
         };
         if (r >= 0)
@@ -200,9 +205,8 @@ int thaw_keeper_send(thaw_keeper *k, const thaw_request *req, void *hold) {
         if (r < 0) {
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED,
                          &(log_fields) { .policy = req->policy, .region = req->region, .instance_id = req->instance_id },
-                         "policy '%s' in %s: cannot send the thaw of %s (%s): %s; its freeze script thaws it "
-                         "after image.freeze_timeout", req->policy, req->region, req->instance_id, req->why,
-                         strerror(-r));
+                         "policy '%s' in %s: cannot send the %s of %s (%s): %s", req->policy, req->region,
+                         req->after ? "image.after" : "thaw", req->instance_id, req->why, strerror(-r));
                 thaw_entry_free(e);
                 return r;
         }

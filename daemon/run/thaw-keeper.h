@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The thaw keeper: owns the thaws that must go out after the run that froze an instance
- * is gone (a reload, a stop, `once` cancelled by a signal). The executor hands it every
+ * is gone (a reload, a stop, `once` cancelled by a signal), and the image.after by SSM of
+ * such a run whose image.before ran (image.after is a `finally`). The executor hands it every
  * instance it may have frozen and not seen thawed when it is freed; the keeper sends the
  * thaw and polls it to its end, however long the executor is gone. The service's manager
  * (loop.c) and the one-shot runner (commands.c) own one each and, on a stop, keep the
@@ -34,6 +35,8 @@ typedef struct thaw_request {
         uint64_t timeout;               /* seconds */
         const char *message_id;         /* of the log line with the thaw's result */
         const char *why;                /* "the run ended while ... was frozen" */
+        bool after;                     /* image.after of a run that ended before it ran, not a thaw */
+        const char *document;           /* NULL: AWS-RunShellScript */
         usec_t retry_until;             /* CLOCK_MONOTONIC: a SendCommand that fails and may pass
                                          * later (hook_send_retryable()) is sent again until then
                                          * (the freeze's watchdog thaws after it); 0: once */

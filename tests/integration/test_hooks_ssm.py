@@ -430,3 +430,26 @@ def test_a_thaw_whose_send_command_is_throttled_is_sent_again(amirotd, ec2, thro
     if throttled > 3:
         assert f"the thaw of {iid} was not sent" in p.stderr and "again in 1s" in p.stderr, p.stderr
     assert p.returncode == 0, p.stderr
+
+
+# ---- image.after on a stop (review finding 7) -----------------------------------------------
+
+def test_a_stop_after_image_before_still_runs_image_after(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS))
+    amirotd.write_global("spread: 0s\n")
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    d = daemon()
+    deadline = time.monotonic() + 30
+    while not amirotd.sim.calls("CreateImage") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)   # CreateImage is held (the call log shows a hung call once it ends)
+
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+    cmds = node(amirotd.sim, iid)["commands"]
+    assert [c["Comment"].split()[1] for c in cmds] == ["before", "after"], cmds
+    assert cmds[1]["Status"] == "Success"
+    e = journal.entries(d.log)
+    afters = [x for x in e if x.get("AMIROTD_ACTION") == "image.after"]
+    assert afters and "succeeded" in afters[-1]["MESSAGE"], [x["MESSAGE"] for x in e[-10:]]
