@@ -70,11 +70,13 @@ static void runner_done(runner *rn) {
         sd_event_unref(rn->event);
 }
 
+static void runner_ended(runner *rn);
+
 static void on_protect_done(void *userdata) {
         runner *rn = userdata;
 
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 static void on_run_done(policy_run *run, int r, run_result *res, void *userdata) {
@@ -94,7 +96,7 @@ static void on_run_done(policy_run *run, int r, run_result *res, void *userdata)
                                 rn->running++;
                 }
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 static void on_probe_done(permission_probe *probe, void *userdata) {
@@ -102,7 +104,7 @@ static void on_probe_done(permission_probe *probe, void *userdata) {
 
         (void) probe;
         if (--rn->running == 0)
-                sd_event_exit(rn->event, 0);
+                runner_ended(rn);
 }
 
 /* EC2 was read for this slot: its plan and counts mean something. */
@@ -162,6 +164,15 @@ static int on_stop_wait(sd_event_source *s, uint64_t usec, void *userdata) {
         return sd_event_exit(rn->event, rn->cancelled);
 }
 
+/* The runs have ended; the thaws they handed over end first (within THAW_KEEPER_STOP_WAIT). */
+static void runner_ended(runner *rn) {
+        if (thaw_keeper_pending(rn->keeper) == 0 || sd_event_add_time_relative(rn->event, &rn->stop_wait,
+                        CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0, on_stop_wait, rn) < 0)
+                (void) sd_event_exit(rn->event, 0);
+        else
+                thaw_keeper_on_idle(rn->keeper, on_thaws_ended, rn);
+}
+
 /* The runs end inside the loop, so that an instance one of them froze is thawed (the keeper)
  * before the command exits; at most THAW_KEEPER_STOP_WAIT. */
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -174,6 +185,8 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         rn->cancelled = 128 + (int) si->ssi_signo;
         for (size_t i = 0; i < rn->n; i++)
                 rn->slots[i].run = policy_run_free(rn->slots[i].run);
+        if (rn->stop_wait)              /* the runs had ended: their thaws are waited for */
+                return 0;
         if (thaw_keeper_pending(rn->keeper) == 0 ||
             sd_event_add_time_relative(rn->event, &rn->stop_wait, CLOCK_MONOTONIC, THAW_KEEPER_STOP_WAIT, 0,
                                        on_stop_wait, rn) < 0)

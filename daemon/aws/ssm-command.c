@@ -172,8 +172,9 @@ static int parse_instance_ids(json_object *o, char ***ret) {
         return 0;
 }
 
-/* RequestedDateTime: a JSON protocol timestamp, seconds since the epoch (a number). */
-static time_t parse_requested(json_object *o) {
+/* RequestedDateTime: a JSON protocol timestamp, seconds since the epoch (a number, with a
+ * fraction of milliseconds); in microseconds. */
+static usec_t parse_requested(json_object *o) {
         json_object *v;
         double t;
 
@@ -182,7 +183,7 @@ static time_t parse_requested(json_object *o) {
         if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
                 return 0;
         t = json_object_get_double(v);
-        return t > 0 && t < 253402300800.0 ? (time_t) t : 0;     /* before year 10000 */
+        return t > 0 && t < 253402300800.0 ? (usec_t) (t * 1e6 + 0.5) : 0;      /* before year 10000 */
 }
 
 static int parse_command(json_object *o, ssm_command *ret) {
@@ -194,7 +195,8 @@ static int parse_command(json_object *o, ssm_command *ret) {
                 return -EBADMSG;
         /* A status this code does not know yet is _INVALID: the command is still listed. */
         c.status = ssm_command_status_from_string(aws_json_string(o, "Status"));
-        c.requested = parse_requested(o);
+        c.requested_usec = parse_requested(o);
+        c.requested = (time_t) (c.requested_usec / USEC_PER_SEC);
         if (!(c.id = strdup(id)) ||
             strdup_or_null(aws_json_string(o, "DocumentName"), &c.document) < 0 ||
             strdup_or_null(aws_json_string(o, "Comment"), &c.comment) < 0)

@@ -65,6 +65,7 @@ typedef struct ssm_command {
         char **instance_ids;            /* NULL-terminated; may be NULL */
         ssm_command_status status;
         time_t requested;               /* RequestedDateTime, seconds */
+        usec_t requested_usec;          /* the same with its fraction: orders commands of one second */
 } ssm_command;
 
 void ssm_command_done(ssm_command *c);

@@ -29,6 +29,7 @@ typedef struct recovered_thaw {
 struct exec_recovery {
         executor *exec;
         bool done;
+        bool holds_run;                 /* counted in chains_running: the run is not done before it */
         ssm_command_op *op;
         chain **waiting;                /* chains whose freeze waits for the thaws */
         size_t n_waiting;
@@ -39,7 +40,7 @@ struct exec_recovery {
         size_t n_thaws, pending;
 };
 
-void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why) {
+void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why, usec_t retry_until) {
         _cleanup_(freep) char *script = NULL, *token = hook_token(x->options.policy->name, slot);
         log_fields f = { .policy = x->options.policy->name, .region = x->options.region, .instance_id = instance_id,
                          .slot = slot, .action = "thaw" };
@@ -52,8 +53,14 @@ void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, cons
         (void) thaw_keeper_send(x->options.keeper, &(thaw_request) {
                                         .ssm = x->options.ssm, .policy = f.policy, .region = f.region,
                                         .instance_id = instance_id, .slot = slot, .script = script,
-                                        .timeout = HOOK_THAW_TIMEOUT, .why = why,
+                                        .timeout = HOOK_THAW_TIMEOUT, .why = why, .retry_until = retry_until,
                                 }, x->options.keeper_hold);
+}
+
+/* A freeze found after a restart was requested no later than now: its watchdog thaws within
+ * freeze_timeout from now at the latest. */
+static usec_t recovery_retry_until(const executor *x) {
+        return now_usec(CLOCK_MONOTONIC) + x->options.policy->freeze_timeout * USEC_PER_SEC;
 }
 
 exec_recovery *exec_recovery_free(exec_recovery *v) {
@@ -63,7 +70,8 @@ exec_recovery *exec_recovery_free(exec_recovery *v) {
         for (size_t i = 0; i < v->n_thaws; i++) {
                 if (v->thaws[i].ssm)
                         exec_hand_thaw(v->exec, v->thaws[i].frozen.instance_id, v->thaws[i].frozen.slot,
-                                       "found frozen after a restart; the run ended before its thaw did");
+                                       "found frozen after a restart; the run ended before its thaw did",
+                                       recovery_retry_until(v->exec));
                 hook_ssm_free(v->thaws[i].ssm);
         }
         hook_frozen_free(v->found, v->n_found);
@@ -72,15 +80,23 @@ exec_recovery *exec_recovery_free(exec_recovery *v) {
         return mfree(v);
 }
 
-/* Every thaw has ended (or there was none): the freezes that waited go on. */
+/* Every thaw has ended (or there was none): the freezes that waited go on, and the run may
+ * end. Last: EXEC_DONE may end the run (exec.h). Before any exec_start(), the run has
+ * not asked for an EXEC_DONE yet, and its own exec_start() reports it. */
 static void recovery_done(exec_recovery *v) {
         _cleanup_(freep) chain **waiting = TAKE_PTR(v->waiting);
+        executor *x = v->exec;
         size_t n = v->n_waiting;
 
         v->done = true;
         v->n_waiting = 0;
         for (size_t i = 0; i < n; i++)
                 v->resume(waiting[i]);
+        if (!v->holds_run)
+                return;
+        v->holds_run = false;
+        if (--x->chains_running == 0 && x->batches)
+                exec_report(x, (exec_event) { .kind = EXEC_DONE });
 }
 
 static void on_recovered(const hook_outcome *o, void *userdata) {
@@ -93,7 +109,13 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
 
         snprintf(where, sizeof(where), "of %s by SSM (a freeze of an earlier run, with no thaw since)",
                  t->frozen.instance_id);
-        hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, MESSAGE_HOOK_THAW_RECOVERED, &f, "thaw", where, o);
+        /* Not sent, and it may pass later: the keeper sends it again; this run goes on. */
+        if (o->r < 0 && !o->command_id && hook_send_retryable(o->r, o->error_code) && x->options.keeper) {
+                hook_log_outcome(LOG_WARNING, NULL, &f, "thaw", where, o);
+                exec_hand_thaw(x, t->frozen.instance_id, t->frozen.slot, "found frozen after a restart; "
+                               "its first SendCommand failed", recovery_retry_until(x));
+        } else
+                hook_log_outcome(o->r == 0 ? LOG_NOTICE : LOG_ERR, MESSAGE_HOOK_THAW_RECOVERED, &f, "thaw", where, o);
         t->ssm = hook_ssm_free(t->ssm);
         if (--v->pending == 0)
                 recovery_done(v);
@@ -120,7 +142,13 @@ static int recovery_thaw(exec_recovery *v, recovered_thaw *t) {
                               }, on_recovered, t, &t->ssm);
 }
 
+/* The wall clock of the run's start (--now in tests), gone on by the time since. */
+static usec_t recovery_now(const executor *x) {
+        return (usec_t) x->options.now * USEC_PER_SEC + (now_usec(CLOCK_MONOTONIC) - x->options.now_monotonic);
+}
+
 static int recovery_found(exec_recovery *v, const ssm_command_list *l, size_t *ret_n) {
+        const executor *x = v->exec;
         _cleanup_(freep) hook_command_seen *seen = NULL;
         size_t n = 0;
         int r;
@@ -134,8 +162,9 @@ static int recovery_found(exec_recovery *v, const ssm_command_list *l, size_t *r
         for (size_t i = 0; i < l->n; i++)
                 for (char **id = l->items[i].instance_ids; id && *id; id++)
                         seen[n++] = (hook_command_seen) { .comment = l->items[i].comment, .instance_id = *id,
-                                                          .requested = l->items[i].requested };
-        r = hook_unthawed(seen, n, v->exec->options.policy->name, &v->found, &v->n_found);
+                                                          .requested = l->items[i].requested_usec };
+        r = hook_unthawed(seen, n, x->options.policy->name, recovery_now(x),
+                          hook_freeze_hold(x->options.policy->freeze_timeout), &v->found, &v->n_found);
         *ret_n = v->n_found;
         return r;
 }
@@ -163,6 +192,7 @@ static void on_listed(int r, const ssm_command_list *l, const aws_error *err, vo
                 *t = (recovered_thaw) { .recovery = v, .frozen = v->found[i] };
                 f.instance_id = t->frozen.instance_id;
                 f.slot = t->frozen.slot;
+                f.action = "thaw";
                 log_full(LOG_NOTICE, 0, MESSAGE_HOOK_THAW_RECOVERED, &f, "policy '%s' in %s: %s was frozen for slot "
                          "%s by an earlier run that never thawed it (amirotd stopped in between); thawing it now",
                          f.policy, f.region, f.instance_id, f.slot);
@@ -188,12 +218,18 @@ int exec_recover_start(executor *x) {
                 return -ENOMEM;
         v->exec = x;
         x->recovery = v;
+        /* The run ends after the thaws, not before: a run with nothing of its own to do would
+         * otherwise end first, and take the search or its thaws with it. */
+        v->holds_run = true;
+        x->chains_running++;
         r = ssm_list_commands(x->options.ssm, &(ssm_list_commands_request) {
                                       .invoked_after = x->options.now - (time_t) hook_freeze_window(p->freeze_timeout),
                                       .document = "AWS-RunShellScript",
                               }, on_listed, v, &v->op);
         if (r < 0) {
                 v->done = true;
+                v->holds_run = false;
+                x->chains_running--;
                 exec_log_aws(LOG_WARNING, r, NULL, &(log_fields) { .policy = p->name, .region = x->options.region,
                                                                    .action = "ListCommands" },
                              "cannot look for freezes an earlier run left without a thaw, ignoring");

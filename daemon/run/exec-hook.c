@@ -156,10 +156,29 @@ static int hook_run(chain *c, hook_kind k) {
                                       .document = h ? hook_document(h, a->windows) : "AWS-RunShellScript",
                                       .script = h ? h->command : script, .comment = comment,
                                       .timeout = timeout, .description = description,
+                                      /* A freeze that arrives late may come after its thaw (the
+                                       * thaw script's mark makes it refuse): it arrives soon or never. */
+                                      .delivery_timeout = k == HOOK_FREEZE ? 1 : 0,
                               }, on_hook_done, c, &c->hooks->ssm);
 }
 
 /* ---- The thaw --------------------------------------------------------------------------- */
+
+/* The freeze's watchdog thaws freeze_timeout after its SendCommand at the latest. */
+static usec_t hooks_thaw_until(const chain *c) {
+        return c->hooks->freeze_started + c->exec->options.policy->freeze_timeout * USEC_PER_SEC;
+}
+
+/* A thaw SSM never accepted (command_id NULL) that may pass later: the keeper sends it again
+ * until the watchdog thaws anyway, and owns it from here on. */
+static bool hooks_thaw_again(chain *c, int r, const char *error_code, const char *command_id) {
+        const plan_action *a = chain_action(c);
+
+        if (r >= 0 || command_id || !hook_send_retryable(r, error_code) || !c->exec->options.keeper)
+                return false;
+        exec_hand_thaw(c->exec, a->instance_id, a->slot, "its first SendCommand failed", hooks_thaw_until(c));
+        return true;
+}
 
 static void on_thaw_done(const hook_outcome *o, void *userdata) {
         chain *c = userdata;
@@ -167,7 +186,11 @@ static void on_thaw_done(const hook_outcome *o, void *userdata) {
         char where[128];
 
         hook_where(c, HOOK_THAW, where, sizeof(where));
-        if (hook_log_outcome(o->r == 0 ? LOG_INFO : LOG_ERR, NULL, &f, "thaw", where, o) < 0)
+        if (hooks_thaw_again(c, o->r, o->error_code, o->command_id)) {
+                hook_log_outcome(LOG_WARNING, NULL, &f, "thaw", where, o);
+                log_full(LOG_WARNING, 0, NULL, &f, "policy '%s' in %s: sending the thaw of %s again",
+                         c->exec->options.policy->name, c->exec->options.region, chain_action(c)->instance_id);
+        } else if (hook_log_outcome(o->r == 0 ? LOG_INFO : LOG_ERR, NULL, &f, "thaw", where, o) < 0)
                 exec_report_failure(c->exec, o->r, &f);
         /* o is the thaw's own: freed with it, after the log line. */
         c->hooks->thaw = hook_ssm_free(c->hooks->thaw);
@@ -205,7 +228,9 @@ static void hooks_thaw(chain *c) {
                                            .script = script, .comment = comment, .timeout = HOOK_THAW_TIMEOUT,
                                            .description = description,
                                    }, on_thaw_done, c, &h->thaw);
-        if (r < 0) {
+        if (r < 0 && hooks_thaw_again(c, r, NULL, NULL))
+                h->thaw_done = true;
+        else if (r < 0) {
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
                          "policy '%s' in %s: cannot send the thaw of %s: %s; its freeze script thaws it after "
                          "image.freeze_timeout %llus", x->options.policy->name, x->options.region, a->instance_id,
@@ -431,12 +456,38 @@ void exec_create_end(chain *c) {
         hooks_go_on(c);
 }
 
+/* image.after is a `finally`: the run ends (a stop, a reload) after image.before ran and
+ * before image.after did. By SSM, the keeper sends it; on this host, it cannot outlive the
+ * run: the operator is told which hook did not run. */
+static void hooks_hand_after(executor *x, const chain_hooks *h, const plan_action *a) {
+        const policy_hook *after = &x->options.policy->hook_after;
+        log_fields f = { .policy = x->options.policy->name, .region = x->options.region,
+                         .instance_id = a->instance_id, .slot = a->slot, .action = "image.after" };
+
+        if (!h->before_ran || h->after_started || x->options.dry_run || after->where == POLICY_HOOK_NONE)
+                return;
+        if (after->where == POLICY_HOOK_SSM && x->options.keeper && x->options.ssm &&
+            thaw_keeper_send(x->options.keeper, &(thaw_request) {
+                                     .ssm = x->options.ssm, .policy = f.policy, .region = f.region,
+                                     .instance_id = a->instance_id, .slot = a->slot, .script = after->command,
+                                     .document = hook_document(after, a->windows), .timeout = after->timeout,
+                                     .after = true, .why = "the run ended after image.before ran",
+                                     .retry_until = now_usec(CLOCK_MONOTONIC) + after->timeout * USEC_PER_SEC,
+                             }, x->options.keeper_hold) >= 0)
+                return;
+        log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f, "policy '%s' in %s: the run ended after image.before "
+                 "of %s ran, and image.after %s did not run: run it by hand", f.policy, f.region, a->instance_id,
+                 after->where == POLICY_HOOK_LOCAL ? "(on this host)" : "(by SSM)");
+}
+
 chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a) {
         if (!h)
                 return NULL;
         /* The run is gone while the instance may be frozen: the keeper thaws it. */
         if (h->freeze_sent && !h->thaw_done && !x->options.dry_run)
-                exec_hand_thaw(x, a->instance_id, a->slot, "the run ended while the instance was frozen");
+                exec_hand_thaw(x, a->instance_id, a->slot, "the run ended while the instance was frozen",
+                               h->freeze_started + x->options.policy->freeze_timeout * USEC_PER_SEC);
+        hooks_hand_after(x, h, a);
         hook_local_free(h->local);
         hook_ssm_free(h->ssm);
         hook_ssm_free(h->thaw);

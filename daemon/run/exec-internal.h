@@ -141,5 +141,6 @@ int exec_recover_start(executor *x);
 /* True when c's freeze must wait for those thaws: resume(c) follows once they ended. */
 bool exec_recovery_wait(chain *c, void (*resume)(chain *c));
 exec_recovery *exec_recovery_free(exec_recovery *v);
-/* The thaw keeper sends the thaw of instance_id (slot may be NULL), after the run. */
-void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why);
+/* The thaw keeper sends the thaw of instance_id (slot may be NULL), after the run; again
+ * while its SendCommand fails and may pass, until retry_until (CLOCK_MONOTONIC; 0: once). */
+void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why, usec_t retry_until);

@@ -138,6 +138,17 @@ static const char freeze_sh[] =
         "umask 077\n"
         "mkdir -p \"$STATE\" || exit 1\n"
         "lock || exit 1\n"
+        "# Its thaw came first (this freeze was slow to arrive, and amirotd gave up on it): no freeze.\n"
+        "# SSM delivers a freeze within 30 s of its send or never, so an older mark is not its\n"
+        "# thaw's: a later freeze of the slot (a retry) freezes. Spent either way.\n"
+        "if [ -f \"$STATE/thawed.$TOKEN\" ]; then\n"
+        "        read -r thawed_at <\"$STATE/thawed.$TOKEN\" || thawed_at=0\n"
+        "        rm -f \"$STATE/thawed.$TOKEN\"\n"
+        "        if [ $(( $(date +%s) - ${thawed_at:-0} )) -le 60 ]; then\n"
+        "                echo \"amirotd: $TOKEN was thawed already (its thaw came first): not freezing\" >&2\n"
+        "                exit 1\n"
+        "        fi\n"
+        "fi\n"
         "# A freeze in place gives way, this one's own included (SSM delivered it twice, or amirotd\n"
         "# sent it again): thawed, and frozen anew below with a fresh watchdog, so that the file\n"
         "# systems always end in one whole freeze. An older freeze's watchdog then finds nothing of\n"
@@ -278,11 +289,13 @@ int hook_script_freeze_at(const hook_script_paths *at, uint64_t timeout, const c
 
 int hook_script_thaw_at(const hook_script_paths *at, const char *token, char **ret) {
         static const char thaw_sh[] =
-                "if [ ! -d \"$STATE\" ]; then\n"
-                "        echo \"nothing frozen\"\n"
-                "        exit 0\n"
-                "fi\n"
+                "umask 077\n"
+                "mkdir -p \"$STATE\" || exit 1\n"
                 "lock || exit 1\n"
+                "# Nothing of this token frozen: its freeze may still arrive, late; the mark makes it refuse.\n"
+                "if [ \"$(cat \"$STATE/token\" 2>/dev/null)\" != \"$TOKEN\" ]; then\n"
+                "        date +%s >\"$STATE/thawed.$TOKEN\"\n"
+                "fi\n"
                 "thaw_state \"$TOKEN\"\n"
                 "exit 0\n";
         strbuf b = {};

@@ -5,8 +5,8 @@
  * answer InvocationDoesNotExist for a command that exists. That is "not visible yet",
  * polled again like InProgress, within the same timeout.
  *
- * SendCommand's TimeoutSeconds (delivery) is the hook's timeout, but at least SSM's
- * minimum of 30 s; the document's executionTimeout
+ * SendCommand's TimeoutSeconds (delivery) is the hook's timeout (the freeze's: SSM's minimum),
+ * but at least SSM's minimum of 30 s; the document's executionTimeout
  * is the hook's timeout, so that SSM itself stops a script that amirotd gave up on.
  */
 #include <stdio.h>
@@ -174,7 +174,8 @@ int hook_ssm_start(const hook_ssm_request *req, hook_done_cb cb, void *userdata,
                                      .document = h->document,
                                      .script = h->script,
                                      .execution_timeout = req->timeout,
-                                     .delivery_timeout = MAX(req->timeout, (uint64_t) HOOK_SSM_DELIVERY_MIN),
+                                     .delivery_timeout = MAX(req->delivery_timeout ?: req->timeout,
+                                                             (uint64_t) HOOK_SSM_DELIVERY_MIN),
                                      .comment = h->comment,
                              }, on_sent, h, &h->op);
         if (r < 0)

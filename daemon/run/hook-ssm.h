@@ -23,6 +23,8 @@ typedef struct hook_ssm_request {
         uint64_t timeout;               /* seconds: the document's executionTimeout, and how long
                                          * amirotd polls before it counts the command as failed */
         const char *description;        /* names the poll timer */
+        uint64_t delivery_timeout;      /* seconds: SendCommand's TimeoutSeconds; 0: the timeout,
+                                         * at least SSM's minimum of 30 s */
 } hook_ssm_request;
 
 /* cb comes once, from the loop. -errno when the SendCommand could not be started. */

@@ -135,8 +135,8 @@ static bool hook_thawed_after(const hook_command_seen *seen, size_t n, const cha
         return false;
 }
 
-int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, hook_frozen **ret,
-                  size_t *ret_n) {
+int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, usec_t now, uint64_t hold,
+                  hook_frozen **ret, size_t *ret_n) {
         hook_frozen *l = NULL;
         size_t k = 0;
 
@@ -146,7 +146,7 @@ int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_na
                 hook_frozen *m;
 
                 if (!seen[i].instance_id || hook_comment_kind(seen[i].comment, policy_name, &slot) != HOOK_FREEZE ||
-                    hook_thawed_after(seen, n, policy_name, i, slot))
+                    seen[i].requested + hold * USEC_PER_SEC > now || hook_thawed_after(seen, n, policy_name, i, slot))
                         continue;
                 for (size_t j = 0; j < k && !known; j++)
                         known = streq(l[j].instance_id, seen[i].instance_id) && streq(l[j].slot, slot);
@@ -188,6 +188,28 @@ uint64_t hook_freeze_hold(uint64_t freeze_timeout) {
  * just before a kill -9 is requested a little earlier than the host believes. */
 uint64_t hook_freeze_window(uint64_t freeze_timeout) {
         return freeze_timeout + 300;
+}
+
+/* A SendCommand that was never accepted: throttling, a 5xx, a network error (no code) are
+ * worth sending again; an agent not online (InvalidInstanceId), a denial or a request SSM
+ * rejects as invalid would fail the same way again. */
+bool hook_send_retryable(int r, const char *error_code) {
+        static const char *const final[] = {
+                "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnrecognizedClientException",
+                "InvalidInstanceId", "InvalidDocument", "InvalidParameters", "ValidationException",
+        };
+
+        if (r == -EHOSTDOWN || r == -ENOMEM || r == -EINVAL)
+                return false;
+        for (size_t i = 0; error_code && i < ELEMENTSOF(final); i++)
+                if (streq(error_code, final[i]))
+                        return false;
+        return true;
+}
+
+/* 1 s, then twice as long each time, at most 10 s apart. */
+usec_t hook_thaw_retry_delay(unsigned n) {
+        return n >= 4 ? 10 * USEC_PER_SEC : MIN((usec_t) USEC_PER_SEC << n, 10 * USEC_PER_SEC);
 }
 
 /* "The Run Command API follows an eventual consistency model ... the result of an API

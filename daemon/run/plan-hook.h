@@ -59,7 +59,7 @@ char *hook_token(const char *policy_name, const char *slot);
 typedef struct hook_command_seen {
         const char *comment;
         const char *instance_id;        /* its one instance (amirotd sends to one) */
-        time_t requested;
+        usec_t requested;               /* RequestedDateTime with its fraction, since the epoch */
 } hook_command_seen;
 
 /* A freeze found with no thaw after it. */
@@ -71,10 +71,13 @@ typedef struct hook_frozen {
 void hook_frozen_free(hook_frozen *l, size_t n);
 
 /* policy_name's freezes in seen that no thaw of the same instance and slot followed
- * (requested at or after the freeze): a daemon killed between the two. One per instance
- * and slot, sorted by instance. 0 or -ENOMEM. */
-int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, hook_frozen **ret,
-                  size_t *ret_n);
+ * (requested at or after the freeze): a daemon killed between the two. A freeze requested
+ * less than hold seconds (hook_freeze_hold()) before now (wall clock, microseconds) is left
+ * alone: a live run holds it (this host's or another one's running the same policy), and
+ * thaws it itself, or its watchdog does. One per instance and slot, sorted by instance.
+ * 0 or -ENOMEM. */
+int hook_unthawed(const hook_command_seen *seen, size_t n, const char *policy_name, usec_t now, uint64_t hold,
+                  hook_frozen **ret, size_t *ret_n);
 
 /* The part of freeze_timeout that CreateImage must have been answered within, so that the
  * instance's own watchdog never thaws under a CreateImage still being taken. */
@@ -82,6 +85,12 @@ uint64_t hook_freeze_hold(uint64_t freeze_timeout);
 /* How far back ListCommands looks for a freeze after a restart: past that the watchdog
  * has thawed it. */
 uint64_t hook_freeze_window(uint64_t freeze_timeout);
+
+/* Whether a thaw whose SendCommand failed (r, and the AWS error code or NULL) is sent again
+ * (until the freeze's watchdog has thawed anyway), and the wait before the n-th new try
+ * (n from 0), in microseconds. */
+bool hook_send_retryable(int r, const char *error_code);
+usec_t hook_thaw_retry_delay(unsigned n);
 
 /* The wait before the n-th GetCommandInvocation (n from 0), in microseconds. */
 usec_t hook_poll_delay(unsigned n);

@@ -486,3 +486,35 @@ def test_no_freeze_without_what_the_watchdog_needs(tmp_path):
     assert r.returncode != 0
     assert "amirotd: setsid is missing: not freezing" in r.stderr
     assert i.calls() == []
+
+
+def test_a_freeze_that_comes_after_its_thaw_refuses(instance):
+    """SSM delivered the thaw first (the freeze was slow to arrive, amirotd gave up on it and
+    thawed): the late freeze must not freeze for its whole watchdog period (review finding 4)."""
+    r = instance.thaw("db.1")
+    assert r.returncode == 0, r.stderr
+
+    r = instance.freeze("db.1")
+
+    assert r.returncode != 0
+    assert "thawed already" in r.stderr, r.stderr
+    assert instance.frozen() == []
+    assert instance.watchdogs() == []
+    # The tombstone is spent: the next freeze of the token (a retry of the slot) freezes.
+    r = instance.freeze("db.1")
+    assert r.returncode == 0, r.stderr
+    assert instance.frozen() == FROZEN
+    assert instance.thaw("db.1").returncode == 0
+
+
+def test_a_thaw_that_found_its_freeze_leaves_no_tombstone(instance):
+    """A thaw after its freeze (the usual order, or the thaw of a restart) does not keep the
+    next freeze of the same slot (a retry) from freezing."""
+    assert instance.freeze("db.1").returncode == 0
+    assert instance.thaw("db.1").returncode == 0
+
+    r = instance.freeze("db.1")
+
+    assert r.returncode == 0, r.stderr
+    assert instance.frozen() == FROZEN
+    assert instance.thaw("db.1").returncode == 0

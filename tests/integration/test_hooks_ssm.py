@@ -8,10 +8,15 @@ import subprocess
 import time
 
 import journal
+import pytest
 from conftest import AMIROTD, images, run_instances
 
 NOW = "2030-01-01T03:30:00Z"
 SLOT = "20300101T030000Z"
+# The same slot, past the hold of a freeze made at NOW (45 s of freeze_timeout 60 s) and
+# before its watchdog: a freeze younger than its hold belongs to a live run, and the next
+# run leaves it alone.
+LATER = "2030-01-01T03:30:50Z"
 HOOK_RESULT = "4a16329d342d4587be8f7c1a2bc95c23"
 THAW_RECOVERED = "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
 
@@ -193,6 +198,10 @@ def test_the_image_is_captured_frozen_and_thawed_right_after(amirotd, ec2):
     [create] = amirotd.sim.calls("CreateImage")
     thaw = amirotd.sim.calls("SendCommand")[-1]
     assert create["seq"] < thaw["seq"]
+    # The freeze is delivered soon or never (SSM's minimum), whatever its freeze_timeout: a
+    # late one could come after its thaw.
+    freeze = amirotd.sim.calls("SendCommand")[0]
+    assert int(freeze["params"]["TimeoutSeconds"]) == 30, freeze["params"]
 
 
 def test_the_instance_is_thawed_when_create_image_fails(amirotd, ec2):
@@ -248,9 +257,10 @@ def test_a_freeze_left_by_a_kill_9_is_thawed_by_the_next_run(amirotd, ec2):
     assert node(amirotd.sim, iid)["frozen"]
     amirotd.sim.clear_faults()
 
-    # The same slot, on the simulator's clock as it went on (never set back: the thaw must
-    # come after the freeze in its time too).
-    p = amirotd.run("once", now=NOW, check=False)
+    # The same slot, later on the simulator's clock (never set back: the thaw must come after
+    # the freeze in its time too).
+    amirotd.sim.set_clock(LATER)
+    p = amirotd.run("once", now=LATER, check=False)
 
     n = node(amirotd.sim, iid)
     assert not n["frozen"]
@@ -398,3 +408,111 @@ after:
         assert [c["DocumentName"] for c in cmds] == [document, document]
         assert [c["Status"] for c in cmds] == ["Success", "Success"]
     assert len(images(ec2, **{"tag:amirotd:policy": "web"})) == 2
+
+
+# ---- A restart with nothing left to create (review findings 1, 10) -------------------------
+
+def kill_9_after_create_image_answered(amirotd, ec2, iid, now=NOW):
+    """A `once` killed after CreateImage answered and before its thaw went out (the thaw's
+    SendCommand, the second one, is slow and then throttled: it never runs): the slot's
+    image exists, the instance is frozen."""
+    amirotd.sim.fault(action="SendCommand", kind="latency", latency_ms=5000, after=1)
+    amirotd.sim.fault(action="SendCommand", kind="throttle", after=1)
+    amirotd.sim.set_clock(now)
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + now, "once"],
+                            env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not images(ec2, **{"tag:amirotd:policy": "web"}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert images(ec2, **{"tag:amirotd:policy": "web"})
+    assert node(amirotd.sim, iid)["frozen"]
+    amirotd.sim.clear_faults()
+
+
+def test_a_left_freeze_is_thawed_by_a_run_with_nothing_to_create(amirotd, ec2):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    kill_9_after_create_image_answered(amirotd, ec2, iid)
+    # The run itself has nothing to do; the search for the old freeze is slow.
+    amirotd.sim.fault(action="ListCommands", kind="latency", latency_ms=6000)
+
+    amirotd.sim.set_clock(LATER)
+    p = amirotd.run("once", now=LATER, check=False)
+
+    assert amirotd.sim.calls("CreateImage")[-1:] and len(amirotd.sim.calls("CreateImage")) == 1
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"], p.stderr
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    # The thaw's own result is logged before the command exits.
+    assert "by an earlier run that never thawed it" in p.stderr
+    assert "a freeze of an earlier run, with no thaw since" in p.stderr and "succeeded" in p.stderr, p.stderr
+    assert p.returncode == 0, p.stderr
+
+
+def test_the_recovered_thaw_is_logged_as_a_thaw(amirotd, ec2, journald):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    kill_9_after_create_image_answered(amirotd, ec2, iid)
+
+    amirotd.sim.set_clock(LATER)
+    started = journal.now_usec()
+    proc = subprocess.Popen([AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + LATER,
+                             "--log-target=journal", "once"], env=amirotd.env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=120)
+    e = journal.entries(journal.Source(proc.pid, started))
+
+    assert not node(amirotd.sim, iid)["frozen"]
+    found = [x for x in e if x.get("MESSAGE_ID") == THAW_RECOVERED]
+    assert any("never thawed it" in x["MESSAGE"] for x in found), err
+    assert any("succeeded" in x["MESSAGE"] for x in found), err
+    assert all(x.get("AMIROTD_ACTION") == "thaw" for x in found), [x.get("AMIROTD_ACTION") for x in found]
+
+
+# ---- A thaw whose SendCommand fails (review finding 2) ------------------------------------
+
+@pytest.mark.parametrize("throttled", [3, 6])
+def test_a_thaw_whose_send_command_is_throttled_is_sent_again(amirotd, ec2, throttled):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(FREEZE))
+    # The freeze goes out; the thaw's SendCommand is throttled through all of the client's
+    # own attempts (3 each time): once by the run's, then (6) the keeper's first too.
+    amirotd.sim.fault(action="SendCommand", kind="throttle", after=1, count=throttled)
+
+    p = once(amirotd)
+
+    n = node(amirotd.sim, iid)
+    assert not n["frozen"], p.stderr
+    assert [h["event"] for h in n["history"]] == ["freeze", "thaw"]
+    assert n["history"][1]["was_frozen"] is True
+    sends = amirotd.sim.calls("SendCommand")
+    assert [s.get("fault") for s in sends] == [None] + ["throttle"] * throttled + [None]
+    assert "sending the thaw of " + iid + " again" in p.stderr, p.stderr
+    if throttled > 3:
+        assert f"the thaw of {iid} was not sent" in p.stderr and "again in 1s" in p.stderr, p.stderr
+    assert p.returncode == 0, p.stderr
+
+
+# ---- image.after on a stop (review finding 7) -----------------------------------------------
+
+def test_a_stop_after_image_before_still_runs_image_after(amirotd, ec2, daemon):
+    iid = web(ec2)
+    amirotd.write_policy("web", policy(SSM_HOOKS))
+    amirotd.write_global("spread: 0s\n")
+    amirotd.sim.fault(action="CreateImage", kind="hang")
+    d = daemon()
+    deadline = time.monotonic() + 30
+    while not amirotd.sim.calls("CreateImage") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)   # CreateImage is held (the call log shows a hung call once it ends)
+
+    assert d.stop(signal.SIGTERM, timeout=30) == 0
+
+    cmds = node(amirotd.sim, iid)["commands"]
+    assert [c["Comment"].split()[1] for c in cmds] == ["before", "after"], cmds
+    assert cmds[1]["Status"] == "Success"
+    e = journal.entries(d.log)
+    afters = [x for x in e if x.get("AMIROTD_ACTION") == "image.after"]
+    assert afters and "succeeded" in afters[-1]["MESSAGE"], [x["MESSAGE"] for x in e[-10:]]

@@ -91,30 +91,32 @@ static void test_comment_round_trip(void **state) {
         free(c);
 }
 
+#define S USEC_PER_SEC
+
 static void test_unthawed_freezes(void **state) {
         hook_command_seen seen[] = {
                 /* i-1: frozen at 100, thawed at 105: nothing to do */
-                { "amirotd freeze web S1", "i-1", 100 },
-                { "amirotd thaw web S1", "i-1", 105 },
+                { "amirotd freeze web S1", "i-1", 100 * S },
+                { "amirotd thaw web S1", "i-1", 105 * S },
                 /* i-2: frozen, never thawed (kill -9) */
-                { "amirotd freeze web S1", "i-2", 100 },
+                { "amirotd freeze web S1", "i-2", 100 * S },
                 /* i-3: a thaw of another slot does not thaw this freeze */
-                { "amirotd thaw web S0", "i-3", 120 },
-                { "amirotd freeze web S1", "i-3", 110 },
+                { "amirotd thaw web S0", "i-3", 120 * S },
+                { "amirotd freeze web S1", "i-3", 110 * S },
                 /* i-4: a thaw before the freeze (the previous slot's) does not count */
-                { "amirotd thaw web S2", "i-4", 90 },
-                { "amirotd freeze web S2", "i-4", 100 },
+                { "amirotd thaw web S2", "i-4", 90 * S },
+                { "amirotd freeze web S2", "i-4", 100 * S },
                 /* another policy's freeze, and a foreign command */
-                { "amirotd freeze db S1", "i-5", 100 },
-                { "backup", "i-6", 100 },
+                { "amirotd freeze db S1", "i-5", 100 * S },
+                { "backup", "i-6", 100 * S },
                 /* the same freeze twice (a retry): one thaw */
-                { "amirotd freeze web S1", "i-2", 101 },
+                { "amirotd freeze web S1", "i-2", 101 * S },
         };
         hook_frozen *l;
         size_t n;
 
         (void) state;
-        assert_int_equal(hook_unthawed(seen, ELEMENTSOF(seen), "web", &l, &n), 0);
+        assert_int_equal(hook_unthawed(seen, ELEMENTSOF(seen), "web", 1000 * S, 45, &l, &n), 0);
         assert_int_equal(n, 3);
         assert_string_equal(l[0].instance_id, "i-2");
         assert_string_equal(l[0].slot, "S1");
@@ -122,7 +124,40 @@ static void test_unthawed_freezes(void **state) {
         assert_string_equal(l[2].instance_id, "i-4");
         assert_string_equal(l[2].slot, "S2");
         hook_frozen_free(l, n);
-        assert_int_equal(hook_unthawed(seen, 0, "web", &l, &n), 0);
+        assert_int_equal(hook_unthawed(seen, 0, "web", 1000 * S, 45, &l, &n), 0);
+        assert_int_equal(n, 0);
+        hook_frozen_free(l, n);
+}
+
+/* A freeze still within its hold belongs to a live run (on this host or another one running
+ * the same policy), which thaws it itself: never thawed from here. And RequestedDateTime's
+ * fraction orders a thaw and a freeze of the same second. */
+static void test_unthawed_fresh_and_subsecond(void **state) {
+        const hook_command_seen seen[] = {
+                /* i-1: frozen 10 s ago by another host's run: live */
+                { "amirotd freeze web S1", "i-1", 990 * S },
+                /* i-2: frozen 46 s ago, past the hold of 45 s: abandoned */
+                { "amirotd freeze web S1", "i-2", 954 * S },
+                /* i-3: the previous slot's thaw, then a freeze of S1 in the same second */
+                { "amirotd freeze web S0", "i-3", 900 * S },
+                { "amirotd thaw web S0", "i-3", 900 * S + 200000 },
+                { "amirotd freeze web S0", "i-3", 900 * S + 700000 },
+        };
+        hook_frozen *l;
+        size_t n;
+
+        (void) state;
+        assert_int_equal(hook_unthawed(seen, ELEMENTSOF(seen), "web", 1000 * S, 45, &l, &n), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(l[0].instance_id, "i-2");
+        assert_string_equal(l[1].instance_id, "i-3");
+        assert_string_equal(l[1].slot, "S0");
+        hook_frozen_free(l, n);
+        /* exactly at the end of the hold: no longer held */
+        assert_int_equal(hook_unthawed(seen, 1, "web", 1035 * S, 45, &l, &n), 0);
+        assert_int_equal(n, 1);
+        hook_frozen_free(l, n);
+        assert_int_equal(hook_unthawed(seen, 1, "web", 1035 * S - 1, 45, &l, &n), 0);
         assert_int_equal(n, 0);
         hook_frozen_free(l, n);
 }
@@ -236,6 +271,24 @@ static void test_excerpt_is_valid_utf8(void **state) {
         free(s);
 }
 
+/* A thaw whose SendCommand failed is sent again unless the same answer would come back. */
+static void test_thaw_send_retry(void **state) {
+        (void) state;
+        assert_true(hook_send_retryable(-EIO, "ThrottlingException"));
+        assert_true(hook_send_retryable(-EIO, "InternalServerError"));
+        assert_true(hook_send_retryable(-ECONNRESET, NULL));
+        assert_true(hook_send_retryable(-ETIMEDOUT, NULL));
+        assert_false(hook_send_retryable(-EHOSTDOWN, "InvalidInstanceId"));
+        assert_false(hook_send_retryable(-EACCES, "AccessDeniedException"));
+        assert_false(hook_send_retryable(-EIO, "InvalidDocument"));
+        assert_false(hook_send_retryable(-ENOMEM, NULL));
+        assert_int_equal(hook_thaw_retry_delay(0), USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(1), 2 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(3), 8 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(4), 10 * USEC_PER_SEC);
+        assert_int_equal(hook_thaw_retry_delay(64), 10 * USEC_PER_SEC);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_on_hook_failure_verdicts),
@@ -243,8 +296,10 @@ int main(void) {
                 cmocka_unit_test(test_document_by_platform),
                 cmocka_unit_test(test_comment_round_trip),
                 cmocka_unit_test(test_unthawed_freezes),
+                cmocka_unit_test(test_unthawed_fresh_and_subsecond),
                 cmocka_unit_test(test_freeze_hold_and_window),
                 cmocka_unit_test(test_poll_backoff),
+                cmocka_unit_test(test_thaw_send_retry),
                 cmocka_unit_test(test_environment_drops_secrets),
                 cmocka_unit_test(test_excerpt),
                 cmocka_unit_test(test_excerpt_is_valid_utf8),

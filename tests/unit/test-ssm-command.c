@@ -136,8 +136,10 @@ static void test_list_pages_append(void **state) {
         assert_null(l.items[0].instance_ids[1]);
         assert_int_equal(l.items[0].status, SSM_COMMAND_SUCCESS);
         assert_int_equal(l.items[0].requested, 1796094000);
+        assert_int_equal(l.items[0].requested_usec, 1796094000123000ULL);     /* its fraction kept */
         assert_int_equal(l.items[1].status, SSM_COMMAND_CANCELLING);
         assert_int_equal(l.items[1].requested, 1796094001);
+        assert_int_equal(l.items[1].requested_usec, 1796094001000000ULL);
         assert_null(l.items[1].document);
         assert_null(l.items[1].instance_ids);
         /* A status this code does not know is no reason to lose the command. */
