@@ -73,6 +73,7 @@ AWS_SRCS := \
 
 DAEMON_SRCS := \
 	daemon/base/log.c \
+	daemon/base/spawn.c \
 	daemon/base/util.c \
 	daemon/base/clock-step.c \
 	daemon/schedule/time.c \
@@ -207,6 +208,7 @@ UNIT_TESTS := \
 	plan-keep \
 	plan-volumes \
 	plan-hook \
+	spawn \
 	plan-protect \
 	plan-stage \
 	plan-copy \

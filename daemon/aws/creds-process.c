@@ -16,15 +16,14 @@
  */
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/spawn.h"
 #include "creds-internal.h"
 
-extern char **environ;
 
 /* The signing helper signs one CreateSession call: seconds, unless the network hangs. */
 #define CREDS_PROCESS_TIMEOUT (60 * USEC_PER_SEC)
@@ -212,44 +211,11 @@ static int on_process_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* botocore inherits stdin; a daemon's is nothing, and the command gets nothing. */
 static int process_spawn(creds_provider *p, char **argv, int out_fd, int err_fd) {
-        posix_spawn_file_actions_t actions;
-        posix_spawnattr_t attr;
-        sigset_t all, none;
-        pid_t pid;
-        int r;
+        spawn_options o = { .argv = argv, .out_fd = out_fd, .err_fd = err_fd, .search = true };
 
-        r = -posix_spawn_file_actions_init(&actions);
-        if (r < 0)
-                return r;
-        r = -posix_spawnattr_init(&attr);
-        if (r < 0) {
-                posix_spawn_file_actions_destroy(&actions);
-                return r;
-        }
-        /* botocore inherits stdin; a daemon's is nothing, and the command gets nothing.
-         * The loop's blocked signals and handlers are not the command's. */
-        sigfillset(&all);
-        sigemptyset(&none);
-        r = -posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&actions, err_fd, STDERR_FILENO);
-        if (r >= 0)
-                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigmask(&attr, &none);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigdefault(&attr, &all);
-        if (r >= 0)
-                r = -posix_spawnp(&pid, argv[0], &actions, &attr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-        if (r < 0)
-                return r;
-        p->process.pid = pid;
-        return 0;
+        return spawn_child(&o, &p->process.pid);
 }
 
 static int process_watch(creds_provider *p, int fd, sd_event_source **ret, const char *description) {

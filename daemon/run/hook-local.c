@@ -10,13 +10,13 @@
  */
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/spawn.h"
 #include "run/hook-local.h"
 
 #define HOOK_LOCAL_POLL (20 * USEC_PER_MSEC)
@@ -219,52 +219,16 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Its own process group lets the timeout reach every process the script started. */
 static int hook_local_spawn(hook_local *h, const char *command, char *const *env, int out_fd) {
         _cleanup_(freep) char *script = strdup(command);
         char sh[] = "/bin/sh", c[] = "-c";
         char *argv[] = { sh, c, script, NULL };
-        posix_spawn_file_actions_t actions;
-        posix_spawnattr_t attr;
-        sigset_t all, none;
-        int r;
+        spawn_options o = { .argv = argv, .env = env, .out_fd = out_fd, .err_fd = out_fd, .new_group = true };
 
         if (!script)
                 return -ENOMEM;
-        r = -posix_spawn_file_actions_init(&actions);
-        if (r < 0)
-                return r;
-        r = -posix_spawnattr_init(&attr);
-        if (r < 0) {
-                posix_spawn_file_actions_destroy(&actions);
-                return r;
-        }
-        /* The loop's blocked signals and handlers are not the hook's; its own process group
-         * lets the timeout reach every process the script started. */
-        sigfillset(&all);
-        sigemptyset(&none);
-        r = -posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-        if (r >= 0)
-                r = -posix_spawn_file_actions_adddup2(&actions, out_fd, STDERR_FILENO);
-        /* Not every descriptor of the daemon is close-on-exec (curl's sockets are not): the
-         * hook gets its three and nothing of the service's connections (glibc 2.34). */
-        if (r >= 0)
-                r = -posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-        if (r >= 0)
-                r = -posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                                     POSIX_SPAWN_SETPGROUP);
-        if (r >= 0)
-                r = -posix_spawnattr_setpgroup(&attr, 0);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigmask(&attr, &none);
-        if (r >= 0)
-                r = -posix_spawnattr_setsigdefault(&attr, &all);
-        if (r >= 0)
-                r = -posix_spawn(&h->pid, argv[0], &actions, &attr, argv, env);
-        posix_spawn_file_actions_destroy(&actions);
-        posix_spawnattr_destroy(&attr);
-        return r;
+        return spawn_child(&o, &h->pid);
 }
 
 static int hook_local_watch(hook_local *h, const char *description) {
