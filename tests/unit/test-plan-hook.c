@@ -203,7 +203,11 @@ static void test_environment_drops_secrets(void **state) {
                         (char *) "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/x",
                         (char *) "AWS_CONTAINER_AUTHORIZATION_TOKEN=tok",
                         (char *) "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/tok",
-                        (char *) "AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z", NULL };
+                        (char *) "AWS_CREDENTIAL_EXPIRATION=2030-01-01T00:00:00Z",
+                        (char *) "AWS_SECURITY_TOKEN=tok",
+                        /* systemd's, for the service alone. */
+                        (char *) "WATCHDOG_USEC=30000000", (char *) "WATCHDOG_PID=1",
+                        (char *) "LISTEN_FDS=1", (char *) "LISTEN_PID=1", (char *) "LISTEN_FDNAMES=x", NULL };
         char *extra[] = { (char *) "AMIROTD_POLICY=web", NULL };
         char **out;
 
