@@ -34,11 +34,8 @@ typedef struct adopt_counts {
 /* "policy 'web' in us-east-1: cannot ACTION: CODE: message" with the error's fields. */
 static void log_aws_failure(const policy *p, const char *region, const char *image_id, const char *action,
                             int r, const aws_error *err, char **ret_why) {
-        _cleanup_(freep) char *why = NULL;
+        _cleanup_(freep) char *why = aws_failure_text(r, err);
 
-        if (asprintf(&why, "%s%s%s", err->code ?: "", err->code && err->message ? ": " : "",
-                     err->message ?: err->code ? "" : strerror(-r)) < 0)
-                why = NULL;
         log_full(LOG_ERR, 0, NULL,
                  &(log_fields) { .policy = p->name, .region = region, .image_id = image_id, .action = action,
                                  .error_code = err->code, .request_id = err->request_id },

@@ -79,3 +79,12 @@ void print_json(json_object *o) {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+
+char *aws_failure_text(int r, const aws_error *err) {
+        char *s = NULL;
+
+        if (asprintf(&s, "%s%s%s", err->code ?: "", err->code && err->message ? ": " : "",
+                     err->message ?: err->code ? "" : strerror(-r)) < 0)
+                return NULL;
+        return s;
+}

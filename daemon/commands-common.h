@@ -16,6 +16,8 @@ json_object *json_str(const char *s);           /* NULL for NULL: JSON null */
 void print_json(json_object *o);                /* pretty, to stdout */
 time_t cli_now(const cli_options *o);
 const char *plural(size_t n, const char *one, const char *many);
+/* "Code: message" of a failed AWS call, else strerror(-r); NULL when out of memory. */
+char *aws_failure_text(int r, const aws_error *err);
 
 /* 0 and *ret, or the exit status (EXIT_CONFIG, EXIT_USAGE), having said why. */
 int load_config(const cli_options *o, config **ret);

@@ -28,15 +28,6 @@ static int role_account(const char *role_arn, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-static char *error_text(int r, const aws_error *err) {
-        char *s = NULL;
-
-        if (asprintf(&s, "%s%s%s", err->code ?: "", err->code && err->message ? ": " : "",
-                     err->message ?: err->code ? "" : strerror(-r)) < 0)
-                return NULL;
-        return s;
-}
-
 /* Logs why what (a destination's copies, a template's versions) could not be read. */
 static void note_unreadable(const policy *p, const char *region, const char *action, const char *what,
                             const aws_error *err, const char *why) {
@@ -81,7 +72,7 @@ static int read_destination(aws_pool *pool, const policy *p, const copy_destinat
         if (r >= 0)
                 r = ec2_describe_images_sync(ec2, &filter, 1, NULL, &images, &err);
         if (r < 0) {
-                ret->error = error_text(r, &err);
+                ret->error = aws_failure_text(r, &err);
                 if (!ret->error)
                         return -ENOMEM;
                 note_unreadable(p, dest->region, "DescribeImages", "the copies", &err, ret->error);
@@ -113,7 +104,7 @@ static int read_template(aws_pool *pool, const policy *p, const launch_template_
                                                    }, &ret->versions, &err);
         if (r >= 0)
                 return 0;
-        ret->error = error_text(r, &err);
+        ret->error = aws_failure_text(r, &err);
         if (!ret->error || asprintf(&what, "the versions of launch template '%s'", t->id ?: t->name) < 0)
                 return -ENOMEM;
         note_unreadable(p, region, "DescribeLaunchTemplateVersions", what, &err, ret->error);

@@ -131,9 +131,7 @@ static int read_region(aws_pool *pool, const policy *p, const char *policy_name,
                 r = ec2_describe_images_sync(ec2, filter, 1, NULL, ret, &err);
         if (r >= 0)
                 return 0;
-        if (asprintf(&why, "%s%s%s", err.code ?: "", err.code && err.message ? ": " : "",
-                     err.message ?: err.code ? "" : strerror(-r)) < 0)
-                why = NULL;
+        why = aws_failure_text(r, &err);
         log_full(LOG_ERR, 0, NULL,
                  &(log_fields) { .policy = policy_name, .region = region, .action = "DescribeImages",
                                  .error_code = err.code, .request_id = err.request_id },

@@ -233,8 +233,7 @@ static int taken_compare(const void *a, const void *b) {
 static bool holds_slot(const adopt_input *in, const ec2_image *g) {
         return streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), in->policy->name) && !plan_image_is_copy(g) &&
                 ec2_tags_get(&g->tags, TAG_INSTANCE_ID) && ec2_tags_get(&g->tags, TAG_SLOT) &&
-                (g->state == EC2_IMAGE_AVAILABLE || g->state == EC2_IMAGE_PENDING ||
-                 g->state == EC2_IMAGE_TRANSIENT || g->state == EC2_IMAGE_DISABLED);
+                plan_image_state_occupies_slot(g->state);
 }
 
 static int holder_compare(const void *a, const void *b) {

@@ -18,8 +18,6 @@
 #include "run/hook-script.h"
 #include "run/hook-ssm.h"
 
-#define HOOK_THAW_TIMEOUT 60
-
 typedef struct recovered_thaw {
         exec_recovery *recovery;
         hook_frozen frozen;             /* instance and slot (the token) of the freeze */
@@ -110,7 +108,7 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
         snprintf(where, sizeof(where), "of %s by SSM (a freeze of an earlier run, with no thaw since)",
                  t->frozen.instance_id);
         /* Not sent, and it may pass later: the keeper sends it again; this run goes on. */
-        if (o->r < 0 && !o->command_id && hook_send_retryable(o->r, o->error_code) && x->options.keeper) {
+        if (hook_outcome_resendable(o) && x->options.keeper) {
                 hook_log_outcome(LOG_WARNING, NULL, &f, "thaw", where, o);
                 exec_hand_thaw(x, t->frozen.instance_id, t->frozen.slot, "found frozen after a restart; "
                                "its first SendCommand failed", recovery_retry_until(x));
@@ -121,25 +119,29 @@ static void on_recovered(const hook_outcome *o, void *userdata) {
                 recovery_done(v);
 }
 
-static int recovery_thaw(exec_recovery *v, recovered_thaw *t) {
-        executor *x = v->exec;
+int exec_thaw_start(executor *x, const char *instance_id, const char *slot, hook_done_cb cb, void *userdata,
+                    hook_ssm **ret) {
         _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL, *token = NULL;
         int r;
 
-        comment = hook_comment(HOOK_THAW, x->options.policy->name, t->frozen.slot);
-        token = hook_token(x->options.policy->name, t->frozen.slot);
+        comment = hook_comment(HOOK_THAW, x->options.policy->name, slot);
+        token = hook_token(x->options.policy->name, slot);
         r = comment && token ? hook_script_thaw(token, &script) : -ENOMEM;
         if (r >= 0 && asprintf_safe(&description, "thaw %s/%s %s", x->options.policy->name, x->options.region,
-                                    t->frozen.instance_id) < 0)
+                                    instance_id) < 0)
                 r = -ENOMEM;
         if (r < 0)
                 return r;
         return hook_ssm_start(&(hook_ssm_request) {
                                       .event = x->options.event, .ssm = x->options.ssm,
-                                      .instance_id = t->frozen.instance_id, .document = "AWS-RunShellScript",
+                                      .instance_id = instance_id, .document = SSM_DOCUMENT_SHELL,
                                       .script = script, .comment = comment, .timeout = HOOK_THAW_TIMEOUT,
                                       .description = description,
-                              }, on_recovered, t, &t->ssm);
+                              }, cb, userdata, ret);
+}
+
+static int recovery_thaw(exec_recovery *v, recovered_thaw *t) {
+        return exec_thaw_start(v->exec, t->frozen.instance_id, t->frozen.slot, on_recovered, t, &t->ssm);
 }
 
 /* The wall clock of the run's start (--now in tests), gone on by the time since. */
@@ -224,7 +226,7 @@ int exec_recover_start(executor *x) {
         x->chains_running++;
         r = ssm_list_commands(x->options.ssm, &(ssm_list_commands_request) {
                                       .invoked_after = x->options.now - (time_t) hook_freeze_window(p->freeze_timeout),
-                                      .document = "AWS-RunShellScript",
+                                      .document = SSM_DOCUMENT_SHELL,
                               }, on_listed, v, &v->op);
         if (r < 0) {
                 v->done = true;

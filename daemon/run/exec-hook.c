@@ -29,7 +29,6 @@
 extern char **environ;
 
 /* The thaw's own timeout: the script ends in a second; SSM's delivery takes a few. */
-#define HOOK_THAW_TIMEOUT 60
 
 typedef enum hook_step {
         HOOK_STEP_BEFORE,
@@ -153,7 +152,7 @@ static int hook_run(chain *c, hook_kind k) {
         return hook_ssm_start(&(hook_ssm_request) {
                                       .event = x->options.event, .ssm = x->options.ssm,
                                       .instance_id = a->instance_id,
-                                      .document = h ? hook_document(h, a->windows) : "AWS-RunShellScript",
+                                      .document = h ? hook_document(h, a->windows) : SSM_DOCUMENT_SHELL,
                                       .script = h ? h->command : script, .comment = comment,
                                       .timeout = timeout, .description = description,
                                       /* A freeze that arrives late may come after its thaw (the
@@ -165,18 +164,19 @@ static int hook_run(chain *c, hook_kind k) {
 /* ---- The thaw --------------------------------------------------------------------------- */
 
 /* The freeze's watchdog thaws freeze_timeout after its SendCommand at the latest. */
-static usec_t hooks_thaw_until(const chain *c) {
-        return c->hooks->freeze_started + c->exec->options.policy->freeze_timeout * USEC_PER_SEC;
+static usec_t hooks_thaw_until(const executor *x, const chain_hooks *h) {
+        return h->freeze_started + x->options.policy->freeze_timeout * USEC_PER_SEC;
 }
 
 /* A thaw SSM never accepted (command_id NULL) that may pass later: the keeper sends it again
  * until the watchdog thaws anyway, and owns it from here on. */
-static bool hooks_thaw_again(chain *c, int r, const char *error_code, const char *command_id) {
+static bool hooks_thaw_again(chain *c, const hook_outcome *o) {
         const plan_action *a = chain_action(c);
 
-        if (r >= 0 || command_id || !hook_send_retryable(r, error_code) || !c->exec->options.keeper)
+        if (!hook_outcome_resendable(o) || !c->exec->options.keeper)
                 return false;
-        exec_hand_thaw(c->exec, a->instance_id, a->slot, "its first SendCommand failed", hooks_thaw_until(c));
+        exec_hand_thaw(c->exec, a->instance_id, a->slot, "its first SendCommand failed",
+                       hooks_thaw_until(c->exec, c->hooks));
         return true;
 }
 
@@ -186,7 +186,7 @@ static void on_thaw_done(const hook_outcome *o, void *userdata) {
         char where[128];
 
         hook_where(c, HOOK_THAW, where, sizeof(where));
-        if (hooks_thaw_again(c, o->r, o->error_code, o->command_id)) {
+        if (hooks_thaw_again(c, o)) {
                 hook_log_outcome(LOG_WARNING, NULL, &f, "thaw", where, o);
                 log_full(LOG_WARNING, 0, NULL, &f, "policy '%s' in %s: sending the thaw of %s again",
                          c->exec->options.policy->name, c->exec->options.region, chain_action(c)->instance_id);
@@ -203,7 +203,6 @@ static void hooks_thaw(chain *c) {
         executor *x = c->exec;
         chain_hooks *h = c->hooks;
         const plan_action *a = chain_action(c);
-        _cleanup_(freep) char *script = NULL, *comment = NULL, *description = NULL, *token = NULL;
         log_fields f = hook_fields(c, "thaw");
         int r;
 
@@ -216,19 +215,8 @@ static void hooks_thaw(chain *c) {
                 h->thaw_done = true;
                 return;
         }
-        comment = hook_comment(HOOK_THAW, x->options.policy->name, a->slot);
-        token = hook_token(x->options.policy->name, a->slot);
-        r = comment && token ? hook_script_thaw(token, &script) : -ENOMEM;
-        if (r >= 0)
-                r = hook_description(c, "thaw", &description);
-        if (r >= 0)
-                r = hook_ssm_start(&(hook_ssm_request) {
-                                           .event = x->options.event, .ssm = x->options.ssm,
-                                           .instance_id = a->instance_id, .document = "AWS-RunShellScript",
-                                           .script = script, .comment = comment, .timeout = HOOK_THAW_TIMEOUT,
-                                           .description = description,
-                                   }, on_thaw_done, c, &h->thaw);
-        if (r < 0 && hooks_thaw_again(c, r, NULL, NULL))
+        r = exec_thaw_start(x, a->instance_id, a->slot, on_thaw_done, c, &h->thaw);
+        if (r < 0 && hooks_thaw_again(c, &(hook_outcome) { .r = r }))
                 h->thaw_done = true;
         else if (r < 0) {
                 log_full(LOG_ERR, 0, MESSAGE_POLICY_RUN_FAILED, &f,
@@ -486,7 +474,7 @@ chain_hooks *exec_hooks_free(executor *x, chain_hooks *h, const plan_action *a) 
         /* The run is gone while the instance may be frozen: the keeper thaws it. */
         if (h->freeze_sent && !h->thaw_done && !x->options.dry_run)
                 exec_hand_thaw(x, a->instance_id, a->slot, "the run ended while the instance was frozen",
-                               h->freeze_started + x->options.policy->freeze_timeout * USEC_PER_SEC);
+                               hooks_thaw_until(x, h));
         hooks_hand_after(x, h, a);
         hook_local_free(h->local);
         hook_ssm_free(h->ssm);

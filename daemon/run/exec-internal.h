@@ -144,3 +144,9 @@ exec_recovery *exec_recovery_free(exec_recovery *v);
 /* The thaw keeper sends the thaw of instance_id (slot may be NULL), after the run; again
  * while its SendCommand fails and may pass, until retry_until (CLOCK_MONOTONIC; 0: once). */
 void exec_hand_thaw(executor *x, const char *instance_id, const char *slot, const char *why, usec_t retry_until);
+/* Sends the thaw of the freeze of instance_id for slot (the freeze's token): cb follows, from
+ * the loop, unless it returns <0. */
+#define HOOK_THAW_TIMEOUT 60
+typedef struct hook_ssm hook_ssm;
+int exec_thaw_start(executor *x, const char *instance_id, const char *slot, hook_done_cb cb, void *userdata,
+                    hook_ssm **ret);

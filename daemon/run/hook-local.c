@@ -27,7 +27,6 @@ struct hook_local {
         int pidfd, out_fd;
         sd_event_source *exit_source, *out_source, *timer;
         strbuf out;
-        bool too_long;
         bool timed_out;                 /* SIGTERM sent to the group */
         bool killed;                    /* and SIGKILL after the grace */
         usec_t timeout;
@@ -127,7 +126,6 @@ static int hook_local_read(hook_local *h) {
                 if (h->out.len + (size_t) n > HOOK_OUTPUT_MAX) {
                         size_t room = HOOK_OUTPUT_MAX - h->out.len;
 
-                        h->too_long = true;
                         if (room > 0 && strbuf_append(&h->out, buf, room) < 0)
                                 return -ENOMEM;
                         continue;

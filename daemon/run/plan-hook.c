@@ -207,6 +207,10 @@ bool hook_send_retryable(int r, const char *error_code) {
         return true;
 }
 
+bool hook_outcome_resendable(const hook_outcome *o) {
+        return o->r < 0 && !o->command_id && hook_send_retryable(o->r, o->error_code);
+}
+
 /* 1 s, then twice as long each time, at most 10 s apart. */
 usec_t hook_thaw_retry_delay(unsigned n) {
         return n >= 4 ? 10 * USEC_PER_SEC : MIN((usec_t) USEC_PER_SEC << n, 10 * USEC_PER_SEC);

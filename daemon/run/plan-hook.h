@@ -125,5 +125,9 @@ typedef struct hook_outcome {
         const char *aws_message;
 } hook_outcome;
 
+/* A SendCommand SSM never accepted (no command id) for a reason that may pass later
+ * (hook_send_retryable()): worth sending again. */
+bool hook_outcome_resendable(const hook_outcome *o);
+
 /* Called once, from the loop, never from inside the call that started the hook. */
 typedef void (*hook_done_cb)(const hook_outcome *o, void *userdata);

@@ -94,14 +94,6 @@ static int name_key_compare(const void *key, const void *elem) {
         return strcmp(key, (*(const managed_image *const *) elem)->image->name);
 }
 
-/* States in which the image holds its name and its slot: a CreateImage for the slot
- * would be a duplicate. Disabled images (DisableImage) were set aside by a person
- * and are left alone: retain() neither counts nor retires them (plan.h). */
-static bool image_state_occupies_slot(ec2_image_state s) {
-        return s == EC2_IMAGE_PENDING || s == EC2_IMAGE_TRANSIENT || s == EC2_IMAGE_AVAILABLE ||
-                s == EC2_IMAGE_DISABLED;
-}
-
 /* Garbage: EC2 will never make these available. */
 static bool image_state_is_failed(ec2_image_state s) {
         return s == EC2_IMAGE_FAILED || s == EC2_IMAGE_ERROR || s == EC2_IMAGE_INVALID;
@@ -235,7 +227,7 @@ static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, cons
         managed_image **found;
 
         for (size_t k = 0; k < n; k++)
-                if (streq_ptr(m[k].slot, c->slot) && image_state_occupies_slot(m[k].image->state))
+                if (streq_ptr(m[k].slot, c->slot) && plan_image_state_occupies_slot(m[k].image->state))
                         return true;
 
         found = bsearch(name, c->by_name, c->n_by_name, sizeof(managed_image *), name_key_compare);
@@ -245,7 +237,7 @@ static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, cons
         while (found > c->by_name && streq(found[-1]->image->name, name))
                 found--;
         for (; found < c->by_name + c->n_by_name && streq((*found)->image->name, name); found++)
-                if (image_state_occupies_slot((*found)->image->state))
+                if (plan_image_state_occupies_slot((*found)->image->state))
                         return true;
         return false;
 }

@@ -68,6 +68,14 @@ static inline bool plan_image_is_copy(const ec2_image *g) {
         return ec2_tags_get(&g->tags, TAG_COPY_OF) != NULL;
 }
 
+/* States in which the image holds its name and its slot: a CreateImage for the slot
+ * would be a duplicate. Disabled images (DisableImage) were set aside by a person
+ * and are left alone: retention neither counts nor retires them (above). */
+static inline bool plan_image_state_occupies_slot(ec2_image_state s) {
+        return s == EC2_IMAGE_PENDING || s == EC2_IMAGE_TRANSIENT || s == EC2_IMAGE_AVAILABLE ||
+                s == EC2_IMAGE_DISABLED;
+}
+
 typedef enum plan_action_kind {
         PLAN_CREATE,                    /* CreateImage for the current slot */
         PLAN_RETIRE,                    /* DeregisterImage, then delete its snapshots */

@@ -137,8 +137,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 static bool thaw_retry(thaw_entry *e, const hook_outcome *o, const log_fields *f) {
         usec_t delay = hook_thaw_retry_delay(e->tries);
 
-        if (o->r >= 0 || o->command_id || !hook_send_retryable(o->r, o->error_code) ||
-            now_usec(CLOCK_MONOTONIC) + delay >= e->retry_until)
+        if (!hook_outcome_resendable(o) || now_usec(CLOCK_MONOTONIC) + delay >= e->retry_until)
                 return false;
         e->ssm = hook_ssm_free(e->ssm);
         if (sd_event_add_time_relative(e->keeper->event, &e->retry, CLOCK_MONOTONIC, delay, USEC_PER_SEC / 10,
@@ -188,7 +187,7 @@ int thaw_keeper_send(thaw_keeper *k, const thaw_request *req, void *hold) {
             strdup_or_null(req->instance_id, &e->instance_id) < 0 || strdup_or_null(req->slot, &e->slot) < 0 ||
             strdup_or_null(req->message_id, &e->message_id) < 0 || strdup_or_null(req->why, &e->why) < 0 ||
             strdup_or_null(req->script, &e->script) < 0 ||
-            strdup_or_null(req->document ?: "AWS-RunShellScript", &e->document) < 0)
+            strdup_or_null(req->document ?: SSM_DOCUMENT_SHELL, &e->document) < 0)
                 r = -ENOMEM;
         else {
                 e->comment = hook_comment(req->after ? HOOK_AFTER : HOOK_THAW, req->policy, req->slot);
