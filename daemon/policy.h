@@ -171,6 +171,36 @@ typedef struct policy_adopt {
         config_pos pos;
 } policy_adopt;
 
+/* verify.subnet_id / security_group_ids: where a test instance starts in one region. A
+ * subnet lives in one region: a policy of several regions names one per region. */
+typedef struct verify_network {
+        char *region;                   /* NULL: the policy's only region */
+        char *subnet_id;                /* "subnet-..." */
+        char **security_group_ids;      /* NULL-terminated "sg-..."; NULL: the VPC's default group */
+        config_pos pos;
+} verify_network;
+
+/* verify: each new image proves it boots (run/verify.h) before retention counts it. */
+typedef struct policy_verify {
+        bool set;                       /* a verify section is given */
+        char *instance_type;            /* "t3.micro" */
+        verify_network *networks;       /* one per region of the policy (or one, region NULL) */
+        size_t n_networks;
+        char *iam_instance_profile;     /* a profile's name or ARN; NULL: none */
+        uint64_t timeout;               /* seconds from the test instance's launch to a verdict */
+        char *console_match;            /* POSIX extended regex the console output must match; NULL */
+        unsigned max_concurrent;        /* test instances at once per policy and region */
+        config_pos pos;
+} policy_verify;
+
+/* The network of verify in region, or NULL when the policy names none there. */
+static inline const verify_network *policy_verify_network(const policy_verify *v, const char *region) {
+        for (size_t i = 0; i < v->n_networks; i++)
+                if (!v->networks[i].region || (region && strcmp(v->networks[i].region, region) == 0))
+                        return &v->networks[i];
+        return NULL;
+}
+
 typedef struct policy {
         char *name;                     /* [A-Za-z0-9-]{1,48}, unique */
         bool disabled;                  /* `enabled: false`: listed and planned, nothing created or retired */
@@ -224,6 +254,7 @@ typedef struct policy {
         uint64_t retire_after[_RETIRE_STAGE_MAX];
 
         policy_adopt adopt;             /* adopt; adopt.set false when not given */
+        policy_verify verify;           /* verify; verify.set false when not given */
 
         /* Distribution (run/dist.h); each empty when not given. */
         copy_destination *copy_to;

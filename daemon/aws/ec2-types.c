@@ -204,6 +204,18 @@ DEFINE_STATE_TABLE(ec2_instance_state, ec2_instance_state, instance_state_table)
 DEFINE_STATE_TABLE(ec2_image_state, ec2_image_state, image_state_table)
 DEFINE_STATE_TABLE(ec2_snapshot_state, ec2_snapshot_state, snapshot_state_table)
 
+/* InstanceStatusSummary, Status: "Valid Values: ok | impaired | insufficient-data |
+ * not-applicable | initializing" */
+static const char *const status_summary_table[_EC2_STATUS_SUMMARY_MAX] = {
+        [EC2_STATUS_OK] = "ok",
+        [EC2_STATUS_IMPAIRED] = "impaired",
+        [EC2_STATUS_INSUFFICIENT_DATA] = "insufficient-data",
+        [EC2_STATUS_NOT_APPLICABLE] = "not-applicable",
+        [EC2_STATUS_INITIALIZING] = "initializing",
+};
+
+DEFINE_STATE_TABLE(ec2_status_summary, ec2_status_summary, status_summary_table)
+
 static const char *const dereg_protection_table[_EC2_DEREG_PROTECTION_MAX] = {
         [EC2_DEREG_PROTECTION_DISABLED] = "disabled",
         [EC2_DEREG_PROTECTION_ENABLED] = "enabled-without-cooldown",
@@ -236,6 +248,7 @@ void ec2_instance_done(ec2_instance *i) {
                 free(i->volumes[k].volume_id);
         }
         free(i->volumes);
+        free(i->state_reason);
         *i = (ec2_instance) {};
 }
 
@@ -424,3 +437,10 @@ DEFINE_LIST_DONE(ec2_instance_list_done, ec2_instance_list, ec2_instance_done)
 DEFINE_LIST_DONE(ec2_image_list_done, ec2_image_list, ec2_image_done)
 DEFINE_LIST_DONE(ec2_snapshot_list_done, ec2_snapshot_list, ec2_snapshot_done)
 DEFINE_LIST_DONE(ec2_volume_list_done, ec2_volume_list, ec2_volume_done)
+
+static void ec2_instance_status_done(ec2_instance_status *s) {
+        free(s->instance_id);
+        *s = (ec2_instance_status) {};
+}
+
+DEFINE_LIST_DONE(ec2_instance_status_list_done, ec2_instance_status_list, ec2_instance_status_done)

@@ -111,7 +111,35 @@ typedef struct ec2_instance {
         char *platform;                 /* platform: "windows", or NULL for Linux/UNIX */
         ec2_instance_volume *volumes;   /* the same mappings with their device names, in EC2's order */
         size_t n_volumes;
+        time_t launch_time;             /* launchTime; 0 if EC2 gave none */
+        char *state_reason;             /* stateReason/message ("Client.UserInitiatedShutdown: ..."), or NULL */
 } ec2_instance;
+
+/* DescribeInstanceStatus' systemStatus and instanceStatus summaries ("ok | impaired |
+ * insufficient-data | not-applicable | initializing"). */
+typedef enum ec2_status_summary {
+        EC2_STATUS_OK,
+        EC2_STATUS_IMPAIRED,
+        EC2_STATUS_INSUFFICIENT_DATA,
+        EC2_STATUS_NOT_APPLICABLE,
+        EC2_STATUS_INITIALIZING,
+        _EC2_STATUS_SUMMARY_MAX,
+        _EC2_STATUS_SUMMARY_INVALID = -EINVAL,
+} ec2_status_summary;
+
+const char *ec2_status_summary_to_string(ec2_status_summary s);
+ec2_status_summary ec2_status_summary_from_string(const char *s);
+
+/* One item of DescribeInstanceStatus (IncludeAllInstances=true: pending and stopped ones too). */
+typedef struct ec2_instance_status {
+        char *instance_id;
+        ec2_instance_state state;       /* instanceState/name */
+        ec2_status_summary system_status;       /* systemStatus/status: AWS's side of the host */
+        ec2_status_summary instance_status;     /* instanceStatus/status: the reachability check */
+} ec2_instance_status;
+
+typedef struct ec2_instance_status_list { ec2_instance_status *items; size_t n, cap; } ec2_instance_status_list;
+void ec2_instance_status_list_done(ec2_instance_status_list *l);
 
 typedef enum ec2_image_state {
         EC2_IMAGE_PENDING,

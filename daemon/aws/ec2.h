@@ -192,6 +192,49 @@ int ec2_describe_launch_permission(aws_client *c, const char *image_id, ec2_perm
 int ec2_describe_create_volume_permission(aws_client *c, const char *snapshot_id, ec2_permissions_cb cb,
                                           void *userdata, ec2_op **ret_op);
 
+/* ---- Test instances (run/verify.h) ------------------------------------------------------ */
+
+/* RunInstances of one instance (MinCount=MaxCount=1) from image_id. */
+typedef struct ec2_run_instances_request {
+        const char *image_id;
+        const char *instance_type;
+        const char *subnet_id;
+        char *const *security_group_ids;        /* SecurityGroupId.N; NULL-terminated, may be NULL */
+        const char *iam_instance_profile;       /* IamInstanceProfile.Arn when it starts "arn:", else
+                                                 * .Name; NULL: none */
+        const char *client_token;               /* at most 64 ASCII characters: a repeated request
+                                                 * answers the instance the first one launched */
+        const ec2_tags *tags;                   /* TagSpecification ResourceType=instance and volume */
+        char *const *delete_on_termination;     /* BlockDeviceMapping.N.DeviceName with
+                                                 * Ebs.DeleteOnTermination=true: each EBS device of the
+                                                 * image, so that no volume outlives the instance */
+        bool dry_run;
+} ec2_run_instances_request;
+/* The callback's list holds the one instance launched (id, state, launch_time, tags). */
+int ec2_run_instances(aws_client *c, const ec2_run_instances_request *req, ec2_instances_cb cb, void *userdata,
+                      ec2_op **ret_op);
+/* TerminateInstances of instance_ids (NULL-terminated, at most 1000). Idempotent in EC2:
+ * an instance terminated already answers success. */
+int ec2_terminate_instances(aws_client *c, char *const *instance_ids, bool dry_run, ec2_done_cb cb, void *userdata,
+                            ec2_op **ret_op);
+/* DescribeInstanceStatus of instance_ids (NULL-terminated, at most 100) with
+ * IncludeAllInstances=true, all pages. An id EC2 does not know is
+ * InvalidInstanceID.NotFound (err), as DescribeInstances. */
+typedef void (*ec2_instance_status_cb)(int r, ec2_instance_status_list *l, const aws_error *err, void *userdata);
+int ec2_describe_instance_status(aws_client *c, char *const *instance_ids, ec2_instance_status_cb cb, void *userdata,
+                                 ec2_op **ret_op);
+/* GetConsoleOutput (Latest=false): output is the decoded text (NUL-terminated, any bytes
+ * but NUL; NULL when EC2 has none yet), for the callback's duration. */
+typedef void (*ec2_console_cb)(int r, const char *output, const aws_error *err, void *userdata);
+int ec2_get_console_output(aws_client *c, const char *instance_id, ec2_console_cb cb, void *userdata,
+                           ec2_op **ret_op);
+/* Their parsers: RunInstances' instancesSet as DescribeInstances' items; the items of one
+ * DescribeInstanceStatus page; GetConsoleOutput's <output> decoded from base64 (*ret NULL
+ * when empty or absent). -EBADMSG for a document of the wrong shape. */
+int ec2_parse_run_instances(xmlDoc *doc, ec2_instance_list *list);
+int ec2_parse_instance_status(xmlDoc *doc, ec2_instance_status_list *list, char **ret_next_token);
+int ec2_parse_console_output(xmlDoc *doc, char **ret);
+
 /* Synchronous: runs the event loop until the call is done, for the one-shot commands.
  * ret_error (may be NULL; zeroed or filled before) is filled on failure and cleared on
  * success. (The tests' synchronous forms of the other calls are in tests/unit/aws-sync.h.) */

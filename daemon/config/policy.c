@@ -102,6 +102,15 @@ void policy_done(policy *p) {
         free(p->adopt.tags);
         free(p->adopt.name);
         free(p->adopt.instance_id);
+        for (size_t i = 0; i < p->verify.n_networks; i++) {
+                free(p->verify.networks[i].region);
+                free(p->verify.networks[i].subnet_id);
+                strv_free(p->verify.networks[i].security_group_ids);
+        }
+        free(p->verify.networks);
+        free(p->verify.instance_type);
+        free(p->verify.iam_instance_profile);
+        free(p->verify.console_match);
         policy_dist_done(p);
         *p = (policy) {};
 }

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verify's decisions, pure (make check-plan-pure): which images wait for a verdict, how
+ * retention treats each verdict, the test instance's ClientToken and tags, and the verdict
+ * on what EC2 says of a test instance. run/verify.c does the calls; the planner (plan.c,
+ * plan-retire.c, plan-copy.c) and dist-newest.c read an image's verdict from here.
+ *
+ * With verify on, an image counts as good only once an instance launched from it has
+ * booted: amirotd:verified=passed. Until then it is set aside like a pending image,
+ * neither counted nor retired, so that an unproven image never pushes a passed one out of
+ * retention; amirotd:verified=failed makes it garbage, retired like a failed creation.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "aws/ec2-types.h"
+#include "policy.h"
+
+typedef enum verify_verdict {
+        VERIFY_NOT_JUDGED,              /* verify is off for the policy: the image counts as before */
+        VERIFY_PASSED,                  /* amirotd:verified=passed */
+        VERIFY_FAILED,                  /* amirotd:verified=failed: garbage */
+        VERIFY_UNVERIFIED,              /* verify is on and the image has no verdict yet: set aside */
+        _VERIFY_VERDICT_MAX,
+        _VERIFY_VERDICT_INVALID = -EINVAL,
+} verify_verdict;
+
+/* An image's verdict under p's verify (a value of amirotd:verified other than "passed" or
+ * "failed" reads as unverified: set aside, never counted, never retired on a guess). */
+verify_verdict verify_image_verdict(const policy *p, const ec2_image *g);
+
+/* The images among images[n] that verify must judge at now: p's own (amirotd:policy), not a
+ * copy, available, not released (amirotd:retired-at), of a slot not after now, without a
+ * verdict; newest first (slot, then CreationDate). *ret: pointers into images (free the
+ * array only), NULL when none. 0 or -ENOMEM. */
+int verify_plan_candidates(const policy *p, const ec2_image *images, size_t n, time_t now, const ec2_image ***ret,
+                           size_t *ret_n);
+
+/* RunInstances' ClientToken for the test instance of image_id: the same for every attempt,
+ * run and host, so that a retry or a restart never launches a second instance of an image
+ * (at most 64 ASCII characters). -EINVAL when it does not fit in size. */
+int verify_client_token(const char *image_id, char *buf, size_t size);
+
+/* The test instance's tags (instance and volumes): amirotd:policy=NAME and
+ * amirotd:verify-of=IMAGE, and Name "amirotd-verify NAME IMAGE". */
+int verify_instance_tags(const policy *p, const char *image_id, ec2_tags *ret);
+
+/* What EC2 says of one test instance, and what amirotd has read of its console. */
+typedef struct verify_observation {
+        ec2_instance_state state;       /* _EC2_INSTANCE_STATE_INVALID: EC2 does not list it (yet) */
+        ec2_status_summary system_status;       /* _INVALID when not listed */
+        ec2_status_summary instance_status;
+        const char *state_reason;       /* when stopped or terminated, EC2's reason, or NULL */
+        int console;                    /* console_match: 1 matched, 0 read and not matched, -1 not read yet */
+        time_t launched;                /* its launch time */
+        time_t now;
+} verify_observation;
+
+typedef enum verify_step {
+        VERIFY_WAIT,                    /* ask again later */
+        VERIFY_READ_CONSOLE,            /* both checks pass: read the console (console_match) */
+        VERIFY_PASS,                    /* tag the image passed, then terminate the instance */
+        VERIFY_FAIL,                    /* tag the image failed with the reason, then terminate */
+        _VERIFY_STEP_MAX,
+        _VERIFY_STEP_INVALID = -EINVAL,
+} verify_step;
+
+/* The next step for one test instance under v. On VERIFY_FAIL, reason (at most size bytes,
+ * to fit a tag's 256 characters) says why in words an operator can act on: "status check
+ * impaired (instance)", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
+ * "never left pending in 10m", "console output did not match '...' within 10m". A test
+ * instance older than v->timeout is judged on what EC2 says now, and failed unless that
+ * passes: so a test instance found after a restart gets the one last look it is owed. */
+verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);
