@@ -6,11 +6,13 @@ faults per image; the per-image launch accounting (boot.py, launch.py, network.p
 The clock is frozen in each test, so that the boot moves only when a test moves it.
 """
 import base64
+import subprocess
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import AwsFailed
+from conftest import AWS, KEY, AwsFailed
+from ec2simlib.faults import bucket_for
 
 TOKEN = 'amirotd-verify-ami-0123456789abcdef0'
 
@@ -340,6 +342,33 @@ def test_console_output_with_awscli(frozen):
     with pytest.raises(AwsFailed) as failed:
         sim.aws('ec2', 'get-console-output', '--instance-id', 'i-0fffffffffffffff0')
     assert 'InvalidInstanceID.NotFound' in failed.value.stderr
+
+
+def test_console_output_as_text_with_awscli(frozen):
+    """awscli decodes the output for --output text too, as the reference says a
+    command line tool does."""
+    sim = frozen
+    iid = run(sim.client(), seed_image(sim))['InstanceId']
+    sim.advance(1)
+    env = {'PATH': '/usr/bin:/bin', 'HOME': '/tmp', 'AWS_ACCESS_KEY_ID': KEY[0],
+           'AWS_SECRET_ACCESS_KEY': KEY[1], 'AWS_DEFAULT_REGION': 'us-east-1',
+           'AWS_CONFIG_FILE': '/nonexistent', 'AWS_SHARED_CREDENTIALS_FILE': '/nonexistent',
+           'AWS_PAGER': '', 'AWS_EC2_METADATA_DISABLED': 'true'}
+    out = subprocess.run([AWS, '--endpoint-url', sim.url, 'ec2', 'get-console-output',
+                          '--instance-id', iid, '--latest', '--output', 'text',
+                          '--query', 'Output'], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert 'Linux version' in out and out.rstrip().endswith('login:')
+
+
+def test_throttled_as_ec2_documents():
+    """Request throttling for the Amazon EC2 API: GetConsoleOutput is a
+    non-mutating Get* (100, 20/s); DescribeInstanceStatus without filters or paging
+    is an "unfiltered and unpaginated" action (50, 10/s), with them (100, 20/s)."""
+    assert bucket_for('GetConsoleOutput', {'InstanceId': 'i-1'})[1:] == (100, 20)
+    assert bucket_for('DescribeInstanceStatus', {'InstanceId.1': 'i-1'})[1:] == (50, 10)
+    assert bucket_for('DescribeInstanceStatus', {'MaxResults': '5'})[1:] == (100, 20)
+    assert bucket_for('RunInstances', {})[1:] == (5, 2)
 
 
 def test_console_faults_and_the_last_64_kb(frozen):
