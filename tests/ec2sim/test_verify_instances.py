@@ -232,7 +232,8 @@ def test_impaired_checks_per_image(frozen, check):
     other = 'SystemStatus' if check == 'instance_status' else 'InstanceStatus'
     assert out[name]['Status'] == 'impaired'
     assert out[name]['Details'][0]['Status'] == 'failed'
-    assert out[name]['Details'][0]['ImpairedSince']
+    launched = ec2.describe_instances(InstanceIds=[bad_id])['Reservations'][0]['Instances'][0]
+    assert out[name]['Details'][0]['ImpairedSince'] == launched['LaunchTime']
     assert out[other]['Status'] == 'ok'
     assert status(ec2, good_id)[name]['Status'] == 'ok'
     found = ec2.describe_instance_status(
