@@ -200,6 +200,7 @@ UNIT_TESTS := \
 	ec2-usage \
 	ec2-template-calls \
 	ec2-stream \
+	ec2-instance \
 	endpoint \
 	http \
 	metrics \
