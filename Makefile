@@ -201,6 +201,7 @@ UNIT_TESTS := \
 	ec2-template-calls \
 	ec2-stream \
 	ec2-instance \
+	ec2-instance-calls \
 	endpoint \
 	http \
 	metrics \
