@@ -14,6 +14,7 @@
 #include <libgen.h>
 #include <stdio.h>
 
+#include "aws/client.h"
 #include "aws/ec2-instance-calls.h"
 #include "aws/ec2.h"
 #include "aws/query.h"
@@ -422,6 +423,23 @@ static void test_requests_refused(void **state) {
         aws_query_free(q);
 }
 
+/* The bucket each request draws from as the client charges it (aws_client_pace_category). */
+static void test_requests_pacing(void **state) {
+        _cleanup_(aws_query_freep) aws_query *run = NULL, *terminate = NULL, *status = NULL, *console = NULL;
+
+        (void) state;
+        assert_int_equal(ec2_run_instances_query(&RUN, &run), 0);
+        assert_int_equal(ec2_terminate_instances_query(two_ids, false, &terminate), 0);
+        assert_int_equal(ec2_describe_instance_status_query(two_ids, &status), 0);
+        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", &console), 0);
+        assert_int_equal(aws_client_pace_category(run), PACE_MUTATING);
+        assert_int_equal(aws_client_pace_category(terminate), PACE_MUTATING);
+        /* ids, but neither MaxResults (EC2 refuses it with ids) nor a filter: the smaller
+         * "unfiltered and unpaginated" bucket, the stricter reading */
+        assert_int_equal(aws_client_pace_category(status), PACE_UNFILTERED);
+        assert_int_equal(aws_client_pace_category(console), PACE_DESCRIBE);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_run_instances),
@@ -432,6 +450,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test(test_console_output_bad),
                 cmocka_unit_test(test_requests_are_botocores),
                 cmocka_unit_test(test_requests_refused),
+                cmocka_unit_test(test_requests_pacing),
         };
         _cleanup_(freep) char *self = NULL, *beside = NULL;
 
