@@ -98,6 +98,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-copy.c \
 	daemon/config/policy-share.c \
 	daemon/config/policy-adopt.c \
+	daemon/config/policy-verify.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -112,6 +113,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-volumes.c \
 	daemon/run/plan-protect.c \
 	daemon/run/plan-copy.c \
+	daemon/run/verify-plan.c \
 	daemon/run/hook-script.c \
 	daemon/run/adopt-plan.c \
 	daemon/run/clients.c \
@@ -185,6 +187,7 @@ UNIT_TESTS := \
 	config-copy \
 	config-share \
 	config-adopt \
+	config-verify \
 	creds \
 	creds-process \
 	creds-role \
@@ -216,6 +219,8 @@ UNIT_TESTS := \
 	plan-protect \
 	plan-stage \
 	plan-copy \
+	plan-verify \
+	verify-plan \
 	adopt-plan \
 	query \
 	retry \
@@ -346,7 +351,8 @@ check-structure: all
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
 PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c \
-	daemon/run/plan-copy.c daemon/run/adopt-plan.c daemon/run/plan-hook.c
+	daemon/run/plan-copy.c daemon/run/adopt-plan.c daemon/run/plan-hook.c \
+	daemon/run/verify-plan.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

@@ -31,6 +31,9 @@ typedef enum verify_verdict {
 /* An image's verdict under p's verify (a value of amirotd:verified other than "passed" or
  * "failed" reads as unverified: set aside, never counted, never retired on a guess). */
 verify_verdict verify_image_verdict(const policy *p, const ec2_image *g);
+/* The same as the planner reads it: passed too when g's id is among passed[0..n), sorted
+ * (plan_input.passed: the run's own verdicts, ahead of EC2's eventually consistent tags). */
+verify_verdict verify_plan_verdict(const policy *p, const ec2_image *g, const char *const *passed, size_t n);
 
 /* The images among images[n] that verify must judge at now: p's own (amirotd:policy), not a
  * copy, available, not released (amirotd:retired-at), of a slot not after now, without a
@@ -70,8 +73,11 @@ typedef enum verify_step {
 
 /* The next step for one test instance under v. On VERIFY_FAIL, reason (at most size bytes,
  * to fit a tag's 256 characters) says why in words an operator can act on: "status check
- * impaired (instance)", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
- * "never left pending in 10m", "console output did not match '...' within 10m". A test
- * instance older than v->timeout is judged on what EC2 says now, and failed unless that
- * passes: so a test instance found after a restart gets the one last look it is owed. */
+ * impaired: instance", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
+ * "never left pending within 10m", "status checks not ok within 10m (instance:
+ * initializing)", "console output did not match '...' within 10m". A test instance older
+ * than v->timeout is judged on what EC2 says now, and failed unless that passes: so a test
+ * instance found after a restart gets the one last look it is owed (with console_match,
+ * read its console first: a console not read yet counts as not matched). launched 0 (EC2
+ * gave no launch time) counts as long ago. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);
