@@ -144,8 +144,9 @@ static int parse_subnets(loader *l, policy_verify *v, const cnode *n) {
                                      e[i].key->value);
                         continue;
                 }
-                if (parse_subnet_id(l, e[i].value, "verify.subnet_id", &id) < 0)
-                        continue;
+                /* kept without a subnet when invalid (the error drops the policy anyway), so that
+                 * its region does not also read as left out */
+                (void) parse_subnet_id(l, e[i].value, "verify.subnet_id", &id);
                 if (!(region = strdup(e[i].key->value)) || !(w = add_network(l, v, e[i].key)))
                         return (l->oom = -ENOMEM);
                 w->region = TAKE_PTR(region);
@@ -187,13 +188,6 @@ static int parse_group_list(loader *l, const cnode *n, char ***ret) {
         }
         *ret = TAKE_PTR(groups);
         return 0;
-}
-
-static bool mapping_has_key(const cnode *map, const char *key) {
-        for (size_t i = 0; i + 1 < map->n_items; i += 2)
-                if (map->items[i]->kind == CNODE_SCALAR && streq(map->items[i]->value, key))
-                        return true;
-        return false;
 }
 
 static verify_network *network_of(policy_verify *v, const char *region) {
@@ -251,7 +245,7 @@ static int parse_groups(loader *l, policy_verify *v, const cnode *n, const cnode
                         continue;
                 if (w)
                         w->security_group_ids = TAKE_PTR(groups);
-                else if (!mapping_has_key(subnet, e[i].key->value))     /* else its subnet had an error */
+                else
                         loader_error(l, e[i].key, "'verify.security_group_ids' names region '%s', for which "
                                      "'subnet_id' names no subnet", e[i].key->value);
         }

@@ -337,6 +337,22 @@ static void test_empty_subnet_mapping(void **state) {
         assert_int_equal(d.n_errors, 1);
 }
 
+/* A region whose subnet is invalid gets that one error, not a second for a region left out. */
+static void test_one_error_per_bad_subnet(void **state) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+
+        (void) state;
+        assert_int_equal(config_load_policy(HEAD2 "verify:\n"
+                                            "  instance_type: t3.micro\n"
+                                            "  subnet_id: {us-east-1: subnet-1111aaaa, eu-west-1: sub-2222bbbb}\n"
+                                            "  security_group_ids: {eu-west-1: [sg-0123abcd]}\n",
+                                            &c, &d), -EINVAL);
+        assert_true(config_has_diagnostic(&d, 8, 54, CONFIG_SEVERITY_ERROR,
+                                          "'verify.subnet_id' 'sub-2222bbbb' is not a subnet id"));
+        assert_int_equal(d.n, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_absent),
@@ -351,6 +367,7 @@ int main(void) {
                 cmocka_unit_test(test_missing_and_misspelled),
                 cmocka_unit_test(test_subnet_regions),
                 cmocka_unit_test(test_empty_subnet_mapping),
+                cmocka_unit_test(test_one_error_per_bad_subnet),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
