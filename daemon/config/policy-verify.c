@@ -65,10 +65,14 @@ static bool profile_name_valid(const char *s, size_t n) {
 /* arn:PARTITION:iam::ACCOUNT:instance-profile/[PATH/]NAME; a path's characters are "any ASCII
  * character from the ! (\u0021) through the DEL character (\u007F)". */
 static bool profile_arn_valid(const char *s) {
-        const char *rest = s + 4, *name;
-        size_t n = strspn(rest, "abcdefghijklmnopqrstuvwxyz-");
+        const char *rest, *name;
+        size_t n;
 
-        if (!startswith(s, "arn:") || n == 0 || !startswith(rest + n, ":iam::"))
+        if (!startswith(s, "arn:"))
+                return false;
+        rest = s + 4;
+        n = strspn(rest, "abcdefghijklmnopqrstuvwxyz-");         /* the partition: aws, aws-cn, ... */
+        if (n == 0 || !startswith(rest + n, ":iam::"))
                 return false;
         rest += n + 6;
         if (strspn(rest, "0123456789") != 12 || !startswith(rest + 12, ":instance-profile/"))
@@ -78,7 +82,7 @@ static bool profile_arn_valid(const char *s) {
         if ((size_t) (name - rest) + 1 > PROFILE_PATH_MAX)
                 return false;
         for (const char *c = rest; c < name; c++)
-                if (*c < 0x21 || *c > 0x7e)
+                if ((unsigned char) *c < 0x21 || (unsigned char) *c > 0x7f)
                         return false;
         return profile_name_valid(name, strlen(name));
 }
@@ -96,7 +100,7 @@ static verify_network *add_network(loader *l, policy_verify *v, const cnode *at)
         return w;
 }
 
-/* One subnet id at n into *ret; the error names what (with the region of a mapping's entry). */
+/* One subnet id at n into *ret (NULL when invalid, the error reported). */
 static int parse_subnet_id(loader *l, const cnode *n, const char *what, char **ret) {
         if (cvalue_string(l, n, what, ret) < 0)
                 return -EINVAL;
