@@ -102,6 +102,34 @@ static void test_profile_arn(void **state) {
                             "arn:aws-cn:iam::123456789012:instance-profile/ops/verify/amirotd-test");
 }
 
+static void test_profile_bad_forms(void **state) {
+        static const char *const bad[] = {
+                "arn:",
+                "arn:aws:iam::123456789012:instance-profile/",                  /* no name */
+                "arn:aws:iam::123456789012:instance-profile/ops/",              /* a path, no name */
+                "arn:aws:iam::12345678901:instance-profile/x",                  /* an 11-digit account */
+                "arn:aws:iam:us-east-1:123456789012:instance-profile/x",        /* IAM has no region */
+                "arn:aws:iam::123456789012:role/x",                             /* a role, not a profile */
+                "arn:aws:iam::123456789012:instance-profile/a b",
+                "profile/with/slash",
+                "name with space",
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(config_freep) config *c = NULL;
+                _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+                char text[512];
+
+                snprintf(text, sizeof(text), HEAD "verify: {instance_type: t3.micro, subnet_id: subnet-0123abcd, "
+                         "iam_instance_profile: \"%s\"}\n", bad[i]);
+                assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
+                assert_true(config_has_diagnostic(&d, 5, 85, CONFIG_SEVERITY_ERROR,
+                                                  "is neither an instance profile's name"));
+                assert_int_equal(d.n, 1);
+        }
+}
+
 /* A subnet per region, security groups per region, on a policy that is not enabled. */
 static void test_per_region(void **state) {
         _cleanup_(config_freep) config *c = NULL;
@@ -359,6 +387,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_every_key),
                 cmocka_unit_test(test_profile_arn),
+                cmocka_unit_test(test_profile_bad_forms),
                 cmocka_unit_test(test_per_region),
                 cmocka_unit_test(test_global_region),
                 cmocka_unit_test(test_bad_values),
