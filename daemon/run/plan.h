@@ -72,11 +72,13 @@
 #define TAG_COPY_OF "amirotd:copy-of"
 
 /* verify (run/verify.h): on an image, its verdict "passed" or "failed" and, when failed, why
- * (at most 256 characters); on a test instance and its volumes, "ami-..." of the image it
- * proves (with amirotd:policy). */
+ * (at most 256 characters), and the attempt at testing it (a small decimal, raised after a
+ * test that gave no verdict: it makes a new ClientToken, verify-plan.h); on a test instance
+ * and its volumes, "ami-..." of the image it proves (with amirotd:policy). */
 #define TAG_VERIFIED "amirotd:verified"
 #define TAG_VERIFY_REASON "amirotd:verify-reason"
 #define TAG_VERIFY_OF "amirotd:verify-of"
+#define TAG_VERIFY_ATTEMPT "amirotd:verify-attempt"
 
 static inline bool plan_image_is_copy(const ec2_image *g) {
         return ec2_tags_get(&g->tags, TAG_COPY_OF) != NULL;

@@ -42,10 +42,20 @@ verify_verdict verify_plan_verdict(const policy *p, const ec2_image *g, const ch
 int verify_plan_candidates(const policy *p, const ec2_image *images, size_t n, time_t now, const ec2_image ***ret,
                            size_t *ret_n);
 
-/* RunInstances' ClientToken for the test instance of image_id: the same for every attempt,
- * run and host, so that a retry or a restart never launches a second instance of an image
- * (at most 64 ASCII characters). -EINVAL when it does not fit in size. */
-int verify_client_token(const char *image_id, char *buf, size_t size);
+/* The attempt at testing g: amirotd:verify-attempt, raised by run/verify.c after a test that
+ * gave no verdict (VERIFY_ABANDON); 0 when absent or not a small decimal (at most 6 digits). */
+unsigned verify_image_attempt(const ec2_image *g);
+
+/* RunInstances' ClientToken for the test instance of image_id in region:
+ * "amirotd-verify-" IMAGE "-" and 16 hex digits of a 64-bit FNV-1a over v's instance_type,
+ * region's subnet_id and security group ids, iam_instance_profile and attempt. The same for
+ * every retry, run and host, so that a retry or a restart never launches a second instance
+ * of an image; another network, type, profile or attempt gives another token, since EC2
+ * answers a reused token with its (maybe terminated) instance for at least 24 h, and one
+ * with changed parameters with IdempotentParameterMismatch. At most 64 characters
+ * (RunInstances' limit); -EINVAL when image_id is not [a-z0-9-]+ or the token does not fit. */
+int verify_client_token(const policy_verify *v, const char *region, const char *image_id, unsigned attempt,
+                        char *buf, size_t size);
 
 /* The test instance's tags (instance and volumes): amirotd:policy=NAME and
  * amirotd:verify-of=IMAGE, and Name "amirotd-verify NAME IMAGE". */

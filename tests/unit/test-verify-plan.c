@@ -159,23 +159,79 @@ static void test_candidates_none_without_verify(void **state) {
 /* ---- ClientToken and tags -------------------------------------------------------------- */
 
 static void test_client_token_is_stable_and_fits(void **state) {
-        char a[65], b[65], small[16];
+        char *groups[] = { (char *) "sg-1", (char *) "sg-2", NULL }, *groups2[] = { (char *) "sg-1", NULL };
+        verify_network nets[] = { { .region = (char *) "us-east-1", .subnet_id = (char *) "subnet-a",
+                                    .security_group_ids = groups },
+                                  { .region = (char *) "eu-west-1", .subnet_id = (char *) "subnet-b" } };
+        policy p = web_policy(true);
+        char a[65], b[65], small[16], big[128];
+        const char *id = "ami-0123456789abcdef0";
 
         (void) state;
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", a, sizeof(a)), 0);
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", b, sizeof(b)), 0);
+        p.verify.networks = nets;
+        p.verify.n_networks = 2;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, a, sizeof(a)), 0);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
         assert_string_equal(a, b);
-        assert_string_equal(a, "amirotd-verify-ami-0123456789abcdef0");
+        /* "amirotd-verify-" IMAGE "-" and 16 hex digits. */
+        assert_int_equal(strncmp(a, "amirotd-verify-ami-0123456789abcdef0-", 37), 0);
+        assert_int_equal(strlen(a), 37 + 16);
+        assert_int_equal(strspn(a + 37, "0123456789abcdef"), 16);
         assert_true(strlen(a) <= 64);
-        assert_int_equal(verify_client_token("ami-1", b, sizeof(b)), 0);
+
+        /* Another image, attempt, region's network, type, group list or profile: another token. */
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-1", 0, b, sizeof(b)), 0);
         assert_string_not_equal(a, b);
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", small, sizeof(small)), -EINVAL);
-        assert_int_equal(verify_client_token("", a, sizeof(a)), -EINVAL);
-        assert_int_equal(verify_client_token("ami-\xc3\xa9", a, sizeof(a)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 1, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        assert_int_equal(verify_client_token(&p.verify, "eu-west-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.small";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.micro";
+        nets[0].security_group_ids = groups2;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        nets[0].security_group_ids = groups;
+        p.verify.iam_instance_profile = (char *) "verify";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.iam_instance_profile = NULL;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_equal(a, b);
+        /* A field's end is not confused with the next one's start. */
+        p.verify.instance_type = (char *) "t3.microsubnet-a";
+        nets[0].subnet_id = (char *) "";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.micro";
+        nets[0].subnet_id = (char *) "subnet-a";
+
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, small, sizeof(small)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "", 0, a, sizeof(a)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-\xc3\xa9", 0, a, sizeof(a)), -EINVAL);
         /* Longer than RunInstances' 64 characters even in a big buffer. */
-        char big[128];
-        assert_int_equal(verify_client_token("ami-0123456789012345678901234567890123456789012345678", big,
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-01234567890123456789012345678901", 0, big,
                                              sizeof(big)), -EINVAL);
+}
+
+static void test_image_attempt(void **state) {
+        ec2_image g;
+
+        (void) state;
+        image_init(&g, "ami-1", NULL);
+        assert_int_equal(verify_image_attempt(&g), 0);
+        assert_int_equal(ec2_tags_add(&g.tags, TAG_VERIFY_ATTEMPT, "3"), 0);
+        assert_int_equal(verify_image_attempt(&g), 3);
+        ec2_tags_done(&g.tags);
+        const char *bad[] = { "", "-1", "+2", "2x", " 2", "0x10", "99999999999999999999", "1.5" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                image_init(&g, "ami-1", NULL);
+                assert_int_equal(ec2_tags_add(&g.tags, TAG_VERIFY_ATTEMPT, bad[i]), 0);
+                assert_int_equal(verify_image_attempt(&g), 0);
+                ec2_tags_done(&g.tags);
+        }
 }
 
 static void test_instance_tags(void **state) {
@@ -371,6 +427,7 @@ int main(void) {
                 cmocka_unit_test(test_candidates_are_own_unjudged_available_images_newest_first),
                 cmocka_unit_test(test_candidates_none_without_verify),
                 cmocka_unit_test(test_client_token_is_stable_and_fits),
+                cmocka_unit_test(test_image_attempt),
                 cmocka_unit_test(test_instance_tags),
                 cmocka_unit_test(test_judge_passes_when_running_and_both_ok),
                 cmocka_unit_test(test_judge_reads_console_before_passing),
