@@ -353,7 +353,7 @@ static int item_start(dist_ssm *s, ssm_item *it) {
         g = dist_newest_image(src->own ? s->ctx.images : src->images,
                               src->own ? s->ctx.n_images : src->n_images,
                               s->ctx.policy->name, it->instance ? it->instance->id : NULL,
-                              s->ctx.policy->verify.set, s->ctx.now);
+                              s->ctx.policy->verify.set, s->ctx.passed, s->ctx.now);
         if (!g) {
                 log_fields f = item_fields(s, it);
 
