@@ -258,6 +258,24 @@ static const char *summary_string(ec2_status_summary s) {
         return ec2_status_summary_to_string(s) ?: "not reported";
 }
 
+/* Whether EC2's state reason ("CODE: message") names a cause that is EC2's, a person's or
+ * the account's, not the image's (API_StateReason): no verdict. */
+static bool reason_not_the_images(const char *state_reason) {
+        static const char *const codes[] = { "Client.UserInitiatedShutdown", "Client.VolumeLimitExceeded",
+                                             "Client.InternalError" };
+        size_t n;
+
+        if (isempty(state_reason))
+                return false;
+        if (startswith(state_reason, "Server."))
+                return true;
+        n = strcspn(state_reason, ":");
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (n == strlen(codes[i]) && strncmp(state_reason, codes[i], n) == 0)
+                        return true;
+        return false;
+}
+
 /* What the instance says now, before the timeout is looked at. */
 static verify_step judge_now(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
         bool system_bad = o->system_status == EC2_STATUS_IMPAIRED,
@@ -271,12 +289,13 @@ static verify_step judge_now(const policy_verify *v, const verify_observation *o
                 else
                         set_reason(reason, size, "the instance %s: %.*s", what,
                                    (int) utf8_prefix(o->state_reason, VERIFY_QUOTED_MAX), o->state_reason);
-                return VERIFY_FAIL;
+                return reason_not_the_images(o->state_reason) ? VERIFY_ABANDON : VERIFY_FAIL;
         }
         if (system_bad || instance_bad) {
                 set_reason(reason, size, "status check impaired: %s",
                            system_bad && instance_bad ? "system and instance" : system_bad ? "system" : "instance");
-                return VERIFY_FAIL;
+                /* The system check is EC2's host (API_InstanceStatus), not the image. */
+                return system_bad ? VERIFY_ABANDON : VERIFY_FAIL;
         }
         if (o->state != EC2_INSTANCE_RUNNING || o->system_status != EC2_STATUS_OK ||
             o->instance_status != EC2_STATUS_OK)
@@ -313,7 +332,7 @@ verify_step verify_judge(const policy_verify *v, const verify_observation *o, ch
         if (reason && size > 0)
                 reason[0] = 0;
         step = judge_now(v, o, reason, size);
-        if (step == VERIFY_PASS || step == VERIFY_FAIL)
+        if (step == VERIFY_PASS || step == VERIFY_FAIL || step == VERIFY_ABANDON)
                 return step;
         /* "within 15m" counts from the launch: a test instance found after a restart is
          * judged once on what EC2 says now, and fails unless that passes. */

@@ -77,17 +77,28 @@ typedef enum verify_step {
         VERIFY_READ_CONSOLE,            /* both checks pass: read the console (console_match) */
         VERIFY_PASS,                    /* tag the image passed, then terminate the instance */
         VERIFY_FAIL,                    /* tag the image failed with the reason, then terminate */
+        VERIFY_ABANDON,                 /* no verdict on the image: the test failed for a reason that is
+                                         * EC2's or a person's (reason says which): amirotd:verify-attempt
+                                         * is raised, the instance terminated, the run fails, the image
+                                         * stays unverified and is tested again next run */
         _VERIFY_STEP_MAX,
         _VERIFY_STEP_INVALID = -EINVAL,
 } verify_step;
 
-/* The next step for one test instance under v. On VERIFY_FAIL, reason (at most size bytes,
- * to fit a tag's 256 characters) says why in words an operator can act on: "status check
- * impaired: instance", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
- * "never left pending within 10m", "status checks not ok within 10m (instance:
- * initializing)", "console output did not match '...' within 10m". A test instance older
- * than v->timeout is judged on what EC2 says now, and failed unless that passes: so a test
- * instance found after a restart gets the one last look it is owed (with console_match,
- * read its console first: a console not read yet counts as not matched). launched 0 (EC2
- * gave no launch time) counts as long ago. */
+/* The next step for one test instance under v. On VERIFY_FAIL and VERIFY_ABANDON, reason
+ * (at most size bytes, to fit a tag's 256 characters) says why in words an operator can act
+ * on: "status check impaired: instance", "the instance stopped:
+ * Client.InstanceInitiatedShutdown: ...", "never left pending within 10m", "status checks
+ * not ok within 10m (instance: initializing)", "console output did not match '...' within
+ * 10m". VERIFY_ABANDON, no verdict: the instance stopped or terminated with a state reason
+ * (API_StateReason) of EC2's ("Server.*"), of a person's (Client.UserInitiatedShutdown), of
+ * the account's (Client.VolumeLimitExceeded) or Client.InternalError (among others, a
+ * missing KMS grant on an encrypted image's key); or the system status check, EC2's host
+ * (API_InstanceStatus), is impaired. Client.InstanceInitiatedShutdown,
+ * Client.InvalidSnapshot.* and an unknown or absent reason fail the image, as does an
+ * impaired instance status check. A test instance older than v->timeout is judged on what
+ * EC2 says now, and failed unless that passes: so a test instance found after a restart
+ * gets the one last look it is owed (with console_match, read its console first: a console
+ * not read yet counts as not matched). launched 0 (EC2 gave no launch time) counts as long
+ * ago. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);

@@ -301,18 +301,68 @@ static void test_judge_fails_on_impaired_checks_at_once(void **state) {
         char reason[300];
 
         (void) state;
-        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 60),
-                               reason), VERIFY_FAIL);
-        assert_string_equal(reason, "status check impaired: system");
         assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_OK, EC2_STATUS_IMPAIRED, 60),
                                reason), VERIFY_FAIL);
         assert_string_equal(reason, "status check impaired: instance");
-        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_IMPAIRED, 60),
-                               reason), VERIFY_FAIL);
-        assert_string_equal(reason, "status check impaired: system and instance");
         assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_INITIALIZING, EC2_STATUS_IMPAIRED,
                                                60), reason), VERIFY_FAIL);
         assert_string_equal(reason, "status check impaired: instance");
+}
+
+/* The system status check is EC2's host (API_InstanceStatus): no verdict on the image. */
+static void test_judge_abandons_on_an_impaired_host(void **state) {
+        policy p = web_policy(true);
+        char reason[300];
+
+        (void) state;
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 60),
+                               reason), VERIFY_ABANDON);
+        assert_string_equal(reason, "status check impaired: system");
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_IMPAIRED, 60),
+                               reason), VERIFY_ABANDON);
+        assert_string_equal(reason, "status check impaired: system and instance");
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 10 * DAY),
+                               reason), VERIFY_ABANDON);
+}
+
+/* EC2's state reasons (API_StateReason): EC2's own failures and a person's shutdown are
+ * no verdict on the image; the image's own shutdown and a missing snapshot are. */
+static void test_judge_abandons_when_ec2_or_a_person_ended_it(void **state) {
+        static const char *const abandon[] = {
+                "Server.InsufficientInstanceCapacity: There was insufficient capacity available",
+                "Server.InternalError: Internal error on launch",
+                "Server.ScheduledStop: Stopped due to scheduled retirement",
+                "Server.SpotInstanceTermination",
+                "Client.UserInitiatedShutdown: User initiated shutdown",
+                "Client.VolumeLimitExceeded: The limit on the number of EBS volumes was exceeded",
+                "Client.InternalError: Client error on launch",
+        };
+        static const char *const fail[] = {
+                "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+                "Client.InvalidSnapshot.NotFound: The specified snapshot was not found",
+                "Client.UserInitiatedShutdownX",
+                "Server",
+                "Something.Else: unknown",
+        };
+        policy p = web_policy(true);
+        verify_observation o;
+        char reason[300];
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(abandon); i++)
+                for (int stopped = 0; stopped < 2; stopped++) {
+                        o = seen(stopped ? EC2_INSTANCE_STOPPED : EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE,
+                                 EC2_STATUS_NOT_APPLICABLE, 60);
+                        o.state_reason = abandon[i];
+                        assert_int_equal(judge(&p.verify, o, reason), VERIFY_ABANDON);
+                        assert_non_null(strstr(reason, abandon[i]));
+                }
+        for (size_t i = 0; i < ELEMENTSOF(fail); i++) {
+                o = seen(EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 60);
+                o.state_reason = fail[i];
+                assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
+                assert_non_null(strstr(reason, fail[i]));
+        }
 }
 
 static void test_judge_fails_when_the_instance_stops_or_terminates(void **state) {
@@ -329,9 +379,9 @@ static void test_judge_fails_when_the_instance_stops_or_terminates(void **state)
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
         assert_string_equal(reason, "the instance stopped: Client.InstanceInitiatedShutdown: Instance initiated shutdown");
         o.state = EC2_INSTANCE_TERMINATED;
-        o.state_reason = "Server.InternalError: Internal error on launch";
+        o.state_reason = "Client.InvalidSnapshot.NotFound: The specified snapshot was not found";
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
-        assert_string_equal(reason, "the instance terminated: Server.InternalError: Internal error on launch");
+        assert_string_equal(reason, "the instance terminated: Client.InvalidSnapshot.NotFound: The specified snapshot was not found");
         o.state = EC2_INSTANCE_SHUTTING_DOWN;
         o.state_reason = NULL;
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
@@ -432,6 +482,8 @@ int main(void) {
                 cmocka_unit_test(test_judge_passes_when_running_and_both_ok),
                 cmocka_unit_test(test_judge_reads_console_before_passing),
                 cmocka_unit_test(test_judge_fails_on_impaired_checks_at_once),
+                cmocka_unit_test(test_judge_abandons_on_an_impaired_host),
+                cmocka_unit_test(test_judge_abandons_when_ec2_or_a_person_ended_it),
                 cmocka_unit_test(test_judge_fails_when_the_instance_stops_or_terminates),
                 cmocka_unit_test(test_judge_waits_while_booting),
                 cmocka_unit_test(test_judge_timeout_edges),
