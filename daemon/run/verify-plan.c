@@ -335,8 +335,9 @@ verify_step verify_judge(const policy_verify *v, const verify_observation *o, ch
         if (step == VERIFY_PASS || step == VERIFY_FAIL || step == VERIFY_ABANDON)
                 return step;
         /* "within 15m" counts from the launch: a test instance found after a restart is
-         * judged once on what EC2 says now, and fails unless that passes. */
-        if ((uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
+         * judged once on what EC2 says now, and fails unless that passes. A launch time not
+         * known (0) is no timeout: a missing field never fails an image. */
+        if (o->launched == 0 || (uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
                 return step;
         timed_out(v, o, reason, size);
         return VERIFY_FAIL;

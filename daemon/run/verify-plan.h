@@ -68,7 +68,7 @@ typedef struct verify_observation {
         ec2_status_summary instance_status;
         const char *state_reason;       /* when stopped or terminated, EC2's reason, or NULL */
         int console;                    /* console_match: 1 matched, 0 read and not matched, -1 not read yet */
-        time_t launched;                /* its launch time */
+        time_t launched;                /* its launch time, else when amirotd first saw it; 0: not known */
         time_t now;
 } verify_observation;
 
@@ -99,6 +99,7 @@ typedef enum verify_step {
  * impaired instance status check. A test instance older than v->timeout is judged on what
  * EC2 says now, and failed unless that passes: so a test instance found after a restart
  * gets the one last look it is owed (with console_match, read its console first: a console
- * not read yet counts as not matched). launched 0 (EC2 gave no launch time) counts as long
- * ago. */
+ * not read yet counts as not matched). launched 0 means not known: VERIFY_WAIT (or
+ * READ_CONSOLE, PASS) unless the state is final; so the caller passes the first time it saw
+ * the instance when EC2 gives no launch time, and the timeout counts from there. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);

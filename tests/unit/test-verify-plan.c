@@ -407,6 +407,35 @@ static void test_judge_waits_while_booting(void **state) {
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
 }
 
+/* launched 0: the launch time is not known, so the timeout cannot have passed; a final
+ * state is still judged. */
+static void test_judge_unknown_launch_time_waits(void **state) {
+        policy p = web_policy(true);
+        verify_observation o;
+        char reason[300];
+
+        (void) state;
+        o = seen(_EC2_INSTANCE_STATE_INVALID, _EC2_STATUS_SUMMARY_INVALID, _EC2_STATUS_SUMMARY_INVALID, 10 * DAY);
+        o.launched = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
+        o = seen(EC2_INSTANCE_PENDING, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 10 * DAY);
+        o.launched = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
+        o = seen(EC2_INSTANCE_RUNNING, EC2_STATUS_OK, EC2_STATUS_OK, 10 * DAY);
+        o.launched = 0;
+        p.verify.console_match = (char *) "login:";
+        o.console = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_READ_CONSOLE);
+        p.verify.console_match = NULL;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_PASS);
+        o = seen(EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 10 * DAY);
+        o.launched = 0;
+        o.state_reason = "Client.InstanceInitiatedShutdown: Instance initiated shutdown";
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
+        o.state_reason = "Server.InternalError: Internal error on launch";
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_ABANDON);
+}
+
 static void test_judge_timeout_edges(void **state) {
         policy p = web_policy(true);
         char reason[300];
@@ -486,6 +515,7 @@ int main(void) {
                 cmocka_unit_test(test_judge_abandons_when_ec2_or_a_person_ended_it),
                 cmocka_unit_test(test_judge_fails_when_the_instance_stops_or_terminates),
                 cmocka_unit_test(test_judge_waits_while_booting),
+                cmocka_unit_test(test_judge_unknown_launch_time_waits),
                 cmocka_unit_test(test_judge_timeout_edges),
                 cmocka_unit_test(test_judge_reason_fits_a_tag),
         };
