@@ -426,10 +426,10 @@ typedef struct plan_ready_image {
 void plan_keep_retirements(plan *p);
 /* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
  * now, earlier: what the run retired so far, for the bound) over each instance's indexed
- * images not forgotten, with its new image available and created by the run. With verify
- * on, the engine hands an image in ready[] only once it passed verification in this run:
- * it counts as passed whatever its tags in the index say (they were read before the
- * verdict), as do in->passed. No CREATE, no sweep. Sorts ready[] by instance. 0, -EINVAL,
+ * images not forgotten, with its new image available and created by the run (so never
+ * retired). With verify on, an image in ready[] counts as passed only when in->passed names
+ * it (the engine's verdicts of this run: the tags in the index were read before them);
+ * until then it is set aside, and pushes no passed image out. No CREATE, no sweep. Sorts ready[] by instance. 0, -EINVAL,
  * -ENOMEM, or plan_build()'s error. */
 int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_ready_image *ready, size_t n,
                       plan *ret);

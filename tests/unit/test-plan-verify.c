@@ -204,7 +204,9 @@ static void test_passed_in_this_run_counts_before_its_tag_shows(void **state) {
         fleet_done(&f);
 }
 
-static void test_ready_images_count_as_passed(void **state) {
+/* A ready image (available, made by this run) counts as passed only once in->passed names
+ * it: available is not booted, and an unproven image never pushes a passed one out. */
+static void test_ready_images_count_as_passed_only_when_named(void **state) {
         plan_ready_image ready = { .instance_id = (char *) "i-a", .image_id = (char *) "ami-n0" };
         plan_image_index index = {};
         plan earlier = { .retire_percent = 100, .retire_allowance = 100 };
@@ -214,19 +216,21 @@ static void test_ready_images_count_as_passed(void **state) {
         fleet_init(&f, 2, true);
         add(&f, "ami-p3", 3, "passed", NULL);
         add(&f, "ami-p2", 2, "passed", NULL);
-        add(&f, "ami-p1", 1, NULL, NULL);               /* passed earlier in the run */
         add(&f, "ami-n0", 0, NULL, NULL);               /* the index read it before its verdict */
-        plan_input in = { .policy = &f.policy, .region = "us-east-1", .now = NOW, .earlier = &earlier,
-                          .passed = (char *const[]) { (char *) "ami-p1", NULL } };
+        plan_input in = { .policy = &f.policy, .region = "us-east-1", .now = NOW, .earlier = &earlier };
 
         assert_int_equal(plan_image_index_build(f.images, f.n, "web", &index), 0);
+        /* Not named: not counted, and nothing is retired. */
         assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
-        assert_retires(&f.plan, (const char *const[]) {
-                "ami-p3 beyond retain.count 2", "ami-p2 beyond retain.count 2", NULL });
-
-        /* Without in->passed, ami-p1 is set aside and only ami-p3 goes. */
-        in.passed = NULL;
+        assert_retires(&f.plan, (const char *const[]) { NULL });
         plan_done(&f.plan);
+        in.passed = (char *const[]) { (char *) "ami-other", NULL };
+        assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
+        assert_retires(&f.plan, (const char *const[]) { NULL });
+        plan_done(&f.plan);
+
+        /* Named: it passed in this run, and the oldest passed one goes. */
+        in.passed = (char *const[]) { (char *) "ami-other", (char *) "ami-n0", NULL };
         assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
         assert_retires(&f.plan, (const char *const[]) { "ami-p3 beyond retain.count 2", NULL });
         plan_image_index_done(&index);
@@ -298,7 +302,7 @@ int main(void) {
                 cmocka_unit_test(test_unverified_images_are_never_retired_however_old),
                 cmocka_unit_test(test_failed_images_are_retired_unbounded_with_their_reasons),
                 cmocka_unit_test(test_passed_in_this_run_counts_before_its_tag_shows),
-                cmocka_unit_test(test_ready_images_count_as_passed),
+                cmocka_unit_test(test_ready_images_count_as_passed_only_when_named),
                 cmocka_unit_test(test_without_verify_the_tags_change_nothing),
                 cmocka_unit_test(test_test_instances_are_never_targets),
                 cmocka_unit_test(test_protection_follows_passed_images),
