@@ -295,6 +295,71 @@ static void test_protection_follows_passed_images(void **state) {
         fleet_done(&f);
 }
 
+/* The ops on image id in the plan: "P" protect, "U" unprotect, in order. */
+static void ops_of(const plan *p, const char *id, char *buf) {
+        *buf = 0;
+        for (size_t k = 0; k < p->n; k++)
+                if (streq_ptr(p->actions[k].image_id, id) &&
+                    (p->actions[k].kind == PLAN_PROTECT || p->actions[k].kind == PLAN_UNPROTECT))
+                        strcat(buf, p->actions[k].kind == PLAN_PROTECT ? "P" : "U");
+}
+
+static void mark_protected(ec2_image *g) {
+        g->dereg_protection = EC2_DEREG_PROTECTION_ENABLED;
+        assert_int_equal(ec2_tags_add(&g->tags, TAG_PROTECTED, "true"), 0);
+}
+
+/* Turning verify on unprotects nothing: an unverified image neither takes a place among
+ * the newest nor loses its protection; a failed one loses its place. */
+static void test_unverified_images_keep_their_protection(void **state) {
+        char ops[16];
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 5, true);
+        f.policy.protect_newest = 2;
+        add(&f, "ami-p3", 3, "passed", NULL);
+        mark_protected(add(&f, "ami-f4", 4, "failed", "status check impaired: instance"));
+        mark_protected(add(&f, "ami-u2", 2, NULL, NULL));
+        mark_protected(add(&f, "ami-u1", 1, NULL, NULL));
+        build(&f, true, NULL, NULL);
+        assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 1);
+        ops_of(&f.plan, "ami-u1", ops);
+        assert_string_equal(ops, "");
+        ops_of(&f.plan, "ami-u2", ops);
+        assert_string_equal(ops, "");
+        ops_of(&f.plan, "ami-f4", ops);
+        assert_string_equal(ops, "U");
+        ops_of(&f.plan, "ami-p3", ops);
+        assert_string_equal(ops, "P");
+        fleet_done(&f);
+}
+
+/* With verify, a new image on its way takes no place in anticipation: it may well fail. */
+static void test_a_coming_image_takes_no_place_before_it_passed(void **state) {
+        char ops[16];
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 5, true);
+        f.policy.protect_newest = 1;
+        add(&f, "ami-p2", 2, "passed", NULL);
+        build(&f, true, NULL, NULL);
+        assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 1);
+        ops_of(&f.plan, "ami-p2", ops);
+        assert_string_equal(ops, "P");
+        fleet_done(&f);
+
+        /* Without verify, as before: the coming image takes the place. */
+        fleet_init(&f, 5, false);
+        f.policy.protect_newest = 1;
+        add(&f, "ami-p2", 2, NULL, NULL);
+        build(&f, true, NULL, NULL);
+        ops_of(&f.plan, "ami-p2", ops);
+        assert_string_equal(ops, "");
+        fleet_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_count_counts_passed_images_only),
@@ -306,6 +371,8 @@ int main(void) {
                 cmocka_unit_test(test_without_verify_the_tags_change_nothing),
                 cmocka_unit_test(test_test_instances_are_never_targets),
                 cmocka_unit_test(test_protection_follows_passed_images),
+                cmocka_unit_test(test_unverified_images_keep_their_protection),
+                cmocka_unit_test(test_a_coming_image_takes_no_place_before_it_passed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
