@@ -132,8 +132,10 @@ typedef struct plan_action {
         ec2_image_state image_state;
         char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
         char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
-        bool retention;                 /* retired by retention's rules (plan-keep.c): counts against
-                                         * max_retire_per_run (failed images do not) */
+        bool retention;                 /* retired by retention's rules (plan-keep.c), or as an image
+                                         * that failed verification: counts against
+                                         * max_retire_per_run (failed creations do not) */
+        bool verify_failed;             /* failed verification: bounded, but garbage: no retire stages */
         unsigned rotation;              /* retention: how many of its instance's images the run may
                                          * retire as the rotation: one, and one per image the run
                                          * made of it that retention counts */

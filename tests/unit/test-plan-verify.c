@@ -144,9 +144,19 @@ static void test_a_failed_newest_never_pushes_a_passed_one_out(void **state) {
         /* The failed one is garbage, with its reason; both passed stay. */
         assert_retires(&f.plan, (const char *const[]) {
                 "ami-f1 failed verification: status check impaired: instance", NULL });
-        assert_false(f.plan.actions[0].retention);
+        /* Bounded as retention's (a tag anyone can write), but garbage: no retire stages. */
+        assert_true(f.plan.actions[0].retention);
+        assert_true(f.plan.actions[0].verify_failed);
         /* The unverified image holds the current slot: no second CreateImage. */
         assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 0);
+
+        /* With retire stages, still retired at once: garbage is not staged. */
+        f.policy.retire_stages = 1u << RETIRE_DEPRECATE;
+        f.policy.retire_after[RETIRE_DEPRECATE] = DAY;
+        build(&f, true, NULL, NULL);
+        assert_retires(&f.plan, (const char *const[]) {
+                "ami-f1 failed verification: status check impaired: instance", NULL });
+        assert_int_equal(count_kind(&f.plan, PLAN_RELEASE), 0);
         fleet_done(&f);
 }
 
@@ -164,28 +174,49 @@ static void test_unverified_images_are_never_retired_however_old(void **state) {
         fleet_done(&f);
 }
 
-static void test_failed_images_are_retired_unbounded_with_their_reasons(void **state) {
+/* amirotd:verified=failed is a tag anyone with CreateTags can write: failed images are
+ * retired under retention's bound (plan-bound.c), so a mass re-tag costs a few images a
+ * run, not the policy's history. */
+static void test_failed_images_are_retired_bounded_with_their_reasons(void **state) {
         fleet f;
 
         (void) state;
         fleet_init(&f, 5, true);
         add(&f, "ami-f3", 3, "failed", "never left pending within 15m");
         add(&f, "ami-f2", 2, "failed", NULL);
-        add(&f, "ami-f1", 1, "failed", "the instance stopped: Client.UserInitiatedShutdown");
+        add(&f, "ami-f1", 1, "failed", "the instance stopped: Client.InstanceInitiatedShutdown");
         /* Released (retire stages) or disabled by a person: not garbage of verify's. */
         add(&f, "ami-fr", 4, "failed", "x");
         assert_int_equal(ec2_tags_add(&f.images[f.n - 1].tags, TAG_RETIRED_AT, "2026-11-22T03:00:00Z"), 0);
         add(&f, "ami-fd", 5, "failed", "x")->state = EC2_IMAGE_DISABLED;
         build(&f, false, NULL, NULL);
-        /* Oldest first, all three though max_retire_per_run is 1%. */
+        /* max_retire_per_run 1%: the instance's one rotation, the oldest; the others held. */
         assert_retires(&f.plan, (const char *const[]) {
                 "ami-f3 failed verification: never left pending within 15m",
-                "ami-f2 failed verification",
-                "ami-f1 failed verification: the instance stopped: Client.UserInitiatedShutdown",
                 /* The released one is plan-stage.c's (this policy has no `retire`): once. */
                 "ami-fr released at 2026-11-22T03:00:00Z, and the policy has no 'retire' any more",
                 NULL });
+        assert_int_equal(f.plan.n_held, 2);
+
+        /* With room in the allowance, all three, oldest first. */
+        f.policy.max_retire_per_run = 100;
+        add(&f, "ami-p6", 6, "passed", NULL);
+        add(&f, "ami-p7", 7, "passed", NULL);
+        build(&f, false, NULL, NULL);
+        assert_retires(&f.plan, (const char *const[]) {
+                "ami-f3 failed verification: never left pending within 15m",
+                "ami-f2 failed verification",
+                "ami-f1 failed verification: the instance stopped: Client.InstanceInitiatedShutdown",
+                "ami-fr released at 2026-11-22T03:00:00Z, and the policy has no 'retire' any more",
+                NULL });
         assert_int_equal(f.plan.n_held, 0);
+
+        /* A failed creation is EC2's verdict, not a tag: garbage, unbounded. */
+        f.policy.max_retire_per_run = 1;
+        add(&f, "ami-x8", 8, NULL, NULL)->state = EC2_IMAGE_FAILED;
+        add(&f, "ami-x9", 9, NULL, NULL)->state = EC2_IMAGE_FAILED;
+        build(&f, false, NULL, NULL);
+        assert_int_equal(f.plan.n_held, 2);
         fleet_done(&f);
 }
 
@@ -365,7 +396,7 @@ int main(void) {
                 cmocka_unit_test(test_count_counts_passed_images_only),
                 cmocka_unit_test(test_a_failed_newest_never_pushes_a_passed_one_out),
                 cmocka_unit_test(test_unverified_images_are_never_retired_however_old),
-                cmocka_unit_test(test_failed_images_are_retired_unbounded_with_their_reasons),
+                cmocka_unit_test(test_failed_images_are_retired_bounded_with_their_reasons),
                 cmocka_unit_test(test_passed_in_this_run_counts_before_its_tag_shows),
                 cmocka_unit_test(test_ready_images_count_as_passed_only_when_named),
                 cmocka_unit_test(test_without_verify_the_tags_change_nothing),
