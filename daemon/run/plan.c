@@ -239,7 +239,9 @@ static int create(plan_ctx *c, const ec2_instance *i, char *image_name) {
 
 /* Whether the current slot already has an image of this instance that is, or may
  * still become, good: by its slot tag, or by its name (a second daemon, or a run that
- * crashed before its tags were read back). */
+ * crashed before its tags were read back). An available image that failed verification
+ * takes the slot too: it is not made again in its slot (re-imaging a broken instance at
+ * once would loop); the next slot makes the next one. */
 static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, const char *name) {
         managed_image **found;
 

@@ -24,9 +24,13 @@
  * With verify (run/verify-plan.h), retention counts only images that passed verification
  * (amirotd:verified=passed, or named by plan_input.passed); unverified ones are set aside
  * like pending ones, neither counted nor retired, and still hold their slot; failed ones
- * are garbage, retired as failed creations are ("failed verification: REASON", not
- * bounded), unless released (plan-stage.c's) or disabled (a person's). Protection's
- * newest (plan-protect.c) are the passed ones too. Without verify nothing changes.
+ * are garbage ("failed verification: REASON"), retired without the retire stages but
+ * within max_retire_per_run as retention's retirements are (the verdict is a tag anyone
+ * may write), unless released (plan-stage.c's) or disabled (a person's). Unlike a failed
+ * creation, a failed image is available and keeps its slot (slot_taken): it is not made
+ * again in its slot, the next slot makes the next one. Protection's newest
+ * (plan-protect.c) are the passed ones; an unjudged image keeps the protection it has.
+ * Without verify nothing changes.
  *
  * Retention is bounded per run (plan-bound.c), so that an operator's mistake (retain.count
  * lowered from 30 to 1, a max_age typo) costs a few images a run, not the policy's history

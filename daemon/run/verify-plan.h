@@ -8,7 +8,9 @@
  * With verify on, an image counts as good only once an instance launched from it has
  * booted: amirotd:verified=passed. Until then it is set aside like a pending image,
  * neither counted nor retired, so that an unproven image never pushes a passed one out of
- * retention; amirotd:verified=failed makes it garbage, retired like a failed creation.
+ * retention; amirotd:verified=failed makes it garbage, retired within max_retire_per_run
+ * (plan-bound.c) and not made again in its slot. A test that ended for EC2's or a person's
+ * reason gives no verdict (VERIFY_ABANDON): the image is tested again next run.
  */
 #pragma once
 
