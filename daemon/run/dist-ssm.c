@@ -358,8 +358,9 @@ static int item_start(dist_ssm *s, ssm_item *it) {
                 log_fields f = item_fields(s, it);
 
                 log_full(LOG_WARNING, 0, MESSAGE_SSM_NO_IMAGE, &f,
-                         "policy '%s' in %s: no available image%s%s for SSM parameter '%s', leaving it as it is",
-                         f.policy, f.region, it->instance ? " of " : "", it->instance ? it->instance->id : "", it->name);
+                         "policy '%s' in %s: no %s image%s%s for SSM parameter '%s', leaving it as it is",
+                         f.policy, f.region, s->ctx.policy->verify.set ? "passed" : "available",
+                         it->instance ? " of " : "", it->instance ? it->instance->id : "", it->name);
                 return 0;
         }
         s->image_id = g->id;

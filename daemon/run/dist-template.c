@@ -327,9 +327,9 @@ static void with_images(template_run *s, const ec2_image *images, size_t n) {
         int r;
 
         if (!newest) {
-                log_full(LOG_DEBUG, 0, NULL, &f, "policy '%s': no available image in %s%s%s for launch template "
-                         "'%s' yet", s->ctx.policy->name, s->region, s->t->role_arn ? " as " : "",
-                         s->t->role_arn ?: "", template_label(s));
+                log_full(LOG_DEBUG, 0, NULL, &f, "policy '%s': no %s image in %s%s%s for launch template "
+                         "'%s' yet", s->ctx.policy->name, s->ctx.policy->verify.set ? "passed" : "available",
+                         s->region, s->t->role_arn ? " as " : "", s->t->role_arn ?: "", template_label(s));
                 next_template(s);
                 return;
         }
