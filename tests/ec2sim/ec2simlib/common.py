@@ -104,7 +104,10 @@ def release_volumes(region, rec):
 
 
 def instance_visible(rec, account, now, region=None):
-    if rec['_owner'] != account:
+    """Whether a call of account sees the instance now: its own, propagated (an
+    instance RunInstances just launched is not, for the consistency delay: see
+    propagated below), and not terminated more than an hour ago."""
+    if rec['_owner'] != account or not propagated(rec, now):
         return False
     settle_instance(rec, now, region)
     if rec['State']['Name'] == 'terminated' and \
@@ -156,6 +159,17 @@ def finish_image(region, rec):
 # delay, a new image and its snapshots carry _visible_at until which describes
 # omit them and calls by id answer NotFound; new tags wait in the region's
 # tag_writes (store.Region). The name is taken at once (InvalidAMIName.Duplicate).
+# The same guide's first example is the instance: "If you successfully run the
+# RunInstances command, and then immediately run another command using the
+# instance ID that was provided in the response of RunInstances, it could return
+# an InvalidInstanceID.NotFound error. This does not mean the instance does not
+# exist", naming DescribeInstances and TerminateInstances ("If you get an
+# InvalidInstanceID.NotFound error after running TerminateInstances, this doesn't
+# mean that the instance is or will be terminated. Your instance could still be
+# running"). So a launched instance carries _visible_at too (launch.py): every
+# call by id (DescribeInstances, DescribeInstanceStatus, GetConsoleOutput,
+# TerminateInstances, CreateTags) answers InvalidInstanceID.NotFound and lists
+# leave it out, while it boots all the same; a ClientToken repeat answers it.
 def propagated(rec, now):
     return now >= rec.get('_visible_at', 0)
 

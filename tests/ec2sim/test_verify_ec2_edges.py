@@ -1,0 +1,82 @@
+"""Where EC2 is less kind to a test instance than a plain launch: an instance not
+yet visible after RunInstances (eventual consistency), launches that EC2 ends with
+a state reason, the transitional states, the buffered console, and a terminated
+instance left out of DescribeInstanceStatus (boot.py, launch.py, common.py).
+
+The clock is frozen in each test, so that the boot moves only when a test moves it.
+"""
+import base64
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import AwsFailed
+
+DELAY = 30
+
+
+@pytest.fixture
+def frozen(sim):
+    sim.admin('POST', '/_sim/clock', {'freeze': True})
+    return sim
+
+
+def seed_image(sim, name='verify-edges'):
+    return sim.seed(images=[{'name': name}])['images'][0]
+
+
+def code_of(error):
+    return error.value.response['Error']['Code']
+
+
+def run(ec2, image, instance_type='t3.micro', **kw):
+    return ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                             InstanceType=instance_type, **kw)['Instances'][0]
+
+
+def describe(ec2, iid):
+    return ec2.describe_instances(InstanceIds=[iid])['Reservations'][0]['Instances'][0]
+
+
+# -- eventual consistency after RunInstances --------------------------------------
+
+def test_launched_instance_is_not_found_by_id_for_the_delay(frozen):
+    sim = frozen
+    sim.admin('POST', '/_sim/settings', {'consistency_delay': DELAY})
+    ec2 = sim.client()
+    image = seed_image(sim)
+    token = 'amirotd-verify-' + image
+    iid = run(ec2, image, ClientToken=token)['InstanceId']
+    for action, params in [
+            ('DescribeInstances', {'InstanceId.1': iid}),
+            ('DescribeInstanceStatus', {'InstanceId.1': iid, 'IncludeAllInstances': 'true'}),
+            ('GetConsoleOutput', {'InstanceId': iid, 'Latest': 'true'}),
+            ('TerminateInstances', {'InstanceId.1': iid}),
+            ('CreateTags', {'ResourceId.1': iid, 'Tag.1.Key': 'k'})]:
+        assert sim.call(action, params).code == 'InvalidInstanceID.NotFound', action
+    with pytest.raises(AwsFailed) as failed:
+        sim.aws('ec2', 'describe-instance-status', '--instance-ids', iid,
+                '--include-all-instances')
+    assert 'InvalidInstanceID.NotFound' in failed.value.stderr
+    listed = ec2.describe_instance_status(IncludeAllInstances=True)['InstanceStatuses']
+    assert iid not in [s['InstanceId'] for s in listed]
+    assert ec2.describe_instances(Filters=[{'Name': 'image-id', 'Values': [image]}]) \
+        ['Reservations'] == []
+    # The ClientToken repeat answers the instance it launched: it is there.
+    assert run(ec2, image, ClientToken=token)['InstanceId'] == iid
+    # A refused TerminateInstances terminated nothing: the instance lives on.
+    assert sim.admin('GET', '/_sim/boot')['images'][image]['alive'] == [iid]
+    sim.advance(DELAY)
+    assert describe(ec2, iid)['State']['Name'] == 'running'
+    [status] = ec2.describe_instance_status(InstanceIds=[iid], IncludeAllInstances=True) \
+        ['InstanceStatuses']
+    assert status['InstanceId'] == iid
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert sim.admin('GET', '/_sim/boot')['images'][image]['alive'] == []
+
+
+def test_without_a_delay_a_launched_instance_is_seen_at_once(frozen):
+    sim = frozen
+    ec2 = sim.client()
+    iid = run(ec2, seed_image(sim))['InstanceId']
+    assert describe(ec2, iid)['InstanceId'] == iid
