@@ -80,3 +80,88 @@ def test_without_a_delay_a_launched_instance_is_seen_at_once(frozen):
     ec2 = sim.client()
     iid = run(ec2, seed_image(sim))['InstanceId']
     assert describe(ec2, iid)['InstanceId'] == iid
+
+
+# -- launches EC2 ends, with their state reason; the transitional states ----------
+
+REASONS = {
+    'Server.InternalError': 'Server.InternalError: Internal error on launch',
+    'Server.InsufficientInstanceCapacity':
+        'Server.InsufficientInstanceCapacity: Insufficient capacity to satisfy launch request',
+    'Client.InternalError': 'Client.InternalError: Client error on launch',
+    'Client.UserInitiatedShutdown': 'Client.UserInitiatedShutdown: User initiated shutdown',
+    'Client.InstanceInitiatedShutdown':
+        'Client.InstanceInitiatedShutdown: Instance initiated shutdown',
+}
+
+
+@pytest.mark.parametrize('code', sorted(REASONS))
+def test_launch_failure_terminates_a_pending_instance_with_its_reason(frozen, code):
+    sim = frozen
+    ec2 = sim.client()
+    image = seed_image(sim)
+    sim.admin('POST', '/_sim/settings', {'shutdown_seconds': 5})
+    sim.admin('POST', '/_sim/boot', {'image': image, 'shutdown': 'terminate',
+                                      'shutdown_when': 'pending', 'shutdown_reason': code,
+                                      'shutdown_after_seconds': 2})
+    iid = run(ec2, image)['InstanceId']
+    sim.advance(1)
+    assert describe(ec2, iid)['State']['Name'] == 'pending'
+    sim.advance(1)
+    shown = sim.aws('ec2', 'describe-instances', '--instance-ids', iid) \
+        ['Reservations'][0]['Instances'][0]
+    assert shown['State']['Name'] == 'shutting-down'
+    assert shown['StateReason'] == {'Code': code, 'Message': REASONS[code]}
+    [status] = ec2.describe_instance_status(InstanceIds=[iid], IncludeAllInstances=True) \
+        ['InstanceStatuses']
+    assert status['InstanceState']['Name'] == 'shutting-down'
+    assert status['InstanceStatus'] == {'Status': 'not-applicable'}
+    sim.advance(5)
+    rec = describe(ec2, iid)
+    assert rec['State']['Name'] == 'terminated'
+    assert rec['StateReason']['Code'] == code
+    assert 'Output' not in ec2.get_console_output(InstanceId=iid, Latest=True)
+    view = sim.admin('GET', '/_sim/boot')['images'][image]
+    assert view['alive'] == [] and view['volumes_left'] == []
+
+
+@pytest.mark.parametrize('how,between,state', [('stop', 'stopping', 'stopped'),
+                                               ('terminate', 'shutting-down', 'terminated')])
+def test_self_shutdown_passes_through_the_transitional_state(frozen, how, between, state):
+    sim = frozen
+    ec2 = sim.client()
+    image = seed_image(sim)
+    sim.admin('POST', '/_sim/settings', {'shutdown_seconds': 3})
+    sim.admin('POST', '/_sim/boot', {'image': image, 'shutdown': how,
+                                      'shutdown_after_seconds': 4})
+    iid = run(ec2, image)['InstanceId']
+    sim.advance(4)
+    rec = describe(ec2, iid)
+    assert rec['State']['Name'] == between
+    assert rec['StateReason']['Code'] == 'Client.InstanceInitiatedShutdown'
+    sim.advance(2)
+    assert describe(ec2, iid)['State']['Name'] == between
+    sim.advance(1)
+    assert describe(ec2, iid)['State']['Name'] == state
+
+
+def test_self_shutdown_without_a_transition_time_is_done_at_the_next_read(frozen):
+    sim = frozen
+    ec2 = sim.client()
+    image = seed_image(sim)
+    sim.admin('POST', '/_sim/boot', {'image': image, 'shutdown': 'terminate',
+                                      'shutdown_reason': 'Server.InternalError'})
+    iid = run(ec2, image)['InstanceId']
+    sim.advance(1)
+    rec = describe(ec2, iid)
+    assert rec['State']['Name'] == 'terminated'
+    assert rec['StateReason']['Code'] == 'Server.InternalError'
+
+
+@pytest.mark.parametrize('body', [{'shutdown_reason': 'Server.Bored'},
+                                  {'shutdown_when': 'later'},
+                                  {'shutdown': 'stop', 'shutdown_when': 'pending'}])
+def test_boot_shutdown_settings_are_checked(frozen, body):
+    sim = frozen
+    image = seed_image(sim)
+    sim.admin('POST', '/_sim/boot', dict(body, image=image), expect=400)

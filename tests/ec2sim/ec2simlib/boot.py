@@ -44,7 +44,10 @@ prompt once running. Per image (POST /_sim/boot), since a test instance does not
 exist before it is launched, "instances launched from image X" may: have their
 instance or system check impaired; show a console without the login prompt, or
 nothing; stay pending forever; shut themselves down (stop or terminate, state reason
-Client.InstanceInitiatedShutdown); or not launch at all (InsufficientInstanceCapacity).
+Client.InstanceInitiatedShutdown by default, or any StateReason code of a shutdown:
+common.SHUTDOWN_REASONS), once running or while still pending (a launch EC2 ends:
+pending -> shutting-down -> terminated), through stopping or shutting-down for the
+shutdown_seconds setting; or not launch at all (InsufficientInstanceCapacity).
 """
 import base64
 
@@ -62,6 +65,8 @@ FAULT_KEYS = {
     'system_status': ('ok', 'impaired'),
     'console': ('login', 'no-login', 'none'),
     'shutdown': ('stop', 'terminate'),
+    'shutdown_reason': tuple(common.SHUTDOWN_REASONS),
+    'shutdown_when': ('running', 'pending'),
 }
 NUMBER_KEYS = ('pending_seconds', 'status_seconds', 'shutdown_after_seconds')
 
@@ -102,6 +107,9 @@ def configure(region, image_id, body):
             cfg[key] = None if value is None else str(value)
         else:
             raise ValueError(f'unknown boot setting {key!r}')
+    if cfg.get('shutdown_when') == 'pending' and cfg.get('shutdown') == 'stop':
+        # Only a running instance stops: a launch that fails is terminated.
+        raise ValueError('a shutdown while pending is a termination: "shutdown": "terminate"')
     region.boot_faults[image_id] = {k: v for k, v in cfg.items() if v is not None}
     return region.boot_faults[image_id]
 
@@ -132,9 +140,16 @@ def start(region, rec, settings, now):
             'console': cfg.get('console', 'login'),
             'console_text': cfg.get('console_text'),
             'post_seconds': settings.console_post_seconds,
-            'shutdown': cfg.get('shutdown'), 'shutdown_at': None}
-    if boot['shutdown'] and running_at < NEVER:
-        boot['shutdown_at'] = running_at + cfg.get('shutdown_after_seconds', 1.0)
+            'shutdown': cfg.get('shutdown'), 'shutdown_at': None,
+            'shutdown_reason': cfg.get('shutdown_reason', common.INSTANCE_SHUTDOWN[0]),
+            'shutdown_seconds': settings.shutdown_seconds}
+    after = cfg.get('shutdown_after_seconds', 1.0)
+    if boot['shutdown'] and cfg.get('shutdown_when') == 'pending':
+        # A launch failure: pending -> shutting-down -> terminated, never running.
+        running_at = boot['running_at'] = boot['status_at'] = NEVER
+        boot['shutdown_at'] = now + after
+    elif boot['shutdown'] and running_at < NEVER:
+        boot['shutdown_at'] = running_at + after
     rec['_boot'] = boot
     rec['_ready_at'] = running_at
     region.launches.setdefault(rec['ImageId'], []).append(rec['InstanceId'])
