@@ -5,8 +5,6 @@ instance left out of DescribeInstanceStatus (boot.py, launch.py, common.py).
 
 The clock is frozen in each test, so that the boot moves only when a test moves it.
 """
-import base64
-
 import pytest
 from botocore.exceptions import ClientError
 
@@ -165,3 +163,60 @@ def test_boot_shutdown_settings_are_checked(frozen, body):
     sim = frozen
     image = seed_image(sim)
     sim.admin('POST', '/_sim/boot', dict(body, image=image), expect=400)
+
+
+# -- GetConsoleOutput: the buffered post, and Latest on Xen types -------------------
+
+def console(ec2, iid, **kw):
+    """The decoded output (botocore decodes its base64, as awscli does), or None."""
+    return ec2.get_console_output(InstanceId=iid, **kw).get('Output')
+
+
+def test_buffered_output_posted_early_lacks_the_login_lines_latest_has_them(frozen):
+    sim = frozen
+    ec2 = sim.client()
+    image = seed_image(sim)
+    sim.admin('POST', '/_sim/boot', {'image': image, 'console_posted': 'early'})
+    iid = run(ec2, image)['InstanceId']
+    sim.advance(600)
+    buffered = console(ec2, iid)
+    assert 'Linux version' in buffered and 'cloud-init' in buffered
+    assert 'login:' not in buffered and 'multi-user.target' not in buffered
+    assert ' login: ' in console(ec2, iid, Latest=True)
+    # The buffered output is posted again at termination ("start, stop, reboot, or
+    # terminate"): by then the whole boot.
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert ' login: ' in console(ec2, iid)
+
+
+def test_by_default_the_buffered_post_holds_the_whole_boot(frozen):
+    sim = frozen
+    ec2 = sim.client()
+    iid = run(ec2, seed_image(sim))['InstanceId']
+    sim.advance(5)
+    assert ' login: ' in console(ec2, iid)
+
+
+@pytest.mark.parametrize('instance_type', ['t2.micro', 'm1.small', 'm4.large'])
+def test_latest_is_refused_on_a_xen_type(frozen, instance_type):
+    sim = frozen
+    ec2 = sim.client()
+    iid = run(ec2, seed_image(sim), instance_type=instance_type)['InstanceId']
+    sim.advance(5)
+    with pytest.raises(ClientError) as error:
+        ec2.get_console_output(InstanceId=iid, Latest=True)
+    assert code_of(error) == 'UnsupportedOperation'
+    with pytest.raises(AwsFailed) as failed:
+        sim.aws('ec2', 'get-console-output', '--instance-id', iid, '--latest')
+    assert 'UnsupportedOperation' in failed.value.stderr
+    assert ' login: ' in console(ec2, iid)
+    shown = sim.aws('ec2', 'get-console-output', '--instance-id', iid)
+    assert shown['InstanceId'] == iid and ' login: ' in shown['Output']
+
+
+def test_latest_is_answered_on_a_nitro_type(frozen):
+    sim = frozen
+    ec2 = sim.client()
+    iid = run(ec2, seed_image(sim), instance_type='m5.large')['InstanceId']
+    shown = sim.aws('ec2', 'get-console-output', '--instance-id', iid, '--latest')
+    assert ' login: ' in shown['Output']

@@ -403,7 +403,8 @@ def boot_settings(sim, query, body):
     "system_status": ..., "console": "login"|"no-login"|"none", "console_text",
     "pending": "forever", "pending_seconds", "status_seconds", "shutdown":
     "stop"|"terminate", "shutdown_after_seconds", "shutdown_reason": a StateReason
-    code, "shutdown_when": "running"|"pending", "refuse": true|N} for the instances
+    code, "shutdown_when": "running"|"pending", "console_posted": "whole"|"early",
+    "refuse": true|N} for the instances
     launched from that image from now on; {"invalid_profiles": {"NAME": N|null}}."""
     with sim.lock:
         region = sim.store.region(body.pop('region', None) or _region_of(query))

@@ -57,6 +57,7 @@ INSTANCE_TYPES = frozenset(
         'c6i': ('large', 'xlarge', '2xlarge'),
         'r5': ('large', 'xlarge', '2xlarge'),
         'm1': ('small', 'medium', 'large', 'xlarge'),
+        'm4': ('large', 'xlarge', '2xlarge'),
     }.items() for size in sizes)
 
 # Not part of a request's identity: the token itself, and DryRun.
