@@ -220,3 +220,24 @@ def test_latest_is_answered_on_a_nitro_type(frozen):
     iid = run(ec2, seed_image(sim), instance_type='m5.large')['InstanceId']
     shown = sim.aws('ec2', 'get-console-output', '--instance-id', iid, '--latest')
     assert ' login: ' in shown['Output']
+
+
+# -- a terminated instance in DescribeInstanceStatus: listed, or left out ------------
+
+@pytest.mark.parametrize('listed', [True, False])
+def test_terminated_instance_listed_or_left_out_of_the_status(frozen, listed):
+    sim = frozen
+    ec2 = sim.client()
+    if not listed:
+        sim.admin('POST', '/_sim/settings', {'status_lists_terminated': False})
+    image = seed_image(sim)
+    iid = run(ec2, image)['InstanceId']
+    other = run(ec2, image)['InstanceId']
+    ec2.terminate_instances(InstanceIds=[iid])
+    sim.advance(1)
+    assert describe(ec2, iid)['State']['Name'] == 'terminated'
+    shown = sim.aws('ec2', 'describe-instance-status', '--instance-ids', iid, other,
+                    '--include-all-instances')['InstanceStatuses']
+    assert [s['InstanceId'] for s in shown] == (sorted([iid, other]) if listed else [other])
+    everything = ec2.describe_instance_status(IncludeAllInstances=True)['InstanceStatuses']
+    assert (iid in [s['InstanceId'] for s in everything]) == listed

@@ -23,8 +23,9 @@ What EC2 documents, and how ec2sim follows it:
   "initializing" (reachability initializing) until its checks have run, then "ok"
   (passed) or "impaired" (failed, impairedSince). The API reference does not say
   whether a terminated instance is listed with IncludeAllInstances; ec2sim lists
-  it (not-applicable) while DescribeInstances still shows it, an hour: a client must
-  handle both that and its absence.
+  it (not-applicable) while DescribeInstances still shows it, an hour, or with the
+  setting status_lists_terminated false leaves it out (also when asked by id: no
+  item, no error): a client must handle both.
 - GetConsoleOutput (API_GetConsoleOutput): InstanceId, Latest ("When enabled,
   retrieves the latest console output for the instance"); the answer has instanceId,
   output ("The console output, base64-encoded") and timestamp ("The time at which the
@@ -257,7 +258,10 @@ def describe_instance_status(ctx, args):
     everything = args.get('IncludeAllInstances', False)
     statuses = {}
     for iid in candidates:
-        if not everything and table[iid]['State']['Name'] != 'running':
+        state = table[iid]['State']['Name']
+        if not everything and state != 'running':
+            continue
+        if state == 'terminated' and not ctx.settings.status_lists_terminated:
             continue
         status = status_of(table[iid], ctx.now)
         if flt.match(status):
