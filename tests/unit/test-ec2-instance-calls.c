@@ -4,8 +4,10 @@
  * simulator (tests/ec2sim), which checks each signature and parameter as EC2 does: one
  * instance launched from an image with its tags and every EBS device set to go with it,
  * the same ClientToken answering the same instance, DescribeInstanceStatus from pending
- * to ok (and impaired), the console decoded, TerminateInstances leaving no volume behind
- * and succeeding twice, and EC2's refusals arriving as errors with their codes.
+ * to ok (and impaired), the console decoded (Latest, and its refusal on a Xen type), a
+ * RunInstances whose answer was lost retried into one launch, TerminateInstances leaving
+ * no volume behind and succeeding twice, and EC2's refusals arriving as errors with their
+ * codes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +274,32 @@ static void test_network_and_profile(void **state) {
         free(groups[0]);
 }
 
+/* EC2 launched the instance but its answer was lost on the way: the client sends the
+ * same RunInstances again (the same ClientToken), and that launches nothing more but
+ * answers the instance launched the first time. */
+static void test_lost_answer_retried_launches_once(void **state) {
+        fixture *f = *state;
+        ec2_run_instances_request req = request(f);
+        _cleanup_(freep) char *id = NULL, *launched = NULL;
+        json_object *calls, *params, *image, *list;
+
+        admin_ok(f, "POST", "/_sim/faults", "{\"action\": \"RunInstances\", \"kind\": \"lost_answer\", \"count\": 1}");
+        id = run(f, &req);
+        calls = admin(f, "GET", "/_sim/calls?action=RunInstances", NULL);
+        assert_int_equal(json_object_array_length(calls), 2);
+        for (size_t k = 0; k < 2; k++) {
+                assert_true(json_object_object_get_ex(json_object_array_get_idx(calls, k), "params", &params));
+                expect_param(params, "ClientToken", req.client_token);
+        }
+        json_object_put(calls);
+        image = boot_of(f);
+        assert_true(json_object_object_get_ex(image, "launched", &list));
+        assert_int_equal(json_object_array_length(list), 1);
+        launched = strdup(json_object_get_string(json_object_array_get_idx(list, 0)));
+        json_object_put(image);
+        assert_string_equal(id, launched);
+}
+
 static void expect_error(int r, aws_error *err, const char *code) {
         assert_true(r < 0);
         if (!streq_ptr(err->code, code))
@@ -390,6 +418,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_launch_watch_terminate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_network_and_profile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_answer_retried_launches_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_impaired_and_silent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_console_latest_and_its_refusal, setup, teardown),
