@@ -37,6 +37,10 @@ class Settings:
         # Seconds (simulator clock) before a new image, its snapshots and newly
         # written tags can be seen: EC2's eventual consistency. 0 = at once.
         'consistency_delay': 0.0,
+        # The same for an instance RunInstances launches (common.propagated): apart,
+        # since the integration tests run with a consistency_delay and launch the
+        # instances they image with RunInstances. 0 = at once.
+        'instance_consistency_delay': 0.0,
         # An endpoint that predates DeleteAssociatedSnapshots: DeregisterImage
         # accepts it, deletes nothing and answers no deleteSnapshotResultSet.
         'ignore_delete_associated_snapshots': False,
@@ -58,8 +62,13 @@ class Settings:
         'boot_pending_seconds': 0.0,
         'status_seconds': 2.0,
         'console_post_seconds': 1.0,
-        # TerminateInstances: seconds in shutting-down before terminated.
+        # TerminateInstances and a boot's own shutdown: seconds in shutting-down (or
+        # stopping) before terminated (or stopped).
         'shutdown_seconds': 0.0,
+        # DescribeInstanceStatus with IncludeAllInstances lists a terminated instance
+        # (not-applicable) while DescribeInstances shows it; False: leaves it out, as
+        # EC2 may (the API reference promises neither).
+        'status_lists_terminated': True,
     }
 
     def __init__(self, **values):
