@@ -16,6 +16,7 @@
 #include "run/engine-log.h"
 #include "run/exec.h"
 #include "run/targets.h"
+#include "run/verify.h"
 #include "run/wait.h"
 #include "base/log.h"
 
@@ -57,6 +58,8 @@ policy_run *policy_run_free(policy_run *run) {
         dist_free(run->dist);
         exec_free(run->exec);
         waiter_free(run->wait);
+        verifier_free(run->verify);
+        strv_free(run->passed);
         ready_clear(run);
         plan_image_index_done(&run->index);
         for (size_t i = 0; i < run->n_batches; i++) {
@@ -223,25 +226,38 @@ static int run_execute(policy_run *run, const plan *p) {
 
 /* ---- Wait ------------------------------------------------------------------------------ */
 
-/* The waiter's verdicts, counted; an image available joins the next batch of retirements. */
+/* An image available (and, with verify, passed) joins the next batch of retirements. */
+static void ready_add(policy_run *run, const char *image_id, const char *instance_id) {
+        plan_ready_image *ready;
+
+        ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
+        if (!ready) {
+                engine_fail(run, -ENOMEM);
+                return;
+        }
+        run->ready = ready;
+        ready[run->n_ready] = (plan_ready_image) { .image_id = strdup(image_id), .instance_id = strdup(instance_id) };
+        run->n_ready++;
+        if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
+                engine_fail(run, -ENOMEM);
+}
+
+/* The waiter's verdicts, counted. With verify, an image available is the verifier's first:
+ * it retires nothing until it has passed. */
 static void on_wait_event(const wait_event *e, void *userdata) {
         policy_run *run = userdata;
-        plan_ready_image *ready;
+        int r;
 
         switch (e->kind) {
         case WAIT_AVAILABLE:
                 run->result.available += e->images;
-                ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
-                if (!ready) {
-                        engine_fail(run, -ENOMEM);
+                if (!run->verify) {
+                        ready_add(run, e->image_id, e->instance_id);
                         break;
                 }
-                run->ready = ready;
-                ready[run->n_ready] = (plan_ready_image) { .image_id = strdup(e->image_id),
-                                                           .instance_id = strdup(e->instance_id) };
-                run->n_ready++;
-                if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
-                        engine_fail(run, -ENOMEM);
+                r = e->image ? verifier_add(run->verify, e->image, e->instance_id) : -EINVAL;
+                if (r < 0)
+                        engine_fail(run, r);
                 break;
         case WAIT_FAILED:
         case WAIT_TIMED_OUT:
@@ -266,6 +282,39 @@ static void on_wait_event(const wait_event *e, void *userdata) {
                         run->options.problem(run, e->why, run->userdata);
                 break;
         }
+}
+
+/* ---- Verify ---------------------------------------------------------------------------- */
+
+/* The verifier's verdicts, counted. A passed image retires what it replaces, as an available
+ * one does without verify; a failed one fails the run (the operator must see it) and is
+ * retired as garbage by the last plan. A failed call is no verdict: the run fails. */
+static void on_verify_event(const verify_event *e, void *userdata) {
+        policy_run *run = userdata;
+
+        run->result.verify_seconds += e->instance_seconds;
+        switch (e->kind) {
+        case VERIFY_EVENT_PASSED:
+                run->result.verified++;
+                if (strv_extend(&run->passed, e->image_id) < 0)
+                        engine_fail(run, -ENOMEM);
+                /* Its instance is the source's; an image found again by tag may not name one. */
+                if (e->instance_id && strv_contains(run->created, e->image_id))
+                        ready_add(run, e->image_id, e->instance_id);
+                break;
+        case VERIFY_EVENT_FAILED:
+                run->result.verify_failed++;
+                engine_fail(run, -EIO);
+                break;
+        case VERIFY_EVENT_ERROR:
+                engine_fail(run, e->error);
+                break;
+        case VERIFY_EVENT_TERMINATED:
+        case VERIFY_EVENT_IDLE:
+                break;
+        }
+        if (run->step == STEP_EXECUTE)
+                run_kick(run);
 }
 
 /* The retirements the images seen available since the last batch allow their instances,
@@ -347,6 +396,11 @@ static int run_first_plan(policy_run *run) {
                 return 0;
         }
         engine_log_skipped(run->policy, run->region, &run->result.plan, &run->skipped_said);
+        if (run->verify) {
+                r = verifier_images(run->verify, run->images.items, run->images.n);
+                if (r < 0)
+                        return r;
+        }
         run->step = STEP_EXECUTE;
         run->spent.images_counted = run->result.plan.images_counted;
         run->spent.retire_percent = run->result.plan.retire_percent;
@@ -388,7 +442,8 @@ static int run_executing(policy_run *run) {
                 if (r < 0)
                         engine_fail(run, r);
         }
-        if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0))
+        if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0) ||
+            verifier_busy(run->verify))
                 return 0;
         if (!run_waits(run) || run->wait_aborted) {
                 run_finish(run);
@@ -527,6 +582,23 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                        }, on_wait_event, run, &run->wait);
         if (r < 0)
                 return r;
+        /* With verify, before the describes too: the test instances earlier runs left. */
+        if (p->verify.set && !o->plan_only && (o->wait || o->dry_run)) {
+                r = verifier_new(&(verify_options) {
+                                         .event = event,
+                                         .ec2 = run->ec2,
+                                         .policy = p,
+                                         .region = run->region,
+                                         .now = o->now,
+                                         .dry_run = o->dry_run,
+                                         .poll_initial = run->options.poll_initial,
+                                         .poll_max = run->options.poll_max,
+                                 }, on_verify_event, run, &run->verify);
+                if (r >= 0)
+                        r = verifier_recover(run->verify);
+                if (r < 0)
+                        return r;
+        }
 
         r = engine_describe_instances(run);
         if (r < 0)

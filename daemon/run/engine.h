@@ -71,6 +71,9 @@ typedef struct run_result {
         unsigned kept_in_use;           /* retirements skipped by protect.in_use, last_launched_within */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
+        unsigned verified;              /* verify: images that passed */
+        unsigned verify_failed;         /* verify: images that failed (their verdict written) */
+        uint64_t verify_seconds;        /* verify: instance-seconds of the test instances terminated */
         dist_result dist;               /* distribution's counters and steps (dist.h) */
         bool no_targets;                /* the policy's tags and states select no instance here */
         char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */
