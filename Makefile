@@ -53,6 +53,8 @@ AWS_SRCS := \
 	daemon/aws/ec2-template-calls.c \
 	daemon/aws/ec2-copy-calls.c \
 	daemon/aws/ec2-share-parse.c \
+	daemon/aws/ec2-instance-calls.c \
+	daemon/aws/ec2-console.c \
 	daemon/aws/ec2-sync.c \
 	daemon/aws/endpoint.c \
 	daemon/aws/endpoint-resolve.c \

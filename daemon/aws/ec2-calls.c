@@ -43,6 +43,7 @@ struct ec2_op {
                 ec2_volume_list volumes;
                 char **deleted;         /* OP_DEREGISTER */
                 ec2_permission_list permissions;        /* OP_PERMISSIONS */
+                ec2_instance_status_list statuses;      /* OP_INSTANCE_STATUS */
         };
         ec2_page_reader reader;         /* a Describe op's page in flight, read as it is parsed */
         op_callback cb;
@@ -59,7 +60,11 @@ static ec2_op *op_free(ec2_op *op) {
         strv_free(op->tokens);
         switch (op->kind) {
         case OP_INSTANCES:
+        case OP_RUN_INSTANCES:
                 ec2_instance_list_done(&op->instances);
+                break;
+        case OP_INSTANCE_STATUS:
+                ec2_instance_status_list_done(&op->statuses);
                 break;
         case OP_IMAGES:
                 ec2_image_list_done(&op->images);
@@ -171,6 +176,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
                 ec2_volume_list_done(&volumes);
                 break;
         case OP_CREATE_IMAGE:
+        case OP_CONSOLE:
                 cb.id(r, r >= 0 ? id : NULL, err, userdata);
                 break;
         case OP_RETURN:
@@ -180,7 +186,7 @@ static void op_finish(ec2_op *op, int r, const aws_error *err, const char *id) {
         case OP_DEREGISTER:
                 cb.deregister(r, deleted, err, userdata);
                 break;
-        case OP_PERMISSIONS:            /* op_finish_permissions() */
+        default:                        /* OP_PERMISSIONS, OP_INSTANCE_STATUS: op_end() */
                 break;
         }
 }
@@ -196,6 +202,34 @@ static void op_finish_permissions(ec2_op *op, int r, const aws_error *err) {
         op->permissions = (ec2_permission_list) {};
         op_free(op);
         cb(r, &l, r >= 0 ? NULL : err ?: &(const aws_error) {}, userdata);
+}
+
+/* op_finish() for DescribeInstanceStatus: the list, then the callback. */
+static void op_finish_statuses(ec2_op *op, int r, const aws_error *err) {
+        _cleanup_(ec2_instance_status_list_done) ec2_instance_status_list l = {};
+        ec2_instance_status_cb cb = op->cb.instance_status;
+        void *userdata = op->userdata;
+
+        if (r >= 0) {
+                l = op->statuses;
+                LIST_TRIM(l);
+        }
+        op->statuses = (ec2_instance_status_list) {};
+        op_free(op);
+        cb(r, &l, r >= 0 ? NULL : err ?: &(const aws_error) {}, userdata);
+}
+
+/* Calls back for any kind of op: see op_finish(). */
+static void op_end(ec2_op *op, int r, const aws_error *err, const char *id) {
+        /* RunInstances' answer is DescribeInstances' items, read and handed over alike. */
+        if (op->kind == OP_RUN_INSTANCES)
+                op->kind = OP_INSTANCES;
+        if (op->kind == OP_PERMISSIONS)
+                op_finish_permissions(op, r, err);
+        else if (op->kind == OP_INSTANCE_STATUS)
+                op_finish_statuses(op, r, err);
+        else
+                op_finish(op, r, err, id);
 }
 
 static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, void *userdata);
@@ -214,6 +248,9 @@ static bool op_reads_items(ec2_op *op) {
                 return true;
         case OP_VOLUMES:
                 ec2_page_reader_volumes(&op->reader, &op->volumes);
+                return true;
+        case OP_INSTANCE_STATUS:
+                ec2_page_reader_instance_status(&op->reader, &op->statuses);
                 return true;
         default:
                 return false;
@@ -311,10 +348,7 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         op->call = NULL;        /* it is calling back: no longer ours to cancel */
         op->pages++;
         if (r < 0) {
-                if (op->kind == OP_PERMISSIONS)
-                        op_finish_permissions(op, r, err);
-                else
-                        op_finish(op, r, err, NULL);
+                op_end(op, r, err, NULL);
                 return;
         }
 
@@ -323,12 +357,19 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
         case OP_IMAGES:
         case OP_SNAPSHOTS:
         case OP_VOLUMES:
+        case OP_INSTANCE_STATUS:
                 r = op_page(op, doc, &e);
                 if (r > 0)
                         return;         /* the next page is on its way */
                 break;
         case OP_CREATE_IMAGE:
-                r = ec2_parse_create_image(doc, &id);
+        case OP_CONSOLE:
+                r = op->kind == OP_CREATE_IMAGE ? ec2_parse_create_image(doc, &id) : ec2_parse_console_output(doc, &id);
+                if (r < 0)
+                        parse_error(&e, doc, r, op->action, op->pages);
+                break;
+        case OP_RUN_INSTANCES:
+                r = ec2_parse_run_instances(doc, &op->instances);
                 if (r < 0)
                         parse_error(&e, doc, r, op->action, op->pages);
                 break;
@@ -356,7 +397,7 @@ static void on_answer(aws_call *call, int r, xmlDoc *doc, const aws_error *err, 
                 op_finish_permissions(op, r, &e);
                 return;
         }
-        op_finish(op, r, &e, id);
+        op_end(op, r, &e, id);
 }
 
 /* Takes ownership of q, also on failure. */

@@ -20,6 +20,10 @@ typedef enum op_kind {
         OP_STATE,               /* answers the new state in <return> ("enabled-with-cooldown") */
         OP_PERMISSIONS,         /* Describe{Image,Snapshot}Attribute: a <launchPermission> or
                                  * <createVolumePermission> list */
+        OP_RUN_INSTANCES,       /* one page: an instancesSet of one instance */
+        OP_INSTANCE_STATUS,     /* DescribeInstanceStatus, all pages */
+        OP_CONSOLE,             /* GetConsoleOutput's decoded <output>, to an ec2_id_cb (an
+                                 * ec2_console_cb has its very type) */
 } op_kind;
 
 typedef union op_callback {
@@ -31,6 +35,7 @@ typedef union op_callback {
         ec2_done_cb done;
         ec2_deregister_cb deregister;
         ec2_permissions_cb permissions;
+        ec2_instance_status_cb instance_status;
 } op_callback;
 
 /* Sends q (taken) as one op of kind, calling cb's member for kind once, with userdata. */

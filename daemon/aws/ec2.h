@@ -45,6 +45,7 @@ void ec2_page_reader_instances(ec2_page_reader *r, ec2_instance_list *list);
 void ec2_page_reader_images(ec2_page_reader *r, ec2_image_list *list);
 void ec2_page_reader_snapshots(ec2_page_reader *r, ec2_snapshot_list *list);
 void ec2_page_reader_volumes(ec2_page_reader *r, ec2_volume_list *list);
+void ec2_page_reader_instance_status(ec2_page_reader *r, ec2_instance_status_list *list);
 int ec2_page_reader_end(ec2_page_reader *r, xmlDoc *doc, char **ret_next_token);
 /* CreateImage's and CopyImage's <imageId>. */
 int ec2_parse_create_image(xmlDoc *doc, char **ret_image_id);
