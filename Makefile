@@ -112,6 +112,7 @@ DAEMON_SRCS := \
 	daemon/run/plan-volumes.c \
 	daemon/run/plan-protect.c \
 	daemon/run/plan-copy.c \
+	daemon/run/verify-plan.c \
 	daemon/run/hook-script.c \
 	daemon/run/adopt-plan.c \
 	daemon/run/clients.c \
@@ -216,6 +217,7 @@ UNIT_TESTS := \
 	plan-protect \
 	plan-stage \
 	plan-copy \
+	verify-plan \
 	adopt-plan \
 	query \
 	retry \
@@ -346,7 +348,8 @@ check-structure: all
 PLAN_IMPURE := aws/(client|creds|ec2|http|query)\.h|libxml/|curl/|systemd/|json-c/
 PLAN_PURE_SRCS := daemon/run/plan.c daemon/run/plan-action.c daemon/run/plan-keep.c daemon/run/plan-bound.c \
 	daemon/run/plan-sweep.c daemon/run/plan-retire.c daemon/run/plan-volumes.c daemon/run/plan-protect.c daemon/run/plan-stage.c \
-	daemon/run/plan-copy.c daemon/run/adopt-plan.c daemon/run/plan-hook.c
+	daemon/run/plan-copy.c daemon/run/adopt-plan.c daemon/run/plan-hook.c \
+	daemon/run/verify-plan.c
 check-plan-pure:
 	@for f in $(PLAN_PURE_SRCS); do \
 		deps=$$($(CC) -std=gnu11 -D_GNU_SOURCE -Idaemon -M -MG $$f) || exit 1; \

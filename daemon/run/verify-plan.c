@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verify's decisions (verify-plan.h), pure: no call, no log, no clock of its own, so that
+ * the verdict on every state EC2 can report, and the edges of the timeout, are tested in
+ * tests/unit/test-verify-plan.c without a network. run/verify.c asks, then acts.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "run/plan.h"
+#include "run/verify-plan.h"
+
+verify_verdict verify_image_verdict(const policy *p, const ec2_image *g) {
+        const char *v;
+
+        if (!p->verify.set)
+                return VERIFY_NOT_JUDGED;
+        v = ec2_tags_get(&g->tags, TAG_VERIFIED);
+        if (streq_ptr(v, "passed"))
+                return VERIFY_PASSED;
+        if (streq_ptr(v, "failed"))
+                return VERIFY_FAILED;
+        return VERIFY_UNVERIFIED;
+}
+
+/* ---- Candidates ------------------------------------------------------------------------ */
+
+typedef struct candidate {
+        const ec2_image *image;
+        time_t age_key;                 /* its slot's start, else its creation date */
+} candidate;
+
+/* Newest first: slot, creation date, then image id, so that the order is total. */
+static int candidate_compare(const void *a, const void *b) {
+        const candidate *x = a, *y = b;
+
+        if (x->age_key != y->age_key)
+                return x->age_key > y->age_key ? -1 : 1;
+        if (x->image->creation_date != y->image->creation_date)
+                return x->image->creation_date > y->image->creation_date ? -1 : 1;
+        return -strcmp(x->image->id, y->image->id);
+}
+
+/* Whether g is one of p's images that verify must still judge at now. The planner manages
+ * only images tagged with an instance id (plan.c), so only those are worth a test instance. */
+static bool candidate_of(const policy *p, const ec2_image *g, time_t now, time_t *ret_age_key) {
+        const char *slot = ec2_tags_get(&g->tags, TAG_SLOT);
+        time_t t;
+
+        if (!g->id || !streq_ptr(ec2_tags_get(&g->tags, TAG_POLICY), p->name) ||
+            isempty(ec2_tags_get(&g->tags, TAG_INSTANCE_ID)) || plan_image_is_copy(g) ||
+            g->state != EC2_IMAGE_AVAILABLE || plan_image_released(g, NULL) ||
+            verify_image_verdict(p, g) != VERIFY_UNVERIFIED)
+                return false;
+        if (!slot || slot_id_parse(slot, &t) < 0)
+                t = g->creation_date;
+        else if (t > now)
+                return false;           /* a future slot (plan.h): set aside until the clock reaches it */
+        *ret_age_key = t;
+        return true;
+}
+
+int verify_plan_candidates(const policy *p, const ec2_image *images, size_t n, time_t now, const ec2_image ***ret,
+                           size_t *ret_n) {
+        _cleanup_(freep) candidate *c = NULL;
+        const ec2_image **found;
+        size_t k = 0;
+
+        *ret = NULL;
+        *ret_n = 0;
+        if (!p->verify.set || n == 0)
+                return 0;
+        c = calloc(n, sizeof(candidate));
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (candidate_of(p, &images[i], now, &c[k].age_key))
+                        c[k++].image = &images[i];
+        if (k == 0)
+                return 0;
+        qsort(c, k, sizeof(candidate), candidate_compare);
+
+        /* An image listed twice (a page boundary that moved) is judged once. */
+        found = calloc(k, sizeof(ec2_image *));
+        if (!found)
+                return -ENOMEM;
+        for (size_t i = 0; i < k; i++)
+                if (*ret_n == 0 || !streq(found[*ret_n - 1]->id, c[i].image->id))
+                        found[(*ret_n)++] = c[i].image;
+        *ret = found;
+        return 0;
+}
+
+/* ---- The test instance ----------------------------------------------------------------- */
+
+/* RunInstances, ClientToken: "Constraints: Maximum 64 ASCII characters". */
+#define VERIFY_CLIENT_TOKEN_MAX 64
+
+int verify_client_token(const char *image_id, char *buf, size_t size) {
+        int n;
+
+        if (isempty(image_id))
+                return -EINVAL;
+        for (const char *s = image_id; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+                        return -EINVAL;
+        n = snprintf(buf, size, "amirotd-verify-%s", image_id);
+        if (n < 0 || (size_t) n >= size || n > VERIFY_CLIENT_TOKEN_MAX)
+                return -EINVAL;
+        return 0;
+}
+
+int verify_instance_tags(const policy *p, const char *image_id, ec2_tags *ret) {
+        _cleanup_(ec2_tags_done) ec2_tags t = {};
+        _cleanup_(freep) char *name = NULL;
+        int r;
+
+        if (!p->name || isempty(image_id))
+                return -EINVAL;
+        if (asprintf(&name, "amirotd-verify %s %s", p->name, image_id) < 0)
+                return -ENOMEM;
+        r = ec2_tags_add(&t, TAG_POLICY, p->name);
+        if (r >= 0)
+                r = ec2_tags_add(&t, TAG_VERIFY_OF, image_id);
+        if (r >= 0)
+                r = ec2_tags_add(&t, "Name", name);
+        if (r < 0)
+                return r;
+        *ret = t;
+        t = (ec2_tags) {};
+        return 0;
+}
+
+/* ---- The judge ------------------------------------------------------------------------- */
+
+/* Operator text inside a reason (the regex, EC2's state reason) is cut to this many bytes,
+ * so that the words around it still fit a tag's 256 characters. */
+#define VERIFY_QUOTED_MAX 180
+
+/* The length of s cut to at most max bytes, without splitting a UTF-8 sequence. */
+static size_t utf8_prefix(const char *s, size_t max) {
+        size_t n = strlen(s);
+
+        if (n <= max)
+                return n;
+        while (max > 0 && ((unsigned char) s[max] & 0xC0) == 0x80)
+                max--;
+        return max;
+}
+
+/* Drops a UTF-8 sequence that vsnprintf() cut short at the end of s. */
+static void utf8_drop_partial(char *s) {
+        size_t n = strlen(s), start = n, want;
+        unsigned char lead;
+
+        while (start > 0 && ((unsigned char) s[start - 1] & 0xC0) == 0x80)
+                start--;
+        if (start == 0)
+                return;
+        lead = (unsigned char) s[--start];
+        want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+        if (n - start < want)
+                s[start] = 0;
+}
+
+/* The reason into buf (size bytes), at most EC2_TAG_VALUE_MAX characters, ending on a
+ * whole UTF-8 sequence. */
+_printf_(3, 4) static void set_reason(char *buf, size_t size, const char *format, ...) {
+        size_t chars = 0;
+        va_list ap;
+        int n;
+
+        if (!buf || size == 0)
+                return;
+        va_start(ap, format);
+        n = vsnprintf(buf, size, format, ap);
+        va_end(ap);
+        if (n < 0)
+                buf[0] = 0;
+        else if ((size_t) n >= size)
+                utf8_drop_partial(buf);
+        for (char *c = buf; *c; c++)
+                if (((unsigned char) *c & 0xC0) != 0x80 && chars++ == EC2_TAG_VALUE_MAX) {
+                        *c = 0;
+                        break;
+                }
+}
+
+static bool instance_gone(ec2_instance_state s) {
+        return s == EC2_INSTANCE_SHUTTING_DOWN || s == EC2_INSTANCE_TERMINATED;
+}
+
+static bool instance_stopped(ec2_instance_state s) {
+        return s == EC2_INSTANCE_STOPPING || s == EC2_INSTANCE_STOPPED;
+}
+
+static const char *summary_string(ec2_status_summary s) {
+        return ec2_status_summary_to_string(s) ?: "not reported";
+}
+
+/* What the instance says now, before the timeout is looked at. */
+static verify_step judge_now(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
+        bool system_bad = o->system_status == EC2_STATUS_IMPAIRED,
+             instance_bad = o->instance_status == EC2_STATUS_IMPAIRED;
+
+        if (instance_gone(o->state) || instance_stopped(o->state)) {
+                const char *what = instance_gone(o->state) ? "terminated" : "stopped";
+
+                if (isempty(o->state_reason))
+                        set_reason(reason, size, "the instance %s", what);
+                else
+                        set_reason(reason, size, "the instance %s: %.*s", what,
+                                   (int) utf8_prefix(o->state_reason, VERIFY_QUOTED_MAX), o->state_reason);
+                return VERIFY_FAIL;
+        }
+        if (system_bad || instance_bad) {
+                set_reason(reason, size, "status check impaired: %s",
+                           system_bad && instance_bad ? "system and instance" : system_bad ? "system" : "instance");
+                return VERIFY_FAIL;
+        }
+        if (o->state != EC2_INSTANCE_RUNNING || o->system_status != EC2_STATUS_OK ||
+            o->instance_status != EC2_STATUS_OK)
+                return VERIFY_WAIT;
+        if (v->console_match && o->console != 1)
+                return VERIFY_READ_CONSOLE;
+        return VERIFY_PASS;
+}
+
+/* At the timeout: what the instance was still waiting for. */
+static void timed_out(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
+        char within[DURATION_MAX];
+
+        format_duration(v->timeout, within);
+        if (o->state < 0 || o->state >= _EC2_INSTANCE_STATE_MAX)
+                set_reason(reason, size, "EC2 did not list the instance within %s", within);
+        else if (o->state != EC2_INSTANCE_RUNNING)
+                set_reason(reason, size, "never left %s within %s", ec2_instance_state_to_string(o->state), within);
+        else if (o->system_status != EC2_STATUS_OK && o->instance_status != EC2_STATUS_OK)
+                set_reason(reason, size, "status checks not ok within %s (system: %s, instance: %s)", within,
+                           summary_string(o->system_status), summary_string(o->instance_status));
+        else if (o->system_status != EC2_STATUS_OK || o->instance_status != EC2_STATUS_OK)
+                set_reason(reason, size, "status checks not ok within %s (%s: %s)", within,
+                           o->system_status != EC2_STATUS_OK ? "system" : "instance",
+                           summary_string(o->system_status != EC2_STATUS_OK ? o->system_status : o->instance_status));
+        else
+                set_reason(reason, size, "console output did not match '%.*s' within %s",
+                           (int) utf8_prefix(v->console_match, VERIFY_QUOTED_MAX), v->console_match, within);
+}
+
+verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
+        verify_step step;
+
+        if (reason && size > 0)
+                reason[0] = 0;
+        step = judge_now(v, o, reason, size);
+        if (step == VERIFY_PASS || step == VERIFY_FAIL)
+                return step;
+        /* "within 15m" counts from the launch: a test instance found after a restart is
+         * judged once on what EC2 says now, and fails unless that passes. */
+        if ((uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
+                return step;
+        timed_out(v, o, reason, size);
+        return VERIFY_FAIL;
+}
