@@ -98,6 +98,7 @@ DAEMON_SRCS := \
 	daemon/config/policy-copy.c \
 	daemon/config/policy-share.c \
 	daemon/config/policy-adopt.c \
+	daemon/config/policy-verify.c \
 	daemon/config/global.c \
 	daemon/config/load.c \
 	daemon/config/dump.c \
@@ -188,6 +189,7 @@ UNIT_TESTS := \
 	config-copy \
 	config-share \
 	config-adopt \
+	config-verify \
 	creds \
 	creds-process \
 	creds-role \

@@ -20,6 +20,7 @@
 #include "config/policy-schedule.h"
 #include "config/policy-template.h"
 #include "config/policy-share.h"
+#include "config/policy-verify.h"
 
 #define POLICY_NAME_MAX 48
 #define DEFAULT_DESCRIPTION_TEMPLATE "amirotd {policy} {instance_id} {slot}"
@@ -378,6 +379,7 @@ static const char *const policy_keys[] = {
         "name", "enabled", "regions", "role_arn", "external_id", "targets", "schedule", "image", "retain",
         "protect", "retire", "share", "copy_to", "launch_template", "ssm_parameter",
         "adopt",
+        "verify",
         NULL
 };
 
@@ -456,6 +458,8 @@ static void parse_policy_key(loader *l, policy *p, const centry *e, policy_seen 
                 if (config_adopt_parse(l, p, v, &v) >= 0 && v)
                         (void) parse_tag_map(l, v, "tags", true, &p->adopt.tags, &p->adopt.n_tags, NULL);
         }
+        else if (streq(k, "verify"))
+                (void) config_verify_parse(l, p, v);
         else {
                 suggestion = cvalue_unknown(l, e->key, "key", "policy", policy_keys);
                 /* one error for a misspelled key, not a second one for the missing key */
@@ -514,6 +518,7 @@ static int complete(loader *l, policy *p, const cnode *map, const policy_seen *s
         config_copy_to_check(l, p);
         config_template_check_regions(l, p);
         config_ssm_check(l, p);
+        config_verify_check(l, p);
         return l->oom;
 }
 
