@@ -8,7 +8,7 @@ endpoint is documented in tests/ec2sim/README.md. Errors answer 400 with
 import json
 import os
 
-from . import common, container, freeze, imds, seed as seed_mod
+from . import boot, common, container, freeze, imds, network, seed as seed_mod
 from .clock import parse_iso
 
 ROUTES = {}
@@ -363,3 +363,62 @@ def run_command_settings(sim, query, body):
             region.ssm_agents.pop(iid, None)
         freeze.set_agent(region, iid, sim.clock.now(), body)
         return {'instance': iid, 'settings': freeze.config(region, iid)}
+
+
+@route('GET', '/_sim/network')
+def network_view(sim, query, body):
+    """The region's subnets (the default VPC's, one per zone, and those added) and
+    security groups (network.py)."""
+    with sim.lock:
+        return network.view(sim.store.region(_region_of(query)))
+
+
+@route('POST', '/_sim/network')
+def network_add(sim, query, body):
+    """{"region", "subnet": {"id", "vpc", "az", "cidr"}} and/or
+    {"security_group": {"id", "vpc", "name"}}: add them (the default VPC's unless
+    "vpc" is given); answers the records added."""
+    with sim.lock:
+        region = sim.store.region(body.get('region') or _region_of(query))
+        network.seed_default(region)
+        out = {}
+        if 'subnet' in body:
+            out['subnet'] = network.add_subnet(region, body['subnet'])
+        if 'security_group' in body:
+            out['security_group'] = network.add_group(region, body['security_group'])
+        return out
+
+
+@route('GET', '/_sim/boot')
+def boot_view(sim, query, body):
+    """Per image: its boot faults, the instances launched from it, those alive, the
+    volumes they left; and the instance profiles EC2 does not know yet (boot.py)."""
+    with sim.lock:
+        return boot.view(sim.store.region(_region_of(query)), sim.clock.now())
+
+
+@route('POST', '/_sim/boot')
+def boot_settings(sim, query, body):
+    """{"region", "image": "ami-...", "clear": true, "instance_status": "ok"|"impaired",
+    "system_status": ..., "console": "login"|"no-login"|"none", "console_text",
+    "pending": "forever", "pending_seconds", "status_seconds", "shutdown":
+    "stop"|"terminate", "shutdown_after_seconds", "refuse": true|N} for the instances
+    launched from that image from now on; {"invalid_profiles": {"NAME": N|null}}."""
+    with sim.lock:
+        region = sim.store.region(body.pop('region', None) or _region_of(query))
+        out = {}
+        if 'invalid_profiles' in body:
+            profiles = body.pop('invalid_profiles')
+            if not isinstance(profiles, dict):
+                raise AdminError('invalid_profiles is {"NAME": count or null}')
+            region.invalid_profiles.update(profiles)
+            region.invalid_profiles = {k: v for k, v in region.invalid_profiles.items()
+                                       if v != 0}
+            out['invalid_profiles'] = region.invalid_profiles
+        if 'image' in body:
+            image_id = body.pop('image')
+            out['image'] = image_id
+            out['faults'] = boot.configure(region, image_id, body)
+        elif body:
+            raise AdminError('boot settings need "image"')
+        return out

@@ -16,12 +16,14 @@ import traceback
 from urllib.parse import parse_qsl
 
 from . import ids, sigv4, xmlout
-from . import images, image_attrs, instances, snapshots, ssm, ssm_commands, sts, tags, templates, volumes
+from . import boot, images, image_attrs, instances, launch, snapshots, ssm, ssm_commands, sts, tags, \
+    templates, volumes
 from .errors import ApiError
 from .faults import ANSWER_KINDS, GARBLED, HTML_PAGE, REQUEST_KINDS, error_for
 
 HANDLERS = {}
-for _module in (instances, images, image_attrs, snapshots, tags, templates, volumes, sts):
+for _module in (instances, launch, boot, images, image_attrs, snapshots, tags, templates, volumes,
+                sts):
     HANDLERS.update(_module.ACTIONS)
 
 # SSM's JSON actions: Parameter Store and Run Command.

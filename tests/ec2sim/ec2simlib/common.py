@@ -50,19 +50,63 @@ def instance_state(name):
     return {'Code': INSTANCE_STATE_CODES[name], 'Name': name}
 
 
-def settle_instance(rec, now):
-    """pending -> running, shutting-down -> terminated, stopping -> stopped."""
+def settle_instance(rec, now, region=None):
+    """pending -> running, shutting-down -> terminated, stopping -> stopped; an
+    instance whose boot model (boot.py) shuts it down at _boot.shutdown_at stops
+    or terminates on its own. With the region, a terminated instance's volumes are
+    released (deleted, or detached when DeleteOnTermination is false)."""
     name = rec['State']['Name']
     if name in ('pending', 'shutting-down', 'stopping') and now >= rec.get('_ready_at', 0):
         rec['State'] = instance_state({'pending': 'running',
                                        'shutting-down': 'terminated',
                                        'stopping': 'stopped'}[name])
+    boot = rec.get('_boot')
+    if boot and boot.get('shutdown_at') is not None and now >= boot['shutdown_at'] \
+            and rec['State']['Name'] in ('pending', 'running'):
+        shut_down(rec, boot['shutdown'], boot['shutdown_at'], INSTANCE_SHUTDOWN)
+    if region is not None and rec.get('_release_volumes'):
+        release_volumes(region, rec)
 
 
-def instance_visible(rec, account, now):
+# StateReason as DescribeInstances shows it ("Client.UserInitiatedShutdown: User
+# initiated shutdown", "Client.InstanceInitiatedShutdown: Instance initiated
+# shutdown": the state change codes of the EC2 API reference's StateReason).
+USER_SHUTDOWN = ('Client.UserInitiatedShutdown',
+                 'Client.UserInitiatedShutdown: User initiated shutdown')
+INSTANCE_SHUTDOWN = ('Client.InstanceInitiatedShutdown',
+                     'Client.InstanceInitiatedShutdown: Instance initiated shutdown')
+
+
+def shut_down(rec, how, at, reason):
+    """The instance stops or terminates (how: 'stop' | 'terminate') at time at."""
+    rec['State'] = instance_state('stopped' if how == 'stop' else 'terminated')
+    rec['StateReason'] = {'Code': reason[0], 'Message': reason[1]}
+    rec['StateTransitionReason'] = reason[1]
+    if how != 'stop':
+        rec['_terminated_at'] = at
+        rec['_release_volumes'] = True
+
+
+def release_volumes(region, rec):
+    """On termination: DeleteOnTermination volumes are deleted, the others detached
+    and left available (they outlive the instance: what a leaked test volume is)."""
+    rec['_release_volumes'] = False
+    for m in rec['BlockDeviceMappings']:
+        vol = region.volumes.get(m['Ebs']['VolumeId'])
+        if vol is None:
+            continue
+        if m['Ebs'].get('DeleteOnTermination'):
+            region.remove('volumes', vol['VolumeId'])
+        else:
+            vol['_instance'] = rec['InstanceId']
+            vol['State'] = 'available'
+            vol['Attachments'] = []
+
+
+def instance_visible(rec, account, now, region=None):
     if rec['_owner'] != account:
         return False
-    settle_instance(rec, now)
+    settle_instance(rec, now, region)
     if rec['State']['Name'] == 'terminated' and \
             now - rec.get('_terminated_at', now) > TERMINATED_VISIBLE_SECONDS:
         return False
@@ -72,7 +116,7 @@ def instance_visible(rec, account, now):
 def find_instance(ctx, iid):
     check_id(iid, 'i')
     rec = ctx.region.instances.get(iid)
-    if rec is None or not instance_visible(rec, ctx.account, ctx.now):
+    if rec is None or not instance_visible(rec, ctx.account, ctx.now, ctx.region):
         raise not_found('i', iid)
     return rec
 

@@ -1,9 +1,14 @@
-"""Instances: DescribeInstances, RunInstances, TerminateInstances.
+"""Instances: DescribeInstances, TerminateInstances, and the instance records
+RunInstances (launch.py) makes.
 
 Enough of EC2's instance model for amirotd to select instances by tag and state
 and to image their EBS volumes: every instance has a root volume (/dev/xvda) and
 optional data volumes (/dev/sdf, /dev/sdg, ...), each a volume record that
-CreateImage snapshots. RunInstances answers pending; the next read sees running.
+CreateImage snapshots. A launched instance is pending, then running, as boot.py's
+model says. TerminateInstances "is idempotent by default" (EC2 developer guide,
+Ensuring idempotency): the instance is shutting-down for the shutdown_seconds
+setting (default 0: terminated at the next read), then terminated, with state
+reason Client.UserInitiatedShutdown, and stays visible for an hour.
 """
 from . import common, ids
 from .clock import iso_ms
@@ -25,6 +30,9 @@ FILTERS = {
     'root-device-type': lambda r: r['RootDeviceType'],
     # "platform - The platform. To list only Windows instances, use windows."
     'platform': lambda r: r.get('Platform'),
+    'subnet-id': lambda r: r.get('SubnetId'),
+    'vpc-id': lambda r: r.get('VpcId'),
+    'client-token': lambda r: r.get('ClientToken'),
     'block-device-mapping.volume-id':
         lambda r: [m['Ebs']['VolumeId'] for m in r['BlockDeviceMappings']],
 }
@@ -149,7 +157,8 @@ def _check_ids(ctx, iids):
     for iid in iids:
         common.check_id(iid, 'i')
     lost = [i for i in iids if i not in ctx.region.instances or
-            not common.instance_visible(ctx.region.instances[i], ctx.account, ctx.now)]
+            not common.instance_visible(ctx.region.instances[i], ctx.account, ctx.now,
+                                           ctx.region)]
     if len(lost) == 1:
         raise common.not_found('i', lost[0])
     if lost:
@@ -171,40 +180,11 @@ def describe_instances(ctx, args):
     else:
         candidates = flt.candidates(ctx.region, table)
     matched = [iid for iid in candidates
-               if common.instance_visible(table[iid], ctx.account, ctx.now)
+               if common.instance_visible(table[iid], ctx.account, ctx.now, ctx.region)
                and flt.match(table[iid])]
     chunk, token = page(matched, max_results, args.get('NextToken'), 5, 1000)
     return {'Reservations': _reservations([table[i] for i in chunk], ctx.account),
             'NextToken': token}
-
-
-def run_instances(ctx, args):
-    image_id = args.get('ImageId')
-    if image_id is None:
-        raise missing('ImageId')
-    image = common.find_image(ctx, image_id)
-    if image['State'] != 'available':
-        raise ApiError('InvalidAMIID.Unavailable',
-                       f"AMI '{image_id}' is {image['State']}, and cannot be run")
-    low, high = args['MinCount'], args['MaxCount']
-    if low < 1 or high < low:
-        raise invalid_value('Value for MinCount and MaxCount must be at least 1, '
-                            'and MaxCount must not be less than MinCount')
-    tags = common.tag_specs(args.get('TagSpecifications'), ('instance', 'volume'))
-    volumes = launch_volumes(image, args.get('BlockDeviceMappings'))
-    az = args.get('Placement', {}).get('AvailabilityZone')
-    reservation = ids.new_id('r')
-    recs = [make_instance(ctx.region, ctx.account, ctx.now, image_id=image_id,
-                          instance_type=args.get('InstanceType', DEFAULT_INSTANCE_TYPE),
-                          state='pending', tags=tags.get('instance'),
-                          volumes=volumes, volume_tags=tags.get('volume'),
-                          reservation=reservation, az=az)
-            for _ in range(high)]
-    for index, rec in enumerate(recs):
-        rec['AmiLaunchIndex'] = index
-    image['LastLaunchedTime'] = iso_ms(ctx.now)
-    return {'ReservationId': reservation, 'OwnerId': ctx.account, 'Groups': [],
-            'Instances': recs}
 
 
 def terminate_instances(ctx, args):
@@ -214,15 +194,15 @@ def terminate_instances(ctx, args):
     for iid in iids:
         rec = ctx.region.instances[iid]
         previous = dict(rec['State'])
-        if previous['Name'] != 'terminated':
+        if previous['Name'] not in ('shutting-down', 'terminated'):
+            common.shut_down(rec, 'terminate', ctx.now, common.USER_SHUTDOWN)
+            rec['StateTransitionReason'] = 'User initiated (%s GMT)' % \
+                iso_ms(ctx.now)[:19].replace('T', ' ')
             rec['State'] = common.instance_state('shutting-down')
-            rec['_ready_at'] = ctx.now
-            rec['_terminated_at'] = ctx.now
-            for m in rec['BlockDeviceMappings']:
-                if m['Ebs'].get('DeleteOnTermination'):
-                    vid = m['Ebs']['VolumeId']
-                    if vid in ctx.region.volumes:
-                        ctx.region.remove('volumes', vid)
+            rec['_ready_at'] = ctx.now + ctx.settings.shutdown_seconds
+            if rec.get('_boot'):
+                rec['_boot']['shutdown_at'] = None
+            common.release_volumes(ctx.region, rec)
         out.append({'InstanceId': iid, 'CurrentState': dict(rec['State']),
                     'PreviousState': previous})
     return {'TerminatingInstances': out}
@@ -230,6 +210,5 @@ def terminate_instances(ctx, args):
 
 ACTIONS = {
     'DescribeInstances': describe_instances,
-    'RunInstances': run_instances,
     'TerminateInstances': terminate_instances,
 }

@@ -50,6 +50,16 @@ class Settings:
         # (EC2 user guide, Copying an AMI): pending copies per account and destination.
         'copy_concurrency_per_source': 25,
         'copy_concurrency': 50,
+        # The boot of an instance RunInstances launches (boot.py), in simulator
+        # seconds: pending this long (0: until the next read, as the tests that launch
+        # instances to image them expect), then running; its status checks initializing
+        # this long more, then ok; its buffered console output posted this long after
+        # it runs (Latest=true sees it at once). Small, so that tests run fast.
+        'boot_pending_seconds': 0.0,
+        'status_seconds': 2.0,
+        'console_post_seconds': 1.0,
+        # TerminateInstances: seconds in shutting-down before terminated.
+        'shutdown_seconds': 0.0,
     }
 
     def __init__(self, **values):

@@ -82,6 +82,12 @@ class Region:
         self.ssm_commands = {}      # command id -> Run Command's record (ssm_commands.py)
         self.ssm_agents = {}        # instance id or "*" -> agent settings and faults (freeze.py)
         self.ssm_nodes = {}         # instance id -> frozen state and history (freeze.py)
+        self.subnets = {}           # subnet id -> record (network.py)
+        self.security_groups = {}   # group id -> record (network.py)
+        self.run_tokens = {}        # "account/token" -> RunInstances' answer (instances.py)
+        self.launches = {}          # image id -> [instance ids launched from it] (boot.py)
+        self.boot_faults = {}       # image id -> how its instances boot (boot.py)
+        self.invalid_profiles = {}  # instance profile name -> refusals left, None: all
 
     def table(self, rid):
         kind = kind_of(rid)
@@ -170,6 +176,8 @@ class Region:
         doc['ssm_commands'] = self.ssm_commands
         doc['ssm_agents'] = self.ssm_agents
         doc['ssm_nodes'] = self.ssm_nodes
+        for name in NETWORK_AND_BOOT:
+            doc[name] = getattr(self, name)
         return doc
 
     @classmethod
@@ -191,7 +199,15 @@ class Region:
         region.ssm_commands = dict(doc.get('ssm_commands', {}))
         region.ssm_agents = dict(doc.get('ssm_agents', {}))
         region.ssm_nodes = dict(doc.get('ssm_nodes', {}))
+        for name in NETWORK_AND_BOOT:
+            setattr(region, name, dict(doc.get(name, {})))
         return region
+
+
+# What RunInstances' network, ClientTokens and the boot model keep (network.py,
+# instances.py, boot.py): saved and loaded as they are.
+NETWORK_AND_BOOT = ('subnets', 'security_groups', 'run_tokens', 'launches',
+                    'boot_faults', 'invalid_profiles')
 
 
 def ssm_record(name, value, now, version=1, data_type='text'):
