@@ -286,6 +286,13 @@ static void test_judge(verifier *v, test_instance *t) {
         };
         verify_step s;
 
+        /* Checks ok and the console not read yet: read it before any verdict, also past the
+         * timeout (a test instance found after a restart gets its one last look). */
+        if (v->match_set && t->console == -1 && t->listed && t->state == EC2_INSTANCE_RUNNING &&
+            t->system_status == EC2_STATUS_OK && t->instance_status == EC2_STATUS_OK) {
+                t->phase = TEST_CONSOLE;
+                return;
+        }
         s = verify_judge(&v->options.policy->verify, &o, t->reason, sizeof(t->reason));
         if (s == VERIFY_READ_CONSOLE && v->match_set && t->console != 1) {
                 t->phase = TEST_CONSOLE;
