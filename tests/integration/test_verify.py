@@ -1,0 +1,161 @@
+# verify through the real binary against ec2sim's test instances (RunInstances with a
+# ClientToken, DescribeInstanceStatus, GetConsoleOutput, TerminateInstances and their boot
+# faults): each new image boots one test instance before retention counts it; the verdict
+# is written on the image before the instance is terminated; a crash leaves nothing that
+# the next run does not find; a refused launch is no verdict.
+#
+# An image whose test instance must misbehave is made first by `once --no-wait` (nothing is
+# verified without the wait), so that the fault can be set on it before its test instance
+# launches. A verdict at the timeout (2 minutes at least) is reached without waiting for it:
+# the run is killed while its test instance is alive, and the next one, minutes later on
+# both clocks, finds the instance older than its timeout and judges it once.
+import signal
+import subprocess
+import time
+
+import journal
+import pytest
+from conftest import AMIROTD, images, run_instances, tag_dict
+
+D1 = "2030-01-01T03:30:00Z"
+D2 = "2030-01-02T03:30:00Z"
+D3 = "2030-01-03T03:30:00Z"
+D1_LATER = "2030-01-01T03:35:00Z"       # past verify.timeout 2m of a test instance launched at D1
+VERIFIED = "cd216e3ee36347d6b8e6aae984490edc"
+VERIFY_FAILED = "b87673fd37df4511bcb279993f8b1009"
+
+
+def subnet(sim, region="us-east-1"):
+    return sim.admin("GET", "network?region=" + region)["subnets"][0]["SubnetId"]
+
+
+def policy(sim, verify="", count=3):
+    return f"""\
+    name: web
+    targets:
+      tags: {{Role: web}}
+    schedule:
+      every: 24h
+      at: "03:00"
+    retain:
+      count: {count}
+    verify:
+      instance_type: t3.micro
+      subnet_id: {subnet(sim)}
+      timeout: 2m
+{verify}
+"""
+
+
+def run_once(amirotd, *args, now):
+    """`amirotd once` logging to the journal: (its process, its journal entries)."""
+    amirotd.sim.set_clock(now)
+    cmd = [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + now, "--log-target=journal", "once", *args]
+    since = journal.now_usec()
+    p = subprocess.Popen(cmd, env=amirotd.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.communicate(timeout=120)
+    return p, journal.entries(journal.Source(p.pid, since))
+
+
+def once(amirotd, *args, now=D1):
+    amirotd.sim.set_clock(now)
+    return amirotd.run("once", *args, now=now, check=False)
+
+
+def boot(sim, image_id, **kw):
+    return sim.admin("POST", "boot", dict(image=image_id, **kw))
+
+
+def launches(sim, region="us-east-1"):
+    return sim.admin("GET", "boot?region=" + region)["images"]
+
+
+def web(ec2):
+    [iid] = run_instances(ec2, {"Role": "web"}, volumes=2)
+    return iid
+
+
+def image_tags(ec2, image_id, key, timeout=10):
+    """The image's tags once `key` is visible (CreateTags' eventual consistency)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        [img] = ec2.describe_images(ImageIds=[image_id])["Images"]
+        tags = tag_dict(img)
+        if key in tags or time.monotonic() > deadline:
+            return tags
+        time.sleep(0.3)
+
+
+def image_of(ec2, day):
+    [img] = [g for g in images(ec2) if tag_dict(g).get("amirotd:slot", "").startswith(day)]
+    return img["ImageId"]
+
+
+def unverified_image(amirotd, ec2, now=D1, day="20300101"):
+    """An image of the slot made without a verdict (no wait: nothing is verified)."""
+    p = once(amirotd, "--no-wait", now=now)
+    assert p.returncode == 0, p.stderr
+    image_id = image_of(ec2, day)
+    assert image_id not in launches(amirotd.sim)
+    return image_id
+
+
+def params(call):
+    return call["params"]
+
+
+def verdicts(entries, message_id):
+    return [e for e in entries if e.get("MESSAGE_ID") == message_id]
+
+
+def nothing_left(sim, image_id):
+    acct = launches(sim)[image_id]
+    assert acct["alive"] == [], acct
+    assert acct["volumes_left"] == [], acct
+    return acct
+
+
+# ---- passed ------------------------------------------------------------------------------
+
+def test_a_new_image_passes_its_test_instance_leaves_nothing_and_retention_waits_for_it(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim, count=2))
+    for day in (D1, D2):
+        p, _ = run_once(amirotd, now=day)
+        assert p.returncode == 0, p.stderr
+    first = image_of(ec2, "20300101")
+
+    p, entries = run_once(amirotd, now=D3)
+
+    assert p.returncode == 0, p.stderr
+    new = image_of(ec2, "20300103")
+    tags = image_tags(ec2, new, "amirotd:verified")
+    assert tags.get("amirotd:verified") == "passed"
+    assert "amirotd:verify-reason" not in tags
+    acct = nothing_left(amirotd.sim, new)
+    [test_instance] = acct["launched"]
+    # One launch, as the design says: ClientToken, tags, every EBS device deleted with it.
+    [run] = [c for c in amirotd.sim.calls("RunInstances") if params(c).get("ImageId") == new]
+    q = params(run)
+    assert q["ClientToken"] == "amirotd-verify-" + new
+    assert q["MinCount"] == q["MaxCount"] == "1"
+    assert q["InstanceType"] == "t3.micro" and q["SubnetId"] == subnet(amirotd.sim)
+    devices = sorted(v for k, v in q.items() if k.startswith("BlockDeviceMapping.") and k.endswith(".DeviceName"))
+    assert devices == ["/dev/xvda", "/dev/xvdb"]
+    assert all(v == "true" for k, v in q.items() if k.endswith(".Ebs.DeleteOnTermination"))
+    # The verdict's line, with the cost.
+    [line] = verdicts(entries, VERIFIED)
+    assert line["AMIROTD_IMAGE_ID"] == new and line["AMIROTD_TEST_INSTANCE_ID"] == test_instance
+    assert line["AMIROTD_VERDICT"] == "passed" and line["AMIROTD_INSTANCE_ID"].startswith("i-")
+    assert int(line["AMIROTD_INSTANCE_SECONDS"]) >= 0
+    assert any("1 verified, 0 failed verification, " in e.get("MESSAGE", "") for e in entries)
+    # Retention (count 2) retires the oldest, and only after the new image passed.
+    calls = amirotd.sim.calls()
+    tagged = [c["seq"] for c in calls if c["action"] == "CreateTags" and new in params(c).values()
+              and "amirotd:verified" in params(c).values()]
+    deregistered = [c["seq"] for c in calls if c["action"] == "DeregisterImage"]
+    terminated = [c["seq"] for c in calls if c["action"] == "TerminateInstances" and test_instance in params(c).values()]
+    assert [g["ImageId"] for g in images(ec2) if g["ImageId"] == first] == []
+    assert tagged and deregistered and terminated
+    assert tagged[0] < terminated[0]
+    assert tagged[0] < deregistered[0]
