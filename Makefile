@@ -219,6 +219,7 @@ UNIT_TESTS := \
 	plan-protect \
 	plan-stage \
 	plan-copy \
+	plan-verify \
 	verify-plan \
 	adopt-plan \
 	query \

@@ -31,6 +31,21 @@ plan_action_kind plan_action_kind_from_string(const char *s) {
         return _PLAN_ACTION_KIND_INVALID;
 }
 
+int plan_ids_sorted(char *const *ids, const char ***ret, size_t *ret_n) {
+        size_t n = strv_length(ids);
+        const char **v;
+
+        v = calloc(n ?: 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++)
+                v[k] = ids[k];
+        qsort(v, n, sizeof(char *), str_ptr_compare);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
 void plan_action_done(plan_action *a) {
         free(a->instance_id);
         free(a->slot);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "run/plan.h"
+#include "run/verify-plan.h"
 
 typedef enum protect_op {
         OP_NONE,
@@ -37,6 +38,7 @@ typedef struct protect_image {
         bool future;                    /* its slot starts after now: retention skips it */
         bool marked;                    /* carries TAG_PROTECTED */
         bool released;                  /* into the retire stages: out of retention, and of its newest */
+        bool unproven;                  /* verify: not passed (yet, or failed): out of its newest too */
         bool done;                      /* its action is in the plan already */
         protect_op op;
 } protect_image;
@@ -63,11 +65,18 @@ static int id_key_compare(const void *key, const void *elem) {
         return strcmp(key, (*(protect_image *const *) elem)->image->id);
 }
 
+static bool unproven(verify_verdict v) {
+        return v == VERIFY_UNVERIFIED || v == VERIFY_FAILED;
+}
+
 /* The policy's images, in retention's order, each once. */
 static int collect(const plan_input *in, protect_image **ret, size_t *ret_n) {
+        _cleanup_(freep) const char **passed = NULL;
         protect_image *v;
-        size_t n = 0;
+        size_t n = 0, n_passed;
 
+        if (plan_ids_sorted(in->passed, &passed, &n_passed) < 0)
+                return -ENOMEM;
         v = calloc(in->n_images ?: 1, sizeof(protect_image));
         if (!v)
                 return -ENOMEM;
@@ -94,6 +103,7 @@ static int collect(const plan_input *in, protect_image **ret, size_t *ret_n) {
                         .future = future,
                         .marked = ec2_tags_get(&g->tags, TAG_PROTECTED) != NULL,
                         .released = plan_image_released(g, NULL),
+                        .unproven = unproven(verify_plan_verdict(in->policy, g, passed, n_passed)),
                 };
         }
         qsort(v, n, sizeof(protect_image), protect_image_compare);
@@ -183,8 +193,9 @@ static void judge_instance(const plan_input *in, const protect_sets *s, protect_
                 ec2_dereg_protection d = m->image->dereg_protection;
                 bool on = ec2_dereg_protection_on(d), want;
 
-                /* Retention's available images: of a slot that has begun, not released (plan.h). */
-                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released) {
+                /* Retention's available images: of a slot that has begun, not released, passed
+                 * with verify (plan.h). */
+                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released && !m->unproven) {
                         m->rank = rank++;
                         m->keep = covered && m->rank < pol->protect_newest;
                         want = m->keep && m->rank + coming < pol->protect_newest;

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "run/plan.h"
+#include "run/verify-plan.h"
 
 /* ---- Selection ------------------------------------------------------------------------- */
 
@@ -37,9 +38,11 @@ static bool tag_selector_matches(const tag_selector *s, const ec2_instance *i) {
         return v && (!s->value || streq(v, s->value));
 }
 
+/* A test instance of verify (amirotd:verify-of) is never a target, whatever its tags: it
+ * carries those its image copied from the instance imaged. */
 static bool instance_selected(const policy *p, const ec2_instance *i) {
         if (!i->id || i->state < 0 || i->state >= _EC2_INSTANCE_STATE_MAX ||
-            !(p->states & (1u << i->state)))
+            !(p->states & (1u << i->state)) || ec2_tags_get(&i->tags, TAG_VERIFY_OF))
                 return false;
         for (size_t k = 0; k < p->n_tags; k++)
                 if (!tag_selector_matches(&p->tags[k], i))
@@ -66,6 +69,7 @@ typedef struct managed_image {
         bool future;                    /* its slot starts after now: the clock ran ahead once */
         bool released;                  /* into the retire stages: plan-stage.c's, not retention's */
         bool created;                   /* made (or found for its slot) by this run */
+        verify_verdict verdict;         /* verify's (run/verify-plan.h); VERIFY_NOT_JUDGED without */
 } managed_image;
 
 /* By instance id, then newest first: slot, creation date, image id. A total order,
@@ -97,6 +101,19 @@ static int name_key_compare(const void *key, const void *elem) {
 /* Garbage: EC2 will never make these available. */
 static bool image_state_is_failed(ec2_image_state s) {
         return s == EC2_IMAGE_FAILED || s == EC2_IMAGE_ERROR || s == EC2_IMAGE_INVALID;
+}
+
+/* Retention counts available images of a slot that has begun, not released, and with
+ * verify only those that passed (plan.h). */
+static bool retention_counts(const managed_image *m) {
+        return m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released &&
+                (m->verdict == VERIFY_NOT_JUDGED || m->verdict == VERIFY_PASSED);
+}
+
+/* An image that failed verification is garbage, as a failed creation is, unless it is in
+ * the retire stages (plan-stage.c's) or disabled (a person's). */
+static bool verify_failed(const managed_image *m) {
+        return m->verdict == VERIFY_FAILED && m->image->state == EC2_IMAGE_AVAILABLE && !m->released;
 }
 
 /* ---- Building -------------------------------------------------------------------------- */
@@ -253,6 +270,15 @@ static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
                         r = retire(c, &m[k - 1], "failed", 0);
                         if (r < 0)
                                 return r;
+                } else if (verify_failed(&m[k - 1])) {
+                        _cleanup_(freep) char *reason = NULL;
+                        const char *why = ec2_tags_get(&m[k - 1].image->tags, TAG_VERIFY_REASON);
+
+                        if (asprintf(&reason, "failed verification%s%s", isempty(why) ? "" : ": ", why ?: "") < 0)
+                                return -ENOMEM;
+                        r = retire(c, &m[k - 1], reason, 0);
+                        if (r < 0)
+                                return r;
                 }
         return 0;
 }
@@ -295,7 +321,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n, bool departed) 
         if (!img || !verdict || !at)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++)
-                if (m[k].image->state == EC2_IMAGE_AVAILABLE && !m[k].future && !m[k].released) {
+                if (retention_counts(&m[k])) {
                         rotation += m[k].created;
                         at[counted] = k;
                         img[counted++] = (plan_keep_image) {
@@ -429,31 +455,18 @@ static int select_instances(const plan_input *in, const ec2_instance ***ret, siz
         return 0;
 }
 
-/* in->created, sorted: the second plan of a run at fleet scale looks up 100 000 images
- * among 14 000 ids. */
-static int created_index(const plan_input *in, const char ***ret, size_t *ret_n) {
-        size_t n = strv_length(in->created);
-        const char **ids;
-
-        ids = calloc(n ?: 1, sizeof(char *));
-        if (!ids)
-                return -ENOMEM;
-        for (size_t k = 0; k < n; k++)
-                ids[k] = in->created[k];
-        qsort(ids, n, sizeof(char *), str_ptr_compare);
-        *ret = ids;
-        *ret_n = n;
-        return 0;
-}
-
 /* The images this policy manages, by instance id and newest first, each once. */
 static int collect_managed(const plan_input *in, managed_image **ret, size_t *ret_n) {
-        _cleanup_(freep) const char **created = NULL;
+        /* Sorted: the second plan of a run at fleet scale looks up 100 000 images among
+         * 14 000 ids. */
+        _cleanup_(freep) const char **created = NULL, **passed = NULL;
         managed_image *managed;
-        size_t n = 0, n_created;
+        size_t n = 0, n_created, n_passed;
         int r;
 
-        r = created_index(in, &created, &n_created);
+        r = plan_ids_sorted(in->created, &created, &n_created);
+        if (r >= 0)
+                r = plan_ids_sorted(in->passed, &passed, &n_passed);
         if (r < 0)
                 return r;
         managed = calloc(in->n_images ?: 1, sizeof(managed_image));
@@ -493,6 +506,7 @@ static int collect_managed(const plan_input *in, managed_image **ret, size_t *re
                         .future = future,
                         .released = plan_image_released(g, NULL),
                         .created = bsearch(&g->id, created, n_created, sizeof(char *), str_ptr_compare) != NULL,
+                        .verdict = verify_plan_verdict(in->policy, g, passed, n_passed),
                 };
         }
         qsort(managed, n, sizeof(managed_image), managed_image_compare);
@@ -567,8 +581,7 @@ static unsigned count_retained(const managed_image *managed, size_t n) {
         unsigned counted = 0;
 
         for (size_t i = 0; i < n; i++)
-                if (managed[i].image->state == EC2_IMAGE_AVAILABLE && !managed[i].future && !managed[i].released)
-                        counted++;
+                counted += retention_counts(&managed[i]);
         return counted;
 }
 

@@ -21,6 +21,13 @@
  *   displace current images. Once the clock reaches their slot they count again.
  * An image the run itself created (plan_input.created) is never retired by retention.
  *
+ * With verify (run/verify-plan.h), retention counts only images that passed verification
+ * (amirotd:verified=passed, or named by plan_input.passed); unverified ones are set aside
+ * like pending ones, neither counted nor retired, and still hold their slot; failed ones
+ * are garbage, retired as failed creations are ("failed verification: REASON", not
+ * bounded), unless released (plan-stage.c's) or disabled (a person's). Protection's
+ * newest (plan-protect.c) are the passed ones too. Without verify nothing changes.
+ *
  * Retention is bounded per run (plan-bound.c), so that an operator's mistake (retain.count
  * lowered from 30 to 1, a max_age typo) costs a few images a run, not the policy's history
  * at once: each instance may retire one image by retention in a run, and one more for each
@@ -195,6 +202,8 @@ typedef struct plan {
         time_t departed_oldest_at;      /* that image's slot start (or creation date) */
 } plan;
 
+/* ids (NULL-terminated, may be NULL) sorted by strcmp into *ret (free the array only). 0 or -ENOMEM. */
+int plan_ids_sorted(char *const *ids, const char ***ret, size_t *ret_n);
 /* Frees what an action holds and zeroes it (for a caller that filters a plan). */
 void plan_action_done(plan_action *a);
 void plan_done(plan *p);
@@ -220,6 +229,10 @@ typedef struct plan_input {
                                          * the first): its retirements count against the run's bound */
         char *const *excluded_volume_ids;       /* image.volumes.exclude_tags: the volumes carrying one
                                                  * of the tags, sorted, NULL-terminated (may be NULL) */
+        char *const *passed;            /* verify: ids of the images that passed in this run
+                                         * (NULL-terminated, may be NULL), counted as passed even
+                                         * when the run's describe does not show amirotd:verified
+                                         * yet (EC2's tags are eventually consistent) */
 } plan_input;
 
 /*
@@ -411,7 +424,10 @@ typedef struct plan_ready_image {
 void plan_keep_retirements(plan *p);
 /* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
  * now, earlier: what the run retired so far, for the bound) over each instance's indexed
- * images not forgotten, with its new image available and created by the run. No CREATE,
- * no sweep. Sorts ready[] by instance. 0, -EINVAL, -ENOMEM, or plan_build()'s error. */
+ * images not forgotten, with its new image available and created by the run. With verify
+ * on, the engine hands an image in ready[] only once it passed verification in this run:
+ * it counts as passed whatever its tags in the index say (they were read before the
+ * verdict), as do in->passed. No CREATE, no sweep. Sorts ready[] by instance. 0, -EINVAL,
+ * -ENOMEM, or plan_build()'s error. */
 int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_ready_image *ready, size_t n,
                       plan *ret);

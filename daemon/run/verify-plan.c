@@ -23,6 +23,14 @@ verify_verdict verify_image_verdict(const policy *p, const ec2_image *g) {
         return VERIFY_UNVERIFIED;
 }
 
+verify_verdict verify_plan_verdict(const policy *p, const ec2_image *g, const char *const *passed, size_t n) {
+        verify_verdict v = verify_image_verdict(p, g);
+
+        if (v != VERIFY_NOT_JUDGED && g->id && n > 0 && bsearch(&g->id, passed, n, sizeof(char *), str_ptr_compare))
+                return VERIFY_PASSED;
+        return v;
+}
+
 /* ---- Candidates ------------------------------------------------------------------------ */
 
 typedef struct candidate {

@@ -31,6 +31,9 @@ typedef enum verify_verdict {
 /* An image's verdict under p's verify (a value of amirotd:verified other than "passed" or
  * "failed" reads as unverified: set aside, never counted, never retired on a guess). */
 verify_verdict verify_image_verdict(const policy *p, const ec2_image *g);
+/* The same as the planner reads it: passed too when g's id is among passed[0..n), sorted
+ * (plan_input.passed: the run's own verdicts, ahead of EC2's eventually consistent tags). */
+verify_verdict verify_plan_verdict(const policy *p, const ec2_image *g, const char *const *passed, size_t n);
 
 /* The images among images[n] that verify must judge at now: p's own (amirotd:policy), not a
  * copy, available, not released (amirotd:retired-at), of a slot not after now, without a
