@@ -180,7 +180,9 @@ static void on_exec_event(const exec_event *e, void *userdata) {
          * run may retire it, whatever else the account holds (plan.h). */
         r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
                 strv_extend(&run->created, e->fields->image_id) : 0;
-        if (r >= 0 && e->pending && run_waits(run))
+        /* With verify, the slot's image found available is waited for too: the waiter's
+         * describe hands it to the verifier (the run's own describe may not have shown it). */
+        if (r >= 0 && (e->pending || (run->verify && e->kind == EXEC_EXISTING)) && run_waits(run))
                 r = waiter_add(run->wait, e->fields->image_id, e->fields->instance_id);
         if (r < 0)
                 engine_fail(run, r);
@@ -325,6 +327,7 @@ static int run_retire_ready(policy_run *run) {
                 .region = run->region,
                 .now = run->options.now,
                 .earlier = &run->spent,
+                .passed = run->passed,
         };
         plan **batches, *p;
         int r;
@@ -368,6 +371,7 @@ static int plan_now(policy_run *run, plan *ret) {
                 .snapshots = run->snapshots.items,
                 .n_snapshots = run->snapshots.n,
                 .created = run->created,
+                .passed = run->passed,
         };
         int r;
 

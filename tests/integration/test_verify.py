@@ -194,8 +194,6 @@ def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(ami
         tags = image_tags(ec2, bad, "amirotd:verified")
         assert tags["amirotd:verified"] == "failed"
         assert tags["amirotd:verify-reason"] == "status check impaired: instance"
-        listing = amirotd.run("list", now=D3, check=False)
-        assert "status check impaired" in listing.stdout + listing.stderr, listing.stdout
         p, _ = run_once(amirotd, now=D3)
     assert [g["ImageId"] for g in images(ec2) if g["ImageId"] == bad] == []
     assert sorted(g["ImageId"] for g in images(ec2)) == sorted(passed)
