@@ -20,7 +20,16 @@ from conftest import AMIROTD, images, run_instances, tag_dict
 D1 = "2030-01-01T03:30:00Z"
 D2 = "2030-01-02T03:30:00Z"
 D3 = "2030-01-03T03:30:00Z"
-D1_LATER = "2030-01-01T03:35:00Z"       # past verify.timeout 2m of a test instance launched at D1
+# Later in the same slots. Each run sets the simulator's clock: a run after another one at
+# the same instant would set it back, and EC2's eventual consistency (in simulator time)
+# would hide what the earlier run made.
+D1_NEXT = "2030-01-01T03:31:00Z"
+D1_AFTER = "2030-01-01T03:31:30Z"
+D1_LATER = "2030-01-01T03:35:00Z"       # past verify.timeout 2m of a test instance launched at D1_NEXT
+D2_NEXT = "2030-01-02T03:31:00Z"
+D2_AFTER = "2030-01-02T03:31:30Z"
+D3_NEXT = "2030-01-03T03:31:00Z"
+D3_AFTER = "2030-01-03T03:31:30Z"
 VERIFIED = "cd216e3ee36347d6b8e6aae984490edc"
 VERIFY_FAILED = "b87673fd37df4511bcb279993f8b1009"
 
@@ -110,6 +119,13 @@ def params(call):
     return call["params"]
 
 
+def verify_calls(sim):
+    """RunInstances of test instances and TerminateInstances, in order (not the test's own
+    RunInstances of its web instance)."""
+    return [c for c in sim.calls() if c["action"] == "TerminateInstances" or
+            (c["action"] == "RunInstances" and params(c).get("ClientToken", "").startswith("amirotd-verify-"))]
+
+
 def verdicts(entries, message_id):
     return [e for e in entries if e.get("MESSAGE_ID") == message_id]
 
@@ -179,7 +195,7 @@ def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(ami
     bad = unverified_image(amirotd, ec2, now=D3, day="20300103")
     boot(amirotd.sim, bad, instance_status="impaired")
 
-    p, entries = run_once(amirotd, now=D3)
+    p, entries = run_once(amirotd, now=D3_NEXT)
 
     assert p.returncode != 0, "\n".join(e["MESSAGE"] for e in entries)
     [line] = verdicts(entries, VERIFY_FAILED)
@@ -194,7 +210,7 @@ def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(ami
         tags = image_tags(ec2, bad, "amirotd:verified")
         assert tags["amirotd:verified"] == "failed"
         assert tags["amirotd:verify-reason"] == "status check impaired: instance"
-        p, _ = run_once(amirotd, now=D3)
+        p, _ = run_once(amirotd, now=D3_AFTER)
     assert [g["ImageId"] for g in images(ec2) if g["ImageId"] == bad] == []
     assert sorted(g["ImageId"] for g in images(ec2)) == sorted(passed)
     # Launched once: the verdict is final.
@@ -207,7 +223,7 @@ def start_once(amirotd, *args, now):
     return subprocess.Popen(cmd, env=amirotd.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def kill_once_with_test_instance_alive(amirotd, image_id, now=D1):
+def kill_once_with_test_instance_alive(amirotd, image_id, now=D1_NEXT):
     """`once` killed -9 while its test instance of image_id runs: the crash."""
     proc = start_once(amirotd, now=now)
     deadline = time.monotonic() + 30
@@ -240,3 +256,122 @@ def test_a_test_instance_past_its_timeout_is_judged_once_after_a_crash(amirotd, 
     # Found by its tags, not launched again.
     acct = nothing_left(amirotd.sim, image_id)
     assert acct["launched"] == [test_instance]
+
+
+# ---- max_concurrent, and images made before verify ----------------------------------------
+
+def test_images_made_before_verify_are_verified_newest_first_one_at_a_time(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim).split("    verify:")[0])      # no verify yet
+    for day in (D1, D2):
+        assert once(amirotd, now=day).returncode == 0
+    older, newer = image_of(ec2, "20300101"), image_of(ec2, "20300102")
+    amirotd.write_policy("web", policy(amirotd.sim, verify="      max_concurrent: 1"))
+
+    p, entries = run_once(amirotd, now=D2_NEXT)
+
+    assert p.returncode == 0, "\n".join(e["MESSAGE"] for e in entries)
+    assert [e["AMIROTD_IMAGE_ID"] for e in verdicts(entries, VERIFIED)] == [newer, older], (newer, older, "\n".join(e["MESSAGE"] for e in entries))
+    # Never two test instances alive at once: each launch comes after the last one ended.
+    calls = verify_calls(amirotd.sim)
+    assert [c["action"] for c in calls] == ["RunInstances", "TerminateInstances"] * 2
+    assert [params(c)["ImageId"] for c in calls if c["action"] == "RunInstances"] == [newer, older]
+    for image_id in (older, newer):
+        assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
+        assert len(nothing_left(amirotd.sim, image_id)["launched"]) == 1
+
+
+def test_max_concurrent_two_launches_both_at_once(amirotd, ec2):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim).split("    verify:")[0])
+    for day in (D1, D2):
+        assert once(amirotd, now=day).returncode == 0
+    amirotd.write_policy("web", policy(amirotd.sim, verify="      max_concurrent: 2"))
+
+    assert once(amirotd, now=D2_NEXT).returncode == 0
+
+    actions = [c["action"] for c in verify_calls(amirotd.sim)]
+    assert actions[:2] == ["RunInstances", "RunInstances"]
+
+
+# ---- a crash, and what it leaves -----------------------------------------------------------
+
+def test_a_crash_while_a_test_instance_runs_is_picked_up_by_the_next_run(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+    boot(amirotd.sim, image_id, status_seconds=20)     # alive long enough to be killed
+    test_instance = kill_once_with_test_instance_alive(amirotd, image_id)
+
+    p, entries = run_once(amirotd, now=D1_AFTER)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode == 0, said
+    [line] = verdicts(entries, VERIFIED) or [said]
+    assert line["AMIROTD_TEST_INSTANCE_ID"] == test_instance
+    assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
+    # Watched again, not launched again: one instance for the image, and nothing left.
+    acct = nothing_left(amirotd.sim, image_id)
+    assert acct["launched"] == [test_instance]
+
+
+def test_a_test_instance_whose_image_has_a_verdict_is_terminated(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+    boot(amirotd.sim, image_id, status_seconds=30)
+    test_instance = kill_once_with_test_instance_alive(amirotd, image_id)
+    # The crash came between the verdict and the termination.
+    ec2.create_tags(Resources=[image_id], Tags=[{"Key": "amirotd:verified", "Value": "passed"}])
+    before = len(amirotd.sim.calls("CreateTags"))
+
+    p, entries = run_once(amirotd, now=D1_AFTER)
+
+    assert p.returncode == 0, "\n".join(e["MESSAGE"] for e in entries)
+    assert verdicts(entries, VERIFIED) == [] and verdicts(entries, VERIFY_FAILED) == []
+    [terminate] = amirotd.sim.calls("TerminateInstances")
+    assert test_instance in params(terminate).values()
+    assert len(amirotd.sim.calls("CreateTags")) == before
+    acct = nothing_left(amirotd.sim, image_id)
+    assert acct["launched"] == [test_instance]
+    assert any(test_instance in e.get("MESSAGE", "") and "left by an earlier run" in e["MESSAGE"] for e in entries)
+
+
+# ---- a launch refused --------------------------------------------------------------------
+
+def test_a_refused_launch_fails_the_run_and_leaves_the_image_unverified(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim, count=1))
+    assert once(amirotd, now=D1).returncode == 0
+    first = image_of(ec2, "20300101")
+    image_id = unverified_image(amirotd, ec2, now=D2, day="20300102")
+    boot(amirotd.sim, image_id, refuse=True)
+
+    p, entries = run_once(amirotd, now=D2_NEXT)
+
+    assert p.returncode != 0
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert f"cannot launch a test instance of image {image_id}" in said, said
+    assert "InsufficientInstanceCapacity" in said, said
+    assert "amirotd:verified" not in image_tags(ec2, image_id, "amirotd:verified", timeout=2)
+    # Neither counted nor retired: the passed image it would replace stays.
+    assert sorted(g["ImageId"] for g in images(ec2)) == sorted([first, image_id])
+    boot(amirotd.sim, image_id, clear=True)
+
+    p, entries = run_once(amirotd, now=D2_AFTER)
+
+    assert p.returncode == 0, "\n".join(e["MESSAGE"] for e in entries)
+    assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
+    assert [g["ImageId"] for g in images(ec2)] == [image_id]
+
+
+def test_a_dry_run_launches_nothing_and_says_what_it_would_verify(amirotd, ec2):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+
+    p = once(amirotd, "--dry-run", now=D1_NEXT)
+
+    assert p.returncode == 0, p.stderr
+    assert f"would verify {image_id}" in p.stderr, p.stderr
+    assert verify_calls(amirotd.sim) == []
