@@ -302,9 +302,12 @@ def test_a_crash_while_a_test_instance_runs_is_picked_up_by_the_next_run(amirotd
     image_id = unverified_image(amirotd, ec2)
     boot(amirotd.sim, image_id, status_seconds=20)     # alive long enough to be killed
     test_instance = kill_once_with_test_instance_alive(amirotd, image_id)
+    seen = len(amirotd.sim.calls())
 
     p, entries = run_once(amirotd, now=D1_AFTER)
 
+    # Found by its tags: no second RunInstances, not even one the ClientToken would answer.
+    assert [c["action"] for c in verify_calls(amirotd.sim) if c["seq"] > seen] == ["TerminateInstances"]
     said = "\n".join(e["MESSAGE"] for e in entries)
     assert p.returncode == 0, said
     [line] = verdicts(entries, VERIFIED) or [said]
@@ -313,6 +316,23 @@ def test_a_crash_while_a_test_instance_runs_is_picked_up_by_the_next_run(amirotd
     # Watched again, not launched again: one instance for the image, and nothing left.
     acct = nothing_left(amirotd.sim, image_id)
     assert acct["launched"] == [test_instance]
+
+
+def test_a_test_instance_past_its_timeout_that_boots_fine_passes_on_its_last_look(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim, verify='      console_match: "login:"'))
+    image_id = unverified_image(amirotd, ec2)
+    boot(amirotd.sim, image_id, status_seconds=20)
+    test_instance = kill_once_with_test_instance_alive(amirotd, image_id)
+
+    p, entries = run_once(amirotd, now=D1_LATER)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode == 0, said
+    [line] = verdicts(entries, VERIFIED) or [said]
+    assert line["AMIROTD_TEST_INSTANCE_ID"] == test_instance
+    assert [c["action"] for c in amirotd.sim.calls() if c["action"] == "GetConsoleOutput"] == ["GetConsoleOutput"]
+    nothing_left(amirotd.sim, image_id)
 
 
 def test_a_test_instance_whose_image_has_a_verdict_is_terminated(amirotd, ec2, journald):
