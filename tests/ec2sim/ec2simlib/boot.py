@@ -194,7 +194,9 @@ def status_of(rec, now):
         out['SystemStatus'] = _summary('initializing', 'initializing')
         out['InstanceStatus'] = _summary('initializing', 'initializing')
     else:
-        since = iso_ms(boot.get('status_at', 0))
+        # impairedSince: "For an instance that was launched and impaired, this is the
+        # time when the instance was launched" (API_InstanceStatusDetails).
+        since = rec['LaunchTime']
         out['SystemStatus'] = _check(boot.get('system_status'), since)
         out['InstanceStatus'] = _check(boot.get('instance_status'), since)
     return out
