@@ -205,6 +205,8 @@ UNIT_TESTS := \
 	ec2-usage \
 	ec2-template-calls \
 	ec2-stream \
+	ec2-instance \
+	ec2-instance-calls \
 	endpoint \
 	http \
 	metrics \
@@ -438,7 +440,7 @@ valgrind: $(UNIT_BINS)
 
 # libFuzzer harnesses (clang), one per parser of outside input: tests/fuzz/fuzz-NAME.c,
 # each run for FUZZ_SECONDS over its seed corpus tests/fuzz/corpus/NAME/.
-FUZZERS := config creds creds-process cron ec2-tags http-headers imds profile ssm ssm-command sts tzif xml
+FUZZERS := config creds creds-process cron ec2-instance ec2-tags http-headers imds profile ssm ssm-command sts tzif xml
 FUZZ_SECONDS ?= 30
 FUZZ_BINS := $(FUZZERS:%=build-fuzz/fuzz-%)
 

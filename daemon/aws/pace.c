@@ -52,10 +52,16 @@
  * DescribeInstances and DescribeSnapshots always send MaxResults (ec2-calls.c),
  * and DescribeImages is not one of the seven, so none of its requests draws
  * from it; the client still charges it to any request that would
- * (pace_category_of_request). Not modelled: "Resource-intensive actions" and
- * "Console non-mutating actions" (amirotd calls none) and the resource token
- * buckets of RunInstances and friends. Accounts can have higher limits by
- * request: aws_pacer_new() takes a config.
+ * (pace_category_of_request). Not modelled: "Console non-mutating actions"
+ * (amirotd calls none), and for verify's test instances (aws/ec2-instance-calls.c)
+ * the separate row of "Resource-intensive actions" and the resource token buckets
+ * ("the resource token bucket size for RunInstances is 1000 tokens, and the refill
+ * rate is two tokens per second", counted in instances; TerminateInstances has one
+ * too). RunInstances and TerminateInstances each have a bucket of their own at the
+ * "Mutating actions" figures; verify launches one instance per image, at most
+ * verify.max_concurrent at once, far inside either bucket, and retry.c's backoff
+ * answers a throttle. GetConsoleOutput is a "Get*": non-mutating. Accounts can
+ * have higher limits by request: aws_pacer_new() takes a config.
  *
  * SSM is not EC2 and has no token-bucket table: its quotas are transactions
  * per second. "AWS Systems Manager endpoints and quotas", Parameter Store, "Max

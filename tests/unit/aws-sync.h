@@ -177,6 +177,7 @@ typedef struct ec2_sync {
         char *id;
         ec2_instance_list instances;
         char **deleted;
+        ec2_instance_status_list statuses;
 } ec2_sync;
 
 static inline void ec2_sync_done(ec2_sync *s, int r, const aws_error *err) {
@@ -235,6 +236,7 @@ static inline int ec2_sync_wait(aws_client *c, int r, ec2_op *op, ec2_sync *s, c
         }
         if (r < 0) {
                 ec2_instance_list_done(&s->instances);
+                ec2_instance_status_list_done(&s->statuses);
                 s->id = mfree(s->id);
                 s->deleted = strv_free(s->deleted);
         }
@@ -293,6 +295,68 @@ static inline int ec2_delete_snapshot_sync(aws_client *c, const char *snapshot_i
 
         r = ec2_delete_snapshot(c, snapshot_id, dry_run, ec2_sync_on_done, &s, &op);
         return ec2_sync_wait(c, r, op, &s, "DeleteSnapshot", ret_error);
+}
+
+static inline void ec2_sync_on_statuses(int r, ec2_instance_status_list *l, const aws_error *err, void *userdata) {
+        ec2_sync *s = userdata;
+
+        ec2_sync_done(s, r, err);
+        if (r >= 0) {
+                s->statuses = *l;
+                *l = (ec2_instance_status_list) {};
+        }
+}
+
+/* ---- ec2-instance-calls.c ---------------------------------------------------------------- */
+
+static inline int ec2_run_instances_sync(aws_client *c, const ec2_run_instances_request *req,
+                                         ec2_instance_list *ret, aws_error *ret_error) {
+        ec2_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_run_instances(c, req, ec2_sync_on_instances, &s, &op) : -EINVAL;
+        r = ec2_sync_wait(c, r, op, &s, "RunInstances", ret_error);
+        if (r >= 0)
+                *ret = s.instances;
+        return r;
+}
+
+static inline int ec2_terminate_instances_sync(aws_client *c, char *const *instance_ids, bool dry_run,
+                                               aws_error *ret_error) {
+        ec2_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ec2_terminate_instances(c, instance_ids, dry_run, ec2_sync_on_done, &s, &op);
+        return ec2_sync_wait(c, r, op, &s, "TerminateInstances", ret_error);
+}
+
+static inline int ec2_describe_instance_status_sync(aws_client *c, char *const *instance_ids,
+                                                    ec2_instance_status_list *ret, aws_error *ret_error) {
+        ec2_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_describe_instance_status(c, instance_ids, ec2_sync_on_statuses, &s, &op) : -EINVAL;
+        r = ec2_sync_wait(c, r, op, &s, "DescribeInstanceStatus", ret_error);
+        if (r >= 0)
+                *ret = s.statuses;
+        return r;
+}
+
+/* *ret: the decoded output, or NULL when the instance has none yet. */
+static inline int ec2_get_console_output_sync(aws_client *c, const char *instance_id, char **ret,
+                                              aws_error *ret_error) {
+        ec2_sync s = {};
+        ec2_op *op = NULL;
+        int r;
+
+        r = ret ? ec2_get_console_output(c, instance_id, ec2_sync_on_id, &s, &op) : -EINVAL;
+        r = ec2_sync_wait(c, r, op, &s, "GetConsoleOutput", ret_error);
+        if (r >= 0)
+                *ret = s.id;
+        return r;
 }
 
 static inline int ec2_create_tags_sync(aws_client *c, char *const *resource_ids, const ec2_tags *tags, bool dry_run,

@@ -204,7 +204,43 @@ def build_table():
         headers, body = ssm_request(op, params)
         t.append(dict(name=name, method="POST", service="ssm", endpoint="https://ssm.eu-west-1.amazonaws.com",
                       region="eu-west-1", headers=headers, body=body, token=TOKEN))
+    # EC2 Query bodies as botocore's own EC2 client serializes them: test-ec2-instance
+    # compares the verify calls' requests (aws/ec2-instance-calls.c) with these.
+    verify_tags = [{"Key": "amirotd:policy", "Value": "web"},
+                   {"Key": "amirotd:verify-of", "Value": "ami-0123456789abcdef0"},
+                   {"Key": "Name", "Value": "amirotd verify web ami-0123456789abcdef0"}]
+    for name, op, params in (
+            ("ec2-run-instances", "RunInstances", {
+                "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro", "MinCount": 1, "MaxCount": 1,
+                "SubnetId": "subnet-0a1b2c3d4e5f60718", "SecurityGroupIds": ["sg-0a1b2c3d", "sg-0e0f0a0b"],
+                "IamInstanceProfile": {"Name": "amirotd-verify"},
+                "ClientToken": "amirotd-verify-ami-0123456789abcdef0",
+                "TagSpecifications": [{"ResourceType": "instance", "Tags": verify_tags},
+                                      {"ResourceType": "volume", "Tags": verify_tags}],
+                "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": True}},
+                                        {"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True}}]}),
+            ("ec2-run-instances-arn", "RunInstances", {
+                "ImageId": "ami-0123456789abcdef0", "InstanceType": "m7g.large", "MinCount": 1, "MaxCount": 1,
+                "SubnetId": "subnet-0a1b2c3d4e5f60718",
+                "IamInstanceProfile": {"Arn": "arn:aws:iam::123456789012:instance-profile/verify"},
+                "ClientToken": "amirotd-verify-ami-0123456789abcdef0", "DryRun": True}),
+            ("ec2-terminate-instances", "TerminateInstances", {
+                "InstanceIds": ["i-0a1b2c3d4e5f60789", "i-0b22a22eec53b9321"], "DryRun": True}),
+            ("ec2-describe-instance-status", "DescribeInstanceStatus", {
+                "InstanceIds": ["i-0a1b2c3d4e5f60789", "i-0b22a22eec53b9321"], "IncludeAllInstances": True}),
+            ("ec2-get-console-output", "GetConsoleOutput", {"InstanceId": "i-0a1b2c3d4e5f60789"})):
+        post(name, ec2(op, ec2_request(op, params)))
     return t
+
+
+def ec2_request(op, params):
+    """The parameters botocore's EC2 client sends for op, after Action and Version."""
+    client = botocore.session.get_session().create_client(
+        "ec2", region_name="us-east-1", aws_access_key_id=AKID, aws_secret_access_key=SECRET)
+    model = client.meta.service_model.operation_model(op)
+    body = client._serializer.serialize_to_request(params, model)["body"]
+    assert body.pop("Action") == op and body.pop("Version") == "2016-11-15", body
+    return [(k, str(v)) for k, v in body.items()]
 
 
 def ssm_request(op, params):

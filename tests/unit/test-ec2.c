@@ -145,10 +145,15 @@ static void test_describe_instances(void **state) {
         assert_string_equal(i->volumes[0].volume_id, "vol-1234567890abcdef0");
         assert_string_equal(i->volumes[1].device_name, "/dev/sdf");
         assert_string_equal(i->volumes[1].volume_id, "vol-0fedcba0987654321");
+        /* verify: the test instance's age and why it stopped */
+        assert_int_equal(i->launch_time, t("2024-01-02T10:00:00Z"));
+        assert_null(i->state_reason);
 
         i = &l.items[1];
         assert_string_equal(i->id, "i-0598c7d356eba48d7");
         assert_int_equal(i->state, EC2_INSTANCE_STOPPED);
+        assert_int_equal(i->launch_time, 0);
+        assert_string_equal(i->state_reason, "Client.UserInitiatedShutdown: User initiated shutdown");
         assert_null(i->name);
         assert_int_equal(i->tags.n, 2);
         assert_string_equal(ec2_tags_get(&i->tags, "Role"), "web & api");

@@ -26,6 +26,8 @@ static void test_categories(void **state) {
                 { "SearchTransitGatewayRoutes", PACE_DESCRIBE },
                 { "CreateImage", PACE_MUTATING },
                 { "RunInstances", PACE_MUTATING },
+                { "TerminateInstances", PACE_MUTATING },
+                { "DescribeInstanceStatus", PACE_DESCRIBE },
                 { "EnableImageDeprecation", PACE_MUTATING },
                 { "AssumeRole", PACE_MUTATING },
                 { "CreateTags", PACE_CREATE_TAGS },
