@@ -225,6 +225,29 @@ static void print_summary(const policy *p, time_t now) {
         print_share(p);
 }
 
+/* verify in a line: what boots each new image, where, and what it must show by when. */
+static void print_verify(const policy *p) {
+        const policy_verify *v = &p->verify;
+        char buf[DURATION_MAX];
+
+        if (!v->set)
+                return;
+        printf("  verify:   each new image boots a test instance (%s) in", v->instance_type);
+        for (size_t i = 0; i < v->n_networks; i++) {
+                const verify_network *w = &v->networks[i];
+
+                printf("%s%s%s %s", i > 0 ? "," : "", w->region ? " " : "", w->region ?: "", w->subnet_id);
+                for (char **g = w->security_group_ids; g && *g; g++)
+                        printf("%s%s", g == w->security_group_ids ? " (" : " ", *g);
+                printf("%s", w->security_group_ids ? ")" : "");
+        }
+        if (v->iam_instance_profile)
+                printf(" with profile %s", v->iam_instance_profile);
+        printf("; passes when both status checks are ok%s%s%s within %s; at most %u at once per region\n",
+               v->console_match ? " and the console matches '" : "", v->console_match ?: "",
+               v->console_match ? "'" : "", format_duration(v->timeout, buf), v->max_concurrent);
+}
+
 /* copy_to: one line, each destination with what differs from a plain copy. */
 static void print_copy_to(const policy *p) {
         char buf[DURATION_MAX], account[13];
@@ -262,6 +285,7 @@ int cmd_check(const cli_options *o) {
                 if (selected(o, &c->policies[i])) {
                         print_summary(&c->policies[i], now);
                         print_copy_to(&c->policies[i]);
+                        print_verify(&c->policies[i]);
                         print_endpoints(c, &c->policies[i]);
                         print_credentials(c, &c->policies[i]);
                 }

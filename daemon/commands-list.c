@@ -5,7 +5,7 @@
  * with --orphaned, the images of policies no longer configured (run/orphans.h).
  * A region that EC2 could not be read for is said to be missing, never shown
  * as empty. Beside each image, its distribution (commands-list-dist.h): its
- * copies and the launch template versions that name it.
+ * copies and the launch template versions that name it; with verify, its verdict.
  */
 #include <stdio.h>
 
@@ -17,6 +17,7 @@
 #include "run/adopt-plan.h"
 #include "run/orphans.h"
 #include "run/plan.h"
+#include "run/verify-plan.h"
 
 static char *format_age(time_t created, time_t now, char buf[static 32]) {
         long long s = created > 0 && now > created ? (long long) (now - created) : 0;
@@ -78,16 +79,37 @@ static void list_output_done(list_output *out) {
         json_object_put(out->failures);
 }
 
+/* With verify on for the image's policy, its verdict: "passed", "failed" or "unverified"
+ * (verify-plan.h); NULL without verify (and for --orphaned: no policy says). */
+static const char *list_verdict(const list_output *out, const ec2_image *img) {
+        switch (out->dist ? verify_image_verdict(out->dist->policy, img) : VERIFY_NOT_JUDGED) {
+        case VERIFY_PASSED:
+                return "passed";
+        case VERIFY_FAILED:
+                return "failed";
+        case VERIFY_UNVERIFIED:
+                return "unverified";
+        default:
+                return NULL;
+        }
+}
+
 static void list_output_image(list_output *out, const ec2_image *img, const char *policy_name, const char *region) {
         char age[32];
 
         const char *copy_of = ec2_tags_get(&img->tags, TAG_COPY_OF);
+        const char *verdict = list_verdict(out, img);
+        const char *reason = verdict && streq(verdict, "failed") ? ec2_tags_get(&img->tags, TAG_VERIFY_REASON) : NULL;
 
         if (out->json) {
                 json_object *obj = image_to_json(img, policy_name, region, out->now);
 
                 if (copy_of)
                         json_object_object_add(obj, "copy_of", json_object_new_string(copy_of));
+                if (verdict) {
+                        json_object_object_add(obj, "verified", json_object_new_string(verdict));
+                        json_object_object_add(obj, "verify_reason", json_str(reason));
+                }
                 if (out->dist)
                         json_object_object_add(obj, "distribution", list_dist_image_json(out->dist, img, region));
                 json_object_array_add(out->json, obj);
@@ -106,6 +128,8 @@ static void list_output_image(list_output *out, const ec2_image *img, const char
                 printf("    copy of %s%s\n", copy_of, out->dist ? ", whose source is not listed" : "");
         if (ec2_tags_get(&img->tags, TAG_ADOPTED))
                 printf("    adopted %s\n", ec2_tags_get(&img->tags, TAG_ADOPTED));
+        if (verdict)
+                printf("    verify: %s%s%s\n", verdict, reason ? ": " : "", reason ?: "");
         if (out->dist)
                 list_dist_image_text(out->dist, img, region);
 }

@@ -276,6 +276,42 @@ static void put_adopt(FILE *f, const policy *p) {
         fputs("\n", f);
 }
 
+/* Nothing when not given; else every key, defaults included. subnet_id and security_group_ids
+ * as written: one subnet (and one list), or a mapping by region. */
+static void put_verify(FILE *f, const policy *p) {
+        const policy_verify *v = &p->verify;
+        bool per_region = v->n_networks > 0 && v->networks[0].region;
+
+        if (!v->set)
+                return;
+        put_str(f, "    verify:\n      instance_type: ", v->instance_type);
+        if (!per_region) {
+                put_str(f, "\n      subnet_id: ", v->n_networks ? v->networks[0].subnet_id : NULL);
+                if (v->n_networks && v->networks[0].security_group_ids)
+                        put_list(f, "\n      security_group_ids: ", v->networks[0].security_group_ids);
+                else
+                        fputs("\n      security_group_ids: ~", f);
+        } else {
+                fputs("\n      subnet_id:", f);
+                for (size_t i = 0; i < v->n_networks; i++) {
+                        put_str(f, "\n        ", v->networks[i].region);
+                        put_str(f, ": ", v->networks[i].subnet_id);
+                }
+                fputs("\n      security_group_ids:", f);
+                for (size_t i = 0; i < v->n_networks; i++) {
+                        put_str(f, "\n        ", v->networks[i].region);
+                        if (v->networks[i].security_group_ids)
+                                put_list(f, ": ", v->networks[i].security_group_ids);
+                        else
+                                fputs(": ~", f);
+                }
+        }
+        put_str(f, "\n      iam_instance_profile: ", v->iam_instance_profile);
+        put_duration(f, "\n      timeout: ", v->timeout);
+        put_str(f, "\n      console_match: ", v->console_match);
+        fprintf(f, "\n      max_concurrent: %u\n", v->max_concurrent);
+}
+
 static void dump_policy(FILE *f, const policy *p) {
         const schedule *s = &p->schedule;
         bool first = true;
@@ -329,6 +365,7 @@ static void dump_policy(FILE *f, const policy *p) {
         put_copy_to(f, p);
         put_share(f, p);
         put_adopt(f, p);
+        put_verify(f, p);
 }
 
 int config_dump(FILE *f, const config *c) {

@@ -245,6 +245,8 @@ static int parse_groups(loader *l, policy_verify *v, const cnode *n, const cnode
                                      e[i].key->value);
                         continue;
                 }
+                if (cnode_is_null(e[i].value))
+                        continue;               /* the VPC's default group, as `check --dump` writes it */
                 if (parse_group_list(l, e[i].value, &groups) < 0)
                         continue;
                 if (w)

@@ -353,10 +353,10 @@ static const ec2_instance *source_instance(const dist_context *ctx, const ec2_im
 
 /* The copy's tags: the policy's image tags rendered as they were for the source (its
  * instance, region and slot: the run keeps only the source's amirotd tags), the source's
- * amirotd tags that say what it is (policy, instance, slot: not its protection, retirement
- * or deprecation), and copy-of. */
+ * amirotd tags that say what it is (policy, instance, slot, verify's verdict: not its
+ * protection, retirement or deprecation), and copy-of. */
 static int copy_tags(const copy_exec *x, ec2_tags *ret) {
-        static const char *const carried[] = { TAG_POLICY, TAG_INSTANCE_ID, TAG_SLOT };
+        static const char *const carried[] = { TAG_POLICY, TAG_INSTANCE_ID, TAG_SLOT, TAG_VERIFIED };
         const plan_copy_step *s = current(x);
         const policy *p = x->t.ctx->policy;
         const ec2_instance *instance = source_instance(x->t.ctx, s->image);

@@ -3,7 +3,10 @@
  * "The newest image" a launch template (dist-template.c) or an SSM parameter names in a
  * region and account: among the images tagged amirotd:policy=NAME there, sources and
  * copies alike, the available ones that are neither released (amirotd:retired-at) nor
- * deprecated, of a slot not after now, newest by amirotd:slot, then by CreationDate. Pure.
+ * deprecated, of a slot not after now, newest by amirotd:slot, then by CreationDate. With
+ * verify (run/verify-plan.h), only images that passed (amirotd:verified=passed: a copy
+ * carries its source's verdict) qualify: a launch template and a parameter name an image
+ * known to boot. Pure.
  */
 #pragma once
 
@@ -11,7 +14,7 @@
 
 #include "aws/ec2-types.h"
 
-/* The newest image of policy_name (and of instance_id, unless NULL) among images at now, or
- * NULL when none qualifies. */
+/* The newest image of policy_name (and of instance_id, unless NULL) among images at now,
+ * passed ones only when passed_only (the policy's verify.set), or NULL when none qualifies. */
 const ec2_image *dist_newest_image(const ec2_image *images, size_t n, const char *policy_name,
-                                   const char *instance_id, time_t now);
+                                   const char *instance_id, bool passed_only, time_t now);

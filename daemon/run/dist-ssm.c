@@ -352,7 +352,8 @@ static int item_start(dist_ssm *s, ssm_item *it) {
                 return 0;       /* its images could not be read: failed and logged once */
         g = dist_newest_image(src->own ? s->ctx.images : src->images,
                               src->own ? s->ctx.n_images : src->n_images,
-                              s->ctx.policy->name, it->instance ? it->instance->id : NULL, s->ctx.now);
+                              s->ctx.policy->name, it->instance ? it->instance->id : NULL,
+                              s->ctx.policy->verify.set, s->ctx.now);
         if (!g) {
                 log_fields f = item_fields(s, it);
 

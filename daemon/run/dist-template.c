@@ -321,7 +321,8 @@ static void on_versions(int r, ec2_template_versions *v, const aws_error *err, v
 
 /* With the newest image of t's region and account known: the template's versions. */
 static void with_images(template_run *s, const ec2_image *images, size_t n) {
-        const ec2_image *newest = dist_newest_image(images, n, s->ctx.policy->name, NULL, s->ctx.now);
+        const ec2_image *newest = dist_newest_image(images, n, s->ctx.policy->name, NULL,
+                                                    s->ctx.policy->verify.set, s->ctx.now);
         log_fields f = fields(s, "DescribeImages", NULL);
         int r;
 

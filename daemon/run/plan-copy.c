@@ -8,6 +8,7 @@
 
 #include "run/plan-copy.h"
 #include "run/plan.h"
+#include "run/verify-plan.h"
 
 typedef enum entry_kind {
         ENTRY_SOURCE,                   /* a source not yet copied (no copy available, pending or other) */
@@ -208,7 +209,8 @@ static int collect_sources(copy_ctx *c) {
                 time_t t = age_key_of(g);
 
                 if (!policy_image(in->policy, g) || plan_image_is_copy(g) || g->state != EC2_IMAGE_AVAILABLE ||
-                    plan_image_released(g, NULL) || t > in->now)
+                    plan_image_released(g, NULL) || t > in->now ||
+                    (in->policy->verify.set && verify_image_verdict(in->policy, g) != VERIFY_PASSED))
                         continue;
                 c->sources[c->n_sources++] = (entry) {
                         .image = g,

@@ -7,7 +7,11 @@
  *
  * The rules, per instance:
  * - A source is one of the policy's own images in the run's region (no amirotd:copy-of),
- *   available, not released (amirotd:retired-at), of a slot that has begun. A copy is an
+ *   available, not released (amirotd:retired-at), of a slot that has begun, and with verify
+ *   passed (amirotd:verified=passed as the run's describe shows it: one that passed in this
+ *   run and does not show it yet is copied by the next run). The copy carries the verdict,
+ *   so the destination's launch templates and parameters may name it; a copy made before
+ *   verify was turned on has none and is kept by the destination's retention as before. A copy is an
  *   image in the destination tagged with the policy and amirotd:copy-of "REGION/ami-..." of
  *   this run's region; other regions' copies are their runs' business.
  * - Copy only what the destination's retention would keep: the destination's rules

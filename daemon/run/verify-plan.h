@@ -73,8 +73,11 @@ typedef enum verify_step {
 
 /* The next step for one test instance under v. On VERIFY_FAIL, reason (at most size bytes,
  * to fit a tag's 256 characters) says why in words an operator can act on: "status check
- * impaired (instance)", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
- * "never left pending in 10m", "console output did not match '...' within 10m". A test
- * instance older than v->timeout is judged on what EC2 says now, and failed unless that
- * passes: so a test instance found after a restart gets the one last look it is owed. */
+ * impaired: instance", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
+ * "never left pending within 10m", "status checks not ok within 10m (instance:
+ * initializing)", "console output did not match '...' within 10m". A test instance older
+ * than v->timeout is judged on what EC2 says now, and failed unless that passes: so a test
+ * instance found after a restart gets the one last look it is owed (with console_match,
+ * read its console first: a console not read yet counts as not matched). launched 0 (EC2
+ * gave no launch time) counts as long ago. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);

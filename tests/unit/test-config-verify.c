@@ -113,7 +113,7 @@ static void test_per_region(void **state) {
         assert_int_equal(config_load_policy(HEAD2 "enabled: false\n"
                                             "verify:\n"
                                             "  instance_type: t3.micro\n"
-                                            "  security_group_ids: {eu-west-1: [sg-0000eeee]}\n"
+                                            "  security_group_ids: {eu-west-1: [sg-0000eeee], us-east-1: ~}\n"
                                             "  subnet_id:\n"
                                             "    us-east-1: subnet-1111aaaa\n"
                                             "    eu-west-1: subnet-2222bbbb\n",

@@ -145,6 +145,34 @@ static void test_a_new_source_is_copied_once(void **state) {
         fleet_done(&f);
 }
 
+/* With verify, only passed sources are copied (the copy carries the verdict); unverified
+ * and failed ones wait or never go; copies made before verify still count as copies. */
+static void test_with_verify_only_passed_sources_are_copied(void **state) {
+        ec2_image *passed, *failed, *unverified, *old;
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 5, 0);
+        f.policy.verify.set = true;
+        old = source(&f, "i-a", 0);
+        copy_of(&f, old, "us-east-1", EC2_IMAGE_AVAILABLE);
+        passed = source(&f, "i-a", 1);
+        assert_int_equal(ec2_tags_add(&passed->tags, TAG_VERIFIED, "passed"), 0);
+        failed = source(&f, "i-a", 2);
+        assert_int_equal(ec2_tags_add(&failed->tags, TAG_VERIFIED, "failed"), 0);
+        unverified = source(&f, "i-a", 3);
+        build(&f, SLOT0 + 3 * DAY + 3600, PLAN_COPY_CONCURRENT_MAX);
+        assert_int_equal(f.plan.n, 1);
+        assert_true(has_step(&f.plan, PLAN_COPY_START, passed->id));
+
+        /* Without verify the same fleet copies all three. */
+        f.policy.verify.set = false;
+        build(&f, SLOT0 + 3 * DAY + 3600, PLAN_COPY_CONCURRENT_MAX);
+        assert_int_equal(count_kind(&f.plan, PLAN_COPY_START), 3);
+        assert_true(has_step(&f.plan, PLAN_COPY_START, unverified->id));
+        fleet_done(&f);
+}
+
 static void test_after_downtime_only_the_newest_count_are_copied(void **state) {
         fleet f;
 
@@ -484,6 +512,7 @@ static void test_property_copy_then_keep_agree(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_a_new_source_is_copied_once),
+                cmocka_unit_test(test_with_verify_only_passed_sources_are_copied),
                 cmocka_unit_test(test_after_downtime_only_the_newest_count_are_copied),
                 cmocka_unit_test(test_copies_retire_only_once_their_successor_is_available),
                 cmocka_unit_test(test_the_newest_copy_stays_whatever_max_age_says),
