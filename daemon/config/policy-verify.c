@@ -65,10 +65,14 @@ static bool profile_name_valid(const char *s, size_t n) {
 /* arn:PARTITION:iam::ACCOUNT:instance-profile/[PATH/]NAME; a path's characters are "any ASCII
  * character from the ! (\u0021) through the DEL character (\u007F)". */
 static bool profile_arn_valid(const char *s) {
-        const char *rest = s + 4, *name;
-        size_t n = strspn(rest, "abcdefghijklmnopqrstuvwxyz-");
+        const char *rest, *name;
+        size_t n;
 
-        if (!startswith(s, "arn:") || n == 0 || !startswith(rest + n, ":iam::"))
+        if (!startswith(s, "arn:"))
+                return false;
+        rest = s + 4;
+        n = strspn(rest, "abcdefghijklmnopqrstuvwxyz-");         /* the partition: aws, aws-cn, ... */
+        if (n == 0 || !startswith(rest + n, ":iam::"))
                 return false;
         rest += n + 6;
         if (strspn(rest, "0123456789") != 12 || !startswith(rest + 12, ":instance-profile/"))
@@ -78,7 +82,7 @@ static bool profile_arn_valid(const char *s) {
         if ((size_t) (name - rest) + 1 > PROFILE_PATH_MAX)
                 return false;
         for (const char *c = rest; c < name; c++)
-                if (*c < 0x21 || *c > 0x7e)
+                if ((unsigned char) *c < 0x21 || (unsigned char) *c > 0x7f)
                         return false;
         return profile_name_valid(name, strlen(name));
 }
@@ -96,7 +100,7 @@ static verify_network *add_network(loader *l, policy_verify *v, const cnode *at)
         return w;
 }
 
-/* One subnet id at n into *ret; the error names what (with the region of a mapping's entry). */
+/* One subnet id at n into *ret (NULL when invalid, the error reported). */
 static int parse_subnet_id(loader *l, const cnode *n, const char *what, char **ret) {
         if (cvalue_string(l, n, what, ret) < 0)
                 return -EINVAL;
@@ -144,8 +148,9 @@ static int parse_subnets(loader *l, policy_verify *v, const cnode *n) {
                                      e[i].key->value);
                         continue;
                 }
-                if (parse_subnet_id(l, e[i].value, "verify.subnet_id", &id) < 0)
-                        continue;
+                /* kept without a subnet when invalid (the error drops the policy anyway), so that
+                 * its region does not also read as left out */
+                (void) parse_subnet_id(l, e[i].value, "verify.subnet_id", &id);
                 if (!(region = strdup(e[i].key->value)) || !(w = add_network(l, v, e[i].key)))
                         return (l->oom = -ENOMEM);
                 w->region = TAKE_PTR(region);
@@ -187,13 +192,6 @@ static int parse_group_list(loader *l, const cnode *n, char ***ret) {
         }
         *ret = TAKE_PTR(groups);
         return 0;
-}
-
-static bool mapping_has_key(const cnode *map, const char *key) {
-        for (size_t i = 0; i + 1 < map->n_items; i += 2)
-                if (map->items[i]->kind == CNODE_SCALAR && streq(map->items[i]->value, key))
-                        return true;
-        return false;
 }
 
 static verify_network *network_of(policy_verify *v, const char *region) {
@@ -251,7 +249,7 @@ static int parse_groups(loader *l, policy_verify *v, const cnode *n, const cnode
                         continue;
                 if (w)
                         w->security_group_ids = TAKE_PTR(groups);
-                else if (!mapping_has_key(subnet, e[i].key->value))     /* else its subnet had an error */
+                else
                         loader_error(l, e[i].key, "'verify.security_group_ids' names region '%s', for which "
                                      "'subnet_id' names no subnet", e[i].key->value);
         }

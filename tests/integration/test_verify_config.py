@@ -65,3 +65,16 @@ def test_check_refuses_the_mistakes_at_their_place():
     assert f"error: {where}:23:17: 'verify.subnet_id' names region 'us-west-2', which is not one of the " \
            "policy's regions" in r.stderr
     assert "error: configuration invalid: 10 errors" in r.stderr
+
+
+def test_every_key_check_dumps_is_documented_in_the_man_page():
+    r = check("tests/data/config/verify/amirotd.yaml", "--dump")
+    assert r.returncode == 0, r.stderr
+    section = r.stdout[r.stdout.index("    verify:\n"):].split("\n  - ")[0]
+    keys = re.findall(r"(?m)^      ([a-z_]+):", section)
+    assert len(keys) == 7, keys
+    with open(os.path.join(ROOT, "man", "amirotd.yaml.5")) as f:
+        man = f.read()
+    verifying = man[man.index(".Sh VERIFYING IMAGES"):man.index(".Sh ADOPTING EXISTING IMAGES")]
+    for key in keys:
+        assert re.search(rf"(?m)^\.It Ic {key} No \(", verifying), f"{key} has no entry with its default"

@@ -102,6 +102,34 @@ static void test_profile_arn(void **state) {
                             "arn:aws-cn:iam::123456789012:instance-profile/ops/verify/amirotd-test");
 }
 
+static void test_profile_bad_forms(void **state) {
+        static const char *const bad[] = {
+                "arn:",
+                "arn:aws:iam::123456789012:instance-profile/",                  /* no name */
+                "arn:aws:iam::123456789012:instance-profile/ops/",              /* a path, no name */
+                "arn:aws:iam::12345678901:instance-profile/x",                  /* an 11-digit account */
+                "arn:aws:iam:us-east-1:123456789012:instance-profile/x",        /* IAM has no region */
+                "arn:aws:iam::123456789012:role/x",                             /* a role, not a profile */
+                "arn:aws:iam::123456789012:instance-profile/a b",
+                "profile/with/slash",
+                "name with space",
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_(config_freep) config *c = NULL;
+                _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+                char text[512];
+
+                snprintf(text, sizeof(text), HEAD "verify: {instance_type: t3.micro, subnet_id: subnet-0123abcd, "
+                         "iam_instance_profile: \"%s\"}\n", bad[i]);
+                assert_int_equal(config_load_policy(text, &c, &d), -EINVAL);
+                assert_true(config_has_diagnostic(&d, 5, 85, CONFIG_SEVERITY_ERROR,
+                                                  "is neither an instance profile's name"));
+                assert_int_equal(d.n, 1);
+        }
+}
+
 /* A subnet per region, security groups per region, on a policy that is not enabled. */
 static void test_per_region(void **state) {
         _cleanup_(config_freep) config *c = NULL;
@@ -337,12 +365,29 @@ static void test_empty_subnet_mapping(void **state) {
         assert_int_equal(d.n_errors, 1);
 }
 
+/* A region whose subnet is invalid gets that one error, not a second for a region left out. */
+static void test_one_error_per_bad_subnet(void **state) {
+        _cleanup_(config_freep) config *c = NULL;
+        _cleanup_(config_diagnostics_done) config_diagnostics d = {};
+
+        (void) state;
+        assert_int_equal(config_load_policy(HEAD2 "verify:\n"
+                                            "  instance_type: t3.micro\n"
+                                            "  subnet_id: {us-east-1: subnet-1111aaaa, eu-west-1: sub-2222bbbb}\n"
+                                            "  security_group_ids: {eu-west-1: [sg-0123abcd]}\n",
+                                            &c, &d), -EINVAL);
+        assert_true(config_has_diagnostic(&d, 8, 54, CONFIG_SEVERITY_ERROR,
+                                          "'verify.subnet_id' 'sub-2222bbbb' is not a subnet id"));
+        assert_int_equal(d.n, 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_absent),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_every_key),
                 cmocka_unit_test(test_profile_arn),
+                cmocka_unit_test(test_profile_bad_forms),
                 cmocka_unit_test(test_per_region),
                 cmocka_unit_test(test_global_region),
                 cmocka_unit_test(test_bad_values),
@@ -351,6 +396,7 @@ int main(void) {
                 cmocka_unit_test(test_missing_and_misspelled),
                 cmocka_unit_test(test_subnet_regions),
                 cmocka_unit_test(test_empty_subnet_mapping),
+                cmocka_unit_test(test_one_error_per_bad_subnet),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
