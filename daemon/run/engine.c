@@ -542,6 +542,27 @@ static int engine_hook_client(policy_run *run, aws_client **ret) {
         return aws_pool_ssm(run->pool, run->region, p->role_arn, p->external_id, ret);
 }
 
+/* With verify, before the describes too: the test instances earlier runs left. A run that
+ * does not wait for its images verifies none (a dry run says what it would verify). */
+static int engine_verify_start(policy_run *run) {
+        const engine_options *o = &run->options;
+        int r;
+
+        if (!run->policy->verify.set || o->plan_only || !(o->wait || o->dry_run))
+                return 0;
+        r = verifier_new(&(verify_options) {
+                                 .event = run->event,
+                                 .ec2 = run->ec2,
+                                 .policy = run->policy,
+                                 .region = run->region,
+                                 .now = o->now,
+                                 .dry_run = o->dry_run,
+                                 .poll_initial = o->poll_initial,
+                                 .poll_max = o->poll_max,
+                         }, on_verify_event, run, &run->verify);
+        return r < 0 ? r : verifier_recover(run->verify);
+}
+
 int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const char *region,
                      const engine_options *o, policy_run_callback cb, void *userdata, policy_run **ret) {
         _cleanup_(policy_run_freep) policy_run *run = NULL;
@@ -586,23 +607,9 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                        }, on_wait_event, run, &run->wait);
         if (r < 0)
                 return r;
-        /* With verify, before the describes too: the test instances earlier runs left. */
-        if (p->verify.set && !o->plan_only && (o->wait || o->dry_run)) {
-                r = verifier_new(&(verify_options) {
-                                         .event = event,
-                                         .ec2 = run->ec2,
-                                         .policy = p,
-                                         .region = run->region,
-                                         .now = o->now,
-                                         .dry_run = o->dry_run,
-                                         .poll_initial = run->options.poll_initial,
-                                         .poll_max = run->options.poll_max,
-                                 }, on_verify_event, run, &run->verify);
-                if (r >= 0)
-                        r = verifier_recover(run->verify);
-                if (r < 0)
-                        return r;
-        }
+        r = engine_verify_start(run);
+        if (r < 0)
+                return r;
 
         r = engine_describe_instances(run);
         if (r < 0)

@@ -38,7 +38,7 @@ def subnet(sim, region="us-east-1"):
     return sim.admin("GET", "network?region=" + region)["subnets"][0]["SubnetId"]
 
 
-def policy(sim, verify="", count=3):
+def policy(sim, verify="", count=3, extra=""):
     return f"""\
     name: web
     targets:
@@ -53,6 +53,7 @@ def policy(sim, verify="", count=3):
       subnet_id: {subnet(sim)}
       timeout: 2m
 {verify}
+{extra}
 """
 
 
@@ -185,9 +186,18 @@ def test_a_new_image_passes_its_test_instance_leaves_nothing_and_retention_waits
 
 # ---- failed ------------------------------------------------------------------------------
 
+def parameter(sim, name):
+    import botocore.session
+    from conftest import ACCESS_KEY, SECRET_KEY
+    client = botocore.session.Session().create_client("ssm", region_name="us-east-1", endpoint_url=sim.url,
+                                                      aws_access_key_id=ACCESS_KEY,
+                                                      aws_secret_access_key=SECRET_KEY)
+    return client.get_parameter(Name=name)["Parameter"]["Value"]
+
+
 def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(amirotd, ec2, journald):
     web(ec2)
-    amirotd.write_policy("web", policy(amirotd.sim, count=2))
+    amirotd.write_policy("web", policy(amirotd.sim, count=2, extra="    ssm_parameter:\n      - /golden/web/latest"))
     for day in (D1, D2):
         p, _ = run_once(amirotd, now=day)
         assert p.returncode == 0, p.stderr
@@ -210,9 +220,13 @@ def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(ami
         tags = image_tags(ec2, bad, "amirotd:verified")
         assert tags["amirotd:verified"] == "failed"
         assert tags["amirotd:verify-reason"] == "status check impaired: instance"
+        listing = amirotd.run("list", now=D3_NEXT, check=False)
+        assert "status check impaired: instance" in listing.stdout, listing.stdout
         p, _ = run_once(amirotd, now=D3_AFTER)
     assert [g["ImageId"] for g in images(ec2) if g["ImageId"] == bad] == []
     assert sorted(g["ImageId"] for g in images(ec2)) == sorted(passed)
+    # The SSM parameter follows passed images only: it still names the last one.
+    assert parameter(amirotd.sim, "/golden/web/latest") == passed[1]
     # Launched once: the verdict is final.
     assert len(launches(amirotd.sim)[bad]["launched"]) == 1
 
