@@ -409,3 +409,27 @@ def test_a_dry_run_launches_nothing_and_says_what_it_would_verify(amirotd, ec2):
     assert p.returncode == 0, p.stderr
     assert f"would verify {image_id}" in p.stderr, p.stderr
     assert verify_calls(amirotd.sim) == []
+
+
+# ---- the service -------------------------------------------------------------------------
+
+def test_the_service_verifies_each_new_image_and_says_the_cost(amirotd, ec2, daemon):
+    web(ec2)
+    amirotd.write_global("spread: 0s\n")
+    amirotd.write_policy("web", policy(amirotd.sim, count=2).replace('every: 24h\n      at: "03:00"', "every: 5s"))
+    d = daemon()
+
+    e = journal.wait_for(d.log, lambda e: len(verdicts(e, VERIFIED)) >= 2 and any(
+        "verified, 0 failed verification" in x.get("MESSAGE", "") for x in e), timeout=90, what="two verdicts")
+
+    assert d.stop() == 0
+    summary = [x["MESSAGE"] for x in e if "verified, 0 failed verification" in x.get("MESSAGE", "")]
+    assert "run done for slot" in summary[0] and "test instance-seconds" in summary[0]
+    lines = verdicts(e, VERIFIED)
+    assert len({x["AMIROTD_IMAGE_ID"] for x in lines}) == len(lines)
+    # Each verdict is on its image (the oldest may be retired already: count 2).
+    left = {g["ImageId"]: tag_dict(g) for g in images(ec2)}
+    assert any(x["AMIROTD_IMAGE_ID"] in left for x in lines)
+    for x in lines:
+        if x["AMIROTD_IMAGE_ID"] in left:
+            assert image_tags(ec2, x["AMIROTD_IMAGE_ID"], "amirotd:verified").get("amirotd:verified") == "passed"
