@@ -49,6 +49,7 @@ typedef struct test_instance {
         ec2_status_summary system_status, instance_status;
         char *state_reason;
         int console;                    /* verify_observation.console */
+        bool console_read;              /* GetConsoleOutput was answered once (or failed) */
         verify_step verdict;            /* VERIFY_PASS or VERIFY_FAIL once judged */
         char reason[REASON_MAX];
         ec2_op *op;                     /* the entry's one request in flight */

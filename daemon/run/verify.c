@@ -273,6 +273,16 @@ static void test_write_verdict(verifier *v, test_instance *t) {
                 on_tagged(r, NULL, t);
 }
 
+/* A call that keeps failing (a permission missing, the endpoint down) is no verdict; past
+ * the timeout the run stops asking, fails, and leaves the instance to the next run. */
+static void test_give_up_past_timeout(verifier *v, test_instance *t, int r, const aws_error *err,
+                                      const char *action) {
+        if ((uint64_t) MAX(verify_now(v) - t->launched, (time_t) 0) < v->options.policy->verify.timeout)
+                return;
+        t->phase = TEST_DONE;
+        test_error(v, t, r, err, action, "cannot judge test instance");
+}
+
 /* What verify_judge() makes of what EC2 said last; t moves on when it is a verdict. */
 static void test_judge(verifier *v, test_instance *t) {
         verify_observation o = {
@@ -288,7 +298,7 @@ static void test_judge(verifier *v, test_instance *t) {
 
         /* Checks ok and the console not read yet: read it before any verdict, also past the
          * timeout (a test instance found after a restart gets its one last look). */
-        if (v->match_set && t->console == -1 && t->listed && t->state == EC2_INSTANCE_RUNNING &&
+        if (v->match_set && !t->console_read && t->listed && t->state == EC2_INSTANCE_RUNNING &&
             t->system_status == EC2_STATUS_OK && t->instance_status == EC2_STATUS_OK) {
                 t->phase = TEST_CONSOLE;
                 return;
@@ -316,11 +326,13 @@ static void on_console(int r, const char *output, const aws_error *err, void *us
 
         t->op = NULL;
         t->phase = TEST_WATCHED;
+        t->console_read = true;
         if (r < 0) {
                 log_fields f = verify_fields(v, t);
 
                 f.action = "GetConsoleOutput";
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot read the console of a test instance, will retry");
+                test_give_up_past_timeout(v, t, r, err, "GetConsoleOutput");
         } else {
                 t->console = output && regexec(&v->match, output, 0, NULL, 0) == 0 ? 1 : 0;
                 /* Judged now: a match passes at once, a miss past the timeout fails. */
@@ -455,6 +467,7 @@ static size_t poll_drop_unknown(verifier *v, const aws_error *err) {
 
 static void on_status(int r, ec2_instance_status_list *l, const aws_error *err, void *userdata) {
         verifier *v = userdata;
+        bool unknown;
 
         v->poll = NULL;
         if (r < 0 && err && aws_error_is(err, "InvalidInstanceID.NotFound") && poll_drop_unknown(v, err) > 0 &&
@@ -463,7 +476,8 @@ static void on_status(int r, ec2_instance_status_list *l, const aws_error *err, 
                 if (r >= 0)
                         return;
         }
-        if (r < 0 && !(err && aws_error_is(err, "InvalidInstanceID.NotFound"))) {
+        unknown = r < 0 && err && aws_error_is(err, "InvalidInstanceID.NotFound");
+        if (r < 0 && !unknown) {
                 log_fields f = verify_fields(v, NULL);
 
                 f.action = "DescribeInstanceStatus";
@@ -473,8 +487,12 @@ static void on_status(int r, ec2_instance_status_list *l, const aws_error *err, 
                 test_instance *t = verify_test_by_instance(v, v->poll_ids[i]);
                 const ec2_instance_status *s = NULL;
 
-                if (!t || t->phase != TEST_WATCHED || (r < 0 && !aws_error_is(err, "InvalidInstanceID.NotFound")))
+                if (!t || t->phase != TEST_WATCHED)
                         continue;
+                if (r < 0 && !unknown) {
+                        test_give_up_past_timeout(v, t, r, err, "DescribeInstanceStatus");
+                        continue;
+                }
                 for (size_t j = 0; r >= 0 && l && j < l->n && !s; j++)
                         if (streq(l->items[j].instance_id, t->instance_id))
                                 s = &l->items[j];

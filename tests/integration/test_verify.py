@@ -433,3 +433,34 @@ def test_the_service_verifies_each_new_image_and_says_the_cost(amirotd, ec2, dae
     for x in lines:
         if x["AMIROTD_IMAGE_ID"] in left:
             assert image_tags(ec2, x["AMIROTD_IMAGE_ID"], "amirotd:verified").get("amirotd:verified") == "passed"
+
+
+# ---- calls that keep failing -------------------------------------------------------------
+
+def test_a_console_that_cannot_be_read_is_no_verdict(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim, verify='      console_match: "login:"'))
+    image_id = unverified_image(amirotd, ec2)
+    boot(amirotd.sim, image_id, status_seconds=20)
+    test_instance = kill_once_with_test_instance_alive(amirotd, image_id)
+    amirotd.sim.fault(action="GetConsoleOutput", kind="error", code="UnauthorizedOperation", status=403,
+                      message="You are not authorized to perform this operation.")
+
+    p, entries = run_once(amirotd, now=D1_LATER)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode != 0, said
+    assert verdicts(entries, VERIFIED) == [] and verdicts(entries, VERIFY_FAILED) == [], said
+    assert f"cannot judge test instance {test_instance} of image {image_id}" in said, said
+    assert "UnauthorizedOperation" in said
+    assert "amirotd:verified" not in image_tags(ec2, image_id, "amirotd:verified", timeout=2)
+    # Left running for the next run, which judges it once it can read the console.
+    assert launches(amirotd.sim)[image_id]["alive"] == [test_instance]
+    amirotd.sim.clear_faults()
+
+    p, entries = run_once(amirotd, now="2030-01-01T03:36:00Z")
+
+    assert p.returncode == 0, "\n".join(e["MESSAGE"] for e in entries)
+    [line] = verdicts(entries, VERIFIED)
+    assert line["AMIROTD_TEST_INSTANCE_ID"] == test_instance
+    nothing_left(amirotd.sim, image_id)
