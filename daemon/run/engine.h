@@ -14,8 +14,11 @@
  * which polls them until available; each reports every result back through one
  * callback. The engine logs its own steps (describes, plans); exec.c logs the
  * actions', wait.c the polls and availability.
+ * With verify (run/verify.h), an image available is handed to verify.c instead, which
+ * launches a test instance from it, and only a passed image retires what it replaces; the
+ * run's execute step ends once the executor, the waiter and the verifier are all idle.
  * Event sources, all on the caller's loop and freed with the run: wait.c's poll
- * timer ("poll web/us-east-1") and exec.c's spread timer per chain ("spread
+ * timer ("poll web/us-east-1"), verify.c's ("verify web/us-east-1") and exec.c's spread timer per chain ("spread
  * web/us-east-1 i-0abc"); the requests' own sources belong to aws/.
  */
 #pragma once

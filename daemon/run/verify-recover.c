@@ -76,6 +76,9 @@ static void on_recovered(int r, ec2_instance_list *l, const aws_error *err, void
                 }
                 t->recovered = true;
                 t->launched = x->launch_time;
+                /* DescribeInstanceStatus does not say why an instance stopped: this does. */
+                if (x->state_reason && !(t->state_reason = strdup(x->state_reason)))
+                        verify_emit(v, VERIFY_EVENT_ERROR, -ENOMEM, t, "out of memory", 0);
                 v->last_launch = now_usec(CLOCK_MONOTONIC);     /* first polled after poll_initial */
                 t->phase = TEST_WATCHED;
                 f.image_id = t->image_id;
