@@ -21,6 +21,7 @@ typedef enum test_phase {
         TEST_LAUNCHING,                 /* RunInstances in flight */
         TEST_WATCHED,                   /* polled until judged */
         TEST_CONSOLE,                   /* GetConsoleOutput in flight */
+        TEST_REASON,                    /* DescribeInstances in flight: why it stopped */
         TEST_TAGGING,                   /* CreateTags of the verdict on the image in flight */
         TEST_TERMINATING,               /* TerminateInstances in flight */
         TEST_DONE,
@@ -50,6 +51,7 @@ typedef struct test_instance {
         char *state_reason;
         int console;                    /* verify_observation.console */
         bool console_read;              /* GetConsoleOutput was answered once (or failed) */
+        bool reason_read;               /* DescribeInstances was asked why it stopped */
         verify_step verdict;            /* VERIFY_PASS or VERIFY_FAIL once judged */
         char reason[REASON_MAX];
         ec2_op *op;                     /* the entry's one request in flight */

@@ -296,6 +296,13 @@ static void test_judge(verifier *v, test_instance *t) {
         };
         verify_step s;
 
+        /* Stopped or terminated on its own: DescribeInstanceStatus does not say why, and the
+         * reason is what the operator needs ("Client.InstanceInitiatedShutdown: ..."). */
+        if (t->listed && !t->state_reason && !t->reason_read && t->state != EC2_INSTANCE_PENDING &&
+            t->state != EC2_INSTANCE_RUNNING) {
+                t->phase = TEST_REASON;
+                return;
+        }
         /* Checks ok and the console not read yet: read it before any verdict, also past the
          * timeout (a test instance found after a restart gets its one last look). */
         if (v->match_set && !t->console_read && t->listed && t->state == EC2_INSTANCE_RUNNING &&
@@ -316,6 +323,34 @@ static void test_judge(verifier *v, test_instance *t) {
         if (s == VERIFY_PASS)
                 t->reason[0] = '\0';
         test_write_verdict(v, t);
+}
+
+/* ---- Why it stopped -------------------------------------------------------------------- */
+
+static void on_reason(int r, ec2_instance_list *l, const aws_error *err, void *userdata) {
+        test_instance *t = userdata;
+        verifier *v = t->v;
+
+        (void) err;
+        t->op = NULL;
+        t->phase = TEST_WATCHED;
+        t->reason_read = true;
+        for (size_t i = 0; r >= 0 && l && i < l->n && !t->state_reason; i++)
+                if (streq(l->items[i].id, t->instance_id) && l->items[i].state_reason)
+                        t->state_reason = strdup(l->items[i].state_reason);
+        /* Without it (a failed call), the verdict says what it can. */
+        test_judge(v, t);
+        verify_pump(v);
+}
+
+static void test_read_reason(verifier *v, test_instance *t) {
+        char *ids[] = { t->instance_id, NULL };
+        const ec2_filter filter = { .name = "instance-id", .values = ids };
+        int r;
+
+        r = ec2_describe_instances(v->options.ec2, &filter, 1, on_reason, t, &t->op);
+        if (r < 0)
+                on_reason(r, NULL, NULL, t);
 }
 
 /* ---- The console ----------------------------------------------------------------------- */
@@ -591,6 +626,8 @@ void verify_pump(verifier *v) {
                 t = v->tests[i];
                 if (t->phase == TEST_CONSOLE && !t->op)
                         test_read_console(v, t);
+                else if (t->phase == TEST_REASON && !t->op)
+                        test_read_reason(v, t);
                 watched = watched || t->phase == TEST_WATCHED;
         }
         while (v->recover_done && v->images_in && !v->launch_stopped && !v->options.dry_run &&

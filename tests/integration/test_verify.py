@@ -231,6 +231,21 @@ def test_an_impaired_image_fails_the_run_is_retired_and_the_passed_ones_stay(ami
     assert len(launches(amirotd.sim)[bad]["launched"]) == 1
 
 
+def test_a_test_instance_that_stops_itself_fails_with_ec2s_reason(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+    boot(amirotd.sim, image_id, shutdown="stop", status_seconds=30)
+
+    p, entries = run_once(amirotd, now=D1_NEXT)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode != 0, said
+    [line] = verdicts(entries, VERIFY_FAILED) or [said]
+    assert line["AMIROTD_REASON"].startswith("the instance stopped: Client.InstanceInitiatedShutdown"), line
+    nothing_left(amirotd.sim, image_id)
+
+
 def start_once(amirotd, *args, now):
     amirotd.sim.set_clock(now)
     cmd = [AMIROTD, "-c", str(amirotd.dir / "amirotd.yaml"), "--now=" + now, "once", *args]
