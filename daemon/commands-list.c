@@ -80,8 +80,12 @@ static void list_output_done(list_output *out) {
 }
 
 /* With verify on for the image's policy, its verdict: "passed", "failed" or "unverified"
- * (verify-plan.h); NULL without verify (and for --orphaned: no policy says). */
+ * (verify-plan.h); NULL without verify (and for --orphaned: no policy says), and for a
+ * copy, which verify never tests (it carries its source's verdict for the places that
+ * name it). */
 static const char *list_verdict(const list_output *out, const ec2_image *img) {
+        if (plan_image_is_copy(img))
+                return NULL;
         switch (out->dist ? verify_image_verdict(out->dist->policy, img) : VERIFY_NOT_JUDGED) {
         case VERIFY_PASSED:
                 return "passed";

@@ -17,7 +17,7 @@ static time_t image_slot(const ec2_image *i) {
 /* An image of a slot after now (a host clock that ran ahead) is never the newest: the
  * planner sets it aside too (plan.h). */
 static bool image_qualifies(const ec2_image *i, const char *policy_name, const char *instance_id,
-                            bool passed_only, time_t now) {
+                            bool passed_only, char *const *passed, time_t now) {
         time_t deprecated = ec2_image_deprecation_time(i);
 
         return i->state == EC2_IMAGE_AVAILABLE && i->id &&
@@ -26,7 +26,7 @@ static bool image_qualifies(const ec2_image *i, const char *policy_name, const c
                 !ec2_tags_get(&i->tags, TAG_RETIRED_AT) &&
                 !(deprecated > 0 && deprecated <= now) &&
                 image_slot(i) <= now &&
-                (!passed_only || streq_ptr(ec2_tags_get(&i->tags, TAG_VERIFIED), "passed"));
+                (!passed_only || streq_ptr(ec2_tags_get(&i->tags, TAG_VERIFIED), "passed") || strv_contains(passed, i->id));
 }
 
 /* Whether a is newer than b. */
@@ -41,11 +41,11 @@ static bool newer(const ec2_image *a, const ec2_image *b) {
 }
 
 const ec2_image *dist_newest_image(const ec2_image *images, size_t n, const char *policy_name,
-                                   const char *instance_id, bool passed_only, time_t now) {
+                                   const char *instance_id, bool passed_only, char *const *passed, time_t now) {
         const ec2_image *best = NULL;
 
         for (size_t i = 0; i < n; i++)
-                if (image_qualifies(&images[i], policy_name, instance_id, passed_only, now) && (!best || newer(&images[i], best)))
+                if (image_qualifies(&images[i], policy_name, instance_id, passed_only, passed, now) && (!best || newer(&images[i], best)))
                         best = &images[i];
         return best;
 }

@@ -15,6 +15,9 @@
 #include "aws/ec2-types.h"
 
 /* The newest image of policy_name (and of instance_id, unless NULL) among images at now,
- * passed ones only when passed_only (the policy's verify.set), or NULL when none qualifies. */
+ * passed ones only when passed_only (the policy's verify.set), or NULL when none qualifies.
+ * passed (NULL-terminated, may be NULL): the images that passed in this run, which qualify
+ * as passed before their tag shows in the run's describe (EC2's tags are eventually
+ * consistent), as plan_input.passed does for the planner. */
 const ec2_image *dist_newest_image(const ec2_image *images, size_t n, const char *policy_name,
-                                   const char *instance_id, bool passed_only, time_t now);
+                                   const char *instance_id, bool passed_only, char *const *passed, time_t now);

@@ -353,13 +353,14 @@ static int item_start(dist_ssm *s, ssm_item *it) {
         g = dist_newest_image(src->own ? s->ctx.images : src->images,
                               src->own ? s->ctx.n_images : src->n_images,
                               s->ctx.policy->name, it->instance ? it->instance->id : NULL,
-                              s->ctx.policy->verify.set, s->ctx.now);
+                              s->ctx.policy->verify.set, s->ctx.passed, s->ctx.now);
         if (!g) {
                 log_fields f = item_fields(s, it);
 
                 log_full(LOG_WARNING, 0, MESSAGE_SSM_NO_IMAGE, &f,
-                         "policy '%s' in %s: no available image%s%s for SSM parameter '%s', leaving it as it is",
-                         f.policy, f.region, it->instance ? " of " : "", it->instance ? it->instance->id : "", it->name);
+                         "policy '%s' in %s: no %s image%s%s for SSM parameter '%s', leaving it as it is",
+                         f.policy, f.region, s->ctx.policy->verify.set ? "passed" : "available",
+                         it->instance ? " of " : "", it->instance ? it->instance->id : "", it->name);
                 return 0;
         }
         s->image_id = g->id;

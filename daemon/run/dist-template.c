@@ -322,14 +322,14 @@ static void on_versions(int r, ec2_template_versions *v, const aws_error *err, v
 /* With the newest image of t's region and account known: the template's versions. */
 static void with_images(template_run *s, const ec2_image *images, size_t n) {
         const ec2_image *newest = dist_newest_image(images, n, s->ctx.policy->name, NULL,
-                                                    s->ctx.policy->verify.set, s->ctx.now);
+                                                    s->ctx.policy->verify.set, s->ctx.passed, s->ctx.now);
         log_fields f = fields(s, "DescribeImages", NULL);
         int r;
 
         if (!newest) {
-                log_full(LOG_DEBUG, 0, NULL, &f, "policy '%s': no available image in %s%s%s for launch template "
-                         "'%s' yet", s->ctx.policy->name, s->region, s->t->role_arn ? " as " : "",
-                         s->t->role_arn ?: "", template_label(s));
+                log_full(LOG_DEBUG, 0, NULL, &f, "policy '%s': no %s image in %s%s%s for launch template "
+                         "'%s' yet", s->ctx.policy->name, s->ctx.policy->verify.set ? "passed" : "available",
+                         s->region, s->t->role_arn ? " as " : "", s->t->role_arn ?: "", template_label(s));
                 next_template(s);
                 return;
         }

@@ -74,6 +74,7 @@ typedef struct dist_context {
         size_t n_images;
         const ec2_instance *instances;  /* the instances the run described (candidates, unfiltered) */
         size_t n_instances;
+        char *const *passed;            /* images that passed in this run, NULL-terminated; may be NULL */
         dist_result *result;            /* counters and steps, shared by the distributors */
         dist_images *cache;             /* the run's images of other places (below); NULL: none */
 } dist_context;

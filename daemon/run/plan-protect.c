@@ -38,7 +38,7 @@ typedef struct protect_image {
         bool future;                    /* its slot starts after now: retention skips it */
         bool marked;                    /* carries TAG_PROTECTED */
         bool released;                  /* into the retire stages: out of retention, and of its newest */
-        bool unproven;                  /* verify: not passed (yet, or failed): out of its newest too */
+        verify_verdict verdict;         /* verify: only a passed one takes a place among the newest */
         bool done;                      /* its action is in the plan already */
         protect_op op;
 } protect_image;
@@ -63,10 +63,6 @@ static int protect_image_ptr_by_id(const void *a, const void *b) {
 
 static int id_key_compare(const void *key, const void *elem) {
         return strcmp(key, (*(protect_image *const *) elem)->image->id);
-}
-
-static bool unproven(verify_verdict v) {
-        return v == VERIFY_UNVERIFIED || v == VERIFY_FAILED;
 }
 
 /* The policy's images, in retention's order, each once. */
@@ -103,7 +99,7 @@ static int collect(const plan_input *in, protect_image **ret, size_t *ret_n) {
                         .future = future,
                         .marked = ec2_tags_get(&g->tags, TAG_PROTECTED) != NULL,
                         .released = plan_image_released(g, NULL),
-                        .unproven = unproven(verify_plan_verdict(in->policy, g, passed, n_passed)),
+                        .verdict = verify_plan_verdict(in->policy, g, passed, n_passed),
                 };
         }
         qsort(v, n, sizeof(protect_image), protect_image_compare);
@@ -181,11 +177,12 @@ static bool instance_covered(const protect_sets *s, const protect_image *g, size
 }
 
 /* The verdict on each image of one instance, g[0..n) newest first. A new image on its
- * way takes the first of the newest places (plan.h). */
+ * way takes the first of the newest places (plan.h); with verify, only once it passed,
+ * and so never in anticipation: it may fail. */
 static void judge_instance(const plan_input *in, const protect_sets *s, protect_image *g, size_t n) {
         const policy *pol = in->policy;
         bool covered = pol->protect_newest > 0 && instance_covered(s, g, n);
-        unsigned coming = covered && id_set_contains(&s->creating, g[0].instance_id) ? 1 : 0;
+        unsigned coming = covered && !pol->verify.set && id_set_contains(&s->creating, g[0].instance_id) ? 1 : 0;
         unsigned rank = 0;
 
         for (size_t k = 0; k < n; k++) {
@@ -195,7 +192,14 @@ static void judge_instance(const plan_input *in, const protect_sets *s, protect_
 
                 /* Retention's available images: of a slot that has begun, not released, passed
                  * with verify (plan.h). */
-                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released && !m->unproven) {
+                if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released &&
+                    m->verdict == VERIFY_UNVERIFIED) {
+                        /* Not judged yet: neither a place nor the loss of its protection (the
+                         * images protected before verify was turned on stay so). */
+                        m->keep = m->marked;
+                        want = false;
+                } else if (m->image->state == EC2_IMAGE_AVAILABLE && !m->future && !m->released &&
+                           m->verdict != VERIFY_FAILED) {
                         m->rank = rank++;
                         m->keep = covered && m->rank < pol->protect_newest;
                         want = m->keep && m->rank + coming < pol->protect_newest;

@@ -139,8 +139,7 @@ int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_read
                       plan *ret) {
         _cleanup_(freep) ec2_image *view = NULL;
         _cleanup_(freep) ec2_tag *tags = NULL;
-        _cleanup_(freep) char **created = NULL, **passed = NULL;
-        size_t n_earlier_passed = strv_length(in ? in->passed : NULL);
+        _cleanup_(freep) char **created = NULL;
         char slot[SLOT_ID_MAX];
         time_t slot_start;
         plan_input sub;
@@ -159,13 +158,8 @@ int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_read
         view = calloc(view_size(x, ready, n) ?: 1, sizeof(ec2_image));
         tags = calloc(3 * n ?: 1, sizeof(ec2_tag));
         created = calloc(n + 1, sizeof(char *));
-        passed = calloc(n_earlier_passed + n + 1, sizeof(char *));
-        if (!view || !tags || !created || !passed)
+        if (!view || !tags || !created)
                 return -ENOMEM;
-        /* With verify, the engine hands an image here only once it passed in this run: its
-         * tags in the index were read before the verdict. */
-        for (size_t i = 0; i < n_earlier_passed; i++)
-                passed[i] = in->passed[i];
         for (size_t i = 0; i < n; i++) {
                 ec2_tag *t = &tags[3 * i];
 
@@ -187,8 +181,8 @@ int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_read
         sub.snapshots = NULL;           /* the sweep is the first plan's */
         sub.n_snapshots = 0;
         sub.created = created;
-        memcpy(passed + n_earlier_passed, created, n_created * sizeof(char *));
-        sub.passed = passed;
+        /* With verify, a ready image counts only once in->passed names it (available is not
+         * booted); its tags in the index were read before any verdict. */
         r = plan_build(&sub, ret);
         if (r < 0)
                 return r;

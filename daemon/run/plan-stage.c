@@ -130,7 +130,7 @@ static int releases(stage_ctx *c) {
         for (size_t k = 0; k < p->n; k++) {
                 plan_action *a = &p->actions[k];
 
-                if (a->kind == PLAN_RETIRE && a->retention && c->in->policy->retire_stages != 0) {
+                if (a->kind == PLAN_RETIRE && a->retention && !a->verify_failed && c->in->policy->retire_stages != 0) {
                         if (sorted_has(c->retired, c->n_retired, a->image_id)) {
                                 plan_action_done(a);
                                 continue;

@@ -239,7 +239,9 @@ static int create(plan_ctx *c, const ec2_instance *i, char *image_name) {
 
 /* Whether the current slot already has an image of this instance that is, or may
  * still become, good: by its slot tag, or by its name (a second daemon, or a run that
- * crashed before its tags were read back). */
+ * crashed before its tags were read back). An available image that failed verification
+ * takes the slot too: it is not made again in its slot (re-imaging a broken instance at
+ * once would loop); the next slot makes the next one. */
 static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, const char *name) {
         managed_image **found;
 
@@ -259,10 +261,27 @@ static bool slot_taken(const plan_ctx *c, const managed_image *m, size_t n, cons
         return false;
 }
 
+/* An instance's rotation (plan_action.rotation): one out per run, and one per new image in
+ * that retention counts. */
+static unsigned instance_rotation(const managed_image *m, size_t n) {
+        unsigned rotation = 1;
+
+        for (size_t k = 0; k < n; k++)
+                if (retention_counts(&m[k]))
+                        rotation += m[k].created;
+        return rotation;
+}
+
 /* Failed images first, oldest first. EC2 keeps the name of a failed image
  * registered until it is deregistered, so when the current slot's attempt
- * failed, its retirement must come before the CREATE that reuses the name. */
+ * failed, its retirement must come before the CREATE that reuses the name.
+ * An image that failed verification is available and keeps its slot: it is not made
+ * again in its slot (slot_taken), the next slot makes the next one. Its verdict is a tag
+ * anyone with CreateTags can write, so its retirement is bounded as retention's
+ * (max_retire_per_run, plan-bound.c), sharing the instance's rotation: a mass re-tag
+ * costs a few images a run. A failed creation is EC2's verdict: unbounded. */
 static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
+        unsigned rotation = instance_rotation(m, n);
         int r;
 
         for (size_t k = n; k > 0; k--)
@@ -276,9 +295,10 @@ static int retire_failed(plan_ctx *c, const managed_image *m, size_t n) {
 
                         if (asprintf(&reason, "failed verification%s%s", isempty(why) ? "" : ": ", why ?: "") < 0)
                                 return -ENOMEM;
-                        r = retire(c, &m[k - 1], reason, 0);
+                        r = retire(c, &m[k - 1], reason, rotation);
                         if (r < 0)
                                 return r;
+                        c->plan->actions[c->plan->n - 1].verify_failed = true;
                 }
         return 0;
 }
@@ -311,7 +331,7 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n, bool departed) 
         _cleanup_(freep) plan_keep_verdict *verdict = NULL;
         _cleanup_(freep) size_t *at = NULL;
         char *reason[PLAN_RETIRE_DEPARTED_MAX_AGE + 1] = {};
-        unsigned rotation = 1;          /* one out per run, and one per new image in */
+        unsigned rotation = instance_rotation(m, n);
         size_t counted = 0;
         int r = 0;
 
@@ -322,7 +342,6 @@ static int retain(plan_ctx *c, const managed_image *m, size_t n, bool departed) 
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++)
                 if (retention_counts(&m[k])) {
-                        rotation += m[k].created;
                         at[counted] = k;
                         img[counted++] = (plan_keep_image) {
                                 .age_key = m[k].age_key,

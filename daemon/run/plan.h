@@ -24,9 +24,13 @@
  * With verify (run/verify-plan.h), retention counts only images that passed verification
  * (amirotd:verified=passed, or named by plan_input.passed); unverified ones are set aside
  * like pending ones, neither counted nor retired, and still hold their slot; failed ones
- * are garbage, retired as failed creations are ("failed verification: REASON", not
- * bounded), unless released (plan-stage.c's) or disabled (a person's). Protection's
- * newest (plan-protect.c) are the passed ones too. Without verify nothing changes.
+ * are garbage ("failed verification: REASON"), retired without the retire stages but
+ * within max_retire_per_run as retention's retirements are (the verdict is a tag anyone
+ * may write), unless released (plan-stage.c's) or disabled (a person's). Unlike a failed
+ * creation, a failed image is available and keeps its slot (slot_taken): it is not made
+ * again in its slot, the next slot makes the next one. Protection's newest
+ * (plan-protect.c) are the passed ones; an unjudged image keeps the protection it has.
+ * Without verify nothing changes.
  *
  * Retention is bounded per run (plan-bound.c), so that an operator's mistake (retain.count
  * lowered from 30 to 1, a max_age typo) costs a few images a run, not the policy's history
@@ -72,11 +76,13 @@
 #define TAG_COPY_OF "amirotd:copy-of"
 
 /* verify (run/verify.h): on an image, its verdict "passed" or "failed" and, when failed, why
- * (at most 256 characters); on a test instance and its volumes, "ami-..." of the image it
- * proves (with amirotd:policy). */
+ * (at most 256 characters), and the attempt at testing it (a small decimal, raised after a
+ * test that gave no verdict: it makes a new ClientToken, verify-plan.h); on a test instance
+ * and its volumes, "ami-..." of the image it proves (with amirotd:policy). */
 #define TAG_VERIFIED "amirotd:verified"
 #define TAG_VERIFY_REASON "amirotd:verify-reason"
 #define TAG_VERIFY_OF "amirotd:verify-of"
+#define TAG_VERIFY_ATTEMPT "amirotd:verify-attempt"
 
 static inline bool plan_image_is_copy(const ec2_image *g) {
         return ec2_tags_get(&g->tags, TAG_COPY_OF) != NULL;
@@ -130,8 +136,10 @@ typedef struct plan_action {
         ec2_image_state image_state;
         char **snapshot_ids;            /* from the image's block-device mappings; NULL-terminated */
         char *reason;                   /* "beyond retain.count 3", "older than max_age 90d", "failed" */
-        bool retention;                 /* retired by retention's rules (plan-keep.c): counts against
-                                         * max_retire_per_run (failed images do not) */
+        bool retention;                 /* retired by retention's rules (plan-keep.c), or as an image
+                                         * that failed verification: counts against
+                                         * max_retire_per_run (failed creations do not) */
+        bool verify_failed;             /* failed verification: bounded, but garbage: no retire stages */
         unsigned rotation;              /* retention: how many of its instance's images the run may
                                          * retire as the rotation: one, and one per image the run
                                          * made of it that retention counts */
@@ -424,10 +432,10 @@ typedef struct plan_ready_image {
 void plan_keep_retirements(plan *p);
 /* The RETIREs that ready[] now allow their instances: plan_build() of in (policy, region,
  * now, earlier: what the run retired so far, for the bound) over each instance's indexed
- * images not forgotten, with its new image available and created by the run. With verify
- * on, the engine hands an image in ready[] only once it passed verification in this run:
- * it counts as passed whatever its tags in the index say (they were read before the
- * verdict), as do in->passed. No CREATE, no sweep. Sorts ready[] by instance. 0, -EINVAL,
+ * images not forgotten, with its new image available and created by the run (so never
+ * retired). With verify on, an image in ready[] counts as passed only when in->passed names
+ * it (the engine's verdicts of this run: the tags in the index were read before them);
+ * until then it is set aside, and pushes no passed image out. No CREATE, no sweep. Sorts ready[] by instance. 0, -EINVAL,
  * -ENOMEM, or plan_build()'s error. */
 int plan_retire_ready(const plan_input *in, const plan_image_index *x, plan_ready_image *ready, size_t n,
                       plan *ret);

@@ -4,6 +4,7 @@
  * the verdict on every state EC2 can report, and the edges of the timeout, are tested in
  * tests/unit/test-verify-plan.c without a network. run/verify.c asks, then acts.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -104,7 +105,58 @@ int verify_plan_candidates(const policy *p, const ec2_image *images, size_t n, t
 /* RunInstances, ClientToken: "Constraints: Maximum 64 ASCII characters". */
 #define VERIFY_CLIENT_TOKEN_MAX 64
 
-int verify_client_token(const char *image_id, char *buf, size_t size) {
+/* At most 6 digits: a count of tests with no verdict, not a number anyone computes with. */
+#define VERIFY_ATTEMPT_DIGITS 6
+
+unsigned verify_image_attempt(const ec2_image *g) {
+        const char *s = ec2_tags_get(&g->tags, TAG_VERIFY_ATTEMPT);
+        unsigned n = 0;
+        size_t len;
+
+        if (!s)
+                return 0;
+        len = strlen(s);
+        if (len == 0 || len > VERIFY_ATTEMPT_DIGITS || strspn(s, "0123456789") != len)
+                return 0;
+        for (; *s; s++)
+                n = n * 10 + (unsigned) (*s - '0');
+        return n;
+}
+
+/* 64-bit FNV-1a: a fixed, portable hash with no library, so that every host and every
+ * build derives the same token. */
+#define FNV_OFFSET UINT64_C(0xcbf29ce484222325)
+#define FNV_PRIME UINT64_C(0x100000001b3)
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+        for (; s && *s; s++)
+                h = (h ^ (unsigned char) *s) * FNV_PRIME;
+        return h;
+}
+
+/* Ends a field with a byte no field can hold (a C string cannot hold NUL), and a list
+ * element with another control character that no id, type or profile holds. */
+static uint64_t fnv1a_byte(uint64_t h, unsigned char c) {
+        return (h ^ c) * FNV_PRIME;
+}
+
+static uint64_t launch_hash(const policy_verify *v, const char *region, unsigned attempt) {
+        const verify_network *net = policy_verify_network(v, region);
+        char number[16];
+        uint64_t h = FNV_OFFSET;
+
+        h = fnv1a_byte(fnv1a(h, v->instance_type), 0);
+        h = fnv1a_byte(fnv1a(h, net ? net->subnet_id : NULL), 0);
+        for (char **g = net ? net->security_group_ids : NULL; g && *g; g++)
+                h = fnv1a_byte(fnv1a(h, *g), 0x1f);
+        h = fnv1a_byte(h, 0);
+        h = fnv1a_byte(fnv1a(h, v->iam_instance_profile), 0);
+        snprintf(number, sizeof(number), "%u", attempt);
+        return fnv1a(h, number);
+}
+
+int verify_client_token(const policy_verify *v, const char *region, const char *image_id, unsigned attempt,
+                        char *buf, size_t size) {
         int n;
 
         if (isempty(image_id))
@@ -112,7 +164,7 @@ int verify_client_token(const char *image_id, char *buf, size_t size) {
         for (const char *s = image_id; *s; s++)
                 if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
                         return -EINVAL;
-        n = snprintf(buf, size, "amirotd-verify-%s", image_id);
+        n = snprintf(buf, size, "amirotd-verify-%s-%016" PRIx64, image_id, launch_hash(v, region, attempt));
         if (n < 0 || (size_t) n >= size || n > VERIFY_CLIENT_TOKEN_MAX)
                 return -EINVAL;
         return 0;
@@ -206,6 +258,24 @@ static const char *summary_string(ec2_status_summary s) {
         return ec2_status_summary_to_string(s) ?: "not reported";
 }
 
+/* Whether EC2's state reason ("CODE: message") names a cause that is EC2's, a person's or
+ * the account's, not the image's (API_StateReason): no verdict. */
+static bool reason_not_the_images(const char *state_reason) {
+        static const char *const codes[] = { "Client.UserInitiatedShutdown", "Client.VolumeLimitExceeded",
+                                             "Client.InternalError" };
+        size_t n;
+
+        if (isempty(state_reason))
+                return false;
+        if (startswith(state_reason, "Server."))
+                return true;
+        n = strcspn(state_reason, ":");
+        for (size_t i = 0; i < ELEMENTSOF(codes); i++)
+                if (n == strlen(codes[i]) && strncmp(state_reason, codes[i], n) == 0)
+                        return true;
+        return false;
+}
+
 /* What the instance says now, before the timeout is looked at. */
 static verify_step judge_now(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
         bool system_bad = o->system_status == EC2_STATUS_IMPAIRED,
@@ -219,12 +289,13 @@ static verify_step judge_now(const policy_verify *v, const verify_observation *o
                 else
                         set_reason(reason, size, "the instance %s: %.*s", what,
                                    (int) utf8_prefix(o->state_reason, VERIFY_QUOTED_MAX), o->state_reason);
-                return VERIFY_FAIL;
+                return reason_not_the_images(o->state_reason) ? VERIFY_ABANDON : VERIFY_FAIL;
         }
         if (system_bad || instance_bad) {
                 set_reason(reason, size, "status check impaired: %s",
                            system_bad && instance_bad ? "system and instance" : system_bad ? "system" : "instance");
-                return VERIFY_FAIL;
+                /* The system check is EC2's host (API_InstanceStatus), not the image. */
+                return system_bad ? VERIFY_ABANDON : VERIFY_FAIL;
         }
         if (o->state != EC2_INSTANCE_RUNNING || o->system_status != EC2_STATUS_OK ||
             o->instance_status != EC2_STATUS_OK)
@@ -261,11 +332,12 @@ verify_step verify_judge(const policy_verify *v, const verify_observation *o, ch
         if (reason && size > 0)
                 reason[0] = 0;
         step = judge_now(v, o, reason, size);
-        if (step == VERIFY_PASS || step == VERIFY_FAIL)
+        if (step == VERIFY_PASS || step == VERIFY_FAIL || step == VERIFY_ABANDON)
                 return step;
         /* "within 15m" counts from the launch: a test instance found after a restart is
-         * judged once on what EC2 says now, and fails unless that passes. */
-        if ((uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
+         * judged once on what EC2 says now, and fails unless that passes. A launch time not
+         * known (0) is no timeout: a missing field never fails an image. */
+        if (o->launched == 0 || (uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
                 return step;
         timed_out(v, o, reason, size);
         return VERIFY_FAIL;

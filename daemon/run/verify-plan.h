@@ -8,7 +8,9 @@
  * With verify on, an image counts as good only once an instance launched from it has
  * booted: amirotd:verified=passed. Until then it is set aside like a pending image,
  * neither counted nor retired, so that an unproven image never pushes a passed one out of
- * retention; amirotd:verified=failed makes it garbage, retired like a failed creation.
+ * retention; amirotd:verified=failed makes it garbage, retired within max_retire_per_run
+ * (plan-bound.c) and not made again in its slot. A test that ended for EC2's or a person's
+ * reason gives no verdict (VERIFY_ABANDON): the image is tested again next run.
  */
 #pragma once
 
@@ -42,10 +44,20 @@ verify_verdict verify_plan_verdict(const policy *p, const ec2_image *g, const ch
 int verify_plan_candidates(const policy *p, const ec2_image *images, size_t n, time_t now, const ec2_image ***ret,
                            size_t *ret_n);
 
-/* RunInstances' ClientToken for the test instance of image_id: the same for every attempt,
- * run and host, so that a retry or a restart never launches a second instance of an image
- * (at most 64 ASCII characters). -EINVAL when it does not fit in size. */
-int verify_client_token(const char *image_id, char *buf, size_t size);
+/* The attempt at testing g: amirotd:verify-attempt, raised by run/verify.c after a test that
+ * gave no verdict (VERIFY_ABANDON); 0 when absent or not a small decimal (at most 6 digits). */
+unsigned verify_image_attempt(const ec2_image *g);
+
+/* RunInstances' ClientToken for the test instance of image_id in region:
+ * "amirotd-verify-" IMAGE "-" and 16 hex digits of a 64-bit FNV-1a over v's instance_type,
+ * region's subnet_id and security group ids, iam_instance_profile and attempt. The same for
+ * every retry, run and host, so that a retry or a restart never launches a second instance
+ * of an image; another network, type, profile or attempt gives another token, since EC2
+ * answers a reused token with its (maybe terminated) instance for at least 24 h, and one
+ * with changed parameters with IdempotentParameterMismatch. At most 64 characters
+ * (RunInstances' limit); -EINVAL when image_id is not [a-z0-9-]+ or the token does not fit. */
+int verify_client_token(const policy_verify *v, const char *region, const char *image_id, unsigned attempt,
+                        char *buf, size_t size);
 
 /* The test instance's tags (instance and volumes): amirotd:policy=NAME and
  * amirotd:verify-of=IMAGE, and Name "amirotd-verify NAME IMAGE". */
@@ -58,7 +70,7 @@ typedef struct verify_observation {
         ec2_status_summary instance_status;
         const char *state_reason;       /* when stopped or terminated, EC2's reason, or NULL */
         int console;                    /* console_match: 1 matched, 0 read and not matched, -1 not read yet */
-        time_t launched;                /* its launch time */
+        time_t launched;                /* its launch time, else when amirotd first saw it; 0: not known */
         time_t now;
 } verify_observation;
 
@@ -67,17 +79,29 @@ typedef enum verify_step {
         VERIFY_READ_CONSOLE,            /* both checks pass: read the console (console_match) */
         VERIFY_PASS,                    /* tag the image passed, then terminate the instance */
         VERIFY_FAIL,                    /* tag the image failed with the reason, then terminate */
+        VERIFY_ABANDON,                 /* no verdict on the image: the test failed for a reason that is
+                                         * EC2's or a person's (reason says which): amirotd:verify-attempt
+                                         * is raised, the instance terminated, the run fails, the image
+                                         * stays unverified and is tested again next run */
         _VERIFY_STEP_MAX,
         _VERIFY_STEP_INVALID = -EINVAL,
 } verify_step;
 
-/* The next step for one test instance under v. On VERIFY_FAIL, reason (at most size bytes,
- * to fit a tag's 256 characters) says why in words an operator can act on: "status check
- * impaired: instance", "the instance stopped: Client.InstanceInitiatedShutdown: ...",
- * "never left pending within 10m", "status checks not ok within 10m (instance:
- * initializing)", "console output did not match '...' within 10m". A test instance older
- * than v->timeout is judged on what EC2 says now, and failed unless that passes: so a test
- * instance found after a restart gets the one last look it is owed (with console_match,
- * read its console first: a console not read yet counts as not matched). launched 0 (EC2
- * gave no launch time) counts as long ago. */
+/* The next step for one test instance under v. On VERIFY_FAIL and VERIFY_ABANDON, reason
+ * (at most size bytes, to fit a tag's 256 characters) says why in words an operator can act
+ * on: "status check impaired: instance", "the instance stopped:
+ * Client.InstanceInitiatedShutdown: ...", "never left pending within 10m", "status checks
+ * not ok within 10m (instance: initializing)", "console output did not match '...' within
+ * 10m". VERIFY_ABANDON, no verdict: the instance stopped or terminated with a state reason
+ * (API_StateReason) of EC2's ("Server.*"), of a person's (Client.UserInitiatedShutdown), of
+ * the account's (Client.VolumeLimitExceeded) or Client.InternalError (among others, a
+ * missing KMS grant on an encrypted image's key); or the system status check, EC2's host
+ * (API_InstanceStatus), is impaired. Client.InstanceInitiatedShutdown,
+ * Client.InvalidSnapshot.* and an unknown or absent reason fail the image, as does an
+ * impaired instance status check. A test instance older than v->timeout is judged on what
+ * EC2 says now, and failed unless that passes: so a test instance found after a restart
+ * gets the one last look it is owed (with console_match, read its console first: a console
+ * not read yet counts as not matched). launched 0 means not known: VERIFY_WAIT (or
+ * READ_CONSOLE, PASS) unless the state is final; so the caller passes the first time it saw
+ * the instance when EC2 gives no launch time, and the timeout counts from there. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);

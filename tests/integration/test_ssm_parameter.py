@@ -150,6 +150,21 @@ def test_no_available_image_leaves_the_parameter_and_warns(amirotd, sim):
     assert len(puts(sim)) == 1, "only the test's own write"
 
 
+def test_with_verify_an_unjudged_image_is_not_published_and_the_warning_says_passed(amirotd, sim):
+    # An available image without a verdict: with verify, it is no image to publish yet.
+    sim.seed(images=[{"tags": {"amirotd:policy": "web", "amirotd:instance-id": "i-0aaaaaaaaaaaaaaaa",
+                               "amirotd:slot": "20291231T030000Z"}}])
+    amirotd.write_policy("web", policy("- /golden/{policy}/latest") +
+                         "    verify:\n      instance_type: t3.micro\n      subnet_id: subnet-0123456789abcdef0\n")
+    ssm(sim).put_parameter(Name="/golden/web/latest", Value="ami-0123456789abcdef0", Type="String",
+                           DataType="aws:ec2:image")
+    sim.set_clock(at(1))
+    p = amirotd.run("plan", now=at(1), check=False)
+    assert "no passed image" in p.stderr, p.stderr
+    assert "no available image" not in p.stderr
+    assert value(sim, "/golden/web/latest")["Value"] == "ami-0123456789abcdef0"
+
+
 def test_a_parameter_that_is_not_an_images_is_never_overwritten_nor_shown(amirotd, ec2, sim):
     """A name that collides with someone's configuration value or secret: the run fails,
     names the parameter, and neither writes it nor says its value."""

@@ -31,8 +31,10 @@ def slot_id(k):
     return f"203001{k:02d}T030000Z"
 
 
-def seed(amirotd, name, k, verdict=None, reason=None):
+def seed(amirotd, name, k, verdict=None, reason=None, copy_of=None):
     tags = {"amirotd:policy": name, "amirotd:instance-id": "i-0aaa", "amirotd:slot": slot_id(k)}
+    if copy_of:
+        tags["amirotd:copy-of"] = copy_of
     if verdict:
         tags["amirotd:verified"] = verdict
     if reason:
@@ -54,13 +56,15 @@ def seeded(amirotd):
         "unverified": seed(amirotd, "web", 3),
         "odd": seed(amirotd, "web", 4, "maybe"),
         "db": seed(amirotd, "db", 1, "passed"),
+        # verify never tests a copy (it carries its source's verdict): no verdict line.
+        "copy": seed(amirotd, "web", 5, copy_of="eu-west-1/ami-0123456789abcdef0"),
     }
 
 
 def test_list_json_shows_each_verdict_of_a_verifying_policy(amirotd, seeded):
     out = json.loads(amirotd.run("list", "--json", now=NOW).stdout)
     by_id = {i["image_id"]: i for i in out}
-    assert {k: (by_id[v]["verified"], by_id[v]["verify_reason"]) for k, v in seeded.items() if k != "db"} == {
+    assert {k: (by_id[v]["verified"], by_id[v]["verify_reason"]) for k, v in seeded.items() if k not in ("db", "copy")} == {
         "passed": ("passed", None),
         "failed": ("failed", REASON),
         "unverified": ("unverified", None),
@@ -68,6 +72,7 @@ def test_list_json_shows_each_verdict_of_a_verifying_policy(amirotd, seeded):
     }
     # A policy without verify: nothing new, whatever tags its image carries.
     assert "verified" not in by_id[seeded["db"]] and "verify_reason" not in by_id[seeded["db"]]
+    assert "verified" not in by_id[seeded["copy"]] and "verify_reason" not in by_id[seeded["copy"]]
 
 
 def test_list_table_shows_each_verdict_under_its_image(amirotd, seeded):
@@ -81,4 +86,5 @@ def test_list_table_shows_each_verdict_under_its_image(amirotd, seeded):
     assert under(seeded["failed"]) == f"verify: failed: {REASON}"
     assert under(seeded["unverified"]) == "verify: unverified"
     assert not under(seeded["db"]).startswith("verify:")
+    assert not under(seeded["copy"]).startswith("verify:")
     assert sum(line.strip().startswith("verify:") for line in lines) == 4

@@ -41,7 +41,7 @@ static int teardown(void **state) {
 }
 
 static const char *newest(const char *instance) {
-        const ec2_image *g = dist_newest_image(images, n_images, "web", instance, false, NOW);
+        const ec2_image *g = dist_newest_image(images, n_images, "web", instance, false, NULL, NOW);
 
         return g ? g->id : NULL;
 }

@@ -50,13 +50,13 @@ static void test_newest_image(void **state) {
         assert_int_equal(ec2_tags_add(&im[6].tags, "amirotd:copy-of", "us-east-1/ami-00000000000000002"), 0);
 
         /* pending, another policy's, released, deprecated: none of them; then by slot, then date */
-        assert_string_equal(dist_newest_image(im, 7, "web", NULL, false, NOW)->id, "ami-00000000000000007");
+        assert_string_equal(dist_newest_image(im, 7, "web", NULL, false, NULL, NOW)->id, "ami-00000000000000007");
         /* deprecation still ahead: the image counts */
         im[5].deprecation_minute = ec2_deprecation_minute(NOW + 3600);
-        assert_string_equal(dist_newest_image(im, 7, "web", NULL, false, NOW)->id, "ami-00000000000000006");
-        assert_string_equal(dist_newest_image(im, 7, "db", NULL, false, NOW)->id, "ami-00000000000000004");
-        assert_null(dist_newest_image(im, 7, "app", NULL, false, NOW));
-        assert_null(dist_newest_image(im, 0, "web", NULL, false, NOW));
+        assert_string_equal(dist_newest_image(im, 7, "web", NULL, false, NULL, NOW)->id, "ami-00000000000000006");
+        assert_string_equal(dist_newest_image(im, 7, "db", NULL, false, NULL, NOW)->id, "ami-00000000000000004");
+        assert_null(dist_newest_image(im, 7, "app", NULL, false, NULL, NOW));
+        assert_null(dist_newest_image(im, 0, "web", NULL, false, NULL, NOW));
         images_done(im, 7);
 }
 
@@ -66,7 +66,7 @@ static void test_unreadable_slot_ranks_below(void **state) {
         (void) state;
         image(&im[0], "ami-00000000000000001", EC2_IMAGE_AVAILABLE, "web", "20261125T030000Z", NOW - 86400);
         image(&im[1], "ami-00000000000000002", EC2_IMAGE_AVAILABLE, "web", "garbage", NOW);
-        assert_string_equal(dist_newest_image(im, 2, "web", NULL, false, NOW)->id, "ami-00000000000000001");
+        assert_string_equal(dist_newest_image(im, 2, "web", NULL, false, NULL, NOW)->id, "ami-00000000000000001");
         images_done(im, 2);
 }
 
@@ -84,11 +84,30 @@ static void test_newest_image_passed_only(void **state) {
         assert_int_equal(ec2_tags_add(&im[3].tags, "amirotd:copy-of", "us-east-1/ami-00000000000000009"), 0);
         assert_int_equal(ec2_tags_add(&im[3].tags, TAG_VERIFIED, "passed"), 0);
 
-        assert_string_equal(dist_newest_image(im, 4, "web", NULL, true, NOW)->id, "ami-00000000000000004");
-        assert_string_equal(dist_newest_image(im, 3, "web", NULL, true, NOW)->id, "ami-00000000000000001");
-        assert_string_equal(dist_newest_image(im, 4, "web", NULL, false, NOW)->id, "ami-00000000000000003");
-        assert_null(dist_newest_image(im + 1, 2, "web", NULL, true, NOW));
+        assert_string_equal(dist_newest_image(im, 4, "web", NULL, true, NULL, NOW)->id, "ami-00000000000000004");
+        assert_string_equal(dist_newest_image(im, 3, "web", NULL, true, NULL, NOW)->id, "ami-00000000000000001");
+        assert_string_equal(dist_newest_image(im, 4, "web", NULL, false, NULL, NOW)->id, "ami-00000000000000003");
+        assert_null(dist_newest_image(im + 1, 2, "web", NULL, true, NULL, NOW));
         images_done(im, 4);
+}
+
+/* An image that passed in this run qualifies before its tag shows in the run's describe
+ * (EC2's tags are eventually consistent); only with verify, and only the images named. */
+static void test_newest_image_passed_in_this_run(void **state) {
+        char *passed[] = { (char *) "ami-00000000000000003", NULL }, *other[] = { (char *) "ami-00000000000000009", NULL };
+        ec2_image im[3];
+
+        (void) state;
+        image(&im[0], "ami-00000000000000001", EC2_IMAGE_AVAILABLE, "web", "20261124T030000Z", NOW - 3 * 86400);
+        assert_int_equal(ec2_tags_add(&im[0].tags, TAG_VERIFIED, "passed"), 0);
+        image(&im[1], "ami-00000000000000002", EC2_IMAGE_AVAILABLE, "web", "20261126T030000Z", NOW - 86400);
+        image(&im[2], "ami-00000000000000003", EC2_IMAGE_AVAILABLE, "web", "20261125T030000Z", NOW - 2 * 86400);
+
+        assert_string_equal(dist_newest_image(im, 3, "web", NULL, true, passed, NOW)->id, "ami-00000000000000003");
+        assert_string_equal(dist_newest_image(im, 3, "web", NULL, true, other, NOW)->id, "ami-00000000000000001");
+        assert_string_equal(dist_newest_image(im, 3, "web", NULL, true, NULL, NOW)->id, "ami-00000000000000001");
+        assert_string_equal(dist_newest_image(im, 3, "web", NULL, false, passed, NOW)->id, "ami-00000000000000002");
+        images_done(im, 3);
 }
 
 /* Versions 1..n; version i names images[i-1] and has descriptions[i-1] (NULL: none). */
@@ -226,6 +245,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_newest_image),
                 cmocka_unit_test(test_newest_image_passed_only),
+                cmocka_unit_test(test_newest_image_passed_in_this_run),
                 cmocka_unit_test(test_unreadable_slot_ranks_below),
                 cmocka_unit_test(test_decide),
                 cmocka_unit_test(test_versions_to_delete),

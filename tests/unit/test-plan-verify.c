@@ -144,9 +144,19 @@ static void test_a_failed_newest_never_pushes_a_passed_one_out(void **state) {
         /* The failed one is garbage, with its reason; both passed stay. */
         assert_retires(&f.plan, (const char *const[]) {
                 "ami-f1 failed verification: status check impaired: instance", NULL });
-        assert_false(f.plan.actions[0].retention);
+        /* Bounded as retention's (a tag anyone can write), but garbage: no retire stages. */
+        assert_true(f.plan.actions[0].retention);
+        assert_true(f.plan.actions[0].verify_failed);
         /* The unverified image holds the current slot: no second CreateImage. */
         assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 0);
+
+        /* With retire stages, still retired at once: garbage is not staged. */
+        f.policy.retire_stages = 1u << RETIRE_DEPRECATE;
+        f.policy.retire_after[RETIRE_DEPRECATE] = DAY;
+        build(&f, true, NULL, NULL);
+        assert_retires(&f.plan, (const char *const[]) {
+                "ami-f1 failed verification: status check impaired: instance", NULL });
+        assert_int_equal(count_kind(&f.plan, PLAN_RELEASE), 0);
         fleet_done(&f);
 }
 
@@ -164,28 +174,49 @@ static void test_unverified_images_are_never_retired_however_old(void **state) {
         fleet_done(&f);
 }
 
-static void test_failed_images_are_retired_unbounded_with_their_reasons(void **state) {
+/* amirotd:verified=failed is a tag anyone with CreateTags can write: failed images are
+ * retired under retention's bound (plan-bound.c), so a mass re-tag costs a few images a
+ * run, not the policy's history. */
+static void test_failed_images_are_retired_bounded_with_their_reasons(void **state) {
         fleet f;
 
         (void) state;
         fleet_init(&f, 5, true);
         add(&f, "ami-f3", 3, "failed", "never left pending within 15m");
         add(&f, "ami-f2", 2, "failed", NULL);
-        add(&f, "ami-f1", 1, "failed", "the instance stopped: Client.UserInitiatedShutdown");
+        add(&f, "ami-f1", 1, "failed", "the instance stopped: Client.InstanceInitiatedShutdown");
         /* Released (retire stages) or disabled by a person: not garbage of verify's. */
         add(&f, "ami-fr", 4, "failed", "x");
         assert_int_equal(ec2_tags_add(&f.images[f.n - 1].tags, TAG_RETIRED_AT, "2026-11-22T03:00:00Z"), 0);
         add(&f, "ami-fd", 5, "failed", "x")->state = EC2_IMAGE_DISABLED;
         build(&f, false, NULL, NULL);
-        /* Oldest first, all three though max_retire_per_run is 1%. */
+        /* max_retire_per_run 1%: the instance's one rotation, the oldest; the others held. */
         assert_retires(&f.plan, (const char *const[]) {
                 "ami-f3 failed verification: never left pending within 15m",
-                "ami-f2 failed verification",
-                "ami-f1 failed verification: the instance stopped: Client.UserInitiatedShutdown",
                 /* The released one is plan-stage.c's (this policy has no `retire`): once. */
                 "ami-fr released at 2026-11-22T03:00:00Z, and the policy has no 'retire' any more",
                 NULL });
+        assert_int_equal(f.plan.n_held, 2);
+
+        /* With room in the allowance, all three, oldest first. */
+        f.policy.max_retire_per_run = 100;
+        add(&f, "ami-p6", 6, "passed", NULL);
+        add(&f, "ami-p7", 7, "passed", NULL);
+        build(&f, false, NULL, NULL);
+        assert_retires(&f.plan, (const char *const[]) {
+                "ami-f3 failed verification: never left pending within 15m",
+                "ami-f2 failed verification",
+                "ami-f1 failed verification: the instance stopped: Client.InstanceInitiatedShutdown",
+                "ami-fr released at 2026-11-22T03:00:00Z, and the policy has no 'retire' any more",
+                NULL });
         assert_int_equal(f.plan.n_held, 0);
+
+        /* A failed creation is EC2's verdict, not a tag: garbage, unbounded. */
+        f.policy.max_retire_per_run = 1;
+        add(&f, "ami-x8", 8, NULL, NULL)->state = EC2_IMAGE_FAILED;
+        add(&f, "ami-x9", 9, NULL, NULL)->state = EC2_IMAGE_FAILED;
+        build(&f, false, NULL, NULL);
+        assert_int_equal(f.plan.n_held, 2);
         fleet_done(&f);
 }
 
@@ -204,7 +235,9 @@ static void test_passed_in_this_run_counts_before_its_tag_shows(void **state) {
         fleet_done(&f);
 }
 
-static void test_ready_images_count_as_passed(void **state) {
+/* A ready image (available, made by this run) counts as passed only once in->passed names
+ * it: available is not booted, and an unproven image never pushes a passed one out. */
+static void test_ready_images_count_as_passed_only_when_named(void **state) {
         plan_ready_image ready = { .instance_id = (char *) "i-a", .image_id = (char *) "ami-n0" };
         plan_image_index index = {};
         plan earlier = { .retire_percent = 100, .retire_allowance = 100 };
@@ -214,19 +247,21 @@ static void test_ready_images_count_as_passed(void **state) {
         fleet_init(&f, 2, true);
         add(&f, "ami-p3", 3, "passed", NULL);
         add(&f, "ami-p2", 2, "passed", NULL);
-        add(&f, "ami-p1", 1, NULL, NULL);               /* passed earlier in the run */
         add(&f, "ami-n0", 0, NULL, NULL);               /* the index read it before its verdict */
-        plan_input in = { .policy = &f.policy, .region = "us-east-1", .now = NOW, .earlier = &earlier,
-                          .passed = (char *const[]) { (char *) "ami-p1", NULL } };
+        plan_input in = { .policy = &f.policy, .region = "us-east-1", .now = NOW, .earlier = &earlier };
 
         assert_int_equal(plan_image_index_build(f.images, f.n, "web", &index), 0);
+        /* Not named: not counted, and nothing is retired. */
         assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
-        assert_retires(&f.plan, (const char *const[]) {
-                "ami-p3 beyond retain.count 2", "ami-p2 beyond retain.count 2", NULL });
-
-        /* Without in->passed, ami-p1 is set aside and only ami-p3 goes. */
-        in.passed = NULL;
+        assert_retires(&f.plan, (const char *const[]) { NULL });
         plan_done(&f.plan);
+        in.passed = (char *const[]) { (char *) "ami-other", NULL };
+        assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
+        assert_retires(&f.plan, (const char *const[]) { NULL });
+        plan_done(&f.plan);
+
+        /* Named: it passed in this run, and the oldest passed one goes. */
+        in.passed = (char *const[]) { (char *) "ami-other", (char *) "ami-n0", NULL };
         assert_int_equal(plan_retire_ready(&in, &index, &ready, 1, &f.plan), 0);
         assert_retires(&f.plan, (const char *const[]) { "ami-p3 beyond retain.count 2", NULL });
         plan_image_index_done(&index);
@@ -291,17 +326,84 @@ static void test_protection_follows_passed_images(void **state) {
         fleet_done(&f);
 }
 
+/* The ops on image id in the plan: "P" protect, "U" unprotect, in order. */
+static void ops_of(const plan *p, const char *id, char *buf) {
+        *buf = 0;
+        for (size_t k = 0; k < p->n; k++)
+                if (streq_ptr(p->actions[k].image_id, id) &&
+                    (p->actions[k].kind == PLAN_PROTECT || p->actions[k].kind == PLAN_UNPROTECT))
+                        strcat(buf, p->actions[k].kind == PLAN_PROTECT ? "P" : "U");
+}
+
+static void mark_protected(ec2_image *g) {
+        g->dereg_protection = EC2_DEREG_PROTECTION_ENABLED;
+        assert_int_equal(ec2_tags_add(&g->tags, TAG_PROTECTED, "true"), 0);
+}
+
+/* Turning verify on unprotects nothing: an unverified image neither takes a place among
+ * the newest nor loses its protection; a failed one loses its place. */
+static void test_unverified_images_keep_their_protection(void **state) {
+        char ops[16];
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 5, true);
+        f.policy.protect_newest = 2;
+        add(&f, "ami-p3", 3, "passed", NULL);
+        mark_protected(add(&f, "ami-f4", 4, "failed", "status check impaired: instance"));
+        mark_protected(add(&f, "ami-u2", 2, NULL, NULL));
+        mark_protected(add(&f, "ami-u1", 1, NULL, NULL));
+        build(&f, true, NULL, NULL);
+        assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 1);
+        ops_of(&f.plan, "ami-u1", ops);
+        assert_string_equal(ops, "");
+        ops_of(&f.plan, "ami-u2", ops);
+        assert_string_equal(ops, "");
+        ops_of(&f.plan, "ami-f4", ops);
+        assert_string_equal(ops, "U");
+        ops_of(&f.plan, "ami-p3", ops);
+        assert_string_equal(ops, "P");
+        fleet_done(&f);
+}
+
+/* With verify, a new image on its way takes no place in anticipation: it may well fail. */
+static void test_a_coming_image_takes_no_place_before_it_passed(void **state) {
+        char ops[16];
+        fleet f;
+
+        (void) state;
+        fleet_init(&f, 5, true);
+        f.policy.protect_newest = 1;
+        add(&f, "ami-p2", 2, "passed", NULL);
+        build(&f, true, NULL, NULL);
+        assert_int_equal(count_kind(&f.plan, PLAN_CREATE), 1);
+        ops_of(&f.plan, "ami-p2", ops);
+        assert_string_equal(ops, "P");
+        fleet_done(&f);
+
+        /* Without verify, as before: the coming image takes the place. */
+        fleet_init(&f, 5, false);
+        f.policy.protect_newest = 1;
+        add(&f, "ami-p2", 2, NULL, NULL);
+        build(&f, true, NULL, NULL);
+        ops_of(&f.plan, "ami-p2", ops);
+        assert_string_equal(ops, "");
+        fleet_done(&f);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_count_counts_passed_images_only),
                 cmocka_unit_test(test_a_failed_newest_never_pushes_a_passed_one_out),
                 cmocka_unit_test(test_unverified_images_are_never_retired_however_old),
-                cmocka_unit_test(test_failed_images_are_retired_unbounded_with_their_reasons),
+                cmocka_unit_test(test_failed_images_are_retired_bounded_with_their_reasons),
                 cmocka_unit_test(test_passed_in_this_run_counts_before_its_tag_shows),
-                cmocka_unit_test(test_ready_images_count_as_passed),
+                cmocka_unit_test(test_ready_images_count_as_passed_only_when_named),
                 cmocka_unit_test(test_without_verify_the_tags_change_nothing),
                 cmocka_unit_test(test_test_instances_are_never_targets),
                 cmocka_unit_test(test_protection_follows_passed_images),
+                cmocka_unit_test(test_unverified_images_keep_their_protection),
+                cmocka_unit_test(test_a_coming_image_takes_no_place_before_it_passed),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

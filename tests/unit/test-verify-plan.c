@@ -159,23 +159,79 @@ static void test_candidates_none_without_verify(void **state) {
 /* ---- ClientToken and tags -------------------------------------------------------------- */
 
 static void test_client_token_is_stable_and_fits(void **state) {
-        char a[65], b[65], small[16];
+        char *groups[] = { (char *) "sg-1", (char *) "sg-2", NULL }, *groups2[] = { (char *) "sg-1", NULL };
+        verify_network nets[] = { { .region = (char *) "us-east-1", .subnet_id = (char *) "subnet-a",
+                                    .security_group_ids = groups },
+                                  { .region = (char *) "eu-west-1", .subnet_id = (char *) "subnet-b" } };
+        policy p = web_policy(true);
+        char a[65], b[65], small[16], big[128];
+        const char *id = "ami-0123456789abcdef0";
 
         (void) state;
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", a, sizeof(a)), 0);
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", b, sizeof(b)), 0);
+        p.verify.networks = nets;
+        p.verify.n_networks = 2;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, a, sizeof(a)), 0);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
         assert_string_equal(a, b);
-        assert_string_equal(a, "amirotd-verify-ami-0123456789abcdef0");
+        /* "amirotd-verify-" IMAGE "-" and 16 hex digits. */
+        assert_int_equal(strncmp(a, "amirotd-verify-ami-0123456789abcdef0-", 37), 0);
+        assert_int_equal(strlen(a), 37 + 16);
+        assert_int_equal(strspn(a + 37, "0123456789abcdef"), 16);
         assert_true(strlen(a) <= 64);
-        assert_int_equal(verify_client_token("ami-1", b, sizeof(b)), 0);
+
+        /* Another image, attempt, region's network, type, group list or profile: another token. */
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-1", 0, b, sizeof(b)), 0);
         assert_string_not_equal(a, b);
-        assert_int_equal(verify_client_token("ami-0123456789abcdef0", small, sizeof(small)), -EINVAL);
-        assert_int_equal(verify_client_token("", a, sizeof(a)), -EINVAL);
-        assert_int_equal(verify_client_token("ami-\xc3\xa9", a, sizeof(a)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 1, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        assert_int_equal(verify_client_token(&p.verify, "eu-west-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.small";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.micro";
+        nets[0].security_group_ids = groups2;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        nets[0].security_group_ids = groups;
+        p.verify.iam_instance_profile = (char *) "verify";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.iam_instance_profile = NULL;
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_equal(a, b);
+        /* A field's end is not confused with the next one's start. */
+        p.verify.instance_type = (char *) "t3.microsubnet-a";
+        nets[0].subnet_id = (char *) "";
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, b, sizeof(b)), 0);
+        assert_string_not_equal(a, b);
+        p.verify.instance_type = (char *) "t3.micro";
+        nets[0].subnet_id = (char *) "subnet-a";
+
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", id, 0, small, sizeof(small)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "", 0, a, sizeof(a)), -EINVAL);
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-\xc3\xa9", 0, a, sizeof(a)), -EINVAL);
         /* Longer than RunInstances' 64 characters even in a big buffer. */
-        char big[128];
-        assert_int_equal(verify_client_token("ami-0123456789012345678901234567890123456789012345678", big,
+        assert_int_equal(verify_client_token(&p.verify, "us-east-1", "ami-01234567890123456789012345678901", 0, big,
                                              sizeof(big)), -EINVAL);
+}
+
+static void test_image_attempt(void **state) {
+        ec2_image g;
+
+        (void) state;
+        image_init(&g, "ami-1", NULL);
+        assert_int_equal(verify_image_attempt(&g), 0);
+        assert_int_equal(ec2_tags_add(&g.tags, TAG_VERIFY_ATTEMPT, "3"), 0);
+        assert_int_equal(verify_image_attempt(&g), 3);
+        ec2_tags_done(&g.tags);
+        const char *bad[] = { "", "-1", "+2", "2x", " 2", "0x10", "99999999999999999999", "1.5" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                image_init(&g, "ami-1", NULL);
+                assert_int_equal(ec2_tags_add(&g.tags, TAG_VERIFY_ATTEMPT, bad[i]), 0);
+                assert_int_equal(verify_image_attempt(&g), 0);
+                ec2_tags_done(&g.tags);
+        }
 }
 
 static void test_instance_tags(void **state) {
@@ -245,18 +301,68 @@ static void test_judge_fails_on_impaired_checks_at_once(void **state) {
         char reason[300];
 
         (void) state;
-        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 60),
-                               reason), VERIFY_FAIL);
-        assert_string_equal(reason, "status check impaired: system");
         assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_OK, EC2_STATUS_IMPAIRED, 60),
                                reason), VERIFY_FAIL);
         assert_string_equal(reason, "status check impaired: instance");
-        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_IMPAIRED, 60),
-                               reason), VERIFY_FAIL);
-        assert_string_equal(reason, "status check impaired: system and instance");
         assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_INITIALIZING, EC2_STATUS_IMPAIRED,
                                                60), reason), VERIFY_FAIL);
         assert_string_equal(reason, "status check impaired: instance");
+}
+
+/* The system status check is EC2's host (API_InstanceStatus): no verdict on the image. */
+static void test_judge_abandons_on_an_impaired_host(void **state) {
+        policy p = web_policy(true);
+        char reason[300];
+
+        (void) state;
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 60),
+                               reason), VERIFY_ABANDON);
+        assert_string_equal(reason, "status check impaired: system");
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_IMPAIRED, 60),
+                               reason), VERIFY_ABANDON);
+        assert_string_equal(reason, "status check impaired: system and instance");
+        assert_int_equal(judge(&p.verify, seen(EC2_INSTANCE_RUNNING, EC2_STATUS_IMPAIRED, EC2_STATUS_OK, 10 * DAY),
+                               reason), VERIFY_ABANDON);
+}
+
+/* EC2's state reasons (API_StateReason): EC2's own failures and a person's shutdown are
+ * no verdict on the image; the image's own shutdown and a missing snapshot are. */
+static void test_judge_abandons_when_ec2_or_a_person_ended_it(void **state) {
+        static const char *const abandon[] = {
+                "Server.InsufficientInstanceCapacity: There was insufficient capacity available",
+                "Server.InternalError: Internal error on launch",
+                "Server.ScheduledStop: Stopped due to scheduled retirement",
+                "Server.SpotInstanceTermination",
+                "Client.UserInitiatedShutdown: User initiated shutdown",
+                "Client.VolumeLimitExceeded: The limit on the number of EBS volumes was exceeded",
+                "Client.InternalError: Client error on launch",
+        };
+        static const char *const fail[] = {
+                "Client.InstanceInitiatedShutdown: Instance initiated shutdown",
+                "Client.InvalidSnapshot.NotFound: The specified snapshot was not found",
+                "Client.UserInitiatedShutdownX",
+                "Server",
+                "Something.Else: unknown",
+        };
+        policy p = web_policy(true);
+        verify_observation o;
+        char reason[300];
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(abandon); i++)
+                for (int stopped = 0; stopped < 2; stopped++) {
+                        o = seen(stopped ? EC2_INSTANCE_STOPPED : EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE,
+                                 EC2_STATUS_NOT_APPLICABLE, 60);
+                        o.state_reason = abandon[i];
+                        assert_int_equal(judge(&p.verify, o, reason), VERIFY_ABANDON);
+                        assert_non_null(strstr(reason, abandon[i]));
+                }
+        for (size_t i = 0; i < ELEMENTSOF(fail); i++) {
+                o = seen(EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 60);
+                o.state_reason = fail[i];
+                assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
+                assert_non_null(strstr(reason, fail[i]));
+        }
 }
 
 static void test_judge_fails_when_the_instance_stops_or_terminates(void **state) {
@@ -273,9 +379,9 @@ static void test_judge_fails_when_the_instance_stops_or_terminates(void **state)
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
         assert_string_equal(reason, "the instance stopped: Client.InstanceInitiatedShutdown: Instance initiated shutdown");
         o.state = EC2_INSTANCE_TERMINATED;
-        o.state_reason = "Server.InternalError: Internal error on launch";
+        o.state_reason = "Client.InvalidSnapshot.NotFound: The specified snapshot was not found";
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
-        assert_string_equal(reason, "the instance terminated: Server.InternalError: Internal error on launch");
+        assert_string_equal(reason, "the instance terminated: Client.InvalidSnapshot.NotFound: The specified snapshot was not found");
         o.state = EC2_INSTANCE_SHUTTING_DOWN;
         o.state_reason = NULL;
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
@@ -299,6 +405,35 @@ static void test_judge_waits_while_booting(void **state) {
         /* A clock behind the launch time waits too. */
         o.now = LAUNCHED - 100;
         assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
+}
+
+/* launched 0: the launch time is not known, so the timeout cannot have passed; a final
+ * state is still judged. */
+static void test_judge_unknown_launch_time_waits(void **state) {
+        policy p = web_policy(true);
+        verify_observation o;
+        char reason[300];
+
+        (void) state;
+        o = seen(_EC2_INSTANCE_STATE_INVALID, _EC2_STATUS_SUMMARY_INVALID, _EC2_STATUS_SUMMARY_INVALID, 10 * DAY);
+        o.launched = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
+        o = seen(EC2_INSTANCE_PENDING, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 10 * DAY);
+        o.launched = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_WAIT);
+        o = seen(EC2_INSTANCE_RUNNING, EC2_STATUS_OK, EC2_STATUS_OK, 10 * DAY);
+        o.launched = 0;
+        p.verify.console_match = (char *) "login:";
+        o.console = 0;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_READ_CONSOLE);
+        p.verify.console_match = NULL;
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_PASS);
+        o = seen(EC2_INSTANCE_TERMINATED, EC2_STATUS_NOT_APPLICABLE, EC2_STATUS_NOT_APPLICABLE, 10 * DAY);
+        o.launched = 0;
+        o.state_reason = "Client.InstanceInitiatedShutdown: Instance initiated shutdown";
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_FAIL);
+        o.state_reason = "Server.InternalError: Internal error on launch";
+        assert_int_equal(judge(&p.verify, o, reason), VERIFY_ABANDON);
 }
 
 static void test_judge_timeout_edges(void **state) {
@@ -371,12 +506,16 @@ int main(void) {
                 cmocka_unit_test(test_candidates_are_own_unjudged_available_images_newest_first),
                 cmocka_unit_test(test_candidates_none_without_verify),
                 cmocka_unit_test(test_client_token_is_stable_and_fits),
+                cmocka_unit_test(test_image_attempt),
                 cmocka_unit_test(test_instance_tags),
                 cmocka_unit_test(test_judge_passes_when_running_and_both_ok),
                 cmocka_unit_test(test_judge_reads_console_before_passing),
                 cmocka_unit_test(test_judge_fails_on_impaired_checks_at_once),
+                cmocka_unit_test(test_judge_abandons_on_an_impaired_host),
+                cmocka_unit_test(test_judge_abandons_when_ec2_or_a_person_ended_it),
                 cmocka_unit_test(test_judge_fails_when_the_instance_stops_or_terminates),
                 cmocka_unit_test(test_judge_waits_while_booting),
+                cmocka_unit_test(test_judge_unknown_launch_time_waits),
                 cmocka_unit_test(test_judge_timeout_edges),
                 cmocka_unit_test(test_judge_reason_fits_a_tag),
         };
