@@ -191,7 +191,7 @@ int ec2_describe_instance_status(aws_client *c, char *const *instance_ids, ec2_i
         return ec2_op_start(c, q, OP_INSTANCE_STATUS, (op_callback) { .instance_status = cb }, userdata, ret_op);
 }
 
-int ec2_get_console_output_query(const char *instance_id, aws_query **ret) {
+int ec2_get_console_output_query(const char *instance_id, bool latest, aws_query **ret) {
         _cleanup_(aws_query_freep) aws_query *q = NULL;
         int r;
 
@@ -200,25 +200,35 @@ int ec2_get_console_output_query(const char *instance_id, aws_query **ret) {
         r = aws_query_new("GetConsoleOutput", &q);
         if (r < 0)
                 return r;
-        /* No Latest: its "latest serial console output" is for Nitro instance types only,
-         * and the buffered output holds the boot, which is what is matched. */
         r = aws_query_add(q, "InstanceId", instance_id);
         if (r < 0)
                 return r;
+        if (latest) {
+                r = aws_query_add(q, "Latest", "true");
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(q);
         return 0;
 }
 
-int ec2_get_console_output(aws_client *c, const char *instance_id, ec2_console_cb cb, void *userdata,
-                           ec2_op **ret_op) {
+int ec2_get_console_output(aws_client *c, const char *instance_id, bool latest, ec2_console_cb cb,
+                           void *userdata, ec2_op **ret_op) {
         aws_query *q = NULL;
         int r;
 
         if (!c || !cb)
                 return -EINVAL;
-        r = ec2_get_console_output_query(instance_id, &q);
+        r = ec2_get_console_output_query(instance_id, latest, &q);
         if (r < 0)
                 return r;
         /* An ec2_console_cb is an ec2_id_cb by type: the op hands over a string alike. */
         return ec2_op_start(c, q, OP_CONSOLE, (op_callback) { .id = cb }, userdata, ret_op);
+}
+
+/* Neither the API reference nor the user guide names the error EC2 answers for Latest on
+ * an instance type without the Nitro hypervisor; UnsupportedOperation is EC2's code for an
+ * operation the instance's type or configuration does not support (ec2sim answers it). */
+bool ec2_console_latest_unsupported(const aws_error *err) {
+        return err && aws_error_is(err, "UnsupportedOperation");
 }

@@ -18,4 +18,4 @@
 int ec2_run_instances_query(const ec2_run_instances_request *req, aws_query **ret);
 int ec2_terminate_instances_query(char *const *instance_ids, bool dry_run, aws_query **ret);
 int ec2_describe_instance_status_query(char *const *instance_ids, aws_query **ret);
-int ec2_get_console_output_query(const char *instance_id, aws_query **ret);
+int ec2_get_console_output_query(const char *instance_id, bool latest, aws_query **ret);

@@ -224,11 +224,19 @@ int ec2_terminate_instances(aws_client *c, char *const *instance_ids, bool dry_r
 typedef void (*ec2_instance_status_cb)(int r, ec2_instance_status_list *l, const aws_error *err, void *userdata);
 int ec2_describe_instance_status(aws_client *c, char *const *instance_ids, ec2_instance_status_cb cb, void *userdata,
                                  ec2_op **ret_op);
-/* GetConsoleOutput (Latest=false): output is the decoded text (NUL-terminated, any bytes
- * but NUL; NULL when EC2 has none yet), for the callback's duration. */
+/* GetConsoleOutput: output is the decoded text (NUL-terminated, any bytes but NUL; NULL
+ * when EC2 has none yet), for the callback's duration. Without latest, EC2 answers
+ * "buffered information that was posted shortly after an instance transition state
+ * (start, stop, reboot, or terminate)", which may stop before the lines a boot prints
+ * last; with latest, "the latest serial console output at any time during the instance
+ * lifecycle", which "is supported on instance types that use the Nitro hypervisor"
+ * (API_GetConsoleOutput). So: ask with latest; when EC2 refuses it for the instance's
+ * type (ec2_console_latest_unsupported), ask without. */
 typedef void (*ec2_console_cb)(int r, const char *output, const aws_error *err, void *userdata);
-int ec2_get_console_output(aws_client *c, const char *instance_id, ec2_console_cb cb, void *userdata,
-                           ec2_op **ret_op);
+int ec2_get_console_output(aws_client *c, const char *instance_id, bool latest, ec2_console_cb cb,
+                           void *userdata, ec2_op **ret_op);
+/* Whether err is EC2 refusing Latest for an instance type without it (a Xen type). */
+bool ec2_console_latest_unsupported(const aws_error *err);
 /* Their parsers: RunInstances' instancesSet as DescribeInstances' items; the items of one
  * DescribeInstanceStatus page; GetConsoleOutput's <output> decoded from base64 (*ret NULL
  * when empty or absent). -EBADMSG for a document of the wrong shape. */

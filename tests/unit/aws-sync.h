@@ -346,13 +346,13 @@ static inline int ec2_describe_instance_status_sync(aws_client *c, char *const *
 }
 
 /* *ret: the decoded output, or NULL when the instance has none yet. */
-static inline int ec2_get_console_output_sync(aws_client *c, const char *instance_id, char **ret,
+static inline int ec2_get_console_output_sync(aws_client *c, const char *instance_id, bool latest, char **ret,
                                               aws_error *ret_error) {
         ec2_sync s = {};
         ec2_op *op = NULL;
         int r;
 
-        r = ret ? ec2_get_console_output(c, instance_id, ec2_sync_on_id, &s, &op) : -EINVAL;
+        r = ret ? ec2_get_console_output(c, instance_id, latest, ec2_sync_on_id, &s, &op) : -EINVAL;
         r = ec2_sync_wait(c, r, op, &s, "GetConsoleOutput", ret_error);
         if (r >= 0)
                 *ret = s.id;

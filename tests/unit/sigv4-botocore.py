@@ -228,7 +228,9 @@ def build_table():
                 "InstanceIds": ["i-0a1b2c3d4e5f60789", "i-0b22a22eec53b9321"], "DryRun": True}),
             ("ec2-describe-instance-status", "DescribeInstanceStatus", {
                 "InstanceIds": ["i-0a1b2c3d4e5f60789", "i-0b22a22eec53b9321"], "IncludeAllInstances": True}),
-            ("ec2-get-console-output", "GetConsoleOutput", {"InstanceId": "i-0a1b2c3d4e5f60789"})):
+            ("ec2-get-console-output", "GetConsoleOutput", {"InstanceId": "i-0a1b2c3d4e5f60789"}),
+            ("ec2-get-console-output-latest", "GetConsoleOutput",
+             {"InstanceId": "i-0a1b2c3d4e5f60789", "Latest": True})):
         post(name, ec2(op, ec2_request(op, params)))
     return t
 

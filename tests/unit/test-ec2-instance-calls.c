@@ -4,8 +4,10 @@
  * simulator (tests/ec2sim), which checks each signature and parameter as EC2 does: one
  * instance launched from an image with its tags and every EBS device set to go with it,
  * the same ClientToken answering the same instance, DescribeInstanceStatus from pending
- * to ok (and impaired), the console decoded, TerminateInstances leaving no volume behind
- * and succeeding twice, and EC2's refusals arriving as errors with their codes.
+ * to ok (and impaired), the console decoded (Latest, and its refusal on a Xen type), a
+ * RunInstances whose answer was lost retried into one launch, TerminateInstances leaving
+ * no volume behind and succeeding twice, and EC2's refusals arriving as errors with their
+ * codes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -217,7 +219,7 @@ static void test_launch_watch_terminate(void **state) {
         assert_int_equal(s.system_status, EC2_STATUS_OK);
         assert_int_equal(s.instance_status, EC2_STATUS_OK);
 
-        assert_int_equal(ec2_get_console_output_sync(f->ec2, id, &console, &err), 0);
+        assert_int_equal(ec2_get_console_output_sync(f->ec2, id, true, &console, &err), 0);
         assert_non_null(console);
         assert_non_null(strstr(console, "Linux version"));
         assert_non_null(strstr(console, " login: "));
@@ -272,6 +274,32 @@ static void test_network_and_profile(void **state) {
         free(groups[0]);
 }
 
+/* EC2 launched the instance but its answer was lost on the way: the client sends the
+ * same RunInstances again (the same ClientToken), and that launches nothing more but
+ * answers the instance launched the first time. */
+static void test_lost_answer_retried_launches_once(void **state) {
+        fixture *f = *state;
+        ec2_run_instances_request req = request(f);
+        _cleanup_(freep) char *id = NULL, *launched = NULL;
+        json_object *calls, *params, *image, *list;
+
+        admin_ok(f, "POST", "/_sim/faults", "{\"action\": \"RunInstances\", \"kind\": \"lost_answer\", \"count\": 1}");
+        id = run(f, &req);
+        calls = admin(f, "GET", "/_sim/calls?action=RunInstances", NULL);
+        assert_int_equal(json_object_array_length(calls), 2);
+        for (size_t k = 0; k < 2; k++) {
+                assert_true(json_object_object_get_ex(json_object_array_get_idx(calls, k), "params", &params));
+                expect_param(params, "ClientToken", req.client_token);
+        }
+        json_object_put(calls);
+        image = boot_of(f);
+        assert_true(json_object_object_get_ex(image, "launched", &list));
+        assert_int_equal(json_object_array_length(list), 1);
+        launched = strdup(json_object_get_string(json_object_array_get_idx(list, 0)));
+        json_object_put(image);
+        assert_string_equal(id, launched);
+}
+
 static void expect_error(int r, aws_error *err, const char *code) {
         assert_true(r < 0);
         if (!streq_ptr(err->code, code))
@@ -302,7 +330,7 @@ static void test_refusals(void **state) {
 
         expect_error(ec2_describe_instance_status_sync(f->ec2, unknown, &sl, &err), &err,
                      "InvalidInstanceID.NotFound");
-        expect_error(ec2_get_console_output_sync(f->ec2, unknown[0], &console, &err), &err,
+        expect_error(ec2_get_console_output_sync(f->ec2, unknown[0], true, &console, &err), &err,
                      "InvalidInstanceID.NotFound");
         expect_error(ec2_terminate_instances_sync(f->ec2, unknown, false, &err), &err, "InvalidInstanceID.NotFound");
         assert_null(console);
@@ -326,8 +354,46 @@ static void test_impaired_and_silent(void **state) {
         assert_int_equal(s.state, EC2_INSTANCE_RUNNING);
         assert_int_equal(s.instance_status, EC2_STATUS_IMPAIRED);
         /* no output at all yet: NULL, not an empty string, not an error */
-        assert_int_equal(ec2_get_console_output_sync(f->ec2, id, &console, &err), 0);
+        assert_int_equal(ec2_get_console_output_sync(f->ec2, id, false, &console, &err), 0);
         assert_null(console);
+}
+
+/* What the buffered post lacks, Latest has; a Xen type refuses Latest with an error
+ * ec2_console_latest_unsupported() knows, and then the buffered post is what there is. */
+static void test_console_latest_and_its_refusal(void **state) {
+        fixture *f = *state;
+        ec2_run_instances_request req = request(f);
+        _cleanup_(freep) char *nitro = NULL, *xen = NULL, *fault = NULL, *latest = NULL, *buffered = NULL;
+        _cleanup_(freep) char *fallback = NULL;
+        _cleanup_(aws_error_done) aws_error err = {};
+        char *refused = NULL;
+
+        assert_true(asprintf(&fault, "{\"image\": \"%s\", \"console_posted\": \"early\"}", f->image_id) > 0);
+        admin_ok(f, "POST", "/_sim/boot", fault);
+        nitro = run(f, &req);
+        (void) status_of(f, nitro);
+        assert_int_equal(ec2_get_console_output_sync(f->ec2, nitro, true, &latest, &err), 0);
+        assert_non_null(strstr(latest, " login: "));
+        assert_int_equal(ec2_get_console_output_sync(f->ec2, nitro, false, &buffered, &err), 0);
+        assert_non_null(strstr(buffered, "Linux version"));
+        assert_null(strstr(buffered, " login: "));
+
+        req.client_token = "amirotd-verify-test-xen";
+        req.instance_type = "t2.micro";
+        xen = run(f, &req);
+        (void) status_of(f, xen);
+        assert_true(ec2_get_console_output_sync(f->ec2, xen, true, &refused, &err) < 0);
+        assert_true(ec2_console_latest_unsupported(&err));
+        aws_error_done(&err);
+        assert_int_equal(ec2_get_console_output_sync(f->ec2, xen, false, &fallback, &err), 0);
+        assert_non_null(strstr(fallback, "Linux version"));
+
+        /* Not this refusal: another error, none, or no error at all. */
+        assert_int_equal(aws_error_set(&err, 400, "InvalidInstanceID.NotFound", "gone", NULL), 0);
+        assert_false(ec2_console_latest_unsupported(&err));
+        aws_error_done(&err);
+        assert_false(ec2_console_latest_unsupported(&err));
+        assert_false(ec2_console_latest_unsupported(NULL));
 }
 
 static void test_cancelled_never_calls_back(void **state) {
@@ -339,7 +405,7 @@ static void test_cancelled_never_calls_back(void **state) {
 
         assert_int_equal(ec2_run_instances(f->ec2, &req, ec2_sync_on_instances, &s, &ops[0]), 0);
         assert_int_equal(ec2_describe_instance_status(f->ec2, ids, ec2_sync_on_statuses, &s, &ops[1]), 0);
-        assert_int_equal(ec2_get_console_output(f->ec2, ids[0], ec2_sync_on_id, &s, &ops[2]), 0);
+        assert_int_equal(ec2_get_console_output(f->ec2, ids[0], true, ec2_sync_on_id, &s, &ops[2]), 0);
         assert_int_equal(ec2_terminate_instances(f->ec2, ids, false, ec2_sync_on_done, &s, &ops[3]), 0);
         for (size_t k = 0; k < ELEMENTSOF(ops); k++)
                 ec2_op_cancel(ops[k]);
@@ -352,8 +418,10 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_launch_watch_terminate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_network_and_profile, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lost_answer_retried_launches_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_impaired_and_silent, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_console_latest_and_its_refusal, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_cancelled_never_calls_back, setup, teardown),
         };
 

@@ -365,8 +365,10 @@ static void test_requests_are_botocores(void **state) {
         expect_botocore("ec2-terminate-instances", q);
         assert_int_equal(ec2_describe_instance_status_query(two_ids, &q), 0);
         expect_botocore("ec2-describe-instance-status", q);
-        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", &q), 0);
+        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", false, &q), 0);
         expect_botocore("ec2-get-console-output", q);
+        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", true, &q), 0);
+        expect_botocore("ec2-get-console-output-latest", q);
 }
 
 static void test_requests_refused(void **state) {
@@ -402,7 +404,7 @@ static void test_requests_refused(void **state) {
         assert_int_equal(ec2_terminate_instances_query(NULL, false, &q), -EINVAL);
         assert_int_equal(ec2_terminate_instances_query(none, false, &q), -EINVAL);
         assert_int_equal(ec2_describe_instance_status_query(blank, &q), -EINVAL);
-        assert_int_equal(ec2_get_console_output_query("", &q), -EINVAL);
+        assert_int_equal(ec2_get_console_output_query("", true, &q), -EINVAL);
 
         /* DescribeInstanceStatus takes at most 100 ids, TerminateInstances 1000 */
         for (unsigned k = 0; k < 101; k++) {
@@ -431,7 +433,7 @@ static void test_requests_pacing(void **state) {
         assert_int_equal(ec2_run_instances_query(&RUN, &run), 0);
         assert_int_equal(ec2_terminate_instances_query(two_ids, false, &terminate), 0);
         assert_int_equal(ec2_describe_instance_status_query(two_ids, &status), 0);
-        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", &console), 0);
+        assert_int_equal(ec2_get_console_output_query("i-0a1b2c3d4e5f60789", false, &console), 0);
         assert_int_equal(aws_client_pace_category(run), PACE_MUTATING);
         assert_int_equal(aws_client_pace_category(terminate), PACE_MUTATING);
         /* ids, but neither MaxResults (EC2 refuses it with ids) nor a filter: the smaller

@@ -402,7 +402,9 @@ def boot_settings(sim, query, body):
     """{"region", "image": "ami-...", "clear": true, "instance_status": "ok"|"impaired",
     "system_status": ..., "console": "login"|"no-login"|"none", "console_text",
     "pending": "forever", "pending_seconds", "status_seconds", "shutdown":
-    "stop"|"terminate", "shutdown_after_seconds", "refuse": true|N} for the instances
+    "stop"|"terminate", "shutdown_after_seconds", "shutdown_reason": a StateReason
+    code, "shutdown_when": "running"|"pending", "console_posted": "whole"|"early",
+    "refuse": true|N} for the instances
     launched from that image from now on; {"invalid_profiles": {"NAME": N|null}}."""
     with sim.lock:
         region = sim.store.region(body.pop('region', None) or _region_of(query))

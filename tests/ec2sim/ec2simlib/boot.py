@@ -23,8 +23,9 @@ What EC2 documents, and how ec2sim follows it:
   "initializing" (reachability initializing) until its checks have run, then "ok"
   (passed) or "impaired" (failed, impairedSince). The API reference does not say
   whether a terminated instance is listed with IncludeAllInstances; ec2sim lists
-  it (not-applicable) while DescribeInstances still shows it, an hour: a client must
-  handle both that and its absence.
+  it (not-applicable) while DescribeInstances still shows it, an hour, or with the
+  setting status_lists_terminated false leaves it out (also when asked by id: no
+  item, no error): a client must handle both.
 - GetConsoleOutput (API_GetConsoleOutput): InstanceId, Latest ("When enabled,
   retrieves the latest console output for the instance"); the answer has instanceId,
   output ("The console output, base64-encoded") and timestamp ("The time at which the
@@ -44,7 +45,10 @@ prompt once running. Per image (POST /_sim/boot), since a test instance does not
 exist before it is launched, "instances launched from image X" may: have their
 instance or system check impaired; show a console without the login prompt, or
 nothing; stay pending forever; shut themselves down (stop or terminate, state reason
-Client.InstanceInitiatedShutdown); or not launch at all (InsufficientInstanceCapacity).
+Client.InstanceInitiatedShutdown by default, or any StateReason code of a shutdown:
+common.SHUTDOWN_REASONS), once running or while still pending (a launch EC2 ends:
+pending -> shutting-down -> terminated), through stopping or shutting-down for the
+shutdown_seconds setting; or not launch at all (InsufficientInstanceCapacity).
 """
 import base64
 
@@ -62,7 +66,19 @@ FAULT_KEYS = {
     'system_status': ('ok', 'impaired'),
     'console': ('login', 'no-login', 'none'),
     'shutdown': ('stop', 'terminate'),
+    'shutdown_reason': tuple(common.SHUTDOWN_REASONS),
+    'shutdown_when': ('running', 'pending'),
+    'console_posted': ('whole', 'early'),
 }
+
+# The Xen families (the EC2 user guide's "Xen-based instances"): "the latest serial
+# console output ... is supported on instance types that use the Nitro hypervisor"
+# (API_GetConsoleOutput), so Latest on these is refused. The error EC2 answers is not
+# in the API reference nor the user guide; ec2sim answers UnsupportedOperation, EC2's
+# code for an operation the instance's type or configuration does not support.
+XEN_FAMILIES = frozenset(('t1', 't2', 'm1', 'm2', 'm3', 'm4', 'c1', 'c3', 'c4', 'cc2',
+                          'cr1', 'r3', 'r4', 'i2', 'i3', 'd2', 'x1', 'x1e', 'p2', 'p3',
+                          'g3', 'h1', 'f1'))
 NUMBER_KEYS = ('pending_seconds', 'status_seconds', 'shutdown_after_seconds')
 
 FILTERS = {
@@ -102,6 +118,9 @@ def configure(region, image_id, body):
             cfg[key] = None if value is None else str(value)
         else:
             raise ValueError(f'unknown boot setting {key!r}')
+    if cfg.get('shutdown_when') == 'pending' and cfg.get('shutdown') == 'stop':
+        # Only a running instance stops: a launch that fails is terminated.
+        raise ValueError('a shutdown while pending is a termination: "shutdown": "terminate"')
     region.boot_faults[image_id] = {k: v for k, v in cfg.items() if v is not None}
     return region.boot_faults[image_id]
 
@@ -131,10 +150,18 @@ def start(region, rec, settings, now):
             'system_status': cfg.get('system_status', 'ok'),
             'console': cfg.get('console', 'login'),
             'console_text': cfg.get('console_text'),
+            'console_posted': cfg.get('console_posted', 'whole'),
             'post_seconds': settings.console_post_seconds,
-            'shutdown': cfg.get('shutdown'), 'shutdown_at': None}
-    if boot['shutdown'] and running_at < NEVER:
-        boot['shutdown_at'] = running_at + cfg.get('shutdown_after_seconds', 1.0)
+            'shutdown': cfg.get('shutdown'), 'shutdown_at': None,
+            'shutdown_reason': cfg.get('shutdown_reason', common.INSTANCE_SHUTDOWN[0]),
+            'shutdown_seconds': settings.shutdown_seconds}
+    after = cfg.get('shutdown_after_seconds', 1.0)
+    if boot['shutdown'] and cfg.get('shutdown_when') == 'pending':
+        # A launch failure: pending -> shutting-down -> terminated, never running.
+        running_at = boot['running_at'] = boot['status_at'] = NEVER
+        boot['shutdown_at'] = now + after
+    elif boot['shutdown'] and running_at < NEVER:
+        boot['shutdown_at'] = running_at + after
     rec['_boot'] = boot
     rec['_ready_at'] = running_at
     region.launches.setdefault(rec['ImageId'], []).append(rec['InstanceId'])
@@ -231,7 +258,10 @@ def describe_instance_status(ctx, args):
     everything = args.get('IncludeAllInstances', False)
     statuses = {}
     for iid in candidates:
-        if not everything and table[iid]['State']['Name'] != 'running':
+        state = table[iid]['State']['Name']
+        if not everything and state != 'running':
+            continue
+        if state == 'terminated' and not ctx.settings.status_lists_terminated:
             continue
         status = status_of(table[iid], ctx.now)
         if flt.match(status):
@@ -279,7 +309,11 @@ def _boot_log(rec, posted, login):
 
 
 def console_of(rec, now, latest):
-    """(text or None, timestamp epoch) of an instance's console output."""
+    """(text or None, timestamp epoch) of an instance's console output. Without
+    Latest, the buffered output posted console_post_seconds after the instance runs:
+    with the fault console_posted "early", what the boot had printed by then stops
+    before its last lines (the login prompt; a console_text's last line), until the
+    next post, at a stop or termination, which holds it all."""
     boot = rec.get('_boot')
     if boot is None:        # seeded instances booted long ago
         launched = parse_iso(rec['LaunchTime'])
@@ -290,12 +324,25 @@ def console_of(rec, now, latest):
     text = boot.get('console_text')
     if text is None:
         text = _boot_log(rec, posted, boot['console'] == 'login')
+    early = boot.get('console_posted') == 'early' and not latest and \
+        rec['State']['Name'] in ('pending', 'running')
+    if early:
+        text = '\n'.join(text.split('\n')[:_EARLY_LINES if boot.get('console_text') is None
+                                         else -1])
     return text, posted
+
+
+_EARLY_LINES = 12       # _boot_log's lines before the login or emergency lines
 
 
 def get_console_output(ctx, args):
     rec = common.find_instance(ctx, args['InstanceId'])
-    text, stamp = console_of(rec, ctx.now, bool(args.get('Latest')))
+    latest = bool(args.get('Latest'))
+    if latest and rec['InstanceType'].split('.')[0] in XEN_FAMILIES:
+        raise ApiError('UnsupportedOperation',
+                       f"The instance type {rec['InstanceType']} does not support "
+                       'retrieving the latest console output.')
+    text, stamp = console_of(rec, ctx.now, latest)
     out = {'InstanceId': rec['InstanceId'], 'Timestamp': iso_ms(stamp)}
     if text:
         data = text.encode()[-CONSOLE_LIMIT:]

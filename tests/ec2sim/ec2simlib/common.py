@@ -53,37 +53,54 @@ def instance_state(name):
 def settle_instance(rec, now, region=None):
     """pending -> running, shutting-down -> terminated, stopping -> stopped; an
     instance whose boot model (boot.py) shuts it down at _boot.shutdown_at stops
-    or terminates on its own. With the region, a terminated instance's volumes are
-    released (deleted, or detached when DeleteOnTermination is false)."""
+    or terminates on its own, through stopping or shutting-down. With the region, a
+    terminated instance's volumes are released (deleted, or detached when
+    DeleteOnTermination is false)."""
+    boot = rec.get('_boot')
+    if boot and boot.get('shutdown_at') is not None and now >= boot['shutdown_at'] \
+            and rec['State']['Name'] in ('pending', 'running'):
+        shut_down(rec, boot['shutdown'], boot['shutdown_at'],
+                  SHUTDOWN_REASONS[boot.get('shutdown_reason', INSTANCE_SHUTDOWN[0])],
+                  boot.get('shutdown_seconds', 0))
     name = rec['State']['Name']
     if name in ('pending', 'shutting-down', 'stopping') and now >= rec.get('_ready_at', 0):
         rec['State'] = instance_state({'pending': 'running',
                                        'shutting-down': 'terminated',
                                        'stopping': 'stopped'}[name])
-    boot = rec.get('_boot')
-    if boot and boot.get('shutdown_at') is not None and now >= boot['shutdown_at'] \
-            and rec['State']['Name'] in ('pending', 'running'):
-        shut_down(rec, boot['shutdown'], boot['shutdown_at'], INSTANCE_SHUTDOWN)
     if region is not None and rec.get('_release_volumes'):
         release_volumes(region, rec)
 
 
-# StateReason as DescribeInstances shows it ("Client.UserInitiatedShutdown: User
-# initiated shutdown", "Client.InstanceInitiatedShutdown: Instance initiated
-# shutdown": the state change codes of the EC2 API reference's StateReason).
+# StateReason as DescribeInstances shows it: the state change codes of the EC2 API
+# reference's StateReason ("Server.InternalError: An internal error caused the
+# instance to terminate during launch", "Server.InsufficientInstanceCapacity: There
+# was insufficient capacity available to satisfy the launch request",
+# "Client.InternalError: A client error caused the instance to terminate during
+# launch", "Client.UserInitiatedShutdown: The instance was shut down using the
+# Amazon EC2 API", "Client.InstanceInitiatedShutdown: The instance was shut down
+# from the operating system of the instance"), each with the message EC2 writes.
 USER_SHUTDOWN = ('Client.UserInitiatedShutdown',
                  'Client.UserInitiatedShutdown: User initiated shutdown')
 INSTANCE_SHUTDOWN = ('Client.InstanceInitiatedShutdown',
                      'Client.InstanceInitiatedShutdown: Instance initiated shutdown')
+SHUTDOWN_REASONS = {reason[0]: reason for reason in [
+    USER_SHUTDOWN, INSTANCE_SHUTDOWN,
+    ('Server.InternalError', 'Server.InternalError: Internal error on launch'),
+    ('Server.InsufficientInstanceCapacity', 'Server.InsufficientInstanceCapacity: '
+     'Insufficient capacity to satisfy launch request'),
+    ('Client.InternalError', 'Client.InternalError: Client error on launch')]}
 
 
-def shut_down(rec, how, at, reason):
-    """The instance stops or terminates (how: 'stop' | 'terminate') at time at."""
-    rec['State'] = instance_state('stopped' if how == 'stop' else 'terminated')
+def shut_down(rec, how, at, reason, seconds=0):
+    """The instance stops or terminates (how: 'stop' | 'terminate') at time at: it
+    is stopping or shutting-down for seconds, then stopped or terminated (the next
+    settle_instance moves it on; with 0 at the next read)."""
+    rec['State'] = instance_state('stopping' if how == 'stop' else 'shutting-down')
+    rec['_ready_at'] = at + seconds
     rec['StateReason'] = {'Code': reason[0], 'Message': reason[1]}
     rec['StateTransitionReason'] = reason[1]
     if how != 'stop':
-        rec['_terminated_at'] = at
+        rec['_terminated_at'] = at + seconds
         rec['_release_volumes'] = True
 
 
@@ -104,7 +121,10 @@ def release_volumes(region, rec):
 
 
 def instance_visible(rec, account, now, region=None):
-    if rec['_owner'] != account:
+    """Whether a call of account sees the instance now: its own, propagated (an
+    instance RunInstances just launched is not, for the consistency delay: see
+    propagated below), and not terminated more than an hour ago."""
+    if rec['_owner'] != account or not propagated(rec, now):
         return False
     settle_instance(rec, now, region)
     if rec['State']['Name'] == 'terminated' and \
@@ -156,6 +176,17 @@ def finish_image(region, rec):
 # delay, a new image and its snapshots carry _visible_at until which describes
 # omit them and calls by id answer NotFound; new tags wait in the region's
 # tag_writes (store.Region). The name is taken at once (InvalidAMIName.Duplicate).
+# The same guide's first example is the instance: "If you successfully run the
+# RunInstances command, and then immediately run another command using the
+# instance ID that was provided in the response of RunInstances, it could return
+# an InvalidInstanceID.NotFound error. This does not mean the instance does not
+# exist", naming DescribeInstances and TerminateInstances ("If you get an
+# InvalidInstanceID.NotFound error after running TerminateInstances, this doesn't
+# mean that the instance is or will be terminated. Your instance could still be
+# running"). So a launched instance carries _visible_at too (launch.py): every
+# call by id (DescribeInstances, DescribeInstanceStatus, GetConsoleOutput,
+# TerminateInstances, CreateTags) answers InvalidInstanceID.NotFound and lists
+# leave it out, while it boots all the same; a ClientToken repeat answers it.
 def propagated(rec, now):
     return now >= rec.get('_visible_at', 0)
 

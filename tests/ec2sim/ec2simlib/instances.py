@@ -195,11 +195,10 @@ def terminate_instances(ctx, args):
         rec = ctx.region.instances[iid]
         previous = dict(rec['State'])
         if previous['Name'] not in ('shutting-down', 'terminated'):
-            common.shut_down(rec, 'terminate', ctx.now, common.USER_SHUTDOWN)
+            common.shut_down(rec, 'terminate', ctx.now, common.USER_SHUTDOWN,
+                             ctx.settings.shutdown_seconds)
             rec['StateTransitionReason'] = 'User initiated (%s GMT)' % \
                 iso_ms(ctx.now)[:19].replace('T', ' ')
-            rec['State'] = common.instance_state('shutting-down')
-            rec['_ready_at'] = ctx.now + ctx.settings.shutdown_seconds
             if rec.get('_boot'):
                 rec['_boot']['shutdown_at'] = None
             common.release_volumes(ctx.region, rec)

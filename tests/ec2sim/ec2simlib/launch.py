@@ -28,6 +28,8 @@ What EC2 documents, and how ec2sim follows it:
 - BlockDeviceMapping.N Ebs.DeleteOnTermination overrides the image's mapping for
   that device (instances.launch_volumes); on termination a volume with
   DeleteOnTermination false is detached and left available (common.release_volumes).
+- Eventual consistency: with a consistency delay, the instances launched are not
+  found by id, nor listed, for that long (common.propagated, which quotes the guide).
 - InvalidAMIID.NotFound / .Unavailable for an unknown or not available image;
   InsufficientInstanceCapacity when a refuse fault is set on the image (boot.py).
 """
@@ -55,6 +57,7 @@ INSTANCE_TYPES = frozenset(
         'c6i': ('large', 'xlarge', '2xlarge'),
         'r5': ('large', 'xlarge', '2xlarge'),
         'm1': ('small', 'medium', 'large', 'xlarge'),
+        'm4': ('large', 'xlarge', '2xlarge'),
     }.items() for size in sizes)
 
 # Not part of a request's identity: the token itself, and DryRun.
@@ -172,6 +175,7 @@ def run_instances(ctx, args):
         if token is not None:
             rec['ClientToken'] = token
         boot.start(ctx.region, rec, ctx.settings, ctx.now)
+        common.hide_until_propagated(ctx, rec)
         recs.append(rec)
     image['LastLaunchedTime'] = iso_ms(ctx.now)
     if token is not None:

@@ -58,8 +58,13 @@ class Settings:
         'boot_pending_seconds': 0.0,
         'status_seconds': 2.0,
         'console_post_seconds': 1.0,
-        # TerminateInstances: seconds in shutting-down before terminated.
+        # TerminateInstances and a boot's own shutdown: seconds in shutting-down (or
+        # stopping) before terminated (or stopped).
         'shutdown_seconds': 0.0,
+        # DescribeInstanceStatus with IncludeAllInstances lists a terminated instance
+        # (not-applicable) while DescribeInstances shows it; False: leaves it out, as
+        # EC2 may (the API reference promises neither).
+        'status_lists_terminated': True,
     }
 
     def __init__(self, **values):
