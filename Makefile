@@ -151,6 +151,7 @@ DAEMON_SRCS := \
 	daemon/run/dist-share.c \
 	daemon/run/verify.c \
 	daemon/run/verify-recover.c \
+	daemon/run/verify-end.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \

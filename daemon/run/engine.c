@@ -104,6 +104,7 @@ static bool run_distribute(policy_run *run) {
                                .plan_only = run->options.plan_only, .dry_run = run->options.dry_run,
                                .images = run->images.items, .n_images = run->images.n,
                                .instances = run->instances.items, .n_instances = run->instances.n,
+                               .passed = run->passed,
                                .result = &run->result.dist,
                        }, on_dist_done, run, &run->dist);
         if (r < 0) {

@@ -23,8 +23,12 @@ static void recover_resolve(verifier *v) {
                 test_instance *t = v->tests[i];
                 const verify_image *g = NULL;
 
-                if (!t->recovered || t->phase != TEST_WATCHED || t->stale)
+                if (!t->recovered || t->phase != TEST_WATCHED)
                         continue;
+                if (t->stale) {
+                        verify_test_terminate(v, t);
+                        continue;
+                }
                 for (size_t j = 0; j < v->n_unverified && !g; j++)
                         if (streq(v->unverified[j].image_id, t->image_id))
                                 g = &v->unverified[j];
@@ -32,6 +36,7 @@ static void recover_resolve(verifier *v) {
                         /* Its source instance, for the retirements a pass allows. */
                         if (g->source_id && !t->source_id)
                                 t->source_id = strdup(g->source_id);
+                        t->attempt = g->attempt;
                         continue;
                 }
                 t->stale = true;
@@ -63,11 +68,17 @@ static void on_recovered(int r, ec2_instance_list *l, const aws_error *err, void
         for (size_t i = 0; l && i < l->n; i++) {
                 const ec2_instance *x = &l->items[i];
                 const char *image_id = ec2_tags_get(&x->tags, TAG_VERIFY_OF);
-                test_instance *t;
+                test_instance *t, *queued;
 
                 if (!image_id || verify_test_by_instance(v, x->id))
                         continue;
-                r = verify_test_new(v, image_id, NULL, &t);
+                /* The run's describe came first and queued the image: this is its test. */
+                queued = verify_test_find(v, image_id);
+                if (queued && queued->phase == TEST_QUEUED) {
+                        t = queued;
+                        r = 0;
+                } else
+                        r = verify_test_new(v, image_id, NULL, &t);
                 if (r >= 0 && !(t->instance_id = strdup(x->id)))
                         r = -ENOMEM;
                 if (r < 0) {
@@ -75,7 +86,8 @@ static void on_recovered(int r, ec2_instance_list *l, const aws_error *err, void
                         continue;
                 }
                 t->recovered = true;
-                t->launched = x->launch_time;
+                /* Without EC2's launch time, the timeout counts from now. */
+                t->launched = x->launch_time ?: verify_now(v);
                 /* DescribeInstanceStatus does not say why an instance stopped: this does. */
                 if (x->state_reason && !(t->state_reason = strdup(x->state_reason)))
                         verify_emit(v, VERIFY_EVENT_ERROR, -ENOMEM, t, "out of memory", 0);
@@ -86,6 +98,11 @@ static void on_recovered(int r, ec2_instance_list *l, const aws_error *err, void
                 log_full(LOG_NOTICE, 0, NULL, &f, "policy '%s' in %s: found test instance %s of image %s (%s) "
                          "left by an earlier run", f.policy, f.region, x->id, image_id,
                          ec2_instance_state_to_string(x->state) ?: "?");
+                if (queued && queued != t) {
+                        /* A second one of an image that has its test already. */
+                        t->stale = true;
+                        snprintf(t->reason, sizeof(t->reason), "image %s has another test instance", image_id);
+                }
         }
         recover_resolve(v);
 }
@@ -137,7 +154,8 @@ int verifier_images(verifier *v, const ec2_image *images, size_t n) {
                         return -ENOMEM;
                 v->unverified = a;
                 a[v->n_unverified++] = (verify_image) { .image_id = strdup(images[i].id),
-                                                        .source_id = source ? strdup(source) : NULL };
+                                                        .source_id = source ? strdup(source) : NULL,
+                                                        .attempt = verify_image_attempt(&images[i]) };
                 if (!a[v->n_unverified - 1].image_id)
                         return -ENOMEM;
         }

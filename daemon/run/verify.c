@@ -24,6 +24,7 @@ static void test_free(test_instance *t) {
         strv_free(t->devices);
         free(t->instance_id);
         free(t->state_reason);
+        free(t->error);
         free(t);
 }
 
@@ -62,7 +63,7 @@ int verifier_new(const verify_options *o, verify_callback cb, void *userdata, ve
         if (!v)
                 return -ENOMEM;
         *v = (verifier) { .options = *o, .callback = cb, .userdata = userdata,
-                          .started = now_usec(CLOCK_MONOTONIC), .rank_old = -1 };
+                          .started = now_usec(CLOCK_MONOTONIC), .rank_old = -1, .pump = verify_pump };
         if (pv->console_match) {
                 /* `check` compiled it already: failing here is out of memory. */
                 if (regcomp(&v->match, pv->console_match, REG_EXTENDED | REG_NOSUB) != 0)
@@ -71,17 +72,6 @@ int verifier_new(const verify_options *o, verify_callback cb, void *userdata, ve
         }
         *ret = TAKE_PTR(v);
         return 0;
-}
-
-/* The verifier's clock: the run's time, carried on by the monotonic clock. */
-static time_t verify_now(const verifier *v) {
-        return v->options.now + (time_t) ((now_usec(CLOCK_MONOTONIC) - v->started) / USEC_PER_SEC);
-}
-
-log_fields verify_fields(const verifier *v, const test_instance *t) {
-        return (log_fields) { .policy = v->options.policy->name, .region = v->options.region,
-                              .image_id = t ? t->image_id : NULL, .instance_id = t ? t->source_id : NULL,
-                              .test_instance_id = t ? t->instance_id : NULL };
 }
 
 static bool test_alive(const test_instance *t) {
@@ -107,7 +97,7 @@ bool verifier_busy(const verifier *v) {
         return false;
 }
 
-static test_instance *test_find(const verifier *v, const char *image_id) {
+test_instance *verify_test_find(const verifier *v, const char *image_id) {
         for (size_t i = 0; i < v->n_tests; i++)
                 if (streq(v->tests[i]->image_id, image_id))
                         return v->tests[i];
@@ -144,147 +134,24 @@ static int test_set_devices(test_instance *t, const ec2_image *g) {
         return 0;
 }
 
-/* ---- Events ---------------------------------------------------------------------------- */
-
-void verify_emit(verifier *v, verify_event_kind kind, int error, const test_instance *t, const char *why,
-                 uint64_t seconds) {
-        v->callback(&(verify_event) { .kind = kind, .error = error, .image_id = t ? t->image_id : NULL,
-                                      .instance_id = t ? t->source_id : NULL, .why = why,
-                                      .instance_seconds = seconds }, v->userdata);
-}
-
 static void emit_idle_if(verifier *v) {
         if (!verifier_busy(v))
                 verify_emit(v, VERIFY_EVENT_IDLE, 0, NULL, NULL, 0);
 }
 
-/* A call about t failed: no verdict. The message names the image and the call's error. */
-static void test_error(verifier *v, test_instance *t, int r, const aws_error *err, const char *action,
-                       const char *what) {
-        log_fields f = verify_fields(v, t);
-        _cleanup_(freep) char *reason = exec_aws_reason(r, err, action);
-        _cleanup_(freep) char *why = NULL;
-        char line[512];
-
-        f.action = action;
-        snprintf(line, sizeof(line), "%s %s of image %s", what, t->instance_id ?: "a test instance", t->image_id);
-        exec_log_aws(LOG_ERR, r, err, &f, line);
-        if (asprintf(&why, "%s: %s", line, reason ?: action) < 0)
-                why = NULL;
-        verify_emit(v, VERIFY_EVENT_ERROR, r < 0 ? r : -EIO, t, why ?: line, 0);
-}
-
-static uint64_t test_seconds(const verifier *v, const test_instance *t) {
-        time_t now = verify_now(v);
-
-        return t->launched > 0 && now > t->launched ? (uint64_t) (now - t->launched) : 0;
-}
-
-/* One journal line per verdict, once the test instance is terminated. */
-static void log_verdict(verifier *v, test_instance *t, uint64_t seconds) {
-        log_fields f = verify_fields(v, t);
-        bool passed = t->verdict == VERIFY_PASS;
-        char secs[32];
-
-        snprintf(secs, sizeof(secs), "%llu", (unsigned long long) seconds);
-        f.verdict = passed ? "passed" : "failed";
-        f.reason = passed ? NULL : t->reason;
-        f.instance_seconds = secs;
-        log_full(passed ? LOG_INFO : LOG_ERR, 0, passed ? MESSAGE_IMAGE_VERIFIED : MESSAGE_IMAGE_VERIFY_FAILED, &f,
-                 "policy '%s' in %s: image %s of %s %s verification%s%s (test instance %s, %llu instance-seconds)",
-                 f.policy, f.region, t->image_id, t->source_id ?: "?", passed ? "passed" : "failed",
-                 passed ? "" : ": ", passed ? "" : t->reason, t->instance_id, (unsigned long long) seconds);
-}
-
-/* ---- Terminate ------------------------------------------------------------------------- */
-
-
-static void on_terminated(int r, const aws_error *err, void *userdata) {
-        test_instance *t = userdata;
-        verifier *v = t->v;
-        uint64_t seconds = test_seconds(v, t);
-
-        t->op = NULL;
-        t->phase = TEST_DONE;
-        if (r < 0) {
-                /* Found again by its tags next run, and terminated then. */
-                test_error(v, t, r, err, "TerminateInstances", "cannot terminate test instance");
-                if (!t->stale)
-                        verify_emit(v, t->verdict == VERIFY_PASS ? VERIFY_EVENT_PASSED : VERIFY_EVENT_FAILED, 0, t,
-                             t->verdict == VERIFY_PASS ? NULL : t->reason, 0);
-        } else if (t->stale) {
-                log_fields f = verify_fields(v, t);
-                char secs[32];
-
-                snprintf(secs, sizeof(secs), "%llu", (unsigned long long) seconds);
-                f.instance_seconds = secs;
-                log_full(LOG_NOTICE, 0, NULL, &f, "policy '%s' in %s: terminated test instance %s left by an "
-                         "earlier run: %s (%llu instance-seconds)", f.policy, f.region, t->instance_id, t->reason,
-                         (unsigned long long) seconds);
-                verify_emit(v, VERIFY_EVENT_TERMINATED, 0, t, t->reason, seconds);
-        } else {
-                log_verdict(v, t, seconds);
-                verify_emit(v, t->verdict == VERIFY_PASS ? VERIFY_EVENT_PASSED : VERIFY_EVENT_FAILED, 0, t,
-                     t->verdict == VERIFY_PASS ? NULL : t->reason, seconds);
-        }
-        verify_pump(v);
-}
-
-void verify_test_terminate(verifier *v, test_instance *t) {
-        char *ids[] = { t->instance_id, NULL };
-        int r;
-
-        t->phase = TEST_TERMINATING;
-        r = ec2_terminate_instances(v->options.ec2, ids, false, on_terminated, t, &t->op);
-        if (r < 0)
-                on_terminated(r, NULL, t);
-}
-
-/* ---- The verdict ----------------------------------------------------------------------- */
-
-static void on_tagged(int r, const aws_error *err, void *userdata) {
-        test_instance *t = userdata;
-        verifier *v = t->v;
-
-        t->op = NULL;
-        if (r < 0) {
-                /* The instance stays: the next run finds it and judges it again. */
-                t->phase = TEST_DONE;
-                test_error(v, t, r, err, "CreateTags", "cannot write the verdict of test instance");
-                verify_pump(v);
+/* A call about a watched instance failed (not "not visible yet"): no verdict from it. Past
+ * the timeout the test ends without one, so that a call that keeps failing (a permission
+ * missing, the endpoint down) never holds the run, nor the instance, forever. */
+static void test_call_failed(verifier *v, test_instance *t, int r, const aws_error *err, const char *action) {
+        if ((uint64_t) verify_age(v, t) < v->options.policy->verify.timeout)
                 return;
-        }
-        verify_test_terminate(v, t);
+        verify_test_give_up(v, t, verify_call_failed(v, t, r, err, action, "cannot judge test instance"));
 }
 
-/* The verdict first, on the image; the instance's termination only once it is written. */
-static void test_write_verdict(verifier *v, test_instance *t) {
-        _cleanup_(ec2_tags_done) ec2_tags tags = {};
-        char *ids[] = { t->image_id, NULL };
-        int r;
-
-        t->phase = TEST_TAGGING;
-        r = ec2_tags_add(&tags, TAG_VERIFIED, t->verdict == VERIFY_PASS ? "passed" : "failed");
-        if (r >= 0 && t->verdict == VERIFY_FAIL)
-                r = ec2_tags_add(&tags, TAG_VERIFY_REASON, t->reason);
-        if (r >= 0)
-                r = ec2_create_tags(v->options.ec2, ids, &tags, false, on_tagged, t, &t->op);
-        if (r < 0)
-                on_tagged(r, NULL, t);
-}
-
-/* A call that keeps failing (a permission missing, the endpoint down) is no verdict; past
- * the timeout the run stops asking, fails, and leaves the instance to the next run. */
-static void test_give_up_past_timeout(verifier *v, test_instance *t, int r, const aws_error *err,
-                                      const char *action) {
-        if ((uint64_t) MAX(verify_now(v) - t->launched, (time_t) 0) < v->options.policy->verify.timeout)
-                return;
-        t->phase = TEST_DONE;
-        test_error(v, t, r, err, action, "cannot judge test instance");
-}
-
-/* What verify_judge() makes of what EC2 said last; t moves on when it is a verdict. */
-static void test_judge(verifier *v, test_instance *t) {
+/* What verify_judge() makes of what EC2 said last; t moves on when it is a verdict. Right
+ * after a console read (console_just_read), a miss waits for the next poll: the console is
+ * read at the polls' pace, never back to back. */
+static void test_judge(verifier *v, test_instance *t, bool console_just_read) {
         verify_observation o = {
                 .state = t->listed ? t->state : _EC2_INSTANCE_STATE_INVALID,
                 .system_status = t->listed ? t->system_status : _EC2_STATUS_SUMMARY_INVALID,
@@ -312,17 +179,18 @@ static void test_judge(verifier *v, test_instance *t) {
         }
         s = verify_judge(&v->options.policy->verify, &o, t->reason, sizeof(t->reason));
         if (s == VERIFY_READ_CONSOLE && v->match_set && t->console != 1) {
-                t->phase = TEST_CONSOLE;
+                if (!console_just_read)
+                        t->phase = TEST_CONSOLE;
                 return;
         }
         if (s == VERIFY_READ_CONSOLE)
                 s = VERIFY_PASS;        /* nothing to read: both checks pass */
-        if (s != VERIFY_PASS && s != VERIFY_FAIL)
+        if (s != VERIFY_PASS && s != VERIFY_FAIL && s != VERIFY_ABANDON)
                 return;
         t->verdict = s;
         if (s == VERIFY_PASS)
                 t->reason[0] = '\0';
-        test_write_verdict(v, t);
+        verify_test_conclude(v, t);
 }
 
 /* ---- Why it stopped -------------------------------------------------------------------- */
@@ -339,7 +207,7 @@ static void on_reason(int r, ec2_instance_list *l, const aws_error *err, void *u
                 if (streq(l->items[i].id, t->instance_id) && l->items[i].state_reason)
                         t->state_reason = strdup(l->items[i].state_reason);
         /* Without it (a failed call), the verdict says what it can. */
-        test_judge(v, t);
+        test_judge(v, t, false);
         verify_pump(v);
 }
 
@@ -355,23 +223,34 @@ static void test_read_reason(verifier *v, test_instance *t) {
 
 /* ---- The console ----------------------------------------------------------------------- */
 
+static void test_read_console(verifier *v, test_instance *t);
+
 static void on_console(int r, const char *output, const aws_error *err, void *userdata) {
         test_instance *t = userdata;
         verifier *v = t->v;
 
         t->op = NULL;
         t->phase = TEST_WATCHED;
+        if (r < 0 && !v->console_latest_refused && ec2_console_latest_unsupported(err)) {
+                /* Latest=true is for Nitro instances only: ask as the others are asked. */
+                v->console_latest_refused = true;
+                test_read_console(v, t);
+                return;
+        }
         t->console_read = true;
-        if (r < 0) {
+        if (r < 0 && err && aws_error_is(err, "InvalidInstanceID.NotFound") &&
+            verify_age(v, t) < VERIFY_INVISIBLE_MAX)
+                t->console_read = false;        /* not visible yet: read at the next poll */
+        else if (r < 0) {
                 log_fields f = verify_fields(v, t);
 
                 f.action = "GetConsoleOutput";
                 exec_log_aws(LOG_WARNING, r, err, &f, "cannot read the console of a test instance, will retry");
-                test_give_up_past_timeout(v, t, r, err, "GetConsoleOutput");
+                test_call_failed(v, t, r, err, "GetConsoleOutput");
         } else {
                 t->console = output && regexec(&v->match, output, 0, NULL, 0) == 0 ? 1 : 0;
-                /* Judged now: a match passes at once, a miss past the timeout fails. */
-                test_judge(v, t);
+                /* A match passes at once, a miss past the timeout fails; else the next poll. */
+                test_judge(v, t, true);
         }
         verify_pump(v);
 }
@@ -379,7 +258,9 @@ static void on_console(int r, const char *output, const aws_error *err, void *us
 static void test_read_console(verifier *v, test_instance *t) {
         int r;
 
-        r = ec2_get_console_output(v->options.ec2, t->instance_id, on_console, t, &t->op);
+        t->phase = TEST_CONSOLE;
+        r = ec2_get_console_output(v->options.ec2, t->instance_id, !v->console_latest_refused, on_console, t,
+                                   &t->op);
         if (r < 0)
                 on_console(r, NULL, NULL, t);
 }
@@ -395,17 +276,22 @@ static void on_launched(int r, ec2_instance_list *l, const aws_error *err, void 
         if (r >= 0 && (!l || l->n != 1))
                 r = -EBADMSG;
         if (r < 0) {
+                _cleanup_(freep) char *why = NULL;
+
                 /* Refused (a bad subnet, capacity, throttled past the retries): no verdict. */
                 t->phase = TEST_DONE;
                 v->launch_stopped = true;
-                test_error(v, t, r, err, "RunInstances", "cannot launch");
+                why = verify_call_failed(v, t, r, err, "RunInstances", "cannot launch");
+                verify_emit(v, VERIFY_EVENT_ERROR, r, t, why ?: "cannot launch a test instance", 0);
                 verify_pump(v);
                 return;
         }
         t->instance_id = strdup(l->items[0].id);
         if (!t->instance_id) {
                 t->phase = TEST_DONE;
+                v->launch_stopped = true;       /* an instance runs that it cannot name */
                 verify_emit(v, VERIFY_EVENT_ERROR, -ENOMEM, t, "out of memory", 0);
+                verify_pump(v);
                 return;
         }
         t->launched = l->items[0].launch_time ?: verify_now(v);
@@ -424,7 +310,7 @@ static int test_launch(verifier *v, test_instance *t) {
         char token[80];
         int r;
 
-        r = verify_client_token(t->image_id, token, sizeof(token));
+        r = verify_client_token(pv, v->options.region, t->image_id, t->attempt, token, sizeof(token));
         if (r < 0)
                 return r;
         r = verify_instance_tags(v->options.policy, t->image_id, &tags);
@@ -488,7 +374,7 @@ static size_t poll_drop_unknown(verifier *v, const aws_error *err) {
                         /* Not listed: verify_judge() waits for it until the timeout. */
                         if (t && t->phase == TEST_WATCHED) {
                                 poll_note(t, NULL);
-                                test_judge(v, t);
+                                test_judge(v, t, false);
                         }
                         free(v->poll_ids[i]);
                         n++;
@@ -525,14 +411,14 @@ static void on_status(int r, ec2_instance_status_list *l, const aws_error *err, 
                 if (!t || t->phase != TEST_WATCHED)
                         continue;
                 if (r < 0 && !unknown) {
-                        test_give_up_past_timeout(v, t, r, err, "DescribeInstanceStatus");
+                        test_call_failed(v, t, r, err, "DescribeInstanceStatus");
                         continue;
                 }
                 for (size_t j = 0; r >= 0 && l && j < l->n && !s; j++)
                         if (streq(l->items[j].instance_id, t->instance_id))
                                 s = &l->items[j];
                 poll_note(t, s);
-                test_judge(v, t);
+                test_judge(v, t, false);
         }
         v->poll_ids = strv_free(v->poll_ids);
         /* The next chunk of the round, or the consoles and the launches it allows. */
@@ -572,6 +458,10 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         v->timer_armed = false;
         v->poll_next = 0;
+        /* A TerminateInstances refused is sent again at the polls' pace. */
+        for (size_t i = 0; i < v->n_tests; i++)
+                if (v->tests[i]->phase == TEST_TERMINATE_AGAIN)
+                        verify_test_terminate(v, v->tests[i]);
         r = poll_send(v);
         if (r == 0)
                 verify_pump(v);
@@ -616,8 +506,7 @@ static int schedule_poll(verifier *v) {
 
 /* Reads the consoles asked for, launches what max_concurrent has room for, arms the next
  * poll while anything is watched; says idle once nothing is left. */
-void verify_pump(verifier *v) {
-        unsigned alive = verifier_alive(v);
+static void pump_once(verifier *v) {
         bool watched = false;
         test_instance *t;
         int r;
@@ -628,17 +517,16 @@ void verify_pump(verifier *v) {
                         test_read_console(v, t);
                 else if (t->phase == TEST_REASON && !t->op)
                         test_read_reason(v, t);
-                watched = watched || t->phase == TEST_WATCHED;
+                watched = watched || t->phase == TEST_WATCHED || t->phase == TEST_TERMINATE_AGAIN;
         }
+        /* alive is counted again each time: a call that fails at once changes it. */
         while (v->recover_done && v->images_in && !v->launch_stopped && !v->options.dry_run &&
-               alive < v->options.policy->verify.max_concurrent && (t = next_queued(v))) {
+               verifier_alive(v) < v->options.policy->verify.max_concurrent && (t = next_queued(v))) {
                 r = test_launch(v, t);
                 if (r < 0) {
                         t->phase = TEST_DONE;
                         verify_emit(v, VERIFY_EVENT_ERROR, r, t, "cannot launch a test instance", 0);
-                        continue;
                 }
-                alive++;
         }
         if (watched && !v->poll) {
                 r = schedule_poll(v);
@@ -648,18 +536,34 @@ void verify_pump(verifier *v) {
         emit_idle_if(v);
 }
 
+/* Once at a time: a callback that returns at once (a call that fails before it is sent)
+ * calls in from inside, and is answered by one more pass. */
+void verify_pump(verifier *v) {
+        if (v->pumping) {
+                v->pump_again = true;
+                return;
+        }
+        v->pumping = true;
+        do {
+                v->pump_again = false;
+                pump_once(v);
+        } while (v->pump_again);
+        v->pumping = false;
+}
+
 /* An image to verify, unless it has a test instance already (one found again). */
 int verify_test_queue(verifier *v, const ec2_image *image, const char *source_instance_id, long rank) {
         test_instance *t;
         log_fields f;
         int r;
 
-        if (test_find(v, image->id))
+        if (verify_test_find(v, image->id))
                 return 0;
         r = verify_test_new(v, image->id, source_instance_id, &t);
         if (r < 0)
                 return r;
         t->rank = rank;
+        t->attempt = verify_image_attempt(image);
         r = test_set_devices(t, image);
         if (r < 0)
                 return r;
@@ -676,6 +580,9 @@ int verify_test_queue(verifier *v, const ec2_image *image, const char *source_in
 int verifier_add(verifier *v, const ec2_image *image, const char *source_instance_id) {
         int r;
 
+        /* The slot's image found again may have its verdict already. */
+        if (verify_image_verdict(v->options.policy, image) != VERIFY_UNVERIFIED)
+                return 0;
         r = verify_test_queue(v, image, source_instance_id, v->rank_new++);
         if (r < 0)
                 return r;
