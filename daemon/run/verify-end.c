@@ -135,11 +135,13 @@ void verify_test_terminate(verifier *v, test_instance *t) {
                 on_terminated(r, NULL, t);
 }
 
+/* Marked as tried (amirotd:verify-attempt), so that the next run's ClientToken launches a
+ * new instance rather than being answered with this one, terminated. */
 void verify_test_give_up(verifier *v, test_instance *t, char *why) {
         free(t->error);
         t->error = why ?: strdup("the test ended without a verdict");
-        t->verdict = VERIFY_WAIT;
-        verify_test_terminate(v, t);
+        t->verdict = VERIFY_ABANDON;
+        verify_test_conclude(v, t);
 }
 
 static void on_tagged(int r, const aws_error *err, void *userdata) {
@@ -147,7 +149,9 @@ static void on_tagged(int r, const aws_error *err, void *userdata) {
         verifier *v = t->v;
 
         t->op = NULL;
-        if (r < 0)
+        if (r < 0 && t->error)
+                verify_test_terminate(v, t);    /* ending without a verdict already */
+        else if (r < 0)
                 /* No verdict written: the image stays unverified, tested again next run. */
                 verify_test_give_up(v, t, verify_call_failed(v, t, r, err, "CreateTags",
                                                              "cannot write the verdict of test instance"));
