@@ -608,3 +608,21 @@ def test_a_test_abandoned_by_ec2_is_no_verdict_and_the_next_run_tests_anew(amiro
     assert len(set(tokens)) == 2
     acct = nothing_left(amirotd.sim, image_id)
     assert len(acct["launched"]) == 2
+
+
+def test_a_second_run_in_the_slot_does_not_verify_its_image_again(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    p, _ = run_once(amirotd, now=D1)
+    assert p.returncode == 0
+    image_id = image_of(ec2, "20300101")
+    assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
+    seen = len(amirotd.sim.calls())
+
+    p, entries = run_once(amirotd, now=D1_NEXT)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode == 0, said
+    assert [c for c in verify_calls(amirotd.sim) if c["seq"] > seen] == []
+    assert verdicts(entries, VERIFIED) == [] and verdicts(entries, VERIFY_FAILED) == []
+    assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
