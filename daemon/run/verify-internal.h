@@ -47,6 +47,7 @@ typedef struct test_instance {
         bool stale;                     /* recovered with nothing to judge: terminate only */
         unsigned attempt;               /* the image's amirotd:verify-attempt (ClientToken) */
         time_t launched;
+        usec_t launched_mono;           /* CLOCK_MONOTONIC at RunInstances' answer; 0: found again */
         /* What EC2 said at the last poll. */
         bool listed;
         ec2_instance_state state;
@@ -111,7 +112,12 @@ static inline log_fields verify_fields(const verifier *v, const test_instance *t
                               .test_instance_id = t ? t->instance_id : NULL };
 }
 
+/* The test instance's age, for its deadline and its cost: of one this run launched, on the
+ * monotonic clock since RunInstances answered (neither --now nor a step of the wall clock
+ * moves it); of one found again, EC2's launch time against the verifier's clock. */
 static inline time_t verify_age(const verifier *v, const test_instance *t) {
+        if (t->launched_mono > 0)
+                return (time_t) ((now_usec(CLOCK_MONOTONIC) - t->launched_mono) / USEC_PER_SEC);
         return MAX(verify_now(v) - t->launched, (time_t) 0);
 }
 

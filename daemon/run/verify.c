@@ -159,7 +159,7 @@ static void test_judge(verifier *v, test_instance *t, bool console_just_read) {
                 .state_reason = t->state_reason,
                 .console = t->console,
                 .launched = t->launched,
-                .now = verify_now(v),
+                .now = t->launched + verify_age(v, t),
         };
         verify_step s;
 
@@ -295,6 +295,7 @@ static void on_launched(int r, ec2_instance_list *l, const aws_error *err, void 
                 return;
         }
         t->launched = l->items[0].launch_time ?: verify_now(v);
+        t->launched_mono = now_usec(CLOCK_MONOTONIC);
         t->phase = TEST_WATCHED;
         v->last_launch = now_usec(CLOCK_MONOTONIC);
         f = verify_fields(v, t);
