@@ -375,7 +375,10 @@ static int copy_tags(const copy_exec *x, ec2_tags *ret) {
                         r = ec2_tags_add(ret, g->key, value);
         }
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(carried); i++)
-                if (ec2_tags_get(&s->image->tags, carried[i]))
+                if (streq(carried[i], TAG_VERIFIED) && p->verify.set && strv_contains(x->t.ctx->passed, s->image->id))
+                        /* Passed in this run: its tag may not show in the run's describe yet. */
+                        r = ec2_tags_add(ret, TAG_VERIFIED, "passed");
+                else if (ec2_tags_get(&s->image->tags, carried[i]))
                         r = ec2_tags_add(ret, carried[i], ec2_tags_get(&s->image->tags, carried[i]));
         if (r < 0 || asprintf(&copy_of, "%s/%s", x->t.ctx->region, s->image->id) < 0)
                 return -ENOMEM;

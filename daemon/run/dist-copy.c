@@ -192,6 +192,7 @@ static void on_copies(int r, const ec2_image *images, size_t n, const aws_error 
                                     .copies = s->copies,
                                     .n_copies = s->n_copies,
                                     .copy_slots = pending < PLAN_COPY_CONCURRENT_MAX ? PLAN_COPY_CONCURRENT_MAX - pending : 0,
+                                    .passed = s->ctx->passed,
                             }, &s->plan);
         if (r < 0) {
                 destination_failed(s, r, NULL, "cannot plan copies");

@@ -210,7 +210,8 @@ static int collect_sources(copy_ctx *c) {
 
                 if (!policy_image(in->policy, g) || plan_image_is_copy(g) || g->state != EC2_IMAGE_AVAILABLE ||
                     plan_image_released(g, NULL) || t > in->now ||
-                    (in->policy->verify.set && verify_image_verdict(in->policy, g) != VERIFY_PASSED))
+                    (in->policy->verify.set && verify_image_verdict(in->policy, g) != VERIFY_PASSED &&
+                     !strv_contains(in->passed, g->id)))
                         continue;
                 c->sources[c->n_sources++] = (entry) {
                         .image = g,

@@ -8,8 +8,8 @@
  * The rules, per instance:
  * - A source is one of the policy's own images in the run's region (no amirotd:copy-of),
  *   available, not released (amirotd:retired-at), of a slot that has begun, and with verify
- *   passed (amirotd:verified=passed as the run's describe shows it: one that passed in this
- *   run and does not show it yet is copied by the next run). The copy carries the verdict,
+ *   passed (amirotd:verified=passed as the run's describe shows it, or named by
+ *   in->passed: one that passed in this run, whose tag may not show yet). The copy carries the verdict,
  *   so the destination's launch templates and parameters may name it; a copy made before
  *   verify was turned on has none and is kept by the destination's retention as before. A copy is an
  *   image in the destination tagged with the policy and amirotd:copy-of "REGION/ami-..." of
@@ -84,6 +84,9 @@ typedef struct plan_copy_input {
         const ec2_image *copies;        /* the destination's images tagged with the policy */
         size_t n_copies;
         unsigned copy_slots;            /* copies that may start now */
+        char *const *passed;            /* verify: the run's images that passed in this run
+                                         * (NULL-terminated, may be NULL): passed before their
+                                         * tag shows (dist_context.passed) */
 } plan_copy_input;
 
 void plan_copy_done(plan_copy *p);

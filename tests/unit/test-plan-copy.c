@@ -29,6 +29,7 @@ typedef struct fleet {
         ec2_image copies[MAX_IMAGES];
         size_t n_copies;
         unsigned next_id;
+        char *const *passed;            /* plan_copy_input.passed */
         plan_copy plan;
 } fleet;
 
@@ -106,7 +107,7 @@ static void build(fleet *f, time_t now, unsigned slots) {
                                                  .source_region = "us-east-1", .now = now,
                                                  .sources = f->sources, .n_sources = f->n_sources,
                                                  .copies = f->copies, .n_copies = f->n_copies,
-                                                 .copy_slots = slots,
+                                                 .copy_slots = slots, .passed = f->passed,
                                          }, &f->plan), 0);
 }
 
@@ -164,6 +165,13 @@ static void test_with_verify_only_passed_sources_are_copied(void **state) {
         build(&f, SLOT0 + 3 * DAY + 3600, PLAN_COPY_CONCURRENT_MAX);
         assert_int_equal(f.plan.n, 1);
         assert_true(has_step(&f.plan, PLAN_COPY_START, passed->id));
+
+        /* One that passed in this run is copied before its tag shows (plan_copy_input.passed). */
+        f.passed = (char *const[]) { unverified->id, NULL };
+        build(&f, SLOT0 + 3 * DAY + 3600, PLAN_COPY_CONCURRENT_MAX);
+        assert_int_equal(count_kind(&f.plan, PLAN_COPY_START), 2);
+        assert_true(has_step(&f.plan, PLAN_COPY_START, unverified->id));
+        f.passed = NULL;
 
         /* Without verify the same fleet copies all three. */
         f.policy.verify.set = false;

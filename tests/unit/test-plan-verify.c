@@ -3,9 +3,11 @@
  * The planner with verify (plan.h, run/verify-plan.h), on small hand-built fleets:
  * retention counts passed images only; unverified ones are set aside (neither counted nor
  * retired, and they hold their slot); failed ones are garbage, retired with their reason
- * and unbounded; an image of plan_input.passed or of plan_retire_ready()'s ready[] counts
- * as passed before its tag shows; protection's newest are passed ones; test instances are
- * never targets; and without verify the tags change nothing.
+ * within max_retire_per_run and without retire stages; an image of plan_input.passed counts
+ * as passed before its tag shows, and one of plan_retire_ready()'s ready[] only when named
+ * there; protection's newest are passed ones, an unjudged image keeps its protection and a
+ * coming one takes no place; test instances are never targets; and without verify the
+ * tags change nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
