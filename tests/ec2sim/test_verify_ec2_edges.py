@@ -40,7 +40,7 @@ def describe(ec2, iid):
 
 def test_launched_instance_is_not_found_by_id_for_the_delay(frozen):
     sim = frozen
-    sim.admin('POST', '/_sim/settings', {'consistency_delay': DELAY})
+    sim.admin('POST', '/_sim/settings', {'instance_consistency_delay': DELAY})
     ec2 = sim.client()
     image = seed_image(sim)
     token = 'amirotd-verify-' + image
@@ -73,8 +73,11 @@ def test_launched_instance_is_not_found_by_id_for_the_delay(frozen):
     assert sim.admin('GET', '/_sim/boot')['images'][image]['alive'] == []
 
 
-def test_without_a_delay_a_launched_instance_is_seen_at_once(frozen):
+def test_without_an_instance_delay_a_launched_instance_is_seen_at_once(frozen):
     sim = frozen
+    # The integration tests' consistency_delay hides images, not the instances they
+    # launch to image (their instance_consistency_delay stays 0).
+    sim.admin('POST', '/_sim/settings', {'consistency_delay': DELAY})
     ec2 = sim.client()
     iid = run(ec2, seed_image(sim))['InstanceId']
     assert describe(ec2, iid)['InstanceId'] == iid

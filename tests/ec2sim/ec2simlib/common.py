@@ -183,17 +183,19 @@ def finish_image(region, rec):
 # exist", naming DescribeInstances and TerminateInstances ("If you get an
 # InvalidInstanceID.NotFound error after running TerminateInstances, this doesn't
 # mean that the instance is or will be terminated. Your instance could still be
-# running"). So a launched instance carries _visible_at too (launch.py): every
-# call by id (DescribeInstances, DescribeInstanceStatus, GetConsoleOutput,
-# TerminateInstances, CreateTags) answers InvalidInstanceID.NotFound and lists
-# leave it out, while it boots all the same; a ClientToken repeat answers it.
+# running"). So a launched instance carries _visible_at too, for the setting
+# instance_consistency_delay (launch.py): every call by id (DescribeInstances,
+# DescribeInstanceStatus, GetConsoleOutput, TerminateInstances, CreateTags) answers
+# InvalidInstanceID.NotFound and lists leave it out, while it boots all the same; a
+# ClientToken repeat answers it.
 def propagated(rec, now):
     return now >= rec.get('_visible_at', 0)
 
 
-def hide_until_propagated(ctx, rec):
-    if ctx.settings.consistency_delay > 0:
-        rec['_visible_at'] = ctx.now + ctx.settings.consistency_delay
+def hide_until_propagated(ctx, rec, delay=None):
+    delay = ctx.settings.consistency_delay if delay is None else delay
+    if delay > 0:
+        rec['_visible_at'] = ctx.now + delay
 
 
 def image_visible(rec, account):

@@ -28,8 +28,9 @@ What EC2 documents, and how ec2sim follows it:
 - BlockDeviceMapping.N Ebs.DeleteOnTermination overrides the image's mapping for
   that device (instances.launch_volumes); on termination a volume with
   DeleteOnTermination false is detached and left available (common.release_volumes).
-- Eventual consistency: with a consistency delay, the instances launched are not
-  found by id, nor listed, for that long (common.propagated, which quotes the guide).
+- Eventual consistency: with the setting instance_consistency_delay, the instances
+  launched are not found by id, nor listed, for that long (common.propagated, which
+  quotes the guide).
 - InvalidAMIID.NotFound / .Unavailable for an unknown or not available image;
   InsufficientInstanceCapacity when a refuse fault is set on the image (boot.py).
 """
@@ -175,7 +176,7 @@ def run_instances(ctx, args):
         if token is not None:
             rec['ClientToken'] = token
         boot.start(ctx.region, rec, ctx.settings, ctx.now)
-        common.hide_until_propagated(ctx, rec)
+        common.hide_until_propagated(ctx, rec, ctx.settings.instance_consistency_delay)
         recs.append(rec)
     image['LastLaunchedTime'] = iso_ms(ctx.now)
     if token is not None:

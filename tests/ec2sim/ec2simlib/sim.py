@@ -37,6 +37,10 @@ class Settings:
         # Seconds (simulator clock) before a new image, its snapshots and newly
         # written tags can be seen: EC2's eventual consistency. 0 = at once.
         'consistency_delay': 0.0,
+        # The same for an instance RunInstances launches (common.propagated): apart,
+        # since the integration tests run with a consistency_delay and launch the
+        # instances they image with RunInstances. 0 = at once.
+        'instance_consistency_delay': 0.0,
         # An endpoint that predates DeleteAssociatedSnapshots: DeregisterImage
         # accepts it, deletes nothing and answers no deleteSnapshotResultSet.
         'ignore_delete_associated_snapshots': False,
