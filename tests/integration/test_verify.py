@@ -644,3 +644,53 @@ def test_a_new_test_instance_ec2_does_not_know_yet_is_waited_for(amirotd, ec2, j
     [line] = verdicts(entries, VERIFIED) or [said]
     assert any(c["error_code"] == "InvalidInstanceID.NotFound" for c in amirotd.sim.calls("DescribeInstanceStatus"))
     nothing_left(amirotd.sim, line["AMIROTD_IMAGE_ID"])
+
+
+def test_a_verdict_that_cannot_be_written_is_no_verdict_and_leaves_nothing(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+    amirotd.sim.fault(action="CreateTags", kind="error", code="UnauthorizedOperation", status=403,
+                      message="You are not authorized to perform this operation.", count=1)
+
+    p, entries = run_once(amirotd, now=D1_NEXT)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode != 0, said
+    assert f"cannot write the verdict of test instance" in said and image_id in said, said
+    assert verdicts(entries, VERIFIED) == [], said
+    tags = image_tags(ec2, image_id, "amirotd:verify-attempt")
+    assert "amirotd:verified" not in tags and tags.get("amirotd:verify-attempt") == "1"
+    nothing_left(amirotd.sim, image_id)
+
+    p, entries = run_once(amirotd, now=D1_AFTER)
+
+    assert p.returncode == 0, "\n".join(e["MESSAGE"] for e in entries)
+    assert len(verdicts(entries, VERIFIED)) == 1
+    assert len(nothing_left(amirotd.sim, image_id)["launched"]) == 2
+
+
+def test_a_terminate_that_keeps_failing_keeps_the_verdict_and_the_next_run_ends_it(amirotd, ec2, journald):
+    web(ec2)
+    amirotd.write_policy("web", policy(amirotd.sim))
+    image_id = unverified_image(amirotd, ec2)
+    amirotd.sim.fault(action="TerminateInstances", kind="error", code="UnauthorizedOperation", status=403,
+                      message="You are not authorized to perform this operation.", count=3)
+
+    p, entries = run_once(amirotd, now=D1_NEXT)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode != 0, said
+    [line] = verdicts(entries, VERIFIED) or [said]
+    assert "cannot terminate (the next run does) test instance" in said, said
+    assert image_tags(ec2, image_id, "amirotd:verified").get("amirotd:verified") == "passed"
+    [test_instance] = launches(amirotd.sim)[image_id]["alive"]
+    assert len(amirotd.sim.calls("TerminateInstances")) == 3      # tried at the polls' pace, then left
+
+    p, entries = run_once(amirotd, now=D1_AFTER)
+
+    said = "\n".join(e["MESSAGE"] for e in entries)
+    assert p.returncode == 0, said
+    assert verdicts(entries, VERIFIED) == []
+    assert any(test_instance in e.get("MESSAGE", "") and "left by an earlier run" in e["MESSAGE"] for e in entries)
+    nothing_left(amirotd.sim, image_id)
