@@ -458,6 +458,8 @@ static int on_poll_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) s;
         (void) usec;
         v->timer_armed = false;
+        if (v->poll)
+                return 0;       /* a round in flight plans the next when it ends */
         v->poll_next = 0;
         /* A TerminateInstances refused is sent again at the polls' pace. */
         for (size_t i = 0; i < v->n_tests; i++)
