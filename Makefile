@@ -149,6 +149,9 @@ DAEMON_SRCS := \
 	daemon/run/dist-ssm-plan.c \
 	daemon/run/dist-share-plan.c \
 	daemon/run/dist-share.c \
+	daemon/run/verify.c \
+	daemon/run/verify-recover.c \
+	daemon/run/verify-end.c \
 	daemon/run/engine-describe.c \
 	daemon/run/engine-log.c \
 	daemon/run/result.c \

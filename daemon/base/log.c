@@ -104,6 +104,10 @@ static const field_def field_defs[] = {
         { "AMIROTD_SLOT",        "slot",     offsetof(log_fields, slot) },
         { "AWS_ERROR_CODE",      "code",     offsetof(log_fields, error_code) },
         { "AWS_REQUEST_ID",      "request",  offsetof(log_fields, request_id) },
+        { "AMIROTD_TEST_INSTANCE_ID", "test-instance", offsetof(log_fields, test_instance_id) },
+        { "AMIROTD_VERDICT",     "verdict",  offsetof(log_fields, verdict) },
+        { "AMIROTD_REASON",      "reason",   offsetof(log_fields, reason) },
+        { "AMIROTD_INSTANCE_SECONDS", "instance-seconds", offsetof(log_fields, instance_seconds) },
 };
 
 static const char *field_value(const log_fields *f, const field_def *d) {

@@ -47,6 +47,9 @@
 /* image.before/after and the freeze around CreateImage (run/exec-hook.c) */
 #define MESSAGE_HOOK_RESULT          "4a16329d342d4587be8f7c1a2bc95c23"
 #define MESSAGE_HOOK_THAW_RECOVERED  "8db9a1a136ab4f6eb7cf1fc5bf0438dc"
+/* verify: a test instance's verdict on an image (run/verify.c) */
+#define MESSAGE_IMAGE_VERIFIED       "cd216e3ee36347d6b8e6aae984490edc"
+#define MESSAGE_IMAGE_VERIFY_FAILED  "b87673fd37df4511bcb279993f8b1009"
 
 /* The structured fields of a message; any may be NULL. */
 typedef struct log_fields {
@@ -59,6 +62,11 @@ typedef struct log_fields {
         const char *slot;               /* AMIROTD_SLOT: a slot id, "20261126T030000Z" */
         const char *request_id;         /* AWS_REQUEST_ID */
         const char *error_code;         /* AWS_ERROR_CODE */
+        /* verify's verdicts (run/verify.c) */
+        const char *test_instance_id;   /* AMIROTD_TEST_INSTANCE_ID */
+        const char *verdict;            /* AMIROTD_VERDICT: passed, failed */
+        const char *reason;             /* AMIROTD_REASON */
+        const char *instance_seconds;   /* AMIROTD_INSTANCE_SECONDS */
 } log_fields;
 
 typedef enum log_target {

@@ -7,6 +7,7 @@
 
 #include "run/dist.h"
 #include "run/engine.h"
+#include "run/verify.h"
 #include "run/wait.h"
 #include "base/log.h"
 
@@ -64,6 +65,9 @@ struct policy_run {
         bool retire_plan_built;         /* the run's last plan is retire_plan */
         waiter *wait;                   /* the images the first plan created, until available */
         bool wait_aborted;              /* WAIT_ABORTED: nothing more is polled */
+        verifier *verify;               /* policy.verify: the test instances, NULL without verify */
+        char **passed;                  /* images the verifier passed in this run: counted by the
+                                         * later plans before their tag shows (plan_input.passed) */
         plan_image_index index;         /* of images, for the views of plan_retire_ready() */
         plan_ready_image *ready;        /* available since the last batch; the ids are owned */
         size_t n_ready;

@@ -16,6 +16,7 @@
 #include "run/engine-log.h"
 #include "run/exec.h"
 #include "run/targets.h"
+#include "run/verify.h"
 #include "run/wait.h"
 #include "base/log.h"
 
@@ -57,6 +58,8 @@ policy_run *policy_run_free(policy_run *run) {
         dist_free(run->dist);
         exec_free(run->exec);
         waiter_free(run->wait);
+        verifier_free(run->verify);
+        strv_free(run->passed);
         ready_clear(run);
         plan_image_index_done(&run->index);
         for (size_t i = 0; i < run->n_batches; i++) {
@@ -101,6 +104,7 @@ static bool run_distribute(policy_run *run) {
                                .plan_only = run->options.plan_only, .dry_run = run->options.dry_run,
                                .images = run->images.items, .n_images = run->images.n,
                                .instances = run->instances.items, .n_instances = run->instances.n,
+                               .passed = run->passed,
                                .result = &run->result.dist,
                        }, on_dist_done, run, &run->dist);
         if (r < 0) {
@@ -177,7 +181,9 @@ static void on_exec_event(const exec_event *e, void *userdata) {
          * run may retire it, whatever else the account holds (plan.h). */
         r = (e->kind == EXEC_CREATED || e->kind == EXEC_EXISTING) && e->fields && e->fields->image_id ?
                 strv_extend(&run->created, e->fields->image_id) : 0;
-        if (r >= 0 && e->pending && run_waits(run))
+        /* With verify, the slot's image found available is waited for too: the waiter's
+         * describe hands it to the verifier (the run's own describe may not have shown it). */
+        if (r >= 0 && (e->pending || (run->verify && e->kind == EXEC_EXISTING)) && run_waits(run))
                 r = waiter_add(run->wait, e->fields->image_id, e->fields->instance_id);
         if (r < 0)
                 engine_fail(run, r);
@@ -223,25 +229,38 @@ static int run_execute(policy_run *run, const plan *p) {
 
 /* ---- Wait ------------------------------------------------------------------------------ */
 
-/* The waiter's verdicts, counted; an image available joins the next batch of retirements. */
+/* An image available (and, with verify, passed) joins the next batch of retirements. */
+static void ready_add(policy_run *run, const char *image_id, const char *instance_id) {
+        plan_ready_image *ready;
+
+        ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
+        if (!ready) {
+                engine_fail(run, -ENOMEM);
+                return;
+        }
+        run->ready = ready;
+        ready[run->n_ready] = (plan_ready_image) { .image_id = strdup(image_id), .instance_id = strdup(instance_id) };
+        run->n_ready++;
+        if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
+                engine_fail(run, -ENOMEM);
+}
+
+/* The waiter's verdicts, counted. With verify, an image available is the verifier's first:
+ * it retires nothing until it has passed. */
 static void on_wait_event(const wait_event *e, void *userdata) {
         policy_run *run = userdata;
-        plan_ready_image *ready;
+        int r;
 
         switch (e->kind) {
         case WAIT_AVAILABLE:
                 run->result.available += e->images;
-                ready = reallocarray(run->ready, run->n_ready + 1, sizeof(plan_ready_image));
-                if (!ready) {
-                        engine_fail(run, -ENOMEM);
+                if (!run->verify) {
+                        ready_add(run, e->image_id, e->instance_id);
                         break;
                 }
-                run->ready = ready;
-                ready[run->n_ready] = (plan_ready_image) { .image_id = strdup(e->image_id),
-                                                           .instance_id = strdup(e->instance_id) };
-                run->n_ready++;
-                if (!ready[run->n_ready - 1].image_id || !ready[run->n_ready - 1].instance_id)
-                        engine_fail(run, -ENOMEM);
+                r = e->image ? verifier_add(run->verify, e->image, e->instance_id) : -EINVAL;
+                if (r < 0)
+                        engine_fail(run, r);
                 break;
         case WAIT_FAILED:
         case WAIT_TIMED_OUT:
@@ -268,6 +287,39 @@ static void on_wait_event(const wait_event *e, void *userdata) {
         }
 }
 
+/* ---- Verify ---------------------------------------------------------------------------- */
+
+/* The verifier's verdicts, counted. A passed image retires what it replaces, as an available
+ * one does without verify; a failed one fails the run (the operator must see it) and is
+ * retired as garbage by the last plan. A failed call is no verdict: the run fails. */
+static void on_verify_event(const verify_event *e, void *userdata) {
+        policy_run *run = userdata;
+
+        run->result.verify_seconds += e->instance_seconds;
+        switch (e->kind) {
+        case VERIFY_EVENT_PASSED:
+                run->result.verified++;
+                if (strv_extend(&run->passed, e->image_id) < 0)
+                        engine_fail(run, -ENOMEM);
+                /* Its instance is the source's; an image found again by tag may not name one. */
+                if (e->instance_id && strv_contains(run->created, e->image_id))
+                        ready_add(run, e->image_id, e->instance_id);
+                break;
+        case VERIFY_EVENT_FAILED:
+                run->result.verify_failed++;
+                engine_fail(run, -EIO);
+                break;
+        case VERIFY_EVENT_ERROR:
+                engine_fail(run, e->error);
+                break;
+        case VERIFY_EVENT_TERMINATED:
+        case VERIFY_EVENT_IDLE:
+                break;
+        }
+        if (run->step == STEP_EXECUTE)
+                run_kick(run);
+}
+
 /* The retirements the images seen available since the last batch allow their instances,
  * planned by the planner's own rules (plan-retire.c) and executed at once. */
 static int run_retire_ready(policy_run *run) {
@@ -276,6 +328,7 @@ static int run_retire_ready(policy_run *run) {
                 .region = run->region,
                 .now = run->options.now,
                 .earlier = &run->spent,
+                .passed = run->passed,
         };
         plan **batches, *p;
         int r;
@@ -319,6 +372,7 @@ static int plan_now(policy_run *run, plan *ret) {
                 .snapshots = run->snapshots.items,
                 .n_snapshots = run->snapshots.n,
                 .created = run->created,
+                .passed = run->passed,
         };
         int r;
 
@@ -347,6 +401,11 @@ static int run_first_plan(policy_run *run) {
                 return 0;
         }
         engine_log_skipped(run->policy, run->region, &run->result.plan, &run->skipped_said);
+        if (run->verify) {
+                r = verifier_images(run->verify, run->images.items, run->images.n);
+                if (r < 0)
+                        return r;
+        }
         run->step = STEP_EXECUTE;
         run->spent.images_counted = run->result.plan.images_counted;
         run->spent.retire_percent = run->result.plan.retire_percent;
@@ -388,7 +447,8 @@ static int run_executing(policy_run *run) {
                 if (r < 0)
                         engine_fail(run, r);
         }
-        if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0))
+        if (run->exec_busy || (run_waits(run) && !run->wait_aborted && waiter_pending(run->wait) > 0) ||
+            verifier_busy(run->verify))
                 return 0;
         if (!run_waits(run) || run->wait_aborted) {
                 run_finish(run);
@@ -483,6 +543,27 @@ static int engine_hook_client(policy_run *run, aws_client **ret) {
         return aws_pool_ssm(run->pool, run->region, p->role_arn, p->external_id, ret);
 }
 
+/* With verify, before the describes too: the test instances earlier runs left. A run that
+ * does not wait for its images verifies none (a dry run says what it would verify). */
+static int engine_verify_start(policy_run *run) {
+        const engine_options *o = &run->options;
+        int r;
+
+        if (!run->policy->verify.set || o->plan_only || !(o->wait || o->dry_run))
+                return 0;
+        r = verifier_new(&(verify_options) {
+                                 .event = run->event,
+                                 .ec2 = run->ec2,
+                                 .policy = run->policy,
+                                 .region = run->region,
+                                 .now = o->now,
+                                 .dry_run = o->dry_run,
+                                 .poll_initial = o->poll_initial,
+                                 .poll_max = o->poll_max,
+                         }, on_verify_event, run, &run->verify);
+        return r < 0 ? r : verifier_recover(run->verify);
+}
+
 int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const char *region,
                      const engine_options *o, policy_run_callback cb, void *userdata, policy_run **ret) {
         _cleanup_(policy_run_freep) policy_run *run = NULL;
@@ -525,6 +606,9 @@ int policy_run_start(sd_event *event, aws_pool *pool, const policy *p, const cha
                                .poll_initial = run->options.poll_initial,
                                .poll_max = run->options.poll_max,
                        }, on_wait_event, run, &run->wait);
+        if (r < 0)
+                return r;
+        r = engine_verify_start(run);
         if (r < 0)
                 return r;
 

@@ -14,8 +14,11 @@
  * which polls them until available; each reports every result back through one
  * callback. The engine logs its own steps (describes, plans); exec.c logs the
  * actions', wait.c the polls and availability.
+ * With verify (run/verify.h), an image available is handed to verify.c instead, which
+ * launches a test instance from it, and only a passed image retires what it replaces; the
+ * run's execute step ends once the executor, the waiter and the verifier are all idle.
  * Event sources, all on the caller's loop and freed with the run: wait.c's poll
- * timer ("poll web/us-east-1") and exec.c's spread timer per chain ("spread
+ * timer ("poll web/us-east-1"), verify.c's ("verify web/us-east-1") and exec.c's spread timer per chain ("spread
  * web/us-east-1 i-0abc"); the requests' own sources belong to aws/.
  */
 #pragma once
@@ -71,6 +74,9 @@ typedef struct run_result {
         unsigned kept_in_use;           /* retirements skipped by protect.in_use, last_launched_within */
         unsigned errors;                /* actions that failed */
         unsigned held;                  /* retirements held back by max_retire_per_run (the last plan's) */
+        unsigned verified;              /* verify: images that passed */
+        unsigned verify_failed;         /* verify: images that failed (their verdict written) */
+        uint64_t verify_seconds;        /* verify: instance-seconds of the test instances terminated */
         dist_result dist;               /* distribution's counters and steps (dist.h) */
         bool no_targets;                /* the policy's tags and states select no instance here */
         char *error;                    /* EC2 could not be read: the first describe's failure, else NULL */

@@ -84,6 +84,10 @@ const char *run_result_extras(const run_result *r, char buf[static RUN_RESULT_EX
                 n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n,
                               ", %u released, %u deprecated, %u disabled, %u found restored",
                               r->released, r->deprecated, r->disabled, r->restored);
+        if (r->verified + r->verify_failed + r->verify_seconds > 0 && n < RUN_RESULT_EXTRAS_MAX)
+                n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u verified, %u failed verification, "
+                              "%llu test instance-seconds", r->verified, r->verify_failed,
+                              (unsigned long long) r->verify_seconds);
         if (r->kept_in_use > 0 && n < RUN_RESULT_EXTRAS_MAX)
                 n += snprintf(buf + n, RUN_RESULT_EXTRAS_MAX - n, ", %u kept in use (protect)", r->kept_in_use);
         return dist_extras(&r->dist, buf, n);

@@ -141,9 +141,9 @@ static void emit(waiter *w, wait_event_kind kind, int error, size_t images) {
         w->callback(&(wait_event) { .kind = kind, .error = error, .images = (unsigned) images }, w->userdata);
 }
 
-static void emit_image(waiter *w, wait_event_kind kind, int error, const pending_image *p) {
+static void emit_image(waiter *w, wait_event_kind kind, int error, const pending_image *p, const ec2_image *img) {
         w->callback(&(wait_event) { .kind = kind, .error = error, .images = 1, .image_id = p->image_id,
-                                    .instance_id = p->instance_id }, w->userdata);
+                                    .instance_id = p->instance_id, .image = img }, w->userdata);
 }
 
 /* One pending image against a poll's answer (img NULL: not listed). An image EC2 has
@@ -169,7 +169,7 @@ static void poll_check_one(waiter *w, pending_image *p, const ec2_image *img) {
                         w->build_estimate = MAX(estimate, 1);
                 log_full(LOG_INFO, 0, MESSAGE_IMAGE_AVAILABLE, &f, "image %s of %s is available (seen after %llus)",
                          p->image_id, p->instance_id, (unsigned long long) (took / USEC_PER_SEC));
-                emit_image(w, WAIT_AVAILABLE, 0, p);
+                emit_image(w, WAIT_AVAILABLE, 0, p, img);
                 return;
         }
         log_full(LOG_ERR, 0, MESSAGE_IMAGE_FAILED, &f, "image %s of %s %s%s%s",
@@ -177,7 +177,7 @@ static void poll_check_one(waiter *w, pending_image *p, const ec2_image *img) {
                  img ? "went " : "disappeared",
                  img ? ec2_image_state_to_string(img->state) : "",
                  img && img->state_reason ? img->state_reason : "");
-        emit_image(w, WAIT_FAILED, -EIO, p);
+        emit_image(w, WAIT_FAILED, -EIO, p, img);
 }
 
 /* The images of the chunk just polled. */

@@ -43,6 +43,8 @@ typedef struct wait_event {
         unsigned images;                /* the images the event is about */
         const char *image_id;           /* WAIT_AVAILABLE, WAIT_FAILED: the image, and */
         const char *instance_id;        /* its instance, for the callback's duration */
+        const ec2_image *image;         /* WAIT_AVAILABLE: the image as described (its devices, for
+                                         * run/verify.h), for the callback's duration */
         const char *why;                /* WAIT_POLLS_FAILING, for the call's duration */
 } wait_event;
 
