@@ -473,7 +473,7 @@ static void test_judge_timeout_edges(void **state) {
 static void test_judge_reason_fits_a_tag(void **state) {
         policy p = web_policy(true);
         verify_observation o = seen(EC2_INSTANCE_RUNNING, EC2_STATUS_OK, EC2_STATUS_OK, TIMEOUT);
-        char regex[1024], reason[1024], small[20];
+        char regex[1024], reason[1024], small[24];
         size_t chars = 0;
 
         (void) state;
@@ -490,7 +490,7 @@ static void test_judge_reason_fits_a_tag(void **state) {
         assert_non_null(strstr(reason, "' within 15m"));
         assert_int_equal(strncmp(reason, "console output did not match '\xc3\xa9", 32), 0);
 
-        assert_int_equal(verify_judge(&p.verify, &o, small, sizeof(small)), VERIFY_FAIL);
+        assert_int_equal(verify_judge(&p.verify, &o, small, 20), VERIFY_FAIL);
         assert_string_equal(small, "console output did ");
 
         /* A cut inside a two-byte sequence drops the whole character. */
