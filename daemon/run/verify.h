@@ -2,10 +2,11 @@
 /*
  * The run's verifier: proves that each new image boots before retention counts it
  * (policy.verify). For every image without a verdict it launches one test instance
- * (RunInstances, the same ClientToken every attempt), polls DescribeInstanceStatus and,
- * with console_match, GetConsoleOutput until verify_judge() (verify-plan.h) says passed
- * or failed, writes the verdict on the image (CreateTags) and only then terminates the
- * test instance. At most verify.max_concurrent test instances are alive at once.
+ * (RunInstances with verify_client_token(): one token for every retry and restart of
+ * an attempt), polls DescribeInstanceStatus and, with console_match, GetConsoleOutput
+ * until verify_judge() (verify-plan.h) says passed or failed, writes the verdict on the
+ * image (CreateTags) and only then terminates the test instance. At most
+ * verify.max_concurrent test instances are alive at once.
  *
  * A run recovers first: the test instances an earlier run left (a crash, a terminate
  * that failed) are found by their tags, and each is watched again, or terminated when
