@@ -305,25 +305,35 @@ static verify_step judge_now(const policy_verify *v, const verify_observation *o
         return VERIFY_PASS;
 }
 
-/* At the timeout: what the instance was still waiting for. */
-static void timed_out(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
+/* At the timeout: what the instance was still waiting for, and whose fault that is. An
+ * instance EC2 does not list (terminated and left out of DescribeInstanceStatus, or not
+ * visible yet) and a system check not ok say nothing of the image: no verdict. */
+static verify_step timed_out(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
         char within[DURATION_MAX];
 
         format_duration(v->timeout, within);
-        if (o->state < 0 || o->state >= _EC2_INSTANCE_STATE_MAX)
+        if (o->state < 0 || o->state >= _EC2_INSTANCE_STATE_MAX) {
                 set_reason(reason, size, "EC2 did not list the instance within %s", within);
-        else if (o->state != EC2_INSTANCE_RUNNING)
+                return VERIFY_ABANDON;
+        }
+        if (o->state == EC2_INSTANCE_RUNNING && o->instance_status == EC2_STATUS_OK &&
+            o->system_status != EC2_STATUS_OK) {
+                set_reason(reason, size, "the system status check (EC2's host) not ok within %s: %s", within,
+                           summary_string(o->system_status));
+                return VERIFY_ABANDON;
+        }
+        if (o->state != EC2_INSTANCE_RUNNING)
                 set_reason(reason, size, "never left %s within %s", ec2_instance_state_to_string(o->state), within);
         else if (o->system_status != EC2_STATUS_OK && o->instance_status != EC2_STATUS_OK)
                 set_reason(reason, size, "status checks not ok within %s (system: %s, instance: %s)", within,
                            summary_string(o->system_status), summary_string(o->instance_status));
-        else if (o->system_status != EC2_STATUS_OK || o->instance_status != EC2_STATUS_OK)
-                set_reason(reason, size, "status checks not ok within %s (%s: %s)", within,
-                           o->system_status != EC2_STATUS_OK ? "system" : "instance",
-                           summary_string(o->system_status != EC2_STATUS_OK ? o->system_status : o->instance_status));
+        else if (o->instance_status != EC2_STATUS_OK)
+                set_reason(reason, size, "status checks not ok within %s (instance: %s)", within,
+                           summary_string(o->instance_status));
         else
                 set_reason(reason, size, "console output did not match '%.*s' within %s",
                            (int) utf8_prefix(v->console_match, VERIFY_QUOTED_MAX), v->console_match, within);
+        return VERIFY_FAIL;
 }
 
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size) {
@@ -335,10 +345,9 @@ verify_step verify_judge(const policy_verify *v, const verify_observation *o, ch
         if (step == VERIFY_PASS || step == VERIFY_FAIL || step == VERIFY_ABANDON)
                 return step;
         /* "within 15m" counts from the launch: a test instance found after a restart is
-         * judged once on what EC2 says now, and fails unless that passes. A launch time not
+         * judged once on what EC2 says now, and fails unless that passes (or is no verdict). A launch time not
          * known (0) is no timeout: a missing field never fails an image. */
         if (o->launched == 0 || (uint64_t) MAX(o->now - o->launched, (time_t) 0) < v->timeout)
                 return step;
-        timed_out(v, o, reason, size);
-        return VERIFY_FAIL;
+        return timed_out(v, o, reason, size);
 }

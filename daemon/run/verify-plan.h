@@ -96,12 +96,14 @@ typedef enum verify_step {
  * (API_StateReason) of EC2's ("Server.*"), of a person's (Client.UserInitiatedShutdown), of
  * the account's (Client.VolumeLimitExceeded) or Client.InternalError (among others, a
  * missing KMS grant on an encrypted image's key); or the system status check, EC2's host
- * (API_InstanceStatus), is impaired. Client.InstanceInitiatedShutdown,
- * Client.InvalidSnapshot.* and an unknown or absent reason fail the image, as does an
- * impaired instance status check. A test instance older than v->timeout is judged on what
- * EC2 says now, and failed unless that passes: so a test instance found after a restart
- * gets the one last look it is owed (with console_match, read its console first: a console
- * not read yet counts as not matched). launched 0 means not known: VERIFY_WAIT (or
+ * (API_InstanceStatus), is impaired; or, at the timeout, EC2 does not list the instance
+ * (terminated and left out, or never visible) or only the system check is not ok yet.
+ * Client.InstanceInitiatedShutdown, Client.InvalidSnapshot.* and an unknown or absent
+ * reason fail the image, as does an impaired instance status check. A test instance older
+ * than v->timeout is judged on what EC2 says now, and failed unless that passes or is no
+ * verdict: so a test instance found after a restart gets the one last look it is owed
+ * (with console_match, read its console first: a console not read yet counts as not
+ * matched). launched 0 means not known: VERIFY_WAIT (or
  * READ_CONSOLE, PASS) unless the state is final; so the caller passes the first time it saw
  * the instance when EC2 gives no launch time, and the timeout counts from there. */
 verify_step verify_judge(const policy_verify *v, const verify_observation *o, char *reason, size_t size);
