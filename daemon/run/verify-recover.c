@@ -82,6 +82,8 @@ static void on_recovered(int r, ec2_instance_list *l, const aws_error *err, void
                 if (r >= 0 && !(t->instance_id = strdup(x->id)))
                         r = -ENOMEM;
                 if (r < 0) {
+                        /* An instance that cannot be counted: nothing more is launched. */
+                        v->launch_stopped = true;
                         verify_emit(v, VERIFY_EVENT_ERROR, r, NULL, "out of memory", 0);
                         continue;
                 }

@@ -199,15 +199,21 @@ static void on_reason(int r, ec2_instance_list *l, const aws_error *err, void *u
         test_instance *t = userdata;
         verifier *v = t->v;
 
-        (void) err;
         t->op = NULL;
         t->phase = TEST_WATCHED;
-        t->reason_read = true;
         for (size_t i = 0; r >= 0 && l && i < l->n && !t->state_reason; i++)
-                if (streq(l->items[i].id, t->instance_id) && l->items[i].state_reason)
-                        t->state_reason = strdup(l->items[i].state_reason);
-        /* Without it (a failed call), the verdict says what it can. */
-        test_judge(v, t, false);
+                if (streq(l->items[i].id, t->instance_id)) {
+                        t->reason_read = true;
+                        if (l->items[i].state_reason && !(t->state_reason = strdup(l->items[i].state_reason)))
+                                r = -ENOMEM;
+                }
+        if (t->reason_read)
+                test_judge(v, t, false);
+        else
+                /* A failed call, or the instance not listed yet: no verdict on a guess ("the
+                 * instance terminated" without EC2's reason fails the image). The next poll
+                 * asks again; past the timeout the test ends without a verdict. */
+                test_call_failed(v, t, r < 0 ? r : -ENOENT, r < 0 ? err : NULL, "DescribeInstances");
         verify_pump(v);
 }
 
