@@ -284,16 +284,9 @@ static int add_list_of_one(json_object *o, const char *key, const char *value) {
 
 /* Comment cut to SSM_COMMENT_MAX characters (code points), never inside a UTF-8 sequence. */
 static int add_comment(json_object *o, const char *comment) {
-        size_t chars = 0, i = 0;
+        size_t i = utf8_cut_chars(comment, SSM_COMMENT_MAX);
         json_object *s;
 
-        for (; comment[i]; i++) {
-                if (((unsigned char) comment[i] & 0xC0) == 0x80)
-                        continue;       /* a continuation byte: inside the character counted */
-                if (chars == SSM_COMMENT_MAX)
-                        break;
-                chars++;
-        }
         s = json_object_new_string_len(comment, (int) i);
         if (!s || json_object_object_add(o, "Comment", s) < 0) {
                 json_object_put(s);

@@ -66,6 +66,28 @@ static inline bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The length of s cut to at most max bytes, without splitting a UTF-8 sequence. */
+static inline size_t utf8_cut_bytes(const char *s, size_t max) {
+        size_t n = strlen(s);
+
+        if (n <= max)
+                return n;
+        while (max > 0 && ((unsigned char) s[max] & 0xC0) == 0x80)
+                max--;
+        return max;
+}
+
+/* The length in bytes of s's first max characters (code points): EC2's tag values and
+ * SSM's comments are limited in characters, not bytes. */
+static inline size_t utf8_cut_chars(const char *s, size_t max) {
+        size_t chars = 0, i = 0;
+
+        for (; s[i]; i++)
+                if (((unsigned char) s[i] & 0xC0) != 0x80 && chars++ == max)
+                        break;
+        return i;
+}
+
 static inline bool isempty(const char *s) {
         return !s || !*s;
 }

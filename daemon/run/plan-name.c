@@ -128,18 +128,6 @@ static void image_name_sanitize(char *s) {
         *w = 0;
 }
 
-/* Cuts s to at most max bytes without splitting a UTF-8 sequence. */
-static void truncate_utf8(char *s, size_t max) {
-        size_t n = strlen(s);
-
-        if (n <= max)
-                return;
-        n = max;
-        while (n > 0 && ((unsigned char) s[n] & 0xC0) == 0x80)
-                n--;
-        s[n] = 0;
-}
-
 /* The name with each free-text value cut to free_max characters, sanitised. */
 static int render_name(const char *template, const policy *p, const char *region, const ec2_instance *i,
                        const char *slot, size_t free_max, char **ret) {
@@ -192,7 +180,7 @@ int plan_render_image_name(const policy *p, const char *region, const ec2_instan
                 if (r < 0)
                         return r;
         }
-        truncate_utf8(name, EC2_IMAGE_NAME_MAX);
+        name[utf8_cut_bytes(name, EC2_IMAGE_NAME_MAX)] = 0;
 
         *ret = TAKE_PTR(name);
         return 0;
@@ -211,20 +199,8 @@ int plan_render_description(const policy *p, const char *region, const ec2_insta
         r = plan_render_template(p->description_template, p, region, i, slot, ret);
         if (r < 0)
                 return r;
-        truncate_utf8(*ret, EC2_IMAGE_DESCRIPTION_MAX);
+        (*ret)[utf8_cut_bytes(*ret, EC2_IMAGE_DESCRIPTION_MAX)] = 0;
         return 0;
-}
-
-/* Tag restrictions: "Maximum value length - 256 Unicode characters in UTF-8": counted in
- * characters, not bytes. */
-static void truncate_utf8_chars(char *s, size_t max) {
-        size_t chars = 0;
-
-        for (char *c = s; *c; c++)
-                if (((unsigned char) *c & 0xC0) != 0x80 && chars++ == max) {
-                        *c = 0;
-                        return;
-                }
 }
 
 int plan_render_tag_value(const char *template, const policy *p, const char *region, const ec2_instance *i,
@@ -234,6 +210,7 @@ int plan_render_tag_value(const char *template, const policy *p, const char *reg
         r = plan_render_template(template, p, region, i, slot, ret);
         if (r < 0)
                 return r;
-        truncate_utf8_chars(*ret, EC2_TAG_VALUE_MAX);
+        /* Tag restrictions: "Maximum value length - 256 Unicode characters in UTF-8". */
+        (*ret)[utf8_cut_chars(*ret, EC2_TAG_VALUE_MAX)] = 0;
         return 0;
 }

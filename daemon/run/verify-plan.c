@@ -197,17 +197,6 @@ int verify_instance_tags(const policy *p, const char *image_id, ec2_tags *ret) {
  * so that the words around it still fit a tag's 256 characters. */
 #define VERIFY_QUOTED_MAX 180
 
-/* The length of s cut to at most max bytes, without splitting a UTF-8 sequence. */
-static size_t utf8_prefix(const char *s, size_t max) {
-        size_t n = strlen(s);
-
-        if (n <= max)
-                return n;
-        while (max > 0 && ((unsigned char) s[max] & 0xC0) == 0x80)
-                max--;
-        return max;
-}
-
 /* Drops a UTF-8 sequence that vsnprintf() cut short at the end of s. */
 static void utf8_drop_partial(char *s) {
         size_t n = strlen(s), start = n, want;
@@ -226,7 +215,6 @@ static void utf8_drop_partial(char *s) {
 /* The reason into buf (size bytes), at most EC2_TAG_VALUE_MAX characters, ending on a
  * whole UTF-8 sequence. */
 _printf_(3, 4) static void set_reason(char *buf, size_t size, const char *format, ...) {
-        size_t chars = 0;
         va_list ap;
         int n;
 
@@ -239,11 +227,7 @@ _printf_(3, 4) static void set_reason(char *buf, size_t size, const char *format
                 buf[0] = 0;
         else if ((size_t) n >= size)
                 utf8_drop_partial(buf);
-        for (char *c = buf; *c; c++)
-                if (((unsigned char) *c & 0xC0) != 0x80 && chars++ == EC2_TAG_VALUE_MAX) {
-                        *c = 0;
-                        break;
-                }
+        buf[utf8_cut_chars(buf, EC2_TAG_VALUE_MAX)] = 0;
 }
 
 static bool instance_gone(ec2_instance_state s) {
@@ -288,7 +272,7 @@ static verify_step judge_now(const policy_verify *v, const verify_observation *o
                         set_reason(reason, size, "the instance %s", what);
                 else
                         set_reason(reason, size, "the instance %s: %.*s", what,
-                                   (int) utf8_prefix(o->state_reason, VERIFY_QUOTED_MAX), o->state_reason);
+                                   (int) utf8_cut_bytes(o->state_reason, VERIFY_QUOTED_MAX), o->state_reason);
                 return reason_not_the_images(o->state_reason) ? VERIFY_ABANDON : VERIFY_FAIL;
         }
         if (system_bad || instance_bad) {
@@ -332,7 +316,7 @@ static verify_step timed_out(const policy_verify *v, const verify_observation *o
                            summary_string(o->instance_status));
         else
                 set_reason(reason, size, "console output did not match '%.*s' within %s",
-                           (int) utf8_prefix(v->console_match, VERIFY_QUOTED_MAX), v->console_match, within);
+                           (int) utf8_cut_bytes(v->console_match, VERIFY_QUOTED_MAX), v->console_match, within);
         return VERIFY_FAIL;
 }
 
